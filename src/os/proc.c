@@ -1,0 +1,173 @@
+/* os/proc.c - child processes (see proc.h). */
+#define _GNU_SOURCE 1
+#include "base/common.h"
+#include "os/proc.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "os/clock.h"
+#include "os/fd.h"
+
+extern char **environ;
+
+int pt__pidfd_open(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int add_fd(posix_spawn_file_actions_t *fa, int fd, int target)
+{
+	if (fd == -2)
+		return 0;
+	if (fd == -1)
+		return posix_spawn_file_actions_addopen(
+			fa, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY,
+			0);
+	/* dup2 onto itself would keep O_CLOEXEC: spawn clears it for us. */
+	return posix_spawn_file_actions_adddup2(fa, fd, target);
+}
+
+int pt__spawn(const struct pt_spawn *s, pid_t *ret_pid, int *ret_pidfd)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+	pid_t pid;
+	int r;
+
+	if (!s || !s->argv || !s->argv[0] || !ret_pid)
+		return -EINVAL;
+	r = posix_spawn_file_actions_init(&fa);
+	if (r)
+		return -r;
+	r = posix_spawnattr_init(&attr);
+	if (r) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	r = add_fd(&fa, s->fd_in == -2 ? -1 : s->fd_in, 0);
+	if (!r)
+		r = add_fd(&fa, s->fd_out, 1);
+	if (!r)
+		r = add_fd(&fa, s->fd_err, 2);
+	if (!r && s->cwd)
+		r = posix_spawn_file_actions_addchdir_np(&fa, s->cwd);
+	if (s->new_session)
+		flags |= POSIX_SPAWN_SETSID;
+	/* The child starts with no blocked signals and default handlers. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	if (!r)
+		r = posix_spawnattr_setflags(&attr, flags);
+	if (!r)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	if (!r)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (!r) {
+		char *const *argv = (char *const *)(uintptr_t)s->argv;
+		char *const *envp = s->envp ? (char *const *)(uintptr_t)s->envp
+					    : environ;
+		if (s->search)
+			r = posix_spawnp(&pid, s->argv[0], &fa, &attr, argv,
+					 envp);
+		else
+			r = posix_spawn(&pid, s->argv[0], &fa, &attr, argv,
+					envp);
+	}
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r)
+		return -r;
+	if (ret_pidfd) {
+		int fd = pt__pidfd_open(pid);
+		if (fd < 0) {
+			/* Cannot watch it: do not leave it running unwatched. */
+			kill(s->new_session ? -pid : pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return fd;
+		}
+		*ret_pidfd = fd;
+	}
+	*ret_pid = pid;
+	return 0;
+}
+
+int pt__proc_wait(pid_t pid, int pidfd, int timeout_ms, int *ret_status)
+{
+	int64_t deadline = timeout_ms < 0
+				   ? -1
+				   : pt__now_ns() + (int64_t)timeout_ms * 1000000;
+	int own_fd = -1, status, r = 0;
+
+	if (pidfd < 0 && timeout_ms >= 0) {
+		/* A bounded wait needs something to poll. */
+		own_fd = pt__pidfd_open(pid);
+		if (own_fd < 0)
+			return own_fd;
+		pidfd = own_fd;
+	}
+	for (;;) {
+		pid_t w = waitpid(pid, &status, pidfd < 0 ? 0 : WNOHANG);
+
+		if (w == pid) {
+			if (ret_status)
+				*ret_status = status;
+			break;
+		}
+		if (w < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		if (w == 0) {
+			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+			int wait_ms = -1;
+
+			if (deadline >= 0) {
+				int64_t left = deadline - pt__now_ns();
+				if (left <= 0) {
+					r = -ETIMEDOUT;
+					break;
+				}
+				wait_ms = (int)((left + 999999) / 1000000);
+			}
+			if (poll(&p, 1, wait_ms) < 0 && errno != EINTR) {
+				r = -errno;
+				break;
+			}
+		}
+	}
+	pt__close(own_fd);
+	return r;
+}
+
+int pt__proc_kill_group(pid_t pgid, int sig)
+{
+	if (pgid <= 0)
+		return -EINVAL;
+	if (kill(-pgid, sig) < 0 && errno != ESRCH)
+		return -errno;
+	return 0;
+}
+
+const char *pt__proc_status_str(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "status 0x%x", (unsigned)status);
+	return buf;
+}

@@ -1,0 +1,50 @@
+/*
+ * os/proc.h - starting and watching child processes.
+ *
+ * Children are started with posix_spawn (vfork-fast, no code runs between
+ * fork and exec), optionally in a new session so that the whole process
+ * tree can be signalled as a group. Exit is observed through a pidfd,
+ * which can be polled together with pipes and never races with pid reuse.
+ */
+#ifndef PT_OS_PROC_H
+#define PT_OS_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct pt_spawn {
+	const char *const *argv; /* argv[0]: a path, or a name with search */
+	const char *const *envp; /* NULL: the current environment */
+	const char *cwd;         /* NULL: the current directory */
+	int fd_in;               /* -1: /dev/null */
+	int fd_out;              /* -1: /dev/null; -2: inherit */
+	int fd_err;              /* -1: /dev/null; -2: inherit */
+	bool new_session;        /* setsid(): own session and process group */
+	bool search;             /* look argv[0] up in PATH */
+};
+
+/*
+ * Starts a child. *ret_pid gets its pid and, when ret_pidfd is not NULL,
+ * *ret_pidfd a pidfd (O_CLOEXEC) for it. The fds named in s stay open in
+ * the parent. Returns 0 or -errno (ENOENT for a missing program is
+ * reported by spawn itself, before the child exists).
+ */
+int pt__spawn(const struct pt_spawn *s, pid_t *ret_pid, int *ret_pidfd);
+
+/* pidfd_open(2); the fd is close-on-exec. -errno on failure. */
+int pt__pidfd_open(pid_t pid);
+
+/*
+ * Waits until the child exits or timeout_ms passes (-1: no limit), then
+ * reaps it. Returns 0 with the wait status in *ret_status, -ETIMEDOUT
+ * (child still running, not reaped) or -errno. pidfd may be -1.
+ */
+int pt__proc_wait(pid_t pid, int pidfd, int timeout_ms, int *ret_status);
+
+/* kill(-pgid, sig); 0 also when the group is already gone. */
+int pt__proc_kill_group(pid_t pgid, int sig);
+
+/* "exit 3", "signal 9 (Killed)"-style text of a wait status into buf. */
+const char *pt__proc_status_str(int status, char *buf, size_t size);
+
+#endif

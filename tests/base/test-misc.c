@@ -1,0 +1,86 @@
+/* Tests of errors, diagnostics, rng and string helpers. */
+#include "base/common.h"
+#include "base/diag.h"
+#include "base/rng.h"
+#include "base/str.h"
+
+#include "tap.h"
+
+PT_TEST(strerror_names_codes)
+{
+	PT_ASSERT_STR_EQ(pt_strerror(PT_EPARSE), "malformed input");
+	PT_ASSERT_STR_EQ(pt_error_name(PT_ELOCKED), "PT_ELOCKED");
+	PT_ASSERT_STR_EQ(pt_error_name(-ENOENT), "ENOENT");
+	PT_ASSERT_STR_EQ(pt_strerror(0), "success");
+	PT_ASSERT_STR_EQ(pt_strerror(-99999), "unknown error");
+}
+
+PT_TEST(diags_keep_location_and_count_errors)
+{
+	struct pt_diags *d = NULL;
+	const struct pt_diag *g;
+
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt__diags_add(d, PT_SEV_WARNING, PT_EPARSE, "b.pxu", 7,
+				   "id", "odd %s", "thing"));
+	PT_ASSERT_OK(pt__diags_add(d, PT_SEV_ERROR, PT_EPARSE, "a.pxu", 3,
+				   NULL, "bad"));
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 2);
+	PT_ASSERT_UINT_EQ(pt_diags_errors(d), 1);
+	PT_ASSERT_OK(pt__diags_sort(d));
+	g = pt_diags_get(d, 0);
+	PT_ASSERT_STR_EQ(g->file, "a.pxu");
+	PT_ASSERT_UINT_EQ(g->line, 3);
+	g = pt_diags_get(d, 1);
+	PT_ASSERT_STR_EQ(g->message, "odd thing");
+	PT_ASSERT_STR_EQ(g->field, "id");
+	PT_ASSERT_NULL(pt_diags_get(d, 2));
+	pt_diags_free(d);
+}
+
+PT_TEST(rng_is_reproducible_and_uniform_enough)
+{
+	struct pt_rng a, b;
+	unsigned hist[10] = { 0 };
+
+	pt__rng_seed(&a, 12345);
+	pt__rng_seed(&b, 12345);
+	for (int i = 0; i < 1000; i++)
+		PT_ASSERT_UINT_EQ(pt__rng_next(&a), pt__rng_next(&b));
+	for (int i = 0; i < 100000; i++)
+		hist[pt__rng_below(&a, 10)]++;
+	for (int i = 0; i < 10; i++) {
+		PT_ASSERT_INT_GT(hist[i], 9000);
+		PT_ASSERT_INT_LT(hist[i], 11000);
+	}
+}
+
+PT_TEST(parse_numbers_strictly)
+{
+	int64_t i;
+	uint64_t u;
+	double d;
+
+	PT_ASSERT_OK(pt__parse_i64("-42", &i));
+	PT_ASSERT_INT_EQ(i, -42);
+	PT_ASSERT_ERR(pt__parse_i64("42x", &i), -EINVAL);
+	PT_ASSERT_ERR(pt__parse_u64("", &u), -EINVAL);
+	PT_ASSERT_ERR(pt__parse_u64("18446744073709551616", &u), -ERANGE);
+	PT_ASSERT_OK(pt__parse_u64("18446744073709551615", &u));
+	PT_ASSERT_UINT_EQ(u, UINT64_MAX);
+	PT_ASSERT_OK(pt__parse_double("1.5", &d));
+	PT_ASSERT(d == 1.5);
+	PT_ASSERT_ERR(pt__parse_double(" 1", &d), -EINVAL);
+}
+
+PT_TEST(glob_and_strip)
+{
+	struct pt_slice s = pt__slice_strip(pt__slice("  ab c \n", 8));
+
+	PT_ASSERT(pt__slice_eqs(s, "ab c"));
+	PT_ASSERT(pt__glob_match("a*c", "abbbc"));
+	PT_ASSERT(pt__glob_match("*", ""));
+	PT_ASSERT(!pt__glob_match("a?c", "ac"));
+	PT_ASSERT(pt__glob_match("*.pxu", "jobs.pxu"));
+	PT_ASSERT(!pt__glob_match("*.pxu", "jobs.pxux"));
+}
