@@ -63,7 +63,7 @@ struct pt_runner_config {
 	const char *io_log_dir;    /* where io logs go; NULL: not kept */
 	const char *cwd;           /* preserve-cwd jobs run here; NULL: the
 				      caller's working directory */
-	unsigned port_count;       /* ports per job; 0: no lease (default 8) */
+	unsigned port_count;       /* ports per job; 0: no lease (default 4) */
 	unsigned port_min;         /* leases come from [port_min, port_max) */
 	unsigned port_max;         /* (default 20000-32000, below the
 				      kernel's ephemeral range) */
@@ -77,7 +77,7 @@ struct pt_runner_config {
 				      NULL-terminated; may be NULL */
 };
 
-/* Defaults: jobs 0, no timeout, grace 3 s, 8 ports in 20000-32000. */
+/* Defaults: jobs 0, no timeout, grace 3 s, 4 ports in 20000-32000. */
 PT_API void pt_runner_config_init(struct pt_runner_config *c);
 
 /*
@@ -128,8 +128,10 @@ struct pt_run_done {
 	struct pt_result result; /* outcome, return code, duration, comments,
 				    io_log (absolute path, NULL when the job
 				    printed nothing or logs are not kept) */
-	const char *tmpdir;      /* the job's temp dir (removed unless
-				    keep_tmp) */
+	const char *tmpdir;      /* the job's temp dir: emptied now (the
+				    directory is reused by later jobs and
+				    removed by pt_runner_free), or kept
+				    as it is with keep_tmp */
 	unsigned port_base;      /* the lease it had; 0 if none */
 	unsigned port_count;
 	uint64_t out_bytes;      /* bytes read from stdout / stderr */

@@ -3,12 +3,16 @@
 #include "base/common.h"
 #include "os/runos.h"
 
+#include "os/file.h"
+
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,6 +106,89 @@ int pt__flock_release(int fd)
 int pt__mkdtemp(char *tmpl)
 {
 	return mkdtemp(tmpl) ? 0 : -errno;
+}
+
+int pt__mkdir(const char *path, unsigned mode)
+{
+	return mkdir(path, (mode_t)mode) < 0 ? -errno : 0;
+}
+
+/* True when the directory open at fd has only "." and "..". */
+static bool dir_is_empty(int fd)
+{
+	/* One getdents64: if "." and ".." are all it returns, that is all. */
+	union {
+		char b[4096];
+		uint64_t align;
+	} u;
+	long n = syscall(SYS_getdents64, fd, u.b, sizeof(u.b));
+	long off = 0, count = 0;
+
+	if (n < 0)
+		return false;
+	while (off < n) {
+		unsigned short reclen;
+		const char *name = u.b + off + 19; /* d_ino, d_off, reclen, type */
+
+		memcpy(&reclen, u.b + off + 16, sizeof(reclen));
+		if (strcmp(name, ".") && strcmp(name, ".."))
+			return false;
+		count++;
+		off += reclen;
+	}
+	return count <= 2;
+}
+
+int pt__dir_make_empty(const char *path)
+{
+	struct pt_buf child = PT_BUF_INIT;
+	struct dirent *e;
+	DIR *d;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		return mkdir(path, 0700) < 0 ? -errno : 0;
+	}
+	/* The common case, in three syscalls: a job that left nothing. */
+	if (dir_is_empty(fd)) {
+		close(fd);
+		return 0;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		pt__buf_reset(&child);
+		r = pt__buf_addf(&child, "%s/%s", path, e->d_name);
+		if (!r)
+			r = pt__rm_rf(child.s);
+		if (r < 0)
+			break;
+	}
+	/* A job may have made its directory unusable for the next one. */
+	if (!r) {
+		struct stat st;
+		if (fstat(dirfd(d), &st) < 0)
+			r = -errno;
+		else if ((st.st_mode & 07777) != 0700 &&
+			 fchmod(dirfd(d), 0700) < 0)
+			r = -errno;
+	}
+	closedir(d);
+	pt__buf_release(&child);
+	return r;
 }
 
 int pt__rmdir(const char *path)

@@ -56,6 +56,15 @@ int pt__flock_release(int fd);
 
 /* mkdtemp(3) on a template ending in "XXXXXX"; 0 or -errno. */
 int pt__mkdtemp(char *tmpl);
+/*
+ * Makes path an empty directory (mode 0700) owned by us: creates it if
+ * missing, else removes everything inside it (not following symlinks)
+ * and resets its mode. Costs an open, a getdents and a close when it is
+ * already empty. 0 or -errno.
+ */
+int pt__dir_make_empty(const char *path);
+/* mkdir(2) with mode; 0 or -errno. */
+int pt__mkdir(const char *path, unsigned mode);
 /* rmdir(2); 0 or -errno. */
 int pt__rmdir(const char *path);
 /* open(path, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644): the fd or -errno. */

@@ -95,13 +95,16 @@ struct pt_runner {
 	bool cancelled;
 	uint64_t seq;
 	unsigned char *rbuf; /* PT_IOLOG_HDR + READ_CHUNK */
+	char *work_dir;      /* <tmp_root>/proctor-<session>-XXXXXX, lazily */
+	unsigned *slot_gen;  /* per slot: generation of its temp dir name */
+	uint64_t kept;       /* kept temp dirs made (their names) */
 };
 
 PT_API void pt_runner_config_init(struct pt_runner_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->grace = 3.0;
-	c->port_count = 8;
+	c->port_count = 4;
 	c->port_min = 20000;
 	c->port_max = 32000;
 }
@@ -249,8 +252,9 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 	if (err)
 		goto fail;
 	r->slots = pt__calloc(r->jobs, sizeof(*r->slots));
+	r->slot_gen = pt__calloc(r->jobs, sizeof(*r->slot_gen));
 	r->rbuf = pt__malloc(PT_IOLOG_HDR + READ_CHUNK);
-	if (!r->slots || !r->rbuf) {
+	if (!r->slots || !r->slot_gen || !r->rbuf) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -276,18 +280,16 @@ static void qent_free(struct qent *q)
 	}
 }
 
-static void slot_close_fds(struct pt_runner *r, struct slot *s)
+/*
+ * Closing an fd removes it from the epoll set: we hold the only reference
+ * to these files (they are close-on-exec, and the spawned child closes
+ * every fd above 2), so no EPOLL_CTL_DEL is needed (3 syscalls per job).
+ */
+static void slot_close_fds(struct slot *s)
 {
-	for (int i = 0; i < 2; i++) {
-		if (s->fd[i] >= 0) {
-			pt__ep_del(r->ep, s->fd[i]);
-			s->fd[i] = pt__close(s->fd[i]);
-		}
-	}
-	if (s->pidfd >= 0) {
-		pt__ep_del(r->ep, s->pidfd);
-		s->pidfd = pt__close(s->pidfd);
-	}
+	s->fd[0] = pt__close(s->fd[0]);
+	s->fd[1] = pt__close(s->fd[1]);
+	s->pidfd = pt__close(s->pidfd);
 }
 
 PT_API struct pt_runner *pt_runner_free(struct pt_runner *r)
@@ -304,13 +306,15 @@ PT_API struct pt_runner *pt_runner_free(struct pt_runner *r)
 			pt__proc_kill_group(s->pid, SIGKILL);
 			pt__proc_wait(s->pid, -1, -1, &st);
 		}
-		slot_close_fds(r, s);
+		slot_close_fds(s);
 		pt__iolog_w_release(&s->log);
-		if (s->tmpdir && !r->cfg.keep_tmp)
-			pt__rm_rf(s->tmpdir);
 		pt__free(s->tmpdir);
 		qent_free(s->q);
 	}
+	if (r->work_dir && !r->cfg.keep_tmp)
+		pt__rm_rf(r->work_dir);
+	pt__free(r->work_dir);
+	pt__free(r->slot_gen);
 	pt__free(r->slots);
 	pt_vec_foreach(&r->heap, i) qent_free(r->heap.v[i]);
 	pt_vec_release(&r->heap);
@@ -675,11 +679,65 @@ static double job_timeout(struct pt_runner *r, const struct qent *q)
 	return r->cfg.timeout > 0 ? r->cfg.timeout : 0;
 }
 
+/*
+ * The job's private temp dir. Creating and deleting a directory per job
+ * is the most expensive thing the runner does on ext4 (inode allocation
+ * scans), so each slot reuses one directory, emptied when its job ends:
+ * it is private because one slot runs one job at a time. A slot whose
+ * directory cannot be emptied moves on to a new name. With keep_tmp,
+ * every job gets a new directory that stays.
+ */
+static int make_tmpdir(struct pt_runner *r, struct slot *s, size_t idx,
+		       struct pt_buf *path)
+{
+	const struct pt_job *j = s->q->req.job;
+	int e;
+
+	if (!r->work_dir) {
+		pt__buf_reset(path);
+		e = pt__buf_addf(path, "%s/proctor-", r->tmp_root);
+		slug(path, r->session_id, 24);
+		e = e ? e : pt__buf_adds(path, "-XXXXXX");
+		e = e ? e : pt__mkdtemp(path->s);
+		if (e < 0)
+			return e;
+		r->work_dir = pt__buf_detach(path, NULL);
+		if (!r->work_dir)
+			return -ENOMEM;
+	}
+	pt__buf_reset(path);
+	if (r->cfg.keep_tmp) {
+		e = pt__buf_addf(path, "%s/", r->work_dir);
+		slug(path, j->partial_id ? j->partial_id : j->id, 40);
+		e = e ? e : pt__buf_addf(path, "-%" PRIu64, ++r->kept);
+		return e ? e : pt__mkdir(path->s, 0700);
+	}
+	e = pt__buf_addf(path, "%s/job-%zu", r->work_dir, idx);
+	if (!e && r->slot_gen[idx])
+		e = pt__buf_addf(path, ".%u", r->slot_gen[idx]);
+	if (e)
+		return e;
+	/* Emptied when the last job ended: creating it is the rare case. */
+	e = pt__mkdir(path->s, 0700);
+	return e == -EEXIST ? 0 : e;
+}
+
+/* Empties a slot's dir after its job (see make_tmpdir). */
+static void clean_tmpdir(struct pt_runner *r, size_t idx, const char *path)
+{
+	if (r->cfg.keep_tmp)
+		return;
+	if (pt__dir_make_empty(path) < 0) {
+		(void)!pt__rm_rf(path);
+		r->slot_gen[idx]++;
+	}
+}
+
 /* Undoes what start_job did before the spawn failed. */
 static void unstart(struct pt_runner *r, struct slot *s)
 {
 	if (s->tmpdir) {
-		pt__rm_rf(s->tmpdir);
+		clean_tmpdir(r, (size_t)(s - r->slots), s->tmpdir);
 		pt__freep(&s->tmpdir);
 	}
 	if (s->port_base)
@@ -718,12 +776,7 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 	e = pt__iolog_w_init(&s->log, q->io_log);
 	if (e < 0)
 		goto fail_sys;
-	e = pt__buf_addf(&tmp, "%s/proctor-", r->tmp_root);
-	slug(&tmp, j->partial_id ? j->partial_id : j->id, 40);
-	e = e ? e : pt__buf_adds(&tmp, "-XXXXXX");
-	if (e < 0)
-		goto fail_sys;
-	e = pt__mkdtemp(tmp.s);
+	e = make_tmpdir(r, s, idx, &tmp);
 	if (e < 0) {
 		(void)!pt__buf_addf(&msg, "cannot create a temp dir in %s: %s",
 				    r->tmp_root, pt_strerror(e));
@@ -795,7 +848,7 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 		int st;
 		pt__proc_kill_group(s->pid, SIGKILL);
 		pt__proc_wait(s->pid, -1, -1, &st);
-		slot_close_fds(r, s);
+		slot_close_fds(s);
 		goto fail_sys;
 	}
 	s->deadline_ns = s->timeout_s > 0
@@ -862,8 +915,7 @@ static void on_output(struct pt_runner *r, struct slot *s, int which)
 	if (n == -EAGAIN)
 		return;
 	if (n <= 0) {
-		pt__ep_del(r->ep, s->fd[which]);
-		s->fd[which] = pt__close(s->fd[which]);
+		s->fd[which] = pt__close(s->fd[which]); /* leaves the set */
 		return;
 	}
 	s->bytes[which] += (uint64_t)n;
@@ -872,7 +924,7 @@ static void on_output(struct pt_runner *r, struct slot *s, int which)
 			      data, (size_t)n);
 }
 
-static void on_exit_ready(struct pt_runner *r, struct slot *s)
+static void on_exit_ready(struct slot *s)
 {
 	int st = 0, e;
 
@@ -888,7 +940,6 @@ static void on_exit_ready(struct pt_runner *r, struct slot *s)
 	s->exited = true;
 	s->exit_ns = pt__now_ns();
 	s->drain_ns = s->exit_ns + DRAIN_NS;
-	pt__ep_del(r->ep, s->pidfd);
 	s->pidfd = pt__close(s->pidfd);
 }
 
@@ -914,7 +965,7 @@ static void handle_deadlines(struct pt_runner *r, int64_t now)
 		    (s->fd[0] >= 0 || s->fd[1] >= 0)) {
 			/* A process outside the group holds the pipe. */
 			s->drained = true;
-			slot_close_fds(r, s);
+			slot_close_fds(s);
 		}
 	}
 }
@@ -975,7 +1026,7 @@ static int finish(struct pt_runner *r, struct slot *s)
 
 	if (!d)
 		return -ENOMEM;
-	slot_close_fds(r, s);
+	slot_close_fds(s);
 	e = pt__iolog_w_close(&s->log);
 	res = &d->d.result;
 	d->d.job = s->q->req.job;
@@ -1034,11 +1085,8 @@ static int finish(struct pt_runner *r, struct slot *s)
 	d->io_log = s->log.path; /* NULL when no file was written */
 	s->log.path = NULL;
 	res->io_log = d->io_log;
-	if (s->tmpdir && !r->cfg.keep_tmp) {
-		/* An empty dir (the common case) costs one rmdir. */
-		if (pt__rmdir(s->tmpdir) < 0)
-			pt__rm_rf(s->tmpdir);
-	}
+	if (s->tmpdir)
+		clean_tmpdir(r, (size_t)(s - r->slots), s->tmpdir);
 	d->tmpdir = s->tmpdir;
 	s->tmpdir = NULL;
 	d->d.tmpdir = d->tmpdir;
@@ -1112,7 +1160,7 @@ PT_API int pt_runner_step(struct pt_runner *r, int timeout_ms,
 				continue;
 			if (kind == EV_PIDFD) {
 				if (s->pidfd >= 0)
-					on_exit_ready(r, s);
+					on_exit_ready(s);
 			} else if (s->fd[kind - 1] >= 0) {
 				on_output(r, s, kind - 1);
 			}

@@ -470,7 +470,7 @@ PT_TEST(environment_variables)
 				  "PROCTOR_ATTEMPT=2\n"
 				  "PROCTOR_JOB_ID=ns::envjob\n"
 				  "PROCTOR_PORT_BASE=%u\n"
-				  "PROCTOR_PORT_COUNT=8\n"
+				  "PROCTOR_PORT_COUNT=4\n"
 				  "PROCTOR_SEED=42\n"
 				  "PROCTOR_SESSION_ID=sess-1\n"
 				  "PROCTOR_TMPDIR=%s\n",

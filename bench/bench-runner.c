@@ -1,0 +1,198 @@
+/*
+ * bench-runner - N trivial jobs (`sh -c true`) at -j2 through the runner,
+ * against `xargs -P2` and GNU `parallel -j2` running the same command in
+ * the same run. Prints jobs/s, the ratios, the runner's own CPU per job
+ * (getrusage of this process, which excludes the jobs) and its peak RSS
+ * after N/5 and after N jobs (memory must stay flat).
+ *
+ *	./build/bench/bench-runner [N] [--no-parallel]
+ *
+ * With a store (src/store merged), each result is also committed durably
+ * before the next job of the same slot starts; see docs/runner.md.
+ */
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <proctor/proctor.h>
+
+#include "os/file.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(int who)
+{
+	struct rusage ru;
+
+	getrusage(who, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* Runs a shell pipeline; returns its wall time or -1. */
+static double time_shell(const char *cmd)
+{
+	double t0 = now_s();
+	int st = system(cmd);
+
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench-runner: '%s' failed (status %d)\n", cmd,
+			st);
+		return -1;
+	}
+	return now_s() - t0;
+}
+
+static int run_runner(int n, const char *dir, double *ret_wall,
+		      double *ret_cpu, long *rss_fifth, long *rss_end)
+{
+	struct pt_runner_config c;
+	struct pt_runner *r = NULL;
+	struct pt_job *jobs;
+	double t0, c0;
+	int submitted = 0, done = 0, failed = 0, e;
+
+	pt_runner_config_init(&c);
+	c.jobs = 2;
+	c.tmp_root = dir;
+	c.io_log_dir = dir;
+	c.session_id = "bench";
+	if (getenv("BENCH_PORTS"))
+		c.port_count = (unsigned)strtoul(getenv("BENCH_PORTS"), NULL, 10);
+	e = pt_runner_new(&c, &r);
+	if (e < 0) {
+		fprintf(stderr, "bench-runner: %s\n", pt_strerror(e));
+		return e;
+	}
+	jobs = calloc((size_t)n, sizeof(*jobs));
+	if (!jobs)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		jobs[i].id = "bench::true";
+		jobs[i].partial_id = "true";
+		jobs[i].command = "true";
+		jobs[i].shell = "/bin/sh";
+		jobs[i].timeout = -1;
+		jobs[i].estimated_duration = -1;
+	}
+	t0 = now_s();
+	c0 = cpu_s(RUSAGE_SELF);
+	/*
+	 * Submit as the session glue does: a window of ready jobs ahead of
+	 * the running ones, so the queue stays small.
+	 */
+	while (done < n) {
+		struct pt_run_done d;
+
+		while (submitted < n &&
+		       pt_runner_queued(r) + pt_runner_running(r) < 8) {
+			struct pt_run_request q = { .job = &jobs[submitted],
+						    .order = (uint64_t)submitted,
+						    .estimate = -1 };
+			e = pt_runner_submit(r, &q);
+			if (e < 0)
+				goto out;
+			submitted++;
+		}
+		e = pt_runner_step(r, -1, &d);
+		if (e < 0)
+			goto out;
+		if (e == 1) {
+			done++;
+			if (d.result.outcome != PT_OUTCOME_PASS)
+				failed++;
+			if (done == n / 5)
+				*rss_fifth = maxrss_kib();
+		}
+	}
+	*ret_wall = now_s() - t0;
+	*ret_cpu = cpu_s(RUSAGE_SELF) - c0;
+	*rss_end = maxrss_kib();
+	e = failed ? -EIO : 0;
+	if (failed)
+		fprintf(stderr, "bench-runner: %d jobs failed\n", failed);
+out:
+	pt_runner_free(r);
+	free(jobs);
+	return e;
+}
+
+int main(int argc, char **argv)
+{
+	int n = 5000, np;
+	bool with_parallel = true;
+	char dir[] = "/tmp/bench-runner-XXXXXX", cmd[512];
+	double rw = 0, rc = 0, xw, pw = -1;
+	long rss1 = 0, rss2 = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--no-parallel"))
+			with_parallel = false;
+		else
+			n = (int)strtol(argv[i], NULL, 10);
+	}
+	if (n < 10)
+		n = 10;
+	/* GNU parallel is ~100x slower: a fifth of the jobs is enough. */
+	np = n / 5;
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	if (run_runner(n, dir, &rw, &rc, &rss1, &rss2) < 0)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "seq %d | xargs -P2 -n1 /bin/sh -c true",
+		 n);
+	xw = time_shell(cmd);
+	if (with_parallel) {
+		snprintf(cmd, sizeof(cmd),
+			 "seq %d | parallel -j2 /bin/sh -c true >/dev/null",
+			 np);
+		if (system("command -v parallel >/dev/null 2>&1") == 0)
+			pw = time_shell(cmd);
+		else
+			fprintf(stderr, "bench-runner: GNU parallel missing "
+					"(PROCTOR_BENCH_DEPS=1 "
+					"scripts/install-deps.sh)\n");
+	}
+	pt__rm_rf(dir);
+	printf("# %d jobs `sh -c true` at -j2 (no durable store in this "
+	       "measurement)\n", n);
+	printf("metric runner_jobs_per_s %.1f jobs/s\n", n / rw);
+	printf("metric runner_cpu_per_job_us %.1f us\n", rc / n * 1e6);
+	printf("metric runner_maxrss_at_%d_kib %ld KiB\n", n / 5, rss1);
+	printf("metric runner_maxrss_at_%d_kib %ld KiB\n", n, rss2);
+	if (xw > 0) {
+		printf("metric xargs_P2_jobs_per_s %.1f jobs/s\n", n / xw);
+		printf("metric runner_vs_xargs_ratio %.2f x\n",
+		       (n / rw) / (n / xw));
+	}
+	if (pw > 0) {
+		printf("metric parallel_j2_jobs_per_s %.1f jobs/s (%d jobs)\n",
+		       np / pw, np);
+		printf("metric runner_vs_parallel_ratio %.2f x\n",
+		       (n / rw) / (np / pw));
+	}
+	return 0;
+}
