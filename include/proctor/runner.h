@@ -43,12 +43,38 @@
 #include <proctor/common.h>
 #include <proctor/result.h>
 #include <proctor/unit.h>
+#if __has_include(<proctor/store.h>)
+# include <proctor/store.h> /* enum pt_stream */
+#else
+enum pt_stream {
+	PT_STREAM_STDOUT = 1,
+	PT_STREAM_STDERR = 2,
+};
+#endif
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 struct pt_runner;
+
+/*
+ * Where io logs go. By default the runner writes them itself as files in
+ * io_log_dir; a caller with a session store passes these instead (the
+ * store's pt_store_iolog_open / pt_iolog_append / pt_iolog_free). open is
+ * called at a job's first output only: a silent job has no io log.
+ */
+struct pt_runner_iolog_ops {
+	/* A new log for (job, attempt): handle in *ret, and the path its
+	 * result's io_log shall name in *ret_path (copied by the runner). */
+	int (*open)(void *ctx, const struct pt_job *job, unsigned attempt,
+		    void **ret, const char **ret_path);
+	int (*append)(void *ctx, void *log, int64_t offset_ns,
+		      enum pt_stream stream, const void *data, size_t len);
+	/* Ends the log (always called once after a successful open). */
+	int (*close)(void *ctx, void *log);
+	void *ctx;
+};
 
 /* Runner settings. Fill with pt_runner_config_init(), then adjust. */
 struct pt_runner_config {
@@ -75,6 +101,8 @@ struct pt_runner_config {
 				      job's environ: names */
 	const char *const *env;    /* extra "NAME=value" for every job,
 				      NULL-terminated; may be NULL */
+	const struct pt_runner_iolog_ops *iolog; /* NULL: files in
+				      io_log_dir (copied at creation) */
 };
 
 /* Defaults: jobs 0, no timeout, grace 3 s, 4 ports in 20000-32000. */
@@ -172,46 +200,50 @@ PT_API int pt_runner_timeout(const struct pt_runner *r);
 PT_API void pt_runner_cancel(struct pt_runner *r, bool terminate);
 
 /*
- * io logs: a job's output as records (time offset, stream, bytes), in the
- * order read. File format (little-endian): the 8 bytes "PTIOLOG1", then
- * records { u64 offset_ns since the job started; u32 length; u8 stream
- * (1 stdout, 2 stderr); length bytes }. A record holds at most 1 MiB.
+ * io logs: a job's output as records (time offset, stream, bytes) in the
+ * order read. The format is the store's (docs/store.md), so the store and
+ * the runner read each other's logs: the 8 bytes "PTIOLOG1", then records
+ * { u8 stream (1 stdout, 2 stderr), 3 zero bytes, u32 length, i64
+ * offset_ns since the job started, the bytes, u32 CRC-32 of all that }
+ * (little-endian). A crash can only tear the last record, which reads as
+ * the end of the log.
+ *
+ * Readers by path (the store's pt_store_iolog_read needs a session
+ * handle); streaming, at most one record in memory.
  */
-enum pt_stream {
-	PT_STREAM_STDOUT = 1,
-	PT_STREAM_STDERR = 2,
-};
+struct pt_runner_iolog;
 
-struct pt_iolog_reader;
-
-struct pt_iolog_record {
+struct pt_runner_iolog_rec {
 	int64_t offset_ns;
 	enum pt_stream stream;
 	const unsigned char *data; /* valid until the next call */
 	size_t len;
 };
 
-PT_API int pt_iolog_open(const char *path, struct pt_iolog_reader **ret);
+PT_API int pt_runner_iolog_open(const char *path,
+				struct pt_runner_iolog **ret);
 /*
- * Next record: 1 and *rec filled, 0 at the end, PT_ECORRUPT for a bad
- * file (a torn last record is reported as the end: it is what a crash
- * leaves), or -errno.
+ * Next record: 1 and *rec filled, 0 at the end (or at a torn last
+ * record), PT_ECORRUPT for damage (pt_runner_iolog_offset() says where),
+ * or -errno.
  */
-PT_API int pt_iolog_next(struct pt_iolog_reader *r,
-			 struct pt_iolog_record *rec);
-/* Byte offset of the next record (for error messages). */
-PT_API uint64_t pt_iolog_offset(const struct pt_iolog_reader *r);
-PT_API struct pt_iolog_reader *pt_iolog_close(struct pt_iolog_reader *r);
+PT_API int pt_runner_iolog_next(struct pt_runner_iolog *r,
+				struct pt_runner_iolog_rec *rec);
+/* Byte offset of the next (or the damaged) record. */
+PT_API uint64_t pt_runner_iolog_offset(const struct pt_runner_iolog *r);
+PT_API struct pt_runner_iolog *
+pt_runner_iolog_close(struct pt_runner_iolog *r);
 
 /*
  * The bytes of the streams in mask (PT_STREAM_* bits), concatenated in
  * record order. When they exceed limit, only the LAST limit bytes are
  * kept and *ret_truncated is set (may be NULL). NUL-terminated heap
- * string, free with pt_free(). A missing file (a job that printed
- * nothing) gives "" when path is NULL only; otherwise -ENOENT.
+ * string, free with pt_free(). path NULL (a job that printed nothing)
+ * gives "".
  */
-PT_API int pt_iolog_read(const char *path, unsigned mask, size_t limit,
-			 char **ret, size_t *ret_len, bool *ret_truncated);
+PT_API int pt_runner_iolog_read(const char *path, unsigned mask,
+				size_t limit, char **ret, size_t *ret_len,
+				bool *ret_truncated);
 
 #ifdef __cplusplus
 }

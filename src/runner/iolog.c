@@ -1,9 +1,12 @@
 /*
- * runner/iolog.c - io logs: the writer used while a job runs and the
- * public reader. Format in proctor/runner.h; one record per read(2) of a
- * job's pipe, so a record is at most the runner's read buffer (64 KiB).
+ * runner/iolog.c - io logs: the writer used while a job runs (when the
+ * caller gives no store) and the public reader by path. The format is the
+ * store's (proctor/runner.h); one record per read(2) of a job's pipe, so
+ * a record the runner writes is at most its read buffer (64 KiB).
  */
 #include "runner/runner-internal.h"
+
+#include <zlib.h>
 
 #include "base/buf.h"
 #include "os/fd.h"
@@ -56,10 +59,15 @@ int pt__iolog_w_add(struct pt_iolog_w *w, int64_t offset_ns,
 		if (r < 0)
 			return w->err = r;
 	}
-	put_le(hdr, (uint64_t)(offset_ns < 0 ? 0 : offset_ns), 8);
-	put_le(hdr + 8, len, 4);
-	hdr[12] = (unsigned char)stream;
-	r = pt__write_all(w->fd, hdr, PT_IOLOG_HDR + len);
+	uLong c;
+
+	memset(hdr, 0, PT_IOLOG_HDR);
+	hdr[0] = (unsigned char)stream;
+	put_le(hdr + 4, len, 4);
+	put_le(hdr + 8, (uint64_t)(offset_ns < 0 ? 0 : offset_ns), 8);
+	c = crc32(0L, hdr, (uInt)(PT_IOLOG_HDR + len));
+	put_le(data + len, c, 4);
+	r = pt__write_all(w->fd, hdr, PT_IOLOG_HDR + len + PT_IOLOG_TAIL);
 	if (r < 0)
 		w->err = r;
 	return r;
@@ -81,7 +89,7 @@ void pt__iolog_w_release(struct pt_iolog_w *w)
 }
 
 /* The reader: buffered, bounded (one record at most in memory). */
-struct pt_iolog_reader {
+struct pt_runner_iolog {
 	int fd;
 	uint64_t off;         /* file offset of buf[0] */
 	unsigned char *buf;   /* window */
@@ -89,9 +97,9 @@ struct pt_iolog_reader {
 	bool eof;
 };
 
-PT_API int pt_iolog_open(const char *path, struct pt_iolog_reader **ret)
+PT_API int pt_runner_iolog_open(const char *path, struct pt_runner_iolog **ret)
 {
-	struct pt_iolog_reader *r;
+	struct pt_runner_iolog *r;
 	unsigned char magic[8];
 	ssize_t n;
 	int fd;
@@ -106,7 +114,7 @@ PT_API int pt_iolog_open(const char *path, struct pt_iolog_reader **ret)
 		pt__close(fd);
 		return (int)n;
 	}
-	if (n != 8 || memcmp(magic, PT_IOLOG_MAGIC, 8)) {
+	if (n == 8 && memcmp(magic, PT_IOLOG_MAGIC, 8)) {
 		pt__close(fd);
 		return PT_ECORRUPT;
 	}
@@ -117,10 +125,11 @@ PT_API int pt_iolog_open(const char *path, struct pt_iolog_reader **ret)
 	}
 	r->fd = fd;
 	r->off = 8;
+	r->eof = n < 8; /* torn at creation: an empty log, as in the store */
 	r->cap = 64 * 1024;
 	r->buf = pt__malloc(r->cap);
 	if (!r->buf) {
-		pt_iolog_close(r);
+		pt_runner_iolog_close(r);
 		return -ENOMEM;
 	}
 	*ret = r;
@@ -128,7 +137,7 @@ PT_API int pt_iolog_open(const char *path, struct pt_iolog_reader **ret)
 }
 
 /* Makes at least need bytes available at buf[pos]; false at EOF first. */
-static int fill(struct pt_iolog_reader *r, size_t need)
+static int fill(struct pt_runner_iolog *r, size_t need)
 {
 	if (r->len - r->pos >= need)
 		return 1;
@@ -157,11 +166,11 @@ static int fill(struct pt_iolog_reader *r, size_t need)
 	return r->len >= need;
 }
 
-PT_API int pt_iolog_next(struct pt_iolog_reader *r,
-			 struct pt_iolog_record *rec)
+PT_API int pt_runner_iolog_next(struct pt_runner_iolog *r,
+				struct pt_runner_iolog_rec *rec)
 {
 	const unsigned char *h;
-	uint64_t len;
+	size_t len, whole;
 	int f;
 
 	if (!r || !rec)
@@ -170,28 +179,40 @@ PT_API int pt_iolog_next(struct pt_iolog_reader *r,
 	if (f <= 0)
 		return f; /* end, or a torn header */
 	h = r->buf + r->pos;
-	len = get_le(h + 8, 4);
-	if ((h[12] != PT_STREAM_STDOUT && h[12] != PT_STREAM_STDERR) ||
-	    len > PT_IOLOG_MAX_REC || get_le(h, 8) > INT64_MAX)
+	len = (size_t)get_le(h + 4, 4);
+	if ((h[0] != PT_STREAM_STDOUT && h[0] != PT_STREAM_STDERR) || h[1] ||
+	    h[2] || h[3] || len > PT_IOLOG_MAX_REC ||
+	    get_le(h + 8, 8) > INT64_MAX)
 		return PT_ECORRUPT;
-	f = fill(r, PT_IOLOG_HDR + (size_t)len);
+	whole = PT_IOLOG_HDR + len + PT_IOLOG_TAIL;
+	f = fill(r, whole);
 	if (f <= 0)
 		return f; /* a torn last record: what a crash leaves */
 	h = r->buf + r->pos;
-	rec->offset_ns = (int64_t)get_le(h, 8);
-	rec->stream = (enum pt_stream)h[12];
+	if (crc32(0L, h, (uInt)(PT_IOLOG_HDR + len)) !=
+	    get_le(h + PT_IOLOG_HDR + len, 4)) {
+		/* The last record torn in place is the end, as in the store. */
+		f = fill(r, whole + 1);
+		if (f < 0)
+			return f;
+		return f == 0 ? 0 : PT_ECORRUPT;
+	}
+	h = r->buf + r->pos;
+	rec->stream = (enum pt_stream)h[0];
+	rec->offset_ns = (int64_t)get_le(h + 8, 8);
 	rec->data = h + PT_IOLOG_HDR;
-	rec->len = (size_t)len;
-	r->pos += PT_IOLOG_HDR + (size_t)len;
+	rec->len = len;
+	r->pos += whole;
 	return 1;
 }
 
-PT_API uint64_t pt_iolog_offset(const struct pt_iolog_reader *r)
+PT_API uint64_t pt_runner_iolog_offset(const struct pt_runner_iolog *r)
 {
 	return r ? r->off + r->pos : 0;
 }
 
-PT_API struct pt_iolog_reader *pt_iolog_close(struct pt_iolog_reader *r)
+PT_API struct pt_runner_iolog *
+pt_runner_iolog_close(struct pt_runner_iolog *r)
 {
 	if (r) {
 		pt__close(r->fd);
@@ -201,11 +222,12 @@ PT_API struct pt_iolog_reader *pt_iolog_close(struct pt_iolog_reader *r)
 	return NULL;
 }
 
-PT_API int pt_iolog_read(const char *path, unsigned mask, size_t limit,
-			 char **ret, size_t *ret_len, bool *ret_truncated)
+PT_API int pt_runner_iolog_read(const char *path, unsigned mask,
+				size_t limit, char **ret, size_t *ret_len,
+				bool *ret_truncated)
 {
-	struct pt_iolog_reader *rd = NULL;
-	struct pt_iolog_record rec;
+	struct pt_runner_iolog *rd = NULL;
+	struct pt_runner_iolog_rec rec;
 	struct pt_buf b = PT_BUF_INIT;
 	bool trunc = false;
 	int r;
@@ -213,14 +235,14 @@ PT_API int pt_iolog_read(const char *path, unsigned mask, size_t limit,
 	if (!ret)
 		return -EINVAL;
 	if (path) {
-		r = pt_iolog_open(path, &rd);
+		r = pt_runner_iolog_open(path, &rd);
 		if (r < 0)
 			return r;
 		/*
 		 * Keep at most 2 * limit bytes: when the buffer passes that,
 		 * drop all but the last limit bytes (amortised O(1) per byte).
 		 */
-		while ((r = pt_iolog_next(rd, &rec)) > 0) {
+		while ((r = pt_runner_iolog_next(rd, &rec)) > 0) {
 			const unsigned char *d = rec.data;
 			size_t n = rec.len;
 
@@ -244,7 +266,7 @@ PT_API int pt_iolog_read(const char *path, unsigned mask, size_t limit,
 			if (r < 0)
 				break;
 		}
-		pt_iolog_close(rd);
+		pt_runner_iolog_close(rd);
 		if (r < 0) {
 			pt__buf_release(&b);
 			return r;

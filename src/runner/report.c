@@ -199,7 +199,7 @@ static void excerpt_read(const struct pt_report_job *j, unsigned stream,
 	memset(e, 0, sizeof(*e));
 	if (!j->io_log_path)
 		return;
-	if (pt_iolog_read(j->io_log_path, stream, limit, &e->s, &e->len,
+	if (pt_runner_iolog_read(j->io_log_path, stream, limit, &e->s, &e->len,
 			  &e->truncated) < 0)
 		memset(e, 0, sizeof(*e));
 }

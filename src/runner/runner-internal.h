@@ -10,8 +10,9 @@
 #include <proctor/runner.h>
 
 #define PT_IOLOG_MAGIC     "PTIOLOG1"
-#define PT_IOLOG_HDR       13         /* u64 offset, u32 length, u8 stream */
-#define PT_IOLOG_MAX_REC   (1u << 20) /* the reader's limit per record */
+#define PT_IOLOG_HDR       16          /* stream, 0, 0, 0, u32 len, i64 off */
+#define PT_IOLOG_TAIL      4           /* CRC-32 of header and bytes */
+#define PT_IOLOG_MAX_REC   (16u << 20) /* the reader's limit per record */
 
 /*
  * An io log being written. The file is created on the first record, so a
@@ -28,9 +29,9 @@ struct pt_iolog_w {
 /* path may be NULL (discard). Copies path. 0 or -ENOMEM. */
 int pt__iolog_w_init(struct pt_iolog_w *w, const char *path);
 /*
- * Appends one record. hdr_room must be PT_IOLOG_HDR writable bytes just
- * BEFORE data (the header is built there so that one write(2) carries the
- * record). Errors are remembered in w->err and returned.
+ * Appends one record. PT_IOLOG_HDR writable bytes must precede data and
+ * PT_IOLOG_TAIL follow it: header and CRC are built there so that one
+ * write(2) carries the record. Errors are remembered in w->err.
  */
 int pt__iolog_w_add(struct pt_iolog_w *w, int64_t offset_ns,
 		    enum pt_stream stream, unsigned char *data, size_t len);

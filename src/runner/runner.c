@@ -60,7 +60,9 @@ struct slot {
 	double timeout_s;
 	bool exited, timed_out, cancelled, killed, drained;
 	int status;
-	struct pt_iolog_w log;
+	struct pt_iolog_w log; /* the runner's own io log file */
+	void *ext_log;         /* or the caller's (cfg.iolog) */
+	char *ext_path;
 	char *tmpdir;
 	unsigned port_base;
 	bool locked;
@@ -94,7 +96,8 @@ struct pt_runner {
 	struct done last; /* handed out by the last step; freed by the next */
 	bool cancelled;
 	uint64_t seq;
-	unsigned char *rbuf; /* PT_IOLOG_HDR + READ_CHUNK */
+	unsigned char *rbuf; /* PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL */
+	struct pt_runner_iolog_ops ops; /* cfg.iolog, or all NULL */
 	char *work_dir;      /* <tmp_root>/proctor-<session>-XXXXXX, lazily */
 	unsigned *slot_gen;  /* per slot: generation of its temp dir name */
 	uint64_t kept;       /* kept temp dirs made (their names) */
@@ -253,7 +256,15 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 		goto fail;
 	r->slots = pt__calloc(r->jobs, sizeof(*r->slots));
 	r->slot_gen = pt__calloc(r->jobs, sizeof(*r->slot_gen));
-	r->rbuf = pt__malloc(PT_IOLOG_HDR + READ_CHUNK);
+	r->rbuf = pt__malloc(PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL);
+	if (c->iolog) {
+		if (!c->iolog->open || !c->iolog->append || !c->iolog->close) {
+			err = -EINVAL;
+			goto fail;
+		}
+		r->ops = *c->iolog;
+	}
+	r->cfg.iolog = NULL;
 	if (!r->slots || !r->slot_gen || !r->rbuf) {
 		err = -ENOMEM;
 		goto fail;
@@ -308,6 +319,9 @@ PT_API struct pt_runner *pt_runner_free(struct pt_runner *r)
 		}
 		slot_close_fds(s);
 		pt__iolog_w_release(&s->log);
+		if (s->ext_log)
+			(void)r->ops.close(r->ops.ctx, s->ext_log);
+		pt__free(s->ext_path);
 		pt__free(s->tmpdir);
 		qent_free(s->q);
 	}
@@ -429,13 +443,13 @@ PT_API int pt_runner_submit(struct pt_runner *r,
 	q->seq = r->seq++;
 	if (req->io_log) {
 		path = req->io_log;
-	} else if (r->io_log_dir) {
+	} else if (r->io_log_dir && !r->ops.open) {
 		/* slug + hash: readable, and distinct ids never collide */
 		err = pt__buf_addf(&b, "%s/", r->io_log_dir);
 		slug(&b, req->job->id, 80);
 		if (!err)
 			err = pt__buf_addf(
-				&b, "-%08" PRIx32 ".%u.iolog",
+				&b, "-%08" PRIx32 ".%u.log",
 				(uint32_t)pt__hash_bytes(req->job->id,
 							 strlen(req->job->id)),
 				q->req.attempt);
@@ -773,7 +787,7 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 	if (e < 0)
 		goto fail_sys;
 	s->locked = true;
-	e = pt__iolog_w_init(&s->log, q->io_log);
+	e = pt__iolog_w_init(&s->log, r->ops.open ? NULL : q->io_log);
 	if (e < 0)
 		goto fail_sys;
 	e = make_tmpdir(r, s, idx, &tmp);
@@ -907,6 +921,34 @@ static void start_ready(struct pt_runner *r)
 
 /* ---- running jobs */
 
+/* Output to the caller's io log (opened at the first output). */
+static void ext_log_add(struct pt_runner *r, struct slot *s, int which,
+			const unsigned char *data, size_t n)
+{
+	int e;
+
+	if (s->log.err)
+		return;
+	if (!s->ext_log) {
+		const char *path = NULL;
+		void *log = NULL;
+
+		e = r->ops.open(r->ops.ctx, s->q->req.job, s->q->req.attempt,
+				&log, &path);
+		if (e < 0) {
+			s->log.err = e;
+			return;
+		}
+		s->ext_log = log;
+		s->ext_path = path ? pt__strdup(path) : NULL;
+	}
+	e = r->ops.append(r->ops.ctx, s->ext_log, pt__now_ns() - s->start_ns,
+			  which ? PT_STREAM_STDERR : PT_STREAM_STDOUT, data,
+			  n);
+	if (e < 0)
+		s->log.err = e;
+}
+
 static void on_output(struct pt_runner *r, struct slot *s, int which)
 {
 	unsigned char *data = r->rbuf + PT_IOLOG_HDR;
@@ -919,9 +961,13 @@ static void on_output(struct pt_runner *r, struct slot *s, int which)
 		return;
 	}
 	s->bytes[which] += (uint64_t)n;
-	(void)pt__iolog_w_add(&s->log, pt__now_ns() - s->start_ns,
-			      which ? PT_STREAM_STDERR : PT_STREAM_STDOUT,
-			      data, (size_t)n);
+	if (r->ops.open)
+		ext_log_add(r, s, which, data, (size_t)n);
+	else
+		(void)pt__iolog_w_add(&s->log, pt__now_ns() - s->start_ns,
+				      which ? PT_STREAM_STDERR
+					    : PT_STREAM_STDOUT,
+				      data, (size_t)n);
 }
 
 static void on_exit_ready(struct slot *s)
@@ -1028,6 +1074,11 @@ static int finish(struct pt_runner *r, struct slot *s)
 		return -ENOMEM;
 	slot_close_fds(s);
 	e = pt__iolog_w_close(&s->log);
+	if (s->ext_log) {
+		int e2 = r->ops.close(r->ops.ctx, s->ext_log);
+		s->ext_log = NULL;
+		e = e ? e : e2;
+	}
 	res = &d->d.result;
 	d->d.job = s->q->req.job;
 	d->d.udata = s->q->req.udata;
@@ -1082,8 +1133,13 @@ static int finish(struct pt_runner *r, struct slot *s)
 		res->comments = d->comments;
 	}
 	pt__buf_release(&c);
-	d->io_log = s->log.path; /* NULL when no file was written */
-	s->log.path = NULL;
+	if (r->ops.open) {
+		d->io_log = s->ext_path;
+		s->ext_path = NULL;
+	} else {
+		d->io_log = s->log.path; /* NULL when no file was written */
+		s->log.path = NULL;
+	}
 	res->io_log = d->io_log;
 	if (s->tmpdir)
 		clean_tmpdir(r, (size_t)(s - r->slots), s->tmpdir);

@@ -22,7 +22,7 @@
 static void write_log(const char *path, const char *out, const char *err)
 {
 	struct pt_iolog_w w;
-	unsigned char buf[PT_IOLOG_HDR + 256];
+	unsigned char buf[PT_IOLOG_HDR + 256 + PT_IOLOG_TAIL];
 
 	PT_ASSERT_OK(pt__iolog_w_init(&w, path));
 	if (out) {
