@@ -213,7 +213,10 @@ struct pt_unit {
 	const struct pt_job *job; /* PT_UNIT_JOB: its job; NULL otherwise */
 	/* Template-generated units: the template and the parameters. */
 	const struct pt_unit *template_unit;
-	const struct pt_rfc822_record *params;
+	const struct pt_rfc822_record *params; /* with "__index__" */
+	/* Generated units: the unrendered fields (the checksum's input);
+	 * record holds the rendered values. NULL otherwise. */
+	const struct pt_rfc822_record *raw_data;
 };
 
 /* Upstream get_record_value ("_name", then "name"); NULL when absent. */

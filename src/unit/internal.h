@@ -33,15 +33,16 @@ const char *pt__units_intern(struct pt_units *u, const char *s, size_t n);
 
 /*
  * Adds a job unit made from rec (owned by u's arena or a file's records)
- * with namespace ns; also its siblings. tpl/params: template origin.
- * Returns the number of jobs added (0 when dropped as duplicate) or
- * -ENOMEM.
+ * with namespace ns; also its siblings. tpl/params/raw: template origin
+ * (raw: the unrendered fields, for the checksum). Returns the number of
+ * jobs added (0 when dropped as duplicate) or -ENOMEM.
  */
 int pt__units_add_job_unit(struct pt_units *u,
-			   const struct pt_rfc822_record *rec, const char *ns,
+			   const struct pt_rfc822_record *rec,
+			   const struct pt_rfc822_record *raw, const char *ns,
 			   const struct pt_unit *tpl,
 			   const struct pt_rfc822_record *params,
-			   unsigned index, struct pt_diags *d);
+			   struct pt_diags *d);
 
 /* A record copy in u's arena with n fields (filled by the caller). */
 struct pt_rfc822_record *pt__units_new_record(struct pt_units *u,

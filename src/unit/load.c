@@ -143,7 +143,7 @@ static int load_records(struct pt_units *u, struct pt_records *r,
 			continue;
 		}
 		if (t == PT_UNIT_JOB || t == PT_UNIT_SETUP_JOB)
-			rc = pt__units_add_job_unit(u, rec, ns, NULL, NULL, 0, d);
+			rc = pt__units_add_job_unit(u, rec, NULL, ns, NULL, NULL, d);
 		else
 			rc = add_other(u, rec, t, ns, d);
 		if (rc < 0)

@@ -509,7 +509,7 @@ int pt_unit_checksum(const struct pt_unit *u, char out[65])
 		return -EINVAL;
 	pt__sha256_init(&w.sha);
 	w.n = 0;
-	rc = jw_record(&w, u->record, u->ns && *u->ns ? "namespace" : NULL,
+	rc = jw_record(&w, u->raw_data ? u->raw_data : u->record, u->ns && *u->ns ? "namespace" : NULL,
 		       u->ns, false);
 	if (rc == 0 && u->params)
 		rc = jw_record(&w, u->params, NULL, NULL, true);
@@ -855,9 +855,10 @@ static void rec_set(struct pt_rfc822_record *r, struct pt_rfc822_field *f,
 }
 
 static int add_job(struct pt_units *u, const struct pt_rfc822_record *rec,
-		   const char *ns, const struct pt_unit *tpl,
-		   const struct pt_rfc822_record *params, unsigned index,
-		   struct pt_job *parent, struct pt_diags *d);
+		   const struct pt_rfc822_record *raw, const char *ns,
+		   const struct pt_unit *tpl,
+		   const struct pt_rfc822_record *params, struct pt_job *parent,
+		   struct pt_diags *d);
 
 /* JSON siblings and also-after-suspend(-manual) jobs (§2.4). */
 static int add_siblings(struct pt_units *u, struct pt_job *j,
@@ -935,8 +936,8 @@ static int add_siblings(struct pt_units *u, struct pt_job *j,
 				rec_set(r, rf, key, val, pt_unit_field_line(
 							     unit, "siblings"));
 			}
-			rc = add_job(u, r, unit->ns, unit->template_unit,
-				     unit->params, 0, j, d);
+			rc = add_job(u, r, NULL, unit->ns, unit->template_unit,
+				     unit->params, j, d);
 			if (rc < 0)
 				goto json_fail;
 			added += rc;
@@ -1004,8 +1005,8 @@ flags:
 		for (size_t i = 0; i < r->n; i++)
 			if (!r->fields[i].value)
 				return -ENOMEM;
-		rc = add_job(u, r, unit->ns, unit->template_unit, unit->params,
-			     0, j, d);
+		rc = add_job(u, r, NULL, unit->ns, unit->template_unit,
+			     unit->params, j, d);
 		if (rc < 0)
 			return rc;
 		added += rc;
@@ -1040,9 +1041,10 @@ static int add_before_suspend(struct pt_units *u, struct pt_job *parent,
 }
 
 static int add_job(struct pt_units *u, const struct pt_rfc822_record *rec,
-		   const char *ns, const struct pt_unit *tpl,
-		   const struct pt_rfc822_record *params, unsigned index,
-		   struct pt_job *parent, struct pt_diags *d)
+		   const struct pt_rfc822_record *raw, const char *ns,
+		   const struct pt_unit *tpl,
+		   const struct pt_rfc822_record *params, struct pt_job *parent,
+		   struct pt_diags *d)
 {
 	struct pt_unit *unit = pt__arena_zalloc(&u->arena, sizeof(*unit));
 	struct pt_job *j = pt__arena_zalloc(&u->arena, sizeof(*j));
@@ -1050,7 +1052,6 @@ static int add_job(struct pt_units *u, const struct pt_rfc822_record *rec,
 	const char *pid;
 	int rc, added;
 
-	(void)index;
 	if (!unit || !j)
 		return -ENOMEM;
 	pid = pt_rfc822_value(rec, "unit");
@@ -1062,6 +1063,7 @@ static int add_job(struct pt_units *u, const struct pt_rfc822_record *rec,
 	unit->record = rec;
 	unit->template_unit = tpl;
 	unit->params = params;
+	unit->raw_data = raw;
 	pid = pt_rfc822_value(rec, "id");
 	if (!pid)
 		pid = pt_rfc822_value(rec, "name");
@@ -1108,10 +1110,11 @@ static int add_job(struct pt_units *u, const struct pt_rfc822_record *rec,
 }
 
 int pt__units_add_job_unit(struct pt_units *u,
-			   const struct pt_rfc822_record *rec, const char *ns,
+			   const struct pt_rfc822_record *rec,
+			   const struct pt_rfc822_record *raw, const char *ns,
 			   const struct pt_unit *tpl,
 			   const struct pt_rfc822_record *params,
-			   unsigned index, struct pt_diags *d)
+			   struct pt_diags *d)
 {
-	return add_job(u, rec, ns, tpl, params, index, NULL, d);
+	return add_job(u, rec, raw, ns, tpl, params, NULL, d);
 }
