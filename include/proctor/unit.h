@@ -340,11 +340,10 @@ struct pt_include_line {
 };
 
 /*
- * Parses one include line "PATTERN [field=value[, field=value]*]" with
- * namespace ns; a comment or blank line gives 1 with *ret zeroed... see
- * docs/unit.md. Returns 1 (a pattern), 0 (nothing on the line), or
- * PT_EPARSE with *ret_error set to a static message. Strings live in the
- * units arena of u.
+ * Parses one include line "PATTERN [field=value[, field=value]*]" ('#'
+ * starts a comment) with namespace ns. Returns 1 (a pattern in *ret), 0
+ * (a blank or comment line), or PT_EPARSE with *ret_error set to a static
+ * message. Strings live in the arena of u (valid until pt_units_free).
  */
 PT_API int pt_include_parse(struct pt_units *u, const char *line,
 			    const char *ns, struct pt_include_line *ret,

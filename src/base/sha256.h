@@ -6,6 +6,7 @@
 #ifndef PT_BASE_SHA256_H
 #define PT_BASE_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,9 @@ struct pt_sha256 {
 	unsigned char buf[64];
 	size_t nbuf;
 };
+
+/* Tests set it to check the portable code on machines with SHA-NI. */
+extern bool pt__sha256_force_portable;
 
 void pt__sha256_init(struct pt_sha256 *s);
 void pt__sha256_update(struct pt_sha256 *s, const void *data, size_t len);

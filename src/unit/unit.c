@@ -166,15 +166,22 @@ static const char *qualify_n(struct pt_units *u, const char *ns,
 {
 	struct pt_buf b = PT_BUF_INIT;
 	const char *r;
-	bool has = false;
+	size_t nl;
+	char small[256];
 
-	for (size_t i = 0; i + 1 < n; i++)
-		if (id[i] == ':' && id[i + 1] == ':') {
-			has = true;
-			break;
-		}
-	if (has || !ns || !*ns)
+	for (const char *c = id; (c = memchr(c, ':', n - (size_t)(c - id)));
+	     c++)
+		if ((size_t)(c - id) + 1 < n && c[1] == ':')
+			return pt__units_intern(u, id, n);
+	if (!ns || !*ns)
 		return pt__units_intern(u, id, n);
+	nl = strlen(ns);
+	if (nl + 2 + n <= sizeof(small)) {
+		memcpy(small, ns, nl);
+		small[nl] = small[nl + 1] = ':';
+		memcpy(small + nl + 2, id, n);
+		return pt__units_intern(u, small, nl + 2 + n);
+	}
 	if (pt__buf_adds(&b, ns) < 0 || pt__buf_adds(&b, "::") < 0 ||
 	    pt__buf_add(&b, id, n) < 0) {
 		pt__buf_release(&b);
@@ -544,30 +551,72 @@ static int diag(struct pt_diags *d, enum pt_severity sev, int code,
 	return r;
 }
 
-static const char *value_or(const struct pt_unit *u, const char *a,
-			    const char *b)
+/* The job fields, looked up once per record (one pass, no strcmp chains). */
+enum {
+	F_SUMMARY, F_DESCRIPTION, F_PURPOSE, F_STEPS, F_VERIFICATION,
+	F_COMMAND, F_SHELL, F_USER, F_FLAGS, F_PLUGIN, F_DEPENDS, F_AFTER,
+	F_BEFORE, F_SALVAGES, F_ENVIRON, F_LOCKS, F_REQUIRES, F_IMPORTS,
+	F_GROUP, F_CATEGORY_ID, F_CERT, F_CERT2, F_RETRY, F_RETRY2,
+	F_DURATION, F_TIMEOUT, F_TEMPLATE_ID, F_N
+};
+
+static const char *const field_names[F_N] = {
+	"summary", "description", "purpose", "steps", "verification",
+	"command", "shell", "user", "flags", "plugin", "depends", "after",
+	"before", "salvages", "environ", "locks", "requires", "imports",
+	"group", "category_id", "certification_status",
+	"certification-status", "auto_retry", "auto-retry",
+	"estimated_duration", "timeout", "template-id",
+};
+
+static int field_slot(const char *k)
 {
-	const char *v = pt_unit_value(u, a);
-	return v ? v : (b ? pt_unit_value(u, b) : NULL);
+	/* Candidates by first letter, as slot + 1 (0 ends a row). */
+	static const unsigned char first[26][4] = {
+		['a' - 'a'] = { F_AFTER + 1, F_RETRY + 1, F_RETRY2 + 1 },
+		['b' - 'a'] = { F_BEFORE + 1 },
+		['c' - 'a'] = { F_COMMAND + 1, F_CATEGORY_ID + 1, F_CERT + 1,
+				F_CERT2 + 1 },
+		['d' - 'a'] = { F_DESCRIPTION + 1, F_DEPENDS + 1 },
+		['e' - 'a'] = { F_ENVIRON + 1, F_DURATION + 1 },
+		['f' - 'a'] = { F_FLAGS + 1 },
+		['g' - 'a'] = { F_GROUP + 1 },
+		['i' - 'a'] = { F_IMPORTS + 1 },
+		['l' - 'a'] = { F_LOCKS + 1 },
+		['p' - 'a'] = { F_PURPOSE + 1, F_PLUGIN + 1 },
+		['r' - 'a'] = { F_REQUIRES + 1 },
+		['s' - 'a'] = { F_SUMMARY + 1, F_STEPS + 1, F_SHELL + 1,
+				F_SALVAGES + 1 },
+		['t' - 'a'] = { F_TIMEOUT + 1, F_TEMPLATE_ID + 1 },
+		['u' - 'a'] = { F_USER + 1 },
+		['v' - 'a'] = { F_VERIFICATION + 1 },
+	};
+	unsigned c = (unsigned char)k[0] - 'a';
+
+	if (c >= 26)
+		return -1;
+	for (int i = 0; i < 4 && first[c][i]; i++)
+		if (strcmp(k, field_names[first[c][i] - 1]) == 0)
+			return first[c][i] - 1;
+	return -1;
 }
 
 /* description, or PURPOSE:/STEPS:/VERIFICATION: as upstream. */
-static const char *job_description(struct pt_units *u,
-				   const struct pt_unit *unit)
+static const char *job_description(struct pt_units *u, const char *const *fv)
 {
-	static const char *const stages[] = { "purpose", "steps",
-					      "verification" };
+	static const int stages[] = { F_PURPOSE, F_STEPS, F_VERIFICATION };
 	static const char *const upper[] = { "PURPOSE", "STEPS",
 					     "VERIFICATION" };
-	const char *d = pt_unit_value(unit, "description");
 	struct pt_buf b = PT_BUF_INIT;
 	struct pt_slice s;
 	char *r = NULL;
 
-	if (d)
-		return d;
+	if (fv[F_DESCRIPTION])
+		return fv[F_DESCRIPTION];
+	if (!fv[F_PURPOSE] && !fv[F_STEPS] && !fv[F_VERIFICATION])
+		return NULL;
 	for (size_t i = 0; i < 3; i++) {
-		const char *v = pt_unit_value(unit, stages[i]);
+		const char *v = fv[stages[i]];
 		if (v)
 			pt__buf_addf(&b, "%s:\n%s\n", upper[i], v);
 	}
@@ -667,20 +716,42 @@ static bool list_has(const struct pt_strlist *l, const char *id)
 	return false;
 }
 
+/* get_record_value for every job field: "_name" wins over "name". */
+static void job_values(const struct pt_rfc822_record *rec,
+		       const char *v[F_N])
+{
+	bool tr[F_N] = { false };
+
+	for (int i = 0; i < F_N; i++)
+		v[i] = NULL;
+	for (size_t i = 0; i < rec->n; i++) {
+		const char *k = rec->fields[i].key;
+		bool t = k[0] == '_';
+		int f = field_slot(k + t);
+
+		if (f < 0 || (tr[f] && !t))
+			continue;
+		v[f] = rec->fields[i].value;
+		tr[f] = t;
+	}
+}
+
 /* Fills j from its unit. Diagnostics for bad fields. */
 static int fill_job(struct pt_units *u, struct pt_job *j,
 		    const struct pt_unit *unit, struct pt_diags *d)
 {
-	const char *ns = unit->ns, *v;
+	const char *ns = unit->ns, *v, *fv[F_N];
 	int rc;
+
+	job_values(unit->record, fv);
 
 	j->id = unit->id;
 	j->partial_id = unit->partial_id;
 	j->ns = ns;
-	j->summary = pt_unit_value(unit, "summary");
-	j->description = job_description(u, unit);
-	j->command = pt_unit_value(unit, "command");
-	v = pt_unit_value(unit, "shell");
+	j->summary = fv[F_SUMMARY];
+	j->description = job_description(u, fv);
+	j->command = fv[F_COMMAND];
+	v = fv[F_SHELL];
 	j->shell = v ? v : "bash";
 	if (v && strcmp(v, "bash") && strcmp(v, "/bin/bash") &&
 	    strcmp(v, "/bin/sh") &&
@@ -688,14 +759,14 @@ static int fill_job(struct pt_units *u, struct pt_job *j,
 		       "field 'shell', only /bin/sh, /bin/bash and bash are "
 		       "allowed")) < 0)
 		return rc;
-	j->user = pt_unit_value(unit, "user");
+	j->user = fv[F_USER];
 	if (j->user && strcmp(j->user, "root") &&
 	    (rc = diag(d, PT_SEV_WARNING, PT_EPARSE, unit, "user",
 		       "field 'user', only 'root' is allowed")) < 0)
 		return rc;
-	if ((rc = parse_flags(u, j, pt_unit_value(unit, "flags"))) < 0)
+	if ((rc = parse_flags(u, j, fv[F_FLAGS])) < 0)
 		return rc;
-	v = pt_unit_value(unit, "plugin");
+	v = fv[F_PLUGIN];
 	j->plugin = PT_PLUGIN_SHELL;
 	if (!v || strcmp(v, "None") == 0) {
 		if (!(j->flags & PT_JOB_SIMPLE) &&
@@ -714,30 +785,30 @@ static int fill_job(struct pt_units *u, struct pt_job *j,
 				    v)) < 0)
 			return rc;
 	}
-	if ((rc = pt__wordlist(u, pt_unit_value(unit, "depends"), ns, true,
+	if ((rc = pt__wordlist(u, fv[F_DEPENDS], ns, true,
 			       &j->depends)) < 0 ||
-	    (rc = pt__wordlist(u, pt_unit_value(unit, "after"), ns, true,
+	    (rc = pt__wordlist(u, fv[F_AFTER], ns, true,
 			       &j->after)) < 0 ||
-	    (rc = pt__wordlist(u, pt_unit_value(unit, "before"), ns, true,
+	    (rc = pt__wordlist(u, fv[F_BEFORE], ns, true,
 			       &j->before)) < 0 ||
-	    (rc = pt__wordlist(u, pt_unit_value(unit, "salvages"), ns, true,
+	    (rc = pt__wordlist(u, fv[F_SALVAGES], ns, true,
 			       &j->salvages)) < 0 ||
-	    (rc = pt__wordlist(u, pt_unit_value(unit, "environ"), NULL, false,
+	    (rc = pt__wordlist(u, fv[F_ENVIRON], NULL, false,
 			       &j->environ)) < 0 ||
-	    (rc = pt__wordlist(u, pt_unit_value(unit, "locks"), NULL, false,
+	    (rc = pt__wordlist(u, fv[F_LOCKS], NULL, false,
 			       &j->locks)) < 0)
 		return rc;
-	j->requires = pt_unit_value(unit, "requires");
-	j->imports = pt_unit_value(unit, "imports");
+	j->requires = fv[F_REQUIRES];
+	j->imports = fv[F_IMPORTS];
 	if (j->imports &&
 	    (rc = check_imports(unit, "imports", j->imports, d)) < 0)
 		return rc;
-	j->group = pt_unit_value(unit, "group");
-	v = pt_unit_value(unit, "category_id");
+	j->group = fv[F_GROUP];
+	v = fv[F_CATEGORY_ID];
 	j->category_id = pt_units_qualify(u, ns, v ? v : UNCATEGORISED);
 	if (!j->category_id)
 		return -ENOMEM;
-	v = value_or(unit, "certification_status", "certification-status");
+	v = (fv[F_CERT] ? fv[F_CERT] : fv[F_CERT2]);
 	j->certification_status = v ? v : "non-blocker";
 	if (v && strcmp(v, "non-blocker") && strcmp(v, "blocker") &&
 	    (rc = diag(d, PT_SEV_WARNING, PT_EPARSE, unit,
@@ -745,9 +816,9 @@ static int fill_job(struct pt_units *u, struct pt_job *j,
 		       "field 'certification_status', must be 'blocker' or "
 		       "'non-blocker'")) < 0)
 		return rc;
-	v = value_or(unit, "auto_retry", "auto-retry");
+	v = (fv[F_RETRY] ? fv[F_RETRY] : fv[F_RETRY2]);
 	j->auto_retry = v ? v : "unspecified";
-	v = pt_unit_value(unit, "estimated_duration");
+	v = fv[F_DURATION];
 	j->estimated_duration = pt_parse_duration(v);
 	if (v && j->estimated_duration < 0 &&
 	    (rc = diag(d, PT_SEV_WARNING, PT_EPARSE, unit,
@@ -755,13 +826,13 @@ static int fill_job(struct pt_units *u, struct pt_job *j,
 		       "field 'estimated_duration', cannot parse '%s'",
 		       v)) < 0)
 		return rc;
-	v = pt_unit_value(unit, "timeout");
+	v = fv[F_TIMEOUT];
 	j->timeout = pt_parse_duration(v);
 	if (v && j->timeout < 0 &&
 	    (rc = diag(d, PT_SEV_ERROR, PT_EPARSE, unit, "timeout",
 		       "field 'timeout', cannot parse '%s'", v)) < 0)
 		return rc;
-	v = pt_unit_value(unit, "template-id");
+	v = fv[F_TEMPLATE_ID];
 	j->template_id = v ? pt_units_qualify(u, ns, v) : NULL;
 	j->file = unit->file;
 	j->line = unit->line;
