@@ -50,6 +50,15 @@ struct pt_rfc822_record *pt__units_new_record(struct pt_units *u,
 					      size_t n,
 					      struct pt_rfc822_field **ret_f);
 
+/*
+ * Renders each field of raw with the default engine and params; 0, or
+ * PT_ETEMPLATE with the field in *ret_field and the message in err.
+ */
+int pt__render_record(struct pt_units *u, const struct pt_rfc822_record *raw,
+		      const struct pt_rfc822_record *params,
+		      struct pt_rfc822_record **ret, const char **ret_field,
+		      struct pt_buf *err);
+
 /* Splits a WordList (whitespace/comma separated, "quoted" words). */
 int pt__wordlist(struct pt_units *u, const char *text, const char *ns,
 		 bool qualify, struct pt_strlist *ret);

@@ -407,7 +407,9 @@ static int add_plan(struct sel *s, const struct pt_unit *plan)
 			return -ENOMEM;
 	}
 	/* This plan's overrides sorted by pattern, as TestPlanUnitSupport. */
-	qsort(s->ovs.v + ov0, s->ovs.n - ov0, sizeof(*s->ovs.v), cmp_override);
+	if (s->ovs.n > ov0)
+		qsort(s->ovs.v + ov0, s->ovs.n - ov0, sizeof(*s->ovs.v),
+		      cmp_override);
 	if ((rc = pt__wordlist(s->u, pt_unit_value(plan, "nested_part"),
 			       plan->ns, true, &nested)) < 0)
 		return rc;

@@ -172,6 +172,41 @@ static int format(const char *text, const struct pt_rfc822_record *params,
 	return 0;
 }
 
+/* Renders every field of raw with params ("__index__" among them). */
+int pt__render_record(struct pt_units *u, const struct pt_rfc822_record *raw,
+		      const struct pt_rfc822_record *params,
+		      struct pt_rfc822_record **ret, const char **ret_field,
+		      struct pt_buf *err)
+{
+	struct pt_buf out = PT_BUF_INIT;
+	struct pt_rfc822_field *df;
+	struct pt_rfc822_record *r = pt__units_new_record(u, raw, raw->n, &df);
+	const char *idx = params ? pt_rfc822_value(params, "__index__") : NULL;
+	int rc = 0;
+
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i < raw->n; i++) {
+		pt__buf_reset(&out);
+		df[i] = raw->fields[i];
+		if (format(raw->fields[i].value, params, idx ? idx : "0", &out,
+			   err, NULL, NULL) < 0) {
+			*ret_field = raw->fields[i].key;
+			rc = PT_ETEMPLATE;
+			break;
+		}
+		df[i].value = pt__arena_strndup(&u->arena, out.s, out.len);
+		if (!df[i].value) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	pt__buf_release(&out);
+	if (rc == 0)
+		*ret = r;
+	return rc;
+}
+
 const char *pt_template_format(struct pt_units *u, const char *text,
 			       const struct pt_rfc822_record *params,
 			       unsigned index, const char **ret_error)

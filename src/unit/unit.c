@@ -931,12 +931,46 @@ static int add_job(struct pt_units *u, const struct pt_rfc822_record *rec,
 		   const struct pt_rfc822_record *params, struct pt_job *parent,
 		   struct pt_diags *d);
 
+/*
+ * Adds a sibling made of data r: for a template-generated parent, r is
+ * unrendered (as upstream's _data) and is rendered with its parameters.
+ */
+static int add_sibling(struct pt_units *u, struct pt_job *parent,
+		       const struct pt_rfc822_record *r, struct pt_diags *d)
+{
+	const struct pt_unit *unit = parent->unit;
+	struct pt_rfc822_record *rendered;
+	struct pt_buf err = PT_BUF_INIT;
+	const char *field = NULL;
+	int rc;
+
+	if (!unit->params)
+		return add_job(u, r, NULL, unit->ns, unit->template_unit, NULL,
+			       parent, d);
+	rc = pt__render_record(u, r, unit->params, &rendered, &field, &err);
+	if (rc == PT_ETEMPLATE) {
+		rc = diag(d, PT_SEV_ERROR, PT_ETEMPLATE, unit, NULL,
+			  "sibling of '%s': field '%s': %s (not generated)",
+			  parent->id, field, err.s);
+		pt__buf_release(&err);
+		return rc < 0 ? rc : 0;
+	}
+	pt__buf_release(&err);
+	if (rc < 0)
+		return rc;
+	return add_job(u, rendered, r, unit->ns, unit->template_unit,
+		       unit->params, parent, d);
+}
+
 /* JSON siblings and also-after-suspend(-manual) jobs (§2.4). */
 static int add_siblings(struct pt_units *u, struct pt_job *j,
 			struct pt_diags *d)
 {
 	const struct pt_unit *unit = j->unit;
-	const struct pt_rfc822_record *rec = unit->record;
+	/* Upstream copies _data: the unrendered fields of generated jobs. */
+	const struct pt_rfc822_record *rec =
+		unit->raw_data ? unit->raw_data : unit->record;
+	/* The JSON is read rendered (tr_siblings), as upstream. */
 	const char *sib = pt_unit_value(unit, "siblings");
 	int rc, added = 0;
 
@@ -1007,8 +1041,7 @@ static int add_siblings(struct pt_units *u, struct pt_job *j,
 				rec_set(r, rf, key, val, pt_unit_field_line(
 							     unit, "siblings"));
 			}
-			rc = add_job(u, r, NULL, unit->ns, unit->template_unit,
-				     unit->params, j, d);
+			rc = add_sibling(u, j, r, d);
 			if (rc < 0)
 				goto json_fail;
 			added += rc;
@@ -1056,7 +1089,7 @@ flags:
 		rec_set(r, rf, "_summary", pt__arena_strndup(&u->arena, b.s, b.len),
 			unit->line);
 		pt__buf_reset(&b);
-		dep = pt_unit_value(unit, "depends");
+		dep = pt_rfc822_value(rec, "depends");
 		if (dep)
 			pt__buf_addf(&b, "%s %s", dep, j->id);
 		else
@@ -1064,7 +1097,7 @@ flags:
 		pt__buf_addf(&b, " %s", suspend[manual]);
 		rec_set(r, rf, "depends", pt__arena_strndup(&u->arena, b.s, b.len),
 			pt_unit_field_line(unit, "depends"));
-		grp = pt_unit_value(unit, "group");
+		grp = j->group;
 		if (grp) {
 			pt__buf_reset(&b);
 			pt__buf_addf(&b, "%s%s", prefix[manual], grp);
@@ -1076,8 +1109,7 @@ flags:
 		for (size_t i = 0; i < r->n; i++)
 			if (!r->fields[i].value)
 				return -ENOMEM;
-		rc = add_job(u, r, NULL, unit->ns, unit->template_unit,
-			     unit->params, j, d);
+		rc = add_sibling(u, j, r, d);
 		if (rc < 0)
 			return rc;
 		added += rc;

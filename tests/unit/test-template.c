@@ -151,3 +151,43 @@ PT_TEST(template_info_and_instantiation)
 	pt_units_free(u);
 	pt_diags_free(d);
 }
+
+PT_TEST(generated_job_siblings_use_unrendered_data)
+{
+	static const char text[] =
+		"unit: template\ntemplate-resource: device\nid: net/{name}\n"
+		"plugin: shell\n_summary: Test {name}\nflags: also-after-suspend\n"
+		"command: echo {name}\n";
+	struct pt_units *u = NULL;
+	struct pt_diags *d = NULL;
+	struct pt_load_options opt = { .ns = "ns" };
+	struct pt_records *r = recs_of("name: eth0\nother: x\n");
+	const struct pt_rfc822_record *rec = pt_records_get(r, 0);
+	const struct pt_job *j, *s;
+
+	PT_ASSERT_OK(pt_units_new(&u));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt_units_load_buffer(u, text, strlen(text), "t.pxu", &opt,
+					  d));
+	PT_ASSERT_INT_EQ(
+		pt_template_instantiate(
+			u, pt_units_find(u, PT_UNIT_TEMPLATE, "ns::net/{name}"),
+			&rec, NULL, 1, d),
+		2);
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 0);
+	j = pt_units_find_job(u, "ns::net/eth0");
+	s = pt_units_find_job(u, "ns::after-suspend-net/eth0");
+	PT_ASSERT_NOT_NULL(j);
+	PT_ASSERT_NOT_NULL(s);
+	PT_ASSERT(s->sibling_of == j);
+	PT_ASSERT_STR_EQ(s->summary, "Test eth0 after suspend (S3)");
+	PT_ASSERT_STR_EQ(s->command, "echo eth0");
+	PT_ASSERT_STR_EQ(s->template_id, "ns::net/name");
+	PT_ASSERT_STR_EQ(j->checksum, "680a09d06eed16bdc5f9208ca4333bfd79a6e1"
+				      "fe771d81e4528550dadfc52519");
+	PT_ASSERT_STR_EQ(s->checksum, "7b49878f222cd8944fbf6ae8dc9dc7ff9fe5ad"
+				      "ba6bfed22248c760014ec1b511");
+	pt_records_free(r);
+	pt_units_free(u);
+	pt_diags_free(d);
+}
