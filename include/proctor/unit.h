@@ -367,12 +367,38 @@ PT_API int pt_template_info(struct pt_units *u, const struct pt_unit *tpl,
 			    struct pt_template_info *ret);
 
 /*
+ * The parameter names the template's fields reference (what upstream
+ * keeps in a generated unit's parameters, besides __index__), in first
+ * use order. Useful to make fake resources. Strings owned by u.
+ */
+PT_API int pt_template_params(struct pt_units *u, const struct pt_unit *tpl,
+			      struct pt_strlist *ret);
+
+/*
+ * What jinja2 fields see besides the parameters (spec §2.5):
+ * __checkbox_env__ (launcher environment section), __system_env__
+ * (os.environ) and __on_ubuntucore__. The library reads no environment
+ * itself: by default both are empty and __on_ubuntucore__ is false.
+ * Borrowed: env and its records must outlive u (or a later call).
+ */
+struct pt_jinja_env {
+	const struct pt_rfc822_record *checkbox_env;
+	const struct pt_rfc822_record *system_env;
+	bool on_ubuntucore;
+};
+
+PT_API void pt_units_set_jinja_env(struct pt_units *u,
+				   const struct pt_jinja_env *env);
+
+/*
  * Instantiates template tpl once per record of recs[0..n) (the records
  * that passed template-filter, evaluated by the caller); indexes[i] is
  * the record's __index__ (NULL: i + 1). New units (and their jobs, with
  * template_id set and siblings) are appended to u. A record that cannot
- * be rendered is a diagnostic and is skipped. Returns the number of jobs
- * added, or -ENOMEM / PT_ENOTSUP (engine not supported).
+ * be rendered is a diagnostic and is skipped. Engines: "default"
+ * (str.format) and "jinja2" (the subset in docs/unit.md). Returns the
+ * number of jobs added, or -ENOMEM / PT_ENOTSUP (unknown engine, or a
+ * template-unit other than job).
  */
 PT_API int pt_template_instantiate(struct pt_units *u,
 				   const struct pt_unit *tpl,

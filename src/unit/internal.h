@@ -26,7 +26,20 @@ struct pt_units {
 	struct pt_map template_by_id;    /* id -> struct pt_unit * */
 	struct pt_map intern;            /* string -> the same string */
 	size_t max_units;
+	struct pt_jinja_env jenv;        /* for jinja2 fields */
 };
+
+/*
+ * Renders a jinja2 text (the subset of unit/jinja.c). With out == NULL,
+ * only reports the undeclared names through name_cb. 0, or PT_ETEMPLATE
+ * with the message in err.
+ */
+int pt__jinja_render(struct pt_units *u, const char *text,
+		     const struct pt_jinja_env *env,
+		     const struct pt_rfc822_record *params, const char *index,
+		     struct pt_buf *out, struct pt_buf *err,
+		     void (*name_cb)(void *, const char *, size_t),
+		     void *cb_ctx);
 
 /* The interned copy of s[0..n); NULL on allocation failure. */
 const char *pt__units_intern(struct pt_units *u, const char *s, size_t n);

@@ -172,6 +172,29 @@ static int format(const char *text, const struct pt_rfc822_record *params,
 	return 0;
 }
 
+static bool is_jinja(const struct pt_rfc822_record *r)
+{
+	const char *e = pt_rfc822_value(r, "template-engine");
+	return e && strcmp(e, "jinja2") == 0;
+}
+
+/* One value with the engine of the unit. */
+static int render(struct pt_units *u, bool jinja, const char *text,
+		  const struct pt_rfc822_record *params, const char *idx,
+		  struct pt_buf *out, struct pt_buf *err)
+{
+	if (jinja)
+		return pt__jinja_render(u, text, &u->jenv, params, idx, out,
+					err, NULL, NULL);
+	return format(text, params, idx, out, err, NULL, NULL);
+}
+
+void pt_units_set_jinja_env(struct pt_units *u, const struct pt_jinja_env *env)
+{
+	if (u)
+		u->jenv = env ? *env : (struct pt_jinja_env){ NULL, NULL, false };
+}
+
 /* Renders every field of raw with params ("__index__" among them). */
 int pt__render_record(struct pt_units *u, const struct pt_rfc822_record *raw,
 		      const struct pt_rfc822_record *params,
@@ -182,6 +205,7 @@ int pt__render_record(struct pt_units *u, const struct pt_rfc822_record *raw,
 	struct pt_rfc822_field *df;
 	struct pt_rfc822_record *r = pt__units_new_record(u, raw, raw->n, &df);
 	const char *idx = params ? pt_rfc822_value(params, "__index__") : NULL;
+	bool jinja = is_jinja(raw);
 	int rc = 0;
 
 	if (!r)
@@ -189,8 +213,8 @@ int pt__render_record(struct pt_units *u, const struct pt_rfc822_record *raw,
 	for (size_t i = 0; i < raw->n; i++) {
 		pt__buf_reset(&out);
 		df[i] = raw->fields[i];
-		if (format(raw->fields[i].value, params, idx ? idx : "0", &out,
-			   err, NULL, NULL) < 0) {
+		if (render(u, jinja, raw->fields[i].value, params, idx, &out,
+			   err) < 0) {
 			*ret_field = raw->fields[i].key;
 			rc = PT_ETEMPLATE;
 			break;
@@ -329,6 +353,49 @@ static bool is_template_key(const char *k)
 	return strncmp(k, "template-", 9) == 0;
 }
 
+int pt_template_params(struct pt_units *u, const struct pt_unit *tpl,
+		       struct pt_strlist *ret)
+{
+	struct names names = { .u = u, .v = PT_VEC_INIT, .err = 0 };
+	struct pt_buf err = PT_BUF_INIT;
+	struct pt_template_info info;
+	const char **v;
+	int rc;
+
+	if (!u || !tpl || !ret)
+		return -EINVAL;
+	if ((rc = pt_template_info(u, tpl, &info)) < 0)
+		return rc;
+	for (size_t i = 0; i < tpl->record->n; i++) {
+		const struct pt_rfc822_field *f = &tpl->record->fields[i];
+		if (is_template_key(f->key) || strcmp(f->key, "unit") == 0)
+			continue;
+		pt__buf_reset(&err);
+		if (strcmp(info.engine, "jinja2") == 0)
+			pt__jinja_render(u, f->value, &u->jenv, NULL, NULL, NULL,
+					 &err, add_name, &names);
+		else
+			format(f->value, NULL, NULL, NULL, &err, add_name,
+			       &names);
+	}
+	pt__buf_release(&err);
+	rc = names.err;
+	if (!rc) {
+		v = pt__arena_alloc(&u->arena,
+				    (names.v.n ? names.v.n : 1) * sizeof(*v));
+		if (!v) {
+			rc = -ENOMEM;
+		} else {
+			if (names.v.n)
+				memcpy(v, names.v.v, names.v.n * sizeof(*v));
+			ret->n = names.v.n;
+			ret->v = v;
+		}
+	}
+	pt_vec_release(&names.v);
+	return rc;
+}
+
 int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 			    const struct pt_rfc822_record *const *recs,
 			    const unsigned *indexes, size_t n,
@@ -341,15 +408,17 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 	struct pt_rfc822_record *raw;
 	struct pt_rfc822_field *rf;
 	size_t nraw = 0;
+	bool jinja;
 	int rc, added = 0;
 
 	if (!u || !tpl || (!recs && n))
 		return -EINVAL;
 	if ((rc = pt_template_info(u, tpl, &info)) < 0)
 		return rc;
-	if (strcmp(info.engine, "default") != 0 ||
+	jinja = strcmp(info.engine, "jinja2") == 0;
+	if ((!jinja && strcmp(info.engine, "default") != 0) ||
 	    strcmp(info.unit, "job") != 0) {
-		bool eng = strcmp(info.engine, "default") != 0;
+		bool eng = !jinja && strcmp(info.engine, "default") != 0;
 		if (d && pt__diags_add(d, PT_SEV_ERROR, PT_ENOTSUP, tpl->file,
 				       pt_unit_field_line(
 					       tpl, eng ? "template-engine"
@@ -372,7 +441,25 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 		if (is_template_key(f->key) || strcmp(f->key, "unit") == 0)
 			continue;
 		rf[nraw++] = *f;
-		format(f->value, NULL, NULL, NULL, &err, add_name, &names);
+		pt__buf_reset(&err);
+		if (jinja)
+			rc = pt__jinja_render(u, f->value, &u->jenv, NULL, NULL,
+					      NULL, &err, add_name, &names);
+		else
+			rc = format(f->value, NULL, NULL, NULL, &err, add_name,
+				    &names);
+		if (rc == PT_ETEMPLATE && jinja) {
+			/* A syntax error: no record can be rendered. */
+			rc = d ? pt__diags_add(d, PT_SEV_ERROR, PT_ETEMPLATE,
+					       tpl->file, f->line, f->key,
+					       "template '%s': field '%s': %s",
+					       tpl->id ? tpl->id : "?", f->key,
+					       err.s)
+			       : 0;
+			pt_vec_release(&names.v);
+			pt__buf_release(&err);
+			return rc < 0 ? rc : PT_ETEMPLATE;
+		}
 	}
 	rf[nraw++] = (struct pt_rfc822_field){ "template-engine", info.engine,
 					       tpl->line };
@@ -422,8 +509,8 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 			pt__buf_reset(&out);
 			pt__buf_reset(&err);
 			df[i] = rf[i];
-			if (format(rf[i].value, params, idx, &out, &err, NULL,
-				   NULL) < 0) {
+			if (render(u, jinja, rf[i].value, params, idx, &out,
+				   &err) < 0) {
 				ok = false;
 				if (d && pt__diags_add(
 						 d, PT_SEV_ERROR, PT_ETEMPLATE,

@@ -1157,6 +1157,35 @@ static int add_job(struct pt_units *u, const struct pt_rfc822_record *rec,
 
 	if (!unit || !j)
 		return -ENOMEM;
+	/* A job with template-engine: jinja2 (not from a template) has its
+	 * fields rendered too, without parameters (upstream, on access). */
+	if (!raw && !params) {
+		const char *eng = pt_rfc822_value(rec, "template-engine");
+		if (eng && strcmp(eng, "jinja2") == 0) {
+			struct pt_rfc822_record *rendered;
+			struct pt_buf err = PT_BUF_INIT;
+			const char *field = NULL;
+
+			rc = pt__render_record(u, rec, NULL, &rendered, &field,
+					       &err);
+			if (rc == PT_ETEMPLATE) {
+				rc = d ? pt__diags_add(
+						 d, PT_SEV_ERROR, PT_ETEMPLATE,
+						 rec->file, rec->line_start,
+						 field,
+						 "field '%s': %s (job skipped)",
+						 field, err.s)
+				       : 0;
+				pt__buf_release(&err);
+				return rc < 0 ? rc : 0;
+			}
+			pt__buf_release(&err);
+			if (rc < 0)
+				return rc;
+			raw = rec;
+			rec = rendered;
+		}
+	}
 	pid = pt_rfc822_value(rec, "unit");
 	unit->type = pid && strcmp(pid, "setup job") == 0 ? PT_UNIT_SETUP_JOB
 							   : PT_UNIT_JOB;

@@ -9,7 +9,11 @@
 #include "base/common.h"
 
 #include <proctor/unit.h>
+#include <ctype.h>
 #include <sys/stat.h>
+
+#define FAKE_MADE  544
+#define FAKE_DIAGS 0
 
 #include "tap.h"
 
@@ -125,6 +129,78 @@ PT_TEST_TIMEOUT(corpus_all_at_once_and_builtins, 60)
 	j = pt_units_find_job(u, "com.canonical.certification::cpuinfo");
 	PT_ASSERT_NOT_NULL(j);
 	PT_ASSERT_INT_EQ(j->plugin, PT_PLUGIN_RESOURCE);
+	pt_units_free(u);
+	pt_diags_free(d);
+}
+
+/*
+ * Every in-tree template instantiated once with upstream's "fake
+ * resources" values (each referenced parameter NAME -> "NAME", a *_slug
+ * parameter -> its name without _slug, uppercased): exact counts of jobs
+ * made (siblings included) and of records that could not be rendered.
+ */
+PT_TEST_TIMEOUT(corpus_templates_fake_resources, 60)
+{
+	const char *c = corpus();
+	struct pt_units *u = NULL;
+	struct pt_diags *d = NULL;
+	size_t templates = 0, jinja = 0, made = 0, before;
+	char p[4096];
+
+	PT_ASSERT_OK(pt_units_new(&u));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	for (size_t i = 0; i < PT_ARRAY_SIZE(providers); i++) {
+		snprintf(p, sizeof(p), "%s/%s", c, providers[i].dir);
+		PT_ASSERT_OK(pt_units_load_path(u, p, NULL, d));
+	}
+	before = pt_diags_count(d);
+	for (size_t i = 0; i < pt_units_count(u); i++) {
+		const struct pt_unit *t = pt_units_get(u, i);
+		struct pt_strlist names;
+		struct pt_template_info info;
+		struct pt_records *r = NULL;
+		const struct pt_rfc822_record *rec;
+		char text[8192];
+		size_t o = 0;
+		int rc;
+
+		if (t->type != PT_UNIT_TEMPLATE)
+			continue;
+		templates++;
+		PT_ASSERT_OK(pt_template_info(u, t, &info));
+		jinja += strcmp(info.engine, "jinja2") == 0;
+		PT_ASSERT_OK(pt_template_params(u, t, &names));
+		for (size_t k = 0; k < names.n; k++) {
+			const char *nm = names.v[k];
+			size_t n = strlen(nm);
+			if (strcmp(nm, "__index__") == 0)
+				continue;
+			if (n > 5 && strcmp(nm + n - 5, "_slug") == 0)
+				n -= 5;
+			o += (size_t)snprintf(text + o, sizeof(text) - o,
+					      "%s: ", nm);
+			for (size_t q = 0; q < n; q++)
+				text[o++] = (char)toupper((unsigned char)nm[q]);
+			text[o++] = '\n';
+		}
+		PT_ASSERT_OK(pt_rfc822_parse(text, o, "fake", NULL, NULL, &r));
+		rec = pt_records_get(r, 0);
+		rc = pt_template_instantiate(u, t, rec ? &rec : NULL, NULL,
+					     rec ? 1 : 0, d);
+		PT_ASSERT_OK(rc);
+		made += (size_t)rc;
+		pt_records_free(r);
+	}
+	PT_ASSERT_UINT_EQ(templates, 357);
+	PT_ASSERT_UINT_EQ(jinja, 55);
+	if (made != FAKE_MADE || pt_diags_count(d) - before != FAKE_DIAGS) {
+		for (size_t i = before; i < pt_diags_count(d); i++)
+			fprintf(stderr, "%s:%u: %s\n", pt_diags_get(d, i)->file,
+				pt_diags_get(d, i)->line,
+				pt_diags_get(d, i)->message);
+		PT_FAIL("made %zu jobs, %zu diagnostics", made,
+			pt_diags_count(d) - before);
+	}
 	pt_units_free(u);
 	pt_diags_free(d);
 }

@@ -9,6 +9,9 @@
 
 #include "tap.h"
 
+/* Python: upstream recipe over the unrendered data + parameters. */
+#define JINJA_SUM1 "e43d9b69cc5f0de9feedcfcc5e216397942d21f6f589ed95d83ef21035c54663"
+
 static struct pt_records *recs_of(const char *text)
 {
 	struct pt_records *r = NULL;
@@ -65,7 +68,7 @@ static const char tpl_text[] =
 	"template-imports: from com.x import device as dev\n"
 	"template-id: custom\nplugin: shell\n\n"
 	"unit: template\nid: j_{x}\ntemplate-resource: device\n"
-	"template-engine: jinja2\nplugin: shell\n\n"
+	"template-engine: mako\nplugin: shell\n\n"
 	"unit: template\nid: bad_{x}\ntemplate-resource: device\n"
 	"plugin: shell\ncommand: {missing}\n";
 
@@ -122,13 +125,13 @@ PT_TEST(template_info_and_instantiation)
 	PT_ASSERT_STR_EQ(info.resource, "com.x::device");
 	PT_ASSERT_STR_EQ(info.id, "custom");
 
-	/* jinja2 is reported, not rendered. */
+	/* An unknown engine is reported. */
 	t = pt_units_find(u, PT_UNIT_TEMPLATE, "ns::j_{x}");
 	PT_ASSERT_ERR(pt_template_instantiate(u, t, recs, NULL, 2, d),
 		      PT_ENOTSUP);
 	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
 	PT_ASSERT_STR_EQ(pt_diags_get(d, 0)->message,
-			 "template 'ns::j_{x}': template-engine 'jinja2' is "
+			 "template 'ns::j_{x}': template-engine 'mako' is "
 			 "not supported");
 
 	/* A record that cannot be rendered is skipped with a diagnostic. */
@@ -187,6 +190,60 @@ PT_TEST(generated_job_siblings_use_unrendered_data)
 				      "fe771d81e4528550dadfc52519");
 	PT_ASSERT_STR_EQ(s->checksum, "7b49878f222cd8944fbf6ae8dc9dc7ff9fe5ad"
 				      "ba6bfed22248c760014ec1b511");
+	pt_records_free(r);
+	pt_units_free(u);
+	pt_diags_free(d);
+}
+
+PT_TEST(jinja_template_and_job)
+{
+	static const char text[] =
+		"unit: template\ntemplate-resource: graphics_card\n"
+		"template-engine: jinja2\nid: gpu/{{ index }}_{{ product_slug }}\n"
+		"template-id: gpu/index_product_slug\nplugin: shell\n"
+		"depends:\n a\n {%- if gpu_count > \"1\" %}\n  b\n {%- else %}\n"
+		"  c\n {%- endif %}\ncommand: echo {{ __checkbox_env__.get("
+		"\"X\", \"dflt\") }}\n\n"
+		"id: plainjob\nplugin: shell\ntemplate-engine: jinja2\n"
+		"command: run {{ __checkbox_env__.get(\"TEST_SNAP\", \"tools\") }}\n";
+	struct pt_units *u = NULL;
+	struct pt_diags *d = NULL;
+	struct pt_load_options opt = { .ns = "ns" };
+	struct pt_records *r = recs_of(
+		"index: 1\nproduct_slug: intel\ngpu_count: 2\nvendor: x\n\n"
+		"index: 2\nproduct_slug: amd\ngpu_count: 1\n");
+	const struct pt_rfc822_record *two[2] = { pt_records_get(r, 0),
+						  pt_records_get(r, 1) };
+	const struct pt_job *j;
+
+	PT_ASSERT_OK(pt_units_new(&u));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt_units_load_buffer(u, text, strlen(text), "t.pxu", &opt,
+					  d));
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 0);
+	j = pt_units_find_job(u, "ns::plainjob");
+	PT_ASSERT_NOT_NULL(j);
+	PT_ASSERT_STR_EQ(j->command, "run tools");
+	PT_ASSERT_INT_EQ(
+		pt_template_instantiate(
+			u,
+			pt_units_find(u, PT_UNIT_TEMPLATE,
+				      "ns::gpu/{{ index }}_{{ product_slug }}"),
+			two, NULL, 2, d),
+		2);
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 0);
+	j = pt_units_find_job(u, "ns::gpu/1_intel");
+	PT_ASSERT_NOT_NULL(j);
+	PT_ASSERT_UINT_EQ(j->depends.n, 2);
+	PT_ASSERT_STR_EQ(j->depends.v[1], "ns::b");
+	PT_ASSERT_STR_EQ(j->command, "echo dflt");
+	PT_ASSERT_STR_EQ(j->template_id, "ns::gpu/index_product_slug");
+	/* Parameters: the referenced names only (not vendor), + __index__. */
+	PT_ASSERT_UINT_EQ(j->unit->params->n, 4);
+	PT_ASSERT_STR_EQ(j->checksum, JINJA_SUM1);
+	j = pt_units_find_job(u, "ns::gpu/2_amd");
+	PT_ASSERT_NOT_NULL(j);
+	PT_ASSERT_STR_EQ(j->depends.v[1], "ns::c");
 	pt_records_free(r);
 	pt_units_free(u);
 	pt_diags_free(d);
