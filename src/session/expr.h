@@ -51,7 +51,7 @@
 #define PT_EXPR_MAX_LINE      4096        /* bytes of one expression */
 #define PT_EXPR_MAX_LINES     256         /* expressions per program */
 #define PT_EXPR_MAX_DEPTH     64          /* nesting of () [] not calls */
-#define PT_EXPR_MAX_NODES     2048        /* syntax nodes per expression */
+#define PT_EXPR_MAX_NODES     1024        /* syntax nodes per expression */
 #define PT_EXPR_MAX_RESOURCES 16          /* distinct aliases per expression */
 /* Evaluation: tuples of the cartesian product tried before giving up. */
 #define PT_EXPR_MAX_PRODUCT   (1u << 24)
