@@ -46,9 +46,9 @@ enum op {
 	OP_DOT,
 	OP_COLON,
 	OP_SEMI,
-	OP_ASSIGN,  /* = */
-	OP_WALRUS,  /* := */
-	OP_ARROW,   /* -> */
+	OP_ASSIGN, /* = */
+	OP_WALRUS, /* := */
+	OP_ARROW,  /* -> */
 	OP_ELLIPSIS,
 	OP_EQ,
 	OP_NE,
@@ -75,18 +75,41 @@ enum op {
 };
 
 static const char *const op_text[OP_COUNT_] = {
-	[OP_LPAR] = "(",     [OP_RPAR] = ")",     [OP_LSQB] = "[",
-	[OP_RSQB] = "]",     [OP_LBRACE] = "{",   [OP_RBRACE] = "}",
-	[OP_COMMA] = ",",    [OP_DOT] = ".",      [OP_COLON] = ":",
-	[OP_SEMI] = ";",     [OP_ASSIGN] = "=",   [OP_WALRUS] = ":=",
-	[OP_ARROW] = "->",   [OP_ELLIPSIS] = "...", [OP_EQ] = "==",
-	[OP_NE] = "!=",      [OP_LT] = "<",       [OP_GT] = ">",
-	[OP_LE] = "<=",      [OP_GE] = ">=",      [OP_PLUS] = "+",
-	[OP_MINUS] = "-",    [OP_STAR] = "*",     [OP_POW] = "**",
-	[OP_SLASH] = "/",    [OP_FLOORDIV] = "//", [OP_PERCENT] = "%",
-	[OP_AT] = "@",       [OP_BITOR] = "|",    [OP_BITAND] = "&",
-	[OP_BITXOR] = "^",   [OP_TILDE] = "~",    [OP_LSHIFT] = "<<",
-	[OP_RSHIFT] = ">>",  [OP_AUGASSIGN] = "augmented assignment",
+	[OP_LPAR] = "(",
+	[OP_RPAR] = ")",
+	[OP_LSQB] = "[",
+	[OP_RSQB] = "]",
+	[OP_LBRACE] = "{",
+	[OP_RBRACE] = "}",
+	[OP_COMMA] = ",",
+	[OP_DOT] = ".",
+	[OP_COLON] = ":",
+	[OP_SEMI] = ";",
+	[OP_ASSIGN] = "=",
+	[OP_WALRUS] = ":=",
+	[OP_ARROW] = "->",
+	[OP_ELLIPSIS] = "...",
+	[OP_EQ] = "==",
+	[OP_NE] = "!=",
+	[OP_LT] = "<",
+	[OP_GT] = ">",
+	[OP_LE] = "<=",
+	[OP_GE] = ">=",
+	[OP_PLUS] = "+",
+	[OP_MINUS] = "-",
+	[OP_STAR] = "*",
+	[OP_POW] = "**",
+	[OP_SLASH] = "/",
+	[OP_FLOORDIV] = "//",
+	[OP_PERCENT] = "%",
+	[OP_AT] = "@",
+	[OP_BITOR] = "|",
+	[OP_BITAND] = "&",
+	[OP_BITXOR] = "^",
+	[OP_TILDE] = "~",
+	[OP_LSHIFT] = "<<",
+	[OP_RSHIFT] = ">>",
+	[OP_AUGASSIGN] = "augmented assignment",
 };
 
 /* Python keywords; True/False/None are constants. */
@@ -130,18 +153,41 @@ enum kw {
 };
 
 static const char *const kw_text[KW_COUNT_] = {
-	[KW_FALSE] = "False",   [KW_NONE] = "None",     [KW_TRUE] = "True",
-	[KW_AND] = "and",       [KW_AS] = "as",         [KW_ASSERT] = "assert",
-	[KW_ASYNC] = "async",   [KW_AWAIT] = "await",   [KW_BREAK] = "break",
-	[KW_CLASS] = "class",   [KW_CONTINUE] = "continue", [KW_DEF] = "def",
-	[KW_DEL] = "del",       [KW_ELIF] = "elif",     [KW_ELSE] = "else",
-	[KW_EXCEPT] = "except", [KW_FINALLY] = "finally", [KW_FOR] = "for",
-	[KW_FROM] = "from",     [KW_GLOBAL] = "global", [KW_IF] = "if",
-	[KW_IMPORT] = "import", [KW_IN] = "in",         [KW_IS] = "is",
-	[KW_LAMBDA] = "lambda", [KW_NONLOCAL] = "nonlocal", [KW_NOT] = "not",
-	[KW_OR] = "or",         [KW_PASS] = "pass",     [KW_RAISE] = "raise",
-	[KW_RETURN] = "return", [KW_TRY] = "try",       [KW_WHILE] = "while",
-	[KW_WITH] = "with",     [KW_YIELD] = "yield",
+	[KW_FALSE] = "False",
+	[KW_NONE] = "None",
+	[KW_TRUE] = "True",
+	[KW_AND] = "and",
+	[KW_AS] = "as",
+	[KW_ASSERT] = "assert",
+	[KW_ASYNC] = "async",
+	[KW_AWAIT] = "await",
+	[KW_BREAK] = "break",
+	[KW_CLASS] = "class",
+	[KW_CONTINUE] = "continue",
+	[KW_DEF] = "def",
+	[KW_DEL] = "del",
+	[KW_ELIF] = "elif",
+	[KW_ELSE] = "else",
+	[KW_EXCEPT] = "except",
+	[KW_FINALLY] = "finally",
+	[KW_FOR] = "for",
+	[KW_FROM] = "from",
+	[KW_GLOBAL] = "global",
+	[KW_IF] = "if",
+	[KW_IMPORT] = "import",
+	[KW_IN] = "in",
+	[KW_IS] = "is",
+	[KW_LAMBDA] = "lambda",
+	[KW_NONLOCAL] = "nonlocal",
+	[KW_NOT] = "not",
+	[KW_OR] = "or",
+	[KW_PASS] = "pass",
+	[KW_RAISE] = "raise",
+	[KW_RETURN] = "return",
+	[KW_TRY] = "try",
+	[KW_WHILE] = "while",
+	[KW_WITH] = "with",
+	[KW_YIELD] = "yield",
 };
 
 struct tok {
@@ -255,8 +301,7 @@ static int put_utf8(struct pt_buf *b, uint32_t cp)
  * Lexes a string literal at s[*i] (the opening quote); prefix flags
  * already consumed. Appends the decoded value to b. Returns 0 or -1.
  */
-static int lex_string(struct parser *ps, size_t *i, bool raw,
-		      struct pt_buf *b)
+static int lex_string(struct parser *ps, size_t *i, bool raw, struct pt_buf *b)
 {
 	const char *s = ps->s;
 	size_t start = *i, j = *i;
@@ -269,9 +314,8 @@ static int lex_string(struct parser *ps, size_t *i, bool raw,
 		if (j >= ps->n)
 			return perr(ps, PT_EXPR_ERR_SYNTAX, (unsigned)start + 1,
 				    "unterminated string literal");
-		if (s[j] == q &&
-		    (!triple || (j + 2 < ps->n && s[j + 1] == q &&
-				 s[j + 2] == q))) {
+		if (s[j] == q && (!triple || (j + 2 < ps->n && s[j + 1] == q &&
+					      s[j + 2] == q))) {
 			j += ql;
 			break;
 		}
@@ -296,21 +340,47 @@ static int lex_string(struct parser *ps, size_t *i, bool raw,
 		int r = 0;
 		j += 2;
 		switch (c) {
-		case '\\': r = pt__buf_addch(b, '\\'); break;
-		case '\'': r = pt__buf_addch(b, '\''); break;
-		case '"': r = pt__buf_addch(b, '"'); break;
-		case 'a': r = pt__buf_addch(b, '\a'); break;
-		case 'b': r = pt__buf_addch(b, '\b'); break;
-		case 'f': r = pt__buf_addch(b, '\f'); break;
-		case 'n': r = pt__buf_addch(b, '\n'); break;
-		case 'r': r = pt__buf_addch(b, '\r'); break;
-		case 't': r = pt__buf_addch(b, '\t'); break;
-		case 'v': r = pt__buf_addch(b, '\v'); break;
-		case '0': case '1': case '2': case '3':
-		case '4': case '5': case '6': case '7': {
+		case '\\':
+			r = pt__buf_addch(b, '\\');
+			break;
+		case '\'':
+			r = pt__buf_addch(b, '\'');
+			break;
+		case '"':
+			r = pt__buf_addch(b, '"');
+			break;
+		case 'a':
+			r = pt__buf_addch(b, '\a');
+			break;
+		case 'b':
+			r = pt__buf_addch(b, '\b');
+			break;
+		case 'f':
+			r = pt__buf_addch(b, '\f');
+			break;
+		case 'n':
+			r = pt__buf_addch(b, '\n');
+			break;
+		case 'r':
+			r = pt__buf_addch(b, '\r');
+			break;
+		case 't':
+			r = pt__buf_addch(b, '\t');
+			break;
+		case 'v':
+			r = pt__buf_addch(b, '\v');
+			break;
+		case '0':
+		case '1':
+		case '2':
+		case '3':
+		case '4':
+		case '5':
+		case '6':
+		case '7': {
 			uint32_t v = (uint32_t)(c - '0');
-			for (int k = 0; k < 2 && j < ps->n && s[j] >= '0' &&
-					s[j] <= '7';
+			for (int k = 0;
+			     k < 2 && j < ps->n && s[j] >= '0' && s[j] <= '7';
 			     k++)
 				v = v * 8 + (uint32_t)(s[j++] - '0');
 			r = put_utf8(b, v);
@@ -324,17 +394,20 @@ static int lex_string(struct parser *ps, size_t *i, bool raw,
 			for (int k = 0; k < nd; k++) {
 				int h = j < ps->n ? hexval(s[j]) : -1;
 				if (h < 0)
-					return perr(ps, PT_EXPR_ERR_SYNTAX,
-						    (unsigned)(j - 2 - (size_t)k) + 1,
-						    "truncated \\%c escape in string literal",
-						    c);
+					return perr(
+						ps, PT_EXPR_ERR_SYNTAX,
+						(unsigned)(j - 2 - (size_t)k) +
+							1,
+						"truncated \\%c escape in string literal",
+						c);
 				v = v * 16 + (uint32_t)h;
 				j++;
 			}
 			if (v > 0x10ffff)
-				return perr(ps, PT_EXPR_ERR_SYNTAX,
-					    (unsigned)(j - (size_t)nd - 2) + 1,
-					    "illegal Unicode character in \\U escape");
+				return perr(
+					ps, PT_EXPR_ERR_SYNTAX,
+					(unsigned)(j - (size_t)nd - 2) + 1,
+					"illegal Unicode character in \\U escape");
 			r = put_utf8(b, v);
 			break;
 		}
@@ -357,8 +430,8 @@ nomem:
 }
 
 /* Copies digits of s[a..b) without '_' into d (size dn); false if long. */
-static bool copy_digits(const char *s, size_t a, size_t b, char *d,
-			size_t dn, size_t *dl)
+static bool copy_digits(const char *s, size_t a, size_t b, char *d, size_t dn,
+			size_t *dl)
 {
 	for (size_t k = a; k < b; k++) {
 		if (s[k] == '_')
@@ -452,8 +525,9 @@ static int lex_number(struct parser *ps, size_t *i, struct tok *t)
 
 	if (s[j] == '0' && j + 1 < n && strchr("xXoObB", s[j + 1])) {
 		char kind = (char)(s[j + 1] | 0x20);
-		bool (*isdig)(char) =
-			kind == 'x' ? dig16 : kind == 'o' ? dig8 : dig2;
+		bool (*isdig)(char) = kind == 'x'   ? dig16
+				      : kind == 'o' ? dig8
+						    : dig2;
 		int base = kind == 'x' ? 16 : kind == 'o' ? 8 : 2;
 		size_t a = j + 2;
 		if (a < n && s[a] == '_')
@@ -462,7 +536,8 @@ static int lex_number(struct parser *ps, size_t *i, struct tok *t)
 			return perr(ps, PT_EXPR_ERR_SYNTAX, col,
 				    "invalid number literal");
 		size_t e = scan_digits(s, n, a, isdig);
-		if (e == (size_t)-1 || (e < n && is_name_char((unsigned char)s[e])))
+		if (e == (size_t)-1 ||
+		    (e < n && is_name_char((unsigned char)s[e])))
 			return perr(ps, PT_EXPR_ERR_SYNTAX, col,
 				    "invalid number literal");
 		uint64_t v = 0;
@@ -470,9 +545,11 @@ static int lex_number(struct parser *ps, size_t *i, struct tok *t)
 			if (s[k] == '_')
 				continue;
 			uint64_t d = (uint64_t)hexval(s[k]);
-			if (v > (UINT64_C(0x7fffffffffffffff) - d) / (uint64_t)base)
-				return perr(ps, PT_EXPR_ERR_LIMIT, col,
-					    "integer constant too large (more than 64 bits)");
+			if (v >
+			    (UINT64_C(0x7fffffffffffffff) - d) / (uint64_t)base)
+				return perr(
+					ps, PT_EXPR_ERR_LIMIT, col,
+					"integer constant too large (more than 64 bits)");
 			v = v * (uint64_t)base + d;
 		}
 		t->kind = T_INT;
@@ -535,8 +612,8 @@ static int lex_number(struct parser *ps, size_t *i, struct tok *t)
 			    "invalid decimal literal");
 	char mant[400];
 	size_t ml = 0;
-	if (!copy_digits(s, start, is_float && fs ? fe : ie, mant,
-			 sizeof(mant), &ml))
+	if (!copy_digits(s, start, is_float && fs ? fe : ie, mant, sizeof(mant),
+			 &ml))
 		return perr(ps, PT_EXPR_ERR_LIMIT, col,
 			    "number constant too long");
 	if (!is_float) {
@@ -544,15 +621,17 @@ static int lex_number(struct parser *ps, size_t *i, struct tok *t)
 		if (ml > 1 && mant[0] == '0') {
 			for (size_t k = 0; k < ml; k++)
 				if (mant[k] != '0')
-					return perr(ps, PT_EXPR_ERR_SYNTAX, col,
-						    "leading zeros in decimal integer literals are not permitted");
+					return perr(
+						ps, PT_EXPR_ERR_SYNTAX, col,
+						"leading zeros in decimal integer literals are not permitted");
 		}
 		uint64_t v = 0;
 		for (size_t k = 0; k < ml; k++) {
 			uint64_t d = (uint64_t)(mant[k] - '0');
 			if (v > (UINT64_C(0x7fffffffffffffff) - d) / 10)
-				return perr(ps, PT_EXPR_ERR_LIMIT, col,
-					    "integer constant too large (more than 64 bits)");
+				return perr(
+					ps, PT_EXPR_ERR_LIMIT, col,
+					"integer constant too large (more than 64 bits)");
 			v = v * 10 + d;
 		}
 		t->kind = T_INT;
@@ -574,26 +653,27 @@ struct opdef {
 
 /* Longest first. */
 static const struct opdef ops3[] = {
-	{ "...", OP_ELLIPSIS }, { "**=", OP_AUGASSIGN }, { "//=", OP_AUGASSIGN },
-	{ "<<=", OP_AUGASSIGN }, { ">>=", OP_AUGASSIGN },
+	{ "...", OP_ELLIPSIS },	 { "**=", OP_AUGASSIGN },
+	{ "//=", OP_AUGASSIGN }, { "<<=", OP_AUGASSIGN },
+	{ ">>=", OP_AUGASSIGN },
 };
 static const struct opdef ops2[] = {
-	{ "==", OP_EQ },       { "!=", OP_NE },        { "<=", OP_LE },
-	{ ">=", OP_GE },       { ":=", OP_WALRUS },    { "->", OP_ARROW },
-	{ "**", OP_POW },      { "//", OP_FLOORDIV },  { "<<", OP_LSHIFT },
-	{ ">>", OP_RSHIFT },   { "+=", OP_AUGASSIGN }, { "-=", OP_AUGASSIGN },
+	{ "==", OP_EQ },	{ "!=", OP_NE },	{ "<=", OP_LE },
+	{ ">=", OP_GE },	{ ":=", OP_WALRUS },	{ "->", OP_ARROW },
+	{ "**", OP_POW },	{ "//", OP_FLOORDIV },	{ "<<", OP_LSHIFT },
+	{ ">>", OP_RSHIFT },	{ "+=", OP_AUGASSIGN }, { "-=", OP_AUGASSIGN },
 	{ "*=", OP_AUGASSIGN }, { "/=", OP_AUGASSIGN }, { "%=", OP_AUGASSIGN },
 	{ "@=", OP_AUGASSIGN }, { "&=", OP_AUGASSIGN }, { "|=", OP_AUGASSIGN },
 	{ "^=", OP_AUGASSIGN },
 };
 static const struct opdef ops1[] = {
-	{ "(", OP_LPAR },  { ")", OP_RPAR },    { "[", OP_LSQB },
-	{ "]", OP_RSQB },  { "{", OP_LBRACE },  { "}", OP_RBRACE },
-	{ ",", OP_COMMA }, { ".", OP_DOT },     { ":", OP_COLON },
-	{ ";", OP_SEMI },  { "=", OP_ASSIGN },  { "<", OP_LT },
-	{ ">", OP_GT },    { "+", OP_PLUS },    { "-", OP_MINUS },
-	{ "*", OP_STAR },  { "/", OP_SLASH },   { "%", OP_PERCENT },
-	{ "@", OP_AT },    { "|", OP_BITOR },   { "&", OP_BITAND },
+	{ "(", OP_LPAR },   { ")", OP_RPAR },	{ "[", OP_LSQB },
+	{ "]", OP_RSQB },   { "{", OP_LBRACE }, { "}", OP_RBRACE },
+	{ ",", OP_COMMA },  { ".", OP_DOT },	{ ":", OP_COLON },
+	{ ";", OP_SEMI },   { "=", OP_ASSIGN }, { "<", OP_LT },
+	{ ">", OP_GT },	    { "+", OP_PLUS },	{ "-", OP_MINUS },
+	{ "*", OP_STAR },   { "/", OP_SLASH },	{ "%", OP_PERCENT },
+	{ "@", OP_AT },	    { "|", OP_BITOR },	{ "&", OP_BITAND },
 	{ "^", OP_BITXOR }, { "~", OP_TILDE },
 };
 
@@ -614,7 +694,8 @@ static int match_op(const char *s, size_t left)
 static int kw_lookup(const char *p, size_t len)
 {
 	for (int k = 1; k < KW_COUNT_; k++)
-		if (strlen(kw_text[k]) == len && memcmp(kw_text[k], p, len) == 0)
+		if (strlen(kw_text[k]) == len &&
+		    memcmp(kw_text[k], p, len) == 0)
 			return k;
 	return 0;
 }
@@ -660,17 +741,20 @@ static int lex_string_token(struct parser *ps, size_t *i, struct pt_buf *b,
 		while (k < n && is_name_char((unsigned char)s[k]))
 			k++;
 		if (!(k < n && (s[k] == '\'' || s[k] == '"')) ||
-		    (k > j && !string_prefix(s + j, k - j, &raw, &bytes, &fmt))) {
+		    (k > j &&
+		     !string_prefix(s + j, k - j, &raw, &bytes, &fmt))) {
 			if (first)
 				return perr(ps, PT_EXPR_ERR_SYNTAX,
 					    (unsigned)j + 1, "invalid string");
 			break;
 		}
 		if (bytes)
-			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, (unsigned)j + 1,
+			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED,
+				    (unsigned)j + 1,
 				    "bytes constants are not allowed");
 		if (fmt)
-			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, (unsigned)j + 1,
+			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED,
+				    (unsigned)j + 1,
 				    "f-strings are not allowed");
 		if (lex_string(ps, &k, raw, b) < 0)
 			return -1;
@@ -727,7 +811,8 @@ static int tokenize(struct parser *ps)
 				bool raw, bytes, fmt;
 				if (string_prefix(s + i, j - i, &raw, &bytes,
 						  &fmt)) {
-					if (lex_string_token(ps, &i, &b, &t) < 0)
+					if (lex_string_token(ps, &i, &b, &t) <
+					    0)
 						goto out;
 					push_tok(ps, &t);
 					continue;
@@ -771,7 +856,7 @@ static int tokenize(struct parser *ps)
 				     "invalid character 0x%02x", c);
 			goto out;
 		}
-		const struct opdef *od = (m >> 8) == 3   ? &ops3[m & 0xff]
+		const struct opdef *od = (m >> 8) == 3	 ? &ops3[m & 0xff]
 					 : (m >> 8) == 2 ? &ops2[m & 0xff]
 							 : &ops1[m & 0xff];
 		t.kind = T_OP;
@@ -873,7 +958,7 @@ struct node {
 	int16_t alias; /* N_NAME: alias index, -1 when unbound */
 	uint32_t n;    /* children */
 	struct node **kids;
-	uint8_t *cmps; /* N_CMP: n - 1 operators */
+	uint8_t *cmps;	  /* N_CMP: n - 1 operators */
 	const char *name; /* N_NAME, N_ATTR (attribute), N_CALL (function) */
 	const struct node *callee; /* N_CALL: what is called (for messages) */
 	uint32_t name_len;
@@ -1012,8 +1097,9 @@ static int unexpected(struct parser *ps, const struct tok *t)
 			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, t->col,
 				    "'%s' is not allowed", kw_text[t->code]);
 		case KW_IF:
-			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, t->col,
-				    "conditional expression ('if ... else') is not allowed");
+			return perr(
+				ps, PT_EXPR_ERR_NOT_ALLOWED, t->col,
+				"conditional expression ('if ... else') is not allowed");
 		case KW_FOR:
 		case KW_ASYNC:
 			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, t->col,
@@ -1025,8 +1111,9 @@ static int unexpected(struct parser *ps, const struct tok *t)
 	if (t->kind == T_OP) {
 		switch (t->code) {
 		case OP_WALRUS:
-			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, t->col,
-				    "assignment expression (':=') is not allowed");
+			return perr(
+				ps, PT_EXPR_ERR_NOT_ALLOWED, t->col,
+				"assignment expression (':=') is not allowed");
 		case OP_ASSIGN:
 		case OP_AUGASSIGN:
 			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, t->col,
@@ -1047,8 +1134,8 @@ static int unexpected(struct parser *ps, const struct tok *t)
 			break;
 		}
 	}
-	return perr(ps, PT_EXPR_ERR_SYNTAX, t->col, "invalid syntax: unexpected %s",
-		    tok_desc(t, b, sizeof(b)));
+	return perr(ps, PT_EXPR_ERR_SYNTAX, t->col,
+		    "invalid syntax: unexpected %s", tok_desc(t, b, sizeof(b)));
 }
 
 static int expect(struct parser *ps, enum op op)
@@ -1057,10 +1144,10 @@ static int expect(struct parser *ps, enum op op)
 
 	if (!is_op(t, op)) {
 		char b[64];
-		if (t->kind == T_KW || (t->kind == T_OP && t->code != OP_RPAR &&
-					t->code != OP_RSQB &&
-					t->code != OP_RBRACE &&
-					t->code != OP_COMMA)) {
+		if (t->kind == T_KW ||
+		    (t->kind == T_OP && t->code != OP_RPAR &&
+		     t->code != OP_RSQB && t->code != OP_RBRACE &&
+		     t->code != OP_COMMA)) {
 			unexpected(ps, t);
 			return -1;
 		}
@@ -1077,8 +1164,8 @@ static struct node *parse_test(struct parser *ps);
 static bool enter(struct parser *ps, unsigned col)
 {
 	if (++ps->depth > PT_EXPR_MAX_DEPTH) {
-		perr(ps, PT_EXPR_ERR_LIMIT, col, "expression nested deeper than %d",
-		     PT_EXPR_MAX_DEPTH);
+		perr(ps, PT_EXPR_ERR_LIMIT, col,
+		     "expression nested deeper than %d", PT_EXPR_MAX_DEPTH);
 		return false;
 	}
 	return true;
@@ -1299,13 +1386,15 @@ static struct node *parse_primary(struct parser *ps)
 			while (!is_op(peek(ps), OP_RPAR)) {
 				const struct tok *a = peek(ps);
 				if (is_op(a, OP_STAR) || is_op(a, OP_POW)) {
-					perr(ps, PT_EXPR_ERR_NOT_ALLOWED, a->col,
+					perr(ps, PT_EXPR_ERR_NOT_ALLOWED,
+					     a->col,
 					     "starred arguments are not allowed");
 					goto call_fail;
 				}
 				if (a->kind == T_NAME &&
 				    is_op(&ps->toks[ps->pos + 1], OP_ASSIGN)) {
-					perr(ps, PT_EXPR_ERR_NOT_ALLOWED, a->col,
+					perr(ps, PT_EXPR_ERR_NOT_ALLOWED,
+					     a->col,
 					     "keyword arguments are not allowed");
 					goto call_fail;
 				}
@@ -1331,8 +1420,10 @@ static struct node *parse_primary(struct parser *ps)
 				call->name = nd->name;
 				call->name_len = nd->name_len;
 				static const char *const fn[] = {
-					[F_LEN] = "len", [F_BOOL] = "bool",
-					[F_INT] = "int", [F_FLOAT] = "float"
+					[F_LEN] = "len",
+					[F_BOOL] = "bool",
+					[F_INT] = "int",
+					[F_FLOAT] = "float"
 				};
 				for (int f = F_LEN; f <= F_FLOAT; f++)
 					if (strlen(fn[f]) == nd->name_len &&
@@ -1647,7 +1738,8 @@ static const char *callee_text(const struct node *call, char *b, size_t n)
 	const struct node *f = call->callee;
 
 	if (f && f->kind == N_NAME)
-		snprintf(b, n, "'%.*s'", (int)PT_MIN(f->name_len, 40u), f->name);
+		snprintf(b, n, "'%.*s'", (int)PT_MIN(f->name_len, 40u),
+			 f->name);
 	else if (f && f->kind == N_ATTR)
 		snprintf(b, n, "method '%.*s'", (int)PT_MIN(f->name_len, 40u),
 			 f->name);
@@ -1663,8 +1755,8 @@ static const char *callee_text(const struct node *call, char *b, size_t n)
  * are still checked against the whitelist (PlainBox does not check them:
  * we do not let arbitrary code through).
  */
-static int check(struct parser *ps, struct node *nd, bool in_call,
-		 bool compat, struct alias_acc *acc)
+static int check(struct parser *ps, struct node *nd, bool in_call, bool compat,
+		 struct alias_acc *acc)
 {
 	char b[64];
 
@@ -1688,9 +1780,10 @@ static int check(struct parser *ps, struct node *nd, bool in_call,
 			    "set display ('{...}') is not allowed");
 	case N_CALL:
 		if (nd->op == F_OTHER)
-			return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, nd->col,
-				    "call of %s is not allowed (only len, bool, int, float)",
-				    callee_text(nd, b, sizeof(b)));
+			return perr(
+				ps, PT_EXPR_ERR_NOT_ALLOWED, nd->col,
+				"call of %s is not allowed (only len, bool, int, float)",
+				callee_text(nd, b, sizeof(b)));
 		for (uint32_t k = 0; k < nd->n; k++)
 			if (check(ps, nd->kids[k], true, compat, acc) < 0)
 				return -1;
@@ -1722,7 +1815,8 @@ static int check(struct parser *ps, struct node *nd, bool in_call,
 			for (uint32_t k = 0; k < nd->n; k++) {
 				const struct node *e = nd->kids[k];
 				if (!(e->kind == N_CONST ||
-				      ((e->kind == N_LIST || e->kind == N_TUPLE) &&
+				      ((e->kind == N_LIST ||
+					e->kind == N_TUPLE) &&
 				       e->pure)))
 					nd->pure = false;
 			}
@@ -1773,7 +1867,7 @@ static void set_err(struct pt_expr_error *err, enum pt_expr_errkind kind,
 	if (!err)
 		return;
 	err->kind = kind;
-	err->code = kind == PT_EXPR_ERR_NOMEM   ? -ENOMEM
+	err->code = kind == PT_EXPR_ERR_NOMEM	? -ENOMEM
 		    : kind == PT_EXPR_ERR_LIMIT ? PT_ETOOBIG
 						: PT_EEXPR;
 	err->line = line;
@@ -1805,7 +1899,8 @@ static size_t line_break(const char *s, size_t n, size_t i)
 	if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] == 0x85)
 		return 2;
 	if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-	    ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9))
+	    ((unsigned char)s[i + 2] == 0xa8 ||
+	     (unsigned char)s[i + 2] == 0xa9))
 		return 3;
 	return 0;
 }
@@ -1913,8 +2008,8 @@ int pt__expr_imports_parse(const char *text, struct pt_expr_imports **ret,
 		}
 		if (imps->n == cap) {
 			size_t nc = cap ? cap * 2 : 4;
-			struct imp *nv = pt__realloc_array(imps->v, nc,
-							   sizeof(*nv));
+			struct imp *nv =
+				pt__realloc_array(imps->v, nc, sizeof(*nv));
 			if (!nv)
 				goto nomem;
 			imps->v = nv;
@@ -1927,8 +2022,9 @@ int pt__expr_imports_parse(const char *text, struct pt_expr_imports **ret,
 			goto nomem;
 		im->id = pt__arena_strndup(&imps->arena, b.s, b.len);
 		pt__buf_release(&b);
-		im->alias = nw == 6 ? pt__arena_strndup(&imps->arena, w[5], wl[5])
-				    : pt__arena_strndup(&imps->arena, w[3], wl[3]);
+		im->alias =
+			nw == 6 ? pt__arena_strndup(&imps->arena, w[5], wl[5])
+				: pt__arena_strndup(&imps->arena, w[3], wl[3]);
 		if (!im->id || !im->alias)
 			goto nomem;
 		imps->n++;
@@ -2136,9 +2232,10 @@ static int parse_half(struct parser *ps, const char *s, size_t n,
 	m = pt__arena_alloc(ps->arena, 320);
 	if (!m)
 		return -1;
-	snprintf(m, 320,
-		 "compat and/or split: '%.*s' is not a valid expression (column %u: %s)",
-		 (int)PT_MIN(n, 80u), s, sub.ecol, sub.emsg);
+	snprintf(
+		m, 320,
+		"compat and/or split: '%.*s' is not a valid expression (column %u: %s)",
+		(int)PT_MIN(n, 80u), s, sub.ecol, sub.emsg);
 	sp->kind = S_BAD;
 	sp->error = m;
 	return 0;
@@ -2302,9 +2399,11 @@ int pt__expr_prog_new(const char *text, const struct pt_expr_opts *opts,
 			/* Reparsing halves is quadratic: bound it first. */
 			size_t cuts = 0;
 			for (size_t k = 0; k + 4 <= sl.len; k++)
-				cuts += memcmp(item->text + k, " or ", 4) == 0 ||
+				cuts += memcmp(item->text + k, " or ", 4) ==
+						0 ||
 					(k + 5 <= sl.len &&
-					 memcmp(item->text + k, " and ", 5) == 0);
+					 memcmp(item->text + k, " and ", 5) ==
+						 0);
 			if (cuts >= PT_EXPR_MAX_SPLITS) {
 				perr(&ps, PT_EXPR_ERR_LIMIT, 0,
 				     "more than %d and/or operators without parentheses",
@@ -2538,8 +2637,8 @@ static bool rec_eq(const struct pt_expr_record *a,
 	return na == nb;
 }
 
-static int val_eq(const struct env *e, const struct val *a,
-		  const struct val *b, bool *res);
+static int val_eq(const struct env *e, const struct val *a, const struct val *b,
+		  bool *res);
 
 /* Element i of a sequence value (evaluated on demand). */
 static int seq_item(const struct env *e, const struct val *s, size_t i,
@@ -2548,8 +2647,8 @@ static int seq_item(const struct env *e, const struct val *s, size_t i,
 	return ev(e, s->seq->kids[i], out);
 }
 
-static int val_eq(const struct env *e, const struct val *a,
-		  const struct val *b, bool *res)
+static int val_eq(const struct env *e, const struct val *a, const struct val *b,
+		  bool *res)
 {
 	if (is_num(a) && is_num(b)) {
 		bool un;
@@ -2580,7 +2679,8 @@ static int val_eq(const struct env *e, const struct val *a,
 		for (size_t i = 0; i < a->seq->n; i++) {
 			struct val x, y;
 			if (seq_item(e, a, i, &x) < 0 ||
-			    seq_item(e, b, i, &y) < 0 || val_eq(e, &x, &y, res) < 0)
+			    seq_item(e, b, i, &y) < 0 ||
+			    val_eq(e, &x, &y, res) < 0)
 				return RAISE;
 			if (!*res)
 				return 0;
@@ -2615,7 +2715,8 @@ static int val_order(const struct env *e, int op, const struct val *a,
 			struct val x, y;
 			bool eq;
 			if (seq_item(e, a, i, &x) < 0 ||
-			    seq_item(e, b, i, &y) < 0 || val_eq(e, &x, &y, &eq) < 0)
+			    seq_item(e, b, i, &y) < 0 ||
+			    val_eq(e, &x, &y, &eq) < 0)
 				return RAISE;
 			if (!eq)
 				return val_order(e, op, &x, &y, res);
@@ -2625,30 +2726,40 @@ static int val_order(const struct env *e, int op, const struct val *a,
 		return RAISE; /* TypeError: '<' not supported */
 	}
 	switch (op) {
-	case C_LT: *res = c < 0; break;
-	case C_LE: *res = c <= 0; break;
-	case C_GT: *res = c > 0; break;
-	default: *res = c >= 0; break;
+	case C_LT:
+		*res = c < 0;
+		break;
+	case C_LE:
+		*res = c <= 0;
+		break;
+	case C_GT:
+		*res = c > 0;
+		break;
+	default:
+		*res = c >= 0;
+		break;
 	}
 	return 0;
 }
 
 /* Python's `x in c`. */
-static int val_in(const struct env *e, const struct val *x,
-		  const struct val *c, bool *res)
+static int val_in(const struct env *e, const struct val *x, const struct val *c,
+		  bool *res)
 {
 	switch (c->t) {
 	case V_STR:
 		if (x->t != V_STR)
 			return RAISE; /* 'in <string>' requires string */
 		*res = x->s.n == 0 ||
-		       (x->s.n <= c->s.n && find_bytes(c->s.p, c->s.n, x->s.p, x->s.n));
+		       (x->s.n <= c->s.n &&
+			find_bytes(c->s.p, c->s.n, x->s.p, x->s.n));
 		return 0;
 	case V_LIST:
 	case V_TUPLE:
 		for (size_t i = 0; i < c->seq->n; i++) {
 			struct val y;
-			if (seq_item(e, c, i, &y) < 0 || val_eq(e, x, &y, res) < 0)
+			if (seq_item(e, c, i, &y) < 0 ||
+			    val_eq(e, x, &y, res) < 0)
 				return RAISE;
 			if (*res)
 				return 0;
@@ -2661,7 +2772,8 @@ static int val_in(const struct env *e, const struct val *x,
 			if (x->s.n == 0 || find_bytes(x->s.p, x->s.n, "", 1))
 				*res = x->s.n == 0 && field_get(c->rec, "", 0);
 			else
-				*res = field_get(c->rec, x->s.p, x->s.n) != NULL;
+				*res = field_get(c->rec, x->s.p, x->s.n) !=
+				       NULL;
 			return 0;
 		}
 		*res = false;
@@ -2731,7 +2843,8 @@ static int str_to_int(const char *p, size_t n, int64_t *ret)
 		neg = s.p[i++] == '-';
 	if (i >= s.len)
 		return RAISE;
-	lim = neg ? UINT64_C(9223372036854775808) : UINT64_C(9223372036854775807);
+	lim = neg ? UINT64_C(9223372036854775808)
+		  : UINT64_C(9223372036854775807);
 	for (; i < s.len; i++) {
 		char c = s.p[i];
 		if (c == '_' && i + 1 < s.len && dig10(s.p[i + 1]) && i > 0 &&
@@ -2771,7 +2884,8 @@ static int str_to_float(const char *p, size_t n, double *ret)
 
 	if (s.len && (s.p[0] == '+' || s.p[0] == '-'))
 		neg = s.p[i++] == '-';
-	if (ieq(s.p + i, s.len - i, "inf") || ieq(s.p + i, s.len - i, "infinity")) {
+	if (ieq(s.p + i, s.len - i, "inf") ||
+	    ieq(s.p + i, s.len - i, "infinity")) {
 		*ret = neg ? -INFINITY : INFINITY;
 		return 0;
 	}
@@ -2811,8 +2925,9 @@ static int str_to_float(const char *p, size_t n, double *ret)
 			if (dig10(s.p[i])) {
 				if (exp < 1000000)
 					exp = exp * 10 + (s.p[i] - '0');
-			} else if (s.p[i] == '_' && i > es && dig10(s.p[i - 1]) &&
-				   i + 1 < s.len && dig10(s.p[i + 1])) {
+			} else if (s.p[i] == '_' && i > es &&
+				   dig10(s.p[i - 1]) && i + 1 < s.len &&
+				   dig10(s.p[i + 1])) {
 				continue;
 			} else {
 				break;
@@ -2849,8 +2964,9 @@ static int call(const struct env *e, const struct node *nd, struct val *out)
 	if (nd->n > 1 || (nd->n == 0 && nd->op == F_LEN))
 		return RAISE; /* TypeError: wrong number of arguments */
 	if (nd->n == 0) {
-		out->t = nd->op == F_BOOL ? V_BOOL : nd->op == F_INT ? V_INT
-								     : V_FLOAT;
+		out->t = nd->op == F_BOOL  ? V_BOOL
+			 : nd->op == F_INT ? V_INT
+					   : V_FLOAT;
 		out->i = 0;
 		if (nd->op == F_FLOAT)
 			out->f = 0.0;
@@ -3008,7 +3124,8 @@ static enum leaf_result eval_leaf(const struct leaf *lf,
 		if (__builtin_mul_overflow(total, (uint64_t)lists[k]->n,
 					   &total) ||
 		    total > PT_EXPR_MAX_PRODUCT) {
-			*ret_err = "too many combinations of records (more than PT_EXPR_MAX_PRODUCT)";
+			*ret_err =
+				"too many combinations of records (more than PT_EXPR_MAX_PRODUCT)";
 			return L_ERROR;
 		}
 		idx[k] = 0;

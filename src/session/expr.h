@@ -48,13 +48,13 @@
 
 /* Limits; exceeding one is an error of kind PT_EXPR_ERR_LIMIT. */
 #define PT_EXPR_MAX_TEXT      (64 * 1024) /* bytes of a whole program */
-#define PT_EXPR_MAX_LINE      4096        /* bytes of one expression */
-#define PT_EXPR_MAX_LINES     256         /* expressions per program */
-#define PT_EXPR_MAX_DEPTH     64          /* nesting of () [] not calls */
-#define PT_EXPR_MAX_NODES     1024        /* syntax nodes per expression */
-#define PT_EXPR_MAX_RESOURCES 16          /* distinct aliases per expression */
+#define PT_EXPR_MAX_LINE      4096	  /* bytes of one expression */
+#define PT_EXPR_MAX_LINES     256	  /* expressions per program */
+#define PT_EXPR_MAX_DEPTH     64	  /* nesting: ( [ { calls not unary */
+#define PT_EXPR_MAX_NODES     1024	  /* syntax nodes per expression */
+#define PT_EXPR_MAX_RESOURCES 16	  /* distinct aliases per expression */
 /* Evaluation: tuples of the cartesian product tried before giving up. */
-#define PT_EXPR_MAX_PRODUCT   (1u << 24)
+#define PT_EXPR_MAX_PRODUCT (1u << 24)
 
 /*
  * How the program is evaluated. Chosen per program.
@@ -76,12 +76,12 @@ enum pt_expr_mode {
 
 /* What went wrong while parsing (pt_expr_error.kind). */
 enum pt_expr_errkind {
-	PT_EXPR_ERR_SYNTAX = 1,      /* not Python: ResourceSyntaxError */
-	PT_EXPR_ERR_NOT_ALLOWED = 2, /* valid Python, not whitelisted */
+	PT_EXPR_ERR_SYNTAX = 1,	      /* not Python: ResourceSyntaxError */
+	PT_EXPR_ERR_NOT_ALLOWED = 2,  /* valid Python, not whitelisted */
 	PT_EXPR_ERR_NO_RESOURCES = 3, /* NoResourcesReferenced */
-	PT_EXPR_ERR_LIMIT = 4,       /* a PT_EXPR_MAX_* limit */
-	PT_EXPR_ERR_IMPORTS = 5,     /* bad `imports` statement */
-	PT_EXPR_ERR_NOMEM = 6,       /* allocation failed */
+	PT_EXPR_ERR_LIMIT = 4,	      /* a PT_EXPR_MAX_* limit */
+	PT_EXPR_ERR_IMPORTS = 5,      /* bad `imports` statement */
+	PT_EXPR_ERR_NOMEM = 6,	      /* allocation failed */
 };
 
 /*
@@ -93,7 +93,7 @@ enum pt_expr_errkind {
  */
 struct pt_expr_error {
 	enum pt_expr_errkind kind;
-	int code;           /* PT_EEXPR, PT_ETOOBIG or -ENOMEM (= return) */
+	int code; /* PT_EEXPR, PT_ETOOBIG or -ENOMEM (= return) */
 	unsigned line;
 	unsigned column;
 	char message[192];
@@ -153,8 +153,8 @@ char *pt__expr_resolve_id(const struct pt_expr_imports *imps, const char *ns,
 			  const char *alias);
 
 struct pt_expr_opts {
-	enum pt_expr_mode mode;               /* PT_EXPR_COMPAT when 0 */
-	const char *ns;                       /* implicit namespace or NULL */
+	enum pt_expr_mode mode;		       /* PT_EXPR_COMPAT when 0 */
+	const char *ns;			       /* implicit namespace or NULL */
 	const struct pt_expr_imports *imports; /* borrowed during the call */
 };
 
@@ -205,17 +205,17 @@ size_t pt__expr_prog_splits(const struct pt_expr_prog *prog);
 bool pt__expr_prog_expr_splits(const struct pt_expr_prog *prog, size_t i);
 
 enum pt_expr_status {
-	PT_EXPR_PASS = 0,            /* every expression holds */
-	PT_EXPR_FAIL = 1,            /* expression .expr is false */
+	PT_EXPR_PASS = 0,	     /* every expression holds */
+	PT_EXPR_FAIL = 1,	     /* expression .expr is false */
 	PT_EXPR_CANNOT_EVALUATE = 2, /* .missing is not in the resource map */
-	PT_EXPR_ERROR = 3,           /* expression .expr raised (compat split
+	PT_EXPR_ERROR = 3,	     /* expression .expr raised (compat split
 				      * gave an unparsable half, or the
 				      * product exceeds PT_EXPR_MAX_PRODUCT) */
 };
 
 struct pt_expr_result {
 	enum pt_expr_status status;
-	size_t expr;         /* expression concerned; 0 for PT_EXPR_PASS */
+	size_t expr;	     /* expression concerned; 0 for PT_EXPR_PASS */
 	const char *missing; /* CANNOT_EVALUATE: first missing id (borrowed
 			      * from prog); NULL otherwise */
 	const char *error;   /* ERROR: static/borrowed text; NULL otherwise */

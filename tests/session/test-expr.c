@@ -11,8 +11,8 @@
  * a record is "key=value,key=value" ("-" is a record with no field);
  * "ID:" alone is a resource with no records.
  */
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "base/rng.h"
 #include "session/expr.h"
 
@@ -95,12 +95,15 @@ static void tmap_parse(struct tmap *m, const char *text)
 				*eq = '\0';
 				size_t fi = m->recs[r][ri].n_fields++;
 				PT_ASSERT(fi < MAXF);
-				PT_ASSERT(strlen(f) < MAXS && strlen(eq + 1) < MAXS);
+				PT_ASSERT(strlen(f) < MAXS &&
+					  strlen(eq + 1) < MAXS);
 				memcpy(m->strs[r][ri][fi][0], f, strlen(f) + 1);
 				memcpy(m->strs[r][ri][fi][1], eq + 1,
 				       strlen(eq + 1) + 1);
-				m->fields[r][ri][fi].key = m->strs[r][ri][fi][0];
-				m->fields[r][ri][fi].value = m->strs[r][ri][fi][1];
+				m->fields[r][ri][fi].key =
+					m->strs[r][ri][fi][0];
+				m->fields[r][ri][fi].value =
+					m->strs[r][ri][fi][1];
 				f = comma ? comma + 1 : NULL;
 			}
 		}
@@ -130,9 +133,9 @@ static const char *const kind_names[] = {
  * Parses and evaluates; renders the outcome into out. When msg is not
  * NULL it receives the parse error message or the evaluation error.
  */
-static void run(const char *prog, const char *map_text,
-		enum pt_expr_mode mode, const char *ns, const char *imports,
-		char *out, size_t n, char *msg, size_t mn)
+static void run(const char *prog, const char *map_text, enum pt_expr_mode mode,
+		const char *ns, const char *imports, char *out, size_t n,
+		char *msg, size_t mn)
 {
 	static struct tmap m;
 	struct pt_expr_imports *imps = NULL;
@@ -295,17 +298,17 @@ static const struct ecase upstream_cases[] = {
 	  "pass" },
 	{ "package.v and int(package.v) > 1", "package: v=abc | v=5", "pass",
 	  "pass" },
-	{ "package.v and int(package.v) > 1", "package: v=abc | v=1",
-	  "fail 0", "fail 0" },
+	{ "package.v and int(package.v) > 1", "package: v=abc | v=1", "fail 0",
+	  "fail 0" },
 	/* Compound and/or: pass and fail. */
 	{ "p.a == 'x' and p.b == 'y'", "p: a=x,b=y", "pass", "pass" },
 	{ "p.a == 'x' and p.b == 'y'", "p: a=x,b=z", "fail 0", "fail 0" },
 	{ "p.a == 'x' or p.b == 'y'", "p: a=z,b=y", "pass", "pass" },
 	{ "p.a == 'x' or p.b == 'y'", "p: a=z,b=z", "fail 0", "fail 0" },
-	{ "p.a == 'x' or p.b == 'y' and p.c == 'z'", "p: a=q,b=y,c=z",
-	  "pass", "pass" },
-	{ "p.a == 'x' or p.b == 'y' and p.c == 'z'", "p: a=q,b=y,c=q",
-	  "fail 0", "fail 0" },
+	{ "p.a == 'x' or p.b == 'y' and p.c == 'z'", "p: a=q,b=y,c=z", "pass",
+	  "pass" },
+	{ "p.a == 'x' or p.b == 'y' and p.c == 'z'", "p: a=q,b=y,c=q", "fail 0",
+	  "fail 0" },
 	/* test_evaluate_same_object: PlainBox's expected failure. */
 	{ "p.a == '1' and p.b == '2'", "p: a=1,b=0 | a=0,b=2", "pass",
 	  "fail 0" },
@@ -352,8 +355,8 @@ static const struct ecase value_cases[] = {
 	{ "int(p.v) == 1 and p", "p: v=1.5", "fail 0", "fail 0" },
 	{ "int(p.v) == 1 and p", "p: v=1__0", "fail 0", "fail 0" },
 	{ "int(p.v) == 0 and p", "p: v=", "fail 0", "fail 0" },
-	{ "int(p.v) == 99999999999999999999 and p", "p: v=1",
-	  "limit 1:13", "limit 1:13" },
+	{ "int(p.v) == 99999999999999999999 and p", "p: v=1", "limit 1:13",
+	  "limit 1:13" },
 	/* float(). */
 	{ "float(p.v) == 1.5 and p", "p: v=1.5", "pass", "pass" },
 	{ "float(p.v) == 1000 and p", "p: v=1e3", "pass", "pass" },
@@ -418,7 +421,10 @@ static const struct ecase value_cases[] = {
 	{ "p.__class__ == ''", "p: a=1", "fail 0", "fail 0" },
 	{ "p._other == ''", "p: a=1", "pass", "pass" },
 	/* String literals. */
-	{ "p.v == '\\x41\\u00e9\\101'", "p: v=A\xc3\xa9" "A", "pass", "pass" },
+	{ "p.v == '\\x41\\u00e9\\101'",
+	  "p: v=A\xc3\xa9"
+	  "A",
+	  "pass", "pass" },
 	{ "p.v == r'a\\d'", "p: v=a\\d", "pass", "pass" },
 	{ "p.v == 'a\\d'", "p: v=a\\d", "pass", "pass" },
 	{ "p.v == 'a' \"b\" '''c'''", "p: v=abc", "pass", "pass" },
@@ -462,11 +468,10 @@ static const struct ecase product_cases[] = {
 	{ "(a.x == '1' and b.y == a.x and b.z == 'k')",
 	  "a: x=1 | x=2\nb: y=2,z=k | y=1,z=k", "pass", "pass" },
 	{ "manifest.has_x == 'True' and device.category == 'AUDIO'",
-	  "manifest: has_x=True\ndevice: category=NET | category=AUDIO",
-	  "pass", "pass" },
+	  "manifest: has_x=True\ndevice: category=NET | category=AUDIO", "pass",
+	  "pass" },
 	{ "manifest.has_x == 'True' and device.category == 'AUDIO'",
-	  "manifest: has_x=False\ndevice: category=AUDIO", "fail 0",
-	  "fail 0" },
+	  "manifest: has_x=False\ndevice: category=AUDIO", "fail 0", "fail 0" },
 };
 
 PT_TEST(expr_product_two_resources)
@@ -548,8 +553,8 @@ PT_TEST(expr_split_error_message_names_the_half)
 {
 	char got[64], msg[256];
 
-	run("p.name == 'this or that'", "p: name=x", PT_EXPR_COMPAT, NULL,
-	    NULL, got, sizeof(got), msg, sizeof(msg));
+	run("p.name == 'this or that'", "p: name=x", PT_EXPR_COMPAT, NULL, NULL,
+	    got, sizeof(got), msg, sizeof(msg));
 	PT_ASSERT_STR_EQ(got, "error 0");
 	PT_ASSERT_STR_EQ(msg, "compat and/or split: 'p.name == 'this' is not "
 			      "a valid expression (column 11: unterminated "
@@ -651,13 +656,13 @@ PT_TEST(expr_product_limit_is_an_error_not_a_hang)
 	for (int k = 0; k < 5; k++) {
 		PT_ASSERT_OK(pt__buf_addf(&map, "r%d: ", k));
 		for (int i = 0; i < 64; i++)
-			PT_ASSERT_OK(pt__buf_addf(&map, "%sa=%d", i ? " | " : "",
-						  i));
+			PT_ASSERT_OK(pt__buf_addf(&map, "%sa=%d",
+						  i ? " | " : "", i));
 		PT_ASSERT_OK(pt__buf_adds(&map, "\n"));
 	}
 	tmap_parse(&m, map.s);
-	PT_ASSERT_OK(pt__expr_prog_new("r0.a == r1.a == r2.a == r3.a == r4.a == 'x'",
-				       &o, &p, NULL));
+	PT_ASSERT_OK(pt__expr_prog_new(
+		"r0.a == r1.a == r2.a == r3.a == r4.a == 'x'", &o, &p, NULL));
 	pt__expr_prog_eval(p, tmap_lookup, &m, &r);
 	PT_ASSERT_INT_EQ(r.status, PT_EXPR_ERROR);
 	PT_ASSERT_NOT_NULL(strstr(r.error, "too many combinations"));
@@ -669,8 +674,7 @@ PT_TEST(expr_product_limit_is_an_error_not_a_hang)
 /* Imports, namespaces, aliases                                        */
 /* ------------------------------------------------------------------ */
 
-static void assert_ids(const struct pt_expr_prog *p, size_t i,
-		       const char *want)
+static void assert_ids(const struct pt_expr_prog *p, size_t i, const char *want)
 {
 	size_t n;
 	const char *const *ids = pt__expr_prog_ids(p, i, &n);
@@ -697,8 +701,8 @@ PT_TEST(expr_imports_and_namespaces)
 		&imps, &err));
 	o.imports = imps;
 	PT_ASSERT_OK(pt__expr_prog_new(
-		"pkg.name == 'x' and cpuinfo.a == local.b\nother.x",
-		&o, &p, &err));
+		"pkg.name == 'x' and cpuinfo.a == local.b\nother.x", &o, &p,
+		&err));
 	/* First-seen order, imports win, unqualified ids get the ns. */
 	assert_ids(p, 0,
 		   "com.canonical.certification::package "
@@ -720,8 +724,8 @@ PT_TEST(expr_imports_and_namespaces)
 	p = pt__expr_prog_free(p);
 
 	/* Without a namespace, ids are the aliases themselves. */
-	PT_ASSERT_OK(pt__expr_prog_new("b.x == a.y and c.z == b.w", NULL, &p,
-				       NULL));
+	PT_ASSERT_OK(
+		pt__expr_prog_new("b.x == a.y and c.z == b.w", NULL, &p, NULL));
 	assert_ids(p, 0, "b a c");
 	p = pt__expr_prog_free(p);
 
@@ -744,8 +748,9 @@ PT_TEST(expr_imports_and_namespaces)
 PT_TEST(expr_imported_resources_evaluate)
 {
 	static const struct ecase cs[] = {
-		{ "pkg.name == 'fwts'", "com.canonical.certification::package: name=fwts",
-		  "pass", "pass" },
+		{ "pkg.name == 'fwts'",
+		  "com.canonical.certification::package: name=fwts", "pass",
+		  "pass" },
 		{ "pkg.name == 'fwts'", "ns::pkg: name=fwts",
 		  "cannot-evaluate com.canonical.certification::package",
 		  "cannot-evaluate com.canonical.certification::package" },
@@ -778,8 +783,8 @@ PT_TEST(expr_imports_errors)
 		run("p", "", PT_EXPR_COMPAT, NULL, cs[i].text, got, sizeof(got),
 		    msg, sizeof(msg));
 		if (strcmp(got, cs[i].want) != 0 || !strstr(msg, cs[i].msg))
-			PT_FAIL("case %zu: %s\n  got:  %s (%s)\n  want: %s",
-				i, cs[i].text, got, msg, cs[i].want);
+			PT_FAIL("case %zu: %s\n  got:  %s (%s)\n  want: %s", i,
+				cs[i].text, got, msg, cs[i].want);
 	}
 }
 
@@ -818,11 +823,14 @@ PT_TEST(expr_splits_report)
 
 	for (size_t i = 0; i < PT_ARRAY_SIZE(cs); i++) {
 		for (int mode = 0; mode < 2; mode++) {
-			struct pt_expr_opts o = { .mode = mode ? PT_EXPR_STRICT
-							       : PT_EXPR_COMPAT };
+			struct pt_expr_opts o = {
+				.mode = mode ? PT_EXPR_STRICT : PT_EXPR_COMPAT
+			};
 			struct pt_expr_prog *p = NULL;
-			PT_ASSERT_OK(pt__expr_prog_new(cs[i].prog, &o, &p, NULL));
-			PT_ASSERT_UINT_EQ(pt__expr_prog_splits(p), cs[i].splits);
+			PT_ASSERT_OK(
+				pt__expr_prog_new(cs[i].prog, &o, &p, NULL));
+			PT_ASSERT_UINT_EQ(pt__expr_prog_splits(p),
+					  cs[i].splits);
 			pt__expr_prog_free(p);
 		}
 	}
@@ -844,10 +852,10 @@ enum gk { G_ATTR, G_STR, G_LIST, G_CMP, G_AND, G_OR, G_NOT };
 
 struct gnode {
 	int kind;
-	int res, attr;    /* G_ATTR: p/q, a/b */
-	int str;          /* G_STR: index into gstr */
-	int op;           /* G_CMP: 0 ==, 1 !=, 2 <, 3 in, 4 not in */
-	int n;            /* G_LIST / G_AND / G_OR children */
+	int res, attr; /* G_ATTR: p/q, a/b */
+	int str;       /* G_STR: index into gstr */
+	int op;	       /* G_CMP: 0 ==, 1 !=, 2 <, 3 in, 4 not in */
+	int n;	       /* G_LIST / G_AND / G_OR children */
 	struct gnode *k[3];
 	bool paren;
 };
@@ -866,10 +874,10 @@ static struct gnode *gen(struct gpool *gp, struct pt_rng *r, int depth,
 	struct gnode *g = &gp->v[gp->n++];
 
 	memset(g, 0, sizeof(*g));
-	int choice = depth <= -1 ? (int)pt__rng_below(r, 2)
+	int choice = depth <= -1  ? (int)pt__rng_below(r, 2)
 		     : depth <= 0 ? (int)pt__rng_below(r, 3)
-		     : boolean  ? 3 + (int)pt__rng_below(r, 4)
-				: (int)pt__rng_below(r, 7);
+		     : boolean	  ? 3 + (int)pt__rng_below(r, 4)
+				  : (int)pt__rng_below(r, 7);
 	g->kind = choice;
 	switch (choice) {
 	case G_ATTR:
@@ -896,7 +904,8 @@ static struct gnode *gen(struct gpool *gp, struct pt_rng *r, int depth,
 	default:
 		g->n = 2 + (int)pt__rng_below(r, 2);
 		for (int i = 0; i < g->n; i++)
-			g->k[i] = gen(gp, r, depth - 1, pt__rng_below(r, 4) != 0);
+			g->k[i] =
+				gen(gp, r, depth - 1, pt__rng_below(r, 4) != 0);
 		break;
 	}
 	g->paren = pt__rng_below(r, 4) == 0;
@@ -918,7 +927,8 @@ static void print_g(struct pt_buf *b, const struct gnode *g, int prec)
 		pt__buf_addch(b, '(');
 	switch (g->kind) {
 	case G_ATTR:
-		pt__buf_addf(b, "%s.%s", g->res ? "q" : "p", g->attr ? "b" : "a");
+		pt__buf_addf(b, "%s.%s", g->res ? "q" : "p",
+			     g->attr ? "b" : "a");
 		break;
 	case G_STR:
 		pt__buf_addf(b, "'%s'", gstr[g->str]);
@@ -944,7 +954,8 @@ static void print_g(struct pt_buf *b, const struct gnode *g, int prec)
 	default:
 		for (int i = 0; i < g->n; i++) {
 			if (i)
-				pt__buf_adds(b, g->kind == G_AND ? " and " : " or ");
+				pt__buf_adds(b, g->kind == G_AND ? " and "
+								 : " or ");
 			print_g(b, g->k[i], mine);
 		}
 		break;
@@ -1125,7 +1136,8 @@ PT_TEST(expr_property_strict_matches_reference_and_compat)
 		bool up = false, uq = false;
 
 		gp.n = 0;
-		struct gnode *g = gen(&gp, &r, 1 + (int)pt__rng_below(&r, 3), true);
+		struct gnode *g =
+			gen(&gp, &r, 1 + (int)pt__rng_below(&r, 3), true);
 		uses(g, &up, &uq);
 		if (!up && !uq)
 			continue; /* NoResourcesReferenced: not interesting */
@@ -1171,14 +1183,17 @@ PT_TEST(expr_property_strict_matches_reference_and_compat)
 		struct pt_expr_error err;
 		if (pt__expr_prog_new(text.s, &os, &ps, &err) < 0)
 			PT_FAIL("seed %" PRIu64 " iter %d: %s does not parse: "
-				"%u: %s", pt_test_seed(), iter, text.s,
-				err.column, err.message);
+				"%u: %s",
+				pt_test_seed(), iter, text.s, err.column,
+				err.message);
 		PT_ASSERT_OK(pt__expr_prog_new(text.s, &oc, &pc, &err));
 		pt__expr_prog_eval(ps, tmap_lookup, &m, &rs);
 		pt__expr_prog_eval(pc, tmap_lookup, &m, &rc);
 		if ((rs.status == PT_EXPR_PASS) != want)
-			PT_FAIL("seed %" PRIu64 " iter %d: strict %s, reference "
-				"%s\n  %s\n  %s", pt_test_seed(), iter,
+			PT_FAIL("seed %" PRIu64
+				" iter %d: strict %s, reference "
+				"%s\n  %s\n  %s",
+				pt_test_seed(), iter,
 				pt__expr_status_name(rs.status),
 				want ? "true" : "false", text.s, map.s);
 		if (!pt__expr_prog_expr_splits(pc, 0)) {
@@ -1203,4 +1218,212 @@ PT_TEST(expr_property_strict_matches_reference_and_compat)
 	PT_ASSERT_INT_GT(differ, 0);
 	pt__buf_release(&text);
 	pt__buf_release(&map);
+}
+
+/* ------------------------------------------------------------------ */
+/* The real corpus: every requires / template-filter line parses        */
+/* ------------------------------------------------------------------ */
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "base/str.h"
+#include "os/file.h"
+
+struct corpus_stats {
+	size_t files;
+	size_t lines[2];	/* [0] requires, [1] template-filter */
+	size_t parsed[2];	/* parse in compat mode */
+	size_t splits[2];	/* take the compat split */
+	size_t multi[2];	/* reference two or more resources */
+	size_t placeholder[2];	/* contain "{": templates, before expansion */
+	size_t failed_plain[2]; /* fail without a "{" */
+	size_t strict_only[2];	/* parse in strict, not compat */
+	size_t split_errors[2]; /* a half of the split does not parse */
+};
+
+/* The test's own rendering of PlainBox's rsplit: do all halves parse? */
+static bool halves_parse(const char *s, size_t n)
+{
+	char buf[4096];
+	const char *cut = NULL;
+	size_t sl = 0;
+	struct pt_expr_prog *p = NULL;
+
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (pt__expr_prog_new(buf, NULL, &p, NULL) < 0)
+		return false;
+	pt__expr_prog_free(p);
+	if (strchr(buf, '('))
+		return true;
+	for (const char *q = buf; (q = strstr(q, " or ")); q++)
+		cut = q, sl = 4;
+	if (!cut)
+		for (const char *q = buf; (q = strstr(q, " and ")); q++)
+			cut = q, sl = 5;
+	if (!cut)
+		return true;
+	return halves_parse(buf, (size_t)(cut - buf)) &&
+	       halves_parse(cut + sl, n - (size_t)(cut - buf) - sl);
+}
+
+static void corpus_line(struct corpus_stats *st, int f, const char *line,
+			const char *path)
+{
+	struct pt_expr_opts oc = { .mode = PT_EXPR_COMPAT,
+				   .ns = "com.canonical.certification" };
+	struct pt_expr_opts os = oc;
+	struct pt_expr_prog *p = NULL;
+	struct pt_expr_error err;
+	bool brace = strchr(line, '{') != NULL;
+
+	os.mode = PT_EXPR_STRICT;
+	st->lines[f]++;
+	st->placeholder[f] += brace;
+	if (pt__expr_prog_new(line, &oc, &p, &err) == 0) {
+		size_t n;
+		st->parsed[f]++;
+		st->splits[f] += pt__expr_prog_splits(p);
+		(void)pt__expr_prog_ids(p, 0, &n);
+		st->multi[f] += n >= 2;
+		/* A split half that does not parse: an error when evaluated. */
+		if (pt__expr_prog_splits(p) &&
+		    !halves_parse(line, strlen(line)))
+			st->split_errors[f]++;
+		pt__expr_prog_free(p);
+		return;
+	}
+	if (!brace) {
+		st->failed_plain[f]++;
+		fprintf(stderr, "# %s: %s: %u:%u: %s\n", path, line, err.line,
+			err.column, err.message);
+	}
+	if (pt__expr_prog_new(line, &os, &p, &err) == 0) {
+		st->strict_only[f]++;
+		pt__expr_prog_free(p);
+	}
+}
+
+/*
+ * requires: / template-filter: fields, continuation lines indented. In
+ * YAML units (yaml true) the expressions are list items "  - EXPR".
+ */
+static void corpus_file(struct corpus_stats *st, const char *path, bool yaml)
+{
+	char *text = NULL;
+	size_t len;
+	int field = -1;
+
+	PT_ASSERT_OK(pt__read_file(path, 64 << 20, &text, &len));
+	st->files++;
+	for (char *line = text, *next; line && *line; line = next) {
+		char *eol = strchr(line, '\n');
+		next = eol ? eol + 1 : NULL;
+		if (eol)
+			*eol = '\0';
+		const char *value = NULL;
+		if (line[0] == ' ' || line[0] == '\t') {
+			if (field >= 0)
+				value = line;
+		} else {
+			field = -1;
+			if (strncmp(line, "requires:", 9) == 0) {
+				field = 0;
+				value = line + 9;
+			} else if (strncmp(line, "template-filter:", 16) == 0) {
+				field = 1;
+				value = line + 16;
+			}
+		}
+		if (!value)
+			continue;
+		while (*value == ' ' || *value == '\t')
+			value++;
+		if (yaml && value[0] == '-' && value[1] == ' ')
+			value += 2;
+		char buf[4096];
+		size_t vl = strlen(value);
+		while (vl && (value[vl - 1] == ' ' || value[vl - 1] == '\t' ||
+			      value[vl - 1] == '\r'))
+			vl--;
+		if (vl == 0 || (vl == 1 && value[0] == '.'))
+			continue;
+		PT_ASSERT(vl < sizeof(buf));
+		memcpy(buf, value, vl);
+		buf[vl] = '\0';
+		corpus_line(st, field, buf, path);
+	}
+	pt__free(text);
+}
+
+static void corpus_walk(struct corpus_stats *st, const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	PT_ASSERT(depth < 32);
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[4096];
+		struct stat sb;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (lstat(path, &sb) < 0)
+			continue;
+		if (S_ISDIR(sb.st_mode))
+			corpus_walk(st, path, depth + 1);
+		else if (S_ISREG(sb.st_mode) &&
+			 pt__ends_with(e->d_name, ".pxu"))
+			corpus_file(st, path, false);
+		else if (S_ISREG(sb.st_mode) &&
+			 pt__ends_with(e->d_name, ".yaml"))
+			corpus_file(st, path, true);
+	}
+	closedir(d);
+}
+
+PT_TEST(expr_corpus_requires_and_template_filter)
+{
+	const char *root = getenv("PT_CORPUS");
+	struct corpus_stats st;
+	struct stat sb;
+
+	if (!root || stat(root, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		pt_test_skip("no corpus ($PT_CORPUS)");
+	memset(&st, 0, sizeof(st));
+	corpus_walk(&st, root, 0);
+	for (int f = 0; f < 2; f++)
+		fprintf(stderr,
+			"# %s: %zu lines, %zu parse, %zu take the split "
+			"(%zu with a half that does not parse), %zu use 2+ "
+			"resources, %zu contain '{', %zu fail without '{', "
+			"%zu parse only in strict mode\n",
+			f ? "template-filter" : "requires", st.lines[f],
+			st.parsed[f], st.splits[f], st.split_errors[f],
+			st.multi[f], st.placeholder[f], st.failed_plain[f],
+			st.strict_only[f]);
+	/*
+	 * Measured on the corpus of canonical/checkbox bda305fa5; the same
+	 * figures as spec/plainbox.md §5.3 (1,486 requires lines = 1,479 in
+	 * .pxu files + 7 in YAML units; 143 split; 66 with 2+ resources; 25
+	 * parse only after template expansion; 239 template-filter lines, 116
+	 * split).
+	 */
+	PT_ASSERT_UINT_EQ(st.files, 388);
+	PT_ASSERT_UINT_EQ(st.lines[0], 1486);
+	PT_ASSERT_UINT_EQ(st.parsed[0], 1486 - 25);
+	PT_ASSERT_UINT_EQ(st.splits[0], 143);
+	PT_ASSERT_UINT_EQ(st.multi[0], 66);
+	PT_ASSERT_UINT_EQ(st.split_errors[0], 0);
+	PT_ASSERT_UINT_EQ(st.strict_only[0], 0);
+	PT_ASSERT_UINT_EQ(st.lines[1], 239);
+	PT_ASSERT_UINT_EQ(st.parsed[1], 239);
+	PT_ASSERT_UINT_EQ(st.splits[1], 116);
+	PT_ASSERT_UINT_EQ(st.split_errors[1], 0);
+	/* Every line without a template placeholder parses. */
+	PT_ASSERT_UINT_EQ(st.failed_plain[0], 0);
+	PT_ASSERT_UINT_EQ(st.failed_plain[1], 0);
 }
