@@ -914,6 +914,18 @@ enum cmpop {
 	C_ISNOT,
 };
 
+/*
+ * Shapes of two-operand comparisons that most real expressions have,
+ * evaluated without recursion (N_CMP.fast). "attr" is NAME.attr of a
+ * bound resource; "str" a str constant without NUL bytes.
+ */
+enum fast {
+	FAST_NONE = 0,
+	FAST_ATTR_EQ_STR,  /* attr == str, attr != str (either side) */
+	FAST_ATTR_IN_STRS, /* attr in / not in [constants] or (constants) */
+	FAST_STR_IN_ATTR,  /* str in / not in attr (substring) */
+};
+
 /* Allowed functions (N_CALL.op). */
 enum func {
 	F_OTHER = 0,
@@ -954,6 +966,7 @@ struct node {
 	uint8_t kind; /* enum nkind */
 	uint8_t op;   /* N_CALL: enum func; N_BINOP/N_UNARY: enum op */
 	bool pure;    /* N_LIST/N_TUPLE: elements cannot raise */
+	uint8_t fast; /* N_CMP: enum fast, a shape evaluated directly */
 	uint16_t col;
 	int16_t alias; /* N_NAME: alias index, -1 when unbound */
 	uint32_t n;    /* children */
@@ -1825,6 +1838,44 @@ static int check(struct parser *ps, struct node *nd, bool in_call, bool compat,
 	}
 }
 
+/* NAME.attr of a bound resource, not a Resource internal. */
+static bool simple_attr(const struct node *nd)
+{
+	return nd->kind == N_ATTR && nd->kids[0]->kind == N_NAME &&
+	       nd->kids[0]->alias >= 0 && nd->name[0] != '_';
+}
+
+static bool simple_str(const struct node *nd)
+{
+	return nd->kind == N_CONST && nd->c.t == V_STR &&
+	       !memchr(nd->c.s.p, 0, nd->c.s.n);
+}
+
+static enum fast fast_shape(const struct node *nd)
+{
+	const struct node *a = nd->kids[0], *b = nd->kids[1];
+	int op = nd->cmps[0];
+
+	if (op == C_EQ || op == C_NE) {
+		if ((simple_attr(a) && simple_str(b)) ||
+		    (simple_str(a) && simple_attr(b)))
+			return FAST_ATTR_EQ_STR;
+	} else if (op == C_IN || op == C_NOTIN) {
+		if (simple_str(a) && simple_attr(b))
+			return FAST_STR_IN_ATTR;
+		if (simple_attr(a) &&
+		    (b->kind == N_LIST || b->kind == N_TUPLE)) {
+			for (uint32_t k = 0; k < b->n; k++)
+				if (b->kids[k]->kind != N_CONST ||
+				    (b->kids[k]->c.t == V_STR &&
+				     !simple_str(b->kids[k])))
+					return FAST_NONE;
+			return FAST_ATTR_IN_STRS;
+		}
+	}
+	return FAST_NONE;
+}
+
 /* Binds every N_NAME to its alias index (-1: unbound, raises). */
 static void bind(struct node *nd, const struct alias_acc *acc)
 {
@@ -1838,6 +1889,8 @@ static void bind(struct node *nd, const struct alias_acc *acc)
 	}
 	for (uint32_t k = 0; k < nd->n; k++)
 		bind(nd->kids[k], acc);
+	if (nd->kind == N_CMP && nd->n == 2)
+		nd->fast = (uint8_t)fast_shape(nd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2225,8 +2278,12 @@ static int parse_half(struct parser *ps, const char *s, size_t n,
 	struct parser sub = { .arena = ps->arena };
 	char *m;
 
-	if (parse_leaf(&sub, s, n, true, o, &sp->leaf) == 0)
+	if (n && (s[0] == ' ' || s[0] == '\t')) {
+		/* ast.parse(" x"): IndentationError, "unexpected indent". */
+		perr(&sub, PT_EXPR_ERR_SYNTAX, 1, "unexpected indent");
+	} else if (parse_leaf(&sub, s, n, true, o, &sp->leaf) == 0) {
 		return 0;
+	}
 	if (sub.ekind == PT_EXPR_ERR_NOMEM)
 		return -1;
 	m = pt__arena_alloc(ps->arena, 320);
@@ -2436,7 +2493,10 @@ int pt__expr_prog_new(const char *text, const struct pt_expr_opts *opts,
 		p->n++;
 		continue;
 parse_fail:
-		set_err(err, ps.ekind, it.line, ps.ecol, "%s", ps.emsg);
+		/* Columns count from the start of the unstripped line. */
+		set_err(err, ps.ekind, it.line,
+			ps.ecol ? ps.ecol + (unsigned)(sl.p - lp) : 0, "%s",
+			ps.emsg);
 		rc = kind_code(ps.ekind);
 		goto fail;
 	}
@@ -2600,16 +2660,66 @@ static int str_cmp(const struct val *a, const struct val *b)
 	return a->s.n < b->s.n ? -1 : a->s.n > b->s.n;
 }
 
-static const char *field_get(const struct pt_expr_record *r, const char *k,
-			     size_t kl)
+/* The value of key k[0..kl) (no NUL in it) in r, or NULL. */
+static inline const char *field_get(const struct pt_expr_record *r,
+				    const char *k, size_t kl)
 {
 	for (size_t i = 0; i < r->n_fields; i++) {
 		const char *fk = r->fields[i].key;
-		if ((kl == 0 || fk[0] == k[0]) && strncmp(fk, k, kl) == 0 &&
-		    fk[kl] == '\0')
+		size_t j = 0;
+		/* Stops at fk's NUL since k has none. */
+		while (j < kl && fk[j] == k[j])
+			j++;
+		if (j == kl && fk[kl] == '\0')
 			return r->fields[i].value;
 	}
 	return NULL;
+}
+
+/* v (NUL-terminated; NULL reads as "") equals c[0..cn) (no NUL in c). */
+static inline bool str_is(const char *v, const char *c, size_t cn)
+{
+	if (!v)
+		return cn == 0;
+	return strncmp(v, c, cn) == 0 && v[cn] == '\0';
+}
+
+static bool eval_fast(const struct env *e, const struct node *nd)
+{
+	const struct node *a = nd->kids[0], *b = nd->kids[1];
+	bool neg = nd->cmps[0] == C_NE || nd->cmps[0] == C_NOTIN;
+	bool r = false;
+
+	switch (nd->fast) {
+	case FAST_ATTR_EQ_STR: {
+		if (a->kind != N_ATTR) {
+			const struct node *t = a;
+			a = b;
+			b = t;
+		}
+		const char *v = field_get(e->rec[a->kids[0]->alias], a->name,
+					  a->name_len);
+		r = str_is(v, b->c.s.p, b->c.s.n);
+		break;
+	}
+	case FAST_ATTR_IN_STRS: {
+		const char *v = field_get(e->rec[a->kids[0]->alias], a->name,
+					  a->name_len);
+		for (uint32_t k = 0; k < b->n && !r; k++) {
+			const struct val *c = &b->kids[k]->c;
+			r = c->t == V_STR && str_is(v, c->s.p, c->s.n);
+		}
+		break;
+	}
+	default: { /* FAST_STR_IN_ATTR */
+		const char *v = field_get(e->rec[b->kids[0]->alias], b->name,
+					  b->name_len);
+		r = a->c.s.n == 0 ||
+		    (v && find_bytes(v, strlen(v), a->c.s.p, a->c.s.n));
+		break;
+	}
+	}
+	return r != neg;
 }
 
 static bool rec_eq(const struct pt_expr_record *a,
@@ -2694,8 +2804,9 @@ static int val_eq(const struct env *e, const struct val *a, const struct val *b,
 }
 
 /* <, <=, >, >= with Python's rules; RAISE on TypeError. */
-static int val_order(const struct env *e, int op, const struct val *a,
-		     const struct val *b, bool *res)
+__attribute__((noinline)) static int val_order(const struct env *e, int op,
+					       const struct val *a,
+					       const struct val *b, bool *res)
 {
 	int c;
 
@@ -2743,8 +2854,8 @@ static int val_order(const struct env *e, int op, const struct val *a,
 }
 
 /* Python's `x in c`. */
-static int val_in(const struct env *e, const struct val *x, const struct val *c,
-		  bool *res)
+__attribute__((noinline)) static int
+val_in(const struct env *e, const struct val *x, const struct val *c, bool *res)
 {
 	switch (c->t) {
 	case V_STR:
@@ -2832,7 +2943,8 @@ static int compare(const struct env *e, int op, const struct val *a,
 }
 
 /* Python's int(str): strip, sign, digits with single underscores. */
-static int str_to_int(const char *p, size_t n, int64_t *ret)
+__attribute__((noinline)) static int str_to_int(const char *p, size_t n,
+						int64_t *ret)
 {
 	struct pt_slice s = strip(p, n);
 	size_t i = 0;
@@ -2872,7 +2984,8 @@ static bool ieq(const char *a, size_t n, const char *lit)
 }
 
 /* Python's float(str). */
-static int str_to_float(const char *p, size_t n, double *ret)
+__attribute__((noinline)) static int str_to_float(const char *p, size_t n,
+						  double *ret)
 {
 	struct pt_slice s = strip(p, n);
 	size_t i = 0, start;
@@ -2957,7 +3070,8 @@ static size_t utf8_len(const char *p, size_t n)
 	return c;
 }
 
-static int call(const struct env *e, const struct node *nd, struct val *out)
+__attribute__((noinline)) static int
+call(const struct env *e, const struct node *nd, struct val *out)
 {
 	struct val a;
 
@@ -3051,6 +3165,11 @@ static int ev(const struct env *e, const struct node *nd, struct val *out)
 	case N_CMP: {
 		struct val a, b;
 		bool res = true;
+		if (nd->fast) {
+			out->t = V_BOOL;
+			out->i = eval_fast(e, nd);
+			return 0;
+		}
 		if (ev(e, nd->kids[0], &a) < 0)
 			return RAISE;
 		for (uint32_t k = 1; k < nd->n; k++) {
@@ -3209,4 +3328,25 @@ void pt__expr_prog_eval(const struct pt_expr_prog *prog,
 		break;
 	}
 	*ret = r;
+}
+
+struct one_ctx {
+	const char *id;
+	struct pt_expr_records list;
+};
+
+static const struct pt_expr_records *one_lookup(void *ctx, const char *id)
+{
+	const struct one_ctx *c = ctx;
+
+	return strcmp(c->id, id) == 0 ? &c->list : NULL;
+}
+
+void pt__expr_prog_eval_one(const struct pt_expr_prog *prog, const char *id,
+			    const struct pt_expr_record *rec,
+			    struct pt_expr_result *ret)
+{
+	struct one_ctx c = { id, { rec, 1 } };
+
+	pt__expr_prog_eval(prog, one_lookup, &c, ret);
 }

@@ -34,8 +34,8 @@
  *	case PT_EXPR_ERROR: FAILED_RESOURCE for each id of expression r.expr.
  *	}
  *
- * template-filter is the same program evaluated per record: give eval a
- * lookup that returns a one-record list for the template's resource id.
+ * template-filter is the same program evaluated per record:
+ * pt__expr_prog_eval_one().
  *
  * Thread-safety: a program is immutable after pt__expr_prog_new; any
  * number of threads may evaluate it at once.
@@ -87,9 +87,9 @@ enum pt_expr_errkind {
 /*
  * A parse error. line and column are 1-based and relative to the text
  * given (program text, or imports text); the caller adds the field's
- * position in its file. column counts bytes of the line; 0 when the error
- * concerns the whole line. message names the construct, without the
- * location, e.g. "unary operator '-' is not allowed".
+ * position in its file. column counts bytes of the (unstripped) line; 0
+ * when the error concerns the whole line. message names the construct, without
+ * the location, e.g. "unary operator '-' is not allowed".
  */
 struct pt_expr_error {
 	enum pt_expr_errkind kind;
@@ -230,6 +230,16 @@ struct pt_expr_result {
 void pt__expr_prog_eval(const struct pt_expr_prog *prog,
 			pt_expr_lookup_fn *lookup, void *ctx,
 			struct pt_expr_result *ret);
+
+/*
+ * template-filter (spec §2.5): evaluates with a resource map that holds
+ * only id -> [rec], as PlainBox does per record of the template's
+ * resource. PT_EXPR_PASS means "instantiate"; anything else means skip
+ * the record (a filter naming another resource is CANNOT_EVALUATE).
+ */
+void pt__expr_prog_eval_one(const struct pt_expr_prog *prog, const char *id,
+			    const struct pt_expr_record *rec,
+			    struct pt_expr_result *ret);
 
 /* "pass", "fail", "cannot-evaluate", "error". */
 const char *pt__expr_status_name(enum pt_expr_status s);

@@ -525,6 +525,8 @@ static const struct errcase error_cases[] = {
 	{ "True", "no-resources 1:0", "did not reference" },
 	{ "p.a == 'x'\n\nq.b == 'y' +", "syntax 3:13", "end of expression" },
 	{ "p.a == 'x'\nnot", "syntax 2:4", "end of expression" },
+	/* Columns count in the unstripped line. */
+	{ "p.a == 'x'\n   q.b == $", "syntax 2:11", "invalid character" },
 	{ "p.a == yield", "not-allowed 1:8", "'yield'" },
 	{ "await p", "not-allowed 1:1", "'await'" },
 	{ "p.a == 1 +", "syntax 1:11", "end of expression" },
@@ -561,6 +563,15 @@ PT_TEST(expr_split_error_message_names_the_half)
 			      "string literal)");
 	/* A half starting with blanks: PlainBox's "unexpected indent". */
 	run("p.a == '1' or  p.b == '2'", "p: a=1", PT_EXPR_COMPAT, NULL, NULL,
+	    got, sizeof(got), msg, sizeof(msg));
+	PT_ASSERT_STR_EQ(got, "error 0");
+	PT_ASSERT_STR_EQ(msg, "compat and/or split: ' p.b == '2'' is not a "
+			      "valid expression (column 1: unexpected indent)");
+	run("p.a == '1' or  p.b == '2'", "p: a=1", PT_EXPR_STRICT, NULL, NULL,
+	    got, sizeof(got), msg, sizeof(msg));
+	PT_ASSERT_STR_EQ(got, "pass");
+	/* Two blanks before "or": the left half ends with one; fine. */
+	run("p.a == '1'  or p.b == '2'", "p: a=1", PT_EXPR_COMPAT, NULL, NULL,
 	    got, sizeof(got), msg, sizeof(msg));
 	PT_ASSERT_STR_EQ(got, "pass");
 }
@@ -804,6 +815,31 @@ PT_TEST(expr_python_splitlines_boundaries)
 	run("p.a == 'x'\r\nq.b", "p: a=x\nq: b=1", PT_EXPR_COMPAT, NULL, NULL,
 	    got, sizeof(got), NULL, 0);
 	PT_ASSERT_STR_EQ(got, "pass");
+}
+
+PT_TEST(expr_template_filter_one_record)
+{
+	static const struct pt_expr_field f[] = { { "name", "eth0" },
+						  { "type", "wifi" } };
+	const struct pt_expr_record rec = { f, 2 };
+	struct pt_expr_prog *p = NULL;
+	struct pt_expr_opts o = { .ns = "ns" };
+	struct pt_expr_result r;
+
+	PT_ASSERT_OK(pt__expr_prog_new("device.type == 'wifi'", &o, &p, NULL));
+	pt__expr_prog_eval_one(p, "ns::device", &rec, &r);
+	PT_ASSERT_INT_EQ(r.status, PT_EXPR_PASS);
+	pt__expr_prog_eval_one(p, "ns::other", &rec, &r);
+	PT_ASSERT_INT_EQ(r.status, PT_EXPR_CANNOT_EVALUATE);
+	PT_ASSERT_STR_EQ(r.missing, "ns::device");
+	p = pt__expr_prog_free(p);
+	PT_ASSERT_OK(pt__expr_prog_new("device.type == 'wifi' and device.name "
+				       "== 'eth1'",
+				       &o, &p, NULL));
+	pt__expr_prog_eval_one(p, "ns::device", &rec, &r);
+	PT_ASSERT_INT_EQ(r.status, PT_EXPR_FAIL);
+	PT_ASSERT_UINT_EQ(r.expr, 0);
+	pt__expr_prog_free(p);
 }
 
 PT_TEST(expr_splits_report)
