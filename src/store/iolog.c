@@ -55,28 +55,21 @@ static int job_file_stem(struct pt_buf *b, const char *job_id)
 	return r < 0 ? r : pt__buf_addf(b, ".%08lx", (unsigned long)c);
 }
 
-int pt_store_iolog_open(struct pt_store *s, const char *job_id,
-			unsigned attempt, struct pt_iolog **ret)
+int pt__store_iolog_create_at(struct pt_store *s, const char *rel,
+			      struct pt_iolog **ret)
 {
-	struct pt_buf rel = PT_BUF_INIT, abs = PT_BUF_INIT;
+	struct pt_buf abs = PT_BUF_INIT;
 	struct pt_iolog *w = NULL;
 	int r, fd = -1;
 
-	if (!s || !job_id || !*job_id || !ret ||
-	    strlen(job_id) > PT_STORE_MAX_JOB_ID)
+	if (!pt__store_rel_path_ok(rel, "io-logs"))
 		return -EINVAL;
-	if (!s->writer)
-		return PT_ESTATE;
-	r = pt__buf_adds(&rel, "io-logs/");
-	if (r == 0)
-		r = job_file_stem(&rel, job_id);
-	if (r == 0)
-		r = pt__buf_addf(&rel, ".%u.log", attempt);
-	if (r == 0)
-		r = pt__buf_addf(&abs, "%s/%s", s->dir, rel.s);
+	r = pt__buf_addf(&abs, "%s/%s", s->dir, rel);
 	if (r < 0)
 		goto out;
-	fd = open(abs.s, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+	fd = open(abs.s,
+		  O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC |
+			  O_NOFOLLOW,
 		  0600);
 	if (fd < 0) {
 		r = -errno;
@@ -92,8 +85,8 @@ int pt_store_iolog_open(struct pt_store *s, const char *job_id,
 	}
 	w->fd = fd;
 	fd = -1;
-	w->path = pt__buf_detach(&rel, NULL);
 	w->rec = (struct pt_buf)PT_BUF_INIT;
+	w->path = pt__strdup(rel);
 	if (!w->path) {
 		r = -ENOMEM;
 		goto out;
@@ -103,8 +96,29 @@ int pt_store_iolog_open(struct pt_store *s, const char *job_id,
 out:
 	pt_iolog_free(w);
 	pt__close(fd);
-	pt__buf_release(&rel);
 	pt__buf_release(&abs);
+	return r;
+}
+
+int pt_store_iolog_open(struct pt_store *s, const char *job_id,
+			unsigned attempt, struct pt_iolog **ret)
+{
+	struct pt_buf rel = PT_BUF_INIT;
+	int r;
+
+	if (!s || !job_id || !*job_id || !ret ||
+	    strlen(job_id) > PT_STORE_MAX_JOB_ID)
+		return -EINVAL;
+	if (!s->writer)
+		return PT_ESTATE;
+	r = pt__buf_adds(&rel, "io-logs/");
+	if (r == 0)
+		r = job_file_stem(&rel, job_id);
+	if (r == 0)
+		r = pt__buf_addf(&rel, ".%u.log", attempt);
+	if (r == 0)
+		r = pt__store_iolog_create_at(s, rel.s, ret);
+	pt__buf_release(&rel);
 	return r;
 }
 
@@ -159,16 +173,16 @@ struct pt_iolog *pt_iolog_free(struct pt_iolog *w)
 	return NULL;
 }
 
-/* A path as stored in results: "io-logs/NAME" with no '/' or ".." in NAME. */
-static bool iolog_path_ok(const char *p)
+bool pt__store_rel_path_ok(const char *p, const char *dir)
 {
+	size_t n = strlen(dir);
 	const char *name;
 
-	if (!p || strncmp(p, "io-logs/", 8) != 0)
+	if (!p || strncmp(p, dir, n) != 0 || p[n] != '/')
 		return false;
-	name = p + 8;
+	name = p + n + 1;
 	return *name && !strchr(name, '/') && strcmp(name, ".") != 0 &&
-	       strcmp(name, "..") != 0;
+	       strcmp(name, "..") != 0 && strlen(name) <= 1024;
 }
 
 int pt_store_iolog_read(struct pt_store *s, const char *path,
@@ -182,7 +196,7 @@ int pt_store_iolog_read(struct pt_store *s, const char *path,
 
 	if (!s || !fn)
 		return -EINVAL;
-	if (!iolog_path_ok(path)) {
+	if (!pt__store_rel_path_ok(path, "io-logs")) {
 		pt__store_diag(d, PT_SEV_ERROR, -EINVAL, path ? path : "(null)",
 			       0, "io_log", "not an io-log path");
 		return -EINVAL;

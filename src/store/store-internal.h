@@ -81,6 +81,19 @@ int pt__store_new_handle(const char *repo, const char *id,
 int pt__store_peek_db(sqlite3 *db, const char *id, struct pt_arena *a,
 		      struct pt_store_info *info);
 int pt__store_exec(struct pt_store *s, const char *sql);
+/* pt_store_create with a given id (import); -EEXIST when taken. */
+int pt__store_create_id(const char *repo, const char *want_id,
+			const struct pt_store_meta *meta, struct pt_diags *d,
+			struct pt_store **ret);
+/* A deep copy of m into a new info. */
+int pt__store_info_new(const char *id, const struct pt_store_meta *m,
+		       size_t n_done, size_t n_total,
+		       struct pt_store_info **ret);
+/* Opens an io log at a given relative path "io-logs/NAME" (import). */
+int pt__store_iolog_create_at(struct pt_store *s, const char *rel,
+			      struct pt_iolog **ret);
+/* True for "DIR/NAME" with NAME a plain file name. */
+bool pt__store_rel_path_ok(const char *p, const char *dir);
 /* Reads the whole meta into m (strings in a); sqlite error mapped. */
 int pt__store_read_meta(sqlite3 *db, struct pt_arena *a,
 			struct pt_store_meta *m);

@@ -1170,6 +1170,13 @@ int pt_store_job_text(struct pt_store *s, const char *job_id, char **ret)
 int pt_store_create(const char *repo, const struct pt_store_meta *meta,
 		    struct pt_diags *d, struct pt_store **ret)
 {
+	return pt__store_create_id(repo, NULL, meta, d, ret);
+}
+
+int pt__store_create_id(const char *repo, const char *want_id,
+			const struct pt_store_meta *meta, struct pt_diags *d,
+			struct pt_store **ret)
+{
 	static const struct pt_store_meta empty;
 	struct pt_store_meta m = meta ? *meta : empty;
 	struct pt_store *s = NULL;
@@ -1177,7 +1184,7 @@ int pt_store_create(const char *repo, const struct pt_store_meta *meta,
 	char *path = NULL, id[PT_STORE_ID_LEN + 1];
 	int r;
 
-	if (!ret)
+	if (!ret || (want_id && !pt__store_id_valid(want_id)))
 		return -EINVAL;
 	r = check_meta(&m);
 	if (r == 0)
@@ -1193,7 +1200,10 @@ int pt_store_create(const char *repo, const struct pt_store_meta *meta,
 	}
 	/* mkdir is the arbiter: a clash (never seen in practice) retries. */
 	for (int tries = 0;; tries++) {
-		r = pt__store_new_id(id);
+		if (want_id)
+			memcpy(id, want_id, sizeof(id));
+		else
+			r = pt__store_new_id(id);
 		if (r < 0)
 			goto out;
 		pt__buf_reset(&sub);
@@ -1202,7 +1212,7 @@ int pt_store_create(const char *repo, const struct pt_store_meta *meta,
 			goto out;
 		if (mkdir(sub.s, 0700) == 0)
 			break;
-		if (errno != EEXIST || tries > 100) {
+		if (errno != EEXIST || tries > 100 || want_id) {
 			r = -errno;
 			goto out;
 		}
@@ -1303,6 +1313,75 @@ struct pt_store_info *pt_store_info_free(struct pt_store_info *info)
 	pt__arena_release(&ii->a);
 	pt__free(ii);
 	return NULL;
+}
+
+static const char *const *copy_strv(struct pt_arena *a, const char *const *v,
+				    size_t n, bool *oom)
+{
+	const char **c = pt__arena_zalloc(a, (n ? n : 1) * sizeof(*c));
+
+	if (!c) {
+		*oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(c[i] = pt__arena_strdup(a, v[i])))
+			*oom = true;
+	return c;
+}
+
+static const char *copy_str(struct pt_arena *a, const char *s, bool *oom)
+{
+	const char *c;
+
+	if (!s)
+		return NULL;
+	c = pt__arena_strdup(a, s);
+	if (!c)
+		*oom = true;
+	return c;
+}
+
+int pt__store_info_new(const char *id, const struct pt_store_meta *m,
+		       size_t n_done, size_t n_total,
+		       struct pt_store_info **ret)
+{
+	struct info_impl *ii = pt__calloc(1, sizeof(*ii));
+	struct pt_store_meta *c;
+	struct pt_store_kv *kv;
+	bool oom = false;
+
+	if (!ii)
+		return -ENOMEM;
+	c = &ii->pub.meta;
+	*c = *m;
+	ii->pub.id = copy_str(&ii->a, id, &oom);
+	ii->pub.n_done = n_done;
+	ii->pub.n_total = n_total;
+	c->title = copy_str(&ii->a, m->title, &oom);
+	c->running_job = copy_str(&ii->a, m->running_job, &oom);
+	c->app_id = copy_str(&ii->a, m->app_id, &oom);
+	if (m->app_blob) {
+		c->app_blob = pt__arena_memdup(&ii->a, m->app_blob,
+					       m->app_blob_len + 1);
+		oom |= !c->app_blob;
+	}
+	c->flags = copy_strv(&ii->a, m->flags, m->n_flags, &oom);
+	c->rejected = copy_strv(&ii->a, m->rejected, m->n_rejected, &oom);
+	kv = pt__arena_zalloc(&ii->a,
+			      (m->n_plan ? m->n_plan : 1) * sizeof(*kv));
+	oom |= !kv;
+	for (size_t i = 0; kv && i < m->n_plan; i++) {
+		kv[i].key = copy_str(&ii->a, m->plan[i].key, &oom);
+		kv[i].value = copy_str(&ii->a, m->plan[i].value, &oom);
+	}
+	c->plan = kv;
+	if (oom) {
+		pt_store_info_free(&ii->pub);
+		return -ENOMEM;
+	}
+	*ret = &ii->pub;
+	return 0;
 }
 
 int pt__store_peek_db(sqlite3 *db, const char *id, struct pt_arena *a,
