@@ -623,7 +623,8 @@ static void field_values(const struct canon *x, unsigned bit, const char **s,
 			*s = x->jkey.s, *n = x->jkey.len;
 			break;
 		}
-		/* fall through */
+		*s = x->bkey.s, *n = x->bkey.len;
+		break;
 	default:
 		*s = x->bkey.s, *n = x->bkey.len;
 		break;

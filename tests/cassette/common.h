@@ -7,6 +7,7 @@
 #include "os/clock.h"
 #include "os/file.h"
 #include "os/proc.h"
+#include "cassette/internal.h"
 
 #include <proctor/cassette.h>
 
