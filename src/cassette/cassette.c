@@ -234,7 +234,7 @@ static int entries_build(struct pt_cassette *c, json_t *doc,
 		r = pt__msg_from_json(&req, json_object_get(ia, "request"),
 				      false, &err);
 		if (r == 0) {
-			r = pt__canon_build(&e.c, &req, c->match);
+			r = pt__canon_build(&e.c, &req, c->match, true);
 		}
 		pt__msg_clear(&req);
 		if (r < 0)
@@ -491,8 +491,7 @@ static void drop_headers(struct pt_cassette_msg *m, const char *const *names)
 		struct msg_hdr h = m->headers.v[i];
 
 		if (listed(names, h.name)) {
-			pt__free(h.name);
-			pt__free(h.value);
+			pt__free(h.name); /* and the value */
 		} else {
 			m->headers.v[o++] = h;
 		}
@@ -724,7 +723,7 @@ static long find_locked(struct pt_cassette *c, const struct canon *in)
 }
 
 static int incoming(struct pt_cassette *c, const struct pt_http_request *req,
-		    struct pt_cassette_msg *m, struct canon *in)
+		    struct pt_cassette_msg *m, struct canon *in, bool steal)
 {
 	int r;
 
@@ -735,7 +734,7 @@ static int incoming(struct pt_cassette *c, const struct pt_http_request *req,
 		return r;
 	r = filter_request(c, m);
 	if (r == 0)
-		r = pt__canon_build(in, m, c->match);
+		r = pt__canon_build(in, m, c->match, steal);
 	if (r < 0)
 		pt__msg_clear(m);
 	return r;
@@ -750,7 +749,7 @@ int pt_cassette_find(struct pt_cassette *c, const struct pt_http_request *req)
 
 	if (!c)
 		return -EINVAL;
-	r = incoming(c, req, &m, &in);
+	r = incoming(c, req, &m, &in, true);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&c->mu);
@@ -1002,7 +1001,7 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		return -EINVAL;
 	if (c->o.mode == PT_CASSETTE_BYPASS)
 		return forward(fwd, fwd_ctx, req, ret_resp);
-	r = incoming(c, req, &m, &in);
+	r = incoming(c, req, &m, &in, false);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&c->mu);

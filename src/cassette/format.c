@@ -20,8 +20,7 @@ void pt__msg_clear(struct pt_cassette_msg *m)
 	pt__free(m->query);
 	pt_vec_foreach(&m->headers, i)
 	{
-		pt__free(m->headers.v[i].name);
-		pt__free(m->headers.v[i].value);
+		pt__free(m->headers.v[i].name); /* value is in the same block */
 	}
 	pt_vec_release(&m->headers);
 	pt__free(m->body);
@@ -281,11 +280,18 @@ int pt__msg_set_body(struct pt_cassette_msg *m, const void *p, size_t n,
 int pt__msg_add_header(struct pt_cassette_msg *m, const char *name,
 		       const char *value, bool lower)
 {
-	struct msg_hdr h = { pt__strdup(name), pt__strdup(value) };
+	size_t nl = strlen(name), vl = strlen(value);
+	struct msg_hdr h;
 
-	if (!h.name || !h.value || pt_vec_push(&m->headers, h) < 0) {
+	/* one block: name, NUL, value, NUL (freed through name) */
+	h.name = pt__malloc(nl + vl + 2);
+	if (!h.name)
+		return -ENOMEM;
+	memcpy(h.name, name, nl + 1);
+	h.value = h.name + nl + 1;
+	memcpy(h.value, value, vl + 1);
+	if (pt_vec_push(&m->headers, h) < 0) {
 		pt__free(h.name);
-		pt__free(h.value);
 		return -ENOMEM;
 	}
 	if (lower)
@@ -512,18 +518,6 @@ fail:
 
 /* ---- URLs -------------------------------------------------------------- */
 
-static int lower_dup(const char *p, size_t n, char **ret)
-{
-	char *s = pt__strndup(p, n);
-
-	if (!s)
-		return -ENOMEM;
-	for (char *q = s; *q; q++)
-		*q = (char)tolower((unsigned char)*q);
-	*ret = s;
-	return 0;
-}
-
 /*
  * scheme://host[:port]/path?query#fragment -> uri (no query, default
  * port dropped, scheme and host lower case) and query.
@@ -533,7 +527,8 @@ int pt__msg_from_request(struct pt_cassette_msg *m,
 {
 	const char *u = req->url ? req->url : "/";
 	const char *p, *auth, *path, *q, *frag;
-	char *scheme = NULL, *host = NULL;
+	const char *scheme = NULL, *host = "localhost";
+	size_t scheme_len = 0, host_len = 9;
 	struct pt_buf b = PT_BUF_INIT;
 	const char *port = NULL;
 	size_t port_len = 0;
@@ -544,8 +539,8 @@ int pt__msg_from_request(struct pt_cassette_msg *m,
 		return -EINVAL;
 	p = strstr(u, "://");
 	if (p && p > u && strcspn(u, "/?#") > (size_t)(p - u)) {
-		if (lower_dup(u, (size_t)(p - u), &scheme) < 0)
-			goto out;
+		scheme = u;
+		scheme_len = (size_t)(p - u);
 		auth = p + 3;
 	} else if (u[0] == '/' && u[1] == '/') {
 		auth = u + 2;
@@ -573,32 +568,35 @@ int pt__msg_from_request(struct pt_cassette_msg *m,
 			port = c + 1;
 			port_len = (size_t)(he - port);
 		}
-		if (lower_dup(h, (size_t)(c - h), &host) < 0)
-			goto out;
+		if (c > h) {
+			host = h;
+			host_len = (size_t)(c - h);
+		}
 	}
 	if (!scheme) {
 		bool tls = port && port_len == 3 && memcmp(port, "443", 3) == 0;
 
-		scheme = pt__strdup(tls ? "https" : "http");
-		if (!scheme)
-			goto out;
+		scheme = tls ? "https" : "http";
+		scheme_len = strlen(scheme);
 	}
-	if (!host || !*host) {
-		pt__free(host);
-		host = pt__strdup("localhost");
-		if (!host)
-			goto out;
-	}
-	if (port && ((strcmp(scheme, "http") == 0 && port_len == 2 &&
-		      memcmp(port, "80", 2) == 0) ||
-		     (strcmp(scheme, "https") == 0 && port_len == 3 &&
-		      memcmp(port, "443", 3) == 0) ||
+	if (port && ((scheme_len == 4 && strncasecmp(scheme, "http", 4) == 0 &&
+		      port_len == 2 && memcmp(port, "80", 2) == 0) ||
+		     (scheme_len == 5 && strncasecmp(scheme, "https", 5) == 0 &&
+		      port_len == 3 && memcmp(port, "443", 3) == 0) ||
 		     port_len == 0))
 		port = NULL;
 	q = path + strcspn(path, "?#");
-	if (pt__buf_addf(&b, "%s://%s", scheme, host) < 0)
+	if (pt__buf_grow(&b, scheme_len + host_len + port_len +
+				     (size_t)(q - path) + 8) < 0 ||
+	    pt__buf_add(&b, scheme, scheme_len) < 0 ||
+	    pt__buf_adds(&b, "://") < 0 ||
+	    pt__buf_add(&b, host, host_len) < 0)
 		goto out;
-	if (port && pt__buf_addf(&b, ":%.*s", (int)port_len, port) < 0)
+	/* scheme and host are case-insensitive: lower case */
+	for (size_t i = 0; i < b.len; i++)
+		b.s[i] = (char)tolower((unsigned char)b.s[i]);
+	if (port && (pt__buf_addch(&b, ':') < 0 ||
+		     pt__buf_add(&b, port, port_len) < 0))
 		goto out;
 	if (q == path ? pt__buf_addch(&b, '/') < 0
 		      : pt__buf_add(&b, path, (size_t)(q - path)) < 0)
@@ -627,19 +625,25 @@ int pt__msg_from_request(struct pt_cassette_msg *m,
 		r = -EINVAL;
 		goto out;
 	}
-	m->body = pt__memdup(req->body_len ? req->body : "", req->body_len + 1);
-	if (!m->body)
-		goto out;
-	m->body[req->body_len] = '\0';
-	m->body_len = req->body_len;
-	r = pt__msg_set_body(m, m->body, m->body_len, pt__body_detect(m));
-	if (r < 0)
-		goto out;
+	if (req->body_len == 0) {
+		/* the common case: no body, a text body "" */
+		m->body = pt__strdup("");
+		if (!m->body)
+			goto out;
+		m->kind = BODY_TEXT;
+	} else {
+		m->body = pt__memdup(req->body, req->body_len);
+		m->body_len = req->body_len;
+		if (!m->body)
+			goto out;
+		r = pt__msg_set_body(m, req->body, req->body_len,
+				     pt__body_detect(m));
+		if (r < 0)
+			goto out;
+	}
 	r = 0;
 out:
 	pt__buf_release(&b);
-	pt__free(scheme);
-	pt__free(host);
 	if (r < 0)
 		pt__msg_clear(m);
 	return r;

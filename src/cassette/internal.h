@@ -75,8 +75,9 @@ struct canon {
 	char *key;   /* index key (method/uri per match bits) */
 };
 
-int pt__canon_build(struct canon *c, const struct pt_cassette_msg *m,
-		    unsigned match);
+/* steal: take the method, uri and query strings from m (left NULL). */
+int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
+		    unsigned match, bool steal);
 void pt__canon_clear(struct canon *c);
 /* Bit set of PT_MATCH_* fields that differ (0: match). */
 unsigned pt__canon_diff(const struct canon *a, const struct canon *b,

@@ -85,17 +85,18 @@ static size_t url_decode(char *s, size_t n)
 /* Decoded key -> value map (last duplicate wins), sorted by key. */
 static int query_key(const char *q, struct pt_buf *out)
 {
-	char *copy = pt__strdup(q);
+	char scratch[512], *copy;
 	struct kv small[16], *kv = small;
-	size_t n = 1, k = 0;
+	size_t n = 1, k = 0, ql = strlen(q);
 	int r = -ENOMEM;
 
+	if (!*q)
+		return 0;
+	/* decoded in place in a copy: on the stack when it fits */
+	copy = ql < sizeof(scratch) ? scratch : pt__malloc(ql + 1);
 	if (!copy)
 		return -ENOMEM;
-	if (!*q) {
-		pt__free(copy);
-		return 0;
-	}
+	memcpy(copy, q, ql + 1);
 	for (const char *p = q; *p; p++)
 		n += *p == '&';
 	if (n > PT_ARRAY_SIZE(small)) {
@@ -137,7 +138,8 @@ static int query_key(const char *q, struct pt_buf *out)
 out:
 	if (kv != small)
 		pt__free(kv);
-	pt__free(copy);
+	if (copy != scratch)
+		pt__free(copy);
 	return r;
 }
 
@@ -201,8 +203,8 @@ static int json_key(json_t *j, struct pt_buf *out)
 	return r;
 }
 
-int pt__canon_build(struct canon *c, const struct pt_cassette_msg *m,
-		    unsigned match)
+int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
+		    unsigned match, bool steal)
 {
 	struct pt_buf k = PT_BUF_INIT;
 	int r = -ENOMEM;
@@ -212,19 +214,27 @@ int pt__canon_build(struct canon *c, const struct pt_cassette_msg *m,
 	pt__buf_init(&c->hkey);
 	pt__buf_init(&c->bkey);
 	pt__buf_init(&c->jkey);
-	c->method = pt__strdup(m->method);
-	c->uri = pt__strdup(m->uri);
-	c->query = pt__strdup(m->query);
+	if (steal) {
+		/* the message's strings move here (incoming requests) */
+		c->method = m->method;
+		c->uri = m->uri;
+		c->query = m->query;
+		m->method = m->uri = m->query = NULL;
+	} else {
+		c->method = pt__strdup(m->method);
+		c->uri = pt__strdup(m->uri);
+		c->query = pt__strdup(m->query);
+	}
 	if (!c->method || !c->uri || !c->query)
 		goto fail;
 	for (char *p = c->method; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
-	if ((match & PT_MATCH_QUERY) && query_key(m->query, &c->qkey) < 0)
+	if ((match & PT_MATCH_QUERY) && query_key(c->query, &c->qkey) < 0)
 		goto fail;
 	if ((match & PT_MATCH_HEADERS) && headers_key(m, &c->hkey) < 0)
 		goto fail;
 	c->kind = m->kind;
-	if (match & (PT_MATCH_BODY | PT_MATCH_BODY_JSON)) {
+	if ((match & (PT_MATCH_BODY | PT_MATCH_BODY_JSON)) && m->body_len) {
 		if (m->kind == BODY_JSON ? json_key(m->json, &c->bkey) < 0
 					 : pt__buf_add(&c->bkey, m->body,
 						       m->body_len) < 0)
@@ -249,7 +259,8 @@ int pt__canon_build(struct canon *c, const struct pt_cassette_msg *m,
 			}
 		}
 	}
-	if (pt__buf_adds(&k, (match & PT_MATCH_METHOD) ? c->method : "") < 0 ||
+	if (pt__buf_grow(&k, strlen(c->method) + strlen(c->uri) + 1) < 0 ||
+	    pt__buf_adds(&k, (match & PT_MATCH_METHOD) ? c->method : "") < 0 ||
 	    pt__buf_addch(&k, ' ') < 0 ||
 	    pt__buf_adds(&k, (match & PT_MATCH_URI) ? c->uri : "") < 0)
 		goto fail;
@@ -421,8 +432,7 @@ int pt_cassette_msg_set_header(struct pt_cassette_msg *m, const char *name,
 		struct msg_hdr h = m->headers.v[i];
 
 		if (strcasecmp(h.name, name) == 0) {
-			pt__free(h.name);
-			pt__free(h.value);
+			pt__free(h.name); /* and the value */
 		} else {
 			m->headers.v[o++] = h;
 		}

@@ -46,8 +46,23 @@ struct table {
 struct pt_cassette_session {
 	struct table *t;
 	int fd; /* -1: local */
+	uint64_t id; /* unique per session object, for the lookup cache */
 	pthread_mutex_t mu;
 };
+
+/* Unique ids of session objects (never reused, unlike addresses). */
+static _Atomic uint64_t next_id = 1;
+
+/*
+ * Per-thread cache of the last key looked up by pt_cassette_session_next:
+ * a repeated key costs a string compare instead of a hash and a probe.
+ * Slots never move, so a cached slot stays valid while its session lives.
+ */
+static _Thread_local struct {
+	uint64_t id;
+	struct pt__slot *slot;
+	char key[128];
+} cache;
 
 _Static_assert(sizeof(struct pt__slot) == 192, "slot layout");
 
@@ -163,6 +178,7 @@ int pt_cassette_session_new(struct pt_cassette_session **ret)
 	s->t->version = SESSION_VERSION;
 	s->t->nslots = SESSION_SLOTS;
 	s->fd = -1;
+	s->id = atomic_fetch_add(&next_id, 1);
 	pthread_mutex_init(&s->mu, NULL);
 	*ret = s;
 	return 0;
@@ -223,6 +239,7 @@ int pt_cassette_session_open_shared(const char *file,
 	file_lock(fd, F_UNLCK);
 	s->t = map;
 	s->fd = fd;
+	s->id = atomic_fetch_add(&next_id, 1);
 	pthread_mutex_init(&s->mu, NULL);
 	*ret = s;
 	return 0;
@@ -305,8 +322,17 @@ int64_t pt_cassette_session_next(struct pt_cassette_session *s,
 
 	if (!s || !key)
 		return -EINVAL;
+	if (cache.id == s->id && strcmp(cache.key, key) == 0)
+		return pt__slot_next(cache.slot);
 	r = get_slot(s, key, false, &sl);
-	return r < 0 ? r : pt__slot_next(sl);
+	if (r < 0)
+		return r;
+	if (strlen(key) < sizeof(cache.key)) {
+		cache.id = s->id;
+		cache.slot = sl;
+		memcpy(cache.key, key, strlen(key) + 1);
+	}
+	return pt__slot_next(sl);
 }
 
 int64_t pt_cassette_session_current(struct pt_cassette_session *s,

@@ -188,10 +188,13 @@ static void wait_children(pid_t *pid, int *pidfd, int n)
 	for (int i = 0; i < n; i++) {
 		int st = 0;
 
-		PT_ASSERT_OK(pt__proc_wait(pid[i], pidfd[i], 20000, &st));
+		/* without a pidfd (valgrind), the harness deadline bounds it */
+		PT_ASSERT_OK(pt__proc_wait(pid[i], pidfd[i],
+					   pidfd[i] >= 0 ? 20000 : -1, &st));
 		PT_ASSERT(WIFEXITED(st));
 		PT_ASSERT_INT_EQ(WEXITSTATUS(st), 0);
-		close(pidfd[i]);
+		if (pidfd[i] >= 0)
+			close(pidfd[i]);
 	}
 }
 
@@ -231,7 +234,8 @@ PT_TEST_TIMEOUT(shared_session_8_processes_x_1000_no_dup_no_skip, 60)
 			_exit(0);
 		}
 		pidfd[i] = pt__pidfd_open(pid[i]);
-		PT_ASSERT_INT_GE(pidfd[i], 0);
+		if (pidfd[i] < 0) /* valgrind 3.19 lacks pidfd_open */
+			PT_ASSERT_ERR(pidfd[i], -ENOSYS);
 	}
 	close(fds[1]);
 	read_all(fds[0], got, sizeof(got), 40000);
@@ -327,7 +331,8 @@ PT_TEST_TIMEOUT(concurrent_recording_from_processes_loses_nothing, 60)
 			_exit(f.calls == RPER ? 0 : 5);
 		}
 		pidfd[i] = pt__pidfd_open(pid[i]);
-		PT_ASSERT_INT_GE(pidfd[i], 0);
+		if (pidfd[i] < 0) /* valgrind 3.19 lacks pidfd_open */
+			PT_ASSERT_ERR(pidfd[i], -ENOSYS);
 	}
 	close(go[0]);
 	close(go[1]);
