@@ -74,17 +74,6 @@ static bool cmd_is(const char *table, const char *arg)
 	return *table == *arg;
 }
 
-/* Compares a table name (with '_') to a command-line name (with '-'). */
-static bool cmd_name_eq(const char *table, const char *arg)
-{
-	for (; *table && *arg; table++, arg++) {
-		char t = *table == '_' ? '-' : *table;
-		if (t != *arg)
-			return false;
-	}
-	return !*table && !*arg;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: proctor COMMAND [ARGS...]\n"
