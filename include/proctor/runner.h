@@ -103,6 +103,14 @@ struct pt_runner_config {
 				      NULL-terminated; may be NULL */
 	const struct pt_runner_iolog_ops *iolog; /* NULL: files in
 				      io_log_dir (copied at creation) */
+	/*
+	 * Called just before a job is spawned (the store records the running
+	 * job there). A negative return fails the job without starting it,
+	 * with the error in its comments. May be NULL.
+	 */
+	int (*on_start)(void *ctx, const struct pt_job *job, void *udata,
+			unsigned attempt);
+	void *on_start_ctx;
 };
 
 /* Defaults: jobs 0, no timeout, grace 3 s, 4 ports in 20000-32000. */
@@ -244,6 +252,18 @@ pt_runner_iolog_close(struct pt_runner_iolog *r);
 PT_API int pt_runner_iolog_read(const char *path, unsigned mask,
 				size_t limit, char **ret, size_t *ret_len,
 				bool *ret_truncated);
+
+/*
+ * After a resource job (spec §3.6): instantiates every template of u whose
+ * template-resource is resource_id, once per record of records (its
+ * stdout, parsed with pt_rfc822_parse) that passes the template's
+ * template-filter. Returns the number of jobs added to u (appended to its
+ * job list), or -ENOMEM; bad filters and unrenderable records go to diags
+ * (may be NULL) and instantiate nothing.
+ */
+PT_API int pt_runner_instantiate(struct pt_units *u, const char *resource_id,
+				 const struct pt_records *records,
+				 struct pt_diags *diags);
 
 #ifdef __cplusplus
 }

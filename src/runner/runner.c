@@ -838,6 +838,15 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 		.new_session = true,
 		.close_fds = true,
 	};
+	if (r->cfg.on_start) {
+		e = r->cfg.on_start(r->cfg.on_start_ctx, j, q->req.udata,
+				    q->req.attempt);
+		if (e < 0) {
+			(void)!pt__buf_addf(&msg, "cannot record the start: %s",
+					    pt_strerror(e));
+			goto fail_msg;
+		}
+	}
 	s->timeout_s = job_timeout(r, q);
 	s->start_ns = pt__now_ns();
 	s->wall_ns = pt__wall_ns();
