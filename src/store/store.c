@@ -528,8 +528,17 @@ static int write_meta(struct pt_store *s, const struct pt_store_meta *m)
 	return r;
 }
 
+/* NULL or within PT_STORE_MAX_STR. */
+static bool str_ok(const char *v)
+{
+	return !v || strnlen(v, PT_STORE_MAX_STR + 1) <= PT_STORE_MAX_STR;
+}
+
 static int check_meta(const struct pt_store_meta *m)
 {
+	if (!str_ok(m->title) || !str_ok(m->app_id) ||
+	    m->app_blob_len > PT_STORE_MAX_STR)
+		return PT_ETOOBIG;
 	for (size_t i = 0; i < m->n_flags; i++)
 		if (!id_ok(m->flags[i]))
 			return -EINVAL;
@@ -782,6 +791,8 @@ int pt_store_commit_result(struct pt_store *s, const char *job_id,
 		return -EINVAL;
 	if (sync != PT_SYNC_NORMAL && sync != PT_SYNC_FULL)
 		return -EINVAL;
+	if (!str_ok(res->comments) || !str_ok(res->io_log))
+		return PT_ETOOBIG;
 	r = tx_enter(s, &own);
 	if (r < 0)
 		return r;
@@ -1241,8 +1252,11 @@ int pt__store_create_id(const char *repo, const char *want_id,
 	if (!m.started_ns)
 		m.started_ns = pt__wall_ns();
 	r = pt_store_set_meta(s, &m);
+	/* The session directory and its entry in the repository. */
 	if (r == 0)
 		r = pt__fsync_dir_of(s->dir);
+	if (r == 0)
+		r = pt__fsync_dir_of(path);
 	if (r == 0)
 		r = pt__store_set_last(path, id);
 	if (r < 0)
