@@ -197,9 +197,9 @@ static int next_line(struct parser *ps)
 	const char *nl;
 	size_t n;
 
+	ps->line++; /* at the end: errors name the line after the last */
 	if (ps->p >= ps->end)
 		return 0;
-	ps->line++;
 	nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
 	n = (size_t)((nl ? nl : ps->end) - ps->p);
 	if (n > LINE_MAX_LEN)
@@ -247,7 +247,9 @@ static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 	int nf = 0, op;
 	uint64_t k = 0, idx = 0;
 	int64_t arg = 0;
-	char *s = ps->buf;
+	char line[LINE_MAX_LEN + 1], *s = ps->buf;
+
+	memcpy(line, ps->buf, strlen(ps->buf) + 1);
 
 	while (*s && nf < 5) {
 		while (*s == ' ')
@@ -262,8 +264,7 @@ static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 		*s++ = '\0';
 	if (nf != 4 || *s)
 		return perr(ps, PT_EPARSE,
-			    "step: expected 'K INDEX OP ARG', got '%s'",
-			    ps->buf);
+			    "step: expected 'K INDEX OP ARG', got '%s'", line);
 	if (num(ps, "step number", f[0], PT_LS_TRACE_MAX_STEPS, &k) < 0)
 		return PT_EPARSE;
 	if (k != i + 1)
