@@ -1,11 +1,8 @@
 /*
- * lockstep/internal.h - the world of an iteration (actors, mailboxes,
- * timers, monitors, links, registries) and the controller that runs it.
- *
- * The controller part (ready set, steps, strategy, budgets) knows a task
- * only by its registration index, its state and the label of the
- * operation it waits to perform; see docs/lockstep.md for how threads,
- * mutexes and condition variables plug into the same seam.
+ * lockstep/internal.h - what the parts of lockstep share: operation
+ * labels, schedule steps, the GenServer message tags, the trace object and
+ * the world of an iteration (world.c, the actor API over the controller of
+ * ctl.h; docs/lockstep.md explains the seam).
  */
 #ifndef PT_LOCKSTEP_INTERNAL_H
 #define PT_LOCKSTEP_INTERNAL_H

@@ -1,25 +1,19 @@
 /*
- * lockstep/world.c - the controller and the actor API.
+ * lockstep/world.c - the actor API over the controller (ctl.h): spawn,
+ * mailboxes and selective receive, virtual time and timers, monitors,
+ * links and exit signals, registries.
  *
  * One world per run, reset between iterations (actors, stacks, nodes and
  * arrays are reused, so an iteration allocates almost nothing). The
  * thread-local `cur_world` is the world of the iteration in progress;
- * actor functions called outside one return PT_ESTATE.
- *
- * Scheduling: an actor reaching a sync point records the operation it is
- * about to perform (op, arg), stays ready, and calls schedule(). The
- * strategy picks a ready task; the step (index, op, arg) is appended to
- * the schedule; the picked actor is resumed (a direct fiber switch, or
- * nothing at all when it is the caller) and performs its operation. When
- * no task is ready, virtual time jumps to the next timer; with no timer,
- * the iteration ends (the body is done) or deadlocks. Any end switches
- * to the main fiber, where pt__ls_world_run waits; the actors still
- * alive are abandoned (their stacks are reused).
+ * actor functions called outside one return PT_ESTATE. Timers fire only
+ * when no actor is ready (the controller's idle hook): virtual time then
+ * jumps to the earliest one.
  */
 #include "base/common.h"
 
 #include "base/vec.h"
-#include "lockstep/internal.h"
+#include "lockstep/ctl.h"
 #include "os/clock.h"
 
 const char *const pt__ls_op_names[PT_LS_OP__N] = {
@@ -61,18 +55,14 @@ int pt__ls_op_find(const char *name, size_t len)
 	return -1;
 }
 
-enum { ST_READY = 0, ST_BLOCKED, ST_DONE };
 enum { WAIT_NONE = 0, WAIT_RECV, WAIT_SLEEP };
 
+/* An actor: a controller task plus a mailbox, links and the rest. */
 struct ls_actor {
-	uint32_t idx;
-	uint8_t state, wait;
-	bool ready, trap, timed_out;
-	uint16_t op;
-	int32_t arg;
+	struct pt__ls_task t; /* first: the controller's view of it */
+	uint8_t wait;
+	bool trap, timed_out;
 	int exit_reason;
-	struct pt__fiber fiber;
-	void *stack;
 	void (*fn)(void *);
 	void *fn_arg;
 	struct pt__ls_node *mb_head, **mb_tail;
@@ -113,15 +103,9 @@ struct pt_ls_registry {
 };
 
 struct pt__ls_world {
-	struct pt__fiber main;
-	PT_VEC(struct ls_actor *) actors; /* live this iteration: n */
-	size_t nalloc;                    /* allocated, reused: actors.v[<nalloc] */
-	PT_VEC(uint32_t) ready;           /* sorted registration indices */
-	struct ls_actor *cur;
-	struct pt__ls_strat *strat;
-	PT_VEC(struct pt__ls_step) steps;
-	unsigned max_steps;
-	int64_t deadline_ns;
+	struct pt__ls_ctl ctl;
+	PT_VEC(struct ls_actor *) actors; /* allocated, reused across runs */
+	size_t nlive;                     /* actors.v[<nlive] used now */
 	int64_t now;
 	uint64_t next_ref;
 	PT_VEC(struct ls_timer) timers;
@@ -130,29 +114,25 @@ struct pt__ls_world {
 	struct pt_ls_registry *regs;
 	PT_VEC(void *) allocs;
 	struct pt__ls_node *free_nodes;
-	PT_VEC(void *) stacks; /* pool of stacks of stack_size */
-	size_t stack_size;
-	bool over, root_done;
-	enum pt_ls_kind kind;
-	char reason[512];
 };
 
 static _Thread_local struct pt__ls_world *cur_world;
 
 /* ---- small helpers ------------------------------------------------------ */
 
+#define CUR(w) ((struct ls_actor *)(void *)(w)->ctl.cur)
+#define PID(a) ((int)(a)->t.idx)
+
 static struct ls_actor *actor_of(struct pt__ls_world *w, int pid)
 {
-	if (pid <= 0 || (size_t)pid > w->actors.n)
-		return NULL;
-	return w->actors.v[pid - 1];
+	return (struct ls_actor *)(void *)pt__ls_ctl_task(&w->ctl, pid);
 }
 
 static bool alive(struct pt__ls_world *w, int pid)
 {
 	struct ls_actor *a = actor_of(w, pid);
 
-	return a && a->state != ST_DONE;
+	return a && a->t.state != PT_LS_TASK_DONE;
 }
 
 static struct pt__ls_node *node_new(struct pt__ls_world *w)
@@ -170,57 +150,6 @@ static void node_put(struct pt__ls_world *w, struct pt__ls_node *n)
 {
 	n->next = w->free_nodes;
 	w->free_nodes = n;
-}
-
-static void set_over(struct pt__ls_world *w, enum pt_ls_kind kind,
-		     const char *fmt, ...) PT_PRINTF(3, 4);
-static void set_over(struct pt__ls_world *w, enum pt_ls_kind kind,
-		     const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w->over)
-		return;
-	w->over = true;
-	w->kind = kind;
-	va_start(ap, fmt);
-	vsnprintf(w->reason, sizeof(w->reason), fmt, ap);
-	va_end(ap);
-}
-
-static int add_ready(struct pt__ls_world *w, struct ls_actor *a)
-{
-	size_t i;
-
-	if (a->ready)
-		return 0;
-	if (pt_vec_reserve(&w->ready, w->ready.n + 1) < 0)
-		return -ENOMEM;
-	i = w->ready.n;
-	while (i > 0 && w->ready.v[i - 1] > a->idx) {
-		w->ready.v[i] = w->ready.v[i - 1];
-		i--;
-	}
-	w->ready.v[i] = a->idx;
-	w->ready.n++;
-	a->ready = true;
-	return 0;
-}
-
-static void del_ready(struct pt__ls_world *w, struct ls_actor *a)
-{
-	size_t i;
-
-	if (!a->ready)
-		return;
-	for (i = 0; i < w->ready.n && w->ready.v[i] != a->idx; i++)
-		;
-	if (i < w->ready.n) {
-		memmove(&w->ready.v[i], &w->ready.v[i + 1],
-			(w->ready.n - i - 1) * sizeof(w->ready.v[0]));
-		w->ready.n--;
-	}
-	a->ready = false;
 }
 
 static void del_timer_at(struct pt__ls_world *w, size_t i)
@@ -257,36 +186,29 @@ static int add_timer(struct pt__ls_world *w, int kind, int pid, int64_t ms,
 
 /* ---- scheduling ---------------------------------------------------------- */
 
-static void switch_to_main(struct pt__ls_world *w, struct ls_actor *self)
-{
-	w->cur = NULL;
-	if (self)
-		pt__fiber_switch(&self->fiber, &w->main, true);
-}
-
 /* Delivers a node to a's mailbox, waking a if it waits for it. */
 static void deliver(struct pt__ls_world *w, struct ls_actor *a,
 		    struct pt__ls_node *n)
 {
-	if (!a || a->state == ST_DONE) {
+	if (!a || a->t.state == PT_LS_TASK_DONE) {
 		node_put(w, n);
 		return;
 	}
 	n->next = NULL;
 	*a->mb_tail = n;
 	a->mb_tail = &n->next;
-	if (a->state == ST_BLOCKED && a->wait == WAIT_RECV &&
+	if (a->t.state == PT_LS_TASK_BLOCKED && a->wait == WAIT_RECV &&
 	    (!a->match || a->match(n, a->match_ctx))) {
 		if (a->timer) {
 			del_timer_ref(w, a->timer);
 			a->timer = 0;
 		}
-		a->state = ST_READY;
+		a->t.state = PT_LS_TASK_READY;
 		a->wait = WAIT_NONE;
-		a->op = PT_LS_OP_WAKE;
-		a->arg = n->m.from;
-		if (add_ready(w, a) < 0)
-			set_over(w, PT_LS_FAIL_CRASH, "out of memory");
+		a->t.op = PT_LS_OP_WAKE;
+		a->t.arg = n->m.from;
+		if (pt__ls_ctl_ready(&w->ctl, &a->t) < 0)
+			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH, "out of memory");
 	}
 }
 
@@ -312,137 +234,52 @@ static void fire_timer(struct pt__ls_world *w)
 		deliver(w, a, t.node);
 		return;
 	}
-	if (a && a->state == ST_BLOCKED && a->timer == t.ref) {
+	if (a && a->t.state == PT_LS_TASK_BLOCKED && a->timer == t.ref) {
 		a->timer = 0;
 		a->timed_out = a->wait == WAIT_RECV;
-		a->state = ST_READY;
+		a->t.state = PT_LS_TASK_READY;
 		a->wait = WAIT_NONE;
-		a->op = PT_LS_OP_TIMEOUT;
-		a->arg = 0;
-		if (add_ready(w, a) < 0)
-			set_over(w, PT_LS_FAIL_CRASH, "out of memory");
+		a->t.op = PT_LS_OP_TIMEOUT;
+		a->t.arg = 0;
+		if (pt__ls_ctl_ready(&w->ctl, &a->t) < 0)
+			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH, "out of memory");
 	}
 }
 
-/* Nobody is ready: fire a timer (true), or end the iteration (false). */
-static bool idle(struct pt__ls_world *w)
+/* The controller's idle hook: fire the earliest timer, if any. */
+static bool world_idle(void *ctx)
 {
-	char *p = w->reason;
-	size_t left = sizeof(w->reason);
-	int k;
+	struct pt__ls_world *w = ctx;
 
-	if (w->root_done) {
-		set_over(w, PT_LS_PASS, "passed");
+	if (!w->timers.n)
 		return false;
-	}
-	if (w->timers.n) {
-		fire_timer(w);
-		return true;
-	}
-	w->over = true;
-	w->kind = PT_LS_FAIL_DEADLOCK;
-	k = snprintf(p, left, "no actor ready; blocked:");
-	pt_vec_foreach(&w->actors, i) {
-		struct ls_actor *a = w->actors.v[i];
-
-		if (a->state != ST_BLOCKED || k < 0 || (size_t)k >= left)
-			continue;
-		p += k;
-		left -= (size_t)k;
-		k = snprintf(p, left, " P%u (%s)", a->idx,
-			     a->wait == WAIT_RECV ? "recv" : "sleep");
-	}
-	return false;
-}
-
-/*
- * The heart of the controller: picks the next step and resumes its actor.
- * Returns in the caller once the caller is picked again; never returns in
- * an actor when the iteration ends (main resumes instead).
- */
-static void schedule(struct pt__ls_world *w)
-{
-	struct ls_actor *self = w->cur, *next;
-	struct pt__ls_step st;
-	uint32_t idx;
-	int r;
-
-	for (;;) {
-		if (w->over)
-			break;
-		if (w->ready.n == 0) {
-			if (!idle(w))
-				break;
-			continue;
-		}
-		if (w->steps.n >= w->max_steps) {
-			set_over(w, PT_LS_FAIL_STEPS,
-				 "step budget exceeded: max_steps %u",
-				 w->max_steps);
-			break;
-		}
-		if ((w->steps.n & 255) == 255 && pt__now_ns() > w->deadline_ns) {
-			set_over(w, PT_LS_FAIL_TIMEOUT,
-				 "iteration exceeded its wall-time budget");
-			break;
-		}
-		r = pt__ls_strat_pick(w->strat, w->ready.v, w->ready.n,
-				      w->steps.n + 1, &idx);
-		if (r < 0) {
-			set_over(w, PT_LS_FAIL_DIVERGED,
-				 "replay diverged at step %zu: %s",
-				 w->steps.n + 1,
-				 w->steps.n + 1 > w->strat->nchoices
-					 ? "the trace ran out"
-					 : "the recorded actor is not ready");
-			break;
-		}
-		next = actor_of(w, (int)idx);
-		st.idx = idx;
-		st.op = next->op;
-		st.arg = next->arg;
-		if (pt_vec_push(&w->steps, st) < 0) {
-			set_over(w, PT_LS_FAIL_CRASH, "out of memory");
-			break;
-		}
-		w->cur = next;
-		if (next != self)
-			pt__fiber_switch(self ? &self->fiber : &w->main,
-					 &next->fiber,
-					 self && self->state == ST_DONE);
-		return;
-	}
-	switch_to_main(w, self);
+	fire_timer(w);
+	return true;
 }
 
 /* After an operation with side effects: leave if it ended us or the run. */
 static void settle(struct pt__ls_world *w)
 {
-	if (w->over || (w->cur && w->cur->state == ST_DONE))
-		schedule(w);
+	if (w->ctl.over || (CUR(w) && CUR(w)->t.state == PT_LS_TASK_DONE))
+		pt__ls_ctl_schedule(&w->ctl);
 }
 
+/* A sync point of the calling actor; NULL outside an iteration. */
 static struct pt__ls_world *enter(int op, int32_t arg)
 {
 	struct pt__ls_world *w = cur_world;
 
-	if (!w || !w->cur)
+	if (!w || !w->ctl.cur)
 		return NULL;
-	w->cur->op = (uint16_t)op;
-	w->cur->arg = arg;
-	schedule(w);
+	pt__ls_ctl_sync(&w->ctl, (uint16_t)op, arg);
 	return w;
 }
 
 /* Blocks the current actor until something makes it ready again. */
 static void block(struct pt__ls_world *w, int wait)
 {
-	struct ls_actor *a = w->cur;
-
-	a->state = ST_BLOCKED;
-	a->wait = (uint8_t)wait;
-	del_ready(w, a);
-	schedule(w);
+	CUR(w)->wait = (uint8_t)wait;
+	pt__ls_ctl_block(&w->ctl);
 }
 
 /* ---- exits, links, monitors ---------------------------------------------- */
@@ -455,11 +292,11 @@ static void exit_signal(struct pt__ls_world *w, struct ls_actor *to,
 {
 	struct pt__ls_node *n;
 
-	if (!to || to->state == ST_DONE)
+	if (!to || to->t.state == PT_LS_TASK_DONE)
 		return;
 	if (to->trap && reason != PT_LS_KILLED) {
 		if (!(n = node_new(w))) {
-			set_over(w, PT_LS_FAIL_CRASH, "out of memory");
+			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH, "out of memory");
 			return;
 		}
 		memset(n, 0, sizeof(*n));
@@ -478,11 +315,11 @@ static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
 	struct pt__ls_node *n;
 	size_t i;
 
-	if (a->state == ST_DONE)
+	if (a->t.state == PT_LS_TASK_DONE)
 		return;
-	a->state = ST_DONE;
+	a->t.state = PT_LS_TASK_DONE;
 	a->exit_reason = reason;
-	del_ready(w, a);
+	pt__ls_ctl_unready(&w->ctl, &a->t);
 	if (a->timer) {
 		del_timer_ref(w, a->timer);
 		a->timer = 0;
@@ -494,7 +331,7 @@ static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
 	a->mb_tail = &a->mb_head;
 	for (struct pt_ls_registry *r = w->regs; r; r = r->next) {
 		for (i = 0; i < r->e.n;) {
-			if (r->e.v[i].pid == (int)a->idx) {
+			if (r->e.v[i].pid == (int)a->t.idx) {
 				pt__free(r->e.v[i].key);
 				memmove(&r->e.v[i], &r->e.v[i + 1],
 					(r->e.n - i - 1) * sizeof(r->e.v[0]));
@@ -504,16 +341,15 @@ static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
 			}
 		}
 	}
-	if (a->idx == 1) {
-		w->root_done = true;
+	if (a->t.idx == 1) {
 		if (reason != PT_LS_NORMAL) {
 			if (from && from != 1)
-				set_over(w, PT_LS_FAIL_CRASH,
+				pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
 					 "crash: the test body (P1) was killed "
 					 "by an exit signal from P%d, reason %d",
 					 from, reason);
 			else
-				set_over(w, PT_LS_FAIL_CRASH,
+				pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
 					 "crash: the test body (P1) exited "
 					 "with reason %d",
 					 reason);
@@ -523,21 +359,21 @@ static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
 	for (i = 0; i < w->mons.n;) {
 		struct ls_mon m = w->mons.v[i];
 
-		if (m.target != (int)a->idx && m.watcher != (int)a->idx) {
+		if (m.target != (int)a->t.idx && m.watcher != (int)a->t.idx) {
 			i++;
 			continue;
 		}
 		memmove(&w->mons.v[i], &w->mons.v[i + 1],
 			(w->mons.n - i - 1) * sizeof(w->mons.v[0]));
 		w->mons.n--;
-		if (m.target == (int)a->idx && m.watcher != (int)a->idx) {
+		if (m.target == (int)a->t.idx && m.watcher != (int)a->t.idx) {
 			if (!(n = node_new(w))) {
-				set_over(w, PT_LS_FAIL_CRASH, "out of memory");
+				pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH, "out of memory");
 				continue;
 			}
 			memset(n, 0, sizeof(*n));
 			n->m.type = PT_LS_DOWN;
-			n->m.from = (int)a->idx;
+			n->m.from = (int)a->t.idx;
 			n->m.ref = m.ref;
 			n->m.a = reason;
 			deliver(w, actor_of(w, m.watcher), n);
@@ -548,13 +384,13 @@ static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
 		struct ls_link l = w->links.v[i];
 		int other;
 
-		if (l.a != (int)a->idx && l.b != (int)a->idx) {
+		if (l.a != (int)a->t.idx && l.b != (int)a->t.idx) {
 			i++;
 			continue;
 		}
 		w->links.v[i] = w->links.v[--w->links.n];
-		other = l.a == (int)a->idx ? l.b : l.a;
-		exit_signal(w, actor_of(w, other), (int)a->idx, reason);
+		other = l.a == (int)a->t.idx ? l.b : l.a;
+		exit_signal(w, actor_of(w, other), (int)a->t.idx, reason);
 		i = 0; /* the array may have changed under the recursion */
 	}
 }
@@ -568,7 +404,7 @@ static void actor_main(void *p)
 
 	a->fn(a->fn_arg);
 	exit_actor(w, a, PT_LS_NORMAL, 0);
-	schedule(w); /* never returns: a is done */
+	pt__ls_ctl_schedule(&w->ctl); /* never returns: a is done */
 	abort();
 }
 
@@ -576,39 +412,19 @@ static int new_actor(struct pt__ls_world *w, void (*fn)(void *), void *arg,
 		     struct ls_actor **ret)
 {
 	struct ls_actor *a;
-	void *stack;
-	size_t size;
 	int r;
 
-	if (w->actors.n >= INT32_MAX - 1)
-		return -ENOMEM;
-	if (w->actors.n == w->nalloc) {
-		if (pt_vec_reserve(&w->actors, w->nalloc + 1) < 0)
+	if (w->nlive == w->actors.n) {
+		if (pt_vec_reserve(&w->actors, w->actors.n + 1) < 0)
 			return -ENOMEM;
 		if (!(a = pt__calloc(1, sizeof(*a))))
 			return -ENOMEM;
-		w->actors.v[w->nalloc++] = a;
+		w->actors.v[w->actors.n++] = a;
 	}
-	a = w->actors.v[w->actors.n];
-	if (w->stacks.n) {
-		stack = w->stacks.v[--w->stacks.n];
-		size = w->stack_size;
-	} else if ((r = pt__fiber_stack_alloc(w->stack_size, &stack, &size)) <
-		   0) {
-		return r;
-	}
-	r = pt__fiber_make(&a->fiber, stack, size, actor_main, a);
-	if (r < 0) {
-		pt__fiber_stack_free(stack, size);
-		return r;
-	}
-	a->stack = stack;
-	a->idx = (uint32_t)(w->actors.n + 1);
-	a->state = ST_READY;
+	a = w->actors.v[w->nlive++];
+	a->t.state = PT_LS_TASK_READY;
 	a->wait = WAIT_NONE;
-	a->ready = a->trap = a->timed_out = false;
-	a->op = PT_LS_OP_START;
-	a->arg = 0;
+	a->trap = a->timed_out = false;
 	a->exit_reason = 0;
 	a->fn = fn;
 	a->fn_arg = arg;
@@ -616,10 +432,8 @@ static int new_actor(struct pt__ls_world *w, void (*fn)(void *), void *arg,
 	a->mb_tail = &a->mb_head;
 	a->match = NULL;
 	a->timer = 0;
-	w->actors.n++;
-	if ((r = pt__ls_strat_add(w->strat, a->idx)) < 0 ||
-	    (r = add_ready(w, a)) < 0) {
-		a->state = ST_DONE;
+	if ((r = pt__ls_ctl_add(&w->ctl, &a->t, actor_main, a)) < 0) {
+		w->nlive--;
 		return r;
 	}
 	*ret = a;
@@ -641,11 +455,11 @@ static int do_spawn(void (*fn)(void *), void *arg, bool link)
 	if ((r = new_actor(w, fn, arg, &a)) < 0)
 		return r;
 	if (link) {
-		struct ls_link l = { (int)w->cur->idx, (int)a->idx };
+		struct ls_link l = { (int)CUR(w)->t.idx, (int)a->t.idx };
 		if (pt_vec_push(&w->links, l) < 0)
 			return -ENOMEM;
 	}
-	return (int)a->idx;
+	return (int)a->t.idx;
 }
 
 int pt_ls_spawn(void (*fn)(void *arg), void *arg)
@@ -662,7 +476,7 @@ int pt_ls_self(void)
 {
 	struct pt__ls_world *w = cur_world;
 
-	return w && w->cur ? (int)w->cur->idx : PT_ESTATE;
+	return w && CUR(w) ? (int)CUR(w)->t.idx : PT_ESTATE;
 }
 
 /* ---- messages ------------------------------------------------------------- */
@@ -685,7 +499,7 @@ int pt__ls_send_sys(int pid, int sys, const struct pt_ls_msg *m)
 		return -ENOMEM;
 	n->sys = sys;
 	n->m = *m;
-	n->m.from = (int)w->cur->idx;
+	n->m.from = (int)CUR(w)->t.idx;
 	deliver(w, actor_of(w, pid), n);
 	return 0;
 }
@@ -706,7 +520,7 @@ int pt__ls_recv_sys(bool (*match)(const struct pt__ls_node *n, void *ctx),
 
 	if (!w)
 		return PT_ESTATE;
-	a = w->cur;
+	a = CUR(w);
 	a->timed_out = false;
 	for (;;) {
 		for (pp = &a->mb_head; (n = *pp); pp = &n->next) {
@@ -731,7 +545,7 @@ int pt__ls_recv_sys(bool (*match)(const struct pt__ls_node *n, void *ctx),
 			return -ETIMEDOUT;
 		}
 		if (timeout_ms > 0 && !armed) {
-			if (add_timer(w, TM_WAKE, (int)a->idx, timeout_ms, NULL,
+			if (add_timer(w, TM_WAKE, (int)a->t.idx, timeout_ms, NULL,
 				      &a->timer) < 0)
 				return -ENOMEM;
 			armed = true;
@@ -791,7 +605,7 @@ int pt_ls_sleep(int64_t ms)
 		return PT_ESTATE;
 	if (ms <= 0)
 		return 0;
-	r = add_timer(w, TM_WAKE, (int)w->cur->idx, ms, NULL, &w->cur->timer);
+	r = add_timer(w, TM_WAKE, (int)CUR(w)->t.idx, ms, NULL, &CUR(w)->timer);
 	if (r < 0)
 		return r;
 	block(w, WAIT_SLEEP);
@@ -819,7 +633,7 @@ int pt_ls_send_after(int pid, const struct pt_ls_msg *m, int64_t ms,
 		return -ENOMEM;
 	n->sys = PT_LS_SYS_USER;
 	n->m = *m;
-	n->m.from = (int)w->cur->idx;
+	n->m.from = (int)CUR(w)->t.idx;
 	if ((r = add_timer(w, TM_SEND, pid, ms, n, &ref)) < 0) {
 		node_put(w, n);
 		return r;
@@ -862,7 +676,7 @@ int pt_ls_monitor(int pid, uint64_t *ret_ref)
 	if (!w)
 		return PT_ESTATE;
 	m.ref = ++w->next_ref;
-	m.watcher = (int)w->cur->idx;
+	m.watcher = (int)CUR(w)->t.idx;
 	m.target = pid;
 	if (!alive(w, pid)) {
 		struct pt__ls_node *n = node_new(w);
@@ -874,7 +688,7 @@ int pt_ls_monitor(int pid, uint64_t *ret_ref)
 		n->m.from = pid;
 		n->m.ref = m.ref;
 		n->m.a = PT_LS_NOPROC;
-		deliver(w, w->cur, n);
+		deliver(w, CUR(w), n);
 	} else if (pt_vec_push(&w->mons, m) < 0) {
 		return -ENOMEM;
 	}
@@ -891,10 +705,10 @@ int pt_ls_demonitor(uint64_t ref, bool flush)
 
 	if (!w)
 		return PT_ESTATE;
-	a = w->cur;
+	a = CUR(w);
 	pt_vec_foreach(&w->mons, i) {
 		if (w->mons.v[i].ref == ref &&
-		    w->mons.v[i].watcher == (int)a->idx) {
+		    w->mons.v[i].watcher == (int)a->t.idx) {
 			memmove(&w->mons.v[i], &w->mons.v[i + 1],
 				(w->mons.n - i - 1) * sizeof(w->mons.v[0]));
 			w->mons.n--;
@@ -924,12 +738,12 @@ int pt_ls_link(int pid)
 
 	if (!w)
 		return PT_ESTATE;
-	self = (int)w->cur->idx;
+	self = (int)CUR(w)->t.idx;
 	if (pid == self)
 		return 0;
 	if (!alive(w, pid)) {
 		/* Erlang: linking to a dead process is a noproc exit signal. */
-		exit_signal(w, w->cur, pid, PT_LS_NOPROC);
+		exit_signal(w, CUR(w), pid, PT_LS_NOPROC);
 		settle(w);
 		return 0;
 	}
@@ -950,7 +764,7 @@ int pt_ls_unlink(int pid)
 
 	if (!w)
 		return PT_ESTATE;
-	self = (int)w->cur->idx;
+	self = (int)CUR(w)->t.idx;
 	pt_vec_foreach(&w->links, i) {
 		struct ls_link l = w->links.v[i];
 		if ((l.a == self && l.b == pid) || (l.a == pid && l.b == self)) {
@@ -968,8 +782,8 @@ int pt_ls_trap_exit(bool on)
 
 	if (!w)
 		return PT_ESTATE;
-	old = w->cur->trap;
-	w->cur->trap = on;
+	old = CUR(w)->trap;
+	CUR(w)->trap = on;
 	return old;
 }
 
@@ -981,14 +795,14 @@ int pt_ls_kill(int pid, int reason)
 	if (!w)
 		return PT_ESTATE;
 	t = actor_of(w, pid);
-	if (!t || t->state == ST_DONE)
+	if (!t || t->t.state == PT_LS_TASK_DONE)
 		return 0;
 	if (reason == PT_LS_KILLED)
-		exit_actor(w, t, PT_LS_KILLED, (int)w->cur->idx);
-	else if (t == w->cur && reason != PT_LS_NORMAL && !t->trap)
-		exit_actor(w, t, reason, (int)w->cur->idx);
+		exit_actor(w, t, PT_LS_KILLED, (int)CUR(w)->t.idx);
+	else if (t == CUR(w) && reason != PT_LS_NORMAL && !t->trap)
+		exit_actor(w, t, reason, (int)CUR(w)->t.idx);
 	else
-		exit_signal(w, t, (int)w->cur->idx, reason);
+		exit_signal(w, t, (int)CUR(w)->t.idx, reason);
 	settle(w);
 	return 0;
 }
@@ -1008,8 +822,8 @@ void pt_ls_exit(int reason)
 
 	if (!w)
 		abort(); /* documented: only inside an iteration */
-	exit_actor(w, w->cur, reason, 0);
-	schedule(w);
+	exit_actor(w, CUR(w), reason, 0);
+	pt__ls_ctl_schedule(&w->ctl);
 	abort();
 }
 
@@ -1035,13 +849,13 @@ static void fail_v(enum pt_ls_kind kind, const char *file, int line,
 	struct pt__ls_world *w = cur_world;
 	char msg[400];
 
-	if (!w || !w->cur)
+	if (!w || !CUR(w))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	set_over(w, kind, "%s in P%u: %s (%s:%d)",
+	pt__ls_ctl_end(&w->ctl, kind, "%s in P%u: %s (%s:%d)",
 		 kind == PT_LS_FAIL_ASSERT ? "assertion failed" : "crash",
-		 w->cur->idx, msg, file ? file : "?", line);
-	switch_to_main(w, w->cur);
+		 CUR(w)->t.idx, msg, file ? file : "?", line);
+	pt__ls_ctl_leave(&w->ctl);
 }
 
 void pt_ls_fail(const char *file, int line, const char *fmt, ...)
@@ -1099,11 +913,11 @@ int pt_ls_register(struct pt_ls_registry *r, const char *key, int64_t value)
 		if (strcmp(r->e.v[i].key, key))
 			continue;
 		if (r->kind == PT_LS_UNIQUE ||
-		    r->e.v[i].pid == (int)w->cur->idx)
+		    r->e.v[i].pid == (int)CUR(w)->t.idx)
 			return -EEXIST;
 	}
 	e.key = pt__strdup(key);
-	e.pid = (int)w->cur->idx;
+	e.pid = (int)CUR(w)->t.idx;
 	e.value = value;
 	if (!e.key || pt_vec_push(&r->e, e) < 0) {
 		pt__free(e.key);
@@ -1122,7 +936,7 @@ int pt_ls_unregister(struct pt_ls_registry *r, const char *key)
 	if (!r || !key)
 		return -EINVAL;
 	for (size_t i = 0; i < r->e.n;) {
-		if (r->e.v[i].pid == (int)w->cur->idx &&
+		if (r->e.v[i].pid == (int)CUR(w)->t.idx &&
 		    !strcmp(r->e.v[i].key, key)) {
 			pt__free(r->e.v[i].key);
 			memmove(&r->e.v[i], &r->e.v[i + 1],
@@ -1225,11 +1039,12 @@ int pt__ls_world_new(size_t stack_size, struct pt__ls_world **ret)
 
 	if (!w)
 		return -ENOMEM;
-	if ((r = pt__fiber_main(&w->main)) < 0) {
+	if ((r = pt__ls_ctl_init(&w->ctl, stack_size)) < 0) {
 		pt__free(w);
 		return r;
 	}
-	w->stack_size = stack_size ? stack_size : 256 * 1024;
+	w->ctl.idle = world_idle;
+	w->ctl.idle_ctx = w;
 	*ret = w;
 	return 0;
 }
@@ -1240,7 +1055,7 @@ static void world_reset(struct pt__ls_world *w)
 	struct pt__ls_node *n;
 	struct pt_ls_registry *r;
 
-	pt_vec_foreach(&w->actors, i) {
+	for (size_t i = 0; i < w->nlive; i++) {
 		struct ls_actor *a = w->actors.v[i];
 
 		while ((n = a->mb_head)) {
@@ -1248,14 +1063,9 @@ static void world_reset(struct pt__ls_world *w)
 			node_put(w, n);
 		}
 		a->mb_tail = &a->mb_head;
-		if (a->stack) {
-			if (pt_vec_push(&w->stacks, a->stack) < 0)
-				pt__fiber_stack_free(a->stack, w->stack_size);
-			a->stack = NULL;
-		}
 	}
-	w->actors.n = 0;
-	w->ready.n = 0;
+	w->nlive = 0;
+	pt__ls_ctl_reset(&w->ctl);
 	while (w->timers.n)
 		del_timer_at(w, w->timers.n - 1);
 	w->mons.n = 0;
@@ -1268,13 +1078,8 @@ static void world_reset(struct pt__ls_world *w)
 	}
 	pt_vec_foreach(&w->allocs, i) pt__free(w->allocs.v[i]);
 	w->allocs.n = 0;
-	w->steps.n = 0;
-	w->cur = NULL;
 	w->now = 0;
 	w->next_ref = 0;
-	w->over = w->root_done = false;
-	w->kind = PT_LS_PASS;
-	w->reason[0] = '\0';
 }
 
 void pt__ls_world_free(struct pt__ls_world *w)
@@ -1284,16 +1089,12 @@ void pt__ls_world_free(struct pt__ls_world *w)
 	if (!w)
 		return;
 	world_reset(w);
-	for (size_t i = 0; i < w->nalloc; i++) {
-		pt__fiber_release(&w->actors.v[i]->fiber);
+	pt__ls_ctl_release(&w->ctl);
+	pt_vec_foreach(&w->actors, i) {
+		pt__fiber_release(&w->actors.v[i]->t.fiber);
 		pt__free(w->actors.v[i]);
 	}
 	pt_vec_release(&w->actors);
-	pt_vec_foreach(&w->stacks, i)
-		pt__fiber_stack_free(w->stacks.v[i], w->stack_size);
-	pt_vec_release(&w->stacks);
-	pt_vec_release(&w->ready);
-	pt_vec_release(&w->steps);
 	pt_vec_release(&w->timers);
 	pt_vec_release(&w->mons);
 	pt_vec_release(&w->links);
@@ -1302,7 +1103,6 @@ void pt__ls_world_free(struct pt__ls_world *w)
 		w->free_nodes = n->next;
 		pt__free(n);
 	}
-	pt__fiber_release(&w->main);
 	pt__free(w);
 }
 
@@ -1317,14 +1117,12 @@ int pt__ls_world_run(struct pt__ls_world *w, struct pt__ls_strat *s,
 	if (cur_world)
 		return PT_ESTATE; /* no iteration inside an iteration */
 	world_reset(w);
-	w->strat = s;
-	w->max_steps = max_steps;
-	w->deadline_ns = pt__now_ns() + timeout_ns;
 	pt__ls_strat_begin(s, iteration, iter_seed);
+	pt__ls_ctl_begin(&w->ctl, s, max_steps, pt__now_ns() + timeout_ns);
 	if ((r = new_actor(w, body, arg, &root)) < 0)
 		return r;
 	cur_world = w;
-	schedule(w);
+	pt__ls_ctl_run(&w->ctl);
 	cur_world = NULL;
 	return 0;
 }
@@ -1335,10 +1133,10 @@ enum pt_ls_kind pt__ls_world_result(const struct pt__ls_world *w,
 				    size_t *ret_nsteps)
 {
 	if (ret_reason)
-		*ret_reason = w->reason;
+		*ret_reason = w->ctl.reason;
 	if (ret_steps)
-		*ret_steps = w->steps.v;
+		*ret_steps = w->ctl.steps.v;
 	if (ret_nsteps)
-		*ret_nsteps = w->steps.n;
-	return w->kind;
+		*ret_nsteps = w->ctl.steps.n;
+	return w->ctl.kind;
 }
