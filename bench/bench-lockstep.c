@@ -8,7 +8,10 @@
  *     which is what "threads handed off one at a time" costs per step;
  *   - iterations/s of the lost-update counter example (correct version,
  *     so every iteration runs to the end);
- *   - wall time of 10,000 iterations of a 100-step test (target < 2 s).
+ *   - wall time of 10,000 iterations of a 100-step test (target < 2 s);
+ *   - bug-finding power on the lost-update counter: mean iterations to
+ *     the first failure over 100 seeds per strategy, against the PCT
+ *     bound n * k^(d-1) (peers-and-limits.md §2: report measured / bound).
  *
  * Prints "metric NAME VALUE UNIT" lines.
  */
@@ -137,7 +140,7 @@ static void hundred(void *p)
 }
 
 /* The counter with an atomic increment: a server, two workers, calls. */
-enum { INC = 1, GET };
+enum { INC = 1, GET, PUT };
 
 static int c_init(void *arg, void **st)
 {
@@ -154,6 +157,8 @@ static int c_call(void *st, const struct pt_ls_msg *req,
 	(void)from;
 	if (req->type == INC)
 		++*v;
+	else if (req->type == PUT)
+		*v = req->a;
 	reply->a = *v;
 	return PT_LS_REPLY;
 }
@@ -184,6 +189,64 @@ static void counter(void *p)
 	pt_ls_recv(&r);
 	pt_ls_call(srv[0], &m, &r);
 	PT_LS_ASSERT(r.a == 2);
+}
+
+/* The lost-update counter: workers get, then put value + 1. */
+static void lu_worker(void *p)
+{
+	struct pt_ls_msg m = { .type = GET }, r;
+	int *srv = p;
+
+	pt_ls_call(srv[0], &m, &r);
+	m.type = PUT;
+	m.a = r.a + 1;
+	pt_ls_call(srv[0], &m, &r);
+	pt_ls_send(srv[1], &m);
+}
+
+static void lost_update(void *p)
+{
+	int *srv = pt_ls_alloc(2 * sizeof(int));
+	struct pt_ls_msg m = { .type = GET }, r;
+
+	(void)p;
+	pt_ls_server_start(&c_ops, NULL, &srv[0]);
+	srv[1] = pt_ls_self();
+	pt_ls_spawn(lu_worker, srv);
+	pt_ls_spawn(lu_worker, srv);
+	pt_ls_recv(&r);
+	pt_ls_recv(&r);
+	pt_ls_call(srv[0], &m, &r);
+	PT_LS_ASSERT(r.a == 2);
+}
+
+/* Mean iterations to the first bug over nseeds seeds (cap: 10,000). */
+static double mean_to_bug(struct pt_ls_opts o, unsigned nseeds,
+			  unsigned *ret_missed, double *ret_steps)
+{
+	double sum = 0, steps = 0;
+	unsigned found = 0;
+
+	*ret_missed = 0;
+	for (unsigned s = 0; s < nseeds; s++) {
+		struct pt_ls_report *rep;
+
+		o.seed = s;
+		o.iterations = 10000;
+		o.no_trace_file = true;
+		if (pt_ls_run("lu", &o, lost_update, NULL, &rep) < 0)
+			exit(1);
+		if (rep->kind == PT_LS_FAIL_ASSERT) {
+			sum += rep->iteration;
+			steps += (double)rep->fail_step;
+			found++;
+		} else {
+			++*ret_missed;
+		}
+		pt_ls_report_free(rep);
+	}
+	*ret_steps = found ? steps / found : 0;
+	return found ? sum / found : 0;
 }
 
 static double run_iters(void (*body)(void *), unsigned n,
@@ -228,5 +291,42 @@ int main(int argc, char **argv)
 	t = run_iters(hundred, 10000, PT_LS_PCT, &spi);
 	printf("metric lockstep_100step_x10000_s %.3f s\n", t);
 	printf("metric lockstep_100step_steps_per_iteration %.1f steps\n", spi);
+	{
+		static const struct {
+			const char *name;
+			struct pt_ls_opts o;
+		} st[] = {
+			{ "random", { .strategy = PT_LS_RANDOM } },
+			{ "pct_d1", { .strategy = PT_LS_PCT, .depth = 1 } },
+			{ "pct_d2", { .strategy = PT_LS_PCT, .depth = 2 } },
+			{ "pct_d3", { .strategy = PT_LS_PCT, .depth = 3 } },
+			{ "fair_pct", { .strategy = PT_LS_FAIR_PCT } },
+			{ "pos", { .strategy = PT_LS_POS } },
+			{ "idpct", { .strategy = PT_LS_IDPCT } },
+		};
+		/* n = 4 actors (body, server, two workers); k from the runs. */
+		double k = 0, steps, pct3 = 0;
+		unsigned missed;
+
+		for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+			double m = mean_to_bug(st[i].o, 100, &missed, &steps);
+
+			if (steps > k)
+				k = steps;
+			printf("metric lockstep_lost_update_mean_iters_%s %.2f "
+			       "iterations\n",
+			       st[i].name, m);
+			printf("metric lockstep_lost_update_missed_%s %u "
+			       "seeds_of_100\n",
+			       st[i].name, missed);
+			if (!strcmp(st[i].name, "pct_d3"))
+				pct3 = m;
+		}
+		printf("metric lockstep_lost_update_k %.0f steps\n", k);
+		printf("metric lockstep_lost_update_pct_bound_d3 %.0f iterations\n",
+		       4 * k * k);
+		printf("metric lockstep_lost_update_pct_d3_measured_vs_bound %.5f "
+		       "ratio\n", pct3 / (4 * k * k));
+	}
 	return 0;
 }
