@@ -24,6 +24,12 @@
  * sleeps and timeouts never sleep; timers fire only when every actor is
  * blocked. All memory of an iteration (mailboxes, registries, what
  * pt_ls_alloc() returned) is released when the iteration ends.
+ *
+ * Scheduling is cooperative: code between two sync points runs alone and
+ * cannot be preempted. Each actor has a fixed stack (opts.stack_size,
+ * default 256 KiB) with a guard page below it: overflowing it is a
+ * SIGSEGV, as for a thread. Receive predicates must be pure (no pt_ls_*
+ * calls): they also run in the sender when it delivers.
  */
 #ifndef PROCTOR_LOCKSTEP_H
 #define PROCTOR_LOCKSTEP_H
@@ -120,7 +126,11 @@ PT_API int pt_ls_trap_exit(bool on);
 PT_API int pt_ls_kill(int pid, int reason);
 /* 1 when pid is alive, 0 when not. */
 PT_API int pt_ls_alive(int pid);
-/* Ends the calling actor with reason (never returns). */
+/*
+ * Ends the calling actor with reason (never returns). Calling it outside
+ * an iteration is a programming error: there is nothing to return to, so
+ * it aborts.
+ */
 PT_API __attribute__((noreturn)) void pt_ls_exit(int reason);
 
 /* A reference unique within the iteration (not a sync point). */
@@ -380,6 +390,9 @@ PT_API void pt_ls_test_register(struct pt_ls_test *t);
  *		...test body, the root actor...
  *	}
  *	int main(int argc, char **argv) { return pt_ls_main(argc, argv); }
+ *
+ * The options are a struct pt_ls_opts initializer; write 0 for defaults
+ * (PT_LOCKSTEP_TEST(name, 0)). The body sees its argument as pt_ls_arg.
  */
 #define PT_LOCKSTEP_TEST(name, ...)                                           \
 	static void pt_ls_body_##name(void *pt_ls_arg);                       \

@@ -22,6 +22,11 @@ PT_LOCKSTEP_TEST(counter_ok, .iterations = 50)
 	ex_counter_atomic(pt_ls_arg);
 }
 
+PT_LOCKSTEP_TEST(defaults, 0)
+{
+	ex_counter_atomic(pt_ls_arg);
+}
+
 int main(int argc, char **argv)
 {
 	return pt_ls_main(argc, argv);

@@ -186,6 +186,17 @@ PT_TEST(cli_replay_divergence_and_errors)
 		free(err);
 	}
 	find_trace(pt_test_tmpdir(), "counter-iter", trace, sizeof(trace));
+	/* The test binary shows a trace itself too. */
+	{
+		char opt[4500];
+		const char *argv[] = { demo, opt, NULL };
+
+		snprintf(opt, sizeof(opt), "--lockstep-show=%s", trace);
+		PT_ASSERT_INT_EQ(run(argv, &out, &err), 0);
+	}
+	PT_ASSERT(!strncmp(out, "test:       counter\n", 20));
+	free(out);
+	free(err);
 	/* Step 2 made to name P9: the replay diverges, exit 3. */
 	s = slurp(trace);
 	p = strstr(s, "\n2 1 ");
@@ -260,11 +271,21 @@ PT_TEST(cli_demo_passes_correct_test_and_lists)
 	free(out);
 	free(err);
 	{
+		const char *argv[] = { demo, "--run=defaults", dir_opt, NULL };
+
+		PT_ASSERT_INT_EQ(run(argv, &out, &err), 0);
+	}
+	/* Defaults: 100 iterations of PCT, depth 3, 1000 steps. */
+	PT_ASSERT(strstr(out, "ok 1 - defaults # 100 iterations, "));
+	PT_ASSERT(strstr(out, " steps, pct depth=3 max_steps=1000\n"));
+	free(out);
+	free(err);
+	{
 		const char *argv[] = { demo, "--list", NULL };
 
 		PT_ASSERT_INT_EQ(run(argv, &out, &err), 0);
 	}
-	PT_ASSERT_STR_EQ(out, "counter\ncounter_noise\ncounter_ok\n");
+	PT_ASSERT_STR_EQ(out, "counter\ncounter_noise\ncounter_ok\ndefaults\n");
 	free(out);
 	free(err);
 	{
