@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -374,6 +375,8 @@ static int kv_init(void *arg, void **ret_state)
 
 	if (arg)
 		return (int)(intptr_t)arg; /* init refuses */
+	if (!k)
+		return -ENOMEM;
 	*ret_state = k;
 	return 0;
 }
@@ -544,8 +547,10 @@ static void body_registry(void *p)
 	int a, b;
 
 	(void)p;
+	PT_LS_ASSERT(x);
 	x->u = pt_ls_registry_new(PT_LS_UNIQUE);
 	x->d = pt_ls_registry_new(PT_LS_DUPLICATE);
+	PT_LS_ASSERT(x->u && x->d);
 	x->parent = pt_ls_self();
 	PT_LS_ASSERT(pt_ls_register(x->u, "me", 7) == 0);
 	PT_LS_ASSERT_INT_EQ(pt_ls_register(x->u, "me", 8), -EEXIST);
@@ -580,4 +585,71 @@ static void body_registry(void *p)
 PT_TEST(registry_unique_duplicate_lookup_dispatch_count)
 {
 	all_pass(body_registry, 30);
+}
+
+/* ---- allocation failures --------------------------------------------------- */
+
+static long alloc_count, alloc_fail_at;
+
+static void *fail_malloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	if (++alloc_count == alloc_fail_at)
+		return NULL;
+	return malloc(size);
+}
+
+static void *fail_realloc(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	if (++alloc_count == alloc_fail_at)
+		return NULL;
+	return realloc(p, size);
+}
+
+static void plain_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/*
+ * Fails the Nth allocation, for every N until a run needs fewer: each run
+ * must end cleanly (an error, or a report), never crash or leak (ASan and
+ * valgrind check the leaks).
+ */
+PT_TEST(allocation_failures_are_clean)
+{
+	static const struct pt_allocator fa = { fail_malloc, fail_realloc,
+						plain_free, NULL };
+	static void (*const bodies[])(void *) = { body_server, body_registry,
+						  body_root_killed, body_links };
+	long n, total = 0;
+
+	for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++)
+	for (n = 1;; n++) {
+		struct pt_ls_report *rep = NULL;
+		struct pt_ls_opts o = { .seed = 1, .iterations = 3,
+					.trace_dir = pt_test_tmpdir() };
+		int r;
+
+		alloc_count = 0;
+		alloc_fail_at = n;
+		pt_set_allocator(&fa);
+		r = pt_ls_run("oom", &o, bodies[b], NULL, &rep);
+		pt_set_allocator(NULL);
+		if (r < 0) {
+			PT_ASSERT_INT_EQ(r, -ENOMEM);
+			PT_ASSERT_NULL(rep);
+		} else {
+			PT_ASSERT_NOT_NULL(rep);
+			pt_ls_report_free(rep);
+		}
+		if (alloc_count < n) {
+			total += n - 1;
+			break; /* this run had no failure: all paths seen */
+		}
+		PT_ASSERT(n < 100000);
+	}
+	fprintf(stderr, "# %ld allocation points\n", total);
 }
