@@ -64,8 +64,10 @@ static void pinger(void *p)
 
 static double pingpong(long n, bool uc, enum pt_ls_strategy s)
 {
-	struct pt_ls_opts o = { .iterations = 1, .max_steps = 4000000000u,
-				.strategy = s, .no_trace_file = true,
+	struct pt_ls_opts o = { .iterations = 1,
+				.max_steps = 4000000000u,
+				.strategy = s,
+				.no_trace_file = true,
 				.timeout_ms = 600000 };
 	struct pt_ls_report *rep;
 	double t0, t;
@@ -149,8 +151,8 @@ static int c_init(void *arg, void **st)
 	return *st ? 0 : -1;
 }
 
-static int c_call(void *st, const struct pt_ls_msg *req,
-		  struct pt_ls_from from, struct pt_ls_msg *reply)
+static int c_call(void *st, const struct pt_ls_msg *req, struct pt_ls_from from,
+		  struct pt_ls_msg *reply)
 {
 	long *v = st;
 
@@ -249,10 +251,11 @@ static double mean_to_bug(struct pt_ls_opts o, unsigned nseeds,
 	return found ? sum / found : 0;
 }
 
-static double run_iters(void (*body)(void *), unsigned n,
-			enum pt_ls_strategy s, double *ret_steps_per_iter)
+static double run_iters(void (*body)(void *), unsigned n, enum pt_ls_strategy s,
+			double *ret_steps_per_iter)
 {
-	struct pt_ls_opts o = { .iterations = n, .strategy = s,
+	struct pt_ls_opts o = { .iterations = n,
+				.strategy = s,
 				.no_trace_file = true };
 	struct pt_ls_report *rep;
 	double t0 = now_s(), t;
@@ -326,7 +329,8 @@ int main(int argc, char **argv)
 		printf("metric lockstep_lost_update_pct_bound_d3 %.0f iterations\n",
 		       4 * k * k);
 		printf("metric lockstep_lost_update_pct_d3_measured_vs_bound %.5f "
-		       "ratio\n", pct3 / (4 * k * k));
+		       "ratio\n",
+		       pct3 / (4 * k * k));
 	}
 	return 0;
 }

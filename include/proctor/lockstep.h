@@ -11,7 +11,8 @@
  *
  *	static void body(void *arg)
  *	{
- *		int a = pt_ls_spawn(worker, NULL), b = pt_ls_spawn(worker, NULL);
+ *		int a = pt_ls_spawn(worker, NULL), b = pt_ls_spawn(worker,
+ *NULL);
  *		... pt_ls_recv(&m) twice ...
  *		PT_LS_ASSERT(counter == 2);
  *	}
@@ -58,11 +59,11 @@ enum {
 
 /* A message: a small value, copied on send. ptr is never dereferenced. */
 struct pt_ls_msg {
-	int type;      /* user type >= 0, or PT_LS_DOWN / PT_LS_EXIT */
-	int from;      /* sender pid (set by the library) */
-	int64_t a, b;  /* payload */
-	void *ptr;     /* payload (the sender keeps ownership) */
-	uint64_t ref;  /* reference (monitor ref for DOWN, call ref...) */
+	int type;     /* user type >= 0, or PT_LS_DOWN / PT_LS_EXIT */
+	int from;     /* sender pid (set by the library) */
+	int64_t a, b; /* payload */
+	void *ptr;    /* payload (the sender keeps ownership) */
+	uint64_t ref; /* reference (monitor ref for DOWN, call ref...) */
 };
 
 /* ---- actors (sync points) --------------------------------------------- */
@@ -148,19 +149,18 @@ PT_API void pt_ls_fail(const char *file, int line, const char *fmt, ...)
 PT_API void pt_ls_crash(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#define PT_LS_ASSERT(cond)                                                    \
-	do {                                                                  \
-		if (!(cond))                                                  \
-			pt_ls_fail(__FILE__, __LINE__, "assertion failed: %s", \
-				   #cond);                                    \
-	} while (0)
+#define PT_LS_ASSERT(cond)                                        \
+ do {                                                             \
+  if (!(cond))                                                    \
+   pt_ls_fail(__FILE__, __LINE__, "assertion failed: %s", #cond); \
+ } while (0)
 #define PT_LS_ASSERT_INT_EQ(x, y)                                             \
-	do {                                                                  \
-		long long pt_ls_x_ = (long long)(x), pt_ls_y_ = (long long)(y); \
-		if (pt_ls_x_ != pt_ls_y_)                                     \
-			pt_ls_fail(__FILE__, __LINE__, "%s == %s: %lld vs %lld", \
-				   #x, #y, pt_ls_x_, pt_ls_y_);               \
-	} while (0)
+ do {                                                                         \
+  long long pt_ls_x_ = (long long)(x), pt_ls_y_ = (long long)(y);             \
+  if (pt_ls_x_ != pt_ls_y_)                                                   \
+   pt_ls_fail(__FILE__, __LINE__, "%s == %s: %lld vs %lld", #x, #y, pt_ls_x_, \
+	      pt_ls_y_);                                                      \
+ } while (0)
 
 /* ---- GenServer-shaped servers ----------------------------------------- */
 
@@ -174,7 +174,7 @@ struct pt_ls_from {
 enum {
 	PT_LS_REPLY = 0,   /* send *reply now */
 	PT_LS_NOREPLY = 1, /* reply later with pt_ls_reply(from, ...) */
-	PT_LS_STOP = 2,    /* send *reply, then stop with reason normal */
+	PT_LS_STOP = 2,	   /* send *reply, then stop with reason normal */
 };
 
 struct pt_ls_server_ops {
@@ -199,8 +199,8 @@ PT_API int pt_ls_server_start(const struct pt_ls_server_ops *ops, void *arg,
 PT_API int pt_ls_server_start_link(const struct pt_ls_server_ops *ops,
 				   void *arg, int *ret_pid);
 struct pt_ls_registry;
-PT_API int pt_ls_server_start_named(struct pt_ls_registry *reg,
-				    const char *key, bool link,
+PT_API int pt_ls_server_start_named(struct pt_ls_registry *reg, const char *key,
+				    bool link,
 				    const struct pt_ls_server_ops *ops,
 				    void *arg, int *ret_pid);
 /*
@@ -283,20 +283,20 @@ PT_API const char *pt_ls_strategy_name(enum pt_ls_strategy s);
  * on each); designated initializers are the intended use.
  */
 struct pt_ls_opts {
-	uint64_t seed;          /* top seed (default 0) */
-	unsigned iterations;    /* default 100 */
-	unsigned max_steps;     /* per iteration, default 1000 */
+	uint64_t seed;		      /* top seed (default 0) */
+	unsigned iterations;	      /* default 100 */
+	unsigned max_steps;	      /* per iteration, default 1000 */
 	enum pt_ls_strategy strategy; /* default PT_LS_PCT */
-	unsigned depth;         /* PCT bug depth d, default 3 */
-	unsigned fair_switch;   /* fair PCT: step of the switch, max_steps/2 */
-	double resample_prob;   /* POS; used when resample_set, else 0.5 */
+	unsigned depth;		      /* PCT bug depth d, default 3 */
+	unsigned fair_switch; /* fair PCT: step of the switch, max_steps/2 */
+	double resample_prob; /* POS; used when resample_set, else 0.5 */
 	bool resample_set;
-	unsigned d_min, d_max;  /* IDPCT: default 2 and 6 */
-	unsigned timeout_ms;    /* wall time per iteration, default 10000 */
-	size_t stack_size;      /* per actor, default 256 KiB */
-	const char *trace_dir;  /* default $PT_LOCKSTEP_TRACE_DIR or "traces" */
-	bool no_trace_file;     /* do not write a trace file on failure */
-	const char *binary;     /* recorded in the trace (the replay command) */
+	unsigned d_min, d_max; /* IDPCT: default 2 and 6 */
+	unsigned timeout_ms;   /* wall time per iteration, default 10000 */
+	size_t stack_size;     /* per actor, default 256 KiB */
+	const char *trace_dir; /* default $PT_LOCKSTEP_TRACE_DIR or "traces" */
+	bool no_trace_file;    /* do not write a trace file on failure */
+	const char *binary;    /* recorded in the trace (the replay command) */
 	/* Replay: the trace's choices; fallback to seeded random when over. */
 	const struct pt_ls_trace *replay;
 	bool replay_fallback_random;
@@ -308,18 +308,18 @@ struct pt_ls_trace;
 
 /* The outcome of a run (owned by the caller; pt_ls_report_free). */
 struct pt_ls_report {
-	enum pt_ls_kind kind;     /* PT_LS_PASS when every iteration passed */
-	char *test;               /* name of the test */
-	unsigned iterations;      /* iterations run */
-	unsigned iteration;       /* failing iteration (1-based), or 0 */
+	enum pt_ls_kind kind; /* PT_LS_PASS when every iteration passed */
+	char *test;	      /* name of the test */
+	unsigned iterations;  /* iterations run */
+	unsigned iteration;   /* failing iteration (1-based), or 0 */
 	uint64_t seed, iter_seed;
-	char *strategy;           /* "pct depth=3 max_steps=1000" */
-	char *reason;             /* one line, e.g. "counter == 2: 1 vs 2" */
-	size_t fail_step;         /* 1-based step of the failure, or 0 */
-	uint64_t total_steps;     /* steps of all iterations */
+	char *strategy;		   /* "pct depth=3 max_steps=1000" */
+	char *reason;		   /* one line, e.g. "counter == 2: 1 vs 2" */
+	size_t fail_step;	   /* 1-based step of the failure, or 0 */
+	uint64_t total_steps;	   /* steps of all iterations */
 	struct pt_ls_trace *trace; /* failing iteration's trace, or NULL */
-	char *trace_path;         /* written trace file, or NULL */
-	char *text;               /* the whole human report, or NULL */
+	char *trace_path;	   /* written trace file, or NULL */
+	char *text;		   /* the whole human report, or NULL */
 };
 
 PT_API struct pt_ls_report *pt_ls_report_free(struct pt_ls_report *r);
@@ -394,16 +394,17 @@ PT_API void pt_ls_test_register(struct pt_ls_test *t);
  * The options are a struct pt_ls_opts initializer; write 0 for defaults
  * (PT_LOCKSTEP_TEST(name, 0)). The body sees its argument as pt_ls_arg.
  */
-#define PT_LOCKSTEP_TEST(name, ...)                                           \
-	static void pt_ls_body_##name(void *pt_ls_arg);                       \
-	static struct pt_ls_test pt_ls_test_##name = {                        \
-		#name, pt_ls_body_##name, __FILE__, __LINE__,                 \
-		{ __VA_ARGS__ }, false, NULL };                               \
-	__attribute__((constructor)) static void pt_ls_reg_##name(void)       \
-	{                                                                     \
-		pt_ls_test_register(&pt_ls_test_##name);                      \
-	}                                                                     \
-	static void pt_ls_body_##name(void *pt_ls_arg __attribute__((unused)))
+#define PT_LOCKSTEP_TEST(name, ...)                                            \
+ static void pt_ls_body_##name(void *pt_ls_arg);                               \
+ static struct pt_ls_test pt_ls_test_##name = {                                \
+	 #name, pt_ls_body_##name, __FILE__, __LINE__, { __VA_ARGS__ }, false, \
+	 NULL                                                                  \
+ };                                                                            \
+ __attribute__((constructor)) static void pt_ls_reg_##name(void)               \
+ {                                                                             \
+  pt_ls_test_register(&pt_ls_test_##name);                                     \
+ }                                                                             \
+ static void pt_ls_body_##name(void *pt_ls_arg __attribute__((unused)))
 
 /*
  * The runner of a test binary made of PT_LOCKSTEP_TESTs: runs them all

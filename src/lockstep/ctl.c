@@ -138,8 +138,8 @@ int pt__ls_ctl_add(struct pt__ls_ctl *c, struct pt__ls_task *t,
 	return 0;
 }
 
-void pt__ls_ctl_end(struct pt__ls_ctl *c, enum pt_ls_kind kind,
-		    const char *fmt, ...)
+void pt__ls_ctl_end(struct pt__ls_ctl *c, enum pt_ls_kind kind, const char *fmt,
+		    ...)
 {
 	va_list ap;
 
@@ -188,7 +188,8 @@ static bool idle(struct pt__ls_ctl *c)
 		p += k;
 		left -= (size_t)k;
 		k = snprintf(p, left, " P%u (%s)", t->idx,
-			     t->op < PT_LS_OP__N ? pt__ls_op_names[t->op] : "?");
+			     t->op < PT_LS_OP__N ? pt__ls_op_names[t->op]
+						 : "?");
 	}
 	return false;
 }
@@ -213,19 +214,22 @@ void pt__ls_ctl_schedule(struct pt__ls_ctl *c)
 				       c->max_steps);
 			break;
 		}
-		if ((c->steps.n & 255) == 255 && pt__now_ns() > c->deadline_ns) {
-			pt__ls_ctl_end(c, PT_LS_FAIL_TIMEOUT,
-				       "iteration exceeded its wall-time budget");
+		if ((c->steps.n & 255) == 255 &&
+		    pt__now_ns() > c->deadline_ns) {
+			pt__ls_ctl_end(
+				c, PT_LS_FAIL_TIMEOUT,
+				"iteration exceeded its wall-time budget");
 			break;
 		}
 		if (pt__ls_strat_pick(c->strat, c->ready.v, c->ready.n,
 				      c->steps.n + 1, &idx) < 0) {
-			pt__ls_ctl_end(c, PT_LS_FAIL_DIVERGED,
-				       "replay diverged at step %zu: %s",
-				       c->steps.n + 1,
-				       c->steps.n + 1 > c->strat->nchoices
-					       ? "the trace ran out"
-					       : "the recorded actor is not ready");
+			pt__ls_ctl_end(
+				c, PT_LS_FAIL_DIVERGED,
+				"replay diverged at step %zu: %s",
+				c->steps.n + 1,
+				c->steps.n + 1 > c->strat->nchoices
+					? "the trace ran out"
+					: "the recorded actor is not ready");
 			break;
 		}
 		next = c->tasks.v[idx - 1];
@@ -238,9 +242,9 @@ void pt__ls_ctl_schedule(struct pt__ls_ctl *c)
 		}
 		c->cur = next;
 		if (next != self)
-			pt__fiber_switch(self ? &self->fiber : &c->main,
-					 &next->fiber,
-					 self && self->state == PT_LS_TASK_DONE);
+			pt__fiber_switch(
+				self ? &self->fiber : &c->main, &next->fiber,
+				self && self->state == PT_LS_TASK_DONE);
 		return;
 	}
 	pt__ls_ctl_leave(c);

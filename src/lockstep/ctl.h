@@ -23,25 +23,25 @@
 enum { PT_LS_TASK_READY = 0, PT_LS_TASK_BLOCKED, PT_LS_TASK_DONE };
 
 struct pt__ls_task {
-	uint32_t idx;   /* registration index, 1-based; 1 is the test body */
-	uint8_t state;  /* PT_LS_TASK_* */
-	bool ready;     /* in the ready set */
-	uint16_t op;    /* what it will do when picked (enum pt__ls_op) */
+	uint32_t idx;  /* registration index, 1-based; 1 is the test body */
+	uint8_t state; /* PT_LS_TASK_* */
+	bool ready;    /* in the ready set */
+	uint16_t op;   /* what it will do when picked (enum pt__ls_op) */
 	int32_t arg;
 	struct pt__fiber fiber;
 	void *stack;
 };
 
 struct pt__ls_ctl {
-	struct pt__fiber main;               /* the caller of pt__ls_ctl_run */
-	PT_VEC(struct pt__ls_task *) tasks;  /* by index - 1 */
-	PT_VEC(uint32_t) ready;              /* sorted indices */
-	struct pt__ls_task *cur;             /* running task, NULL in main */
+	struct pt__fiber main;		    /* the caller of pt__ls_ctl_run */
+	PT_VEC(struct pt__ls_task *) tasks; /* by index - 1 */
+	PT_VEC(uint32_t) ready;		    /* sorted indices */
+	struct pt__ls_task *cur;	    /* running task, NULL in main */
 	struct pt__ls_strat *strat;
-	PT_VEC(struct pt__ls_step) steps;    /* the schedule so far */
+	PT_VEC(struct pt__ls_step) steps; /* the schedule so far */
 	unsigned max_steps;
 	int64_t deadline_ns;
-	PT_VEC(void *) stacks;               /* pool, all of stack_size */
+	PT_VEC(void *) stacks; /* pool, all of stack_size */
 	size_t stack_size;
 	bool over;
 	enum pt_ls_kind kind;
@@ -73,8 +73,8 @@ void pt__ls_ctl_block(struct pt__ls_ctl *c);
 /* Picks and resumes the next step (the current task may be done). */
 void pt__ls_ctl_schedule(struct pt__ls_ctl *c);
 /* Ends the iteration with kind (first call wins). */
-void pt__ls_ctl_end(struct pt__ls_ctl *c, enum pt_ls_kind kind,
-		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void pt__ls_ctl_end(struct pt__ls_ctl *c, enum pt_ls_kind kind, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
 /* Leaves the current task for good: back to main (after an end). */
 void pt__ls_ctl_leave(struct pt__ls_ctl *c);
 /* From main: runs until the iteration ends. */

@@ -28,10 +28,10 @@
 #if __has_include(<valgrind/valgrind.h>)
 # include <valgrind/valgrind.h>
 # define PT_VG_REGISTER(lo, hi) VALGRIND_STACK_REGISTER((lo), (hi))
-# define PT_VG_DEREGISTER(id)   VALGRIND_STACK_DEREGISTER(id)
+# define PT_VG_DEREGISTER(id)	VALGRIND_STACK_DEREGISTER(id)
 #else
 # define PT_VG_REGISTER(lo, hi) 0u
-# define PT_VG_DEREGISTER(id)   ((void)(id))
+# define PT_VG_DEREGISTER(id)	((void)(id))
 #endif
 
 #if defined(__x86_64__) && !defined(PT_LOCKSTEP_UCONTEXT)
@@ -251,8 +251,7 @@ void pt__fiber_release(struct pt__fiber *f)
 	pt__freep(&f->uc);
 }
 
-void pt__fiber_switch(struct pt__fiber *from, struct pt__fiber *to,
-		      bool final)
+void pt__fiber_switch(struct pt__fiber *from, struct pt__fiber *to, bool final)
 {
 #if PT_ASAN
 	void *fake = NULL;
@@ -263,7 +262,7 @@ void pt__fiber_switch(struct pt__fiber *from, struct pt__fiber *to,
 				       to->stack ? to->size : to->asan_size);
 #else
 	void *fake = NULL;
-	(void)final;
+	(void) final;
 #endif
 	if (pt__fiber_uses_ucontext()) {
 		starting = to;

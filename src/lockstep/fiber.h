@@ -14,13 +14,13 @@
 #include <stddef.h>
 
 struct pt__fiber {
-	void *sp;            /* saved stack pointer (custom switch) */
-	void *uc;            /* ucontext_t (fallback), heap */
-	void *stack;         /* usable bottom of the stack (above the guard) */
-	size_t size;         /* usable size */
+	void *sp;    /* saved stack pointer (custom switch) */
+	void *uc;    /* ucontext_t (fallback), heap */
+	void *stack; /* usable bottom of the stack (above the guard) */
+	size_t size; /* usable size */
 	const void *asan_bottom; /* for the main fiber: learnt from ASan */
 	size_t asan_size;
-	unsigned vg_id;      /* valgrind stack id */
+	unsigned vg_id; /* valgrind stack id */
 	bool vg_on;
 	void (*entry)(void *);
 	void *arg;
@@ -49,7 +49,6 @@ void pt__fiber_release(struct pt__fiber *f);
  * Saves the current context in from and resumes to. final: from will
  * never be resumed (lets ASan drop its fake stack).
  */
-void pt__fiber_switch(struct pt__fiber *from, struct pt__fiber *to,
-		      bool final);
+void pt__fiber_switch(struct pt__fiber *from, struct pt__fiber *to, bool final);
 
 #endif

@@ -19,7 +19,7 @@ enum pt__ls_op {
 	PT_LS_OP_SPAWN_LINK,
 	PT_LS_OP_SEND,
 	PT_LS_OP_RECV,
-	PT_LS_OP_WAKE,    /* blocked receive woken by a message */
+	PT_LS_OP_WAKE,	  /* blocked receive woken by a message */
 	PT_LS_OP_TIMEOUT, /* receive timeout or sleep over */
 	PT_LS_OP_YIELD,
 	PT_LS_OP_SLEEP,
@@ -55,8 +55,14 @@ struct pt__ls_step {
 };
 
 /* System tags of messages (GenServer protocol); user messages are 0. */
-enum { PT_LS_SYS_USER = 0, PT_LS_SYS_CALL, PT_LS_SYS_CAST, PT_LS_SYS_REPLY,
-       PT_LS_SYS_ACK, PT_LS_SYS_STOP };
+enum {
+	PT_LS_SYS_USER = 0,
+	PT_LS_SYS_CALL,
+	PT_LS_SYS_CAST,
+	PT_LS_SYS_REPLY,
+	PT_LS_SYS_ACK,
+	PT_LS_SYS_STOP
+};
 
 struct pt__ls_node {
 	struct pt__ls_node *next;
@@ -85,7 +91,7 @@ struct pt_ls_trace {
 	enum pt_ls_kind kind;
 	size_t fail_step;
 	size_t nsteps;
-	uint32_t *choices; /* nsteps registration indices */
+	uint32_t *choices;	   /* nsteps registration indices */
 	struct pt__ls_step *steps; /* nsteps, with ops */
 };
 
@@ -102,9 +108,8 @@ void pt__ls_world_free(struct pt__ls_world *w);
  * pt__ls_world_result) or a setup error.
  */
 int pt__ls_world_run(struct pt__ls_world *w, struct pt__ls_strat *s,
-		     unsigned iteration, uint64_t iter_seed,
-		     unsigned max_steps, int64_t timeout_ns,
-		     void (*body)(void *), void *arg);
+		     unsigned iteration, uint64_t iter_seed, unsigned max_steps,
+		     int64_t timeout_ns, void (*body)(void *), void *arg);
 /* Outcome of the last iteration; borrowed pointers valid until next run. */
 enum pt_ls_kind pt__ls_world_result(const struct pt__ls_world *w,
 				    const char **ret_reason,

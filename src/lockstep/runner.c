@@ -16,7 +16,7 @@
 #define DEFAULT_ITERATIONS 100
 #define DEFAULT_TIMEOUT_MS 10000
 #define REPORT_MAX_STEPS   200 /* schedule lines in a report, the last ones */
-#define SHRINK_MAX_RUNS    200000
+#define SHRINK_MAX_RUNS	   200000
 
 struct pt_ls_report *pt_ls_report_free(struct pt_ls_report *r)
 {
@@ -93,7 +93,8 @@ static int format_report(struct pt_ls_report *r)
 		     pt_ls_kind_name(r->kind), r->reason);
 	if (t->nsteps > REPORT_MAX_STEPS) {
 		first = t->nsteps - REPORT_MAX_STEPS;
-		pt__buf_addf(&b, "  ... %zu earlier steps (the trace has all)\n",
+		pt__buf_addf(&b,
+			     "  ... %zu earlier steps (the trace has all)\n",
 			     first);
 	}
 	for (size_t i = first; i < t->nsteps; i++) {
@@ -186,8 +187,9 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 
 		iter_seed = rt ? rt->iter_seed : pt__splitmix64(&state);
 		r = pt__ls_world_run(w, &s, iter, iter_seed, s.max_steps,
-				     (int64_t)(o.timeout_ms ? o.timeout_ms
-							    : DEFAULT_TIMEOUT_MS) *
+				     (int64_t)(o.timeout_ms
+						       ? o.timeout_ms
+						       : DEFAULT_TIMEOUT_MS) *
 					     1000000,
 				     body, arg);
 		if (r < 0)
@@ -246,7 +248,8 @@ fail:
 	return r;
 }
 
-/* ---- shrinking ------------------------------------------------------------ */
+/* ---- shrinking ------------------------------------------------------------
+ */
 
 struct shrinker {
 	const char *name;
@@ -258,8 +261,8 @@ struct shrinker {
 };
 
 /* Strict replay of choices[0..n); the report when the same kind fails. */
-static int try_choices(struct shrinker *sh, const uint32_t *choices,
-		       size_t n, struct pt_ls_report **ret)
+static int try_choices(struct shrinker *sh, const uint32_t *choices, size_t n,
+		       struct pt_ls_report **ret)
 {
 	struct pt_ls_trace t = *sh->orig;
 	struct pt_ls_report *rep;
@@ -288,7 +291,8 @@ int pt_ls_shrink(const char *name, const struct pt_ls_opts *opts,
 		 void *arg, struct pt_ls_trace **ret)
 {
 	struct shrinker sh = { name, opts ? *opts : (struct pt_ls_opts){ 0 },
-			       t, body, arg, 0 };
+			       t,    body,
+			       arg,  0 };
 	struct pt_ls_report *best = NULL, *rep;
 	uint32_t *cur = NULL, *cand = NULL;
 	size_t n;
@@ -361,7 +365,8 @@ out:
 	return r;
 }
 
-/* ---- the runner of test binaries ------------------------------------------ */
+/* ---- the runner of test binaries ------------------------------------------
+ */
 
 static struct pt_ls_test *tests_head, **tests_tail = &tests_head;
 
@@ -389,8 +394,8 @@ static struct pt_ls_test *find_test(const char *name)
 	return NULL;
 }
 
-static int main_trace(const char *mode, const char *path,
-		      struct pt_ls_opts *ov, const char *binary)
+static int main_trace(const char *mode, const char *path, struct pt_ls_opts *ov,
+		      const char *binary)
 {
 	struct pt_ls_trace *t = NULL, *s = NULL;
 	struct pt_ls_report *rep = NULL;
@@ -424,8 +429,10 @@ static int main_trace(const char *mode, const char *path,
 		o.replay = t;
 		o.replay_fallback_random = ov->replay_fallback_random;
 		o.fallback_seed = ov->fallback_seed;
-		if ((r = pt_ls_run(test->name, &o, test->body, NULL, &rep)) < 0) {
-			fprintf(stderr, "lockstep: replay: %s\n", pt_strerror(r));
+		if ((r = pt_ls_run(test->name, &o, test->body, NULL, &rep)) <
+		    0) {
+			fprintf(stderr, "lockstep: replay: %s\n",
+				pt_strerror(r));
 			goto out;
 		}
 		if (rep->kind == PT_LS_PASS) {
@@ -440,8 +447,7 @@ static int main_trace(const char *mode, const char *path,
 		} else {
 			printf("replay of %s: reproduced (%s%s)\n%s", path,
 			       pt_ls_kind_name(rep->kind),
-			       rep->kind == t->kind ? ""
-						    : ", a different kind",
+			       rep->kind == t->kind ? "" : ", a different kind",
 			       rep->text);
 			code = 1;
 		}
@@ -561,7 +567,8 @@ int pt_ls_main(int argc, char **argv)
 		} else if ((v = opt_val(a, "--lockstep-show"))) {
 			mode = "show", trace = v;
 		} else {
-			fprintf(stderr, "%s: unknown option '%s' (try --help)\n",
+			fprintf(stderr,
+				"%s: unknown option '%s' (try --help)\n",
 				argv[0], a);
 			return 2;
 		}

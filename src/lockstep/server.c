@@ -22,7 +22,7 @@ struct start_info {
 };
 
 struct ref_match {
-	uint64_t ref;      /* of the awaited (sys) message */
+	uint64_t ref; /* of the awaited (sys) message */
 	int sys;
 	uint64_t down_ref; /* of the monitor whose DOWN also ends the wait */
 };
@@ -209,8 +209,8 @@ int pt_ls_call(int pid, const struct pt_ls_msg *req,
 	return call_sys(pid, PT_LS_SYS_CALL, req, ret_reply);
 }
 
-int pt_ls_call_timeout(int pid, const struct pt_ls_msg *req,
-		       int64_t timeout_ms, struct pt_ls_msg *ret_reply)
+int pt_ls_call_timeout(int pid, const struct pt_ls_msg *req, int64_t timeout_ms,
+		       struct pt_ls_msg *ret_reply)
 {
 	(void)timeout_ms; /* calls never time out under the controller */
 	return call_sys(pid, PT_LS_SYS_CALL, req, ret_reply);

@@ -62,8 +62,8 @@ static void draw_change_points(struct pt__ls_strat *s, unsigned depth)
 void pt__ls_strat_begin(struct pt__ls_strat *s, unsigned iteration,
 			uint64_t iter_seed)
 {
-	pt__rng_seed(&s->rng, s->kind == PT_LS_REPLAY ? s->fallback_seed
-						       : iter_seed);
+	pt__rng_seed(&s->rng,
+		     s->kind == PT_LS_REPLAY ? s->fallback_seed : iter_seed);
 	s->demotions = 0;
 	s->diverged = false;
 	s->cur_depth = s->depth;
@@ -134,9 +134,10 @@ static uint32_t pick_pct(struct pt__ls_strat *s, const uint32_t *ready,
 	       s->change[s->next_change] <= step) {
 		if (s->change[s->next_change] == step) {
 			s->demotions++;
-			s->prio[ready[b]] = s->cur_depth > s->demotions
-						    ? s->cur_depth - s->demotions
-						    : 0;
+			s->prio[ready[b]] =
+				s->cur_depth > s->demotions
+					? s->cur_depth - s->demotions
+					: 0;
 			b = highest(s, ready, n);
 		}
 		s->next_change++;
@@ -144,8 +145,8 @@ static uint32_t pick_pct(struct pt__ls_strat *s, const uint32_t *ready,
 	return ready[b];
 }
 
-int pt__ls_strat_pick(struct pt__ls_strat *s, const uint32_t *ready,
-		      size_t n, uint64_t step, uint32_t *ret_idx)
+int pt__ls_strat_pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
+		      uint64_t step, uint32_t *ret_idx)
 {
 	switch (s->kind) {
 	case PT_LS_RANDOM:
@@ -189,8 +190,7 @@ int pt__ls_strat_pick(struct pt__ls_strat *s, const uint32_t *ready,
 	return PT_ESTATE;
 }
 
-int pt__ls_strat_describe(const struct pt__ls_strat *s, char *buf,
-			  size_t len)
+int pt__ls_strat_describe(const struct pt__ls_strat *s, char *buf, size_t len)
 {
 	const char *name = pt_ls_strategy_name(s->kind);
 
@@ -200,8 +200,8 @@ int pt__ls_strat_describe(const struct pt__ls_strat *s, char *buf,
 				s->depth, s->max_steps);
 	case PT_LS_FAIR_PCT:
 		return snprintf(buf, len,
-				"%s depth=%u fair_switch=%u max_steps=%u",
-				name, s->depth, s->fair_switch, s->max_steps);
+				"%s depth=%u fair_switch=%u max_steps=%u", name,
+				s->depth, s->fair_switch, s->max_steps);
 	case PT_LS_IDPCT:
 		return snprintf(buf, len, "%s d_min=%u d_max=%u max_steps=%u",
 				name, s->d_min, s->d_max, s->max_steps);

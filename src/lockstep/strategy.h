@@ -13,7 +13,7 @@
 
 #include "base/rng.h"
 
-#define PT_LS_MAX_DEPTH 32
+#define PT_LS_MAX_DEPTH	    32
 #define PT_LS_HIGH_PRIO_MAX 1000000u
 
 struct pt__ls_strat {
@@ -27,7 +27,7 @@ struct pt__ls_strat {
 	uint64_t change[PT_LS_MAX_DEPTH]; /* sorted change points */
 	unsigned nchange, next_change;
 	uint64_t *prio; /* by registration index */
-	size_t nprio;   /* capacity of prio */
+	size_t nprio;	/* capacity of prio */
 	unsigned demotions;
 	/* replay */
 	const uint32_t *choices;
@@ -48,10 +48,9 @@ int pt__ls_strat_add(struct pt__ls_strat *s, uint32_t idx);
  * Picks the task to run at step (1-based) among the ready indices (sorted
  * ascending, n > 0). 0 and *ret_idx, or PT_EDIVERGED (replay).
  */
-int pt__ls_strat_pick(struct pt__ls_strat *s, const uint32_t *ready,
-		      size_t n, uint64_t step, uint32_t *ret_idx);
+int pt__ls_strat_pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
+		      uint64_t step, uint32_t *ret_idx);
 /* Description, e.g. "pct depth=3 max_steps=1000". */
-int pt__ls_strat_describe(const struct pt__ls_strat *s, char *buf,
-			  size_t len);
+int pt__ls_strat_describe(const struct pt__ls_strat *s, char *buf, size_t len);
 
 #endif

@@ -22,7 +22,7 @@
 
 #define LINE_MAX_LEN 4096
 #define TEXT_MAX     1024
-#define IDX_MAX      1000000u
+#define IDX_MAX	     1000000u
 
 struct pt_ls_trace *pt_ls_trace_free(struct pt_ls_trace *t)
 {
@@ -74,9 +74,9 @@ static const char *const kind_names[] = {
 };
 
 static const char *const strategy_names[] = {
-	[PT_LS_PCT] = "pct",         [PT_LS_RANDOM] = "random",
+	[PT_LS_PCT] = "pct",	       [PT_LS_RANDOM] = "random",
 	[PT_LS_FAIR_PCT] = "fair_pct", [PT_LS_POS] = "pos",
-	[PT_LS_IDPCT] = "idpct",     [PT_LS_REPLAY] = "replay",
+	[PT_LS_IDPCT] = "idpct",       [PT_LS_REPLAY] = "replay",
 };
 
 const char *pt_ls_kind_name(enum pt_ls_kind k)
@@ -107,8 +107,7 @@ static int add_text(struct pt_buf *b, const char *key, const char *s)
 	return pt__buf_addch(b, '\n');
 }
 
-int pt_ls_trace_format(const struct pt_ls_trace *t, char **ret,
-		       size_t *ret_len)
+int pt_ls_trace_format(const struct pt_ls_trace *t, char **ret, size_t *ret_len)
 {
 	struct pt_buf b = PT_BUF_INIT;
 	int r = -ENOMEM;
@@ -275,7 +274,8 @@ static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 	if (idx == 0)
 		return perr(ps, PT_EPARSE, "step index: must be at least 1");
 	if ((op = pt__ls_op_find(f[2], strlen(f[2]))) < 0)
-		return perr(ps, PT_EPARSE, "step: unknown operation '%s'", f[2]);
+		return perr(ps, PT_EPARSE, "step: unknown operation '%s'",
+			    f[2]);
 	if (pt__parse_i64(f[3], &arg) < 0 || arg < INT32_MIN || arg > INT32_MAX)
 		return perr(ps, PT_EPARSE, "step argument: invalid '%s'", f[3]);
 	t->choices[i] = (uint32_t)idx;
@@ -300,15 +300,16 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 		char *key, *val, *sp;
 
 		if ((r = next_line(ps)) <= 0)
-			return r < 0 ? r : perr(ps, PT_EPARSE,
-						"missing 'steps' line");
+			return r < 0 ? r
+				     : perr(ps, PT_EPARSE,
+					    "missing 'steps' line");
 		if (!ps->buf[0] || ps->buf[0] == '#')
 			continue;
 		key = ps->buf;
 		sp = strchr(key, ' ');
 		if (!sp)
-			return perr(ps, PT_EPARSE, "expected 'KEY VALUE', got '%s'",
-				    key);
+			return perr(ps, PT_EPARSE,
+				    "expected 'KEY VALUE', got '%s'", key);
 		*sp = '\0';
 		val = sp + 1;
 		if (!strcmp(key, "test")) {
@@ -341,8 +342,9 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 			t->kind = (enum pt_ls_kind)s;
 		} else {
 			static const char *const nums[] = {
-				"seed",      "iterations", "iteration", "iter-seed",
-				"max-steps", "fail-step",  "steps",
+				"seed",	     "iterations", "iteration",
+				"iter-seed", "max-steps",  "fail-step",
+				"steps",
 			};
 			size_t k;
 
@@ -358,17 +360,29 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 			seen_num[k] = true;
 			if (num(ps, key, val,
 				k == 0 || k == 3 ? UINT64_MAX
-				: k == 6         ? UINT64_MAX
+				: k == 6	 ? UINT64_MAX
 						 : UINT32_MAX,
 				&v) < 0)
 				return PT_EPARSE;
 			switch (k) {
-			case 0: t->seed = v; break;
-			case 1: t->iterations = (unsigned)v; break;
-			case 2: t->iteration = (unsigned)v; break;
-			case 3: t->iter_seed = v; break;
-			case 4: t->max_steps = (unsigned)v; break;
-			case 5: t->fail_step = (size_t)v; break;
+			case 0:
+				t->seed = v;
+				break;
+			case 1:
+				t->iterations = (unsigned)v;
+				break;
+			case 2:
+				t->iteration = (unsigned)v;
+				break;
+			case 3:
+				t->iter_seed = v;
+				break;
+			case 4:
+				t->max_steps = (unsigned)v;
+				break;
+			case 5:
+				t->fail_step = (size_t)v;
+				break;
 			default:
 				if (v > PT_LS_TRACE_MAX_STEPS)
 					return perr(ps, PT_ETOOBIG,
@@ -386,21 +400,23 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 	if (t->fail_step > t->nsteps)
 		return perr(ps, PT_EPARSE, "fail-step %zu beyond %zu steps",
 			    t->fail_step, t->nsteps);
-	/* Each step line takes at least 8 bytes: no huge allocation for nothing. */
+	/* Each step line takes at least 8 bytes: no huge allocation for
+	 * nothing. */
 	if (t->nsteps > (size_t)(ps->end - ps->p) / 8 + 1)
 		return perr(ps, PT_EPARSE, "steps %zu: the file is too short",
 			    t->nsteps);
 	t->choices = pt__malloc_array(t->nsteps ? t->nsteps : 1,
 				      sizeof(*t->choices));
-	t->steps = pt__malloc_array(t->nsteps ? t->nsteps : 1,
-				    sizeof(*t->steps));
+	t->steps =
+		pt__malloc_array(t->nsteps ? t->nsteps : 1, sizeof(*t->steps));
 	if (!t->choices || !t->steps)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->nsteps; i++) {
 		if ((r = next_line(ps)) <= 0)
-			return r < 0 ? r : perr(ps, PT_EPARSE,
-						"expected step %zu, got the end",
-						i + 1);
+			return r < 0 ? r
+				     : perr(ps, PT_EPARSE,
+					    "expected step %zu, got the end",
+					    i + 1);
 		if ((r = parse_step(ps, t, i)) < 0)
 			return r;
 	}

@@ -105,7 +105,7 @@ struct pt_ls_registry {
 struct pt__ls_world {
 	struct pt__ls_ctl ctl;
 	PT_VEC(struct ls_actor *) actors; /* allocated, reused across runs */
-	size_t nlive;                     /* actors.v[<nlive] used now */
+	size_t nlive;			  /* actors.v[<nlive] used now */
 	int64_t now;
 	uint64_t next_ref;
 	PT_VEC(struct ls_timer) timers;
@@ -208,7 +208,8 @@ static void deliver(struct pt__ls_world *w, struct ls_actor *a,
 		a->t.op = PT_LS_OP_WAKE;
 		a->t.arg = n->m.from;
 		if (pt__ls_ctl_ready(&w->ctl, &a->t) < 0)
-			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH, "out of memory");
+			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
+				       "out of memory");
 	}
 }
 
@@ -221,7 +222,8 @@ static void fire_timer(struct pt__ls_world *w)
 
 	for (size_t i = 1; i < w->timers.n; i++) {
 		struct ls_timer *x = &w->timers.v[i], *b = &w->timers.v[best];
-		if (x->when < b->when || (x->when == b->when && x->ref < b->ref))
+		if (x->when < b->when ||
+		    (x->when == b->when && x->ref < b->ref))
 			best = i;
 	}
 	t = w->timers.v[best];
@@ -242,7 +244,8 @@ static void fire_timer(struct pt__ls_world *w)
 		a->t.op = PT_LS_OP_TIMEOUT;
 		a->t.arg = 0;
 		if (pt__ls_ctl_ready(&w->ctl, &a->t) < 0)
-			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH, "out of memory");
+			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
+				       "out of memory");
 	}
 }
 
@@ -284,11 +287,11 @@ static void block(struct pt__ls_world *w, int wait)
 
 /* ---- exits, links, monitors ---------------------------------------------- */
 
-static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
-		       int reason, int from);
+static void exit_actor(struct pt__ls_world *w, struct ls_actor *a, int reason,
+		       int from);
 
-static void exit_signal(struct pt__ls_world *w, struct ls_actor *to,
-			int from, int reason)
+static void exit_signal(struct pt__ls_world *w, struct ls_actor *to, int from,
+			int reason)
 {
 	struct pt__ls_node *n;
 
@@ -296,7 +299,8 @@ static void exit_signal(struct pt__ls_world *w, struct ls_actor *to,
 		return;
 	if (to->trap && reason != PT_LS_KILLED) {
 		if (!(n = node_new(w))) {
-			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH, "out of memory");
+			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
+				       "out of memory");
 			return;
 		}
 		memset(n, 0, sizeof(*n));
@@ -309,8 +313,8 @@ static void exit_signal(struct pt__ls_world *w, struct ls_actor *to,
 	}
 }
 
-static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
-		       int reason, int from)
+static void exit_actor(struct pt__ls_world *w, struct ls_actor *a, int reason,
+		       int from)
 {
 	struct pt__ls_node *n;
 	size_t i;
@@ -344,15 +348,17 @@ static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
 	if (a->t.idx == 1) {
 		if (reason != PT_LS_NORMAL) {
 			if (from && from != 1)
-				pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
-					 "crash: the test body (P1) was killed "
-					 "by an exit signal from P%d, reason %d",
-					 from, reason);
+				pt__ls_ctl_end(
+					&w->ctl, PT_LS_FAIL_CRASH,
+					"crash: the test body (P1) was killed "
+					"by an exit signal from P%d, reason %d",
+					from, reason);
 			else
-				pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
-					 "crash: the test body (P1) exited "
-					 "with reason %d",
-					 reason);
+				pt__ls_ctl_end(
+					&w->ctl, PT_LS_FAIL_CRASH,
+					"crash: the test body (P1) exited "
+					"with reason %d",
+					reason);
 		}
 	}
 	/* Monitors of a: DOWN to their watchers; monitors held by a: gone. */
@@ -368,7 +374,8 @@ static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
 		w->mons.n--;
 		if (m.target == (int)a->t.idx && m.watcher != (int)a->t.idx) {
 			if (!(n = node_new(w))) {
-				pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH, "out of memory");
+				pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
+					       "out of memory");
 				continue;
 			}
 			memset(n, 0, sizeof(*n));
@@ -395,7 +402,8 @@ static void exit_actor(struct pt__ls_world *w, struct ls_actor *a,
 	}
 }
 
-/* ---- actors --------------------------------------------------------------- */
+/* ---- actors ---------------------------------------------------------------
+ */
 
 static void actor_main(void *p)
 {
@@ -479,14 +487,18 @@ int pt_ls_self(void)
 	return w && CUR(w) ? (int)CUR(w)->t.idx : PT_ESTATE;
 }
 
-/* ---- messages ------------------------------------------------------------- */
+/* ---- messages -------------------------------------------------------------
+ */
 
 int pt__ls_send_sys(int pid, int sys, const struct pt_ls_msg *m)
 {
 	static const uint16_t ops[] = {
-		[PT_LS_SYS_USER] = PT_LS_OP_SEND,  [PT_LS_SYS_CALL] = PT_LS_OP_CALL,
-		[PT_LS_SYS_CAST] = PT_LS_OP_CAST,  [PT_LS_SYS_REPLY] = PT_LS_OP_REPLY,
-		[PT_LS_SYS_ACK] = PT_LS_OP_REPLY, [PT_LS_SYS_STOP] = PT_LS_OP_CALL,
+		[PT_LS_SYS_USER] = PT_LS_OP_SEND,
+		[PT_LS_SYS_CALL] = PT_LS_OP_CALL,
+		[PT_LS_SYS_CAST] = PT_LS_OP_CAST,
+		[PT_LS_SYS_REPLY] = PT_LS_OP_REPLY,
+		[PT_LS_SYS_ACK] = PT_LS_OP_REPLY,
+		[PT_LS_SYS_STOP] = PT_LS_OP_CALL,
 	};
 	struct pt__ls_world *w;
 	struct pt__ls_node *n;
@@ -545,8 +557,8 @@ int pt__ls_recv_sys(bool (*match)(const struct pt__ls_node *n, void *ctx),
 			return -ETIMEDOUT;
 		}
 		if (timeout_ms > 0 && !armed) {
-			if (add_timer(w, TM_WAKE, (int)a->t.idx, timeout_ms, NULL,
-				      &a->timer) < 0)
+			if (add_timer(w, TM_WAKE, (int)a->t.idx, timeout_ms,
+				      NULL, &a->timer) < 0)
 				return -ENOMEM;
 			armed = true;
 		}
@@ -588,7 +600,8 @@ int pt_ls_recv_timeout(int64_t timeout_ms, struct pt_ls_msg *ret)
 	return pt__ls_recv_sys(NULL, NULL, timeout_ms, NULL, ret);
 }
 
-/* ---- time ----------------------------------------------------------------- */
+/* ---- time -----------------------------------------------------------------
+ */
 
 int pt_ls_yield(void)
 {
@@ -597,8 +610,8 @@ int pt_ls_yield(void)
 
 int pt_ls_sleep(int64_t ms)
 {
-	struct pt__ls_world *w = enter(PT_LS_OP_SLEEP,
-				       (int32_t)PT_MIN(ms, INT32_MAX));
+	struct pt__ls_world *w =
+		enter(PT_LS_OP_SLEEP, (int32_t)PT_MIN(ms, INT32_MAX));
 	int r;
 
 	if (!w)
@@ -661,7 +674,8 @@ int64_t pt_ls_cancel_timer(uint64_t ref)
 	return -ENOENT;
 }
 
-/* ---- monitors, links, exits ----------------------------------------------- */
+/* ---- monitors, links, exits -----------------------------------------------
+ */
 
 uint64_t pt_ls_make_ref(void)
 {
@@ -767,7 +781,8 @@ int pt_ls_unlink(int pid)
 	self = (int)CUR(w)->t.idx;
 	pt_vec_foreach(&w->links, i) {
 		struct ls_link l = w->links.v[i];
-		if ((l.a == self && l.b == pid) || (l.a == pid && l.b == self)) {
+		if ((l.a == self && l.b == pid) ||
+		    (l.a == pid && l.b == self)) {
 			w->links.v[i] = w->links.v[--w->links.n];
 			break;
 		}
@@ -853,8 +868,8 @@ static void fail_v(enum pt_ls_kind kind, const char *file, int line,
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	pt__ls_ctl_end(&w->ctl, kind, "%s in P%u: %s (%s:%d)",
-		 kind == PT_LS_FAIL_ASSERT ? "assertion failed" : "crash",
-		 CUR(w)->t.idx, msg, file ? file : "?", line);
+		       kind == PT_LS_FAIL_ASSERT ? "assertion failed" : "crash",
+		       CUR(w)->t.idx, msg, file ? file : "?", line);
 	pt__ls_ctl_leave(&w->ctl);
 }
 
@@ -876,7 +891,8 @@ void pt_ls_crash(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---- registry ------------------------------------------------------------- */
+/* ---- registry -------------------------------------------------------------
+ */
 
 struct pt_ls_registry *pt_ls_registry_new(enum pt_ls_keys kind)
 {
@@ -989,7 +1005,8 @@ int pt_ls_whereis(struct pt_ls_registry *r, const char *key)
 }
 
 int pt_ls_dispatch(struct pt_ls_registry *r, const char *key,
-		   void (*fn)(const struct pt_ls_entry *e, void *ctx), void *ctx)
+		   void (*fn)(const struct pt_ls_entry *e, void *ctx),
+		   void *ctx)
 {
 	struct pt_ls_entry *v;
 	int n;
@@ -1026,11 +1043,13 @@ int pt_ls_keys(struct pt_ls_registry *r, int pid)
 		return PT_ESTATE;
 	if (!r)
 		return -EINVAL;
-	pt_vec_foreach(&r->e, i) n += r->e.v[i].pid == pid;
+	pt_vec_foreach(&r->e, i)
+		n += r->e.v[i].pid == pid;
 	return n;
 }
 
-/* ---- the world ------------------------------------------------------------ */
+/* ---- the world ------------------------------------------------------------
+ */
 
 int pt__ls_world_new(size_t stack_size, struct pt__ls_world **ret)
 {
@@ -1072,11 +1091,13 @@ static void world_reset(struct pt__ls_world *w)
 	w->links.n = 0;
 	while ((r = w->regs)) {
 		w->regs = r->next;
-		pt_vec_foreach(&r->e, i) pt__free(r->e.v[i].key);
+		pt_vec_foreach(&r->e, i)
+			pt__free(r->e.v[i].key);
 		pt_vec_release(&r->e);
 		pt__free(r);
 	}
-	pt_vec_foreach(&w->allocs, i) pt__free(w->allocs.v[i]);
+	pt_vec_foreach(&w->allocs, i)
+		pt__free(w->allocs.v[i]);
 	w->allocs.n = 0;
 	w->now = 0;
 	w->next_ref = 0;
@@ -1107,9 +1128,8 @@ void pt__ls_world_free(struct pt__ls_world *w)
 }
 
 int pt__ls_world_run(struct pt__ls_world *w, struct pt__ls_strat *s,
-		     unsigned iteration, uint64_t iter_seed,
-		     unsigned max_steps, int64_t timeout_ns,
-		     void (*body)(void *), void *arg)
+		     unsigned iteration, uint64_t iter_seed, unsigned max_steps,
+		     int64_t timeout_ns, void (*body)(void *), void *arg)
 {
 	struct ls_actor *root;
 	int r;

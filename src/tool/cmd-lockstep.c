@@ -59,7 +59,8 @@ int pt_cmd_lockstep(int argc, char **argv)
 		usage(stdout);
 		return PT_EXIT_OK;
 	}
-	if (strcmp(sub, "replay") && strcmp(sub, "shrink") && strcmp(sub, "show"))
+	if (strcmp(sub, "replay") && strcmp(sub, "shrink") &&
+	    strcmp(sub, "show"))
 		return pt_tool_usage_err("lockstep", "unknown subcommand '%s'",
 					 sub);
 	optind = 1;

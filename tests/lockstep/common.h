@@ -7,8 +7,7 @@
 #include "tap.h"
 
 /* Runs body under o (trace files in the test's tmpdir); the report. */
-static inline struct pt_ls_report *ls_run(const char *name,
-					  struct pt_ls_opts o,
+static inline struct pt_ls_report *ls_run(const char *name, struct pt_ls_opts o,
 					  void (*body)(void *), void *arg)
 {
 	struct pt_ls_report *rep = NULL;

@@ -30,9 +30,15 @@ static int counter_call(void *state, const struct pt_ls_msg *req,
 
 	(void)from;
 	switch (req->type) {
-	case GET: reply->a = *v; break;
-	case PUT: *v = req->a; break;
-	case INC: reply->a = ++*v; break;
+	case GET:
+		reply->a = *v;
+		break;
+	case PUT:
+		*v = req->a;
+		break;
+	case INC:
+		reply->a = ++*v;
+		break;
 	}
 	return PT_LS_REPLY;
 }
@@ -215,7 +221,8 @@ static void ping_client(void *p)
 
 static void call_cycle(bool cyclic)
 {
-	struct peer *pa = pt_ls_alloc(sizeof(*pa)), *pb = pt_ls_alloc(sizeof(*pb));
+	struct peer *pa = pt_ls_alloc(sizeof(*pa)),
+		    *pb = pt_ls_alloc(sizeof(*pb));
 	struct client_arg *ca = pt_ls_alloc(sizeof(*ca)),
 			  *cb = pt_ls_alloc(sizeof(*cb));
 	struct pt_ls_msg r;

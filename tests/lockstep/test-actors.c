@@ -15,10 +15,12 @@ enum { A = 1, B, C, D, PING, PONG };
 /* Runs body for n iterations with random scheduling; all must pass. */
 static void all_pass(void (*body)(void *), unsigned n)
 {
-	struct pt_ls_report *rep = ls_run(
-		"t", (struct pt_ls_opts){ .seed = pt_test_seed(), .iterations = n,
-					  .strategy = PT_LS_RANDOM },
-		body, NULL);
+	struct pt_ls_report *rep =
+		ls_run("t",
+		       (struct pt_ls_opts){ .seed = pt_test_seed(),
+					    .iterations = n,
+					    .strategy = PT_LS_RANDOM },
+		       body, NULL);
 
 	if (rep->kind != PT_LS_PASS)
 		PT_FAIL("iteration failed:\n%s", rep->text);
@@ -46,7 +48,8 @@ PT_TEST(api_outside_iteration_is_estate)
 	pt_ls_fail(__FILE__, __LINE__, "ignored outside");
 }
 
-/* ---- messages -------------------------------------------------------------- */
+/* ---- messages --------------------------------------------------------------
+ */
 
 static void echo(void *p)
 {
@@ -107,7 +110,8 @@ static void body_selective(void *p)
 	PT_LS_ASSERT(pt_ls_recv(&m) == 0);
 	PT_LS_ASSERT_INT_EQ(m.type, A);
 	want = D;
-	PT_LS_ASSERT_INT_EQ(pt_ls_recv_match(is_type, &want, 0, &m), -ETIMEDOUT);
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_match(is_type, &want, 0, &m),
+			    -ETIMEDOUT);
 	PT_LS_ASSERT(pt_ls_recv(&m) == 0);
 	PT_LS_ASSERT_INT_EQ(m.type, B);
 }
@@ -338,7 +342,8 @@ PT_TEST(child_crash_is_a_crash)
 	pt_ls_report_free(rep);
 }
 
-/* ---- budgets --------------------------------------------------------------- */
+/* ---- budgets ---------------------------------------------------------------
+ */
 
 static void spinner(void *p)
 {
@@ -361,7 +366,8 @@ PT_TEST(step_budget_exceeded)
 	pt_ls_report_free(rep);
 }
 
-/* ---- servers ---------------------------------------------------------------- */
+/* ---- servers ----------------------------------------------------------------
+ */
 
 struct kv {
 	int64_t v;
@@ -447,8 +453,8 @@ static void body_server(void *p)
 	int s, s2;
 
 	(void)p;
-	PT_LS_ASSERT_INT_EQ(pt_ls_server_start(&kv_ops, (void *)(intptr_t)-77, &s),
-			    -77);
+	PT_LS_ASSERT_INT_EQ(
+		pt_ls_server_start(&kv_ops, (void *)(intptr_t)-77, &s), -77);
 	PT_LS_ASSERT(pt_ls_server_start(&kv_ops, NULL, &s) == 0);
 	PT_LS_ASSERT(pt_ls_call(s, &m, &r) == 0);
 	PT_LS_ASSERT_INT_EQ(r.a, 0);
@@ -471,7 +477,8 @@ static void body_server(void *p)
 	m.type = D;
 	PT_LS_ASSERT_INT_EQ(pt_ls_call(s, &m, &r), PT_EWORKER);
 	PT_LS_ASSERT_INT_EQ(pt_ls_call(s, &m, &r), PT_EWORKER); /* noproc */
-	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(0, &r), -ETIMEDOUT); /* no DOWN left */
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(0, &r),
+			    -ETIMEDOUT); /* no DOWN left */
 	/* stop from handle_call; then stop() of a live one. */
 	PT_LS_ASSERT(pt_ls_server_start_link(&kv_ops, NULL, &s) == 0);
 	m.type = C;
@@ -498,13 +505,13 @@ static void body_named(void *p)
 	PT_LS_ASSERT(pt_ls_server_start_named(reg, "kv", true, &kv_ops, NULL,
 					      &s) == 0);
 	PT_LS_ASSERT_INT_EQ(pt_ls_whereis(reg, "kv"), s);
-	PT_LS_ASSERT_INT_EQ(pt_ls_server_start_named(reg, "kv", false, &kv_ops,
-						     NULL, &s2),
-			    -EEXIST);
+	PT_LS_ASSERT_INT_EQ(
+		pt_ls_server_start_named(reg, "kv", false, &kv_ops, NULL, &s2),
+		-EEXIST);
 	PT_LS_ASSERT_INT_EQ(s2, s);
-	PT_LS_ASSERT_INT_EQ(pt_ls_server_start_named(dup, "kv", false, &kv_ops,
-						     NULL, &s2),
-			    -EINVAL);
+	PT_LS_ASSERT_INT_EQ(
+		pt_ls_server_start_named(dup, "kv", false, &kv_ops, NULL, &s2),
+		-EINVAL);
 	PT_LS_ASSERT(pt_ls_server_stop(s, PT_LS_NORMAL) == 0);
 	PT_LS_ASSERT_INT_EQ(pt_ls_whereis(reg, "kv"), 0);
 }
@@ -514,7 +521,8 @@ PT_TEST(server_start_by_name)
 	all_pass(body_named, 20);
 }
 
-/* ---- registry --------------------------------------------------------------- */
+/* ---- registry ---------------------------------------------------------------
+ */
 
 struct reg_arg {
 	struct pt_ls_registry *u, *d;
@@ -587,7 +595,8 @@ PT_TEST(registry_unique_duplicate_lookup_dispatch_count)
 	all_pass(body_registry, 30);
 }
 
-/* ---- allocation failures --------------------------------------------------- */
+/* ---- allocation failures ---------------------------------------------------
+ */
 
 static long alloc_count, alloc_fail_at;
 
@@ -623,33 +632,36 @@ PT_TEST(allocation_failures_are_clean)
 	static const struct pt_allocator fa = { fail_malloc, fail_realloc,
 						plain_free, NULL };
 	static void (*const bodies[])(void *) = { body_server, body_registry,
-						  body_root_killed, body_links };
+						  body_root_killed,
+						  body_links };
 	long n, total = 0;
 
 	for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++)
-	for (n = 1;; n++) {
-		struct pt_ls_report *rep = NULL;
-		struct pt_ls_opts o = { .seed = 1, .iterations = 3,
-					.trace_dir = pt_test_tmpdir() };
-		int r;
+		for (n = 1;; n++) {
+			struct pt_ls_report *rep = NULL;
+			struct pt_ls_opts o = { .seed = 1,
+						.iterations = 3,
+						.trace_dir = pt_test_tmpdir() };
+			int r;
 
-		alloc_count = 0;
-		alloc_fail_at = n;
-		pt_set_allocator(&fa);
-		r = pt_ls_run("oom", &o, bodies[b], NULL, &rep);
-		pt_set_allocator(NULL);
-		if (r < 0) {
-			PT_ASSERT_INT_EQ(r, -ENOMEM);
-			PT_ASSERT_NULL(rep);
-		} else {
-			PT_ASSERT_NOT_NULL(rep);
-			pt_ls_report_free(rep);
+			alloc_count = 0;
+			alloc_fail_at = n;
+			pt_set_allocator(&fa);
+			r = pt_ls_run("oom", &o, bodies[b], NULL, &rep);
+			pt_set_allocator(NULL);
+			if (r < 0) {
+				PT_ASSERT_INT_EQ(r, -ENOMEM);
+				PT_ASSERT_NULL(rep);
+			} else {
+				PT_ASSERT_NOT_NULL(rep);
+				pt_ls_report_free(rep);
+			}
+			if (alloc_count < n) {
+				total += n - 1;
+				break; /* this run had no failure: all paths
+					  seen */
+			}
+			PT_ASSERT(n < 100000);
 		}
-		if (alloc_count < n) {
-			total += n - 1;
-			break; /* this run had no failure: all paths seen */
-		}
-		PT_ASSERT(n < 100000);
-	}
 	fprintf(stderr, "# %ld allocation points\n", total);
 }

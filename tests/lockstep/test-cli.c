@@ -56,12 +56,12 @@ static int run(const char *const argv[], char **ret_out, char **ret_err)
 	snprintf(op, sizeof(op), "%s", o);
 	snprintf(ep, sizeof(ep), "%s", e);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, op, O_WRONLY | O_CREAT | O_TRUNC,
-					 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, ep, O_WRONLY | O_CREAT | O_TRUNC,
-					 0644);
+	posix_spawn_file_actions_addopen(&fa, 1, op,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, ep,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	PT_ASSERT_INT_EQ(posix_spawn(&pid, argv[0], &fa, NULL,
-				 (char *const *)(uintptr_t)argv, environ),
+				     (char *const *)(uintptr_t)argv, environ),
 			 0);
 	posix_spawn_file_actions_destroy(&fa);
 	PT_ASSERT_INT_EQ(waitpid(pid, &st, 0), pid); /* the child's exit */
@@ -125,7 +125,8 @@ PT_TEST(cli_find_show_replay_shrink)
 	free(err);
 	/* replay: reproduced = exit 1 */
 	{
-		const char *argv[] = { tool, "lockstep", "replay", trace, NULL };
+		const char *argv[] = { tool, "lockstep", "replay", trace,
+				       NULL };
 
 		PT_ASSERT_INT_EQ(run(argv, &out, &err), 1);
 	}
@@ -134,7 +135,8 @@ PT_TEST(cli_find_show_replay_shrink)
 	free(err);
 	/* shrink: a smaller trace that still reproduces */
 	{
-		const char *argv[] = { tool, "lockstep", "shrink", trace, NULL };
+		const char *argv[] = { tool, "lockstep", "shrink", trace,
+				       NULL };
 
 		PT_ASSERT_INT_EQ(run(argv, &out, &err), 0);
 	}
@@ -145,7 +147,8 @@ PT_TEST(cli_find_show_replay_shrink)
 	free(out);
 	free(err);
 	{
-		const char *argv[] = { tool, "lockstep", "replay", shrunk, NULL };
+		const char *argv[] = { tool, "lockstep", "replay", shrunk,
+				       NULL };
 
 		PT_ASSERT_INT_EQ(run(argv, &out, &err), 1);
 	}
@@ -219,8 +222,9 @@ PT_TEST(cli_replay_divergence_and_errors)
 	free(err);
 	/* With a seeded random fallback it runs to an end instead. */
 	{
-		const char *argv[] = { tool, "lockstep", "replay",
-				 "--fallback-random=3", bad, NULL };
+		const char *argv[] = { tool,	 "lockstep",
+				       "replay", "--fallback-random=3",
+				       bad,	 NULL };
 		int code = run(argv, &out, &err);
 
 		PT_ASSERT(code == 0 || code == 1);
@@ -229,8 +233,8 @@ PT_TEST(cli_replay_divergence_and_errors)
 	}
 	/* A missing file: exit 2 and its name. */
 	{
-		const char *argv[] = { tool, "lockstep", "replay", "/nonexistent.lockstep",
-				 NULL };
+		const char *argv[] = { tool, "lockstep", "replay",
+				       "/nonexistent.lockstep", NULL };
 
 		PT_ASSERT_INT_EQ(run(argv, &out, &err), 2);
 	}
@@ -263,7 +267,8 @@ PT_TEST(cli_demo_passes_correct_test_and_lists)
 	paths();
 	snprintf(dir_opt, sizeof(dir_opt), "--trace-dir=%s", pt_test_tmpdir());
 	{
-		const char *argv[] = { demo, "--run=counter_ok", dir_opt, NULL };
+		const char *argv[] = { demo, "--run=counter_ok", dir_opt,
+				       NULL };
 
 		PT_ASSERT_INT_EQ(run(argv, &out, &err), 0);
 	}

@@ -32,10 +32,13 @@ PT_TEST(c01_same_seed_same_trace_bytes)
 						 PT_LS_FAIR_PCT };
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
-		struct pt_ls_opts o = { .seed = 12345, .strategy = s[i],
+		struct pt_ls_opts o = { .seed = 12345,
+					.strategy = s[i],
 					.iterations = 300 };
-		struct pt_ls_report *a = ls_run("det", o, ex_registry_aba, NULL);
-		struct pt_ls_report *b = ls_run("det", o, ex_registry_aba, NULL);
+		struct pt_ls_report *a =
+			ls_run("det", o, ex_registry_aba, NULL);
+		struct pt_ls_report *b =
+			ls_run("det", o, ex_registry_aba, NULL);
 		char *ta, *tb, *fa, *fb;
 		size_t na, nb;
 
@@ -63,10 +66,12 @@ PT_TEST(c01_same_seed_same_trace_bytes)
 PT_TEST(c01_different_seeds_differ)
 {
 	struct pt_ls_report *a = ls_run(
-		"det", (struct pt_ls_opts){ .seed = 1, .strategy = PT_LS_RANDOM },
+		"det",
+		(struct pt_ls_opts){ .seed = 1, .strategy = PT_LS_RANDOM },
 		ex_counter_lost_update, NULL);
 	struct pt_ls_report *b = ls_run(
-		"det", (struct pt_ls_opts){ .seed = 2, .strategy = PT_LS_RANDOM },
+		"det",
+		(struct pt_ls_opts){ .seed = 2, .strategy = PT_LS_RANDOM },
 		ex_counter_lost_update, NULL);
 
 	PT_ASSERT(a->iter_seed != b->iter_seed);
@@ -81,12 +86,14 @@ PT_TEST(c02_pct_depth_1_never_demotes)
 		struct pt__ls_strat s;
 		uint32_t first, idx;
 
-		strat_begin(&s, (struct pt_ls_opts){ .depth = 1, .max_steps = 200 },
+		strat_begin(&s,
+			    (struct pt_ls_opts){ .depth = 1, .max_steps = 200 },
 			    1, seed, 5);
 		PT_ASSERT_INT_EQ(s.nchange, 0);
 		PT_ASSERT_OK(pt__ls_strat_pick(&s, ready5, 5, 1, &first));
 		for (uint64_t step = 2; step <= 200; step++) {
-			PT_ASSERT_OK(pt__ls_strat_pick(&s, ready5, 5, step, &idx));
+			PT_ASSERT_OK(
+				pt__ls_strat_pick(&s, ready5, 5, step, &idx));
 			PT_ASSERT_INT_EQ(idx, first);
 		}
 		PT_ASSERT_INT_EQ(s.demotions, 0);
@@ -125,7 +132,8 @@ PT_TEST(c03_change_points_in_range)
 	for (uint64_t seed = 0; seed < 2000; seed++) {
 		struct pt__ls_strat s;
 
-		strat_begin(&s, (struct pt_ls_opts){ .depth = 4, .max_steps = 10 },
+		strat_begin(&s,
+			    (struct pt_ls_opts){ .depth = 4, .max_steps = 10 },
 			    1, seed, 1);
 		PT_ASSERT_INT_EQ(s.nchange, 3);
 		for (unsigned i = 0; i < s.nchange; i++) {
@@ -147,9 +155,10 @@ PT_TEST(c04_pos_resample_probability)
 	unsigned count[6] = { 0 };
 	uint32_t idx, first;
 
-	strat_begin(&s, (struct pt_ls_opts){ .strategy = PT_LS_POS,
-					     .resample_set = true,
-					     .resample_prob = 0.0 },
+	strat_begin(&s,
+		    (struct pt_ls_opts){ .strategy = PT_LS_POS,
+					 .resample_set = true,
+					 .resample_prob = 0.0 },
 		    1, 5, 5);
 	PT_ASSERT_OK(pt__ls_strat_pick(&s, ready5, 5, 1, &first));
 	for (uint64_t step = 2; step < 1000; step++) {
@@ -157,9 +166,10 @@ PT_TEST(c04_pos_resample_probability)
 		PT_ASSERT_INT_EQ(idx, first);
 	}
 	pt__ls_strat_release(&s);
-	strat_begin(&s, (struct pt_ls_opts){ .strategy = PT_LS_POS,
-					     .resample_set = true,
-					     .resample_prob = 1.0 },
+	strat_begin(&s,
+		    (struct pt_ls_opts){ .strategy = PT_LS_POS,
+					 .resample_set = true,
+					 .resample_prob = 1.0 },
 		    1, 5, 5);
 	for (uint64_t step = 1; step <= 10000; step++) {
 		PT_ASSERT_OK(pt__ls_strat_pick(&s, ready5, 5, step, &idx));
@@ -181,8 +191,10 @@ PT_TEST(c05_fair_pct_switches_at_half)
 	uint32_t idx, first;
 	unsigned moved = 0;
 
-	strat_begin(&s, (struct pt_ls_opts){ .strategy = PT_LS_FAIR_PCT,
-					     .depth = 1, .max_steps = 400 },
+	strat_begin(&s,
+		    (struct pt_ls_opts){ .strategy = PT_LS_FAIR_PCT,
+					 .depth = 1,
+					 .max_steps = 400 },
 		    1, 3, 5);
 	PT_ASSERT_INT_EQ(s.fair_switch, 200);
 	PT_ASSERT_OK(pt__ls_strat_pick(&s, ready5, 5, 1, &first));
@@ -205,14 +217,15 @@ PT_TEST(c06_idpct_cycles_depth)
 	struct pt__ls_strat s;
 
 	for (unsigned i = 1; i <= 11; i++) {
-		strat_begin(&s, (struct pt_ls_opts){ .strategy = PT_LS_IDPCT }, i,
-			    i, 1);
+		strat_begin(&s, (struct pt_ls_opts){ .strategy = PT_LS_IDPCT },
+			    i, i, 1);
 		PT_ASSERT_INT_EQ(s.cur_depth, want[i - 1]);
 		PT_ASSERT_INT_EQ(s.nchange, want[i - 1] - 1);
 		pt__ls_strat_release(&s);
 	}
-	strat_begin(&s, (struct pt_ls_opts){ .strategy = PT_LS_IDPCT, .d_min = 1,
-					     .d_max = 2 },
+	strat_begin(&s,
+		    (struct pt_ls_opts){
+			    .strategy = PT_LS_IDPCT, .d_min = 1, .d_max = 2 },
 		    4, 1, 1);
 	PT_ASSERT_INT_EQ(s.cur_depth, 2);
 	pt__ls_strat_release(&s);
@@ -247,18 +260,18 @@ PT_TEST(c07_replay_divergence_and_fallback)
 		PT_ASSERT_INT_EQ(r1->fail_step, 1);
 		pt_ls_report_free(r1);
 		/* With the random fallback: seeded, so repeatable. */
-		PT_ASSERT_OK(pt_ls_run("r",
-				       &(struct pt_ls_opts){
-					       .replay = t,
-					       .replay_fallback_random = true,
-					       .fallback_seed = 77 },
-				       ex_counter_lost_update, NULL, &r1));
-		PT_ASSERT_OK(pt_ls_run("r",
-				       &(struct pt_ls_opts){
-					       .replay = t,
-					       .replay_fallback_random = true,
-					       .fallback_seed = 77 },
-				       ex_counter_lost_update, NULL, &r2));
+		PT_ASSERT_OK(pt_ls_run(
+			"r",
+			&(struct pt_ls_opts){ .replay = t,
+					      .replay_fallback_random = true,
+					      .fallback_seed = 77 },
+			ex_counter_lost_update, NULL, &r1));
+		PT_ASSERT_OK(pt_ls_run(
+			"r",
+			&(struct pt_ls_opts){ .replay = t,
+					      .replay_fallback_random = true,
+					      .fallback_seed = 77 },
+			ex_counter_lost_update, NULL, &r2));
 		PT_ASSERT(r1->kind != PT_LS_FAIL_DIVERGED);
 		PT_ASSERT_INT_EQ(r1->kind, r2->kind);
 		PT_ASSERT_INT_EQ(r1->total_steps, r2->total_steps);
@@ -291,7 +304,8 @@ PT_TEST(c07_replay_divergence_and_fallback)
 PT_TEST(c08_shrink_reproduces_and_is_not_longer)
 {
 	struct pt_ls_report *rep = ls_run(
-		"noisy", (struct pt_ls_opts){ .seed = 4, .strategy = PT_LS_RANDOM },
+		"noisy",
+		(struct pt_ls_opts){ .seed = 4, .strategy = PT_LS_RANDOM },
 		ex_counter_with_noise, NULL);
 	struct pt_ls_trace *s, *s2;
 	struct pt_ls_report *rr;
@@ -310,8 +324,8 @@ PT_TEST(c08_shrink_reproduces_and_is_not_longer)
 	PT_ASSERT_INT_EQ(rr->fail_step, pt_ls_trace_steps(s));
 	pt_ls_report_free(rr);
 	/* Shrinking is idempotent once nothing can go. */
-	PT_ASSERT_OK(pt_ls_shrink("noisy", NULL, s, ex_counter_with_noise,
-				  NULL, &s2));
+	PT_ASSERT_OK(pt_ls_shrink("noisy", NULL, s, ex_counter_with_noise, NULL,
+				  &s2));
 	PT_ASSERT_INT_EQ(pt_ls_trace_steps(s2), pt_ls_trace_steps(s));
 	pt_ls_trace_free(s2);
 	pt_ls_trace_free(s);
@@ -319,14 +333,16 @@ PT_TEST(c08_shrink_reproduces_and_is_not_longer)
 	{
 		struct pt_ls_trace *t;
 		struct pt_ls_report *ok = ls_run(
-			"ok", (struct pt_ls_opts){ .iterations = 1, .max_steps = 5 },
+			"ok",
+			(struct pt_ls_opts){ .iterations = 1, .max_steps = 5 },
 			ex_counter_atomic, NULL);
 
 		PT_ASSERT_INT_EQ(ok->kind, PT_LS_FAIL_STEPS);
 		t = ok->trace;
-		PT_ASSERT_OK(pt_ls_run("ok", &(struct pt_ls_opts){ .replay = t,
-						     .max_steps = 1000 },
-				       ex_counter_atomic, NULL, &rr));
+		PT_ASSERT_OK(pt_ls_run(
+			"ok",
+			&(struct pt_ls_opts){ .replay = t, .max_steps = 1000 },
+			ex_counter_atomic, NULL, &rr));
 		PT_ASSERT_INT_EQ(rr->kind, PT_LS_FAIL_DIVERGED);
 		pt_ls_report_free(rr);
 		pt_ls_report_free(ok);
@@ -338,18 +354,19 @@ PT_TEST(c08_shrink_reproduces_and_is_not_longer)
 PT_TEST(c09_trace_is_function_of_choices)
 {
 	for (uint64_t seed = 1; seed <= 5; seed++) {
-		struct pt_ls_report *rep = ls_run(
-			"pure",
-			(struct pt_ls_opts){ .seed = seed, .strategy = PT_LS_POS,
-					     .iterations = 200 },
-			ex_leader_follower, NULL);
+		struct pt_ls_report *rep =
+			ls_run("pure",
+			       (struct pt_ls_opts){ .seed = seed,
+						    .strategy = PT_LS_POS,
+						    .iterations = 200 },
+			       ex_leader_follower, NULL);
 		struct pt_ls_report *rr;
 		char *a, *b;
 
 		PT_ASSERT(rep->trace);
-		PT_ASSERT_OK(pt_ls_run("pure",
-				       &(struct pt_ls_opts){ .replay = rep->trace },
-				       ex_leader_follower, NULL, &rr));
+		PT_ASSERT_OK(pt_ls_run(
+			"pure", &(struct pt_ls_opts){ .replay = rep->trace },
+			ex_leader_follower, NULL, &rr));
 		a = ls_text(rep->trace);
 		b = ls_text(rr->trace);
 		PT_ASSERT_STR_EQ(a, b);
@@ -390,11 +407,12 @@ static void forever(void *p)
 
 PT_TEST(c10_wall_time_budget_is_timeout)
 {
-	struct pt_ls_report *rep = ls_run(
-		"slow",
-		(struct pt_ls_opts){ .iterations = 1, .max_steps = 4000000000u,
-				     .timeout_ms = 30 },
-		forever, NULL);
+	struct pt_ls_report *rep =
+		ls_run("slow",
+		       (struct pt_ls_opts){ .iterations = 1,
+					    .max_steps = 4000000000u,
+					    .timeout_ms = 30 },
+		       forever, NULL);
 
 	PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_TIMEOUT);
 	PT_ASSERT_STR_EQ(pt_ls_kind_name(rep->kind), "timeout");
@@ -435,10 +453,11 @@ static void body_reg_death(void *p)
 
 PT_TEST(c11_registry_removed_on_death)
 {
-	struct pt_ls_report *rep = ls_run(
-		"reg", (struct pt_ls_opts){ .strategy = PT_LS_RANDOM,
+	struct pt_ls_report *rep =
+		ls_run("reg",
+		       (struct pt_ls_opts){ .strategy = PT_LS_RANDOM,
 					    .iterations = 50 },
-		body_reg_death, NULL);
+		       body_reg_death, NULL);
 
 	if (rep->kind != PT_LS_PASS)
 		PT_FAIL("%s", rep->text);
@@ -479,9 +498,9 @@ static void body_call_timeout(void *p)
 
 PT_TEST(c12_call_timeout_ignored)
 {
-	struct pt_ls_report *rep = ls_run(
-		"ct", (struct pt_ls_opts){ .iterations = 10 }, body_call_timeout,
-		NULL);
+	struct pt_ls_report *rep =
+		ls_run("ct", (struct pt_ls_opts){ .iterations = 10 },
+		       body_call_timeout, NULL);
 
 	if (rep->kind != PT_LS_PASS)
 		PT_FAIL("%s", rep->text);
@@ -514,10 +533,11 @@ static void body_exclusive(void *p)
 
 PT_TEST(model_one_actor_between_sync_points)
 {
-	struct pt_ls_report *rep = ls_run(
-		"excl", (struct pt_ls_opts){ .strategy = PT_LS_RANDOM,
-					     .iterations = 50 },
-		body_exclusive, NULL);
+	struct pt_ls_report *rep =
+		ls_run("excl",
+		       (struct pt_ls_opts){ .strategy = PT_LS_RANDOM,
+					    .iterations = 50 },
+		       body_exclusive, NULL);
 
 	PT_ASSERT_INT_EQ(rep->kind, PT_LS_PASS);
 	pt_ls_report_free(rep);

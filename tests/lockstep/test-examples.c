@@ -15,11 +15,9 @@
  * Finds the bug, then checks the report and the trace file, replays the
  * trace (same kind, same schedule byte for byte) and returns the report.
  */
-static struct pt_ls_report *find_and_replay(const char *name,
-					    struct pt_ls_opts o,
-					    void (*body)(void *),
-					    enum pt_ls_kind kind,
-					    unsigned budget)
+static struct pt_ls_report *
+find_and_replay(const char *name, struct pt_ls_opts o, void (*body)(void *),
+		enum pt_ls_kind kind, unsigned budget)
 {
 	struct pt_ls_report *rep, *rr;
 	struct pt_ls_trace *t;
@@ -32,8 +30,8 @@ static struct pt_ls_report *find_and_replay(const char *name,
 		PT_FAIL("%s: bug not found in %u iterations", name, budget);
 	PT_ASSERT_STR_EQ(pt_ls_kind_name(rep->kind), pt_ls_kind_name(kind));
 	PT_ASSERT(rep->iteration >= 1 && rep->iteration <= budget);
-	fprintf(stderr, "# %s: %s on iteration %u of %u (%s), %zu steps\n", name,
-		pt_ls_kind_name(rep->kind), rep->iteration, budget,
+	fprintf(stderr, "# %s: %s on iteration %u of %u (%s), %zu steps\n",
+		name, pt_ls_kind_name(rep->kind), rep->iteration, budget,
 		rep->strategy, rep->fail_step);
 	if (getenv("LS_VERBOSE"))
 		fprintf(stderr, "%s", rep->text);
@@ -81,9 +79,9 @@ static void must_pass(const char *name, struct pt_ls_opts o,
 /* Budget 100 (the default iterations) with PCT, the default strategy. */
 PT_TEST(counter_lost_update_found_by_pct)
 {
-	struct pt_ls_report *rep = find_and_replay(
-		"counter", (struct pt_ls_opts){ .seed = 1 },
-		ex_counter_lost_update, PT_LS_FAIL_ASSERT, 100);
+	struct pt_ls_report *rep =
+		find_and_replay("counter", (struct pt_ls_opts){ .seed = 1 },
+				ex_counter_lost_update, PT_LS_FAIL_ASSERT, 100);
 
 	PT_ASSERT(strstr(rep->reason, "r.a == 2: 1 vs 2"));
 	pt_ls_report_free(rep);
@@ -97,7 +95,8 @@ PT_TEST(counter_lost_update_found_by_every_strategy)
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		pt_ls_report_free(find_and_replay(
-			"counter", (struct pt_ls_opts){ .seed = 7, .strategy = s[i] },
+			"counter",
+			(struct pt_ls_opts){ .seed = 7, .strategy = s[i] },
 			ex_counter_lost_update, PT_LS_FAIL_ASSERT, 200));
 }
 
@@ -105,18 +104,21 @@ PT_TEST(counter_atomic_passes)
 {
 	must_pass("counter_ok", (struct pt_ls_opts){ .seed = 1 },
 		  ex_counter_atomic);
-	must_pass("counter_ok", (struct pt_ls_opts){ .seed = 2, .iterations = 300,
-						     .strategy = PT_LS_RANDOM },
+	must_pass("counter_ok",
+		  (struct pt_ls_opts){ .seed = 2,
+				       .iterations = 300,
+				       .strategy = PT_LS_RANDOM },
 		  ex_counter_atomic);
-	must_pass("counter_ok", (struct pt_ls_opts){ .seed = 3, .strategy = PT_LS_POS },
+	must_pass("counter_ok",
+		  (struct pt_ls_opts){ .seed = 3, .strategy = PT_LS_POS },
 		  ex_counter_atomic);
 }
 
 PT_TEST(message_order_race_found)
 {
-	struct pt_ls_report *rep = find_and_replay(
-		"order", (struct pt_ls_opts){ .seed = 1 }, ex_message_order,
-		PT_LS_FAIL_ASSERT, 100);
+	struct pt_ls_report *rep =
+		find_and_replay("order", (struct pt_ls_opts){ .seed = 1 },
+				ex_message_order, PT_LS_FAIL_ASSERT, 100);
 
 	PT_ASSERT(strstr(rep->reason, "assertion failed: ready"));
 	pt_ls_report_free(rep);
@@ -133,9 +135,9 @@ PT_TEST(message_order_fixed_passes)
 
 PT_TEST(call_deadlock_found)
 {
-	struct pt_ls_report *rep = find_and_replay(
-		"deadlock", (struct pt_ls_opts){ .seed = 1 }, ex_call_deadlock,
-		PT_LS_FAIL_DEADLOCK, 100);
+	struct pt_ls_report *rep =
+		find_and_replay("deadlock", (struct pt_ls_opts){ .seed = 1 },
+				ex_call_deadlock, PT_LS_FAIL_DEADLOCK, 100);
 
 	/* The root waits for its clients; both servers wait for each other. */
 	PT_ASSERT(strstr(rep->reason, "no actor ready; blocked: P1"));

@@ -10,25 +10,26 @@
 #include "common.h"
 #include "examples.h"
 
-static const char small[] = "lockstep-trace 1\n"
-			    "test t1\n"
-			    "binary /bin/x\n"
-			    "seed 7\n"
-			    "iterations 100\n"
-			    "iteration 3\n"
-			    "iter-seed 99\n"
-			    "strategy pos\n"
-			    "strategy-desc pos resample_prob=0.5 max_steps=1000\n"
-			    "max-steps 1000\n"
-			    "kind assert\n"
-			    "fail-step 4\n"
-			    "reason assertion failed in P2: x (a.c:1)\n"
-			    "steps 4\n"
-			    "1 1 start 0\n"
-			    "2 1 spawn 0\n"
-			    "3 2 start 0\n"
-			    "4 2 send 1\n"
-			    "end\n";
+static const char small[] =
+	"lockstep-trace 1\n"
+	"test t1\n"
+	"binary /bin/x\n"
+	"seed 7\n"
+	"iterations 100\n"
+	"iteration 3\n"
+	"iter-seed 99\n"
+	"strategy pos\n"
+	"strategy-desc pos resample_prob=0.5 max_steps=1000\n"
+	"max-steps 1000\n"
+	"kind assert\n"
+	"fail-step 4\n"
+	"reason assertion failed in P2: x (a.c:1)\n"
+	"steps 4\n"
+	"1 1 start 0\n"
+	"2 1 spawn 0\n"
+	"3 2 start 0\n"
+	"4 2 send 1\n"
+	"end\n";
 
 PT_TEST(trace_parse_format_round_trip)
 {
@@ -36,8 +37,8 @@ PT_TEST(trace_parse_format_round_trip)
 	char err[128], *s;
 	size_t n;
 
-	PT_ASSERT_OK(pt_ls_trace_parse(small, strlen(small), &t, err,
-				       sizeof(err)));
+	PT_ASSERT_OK(
+		pt_ls_trace_parse(small, strlen(small), &t, err, sizeof(err)));
 	PT_ASSERT_STR_EQ(pt_ls_trace_test(t), "t1");
 	PT_ASSERT_STR_EQ(pt_ls_trace_binary(t), "/bin/x");
 	PT_ASSERT_INT_EQ(pt_ls_trace_kind(t), PT_LS_FAIL_ASSERT);
@@ -67,8 +68,10 @@ PT_TEST(trace_parse_format_round_trip)
 	pt_ls_trace_free(t);
 	/* Comments, blank lines and CRLF are accepted in the header. */
 	{
-		char crlf[] = "lockstep-trace 1\r\n# c\n\ntest x\nsteps 0\nend\n";
-		PT_ASSERT_OK(pt_ls_trace_parse(crlf, strlen(crlf), &t, NULL, 0));
+		char crlf[] =
+			"lockstep-trace 1\r\n# c\n\ntest x\nsteps 0\nend\n";
+		PT_ASSERT_OK(
+			pt_ls_trace_parse(crlf, strlen(crlf), &t, NULL, 0));
 		PT_ASSERT_INT_EQ(pt_ls_trace_steps(t), 0);
 		pt_ls_trace_free(t);
 	}
@@ -77,7 +80,8 @@ PT_TEST(trace_parse_format_round_trip)
 PT_TEST(trace_of_a_run_round_trips)
 {
 	struct pt_ls_report *rep = ls_run(
-		"rt", (struct pt_ls_opts){ .seed = 2, .strategy = PT_LS_RANDOM },
+		"rt",
+		(struct pt_ls_opts){ .seed = 2, .strategy = PT_LS_RANDOM },
 		ex_registry_aba, NULL);
 	struct pt_ls_trace *t;
 	char *a, *b, err[128];
@@ -118,11 +122,13 @@ PT_TEST(trace_parse_errors_name_the_line)
 	bad("seed 7\n", "seed x7\n", PT_EPARSE,
 	    "line 4: seed: expected a number up to 18446744073709551615, got "
 	    "'x7'");
-	bad("seed 7\n", "seed 7\nseed 8\n", PT_EPARSE, "line 5: seed: given twice");
+	bad("seed 7\n", "seed 7\nseed 8\n", PT_EPARSE,
+	    "line 5: seed: given twice");
 	bad("test t1\n", "test t1\ntest t2\n", PT_EPARSE,
 	    "line 3: test: given twice");
 	bad("test t1\n", "", PT_EPARSE, "line 13: missing 'test' line");
-	bad("seed 7\n", "color red\n", PT_EPARSE, "line 4: unknown key 'color'");
+	bad("seed 7\n", "color red\n", PT_EPARSE,
+	    "line 4: unknown key 'color'");
 	bad("seed 7\n", "seed\n", PT_EPARSE,
 	    "line 4: expected 'KEY VALUE', got 'seed'");
 	bad("strategy pos\n", "strategy dfs\n", PT_EPARSE,
@@ -178,8 +184,8 @@ PT_TEST(trace_parse_limits)
 		      PT_ETOOBIG);
 	PT_ASSERT_STR_EQ(err, "line 2: test: longer than 1024 bytes");
 	/* A NUL byte. */
-	PT_ASSERT_ERR(pt_ls_trace_parse("lockstep-trace 1\nte\0st x\n", 24,
-					&t, err, sizeof(err)),
+	PT_ASSERT_ERR(pt_ls_trace_parse("lockstep-trace 1\nte\0st x\n", 24, &t,
+					err, sizeof(err)),
 		      PT_EPARSE);
 	PT_ASSERT_STR_EQ(err, "line 2: NUL byte in line");
 	/* The whole input over the limit. */
