@@ -253,18 +253,6 @@ PT_API int pt_runner_iolog_read(const char *path, unsigned mask,
 				size_t limit, char **ret, size_t *ret_len,
 				bool *ret_truncated);
 
-/*
- * After a resource job (spec §3.6): instantiates every template of u whose
- * template-resource is resource_id, once per record of records (its
- * stdout, parsed with pt_rfc822_parse) that passes the template's
- * template-filter. Returns the number of jobs added to u (appended to its
- * job list), or -ENOMEM; bad filters and unrenderable records go to diags
- * (may be NULL) and instantiate nothing.
- */
-PT_API int pt_runner_instantiate(struct pt_units *u, const char *resource_id,
-				 const struct pt_records *records,
-				 struct pt_diags *diags);
-
 #ifdef __cplusplus
 }
 #endif
