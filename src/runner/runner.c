@@ -60,6 +60,7 @@ struct slot {
 	double timeout_s;
 	bool exited, timed_out, cancelled, killed, drained;
 	int status;
+	int reap_err; /* waitpid failed (someone else reaped it): -errno */
 	struct pt_iolog_w log; /* the runner's own io log file */
 	void *ext_log;         /* or the caller's (cfg.iolog) */
 	char *ext_path;
@@ -992,6 +993,7 @@ static void on_exit_ready(struct slot *s)
 	if (e == 0)
 		return; /* spurious */
 	s->status = e > 0 ? st : 0;
+	s->reap_err = e < 0 ? e : 0;
 	s->exited = true;
 	s->exit_ns = pt__now_ns();
 	s->drain_ns = s->exit_ns + DRAIN_NS;
@@ -1111,6 +1113,11 @@ static int finish(struct pt_runner *r, struct slot *s)
 		res->outcome = PT_OUTCOME_NONE;
 		(void)!pt__buf_adds(&c, "interrupted: the run was cancelled "
 					"while the job ran");
+	} else if (s->reap_err) {
+		/* e.g. the program ignores SIGCHLD: children reap themselves */
+		res->outcome = PT_OUTCOME_CRASH;
+		(void)!pt__buf_addf(&c, "exit status lost: %s",
+				    pt_strerror(s->reap_err));
 	} else if (s->timed_out) {
 		res->outcome = PT_OUTCOME_TIMEOUT;
 		(void)!pt__buf_adds(&c, "timed out after ");

@@ -920,3 +920,16 @@ PT_TEST(caller_iolog_ops_receive_the_output)
 	pt__free(a);
 	pt__free(b);
 }
+
+PT_TEST(lost_exit_status_is_a_crash_not_a_pass)
+{
+	struct pt_job *j = mkjob("ign", "exit 0");
+	struct res x;
+
+	/* With SIGCHLD ignored the kernel reaps children itself. */
+	PT_ASSERT(signal(SIGCHLD, SIG_IGN) != SIG_ERR);
+	x = run1(j);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_CRASH);
+	PT_ASSERT_STR_EQ(x.comments, "exit status lost: No child processes");
+	pt__free(j);
+}
