@@ -923,7 +923,7 @@ PT_TEST(caller_iolog_ops_receive_the_output)
 
 PT_TEST(lost_exit_status_is_a_crash_not_a_pass)
 {
-	struct pt_job *j = mkjob("ign", "exit 0");
+	struct pt_job *j = mkjob("ign", "sleep 0.2; exit 0");
 	struct res x;
 
 	/* With SIGCHLD ignored the kernel reaps children itself. */
