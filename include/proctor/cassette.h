@@ -129,6 +129,27 @@ struct pt_cassette_filter {
 };
 
 /*
+ * Templates (ReqCassette): values matched by named patterns in a request
+ * (uri, query, body) are stored as markers {{name.i}}, in the request and
+ * where they occur in the response; a replayed request with other values
+ * matches, and its values fill the response. Presets: "anthropic",
+ * "openai", "llm" (both), "common" (uuid, iso_timestamp); patterns with
+ * the same name override the preset's. A template implies sequential
+ * matching; headers are never compared for templated interactions.
+ */
+struct pt_cassette_pattern {
+	const char *name;
+	const char *regex; /* PCRE2 */
+};
+
+struct pt_cassette_template {
+	const char *preset; /* or NULL */
+	const struct pt_cassette_pattern *patterns;
+	size_t n_patterns;
+	bool allow_key_templates; /* also template JSON object keys */
+};
+
+/*
  * Sessions: the interaction index of sequential matching, per cassette
  * path. A local session lives in this process; a shared session lives in
  * a small file mapped by every process that opens it, and its
@@ -176,6 +197,8 @@ struct pt_cassette_opts {
 	int (*before_record)(void *ctx, struct pt_cassette_msg *req,
 			     struct pt_cassette_msg *resp);
 	void *filter_ctx;
+	/* Templates for recording (NULL: none); implies sequential. */
+	const struct pt_cassette_template *tmpl;
 	size_t max_bytes;        /* file size limit; 0: default */
 	size_t max_interactions; /* 0: default */
 };

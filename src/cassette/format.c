@@ -161,6 +161,42 @@ static bool printable(const unsigned char *s, size_t n)
 	return true;
 }
 
+bool pt__utf8_valid(const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i];
+		size_t k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3;
+		else
+			return false;
+		if (i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++)
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+		if ((c == 0xe0 && s[i + 1] < 0xa0) ||
+		    (c == 0xed && s[i + 1] > 0x9f) ||
+		    (c == 0xf0 && s[i + 1] < 0x90) ||
+		    (c == 0xf4 && s[i + 1] > 0x8f))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
 static const char *content_type(const struct pt_cassette_msg *m)
 {
 	pt_vec_foreach(&m->headers, i)
@@ -799,7 +835,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Raw segments of a query string sorted and rejoined (ReqCassette). */
-static int sort_query(json_t *req)
+int pt__sort_query(json_t *req)
 {
 	json_t *q = json_object_get(req, "query_string");
 	const char *s;
@@ -851,7 +887,7 @@ char *pt__cassette_dump(json_t *doc)
 	{
 		json_t *t = json_object_get(ia, "template");
 
-		if (sort_query(json_object_get(ia, "request")) < 0)
+		if (pt__sort_query(json_object_get(ia, "request")) < 0)
 			return NULL;
 		if (json_is_object(t))
 			json_object_del(t, "compiled_patterns");
