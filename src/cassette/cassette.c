@@ -618,13 +618,18 @@ static const struct {
 	{ PT_MATCH_BODY, "body" },       { PT_MATCH_BODY_JSON, "body_json" },
 };
 
-static void add_value(struct pt_buf *b, const char *s, size_t n)
+/* A value in quotes, escaped, cut at 200 bytes. Header keys (name NUL
+ * value NUL ...) print as "name: value; ...". */
+static void add_value(struct pt_buf *b, const char *s, size_t n, bool pairs)
 {
 	pt__buf_addch(b, '"');
-	for (size_t i = 0; i < n && i < 200; i++) {
+	for (size_t i = 0, k = 0; i < n && i < 200; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		if (ch == '\0')
+		if (ch == '\0' && pairs)
+			pt__buf_adds(b, k++ % 2 ? (i + 1 < n ? "; " : "")
+						: ": ");
+		else if (ch == '\0')
 			pt__buf_adds(b, "\\0");
 		else if (ch == '"' || ch == '\\')
 			pt__buf_addf(b, "\\%c", ch);
@@ -729,9 +734,11 @@ static int explain(struct pt_cassette *c, const struct canon *in,
 			field_values(in, fields[f].bit, &iv, &inn);
 			pt__buf_addf(&b, "\n  %s differs:\n    stored: ",
 				     fields[f].name);
-			add_value(&b, sv, sn);
+			add_value(&b, sv, sn,
+				  fields[f].bit == PT_MATCH_HEADERS);
 			pt__buf_adds(&b, "\n    value:  ");
-			add_value(&b, iv, inn);
+			add_value(&b, iv, inn,
+				  fields[f].bit == PT_MATCH_HEADERS);
 		}
 	}
 	pt__diags_add(diags, PT_SEV_ERROR, PT_ENOMATCH, c->path, 0,

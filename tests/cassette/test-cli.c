@@ -87,7 +87,18 @@ PT_TEST(usage_errors_exit_2)
 			     NULL };
 	const char *a2[] = { tool(), "cassette", "nope", NULL };
 	const char *a3[] = { tool(), "cassette", "serve", "--help", NULL };
+	const char *a4[] = { tool(), "cassette", "serve", "--cassette",
+			     pt_test_path("t.json"), "--mode", "record",
+			     "--upstream", "http://127.0.0.1:9",
+			     "--template-preset", "bogus", NULL };
+	const char *a5[] = { tool(), "cassette", "serve", "--cassette",
+			     pt_test_path("t.json"), "--mode", "record",
+			     "--upstream", "http://127.0.0.1:9", "--filter",
+			     "a(b=x", NULL };
 	char out[4096];
+
+	PT_ASSERT_INT_EQ(run(a4, out, sizeof(out)), 2);
+	PT_ASSERT_INT_EQ(run(a5, out, sizeof(out)), 2);
 
 	PT_ASSERT_INT_EQ(run(a1, out, sizeof(out)), 2);
 	PT_ASSERT_INT_EQ(run(a2, out, sizeof(out)), 2);

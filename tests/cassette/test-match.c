@@ -106,6 +106,22 @@ PT_TEST(headers_compare_names_case_insensitively_any_order)
 	PT_ASSERT_ERR(try(c, "GET", "http://a.test/h", h2, 2, NULL),
 		      PT_ENOMATCH);
 	pt_cassette_free(c);
+	{
+		struct pt_diags *d;
+
+		c = open_replay(p, 0);
+		PT_ASSERT_OK(pt_diags_new(&d));
+		PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://a.test/h", h3,
+				       3, NULL, d, NULL, 0),
+			      PT_ENOMATCH);
+		PT_ASSERT(strstr(last_diag(d)->message,
+				 "    stored: \"accept: text/plain; x-multi: a; "
+				 "x-multi: b\"\n"
+				 "    value:  \"accept: text/html; x-multi: a; "
+				 "x-multi: b\"") != NULL);
+		pt_diags_free(d);
+		pt_cassette_free(c);
+	}
 	c = open_replay(p, PT_MATCH_DEFAULT & ~PT_MATCH_HEADERS);
 	PT_ASSERT_OK(try(c, "GET", "http://a.test/h", h3, 1, NULL));
 	pt_cassette_free(c);
