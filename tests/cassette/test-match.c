@@ -536,3 +536,114 @@ PT_TEST(find_uses_first_match)
 	PT_ASSERT_ERR(pt_cassette_find(c, &r), PT_ENOMATCH);
 	pt_cassette_free(c);
 }
+
+/* ---- diagnostics, from ReqCassette's diagnostics_test ------------------ */
+
+PT_TEST(diagnostics_truncate_long_values_and_handle_empty)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct pt_diags *d;
+	const char *p = pt_test_path("long.json");
+	char url[600], *msg;
+
+	memset(url, 0, sizeof(url));
+	snprintf(url, sizeof(url), "http://a.test/x?q=");
+	memset(url + strlen(url), 'a', 300);
+	record_one("long.json", "GET", url, NULL, 0, NULL);
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	url[strlen(url) - 1] = 'b';
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", url, NULL, 0, NULL, d, NULL, 0),
+		      PT_ENOMATCH);
+	msg = strstr(last_diag(d)->message, "    stored: \"q=aaa");
+	PT_ASSERT_NOT_NULL(msg);
+	/* 200 bytes of value, then ... */
+	PT_ASSERT_INT_EQ(strcspn(msg + 13, "\""), 200);
+	PT_ASSERT(strncmp(msg + 13 + 200, "\"...\n", 5) == 0);
+	pt_cassette_free(c);
+
+	spit(p, "{\"version\": \"2.0\", \"interactions\": []}");
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://a.test/", NULL, 0, NULL,
+			       d, NULL, 0),
+		      PT_ENOMATCH);
+	PT_ASSERT_STR_EQ(last_diag(d)->message,
+			 "no matching interaction for GET http://a.test/: the "
+			 "cassette is empty");
+	PT_ASSERT_NULL(last_diag(d)->field);
+	pt_cassette_free(c);
+	pt_diags_free(d);
+}
+
+PT_TEST(blob_bodies_match_on_bytes)
+{
+	struct pt_http_header h[] = { { "content-type",
+					"application/octet-stream" } };
+	const char *p = record_one("blob.json", "PUT", "http://a.test/b", h, 1,
+				   "\x01\x02\x03");
+	struct pt_cassette *c = open_replay(p, 0);
+	struct pt_diags *d;
+
+	PT_ASSERT_OK(try(c, "PUT", "http://a.test/b", h, 1, "\x01\x02\x03"));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_ERR(play_req(c, NULL, "PUT", "http://a.test/b", h, 1,
+			       "\x01\x02\x04", d, NULL, 0),
+		      PT_ENOMATCH);
+	PT_ASSERT_STR_EQ(last_diag(d)->field, "body");
+	PT_ASSERT(strstr(last_diag(d)->message,
+			 "stored: \"\\x01\\x02\\x03\"\n    value:  "
+			 "\"\\x01\\x02\\x04\"") != NULL);
+	pt_diags_free(d);
+	pt_cassette_free(c);
+}
+
+/* ---- body kinds, from ReqCassette's body_type_test ---------------------- */
+
+PT_TEST(body_kind_detection)
+{
+	static const struct {
+		const char *ctype, *body;
+		enum body_kind want;
+	} cases[] = {
+		{ NULL, "", BODY_TEXT },
+		{ "application/json", "{\"a\":1}", BODY_JSON },
+		{ "application/json; charset=utf-8", "[1]", BODY_JSON },
+		{ "application/vnd.api+json", "{}", BODY_JSON },
+		{ "application/json", "not json", BODY_TEXT },
+		{ "image/png", "abc", BODY_BLOB },
+		{ "application/octet-stream", "abc", BODY_BLOB },
+		{ "application/pdf", "abc", BODY_BLOB },
+		{ "application/protobuf", "abc", BODY_BLOB },
+		{ "application/x-protobuf", "abc", BODY_TEXT }, /* sniffed */
+		{ "application/msgpack", "abc", BODY_BLOB },
+		{ "text/html", "<p>hi</p>", BODY_TEXT },
+		{ "text/plain", "{\"a\":1}", BODY_TEXT },
+		{ "application/xml", "<a/>", BODY_TEXT },
+		{ "application/x-www-form-urlencoded", "a=1&b=2", BODY_TEXT },
+		{ "TEXT/PLAIN", "\xff\xfe", BODY_BLOB }, /* not UTF-8 */
+		{ NULL, "{\"sniffed\":true}", BODY_JSON },
+		{ NULL, "caf\xc3\xa9 ok\n", BODY_TEXT },
+		{ NULL, "\x00\x01", BODY_TEXT }, /* strlen 0: empty */
+		{ NULL, "a\x01z", BODY_BLOB },
+		{ NULL, "\xed\xa0\x80", BODY_BLOB }, /* a surrogate */
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
+		struct pt_cassette_msg m;
+
+		memset(&m, 0, sizeof(m));
+		if (cases[i].ctype)
+			PT_ASSERT_OK(pt__msg_add_header(&m, "Content-Type",
+							cases[i].ctype, false));
+		m.body = (char *)(uintptr_t)cases[i].body;
+		m.body_len = strlen(cases[i].body);
+		if (pt__body_detect(&m) != cases[i].want)
+			PT_FAIL("case %zu (%s): got %d, want %d", i,
+				cases[i].ctype ? cases[i].ctype : "-",
+				(int)pt__body_detect(&m), (int)cases[i].want);
+		m.body = NULL;
+		pt__msg_clear(&m);
+	}
+}

@@ -349,3 +349,73 @@ PT_TEST_TIMEOUT(concurrent_recording_from_processes_loses_nothing, 60)
 		}
 	pt_cassette_free(c);
 }
+
+PT_TEST(nested_use_in_a_shared_session_is_monotonic)
+{
+	const char *p = write_numbered("ns.json", 10);
+	struct pt_cassette_session *s;
+	struct pt_cassette *outer, *inner;
+
+	PT_ASSERT_OK(pt_cassette_session_open_shared(pt_test_path("s.shm"), &s));
+	outer = open_seq(p, s);
+	PT_ASSERT_INT_EQ(next_body(outer), 0);
+	inner = open_seq(p, s);
+	PT_ASSERT_INT_EQ(next_body(inner), 1);
+	pt_cassette_free(inner);
+	PT_ASSERT_INT_EQ(next_body(outer), 2);
+	pt_cassette_free(outer);
+	/* the same cassette used again in the same session starts at 0 */
+	outer = open_seq(p, s);
+	PT_ASSERT_INT_EQ(next_body(outer), 0);
+	pt_cassette_free(outer);
+	pt_cassette_session_free(s);
+}
+
+/* Parent and child take turns (a pipe each way): 0 parent, 1 child,
+ * 2 parent, 3 child. */
+PT_TEST(interleaved_parent_and_child_share_the_order)
+{
+	const char *p = write_numbered("il.json", 4);
+	const char *sf = pt_test_path("il.shm");
+	struct pt_cassette_session *s;
+	struct pt_cassette *c;
+	int to_child[2], to_parent[2], pidfd, st;
+	int32_t v;
+	pid_t pid;
+
+	PT_ASSERT_OK(pt_cassette_session_open_shared(sf, &s));
+	c = open_seq(p, s);
+	PT_ASSERT_OK(pipe(to_child));
+	PT_ASSERT_OK(pipe(to_parent));
+	pid = fork();
+	PT_ASSERT_INT_GE(pid, 0);
+	if (pid == 0) {
+		struct pt_cassette_session *cs;
+		struct pt_cassette *cc;
+
+		if (pt_cassette_session_open_shared(sf, &cs) < 0)
+			_exit(2);
+		cc = open_seq(p, cs);
+		for (int k = 0; k < 2; k++) {
+			if (read(to_child[0], &v, sizeof(v)) != sizeof(v))
+				_exit(3);
+			v = next_body(cc);
+			if (write(to_parent[1], &v, sizeof(v)) != sizeof(v))
+				_exit(4);
+		}
+		_exit(0);
+	}
+	pidfd = pt__pidfd_open(pid);
+	for (int k = 0; k < 2; k++) {
+		PT_ASSERT_INT_EQ(next_body(c), 2 * k);
+		PT_ASSERT_INT_EQ(write(to_child[1], &v, sizeof(v)), sizeof(v));
+		read_all(to_parent[0], &v, sizeof(v), 10000);
+		PT_ASSERT_INT_EQ(v, 2 * k + 1);
+	}
+	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, pidfd >= 0 ? 10000 : -1, &st));
+	PT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (pidfd >= 0)
+		close(pidfd);
+	pt_cassette_free(c);
+	pt_cassette_session_free(s);
+}
