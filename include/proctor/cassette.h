@@ -243,6 +243,14 @@ PT_API int pt_cassette_find(struct pt_cassette *c,
 
 PT_API size_t pt_cassette_count(struct pt_cassette *c);
 
+/*
+ * ReqCassette's file name for a cassette name: every character that is
+ * not a word character, white space or '-' becomes '_', runs of white
+ * space become one '_', then ".json" ("my cassette" -> "my_cassette.json").
+ * *ret is the caller's (pt_free).
+ */
+PT_API int pt_cassette_file_name(const char *name, char **ret);
+
 /* Summary of interaction i; strings borrowed until the next change. */
 struct pt_cassette_info {
 	const char *method;

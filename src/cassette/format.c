@@ -905,3 +905,34 @@ char *pt__cassette_dump(json_t *doc)
 	pt__json_free(s);
 	return out;
 }
+
+int pt_cassette_file_name(const char *name, char **ret)
+{
+	struct pt_buf b = PT_BUF_INIT;
+	int r = 0;
+
+	if (!name || !ret)
+		return -EINVAL;
+	for (const char *p = name; *p && r == 0; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (isspace(ch)) {
+			while (isspace((unsigned char)p[1]))
+				p++;
+			r = pt__buf_addch(&b, '_');
+		} else {
+			r = pt__buf_addch(&b, isalnum(ch) || ch == '_' ||
+						      ch == '-'
+					      ? ch
+					      : '_');
+		}
+	}
+	if (r == 0)
+		r = pt__buf_adds(&b, ".json");
+	if (r < 0) {
+		pt__buf_release(&b);
+		return r;
+	}
+	*ret = pt__buf_detach(&b, NULL);
+	return *ret ? 0 : -ENOMEM;
+}

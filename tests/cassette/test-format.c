@@ -419,3 +419,22 @@ PT_TEST(allocation_failures_are_clean)
 	PT_ASSERT_INT_EQ(last, 1);
 	PT_ASSERT_INT_GT(fail_at, 50);
 }
+
+PT_TEST(file_names_are_sanitised_like_reqcassette)
+{
+	static const char *const cases[][2] = {
+		{ "test/with:special*chars", "test_with_special_chars.json" },
+		{ "my cassette", "my_cassette.json" },
+		{ "a  \t b", "a_b.json" },
+		{ "keep-dash_and_1", "keep-dash_and_1.json" },
+		{ "", ".json" },
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
+		char *s = NULL;
+
+		PT_ASSERT_OK(pt_cassette_file_name(cases[i][0], &s));
+		PT_ASSERT_STR_EQ(s, cases[i][1]);
+		pt_free(s);
+	}
+}
