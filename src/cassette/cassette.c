@@ -272,7 +272,7 @@ static int entries_build(struct pt_cassette *c, json_t *doc,
 		/* templated requests are compared after templating the
 		 * incoming one: they cannot be indexed by their uri */
 		r = e.tpl ? pt_vec_push(&c->tpl_ix, (uint32_t)i)
-			  : index_add(&c->index, e.c.key, (uint32_t)i);
+			  : index_add(&c->index, e.c.keys.s, (uint32_t)i);
 		if (r < 0)
 			goto out;
 		continue;
@@ -657,7 +657,7 @@ static void field_values(const struct canon *x, unsigned bit, const char **s,
 		*s = x->query, *n = strlen(x->query);
 		break;
 	case PT_MATCH_HEADERS:
-		*s = x->hkey.s, *n = x->hkey.len;
+		*s = x->keys.s + x->h_off, *n = x->h_len;
 		break;
 	case PT_MATCH_BODY_JSON:
 		if (x->jvalid) {
@@ -767,7 +767,7 @@ static long find_locked(struct pt_cassette *c, const struct canon *in,
 			const struct pt_cassette_msg *m,
 			struct pt__tpl_match **mm)
 {
-	struct bucket *b = pt__map_gets(&c->index, in->key);
+	struct bucket *b = pt__map_get(&c->index, in->keys.s, in->key_len);
 	long best = -1;
 
 	*mm = NULL;

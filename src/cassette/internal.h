@@ -69,10 +69,14 @@ struct canon {
 	char *method; /* upper case */
 	char *uri;
 	char *query; /* raw, for messages */
-	struct pt_buf qkey, hkey, bkey, jkey;
+	/* One block: the index key (method/uri per match bits) and NUL,
+	 * then the query key and the headers key (few allocations per
+	 * lookup). */
+	struct pt_buf keys;
+	size_t key_len, q_off, q_len, h_off, h_len;
+	struct pt_buf bkey, jkey;
 	enum body_kind kind;
 	bool jvalid; /* jkey holds canonical JSON */
-	char *key;   /* index key (method/uri per match bits) */
 };
 
 /* steal: take the method, uri and query strings from m (left NULL). */
