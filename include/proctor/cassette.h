@@ -41,7 +41,7 @@ enum pt_cassette_mode {
 /* Request fields compared by the matcher (bit set). */
 enum {
 	PT_MATCH_METHOD = 1u << 0,  /* case-insensitive */
-	PT_MATCH_URI = 1u << 1,     /* scheme://host[:port]/path, exact */
+	PT_MATCH_URI = 1u << 1,	    /* scheme://host[:port]/path, exact */
 	PT_MATCH_QUERY = 1u << 2,   /* decoded key->value map, any order */
 	PT_MATCH_HEADERS = 1u << 3, /* names lowercased, value lists sorted */
 	PT_MATCH_BODY = 1u << 4,    /* same body kind and equal (JSON deep) */
@@ -53,7 +53,7 @@ enum {
 };
 
 /* Default limits (0 in the options means these). */
-#define PT_CASSETTE_MAX_BYTES        (64u << 20)
+#define PT_CASSETTE_MAX_BYTES	     (64u << 20)
 #define PT_CASSETTE_MAX_INTERACTIONS 100000u
 
 struct pt_http_header {
@@ -178,7 +178,7 @@ PT_API int64_t pt_cassette_session_current(struct pt_cassette_session *s,
 
 struct pt_cassette_opts {
 	enum pt_cassette_mode mode;
-	unsigned match;  /* PT_MATCH_* bits; 0: PT_MATCH_DEFAULT */
+	unsigned match;	 /* PT_MATCH_* bits; 0: PT_MATCH_DEFAULT */
 	bool sequential; /* strict per index (see the session) */
 	/* Session for sequential matching; NULL: a private local one. */
 	struct pt_cassette_session *session;
@@ -199,11 +199,14 @@ struct pt_cassette_opts {
 	void *filter_ctx;
 	/* Templates for recording (NULL: none); implies sequential. */
 	const struct pt_cassette_template *tmpl;
-	size_t max_bytes;        /* file size limit; 0: default */
+	size_t max_bytes;	 /* file size limit; 0: default */
 	size_t max_interactions; /* 0: default */
 };
 
-#define PT_CASSETTE_OPTS_INIT { .mode = PT_CASSETTE_RECORD }
+#define PT_CASSETTE_OPTS_INIT \
+ {                            \
+  .mode = PT_CASSETTE_RECORD  \
+ }
 
 struct pt_cassette;
 

@@ -174,8 +174,7 @@ static int replay_entry(struct entry *e, const struct pt__tpl_match *mm,
 
 static void entries_clear(struct pt_cassette *c)
 {
-	pt_vec_foreach(&c->e, i)
-	{
+	pt_vec_foreach(&c->e, i) {
 		pt__canon_clear(&c->e.v[i].c);
 		pt__tpl_free(c->e.v[i].tpl);
 	}
@@ -201,8 +200,8 @@ static int index_add(struct pt_map *index, const char *key, uint32_t i)
 		if (!b)
 			return -ENOMEM;
 		b->key = pt__strdup(key);
-		if (!b->key || pt__map_put(index, b->key, strlen(b->key), b,
-					   NULL) < 0) {
+		if (!b->key ||
+		    pt__map_put(index, b->key, strlen(b->key), b, NULL) < 0) {
 			pt__free(b->key);
 			pt__free(b);
 			return -ENOMEM;
@@ -311,8 +310,7 @@ static int new_doc(json_t **ret)
 }
 
 /* Reads and parses path. -ENOENT when missing. */
-static int load_doc(struct pt_cassette *c, struct pt_diags *diags,
-		    json_t **ret)
+static int load_doc(struct pt_cassette *c, struct pt_diags *diags, json_t **ret)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -334,8 +332,8 @@ static int load_doc(struct pt_cassette *c, struct pt_diags *diags,
 				      pt_strerror(r));
 		return r;
 	}
-	r = pt__cassette_parse(c->path, text, len, c->o.max_interactions,
-			       diags, ret);
+	r = pt__cassette_parse(c->path, text, len, c->o.max_interactions, diags,
+			       ret);
 	pt__free(text);
 	return r;
 }
@@ -371,7 +369,8 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 		return -EINVAL;
 	if (!opts)
 		opts = &def;
-	if (opts->mode > PT_CASSETTE_BYPASS || (opts->n_filters && !opts->filters))
+	if (opts->mode > PT_CASSETTE_BYPASS ||
+	    (opts->n_filters && !opts->filters))
 		return -EINVAL;
 	c = pt__calloc(1, sizeof(*c));
 	if (!c)
@@ -403,9 +402,9 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 			r = -EINVAL;
 			goto fail;
 		}
-		c->re[i] = pcre2_compile(
-			(PCRE2_SPTR)c->o.filters[i].pattern,
-			PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
+		c->re[i] = pcre2_compile((PCRE2_SPTR)c->o.filters[i].pattern,
+					 PCRE2_ZERO_TERMINATED, 0, &ec, &off,
+					 NULL);
 		if (!c->re[i]) {
 			PCRE2_UCHAR msg[256];
 			char field[32];
@@ -413,10 +412,11 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 			pcre2_get_error_message(ec, msg, sizeof(msg));
 			snprintf(field, sizeof(field), "filters[%zu]", i);
 			if (diags)
-				pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE,
-					      NULL, 0, field,
-					      "%s: bad pattern at offset %zu: %s",
-					      field, (size_t)off, (char *)msg);
+				pt__diags_add(
+					diags, PT_SEV_ERROR, PT_EPARSE, NULL, 0,
+					field,
+					"%s: bad pattern at offset %zu: %s",
+					field, (size_t)off, (char *)msg);
 			r = PT_EPARSE;
 			goto fail;
 		}
@@ -441,8 +441,8 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 			r = new_doc(&c->doc);
 		} else if (r == -ENOENT) {
 			if (diags)
-				pt__diags_add(diags, PT_SEV_ERROR,
-					      PT_ENOTFOUND, c->path, 0, NULL,
+				pt__diags_add(diags, PT_SEV_ERROR, PT_ENOTFOUND,
+					      c->path, 0, NULL,
 					      "cassette not found (mode is "
 					      "replay: record it first)");
 			r = PT_ENOTFOUND;
@@ -507,7 +507,8 @@ size_t pt_cassette_count(struct pt_cassette *c)
 	return n;
 }
 
-/* ---- filters -------------------------------------------------------------- */
+/* ---- filters --------------------------------------------------------------
+ */
 
 static bool listed(const char *const *names, const char *name)
 {
@@ -523,8 +524,7 @@ static void drop_headers(struct pt_cassette_msg *m, const char *const *names)
 
 	if (!names)
 		return;
-	pt_vec_foreach(&m->headers, i)
-	{
+	pt_vec_foreach(&m->headers, i) {
 		struct msg_hdr h = m->headers.v[i];
 
 		if (listed(names, h.name)) {
@@ -607,15 +607,16 @@ static int filter_response(struct pt_cassette *c, struct pt_cassette_msg *req,
 	return r;
 }
 
-/* ---- diagnostics ---------------------------------------------------------- */
+/* ---- diagnostics ----------------------------------------------------------
+ */
 
 static const struct {
 	unsigned bit;
 	const char *name;
 } fields[] = {
-	{ PT_MATCH_METHOD, "method" },   { PT_MATCH_URI, "uri" },
-	{ PT_MATCH_QUERY, "query" },     { PT_MATCH_HEADERS, "headers" },
-	{ PT_MATCH_BODY, "body" },       { PT_MATCH_BODY_JSON, "body_json" },
+	{ PT_MATCH_METHOD, "method" }, { PT_MATCH_URI, "uri" },
+	{ PT_MATCH_QUERY, "query" },   { PT_MATCH_HEADERS, "headers" },
+	{ PT_MATCH_BODY, "body" },     { PT_MATCH_BODY_JSON, "body_json" },
 };
 
 /* A value in quotes, escaped, cut at 200 bytes. Header keys (name NUL
@@ -627,8 +628,8 @@ static void add_value(struct pt_buf *b, const char *s, size_t n, bool pairs)
 		unsigned char ch = (unsigned char)s[i];
 
 		if (ch == '\0' && pairs)
-			pt__buf_adds(b, k++ % 2 ? (i + 1 < n ? "; " : "")
-						: ": ");
+			pt__buf_adds(b,
+				     k++ % 2 ? (i + 1 < n ? "; " : "") : ": ");
 		else if (ch == '\0')
 			pt__buf_adds(b, "\\0");
 		else if (ch == '"' || ch == '\\')
@@ -748,7 +749,8 @@ static int explain(struct pt_cassette *c, const struct canon *in,
 	return PT_ENOMATCH;
 }
 
-/* ---- lookup ---------------------------------------------------------------- */
+/* ---- lookup ----------------------------------------------------------------
+ */
 
 /* 1 when entry e matches (*mm set for a templated one), 0 when not. */
 static int entry_match(struct pt_cassette *c, struct entry *e,
@@ -772,8 +774,7 @@ static long find_locked(struct pt_cassette *c, const struct canon *in,
 
 	*mm = NULL;
 	if (b) {
-		pt_vec_foreach(&b->ix, k)
-		{
+		pt_vec_foreach(&b->ix, k) {
 			uint32_t i = b->ix.v[k];
 
 			if (pt__canon_diff(&c->e.v[i].c, in, c->match) == 0) {
@@ -782,8 +783,7 @@ static long find_locked(struct pt_cassette *c, const struct canon *in,
 			}
 		}
 	}
-	pt_vec_foreach(&c->tpl_ix, k)
-	{
+	pt_vec_foreach(&c->tpl_ix, k) {
 		uint32_t i = c->tpl_ix.v[k];
 
 		if (best >= 0 && (long)i > best)
@@ -834,7 +834,8 @@ int pt_cassette_find(struct pt_cassette *c, const struct pt_http_request *req)
 	return i < 0 ? PT_ENOMATCH : (int)i;
 }
 
-/* ---- recording -------------------------------------------------------------- */
+/* ---- recording --------------------------------------------------------------
+ */
 
 static int file_lock(int fd, short type)
 {
@@ -1123,7 +1124,8 @@ out:
 	return r;
 }
 
-/* ---- inspection and saving ---------------------------------------------------- */
+/* ---- inspection and saving
+ * ---------------------------------------------------- */
 
 static const char *str_at(json_t *o, const char *k, const char *def)
 {

@@ -10,8 +10,8 @@
 #ifndef PT_CASSETTE_INTERNAL_H
 #define PT_CASSETTE_INTERNAL_H
 
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "base/map.h"
 #include "base/vec.h"
 
@@ -37,7 +37,7 @@ struct msg_hdr {
 struct pt_cassette_msg {
 	bool response;
 	char *method, *uri, *query; /* request; never NULL once built */
-	int status;                 /* response */
+	int status;		    /* response */
 	char status_text[16];
 	PT_VEC(struct msg_hdr) headers;
 	enum body_kind kind;
@@ -80,8 +80,8 @@ struct canon {
 };
 
 /* steal: take the method, uri and query strings from m (left NULL). */
-int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
-		    unsigned match, bool steal);
+int pt__canon_build(struct canon *c, struct pt_cassette_msg *m, unsigned match,
+		    bool steal);
 void pt__canon_clear(struct canon *c);
 /* Bit set of PT_MATCH_* fields that differ (0: match). */
 unsigned pt__canon_diff(const struct canon *a, const struct canon *b,
@@ -120,7 +120,8 @@ int pt__tpl_record(const struct pt__tpl *t, struct pt_cassette_msg *req,
 int pt__tpl_compare(const struct pt__tpl *t, unsigned match,
 		    const struct canon *stored, const char *method,
 		    const char *uri, const char *query,
-		    const struct pt_cassette_msg *m, struct pt__tpl_match **ret);
+		    const struct pt_cassette_msg *m,
+		    struct pt__tpl_match **ret);
 int pt__tpl_apply(const struct pt__tpl_match *mm, struct pt_cassette_msg *resp);
 void pt__tpl_match_free(struct pt__tpl_match *m);
 
@@ -132,17 +133,17 @@ struct entry {
 
 struct pt_cassette {
 	pthread_mutex_t mu;
-	char *path;     /* as given */
-	char *key;      /* absolute path: the session key */
+	char *path;	/* as given */
+	char *key;	/* absolute path: the session key */
 	char *lockpath; /* <path>.lock */
 	struct pt_cassette_opts o;
 	unsigned match;
 	pcre2_code **re;
 	json_t *doc; /* {"version": "2.0", "interactions": [...]} */
 	PT_VEC(struct entry) e;
-	struct pt_map index; /* canon.key -> struct bucket * */
+	struct pt_map index;	 /* canon.key -> struct bucket * */
 	PT_VEC(uint32_t) tpl_ix; /* templated entries: not in the index */
-	struct pt__tpl *tpl;     /* template for recording, or NULL */
+	struct pt__tpl *tpl;	 /* template for recording, or NULL */
 	struct pt_cassette_session *own_session;
 	struct pt_cassette_session *session;
 	struct pt__slot *slot;

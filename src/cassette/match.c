@@ -112,9 +112,9 @@ static int query_key(const char *q, struct pt_buf *out)
 			kv[k].k = p;
 			kv[k].kl = url_decode(p, (size_t)((eq ? eq : end) - p));
 			kv[k].v = eq ? eq + 1 : "";
-			kv[k].vl = eq ? url_decode(eq + 1,
-						   (size_t)(end - eq - 1))
-				      : 0;
+			kv[k].vl =
+				eq ? url_decode(eq + 1, (size_t)(end - eq - 1))
+				   : 0;
 			kv[k].pos = k;
 			k++;
 		}
@@ -190,8 +190,8 @@ static int headers_key(const struct pt_cassette_msg *m, struct pt_buf *out)
 
 static int json_key(json_t *j, struct pt_buf *out)
 {
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
-					JSON_ENCODE_ANY);
+	char *s =
+		json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	int r;
 
 	if (!s)
@@ -201,8 +201,8 @@ static int json_key(json_t *j, struct pt_buf *out)
 	return r;
 }
 
-int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
-		    unsigned match, bool steal)
+int pt__canon_build(struct canon *c, struct pt_cassette_msg *m, unsigned match,
+		    bool steal)
 {
 	size_t need;
 	int r = -ENOMEM;
@@ -228,8 +228,9 @@ int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
 		*p = (char)toupper((unsigned char)*p);
 	/* one allocation for the keys in the common case */
 	need = strlen(c->method) + strlen(c->uri) + strlen(c->query) + 8;
-	pt_vec_foreach(&m->headers, i) need +=
-		strlen(m->headers.v[i].name) + strlen(m->headers.v[i].value) + 2;
+	pt_vec_foreach(&m->headers, i)
+		need += strlen(m->headers.v[i].name) +
+			strlen(m->headers.v[i].value) + 2;
 	if (pt__buf_grow(&c->keys, need) < 0 ||
 	    pt__buf_adds(&c->keys, (match & PT_MATCH_METHOD) ? c->method : "") <
 		    0 ||
@@ -249,9 +250,9 @@ int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
 	c->h_len = c->keys.len - c->h_off;
 	c->kind = m->kind;
 	if ((match & (PT_MATCH_BODY | PT_MATCH_BODY_JSON)) && m->body_len) {
-		if (m->kind == BODY_JSON ? json_key(m->json, &c->bkey) < 0
-					 : pt__buf_add(&c->bkey, m->body,
-						       m->body_len) < 0)
+		if (m->kind == BODY_JSON
+			    ? json_key(m->json, &c->bkey) < 0
+			    : pt__buf_add(&c->bkey, m->body, m->body_len) < 0)
 			goto fail;
 	}
 	if (match & PT_MATCH_BODY_JSON) {
@@ -359,7 +360,8 @@ int pt__apply_regex(struct pt_cassette *c, char **s, size_t *len)
 	return 0;
 }
 
-/* ---- accessors for callbacks ---------------------------------------------- */
+/* ---- accessors for callbacks ----------------------------------------------
+ */
 
 const char *pt_cassette_msg_get(const struct pt_cassette_msg *m,
 				const char *field)
@@ -421,8 +423,7 @@ const char *pt_cassette_msg_header(const struct pt_cassette_msg *m,
 {
 	if (!m || !name)
 		return NULL;
-	pt_vec_foreach(&m->headers, i)
-	{
+	pt_vec_foreach(&m->headers, i) {
 		if (strcasecmp(m->headers.v[i].name, name) == 0)
 			return m->headers.v[i].value;
 	}
@@ -436,8 +437,7 @@ int pt_cassette_msg_set_header(struct pt_cassette_msg *m, const char *name,
 
 	if (!m || !name)
 		return -EINVAL;
-	pt_vec_foreach(&m->headers, i)
-	{
+	pt_vec_foreach(&m->headers, i) {
 		struct msg_hdr h = m->headers.v[i];
 
 		if (strcasecmp(h.name, name) == 0) {

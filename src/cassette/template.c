@@ -13,8 +13,8 @@
  * before markers go in, and every substituted string is unescaped. Unlike
  * ReqCassette, offsets are bytes throughout (no character/byte mix-up).
  */
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "cassette/internal.h"
 
 #include <strings.h>
@@ -70,14 +70,14 @@ static const struct preset_pat common[] = {
 	{ NULL, NULL, false },
 };
 
-/* ---- building --------------------------------------------------------------- */
+/* ---- building ---------------------------------------------------------------
+ */
 
 void pt__tpl_free(struct pt__tpl *t)
 {
 	if (!t)
 		return;
-	pt_vec_foreach(&t->p, i)
-	{
+	pt_vec_foreach(&t->p, i) {
 		pt__free(t->p.v[i].name);
 		pt__free(t->p.v[i].source);
 		if (t->p.v[i].opts)
@@ -92,8 +92,8 @@ static const struct {
 	const char *name;
 	uint32_t flag;
 } elixir_opts[] = {
-	{ "caseless", PCRE2_CASELESS },   { "multiline", PCRE2_MULTILINE },
-	{ "dotall", PCRE2_DOTALL },       { "extended", PCRE2_EXTENDED },
+	{ "caseless", PCRE2_CASELESS },	      { "multiline", PCRE2_MULTILINE },
+	{ "dotall", PCRE2_DOTALL },	      { "extended", PCRE2_EXTENDED },
 	{ "unicode", PCRE2_UTF | PCRE2_UCP }, { "ungreedy", PCRE2_UNGREEDY },
 	{ "firstline", PCRE2_FIRSTLINE },
 };
@@ -253,16 +253,19 @@ int pt__tpl_from_json(json_t *block, struct pt_buf *err, struct pt__tpl **ret)
 	t = pt__calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->allow_keys = json_is_true(json_object_get(cfg, "allow_key_templates"));
+	t->allow_keys =
+		json_is_true(json_object_get(cfg, "allow_key_templates"));
 	json_object_foreach(pats, name, v)
 	{
-		json_t *src = json_is_string(v) ? v : json_object_get(v, "source");
+		json_t *src =
+			json_is_string(v) ? v : json_object_get(v, "source");
 		json_t *opts = json_object_get(v, "opts");
 
 		if (!json_is_string(src) || (opts && !json_is_array(opts))) {
 			pt__buf_reset(err);
-			pt__buf_addf(err, "template.patterns.%s: expected a "
-					  "string or {source, opts}",
+			pt__buf_addf(err,
+				     "template.patterns.%s: expected a "
+				     "string or {source, opts}",
 				     name);
 			pt__tpl_free(t);
 			return PT_EPARSE;
@@ -279,7 +282,8 @@ int pt__tpl_from_json(json_t *block, struct pt_buf *err, struct pt__tpl **ret)
 	return 0;
 }
 
-/* ---- strings ---------------------------------------------------------------- */
+/* ---- strings ----------------------------------------------------------------
+ */
 
 static const char *find_bytes(const char *h, size_t hn, const char *nd,
 			      size_t nn)
@@ -463,7 +467,8 @@ out:
 /* Sorted compact JSON text (ReqCassette's normalised Jason.encode). */
 static char *json_text(json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	char *s =
+		json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	char *c = s ? pt__strdup(s) : NULL;
 
 	pt__json_free(s);
@@ -478,8 +483,8 @@ static char *sorted_query(const char *q)
 
 	if (o && json_object_set_new(o, "query_string", json_string(q)) == 0 &&
 	    pt__sort_query(o) == 0)
-		r = pt__strdup(json_string_value(
-			json_object_get(o, "query_string")));
+		r = pt__strdup(
+			json_string_value(json_object_get(o, "query_string")));
 	json_decref(o);
 	return r;
 }
@@ -522,7 +527,8 @@ out:
 	return r;
 }
 
-/* ---- markers ------------------------------------------------------------------ */
+/* ---- markers
+ * ------------------------------------------------------------------ */
 
 struct repl {
 	const char *value;
@@ -628,8 +634,8 @@ static json_t *template_json(const struct pt__tpl *t, const struct tpl_vars *v,
 			json_t *nv = template_json(t, v, scope, x, keys);
 			const char *nk = k;
 
-			if (keys && replace_in(t, v, scope, k, strlen(k), &b) ==
-					    0)
+			if (keys &&
+			    replace_in(t, v, scope, k, strlen(k), &b) == 0)
 				nk = b.s;
 			if (!o || !nv || json_object_set_new(o, nk, nv) < 0) {
 				json_decref(o);
@@ -724,7 +730,8 @@ static int template_request(const struct pt__tpl *t, const struct tpl_vars *v,
 	return r;
 }
 
-/* ---- record ----------------------------------------------------------------------- */
+/* ---- record
+ * ----------------------------------------------------------------------- */
 
 static json_t *block_json(const struct pt__tpl *t, const struct tpl_vars *v)
 {
@@ -809,7 +816,8 @@ out:
 	return r;
 }
 
-/* ---- replay ------------------------------------------------------------------------- */
+/* ---- replay
+ * ------------------------------------------------------------------------- */
 
 struct pt__tpl_match {
 	struct tpl_vars v;
@@ -947,9 +955,8 @@ static json_t *substitute_json(const struct pt__tpl_match *mm, json_t *j)
 		o = json_array();
 		json_array_foreach(j, i, x)
 		{
-			if (!o ||
-			    json_array_append_new(o, substitute_json(mm, x)) <
-				    0) {
+			if (!o || json_array_append_new(
+					  o, substitute_json(mm, x)) < 0) {
 				json_decref(o);
 				o = NULL;
 				break;

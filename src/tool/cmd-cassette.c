@@ -4,8 +4,8 @@
  * <proctor/cassette.h>.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +50,9 @@ static int parse_match(const char *s, unsigned *ret)
 		const char *name;
 		unsigned bit;
 	} names[] = {
-		{ "method", PT_MATCH_METHOD },   { "uri", PT_MATCH_URI },
-		{ "query", PT_MATCH_QUERY },     { "headers", PT_MATCH_HEADERS },
-		{ "body", PT_MATCH_BODY },       { "json", PT_MATCH_BODY_JSON },
+		{ "method", PT_MATCH_METHOD }, { "uri", PT_MATCH_URI },
+		{ "query", PT_MATCH_QUERY },   { "headers", PT_MATCH_HEADERS },
+		{ "body", PT_MATCH_BODY },     { "json", PT_MATCH_BODY_JSON },
 	};
 	unsigned m = 0;
 
@@ -171,8 +171,9 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case 'H':
 			if (nh == MAX_LIST)
-				return pt_tool_usage_err("cassette serve",
-							 "too many --filter-header");
+				return pt_tool_usage_err(
+					"cassette serve",
+					"too many --filter-header");
 			headers[nh++] = optarg;
 			break;
 		case 'F': {
@@ -202,8 +203,7 @@ static int cmd_serve(int argc, char **argv)
 		case 'T': {
 			char *eq = strchr(optarg, '=');
 
-			if (!eq || eq == optarg ||
-			    tmpl.n_patterns == MAX_LIST)
+			if (!eq || eq == optarg || tmpl.n_patterns == MAX_LIST)
 				return pt_tool_usage_err(
 					"cassette serve",
 					"--template-pattern wants NAME=REGEX");
@@ -313,7 +313,8 @@ static int cmd_show(int argc, char **argv)
 	size_t n;
 	int r;
 
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: proctor cassette show FILE\n\nLists the "
 		       "interactions of a cassette: index, request, status,\n"
 		       "response body kind and size, recording time.\n");

@@ -397,8 +397,9 @@ PT_TEST(allocation_failures_are_clean)
 		o.sequential = false;
 		r3 = pt_cassette_open(pt_test_path(rec), &o, d, &c);
 		if (r3 == 0)
-			r3 = play_req(c, &f, "POST", "http://api.test/r?b=2&a=1",
-				      h, 2, "{\"k\":[1,2]}", d, NULL, 0);
+			r3 = play_req(c, &f, "POST",
+				      "http://api.test/r?b=2&a=1", h, 2,
+				      "{\"k\":[1,2]}", d, NULL, 0);
 		pt_cassette_free(c);
 		pt_diags_free(d);
 		pt_set_allocator(NULL);
@@ -414,7 +415,8 @@ PT_TEST(allocation_failures_are_clean)
 		 * part (the text of a diagnostic) and changes nothing */
 		if (!(r1 == -ENOMEM || r2 == -ENOMEM || r3 == -ENOMEM ||
 		      (r1 == 0 && r2 == PT_ENOMATCH && r3 == 0)))
-			PT_FAIL("allocation %ld: %d %d %d", fail_at, r1, r2, r3);
+			PT_FAIL("allocation %ld: %d %d %d", fail_at, r1, r2,
+				r3);
 	}
 	PT_ASSERT_INT_EQ(last, 1);
 	PT_ASSERT_INT_GT(fail_at, 50);

@@ -2,8 +2,8 @@
  * The record/replay proxy against a small upstream served by this test
  * (libmicrohttpd on 127.0.0.1), with a libcurl client. Loopback only.
  */
-#include "common.h"
 #include "base/buf.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -96,12 +96,10 @@ static void upstream_start(struct upstream *u)
 	atomic_store(&u->hits, 0);
 	if (u->release_fd == 0)
 		u->release_fd = -1;
-	u->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-					MHD_USE_THREAD_PER_CONNECTION,
-				0, NULL, NULL, up_handler, u,
-				MHD_OPTION_SOCK_ADDR, &sa,
-				MHD_OPTION_NOTIFY_COMPLETED, up_done, NULL,
-				MHD_OPTION_END);
+	u->d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+		0, NULL, NULL, up_handler, u, MHD_OPTION_SOCK_ADDR, &sa,
+		MHD_OPTION_NOTIFY_COMPLETED, up_done, NULL, MHD_OPTION_END);
 	PT_ASSERT_NOT_NULL(u->d);
 	u->port = MHD_get_daemon_info(u->d, MHD_DAEMON_INFO_BIND_PORT)->port;
 	snprintf(u->base, sizeof(u->base), "http://127.0.0.1:%d", u->port);
@@ -114,14 +112,15 @@ static void upstream_stop(struct upstream *u)
 	u->d = NULL;
 }
 
-/* ---- the client ------------------------------------------------------------- */
+/* ---- the client -------------------------------------------------------------
+ */
 
 struct got {
 	long status;
 	char body[2048];
 	size_t len;
-	char tag[32];      /* X-Proctor-Cassette */
-	char upstream[8];  /* X-Upstream */
+	char tag[32];	  /* X-Proctor-Cassette */
+	char upstream[8]; /* X-Upstream */
 };
 
 static size_t cl_body(char *p, size_t size, size_t n, void *ctx)
@@ -223,8 +222,8 @@ PT_TEST(record_then_replay_through_the_proxy)
 	PT_ASSERT_STR_EQ(g1.upstream, "yes");
 	PT_ASSERT_STR_EQ(g1.body, "{\"n\":1,\"method\":\"GET\",\"path\":"
 				  "\"/items\",\"id\":\"7\",\"body_len\":0}");
-	http(pt_cassette_proxy_port(p), "POST", "/created",
-	     "{\"b\":2,\"a\":1}", &g2);
+	http(pt_cassette_proxy_port(p), "POST", "/created", "{\"b\":2,\"a\":1}",
+	     &g2);
 	PT_ASSERT_INT_EQ(g2.status, 201);
 	PT_ASSERT_STR_EQ(g2.body, "{\"n\":2,\"method\":\"POST\",\"path\":"
 				  "\"/created\",\"id\":\"\",\"body_len\":13}");

@@ -143,8 +143,8 @@ PT_TEST(shared_cassette_across_threads_no_duplicates)
 	c = open_seq(p, s);
 	for (int i = 0; i < 4; i++) {
 		t[i].c = c;
-		PT_ASSERT_INT_EQ(pthread_create(&th[i], NULL, thread_main, &t[i]),
-				 0);
+		PT_ASSERT_INT_EQ(
+			pthread_create(&th[i], NULL, thread_main, &t[i]), 0);
 	}
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
@@ -364,7 +364,8 @@ PT_TEST(nested_use_in_a_shared_session_is_monotonic)
 	struct pt_cassette_session *s;
 	struct pt_cassette *outer, *inner;
 
-	PT_ASSERT_OK(pt_cassette_session_open_shared(pt_test_path("s.shm"), &s));
+	PT_ASSERT_OK(
+		pt_cassette_session_open_shared(pt_test_path("s.shm"), &s));
 	outer = open_seq(p, s);
 	PT_ASSERT_INT_EQ(next_body(outer), 0);
 	inner = open_seq(p, s);
@@ -403,7 +404,8 @@ PT_TEST(interleaved_parent_and_child_share_the_order)
 			if (read(to_child[0], &v, sizeof(v)) != sizeof(v))
 				_exit(3);
 			if (!cc) {
-				if (pt_cassette_session_open_shared(sf, &cs) < 0)
+				if (pt_cassette_session_open_shared(sf, &cs) <
+				    0)
 					_exit(2);
 				cc = open_seq(p, cs);
 			}

@@ -28,11 +28,14 @@ static int echo_fwd(void *ctx, const struct pt_http_request *req,
 static int send(struct pt_cassette *c, const char *method, const char *url,
 		const char *body, char *out, size_t outsz, struct pt_diags *d)
 {
-	struct pt_http_header h[] = { { "content-type", body && body[0] == '{'
-								 ? "application/json"
-								 : "text/plain" } };
-	struct pt_http_request req = { .method = method, .url = url,
-				       .headers = h, .n_headers = 1,
+	struct pt_http_header h[] = {
+		{ "content-type",
+		  body && body[0] == '{' ? "application/json" : "text/plain" }
+	};
+	struct pt_http_request req = { .method = method,
+				       .url = url,
+				       .headers = h,
+				       .n_headers = 1,
 				       .body = body,
 				       .body_len = body ? strlen(body) : 0 };
 	struct pt_http_response *resp = NULL;
@@ -106,8 +109,7 @@ PT_TEST(text_bodies_are_escaped_and_uri_query_templated)
 	char out[512], *text;
 
 	c = open_t(p, PT_CASSETTE_RECORD, &t);
-	PT_ASSERT_OK(send(c, "POST",
-			  "http://a.test/items/SKU-1?z=SKU-2&a=1",
+	PT_ASSERT_OK(send(c, "POST", "http://a.test/items/SKU-1?z=SKU-2&a=1",
 			  "a {{lit}} \\ SKU-1", out, sizeof(out), NULL));
 	PT_ASSERT_STR_EQ(out, "got a {{lit}} \\ SKU-1 {{x}} from "
 			      "http://a.test/items/SKU-1?z=SKU-2&a=1");
@@ -120,9 +122,10 @@ PT_TEST(text_bodies_are_escaped_and_uri_query_templated)
 	/* literal braces and backslashes escaped, markers not */
 	PT_ASSERT(strstr(text, "\"body\": \"a \\\\{\\\\{lit\\\\}\\\\} "
 			       "\\\\\\\\ {{sku.0}}\"") != NULL);
-	PT_ASSERT(strstr(text, "\"body\": \"got a \\\\{\\\\{lit\\\\}\\\\} "
-			       "\\\\\\\\ {{sku.0}} \\\\{\\\\{x\\\\}\\\\} from "
-			       "http://a.test/items/{{sku.0}}?z={{sku.1}}&a=1\"") !=
+	PT_ASSERT(strstr(text,
+			 "\"body\": \"got a \\\\{\\\\{lit\\\\}\\\\} "
+			 "\\\\\\\\ {{sku.0}} \\\\{\\\\{x\\\\}\\\\} from "
+			 "http://a.test/items/{{sku.0}}?z={{sku.1}}&a=1\"") !=
 		  NULL);
 	pt__free(text);
 
@@ -158,9 +161,9 @@ PT_TEST(template_implies_sequential)
 	PT_ASSERT_OK(send(c, "POST", "http://a.test/x", "first N8", out,
 			  sizeof(out), NULL));
 	PT_ASSERT_STR_EQ(out, "got first N8 {{x}} from http://a.test/x");
-	PT_ASSERT_ERR(send(c, "POST", "http://a.test/x", "first N9", NULL, 0,
-			   NULL),
-		      PT_ENOMATCH);
+	PT_ASSERT_ERR(
+		send(c, "POST", "http://a.test/x", "first N9", NULL, 0, NULL),
+		PT_ENOMATCH);
 	pt_cassette_free(c);
 }
 
@@ -177,8 +180,8 @@ PT_TEST(overlaps_longest_wins_and_duplicates_share_a_marker)
 	char *text;
 
 	c = open_t(p, PT_CASSETTE_RECORD, &t);
-	PT_ASSERT_OK(send(c, "POST", "http://a.test/o", "Item SKU-1234 A1 A1 B2",
-			  NULL, 0, NULL));
+	PT_ASSERT_OK(send(c, "POST", "http://a.test/o",
+			  "Item SKU-1234 A1 A1 B2", NULL, 0, NULL));
 	pt_cassette_free(c);
 	text = slurp(p);
 	/* SKU-1234 beats 1234, A1 beats 1 (longer); the duplicate A1 keeps
@@ -220,27 +223,31 @@ PT_TEST(loads_reqcassette_templated_cassette)
 
 	/* legacy pattern form (a plain string) and the common preset's
 	 * caseless uuid */
-	spit(p, "{\"version\": \"2.0\", \"interactions\": [{\"request\": {"
-		"\"method\": \"GET\", \"uri\": \"https://x.test/u/{{uuid.0}}\", "
-		"\"query_string\": \"\", \"headers\": {\"x-ignored\": [\"1\"]}, "
-		"\"body_type\": \"text\", \"body\": \"\"}, \"response\": {"
-		"\"status\": 200, \"headers\": {}, \"body_type\": \"json\", "
-		"\"body_json\": {\"id\": \"{{uuid.0}}\", \"k\": \"\\\\{\\\\{v\\\\}\\\\}\"}}, "
-		"\"template\": {\"enabled\": true, \"patterns\": {\"uuid\": {"
-		"\"source\": \"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
-		"[0-9a-f]{12}\", \"opts\": [\"caseless\"]}, \"old\": \"zz+\"}, "
-		"\"recorded_values\": {}, \"config\": {}}}]}");
+	spit(p,
+	     "{\"version\": \"2.0\", \"interactions\": [{\"request\": {"
+	     "\"method\": \"GET\", \"uri\": \"https://x.test/u/{{uuid.0}}\", "
+	     "\"query_string\": \"\", \"headers\": {\"x-ignored\": [\"1\"]}, "
+	     "\"body_type\": \"text\", \"body\": \"\"}, \"response\": {"
+	     "\"status\": 200, \"headers\": {}, \"body_type\": \"json\", "
+	     "\"body_json\": {\"id\": \"{{uuid.0}}\", \"k\": \"\\\\{\\\\{v\\\\}\\\\}\"}}, "
+	     "\"template\": {\"enabled\": true, \"patterns\": {\"uuid\": {"
+	     "\"source\": \"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+	     "[0-9a-f]{12}\", \"opts\": [\"caseless\"]}, \"old\": \"zz+\"}, "
+	     "\"recorded_values\": {}, \"config\": {}}}]}");
 	c = open_t(p, PT_CASSETTE_REPLAY, NULL);
-	PT_ASSERT_OK(send(c, "GET",
-			  "https://x.test/u/ABCDEF01-2345-6789-abcd-ef0123456789",
-			  NULL, out, sizeof(out), NULL));
-	PT_ASSERT_STR_EQ(out, "{\"id\":\"ABCDEF01-2345-6789-abcd-ef0123456789\","
-			      "\"k\":\"{{v}}\"}");
+	PT_ASSERT_OK(
+		send(c, "GET",
+		     "https://x.test/u/ABCDEF01-2345-6789-abcd-ef0123456789",
+		     NULL, out, sizeof(out), NULL));
+	PT_ASSERT_STR_EQ(out,
+			 "{\"id\":\"ABCDEF01-2345-6789-abcd-ef0123456789\","
+			 "\"k\":\"{{v}}\"}");
 	pt_cassette_free(c);
 
-	spit(p, "{\"version\": \"2.0\", \"interactions\": [{\"request\": {"
-		"\"method\": \"GET\", \"uri\": \"u\"}, \"response\": {\"status\": "
-		"200}, \"template\": {\"enabled\": true, \"patterns\": 3}}]}");
+	spit(p,
+	     "{\"version\": \"2.0\", \"interactions\": [{\"request\": {"
+	     "\"method\": \"GET\", \"uri\": \"u\"}, \"response\": {\"status\": "
+	     "200}, \"template\": {\"enabled\": true, \"patterns\": 3}}]}");
 	{
 		struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
 		struct pt_diags *d;
