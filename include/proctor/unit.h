@@ -405,9 +405,10 @@ PT_API void pt_units_set_jinja_env(struct pt_units *u,
  * the record's __index__ (NULL: i + 1). New units (and their jobs, with
  * template_id set and siblings) are appended to u. A record that cannot
  * be rendered is a diagnostic and is skipped. Engines: "default"
- * (str.format) and "jinja2" (the subset in docs/unit.md). Returns the
- * number of jobs added, or -ENOMEM / PT_ENOTSUP (unknown engine, or a
- * template-unit other than job).
+ * (str.format) and "jinja2" (the subset in docs/unit.md); an unknown
+ * engine, a template-unit other than job or a jinja2 syntax error is one
+ * diagnostic for the template (nothing generated). Returns the number of
+ * jobs added (0 included), or -ENOMEM / -EINVAL only.
  */
 PT_API int pt_template_instantiate(struct pt_units *u,
 				   const struct pt_unit *tpl,
