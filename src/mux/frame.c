@@ -76,8 +76,13 @@ const char *pt__mux_check_envelope(const json_t *msg)
 
 /* ---- Encoding ---------------------------------------------------------- */
 
-/* Depth of the deepest container (1 for a flat object); stops past max. */
-static int value_depth(const json_t *v, int depth, int max)
+/*
+ * Depth of the deepest container (1 for a flat object); stops past max.
+ * *nul_key is set when an object key holds a NUL byte: jansson refuses
+ * those when reading JSON and cannot compare them, so neither format
+ * carries them.
+ */
+static int value_depth(const json_t *v, int depth, int max, bool *nul_key)
 {
 	int d = depth, r;
 
@@ -92,8 +97,9 @@ static int value_depth(const json_t *v, int depth, int max)
 		     it = json_object_iter_next((json_t *)(uintptr_t)v, it)) {
 			k = json_object_iter_key(it);
 			x = json_object_iter_value(it);
-			(void)k;
-			r = value_depth(x, depth + 1, max);
+			if (memchr(k, 0, json_object_iter_key_len(it)))
+				*nul_key = true;
+			r = value_depth(x, depth + 1, max, nul_key);
 			if (r > d)
 				d = r;
 			if (d > max)
@@ -103,7 +109,8 @@ static int value_depth(const json_t *v, int depth, int max)
 	}
 	if (json_is_array(v)) {
 		for (size_t i = 0; i < json_array_size(v); i++) {
-			r = value_depth(json_array_get(v, i), depth + 1, max);
+			r = value_depth(json_array_get(v, i), depth + 1, max,
+					nul_key);
 			if (r > d)
 				d = r;
 			if (d > max)
@@ -235,12 +242,14 @@ int pt__mux_encode_buf(enum pt_mux_format f, const json_t *msg,
 		       size_t max_frame, struct pt_buf *out)
 {
 	size_t start = out->len, payload;
+	bool nul_key = false;
 	int r;
 
 	max_frame = pt__mux_limit(max_frame);
 	if (!json_is_object(msg))
 		return PT_EPARSE;
-	if (value_depth(msg, 1, PT_MUX_MAX_DEPTH) > PT_MUX_MAX_DEPTH)
+	if (value_depth(msg, 1, PT_MUX_MAX_DEPTH, &nul_key) > PT_MUX_MAX_DEPTH ||
+	    nul_key)
 		return PT_EPARSE;
 	if (f == PT_MUX_JSON) {
 		/* jansson fails on strings that are not UTF-8. */
@@ -500,6 +509,11 @@ static json_t *mp_key_value(const unsigned char *p, size_t n, size_t *pos,
 		if (!pt__mux_utf8_ok(k, klen)) {
 			e->at = at;
 			e->why = "map key is not UTF-8";
+			return NULL;
+		}
+		if (memchr(k, 0, klen)) {
+			e->at = at;
+			e->why = "map key holds a NUL byte";
 			return NULL;
 		}
 		*pos = at + h.hdr + klen;

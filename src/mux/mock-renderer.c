@@ -12,8 +12,9 @@
  * host's snapshot/patch, then interact_response {events: []}; reset (by
  * the serve library); widget_op {op: "exit"}. Test helpers, never sent by
  * a real host: mock_hold (emits event "held", never replies), mock_sleep
- * {ms}, mock_emit {message}, mock_raw {hex} (raw output bytes), mock_exit
- * {code}.
+ * {ms, notify} (emits event "sleeping" first when notify is true),
+ * mock_emit {message, pad} (pad: add that many bytes), mock_raw {hex}
+ * (raw output bytes), mock_exit {code}.
  *
  * Usage: proctor-mock-renderer [--json|--msgpack] [--max-sessions N]
  *        [--threads N] [--queue-cap N] [--max-frame N] [--mock|--headless]
@@ -338,14 +339,34 @@ static void m_message(void *ctx, struct pt_mux_sctx *s, void *state,
 					      "", "value"));
 	} else if (!strcmp(type, "mock_sleep")) {
 		json_int_t ms = json_integer_value(json_object_get(m, "ms"));
+		/* "notify": say when the session is busy (tests wait on it). */
+		if (json_is_true(json_object_get(m, "notify")))
+			pt_mux_sctx_emit(s, json_pack("{s:s, s:s, s:s, s:{}}",
+						      "type", "event", "family",
+						      "sleeping", "id", "",
+						      "value"));
 		struct timespec ts = { (time_t)(ms / 1000),
 				       (long)(ms % 1000) * 1000000 };
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 	} else if (!strcmp(type, "mock_emit")) {
 		json_t *msg = json_object_get(m, "message");
-		if (json_is_object(msg))
-			pt_mux_sctx_emit(s, json_deep_copy(msg));
+		json_int_t pad = json_integer_value(json_object_get(m, "pad"));
+		if (json_is_object(msg)) {
+			msg = json_deep_copy(msg);
+			/* "pad": N adds N bytes, for oversized replies. */
+			if (pad > 0 && pad < (1 << 28)) {
+				char *x = pt__malloc((size_t)pad);
+				if (x) {
+					memset(x, 'x', (size_t)pad);
+					json_object_set_new(
+						msg, "pad",
+						json_stringn(x, (size_t)pad));
+					pt__free(x);
+				}
+			}
+			pt_mux_sctx_emit(s, msg);
+		}
 	} else if (!strcmp(type, "mock_raw")) {
 		const char *hex = json_string_value(json_object_get(m, "hex"));
 		size_t n = hex ? strlen(hex) / 2 : 0;
