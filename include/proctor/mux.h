@@ -16,10 +16,14 @@
  * borrowed messages valid for the duration of the call.
  *
  * Threads: a struct pt_mux_pool may be used from any number of threads at
- * once. Event callbacks run on the pool's reader threads and may call
- * pt_mux_send() and pt_mux_interact(), but not the functions that wait for
- * the worker (pt_mux_request, pt_mux_unregister): those return PT_ESTATE
- * when called from a reader thread.
+ * once. Event callbacks run on whichever thread is reading the worker's
+ * output at the time: the pool's own thread, or a thread waiting inside
+ * pt_mux_request()/pt_mux_unregister(). They may call pt_mux_send() and
+ * pt_mux_interact(), but not the functions that wait for the worker
+ * (pt_mux_request, pt_mux_unregister): those return PT_ESTATE from a
+ * callback. The library never touches signal dispositions: the worker's
+ * stdin is a pipe whose read end the pool also holds, so writing to a dead
+ * worker cannot raise SIGPIPE.
  */
 #ifndef PROCTOR_MUX_H
 #define PROCTOR_MUX_H
@@ -81,7 +85,7 @@ struct pt_mux_event {
 
 /*
  * Receives events. ev and its strings and msg are borrowed for the call.
- * Runs on a pool reader thread (see the threads note above).
+ * See the threads note above for where it runs.
  */
 typedef void (*pt_mux_event_fn)(void *ctx, const struct pt_mux_event *ev);
 
@@ -105,7 +109,8 @@ struct pt_mux_pool_opts {
 	/* Pool-wide events (diagnostics, unrouted messages, restarts). */
 	pt_mux_event_fn on_event;
 	void *ctx;
-	/* Worker stderr fd: -2 inherit (default when 0 is left), -1 null. */
+	/* Worker stderr: 0 (the default) inherits ours, -1 /dev/null, or an
+	 * fd of the caller's. */
 	int stderr_fd;
 	/* Start errors are described here when not NULL (caller owns). */
 	struct pt_diags *diags;

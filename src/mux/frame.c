@@ -248,6 +248,9 @@ int pt__mux_encode_buf(enum pt_mux_format f, const json_t *msg,
 	max_frame = pt__mux_limit(max_frame);
 	if (!json_is_object(msg))
 		return PT_EPARSE;
+	/* Most messages are small: one allocation instead of several. */
+	if (pt__buf_grow(out, 512) < 0)
+		return -ENOMEM;
 	if (value_depth(msg, 1, PT_MUX_MAX_DEPTH, &nul_key) > PT_MUX_MAX_DEPTH ||
 	    nul_key)
 		return PT_EPARSE;

@@ -4,23 +4,28 @@
  * Threads and locks. One mutex (p->lock) guards the session table, the
  * pending-request table, the pending-close set, the counters and the
  * worker state. Each worker connection has its own write lock, so frames
- * are encoded outside any lock and written whole. Each worker has one
- * reader thread that decodes its output and routes every message: a
- * reply wakes the one waiting caller through the caller's own condition
- * variable; events go to the owner's callback (called without the lock)
- * or to its polled queue. Callers block only in pt_mux_request and
- * pt_mux_unregister, always with a deadline.
+ * are encoded outside any lock and written whole.
+ *
+ * Reading is leader/follower: one thread at a time holds a connection's
+ * "reading" role and decodes and routes everything the worker wrote. A
+ * caller waiting in pt_mux_request takes the role itself when it is free,
+ * so the reply usually wakes the very thread that waits for it (two
+ * context switches per round trip, like a raw pipe ping-pong). Each
+ * connection also has a thread of its own that reads while no caller
+ * waits (events, late replies) and handles the worker's exit. Replies to
+ * other callers wake them through the connection's condition variable;
+ * events go to the owner's callback (called without the lock, on
+ * whichever thread is reading) or to its polled queue.
  *
  * Lifetimes. Sessions and connections are reference counted under
  * p->lock, so a reader can deliver to a session that is being
- * unregistered, and a writer can use a connection whose worker just died
- * (the write then fails with EPIPE, reported as PT_EWORKER).
+ * unregistered, and a writer can use a connection whose worker just died.
  *
  * Worker exit. The reader sees end of output, kills the process group,
  * reaps it, answers every waiter of that worker with PT_EWORKER, marks its
- * sessions dead and notifies their owners. The multiplexed reader then
- * restarts the worker (at most max_restarts per restart window, with
- * doubling backoff) and goes on reading the new one.
+ * sessions dead and notifies their owners. The multiplexed connection
+ * thread then restarts the worker (at most max_restarts per restart
+ * window, with doubling backoff) and goes on reading the new one.
  */
 #define _GNU_SOURCE 1
 #include "base/common.h"
@@ -33,7 +38,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,10 +46,30 @@ struct pool;
 struct conn {
 	pid_t pid;
 	int pidfd;
-	int to_fd;   /* socket: the worker's stdin */
+	/*
+	 * The worker's stdin is a pipe whose read end we keep open too
+	 * (spare_fd): a write to a dead worker then never raises SIGPIPE,
+	 * which the library must not touch. Writes are non-blocking and
+	 * give up when the worker is known dead (see conn_write).
+	 */
+	int to_fd;
+	int spare_fd;
+	bool stop_writes; /* atomic: input is being closed */
 	int from_fd; /* pipe: the worker's stdout */
 	struct pt_mux_decoder *dec;
 	pthread_mutex_t wlock;
+	/*
+	 * Reading (leader/follower): whoever holds "reading" decodes and
+	 * routes the worker's output. A caller waiting for a reply takes
+	 * that role itself when it is free, so its reply wakes it directly;
+	 * the connection's thread reads only while nobody waits.
+	 */
+	pthread_cond_t rcond;  /* with p->lock: waiters (role, replies) */
+	pthread_cond_t bgcond; /* with p->lock: the connection thread */
+	unsigned waiters;
+	int64_t last_wait_ns; /* when the last waiter left */
+	bool reading;
+	bool eof;
 	unsigned refs;        /* under p->lock */
 	bool dead;            /* output ended */
 	bool closing;         /* an exit was asked for: the closer reaps */
@@ -74,7 +98,6 @@ struct waiter {
 	char key[2 * PT_MUX_ID_MAX];
 	size_t keylen;
 	struct conn *conn;
-	pthread_cond_t cond;
 	bool done;
 	int err;
 	json_t *reply;
@@ -147,21 +170,6 @@ static void cond_init_mono(pthread_cond_t *c)
 	pthread_condattr_destroy(&a);
 }
 
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static size_t make_key(char *key, const char *session, const char *id)
 {
 	int n = snprintf(key, 2 * PT_MUX_ID_MAX, "%s\037%s", session, id);
@@ -179,9 +187,12 @@ static bool valid_id(const char *s)
 static void conn_free(struct conn *c)
 {
 	pt__close(c->to_fd);
+	pt__close(c->spare_fd);
 	pt__close(c->from_fd);
 	pt__close(c->pidfd);
 	pt_mux_decoder_free(c->dec);
+	pthread_cond_destroy(&c->rcond);
+	pthread_cond_destroy(&c->bgcond);
 	pthread_mutex_destroy(&c->wlock);
 	pt__free(c);
 }
@@ -193,6 +204,33 @@ static void conn_unref(struct conn *c)
 		conn_free(c);
 }
 
+/*
+ * Writes one frame. The fd is non-blocking: when the pipe is full the
+ * writer waits for room in slices, giving up (PT_EWORKER) once the worker
+ * is dead or being closed; a frame is never left half-written otherwise.
+ */
+static int write_frame(struct conn *c, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w;
+
+		if (c->to_fd < 0 || __atomic_load_n(&c->dead, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&c->stop_writes, __ATOMIC_ACQUIRE))
+			return PT_EWORKER;
+		w = write(c->to_fd, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (w < 0 && errno == EAGAIN) {
+			struct pollfd pf = { c->to_fd, POLLOUT, 0 };
+			(void)poll(&pf, 1, 50);
+		} else if (w < 0 && errno != EINTR) {
+			return PT_EWORKER;
+		}
+	}
+	return 0;
+}
+
 static int conn_write(struct pt_mux_pool *p, struct conn *c, const json_t *m)
 {
 	struct pt_buf b = PT_BUF_INIT;
@@ -200,42 +238,62 @@ static int conn_write(struct pt_mux_pool *p, struct conn *c, const json_t *m)
 
 	if (r == 0) {
 		pthread_mutex_lock(&c->wlock);
-		r = send_all(c->to_fd, b.s, b.len);
+		r = write_frame(c, b.s, b.len);
 		pthread_mutex_unlock(&c->wlock);
-		if (r < 0)
-			r = PT_EWORKER; /* EPIPE, ECONNRESET: it is gone */
 	}
 	pt__buf_release(&b);
 	return r;
 }
 
-/* Reads from the worker into its decoder, waiting until deadline. */
+/* Closes our end of the worker's stdin: it sees end of input. */
+static void conn_end_input(struct conn *c)
+{
+	/* A writer waiting for room gives up and lets go of the lock. */
+	__atomic_store_n(&c->stop_writes, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&c->wlock);
+	c->to_fd = pt__close(c->to_fd);
+	pthread_mutex_unlock(&c->wlock);
+}
+
+/*
+ * Reads from the worker into its decoder: 1 when bytes came, 0 at end of
+ * output, -ETIMEDOUT after deadline, -EAGAIN when deadline is NOW_ONLY
+ * and nothing is there, or -errno. The fd is non-blocking.
+ */
+#define NOW_ONLY (-2)
+
 static int conn_read(struct conn *c, int64_t deadline)
 {
 	char chunk[16384];
 	ssize_t n;
 
-	if (deadline >= 0) {
-		struct pollfd pf = { c->from_fd, POLLIN, 0 };
-		for (;;) {
-			int64_t left = deadline - mono_ns();
+	for (;;) {
+		if (deadline != NOW_ONLY) {
+			struct pollfd pf = { c->from_fd, POLLIN, 0 };
+			int64_t left = deadline < 0 ? -1 : deadline - mono_ns();
 			int r;
-			if (left <= 0)
+
+			if (deadline >= 0 && left <= 0)
 				return -ETIMEDOUT;
-			r = poll(&pf, 1, (int)((left + 999999) / 1000000));
-			if (r > 0)
-				break;
+			r = poll(&pf, 1,
+				 left < 0 ? -1 : (int)((left + 999999) / 1000000));
 			if (r < 0 && errno != EINTR)
 				return -errno;
+			if (r <= 0)
+				continue;
 		}
-	}
-	do
 		n = read(c->from_fd, chunk, sizeof(chunk));
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return 0;
+		if (n > 0)
+			break;
+		if (n == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		if (deadline == NOW_ONLY)
+			return -EAGAIN;
+	}
 	return pt_mux_decoder_feed(c->dec, chunk, (size_t)n) < 0 ? -ENOMEM : 1;
 }
 
@@ -247,43 +305,48 @@ static int conn_start(struct pt_mux_pool *p, const char *session,
 		      struct conn **ret, char *why, size_t whylen)
 {
 	struct conn *c = pt__calloc(1, sizeof(*c));
-	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, r, status;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, r, status;
 	struct pt_spawn sp = { 0 };
 	int64_t deadline;
 	json_t *settings = NULL, *hello = NULL;
 
 	if (!c)
 		return -ENOMEM;
-	c->to_fd = c->from_fd = c->pidfd = -1;
+	c->to_fd = c->spare_fd = c->from_fd = c->pidfd = -1;
 	c->refs = 1;
 	pthread_mutex_init(&c->wlock, NULL);
+	cond_init_mono(&c->rcond);
+	cond_init_mono(&c->bgcond);
 	r = pt_mux_decoder_new(p->o.format, p->o.max_frame, &c->dec);
 	if (r < 0)
 		goto fail;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = pt__pipe(out, 0);
+	r = pt__pipe(in, 0);
+	if (r == 0)
+		r = pt__pipe(out, 0);
 	if (r < 0)
 		goto fail;
 	sp.argv = (const char *const *)p->argv;
 	sp.envp = (const char *const *)p->envp;
-	sp.fd_in = sv[1];
+	sp.fd_in = in[0];
 	sp.fd_out = out[1];
 	sp.fd_err = p->o.stderr_fd == 0 ? -2 : p->o.stderr_fd;
 	sp.new_session = true;
 	r = pt__spawn(&sp, &c->pid, &c->pidfd);
-	sv[1] = pt__close(sv[1]);
 	out[1] = pt__close(out[1]);
 	if (r < 0) {
 		snprintf(why, whylen, "cannot start %s: %s", p->argv[0],
 			 strerror(-r));
 		goto fail;
 	}
-	c->to_fd = sv[0];
+	c->to_fd = in[1];
+	c->spare_fd = in[0];
 	c->from_fd = out[0];
-	sv[0] = out[0] = -1;
+	in[0] = in[1] = out[0] = -1;
+	r = pt__fd_set_nonblock(c->from_fd, true);
+	if (r == 0)
+		r = pt__fd_set_nonblock(c->to_fd, true);
+	if (r < 0)
+		goto fail_kill;
 
 	settings = json_pack("{s:s, s:s, s:{s:i}}", "type", "settings",
 			     "session", session, "settings",
@@ -359,8 +422,8 @@ fail_kill:
 	pt__proc_kill_group(c->pid, SIGKILL);
 	pt__proc_wait(c->pid, c->pidfd, 5000, &status);
 fail:
-	pt__close(sv[0]);
-	pt__close(sv[1]);
+	pt__close(in[0]);
+	pt__close(in[1]);
 	pt__close(out[0]);
 	pt__close(out[1]);
 	conn_free(c);
@@ -487,7 +550,7 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 		    pt__map_del(&p->pending, key, klen, (void **)&w)) {
 			w->reply = json_incref(m);
 			w->done = true;
-			pthread_cond_signal(&w->cond);
+			pthread_cond_broadcast(&c->rcond);
 			pthread_mutex_unlock(&p->lock);
 			return;
 		}
@@ -528,7 +591,7 @@ static void conn_died(struct pt_mux_pool *p, struct conn *c)
 	int status = 0;
 
 	pthread_mutex_lock(&p->lock);
-	c->dead = true;
+	__atomic_store_n(&c->dead, true, __ATOMIC_RELEASE);
 	closing = c->closing;
 	pthread_mutex_unlock(&p->lock);
 	if (!closing) {
@@ -546,11 +609,11 @@ static void conn_died(struct pt_mux_pool *p, struct conn *c)
 		if (w && w->conn == c) {
 			w->err = PT_EWORKER;
 			w->done = true;
-			pthread_cond_signal(&w->cond);
 			pt__map_del(&p->pending, w->key, w->keylen, NULL);
 			i--; /* backward-shift deletion may move an entry here */
 		}
 	}
+	pthread_cond_broadcast(&c->rcond);
 	if (!closing) {
 		notify = pt__calloc(p->sessions.n + 1, sizeof(*notify));
 		pt_map_foreach(&p->sessions, sl)
@@ -581,37 +644,134 @@ static void conn_died(struct pt_mux_pool *p, struct conn *c)
 
 /* ---- Reader threads ---------------------------------------------------- */
 
-/* Reads and routes until the worker's output ends. */
-static void read_loop(struct pt_mux_pool *p, struct conn *c)
+/* Routes every complete frame in the decoder; the count routed. */
+static int dispatch_buffered(struct pt_mux_pool *p, struct conn *c)
 {
+	int n = 0;
+
 	for (;;) {
 		json_t *m = NULL;
 		int r = pt_mux_decoder_next(c->dec, &m);
+		const char *why;
 
-		if (r == 1) {
-			const char *why = pt__mux_check_envelope(m);
-			if (why) {
-				pthread_mutex_lock(&p->lock);
-				p->decode_errors++;
-				pthread_mutex_unlock(&p->lock);
-				pool_diag(p, "wire_input_error", why);
-			} else {
-				route(p, c, m);
-			}
-			json_decref(m);
-			continue;
-		}
-		if (r < 0 && r != -ENOMEM) {
+		if (r == 0 || r == -ENOMEM)
+			return n;
+		why = r == 1 ? pt__mux_check_envelope(m)
+			     : pt_mux_decoder_error(c->dec);
+		if (r == 1 && !why) {
+			route(p, c, m);
+			n++;
+		} else {
 			pthread_mutex_lock(&p->lock);
 			p->decode_errors++;
 			pthread_mutex_unlock(&p->lock);
-			pool_diag(p, "wire_input_error",
-				  pt_mux_decoder_error(c->dec));
+			pool_diag(p, "wire_input_error", why);
+		}
+		json_decref(m);
+	}
+}
+
+/*
+ * One step of reading, by the holder of the reading role (without
+ * p->lock): routes what is buffered, else reads once (see conn_read for
+ * deadline) and routes that. 1 when something was read, else conn_read's
+ * result.
+ */
+static int pump(struct pt_mux_pool *p, struct conn *c, int64_t deadline)
+{
+	struct pt_mux_pool *saved = reader_of;
+	int r = 1;
+
+	reader_of = p; /* callbacks run here: no blocking calls from them */
+	if (dispatch_buffered(p, c) == 0) {
+		r = conn_read(c, deadline);
+		if (r > 0)
+			dispatch_buffered(p, c);
+	}
+	reader_of = saved;
+	return r;
+}
+
+/*
+ * Under p->lock: waits until w is answered or deadline passes, reading
+ * the worker's output itself while nobody else does.
+ */
+static int wait_reply(struct pt_mux_pool *p, struct conn *c,
+		      struct waiter *w, int64_t deadline)
+{
+	int r = 0;
+
+	c->waiters++;
+	while (!w->done) {
+		if (!c->reading && !c->eof) {
+			c->reading = true;
+			pthread_mutex_unlock(&p->lock);
+			r = pump(p, c, deadline);
+			pthread_mutex_lock(&p->lock);
+			c->reading = false;
+			if (r == 0 || (r < 0 && r != -ETIMEDOUT)) {
+				c->eof = true; /* the connection thread reaps */
+				pthread_cond_broadcast(&c->bgcond);
+			}
+			if (c->waiters > 1 || c->eof)
+				pthread_cond_broadcast(&c->rcond);
+			if (r == -ETIMEDOUT && !w->done)
+				break;
+			r = 0;
+		} else if (wait_until(&c->rcond, &p->lock, deadline) ==
+				   ETIMEDOUT &&
+			   !w->done) {
+			r = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (--c->waiters == 0)
+		c->last_wait_ns = mono_ns();
+	return w->done ? w->err : r;
+}
+
+/*
+ * The connection's own thread: reads while no caller waits, until the
+ * worker's output ends. It polls without holding the reading role, so a
+ * caller that starts waiting can always take the role at once; and it
+ * stays off the fd while callers come and go (READ_GRACE_NS after the
+ * last one left), so that a stream of requests does not wake it for
+ * every reply.
+ */
+#define READ_GRACE_NS 1000000
+
+static void bg_read(struct pt_mux_pool *p, struct conn *c)
+{
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct pollfd pf = { c->from_fd, POLLIN, 0 };
+		int64_t now;
+		int r;
+
+		if (c->eof)
+			break;
+		now = mono_ns();
+		if (c->waiters || c->reading ||
+		    now < c->last_wait_ns + READ_GRACE_NS) {
+			wait_until(&c->bgcond, &p->lock, now + READ_GRACE_NS);
 			continue;
 		}
-		if (r < 0 || conn_read(c, -1) <= 0)
-			break;
+		pthread_mutex_unlock(&p->lock);
+		(void)poll(&pf, 1, -1);
+		pthread_mutex_lock(&p->lock);
+		if (c->eof || c->waiters || c->reading)
+			continue;
+		c->reading = true;
+		pthread_mutex_unlock(&p->lock);
+		r = pump(p, c, NOW_ONLY);
+		pthread_mutex_lock(&p->lock);
+		c->reading = false;
+		if (r == 0 || (r < 0 && r != -EAGAIN))
+			c->eof = true;
+		if (c->waiters)
+			pthread_cond_broadcast(&c->rcond);
 	}
+	pthread_mutex_unlock(&p->lock);
 	if (pt_mux_decoder_finish(c->dec) < 0)
 		pool_diag(p, "wire_input_error", pt_mux_decoder_error(c->dec));
 }
@@ -654,7 +814,7 @@ static void *mux_reader(void *arg)
 		int64_t deadline;
 		int r;
 
-		read_loop(p, c);
+		bg_read(p, c);
 		conn_died(p, c);
 		pthread_mutex_lock(&p->lock);
 		if (p->mux == c) {
@@ -734,7 +894,7 @@ static void *sess_reader_main(void *arg)
 
 	pt__free(arg);
 	reader_of = p;
-	read_loop(p, c);
+	bg_read(p, c);
 	conn_died(p, c);
 	pthread_mutex_lock(&p->lock);
 	c->reader_done = true;
@@ -780,7 +940,7 @@ static void conn_close(struct pt_mux_pool *p, struct conn *c, bool say_exit)
 			conn_write(p, c, m);
 		json_decref(m);
 	}
-	shutdown(c->to_fd, SHUT_WR);
+	conn_end_input(c);
 	if (poll(&pf, 1, p->o.close_grace_ms) <= 0) {
 		pthread_mutex_lock(&p->lock);
 		if (!c->reaped) /* the pid is still ours: not waited for */
@@ -1182,15 +1342,10 @@ static int issue(struct pt_mux_pool *p, const char *id, const json_t *msg,
 
 	pthread_mutex_lock(&p->lock);
 	if (w) {
-		while (r == 0 && !w->done) {
-			if (wait_until(&w->cond, &p->lock, deadline) ==
-			    ETIMEDOUT)
-				r = -ETIMEDOUT;
-		}
+		if (r == 0)
+			r = wait_reply(p, c, w, deadline);
 		if (!w->done) /* timed out or never sent: forget it */
 			pt__map_del(&p->pending, w->key, w->keylen, NULL);
-		else if (w->err)
-			r = w->err;
 	}
 	conn_unref(c);
 	pthread_mutex_unlock(&p->lock);
@@ -1210,10 +1365,8 @@ int pt_mux_request(struct pt_mux_pool *p, const char *id, const json_t *msg,
 	if (reader_of == p)
 		return PT_ESTATE;
 	memset(&w, 0, sizeof(w));
-	cond_init_mono(&w.cond);
 	r = issue(p, id, msg, "req", &w,
 		  timeout_ms < 0 ? p->o.request_timeout_ms : timeout_ms, NULL);
-	pthread_cond_destroy(&w.cond);
 	if (r < 0) {
 		json_decref(w.reply);
 		return r;
@@ -1316,7 +1469,6 @@ static int unregister(struct pt_mux_pool *p, const char *id, bool wait)
 	{
 		json_t *m = json_pack("{s:s}", "type", "reset");
 		memset(&w, 0, sizeof(w));
-		cond_init_mono(&w.cond);
 		/* The session is out of the table: address it by hand. */
 		r = m ? 0 : -ENOMEM;
 		if (r == 0) {
@@ -1348,11 +1500,8 @@ static int unregister(struct pt_mux_pool *p, const char *id, bool wait)
 			json_decref(sm);
 			pthread_mutex_lock(&p->lock);
 			if (wait) {
-				while (r == 0 && !w.done) {
-					if (wait_until(&w.cond, &p->lock,
-						       deadline) == ETIMEDOUT)
-						r = -ETIMEDOUT;
-				}
+				if (r == 0)
+					r = wait_reply(p, c, &w, deadline);
 				if (!w.done)
 					pt__map_del(&p->pending, w.key,
 						    w.keylen, NULL);
@@ -1363,7 +1512,6 @@ static int unregister(struct pt_mux_pool *p, const char *id, bool wait)
 		}
 	done:
 		json_decref(m);
-		pthread_cond_destroy(&w.cond);
 	}
 	pthread_mutex_lock(&p->lock);
 	sess_unref(s);
