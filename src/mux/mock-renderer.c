@@ -5,7 +5,9 @@
  *   {"id":"root","type":"column","props":{...},"children":[...]}
  *
  * Host messages: settings, snapshot {tree}, patch {ops}, query {target:
- * "tree" | selector "#id"} -> query_response {data}, tree_hash ->
+ * "tree" | "settings" | selector "#id"} -> query_response {data},
+ * subscribe/unsubscribe {kind: "on_theme_change"} (a snapshot whose root
+ * has a new props.theme then emits event theme_changed), tree_hash ->
  * tree_hash_response {hash}, interact {action, selector, payload} ->
  * interact_response (click/toggle/select: one synthetic event) or, for
  * type_text, one interact_step per character, each waiting for the
@@ -31,6 +33,9 @@
 
 struct mstate {
 	json_t *tree;
+	json_t *settings;  /* what this session was given */
+	char *theme;       /* the root's props.theme, "dark" at first */
+	bool theme_sub;    /* subscribed to on_theme_change */
 	/* A type_text interaction waiting for the host between steps. */
 	json_t *ia_id;
 	char *ia_target;
@@ -69,6 +74,8 @@ static void m_close(void *ctx, struct pt_mux_sctx *s, void *state)
 		return;
 	ia_end(st);
 	json_decref(st->tree);
+	json_decref(st->settings);
+	pt__free(st->theme);
 	pt__free(st);
 }
 
@@ -202,6 +209,23 @@ static void apply_patch(struct pt_mux_sctx *s, struct mstate *st, json_t *m)
 	}
 }
 
+/* A new theme on the root emits theme_changed to a subscriber. */
+static void theme_check(struct pt_mux_sctx *s, struct mstate *st)
+{
+	const char *theme = json_string_value(
+		json_object_get(json_object_get(st->tree, "props"), "theme"));
+
+	if (!theme || !strcmp(theme, st->theme ? st->theme : "dark"))
+		return;
+	pt__free(st->theme);
+	st->theme = pt__strdup(theme);
+	if (st->theme_sub)
+		pt_mux_sctx_emit(s, json_pack("{s:s, s:s, s:s, s:{s:s}}",
+					      "type", "event", "family",
+					      "theme_changed", "id", "",
+					      "value", "theme", theme));
+}
+
 /* Emits the next type_text step, or the final response. */
 static void ia_continue(struct pt_mux_sctx *s, struct mstate *st)
 {
@@ -292,12 +316,20 @@ static void m_message(void *ctx, struct pt_mux_sctx *s, void *state,
 
 	(void)ctx;
 	if (!strcmp(type, "settings")) {
-		/* Nothing to apply in a mock. */
+		json_decref(st->settings);
+		st->settings = json_deep_copy(json_object_get(m, "settings"));
+	} else if (!strcmp(type, "subscribe") ||
+		   !strcmp(type, "unsubscribe")) {
+		const char *kind =
+			json_string_value(json_object_get(m, "kind"));
+		if (kind && !strcmp(kind, "on_theme_change"))
+			st->theme_sub = !strcmp(type, "subscribe");
 	} else if (!strcmp(type, "snapshot")) {
 		json_t *tree = json_object_get(m, "tree");
 		json_decref(st->tree);
 		st->tree = json_is_object(tree) ? json_deep_copy(tree) : NULL;
 		tree_update = true;
+		theme_check(s, st);
 	} else if (!strcmp(type, "patch")) {
 		apply_patch(s, st, m);
 		tree_update = true;
@@ -307,6 +339,8 @@ static void m_message(void *ctx, struct pt_mux_sctx *s, void *state,
 		const char *sel =
 			json_string_value(json_object_get(m, "selector"));
 		json_t *data = sel ? by_selector(st->tree, sel) : st->tree;
+		if (target && !strcmp(target, "settings"))
+			data = st->settings;
 		pt_mux_sctx_reply(s, m,
 				  json_pack("{s:s, s:s, s:O}", "type",
 					    "query_response", "target",

@@ -298,6 +298,23 @@ PT_TEST(session_tagged_messages_reach_the_owner_and_others_are_unrouted)
 	pt_mux_pool_free(p);
 }
 
+PT_TEST(theme_subscription_event_reaches_the_owner)
+{
+	struct pt_mux_pool *p = start_pool(PT_MUX_JSON, PT_MUX_MULTIPLEXED, 4,
+					   false);
+	char a[PT_MUX_ID_MAX];
+
+	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
+	send_msg(p, a, "{\"type\":\"subscribe\",\"kind\":"
+		       "\"on_theme_change\"}");
+	send_msg(p, a, "{\"type\":\"snapshot\",\"tree\":{\"id\":\"w\","
+		       "\"type\":\"window\",\"props\":{\"theme\":\"light\"}}}");
+	expect_event(p, a, "{\"type\":\"event\",\"family\":"
+			   "\"theme_changed\",\"id\":\"\",\"value\":"
+			   "{\"theme\":\"light\"},\"session\":\"pool_1\"}");
+	pt_mux_pool_free(p);
+}
+
 static void bad_frames_from_worker(enum pt_mux_format f)
 {
 	struct pt_mux_pool_opts o = { 0 };

@@ -624,3 +624,24 @@ PT_TEST(tree_hash_depends_on_the_tree_only)
 		   "\"unknown message type \\\"frobnicate\\\"\"}");
 	PT_ASSERT_INT_EQ(w_end(&w), 0);
 }
+
+PT_TEST(each_session_gets_the_startup_settings)
+{
+	struct w w;
+
+	w_start(&w, PT_MUX_MSGPACK, "--max-sessions", "4", NULL, NULL);
+	w_recv(&w);
+	w_send(&w, "{\"type\":\"settings\",\"session\":\"\",\"settings\":"
+		   "{\"protocol_version\":1,\"default_text_size\":14}}");
+	w_send(&w, "{\"type\":\"query\",\"session\":\"a\",\"id\":\"1\","
+		   "\"target\":\"settings\"}");
+	expect(&w, "{\"type\":\"query_response\",\"session\":\"a\",\"id\":"
+		   "\"1\",\"target\":\"settings\",\"data\":"
+		   "{\"protocol_version\":1,\"default_text_size\":14}}");
+	w_send(&w, "{\"type\":\"query\",\"session\":\"b\",\"id\":\"2\","
+		   "\"target\":\"settings\"}");
+	expect(&w, "{\"type\":\"query_response\",\"session\":\"b\",\"id\":"
+		   "\"2\",\"target\":\"settings\",\"data\":"
+		   "{\"protocol_version\":1,\"default_text_size\":14}}");
+	PT_ASSERT_INT_EQ(w_end(&w), 0);
+}
