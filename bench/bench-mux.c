@@ -30,7 +30,7 @@
 #include <proctor/mux.h>
 
 #define DURATION_NS 300000000LL
-#define ROUNDS 5
+#define ROUNDS	    5
 
 static char mock[4096];
 
@@ -162,10 +162,10 @@ struct hammer {
 static void *hammer_main(void *arg)
 {
 	struct hammer *h = arg;
-	char (*ids)[PT_MUX_ID_MAX] = pt__calloc((size_t)h->sessions,
-						 PT_MUX_ID_MAX);
-	char (*rids)[PT_MUX_ID_MAX] = pt__calloc((size_t)h->sessions,
-						  PT_MUX_ID_MAX);
+	char(*ids)[PT_MUX_ID_MAX] =
+		pt__calloc((size_t)h->sessions, PT_MUX_ID_MAX);
+	char(*rids)[PT_MUX_ID_MAX] =
+		pt__calloc((size_t)h->sessions, PT_MUX_ID_MAX);
 	json_t *q = J(query_text);
 
 	for (int s = 0; s < h->sessions; s++) {
@@ -260,7 +260,8 @@ static void thousand(enum pt_mux_format f)
 
 int main(int argc, char **argv)
 {
-	static const enum pt_mux_format fmts[] = { PT_MUX_JSON, PT_MUX_MSGPACK };
+	static const enum pt_mux_format fmts[] = { PT_MUX_JSON,
+						   PT_MUX_MSGPACK };
 
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1) {

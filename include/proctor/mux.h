@@ -78,9 +78,9 @@ enum pt_mux_event_kind {
 struct pt_mux_event {
 	enum pt_mux_event_kind kind;
 	const char *session; /* "pool_N", or "" for pool-wide events */
-	json_t *msg;         /* may be NULL (worker events) */
-	int status;          /* wait status for WORKER_EXITED, else 0 */
-	size_t lost;         /* polled queues: events dropped before this */
+	json_t *msg;	     /* may be NULL (worker events) */
+	int status;	     /* wait status for WORKER_EXITED, else 0 */
+	size_t lost;	     /* polled queues: events dropped before this */
 };
 
 /*
@@ -96,15 +96,15 @@ struct pt_mux_pool_opts {
 	const char *const *envp;
 	enum pt_mux_mode mode;
 	enum pt_mux_format format; /* PT_MUX_MSGPACK or PT_MUX_JSON */
-	unsigned max_sessions;     /* live sessions; 0 means 8 */
-	int request_timeout_ms;    /* pt_mux_request default; 0: 30000 */
+	unsigned max_sessions;	   /* live sessions; 0 means 8 */
+	int request_timeout_ms;	   /* pt_mux_request default; 0: 30000 */
 	int unregister_timeout_ms; /* 0: 5000 */
-	int start_timeout_ms;      /* waiting for hello; 0: 10000 */
-	int close_grace_ms;        /* per-session close before SIGKILL; 0: 1000 */
-	unsigned max_restarts;  /* multiplexed restarts per window; 0: 3 */
-	int restart_window_ms;  /* 0: 60000 */
+	int start_timeout_ms;	   /* waiting for hello; 0: 10000 */
+	int close_grace_ms;	/* per-session close before SIGKILL; 0: 1000 */
+	unsigned max_restarts;	/* multiplexed restarts per window; 0: 3 */
+	int restart_window_ms;	/* 0: 60000 */
 	int restart_backoff_ms; /* first backoff, doubled each time; 0: 50 */
-	size_t max_frame;       /* 0 or above the cap: PT_MUX_MAX_FRAME */
+	size_t max_frame;	/* 0 or above the cap: PT_MUX_MAX_FRAME */
 	size_t owner_queue_cap; /* polled event queue bound; 0: 65536 */
 	/* Pool-wide events (diagnostics, unrouted messages, restarts). */
 	pt_mux_event_fn on_event;
@@ -142,8 +142,8 @@ PT_API struct pt_mux_pool *pt_mux_pool_free(struct pt_mux_pool *p);
  * max_sessions sessions are live (never blocks); PT_EWORKER when the
  * worker is gone for good. Per-session mode spawns the worker here.
  */
-PT_API int pt_mux_register(struct pt_mux_pool *p, pt_mux_event_fn cb,
-			   void *ctx, char ret_id[PT_MUX_ID_MAX]);
+PT_API int pt_mux_register(struct pt_mux_pool *p, pt_mux_event_fn cb, void *ctx,
+			   char ret_id[PT_MUX_ID_MAX]);
 
 /*
  * Sends msg (fire-and-forget) with "session" set to id. PT_ENOTFOUND for
@@ -236,7 +236,7 @@ struct pt_mux_serve_ops {
 };
 
 struct pt_mux_serve_opts {
-	int in_fd, out_fd;         /* usually 0 and 1 */
+	int in_fd, out_fd;	   /* usually 0 and 1 */
 	enum pt_mux_format format; /* PT_MUX_AUTO detects from byte one */
 	/* More than 1: multiplexed; 0 or 1: single-session mode. */
 	unsigned max_sessions;

@@ -10,8 +10,8 @@
  * after a similar depth scan. Every error names the stream byte offset of
  * the frame and, inside a msgpack frame, the offset of the bad byte.
  */
-#include "base/common.h"
 #include "mux/frame.h"
+#include "base/common.h"
 
 /* ---- UTF-8 and envelope ------------------------------------------------ */
 
@@ -196,7 +196,8 @@ static int mp_put(struct pt_buf *b, const json_t *v)
 			r = mp_put(b, json_array_get(v, i));
 		return r;
 	case JSON_STRING:
-		return mp_put_str(b, json_string_value(v), json_string_length(v));
+		return mp_put_str(b, json_string_value(v),
+				  json_string_length(v));
 	case JSON_INTEGER: {
 		json_int_t i = json_integer_value(v);
 
@@ -251,7 +252,8 @@ int pt__mux_encode_buf(enum pt_mux_format f, const json_t *msg,
 	/* Most messages are small: one allocation instead of several. */
 	if (pt__buf_grow(out, 512) < 0)
 		return -ENOMEM;
-	if (value_depth(msg, 1, PT_MUX_MAX_DEPTH, &nul_key) > PT_MUX_MAX_DEPTH ||
+	if (value_depth(msg, 1, PT_MUX_MAX_DEPTH, &nul_key) >
+		    PT_MUX_MAX_DEPTH ||
 	    nul_key)
 		return PT_EPARSE;
 	if (f == PT_MUX_JSON) {
@@ -338,7 +340,7 @@ static int mp_head(const unsigned char *p, size_t avail, struct mp_head *h)
 	unsigned c = p[0];
 	static const unsigned char fixed[] = {
 		/* 0xc0..0xdf: payload bytes for fixed-size types */
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 8, 1, 2, 4, 8,
+		0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 4, 8, 1, 2, 4, 8,
 		1, 2, 4, 8, 2, 3, 5, 9, 17, 0, 0, 0, 0, 0, 0, 0,
 	};
 	int n;
@@ -365,12 +367,16 @@ static int mp_head(const unsigned char *p, size_t avail, struct mp_head *h)
 		return 0;
 	}
 	switch (c) {
-	case 0xc0: case 0xc2: case 0xc3:
+	case 0xc0:
+	case 0xc2:
+	case 0xc3:
 		return 0;
 	case 0xc1:
 		h->kind = -1;
 		return 0;
-	case 0xc4: case 0xc5: case 0xc6:
+	case 0xc4:
+	case 0xc5:
+	case 0xc6:
 		n = 1 << (c - 0xc4);
 		if (avail < 1 + (size_t)n)
 			return -1;
@@ -378,7 +384,9 @@ static int mp_head(const unsigned char *p, size_t avail, struct mp_head *h)
 		h->hdr = 1 + (size_t)n;
 		h->len = be(p + 1, n);
 		return 0;
-	case 0xc7: case 0xc8: case 0xc9:
+	case 0xc7:
+	case 0xc8:
+	case 0xc9:
 		n = 1 << (c - 0xc7);
 		if (avail < 2 + (size_t)n)
 			return -1;
@@ -386,7 +394,9 @@ static int mp_head(const unsigned char *p, size_t avail, struct mp_head *h)
 		h->hdr = 2 + (size_t)n;
 		h->len = be(p + 1, n);
 		return 0;
-	case 0xd9: case 0xda: case 0xdb:
+	case 0xd9:
+	case 0xda:
+	case 0xdb:
 		n = 1 << (c - 0xd9);
 		if (avail < 1 + (size_t)n)
 			return -1;
@@ -394,7 +404,10 @@ static int mp_head(const unsigned char *p, size_t avail, struct mp_head *h)
 		h->hdr = 1 + (size_t)n;
 		h->len = be(p + 1, n);
 		return 0;
-	case 0xdc: case 0xdd: case 0xde: case 0xdf:
+	case 0xdc:
+	case 0xdd:
+	case 0xde:
+	case 0xdf:
 		n = (c == 0xdc || c == 0xde) ? 2 : 4;
 		if (avail < 1 + (size_t)n)
 			return -1;
@@ -429,8 +442,8 @@ static int mp_scan(const unsigned char *p, size_t n, struct mp_err *e)
 	int d = 0;
 	size_t i = 0;
 
-	if (n == 0 || !((p[0] >= 0x80 && p[0] <= 0x8f) || p[0] == 0xde ||
-			p[0] == 0xdf)) {
+	if (n == 0 ||
+	    !((p[0] >= 0x80 && p[0] <= 0x8f) || p[0] == 0xde || p[0] == 0xdf)) {
 		e->at = 0;
 		e->why = "frame is not a msgpack map";
 		return -1;
@@ -526,7 +539,8 @@ static json_t *mp_key_value(const unsigned char *p, size_t n, size_t *pos,
 
 		if (!iv)
 			return NULL;
-		klen = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		klen = (size_t)snprintf(num, sizeof(num),
+					"%" JSON_INTEGER_FORMAT,
 					json_integer_value(iv));
 		json_decref(iv);
 	} else {
@@ -643,10 +657,10 @@ struct pt_mux_decoder {
 	size_t max_frame;
 	char *buf;
 	size_t off, len, cap; /* pending bytes are buf[off..len) */
-	size_t scanned;       /* JSON: bytes after off known to hold no \n */
-	uint64_t pos;         /* stream offset of buf[off] */
-	uint64_t skip;        /* msgpack: bytes of a refused frame to drop */
-	bool skip_line;       /* JSON: dropping through the next newline */
+	size_t scanned;	      /* JSON: bytes after off known to hold no \n */
+	uint64_t pos;	      /* stream offset of buf[off] */
+	uint64_t skip;	      /* msgpack: bytes of a refused frame to drop */
+	bool skip_line;	      /* JSON: dropping through the next newline */
 	struct pt_buf err;
 };
 
@@ -724,8 +738,7 @@ static void apply_skip(struct pt_mux_decoder *d)
 	}
 }
 
-int pt_mux_decoder_feed(struct pt_mux_decoder *d, const void *data,
-			size_t len)
+int pt_mux_decoder_feed(struct pt_mux_decoder *d, const void *data, size_t len)
 {
 	size_t need;
 
@@ -900,9 +913,10 @@ static int next_msgpack(struct pt_mux_decoder *d, json_t **ret)
 			    at + 4 + e.at, at, e.why);
 	v = mp_value(p + 4, (size_t)n, &pos, &e);
 	if (!v)
-		return fail(d, e.why && !strcmp(e.why, "out of memory")
-				       ? -ENOMEM
-				       : PT_EPARSE,
+		return fail(d,
+			    e.why && !strcmp(e.why, "out of memory")
+				    ? -ENOMEM
+				    : PT_EPARSE,
 			    "byte %" PRIu64 " (frame at %" PRIu64 "): %s",
 			    at + 4 + e.at, at, e.why ? e.why : "invalid");
 	*ret = v;

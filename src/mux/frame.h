@@ -5,17 +5,16 @@
 #ifndef PT_MUX_FRAME_H
 #define PT_MUX_FRAME_H
 
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 
 #include <proctor/mux.h>
 
 /* The effective frame limit for a requested one (0 or too big: the cap). */
 static inline size_t pt__mux_limit(size_t max_frame)
 {
-	return max_frame == 0 || max_frame > PT_MUX_MAX_FRAME
-		       ? PT_MUX_MAX_FRAME
-		       : max_frame;
+	return max_frame == 0 || max_frame > PT_MUX_MAX_FRAME ? PT_MUX_MAX_FRAME
+							      : max_frame;
 }
 
 /*

@@ -33,9 +33,9 @@
 
 struct mstate {
 	json_t *tree;
-	json_t *settings;  /* what this session was given */
-	char *theme;       /* the root's props.theme, "dark" at first */
-	bool theme_sub;    /* subscribed to on_theme_change */
+	json_t *settings; /* what this session was given */
+	char *theme;	  /* the root's props.theme, "dark" at first */
+	bool theme_sub;	  /* subscribed to on_theme_change */
 	/* A type_text interaction waiting for the host between steps. */
 	json_t *ia_id;
 	char *ia_target;
@@ -176,7 +176,8 @@ static const char *patch_op(struct mstate *st, json_t *op)
 		if (!json_is_object(node) || index < 0 ||
 		    (size_t)index > json_array_size(kids))
 			return "insert_child needs a node and an index in range";
-		json_array_insert_new(kids, (size_t)index, json_deep_copy(node));
+		json_array_insert_new(kids, (size_t)index,
+				      json_deep_copy(node));
 		return NULL;
 	}
 	if (!strcmp(kind, "remove_child")) {
@@ -202,7 +203,8 @@ static void apply_patch(struct pt_mux_sctx *s, struct mstate *st, json_t *m)
 		const char *why = patch_op(st, op);
 		if (why) {
 			char text[160];
-			snprintf(text, sizeof(text), "patch op %zu: %s", i, why);
+			snprintf(text, sizeof(text), "patch op %zu: %s", i,
+				 why);
 			diag(s, "patch_error", text);
 			return;
 		}
@@ -220,10 +222,10 @@ static void theme_check(struct pt_mux_sctx *s, struct mstate *st)
 	pt__free(st->theme);
 	st->theme = pt__strdup(theme);
 	if (st->theme_sub)
-		pt_mux_sctx_emit(s, json_pack("{s:s, s:s, s:s, s:{s:s}}",
-					      "type", "event", "family",
-					      "theme_changed", "id", "",
-					      "value", "theme", theme));
+		pt_mux_sctx_emit(s,
+				 json_pack("{s:s, s:s, s:s, s:{s:s}}", "type",
+					   "event", "family", "theme_changed",
+					   "id", "", "value", "theme", theme));
 }
 
 /* Emits the next type_text step, or the final response. */
@@ -273,9 +275,10 @@ static void interact(struct pt_mux_sctx *s, struct mstate *st, json_t *m)
 		ev = json_pack("{s:s, s:s}", "family", "click", "id", id);
 	} else if (node && action && !strcmp(action, "toggle")) {
 		json_t *props = json_object_get(node, "props");
-		ev = json_pack("{s:s, s:s, s:b}", "family", "toggle", "id", id,
-			       "value",
-			       !json_is_true(json_object_get(props, "checked")));
+		ev = json_pack(
+			"{s:s, s:s, s:b}", "family", "toggle", "id", id,
+			"value",
+			!json_is_true(json_object_get(props, "checked")));
 	} else if (node && action && !strcmp(action, "select")) {
 		json_t *v = json_object_get(payload, "value");
 		ev = json_pack("{s:s, s:s, s:O}", "family", "select", "id", id,
@@ -283,8 +286,8 @@ static void interact(struct pt_mux_sctx *s, struct mstate *st, json_t *m)
 	}
 	pt_mux_sctx_reply(s, m,
 			  json_pack("{s:s, s:o}", "type", "interact_response",
-				    "events", ev ? json_pack("[o]", ev)
-						 : json_array()));
+				    "events",
+				    ev ? json_pack("[o]", ev) : json_array()));
 }
 
 static uint64_t fnv1a(const char *s, size_t n)
@@ -307,8 +310,7 @@ static int unhex(int c)
 	return -1;
 }
 
-static void m_message(void *ctx, struct pt_mux_sctx *s, void *state,
-		      json_t *m)
+static void m_message(void *ctx, struct pt_mux_sctx *s, void *state, json_t *m)
 {
 	struct mstate *st = state;
 	const char *type = json_string_value(json_object_get(m, "type"));
@@ -318,8 +320,7 @@ static void m_message(void *ctx, struct pt_mux_sctx *s, void *state,
 	if (!strcmp(type, "settings")) {
 		json_decref(st->settings);
 		st->settings = json_deep_copy(json_object_get(m, "settings"));
-	} else if (!strcmp(type, "subscribe") ||
-		   !strcmp(type, "unsubscribe")) {
+	} else if (!strcmp(type, "subscribe") || !strcmp(type, "unsubscribe")) {
 		const char *kind =
 			json_string_value(json_object_get(m, "kind"));
 		if (kind && !strcmp(kind, "on_theme_change"))
@@ -347,9 +348,10 @@ static void m_message(void *ctx, struct pt_mux_sctx *s, void *state,
 					    target ? target : "tree", "data",
 					    data ? data : json_null()));
 	} else if (!strcmp(type, "tree_hash")) {
-		char *dump = st->tree ? json_dumps(st->tree, JSON_COMPACT |
-								     JSON_SORT_KEYS)
-				      : NULL;
+		char *dump = st->tree
+				     ? json_dumps(st->tree,
+						  JSON_COMPACT | JSON_SORT_KEYS)
+				     : NULL;
 		char hex[24];
 		snprintf(hex, sizeof(hex), "%016" PRIx64,
 			 dump ? fnv1a(dump, strlen(dump)) : 0);
@@ -439,8 +441,9 @@ static unsigned long num_arg(const char *s, const char *name)
 	uint64_t v;
 
 	if (pt__parse_u64(s, &v) < 0 || v > UINT32_MAX) {
-		fprintf(stderr, "proctor-mock-renderer: %s: bad number \"%s\"\n",
-			name, s);
+		fprintf(stderr,
+			"proctor-mock-renderer: %s: bad number \"%s\"\n", name,
+			s);
 		exit(2);
 	}
 	return (unsigned long)v;
@@ -474,14 +477,31 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'j': o.format = PT_MUX_JSON; break;
-		case 'm': o.format = PT_MUX_MSGPACK; break;
-		case 's': o.max_sessions = (unsigned)num_arg(optarg, "--max-sessions"); break;
-		case 't': o.threads = (unsigned)num_arg(optarg, "--threads"); break;
-		case 'q': o.queue_cap = num_arg(optarg, "--queue-cap"); break;
-		case 'f': o.max_frame = num_arg(optarg, "--max-frame"); break;
-		case 'M': o.mode = "mock"; break;
-		case 'H': o.mode = "headless"; break;
+		case 'j':
+			o.format = PT_MUX_JSON;
+			break;
+		case 'm':
+			o.format = PT_MUX_MSGPACK;
+			break;
+		case 's':
+			o.max_sessions =
+				(unsigned)num_arg(optarg, "--max-sessions");
+			break;
+		case 't':
+			o.threads = (unsigned)num_arg(optarg, "--threads");
+			break;
+		case 'q':
+			o.queue_cap = num_arg(optarg, "--queue-cap");
+			break;
+		case 'f':
+			o.max_frame = num_arg(optarg, "--max-frame");
+			break;
+		case 'M':
+			o.mode = "mock";
+			break;
+		case 'H':
+			o.mode = "headless";
+			break;
 		case 'h':
 			printf("usage: proctor-mock-renderer [--json|--msgpack] "
 			       "[--max-sessions N] [--threads N] "
@@ -493,8 +513,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "proctor-mock-renderer: unexpected argument "
-				"\"%s\"\n",
+		fprintf(stderr,
+			"proctor-mock-renderer: unexpected argument "
+			"\"%s\"\n",
 			argv[optind]);
 		return 2;
 	}

@@ -55,7 +55,7 @@ struct conn {
 	int to_fd;
 	int spare_fd;
 	bool stop_writes; /* atomic: input is being closed */
-	int from_fd; /* pipe: the worker's stdout */
+	int from_fd;	  /* pipe: the worker's stdout */
 	struct pt_mux_decoder *dec;
 	pthread_mutex_t wlock;
 	/*
@@ -70,11 +70,11 @@ struct conn {
 	int64_t last_wait_ns; /* when the last waiter left */
 	bool reading;
 	bool eof;
-	unsigned refs;        /* under p->lock */
-	bool dead;            /* output ended */
-	bool closing;         /* an exit was asked for: the closer reaps */
-	bool reader_done;     /* the reader thread has let go */
-	bool reaped;          /* the process has been waited for */
+	unsigned refs;	  /* under p->lock */
+	bool dead;	  /* output ended */
+	bool closing;	  /* an exit was asked for: the closer reaps */
+	bool reader_done; /* the reader thread has let go */
+	bool reaped;	  /* the process has been waited for */
 	bool per_session;
 	char only[PT_MUX_ID_MAX]; /* per-session mode: its session's id */
 	int status;
@@ -85,7 +85,7 @@ struct sess {
 	pt_mux_event_fn cb;
 	void *ctx;
 	struct conn *conn; /* per-session mode only (one reference) */
-	unsigned refs;     /* table + callbacks in flight + pollers */
+	unsigned refs;	   /* table + callbacks in flight + pollers */
 	unsigned in_cb;
 	bool removed;
 	bool dead; /* its worker exited */
@@ -113,8 +113,8 @@ struct pt_mux_pool {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* state changes, callbacks done, threads done */
-	struct pt_map sessions;      /* id -> sess */
-	struct pt_map pending;       /* "session\037id" -> waiter */
+	struct pt_map sessions;	     /* id -> sess */
+	struct pt_map pending;	     /* "session\037id" -> waiter */
 	struct pt_map pending_close; /* id -> owned copy of the id */
 	uint64_t next_session, next_id;
 	size_t live;
@@ -214,7 +214,8 @@ static int write_frame(struct conn *c, const char *p, size_t n)
 	while (n) {
 		ssize_t w;
 
-		if (c->to_fd < 0 || __atomic_load_n(&c->dead, __ATOMIC_ACQUIRE) ||
+		if (c->to_fd < 0 ||
+		    __atomic_load_n(&c->dead, __ATOMIC_ACQUIRE) ||
 		    __atomic_load_n(&c->stop_writes, __ATOMIC_ACQUIRE))
 			return PT_EWORKER;
 		w = write(c->to_fd, p, n);
@@ -276,7 +277,8 @@ static int conn_read(struct conn *c, int64_t deadline)
 			if (deadline >= 0 && left <= 0)
 				return -ETIMEDOUT;
 			r = poll(&pf, 1,
-				 left < 0 ? -1 : (int)((left + 999999) / 1000000));
+				 left < 0 ? -1
+					  : (int)((left + 999999) / 1000000));
 			if (r < 0 && errno != EINTR)
 				return -errno;
 			if (r <= 0)
@@ -349,8 +351,8 @@ static int conn_start(struct pt_mux_pool *p, const char *session,
 		goto fail_kill;
 
 	settings = json_pack("{s:s, s:s, s:{s:i}}", "type", "settings",
-			     "session", session, "settings",
-			     "protocol_version", PT_MUX_PROTOCOL_VERSION);
+			     "session", session, "settings", "protocol_version",
+			     PT_MUX_PROTOCOL_VERSION);
 	r = settings ? conn_write(p, c, settings) : -ENOMEM;
 	json_decref(settings);
 	/* A write failure shows up as a missing hello below. */
@@ -389,14 +391,13 @@ static int conn_start(struct pt_mux_pool *p, const char *session,
 		const char *type = pt__mux_str(hello, "type");
 		json_t *pv = json_object_get(hello, "protocol_version");
 		const char *codec = pt__mux_str(hello, "codec");
-		const char *want = p->o.format == PT_MUX_JSON ? "json"
-							      : "msgpack";
+		const char *want =
+			p->o.format == PT_MUX_JSON ? "json" : "msgpack";
 
 		r = PT_EPROTO;
 		if (!type || strcmp(type, "hello") != 0) {
 			const char *msg = pt__mux_str(hello, "message");
-			snprintf(why, whylen,
-				 "expected hello, got \"%s\"%s%s",
+			snprintf(why, whylen, "expected hello, got \"%s\"%s%s",
 				 type ? type : "(no type)", msg ? ": " : "",
 				 msg ? msg : "");
 		} else if (!json_is_integer(pv) ||
@@ -503,12 +504,11 @@ static void pool_event(struct pt_mux_pool *p, enum pt_mux_event_kind kind,
 		p->o.on_event(p->o.ctx, &ev);
 }
 
-static void pool_diag(struct pt_mux_pool *p, const char *code,
-		      const char *text)
+static void pool_diag(struct pt_mux_pool *p, const char *code, const char *text)
 {
-	json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type",
-			      "diagnostic", "session", "", "level", "warn",
-			      "code", code, "message", text);
+	json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "diagnostic",
+			      "session", "", "level", "warn", "code", code,
+			      "message", text);
 
 	pool_event(p, PT_MUX_EV_DIAGNOSTIC, m, 0);
 	json_decref(m);
@@ -546,7 +546,8 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 		size_t klen = make_key(key, session, id);
 		struct waiter *w = NULL;
 
-		if (strlen(session) < PT_MUX_ID_MAX && strlen(id) < PT_MUX_ID_MAX &&
+		if (strlen(session) < PT_MUX_ID_MAX &&
+		    strlen(id) < PT_MUX_ID_MAX &&
 		    pt__map_del(&p->pending, key, klen, (void **)&w)) {
 			w->reply = json_incref(m);
 			w->done = true;
@@ -559,7 +560,8 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 		    pt__map_get(&p->pending_close, session, strlen(session))) {
 			if (p->o.max_sessions <= 1) {
 				char *own = NULL;
-				/* Single-session workers send no session_closed. */
+				/* Single-session workers send no
+				 * session_closed. */
 				pt__map_del(&p->pending_close, session,
 					    strlen(session), (void **)&own);
 				pt__free(own);
@@ -610,7 +612,8 @@ static void conn_died(struct pt_mux_pool *p, struct conn *c)
 			w->err = PT_EWORKER;
 			w->done = true;
 			pt__map_del(&p->pending, w->key, w->keylen, NULL);
-			i--; /* backward-shift deletion may move an entry here */
+			i--; /* backward-shift deletion may move an entry here
+			      */
 		}
 	}
 	pthread_cond_broadcast(&c->rcond);
@@ -630,7 +633,8 @@ static void conn_died(struct pt_mux_pool *p, struct conn *c)
 			}
 		}
 		if (!c->per_session) {
-			pt_map_foreach(&p->pending_close, sl) pt__free(sl->value);
+			pt_map_foreach(&p->pending_close, sl)
+				pt__free(sl->value);
 			pt__map_release(&p->pending_close);
 		}
 	}
@@ -696,8 +700,8 @@ static int pump(struct pt_mux_pool *p, struct conn *c, int64_t deadline)
  * Under p->lock: waits until w is answered or deadline passes, reading
  * the worker's output itself while nobody else does.
  */
-static int wait_reply(struct pt_mux_pool *p, struct conn *c,
-		      struct waiter *w, int64_t deadline)
+static int wait_reply(struct pt_mux_pool *p, struct conn *c, struct waiter *w,
+		      int64_t deadline)
 {
 	int r = 0;
 
@@ -827,7 +831,7 @@ static void *mux_reader(void *arg)
 		if (p->freeing)
 			break;
 		p->state = ST_RESTARTING;
-	retry:
+retry:
 		if (!restart_allowed(p, mono_ns())) {
 			p->state = ST_FAILED;
 			pthread_cond_broadcast(&p->cond);
@@ -838,7 +842,8 @@ static void *mux_reader(void *arg)
 		}
 		/* Backoff, doubled per consecutive failure; free() cuts it. */
 		deadline = mono_ns() + ((int64_t)p->o.restart_backoff_ms
-					<< PT_MIN(attempt, 6)) * 1000000;
+					<< PT_MIN(attempt, 6)) *
+					       1000000;
 		while (!p->freeing &&
 		       wait_until(&p->cond, &p->lock, deadline) != ETIMEDOUT)
 			;
@@ -933,9 +938,9 @@ static void conn_close(struct pt_mux_pool *p, struct conn *c, bool say_exit)
 	int status;
 
 	if (say_exit) {
-		json_t *m = json_pack("{s:s, s:s, s:s, s:{}}", "type",
-				      "widget_op", "session", c->only, "op", "exit",
-				      "payload");
+		json_t *m =
+			json_pack("{s:s, s:s, s:s, s:{}}", "type", "widget_op",
+				  "session", c->only, "op", "exit", "payload");
 		if (m)
 			conn_write(p, c, m);
 		json_decref(m);
@@ -1070,8 +1075,8 @@ int pt_mux_pool_new(const struct pt_mux_pool_opts *opts,
 		p->argv[n++] = pt__strdup("--max-sessions");
 		p->argv[n++] = pt__strdup(num);
 	}
-	p->argv[n] = pt__strdup(p->o.format == PT_MUX_JSON ? "--json"
-							   : "--msgpack");
+	p->argv[n] =
+		pt__strdup(p->o.format == PT_MUX_JSON ? "--json" : "--msgpack");
 	for (size_t i = 0; i <= n; i++) {
 		if (!p->argv[i]) {
 			pool_release(p);
@@ -1462,8 +1467,8 @@ static int unregister(struct pt_mux_pool *p, const char *id, bool wait)
 	}
 	/* Multiplexed: reset, and swallow the session_closed to come. */
 	own = pt__strdup(s->id);
-	if (own && pt__map_put(&p->pending_close, own, strlen(own), own,
-			       NULL) < 0)
+	if (own &&
+	    pt__map_put(&p->pending_close, own, strlen(own), own, NULL) < 0)
 		pt__freep(&own);
 	pthread_mutex_unlock(&p->lock);
 	{
@@ -1510,7 +1515,7 @@ static int unregister(struct pt_mux_pool *p, const char *id, bool wait)
 			conn_unref(c);
 			pthread_mutex_unlock(&p->lock);
 		}
-	done:
+done:
 		json_decref(m);
 	}
 	pthread_mutex_lock(&p->lock);

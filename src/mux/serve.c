@@ -37,8 +37,8 @@ struct pt_mux_sctx {
 	void *state;
 	bool opened;
 	bool scheduled; /* on the run queue or being handled */
-	bool ejected;   /* overflowed: drop the queue, then close */
-	json_t **q;     /* ring buffer */
+	bool ejected;	/* overflowed: drop the queue, then close */
+	json_t **q;	/* ring buffer */
 	size_t qhead, qn, qcap;
 	struct pt_mux_sctx *next_run;
 };
@@ -75,7 +75,8 @@ static int write_msg(struct srv *s, json_t *msg)
 
 	if (r == 0) {
 		pthread_mutex_lock(&s->wlock);
-		r = s->out_failed ? -EPIPE : pt__write_all(s->out_fd, b.s, b.len);
+		r = s->out_failed ? -EPIPE
+				  : pt__write_all(s->out_fd, b.s, b.len);
 		if (r < 0)
 			s->out_failed = true;
 		pthread_mutex_unlock(&s->wlock);
@@ -100,8 +101,8 @@ static int write_event(struct srv *s, const char *session, const char *family,
 	return r;
 }
 
-static void session_error(struct srv *s, const char *session,
-			  const char *code, const char *text)
+static void session_error(struct srv *s, const char *session, const char *code,
+			  const char *text)
 {
 	write_event(s, session, "session_error",
 		    json_pack("{s:s, s:s}", "code", code, "error", text));
@@ -110,9 +111,9 @@ static void session_error(struct srv *s, const char *session,
 static void diagnostic(struct srv *s, const char *session, const char *code,
 		       const char *text)
 {
-	json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type",
-			      "diagnostic", "session", session, "level",
-			      "warn", "code", code, "message", text);
+	json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "diagnostic",
+			      "session", session, "level", "warn", "code", code,
+			      "message", text);
 
 	if (m) {
 		write_msg(s, m);
@@ -263,7 +264,8 @@ static int sess_open(struct srv *s, struct pt_mux_sctx *c)
 	c->opened = true;
 	st = json_copy(s->settings);
 	if (st) {
-		json_object_set_new(st, "session", json_string(pt_mux_sctx_id(c)));
+		json_object_set_new(st, "session",
+				    json_string(pt_mux_sctx_id(c)));
 		if (ops && ops->message)
 			ops->message(s->o->ctx, c, c->state, st);
 		json_decref(st);
@@ -421,8 +423,8 @@ static struct pt_mux_sctx *route(struct srv *s, json_t *msg)
 			goto refuse;
 		}
 		c = sess_new(s, key);
-		if (!c || pt__map_put(&s->live, c->id, strlen(c->id), c,
-				      NULL) < 0) {
+		if (!c ||
+		    pt__map_put(&s->live, c->id, strlen(c->id), c, NULL) < 0) {
 			if (c)
 				sess_free(c);
 			err = "out_of_memory";
@@ -464,8 +466,10 @@ refuse:
 	pthread_mutex_unlock(&s->lock);
 	{
 		char text[160];
-		snprintf(text, sizeof(text), "%s: %s message for session "
-			 "\"%.40s\" dropped", err, type, key);
+		snprintf(text, sizeof(text),
+			 "%s: %s message for session "
+			 "\"%.40s\" dropped",
+			 err, type, key);
 		session_error(s, sid ? sid : "", err, text);
 	}
 	json_decref(msg);
@@ -512,7 +516,7 @@ static int read_some(struct reader *rd)
 	if (n == 0)
 		return 0;
 	return pt_mux_decoder_feed(rd->dec, rd->chunk, (size_t)n) < 0 ? -ENOMEM
-								     : 1;
+								      : 1;
 }
 
 /*
@@ -585,8 +589,8 @@ static int write_hello(struct srv *s)
 
 static int startup_error(struct srv *s, const char *text)
 {
-	json_t *m = json_pack("{s:s, s:s, s:s}", "type", "error", "session",
-			      "", "message", text);
+	json_t *m = json_pack("{s:s, s:s, s:s}", "type", "error", "session", "",
+			      "message", text);
 
 	if (m) {
 		write_msg(s, m);

@@ -45,10 +45,10 @@ static inline const char *D(const json_t *v)
 	static char bufs[4][8192];
 	static int k;
 	char *b = bufs[k++ & 3];
-	size_t n = v ? json_dumpb(v, b, sizeof(bufs[0]) - 1,
-				  JSON_COMPACT | JSON_SORT_KEYS |
-					  JSON_ENCODE_ANY)
-		     : 0;
+	size_t n =
+		v ? json_dumpb(v, b, sizeof(bufs[0]) - 1,
+			       JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+		  : 0;
 
 	b[n < sizeof(bufs[0]) ? n : sizeof(bufs[0]) - 1] = '\0';
 	return v ? b : "(null)";

@@ -7,8 +7,8 @@
 #include <msgpack.h> /* before banned.h: its inline functions call malloc */
 
 #include "base/common.h"
-#include "mux/frame.h"
 #include "base/str.h"
+#include "mux/frame.h"
 #include "os/fd.h"
 
 #include <pthread.h>
@@ -70,8 +70,8 @@ PT_TEST(json_encode_is_one_compact_line)
 PT_TEST(msgpack_encode_has_big_endian_length_prefix)
 {
 	json_t *m = parse("{\"type\":\"a\"}");
-	static const unsigned char want[] = { 0, 0, 0, 8, 0x81, 0xa4, 't',
-					      'y', 'p', 'e', 0xa1, 'a' };
+	static const unsigned char want[] = { 0,   0,	0,   8,	  0x81, 0xa4,
+					      't', 'y', 'p', 'e', 0xa1, 'a' };
 	char *out;
 	size_t len;
 
@@ -128,7 +128,8 @@ static void several_in_one_chunk(enum pt_mux_format f)
 	PT_ASSERT_OK(pt_mux_decoder_feed(d, b.s, b.len));
 	for (int i = 0; i < 3; i++) {
 		PT_ASSERT_INT_EQ(pt_mux_decoder_next(d, &m), 1);
-		PT_ASSERT_INT_EQ(json_integer_value(json_object_get(m, "i")), i);
+		PT_ASSERT_INT_EQ(json_integer_value(json_object_get(m, "i")),
+				 i);
 		json_decref(m);
 	}
 	PT_ASSERT_INT_EQ(pt_mux_decoder_next(d, &m), 0);
@@ -144,7 +145,8 @@ PT_TEST(several_frames_in_one_chunk)
 
 PT_TEST(json_lines_trim_space_and_skip_empty_lines)
 {
-	static const char in[] = "\n\n  {\"type\":\"a\"} \r\n\t\n{\"type\":\"b\"}\n";
+	static const char in[] =
+		"\n\n  {\"type\":\"a\"} \r\n\t\n{\"type\":\"b\"}\n";
 	struct pt_mux_decoder *d;
 	json_t *m;
 
@@ -300,7 +302,8 @@ static const char *mp_result(const void *payload, size_t n, json_t **ret)
 	PT_ASSERT_OK(pt_mux_decoder_feed(d, hdr, 4));
 	PT_ASSERT_OK(pt_mux_decoder_feed(d, payload, n));
 	r = pt_mux_decoder_next(d, &m);
-	snprintf(text, sizeof(text), "%s", r == 1 ? "" : pt_mux_decoder_error(d));
+	snprintf(text, sizeof(text), "%s",
+		 r == 1 ? "" : pt_mux_decoder_error(d));
 	if (r != 1)
 		PT_ASSERT_ERR(r, PT_EPARSE);
 	if (ret)
@@ -315,17 +318,18 @@ PT_TEST(msgpack_malformed_frames_are_errors)
 {
 	static const unsigned char c1[] = { 0xc1 };
 	static const unsigned char arr[] = { 0x91, 0x01 };
-	static const unsigned char count[] = { 0x81, 0xa1, 'a', 0xdd, 0xff,
+	static const unsigned char count[] = { 0x81, 0xa1, 'a',	 0xdd, 0xff,
 					       0xff, 0xff, 0xff, 0x01 };
 	static const unsigned char mapcount[] = { 0xdf, 0x00, 0x00, 0x00,
-						  0x02, 0xa1, 'a', 0x01 };
-	static const unsigned char strlen_[] = { 0x81, 0xa1, 'a', 0xdb, 0x7f,
+						  0x02, 0xa1, 'a',  0x01 };
+	static const unsigned char strlen_[] = { 0x81, 0xa1, 'a',  0xdb, 0x7f,
 						 0xff, 0xff, 0xff, 'x' };
 	static const unsigned char trailing[] = { 0x80, 0x01 };
-	static const unsigned char ext[] = { 0x81, 0xa1, 'a', 0xd4, 0x01,
-					     0x02 };
+	static const unsigned char ext[] = {
+		0x81, 0xa1, 'a', 0xd4, 0x01, 0x02
+	};
 	static const unsigned char big[] = { 0x81, 0xa1, 'a', 0xcf, 0xff, 0,
-					     0, 0, 0, 0, 0, 0 };
+					     0,	   0,	 0,   0,    0,	  0 };
 	static const unsigned char key[] = { 0x81, 0xc0, 0x01 };
 	static const unsigned char utf[] = { 0x81, 0xa1, 'a', 0xa1, 0xff };
 	static const unsigned char cut[] = { 0x82, 0xa1, 'a', 0x01 };
@@ -410,8 +414,8 @@ PT_TEST(nesting_limit_is_128_in_both_formats)
 	{
 		char *out;
 		size_t len;
-		json_t *deeper = json_pack("{s:[O]}", "b",
-					   json_object_get(m, "a"));
+		json_t *deeper =
+			json_pack("{s:[O]}", "b", json_object_get(m, "a"));
 		PT_ASSERT_OK(pt_mux_encode(PT_MUX_MSGPACK, m, 0, &out, &len));
 		pt_free(out);
 		PT_ASSERT_ERR(pt_mux_encode(PT_MUX_JSON, deeper, 0, &out, &len),
@@ -647,7 +651,7 @@ PT_TEST(utf8_validation)
 	PT_ASSERT(pt__mux_utf8_ok("h\xc3\xa9", 3));
 	PT_ASSERT(pt__mux_utf8_ok("\xf0\x9f\x98\x80", 4));
 	PT_ASSERT(!pt__mux_utf8_ok("\xc3", 1));
-	PT_ASSERT(!pt__mux_utf8_ok("\xc0\x80", 2));     /* overlong */
+	PT_ASSERT(!pt__mux_utf8_ok("\xc0\x80", 2));	/* overlong */
 	PT_ASSERT(!pt__mux_utf8_ok("\xed\xa0\x80", 3)); /* surrogate */
 	PT_ASSERT(!pt__mux_utf8_ok("\xf4\x90\x80\x80", 4));
 }

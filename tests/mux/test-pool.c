@@ -6,8 +6,8 @@
  * restart, per-session mode, both formats, bad frames from the worker.
  */
 #define _GNU_SOURCE 1
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "os/clock.h"
 
 #include <pthread.h>
@@ -29,8 +29,9 @@ struct rec {
 	int counts[8];
 };
 
-static struct rec R = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-			PT_BUF_INIT, { 0 } };
+static struct rec R = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PT_BUF_INIT, { 0 }
+};
 
 static void on_pool_event(void *ctx, const struct pt_mux_event *ev)
 {
@@ -138,8 +139,9 @@ static void expect_event(struct pt_mux_pool *p, const char *id,
 	json_decref(x);
 }
 
-static const char tree1[] = "{\"type\":\"snapshot\",\"tree\":{\"id\":\"root\","
-			    "\"type\":\"column\",\"props\":{\"title\":\"one\"}}}";
+static const char tree1[] =
+	"{\"type\":\"snapshot\",\"tree\":{\"id\":\"root\","
+	"\"type\":\"column\",\"props\":{\"title\":\"one\"}}}";
 
 /* ---- Registration and routing ------------------------------------------ */
 
@@ -154,8 +156,7 @@ static void basics(enum pt_mux_format f)
 	PT_ASSERT_STR_EQ(a, "pool_1");
 	PT_ASSERT_STR_EQ(b, "pool_2");
 	send_msg(p, a, tree1);
-	send_msg(p, b,
-		 "{\"type\":\"snapshot\",\"tree\":{\"id\":\"other\"}}");
+	send_msg(p, b, "{\"type\":\"snapshot\",\"tree\":{\"id\":\"other\"}}");
 	r = request(p, a, "{\"type\":\"query\",\"target\":\"tree\"}");
 	PT_ASSERT_STR_EQ(D(r), "{\"data\":{\"id\":\"root\",\"props\":"
 			       "{\"title\":\"one\"},\"type\":\"column\"},"
@@ -186,8 +187,8 @@ PT_TEST(register_send_and_request_in_both_formats)
 
 PT_TEST(full_pool_is_an_error_and_ids_are_never_reused)
 {
-	struct pt_mux_pool *p = start_pool(PT_MUX_JSON, PT_MUX_MULTIPLEXED, 2,
-					   false);
+	struct pt_mux_pool *p =
+		start_pool(PT_MUX_JSON, PT_MUX_MULTIPLEXED, 2, false);
 	char a[PT_MUX_ID_MAX], b[PT_MUX_ID_MAX], c[PT_MUX_ID_MAX];
 	struct pt_mux_pool_stats st;
 
@@ -213,8 +214,7 @@ PT_TEST(full_pool_is_an_error_and_ids_are_never_reused)
 		PT_ASSERT_ERR(pt_mux_send(p, a, m), PT_ENOTFOUND);
 		PT_ASSERT_ERR(pt_mux_request(p, "pool_99", m, 1000, &r),
 			      PT_ENOTFOUND);
-		PT_ASSERT_ERR(pt_mux_interact(p, "nope", m, rid),
-			      PT_ENOTFOUND);
+		PT_ASSERT_ERR(pt_mux_interact(p, "nope", m, rid), PT_ENOTFOUND);
 		PT_ASSERT_OK(pt_mux_unregister(p, "pool_99"));
 		json_decref(m);
 	}
@@ -225,8 +225,8 @@ PT_TEST(unregister_resets_and_swallows_session_closed)
 {
 	/* An inline worker writes reset_response and session_closed before
 	 * it reads the next message, so the order below is fixed. */
-	struct pt_mux_pool *p = start_pool(PT_MUX_MSGPACK, PT_MUX_MULTIPLEXED,
-					   4, true);
+	struct pt_mux_pool *p =
+		start_pool(PT_MUX_MSGPACK, PT_MUX_MULTIPLEXED, 4, true);
 	char a[PT_MUX_ID_MAX], b[PT_MUX_ID_MAX], c[PT_MUX_ID_MAX];
 	struct pt_mux_pool_stats st;
 	json_t *r;
@@ -259,35 +259,43 @@ PT_TEST(unregister_resets_and_swallows_session_closed)
 
 PT_TEST(session_tagged_messages_reach_the_owner_and_others_are_unrouted)
 {
-	struct pt_mux_pool *p = start_pool(PT_MUX_JSON, PT_MUX_MULTIPLEXED, 4,
-					   true);
+	struct pt_mux_pool *p =
+		start_pool(PT_MUX_JSON, PT_MUX_MULTIPLEXED, 4, true);
 	char a[PT_MUX_ID_MAX];
 	struct pt_mux_pool_stats st;
 	json_t *r;
 
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
 	/* An unknown type and a session_error: delivered as they are. */
-	send_msg(p, a, "{\"type\":\"mock_emit\",\"message\":{\"type\":"
-		       "\"mystery\",\"x\":[1,2]}}");
-	expect_event(p, a, "{\"type\":\"mystery\",\"x\":[1,2],\"session\":"
-			   "\"pool_1\"}");
-	send_msg(p, a, "{\"type\":\"mock_emit\",\"message\":{\"type\":"
-		       "\"event\",\"family\":\"session_error\",\"id\":\"\","
-		       "\"value\":{\"code\":\"boom\"}}}");
-	expect_event(p, a, "{\"type\":\"event\",\"family\":\"session_error\","
-			   "\"id\":\"\",\"value\":{\"code\":\"boom\"},"
-			   "\"session\":\"pool_1\"}");
+	send_msg(p, a,
+		 "{\"type\":\"mock_emit\",\"message\":{\"type\":"
+		 "\"mystery\",\"x\":[1,2]}}");
+	expect_event(p, a,
+		     "{\"type\":\"mystery\",\"x\":[1,2],\"session\":"
+		     "\"pool_1\"}");
+	send_msg(p, a,
+		 "{\"type\":\"mock_emit\",\"message\":{\"type\":"
+		 "\"event\",\"family\":\"session_error\",\"id\":\"\","
+		 "\"value\":{\"code\":\"boom\"}}}");
+	expect_event(p, a,
+		     "{\"type\":\"event\",\"family\":\"session_error\","
+		     "\"id\":\"\",\"value\":{\"code\":\"boom\"},"
+		     "\"session\":\"pool_1\"}");
 	/* A reply nobody waits for goes to the owner too. */
-	send_msg(p, a, "{\"type\":\"mock_emit\",\"message\":{\"type\":"
-		       "\"query_response\",\"id\":\"req_77\"}}");
-	expect_event(p, a, "{\"type\":\"query_response\",\"id\":\"req_77\","
-			   "\"session\":\"pool_1\"}");
+	send_msg(p, a,
+		 "{\"type\":\"mock_emit\",\"message\":{\"type\":"
+		 "\"query_response\",\"id\":\"req_77\"}}");
+	expect_event(p, a,
+		     "{\"type\":\"query_response\",\"id\":\"req_77\","
+		     "\"session\":\"pool_1\"}");
 	/* No session, or a session nobody owns: unrouted, pool-wide. */
-	send_msg(p, a, "{\"type\":\"mock_raw\",\"hex\":\"7b2274797065223a22"
-		       "6d79737465727922\"}");
+	send_msg(p, a,
+		 "{\"type\":\"mock_raw\",\"hex\":\"7b2274797065223a22"
+		 "6d79737465727922\"}");
 	send_msg(p, a, "{\"type\":\"mock_raw\",\"hex\":\"7d0a\"}");
-	send_msg(p, a, "{\"type\":\"mock_raw\",\"hex\":\"7b2274797065223a22"
-		       "78222c2273657373696f6e223a22706f6f6c5f3939227d0a\"}");
+	send_msg(p, a,
+		 "{\"type\":\"mock_raw\",\"hex\":\"7b2274797065223a22"
+		 "78222c2273657373696f6e223a22706f6f6c5f3939227d0a\"}");
 	r = request(p, a, "{\"type\":\"query\"}");
 	json_decref(r);
 	pt_mux_pool_stats(p, &st);
@@ -300,18 +308,21 @@ PT_TEST(session_tagged_messages_reach_the_owner_and_others_are_unrouted)
 
 PT_TEST(theme_subscription_event_reaches_the_owner)
 {
-	struct pt_mux_pool *p = start_pool(PT_MUX_JSON, PT_MUX_MULTIPLEXED, 4,
-					   false);
+	struct pt_mux_pool *p =
+		start_pool(PT_MUX_JSON, PT_MUX_MULTIPLEXED, 4, false);
 	char a[PT_MUX_ID_MAX];
 
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
-	send_msg(p, a, "{\"type\":\"subscribe\",\"kind\":"
-		       "\"on_theme_change\"}");
-	send_msg(p, a, "{\"type\":\"snapshot\",\"tree\":{\"id\":\"w\","
-		       "\"type\":\"window\",\"props\":{\"theme\":\"light\"}}}");
-	expect_event(p, a, "{\"type\":\"event\",\"family\":"
-			   "\"theme_changed\",\"id\":\"\",\"value\":"
-			   "{\"theme\":\"light\"},\"session\":\"pool_1\"}");
+	send_msg(p, a,
+		 "{\"type\":\"subscribe\",\"kind\":"
+		 "\"on_theme_change\"}");
+	send_msg(p, a,
+		 "{\"type\":\"snapshot\",\"tree\":{\"id\":\"w\","
+		 "\"type\":\"window\",\"props\":{\"theme\":\"light\"}}}");
+	expect_event(p, a,
+		     "{\"type\":\"event\",\"family\":"
+		     "\"theme_changed\",\"id\":\"\",\"value\":"
+		     "{\"theme\":\"light\"},\"session\":\"pool_1\"}");
 	pt_mux_pool_free(p);
 }
 
@@ -332,15 +343,18 @@ static void bad_frames_from_worker(enum pt_mux_format f)
 	PT_ASSERT_OK(pt_mux_pool_new(&o, &p));
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
 	if (f == PT_MUX_JSON) {
-		send_msg(p, a, "{\"type\":\"mock_raw\",\"hex\":"
-			       "\"676172626167650a\"}"); /* "garbage\n" */
+		send_msg(p, a,
+			 "{\"type\":\"mock_raw\",\"hex\":"
+			 "\"676172626167650a\"}"); /* "garbage\n" */
 	} else {
-		send_msg(p, a, "{\"type\":\"mock_raw\",\"hex\":"
-			       "\"00000001c1\"}");
+		send_msg(p, a,
+			 "{\"type\":\"mock_raw\",\"hex\":"
+			 "\"00000001c1\"}");
 	}
 	/* Oversized: the worker sends 3000 bytes, the pool takes 1024. */
-	send_msg(p, a, "{\"type\":\"mock_emit\",\"pad\":3000,\"message\":"
-		       "{\"type\":\"big\"}}");
+	send_msg(p, a,
+		 "{\"type\":\"mock_emit\",\"pad\":3000,\"message\":"
+		 "{\"type\":\"big\"}}");
 	r = request(p, a, "{\"type\":\"query\"}");
 	PT_ASSERT_STR_EQ(S(r, "type"), "query_response");
 	json_decref(r);
@@ -371,9 +385,10 @@ static void interact_flow(enum pt_mux_format f)
 	json_t *m;
 
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
-	send_msg(p, a, "{\"type\":\"snapshot\",\"tree\":{\"id\":\"root\","
-		       "\"children\":[{\"id\":\"in\",\"type\":"
-		       "\"text_input\"}]}}");
+	send_msg(p, a,
+		 "{\"type\":\"snapshot\",\"tree\":{\"id\":\"root\","
+		 "\"children\":[{\"id\":\"in\",\"type\":"
+		 "\"text_input\"}]}}");
 	m = J("{\"type\":\"interact\",\"action\":\"type_text\",\"selector\":"
 	      "\"#in\",\"payload\":{\"text\":\"abc\"}}");
 	PT_ASSERT_OK(pt_mux_interact(p, a, m, rid));
@@ -488,8 +503,8 @@ PT_TEST(interact_events_reach_a_callback_owner)
 
 PT_TEST(request_timeout_removes_the_pending_entry)
 {
-	struct pt_mux_pool *p = start_pool(PT_MUX_JSON, PT_MUX_MULTIPLEXED, 4,
-					   false);
+	struct pt_mux_pool *p =
+		start_pool(PT_MUX_JSON, PT_MUX_MULTIPLEXED, 4, false);
 	char a[PT_MUX_ID_MAX];
 	struct pt_mux_pool_stats st;
 	json_t *m = J("{\"type\":\"mock_hold\"}"), *r = NULL;
@@ -547,8 +562,9 @@ static void killed_mid_request(enum pt_mux_format f)
 	bl.id = a;
 	PT_ASSERT_INT_EQ(pthread_create(&th, NULL, blocked_request, &bl), 0);
 	/* The worker says "held" once it has the request. */
-	expect_event(p, a, "{\"type\":\"event\",\"family\":\"held\",\"id\":"
-			   "\"\",\"value\":{},\"session\":\"pool_1\"}");
+	expect_event(p, a,
+		     "{\"type\":\"event\",\"family\":\"held\",\"id\":"
+		     "\"\",\"value\":{},\"session\":\"pool_1\"}");
 	pid = pt_mux_session_worker_pid(p, a);
 	PT_ASSERT_INT_GT(pid, 0);
 	killed = pt__now_ns();
@@ -628,8 +644,7 @@ PT_TEST(bad_handshakes_are_clear_start_errors)
 	};
 	static const char *const err[] = {
 		"/bin/sh", "-c",
-		"echo '{\"type\":\"error\",\"message\":\"no way\"}'",
-		NULL
+		"echo '{\"type\":\"error\",\"message\":\"no way\"}'", NULL
 	};
 	struct pt_mux_pool_opts o = { 0 };
 	struct pt_mux_pool *p = NULL;
@@ -660,8 +675,8 @@ PT_TEST(bad_handshakes_are_clear_start_errors)
 
 PT_TEST(per_session_mode_runs_one_worker_per_session)
 {
-	struct pt_mux_pool *p = start_pool(PT_MUX_JSON, PT_MUX_PER_SESSION, 3,
-					   false);
+	struct pt_mux_pool *p =
+		start_pool(PT_MUX_JSON, PT_MUX_PER_SESSION, 3, false);
 	char a[PT_MUX_ID_MAX], b[PT_MUX_ID_MAX], c[PT_MUX_ID_MAX];
 	struct pt_mux_event ev;
 	pid_t pa, pb;
@@ -703,8 +718,8 @@ PT_TEST(per_session_mode_runs_one_worker_per_session)
 
 PT_TEST(per_session_close_kills_a_stuck_worker_after_the_grace)
 {
-	struct pt_mux_pool *p = start_pool(PT_MUX_MSGPACK, PT_MUX_PER_SESSION,
-					   2, false);
+	struct pt_mux_pool *p =
+		start_pool(PT_MUX_MSGPACK, PT_MUX_PER_SESSION, 2, false);
 	char a[PT_MUX_ID_MAX];
 	int64_t t0;
 	pid_t pa;
@@ -712,9 +727,11 @@ PT_TEST(per_session_close_kills_a_stuck_worker_after_the_grace)
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
 	pa = pt_mux_session_worker_pid(p, a);
 	/* Busy for 30 s: the exit request waits behind it. */
-	send_msg(p, a, "{\"type\":\"mock_sleep\",\"ms\":30000,\"notify\":true}");
-	expect_event(p, a, "{\"type\":\"event\",\"family\":\"sleeping\","
-			   "\"id\":\"\",\"value\":{},\"session\":\"pool_1\"}");
+	send_msg(p, a,
+		 "{\"type\":\"mock_sleep\",\"ms\":30000,\"notify\":true}");
+	expect_event(p, a,
+		     "{\"type\":\"event\",\"family\":\"sleeping\","
+		     "\"id\":\"\",\"value\":{},\"session\":\"pool_1\"}");
 	t0 = pt__now_ns();
 	PT_ASSERT_OK(pt_mux_unregister(p, a));
 	/* Answered after the 300 ms grace, not after 30 s. */
@@ -737,8 +754,8 @@ struct worker_arg {
 static void *hammer(void *arg)
 {
 	struct worker_arg *w = arg;
-	char (*ids)[PT_MUX_ID_MAX] = pt__calloc((size_t)w->sessions,
-						 PT_MUX_ID_MAX);
+	char(*ids)[PT_MUX_ID_MAX] =
+		pt__calloc((size_t)w->sessions, PT_MUX_ID_MAX);
 
 	for (int s = 0; s < w->sessions; s++) {
 		char buf[160];
@@ -763,8 +780,7 @@ static void *hammer(void *arg)
 			snprintf(want, sizeof(want), "t%d-%d", w->index, s);
 			if (pt_mux_request(w->p, ids[s], m, 20000, &r) < 0 ||
 			    strcmp(S(r, "session"), ids[s]) ||
-			    strcmp(S(json_object_get(r, "data"), "id"),
-				   want)) {
+			    strcmp(S(json_object_get(r, "data"), "id"), want)) {
 				w->failures++;
 				snprintf(w->msg, sizeof(w->msg),
 					 "%s wanted %s, got %s", ids[s], want,
@@ -776,8 +792,8 @@ static void *hammer(void *arg)
 	}
 	/* Pipelined: every session has an interact in flight at once. */
 	{
-		char (*rids)[PT_MUX_ID_MAX] = pt__calloc((size_t)w->sessions,
-							  PT_MUX_ID_MAX);
+		char(*rids)[PT_MUX_ID_MAX] =
+			pt__calloc((size_t)w->sessions, PT_MUX_ID_MAX);
 		json_t *m = J("{\"type\":\"interact\",\"action\":\"click\"}");
 		for (int s = 0; s < w->sessions; s++) {
 			char sel[32];
@@ -793,9 +809,9 @@ static void *hammer(void *arg)
 			snprintf(want, sizeof(want), "t%d-%d", w->index, s);
 			if (pt_mux_next_event(w->p, ids[s], 20000, &ev) != 1 ||
 			    strcmp(S(ev.msg, "id"), rids[s]) ||
-			    strcmp(S(json_array_get(json_object_get(ev.msg,
-								    "events"),
-						    0),
+			    strcmp(S(json_array_get(
+					     json_object_get(ev.msg, "events"),
+					     0),
 				     "id"),
 				   want)) {
 				w->failures++;
@@ -815,9 +831,8 @@ static void *hammer(void *arg)
 static void run_hammer(enum pt_mux_format f, int threads, int sessions,
 		       int rounds)
 {
-	struct pt_mux_pool *p =
-		start_pool(f, PT_MUX_MULTIPLEXED,
-			   (unsigned)(threads * sessions), false);
+	struct pt_mux_pool *p = start_pool(
+		f, PT_MUX_MULTIPLEXED, (unsigned)(threads * sessions), false);
 	struct worker_arg *args = pt__calloc((size_t)threads, sizeof(*args));
 	pthread_t *th = pt__calloc((size_t)threads, sizeof(*th));
 	struct pt_mux_pool_stats st;

@@ -3,8 +3,8 @@
  * renderer-side checklist of spec §1.13 (session_multiplexing.rs) and the
  * session errors of §1.11.
  */
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "os/fd.h"
 #include "os/proc.h"
 
@@ -356,7 +356,8 @@ PT_TEST(queue_overflow_ejects_the_session)
 		   "\"sleeping\",\"id\":\"\",\"value\":{}}");
 	/* The handler is busy: 1024 fit in the queue (the default cap). */
 	for (int i = 0; i < 1030; i++)
-		w_send(&w, "{\"type\":\"query\",\"session\":\"a\",\"id\":\"q\"}");
+		w_send(&w,
+		       "{\"type\":\"query\",\"session\":\"a\",\"id\":\"q\"}");
 	for (;;) {
 		json_t *m = w_recv(&w);
 		const char *code = S(json_object_get(m, "value"), "code");
@@ -428,8 +429,7 @@ PT_TEST(oversized_frames_are_refused_and_skipped)
 	json_t *m;
 	struct w w;
 
-	w_start(&w, PT_MUX_JSON, "--max-sessions", "4", "--max-frame",
-		"1024");
+	w_start(&w, PT_MUX_JSON, "--max-sessions", "4", "--max-frame", "1024");
 	w_settings(&w);
 	pt__buf_adds(&line, "{\"type\":\"query\",\"pad\":\"");
 	for (int i = 0; i < 2000; i++)
@@ -493,8 +493,9 @@ PT_TEST(single_session_mode_echoes_the_session_and_sends_no_closed)
 	w_send(&w, "{\"type\":\"snapshot\",\"session\":\"x\",\"tree\":"
 		   "{\"id\":\"r\"}}");
 	w_send(&w, "{\"type\":\"query\",\"session\":\"y\",\"id\":\"q1\"}");
-	expect(&w, "{\"type\":\"query_response\",\"session\":\"y\","
-		   "\"id\":\"q1\",\"target\":\"tree\",\"data\":{\"id\":\"r\"}}");
+	expect(&w,
+	       "{\"type\":\"query_response\",\"session\":\"y\","
+	       "\"id\":\"q1\",\"target\":\"tree\",\"data\":{\"id\":\"r\"}}");
 	w_send(&w, "{\"type\":\"reset\",\"session\":\"z\",\"id\":\"r1\"}");
 	expect(&w, "{\"type\":\"reset_response\",\"session\":\"z\","
 		   "\"id\":\"r1\",\"status\":\"ok\"}");
