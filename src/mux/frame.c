@@ -239,9 +239,136 @@ static int mp_put(struct pt_buf *b, const json_t *v)
 	return PT_EPARSE;
 }
 
-int pt__mux_encode_buf(enum pt_mux_format f, const json_t *msg,
-		       size_t max_frame, struct pt_buf *out)
+/* Appends s as a JSON string literal (s is UTF-8; controls escaped). */
+static int json_put_str(struct pt_buf *b, const char *s, size_t len)
 {
+	static const char hex[] = "0123456789abcdef";
+	int r = pt__buf_addch(b, '"');
+	size_t run = 0;
+
+	for (size_t i = 0; r == 0 && i <= len; i++) {
+		unsigned char c = i < len ? (unsigned char)s[i] : 0;
+		char esc[7];
+
+		if (i < len && c >= 0x20 && c != '"' && c != '\\') {
+			run++;
+			continue;
+		}
+		r = pt__buf_add(b, s + i - run, run);
+		run = 0;
+		if (r < 0 || i == len)
+			break;
+		esc[0] = '\\';
+		if (c == '"' || c == '\\') {
+			esc[1] = (char)c;
+			r = pt__buf_add(b, esc, 2);
+		} else {
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			r = pt__buf_add(b, esc, 6);
+		}
+	}
+	return r < 0 ? r : pt__buf_addch(b, '"');
+}
+
+/* The keys set by the caller of an encode, and how many msg lacks. */
+struct stamp {
+	const char *key[2];
+	const char *val[2];
+	int n;
+};
+
+static bool stamped(const struct stamp *st, const char *k, size_t klen)
+{
+	for (int i = 0; i < st->n; i++) {
+		if (strlen(st->key[i]) == klen && !memcmp(st->key[i], k, klen))
+			return true;
+	}
+	return false;
+}
+
+/* The JSON text of msg with the stamp's keys first (replacing msg's). */
+static int json_put_stamped(struct pt_buf *b, const json_t *msg,
+			    const struct stamp *st)
+{
+	void *it = json_object_iter((json_t *)(uintptr_t)msg);
+	bool first = true;
+	int r = pt__buf_addch(b, '{');
+
+	for (int i = 0; r == 0 && i < st->n; i++) {
+		if (!first)
+			r = pt__buf_addch(b, ',');
+		first = false;
+		if (r == 0)
+			r = json_put_str(b, st->key[i], strlen(st->key[i]));
+		if (r == 0)
+			r = pt__buf_addch(b, ':');
+		if (r == 0)
+			r = json_put_str(b, st->val[i], strlen(st->val[i]));
+	}
+	for (; r == 0 && it;
+	     it = json_object_iter_next((json_t *)(uintptr_t)msg, it)) {
+		const char *k = json_object_iter_key(it);
+		size_t klen = json_object_iter_key_len(it);
+
+		if (stamped(st, k, klen))
+			continue;
+		if (!pt__mux_utf8_ok(k, klen))
+			return PT_EPARSE;
+		if (!first)
+			r = pt__buf_addch(b, ',');
+		first = false;
+		if (r == 0)
+			r = json_put_str(b, k, klen);
+		if (r == 0)
+			r = pt__buf_addch(b, ':');
+		/* jansson fails on strings that are not UTF-8. */
+		if (r == 0 &&
+		    json_dump_callback(json_object_iter_value(it), json_dump_cb,
+				       b, JSON_COMPACT | JSON_ENCODE_ANY))
+			r = errno == ENOMEM ? -ENOMEM : PT_EPARSE;
+	}
+	return r < 0 ? r : pt__buf_addch(b, '}');
+}
+
+/* The msgpack map of msg with the stamp's keys first (replacing msg's). */
+static int mp_put_stamped(struct pt_buf *b, const json_t *msg,
+			  const struct stamp *st)
+{
+	void *it = json_object_iter((json_t *)(uintptr_t)msg);
+	size_t n = json_object_size(msg) + (size_t)st->n;
+	int r = 0;
+
+	for (int i = 0; i < st->n; i++) {
+		if (json_object_get(msg, st->key[i]))
+			n--;
+	}
+	r = mp_put_count(b, n, 0x80, 0xde, 0xdf);
+	for (int i = 0; r == 0 && i < st->n; i++) {
+		r = mp_put_str(b, st->key[i], strlen(st->key[i]));
+		if (r == 0)
+			r = mp_put_str(b, st->val[i], strlen(st->val[i]));
+	}
+	for (; r == 0 && it;
+	     it = json_object_iter_next((json_t *)(uintptr_t)msg, it)) {
+		const char *k = json_object_iter_key(it);
+		size_t klen = json_object_iter_key_len(it);
+
+		if (stamped(st, k, klen))
+			continue;
+		r = mp_put_str(b, k, klen);
+		if (r == 0)
+			r = mp_put(b, json_object_iter_value(it));
+	}
+	return r;
+}
+
+int pt__mux_encode_stamped(enum pt_mux_format f, const json_t *msg,
+			   const char *session, const char *id,
+			   size_t max_frame, struct pt_buf *out)
+{
+	struct stamp st = { { NULL, NULL }, { NULL, NULL }, 0 };
 	size_t start = out->len, payload;
 	bool nul_key = false;
 	int r;
@@ -249,6 +376,14 @@ int pt__mux_encode_buf(enum pt_mux_format f, const json_t *msg,
 	max_frame = pt__mux_limit(max_frame);
 	if (!json_is_object(msg))
 		return PT_EPARSE;
+	if (session) {
+		st.key[st.n] = "session";
+		st.val[st.n++] = session;
+	}
+	if (id) {
+		st.key[st.n] = "id";
+		st.val[st.n++] = id;
+	}
 	/* Most messages are small: one allocation instead of several. */
 	if (pt__buf_grow(out, 512) < 0)
 		return -ENOMEM;
@@ -257,17 +392,14 @@ int pt__mux_encode_buf(enum pt_mux_format f, const json_t *msg,
 	    nul_key)
 		return PT_EPARSE;
 	if (f == PT_MUX_JSON) {
-		/* jansson fails on strings that are not UTF-8. */
-		if (json_dump_callback(msg, json_dump_cb, out, JSON_COMPACT)) {
-			pt__buf_truncate(out, start);
-			return errno == ENOMEM ? -ENOMEM : PT_EPARSE;
-		}
+		r = json_put_stamped(out, msg, &st);
 		payload = out->len - start;
-		r = pt__buf_addch(out, '\n');
+		if (r == 0)
+			r = pt__buf_addch(out, '\n');
 	} else {
 		r = put_be(out, -1, 0, 4); /* the length, filled in below */
 		if (r == 0)
-			r = mp_put(out, msg);
+			r = mp_put_stamped(out, msg, &st);
 		payload = out->len - start - 4;
 		if (r == 0) {
 			unsigned char *p = (unsigned char *)out->s + start;
@@ -282,6 +414,12 @@ int pt__mux_encode_buf(enum pt_mux_format f, const json_t *msg,
 	if (r < 0)
 		pt__buf_truncate(out, start);
 	return r;
+}
+
+int pt__mux_encode_buf(enum pt_mux_format f, const json_t *msg,
+		       size_t max_frame, struct pt_buf *out)
+{
+	return pt__mux_encode_stamped(f, msg, NULL, NULL, max_frame, out);
 }
 
 int pt_mux_encode(enum pt_mux_format f, const json_t *msg, size_t max_frame,

@@ -26,6 +26,15 @@ static inline size_t pt__mux_limit(size_t max_frame)
 int pt__mux_encode_buf(enum pt_mux_format f, const json_t *msg,
 		       size_t max_frame, struct pt_buf *out);
 
+/*
+ * Like pt__mux_encode_buf, with "session" and "id" (when not NULL) set
+ * to these strings, first, replacing msg's own; msg is only read, so one
+ * message may be sent from several threads at once.
+ */
+int pt__mux_encode_stamped(enum pt_mux_format f, const json_t *msg,
+			   const char *session, const char *id,
+			   size_t max_frame, struct pt_buf *out);
+
 /* True when s[0..len) is well-formed UTF-8. */
 bool pt__mux_utf8_ok(const char *s, size_t len);
 

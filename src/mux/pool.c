@@ -232,10 +232,13 @@ static int write_frame(struct conn *c, const char *p, size_t n)
 	return 0;
 }
 
-static int conn_write(struct pt_mux_pool *p, struct conn *c, const json_t *m)
+/* Encodes m with "session" and "id" set (when not NULL) and writes it. */
+static int conn_write(struct pt_mux_pool *p, struct conn *c, const json_t *m,
+		      const char *session, const char *id)
 {
 	struct pt_buf b = PT_BUF_INIT;
-	int r = pt__mux_encode_buf(p->o.format, m, p->o.max_frame, &b);
+	int r = pt__mux_encode_stamped(p->o.format, m, session, id,
+				       p->o.max_frame, &b);
 
 	if (r == 0) {
 		pthread_mutex_lock(&c->wlock);
@@ -353,7 +356,7 @@ static int conn_start(struct pt_mux_pool *p, const char *session,
 	settings = json_pack("{s:s, s:s, s:{s:i}}", "type", "settings",
 			     "session", session, "settings", "protocol_version",
 			     PT_MUX_PROTOCOL_VERSION);
-	r = settings ? conn_write(p, c, settings) : -ENOMEM;
+	r = settings ? conn_write(p, c, settings, NULL, NULL) : -ENOMEM;
 	json_decref(settings);
 	/* A write failure shows up as a missing hello below. */
 	deadline = deadline_after(p->o.start_timeout_ms);
@@ -448,19 +451,26 @@ static void sess_unref(struct sess *s)
 	}
 }
 
-/* Under p->lock, which may be dropped and retaken (callbacks). */
+/*
+ * Under p->lock, which may be dropped and retaken (callbacks). Takes the
+ * reference to msg: a message is only ever touched by one thread at a
+ * time (jansson's reference counts are not meant for sharing).
+ */
 static void deliver(struct pt_mux_pool *p, struct sess *s,
 		    enum pt_mux_event_kind kind, json_t *msg, int status)
 {
 	struct pt_mux_event ev = { kind, s->id, msg, status, 0 };
 
-	if (s->removed)
+	if (s->removed) {
+		json_decref(msg);
 		return;
+	}
 	if (s->cb) {
 		s->refs++;
 		s->in_cb++;
 		pthread_mutex_unlock(&p->lock);
 		s->cb(s->ctx, &ev);
+		json_decref(msg);
 		pthread_mutex_lock(&p->lock);
 		s->in_cb--;
 		if (!s->in_cb)
@@ -470,6 +480,7 @@ static void deliver(struct pt_mux_pool *p, struct sess *s,
 	}
 	if (s->qn >= p->o.owner_queue_cap) {
 		s->lost++;
+		json_decref(msg);
 		return;
 	}
 	if (s->qn == s->qcap) {
@@ -477,6 +488,7 @@ static void deliver(struct pt_mux_pool *p, struct sess *s,
 		struct pt_mux_event *q = pt__malloc_array(ncap, sizeof(*q));
 		if (!q) {
 			s->lost++;
+			json_decref(msg);
 			return;
 		}
 		for (size_t i = 0; i < s->qn; i++)
@@ -486,7 +498,6 @@ static void deliver(struct pt_mux_pool *p, struct sess *s,
 		s->qcap = ncap;
 		s->qhead = 0;
 	}
-	ev.msg = msg ? json_incref(msg) : NULL;
 	ev.lost = s->lost;
 	s->lost = 0;
 	s->q[(s->qhead + s->qn) % s->qcap] = ev;
@@ -516,6 +527,7 @@ static void pool_diag(struct pt_mux_pool *p, const char *code, const char *text)
 
 /* ---- Routing (spec §1.5, both dispatchers in one) ---------------------- */
 
+/* Routes m, taking the reference (see deliver). */
 static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 {
 	const char *type = pt__mux_str(m, "type");
@@ -528,8 +540,10 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 	/* Per-session workers: the connection names the session. */
 	if (c->per_session)
 		session = c->only;
-	if (!strcmp(type, "hello"))
+	if (!strcmp(type, "hello")) {
+		json_decref(m);
 		return;
+	}
 	pthread_mutex_lock(&p->lock);
 	if (session && !c->per_session && is_event && family &&
 	    !strcmp(family, "session_closed")) {
@@ -538,6 +552,7 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 				(void **)&own)) {
 			pt__free(own);
 			pthread_mutex_unlock(&p->lock);
+			json_decref(m);
 			return;
 		}
 	}
@@ -549,7 +564,7 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 		if (strlen(session) < PT_MUX_ID_MAX &&
 		    strlen(id) < PT_MUX_ID_MAX &&
 		    pt__map_del(&p->pending, key, klen, (void **)&w)) {
-			w->reply = json_incref(m);
+			w->reply = m;
 			w->done = true;
 			pthread_cond_broadcast(&c->rcond);
 			pthread_mutex_unlock(&p->lock);
@@ -567,6 +582,7 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 				pt__free(own);
 			}
 			pthread_mutex_unlock(&p->lock);
+			json_decref(m);
 			return;
 		}
 	}
@@ -579,6 +595,7 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 	p->unrouted++;
 	pthread_mutex_unlock(&p->lock);
 	pool_event(p, PT_MUX_EV_UNROUTED, m, 0);
+	json_decref(m);
 }
 
 /*
@@ -663,7 +680,8 @@ static int dispatch_buffered(struct pt_mux_pool *p, struct conn *c)
 		why = r == 1 ? pt__mux_check_envelope(m)
 			     : pt_mux_decoder_error(c->dec);
 		if (r == 1 && !why) {
-			route(p, c, m);
+			route(p, c, m); /* takes m */
+			m = NULL;
 			n++;
 		} else {
 			pthread_mutex_lock(&p->lock);
@@ -942,7 +960,7 @@ static void conn_close(struct pt_mux_pool *p, struct conn *c, bool say_exit)
 			json_pack("{s:s, s:s, s:s, s:{}}", "type", "widget_op",
 				  "session", c->only, "op", "exit", "payload");
 		if (m)
-			conn_write(p, c, m);
+			conn_write(p, c, m, NULL, NULL);
 		json_decref(m);
 	}
 	conn_end_input(c);
@@ -1271,27 +1289,10 @@ static int target(struct pt_mux_pool *p, const char *id, int64_t deadline,
 	return 0;
 }
 
-/* A shallow copy of msg with "session" (and "id" when not NULL) set. */
-static json_t *stamp(const json_t *msg, const char *session, const char *id)
-{
-	json_t *m = json_is_object(msg) ? json_copy((json_t *)(uintptr_t)msg)
-					: NULL;
-
-	if (!m)
-		return NULL;
-	if (json_object_set_new(m, "session", json_string(session)) ||
-	    (id && json_object_set_new(m, "id", json_string(id)))) {
-		json_decref(m);
-		return NULL;
-	}
-	return m;
-}
-
 int pt_mux_send(struct pt_mux_pool *p, const char *id, const json_t *msg)
 {
 	struct sess *s;
 	struct conn *c;
-	json_t *m;
 	int r;
 
 	if (!p || !id || !json_is_object(msg))
@@ -1301,9 +1302,7 @@ int pt_mux_send(struct pt_mux_pool *p, const char *id, const json_t *msg)
 	pthread_mutex_unlock(&p->lock);
 	if (r < 0)
 		return r;
-	m = stamp(msg, id, NULL);
-	r = m ? conn_write(p, c, m) : -ENOMEM;
-	json_decref(m);
+	r = conn_write(p, c, msg, id, NULL);
 	pthread_mutex_lock(&p->lock);
 	conn_unref(c);
 	pthread_mutex_unlock(&p->lock);
@@ -1319,7 +1318,6 @@ static int issue(struct pt_mux_pool *p, const char *id, const json_t *msg,
 	char req[PT_MUX_ID_MAX];
 	struct sess *s;
 	struct conn *c;
-	json_t *m;
 	int r;
 
 	pthread_mutex_lock(&p->lock);
@@ -1341,9 +1339,7 @@ static int issue(struct pt_mux_pool *p, const char *id, const json_t *msg,
 	}
 	pthread_mutex_unlock(&p->lock);
 
-	m = stamp(msg, id, req);
-	r = m ? conn_write(p, c, m) : -ENOMEM;
-	json_decref(m);
+	r = conn_write(p, c, msg, id, req);
 
 	pthread_mutex_lock(&p->lock);
 	if (w) {
@@ -1480,7 +1476,6 @@ static int unregister(struct pt_mux_pool *p, const char *id, bool wait)
 			char req[PT_MUX_ID_MAX];
 			int64_t deadline =
 				deadline_after(p->o.unregister_timeout_ms);
-			json_t *sm;
 			pthread_mutex_lock(&p->lock);
 			c = p->mux;
 			if (!c) {
@@ -1499,10 +1494,8 @@ static int unregister(struct pt_mux_pool *p, const char *id, bool wait)
 					r = 0;
 			}
 			pthread_mutex_unlock(&p->lock);
-			sm = r == 0 ? stamp(m, s->id, req) : NULL;
 			if (r == 0)
-				r = sm ? conn_write(p, c, sm) : -ENOMEM;
-			json_decref(sm);
+				r = conn_write(p, c, m, s->id, req);
 			pthread_mutex_lock(&p->lock);
 			if (wait) {
 				if (r == 0)

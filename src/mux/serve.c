@@ -262,7 +262,7 @@ static int sess_open(struct srv *s, struct pt_mux_sctx *c)
 	if (ops && ops->open && ops->open(s->o->ctx, c, &c->state) != 0)
 		return -1;
 	c->opened = true;
-	st = json_copy(s->settings);
+	st = json_deep_copy(s->settings); /* nothing shared across threads */
 	if (st) {
 		json_object_set_new(st, "session",
 				    json_string(pt_mux_sctx_id(c)));

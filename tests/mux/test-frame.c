@@ -655,3 +655,32 @@ PT_TEST(utf8_validation)
 	PT_ASSERT(!pt__mux_utf8_ok("\xed\xa0\x80", 3)); /* surrogate */
 	PT_ASSERT(!pt__mux_utf8_ok("\xf4\x90\x80\x80", 4));
 }
+
+PT_TEST(stamped_encode_puts_session_and_id_first_replacing_the_old)
+{
+	json_t *m = parse("{\"type\":\"q\",\"id\":\"old\",\"k\\n\\\"\":[1,"
+			  "{\"a\":null}],\"session\":\"old\"}");
+	struct pt_buf b = PT_BUF_INIT;
+	json_t *back;
+
+	PT_ASSERT_OK(pt__mux_encode_stamped(PT_MUX_JSON, m, "pool_1", "req_\"7",
+					    0, &b));
+	PT_ASSERT_STR_EQ(b.s, "{\"session\":\"pool_1\",\"id\":\"req_\\\"7\","
+			      "\"type\":\"q\",\"k\\u000a\\\"\":[1,"
+			      "{\"a\":null}]}\n");
+	back = decode_one(PT_MUX_JSON, b.s, b.len);
+	assert_json(back, "{\"session\":\"pool_1\",\"id\":\"req_\\\"7\","
+			  "\"type\":\"q\",\"k\\n\\\"\":[1,{\"a\":null}]}");
+	json_decref(back);
+	pt__buf_reset(&b);
+	PT_ASSERT_OK(pt__mux_encode_stamped(PT_MUX_MSGPACK, m, "pool_1", NULL,
+					    0, &b));
+	back = decode_one(PT_MUX_MSGPACK, b.s, b.len);
+	assert_json(back, "{\"session\":\"pool_1\",\"id\":\"old\","
+			  "\"type\":\"q\",\"k\\n\\\"\":[1,{\"a\":null}]}");
+	/* The msgpack map says 4 entries: the old session was replaced. */
+	PT_ASSERT_UINT_EQ((unsigned char)b.s[4], 0x84);
+	json_decref(back);
+	pt__buf_release(&b);
+	json_decref(m);
+}
