@@ -24,6 +24,7 @@
 #include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +39,27 @@ static const char *query_text = "{\"type\":\"query\",\"target\":\"tree\"}";
 static const char *tree_text =
 	"{\"type\":\"snapshot\",\"tree\":{\"id\":\"root\",\"type\":\"column\","
 	"\"props\":{\"title\":\"bench\"}}}";
+
+/*
+ * CPU seconds used so far by this process and its reaped children (the
+ * worker, the ping-pong peer): the second figure of each run, steadier
+ * than wall time on a shared machine.
+ */
+static double cpu_s(void)
+{
+	struct rusage a, b;
+
+	getrusage(RUSAGE_SELF, &a);
+	getrusage(RUSAGE_CHILDREN, &b);
+	return (double)(a.ru_utime.tv_sec + a.ru_stime.tv_sec +
+			b.ru_utime.tv_sec + b.ru_stime.tv_sec) +
+	       (double)(a.ru_utime.tv_usec + a.ru_stime.tv_usec +
+			b.ru_utime.tv_usec + b.ru_stime.tv_usec) /
+		       1e6;
+}
+
+/* CPU microseconds per round trip of the last run. */
+static double last_cpu_us;
 
 static json_t *J(const char *s)
 {
@@ -73,6 +95,8 @@ static double pipe_rate(size_t req, size_t rep)
 	int64_t t0, t;
 	pid_t pid;
 
+	double c0 = cpu_s();
+
 	if (pipe(a) || pipe(b))
 		return 0;
 	pid = fork();
@@ -99,6 +123,7 @@ static double pipe_rate(size_t req, size_t rep)
 	close(b[0]);
 	waitpid(pid, NULL, 0);
 	pt__free(buf);
+	last_cpu_us = (cpu_s() - c0) * 1e6 / (double)n;
 	return (double)n * 1e9 / (double)(t - t0);
 }
 
@@ -124,6 +149,7 @@ static struct pt_mux_pool *start(enum pt_mux_format f, const char *threads,
 
 static double pool_rate(enum pt_mux_format f, const char *threads)
 {
+	double c0 = cpu_s();
 	struct pt_mux_pool *p = start(f, threads, 8);
 	json_t *q = J(query_text), *tree = J(tree_text);
 	char id[PT_MUX_ID_MAX];
@@ -147,7 +173,8 @@ static double pool_rate(enum pt_mux_format f, const char *threads)
 	} while (t - t0 < DURATION_NS);
 	json_decref(q);
 	json_decref(tree);
-	pt_mux_pool_free(p);
+	pt_mux_pool_free(p); /* reaps the worker: its CPU counts */
+	last_cpu_us = (cpu_s() - c0) * 1e6 / (double)n;
 	return (double)n * 1e9 / (double)(t - t0);
 }
 
@@ -280,15 +307,20 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < PT_ARRAY_SIZE(fmts); k++) {
 		enum pt_mux_format f = fmts[k];
 		const char *fmt = f == PT_MUX_JSON ? "json" : "msgpack";
-		double peer = 0, inl = 0, thr = 0;
+		double peer = 0, inl = 0, thr = 0, r;
+		double peer_cpu = 1e9, inl_cpu = 1e9;
 		size_t req, rep;
 
 		/* Rounds interleave the peer and the pool so that both meet
 		 * the same machine load; the best round of each counts. */
 		frame_sizes(f, &req, &rep);
 		for (int round = 0; round < ROUNDS; round++) {
-			peer = PT_MAX(peer, pipe_rate(req, rep));
-			inl = PT_MAX(inl, pool_rate(f, "0"));
+			r = pipe_rate(req, rep);
+			peer = PT_MAX(peer, r);
+			peer_cpu = PT_MIN(peer_cpu, last_cpu_us);
+			r = pool_rate(f, "0");
+			inl = PT_MAX(inl, r);
+			inl_cpu = PT_MIN(inl_cpu, last_cpu_us);
 			thr = PT_MAX(thr, pool_rate(f, "1"));
 		}
 		printf("metric mux_%s_frame_bytes %zu+%zu bytes\n", fmt, req,
@@ -298,6 +330,12 @@ int main(int argc, char **argv)
 		printf("metric mux_%s_pool_rtt %.0f round-trips/s\n", fmt, inl);
 		printf("metric mux_%s_pool_vs_pipe %.2f ratio\n", fmt,
 		       inl / peer);
+		printf("metric mux_%s_raw_pipe_cpu %.1f us/round-trip\n", fmt,
+		       peer_cpu);
+		printf("metric mux_%s_pool_cpu %.1f us/round-trip\n", fmt,
+		       inl_cpu);
+		printf("metric mux_%s_pool_vs_pipe_cpu %.2f ratio\n", fmt,
+		       peer_cpu / inl_cpu);
 		printf("metric mux_%s_pool_threaded_worker_rtt %.0f "
 		       "round-trips/s\n",
 		       fmt, thr);

@@ -170,11 +170,34 @@ static void cond_init_mono(pthread_cond_t *c)
 	pthread_condattr_destroy(&a);
 }
 
+/* "session\037id" into key (2 * PT_MUX_ID_MAX bytes); both are short. */
 static size_t make_key(char *key, const char *session, const char *id)
 {
-	int n = snprintf(key, 2 * PT_MUX_ID_MAX, "%s\037%s", session, id);
+	size_t a = strlen(session), b = strlen(id);
 
-	return n < 0 ? 0 : PT_MIN((size_t)n, 2 * PT_MUX_ID_MAX - 1);
+	a = PT_MIN(a, PT_MUX_ID_MAX - 1);
+	b = PT_MIN(b, PT_MUX_ID_MAX - 1);
+	memcpy(key, session, a);
+	key[a] = '\037';
+	memcpy(key + a + 1, id, b);
+	key[a + 1 + b] = '\0';
+	return a + 1 + b;
+}
+
+/* "prefix_N" into out (PT_MUX_ID_MAX bytes), without printf. */
+static void make_id(char *out, const char *prefix, uint64_t n)
+{
+	char digits[21];
+	size_t len = strlen(prefix), k = 0;
+
+	do
+		digits[k++] = (char)('0' + n % 10);
+	while ((n /= 10) && k < sizeof(digits));
+	memcpy(out, prefix, len);
+	out[len++] = '_';
+	while (k)
+		out[len++] = digits[--k];
+	out[len] = '\0';
 }
 
 static bool valid_id(const char *s)
@@ -1326,7 +1349,7 @@ static int issue(struct pt_mux_pool *p, const char *id, const json_t *msg,
 		pthread_mutex_unlock(&p->lock);
 		return r;
 	}
-	snprintf(req, sizeof(req), "%s_%" PRIu64, prefix, p->next_id++);
+	make_id(req, prefix, p->next_id++);
 	if (w) {
 		w->keylen = make_key(w->key, id, req);
 		w->conn = c;

@@ -68,10 +68,13 @@ struct srv {
 
 /* ---- Output ------------------------------------------------------------ */
 
-static int write_msg(struct srv *s, json_t *msg)
+/* Writes msg, with "session" and "id" set to these when not NULL. */
+static int write_stamped(struct srv *s, const json_t *msg, const char *session,
+			 const char *id)
 {
 	struct pt_buf b = PT_BUF_INIT;
-	int r = pt__mux_encode_buf(s->fmt, msg, s->max_frame, &b);
+	int r = pt__mux_encode_stamped(s->fmt, msg, session, id, s->max_frame,
+				       &b);
 
 	if (r == 0) {
 		pthread_mutex_lock(&s->wlock);
@@ -83,6 +86,11 @@ static int write_msg(struct srv *s, json_t *msg)
 	}
 	pt__buf_release(&b);
 	return r;
+}
+
+static int write_msg(struct srv *s, const json_t *msg)
+{
+	return write_stamped(s, msg, NULL, NULL);
 }
 
 /* Builds {"type":"event","session":S,"family":F,"id":"","value":V}. */
@@ -132,28 +140,21 @@ int pt_mux_sctx_emit(struct pt_mux_sctx *c, json_t *msg)
 
 	if (!msg)
 		return -EINVAL;
-	if (json_object_set_new(msg, "session",
-				json_string(pt_mux_sctx_id(c)))) {
-		json_decref(msg);
-		return -ENOMEM;
-	}
-	r = write_msg(c->srv, msg);
+	r = write_stamped(c->srv, msg, pt_mux_sctx_id(c), NULL);
 	json_decref(msg);
 	return r;
 }
 
 int pt_mux_sctx_reply(struct pt_mux_sctx *c, const json_t *req, json_t *reply)
 {
-	json_t *id = json_object_get(req, "id");
+	const char *id = json_string_value(json_object_get(req, "id"));
+	int r;
 
 	if (!reply)
 		return -EINVAL;
-	if (json_object_set_new(reply, "id",
-				id ? json_incref(id) : json_string(""))) {
-		json_decref(reply);
-		return -ENOMEM;
-	}
-	return pt_mux_sctx_emit(c, reply);
+	r = write_stamped(c->srv, reply, pt_mux_sctx_id(c), id ? id : "");
+	json_decref(reply);
+	return r;
 }
 
 int pt_mux_sctx_write_raw(struct pt_mux_sctx *c, const void *data, size_t len)
