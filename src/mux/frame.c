@@ -920,6 +920,177 @@ int pt_mux_decoder_feed(struct pt_mux_decoder *d, const void *data, size_t len)
 	return 0;
 }
 
+/*
+ * A fast path for the JSON that messages are usually made of: objects,
+ * arrays, strings without escapes, integers, true, false, null. Anything
+ * else (escapes, reals, big integers, any syntax error) makes it give up
+ * (NULL), and the line goes to jansson, which decides; so the result is
+ * always what jansson would give (fuzz/fuzz-json-frame.c checks that).
+ * The caller has bounded the nesting, which bounds the recursion.
+ */
+static void fj_space(const char *s, size_t n, size_t *i)
+{
+	while (*i < n && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\n' ||
+			  s[*i] == '\r'))
+		(*i)++;
+}
+
+/* A string without escapes or control bytes: its span, or false. */
+static bool fj_str(const char *s, size_t n, size_t *i, const char **ret,
+		   size_t *ret_len)
+{
+	size_t k = *i + 1;
+
+	if (*i >= n || s[*i] != '"')
+		return false;
+	while (k < n && s[k] != '"') {
+		if (s[k] == '\\' || (unsigned char)s[k] < 0x20)
+			return false;
+		k++;
+	}
+	if (k >= n || !pt__mux_utf8_ok(s + *i + 1, k - *i - 1))
+		return false;
+	*ret = s + *i + 1;
+	*ret_len = k - *i - 1;
+	*i = k + 1;
+	return true;
+}
+
+static json_t *fj_value(const char *s, size_t n, size_t *i)
+{
+	const char *str;
+	size_t len;
+	json_t *v;
+
+	fj_space(s, n, i);
+	if (*i >= n)
+		return NULL;
+	switch (s[*i]) {
+	case '{':
+		v = json_object();
+		(*i)++;
+		fj_space(s, n, i);
+		if (*i < n && s[*i] == '}') {
+			(*i)++;
+			return v;
+		}
+		while (v) {
+			json_t *x;
+			fj_space(s, n, i);
+			if (!fj_str(s, n, i, &str, &len))
+				break;
+			fj_space(s, n, i);
+			if (*i >= n || s[*i] != ':')
+				break;
+			(*i)++;
+			x = fj_value(s, n, i);
+			if (!x || json_object_setn_new_nocheck(v, str, len, x))
+				break;
+			fj_space(s, n, i);
+			if (*i < n && s[*i] == ',') {
+				(*i)++;
+				continue;
+			}
+			if (*i < n && s[*i] == '}') {
+				(*i)++;
+				return v;
+			}
+			break;
+		}
+		json_decref(v);
+		return NULL;
+	case '[':
+		v = json_array();
+		(*i)++;
+		fj_space(s, n, i);
+		if (*i < n && s[*i] == ']') {
+			(*i)++;
+			return v;
+		}
+		while (v) {
+			json_t *x = fj_value(s, n, i);
+			if (!x || json_array_append_new(v, x))
+				break;
+			fj_space(s, n, i);
+			if (*i < n && s[*i] == ',') {
+				(*i)++;
+				continue;
+			}
+			if (*i < n && s[*i] == ']') {
+				(*i)++;
+				return v;
+			}
+			break;
+		}
+		json_decref(v);
+		return NULL;
+	case '"':
+		if (!fj_str(s, n, i, &str, &len))
+			return NULL;
+		return json_stringn_nocheck(str, len);
+	case 't':
+		if (n - *i >= 4 && !memcmp(s + *i, "true", 4)) {
+			*i += 4;
+			return json_true();
+		}
+		return NULL;
+	case 'f':
+		if (n - *i >= 5 && !memcmp(s + *i, "false", 5)) {
+			*i += 5;
+			return json_false();
+		}
+		return NULL;
+	case 'n':
+		if (n - *i >= 4 && !memcmp(s + *i, "null", 4)) {
+			*i += 4;
+			return json_null();
+		}
+		return NULL;
+	default: {
+		/* Integers only: -?(0|[1-9][0-9]*), at most 18 digits. */
+		size_t k = *i, digits = 0;
+		bool neg = s[k] == '-';
+		int64_t x = 0;
+
+		if (neg)
+			k++;
+		if (k >= n || s[k] < '0' || s[k] > '9')
+			return NULL;
+		if (s[k] == '0' && k + 1 < n && s[k + 1] >= '0' &&
+		    s[k + 1] <= '9')
+			return NULL;
+		while (k < n && s[k] >= '0' && s[k] <= '9') {
+			if (++digits > 18)
+				return NULL;
+			x = x * 10 + (s[k++] - '0');
+		}
+		if (k < n && (s[k] == '.' || s[k] == 'e' || s[k] == 'E'))
+			return NULL;
+		*i = k;
+		return json_integer(neg ? -x : x);
+	}
+	}
+}
+
+json_t *pt__mux_json_fast(const char *s, size_t n)
+{
+	size_t i = 0;
+	json_t *v;
+
+	/* Messages are objects; jansson words every other case. */
+	fj_space(s, n, &i);
+	if (i >= n || s[i] != '{')
+		return NULL;
+	v = fj_value(s, n, &i);
+
+	fj_space(s, n, &i);
+	if (v && i != n) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 /* Deepest bracket nesting of a JSON text, stopping past the limit. */
 static int json_depth(const char *s, size_t n)
 {
@@ -998,7 +1169,9 @@ static int next_json(struct pt_mux_decoder *d, json_t **ret)
 				    "byte %" PRIu64 ": nesting deeper "
 				    "than %d",
 				    at, PT_MUX_MAX_DEPTH);
-		v = json_loadb(s, n, JSON_ALLOW_NUL, &je);
+		v = pt__mux_json_fast(s, n);
+		if (!v)
+			v = json_loadb(s, n, JSON_ALLOW_NUL, &je);
 		if (!v)
 			return fail(d, PT_EPARSE,
 				    "byte %" PRIu64 " (line at %" PRIu64

@@ -35,6 +35,13 @@ int pt__mux_encode_stamped(enum pt_mux_format f, const json_t *msg,
 			   const char *session, const char *id,
 			   size_t max_frame, struct pt_buf *out);
 
+/*
+ * The JSON decoder's fast path: the object s[0..n) when it uses only
+ * objects, arrays, strings without escapes, integers and literals, else
+ * NULL (then jansson parses it). Nesting must already be bounded.
+ */
+json_t *pt__mux_json_fast(const char *s, size_t n);
+
 /* True when s[0..len) is well-formed UTF-8. */
 bool pt__mux_utf8_ok(const char *s, size_t len);
 
