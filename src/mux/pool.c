@@ -589,7 +589,7 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 		    pt__map_del(&p->pending, key, klen, (void **)&w)) {
 			w->reply = m;
 			w->done = true;
-			pthread_cond_broadcast(&c->rcond);
+			pthread_cond_broadcast(&w->conn->rcond);
 			pthread_mutex_unlock(&p->lock);
 			return;
 		}
@@ -678,6 +678,8 @@ static void conn_died(struct pt_mux_pool *p, struct conn *c)
 			pt__map_release(&p->pending_close);
 		}
 	}
+	/* Callers waiting in target() see their session dead now. */
+	pthread_cond_broadcast(&p->cond);
 	for (size_t i = 0; i < nn; i++) {
 		deliver(p, notify[i], PT_MUX_EV_WORKER_EXITED, NULL, status);
 		sess_unref(notify[i]);
@@ -1303,6 +1305,8 @@ static int target(struct pt_mux_pool *p, const char *id, int64_t deadline,
 		c = s->conn ? s->conn : p->mux;
 		if (c && !c->dead)
 			break;
+		if (s->conn) /* per-session: its worker is not coming back */
+			return PT_EWORKER;
 		if (wait_until(&p->cond, &p->lock, deadline) == ETIMEDOUT)
 			return -ETIMEDOUT;
 	}
