@@ -867,3 +867,81 @@ PT_TEST(a_thousand_sessions_on_one_worker)
 {
 	run_hammer(PT_MUX_MSGPACK, 10, 100, 2);
 }
+
+PT_TEST(polled_queue_is_bounded_and_counts_what_it_drops)
+{
+	struct pt_mux_pool_opts o = { 0 };
+	struct pt_mux_pool *p = NULL;
+	struct pt_mux_event ev;
+	char a[PT_MUX_ID_MAX];
+	json_t *r;
+
+	argv_inline[0] = mock_path();
+	o.argv = argv_inline;
+	o.format = PT_MUX_MSGPACK;
+	o.owner_queue_cap = 2;
+	PT_ASSERT_OK(pt_mux_pool_new(&o, &p));
+	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
+	for (int i = 1; i <= 5; i++) {
+		char buf[128];
+		snprintf(buf, sizeof(buf),
+			 "{\"type\":\"mock_emit\",\"message\":{\"type\":"
+			 "\"tick\",\"n\":%d}}",
+			 i);
+		send_msg(p, a, buf);
+	}
+	/* A round trip: all five ticks have been read by now. */
+	r = request(p, a, "{\"type\":\"query\"}");
+	json_decref(r);
+	for (int i = 1; i <= 2; i++) {
+		next_event(p, a, &ev);
+		PT_ASSERT_INT_EQ(
+			json_integer_value(json_object_get(ev.msg, "n")), i);
+		PT_ASSERT_UINT_EQ(ev.lost, 0);
+		pt_mux_event_release(&ev);
+	}
+	PT_ASSERT_INT_EQ(pt_mux_next_event(p, a, 0, &ev), 0);
+	send_msg(p, a,
+		 "{\"type\":\"mock_emit\",\"message\":{\"type\":"
+		 "\"tick\",\"n\":6}}");
+	next_event(p, a, &ev);
+	PT_ASSERT_INT_EQ(json_integer_value(json_object_get(ev.msg, "n")), 6);
+	PT_ASSERT_UINT_EQ(ev.lost, 3);
+	pt_mux_event_release(&ev);
+	pt_mux_pool_free(p);
+}
+
+PT_TEST(unregister_times_out_but_frees_the_slot)
+{
+	struct pt_mux_pool_opts o = { 0 };
+	struct pt_mux_pool *p = NULL;
+	struct pt_mux_pool_stats st;
+	char a[PT_MUX_ID_MAX], b[PT_MUX_ID_MAX];
+	json_t *r;
+
+	argv_threads[0] = mock_path();
+	o.argv = argv_threads;
+	o.format = PT_MUX_JSON;
+	o.max_sessions = 1;
+	o.unregister_timeout_ms = 100;
+	o.on_event = on_pool_event;
+	o.ctx = &R;
+	PT_ASSERT_OK(pt_mux_pool_new(&o, &p));
+	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
+	send_msg(p, a, "{\"type\":\"mock_sleep\",\"ms\":1000,\"notify\":true}");
+	expect_event(p, a,
+		     "{\"type\":\"event\",\"family\":\"sleeping\","
+		     "\"id\":\"\",\"value\":{},\"session\":\"pool_1\"}");
+	PT_ASSERT_ERR(pt_mux_unregister(p, a), -ETIMEDOUT);
+	pt_mux_pool_stats(p, &st);
+	PT_ASSERT_UINT_EQ(st.live_sessions, 0);
+	PT_ASSERT_UINT_EQ(st.pending_requests, 0);
+	/* The slot is free; the late reset_response is swallowed. */
+	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, b));
+	r = request(p, b, "{\"type\":\"query\"}");
+	PT_ASSERT_STR_EQ(S(r, "session"), "pool_2");
+	json_decref(r);
+	pt_mux_pool_stats(p, &st);
+	PT_ASSERT_UINT_EQ(st.unrouted, 0);
+	pt_mux_pool_free(p);
+}
