@@ -208,6 +208,7 @@ struct parser {
 	struct pt_arena *arena;
 	struct tok *toks;
 	size_t ntoks;
+	size_t tcap;
 	size_t pos;
 	unsigned depth;
 	unsigned nodes;
@@ -693,9 +694,11 @@ static int match_op(const char *s, size_t left)
 
 static int kw_lookup(const char *p, size_t len)
 {
+	if (len < 2 || len > 8)
+		return 0;
 	for (int k = 1; k < KW_COUNT_; k++)
-		if (strlen(kw_text[k]) == len &&
-		    memcmp(kw_text[k], p, len) == 0)
+		if (kw_text[k][0] == p[0] && strncmp(kw_text[k], p, len) == 0 &&
+		    kw_text[k][len] == '\0')
 			return k;
 	return 0;
 }
@@ -774,7 +777,14 @@ static int lex_string_token(struct parser *ps, size_t *i, struct pt_buf *b,
 
 static int push_tok(struct parser *ps, const struct tok *t)
 {
-	/* The token array is sized for the worst case (one per byte + 1). */
+	if (ps->ntoks == ps->tcap) {
+		size_t nc = ps->tcap ? ps->tcap * 2 : 32;
+		struct tok *nt = pt__realloc_array(ps->toks, nc, sizeof(*nt));
+		if (!nt)
+			return perr(ps, PT_EXPR_ERR_NOMEM, 0, "out of memory");
+		ps->toks = nt;
+		ps->tcap = nc;
+	}
 	ps->toks[ps->ntoks++] = *t;
 	return 0;
 }
@@ -814,7 +824,8 @@ static int tokenize(struct parser *ps)
 					if (lex_string_token(ps, &i, &b, &t) <
 					    0)
 						goto out;
-					push_tok(ps, &t);
+					if (push_tok(ps, &t) < 0)
+						goto out;
 					continue;
 				}
 			}
@@ -827,20 +838,23 @@ static int tokenize(struct parser *ps)
 				t.code = (uint8_t)kw;
 			}
 			i = j;
-			push_tok(ps, &t);
+			if (push_tok(ps, &t) < 0)
+				goto out;
 			continue;
 		}
 		if (c == '\'' || c == '"') {
 			if (lex_string_token(ps, &i, &b, &t) < 0)
 				goto out;
-			push_tok(ps, &t);
+			if (push_tok(ps, &t) < 0)
+				goto out;
 			continue;
 		}
 		if (dig10((char)c) ||
 		    (c == '.' && i + 1 < n && dig10(s[i + 1]))) {
 			if (lex_number(ps, &i, &t) < 0)
 				goto out;
-			push_tok(ps, &t);
+			if (push_tok(ps, &t) < 0)
+				goto out;
 			continue;
 		}
 		int m = match_op(s + i, n - i);
@@ -863,13 +877,15 @@ static int tokenize(struct parser *ps)
 		t.code = od->op;
 		t.len = (uint32_t)strlen(od->text);
 		i += t.len;
-		push_tok(ps, &t);
+		if (push_tok(ps, &t) < 0)
+			goto out;
 	}
 	{
 		struct tok end = { 0 };
 		end.kind = T_END;
 		end.col = (uint16_t)(n + 1);
-		push_tok(ps, &end);
+		if (push_tok(ps, &end) < 0)
+			goto out;
 	}
 	r = 0;
 out:
@@ -2200,9 +2216,8 @@ static int parse_leaf(struct parser *ps, const char *text, size_t n,
 	ps->ntoks = 0;
 	ps->depth = 0;
 	ps->nodes = 0;
-	ps->toks = pt__malloc_array(n + 2, sizeof(*ps->toks));
-	if (!ps->toks)
-		return perr(ps, PT_EXPR_ERR_NOMEM, 0, "out of memory");
+	ps->toks = NULL;
+	ps->tcap = 0;
 	if (tokenize(ps) < 0)
 		goto out;
 	root = parse_line(ps);
@@ -2264,7 +2279,7 @@ static bool takes_split(const char *s, size_t n)
 }
 
 /* Compat split depth (and/or operators in a text without "("). */
-#define PT_EXPR_MAX_SPLITS 128
+#define PT_EXPR_MAX_SPLITS 64
 
 /*
  * Parses a half of the compat split on its own, exactly as PlainBox does;
@@ -2272,10 +2287,10 @@ static bool takes_split(const char *s, size_t n)
  * its parser state is off the stack while build_split recurses.
  * Returns 0, or -1 when out of memory.
  */
-static int parse_half(struct parser *ps, const char *s, size_t n,
-		      const struct pt_expr_opts *o, struct split *sp)
+static int parse_half(struct parser *ps, struct pt_arena *arena, const char *s,
+		      size_t n, const struct pt_expr_opts *o, struct split *sp)
 {
-	struct parser sub = { .arena = ps->arena };
+	struct parser sub = { .arena = arena };
 	char *m;
 
 	if (n && (s[0] == ' ' || s[0] == '\t')) {
@@ -2313,7 +2328,18 @@ static struct split *build_split(struct parser *ps, const char *s, size_t n,
 	if (!sp)
 		goto nomem;
 	if (level > 0) {
-		int r = parse_half(ps, s, n, o, sp);
+		/*
+		 * A half that splits again only needs to parse (PlainBox
+		 * builds it): its tree goes to a scratch arena, so memory
+		 * stays linear in the text although the halves overlap.
+		 */
+		struct pt_arena scratch = PT_ARENA_INIT;
+		bool inner = takes_split(s, n);
+		int r = parse_half(ps, inner ? &scratch : ps->arena, s, n, o,
+				   sp);
+		pt__arena_release(&scratch);
+		if (inner)
+			memset(&sp->leaf, 0, sizeof(sp->leaf));
 		if (r < 0)
 			goto nomem;
 		if (sp->kind == S_BAD)

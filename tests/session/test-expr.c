@@ -646,6 +646,24 @@ PT_TEST(expr_limits)
 	/* p, .a, then the constants: the 1023rd trips the limit. */
 	PT_ASSERT_STR_EQ(got, "limit 1:2053");
 	pt__buf_reset(&b);
+	/* and/or operators of a text that takes the compat split. */
+	for (int i = 0; i < 64; i++)
+		PT_ASSERT_OK(pt__buf_adds(&b, "p.a == 'x' or "));
+	PT_ASSERT_OK(pt__buf_adds(&b, "p.a == '1'"));
+	run(b.s, "p: a=1", PT_EXPR_COMPAT, NULL, NULL, got, sizeof(got), msg,
+	    sizeof(msg));
+	PT_ASSERT_STR_EQ(got, "limit 1:0");
+	run(b.s, "p: a=1", PT_EXPR_STRICT, NULL, NULL, got, sizeof(got), msg,
+	    sizeof(msg));
+	PT_ASSERT_STR_EQ(got, "pass");
+	pt__buf_reset(&b);
+	for (int i = 0; i < 63; i++)
+		PT_ASSERT_OK(pt__buf_adds(&b, "p.a == 'x' or "));
+	PT_ASSERT_OK(pt__buf_adds(&b, "p.a == '1'"));
+	run(b.s, "p: a=1", PT_EXPR_COMPAT, NULL, NULL, got, sizeof(got), msg,
+	    sizeof(msg));
+	PT_ASSERT_STR_EQ(got, "pass");
+	pt__buf_reset(&b);
 	/* Whole text. */
 	for (int i = 0; i < PT_EXPR_MAX_TEXT + 1; i++)
 		PT_ASSERT_OK(pt__buf_addch(&b, '\n'));
