@@ -11,8 +11,11 @@
  * a record is "key=value,key=value" ("-" is a record with no field);
  * "ID:" alone is a resource with no records.
  */
-#include "base/buf.h"
+/* The allocation-failure test installs an allocator that calls malloc. */
+#define PT_ALLOC_IMPLEMENTATION 1
 #include "base/common.h"
+
+#include "base/buf.h"
 #include "base/rng.h"
 #include "session/expr.h"
 
@@ -858,6 +861,81 @@ PT_TEST(expr_template_filter_one_record)
 	PT_ASSERT_INT_EQ(r.status, PT_EXPR_FAIL);
 	PT_ASSERT_UINT_EQ(r.expr, 0);
 	pt__expr_prog_free(p);
+}
+
+/* Fails the Nth allocation and every one after it. */
+static long oom_countdown;
+
+static void *oom_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return oom_countdown-- > 0 ? malloc(n) : NULL;
+}
+
+static void *oom_realloc(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	return oom_countdown-- > 0 ? realloc(p, n) : NULL;
+}
+
+static void oom_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+PT_TEST(expr_allocation_failures_are_clean)
+{
+	static const struct pt_allocator oom = { oom_malloc, oom_realloc,
+						 oom_free, NULL };
+	const char *text =
+		"pkg.name == 'this or that' and dev.x in ['a', 'b'] or dev\n"
+		"(int(dev.count) > 1 and 'x' in pkg.name)\n"
+		"p.a == 'x' and p.b == 'y' or p.c == 'z' and not q.d";
+	static const char *const imports =
+		"from com.canonical import package as pkg\nfrom a import dev";
+	bool succeeded = false;
+
+	for (long n = 0; n < 100000 && !succeeded; n++) {
+		struct pt_expr_imports *imps = NULL;
+		struct pt_expr_prog *p = NULL;
+		struct pt_expr_error err;
+		struct pt_expr_opts o = { .ns = "ns" };
+		int r;
+
+		oom_countdown = n;
+		pt_set_allocator(&oom);
+		r = pt__expr_imports_parse(imports, &imps, &err);
+		if (r == 0) {
+			o.imports = imps;
+			r = pt__expr_prog_new(text, &o, &p, &err);
+		}
+		pt_set_allocator(NULL);
+		if (r < 0) {
+			PT_ASSERT_INT_EQ(r, -ENOMEM);
+			PT_ASSERT_INT_EQ(err.kind, PT_EXPR_ERR_NOMEM);
+			PT_ASSERT_NULL(p);
+		} else {
+			static struct tmap m;
+			struct pt_expr_result res;
+			succeeded = true;
+			PT_ASSERT_UINT_EQ(pt__expr_prog_count(p), 3);
+			PT_ASSERT_UINT_EQ(pt__expr_prog_splits(p), 2);
+			/* Evaluation never allocates. */
+			tmap_parse(&m, "com.canonical::package: name=x\n"
+				       "a::dev: x=a,count=2\nns::p: a=x,b=y\n"
+				       "ns::q: d=");
+			oom_countdown = 0;
+			pt_set_allocator(&oom);
+			pt__expr_prog_eval(p, tmap_lookup, &m, &res);
+			pt_set_allocator(NULL);
+			PT_ASSERT_INT_EQ(res.status, PT_EXPR_ERROR);
+			PT_ASSERT_UINT_EQ(res.expr, 0);
+		}
+		pt__expr_prog_free(p);
+		pt__expr_imports_free(imps);
+	}
+	PT_ASSERT(succeeded);
 }
 
 PT_TEST(expr_splits_report)
