@@ -212,6 +212,7 @@ struct parser {
 	size_t pos;
 	unsigned depth;
 	unsigned nodes;
+	bool comment; /* tokenizer met a '#' */
 	/* The first error: */
 	enum pt_expr_errkind ekind;
 	unsigned ecol;
@@ -806,8 +807,10 @@ static int tokenize(struct parser *ps)
 			i++;
 			continue;
 		}
-		if (c == '#')
+		if (c == '#') {
+			ps->comment = true;
 			break; /* a comment runs to the end of the line */
+		}
 		if (c == '\\') {
 			perr(ps, PT_EXPR_ERR_SYNTAX, (unsigned)i + 1,
 			     "unexpected character after line continuation character");
@@ -1753,6 +1756,8 @@ struct leaf {
 	size_t n_alias;
 	const char **aliases; /* first-seen order */
 	const char **ids;     /* resolved, qualified */
+	bool comment;	      /* the text has a # comment */
+	bool callnames;	      /* compat and strict see different names */
 };
 
 struct alias_acc {
@@ -2183,6 +2188,7 @@ struct item {
 	const char *text;
 	unsigned line;
 	bool splits;
+	bool may_differ; /* compat and strict may disagree */
 	struct split *root;
 	size_t n_ids;
 	const char **ids;
@@ -2196,6 +2202,7 @@ struct pt_expr_prog {
 	size_t n_all;
 	const char **all_ids;
 	size_t n_splits;
+	size_t n_differ;
 };
 
 /*
@@ -2216,6 +2223,7 @@ static int parse_leaf(struct parser *ps, const char *text, size_t n,
 	ps->ntoks = 0;
 	ps->depth = 0;
 	ps->nodes = 0;
+	ps->comment = false;
 	ps->toks = NULL;
 	ps->tcap = 0;
 	if (tokenize(ps) < 0)
@@ -2225,6 +2233,15 @@ static int parse_leaf(struct parser *ps, const char *text, size_t n,
 		goto out;
 	if (check(ps, root, false, compat, &acc) < 0)
 		goto out;
+	{
+		/* The other mode's names: compat skips call arguments. */
+		struct parser other = { .arena = ps->arena };
+		struct alias_acc acc2 = { .n = 0 };
+		leaf->callnames =
+			check(&other, root, false, !compat, &acc2) < 0 ||
+			acc2.n != acc.n;
+	}
+	leaf->comment = ps->comment;
 	if (acc.n == 0) {
 		perr(ps, PT_EXPR_ERR_NO_RESOURCES, 0,
 		     "expression did not reference any resources%s",
@@ -2379,6 +2396,140 @@ nomem:
 	return NULL;
 }
 
+/* Bit sets of value types (1 << enum vtype) for the static analysis. */
+#define TY(t)  (1u << (t))
+#define TY_ALL 0xffu
+#define TY_STR TY(V_STR)
+#define TY_NUM (TY(V_BOOL) | TY(V_INT) | TY(V_FLOAT))
+#define TY_SEQ (TY(V_LIST) | TY(V_TUPLE))
+
+/*
+ * Possible types of nd's value; *raises when evaluating it might raise
+ * (conservative: true unless provably not).
+ */
+static unsigned types_of(const struct node *nd, bool *raises)
+{
+	unsigned t = 0, a, b;
+
+	switch (nd->kind) {
+	case N_CONST:
+		return TY(nd->c.t);
+	case N_NAME:
+		if (nd->alias < 0)
+			*raises = true;
+		return TY(V_REC);
+	case N_ATTR:
+		if (types_of(nd->kids[0], raises) != TY(V_REC) ||
+		    (nd->name[0] == '_' &&
+		     (nd->name_len < 2 || nd->name[1] == '_' ||
+		      (nd->name_len == 5 &&
+		       memcmp(nd->name, "_data", 5) == 0))))
+			*raises = true;
+		return TY_STR;
+	case N_NOT:
+		(void)types_of(nd->kids[0], raises);
+		return TY(V_BOOL);
+	case N_AND:
+	case N_OR:
+		for (uint32_t k = 0; k < nd->n; k++)
+			t |= types_of(nd->kids[k], raises);
+		return t;
+	case N_LIST:
+	case N_TUPLE:
+		for (uint32_t k = 0; k < nd->n; k++)
+			(void)types_of(nd->kids[k], raises);
+		return TY(nd->kind == N_LIST ? V_LIST : V_TUPLE);
+	case N_CMP:
+		a = types_of(nd->kids[0], raises);
+		for (uint32_t k = 1; k < nd->n; k++, a = b) {
+			b = types_of(nd->kids[k], raises);
+			switch (nd->cmps[k - 1]) {
+			case C_EQ:
+			case C_NE:
+			case C_IS:
+			case C_ISNOT:
+				break;
+			case C_IN:
+			case C_NOTIN:
+				if (!(b & ~TY_SEQ))
+					break; /* membership by == */
+				if (!(b & ~TY_STR) && !(a & ~TY_STR))
+					break; /* substring */
+				if (b == TY(V_REC) &&
+				    !(a & (TY_SEQ | TY(V_REC))))
+					break; /* key lookup */
+				*raises = true;
+				break;
+			default:
+				if ((!(a & ~TY_STR) && !(b & ~TY_STR)) ||
+				    (!(a & ~TY_NUM) && !(b & ~TY_NUM)))
+					break;
+				*raises = true;
+				break;
+			}
+		}
+		return TY(V_BOOL);
+	default: /* calls: not in a text that takes the split */
+		*raises = true;
+		return TY_ALL;
+	}
+}
+
+struct name_set {
+	const char *v[2 * PT_EXPR_MAX_RESOURCES];
+	size_t n;
+	bool overflow;
+};
+
+static void names_add(struct name_set *s, const char *name)
+{
+	for (size_t k = 0; k < s->n; k++)
+		if (strcmp(s->v[k], name) == 0)
+			return;
+	if (s->n == PT_ARRAY_SIZE(s->v))
+		s->overflow = true;
+	else
+		s->v[s->n++] = name;
+}
+
+/*
+ * Whether compat's split can give another result than strict evaluation
+ * for the subtree sp (with non-empty record lists, as in a session where
+ * a resource without output is [{}]). Compat or-s/and-s the halves, each
+ * over any record of its own resources; strict asks for one tuple. They
+ * agree when no half raises (an exception only kills its own half in
+ * compat, the whole tuple in strict) and the two sides of every "and"
+ * use different resources (then the product factorises). A half that
+ * does not parse, or a cut inside a comment, always may differ.
+ */
+static bool split_may_differ(const struct split *sp, struct name_set *names)
+{
+	struct name_set l = { .n = 0 }, r = { .n = 0 };
+	bool raises = false;
+
+	switch (sp->kind) {
+	case S_BAD:
+		return true;
+	case S_LEAF:
+		(void)types_of(sp->leaf.root, &raises);
+		for (size_t k = 0; k < sp->leaf.n_alias; k++)
+			names_add(names, sp->leaf.aliases[k]);
+		return raises || names->overflow;
+	default:
+		if (split_may_differ(sp->l, &l) || split_may_differ(sp->r, &r))
+			return true;
+		for (size_t k = 0; k < l.n; k++) {
+			for (size_t j = 0; j < r.n && sp->kind == S_AND; j++)
+				if (strcmp(l.v[k], r.v[j]) == 0)
+					return true;
+			names_add(names, l.v[k]);
+		}
+		for (size_t j = 0; j < r.n; j++)
+			names_add(names, r.v[j]);
+		return names->overflow;
+	}
+}
+
 struct pt_expr_prog *pt__expr_prog_free(struct pt_expr_prog *prog)
 {
 	if (!prog)
@@ -2478,7 +2629,10 @@ int pt__expr_prog_new(const char *text, const struct pt_expr_opts *opts,
 		struct leaf whole = { 0 };
 		if (parse_leaf(&ps, item->text, sl.len, compat, o, &whole) < 0)
 			goto parse_fail;
-		if (compat && item->splits) {
+		item->n_ids = whole.n_alias;
+		item->ids = whole.ids;
+		item->may_differ = whole.callnames;
+		if (item->splits) {
 			/* Reparsing halves is quadratic: bound it first. */
 			size_t cuts = 0;
 			for (size_t k = 0; k + 4 <= sl.len; k++)
@@ -2487,24 +2641,35 @@ int pt__expr_prog_new(const char *text, const struct pt_expr_opts *opts,
 					(k + 5 <= sl.len &&
 					 memcmp(item->text + k, " and ", 5) ==
 						 0);
-			if (cuts >= PT_EXPR_MAX_SPLITS) {
+			if (cuts >= PT_EXPR_MAX_SPLITS && compat) {
 				perr(&ps, PT_EXPR_ERR_LIMIT, 0,
 				     "more than %d and/or operators without parentheses",
 				     PT_EXPR_MAX_SPLITS);
 				goto parse_fail;
 			}
-		}
-		item->n_ids = whole.n_alias;
-		item->ids = whole.ids;
-		if (compat && item->splits) {
-			item->root = build_split(&ps, item->text, sl.len, o, 0);
-			if (!item->root) {
-				if (!ps.ekind)
-					perr(&ps, PT_EXPR_ERR_NOMEM, 0,
-					     "out of memory");
-				goto parse_fail;
+			/*
+			 * The split tree: evaluated in compat mode, only
+			 * analysed in strict mode.
+			 */
+			struct split *tree = NULL;
+			if (cuts < PT_EXPR_MAX_SPLITS) {
+				tree = build_split(&ps, item->text, sl.len, o,
+						   0);
+				if (!tree) {
+					if (!ps.ekind)
+						perr(&ps, PT_EXPR_ERR_NOMEM, 0,
+						     "out of memory");
+					goto parse_fail;
+				}
 			}
-		} else {
+			struct name_set names = { .n = 0 };
+			item->may_differ = item->may_differ || !tree ||
+					   whole.comment ||
+					   split_may_differ(tree, &names);
+			if (compat)
+				item->root = tree;
+		}
+		if (!item->root) {
 			item->root = pt__arena_zalloc(&p->arena,
 						      sizeof(*item->root));
 			if (!item->root)
@@ -2516,6 +2681,7 @@ int pt__expr_prog_new(const char *text, const struct pt_expr_opts *opts,
 			if (add_unique(p, item->ids[k], &all_cap) < 0)
 				goto nomem;
 		p->n_splits += item->splits;
+		p->n_differ += item->may_differ;
 		p->n++;
 		continue;
 parse_fail:
@@ -2577,6 +2743,16 @@ size_t pt__expr_prog_splits(const struct pt_expr_prog *prog)
 bool pt__expr_prog_expr_splits(const struct pt_expr_prog *prog, size_t i)
 {
 	return prog && i < prog->n && prog->items[i].splits;
+}
+
+size_t pt__expr_prog_may_differ(const struct pt_expr_prog *prog)
+{
+	return prog ? prog->n_differ : 0;
+}
+
+bool pt__expr_prog_expr_may_differ(const struct pt_expr_prog *prog, size_t i)
+{
+	return prog && i < prog->n && prog->items[i].may_differ;
 }
 
 const char *pt__expr_status_name(enum pt_expr_status s)

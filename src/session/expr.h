@@ -204,6 +204,19 @@ size_t pt__expr_prog_splits(const struct pt_expr_prog *prog);
 /* Whether expression i takes the split. */
 bool pt__expr_prog_expr_splits(const struct pt_expr_prog *prog, size_t i);
 
+/*
+ * Number of expressions for which compat and strict CAN give different
+ * results (a finer, still conservative, test than the split): the split
+ * is taken and some half does not parse, or some half may raise, or the
+ * two sides of an "and" share a resource (issue #665), or the text has a
+ * comment; or a name is used only inside call arguments. Assumes
+ * non-empty record lists (a resource job without output gives [{}]).
+ * When 0, both modes agree. The warning of `proctor validate` should use
+ * this one. Independent of the mode the program was built with.
+ */
+size_t pt__expr_prog_may_differ(const struct pt_expr_prog *prog);
+bool pt__expr_prog_expr_may_differ(const struct pt_expr_prog *prog, size_t i);
+
 enum pt_expr_status {
 	PT_EXPR_PASS = 0,	     /* every expression holds */
 	PT_EXPR_FAIL = 1,	     /* expression .expr is false */

@@ -938,6 +938,61 @@ PT_TEST(expr_allocation_failures_are_clean)
 	PT_ASSERT(succeeded);
 }
 
+PT_TEST(expr_may_differ_report)
+{
+	static const struct {
+		const char *prog;
+		bool differ;
+	} cs[] = {
+		{ "p.a == 'x'", false },
+		{ "p.a == 'x' and p.b == 'y'", true }, /* issue #665 */
+		{ "p.a == 'x' or p.b == 'y'", false },
+		{ "a.x == '1' and b.y == '2'", false },
+		{ "manifest.has_x == 'True' and device.category == 'AUDIO'",
+		  false },
+		{ "p.v > 1 or p.w == 'x'", true },    /* str < int raises */
+		{ "p.v > '1' or p.w == 'x'", false }, /* str < str is fine */
+		{ "1 in p.a or p", true },
+		{ "p.a in ['x', 1] and q.b", false },
+		{ "'x' in p and q.b", false },
+		{ "p.name == 'this or that'", true },
+		{ "p.a == 'x' # or y", true },
+		{ "p.a == 'x' and  q.b", true },  /* "unexpected indent" */
+		{ "int(q.x) > 1 and p.a", true }, /* q only in a call */
+		{ "int(p.x) > 1 and p.a", false },
+		{ "(p.a == 'x' and p.b == 'y')", false },
+		{ "a.x == '1' and b.y == '2' or a.z == '3'", false },
+		{ "a.x == '1' or b.y == '2' and a.z == '3'", false },
+		{ "a.x == '1' and b.y == '2' and a.z == '3'", true },
+		{ "not p.a and q.b", false },
+		{ "p.a._x == '' or q", true }, /* attribute of a str */
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cs); i++) {
+		for (int mode = 0; mode < 2; mode++) {
+			struct pt_expr_opts o = {
+				.mode = mode ? PT_EXPR_STRICT : PT_EXPR_COMPAT
+			};
+			struct pt_expr_prog *p = NULL;
+			struct pt_expr_error err;
+			int r = pt__expr_prog_new(cs[i].prog, &o, &p, &err);
+			if (r < 0 && !mode && cs[i].differ &&
+			    err.kind == PT_EXPR_ERR_NO_RESOURCES)
+				continue; /* compat rejects it outright */
+			if (r < 0)
+				PT_FAIL("case %zu: %s: %s", i, cs[i].prog,
+					err.message);
+			if (pt__expr_prog_expr_may_differ(p, 0) != cs[i].differ)
+				PT_FAIL("case %zu (%s): %s: may_differ %d", i,
+					mode ? "strict" : "compat", cs[i].prog,
+					!cs[i].differ);
+			PT_ASSERT_UINT_EQ(pt__expr_prog_may_differ(p),
+					  cs[i].differ);
+			pt__expr_prog_free(p);
+		}
+	}
+}
+
 PT_TEST(expr_splits_report)
 {
 	static const struct {
@@ -1260,6 +1315,7 @@ PT_TEST(expr_property_strict_matches_reference_and_compat)
 	static struct tmap m;
 	struct pt_buf text = PT_BUF_INIT, map = PT_BUF_INIT;
 	size_t compared_compat = 0, splits_seen = 0, differ = 0;
+	size_t agree_promised = 0;
 
 	pt__rng_seed(&r, pt_test_seed());
 	for (int iter = 0; iter < 3000; iter++) {
@@ -1341,6 +1397,18 @@ PT_TEST(expr_property_strict_matches_reference_and_compat)
 			splits_seen++;
 			differ += rc.status != rs.status;
 		}
+		/* With non-empty lists, "may not differ" is a promise. */
+		if (np && nq && !pt__expr_prog_expr_may_differ(pc, 0)) {
+			agree_promised += pt__expr_prog_expr_splits(pc, 0);
+			if (rc.status != rs.status)
+				PT_FAIL("seed %" PRIu64 " iter %d: compat %s, "
+					"strict %s, but may_differ is false\n"
+					"  %s\n  %s",
+					pt_test_seed(), iter,
+					pt__expr_status_name(rc.status),
+					pt__expr_status_name(rs.status), text.s,
+					map.s);
+		}
 		pt__expr_prog_free(ps);
 		pt__expr_prog_free(pc);
 	}
@@ -1348,6 +1416,8 @@ PT_TEST(expr_property_strict_matches_reference_and_compat)
 	PT_ASSERT_INT_GT(compared_compat, 300);
 	PT_ASSERT_INT_GT(splits_seen, 100);
 	PT_ASSERT_INT_GT(differ, 0);
+	/* Split texts that the analysis proves safe are common too. */
+	PT_ASSERT_INT_GT(agree_promised, 0);
 	pt__buf_release(&text);
 	pt__buf_release(&map);
 }
@@ -1372,6 +1442,7 @@ struct corpus_stats {
 	size_t failed_plain[2]; /* fail without a "{" */
 	size_t strict_only[2];	/* parse in strict, not compat */
 	size_t split_errors[2]; /* a half of the split does not parse */
+	size_t may_differ[2];	/* compat and strict may disagree */
 };
 
 /* The test's own rendering of PlainBox's rsplit: do all halves parse? */
@@ -1417,6 +1488,7 @@ static void corpus_line(struct corpus_stats *st, int f, const char *line,
 		size_t n;
 		st->parsed[f]++;
 		st->splits[f] += pt__expr_prog_splits(p);
+		st->may_differ[f] += pt__expr_prog_may_differ(p);
 		(void)pt__expr_prog_ids(p, 0, &n);
 		st->multi[f] += n >= 2;
 		/* A split half that does not parse: an error when evaluated. */
@@ -1530,13 +1602,14 @@ PT_TEST(expr_corpus_requires_and_template_filter)
 	for (int f = 0; f < 2; f++)
 		fprintf(stderr,
 			"# %s: %zu lines, %zu parse, %zu take the split "
-			"(%zu with a half that does not parse), %zu use 2+ "
+			"(%zu with a half that does not parse, %zu where compat "
+			"and strict may differ), %zu use 2+ "
 			"resources, %zu contain '{', %zu fail without '{', "
 			"%zu parse only in strict mode\n",
 			f ? "template-filter" : "requires", st.lines[f],
 			st.parsed[f], st.splits[f], st.split_errors[f],
-			st.multi[f], st.placeholder[f], st.failed_plain[f],
-			st.strict_only[f]);
+			st.may_differ[f], st.multi[f], st.placeholder[f],
+			st.failed_plain[f], st.strict_only[f]);
 	/*
 	 * Measured on the corpus of canonical/checkbox bda305fa5; the same
 	 * figures as spec/plainbox.md §5.3 (1,486 requires lines = 1,479 in
@@ -1550,11 +1623,13 @@ PT_TEST(expr_corpus_requires_and_template_filter)
 	PT_ASSERT_UINT_EQ(st.splits[0], 143);
 	PT_ASSERT_UINT_EQ(st.multi[0], 66);
 	PT_ASSERT_UINT_EQ(st.split_errors[0], 0);
+	PT_ASSERT_UINT_EQ(st.may_differ[0], 60);
 	PT_ASSERT_UINT_EQ(st.strict_only[0], 0);
 	PT_ASSERT_UINT_EQ(st.lines[1], 239);
 	PT_ASSERT_UINT_EQ(st.parsed[1], 239);
 	PT_ASSERT_UINT_EQ(st.splits[1], 116);
 	PT_ASSERT_UINT_EQ(st.split_errors[1], 0);
+	PT_ASSERT_UINT_EQ(st.may_differ[1], 112);
 	/* Every line without a template placeholder parses. */
 	PT_ASSERT_UINT_EQ(st.failed_plain[0], 0);
 	PT_ASSERT_UINT_EQ(st.failed_plain[1], 0);
