@@ -457,6 +457,11 @@ PT_TEST(expr_python_values)
 /* ------------------------------------------------------------------ */
 
 static const struct ecase product_cases[] = {
+	/* Records compare as dicts (ResourceTests: eq). */
+	{ "a == b", "a: x=1,y=2\nb: y=2,x=1", "pass", "pass" },
+	{ "a == b", "a: x=1,y=2\nb: x=1", "fail 0", "fail 0" },
+	{ "a != b", "a: x=1\nb: x=2 | x=1", "pass", "pass" },
+	{ "a == b", "a: -\nb: -", "pass", "pass" },
 	{ "a.x == b.y", "a: x=1 | x=2\nb: y=2 | y=3", "pass", "pass" },
 	{ "a.x == b.y", "a: x=1 | x=2\nb: y=3", "fail 0", "fail 0" },
 	{ "a.x == b.y", "a: x=1\nb:", "fail 0", "fail 0" },
