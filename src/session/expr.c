@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: MIT
 /*
  * session/expr.c - resource programs (spec/plainbox.md §5): a tokenizer and
  * recursive-descent parser for the whitelisted Python subset, and an
@@ -914,7 +913,6 @@ enum nkind {
 	/* Parsed so that errors can name them, rejected by check(): */
 	N_BINOP,
 	N_UNARY,
-	N_SUBSCRIPT,
 	N_DICT,
 	N_SET,
 };
@@ -1470,7 +1468,7 @@ call_fail:
 			kids_release(&k);
 			return NULL;
 		} else if (is_op(t, OP_LSQB)) {
-			/* Subscript: parsed (loosely) only to be rejected. */
+			/* A subscript: rejected where it starts. */
 			perr(ps, PT_EXPR_ERR_NOT_ALLOWED, t->col,
 			     "subscript ('[...]') is not allowed");
 			return NULL;
@@ -1803,9 +1801,6 @@ static int check(struct parser *ps, struct node *nd, bool in_call, bool compat,
 		return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, nd->col,
 			    "unary operator '%s' is not allowed",
 			    op_text[nd->op]);
-	case N_SUBSCRIPT:
-		return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, nd->col,
-			    "subscript is not allowed");
 	case N_DICT:
 		return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, nd->col,
 			    "dict display ('{...}') is not allowed");
