@@ -1201,25 +1201,6 @@ static bool enter(struct parser *ps, unsigned col)
 	return true;
 }
 
-/* Could t begin an expression? (to tell "(x,)" from "(x, y)") */
-static bool starts_expr(const struct tok *t)
-{
-	if (t->kind == T_NAME || t->kind == T_INT || t->kind == T_FLOAT ||
-	    t->kind == T_STR)
-		return true;
-	if (t->kind == T_KW)
-		return t->code == KW_NOT || t->code == KW_TRUE ||
-		       t->code == KW_FALSE || t->code == KW_NONE ||
-		       t->code == KW_LAMBDA || t->code == KW_AWAIT ||
-		       t->code == KW_YIELD;
-	if (t->kind == T_OP)
-		return t->code == OP_LPAR || t->code == OP_LSQB ||
-		       t->code == OP_LBRACE || t->code == OP_MINUS ||
-		       t->code == OP_PLUS || t->code == OP_TILDE ||
-		       t->code == OP_STAR || t->code == OP_ELLIPSIS;
-	return false;
-}
-
 /*
  * A comma-separated sequence up to close (already past the opener).
  * Returns the number of items and whether a comma was seen.
@@ -1703,45 +1684,33 @@ static struct node *parse_test(struct parser *ps)
 	return nd;
 }
 
-/* The whole line: a test, or an unparenthesized tuple "a, b". */
+/*
+ * The whole line: one test. A bare tuple "a, b" is rejected: PlainBox
+ * compiles "lambda ...: a, b", a tuple of a lambda and b, which fails
+ * (NameError) or ignores b.
+ */
 static struct node *parse_line(struct parser *ps)
 {
-	struct kids k = { 0 };
 	struct node *nd;
-	bool comma = false;
-	unsigned col = peek(ps)->col;
 
 	if (peek(ps)->kind == T_END) {
 		perr(ps, PT_EXPR_ERR_NO_RESOURCES, 0,
 		     "expression did not reference any resources (it is empty)");
 		return NULL;
 	}
-	for (;;) {
-		nd = parse_test(ps);
-		if (!nd || kids_push(ps, &k, nd) < 0)
-			goto fail;
-		if (!is_op(peek(ps), OP_COMMA))
-			break;
-		comma = true;
-		ps->pos++;
-		if (!starts_expr(peek(ps)))
-			break;
+	nd = parse_test(ps);
+	if (!nd)
+		return NULL;
+	if (is_op(peek(ps), OP_COMMA)) {
+		perr(ps, PT_EXPR_ERR_NOT_ALLOWED, peek(ps)->col,
+		     "a bare tuple ('a, b') is not allowed; write '(a, b)'");
+		return NULL;
 	}
 	if (peek(ps)->kind != T_END) {
 		unexpected(ps, peek(ps));
-		goto fail;
+		return NULL;
 	}
-	if (!comma) {
-		kids_release(&k);
-		return nd;
-	}
-	nd = new_node(ps, N_TUPLE, col);
-	if (!nd || kids_finish(ps, &k, nd) < 0)
-		goto fail;
 	return nd;
-fail:
-	kids_release(&k);
-	return NULL;
 }
 
 /* ------------------------------------------------------------------ */

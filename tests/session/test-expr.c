@@ -398,7 +398,8 @@ static const struct ecase value_cases[] = {
 	{ "[p.a, 1] < [p.a, 'x']", "p: a=1", "fail 0", "fail 0" },
 	{ "[p.a, int(p.a)] and p", "p: a=x", "fail 0", "fail 0" },
 	{ "() == () and p", "p: a=x", "pass", "pass" },
-	{ "p.a, p.b", "p: a=x", "pass", "pass" },
+	{ "(p.a, p.b)", "p: a=x", "pass", "pass" },
+	{ "p.a, p.b", "p: a=x", "not-allowed 1:4", "not-allowed 1:4" },
 	/* Chained comparisons. */
 	{ "'a' < p.v < 'c'", "p: v=b", "pass", "pass" },
 	{ "'a' < p.v < 'c'", "p: v=d", "fail 0", "fail 0" },
