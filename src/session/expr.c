@@ -966,7 +966,8 @@ enum vtype {
 struct node;
 
 struct val {
-	uint8_t t; /* enum vtype */
+	uint8_t t;     /* enum vtype */
+	uint8_t konst; /* a constant of the code (for `is`, see val_is) */
 	union {
 		int64_t i; /* V_BOOL (0/1), V_INT */
 		double f;
@@ -983,6 +984,7 @@ struct node {
 	uint8_t kind; /* enum nkind */
 	uint8_t op;   /* N_CALL: enum func; N_BINOP/N_UNARY: enum op */
 	bool pure;    /* N_LIST/N_TUPLE: elements cannot raise */
+	bool konst;   /* N_TUPLE of constants: CPython folds it to one */
 	uint8_t fast; /* N_CMP: enum fast, a shape evaluated directly */
 	uint16_t col;
 	int16_t alias; /* N_NAME: alias index, -1 when unbound */
@@ -1247,6 +1249,7 @@ static struct node *parse_atom(struct parser *ps)
 		nd = new_node(ps, N_CONST, t->col);
 		if (!nd)
 			return NULL;
+		nd->c.konst = 1;
 		if (t->kind == T_INT) {
 			nd->c.t = V_INT;
 			nd->c.i = t->i;
@@ -1266,6 +1269,7 @@ static struct node *parse_atom(struct parser *ps)
 			nd = new_node(ps, N_CONST, t->col);
 			if (!nd)
 				return NULL;
+			nd->c.konst = 1;
 			nd->c.t = t->code == KW_NONE ? V_NONE : V_BOOL;
 			nd->c.i = t->code == KW_TRUE;
 			ps->pos++;
@@ -1808,6 +1812,14 @@ static int check(struct parser *ps, struct node *nd, bool in_call, bool compat,
 			if (check(ps, nd->kids[k], in_call, compat, acc) < 0)
 				return -1;
 		/* A list or tuple of constants cannot raise. */
+		if (nd->kind == N_TUPLE) {
+			nd->konst = true;
+			for (uint32_t k = 0; k < nd->n; k++)
+				if (nd->kids[k]->kind != N_CONST &&
+				    !(nd->kids[k]->kind == N_TUPLE &&
+				      nd->kids[k]->konst))
+					nd->konst = false;
+		}
 		if (nd->kind == N_LIST || nd->kind == N_TUPLE) {
 			nd->pure = true;
 			for (uint32_t k = 0; k < nd->n; k++) {
@@ -3060,9 +3072,29 @@ val_in(const struct env *e, const struct val *x, const struct val *c, bool *res)
 	}
 }
 
-/* CPython identity for the values we have (docs/expr.md). */
-static bool val_is(const struct val *a, const struct val *b)
+/* One code point below 256: CPython keeps a single object for each. */
+static bool latin1_char(const struct val *v)
 {
+	const unsigned char *p = (const unsigned char *)v->s.p;
+
+	return v->s.n == 0 || (v->s.n == 1 && p[0] < 0x80) ||
+	       (v->s.n == 2 && (p[0] == 0xc2 || p[0] == 0xc3));
+}
+
+/*
+ * CPython's identity for the values we have (docs/expr.md): None, bools
+ * and the ints -5..256 are singletons; equal constants of one expression
+ * are one object (the compiler shares them, and folds tuples of
+ * constants); the empty string, strings of one Latin-1 character and the
+ * empty tuple are singletons; the same record is itself. Anything
+ * computed at run time (a string read from a record, int() of it, a
+ * list) is a new object.
+ */
+static bool val_is(const struct env *e, const struct val *a,
+		   const struct val *b)
+{
+	bool eq;
+
 	if (a->t != b->t)
 		return false;
 	switch (a->t) {
@@ -3071,11 +3103,23 @@ static bool val_is(const struct val *a, const struct val *b)
 	case V_BOOL:
 		return a->i == b->i;
 	case V_INT:
-		return a->i == b->i && a->i >= -5 && a->i <= 256;
+		return a->i == b->i &&
+		       ((a->i >= -5 && a->i <= 256) || (a->konst && b->konst));
+	case V_FLOAT:
+		return a->konst && b->konst &&
+		       memcmp(&a->f, &b->f, sizeof(a->f)) == 0;
+	case V_STR:
+		return a->s.n == b->s.n &&
+		       memcmp(a->s.p, b->s.p, a->s.n) == 0 &&
+		       ((a->konst && b->konst) || latin1_char(a));
+	case V_TUPLE:
+		if (a->seq->n == 0 && b->seq->n == 0)
+			return true;
+		return a->konst && b->konst && val_eq(e, a, b, &eq) == 0 && eq;
 	case V_REC:
 		return a->rec == b->rec;
 	default:
-		return false;
+		return false; /* a list is always a new object */
 	}
 }
 
@@ -3098,10 +3142,10 @@ static int compare(const struct env *e, int op, const struct val *a,
 		*res = !*res;
 		return r;
 	case C_IS:
-		*res = val_is(a, b);
+		*res = val_is(e, a, b);
 		return 0;
 	case C_ISNOT:
-		*res = !val_is(a, b);
+		*res = !val_is(e, a, b);
 		return 0;
 	default:
 		return val_order(e, op, a, b, res);
@@ -3302,6 +3346,7 @@ call(const struct env *e, const struct node *nd, struct val *out)
 
 static int ev(const struct env *e, const struct node *nd, struct val *out)
 {
+	out->konst = 0;
 	switch (nd->kind) {
 	case N_CONST:
 		*out = nd->c;
@@ -3379,6 +3424,7 @@ static int ev(const struct env *e, const struct node *nd, struct val *out)
 			}
 		}
 		out->t = nd->kind == N_LIST ? V_LIST : V_TUPLE;
+		out->konst = nd->konst;
 		out->seq = nd;
 		return 0;
 	default:

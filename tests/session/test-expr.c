@@ -411,6 +411,17 @@ static const struct ecase value_cases[] = {
 	{ "bool(p.v) is True and p", "p: v=x", "pass", "pass" },
 	{ "bool(p.v) is True", "p: v=x", "no-resources 1:0", "pass" },
 	{ "p is p", "p: v=x", "pass", "pass" },
+	/* CPython identity: shared constants, 1-char and empty strings. */
+	{ "('s390x' is 's390x') and p", "p: v=x", "pass", "pass" },
+	{ "p.v is 's390x'", "p: v=s390x", "fail 0", "fail 0" },
+	{ "p.v is 'x'", "p: v=x", "pass", "pass" },
+	{ "p.nothing is ''", "p: v=x", "pass", "pass" },
+	{ "(1000 is 1000) and p", "p: v=x", "pass", "pass" },
+	{ "int(p.v) is 1000 and p", "p: v=1000", "fail 0", "fail 0" },
+	{ "int(p.v) is 100 and p", "p: v=100", "pass", "pass" },
+	{ "(1.5 is 1.50) and p", "p: v=x", "pass", "pass" },
+	{ "() is () and (1, 'a') is (1, 'a') and p", "p: v=x", "pass", "pass" },
+	{ "[] is [] or (p.v,) is (p.v,)", "p: v=x", "fail 0", "fail 0" },
 	/* and/or return operands; not; truthiness of a record. */
 	{ "(p.a or 'z') == 'z'", "p: b=1", "pass", "pass" },
 	{ "(p.a and 'z') == ''", "p: b=1", "pass", "pass" },
