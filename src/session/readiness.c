@@ -173,7 +173,7 @@ static bool same_list(const struct pt__jobst *js, const struct ibvec *v)
 	return true;
 }
 
-static void set_undesired(struct pt_session *s, uint32_t j, bool notify)
+static void set_undesired(struct pt_session *s, uint32_t j)
 {
 	struct pt__jobst *js = &s->jobs.v[j];
 	bool changed = js->ib != NULL || js->n_ib != 1;
@@ -183,47 +183,53 @@ static void set_undesired(struct pt_session *s, uint32_t j, bool notify)
 	js->ib = NULL;
 	js->manifest_text = NULL;
 	js->n_ib = 1;
-	js->cap_ib = 0;
-	if (changed && notify && s->cb.readiness_changed)
+	if (changed && s->cb.readiness_changed)
 		s->cb.readiness_changed(s->cb.ctx, s, j);
 }
 
-/* Recomputes run-list job j; notifies when its list changed. */
-static int update(struct pt_session *s, uint32_t j, struct ibvec *tmp)
+/*
+ * Phase 1 for job j: compute its list; when it differs from the stored
+ * one, queue a copy (exactly sized) in the batch. Allocation only here.
+ */
+static int prepare(struct pt_session *s, uint32_t j, struct ibvec *tmp,
+		   struct pt__ready_batch *b)
 {
-	struct pt__jobst *js = &s->jobs.v[j];
-	char *text = NULL;
+	const struct pt__jobst *js = &s->jobs.v[j];
+	struct pt__ready_pending p = { .job = j };
 	int r;
 
-	r = compute(s, j, tmp, &text);
-	if (r < 0) {
-		pt__free(text);
-		return r;
-	}
-	if (js->ib && same_list(js, tmp)) {
-		pt__free(text);
+	r = compute(s, j, tmp, &p.text);
+	if (r < 0)
+		goto fail;
+	if (js->ib && js->run_pos != PT__NONE && same_list(js, tmp)) {
+		pt__free(p.text);
 		return 0;
 	}
-	if (tmp->n > js->cap_ib || !js->ib) {
-		size_t cap = tmp->n ? tmp->n : 1;
-		struct pt_inhibitor *nv =
-			pt__realloc_array(js->ib, cap, sizeof(*nv));
-
-		if (!nv) {
-			pt__free(text);
-			return -ENOMEM;
-		}
-		js->ib = nv;
-		js->cap_ib = (uint32_t)cap;
-	}
+	p.ib = pt__malloc_array(tmp->n ? tmp->n : 1, sizeof(*p.ib));
+	if (!p.ib)
+		goto fail;
 	if (tmp->n)
-		memcpy(js->ib, tmp->v, tmp->n * sizeof(*tmp->v));
-	js->n_ib = (uint32_t)tmp->n;
-	pt__free(js->manifest_text);
-	js->manifest_text = text;
-	if (s->cb.readiness_changed)
-		s->cb.readiness_changed(s->cb.ctx, s, j);
+		memcpy(p.ib, tmp->v, tmp->n * sizeof(*p.ib));
+	p.n = (uint32_t)tmp->n;
+	if (pt_vec_push(&b->pending, p) < 0)
+		goto fail;
 	return 0;
+fail:
+	pt__free(p.ib);
+	pt__free(p.text);
+	return -ENOMEM;
+}
+
+void pt__readiness_discard(struct pt__ready_batch *b)
+{
+	for (size_t i = 0; i < b->pending.n; i++) {
+		pt__free(b->pending.v[i].ib);
+		pt__free(b->pending.v[i].text);
+	}
+	pt_vec_release(&b->pending);
+	pt__free(b->rdep_off);
+	pt__free(b->rdep);
+	memset(b, 0, sizeof(*b));
 }
 
 static bool reads(unsigned type)
@@ -232,8 +238,10 @@ static bool reads(unsigned type)
 	       type == PT_DEP_RESOURCE || type == PT__EDGE_SALVAGES;
 }
 
-/* Reverse edges of the run list (CSR): who must be recomputed for X. */
-static int build_rdeps(struct pt_session *s)
+/* Reverse edges of a run list (CSR): who must be recomputed for X. */
+static int build_rdeps(const struct pt_session *s,
+		       const struct pt__u32vec *run_list,
+		       struct pt__ready_batch *b)
 {
 	size_t n = s->jobs.n, total = 0;
 	uint32_t *off = pt__calloc(n + 2, sizeof(*off));
@@ -246,8 +254,8 @@ static int build_rdeps(struct pt_session *s)
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t j = 0; j < n; j++)
 			last[j] = PT__NONE;
-		for (size_t k = 0; k < s->run_list.n; k++) {
-			uint32_t R = s->run_list.v[k];
+		for (size_t k = 0; k < run_list->n; k++) {
+			uint32_t R = run_list->v[k];
 			const struct pt__jobst *js = &s->jobs.v[R];
 
 			for (uint32_t e = js->edge_off;
@@ -276,11 +284,9 @@ static int build_rdeps(struct pt_session *s)
 	/* The fill pass advanced off[t] to the start of t + 1: shift back. */
 	memmove(off + 1, off, n * sizeof(*off));
 	off[0] = 0;
-	pt__free(s->rdep_off);
-	pt__free(s->rdep);
-	s->rdep_off = off;
-	s->rdep = rd;
-	s->rdep_jobs = n;
+	b->rdep_off = off;
+	b->rdep = rd;
+	b->rdep_jobs = n;
 	off = NULL;
 	rd = NULL;
 	r = 0;
@@ -291,30 +297,23 @@ out:
 	return r;
 }
 
-int pt__readiness_full(struct pt_session *s)
+int pt__readiness_prepare_full(struct pt_session *s,
+			       const struct pt__u32vec *run_list,
+			       struct pt__ready_batch *b)
 {
 	struct ibvec tmp = { 0 };
 	int r;
 
-	r = build_rdeps(s);
-	if (r < 0)
-		return r;
-	for (size_t j = 0; j < s->jobs.n; j++) {
-		struct pt__jobst *js = &s->jobs.v[j];
-
-		if (js->run_pos == PT__NONE) {
-			set_undesired(s, (uint32_t)j, true);
-			continue;
-		}
-		r = update(s, (uint32_t)j, &tmp);
-		if (r < 0)
-			break;
-	}
+	b->full = true;
+	r = build_rdeps(s, run_list, b);
+	for (size_t k = 0; r == 0 && k < run_list->n; k++)
+		r = prepare(s, run_list->v[k], &tmp, b);
 	pt_vec_release(&tmp);
 	return r;
 }
 
-int pt__readiness_job_changed(struct pt_session *s, uint32_t x)
+int pt__readiness_prepare_job(struct pt_session *s, uint32_t x,
+			      struct pt__ready_batch *b)
 {
 	struct ibvec tmp = { 0 };
 	int r = 0;
@@ -322,13 +321,52 @@ int pt__readiness_job_changed(struct pt_session *s, uint32_t x)
 	if (!s->rdep_off || x >= s->rdep_jobs)
 		return 0;
 	for (uint32_t k = s->rdep_off[x]; k < s->rdep_off[x + 1] && !r; k++)
-		r = update(s, s->rdep[k], &tmp);
+		r = prepare(s, s->rdep[k], &tmp, b);
 	pt_vec_release(&tmp);
 	return r;
 }
 
+static void apply_one(struct pt_session *s, struct pt__ready_pending *p)
+{
+	struct pt__jobst *js = &s->jobs.v[p->job];
+
+	pt__free(js->ib);
+	pt__free(js->manifest_text);
+	js->ib = p->ib;
+	js->n_ib = p->n;
+	js->manifest_text = p->text;
+	/* related_manifests points into text, which moved with it. */
+	p->ib = NULL;
+	p->text = NULL;
+	if (s->cb.readiness_changed)
+		s->cb.readiness_changed(s->cb.ctx, s, p->job);
+}
+
+void pt__readiness_apply(struct pt_session *s, struct pt__ready_batch *b)
+{
+	if (b->full) {
+		pt__free(s->rdep_off);
+		pt__free(s->rdep);
+		s->rdep_off = b->rdep_off;
+		s->rdep = b->rdep;
+		s->rdep_jobs = b->rdep_jobs;
+		b->rdep_off = NULL;
+		b->rdep = NULL;
+		for (size_t j = 0; j < s->jobs.n; j++)
+			if (s->jobs.v[j].run_pos == PT__NONE)
+				set_undesired(s, (uint32_t)j);
+		for (size_t k = 0; k < b->pending.n; k++)
+			apply_one(s, &b->pending.v[k]);
+	} else {
+		for (size_t k = 0; k < b->pending.n; k++)
+			apply_one(s, &b->pending.v[k]);
+	}
+	pt__readiness_discard(b);
+}
+
 int pt__readiness_manifest_changed(struct pt_session *s)
 {
+	struct pt__ready_batch b = { 0 };
 	struct ibvec tmp = { 0 };
 	int r = 0;
 
@@ -336,10 +374,15 @@ int pt__readiness_manifest_changed(struct pt_session *s)
 		uint32_t j = s->run_list.v[k];
 
 		if (s->jobs.v[j].manifest.n)
-			r = update(s, j, &tmp);
+			r = prepare(s, j, &tmp, &b);
 	}
 	pt_vec_release(&tmp);
-	return r;
+	if (r < 0) {
+		pt__readiness_discard(&b);
+		return r;
+	}
+	pt__readiness_apply(s, &b);
+	return 0;
 }
 
 int pt__readiness_check(const struct pt_session *s, uint32_t j)
@@ -354,6 +397,10 @@ int pt__readiness_check(const struct pt_session *s, uint32_t j)
 	r = compute(s, j, &tmp, &text);
 	if (r == 0)
 		r = js->ib && same_list(js, &tmp) ? 0 : 1;
+	if (r == 0 && js->n_ib && js->ib[0].cause ==
+			PT_INHIBIT_REQUIRED_MANIFEST &&
+	    js->ib[0].related_manifests != js->manifest_text)
+		r = 1;
 	pt__free(text);
 	pt_vec_release(&tmp);
 	return r;

@@ -166,9 +166,31 @@ int pt__solve(struct pt_session *s, const char *const *desired, size_t n,
 	      struct pt__u32vec *run_list, struct pt__problemvec *problems,
 	      struct pt_arena *arena, unsigned char *kept);
 
-/* readiness.c */
-int pt__readiness_full(struct pt_session *s);
-int pt__readiness_job_changed(struct pt_session *s, uint32_t job);
+/* readiness.c: two phases, so that a failed allocation changes nothing. */
+struct pt__ready_pending {
+	uint32_t job;
+	uint32_t n;
+	struct pt_inhibitor *ib;
+	char *text;
+};
+
+struct pt__ready_batch {
+	bool full;
+	PT_VEC(struct pt__ready_pending) pending; /* by job index (full) */
+	uint32_t *rdep_off, *rdep; /* full: the new reverse edges */
+	size_t rdep_jobs;
+};
+
+/* Phase 1 (may fail, changes nothing): every job of run_list. */
+int pt__readiness_prepare_full(struct pt_session *s,
+			       const struct pt__u32vec *run_list,
+			       struct pt__ready_batch *b);
+/* Phase 1: the jobs that read job's outcome or resources. */
+int pt__readiness_prepare_job(struct pt_session *s, uint32_t job,
+			      struct pt__ready_batch *b);
+/* Phase 2 (cannot fail): installs the lists, notifies, frees b. */
+void pt__readiness_apply(struct pt_session *s, struct pt__ready_batch *b);
+void pt__readiness_discard(struct pt__ready_batch *b);
 
 int pt__readiness_manifest_changed(struct pt_session *s);
 /* 0 when job's stored inhibitors equal a fresh computation, 1 if not. */

@@ -265,6 +265,7 @@ int pt_session_set_desired(struct pt_session *s, const char *const *ids,
 	struct pt__problemvec problems = { 0 };
 	struct pt_arena arena = PT_ARENA_INIT;
 	struct strvec desired = { 0 };
+	struct pt__ready_batch batch = { 0 };
 	int r = -ENOMEM;
 
 	if (!all || !kept)
@@ -274,6 +275,9 @@ int pt_session_set_desired(struct pt_session *s, const char *const *ids,
 	for (size_t i = 0; i < n; i++)
 		all[nm + i] = ids[i] ? ids[i] : "";
 	r = pt__solve(s, all, nd, &run, &problems, &arena, kept);
+	if (r < 0)
+		goto out;
+	r = pt__readiness_prepare_full(s, &run, &batch);
 	if (r < 0)
 		goto out;
 	{
@@ -305,10 +309,10 @@ int pt_session_set_desired(struct pt_session *s, const char *const *ids,
 	s->desired.v = desired.v;
 	s->desired.n = desired.n;
 	s->desired.cap = desired.cap;
-	r = pt__readiness_full(s);
-	if (r == 0)
-		r = (int)s->problems.n;
+	pt__readiness_apply(s, &batch);
+	r = (int)s->problems.n;
 out:
+	pt__readiness_discard(&batch);
 	pt__free(all);
 	pt__free(kept);
 	pt_vec_release(&run);
@@ -484,24 +488,47 @@ int pt_session_set_result(struct pt_session *s, size_t job,
 					   s->resources.n + 1) < 0)
 			goto nomem;
 	}
-	result_release(&js->result);
-	js->result = cur;
-	if (!hollow)
-		js->history.v[js->history.n++] = hist;
-	if (s->cb.result_changed)
-		s->cb.result_changed(s->cb.ctx, s, job);
-	if (resource) {
-		void *old = NULL;
+	{
+		struct pt_result old = js->result;
+		struct pt__ready_batch batch = { 0 };
+		void *old_rl = NULL;
+		bool had_rl = false;
 		const char *id = js->job->id;
+		int r;
 
-		if (pt__map_put(&s->resources, id, strlen(id), rl, &old) < 0) {
-			/* Cannot happen after the reserve above. */
-			pt__free(rl);
-			return -ENOMEM;
+		js->result = cur;
+		if (resource) {
+			had_rl = pt__map_find(&s->resources, id, strlen(id),
+					      &old_rl);
+			/* Cannot fail: room was reserved above. */
+			(void)!pt__map_put(&s->resources, id, strlen(id), rl,
+					   NULL);
 		}
-		pt__free(old);
+		r = pt__readiness_prepare_job(s, (uint32_t)job, &batch);
+		if (r < 0) {
+			/* Put everything back as it was. */
+			js->result = old;
+			if (resource) {
+				if (had_rl)
+					(void)!pt__map_put(&s->resources, id,
+							   strlen(id), old_rl,
+							   NULL);
+				else
+					pt__map_del(&s->resources, id,
+						    strlen(id), NULL);
+			}
+			pt__readiness_discard(&batch);
+			goto nomem;
+		}
+		result_release(&old);
+		pt__free(old_rl);
+		if (!hollow)
+			js->history.v[js->history.n++] = hist;
+		if (s->cb.result_changed)
+			s->cb.result_changed(s->cb.ctx, s, job);
+		pt__readiness_apply(s, &batch);
 	}
-	return pt__readiness_job_changed(s, (uint32_t)job);
+	return 0;
 nomem:
 	result_release(&cur);
 	result_release(&hist);

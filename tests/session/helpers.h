@@ -34,7 +34,7 @@ struct tj_set {
 	size_t n;
 };
 
-static char *tj_strndup(const char *s, size_t n)
+PT_UNUSED static char *tj_strndup(const char *s, size_t n)
 {
 	char *p = pt__malloc(n + 1);
 
@@ -44,7 +44,7 @@ static char *tj_strndup(const char *s, size_t n)
 	return p;
 }
 
-static struct pt_strlist tj_list(const char *v, char sep)
+PT_UNUSED static struct pt_strlist tj_list(const char *v, char sep)
 {
 	struct pt_strlist l = { 0, NULL };
 	const char **out;
@@ -71,7 +71,7 @@ static struct pt_strlist tj_list(const char *v, char sep)
 	return l;
 }
 
-static struct tj_set *tj_set_new(void)
+PT_UNUSED static struct tj_set *tj_set_new(void)
 {
 	struct tj_set *set = pt__calloc(1, sizeof(*set));
 
@@ -80,7 +80,7 @@ static struct tj_set *tj_set_new(void)
 }
 
 /* Makes a job from "ID key=value ..." and adds it to set. */
-static struct pt_job *tj_make(struct tj_set *set, const char *spec)
+PT_UNUSED static struct pt_job *tj_make(struct tj_set *set, const char *spec)
 {
 	struct pt_job *j = pt__calloc(1, sizeof(*j));
 	const char *p = spec;
@@ -143,14 +143,14 @@ static struct pt_job *tj_make(struct tj_set *set, const char *spec)
 	return j;
 }
 
-static void tj_list_free(struct pt_strlist l)
+PT_UNUSED static void tj_list_free(struct pt_strlist l)
 {
 	for (size_t i = 0; i < l.n; i++)
 		pt__free_const(l.v[i]);
 	pt__free_const(l.v);
 }
 
-static void tj_free(struct tj_set *set)
+PT_UNUSED static void tj_free(struct tj_set *set)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		struct pt_job *j = set->jobs[i];
@@ -318,7 +318,7 @@ static const struct pt__req_ops tj_req_ops = {
 };
 
 /* A session over the set, with the stand-in requires language. */
-static struct pt_session *tj_session(struct tj_set *set)
+PT_UNUSED static struct pt_session *tj_session(struct tj_set *set)
 {
 	struct pt_session *s = NULL;
 
@@ -329,7 +329,7 @@ static struct pt_session *tj_session(struct tj_set *set)
 }
 
 /* Solves desired ids given as one space-separated string. */
-static int tj_desire(struct pt_session *s, const char *ids)
+PT_UNUSED static int tj_desire(struct pt_session *s, const char *ids)
 {
 	struct pt_strlist l = tj_list(ids, ' ');
 	int r = pt_session_set_desired(s, l.v, l.n, true);
@@ -339,7 +339,7 @@ static int tj_desire(struct pt_session *s, const char *ids)
 }
 
 /* The run list as "A B C". */
-static const char *tj_run_list(const struct pt_session *s)
+PT_UNUSED static const char *tj_run_list(const struct pt_session *s)
 {
 	static char buf[1 << 16];
 	size_t off = 0;
@@ -356,7 +356,7 @@ static const char *tj_run_list(const struct pt_session *s)
 }
 
 /* The problems' messages joined with " | ". */
-static const char *tj_problems(const struct pt_session *s)
+PT_UNUSED static const char *tj_problems(const struct pt_session *s)
 {
 	static char buf[1 << 16];
 	size_t off = 0;
