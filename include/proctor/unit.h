@@ -89,10 +89,331 @@ struct pt_job {
 	unsigned line;           /* origin line of the unit's first field */
 	char checksum[65];       /* sha256 hex, as upstream (spec §2.3) */
 	const struct pt_unit *unit; /* the raw unit; NULL for hand-built jobs */
+	/* --- fields added by src/unit (after the contract fields) --- */
+	const struct pt_job *sibling_of; /* parent of a sibling / after-suspend
+					    job, NULL otherwise */
+	size_t index;            /* position in pt_units_job() order */
 };
 
-/* The qualified id of a job depends on the namespace (spec §2.2). */
+/* ------------------------------------------------------------------ */
+/* RFC822 records (spec §2.1)                                          */
+/* ------------------------------------------------------------------ */
 
+/* One "key: value" of a record. Strings are owned by the record list. */
+struct pt_rfc822_field {
+	const char *key;   /* as written, "_summary" keeps its underscore */
+	const char *value; /* normalised: dot lines, dedent, strip */
+	unsigned line;     /* line where the value starts (upstream offset) */
+};
+
+/* A record: the fields in written order, with its origin. */
+struct pt_rfc822_record {
+	const char *file;     /* origin file name, "<input>" when unnamed */
+	unsigned line_start;  /* line of the first key */
+	unsigned line_end;    /* last line of the last value */
+	size_t n;             /* number of fields */
+	const struct pt_rfc822_field *fields;
+};
+
+/* Limits of the parser; a zero member means its default. */
+struct pt_rfc822_limits {
+	size_t max_line;    /* bytes per line (default 1 MiB) */
+	size_t max_record;  /* bytes per record (default 16 MiB) */
+	size_t max_records; /* records per input (default 10,000,000) */
+};
+
+#define PT_RFC822_MAX_LINE    ((size_t)1 << 20)
+#define PT_RFC822_MAX_RECORD  ((size_t)16 << 20)
+#define PT_RFC822_MAX_RECORDS ((size_t)10000000)
+
+/* An ordered list of records (owns them). */
+struct pt_records;
+
+/*
+ * Parses RFC822 text (the whole buffer). *ret always receives the list
+ * when the function returns >= 0, even on a syntax error: the records
+ * before the error are kept, and pt_records_error() tells the error (with
+ * its line). When diags is not NULL the error is also added there as
+ * "file:line: message". Returns the number of records, or -ENOMEM.
+ * file may be NULL ("<input>"); lim may be NULL (defaults).
+ */
+PT_API int pt_rfc822_parse(const char *text, size_t len, const char *file,
+			   const struct pt_rfc822_limits *lim,
+			   struct pt_diags *diags, struct pt_records **ret);
+
+/* Incremental parsing over arbitrary chunk boundaries. */
+struct pt_rfc822_parser;
+
+PT_API int pt_rfc822_parser_new(const char *file,
+				const struct pt_rfc822_limits *lim,
+				struct pt_rfc822_parser **ret);
+/*
+ * Feeds the next chunk. Returns 0, or the (sticky) error: PT_EPARSE,
+ * PT_ETOOBIG or -ENOMEM; after an error further input is ignored.
+ */
+PT_API int pt_rfc822_feed(struct pt_rfc822_parser *p, const char *data,
+			  size_t len);
+/*
+ * Ends the input (a last line without '\n' counts) and hands over the
+ * records (same contract as pt_rfc822_parse). The parser is then spent.
+ */
+PT_API int pt_rfc822_finish(struct pt_rfc822_parser *p, struct pt_diags *diags,
+			    struct pt_records **ret);
+PT_API struct pt_rfc822_parser *
+pt_rfc822_parser_free(struct pt_rfc822_parser *p);
+
+PT_API size_t pt_records_count(const struct pt_records *r);
+/* Borrowed; NULL when out of range. */
+PT_API const struct pt_rfc822_record *pt_records_get(const struct pt_records *r,
+						     size_t i);
+/*
+ * 0 when the whole input parsed, else PT_EPARSE / PT_ETOOBIG / -ENOMEM;
+ * the line and message go to *ret_line / *ret_message when not NULL.
+ */
+PT_API int pt_records_error(const struct pt_records *r, unsigned *ret_line,
+			    const char **ret_message);
+PT_API struct pt_records *pt_records_free(struct pt_records *r);
+
+/* The field named exactly key, or NULL. */
+PT_API const struct pt_rfc822_field *
+pt_rfc822_field(const struct pt_rfc822_record *rec, const char *key);
+/* Upstream get_record_value: "_name" first, then "name"; NULL if absent. */
+PT_API const char *pt_rfc822_value(const struct pt_rfc822_record *rec,
+				   const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Units and providers (spec §2.1-2.7)                                 */
+/* ------------------------------------------------------------------ */
+
+enum pt_unit_type {
+	PT_UNIT_JOB = 0,
+	PT_UNIT_TEMPLATE,
+	PT_UNIT_TEST_PLAN,
+	PT_UNIT_CATEGORY,
+	PT_UNIT_MANIFEST_ENTRY,
+	PT_UNIT_PACKAGING_META_DATA, /* parsed, otherwise ignored */
+	PT_UNIT_EXPORTER,            /* parsed, otherwise ignored */
+	PT_UNIT_SETUP_JOB, /* "setup job": listed as such, loaded as a job */
+};
+
+/* "job", "template", "test plan", ... */
+PT_API const char *pt_unit_type_name(enum pt_unit_type t);
+/* 0 and *ret, or PT_ENOTFOUND for an unknown name. */
+PT_API int pt_unit_type_parse(const char *name, enum pt_unit_type *ret);
+
+/* A unit as loaded. Owned by struct pt_units. */
+struct pt_unit {
+	enum pt_unit_type type;
+	const char *id;         /* qualified id; NULL when the unit has none */
+	const char *partial_id; /* id as written; NULL when none */
+	const char *ns;         /* namespace, "" when none */
+	const char *file;
+	unsigned line;
+	const struct pt_rfc822_record *record; /* the fields */
+	const struct pt_job *job; /* PT_UNIT_JOB: its job; NULL otherwise */
+	/* Template-generated units: the template and the parameters. */
+	const struct pt_unit *template_unit;
+	const struct pt_rfc822_record *params; /* with "__index__" */
+	/* Generated units: the unrendered fields (the checksum's input);
+	 * record holds the rendered values. NULL otherwise. */
+	const struct pt_rfc822_record *raw_data;
+};
+
+/* Upstream get_record_value ("_name", then "name"); NULL when absent. */
+PT_API const char *pt_unit_value(const struct pt_unit *u, const char *name);
+/* Line of field name ("_name" or "name"), else the unit's line. */
+PT_API unsigned pt_unit_field_line(const struct pt_unit *u, const char *name);
+
+/* A collection of units from any number of files and providers. */
+struct pt_units;
+
+PT_API int pt_units_new(struct pt_units **ret);
+PT_API struct pt_units *pt_units_free(struct pt_units *u);
+
+/* Options of a load; NULL means all defaults. */
+struct pt_load_options {
+	/* Namespace of the units; NULL: the provider's manage.py, else none. */
+	const char *ns;
+	struct pt_rfc822_limits limits;
+	size_t max_file;  /* bytes per file (default 64 MiB) */
+	size_t max_units; /* units per collection (default 10,000,000) */
+};
+
+/*
+ * Loads a unit file (*.pxu, *.txt, ...) or a provider directory (its
+ * units/ and jobs/ trees, namespace from manage.py). Never stops at a bad
+ * file: every problem goes to diags as file:line: message (diags may be
+ * NULL). Returns the number of units added, or -ENOMEM.
+ */
+PT_API int pt_units_load_path(struct pt_units *u, const char *path,
+			      const struct pt_load_options *opt,
+			      struct pt_diags *diags);
+/* The same for several paths (what `proctor validate/units/plan` take). */
+PT_API int pt_units_load_paths(struct pt_units *u, size_t n,
+			       const char *const *paths,
+			       const struct pt_load_options *opt,
+			       struct pt_diags *diags);
+/* Loads RFC822 text as if it were a file named file. */
+PT_API int pt_units_load_buffer(struct pt_units *u, const char *text,
+				size_t len, const char *file,
+				const struct pt_load_options *opt,
+				struct pt_diags *diags);
+
+/* All units in load order (generated ones at the end). */
+PT_API size_t pt_units_count(const struct pt_units *u);
+PT_API const struct pt_unit *pt_units_get(const struct pt_units *u, size_t i);
+/*
+ * Jobs, in load order: each job unit, followed by its siblings and
+ * after-suspend jobs (§2.4); template-generated jobs are appended as they
+ * are made. Ids are unique (a duplicate is a diagnostic and is dropped;
+ * an identical duplicate is dropped silently, as upstream).
+ */
+PT_API size_t pt_units_job_count(const struct pt_units *u);
+PT_API const struct pt_job *pt_units_job(const struct pt_units *u, size_t i);
+PT_API const struct pt_job *pt_units_find_job(const struct pt_units *u,
+					      const char *id);
+/* A unit of type t by qualified id (test plans, templates, ...). */
+PT_API const struct pt_unit *pt_units_find(const struct pt_units *u,
+					   enum pt_unit_type t, const char *id);
+
+/* Qualifies id with ns ("ns::id") unless it has "::" or ns is "". */
+PT_API const char *pt_units_qualify(struct pt_units *u, const char *ns,
+				    const char *id);
+
+/*
+ * Checksum of a unit's data as upstream (§2.3): sha256 of the sorted JSON
+ * of the fields, plus "namespace", plus the parameters for generated
+ * units. out gets 64 hex digits and a NUL.
+ */
+PT_API int pt_unit_checksum(const struct pt_unit *u, char out[65]);
+
+/* Parses an estimated_duration / timeout value; -1 when unparsable. */
+PT_API double pt_parse_duration(const char *text);
+
+/* ------------------------------------------------------------------ */
+/* Test plans (spec §2.6)                                              */
+/* ------------------------------------------------------------------ */
+
+/* An override of a job field for the jobs a pattern matches. */
+struct pt_plan_override {
+	const char *pattern; /* anchored, qualified regex (PCRE2) */
+	const char *field;   /* category_id, certification_status, auto_retry */
+	const char *value;
+};
+
+/* What a test plan selects among a list of jobs. */
+struct pt_plan_selection {
+	struct pt_strlist desired;   /* qualified ids, in selection order */
+	struct pt_strlist mandatory; /* mandatory_include (+ nested parts) */
+	struct pt_strlist bootstrap; /* bootstrap_include, in order */
+	struct pt_strlist setup;     /* setup_include, in order */
+	size_t n_overrides;          /* in application order: later wins */
+	const struct pt_plan_override *overrides;
+};
+
+/*
+ * Selects for test plan plan_id among jobs[0..n) (NULL: every job of u),
+ * with select_units' order (first including qualifier, then job order;
+ * any exclude removes). Problems (bad patterns, unknown nested parts)
+ * go to diags. Returns 0, PT_ENOTFOUND (no such plan) or -ENOMEM.
+ */
+PT_API int pt_plan_select(const struct pt_units *u, const char *plan_id,
+			  const struct pt_job *const *jobs, size_t n,
+			  struct pt_diags *diags,
+			  struct pt_plan_selection **ret);
+PT_API struct pt_plan_selection *
+pt_plan_selection_free(struct pt_plan_selection *s);
+/*
+ * The value of field (category_id, certification_status, auto_retry) for
+ * job after the plan's overrides; the job's own value when none applies.
+ */
+PT_API const char *pt_plan_effective(const struct pt_plan_selection *s,
+				     const struct pt_job *job,
+				     const char *field);
+
+/* One parsed include line (for tools and the fuzz target). */
+struct pt_include_line {
+	const char *pattern;   /* qualified: fixed id or anchored regex */
+	bool is_regex;
+	size_t n_overrides;
+	const struct pt_plan_override *overrides;
+};
+
+/*
+ * Parses one include line "PATTERN [field=value[, field=value]*]" ('#'
+ * starts a comment) with namespace ns. Returns 1 (a pattern in *ret), 0
+ * (a blank or comment line), or PT_EPARSE with *ret_error set to a static
+ * message. Strings live in the arena of u (valid until pt_units_free).
+ */
+PT_API int pt_include_parse(struct pt_units *u, const char *line,
+			    const char *ns, struct pt_include_line *ret,
+			    const char **ret_error);
+
+/* ------------------------------------------------------------------ */
+/* Templates (spec §2.5)                                               */
+/* ------------------------------------------------------------------ */
+
+/* The template-* fields of a template unit (qualified where ids). */
+struct pt_template_info {
+	const char *resource; /* template-resource, qualified via imports */
+	const char *filter;   /* template-filter program text, or NULL */
+	const char *unit;     /* template-unit, default "job" */
+	const char *engine;   /* template-engine, default "default" */
+	const char *id;       /* template-id (default: from the partial id) */
+	const char *imports;  /* template-imports text, or NULL */
+};
+
+PT_API int pt_template_info(struct pt_units *u, const struct pt_unit *tpl,
+			    struct pt_template_info *ret);
+
+/*
+ * The parameter names the template's fields reference (what upstream
+ * keeps in a generated unit's parameters, besides __index__), in first
+ * use order. Useful to make fake resources. Strings owned by u.
+ */
+PT_API int pt_template_params(struct pt_units *u, const struct pt_unit *tpl,
+			      struct pt_strlist *ret);
+
+/*
+ * What jinja2 fields see besides the parameters (spec §2.5):
+ * __checkbox_env__ (launcher environment section), __system_env__
+ * (os.environ) and __on_ubuntucore__. The library reads no environment
+ * itself: by default both are empty and __on_ubuntucore__ is false.
+ * Borrowed: env and its records must outlive u (or a later call).
+ */
+struct pt_jinja_env {
+	const struct pt_rfc822_record *checkbox_env;
+	const struct pt_rfc822_record *system_env;
+	bool on_ubuntucore;
+};
+
+PT_API void pt_units_set_jinja_env(struct pt_units *u,
+				   const struct pt_jinja_env *env);
+
+/*
+ * Instantiates template tpl once per record of recs[0..n) (the records
+ * that passed template-filter, evaluated by the caller); indexes[i] is
+ * the record's __index__ (NULL: i + 1). New units (and their jobs, with
+ * template_id set and siblings) are appended to u. A record that cannot
+ * be rendered is a diagnostic and is skipped. Engines: "default"
+ * (str.format) and "jinja2" (the subset in docs/unit.md). Returns the
+ * number of jobs added, or -ENOMEM / PT_ENOTSUP (unknown engine, or a
+ * template-unit other than job).
+ */
+PT_API int pt_template_instantiate(struct pt_units *u,
+				   const struct pt_unit *tpl,
+				   const struct pt_rfc822_record *const *recs,
+				   const unsigned *indexes, size_t n,
+				   struct pt_diags *diags);
+
+/*
+ * Renders text with the default engine (Python str.format with named
+ * fields). Returns the string (arena of u) or NULL with *ret_error
+ * naming the problem.
+ */
+PT_API const char *pt_template_format(struct pt_units *u, const char *text,
+				      const struct pt_rfc822_record *params,
+				      unsigned index, const char **ret_error);
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -16,11 +17,71 @@
 
 extern char **environ;
 
+/*
+ * Without pidfd_open (kernels before 5.3, and valgrind, which does not know
+ * the syscall), an equivalent fd is made from a pipe: a detached thread
+ * waits for the child's exit without reaping it (WNOWAIT) and then closes
+ * the write end, so the read end polls readable exactly when a pidfd would.
+ */
+struct exit_watch {
+	pid_t pid;
+	int wfd;
+};
+
+static void *exit_watch_main(void *arg)
+{
+	struct exit_watch w = *(struct exit_watch *)arg;
+	siginfo_t si;
+
+	pt__free(arg);
+	while (waitid(P_PID, (id_t)w.pid, &si, WEXITED | WNOWAIT) < 0 &&
+	       errno == EINTR)
+		;
+	close(w.wfd);
+	return NULL;
+}
+
+static int emulated_pidfd(pid_t pid)
+{
+	struct exit_watch *w;
+	pthread_attr_t attr;
+	pthread_t th;
+	int fds[2], r;
+
+	r = pt__pipe(fds, 0);
+	if (r < 0)
+		return r;
+	w = pt__malloc(sizeof(*w));
+	if (!w) {
+		close(fds[0]);
+		close(fds[1]);
+		return -ENOMEM;
+	}
+	w->pid = pid;
+	w->wfd = fds[1];
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	r = pthread_create(&th, &attr, exit_watch_main, w);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		pt__free(w);
+		close(fds[0]);
+		close(fds[1]);
+		return -r;
+	}
+	return fds[0];
+}
+
 int pt__pidfd_open(pid_t pid)
 {
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 
-	return fd < 0 ? -errno : fd;
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOSYS)
+		return emulated_pidfd(pid);
+	return -errno;
 }
 
 static int add_fd(posix_spawn_file_actions_t *fa, int fd, int target)

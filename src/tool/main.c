@@ -65,15 +65,32 @@ int pt_cmd_version(int argc, char **argv)
 	return PT_EXIT_OK;
 }
 
+/* Table names spell '-' as '_' (commands.def): "break_lock" = "break-lock". */
+static bool cmd_is(const char *table, const char *arg)
+{
+	for (; *table && *arg; table++, arg++)
+		if (*table != *arg && !(*table == '_' && *arg == '-'))
+			return false;
+	return *table == *arg;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: proctor COMMAND [ARGS...]\n"
 		   "       proctor COMMAND --help\n\n"
 		   "Runs test sessions: unit files, plans, durable resumable "
 		   "runs, reports.\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name,
-			commands[i].summary);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char name[32];
+		size_t k;
+
+		for (k = 0; commands[i].name[k] && k + 1 < sizeof(name); k++)
+			name[k] = commands[i].name[k] == '_'
+					  ? '-'
+					  : commands[i].name[k];
+		name[k] = '\0';
+		fprintf(f, "  %-12s %s\n", name, commands[i].summary);
+	}
 	fprintf(f, "\nExit codes: 0 success, 1 failures, 2 usage error, "
 		   "3 invalid plan,\n4 storage locked or corrupt, 130 "
 		   "interrupted. See proctor(1).\n");
@@ -96,7 +113,7 @@ int main(int argc, char **argv)
 	if (!strcmp(name, "--version"))
 		name = "version";
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(commands[i].name, name))
+		if (cmd_is(commands[i].name, name))
 			return commands[i].fn(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "%s: unknown command '%s'\n", pt_progname, name);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -168,6 +169,51 @@ static int rm_tree(const char *path)
 	return unlink(path);
 }
 
+/* Without pidfd_open (valgrind), a thread turns the exit into a pipe EOF. */
+struct exit_watch {
+	pid_t pid;
+	int wfd;
+};
+
+static void *exit_watch_main(void *arg)
+{
+	struct exit_watch *w = arg;
+	siginfo_t si;
+
+	while (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOWAIT) < 0 &&
+	       errno == EINTR)
+		;
+	close(w->wfd);
+	free(w);
+	return NULL;
+}
+
+static int watch_exit(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct exit_watch *w;
+	pthread_t th;
+	int fds[2];
+
+	if (fd >= 0 || errno != ENOSYS)
+		return fd;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	w = malloc(sizeof(*w));
+	if (!w)
+		return -1;
+	w->pid = pid;
+	w->wfd = fds[1];
+	if (pthread_create(&th, NULL, exit_watch_main, w) != 0) {
+		free(w);
+		close(fds[1]);
+		close(fds[0]);
+		return -1;
+	}
+	pthread_detach(th);
+	return fds[0];
+}
+
 /* Runs one test in a child; returns 0 pass, 1 fail, 2 skip. */
 static int run_one(struct pt_test *t, char *why, size_t whysize)
 {
@@ -210,7 +256,7 @@ static int run_one(struct pt_test *t, char *why, size_t whysize)
 		_exit(0);
 	}
 	setpgid(pid, pid);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd = watch_exit(pid);
 	if (pidfd >= 0) {
 		if (!pt_test_wait_fd(pidfd, POLLIN, timeout_s * 1000)) {
 			kill(-pid, SIGKILL);

@@ -1,0 +1,277 @@
+/*
+ * proctor/cassette.h - record/replay cassettes of HTTP interactions
+ * (ReqCassette's JSON layout, version "2.0"), sequential sessions shared
+ * across threads and processes, and a local record/replay HTTP proxy.
+ *
+ *	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+ *	struct pt_cassette *c;
+ *	struct pt_http_response *resp;
+ *
+ *	o.mode = PT_CASSETTE_REPLAY;
+ *	if (pt_cassette_open("test/cassettes/api.json", &o, diags, &c) < 0)
+ *		...;
+ *	r = pt_cassette_play(c, &req, forward, ctx, diags, &resp);
+ *	...
+ *	pt_http_response_free(resp);
+ *	pt_cassette_free(c);
+ *
+ * Every function is safe to call from several threads on the same object.
+ * Errors: -errno, PT_EPARSE (corrupt file, with line/column/byte in the
+ * diagnostic), PT_ETOOBIG (a limit), PT_ENOTFOUND (replay of a missing
+ * cassette), PT_ENOMATCH (replay miss; the diagnostic names the closest
+ * recorded interaction and the fields that differ), PT_EFULL (no free
+ * slot in a shared session file).
+ */
+#ifndef PROCTOR_CASSETTE_H
+#define PROCTOR_CASSETTE_H
+
+#include <proctor/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Modes (ReqCassette's :record, :replay, :bypass). */
+enum pt_cassette_mode {
+	PT_CASSETTE_RECORD = 0, /* replay when found, else forward + append */
+	PT_CASSETTE_REPLAY = 1, /* replay only; a miss is PT_ENOMATCH */
+	PT_CASSETTE_BYPASS = 2, /* always forward; never read or write */
+};
+
+/* Request fields compared by the matcher (bit set). */
+enum {
+	PT_MATCH_METHOD = 1u << 0,  /* case-insensitive */
+	PT_MATCH_URI = 1u << 1,     /* scheme://host[:port]/path, exact */
+	PT_MATCH_QUERY = 1u << 2,   /* decoded key->value map, any order */
+	PT_MATCH_HEADERS = 1u << 3, /* names lowercased, value lists sorted */
+	PT_MATCH_BODY = 1u << 4,    /* same body kind and equal (JSON deep) */
+	/* Bodies compared as JSON whatever their stored kind (a text body
+	 * that parses as JSON equals the same JSON body); else as BODY. */
+	PT_MATCH_BODY_JSON = 1u << 5,
+	PT_MATCH_DEFAULT = PT_MATCH_METHOD | PT_MATCH_URI | PT_MATCH_QUERY |
+			   PT_MATCH_HEADERS | PT_MATCH_BODY,
+};
+
+/* Default limits (0 in the options means these). */
+#define PT_CASSETTE_MAX_BYTES        (64u << 20)
+#define PT_CASSETTE_MAX_INTERACTIONS 100000u
+
+struct pt_http_header {
+	const char *name;
+	const char *value;
+};
+
+/* A request as the client sent it. All borrowed. */
+struct pt_http_request {
+	const char *method;
+	const char *url; /* absolute: scheme://host[:port]/path[?query] */
+	const struct pt_http_header *headers;
+	size_t n_headers;
+	const void *body;
+	size_t body_len;
+};
+
+/*
+ * A response. Returned by pt_cassette_play() (owner: the caller, free with
+ * pt_http_response_free) and filled by forward functions with the
+ * pt_http_response_* setters. Multi-valued headers come out once per
+ * value as recorded; body is NUL-terminated for convenience.
+ */
+struct pt_http_response {
+	int status;
+	struct pt_http_header *headers;
+	size_t n_headers;
+	void *body;
+	size_t body_len;
+};
+
+PT_API int pt_http_response_new(struct pt_http_response **ret);
+PT_API struct pt_http_response *
+pt_http_response_free(struct pt_http_response *r);
+PT_API int pt_http_response_add_header(struct pt_http_response *r,
+				       const char *name, const char *value);
+PT_API int pt_http_response_set_body(struct pt_http_response *r,
+				     const void *body, size_t len);
+
+/*
+ * Sends req to the real server (record and bypass modes) and fills resp
+ * (status preset to 0). Returns 0 or an error, which pt_cassette_play()
+ * passes on; ctx is the forward_ctx given to it.
+ */
+typedef int (*pt_cassette_forward_fn)(void *ctx,
+				      const struct pt_http_request *req,
+				      struct pt_http_response *resp);
+
+/*
+ * A request or a response as it is stored, handed to filter callbacks.
+ * Fields by name: "method", "uri", "query_string", "body" (the body's
+ * text: JSON compact, blob bytes) and, for responses, "status".
+ */
+struct pt_cassette_msg;
+
+/* Borrowed value of a field, or NULL when the message has none. */
+PT_API const char *pt_cassette_msg_get(const struct pt_cassette_msg *m,
+				       const char *field);
+/* Replaces a field. Setting "body" keeps its kind (JSON if it parses). */
+PT_API int pt_cassette_msg_set(struct pt_cassette_msg *m, const char *field,
+			       const char *value);
+/* First value of a header (name case-insensitive), or NULL. */
+PT_API const char *pt_cassette_msg_header(const struct pt_cassette_msg *m,
+					  const char *name);
+/* Replaces every value of a header; value NULL removes the header. */
+PT_API int pt_cassette_msg_set_header(struct pt_cassette_msg *m,
+				      const char *name, const char *value);
+
+/* {regex, replacement}: PCRE2 syntax, "$1" refers to a group. */
+struct pt_cassette_filter {
+	const char *pattern;
+	const char *replacement;
+};
+
+/*
+ * Sessions: the interaction index of sequential matching, per cassette
+ * path. A local session lives in this process; a shared session lives in
+ * a small file mapped by every process that opens it, and its
+ * get-and-advance is one atomic fetch-add (linearisable across threads
+ * and processes). Nesting a cassette that is already active keeps the
+ * index; ending the outermost use resets it for the next use.
+ */
+struct pt_cassette_session;
+
+PT_API int pt_cassette_session_new(struct pt_cassette_session **ret);
+/* Creates the file if needed (mode 0600). */
+PT_API int pt_cassette_session_open_shared(const char *file,
+					   struct pt_cassette_session **ret);
+PT_API struct pt_cassette_session *
+pt_cassette_session_free(struct pt_cassette_session *s);
+/* Begin/end one (possibly nested) use of key (a cassette path). */
+PT_API int pt_cassette_session_start(struct pt_cassette_session *s,
+				     const char *key);
+PT_API int pt_cassette_session_end(struct pt_cassette_session *s,
+				   const char *key);
+/* Index, then advance: returns the index (>= 0) or an error. */
+PT_API int64_t pt_cassette_session_next(struct pt_cassette_session *s,
+					const char *key);
+PT_API int64_t pt_cassette_session_current(struct pt_cassette_session *s,
+					   const char *key);
+
+struct pt_cassette_opts {
+	enum pt_cassette_mode mode;
+	unsigned match;  /* PT_MATCH_* bits; 0: PT_MATCH_DEFAULT */
+	bool sequential; /* strict per index (see the session) */
+	/* Session for sequential matching; NULL: a private local one. */
+	struct pt_cassette_session *session;
+	/* Regex replacements on request uri, query and body, and on the
+	 * recorded response body. */
+	const struct pt_cassette_filter *filters;
+	size_t n_filters;
+	/* NULL-terminated header names removed (case-insensitive). */
+	const char *const *filter_request_headers;
+	const char *const *filter_response_headers;
+	/* Callbacks (0 or an error that aborts the request). The request
+	 * filter runs on every request in every mode, before the regex and
+	 * header filters; the others only when recording. */
+	int (*filter_request)(void *ctx, struct pt_cassette_msg *req);
+	int (*filter_response)(void *ctx, struct pt_cassette_msg *resp);
+	int (*before_record)(void *ctx, struct pt_cassette_msg *req,
+			     struct pt_cassette_msg *resp);
+	void *filter_ctx;
+	size_t max_bytes;        /* file size limit; 0: default */
+	size_t max_interactions; /* 0: default */
+};
+
+#define PT_CASSETTE_OPTS_INIT { .mode = PT_CASSETTE_RECORD }
+
+struct pt_cassette;
+
+/*
+ * Opens the cassette at path (it may not exist yet, except in replay
+ * mode: PT_ENOTFOUND). A corrupt file is PT_EPARSE with file, line and
+ * column in diags (may be NULL); a file over the limits is PT_ETOOBIG.
+ * Versions "1.0" and v0.1 single responses are migrated in memory; the
+ * next save writes "2.0". opts is copied (its strings are borrowed until
+ * the cassette is freed).
+ */
+PT_API int pt_cassette_open(const char *path,
+			    const struct pt_cassette_opts *opts,
+			    struct pt_diags *diags, struct pt_cassette **ret);
+/* Ends the session use begun by open. NULL-safe; returns NULL. */
+PT_API struct pt_cassette *pt_cassette_free(struct pt_cassette *c);
+
+/*
+ * Serves one request according to the mode: replays the matching
+ * interaction, or forwards with fwd (record, bypass) and, in record
+ * mode, appends the interaction and saves the file (under a lock, after
+ * re-reading it, so concurrent recorders lose nothing). *ret_resp is the
+ * caller's. A replay miss is PT_ENOMATCH, explained in diags.
+ */
+PT_API int pt_cassette_play(struct pt_cassette *c,
+			    const struct pt_http_request *req,
+			    pt_cassette_forward_fn fwd, void *fwd_ctx,
+			    struct pt_diags *diags,
+			    struct pt_http_response **ret_resp);
+
+/*
+ * First-match lookup only (no session, no forwarding): the index of the
+ * interaction that req matches, or PT_ENOMATCH.
+ */
+PT_API int pt_cassette_find(struct pt_cassette *c,
+			    const struct pt_http_request *req);
+
+PT_API size_t pt_cassette_count(struct pt_cassette *c);
+
+/* Summary of interaction i; strings borrowed until the next change. */
+struct pt_cassette_info {
+	const char *method;
+	const char *uri;
+	const char *query_string;
+	const char *request_body_type; /* "json", "text" or "blob" */
+	int status;
+	const char *response_body_type;
+	size_t response_body_len; /* decoded bytes */
+	const char *recorded_at;  /* or "" */
+};
+
+PT_API int pt_cassette_info(struct pt_cassette *c, size_t i,
+			    struct pt_cassette_info *ret);
+
+/*
+ * Writes the cassette in its canonical form (version "2.0", sorted keys,
+ * indented, query segments sorted) to path atomically.
+ */
+PT_API int pt_cassette_save_as(struct pt_cassette *c, const char *path);
+
+/*
+ * The HTTP proxy: a server on 127.0.0.1 that answers every request from
+ * the cassette (sequential unless first_match), forwarding to upstream
+ * with libcurl when the mode needs it. A replay miss answers 500 with
+ * the explanation as text and the header X-Proctor-Cassette: no-match.
+ */
+struct pt_cassette_proxy_opts {
+	const char *upstream; /* "http://127.0.0.1:8080" (no path) */
+	const char *listen;   /* "127.0.0.1:PORT"; NULL or port 0: any port */
+	long timeout_ms;      /* upstream timeout; 0: 30 s */
+};
+
+struct pt_cassette_proxy;
+
+/* c is borrowed and must outlive the proxy. */
+PT_API int pt_cassette_proxy_start(struct pt_cassette *c,
+				   const struct pt_cassette_proxy_opts *o,
+				   struct pt_cassette_proxy **ret);
+PT_API int pt_cassette_proxy_port(const struct pt_cassette_proxy *p);
+/* Stops serving (waits for the requests in progress); NULL-safe. */
+PT_API struct pt_cassette_proxy *
+pt_cassette_proxy_stop(struct pt_cassette_proxy *p);
+
+/* The forward function the proxy uses (libcurl); ctx: NULL or a long *
+ * timeout in milliseconds. Exposed for tools and tests. */
+PT_API int pt_cassette_forward_curl(void *ctx,
+				    const struct pt_http_request *req,
+				    struct pt_http_response *resp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1141 @@
+/*
+ * cassette/cassette.c - opening, matching, replaying and recording.
+ *
+ * Requests go through the filters (callback, regex, header removal) once,
+ * and the filtered request is both what is stored and what is compared.
+ * First-match lookups use an index keyed by the method and uri (the parts
+ * of the key the match set includes), then check the full match set on
+ * the interactions of one bucket, in file order.
+ *
+ * Recording appends under an exclusive lock on "<path>.lock" (a mutex for
+ * the threads of this process, fcntl for other processes): re-read the
+ * file, append, write a new file and rename it over the old one. Several
+ * processes recording into one cassette therefore lose nothing, which
+ * ReqCassette's load-modify-save does not guarantee.
+ */
+#include "base/common.h"
+#include "base/diag.h"
+#include "cassette/internal.h"
+#include "os/clock.h"
+#include "os/fd.h"
+#include "os/file.h"
+
+#include <fcntl.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Serialises recording among the threads of this process (fcntl locks
+ * only separate processes). */
+static pthread_mutex_t save_mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct bucket {
+	char *key;
+	PT_VEC(uint32_t) ix;
+};
+
+/* ---- responses ---------------------------------------------------------- */
+
+int pt_http_response_new(struct pt_http_response **ret)
+{
+	struct pt_http_response *r;
+
+	if (!ret)
+		return -EINVAL;
+	r = pt__calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*ret = r;
+	return 0;
+}
+
+struct pt_http_response *pt_http_response_free(struct pt_http_response *r)
+{
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < r->n_headers; i++) {
+		pt__free((void *)(uintptr_t)r->headers[i].name);
+		pt__free((void *)(uintptr_t)r->headers[i].value);
+	}
+	pt__free(r->headers);
+	pt__free(r->body);
+	pt__free(r);
+	return NULL;
+}
+
+int pt_http_response_add_header(struct pt_http_response *r, const char *name,
+				const char *value)
+{
+	struct pt_http_header *h;
+	char *n, *v;
+
+	if (!r || !name || !value)
+		return -EINVAL;
+	h = pt__realloc_array(r->headers, r->n_headers + 1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	r->headers = h;
+	n = pt__strdup(name);
+	v = pt__strdup(value);
+	if (!n || !v) {
+		pt__free(n);
+		pt__free(v);
+		return -ENOMEM;
+	}
+	h[r->n_headers].name = n;
+	h[r->n_headers].value = v;
+	r->n_headers++;
+	return 0;
+}
+
+int pt_http_response_set_body(struct pt_http_response *r, const void *body,
+			      size_t len)
+{
+	char *b;
+
+	if (!r || (len && !body))
+		return -EINVAL;
+	b = pt__malloc(len + 1);
+	if (!b)
+		return -ENOMEM;
+	if (len)
+		memcpy(b, body, len);
+	b[len] = '\0';
+	pt__free(r->body);
+	r->body = b;
+	r->body_len = len;
+	return 0;
+}
+
+/* The response the client gets from a stored one: JSON compact, text as
+ * is, blob decoded; multi-valued headers joined with ", ". */
+static int response_from_msg(const struct pt_cassette_msg *m,
+			     struct pt_http_response **ret)
+{
+	struct pt_http_response *r;
+	struct pt_buf v = PT_BUF_INIT;
+	int e;
+
+	e = pt_http_response_new(&r);
+	if (e < 0)
+		return e;
+	r->status = m->status;
+	for (size_t i = 0; i < m->headers.n; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(m->headers.v[k].name,
+				      m->headers.v[i].name) == 0;
+		if (seen)
+			continue;
+		pt__buf_reset(&v);
+		for (size_t k = i; k < m->headers.n; k++) {
+			if (strcmp(m->headers.v[k].name,
+				   m->headers.v[i].name) != 0)
+				continue;
+			if ((v.len && pt__buf_adds(&v, ", ") < 0) ||
+			    pt__buf_adds(&v, m->headers.v[k].value) < 0)
+				goto nomem;
+		}
+		if (pt_http_response_add_header(r, m->headers.v[i].name, v.s) <
+		    0)
+			goto nomem;
+	}
+	if (pt_http_response_set_body(r, m->body, m->body_len) < 0)
+		goto nomem;
+	pt__buf_release(&v);
+	*ret = r;
+	return 0;
+nomem:
+	pt__buf_release(&v);
+	pt_http_response_free(r);
+	return -ENOMEM;
+}
+
+static int replay_entry(struct entry *e, struct pt_http_response **ret)
+{
+	struct pt_cassette_msg m;
+	struct pt_buf err = PT_BUF_INIT;
+	int r;
+
+	r = pt__msg_from_json(&m, json_object_get(e->ia, "response"), true,
+			      &err);
+	if (r == 0)
+		r = response_from_msg(&m, ret);
+	pt__msg_clear(&m);
+	pt__buf_release(&err);
+	return r;
+}
+
+/* ---- the interaction table ------------------------------------------- */
+
+static void entries_clear(struct pt_cassette *c)
+{
+	pt_vec_foreach(&c->e, i) pt__canon_clear(&c->e.v[i].c);
+	pt_vec_release(&c->e);
+	pt_map_foreach(&c->index, slot)
+	{
+		struct bucket *b = slot->value;
+
+		pt__free(b->key);
+		pt_vec_release(&b->ix);
+		pt__free(b);
+	}
+	pt__map_release(&c->index);
+}
+
+static int index_add(struct pt_map *index, const char *key, uint32_t i)
+{
+	struct bucket *b = pt__map_gets(index, key);
+
+	if (!b) {
+		b = pt__calloc(1, sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		b->key = pt__strdup(key);
+		if (!b->key || pt__map_put(index, b->key, strlen(b->key), b,
+					   NULL) < 0) {
+			pt__free(b->key);
+			pt__free(b);
+			return -ENOMEM;
+		}
+	}
+	return pt_vec_push(&b->ix, i);
+}
+
+/* Validates every interaction of doc and builds entries + index. */
+static int entries_build(struct pt_cassette *c, json_t *doc,
+			 struct pt_diags *diags)
+{
+	json_t *list = json_object_get(doc, "interactions"), *ia;
+	struct pt_buf err = PT_BUF_INIT;
+	size_t i;
+	int r = 0;
+
+	entries_clear(c);
+	r = pt_vec_reserve(&c->e, json_array_size(list));
+	if (r < 0)
+		return r;
+	if (pt__map_reserve(&c->index, json_array_size(list)) < 0)
+		return -ENOMEM;
+	json_array_foreach(list, i, ia)
+	{
+		struct pt_cassette_msg req, resp;
+		struct entry e = { .ia = ia };
+		const char *part = "request";
+
+		if (!json_is_object(ia)) {
+			r = PT_EPARSE;
+			pt__buf_reset(&err);
+			pt__buf_adds(&err, ": expected an object");
+			part = "";
+			goto bad;
+		}
+		r = pt__msg_from_json(&req, json_object_get(ia, "request"),
+				      false, &err);
+		if (r == 0) {
+			r = pt__canon_build(&e.c, &req, c->match, true);
+		}
+		pt__msg_clear(&req);
+		if (r < 0)
+			goto bad;
+		part = "response";
+		r = pt__msg_from_json(&resp, json_object_get(ia, "response"),
+				      true, &err);
+		pt__msg_clear(&resp);
+		if (r < 0) {
+			pt__canon_clear(&e.c);
+			goto bad;
+		}
+		c->e.v[c->e.n++] = e;
+		r = index_add(&c->index, e.c.key, (uint32_t)i);
+		if (r < 0)
+			goto out;
+		continue;
+bad:
+		if (r == PT_EPARSE && diags) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "interactions[%zu]%s%s",
+				 i, *part ? "." : "", part);
+			pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE, c->path,
+				      0, field, "%s%s%s", field,
+				      *part ? "." : "", err.s);
+		}
+		goto out;
+	}
+out:
+	pt__buf_release(&err);
+	if (r < 0)
+		entries_clear(c);
+	return r;
+}
+
+/* ---- open / free -------------------------------------------------------- */
+
+static int new_doc(json_t **ret)
+{
+	json_t *d = json_object();
+
+	if (!d || json_object_set_new(d, "version", json_string("2.0")) < 0 ||
+	    json_object_set_new(d, "interactions", json_array()) < 0) {
+		json_decref(d);
+		return -ENOMEM;
+	}
+	*ret = d;
+	return 0;
+}
+
+/* Reads and parses path. -ENOENT when missing. */
+static int load_doc(struct pt_cassette *c, struct pt_diags *diags,
+		    json_t **ret)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = pt__read_file(c->path, c->o.max_bytes, &text, &len);
+	if (r == PT_ETOOBIG) {
+		if (diags)
+			pt__diags_add(diags, PT_SEV_ERROR, r, c->path, 0, NULL,
+				      "cassette is larger than the limit of "
+				      "%zu bytes",
+				      c->o.max_bytes);
+		return r;
+	}
+	if (r < 0) {
+		if (r != -ENOENT && diags)
+			pt__diags_add(diags, PT_SEV_ERROR, r, c->path, 0, NULL,
+				      "cannot read the cassette: %s",
+				      pt_strerror(r));
+		return r;
+	}
+	r = pt__cassette_parse(c->path, text, len, c->o.max_interactions,
+			       diags, ret);
+	pt__free(text);
+	return r;
+}
+
+static char *abs_path(const char *p)
+{
+	struct pt_buf b = PT_BUF_INIT;
+	char cwd[4096];
+
+	if (p[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return NULL;
+		if (pt__buf_adds(&b, cwd) < 0 || pt__buf_addch(&b, '/') < 0)
+			goto fail;
+	}
+	if (pt__buf_adds(&b, p) < 0)
+		goto fail;
+	return pt__buf_detach(&b, NULL);
+fail:
+	pt__buf_release(&b);
+	return NULL;
+}
+
+int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
+		     struct pt_diags *diags, struct pt_cassette **ret)
+{
+	struct pt_cassette_opts def = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct pt_buf lp = PT_BUF_INIT;
+	int r = -ENOMEM;
+
+	if (!path || !*path || !ret)
+		return -EINVAL;
+	if (!opts)
+		opts = &def;
+	if (opts->mode > PT_CASSETTE_BYPASS || (opts->n_filters && !opts->filters))
+		return -EINVAL;
+	c = pt__calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->mu, NULL);
+	c->o = *opts;
+	if (!c->o.max_bytes)
+		c->o.max_bytes = PT_CASSETTE_MAX_BYTES;
+	if (!c->o.max_interactions)
+		c->o.max_interactions = PT_CASSETTE_MAX_INTERACTIONS;
+	c->match = opts->match ? opts->match : PT_MATCH_DEFAULT;
+	c->path = pt__strdup(path);
+	c->key = abs_path(path);
+	if (pt__buf_addf(&lp, "%s.lock", path) < 0)
+		goto fail;
+	c->lockpath = pt__buf_detach(&lp, NULL);
+	if (!c->path || !c->key || !c->lockpath)
+		goto fail;
+	if (c->o.n_filters) {
+		c->re = pt__calloc(c->o.n_filters, sizeof(*c->re));
+		if (!c->re)
+			goto fail;
+	}
+	for (size_t i = 0; i < c->o.n_filters; i++) {
+		int ec;
+		PCRE2_SIZE off;
+
+		if (!c->o.filters[i].pattern) {
+			r = -EINVAL;
+			goto fail;
+		}
+		c->re[i] = pcre2_compile(
+			(PCRE2_SPTR)c->o.filters[i].pattern,
+			PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
+		if (!c->re[i]) {
+			PCRE2_UCHAR msg[256];
+			char field[32];
+
+			pcre2_get_error_message(ec, msg, sizeof(msg));
+			snprintf(field, sizeof(field), "filters[%zu]", i);
+			if (diags)
+				pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE,
+					      NULL, 0, field,
+					      "%s: bad pattern at offset %zu: %s",
+					      field, (size_t)off, (char *)msg);
+			r = PT_EPARSE;
+			goto fail;
+		}
+	}
+	if (c->o.mode == PT_CASSETTE_BYPASS) {
+		r = new_doc(&c->doc);
+	} else {
+		r = load_doc(c, diags, &c->doc);
+		if (r == -ENOENT && c->o.mode == PT_CASSETTE_RECORD) {
+			r = new_doc(&c->doc);
+		} else if (r == -ENOENT) {
+			if (diags)
+				pt__diags_add(diags, PT_SEV_ERROR,
+					      PT_ENOTFOUND, c->path, 0, NULL,
+					      "cassette not found (mode is "
+					      "replay: record it first)");
+			r = PT_ENOTFOUND;
+		}
+	}
+	if (r < 0)
+		goto fail;
+	r = entries_build(c, c->doc, diags);
+	if (r < 0)
+		goto fail;
+	if (c->o.sequential) {
+		c->session = c->o.session;
+		if (!c->session) {
+			r = pt_cassette_session_new(&c->own_session);
+			if (r < 0)
+				goto fail;
+			c->session = c->own_session;
+		}
+		r = pt__session_acquire(c->session, c->key, &c->slot);
+		if (r < 0)
+			goto fail;
+	}
+	*ret = c;
+	return 0;
+fail:
+	pt__buf_release(&lp);
+	pt_cassette_free(c);
+	return r;
+}
+
+struct pt_cassette *pt_cassette_free(struct pt_cassette *c)
+{
+	if (!c)
+		return NULL;
+	if (c->slot)
+		pt__session_release(c->session, c->slot);
+	pt_cassette_session_free(c->own_session);
+	entries_clear(c);
+	if (c->doc)
+		json_decref(c->doc);
+	for (size_t i = 0; c->re && i < c->o.n_filters; i++)
+		pcre2_code_free(c->re[i]);
+	pt__free(c->re);
+	pt__free(c->path);
+	pt__free(c->key);
+	pt__free(c->lockpath);
+	pthread_mutex_destroy(&c->mu);
+	pt__free(c);
+	return NULL;
+}
+
+size_t pt_cassette_count(struct pt_cassette *c)
+{
+	size_t n;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	n = c->e.n;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+/* ---- filters -------------------------------------------------------------- */
+
+static bool listed(const char *const *names, const char *name)
+{
+	for (; names && *names; names++)
+		if (strcasecmp(*names, name) == 0)
+			return true;
+	return false;
+}
+
+static void drop_headers(struct pt_cassette_msg *m, const char *const *names)
+{
+	size_t o = 0;
+
+	if (!names)
+		return;
+	pt_vec_foreach(&m->headers, i)
+	{
+		struct msg_hdr h = m->headers.v[i];
+
+		if (listed(names, h.name)) {
+			pt__free(h.name); /* and the value */
+		} else {
+			m->headers.v[o++] = h;
+		}
+	}
+	m->headers.n = o;
+}
+
+/* Regex filters on a body: JSON through its text, kept if it stays
+ * valid JSON; blobs on their bytes. */
+static int regex_body(struct pt_cassette *c, struct pt_cassette_msg *m)
+{
+	char *s;
+	size_t n = m->body_len;
+	int r;
+
+	if (!c->o.n_filters || !m->body_len)
+		return 0;
+	s = pt__memdup(m->body, m->body_len + 1);
+	if (!s)
+		return -ENOMEM;
+	r = pt__apply_regex(c, &s, &n);
+	if (r == 0 && (n != m->body_len || memcmp(s, m->body, n) != 0)) {
+		enum body_kind k = m->kind;
+		json_t *old = m->json ? json_incref(m->json) : NULL;
+		char *oldb = pt__memdup(m->body, m->body_len + 1);
+		size_t oldn = m->body_len;
+
+		r = oldb ? pt__msg_set_body(m, s, n, k) : -ENOMEM;
+		if (r == 0 && m->kind != k && oldb) {
+			/* no longer valid JSON: keep the original */
+			r = pt__msg_set_body(m, oldb, oldn, k);
+		}
+		pt__free(oldb);
+		if (old)
+			json_decref(old);
+	}
+	pt__free(s);
+	return r;
+}
+
+static int regex_field(struct pt_cassette *c, char **f)
+{
+	size_t n = strlen(*f);
+
+	return c->o.n_filters ? pt__apply_regex(c, f, &n) : 0;
+}
+
+static int filter_request(struct pt_cassette *c, struct pt_cassette_msg *m)
+{
+	int r = 0;
+
+	if (c->o.filter_request)
+		r = c->o.filter_request(c->o.filter_ctx, m);
+	if (r == 0)
+		r = regex_body(c, m);
+	if (r == 0)
+		r = regex_field(c, &m->uri);
+	if (r == 0)
+		r = regex_field(c, &m->query);
+	if (r == 0)
+		drop_headers(m, c->o.filter_request_headers);
+	return r;
+}
+
+static int filter_response(struct pt_cassette *c, struct pt_cassette_msg *req,
+			   struct pt_cassette_msg *resp)
+{
+	int r = regex_body(c, resp);
+
+	if (r == 0)
+		drop_headers(resp, c->o.filter_response_headers);
+	if (r == 0 && c->o.filter_response)
+		r = c->o.filter_response(c->o.filter_ctx, resp);
+	if (r == 0 && c->o.before_record)
+		r = c->o.before_record(c->o.filter_ctx, req, resp);
+	return r;
+}
+
+/* ---- diagnostics ---------------------------------------------------------- */
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} fields[] = {
+	{ PT_MATCH_METHOD, "method" },   { PT_MATCH_URI, "uri" },
+	{ PT_MATCH_QUERY, "query" },     { PT_MATCH_HEADERS, "headers" },
+	{ PT_MATCH_BODY, "body" },       { PT_MATCH_BODY_JSON, "body_json" },
+};
+
+static void add_value(struct pt_buf *b, const char *s, size_t n)
+{
+	pt__buf_addch(b, '"');
+	for (size_t i = 0; i < n && i < 200; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\0')
+			pt__buf_adds(b, "\\0");
+		else if (ch == '"' || ch == '\\')
+			pt__buf_addf(b, "\\%c", ch);
+		else if (ch < 0x20)
+			pt__buf_addf(b, "\\x%02x", ch);
+		else
+			pt__buf_addch(b, ch);
+	}
+	pt__buf_addch(b, '"');
+	if (n > 200)
+		pt__buf_adds(b, "...");
+}
+
+static void field_values(const struct canon *x, unsigned bit, const char **s,
+			 size_t *n)
+{
+	switch (bit) {
+	case PT_MATCH_METHOD:
+		*s = x->method, *n = strlen(x->method);
+		break;
+	case PT_MATCH_URI:
+		*s = x->uri, *n = strlen(x->uri);
+		break;
+	case PT_MATCH_QUERY:
+		*s = x->query, *n = strlen(x->query);
+		break;
+	case PT_MATCH_HEADERS:
+		*s = x->hkey.s, *n = x->hkey.len;
+		break;
+	case PT_MATCH_BODY_JSON:
+		if (x->jvalid) {
+			*s = x->jkey.s, *n = x->jkey.len;
+			break;
+		}
+		*s = x->bkey.s, *n = x->bkey.len;
+		break;
+	default:
+		*s = x->bkey.s, *n = x->bkey.len;
+		break;
+	}
+}
+
+/*
+ * "no matching interaction" with the matcher summary (a field matches if
+ * any interaction matches it) and the closest interaction (fewest
+ * differing fields, the first of equals) with stored and incoming values.
+ */
+static int explain(struct pt_cassette *c, const struct canon *in,
+		   long seq_index, struct pt_diags *diags)
+{
+	struct pt_buf b = PT_BUF_INIT, fl = PT_BUF_INIT;
+	unsigned any_match = 0, best_d = 0;
+	size_t best = SIZE_MAX, lo = 0, hi = c->e.n;
+
+	if (!diags)
+		return PT_ENOMATCH;
+	pt__buf_addf(&b, "no matching interaction for %s %s%s%s", in->method,
+		     in->uri, *in->query ? "?" : "", in->query);
+	if (seq_index >= 0) {
+		pt__buf_addf(&b, " at sequential index %ld", seq_index);
+		if ((size_t)seq_index >= c->e.n) {
+			pt__buf_addf(&b, ": past the end (%zu interactions)",
+				     c->e.n);
+			lo = hi = 0;
+		} else {
+			lo = (size_t)seq_index;
+			hi = lo + 1;
+		}
+	}
+	for (size_t i = lo; i < hi; i++) {
+		unsigned d = pt__canon_diff(&c->e.v[i].c, in, c->match);
+
+		any_match |= c->match & ~d;
+		if (best == SIZE_MAX ||
+		    __builtin_popcount(d) < __builtin_popcount(best_d)) {
+			best = i;
+			best_d = d;
+		}
+	}
+	if (c->e.n == 0)
+		pt__buf_adds(&b, ": the cassette is empty");
+	for (size_t f = 0; f < PT_ARRAY_SIZE(fields) && best != SIZE_MAX; f++)
+		if (c->match & fields[f].bit)
+			pt__buf_addf(&b, "\n  %s: %s", fields[f].name,
+				     any_match & fields[f].bit ? "match"
+							       : "NO match");
+	if (best != SIZE_MAX) {
+		const struct canon *s = &c->e.v[best].c;
+
+		pt__buf_addf(&b, "\nclosest is interaction #%zu (%s %s%s%s)",
+			     best, s->method, s->uri, *s->query ? "?" : "",
+			     s->query);
+		for (size_t f = 0; f < PT_ARRAY_SIZE(fields); f++) {
+			const char *sv, *iv;
+			size_t sn, inn;
+
+			if (!(best_d & fields[f].bit))
+				continue;
+			pt__buf_addf(&fl, "%s%s", fl.len ? "," : "",
+				     fields[f].name);
+			field_values(s, fields[f].bit, &sv, &sn);
+			field_values(in, fields[f].bit, &iv, &inn);
+			pt__buf_addf(&b, "\n  %s differs:\n    stored: ",
+				     fields[f].name);
+			add_value(&b, sv, sn);
+			pt__buf_adds(&b, "\n    value:  ");
+			add_value(&b, iv, inn);
+		}
+	}
+	pt__diags_add(diags, PT_SEV_ERROR, PT_ENOMATCH, c->path, 0,
+		      fl.len ? fl.s : NULL, "%s", b.s);
+	pt__buf_release(&b);
+	pt__buf_release(&fl);
+	return PT_ENOMATCH;
+}
+
+/* ---- lookup ---------------------------------------------------------------- */
+
+static long find_locked(struct pt_cassette *c, const struct canon *in)
+{
+	struct bucket *b = pt__map_gets(&c->index, in->key);
+
+	if (!b)
+		return -1;
+	pt_vec_foreach(&b->ix, k)
+	{
+		uint32_t i = b->ix.v[k];
+
+		if (pt__canon_diff(&c->e.v[i].c, in, c->match) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+static int incoming(struct pt_cassette *c, const struct pt_http_request *req,
+		    struct pt_cassette_msg *m, struct canon *in, bool steal)
+{
+	int r;
+
+	if (!req || !req->method)
+		return -EINVAL;
+	r = pt__msg_from_request(m, req);
+	if (r < 0)
+		return r;
+	r = filter_request(c, m);
+	if (r == 0)
+		r = pt__canon_build(in, m, c->match, steal);
+	if (r < 0)
+		pt__msg_clear(m);
+	return r;
+}
+
+int pt_cassette_find(struct pt_cassette *c, const struct pt_http_request *req)
+{
+	struct pt_cassette_msg m;
+	struct canon in;
+	long i;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	r = incoming(c, req, &m, &in, true);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&c->mu);
+	i = find_locked(c, &in);
+	pthread_mutex_unlock(&c->mu);
+	pt__canon_clear(&in);
+	pt__msg_clear(&m);
+	return i < 0 ? PT_ENOMATCH : (int)i;
+}
+
+/* ---- recording -------------------------------------------------------------- */
+
+static int file_lock(int fd, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+
+	while (fcntl(fd, F_SETLKW, &fl) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+static int timestamp(char *buf, size_t size)
+{
+	int64_t ns = pt__wall_ns();
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm))
+		return -EINVAL;
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (long)(ns % 1000000000 / 1000));
+	return 0;
+}
+
+static int dir_of(const char *path, char **ret)
+{
+	const char *s = strrchr(path, '/');
+
+	*ret = s && s > path ? pt__strndup(path, (size_t)(s - path)) : NULL;
+	return s && s > path && !*ret ? -ENOMEM : 0;
+}
+
+/*
+ * Appends ia to the file under the lock, after re-reading it, and makes
+ * the merged document this cassette's. Takes ownership of ia.
+ */
+static int append_locked_file(struct pt_cassette *c, json_t *ia,
+			      struct pt_diags *diags)
+{
+	json_t *doc = NULL;
+	char *text = NULL, *dir = NULL;
+	int fd = -1, r;
+
+	pthread_mutex_lock(&save_mu);
+	r = dir_of(c->path, &dir);
+	if (r == 0 && dir)
+		r = pt__mkdir_p(dir, 0755);
+	if (r < 0)
+		goto out;
+	fd = open(c->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = file_lock(fd, F_WRLCK);
+	if (r < 0)
+		goto out;
+	r = load_doc(c, diags, &doc);
+	if (r == -ENOENT)
+		r = new_doc(&doc);
+	if (r < 0)
+		goto out;
+	if (json_array_size(json_object_get(doc, "interactions")) >=
+	    c->o.max_interactions) {
+		if (diags)
+			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
+				      0, "interactions",
+				      "recording would exceed the limit of "
+				      "%zu interactions",
+				      c->o.max_interactions);
+		r = PT_ETOOBIG;
+		goto out;
+	}
+	if (json_array_append(json_object_get(doc, "interactions"), ia) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	text = pt__cassette_dump(doc);
+	if (!text) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (strlen(text) > c->o.max_bytes) {
+		if (diags)
+			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
+				      0, NULL,
+				      "recording would exceed the limit of "
+				      "%zu bytes",
+				      c->o.max_bytes);
+		r = PT_ETOOBIG;
+		goto out;
+	}
+	r = pt__write_file_atomic(c->path, text, strlen(text), 0644);
+	if (r < 0)
+		goto out;
+	/* Keep in memory exactly what is on disk (sorted keys), so a replay
+	 * gives the same bytes now and after a reload. */
+	json_decref(doc);
+	doc = NULL;
+	r = pt__cassette_parse(c->path, text, strlen(text), SIZE_MAX, diags,
+			       &doc);
+	if (r < 0)
+		goto out;
+	pthread_mutex_lock(&c->mu);
+	r = entries_build(c, doc, diags);
+	if (r == 0) {
+		json_decref(c->doc);
+		c->doc = doc;
+		doc = NULL;
+	} else {
+		entries_build(c, c->doc, NULL);
+	}
+	pthread_mutex_unlock(&c->mu);
+out:
+	if (fd >= 0) {
+		file_lock(fd, F_UNLCK);
+		pt__close(fd);
+	}
+	pthread_mutex_unlock(&save_mu);
+	if (doc)
+		json_decref(doc);
+	json_decref(ia);
+	pt__free(text);
+	pt__free(dir);
+	return r;
+}
+
+static int msg_from_response(struct pt_cassette_msg *m,
+			     const struct pt_http_response *resp)
+{
+	int r = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->response = true;
+	m->status = resp->status;
+	snprintf(m->status_text, sizeof(m->status_text), "%d", resp->status);
+	for (size_t i = 0; i < resp->n_headers && r == 0; i++)
+		r = pt__msg_add_header(m, resp->headers[i].name,
+				       resp->headers[i].value, false);
+	if (r == 0)
+		r = pt__msg_set_body(m, resp->body ? resp->body : "",
+				     resp->body_len, BODY_TEXT);
+	if (r == 0)
+		r = pt__msg_set_body(m, m->body, m->body_len,
+				     pt__body_detect(m));
+	if (r < 0)
+		pt__msg_clear(m);
+	return r;
+}
+
+static int record(struct pt_cassette *c, struct pt_cassette_msg *req,
+		  const struct pt_http_response *resp, struct pt_diags *diags)
+{
+	struct pt_cassette_msg rm;
+	json_t *ia = NULL, *jq = NULL, *jr = NULL;
+	char ts[96];
+	int r;
+
+	if (resp->status < 100 || resp->status > 999)
+		return PT_EPROTO;
+	r = msg_from_response(&rm, resp);
+	if (r < 0)
+		return r;
+	r = filter_response(c, req, &rm);
+	if (r < 0)
+		goto out;
+	jq = pt__msg_to_json(req);
+	jr = pt__msg_to_json(&rm);
+	ia = json_object();
+	timestamp(ts, sizeof(ts));
+	if (!jq || !jr || !ia || json_object_set(ia, "request", jq) < 0 ||
+	    json_object_set(ia, "response", jr) < 0 ||
+	    json_object_set_new(ia, "recorded_at", json_string(ts)) < 0) {
+		json_decref(ia);
+		r = -ENOMEM;
+		goto out;
+	}
+	r = append_locked_file(c, ia, diags);
+out:
+	json_decref(jq);
+	json_decref(jr);
+	pt__msg_clear(&rm);
+	return r;
+}
+
+/* Re-reads the file (other processes may have recorded). */
+static int reload_locked(struct pt_cassette *c)
+{
+	json_t *doc;
+	int r = load_doc(c, NULL, &doc);
+
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	r = entries_build(c, doc, NULL);
+	if (r == 0) {
+		json_decref(c->doc);
+		c->doc = doc;
+	} else {
+		json_decref(doc);
+		entries_build(c, c->doc, NULL);
+	}
+	return r;
+}
+
+static int forward(pt_cassette_forward_fn fwd, void *ctx,
+		   const struct pt_http_request *req,
+		   struct pt_http_response **ret)
+{
+	struct pt_http_response *resp;
+	int r;
+
+	if (!fwd)
+		return -ENOTCONN;
+	r = pt_http_response_new(&resp);
+	if (r < 0)
+		return r;
+	r = fwd(ctx, req, resp);
+	if (r < 0) {
+		pt_http_response_free(resp);
+		return r;
+	}
+	*ret = resp;
+	return 0;
+}
+
+int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
+		     pt_cassette_forward_fn fwd, void *fwd_ctx,
+		     struct pt_diags *diags, struct pt_http_response **ret_resp)
+{
+	struct pt_cassette_msg m;
+	struct pt_http_response *resp = NULL;
+	struct canon in;
+	long hit = -1, seq = -1;
+	int r;
+
+	if (!c || !req || !ret_resp)
+		return -EINVAL;
+	if (c->o.mode == PT_CASSETTE_BYPASS)
+		return forward(fwd, fwd_ctx, req, ret_resp);
+	r = incoming(c, req, &m, &in, false);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&c->mu);
+	if (!c->o.sequential) {
+		hit = find_locked(c, &in);
+	} else {
+		int64_t i = pt__slot_next(c->slot);
+
+		seq = i > LONG_MAX ? LONG_MAX : (long)i;
+		if ((size_t)seq >= c->e.n && c->o.mode == PT_CASSETTE_RECORD)
+			reload_locked(c);
+		if ((size_t)seq < c->e.n &&
+		    pt__canon_diff(&c->e.v[seq].c, &in, c->match) == 0)
+			hit = seq;
+	}
+	if (hit >= 0) {
+		r = replay_entry(&c->e.v[hit], ret_resp);
+		pthread_mutex_unlock(&c->mu);
+		goto out;
+	}
+	if (c->o.mode == PT_CASSETTE_REPLAY) {
+		r = explain(c, &in, seq, diags);
+		pthread_mutex_unlock(&c->mu);
+		goto out;
+	}
+	pthread_mutex_unlock(&c->mu);
+	r = forward(fwd, fwd_ctx, req, &resp);
+	if (r < 0)
+		goto out;
+	r = record(c, &m, resp, diags);
+	if (r < 0) {
+		pt_http_response_free(resp);
+		goto out;
+	}
+	*ret_resp = resp;
+out:
+	pt__canon_clear(&in);
+	pt__msg_clear(&m);
+	return r;
+}
+
+/* ---- inspection and saving ---------------------------------------------------- */
+
+static const char *str_at(json_t *o, const char *k, const char *def)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : def;
+}
+
+int pt_cassette_info(struct pt_cassette *c, size_t i,
+		     struct pt_cassette_info *ret)
+{
+	struct pt_cassette_msg rm;
+	struct pt_buf err = PT_BUF_INIT;
+	struct pt_cassette_info x;
+	json_t *ia, *rq, *rs;
+	int r;
+
+	if (!c || !ret)
+		return -EINVAL;
+	pthread_mutex_lock(&c->mu);
+	if (i >= c->e.n) {
+		pthread_mutex_unlock(&c->mu);
+		return -ERANGE;
+	}
+	ia = c->e.v[i].ia;
+	rq = json_object_get(ia, "request");
+	rs = json_object_get(ia, "response");
+	r = pt__msg_from_json(&rm, rs, true, &err);
+	if (r == 0) {
+		x.method = str_at(rq, "method", "");
+		x.uri = str_at(rq, "uri", "");
+		x.query_string = str_at(rq, "query_string", "");
+		x.request_body_type = str_at(rq, "body_type", "text");
+		x.status = rm.status;
+		x.response_body_type = pt__body_kind_names[rm.kind];
+		x.response_body_len = rm.body_len;
+		x.recorded_at = str_at(ia, "recorded_at", "");
+		*ret = x;
+	}
+	pt__msg_clear(&rm);
+	pt__buf_release(&err);
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+int pt_cassette_save_as(struct pt_cassette *c, const char *path)
+{
+	char *text;
+	int r;
+
+	if (!c || !path)
+		return -EINVAL;
+	pthread_mutex_lock(&c->mu);
+	text = pt__cassette_dump(c->doc);
+	pthread_mutex_unlock(&c->mu);
+	if (!text)
+		return -ENOMEM;
+	r = pt__write_file_atomic(path, text, strlen(text), 0644);
+	pt__free(text);
+	return r;
+}
+
+int pt__cassette_from_text(const char *name, const char *text, size_t len,
+			   const struct pt_cassette_opts *opts,
+			   struct pt_diags *diags, struct pt_cassette **ret)
+{
+	struct pt_cassette_opts o = *opts;
+	struct pt_cassette *c;
+	json_t *doc;
+	int r;
+
+	o.mode = PT_CASSETTE_BYPASS;
+	o.sequential = false;
+	r = pt_cassette_open(name, &o, diags, &c);
+	if (r < 0)
+		return r;
+	c->o.mode = opts->mode;
+	if (len > c->o.max_bytes) {
+		pt_cassette_free(c);
+		return PT_ETOOBIG;
+	}
+	r = pt__cassette_parse(name, text, len, c->o.max_interactions, diags,
+			       &doc);
+	if (r == 0) {
+		json_decref(c->doc);
+		c->doc = doc;
+		r = entries_build(c, doc, diags);
+	}
+	if (r < 0) {
+		pt_cassette_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}

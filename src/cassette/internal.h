@@ -1,0 +1,137 @@
+/*
+ * cassette/internal.h - shared between the files of src/cassette.
+ *
+ * A cassette keeps its document as jansson values (so unknown keys added
+ * by other tools survive a save) plus, per interaction, the request in a
+ * canonical form for matching (struct canon). Incoming requests become a
+ * struct pt_cassette_msg, go through the filters, and are canonicalised
+ * the same way, so what is compared is exactly what is stored.
+ */
+#ifndef PT_CASSETTE_INTERNAL_H
+#define PT_CASSETTE_INTERNAL_H
+
+#include "base/common.h"
+#include "base/buf.h"
+#include "base/map.h"
+#include "base/vec.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <proctor/cassette.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+enum body_kind { BODY_TEXT = 0, BODY_JSON = 1, BODY_BLOB = 2 };
+
+extern const char *const pt__body_kind_names[3];
+
+struct msg_hdr {
+	char *name;
+	char *value;
+};
+
+/* A request or response in stored form (see cassette.h). */
+struct pt_cassette_msg {
+	bool response;
+	char *method, *uri, *query; /* request; never NULL once built */
+	int status;                 /* response */
+	char status_text[16];
+	PT_VEC(struct msg_hdr) headers;
+	enum body_kind kind;
+	char *body; /* raw bytes, NUL-terminated; JSON as compact text */
+	size_t body_len;
+	json_t *json; /* parsed body when kind == BODY_JSON */
+};
+
+void pt__msg_clear(struct pt_cassette_msg *m);
+/* Body kind by ReqCassette's rules (content type, then content). */
+enum body_kind pt__body_detect(const struct pt_cassette_msg *m);
+/* Sets body bytes and kind; JSON that does not parse becomes text. */
+int pt__msg_set_body(struct pt_cassette_msg *m, const void *p, size_t n,
+		     enum body_kind kind);
+int pt__msg_add_header(struct pt_cassette_msg *m, const char *name,
+		       const char *value, bool lower);
+/* Builds from the "request" / "response" object of a file. */
+int pt__msg_from_json(struct pt_cassette_msg *m, json_t *o, bool response,
+		      struct pt_buf *err);
+/* The "request" / "response" object to store. NULL on ENOMEM/bad UTF-8
+ * (bad text becomes a blob first, so only ENOMEM). */
+json_t *pt__msg_to_json(const struct pt_cassette_msg *m);
+/* Request from the client's view: parses the URL. */
+int pt__msg_from_request(struct pt_cassette_msg *m,
+			 const struct pt_http_request *req);
+
+/* Canonical request for matching. */
+struct canon {
+	char *method; /* upper case */
+	char *uri;
+	char *query; /* raw, for messages */
+	struct pt_buf qkey, hkey, bkey, jkey;
+	enum body_kind kind;
+	bool jvalid; /* jkey holds canonical JSON */
+	char *key;   /* index key (method/uri per match bits) */
+};
+
+/* steal: take the method, uri and query strings from m (left NULL). */
+int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
+		    unsigned match, bool steal);
+void pt__canon_clear(struct canon *c);
+/* Bit set of PT_MATCH_* fields that differ (0: match). */
+unsigned pt__canon_diff(const struct canon *a, const struct canon *b,
+			unsigned match);
+
+/* Frees a string that jansson allocated (json_dumps). */
+void pt__json_free(void *p);
+
+/* base64 (standard alphabet, padded). */
+int pt__b64_encode(const void *p, size_t n, struct pt_buf *out);
+int pt__b64_decode(const char *s, size_t n, struct pt_buf *out);
+
+/* Sessions (session.c). A slot is the per-key state in the table. */
+struct pt__slot;
+int pt__session_acquire(struct pt_cassette_session *s, const char *key,
+			struct pt__slot **ret);
+int64_t pt__slot_next(struct pt__slot *slot);
+int64_t pt__slot_current(struct pt__slot *slot);
+int pt__session_release(struct pt_cassette_session *s, struct pt__slot *slot);
+
+struct entry {
+	json_t *ia; /* borrowed from the interactions array */
+	struct canon c;
+};
+
+struct pt_cassette {
+	pthread_mutex_t mu;
+	char *path;     /* as given */
+	char *key;      /* absolute path: the session key */
+	char *lockpath; /* <path>.lock */
+	struct pt_cassette_opts o;
+	unsigned match;
+	pcre2_code **re;
+	json_t *doc; /* {"version": "2.0", "interactions": [...]} */
+	PT_VEC(struct entry) e;
+	struct pt_map index; /* canon.key -> struct bucket * */
+	struct pt_cassette_session *own_session;
+	struct pt_cassette_session *session;
+	struct pt__slot *slot;
+	struct pt_cassette_info info_cache;
+};
+
+/* Parses a cassette document (with migration); the root on success. */
+int pt__cassette_parse(const char *path, const char *text, size_t len,
+		       size_t max_interactions, struct pt_diags *diags,
+		       json_t **ret);
+/* A cassette from text in memory (no file, no session): the fuzz target
+ * and tests of the loader. */
+int pt__cassette_from_text(const char *name, const char *text, size_t len,
+			   const struct pt_cassette_opts *opts,
+			   struct pt_diags *diags, struct pt_cassette **ret);
+/* Sorted keys, indent 2, query segments sorted; heap string. */
+char *pt__cassette_dump(json_t *doc);
+/* Applies regex filters to a string in place (reallocating). */
+int pt__apply_regex(struct pt_cassette *c, char **s, size_t *len);
+
+#endif

@@ -1,0 +1,470 @@
+/*
+ * cassette/proxy.c - a record/replay HTTP proxy on 127.0.0.1, so that test
+ * programs in any language can use cassettes: libmicrohttpd serves (one
+ * thread per connection, so a slow upstream does not block other
+ * clients), every request goes through pt_cassette_play(), and libcurl
+ * forwards to the upstream when the mode needs it.
+ *
+ * The request is stored with the upstream's URL (not the proxy's), and
+ * without the hop-by-hop headers and Host, so a cassette recorded through
+ * the proxy does not depend on the port the proxy had.
+ */
+#include "base/common.h"
+#include "base/buf.h"
+#include "base/str.h"
+#include "cassette/internal.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define PROXY_MAX_BODY  (64u << 20)
+#define PROXY_MAX_HDRS  256
+
+struct pt_cassette_proxy {
+	struct MHD_Daemon *d;
+	struct pt_cassette *c;
+	char *upstream;
+	long timeout_ms;
+	int port;
+};
+
+/* Per request: the raw URI (path and query) and the uploaded body. */
+struct req_state {
+	char *uri;
+	struct pt_buf body;
+	bool started; /* the first call only announces the request */
+	bool too_big;
+};
+
+static bool hop_by_hop(const char *name)
+{
+	static const char *const names[] = {
+		"host",    "connection",        "keep-alive", "proxy-connection",
+		"te",      "trailer",           "upgrade",    "transfer-encoding",
+		"expect",  "content-length",    "proxy-authorization",
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(names); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* ---- client side (libcurl) ------------------------------------------------ */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct fetch {
+	struct pt_buf body;
+	struct pt_buf hdrs; /* name \0 value \0 ... of the last response */
+	bool too_big;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	struct fetch *f = ctx;
+	size_t len = size * n;
+
+	if (f->body.len + len > PROXY_MAX_BODY) {
+		f->too_big = true;
+		return 0;
+	}
+	return pt__buf_add(&f->body, p, len) < 0 ? 0 : len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct fetch *f = ctx;
+	size_t len = size * n;
+	struct pt_slice name, value;
+	const char *colon;
+
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		pt__buf_reset(&f->hdrs); /* a new response (after 1xx) */
+		return len;
+	}
+	colon = memchr(p, ':', len);
+	if (!colon)
+		return len; /* the blank line */
+	name = pt__slice_strip(pt__slice(p, (size_t)(colon - p)));
+	value = pt__slice_strip(
+		pt__slice(colon + 1, len - (size_t)(colon + 1 - p)));
+	if (f->hdrs.len + len > PROXY_MAX_BODY)
+		return 0;
+	if (pt__buf_add(&f->hdrs, name.p, name.len) < 0 ||
+	    pt__buf_addch(&f->hdrs, '\0') < 0 ||
+	    pt__buf_add(&f->hdrs, value.p, value.len) < 0 ||
+	    pt__buf_addch(&f->hdrs, '\0') < 0)
+		return 0;
+	return len;
+}
+
+static bool has_header(const struct pt_http_request *req, const char *name)
+{
+	for (size_t i = 0; i < req->n_headers; i++)
+		if (strcasecmp(req->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int curl_err(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OK:
+		return 0;
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT:
+		return -ECONNREFUSED;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return -EHOSTUNREACH;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+int pt_cassette_forward_curl(void *ctx, const struct pt_http_request *req,
+			     struct pt_http_response *resp)
+{
+	long timeout = ctx ? *(const long *)ctx : 0;
+	struct fetch f = { PT_BUF_INIT, PT_BUF_INIT, false };
+	struct curl_slist *hl = NULL, *t;
+	struct pt_buf line = PT_BUF_INIT;
+	CURL *h;
+	CURLcode rc;
+	long status = 0;
+	int r = -ENOMEM;
+
+	if (!req || !resp || !req->url || !req->method)
+		return -EINVAL;
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return -EIO;
+	h = curl_easy_init();
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < req->n_headers; i++) {
+		if (hop_by_hop(req->headers[i].name))
+			continue;
+		pt__buf_reset(&line);
+		if (pt__buf_addf(&line, "%s: %s", req->headers[i].name,
+				 req->headers[i].value) < 0)
+			goto out;
+		t = curl_slist_append(hl, line.s);
+		if (!t)
+			goto out;
+		hl = t;
+	}
+	/* no headers the client did not send: no 100-continue, no default
+	 * Accept or form Content-Type */
+	static const char *const suppress[] = { "Expect", "Accept",
+						"Content-Type" };
+	for (size_t i = 0; i < PT_ARRAY_SIZE(suppress); i++) {
+		if (i && has_header(req, suppress[i]))
+			continue;
+		pt__buf_reset(&line);
+		if (pt__buf_addf(&line, "%s:", suppress[i]) < 0)
+			goto out;
+		t = curl_slist_append(hl, line.s);
+		if (!t)
+			goto out;
+		hl = t;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+	if (strcasecmp(req->method, "HEAD") == 0)
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	if (req->body_len) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)req->body_len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &f);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout > 0 ? timeout : 30000L);
+	rc = curl_easy_perform(h);
+	if (rc != CURLE_OK) {
+		r = f.too_big ? PT_ETOOBIG : curl_err(rc);
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	resp->status = (int)status;
+	for (size_t at = 0; at < f.hdrs.len;) {
+		const char *name = f.hdrs.s + at;
+		const char *value = name + strlen(name) + 1;
+
+		at = (size_t)(value - f.hdrs.s) + strlen(value) + 1;
+		if (hop_by_hop(name))
+			continue;
+		if (pt_http_response_add_header(resp, name, value) < 0)
+			goto out;
+	}
+	r = pt_http_response_set_body(resp, f.body.s, f.body.len);
+out:
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(h);
+	pt__buf_release(&line);
+	pt__buf_release(&f.body);
+	pt__buf_release(&f.hdrs);
+	return r;
+}
+
+/* ---- server side (libmicrohttpd) ----------------------------------------- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	struct req_state *s = pt__calloc(1, sizeof(*s));
+
+	(void)cls;
+	(void)con;
+	if (!s)
+		return NULL;
+	pt__buf_init(&s->body);
+	s->uri = pt__strdup(uri ? uri : "/");
+	return s;
+}
+
+static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	struct req_state *s = *con_cls;
+
+	(void)cls;
+	(void)con;
+	(void)toe;
+	if (!s)
+		return;
+	pt__free(s->uri);
+	pt__buf_release(&s->body);
+	pt__free(s);
+	*con_cls = NULL;
+}
+
+struct hdr_list {
+	struct pt_http_header h[PROXY_MAX_HDRS];
+	size_t n;
+};
+
+static enum MHD_Result on_header_in(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	struct hdr_list *l = cls;
+
+	(void)kind;
+	if (hop_by_hop(key))
+		return MHD_YES;
+	if (l->n == PROXY_MAX_HDRS)
+		return MHD_NO;
+	l->h[l->n].name = key;
+	l->h[l->n].value = value ? value : "";
+	l->n++;
+	return MHD_YES;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *con, unsigned status,
+				 const char *text, const char *tag)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+	if (tag)
+		MHD_add_response_header(r, "X-Proctor-Cassette", tag);
+	ret = MHD_queue_response(con, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result serve(struct pt_cassette_proxy *p,
+			     struct MHD_Connection *con, const char *method,
+			     struct req_state *s)
+{
+	struct hdr_list *hl = pt__calloc(1, sizeof(*hl));
+	struct pt_buf url = PT_BUF_INIT, msg = PT_BUF_INIT;
+	struct pt_http_response *resp = NULL;
+	struct pt_diags *diags = NULL;
+	struct pt_http_request req;
+	struct MHD_Response *mr;
+	enum MHD_Result ret = MHD_NO;
+	int r;
+
+	if (!hl || pt_diags_new(&diags) < 0 ||
+	    pt__buf_addf(&url, "%s%s", p->upstream, s->uri) < 0)
+		goto out;
+	if (MHD_get_connection_values(con, MHD_HEADER_KIND, on_header_in,
+				      hl) < 0)
+		goto out;
+	req = (struct pt_http_request){ .method = method,
+					.url = url.s,
+					.headers = hl->h,
+					.n_headers = hl->n,
+					.body = s->body.s,
+					.body_len = s->body.len };
+	r = pt_cassette_play(p->c, &req, pt_cassette_forward_curl,
+			     &p->timeout_ms, diags, &resp);
+	if (r < 0) {
+		pt__buf_addf(&msg, "proctor cassette: %s\n", pt_strerror(r));
+		for (size_t i = 0; i < pt_diags_count(diags); i++)
+			pt__buf_addf(&msg, "%s\n",
+				     pt_diags_get(diags, i)->message);
+		ret = send_text(con, r == PT_ENOMATCH ? 500 : 502, msg.s,
+				r == PT_ENOMATCH ? "no-match" : "error");
+		goto out;
+	}
+	mr = MHD_create_response_from_buffer(resp->body_len, resp->body,
+					     MHD_RESPMEM_MUST_COPY);
+	if (!mr)
+		goto out;
+	for (size_t i = 0; i < resp->n_headers; i++)
+		if (!hop_by_hop(resp->headers[i].name))
+			MHD_add_response_header(mr, resp->headers[i].name,
+						resp->headers[i].value);
+	ret = MHD_queue_response(con, (unsigned)resp->status, mr);
+	MHD_destroy_response(mr);
+out:
+	pt_http_response_free(resp);
+	pt_diags_free(diags);
+	pt__buf_release(&url);
+	pt__buf_release(&msg);
+	pt__free(hl);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct pt_cassette_proxy *p = cls;
+	struct req_state *s = *con_cls;
+
+	(void)url;
+	(void)version;
+	if (!s || !s->uri)
+		return MHD_NO;
+	if (!s->started) {
+		s->started = true;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (s->body.len + *upload_size > PROXY_MAX_BODY)
+			s->too_big = true;
+		else if (pt__buf_add(&s->body, upload, *upload_size) < 0)
+			return MHD_NO;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (s->too_big)
+		return send_text(con, 413, "proctor cassette: body too large\n",
+				 "error");
+	return serve(p, con, method, s);
+}
+
+static int parse_listen(const char *l, uint16_t *ret)
+{
+	const char *port = l;
+	uint64_t v;
+
+	if (!l || !*l) {
+		*ret = 0;
+		return 0;
+	}
+	if (pt__starts_with(l, "127.0.0.1:"))
+		port = l + 10;
+	else if (*l == ':')
+		port = l + 1;
+	if (pt__parse_u64(port, &v) < 0 || v > 65535)
+		return -EINVAL; /* loopback only, by design */
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+int pt_cassette_proxy_start(struct pt_cassette *c,
+			    const struct pt_cassette_proxy_opts *o,
+			    struct pt_cassette_proxy **ret)
+{
+	struct pt_cassette_proxy *p;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	const union MHD_DaemonInfo *info;
+	uint16_t port;
+	size_t n;
+
+	if (!c || !o || !o->upstream || !ret)
+		return -EINVAL;
+	if (!pt__starts_with(o->upstream, "http://") &&
+	    !pt__starts_with(o->upstream, "https://"))
+		return -EINVAL;
+	if (parse_listen(o->listen, &port) < 0)
+		return -EINVAL;
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return -EIO;
+	p = pt__calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->c = c;
+	p->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	p->upstream = pt__strdup(o->upstream);
+	if (!p->upstream) {
+		pt__free(p);
+		return -ENOMEM;
+	}
+	n = strlen(p->upstream);
+	while (n > 0 && p->upstream[n - 1] == '/')
+		p->upstream[--n] = '\0';
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+		port, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR, &sa,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+	if (!p->d) {
+		pt__free(p->upstream);
+		pt__free(p);
+		return -EADDRINUSE;
+	}
+	info = MHD_get_daemon_info(p->d, MHD_DAEMON_INFO_BIND_PORT);
+	p->port = info ? info->port : port;
+	*ret = p;
+	return 0;
+}
+
+int pt_cassette_proxy_port(const struct pt_cassette_proxy *p)
+{
+	return p ? p->port : -EINVAL;
+}
+
+struct pt_cassette_proxy *pt_cassette_proxy_stop(struct pt_cassette_proxy *p)
+{
+	if (!p)
+		return NULL;
+	MHD_stop_daemon(p->d);
+	pt__free(p->upstream);
+	pt__free(p);
+	return NULL;
+}

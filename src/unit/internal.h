@@ -1,0 +1,79 @@
+/*
+ * unit/internal.h - what the files of src/unit share.
+ */
+#ifndef PT_UNIT_INTERNAL_H
+#define PT_UNIT_INTERNAL_H
+
+#include <proctor/unit.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/map.h"
+#include "base/vec.h"
+
+/* Python's str.isspace() for ASCII (includes \x1c-\x1f). */
+bool pt__py_space(int c);
+/* normalize_rfc822_value of s[0..n) into out (n + 1 bytes); the length. */
+size_t pt__rfc822_normalize(const char *s, size_t n, char *out);
+
+struct pt_units {
+	struct pt_arena arena;           /* units, jobs, lists, strings */
+	PT_VEC(struct pt_records *) files; /* the records of each input */
+	PT_VEC(struct pt_unit *) units;
+	PT_VEC(struct pt_job *) jobs;
+	struct pt_map job_by_id;         /* id -> struct pt_job * */
+	struct pt_map plan_by_id;        /* id -> struct pt_unit * */
+	struct pt_map template_by_id;    /* id -> struct pt_unit * */
+	struct pt_map intern;            /* string -> the same string */
+	size_t max_units;
+	struct pt_jinja_env jenv;        /* for jinja2 fields */
+};
+
+/*
+ * Renders a jinja2 text (the subset of unit/jinja.c). With out == NULL,
+ * only reports the undeclared names through name_cb. 0, or PT_ETEMPLATE
+ * with the message in err.
+ */
+int pt__jinja_render(struct pt_units *u, const char *text,
+		     const struct pt_jinja_env *env,
+		     const struct pt_rfc822_record *params, const char *index,
+		     struct pt_buf *out, struct pt_buf *err,
+		     void (*name_cb)(void *, const char *, size_t),
+		     void *cb_ctx);
+
+/* The interned copy of s[0..n); NULL on allocation failure. */
+const char *pt__units_intern(struct pt_units *u, const char *s, size_t n);
+
+/*
+ * Adds a job unit made from rec (owned by u's arena or a file's records)
+ * with namespace ns; also its siblings. tpl/params/raw: template origin
+ * (raw: the unrendered fields, for the checksum). Returns the number of
+ * jobs added (0 when dropped as duplicate) or -ENOMEM.
+ */
+int pt__units_add_job_unit(struct pt_units *u,
+			   const struct pt_rfc822_record *rec,
+			   const struct pt_rfc822_record *raw, const char *ns,
+			   const struct pt_unit *tpl,
+			   const struct pt_rfc822_record *params,
+			   struct pt_diags *d);
+
+/* A record copy in u's arena with n fields (filled by the caller). */
+struct pt_rfc822_record *pt__units_new_record(struct pt_units *u,
+					      const struct pt_rfc822_record *like,
+					      size_t n,
+					      struct pt_rfc822_field **ret_f);
+
+/*
+ * Renders each field of raw with the default engine and params; 0, or
+ * PT_ETEMPLATE with the field in *ret_field and the message in err.
+ */
+int pt__render_record(struct pt_units *u, const struct pt_rfc822_record *raw,
+		      const struct pt_rfc822_record *params,
+		      struct pt_rfc822_record **ret, const char **ret_field,
+		      struct pt_buf *err);
+
+/* Splits a WordList (whitespace/comma separated, "quoted" words). */
+int pt__wordlist(struct pt_units *u, const char *text, const char *ns,
+		 bool qualify, struct pt_strlist *ret);
+
+#endif

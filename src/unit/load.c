@@ -1,0 +1,431 @@
+/*
+ * unit/load.c - loading unit files and providers (spec/plainbox.md §2.1):
+ * which files are read, the namespace from manage.py, unit types.
+ */
+#include "base/common.h"
+#include "base/diag.h"
+#include "base/str.h"
+#include "os/file.h"
+#include "unit/internal.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+#define MAX_FILE   ((size_t)64 << 20)
+#define MAX_DEPTH  32
+
+/* Offset of the first invalid UTF-8 sequence, or (size_t)-1. */
+static size_t utf8_invalid_at(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t len;
+		unsigned cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			len = 2, cp = c & 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			len = 3, cp = c & 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			len = 4, cp = c & 0x07;
+		else
+			return i;
+		if (i + len > n)
+			return i;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (s[i + k] & 0x3fu);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += len;
+	}
+	return (size_t)-1;
+}
+
+static unsigned line_of(const char *s, size_t off)
+{
+	unsigned line = 1;
+
+	for (size_t i = 0; i < off; i++)
+		line += s[i] == '\n';
+	return line;
+}
+
+/* Builds the unit for a non-job record. */
+static int add_other(struct pt_units *u, const struct pt_rfc822_record *rec,
+		     enum pt_unit_type t, const char *ns, struct pt_diags *d)
+{
+	struct pt_unit *unit = pt__arena_zalloc(&u->arena, sizeof(*unit));
+	const char *pid;
+
+	if (!unit)
+		return -ENOMEM;
+	unit->type = t;
+	unit->ns = ns;
+	unit->file = rec->file;
+	unit->line = rec->line_start;
+	unit->record = rec;
+	pid = pt_rfc822_value(rec, "id");
+	if (pid) {
+		unit->partial_id = pid;
+		unit->id = pt_units_qualify(u, ns, pid);
+		if (!unit->id)
+			return -ENOMEM;
+	} else if (t == PT_UNIT_TEMPLATE || t == PT_UNIT_TEST_PLAN ||
+		   t == PT_UNIT_CATEGORY || t == PT_UNIT_MANIFEST_ENTRY) {
+		if (d && pt__diags_add(d, PT_SEV_ERROR, PT_EPARSE, rec->file,
+				       rec->line_start, "id",
+				       "%s unit: field 'id', required field "
+				       "missing",
+				       pt_unit_type_name(t)) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	if (u->units.n >= u->max_units) {
+		if (d && pt__diags_add(d, PT_SEV_ERROR, PT_ETOOBIG, rec->file,
+				       rec->line_start, NULL,
+				       "more than %zu units", u->max_units) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	if (pt_vec_push(&u->units, unit) < 0)
+		return -ENOMEM;
+	if (unit->id && (t == PT_UNIT_TEST_PLAN || t == PT_UNIT_TEMPLATE)) {
+		struct pt_map *m = t == PT_UNIT_TEST_PLAN ? &u->plan_by_id
+							  : &u->template_by_id;
+		const struct pt_unit *old = pt__map_gets(m, unit->id);
+		if (old) {
+			if (d && pt__diags_add(d, PT_SEV_ERROR, PT_EDUPLICATE,
+					       rec->file, rec->line_start, "id",
+					       "duplicate %s id '%s' (first "
+					       "defined at %s:%u)",
+					       pt_unit_type_name(t), unit->id,
+					       old->file, old->line) < 0)
+				return -ENOMEM;
+		} else if (pt__map_put(m, unit->id, strlen(unit->id), unit,
+				       NULL) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 1;
+}
+
+static int load_records(struct pt_units *u, struct pt_records *r,
+			const char *ns, struct pt_diags *d)
+{
+	int added = 0, rc;
+
+	for (size_t i = 0; i < pt_records_count(r); i++) {
+		const struct pt_rfc822_record *rec = pt_records_get(r, i);
+		const char *type = pt_rfc822_value(rec, "unit");
+		enum pt_unit_type t = PT_UNIT_JOB;
+
+		if (type && pt_unit_type_parse(type, &t) < 0) {
+			const struct pt_rfc822_field *f =
+				pt_rfc822_field(rec, "unit");
+			if (d && pt__diags_add(d, PT_SEV_ERROR, PT_ENOTSUP,
+					       rec->file,
+					       f ? f->line : rec->line_start,
+					       "unit",
+					       "unknown unit type '%s' (unit "
+					       "skipped)",
+					       type) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (t == PT_UNIT_JOB || t == PT_UNIT_SETUP_JOB)
+			rc = pt__units_add_job_unit(u, rec, NULL, ns, NULL, NULL, d);
+		else
+			rc = add_other(u, rec, t, ns, d);
+		if (rc < 0)
+			return rc;
+		added += rc > 0;
+	}
+	return added;
+}
+
+static const char *intern_ns(struct pt_units *u, const char *ns)
+{
+	return pt__units_intern(u, ns ? ns : "", ns ? strlen(ns) : 0);
+}
+
+static int load_text(struct pt_units *u, const char *text, size_t len,
+		     const char *file, const char *ns,
+		     const struct pt_load_options *opt, struct pt_diags *d)
+{
+	struct pt_records *r = NULL;
+	size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+	int rc;
+
+	if (bad != (size_t)-1) {
+		if (d && pt__diags_add(d, PT_SEV_ERROR, PT_EPARSE, file,
+				       line_of(text, bad), NULL,
+				       "not valid UTF-8 at byte %zu (file "
+				       "skipped)",
+				       bad) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	rc = pt_rfc822_parse(text, len, file, opt ? &opt->limits : NULL, NULL,
+			     &r);
+	if (rc < 0)
+		return rc;
+	if (pt_records_error(r, NULL, NULL)) {
+		unsigned line;
+		const char *msg;
+		int err = pt_records_error(r, &line, &msg);
+
+		rc = d ? pt__diags_add(d, PT_SEV_ERROR, err, file, line, NULL,
+				       "%s (file skipped)", msg)
+		       : 0;
+		pt_records_free(r);
+		return rc < 0 ? rc : 0;
+	}
+	if (pt_vec_push(&u->files, r) < 0) {
+		pt_records_free(r);
+		return -ENOMEM;
+	}
+	ns = intern_ns(u, ns);
+	if (!ns)
+		return -ENOMEM;
+	return load_records(u, r, ns, d);
+}
+
+int pt_units_load_buffer(struct pt_units *u, const char *text, size_t len,
+			 const char *file, const struct pt_load_options *opt,
+			 struct pt_diags *diags)
+{
+	if (!u || (!text && len))
+		return -EINVAL;
+	return load_text(u, text ? text : "", len, file ? file : "<input>",
+			 opt ? opt->ns : NULL, opt, diags);
+}
+
+static int load_file(struct pt_units *u, const char *path, const char *ns,
+		     const struct pt_load_options *opt, struct pt_diags *d)
+{
+	char *text = NULL;
+	size_t len = 0, limit = opt && opt->max_file ? opt->max_file : MAX_FILE;
+	int rc;
+
+	if (pt__ends_with(path, ".yaml") || pt__ends_with(path, ".yml")) {
+		rc = d ? pt__diags_add(d, PT_SEV_WARNING, PT_ENOTSUP, path, 0,
+				       NULL,
+				       "YAML units are not supported (file "
+				       "skipped)")
+		       : 0;
+		return rc < 0 ? rc : 0;
+	}
+	rc = pt__read_file(path, limit, &text, &len);
+	if (rc < 0) {
+		if (rc == -ENOMEM)
+			return rc;
+		rc = d ? pt__diags_add(d, PT_SEV_ERROR, rc, path, 0, NULL,
+				       "cannot read: %s", pt_strerror(rc))
+		       : 0;
+		return rc < 0 ? rc : 0;
+	}
+	rc = load_text(u, text, len, path, ns, opt, d);
+	pt__free(text);
+	return rc;
+}
+
+/* namespace= of manage.py's setup(), else name= up to ':'; NULL if none. */
+static char *manage_py_namespace(const char *dir)
+{
+	struct pt_buf path = PT_BUF_INIT;
+	char *text = NULL, *r = NULL;
+	size_t len;
+	static const char *const keys[] = { "namespace", "name" };
+
+	if (pt__buf_addf(&path, "%s/manage.py", dir) < 0 ||
+	    pt__read_file(path.s, 1 << 20, &text, &len) < 0)
+		goto out;
+	for (size_t k = 0; k < 2 && !r; k++) {
+		size_t kl = strlen(keys[k]);
+		for (const char *p = text; (p = strstr(p, keys[k])); p += kl) {
+			const char *q = p + kl, *e;
+			char quote;
+			if (p > text && (isalnum((unsigned char)p[-1]) ||
+					 p[-1] == '_'))
+				continue;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q != '=' || q[1] == '=')
+				continue;
+			q++;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q != '"' && *q != '\'')
+				continue;
+			quote = *q++;
+			e = strchr(q, quote);
+			if (!e)
+				continue;
+			if (k == 1) {
+				const char *c = memchr(q, ':', (size_t)(e - q));
+				if (c)
+					e = c;
+			}
+			r = pt__strndup(q, (size_t)(e - q));
+			break;
+		}
+	}
+out:
+	pt__free(text);
+	pt__buf_release(&path);
+	return r;
+}
+
+static bool wanted(const char *name, bool legacy)
+{
+	if (legacy)
+		return pt__ends_with(name, ".txt") ||
+		       pt__ends_with(name, ".in") ||
+		       pt__ends_with(name, ".pxu") ||
+		       pt__ends_with(name, ".yaml");
+	return pt__ends_with(name, ".pxu") || pt__ends_with(name, ".txt") ||
+	       pt__ends_with(name, ".txt.in") ||
+	       pt__ends_with(name, ".yaml") || pt__ends_with(name, ".yml");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every wanted file under dir, recursively, in sorted path order. */
+static int load_tree(struct pt_units *u, const char *dir, bool legacy,
+		     const char *ns, const struct pt_load_options *opt,
+		     struct pt_diags *d, int depth)
+{
+	PT_VEC(char *) names = PT_VEC_INIT;
+	DIR *dp;
+	struct dirent *e;
+	int rc = 0, added = 0;
+
+	if (depth > MAX_DEPTH)
+		return 0;
+	dp = opendir(dir);
+	if (!dp) {
+		rc = d ? pt__diags_add(d, PT_SEV_ERROR, -errno, dir, 0, NULL,
+				       "cannot open directory: %s",
+				       pt_strerror(-errno))
+		       : 0;
+		return rc < 0 ? rc : 0;
+	}
+	while ((e = readdir(dp))) {
+		char *n;
+		if (e->d_name[0] == '.')
+			continue;
+		size_t len = strlen(dir) + strlen(e->d_name) + 2;
+		n = pt__malloc(len);
+		if (!n || pt_vec_push(&names, n) < 0) {
+			pt__free(n);
+			rc = -ENOMEM;
+			goto out;
+		}
+		snprintf(n, len, "%s/%s", dir, e->d_name);
+	}
+	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	pt_vec_foreach(&names, i) {
+		struct stat st;
+		const char *p = names.v[i];
+
+		if (stat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			rc = load_tree(u, p, legacy, ns, opt, d, depth + 1);
+		else if (S_ISREG(st.st_mode) && wanted(p, legacy))
+			rc = load_file(u, p, ns, opt, d);
+		else
+			continue;
+		if (rc < 0)
+			goto out;
+		added += rc;
+	}
+	rc = added;
+out:
+	closedir(dp);
+	pt_vec_foreach(&names, i) pt__free(names.v[i]);
+	pt_vec_release(&names);
+	return rc;
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int load_provider(struct pt_units *u, const char *dir,
+			 const struct pt_load_options *opt, struct pt_diags *d)
+{
+	struct pt_buf p = PT_BUF_INIT;
+	char *ns = NULL;
+	const char *use;
+	int rc = 0, added = 0;
+	bool any = false;
+
+	if (!opt || !opt->ns)
+		ns = manage_py_namespace(dir);
+	use = opt && opt->ns ? opt->ns : ns;
+	for (int legacy = 0; legacy < 2; legacy++) {
+		pt__buf_reset(&p);
+		if (pt__buf_addf(&p, "%s/%s", dir, legacy ? "jobs" : "units") <
+		    0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (!is_dir(p.s))
+			continue;
+		any = true;
+		rc = load_tree(u, p.s, legacy, use, opt, d, 0);
+		if (rc < 0)
+			goto out;
+		added += rc;
+	}
+	if (!any) /* a plain directory of unit files */
+		rc = load_tree(u, dir, false, use, opt, d, 0);
+	else
+		rc = added;
+out:
+	pt__free(ns);
+	pt__buf_release(&p);
+	return rc;
+}
+
+int pt_units_load_path(struct pt_units *u, const char *path,
+		       const struct pt_load_options *opt, struct pt_diags *diags)
+{
+	if (!u || !path)
+		return -EINVAL;
+	if (is_dir(path))
+		return load_provider(u, path, opt, diags);
+	return load_file(u, path, opt ? opt->ns : NULL, opt, diags);
+}
+
+int pt_units_load_paths(struct pt_units *u, size_t n,
+			const char *const *paths,
+			const struct pt_load_options *opt,
+			struct pt_diags *diags)
+{
+	int total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = pt_units_load_path(u, paths[i], opt, diags);
+		if (rc < 0)
+			return rc;
+		total += rc;
+	}
+	return total;
+}

@@ -1,0 +1,343 @@
+/*
+ * The record/replay proxy against a small upstream served by this test
+ * (libmicrohttpd on 127.0.0.1), with a libcurl client. Loopback only.
+ */
+#include "common.h"
+#include "base/buf.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+/* ---- the upstream -------------------------------------------------------- */
+
+struct upstream {
+	struct MHD_Daemon *d;
+	int port;
+	atomic_int hits;
+	char base[64];
+};
+
+struct up_req {
+	size_t body_len;
+	char first[32];
+};
+
+static enum MHD_Result up_handler(void *cls, struct MHD_Connection *con,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct upstream *u = cls;
+	struct up_req *r = *con_cls;
+	struct MHD_Response *resp;
+	const char *q;
+	char body[512];
+	enum MHD_Result ret;
+	int n;
+
+	(void)version;
+	if (!r) {
+		r = pt__calloc(1, sizeof(*r));
+		*con_cls = r;
+		return r ? MHD_YES : MHD_NO;
+	}
+	if (*upload_size) {
+		if (r->body_len == 0)
+			snprintf(r->first, sizeof(r->first), "%.*s",
+				 (int)PT_MIN(*upload_size, 31), upload);
+		r->body_len += *upload_size;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	n = atomic_fetch_add(&u->hits, 1) + 1;
+	q = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "id");
+	snprintf(body, sizeof(body),
+		 "{\"n\":%d,\"method\":\"%s\",\"path\":\"%s\",\"id\":\"%s\","
+		 "\"body_len\":%zu}",
+		 n, method, url, q ? q : "", r->body_len);
+	resp = MHD_create_response_from_buffer(strlen(body), body,
+					       MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "X-Upstream", "yes");
+	ret = MHD_queue_response(con, strcmp(url, "/created") ? 200 : 201,
+				 resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void up_done(void *cls, struct MHD_Connection *con, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)con;
+	(void)toe;
+	pt__free(*con_cls);
+	*con_cls = NULL;
+}
+
+static void upstream_start(struct upstream *u)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	atomic_store(&u->hits, 0);
+	u->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+					MHD_USE_THREAD_PER_CONNECTION,
+				0, NULL, NULL, up_handler, u,
+				MHD_OPTION_SOCK_ADDR, &sa,
+				MHD_OPTION_NOTIFY_COMPLETED, up_done, NULL,
+				MHD_OPTION_END);
+	PT_ASSERT_NOT_NULL(u->d);
+	u->port = MHD_get_daemon_info(u->d, MHD_DAEMON_INFO_BIND_PORT)->port;
+	snprintf(u->base, sizeof(u->base), "http://127.0.0.1:%d", u->port);
+}
+
+static void upstream_stop(struct upstream *u)
+{
+	if (u->d)
+		MHD_stop_daemon(u->d);
+	u->d = NULL;
+}
+
+/* ---- the client ------------------------------------------------------------- */
+
+struct got {
+	long status;
+	char body[2048];
+	size_t len;
+	char tag[32];      /* X-Proctor-Cassette */
+	char upstream[8];  /* X-Upstream */
+};
+
+static size_t cl_body(char *p, size_t size, size_t n, void *ctx)
+{
+	struct got *g = ctx;
+	size_t len = size * n, k = PT_MIN(len, sizeof(g->body) - 1 - g->len);
+
+	memcpy(g->body + g->len, p, k);
+	g->len += k;
+	g->body[g->len] = '\0';
+	return len;
+}
+
+static size_t cl_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct got *g = ctx;
+	size_t len = size * n;
+
+	if (len > 20 && strncasecmp(p, "X-Proctor-Cassette: ", 20) == 0)
+		snprintf(g->tag, sizeof(g->tag), "%.*s",
+			 (int)strcspn(p + 20, "\r\n"), p + 20);
+	if (len > 12 && strncasecmp(p, "X-Upstream: ", 12) == 0)
+		snprintf(g->upstream, sizeof(g->upstream), "%.*s",
+			 (int)strcspn(p + 12, "\r\n"), p + 12);
+	return len;
+}
+
+static void http(int port, const char *method, const char *path,
+		 const char *body, struct got *g)
+{
+	char url[256];
+	CURL *h = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	CURLcode rc;
+
+	memset(g, 0, sizeof(*g));
+	PT_ASSERT_NOT_NULL(h);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
+	hl = curl_slist_append(hl, "User-Agent: proctor-test");
+	if (body) {
+		hl = curl_slist_append(hl, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cl_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, g);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, cl_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, g);
+	rc = curl_easy_perform(h);
+	if (rc != CURLE_OK)
+		PT_FAIL("%s %s: %s", method, url, curl_easy_strerror(rc));
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &g->status);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(h);
+}
+
+static struct pt_cassette_proxy *proxy(struct pt_cassette *c, const char *up)
+{
+	struct pt_cassette_proxy_opts po = { .upstream = up,
+					     .listen = "127.0.0.1:0",
+					     .timeout_ms = 10000 };
+	struct pt_cassette_proxy *p;
+
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	PT_ASSERT_INT_GT(pt_cassette_proxy_port(p), 0);
+	return p;
+}
+
+static struct pt_cassette *open_mode(const char *path,
+				     enum pt_cassette_mode mode, bool seq)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+
+	o.mode = mode;
+	o.sequential = seq;
+	PT_ASSERT_OK(pt_cassette_open(path, &o, NULL, &c));
+	return c;
+}
+
+PT_TEST(record_then_replay_through_the_proxy)
+{
+	static struct upstream u;
+	const char *cp = pt_test_path("proxy.json");
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	struct got g, g1, g2;
+	char want[256], *text;
+
+	upstream_start(&u);
+	c = open_mode(cp, PT_CASSETTE_RECORD, false);
+	p = proxy(c, u.base);
+	http(pt_cassette_proxy_port(p), "GET", "/items?id=7", NULL, &g1);
+	PT_ASSERT_INT_EQ(g1.status, 200);
+	PT_ASSERT_STR_EQ(g1.upstream, "yes");
+	PT_ASSERT_STR_EQ(g1.body, "{\"n\":1,\"method\":\"GET\",\"path\":"
+				  "\"/items\",\"id\":\"7\",\"body_len\":0}");
+	http(pt_cassette_proxy_port(p), "POST", "/created",
+	     "{\"b\":2,\"a\":1}", &g2);
+	PT_ASSERT_INT_EQ(g2.status, 201);
+	PT_ASSERT_STR_EQ(g2.body, "{\"n\":2,\"method\":\"POST\",\"path\":"
+				  "\"/created\",\"id\":\"\",\"body_len\":13}");
+	/* recorded: a repeat is replayed, not forwarded */
+	http(pt_cassette_proxy_port(p), "GET", "/items?id=7", NULL, &g);
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 2);
+	PT_ASSERT_STR_EQ(g.body, "{\"body_len\":0,\"id\":\"7\",\"method\":"
+				 "\"GET\",\"n\":1,\"path\":\"/items\"}");
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	text = slurp(cp);
+	snprintf(want, sizeof(want), "\"uri\": \"%s/items\"", u.base);
+	PT_ASSERT(strstr(text, want) != NULL);
+	PT_ASSERT(strstr(text, "\"query_string\": \"id=7\"") != NULL);
+	PT_ASSERT(strstr(text, "\"host\"") == NULL);
+	PT_ASSERT(strstr(text, "\"user-agent\"") != NULL);
+	pt__free(text);
+
+	/* replay with the upstream gone */
+	upstream_stop(&u);
+	c = open_mode(cp, PT_CASSETTE_REPLAY, false);
+	p = proxy(c, u.base);
+	http(pt_cassette_proxy_port(p), "GET", "/items?id=7", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 200);
+	PT_ASSERT_STR_EQ(g.upstream, "yes");
+	PT_ASSERT_STR_EQ(g.body, "{\"body_len\":0,\"id\":\"7\",\"method\":"
+				 "\"GET\",\"n\":1,\"path\":\"/items\"}");
+	/* same JSON, other key order: matches */
+	http(pt_cassette_proxy_port(p), "POST", "/created",
+	     "{\"a\":1, \"b\":2}", &g);
+	PT_ASSERT_INT_EQ(g.status, 201);
+	PT_ASSERT(strstr(g.body, "\"n\":2") != NULL);
+	/* a miss explains itself */
+	http(pt_cassette_proxy_port(p), "GET", "/items?id=8", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 500);
+	PT_ASSERT_STR_EQ(g.tag, "no-match");
+	PT_ASSERT(strstr(g.body, "closest is interaction #0") != NULL);
+	PT_ASSERT(strstr(g.body, "query differs") != NULL);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+}
+
+PT_TEST(sequential_through_the_proxy)
+{
+	static struct upstream u;
+	const char *cp = pt_test_path("seq.json");
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	struct got g;
+	char want[32];
+
+	upstream_start(&u);
+	c = open_mode(cp, PT_CASSETTE_RECORD, true);
+	p = proxy(c, u.base);
+	for (int i = 1; i <= 3; i++) {
+		http(pt_cassette_proxy_port(p), "GET", "/job", NULL, &g);
+		snprintf(want, sizeof(want), "\"n\":%d,", i);
+		PT_ASSERT(strstr(g.body, want) != NULL);
+	}
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+
+	c = open_mode(cp, PT_CASSETTE_REPLAY, true);
+	p = proxy(c, u.base);
+	for (int i = 1; i <= 3; i++) {
+		http(pt_cassette_proxy_port(p), "GET", "/job", NULL, &g);
+		PT_ASSERT_INT_EQ(g.status, 200);
+		snprintf(want, sizeof(want), "\"n\":%d,", i);
+		PT_ASSERT(strstr(g.body, want) != NULL);
+	}
+	http(pt_cassette_proxy_port(p), "GET", "/job", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 500);
+	PT_ASSERT(strstr(g.body, "past the end") != NULL);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+}
+
+PT_TEST(bypass_through_the_proxy)
+{
+	static struct upstream u;
+	const char *cp = pt_test_path("by.json");
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	struct got g;
+
+	upstream_start(&u);
+	c = open_mode(cp, PT_CASSETTE_BYPASS, false);
+	p = proxy(c, u.base);
+	http(pt_cassette_proxy_port(p), "GET", "/a", NULL, &g);
+	http(pt_cassette_proxy_port(p), "GET", "/a", NULL, &g);
+	PT_ASSERT(strstr(g.body, "\"n\":2,") != NULL);
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 2);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+	PT_ASSERT_INT_EQ(access(cp, F_OK), -1);
+}
+
+PT_TEST(proxy_refuses_non_loopback_and_reports_upstream_errors)
+{
+	static struct upstream u;
+	struct pt_cassette_proxy_opts po = { .upstream = "http://127.0.0.1:1",
+					     .listen = "0.0.0.0:0" };
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	struct got g;
+
+	c = open_mode(pt_test_path("e.json"), PT_CASSETTE_RECORD, false);
+	PT_ASSERT_ERR(pt_cassette_proxy_start(c, &po, &p), -EINVAL);
+	po.listen = NULL;
+	po.upstream = "ftp://127.0.0.1/";
+	PT_ASSERT_ERR(pt_cassette_proxy_start(c, &po, &p), -EINVAL);
+	/* an upstream that is not listening: 502, nothing recorded */
+	upstream_start(&u);
+	char base[64];
+	snprintf(base, sizeof(base), "%s", u.base);
+	upstream_stop(&u);
+	p = proxy(c, base);
+	http(pt_cassette_proxy_port(p), "GET", "/x", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 502);
+	PT_ASSERT_STR_EQ(g.tag, "error");
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 0);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+}

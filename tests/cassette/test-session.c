@@ -1,0 +1,351 @@
+/* Sessions: local and shared (threads, processes), nesting, and
+ * concurrent recording from several processes. */
+#include "common.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+PT_TEST(local_session_index_sequence)
+{
+	struct pt_cassette_session *s;
+
+	PT_ASSERT_OK(pt_cassette_session_new(&s));
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(s, "k"), 0);
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, "k"), 0);
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(s, "k"), 1);
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, "k"), 1);
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(s, "k"), 2);
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, "other"), 0);
+	/* start of an outermost use resets; nested start keeps */
+	PT_ASSERT_OK(pt_cassette_session_start(s, "k"));
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, "k"), 0);
+	PT_ASSERT_OK(pt_cassette_session_start(s, "k"));
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, "k"), 1);
+	PT_ASSERT_OK(pt_cassette_session_end(s, "k"));
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, "k"), 2);
+	PT_ASSERT_OK(pt_cassette_session_end(s, "k"));
+	PT_ASSERT_OK(pt_cassette_session_end(s, "k")); /* extra end: no-op */
+	PT_ASSERT_OK(pt_cassette_session_end(s, "never"));
+	PT_ASSERT_OK(pt_cassette_session_start(s, "k"));
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, "k"), 0);
+	pt_cassette_session_free(s);
+}
+
+/* n interactions "GET http://a.test/job" answering "i" (text). */
+static const char *write_numbered(const char *name, int n)
+{
+	const char *p = pt_test_path(name);
+	size_t cap = (size_t)n * 256 + 64, len = 0;
+	char *t = pt__malloc(cap);
+
+	PT_ASSERT_NOT_NULL(t);
+	len += (size_t)snprintf(t + len, cap - len,
+				"{\"version\": \"2.0\", \"interactions\": [");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(
+			t + len, cap - len,
+			"%s{\"request\": {\"method\": \"GET\", \"uri\": "
+			"\"http://a.test/job\", \"query_string\": \"\", "
+			"\"headers\": {}, \"body_type\": \"text\", \"body\": "
+			"\"\"}, \"response\": {\"status\": 200, \"headers\": "
+			"{}, \"body_type\": \"text\", \"body\": \"%d\"}}",
+			i ? ",\n" : "", i);
+	len += (size_t)snprintf(t + len, cap - len, "]}\n");
+	PT_ASSERT_OK(pt__write_file_atomic(p, t, len, 0644));
+	pt__free(t);
+	return p;
+}
+
+static struct pt_cassette *open_seq(const char *p,
+				    struct pt_cassette_session *s)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+
+	o.mode = PT_CASSETTE_REPLAY;
+	o.sequential = true;
+	o.session = s;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	return c;
+}
+
+static int next_body(struct pt_cassette *c)
+{
+	char b[64];
+	int r = play_req(c, NULL, "GET", "http://a.test/job", NULL, 0, NULL,
+			 NULL, b, sizeof(b));
+
+	return r < 0 ? r : (int)strtol(b, NULL, 10);
+}
+
+PT_TEST(nested_cassette_keeps_counter_monotonic)
+{
+	const char *p = write_numbered("n.json", 10);
+	struct pt_cassette_session *s;
+	struct pt_cassette *outer, *inner;
+
+	PT_ASSERT_OK(pt_cassette_session_new(&s));
+	outer = open_seq(p, s);
+	PT_ASSERT_INT_EQ(next_body(outer), 0);
+	inner = open_seq(p, s);
+	PT_ASSERT_INT_EQ(next_body(inner), 1);
+	PT_ASSERT_INT_EQ(next_body(inner), 2);
+	pt_cassette_free(inner);
+	/* the parent index is not restored */
+	PT_ASSERT_INT_EQ(next_body(outer), 3);
+	pt_cassette_free(outer);
+	/* a new top-level use of the same cassette starts again */
+	outer = open_seq(p, s);
+	PT_ASSERT_INT_EQ(next_body(outer), 0);
+	pt_cassette_free(outer);
+	pt_cassette_session_free(s);
+}
+
+PT_TEST(without_session_each_cassette_has_its_own_index)
+{
+	const char *p = write_numbered("n.json", 3);
+	struct pt_cassette *a = open_seq(p, NULL), *b = open_seq(p, NULL);
+
+	PT_ASSERT_INT_EQ(next_body(a), 0);
+	PT_ASSERT_INT_EQ(next_body(b), 0);
+	PT_ASSERT_INT_EQ(next_body(a), 1);
+	pt_cassette_free(a);
+	pt_cassette_free(b);
+}
+
+struct thr {
+	struct pt_cassette *c;
+	int got[500];
+};
+
+static void *thread_main(void *arg)
+{
+	struct thr *t = arg;
+
+	for (int i = 0; i < 500; i++)
+		t->got[i] = next_body(t->c);
+	return NULL;
+}
+
+PT_TEST(shared_cassette_across_threads_no_duplicates)
+{
+	const char *p = write_numbered("t.json", 2000);
+	struct pt_cassette_session *s;
+	struct pt_cassette *c;
+	static struct thr t[4];
+	pthread_t th[4];
+	static unsigned char seen[2000];
+
+	PT_ASSERT_OK(pt_cassette_session_new(&s));
+	c = open_seq(p, s);
+	for (int i = 0; i < 4; i++) {
+		t[i].c = c;
+		PT_ASSERT_INT_EQ(pthread_create(&th[i], NULL, thread_main, &t[i]),
+				 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 500; k++) {
+			PT_ASSERT_INT_GE(t[i].got[k], 0);
+			PT_ASSERT_INT_LT(t[i].got[k], 2000);
+			PT_ASSERT_INT_EQ(seen[t[i].got[k]], 0);
+			seen[t[i].got[k]] = 1;
+		}
+	pt_cassette_free(c);
+	pt_cassette_session_free(s);
+}
+
+/* ---- processes ---------------------------------------------------------- */
+
+#define NPROC 8
+#define PER   1000
+
+/* Reads exactly n bytes from fd, waiting at most deadline_ms overall. */
+static void read_all(int fd, void *buf, size_t n, int deadline_ms)
+{
+	int64_t end = pt__now_ns() + (int64_t)deadline_ms * 1000000;
+	size_t got = 0;
+
+	while (got < n) {
+		int left = (int)((end - pt__now_ns()) / 1000000);
+		ssize_t k;
+
+		PT_ASSERT(left > 0);
+		PT_ASSERT(pt_test_wait_fd(fd, POLLIN, left));
+		k = read(fd, (char *)buf + got, n - got);
+		PT_ASSERT_INT_GT(k, 0);
+		got += (size_t)k;
+	}
+}
+
+static void wait_children(pid_t *pid, int *pidfd, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int st = 0;
+
+		/* without a pidfd (valgrind), the harness deadline bounds it */
+		PT_ASSERT_OK(pt__proc_wait(pid[i], pidfd[i],
+					   pidfd[i] >= 0 ? 20000 : -1, &st));
+		PT_ASSERT(WIFEXITED(st));
+		PT_ASSERT_INT_EQ(WEXITSTATUS(st), 0);
+		if (pidfd[i] >= 0)
+			close(pidfd[i]);
+	}
+}
+
+PT_TEST_TIMEOUT(shared_session_8_processes_x_1000_no_dup_no_skip, 60)
+{
+	const char *p = write_numbered("big.json", NPROC * PER);
+	const char *sf = pt_test_path("session.shm");
+	struct pt_cassette_session *s;
+	struct pt_cassette *c;
+	static int32_t got[NPROC * PER];
+	static unsigned char seen[NPROC * PER];
+	pid_t pid[NPROC];
+	int pidfd[NPROC], fds[2];
+
+	PT_ASSERT_OK(pt_cassette_session_open_shared(sf, &s));
+	c = open_seq(p, s); /* the test holds the top-level use */
+	PT_ASSERT_OK(pipe(fds));
+	for (int i = 0; i < NPROC; i++) {
+		pid[i] = fork();
+		PT_ASSERT_INT_GE(pid[i], 0);
+		if (pid[i] == 0) {
+			/* each child maps the session file itself */
+			struct pt_cassette_session *cs;
+			struct pt_cassette *cc;
+			int32_t v[PER];
+
+			close(fds[0]);
+			if (pt_cassette_session_open_shared(sf, &cs) < 0)
+				_exit(2);
+			cc = open_seq(p, cs);
+			for (int k = 0; k < PER; k++)
+				v[k] = next_body(cc);
+			if (write(fds[1], v, sizeof(v)) != (ssize_t)sizeof(v))
+				_exit(3);
+			pt_cassette_free(cc);
+			pt_cassette_session_free(cs);
+			_exit(0);
+		}
+		pidfd[i] = pt__pidfd_open(pid[i]);
+		if (pidfd[i] < 0) /* valgrind 3.19 lacks pidfd_open */
+			PT_ASSERT_ERR(pidfd[i], -ENOSYS);
+	}
+	close(fds[1]);
+	read_all(fds[0], got, sizeof(got), 40000);
+	close(fds[0]);
+	wait_children(pid, pidfd, NPROC);
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < NPROC * PER; i++) {
+		PT_ASSERT_INT_GE(got[i], 0);
+		PT_ASSERT_INT_LT(got[i], NPROC * PER);
+		if (seen[got[i]])
+			PT_FAIL("index %d served twice", got[i]);
+		seen[got[i]] = 1;
+	}
+	/* every index once, none skipped; the next one is past the end */
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(s, c->key), NPROC * PER);
+	PT_ASSERT_ERR(next_body(c), PT_ENOMATCH);
+	pt_cassette_free(c);
+	pt_cassette_session_free(s);
+}
+
+PT_TEST(shared_session_file_checks)
+{
+	const char *sf = pt_test_path("x.shm");
+	struct pt_cassette_session *s, *s2;
+
+	spit(sf, "not a session file");
+	PT_ASSERT_ERR(pt_cassette_session_open_shared(sf, &s), PT_EINCOMPAT);
+	unlink(sf);
+	PT_ASSERT_OK(pt_cassette_session_open_shared(sf, &s));
+	PT_ASSERT_OK(pt_cassette_session_open_shared(sf, &s2));
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, "a"), 0);
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s2, "a"), 1);
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(s, "a"), 2);
+	pt_cassette_session_free(s);
+	pt_cassette_session_free(s2);
+	/* the state is in the file */
+	PT_ASSERT_OK(pt_cassette_session_open_shared(sf, &s));
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, "a"), 2);
+	pt_cassette_session_free(s);
+}
+
+PT_TEST(session_table_full_is_reported)
+{
+	struct pt_cassette_session *s;
+	char key[32];
+	int r = 0, i;
+
+	PT_ASSERT_OK(pt_cassette_session_new(&s));
+	for (i = 0; i < 1000 && r >= 0; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		r = (int)pt_cassette_session_next(s, key);
+	}
+	PT_ASSERT_ERR(r, PT_EFULL);
+	PT_ASSERT_INT_EQ(i, 257);
+	pt_cassette_session_free(s);
+}
+
+#define RPROC 4
+#define RPER  25
+
+PT_TEST_TIMEOUT(concurrent_recording_from_processes_loses_nothing, 60)
+{
+	const char *p = pt_test_path("shared/rec.json");
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct pt_http_request req = { .method = "GET" };
+	pid_t pid[RPROC];
+	int pidfd[RPROC], go[2];
+	char url[64], one;
+
+	/* the children start together: they block on a pipe until it closes */
+	PT_ASSERT_OK(pipe(go));
+	for (int i = 0; i < RPROC; i++) {
+		pid[i] = fork();
+		PT_ASSERT_INT_GE(pid[i], 0);
+		if (pid[i] == 0) {
+			struct fake f = { 0 };
+			struct pt_cassette *cc;
+
+			close(go[1]);
+			if (read(go[0], &one, 1) != 0)
+				_exit(4);
+			if (pt_cassette_open(p, &o, NULL, &cc) < 0)
+				_exit(2);
+			for (int k = 0; k < RPER; k++) {
+				snprintf(url, sizeof(url),
+					 "http://a.test/p%d/%d", i, k);
+				if (play_req(cc, &f, "GET", url, NULL, 0, NULL,
+					     NULL, NULL, 0) < 0)
+					_exit(3);
+			}
+			pt_cassette_free(cc);
+			_exit(f.calls == RPER ? 0 : 5);
+		}
+		pidfd[i] = pt__pidfd_open(pid[i]);
+		if (pidfd[i] < 0) /* valgrind 3.19 lacks pidfd_open */
+			PT_ASSERT_ERR(pidfd[i], -ENOSYS);
+	}
+	close(go[0]);
+	close(go[1]);
+	wait_children(pid, pidfd, RPROC);
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), RPROC * RPER);
+	for (int i = 0; i < RPROC; i++)
+		for (int k = 0; k < RPER; k++) {
+			snprintf(url, sizeof(url), "http://a.test/p%d/%d", i,
+				 k);
+			req.url = url;
+			PT_ASSERT_INT_GE(pt_cassette_find(c, &req), 0);
+		}
+	pt_cassette_free(c);
+}
