@@ -10,6 +10,7 @@
 #include "base/arena.h"
 #include "base/map.h"
 #include "base/vec.h"
+#include "session/expr.h"
 
 #define PT__NONE UINT32_MAX
 
@@ -62,10 +63,15 @@ struct pt__req_ops {
 	void *ctx;
 };
 
+/* A resource job's records: one block holding both views and strings. */
 struct pt__resource_list {
 	size_t n;
-	struct pt_resource_record *recs; /* one block with all strings */
+	struct pt_resource_record *recs; /* the public view */
+	struct pt_expr_records er;       /* the evaluator's view */
 };
+
+/* resource.c: the default ops, over the expression module. */
+extern const struct pt__req_ops pt__req_expr_ops;
 
 /* Named vectors (PT_VEC types are anonymous, these cross functions). */
 struct pt__u32vec {
@@ -108,7 +114,6 @@ struct pt_session {
 	struct pt_arena arena;      /* long-lived strings */
 	struct pt_session_callbacks cb;
 	const struct pt__req_ops *req;
-	struct pt__req_ops req_default;
 
 	/* Static graph (rebuilt lazily after jobs were added). */
 	bool graph_dirty;

@@ -82,7 +82,7 @@ int pt_session_new(const struct pt_job *const *jobs, size_t n,
 	if (!s)
 		return -ENOMEM;
 	s->graph_dirty = true;
-	pt__session_set_req_ops(s, NULL);
+	pt__session_set_req_ops(s, &pt__req_expr_ops);
 	if (pt_vec_reserve(&s->jobs, n) < 0 ||
 	    pt__map_reserve(&s->by_id, n) < 0)
 		goto nomem;
@@ -419,6 +419,8 @@ resource_list_new(const struct pt_resource_record *recs, size_t n)
 	size_t size = sizeof(struct pt__resource_list), nrec = n ? n : 1;
 	size_t npairs = 0, text = 0;
 	struct pt__resource_list *l;
+	struct pt_expr_record *erecs;
+	struct pt_expr_field *fields;
 	const char **ptrs;
 	char *p;
 
@@ -428,17 +430,25 @@ resource_list_new(const struct pt_resource_record *recs, size_t n)
 			text += strlen(recs[i].keys[k]) +
 				strlen(recs[i].values[k]) + 2;
 	}
-	size += nrec * sizeof(struct pt_resource_record) +
-		2 * npairs * sizeof(char *) + text;
+	size += nrec * (sizeof(struct pt_resource_record) +
+			sizeof(struct pt_expr_record)) +
+		npairs * (2 * sizeof(char *) + sizeof(struct pt_expr_field)) +
+		text;
 	l = pt__malloc(size);
 	if (!l)
 		return NULL;
 	l->n = nrec;
 	l->recs = (struct pt_resource_record *)(l + 1);
-	ptrs = (const char **)(l->recs + nrec);
+	erecs = (struct pt_expr_record *)(l->recs + nrec);
+	fields = (struct pt_expr_field *)(erecs + nrec);
+	ptrs = (const char **)(fields + npairs);
 	p = (char *)(ptrs + 2 * npairs);
-	if (!n)
+	l->er.v = erecs;
+	l->er.n = nrec;
+	if (!n) {
 		l->recs[0] = (struct pt_resource_record){ 0, NULL, NULL };
+		erecs[0] = (struct pt_expr_record){ NULL, 0 };
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char **keys = ptrs, **values = ptrs + recs[i].n;
 
@@ -452,9 +462,13 @@ resource_list_new(const struct pt_resource_record *recs, size_t n)
 			memcpy(p, recs[i].values[k], vl);
 			values[k] = p;
 			p += vl;
+			fields[k] = (struct pt_expr_field){ keys[k],
+							    values[k] };
 		}
 		l->recs[i] = (struct pt_resource_record){ recs[i].n, keys,
 							  values };
+		erecs[i] = (struct pt_expr_record){ fields, recs[i].n };
+		fields += recs[i].n;
 		ptrs += 2 * recs[i].n;
 	}
 	return l;

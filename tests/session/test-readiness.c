@@ -516,3 +516,42 @@ PT_TEST(readiness_updates_only_affected_jobs)
 	pt_session_free(s);
 	tj_free(set);
 }
+
+/* The default programs: the expression module, compat mode (§5). */
+PT_TEST(readiness_with_expression_module)
+{
+	struct tj_set *set = tj_set_new();
+	struct pt_session *s;
+	struct pt_job *a, *b;
+	const char *want_pending =
+		"resource expression \"R.k == 'v'\" could not be evaluated "
+		"because the resource it depends on did not run yet";
+
+	a = tj_make(set, "A");
+	a->requires = "R.k == 'v'\n  R.z == '1'  ";
+	b = tj_make(set, "B");
+	/* The unparenthesised `and` is split: each side over any record. */
+	b->requires = "R.a == '1' and R.b == '2'";
+	tj_make(set, "ns::R plugin=resource");
+	a->ns = "ns";
+	b->ns = "ns";
+	PT_ASSERT_OK(pt_session_new((const struct pt_job *const *)set->jobs,
+				    set->n, &s));
+	PT_ASSERT_OK(tj_desire(s, "A B"));
+	PT_ASSERT_STR_EQ(tj_run_list(s), "ns::R A B");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "A"), want_pending);
+	PT_ASSERT_STR_EQ(pt_session_inhibitor(s, 0, 0)->related_id, "ns::R");
+	resource_result(s, "ns::R", PT_OUTCOME_PASS, "k=v,z=0,a=1,b=0;a=0,b=2");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "A"),
+			 "resource expression \"R.z == '1'\" evaluates to false");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "B"), "");
+	resource_result(s, "ns::R", PT_OUTCOME_PASS, "k=v,z=1");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "A"), "");
+	PT_ASSERT_STR_EQ(
+		tj_inhibitors(s, "B"),
+		"resource expression \"R.a == '1' and R.b == '2'\" evaluates "
+		"to false");
+	pt_session_free(s);
+	a->requires = b->requires = NULL; /* literals */
+	tj_free(set);
+}
