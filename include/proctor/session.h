@@ -239,6 +239,19 @@ PT_API int pt_session_set_result(struct pt_session *s, size_t job,
 				 const struct pt_result *r,
 				 const struct pt_resource_record *records,
 				 size_t n_records);
+/*
+ * Templates (spec §2.5): once units are attached, a resource job's result
+ * with records instantiates every template of u whose template-resource
+ * is that job, one instance per record passing its template-filter. The
+ * new jobs are added to u and to the session (UNDESIRED until the next
+ * pt_session_set_desired). Problems rendering an instance go to diags
+ * (may be NULL). u and diags are borrowed. pt_session_set_result returns
+ * -ENOMEM if instantiation runs out of memory; the result itself is
+ * recorded by then.
+ */
+PT_API int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
+				   struct pt_diags *diags);
+
 /* The current result (outcome NONE before any). */
 PT_API const struct pt_result *pt_session_result(const struct pt_session *s,
 						 size_t job);

@@ -138,6 +138,10 @@ struct pt_session {
 	struct pt_map manifest;
 	size_t n_manifest_jobs;
 
+	/* Templates: the units to instantiate from, and their diagnostics. */
+	struct pt_units *units;
+	struct pt_diags *unit_diags;
+
 	/* Metadata. */
 	char *title, *running_job, *app_id;
 	void *app_blob;
@@ -159,6 +163,9 @@ void pt__session_set_req_ops(struct pt_session *s,
 			     const struct pt__req_ops *ops);
 const struct pt__resource_list *
 pt__session_resource_list(const struct pt_session *s, const char *id);
+
+/* resource.c */
+int pt__session_instantiate(struct pt_session *s, uint32_t job);
 
 /* solver.c */
 int pt__graph_build(struct pt_session *s);

@@ -542,6 +542,9 @@ int pt_session_set_result(struct pt_session *s, size_t job,
 			s->cb.result_changed(s->cb.ctx, s, job);
 		pt__readiness_apply(s, &batch);
 	}
+	/* Templates of this resource job (after the result is recorded). */
+	if (resource)
+		return pt__session_instantiate(s, (uint32_t)job);
 	return 0;
 nomem:
 	result_release(&cur);

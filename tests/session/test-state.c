@@ -337,3 +337,58 @@ PT_TEST(state_allocation_failures)
 	pt_session_free(s);
 	tj_free(set);
 }
+
+/* A resource result instantiates the templates of that resource (§2.5). */
+PT_TEST(state_template_instantiation)
+{
+	static const char pxu[] =
+		"id: res\nplugin: resource\ncommand: echo\n\n"
+		"unit: template\ntemplate-resource: res\n"
+		"template-filter: res.kind == 'a'\n"
+		"id: gen-{name}\nplugin: shell\ncommand: echo {name}\n"
+		"depends: res\n\n"
+		"id: other\nplugin: shell\ncommand: true\n";
+	struct pt_units *u = NULL;
+	struct pt_diags *d = NULL;
+	struct pt_session *s = NULL;
+	const struct pt_job *jobs[8];
+	const char *k[] = { "kind", "name" };
+	const char *v1[] = { "a", "x" }, *v2[] = { "b", "y" },
+		   *v3[] = { "a", "z" };
+	struct pt_resource_record recs[] = { { 2, k, v1 }, { 2, k, v2 },
+					     { 2, k, v3 } };
+	struct pt_result pass = { .outcome = PT_OUTCOME_PASS };
+	const char *want[] = { "gen-x", "gen-z" };
+	size_t n;
+
+	PT_ASSERT_OK(pt_units_new(&u));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt_units_load_buffer(u, pxu, sizeof(pxu) - 1, "t.pxu",
+					  NULL, d));
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 0);
+	n = pt_units_job_count(u);
+	PT_ASSERT_UINT_EQ(n, 2);
+	for (size_t i = 0; i < n; i++)
+		jobs[i] = pt_units_job(u, i);
+	PT_ASSERT_OK(pt_session_new(jobs, n, &s));
+	PT_ASSERT_OK(pt_session_attach_units(s, u, d));
+	PT_ASSERT_OK(tj_desire(s, "res other"));
+	PT_ASSERT_OK(pt_session_set_result(s, pt_session_job_index(s, "res"),
+					   &pass, recs, 3));
+	PT_ASSERT_UINT_EQ(pt_session_job_count(s), 4);
+	PT_ASSERT_STR_EQ(pt_session_job(s, 2)->id, "gen-x");
+	PT_ASSERT_STR_EQ(pt_session_job(s, 3)->id, "gen-z");
+	PT_ASSERT_STR_EQ(pt_session_job(s, 3)->template_id, "gen-name");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "gen-x"), "undesired");
+	PT_ASSERT_OK(pt_session_set_desired(s, want, 2, true));
+	PT_ASSERT_STR_EQ(tj_run_list(s), "res gen-x gen-z");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "gen-z"), "");
+	/* The same records again: identical instances, nothing new. */
+	PT_ASSERT_OK(pt_session_set_result(s, pt_session_job_index(s, "res"),
+					   &pass, recs, 3));
+	PT_ASSERT_UINT_EQ(pt_session_job_count(s), 4);
+	PT_ASSERT_UINT_EQ(pt_session_problem_count(s), 0);
+	pt_session_free(s);
+	pt_units_free(u);
+	pt_diags_free(d);
+}
