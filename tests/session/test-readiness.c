@@ -388,8 +388,8 @@ PT_TEST_TIMEOUT(readiness_incremental_equals_full, 120)
 	struct pt_rng rng;
 
 	pt__rng_seed(&rng, pt_test_seed());
-	for (int it = 0; it < 300; it++) {
-		int n = 2 + (int)pt__rng_below(&rng, 60);
+	for (int it = 0; it < 150; it++) {
+		int n = 2 + (int)pt__rng_below(&rng, 40);
 		struct tj_set *set = tj_set_new();
 		struct pt_session *s;
 		struct changes ch = { 0 };
