@@ -32,6 +32,7 @@
 
 #include "base/rng.h"
 #include "os/clock.h"
+#include "session/expr.h"
 
 struct plan {
 	size_t n;
@@ -317,7 +318,8 @@ static double simulate(struct pt_session *s, uint64_t seed, double *ret_p99,
 struct figures {
 	double load_ms, solve_ms, pxu_load_ms, pxu_solve_ms;
 	double update_us, update_p99_us, bytes_per_job, retained_per_job;
-	size_t run_list, results, problems;
+	size_t run_list, results, problems, programs;
+	double prog_bytes;
 };
 
 static void measure(size_t n, int reps, struct figures *f)
@@ -355,6 +357,29 @@ static void measure(size_t n, int reps, struct figures *f)
 			pt_set_allocator(NULL);
 		} else {
 			pt_session_free(s);
+		}
+		if (rep == 0) {
+			/* What the compiled `requires` programs alone take. */
+			size_t np = 0;
+
+			live = peak = 0;
+			pt_set_allocator(&counting);
+			for (size_t i = 0; i < p->n; i++) {
+				struct pt_expr_prog *prog = NULL;
+
+				if (!p->jobs[i].requires)
+					continue;
+				if (pt__expr_prog_new(p->jobs[i].requires, NULL,
+						      &prog, NULL) == 0) {
+					np++;
+					f->prog_bytes += (double)live;
+					live = 0;
+					pt__expr_prog_free(prog);
+					live = 0;
+				}
+			}
+			pt_set_allocator(NULL);
+			f->programs = np;
 		}
 		if (ms(t1 - t0) < best_load)
 			best_load = ms(t1 - t0);
@@ -444,6 +469,14 @@ int main(int argc, char **argv)
 		       f[k].bytes_per_job);
 		printf("metric session_retained_bytes_per_job_%s %.0f B\n",
 		       tag, f[k].retained_per_job);
+		printf("metric requires_program_bytes_%s %.0f B\n", tag,
+		       f[k].programs ? f[k].prog_bytes / (double)f[k].programs
+				     : 0);
+		printf("metric session_bytes_per_job_without_programs_%s "
+		       "%.0f B\n",
+		       tag,
+		       f[k].retained_per_job -
+			       f[k].prog_bytes / (double)sizes[k]);
 		for (size_t q = 0; q < sizeof(peer) / sizeof(peer[0]); q++) {
 			if (peer[q].n != sizes[k])
 				continue;
