@@ -805,3 +805,154 @@ PT_TEST(solver_cases)
 		run_case(&cases[i]);
 }
 
+
+/*
+ * The run list's invariants: every pulling dependency of a run-list job is
+ * on the run list before it, every ordering dependency that is on the run
+ * list is before it, and the members of a group are contiguous.
+ */
+static void check_invariants(const struct pt_session *s)
+{
+	size_t n = pt_session_job_count(s), rn = pt_session_run_list_count(s);
+	size_t *pos = pt__calloc(n + 1, sizeof(*pos));
+
+	PT_ASSERT_NOT_NULL(pos);
+	for (size_t i = 0; i < rn; i++)
+		pos[pt_session_run_list_get(s, i)] = i + 1;
+	for (size_t i = 0; i < rn; i++) {
+		size_t j = pt_session_run_list_get(s, i);
+		const struct pt__jobst *js = &s->jobs.v[j];
+		const char *g = js->job->group;
+
+		for (uint32_t e = js->edge_off; e < js->edge_off + js->edge_n;
+		     e++) {
+			const struct pt__edge *ed = &s->edges.v[e];
+
+			if (ed->type == PT__EDGE_SALVAGES)
+				continue;
+			if (ed->type != PT_DEP_BEFORE) {
+				PT_ASSERT(ed->target != PT__NONE);
+				PT_ASSERT(pos[ed->target]);
+			}
+			if (ed->target != PT__NONE && pos[ed->target] &&
+			    pos[ed->target] >= i + 1)
+				PT_FAIL("%s runs before its dependency %s (%s)",
+					js->job->id, ed->id,
+					pt_dep_type_name(ed->type));
+		}
+		/* A group's members are contiguous. */
+		if (g && i > 0) {
+			const char *pg = pt_session_job(
+				s, pt_session_run_list_get(s, i - 1))->group;
+
+			if (!pg || strcmp(pg, g))
+				for (size_t k = 0; k + 1 < i; k++) {
+					const char *kg = pt_session_job(
+						s, pt_session_run_list_get(s, k))
+						->group;
+
+					if (kg && !strcmp(kg, g))
+						PT_FAIL("group %s is split at %s",
+							g, js->job->id);
+				}
+		}
+	}
+	pt__free(pos);
+}
+
+PT_TEST(solver_invariants_on_random_graphs)
+{
+	struct pt_rng rng;
+
+	pt__rng_seed(&rng, pt_test_seed());
+	for (int it = 0; it < 500; it++) {
+		int n = 2 + (int)pt__rng_below(&rng, 40);
+		struct tj_set *set = tj_set_new();
+		struct pt_session *s;
+		const char *ids[64];
+
+		random_graph(&rng, set, n);
+		s = tj_session(set);
+		for (int k = 0; k < n; k++)
+			ids[k] = set->jobs[k]->id;
+		PT_ASSERT_OK(pt_session_set_desired(s, ids, (size_t)n, true));
+		check_invariants(s);
+		pt_session_free(s);
+		tj_free(set);
+	}
+}
+
+/* Every job of the real Checkbox corpus, when it is present (§9). */
+PT_TEST_TIMEOUT(solver_corpus_all_jobs, 120)
+{
+	const char *corpus = getenv("PT_CORPUS");
+	char path[4096];
+	const char *paths[1];
+	struct pt_units *u = NULL;
+	struct pt_diags *d = NULL;
+	struct pt_session *s = NULL;
+	const struct pt_job **jobs;
+	const char **ids;
+	size_t n;
+	int r;
+
+	if (!corpus)
+		pt_test_skip("PT_CORPUS not set");
+	snprintf(path, sizeof(path), "%s/providers", corpus);
+	paths[0] = path;
+	{
+		FILE *f = fopen(path, "r");
+
+		if (!f)
+			pt_test_skip("no Checkbox corpus");
+		fclose(f);
+	}
+	PT_ASSERT_OK(pt_units_new(&u));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	{
+		/* providers/<name>: each a provider directory. */
+		static const char *const names[] = {
+			"base", "resource", "certification-client",
+			"certification-server", "sru", "tpm2", "gpgpu",
+			"genio", "iiotg", "docker",
+		};
+
+		for (size_t i = 0; i < PT_ARRAY_SIZE(names); i++) {
+			snprintf(path, sizeof(path), "%s/providers/%s", corpus,
+				 names[i]);
+			PT_ASSERT_OK(pt_units_load_paths(u, 1, paths, NULL, d));
+		}
+	}
+	n = pt_units_job_count(u);
+	PT_ASSERT_INT_GT(n, 1000);
+	jobs = pt__calloc(n, sizeof(*jobs));
+	ids = pt__calloc(n, sizeof(*ids));
+	PT_ASSERT(jobs && ids);
+	for (size_t i = 0; i < n; i++) {
+		jobs[i] = pt_units_job(u, i);
+		ids[i] = jobs[i]->id;
+	}
+	PT_ASSERT_OK(pt_session_new(jobs, n, &s));
+	r = pt_session_set_desired(s, ids, n, true);
+	PT_ASSERT_OK(r);
+	PT_ASSERT_INT_GT(pt_session_run_list_count(s), 500);
+	check_invariants(s);
+	/* Deterministic: a second session gives the same run list. */
+	{
+		struct pt_session *s2 = NULL;
+
+		PT_ASSERT_OK(pt_session_new(jobs, n, &s2));
+		PT_ASSERT_INT_EQ(pt_session_set_desired(s2, ids, n, true), r);
+		PT_ASSERT_UINT_EQ(pt_session_run_list_count(s2),
+				  pt_session_run_list_count(s));
+		for (size_t i = 0; i < pt_session_run_list_count(s); i++)
+			PT_ASSERT_UINT_EQ(pt_session_run_list_get(s2, i),
+					  pt_session_run_list_get(s, i));
+		pt_session_free(s2);
+	}
+	pt_session_free(s);
+	pt__free(jobs);
+	pt__free(ids);
+	pt_units_free(u);
+	pt_diags_free(d);
+}
