@@ -31,7 +31,8 @@ struct ibvec {
 
 static enum pt_outcome outcome_of(const struct pt_session *s, uint32_t j)
 {
-	return j == PT__NONE ? PT_OUTCOME_NONE : s->jobs.v[j].result.outcome;
+	return j == PT__NONE ? PT_OUTCOME_NONE
+			     : (enum pt_outcome)s->outcomes.v[j];
 }
 
 static int add(struct ibvec *out, enum pt_inhibitor_cause c, uint32_t job,

@@ -22,6 +22,10 @@
  */
 #define PT__EDGE_SALVAGES 4
 
+struct pt__span {
+	uint32_t off, n;
+};
+
 struct pt__edge {
 	const char *id;   /* the id as referenced (qualified) */
 	uint32_t target;  /* job index, or PT__NONE when no such job */
@@ -118,6 +122,13 @@ struct pt_session {
 	/* Static graph (rebuilt lazily after jobs were added). */
 	bool graph_dirty;
 	PT_VEC(struct pt__edge) edges;
+	/*
+	 * Hot per-job data in compact arrays (the job states are 176 bytes
+	 * each: at 100k jobs, reading them in DFS order misses the cache):
+	 * each job's edge range, and its current outcome.
+	 */
+	PT_VEC(struct pt__span) spans;
+	PT_VEC(uint8_t) outcomes;
 
 	/* Lists. */
 	PT_VEC(char *) mandatory;

@@ -191,6 +191,13 @@ int pt__graph_build(struct pt_session *s)
 		total += w;
 	}
 	s->edges.n = total;
+	s->spans.n = 0;
+	if (pt_vec_reserve(&s->spans, n + 1) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		s->spans.v[i] = (struct pt__span){ s->jobs.v[i].edge_off,
+						   s->jobs.v[i].edge_n };
+	s->spans.n = n;
 	s->graph_dirty = false;
 	r = 0;
 out:
@@ -208,6 +215,7 @@ enum { NOT_VISITED = 0, VISITED = 1, FINISHED = 2 };
 struct frame {
 	uint32_t node;
 	uint32_t next; /* next edge (absolute index) or next external dep */
+	uint32_t end;  /* end of the node's edges */
 };
 
 struct group {
@@ -402,18 +410,22 @@ static int cascade(struct solver *sv, size_t i, size_t root_start)
 	return 0;
 }
 
-static void push(struct solver *sv, uint32_t node, uint32_t next,
-		 unsigned char *st)
+static void push(struct solver *sv, uint32_t node, unsigned char *st)
 {
+	struct pt__span sp = { 0, 0 };
+
+	if (node < sv->n)
+		sp = sv->s->spans.v[node];
+	else
+		sp.n = (uint32_t)sv->groups.v[node - sv->n].ext.n;
 	st[node] = VISITED;
 	sv->stackpos[node] = (uint32_t)sv->sp;
-	sv->stack[sv->sp++] = (struct frame){ node, next };
+	sv->stack[sv->sp++] = (struct frame){ node, sp.off, sp.off + sp.n };
 }
 
 /* Pass 1 from desired position `from` on. */
 static int pass1(struct solver *sv, size_t from)
 {
-	const struct pt__jobst *jobs = sv->s->jobs.v;
 	const struct pt__edge *edges = sv->s->edges.v;
 	int r;
 
@@ -435,14 +447,12 @@ static int pass1(struct solver *sv, size_t from)
 		}
 		if (sv->st1[j] != NOT_VISITED)
 			continue;
-		push(sv, j, jobs[j].edge_off, sv->st1);
+		push(sv, j, sv->st1);
 		while (sv->sp) {
 			struct frame *f = &sv->stack[sv->sp - 1];
-			uint32_t end = jobs[f->node].edge_off +
-				       jobs[f->node].edge_n;
 			const struct pt__edge *e = NULL;
 
-			while (f->next < end) {
+			while (f->next < f->end) {
 				e = &edges[f->next++];
 				if (pulls(e->type))
 					break;
@@ -480,8 +490,7 @@ static int pass1(struct solver *sv, size_t from)
 					return r;
 				break;
 			}
-			push(sv, e->target, jobs[e->target].edge_off,
-			     sv->st1);
+			push(sv, e->target, sv->st1);
 		}
 	}
 	return 0;
@@ -494,7 +503,6 @@ static int pass1(struct solver *sv, size_t from)
  */
 static uint32_t next_node(struct solver *sv, struct frame *f, long mode)
 {
-	const struct pt__jobst *jobs = sv->s->jobs.v;
 	const struct pt__edge *edges = sv->s->edges.v;
 
 	if (f->node >= sv->n) {
@@ -510,11 +518,10 @@ static uint32_t next_node(struct solver *sv, struct frame *f, long mode)
 		return PT__NONE;
 	}
 	for (;;) {
-		uint32_t end = jobs[f->node].edge_off + jobs[f->node].edge_n;
 		const struct pt__edge *e;
 		uint32_t t;
 
-		if (f->next >= end)
+		if (f->next >= f->end)
 			return PT__NONE;
 		e = &edges[f->next++];
 		t = e->target;
@@ -544,8 +551,7 @@ static int dfs2(struct solver *sv, const uint32_t *roots, size_t n, long mode,
 
 		if (sv->st2[root] != NOT_VISITED)
 			continue;
-		push(sv, root, root < sv->n ? sv->s->jobs.v[root].edge_off : 0,
-		     sv->st2);
+		push(sv, root, sv->st2);
 		while (sv->sp) {
 			struct frame *f = &sv->stack[sv->sp - 1];
 			uint32_t t = next_node(sv, f, mode);
@@ -573,9 +579,7 @@ static int dfs2(struct solver *sv, const uint32_t *roots, size_t n, long mode,
 				*ret_affected = a;
 				return 1;
 			}
-			push(sv, t,
-			     t < sv->n ? sv->s->jobs.v[t].edge_off : 0,
-			     sv->st2);
+			push(sv, t, sv->st2);
 		}
 	}
 	return 0;

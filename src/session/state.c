@@ -60,13 +60,15 @@ int pt_session_add_job(struct pt_session *s, const struct pt_job *job)
 	js.run_pos = PT__NONE;
 	js.attempts = 3;
 	js.result.duration = -1;
-	if (pt_vec_reserve(&s->jobs, s->jobs.n + 1) < 0)
+	if (pt_vec_reserve(&s->jobs, s->jobs.n + 1) < 0 ||
+	    pt_vec_reserve(&s->outcomes, s->jobs.n + 1) < 0)
 		return -ENOMEM;
 	r = pt__map_put(&s->by_id, job->id, len,
 			(void *)(uintptr_t)(s->jobs.n + 1), NULL);
 	if (r < 0)
 		return r;
 	s->jobs.v[s->jobs.n++] = js;
+	s->outcomes.v[s->outcomes.n++] = PT_OUTCOME_NONE;
 	s->graph_dirty = true;
 	if (s->cb.job_added)
 		s->cb.job_added(s->cb.ctx, s, s->jobs.n - 1);
@@ -84,6 +86,7 @@ int pt_session_new(const struct pt_job *const *jobs, size_t n,
 	s->graph_dirty = true;
 	pt__session_set_req_ops(s, &pt__req_expr_ops);
 	if (pt_vec_reserve(&s->jobs, n) < 0 ||
+	    pt_vec_reserve(&s->outcomes, n) < 0 ||
 	    pt__map_reserve(&s->by_id, n) < 0)
 		goto nomem;
 	for (size_t i = 0; i < n; i++) {
@@ -145,6 +148,8 @@ struct pt_session *pt_session_free(struct pt_session *s)
 	pt__map_release(&s->by_id);
 	pt__arena_release(&s->arena);
 	pt_vec_release(&s->edges);
+	pt_vec_release(&s->spans);
+	pt_vec_release(&s->outcomes);
 	strv_release(s->mandatory.v, s->mandatory.n);
 	pt_vec_release(&s->mandatory);
 	strv_release(s->desired.v, s->desired.n);
@@ -511,6 +516,7 @@ int pt_session_set_result(struct pt_session *s, size_t job,
 		int r;
 
 		js->result = cur;
+		s->outcomes.v[job] = (uint8_t)cur.outcome;
 		if (resource) {
 			had_rl = pt__map_find(&s->resources, id, strlen(id),
 					      &old_rl);
@@ -522,6 +528,7 @@ int pt_session_set_result(struct pt_session *s, size_t job,
 		if (r < 0) {
 			/* Put everything back as it was. */
 			js->result = old;
+			s->outcomes.v[job] = (uint8_t)old.outcome;
 			if (resource) {
 				if (had_rl)
 					(void)!pt__map_put(&s->resources, id,
