@@ -308,9 +308,21 @@ static int run_peer(size_t n, const char *dir, double *ms, long *size)
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
-	got = read(fds[0], out, sizeof(out) - 1);
+	got = 0;
+	for (;;) {
+		ssize_t k =
+			read(fds[0], out + got, sizeof(out) - 1 - (size_t)got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += k;
+		if ((size_t)got == sizeof(out) - 1)
+			break;
+	}
 	close(fds[0]);
-	waitpid(pid, &status, 0);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	if (got <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
 	    sscanf(out, "%lf %ld", ms, size) != 2)
 		return -EIO;

@@ -204,6 +204,17 @@ PT_API int pt_store_open(const char *repo, const char *id,
 			 enum pt_store_mode mode, struct pt_diags *diags,
 			 struct pt_store **ret);
 
+/*
+ * Creates a session (as pt_store_create) holding a whole state in one
+ * transaction, synced FULL: st->meta, the snapshot (with unit texts when
+ * jobs[i].text is set), the desired list, the results (in order) and the
+ * resources. st->id is ignored (a new id is drawn).
+ */
+PT_API int pt_store_create_with_state(const char *repo,
+				      const struct pt_store_state *st,
+				      struct pt_diags *diags,
+				      struct pt_store **ret);
+
 /* Closes (rolling back an open transaction) and releases the lock. */
 PT_API struct pt_store *pt_store_free(struct pt_store *s);
 
@@ -219,6 +230,14 @@ PT_API const char *pt_store_dir(const struct pt_store *s);
 PT_API int pt_store_begin(struct pt_store *s);
 PT_API PT_NODISCARD int pt_store_commit(struct pt_store *s, enum pt_sync sync);
 PT_API int pt_store_rollback(struct pt_store *s);
+/*
+ * A checkpoint outside any transaction: makes everything committed so far
+ * durable at level sync (FULL: fsync of the WAL; NORMAL: already so). Use
+ * before a noreturn job and at the end of a session. PT_ESTATE inside
+ * begin/commit.
+ */
+PT_API PT_NODISCARD int pt_store_checkpoint(struct pt_store *s,
+					    enum pt_sync sync);
 
 /* Replaces all metadata (flags, rejected list and plan included). */
 PT_API int pt_store_set_meta(struct pt_store *s,

@@ -432,6 +432,17 @@ int pt_store_rollback(struct pt_store *s)
 	return run(s, ST_ROLLBACK);
 }
 
+int pt_store_checkpoint(struct pt_store *s, enum pt_sync sync)
+{
+	int r = check_writer(s);
+
+	if (r < 0)
+		return r;
+	if (s->in_tx)
+		return PT_ESTATE;
+	return sync == PT_SYNC_FULL ? sync_wal(s) : 0;
+}
+
 /* Opens a transaction unless the caller has one; *own says who closes. */
 static int tx_enter(struct pt_store *s, bool *own)
 {
@@ -528,8 +539,17 @@ static int write_meta(struct pt_store *s, const struct pt_store_meta *m)
 	return r;
 }
 
+/* NULL or within PT_STORE_MAX_STR. */
+static bool str_ok(const char *v)
+{
+	return !v || strnlen(v, PT_STORE_MAX_STR + 1) <= PT_STORE_MAX_STR;
+}
+
 static int check_meta(const struct pt_store_meta *m)
 {
+	if (!str_ok(m->title) || !str_ok(m->app_id) ||
+	    m->app_blob_len > PT_STORE_MAX_STR)
+		return PT_ETOOBIG;
 	for (size_t i = 0; i < m->n_flags; i++)
 		if (!id_ok(m->flags[i]))
 			return -EINVAL;
@@ -782,6 +802,8 @@ int pt_store_commit_result(struct pt_store *s, const char *job_id,
 		return -EINVAL;
 	if (sync != PT_SYNC_NORMAL && sync != PT_SYNC_FULL)
 		return -EINVAL;
+	if (!str_ok(res->comments) || !str_ok(res->io_log))
+		return PT_ETOOBIG;
 	r = tx_enter(s, &own);
 	if (r < 0)
 		return r;
@@ -805,7 +827,12 @@ static const char *col_str(sqlite3_stmt *st, int i, struct pt_arena *a,
 	return c;
 }
 
-/* Counts rows of a small query returning one integer. */
+/*
+ * Runs a query returning one integer: a count, or for the big tables an
+ * upper bound on it read in O(log n) (max of the rowid, which SQLite
+ * assigns as max + 1: the tables only grow, and desired is emptied before
+ * it is refilled). The readers stop at the real end.
+ */
 static int count_rows(sqlite3 *db, const char *sql, size_t *ret)
 {
 	int64_t v = 0;
@@ -958,7 +985,7 @@ static int load_jobs(sqlite3 *db, struct pt_arena *a, struct pt_store_state *s)
 	bool oom = false;
 	int rc, r;
 
-	r = count_rows(db, "SELECT count(*) FROM jobs", &n);
+	r = count_rows(db, "SELECT coalesce(max(pos), 0) FROM jobs", &n);
 	if (r < 0)
 		return r;
 	v = pt__arena_zalloc(a, (n ? n : 1) * sizeof(*v));
@@ -995,7 +1022,7 @@ static int load_results(sqlite3 *db, struct pt_arena *a,
 	bool oom = false;
 	int rc, r;
 
-	r = count_rows(db, "SELECT count(*) FROM results", &n);
+	r = count_rows(db, "SELECT coalesce(max(seq), 0) FROM results", &n);
 	if (r < 0)
 		return r;
 	v = pt__arena_zalloc(a, (n ? n : 1) * sizeof(*v));
@@ -1122,7 +1149,8 @@ int pt_store_load(struct pt_store *s, struct pt_store_state **ret)
 	if (r == 0)
 		r = load_jobs(s->db, &si->a, &si->pub);
 	if (r == 0)
-		r = read_strv(s->db, "SELECT count(*) FROM desired",
+		r = read_strv(s->db,
+			      "SELECT coalesce(max(pos), 0) FROM desired",
 			      "SELECT job FROM desired ORDER BY pos", &si->a,
 			      &si->pub.desired, &si->pub.n_desired);
 	if (r == 0)
@@ -1241,8 +1269,11 @@ int pt__store_create_id(const char *repo, const char *want_id,
 	if (!m.started_ns)
 		m.started_ns = pt__wall_ns();
 	r = pt_store_set_meta(s, &m);
+	/* The session directory and its entry in the repository. */
 	if (r == 0)
 		r = pt__fsync_dir_of(s->dir);
+	if (r == 0)
+		r = pt__fsync_dir_of(path);
 	if (r == 0)
 		r = pt__store_set_last(path, id);
 	if (r < 0)
@@ -1259,6 +1290,50 @@ out:
 	pt__buf_release(&sub);
 	pt__free(path);
 	return r;
+}
+
+int pt_store_create_with_state(const char *repo,
+			       const struct pt_store_state *st,
+			       struct pt_diags *d, struct pt_store **ret)
+{
+	struct pt_store *s = NULL;
+	char *id = NULL;
+	int r;
+
+	if (!st || !ret)
+		return -EINVAL;
+	r = pt_store_create(repo, &st->meta, d, &s);
+	if (r < 0)
+		return r;
+	r = pt_store_begin(s);
+	if (r == 0)
+		r = pt_store_put_jobs(s, st->jobs, st->n_jobs);
+	if (r == 0)
+		r = pt_store_set_desired(s, st->desired, st->n_desired);
+	for (size_t i = 0; r == 0 && i < st->n_results; i++)
+		r = pt_store_commit_result(s, st->results[i].job_id,
+					   &st->results[i].r, PT_SYNC_NORMAL);
+	for (size_t i = 0; r == 0 && i < st->n_resources; i++)
+		r = pt_store_put_resource(s, st->resources[i].job_id,
+					  st->resources[i].records,
+					  st->resources[i].n_records);
+	/* Last: committing results clears the running mark. */
+	if (r == 0)
+		r = pt_store_set_meta(s, &st->meta);
+	if (r == 0)
+		r = pt_store_commit(s, PT_SYNC_FULL);
+	else
+		(void)!pt_store_rollback(s);
+	if (r < 0) {
+		id = pt__strdup(s->id);
+		s = pt_store_free(s);
+		if (id)
+			(void)!pt_store_remove(repo, id, NULL);
+		pt__free(id);
+		return r;
+	}
+	*ret = s;
+	return 0;
 }
 
 int pt_store_open(const char *repo, const char *name, enum pt_store_mode mode,

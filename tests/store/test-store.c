@@ -843,3 +843,52 @@ PT_TEST(foreign_and_future_databases_are_refused)
 	pt_diags_free(d);
 	pt__free(id);
 }
+
+PT_TEST(create_with_state_and_checkpoint)
+{
+	struct pt_store *s = NULL, *t = NULL;
+	struct pt_store_state *st = NULL, *st2 = NULL;
+	const struct pt_store_job jobs[] = { { "a", "1", 0, NULL, "id: a" },
+					     { "b", "2", 0, NULL, NULL } };
+	const char *desired[] = { "b", "a" };
+	struct pt_result x = res(PT_OUTCOME_PASS, 1);
+	const struct pt_store_kv kv[] = { { "k", "v" } };
+	const struct pt_store_record rec = { 1, kv };
+	struct pt_io_faults f = { .before_fsync = count_fsync };
+	char *text = NULL;
+
+	/* A source session, loaded, then copied with create_with_state. */
+	s = create("src");
+	PT_ASSERT_OK(pt_store_put_jobs(s, jobs, 2));
+	PT_ASSERT_OK(pt_store_set_desired(s, desired, 2));
+	PT_ASSERT_OK(pt_store_commit_result(s, "a", &x, PT_SYNC_NORMAL));
+	PT_ASSERT_OK(pt_store_put_resource(s, "a", &rec, 1));
+	PT_ASSERT_OK(pt_store_set_running(s, "b", 1, 3));
+	PT_ASSERT_OK(pt_store_load(s, &st));
+	PT_ASSERT_OK(pt_store_create_with_state(repo(), st, NULL, &t));
+	PT_ASSERT(strcmp(pt_store_id(s), pt_store_id(t)) != 0);
+	PT_ASSERT_OK(pt_store_load(t, &st2));
+	PT_ASSERT_STR_EQ(st2->meta.title, "src");
+	PT_ASSERT_STR_EQ(st2->meta.running_job, "b");
+	PT_ASSERT_UINT_EQ(st2->n_jobs, 2);
+	PT_ASSERT_STR_EQ(st2->desired[0], "b");
+	PT_ASSERT_UINT_EQ(st2->n_results, 1);
+	PT_ASSERT_STR_EQ(st2->resources[0].records[0].kv[0].value, "v");
+	/* Texts are not part of a loaded state. */
+	PT_ASSERT_ERR(pt_store_job_text(t, "a", &text), PT_ENOTFOUND);
+	pt_store_state_free(st2);
+	/* checkpoint: FULL syncs, NORMAL does not, neither inside a tx. */
+	pt__store_set_faults(&f);
+	nsync = 0;
+	PT_ASSERT_OK(pt_store_checkpoint(t, PT_SYNC_NORMAL));
+	PT_ASSERT_INT_EQ(nsync, 0);
+	PT_ASSERT_OK(pt_store_checkpoint(t, PT_SYNC_FULL));
+	PT_ASSERT_INT_EQ(nsync, 1);
+	pt__store_set_faults(NULL);
+	PT_ASSERT_OK(pt_store_begin(t));
+	PT_ASSERT_ERR(pt_store_checkpoint(t, PT_SYNC_FULL), PT_ESTATE);
+	PT_ASSERT_OK(pt_store_rollback(t));
+	pt_store_state_free(st);
+	pt_store_free(s);
+	pt_store_free(t);
+}

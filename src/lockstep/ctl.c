@@ -1,0 +1,273 @@
+/*
+ * lockstep/ctl.c - the controller (ctl.h).
+ *
+ * A task reaching a sync point records the operation it is about to
+ * perform, stays ready and calls schedule(). The strategy picks a ready
+ * task; the step (index, op, arg) is appended to the schedule; the picked
+ * task is resumed (a direct fiber switch, or nothing at all when it is the
+ * caller) and performs its operation. When no task is ready: the iteration
+ * passes if the body (task 1) is done, else the idle hook may fire a timer,
+ * else it is a deadlock. Any end switches to the main fiber, where
+ * pt__ls_ctl_run waits; tasks still alive are abandoned.
+ */
+#include "base/common.h"
+
+#include "lockstep/ctl.h"
+#include "os/clock.h"
+
+int pt__ls_ctl_init(struct pt__ls_ctl *c, size_t stack_size)
+{
+	memset(c, 0, sizeof(*c));
+	c->stack_size = stack_size ? stack_size : 256 * 1024;
+	return pt__fiber_main(&c->main);
+}
+
+void pt__ls_ctl_reset(struct pt__ls_ctl *c)
+{
+	pt_vec_foreach(&c->tasks, i) {
+		struct pt__ls_task *t = c->tasks.v[i];
+
+		if (t->stack && pt_vec_push(&c->stacks, t->stack) < 0)
+			pt__fiber_stack_free(t->stack, c->stack_size);
+		t->stack = NULL;
+	}
+	c->tasks.n = 0;
+	c->ready.n = 0;
+	c->steps.n = 0;
+	c->cur = NULL;
+	c->over = false;
+	c->kind = PT_LS_PASS;
+	c->reason[0] = '\0';
+}
+
+void pt__ls_ctl_release(struct pt__ls_ctl *c)
+{
+	pt__ls_ctl_reset(c);
+	pt_vec_foreach(&c->stacks, i)
+		pt__fiber_stack_free(c->stacks.v[i], c->stack_size);
+	pt_vec_release(&c->stacks);
+	pt_vec_release(&c->tasks);
+	pt_vec_release(&c->ready);
+	pt_vec_release(&c->steps);
+	pt__fiber_release(&c->main);
+}
+
+void pt__ls_ctl_begin(struct pt__ls_ctl *c, struct pt__ls_strat *s,
+		      unsigned max_steps, int64_t deadline_ns)
+{
+	c->strat = s;
+	c->max_steps = max_steps;
+	c->deadline_ns = deadline_ns;
+}
+
+struct pt__ls_task *pt__ls_ctl_task(struct pt__ls_ctl *c, int idx)
+{
+	if (idx <= 0 || (size_t)idx > c->tasks.n)
+		return NULL;
+	return c->tasks.v[idx - 1];
+}
+
+int pt__ls_ctl_ready(struct pt__ls_ctl *c, struct pt__ls_task *t)
+{
+	size_t i;
+
+	t->state = PT_LS_TASK_READY;
+	if (t->ready)
+		return 0;
+	if (pt_vec_reserve(&c->ready, c->ready.n + 1) < 0)
+		return -ENOMEM;
+	i = c->ready.n;
+	while (i > 0 && c->ready.v[i - 1] > t->idx) {
+		c->ready.v[i] = c->ready.v[i - 1];
+		i--;
+	}
+	c->ready.v[i] = t->idx;
+	c->ready.n++;
+	t->ready = true;
+	return 0;
+}
+
+void pt__ls_ctl_unready(struct pt__ls_ctl *c, struct pt__ls_task *t)
+{
+	size_t i;
+
+	if (!t->ready)
+		return;
+	for (i = 0; i < c->ready.n && c->ready.v[i] != t->idx; i++)
+		;
+	if (i < c->ready.n) {
+		memmove(&c->ready.v[i], &c->ready.v[i + 1],
+			(c->ready.n - i - 1) * sizeof(c->ready.v[0]));
+		c->ready.n--;
+	}
+	t->ready = false;
+}
+
+int pt__ls_ctl_add(struct pt__ls_ctl *c, struct pt__ls_task *t,
+		   void (*entry)(void *), void *arg)
+{
+	void *stack;
+	size_t size;
+	int r;
+
+	if (c->tasks.n >= INT32_MAX - 1 ||
+	    pt_vec_reserve(&c->tasks, c->tasks.n + 1) < 0)
+		return -ENOMEM;
+	if (c->stacks.n) {
+		stack = c->stacks.v[--c->stacks.n];
+		size = c->stack_size;
+	} else if ((r = pt__fiber_stack_alloc(c->stack_size, &stack, &size)) <
+		   0) {
+		return r;
+	}
+	if ((r = pt__fiber_make(&t->fiber, stack, size, entry, arg)) < 0) {
+		pt__fiber_stack_free(stack, size);
+		return r;
+	}
+	t->stack = stack;
+	t->idx = (uint32_t)(c->tasks.n + 1);
+	t->ready = false;
+	t->op = PT_LS_OP_START;
+	t->arg = 0;
+	c->tasks.v[c->tasks.n++] = t;
+	if ((r = pt__ls_strat_add(c->strat, t->idx)) < 0 ||
+	    (r = pt__ls_ctl_ready(c, t)) < 0) {
+		t->state = PT_LS_TASK_DONE;
+		return r;
+	}
+	return 0;
+}
+
+void pt__ls_ctl_end(struct pt__ls_ctl *c, enum pt_ls_kind kind, const char *fmt,
+		    ...)
+{
+	va_list ap;
+
+	if (c->over)
+		return;
+	c->over = true;
+	c->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+}
+
+void pt__ls_ctl_leave(struct pt__ls_ctl *c)
+{
+	struct pt__ls_task *self = c->cur;
+
+	c->cur = NULL;
+	if (self)
+		pt__fiber_switch(&self->fiber, &c->main, true);
+}
+
+/* Nobody is ready: pass, fire a timer (true), or deadlock. */
+static bool idle(struct pt__ls_ctl *c)
+{
+	char *p = c->reason;
+	size_t left = sizeof(c->reason);
+	int k;
+
+	if (c->tasks.n && c->tasks.v[0]->state == PT_LS_TASK_DONE) {
+		pt__ls_ctl_end(c, PT_LS_PASS, "passed");
+		return false;
+	}
+	if (c->idle && c->idle(c->idle_ctx))
+		return true;
+	if (c->over) /* the hook may end the run */
+		return false;
+	c->over = true;
+	c->kind = PT_LS_FAIL_DEADLOCK;
+	k = snprintf(p, left, "no actor ready; blocked:");
+	pt_vec_foreach(&c->tasks, i) {
+		struct pt__ls_task *t = c->tasks.v[i];
+
+		if (t->state != PT_LS_TASK_BLOCKED || k < 0 ||
+		    (size_t)k >= left)
+			continue;
+		p += k;
+		left -= (size_t)k;
+		k = snprintf(p, left, " P%u (%s)", t->idx,
+			     t->op < PT_LS_OP__N ? pt__ls_op_names[t->op]
+						 : "?");
+	}
+	return false;
+}
+
+void pt__ls_ctl_schedule(struct pt__ls_ctl *c)
+{
+	struct pt__ls_task *self = c->cur, *next;
+	struct pt__ls_step st;
+	uint32_t idx;
+
+	for (;;) {
+		if (c->over)
+			break;
+		if (c->ready.n == 0) {
+			if (!idle(c))
+				break;
+			continue;
+		}
+		if (c->steps.n >= c->max_steps) {
+			pt__ls_ctl_end(c, PT_LS_FAIL_STEPS,
+				       "step budget exceeded: max_steps %u",
+				       c->max_steps);
+			break;
+		}
+		if ((c->steps.n & 255) == 255 &&
+		    pt__now_ns() > c->deadline_ns) {
+			pt__ls_ctl_end(
+				c, PT_LS_FAIL_TIMEOUT,
+				"iteration exceeded its wall-time budget");
+			break;
+		}
+		if (pt__ls_strat_pick(c->strat, c->ready.v, c->ready.n,
+				      c->steps.n + 1, &idx) < 0) {
+			pt__ls_ctl_end(
+				c, PT_LS_FAIL_DIVERGED,
+				"replay diverged at step %zu: %s",
+				c->steps.n + 1,
+				c->steps.n + 1 > c->strat->nchoices
+					? "the trace ran out"
+					: "the recorded actor is not ready");
+			break;
+		}
+		next = c->tasks.v[idx - 1];
+		st.idx = idx;
+		st.op = next->op;
+		st.arg = next->arg;
+		if (pt_vec_push(&c->steps, st) < 0) {
+			pt__ls_ctl_end(c, PT_LS_FAIL_CRASH, "out of memory");
+			break;
+		}
+		c->cur = next;
+		if (next != self)
+			pt__fiber_switch(
+				self ? &self->fiber : &c->main, &next->fiber,
+				self && self->state == PT_LS_TASK_DONE);
+		return;
+	}
+	pt__ls_ctl_leave(c);
+}
+
+void pt__ls_ctl_sync(struct pt__ls_ctl *c, uint16_t op, int32_t arg)
+{
+	c->cur->op = op;
+	c->cur->arg = arg;
+	pt__ls_ctl_schedule(c);
+}
+
+void pt__ls_ctl_block(struct pt__ls_ctl *c)
+{
+	struct pt__ls_task *t = c->cur;
+
+	t->state = PT_LS_TASK_BLOCKED;
+	pt__ls_ctl_unready(c, t);
+	pt__ls_ctl_schedule(c);
+}
+
+void pt__ls_ctl_run(struct pt__ls_ctl *c)
+{
+	c->cur = NULL;
+	pt__ls_ctl_schedule(c);
+}

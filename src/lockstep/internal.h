@@ -1,0 +1,119 @@
+/*
+ * lockstep/internal.h - what the parts of lockstep share: operation
+ * labels, schedule steps, the GenServer message tags, the trace object and
+ * the world of an iteration (world.c, the actor API over the controller of
+ * ctl.h; docs/lockstep.md explains the seam).
+ */
+#ifndef PT_LOCKSTEP_INTERNAL_H
+#define PT_LOCKSTEP_INTERNAL_H
+
+#include <proctor/lockstep.h>
+
+#include "lockstep/fiber.h"
+#include "lockstep/strategy.h"
+
+/* Operations, as recorded in a trace (names in pt__ls_op_names). */
+enum pt__ls_op {
+	PT_LS_OP_START = 0,
+	PT_LS_OP_SPAWN,
+	PT_LS_OP_SPAWN_LINK,
+	PT_LS_OP_SEND,
+	PT_LS_OP_RECV,
+	PT_LS_OP_WAKE,	  /* blocked receive woken by a message */
+	PT_LS_OP_TIMEOUT, /* receive timeout or sleep over */
+	PT_LS_OP_YIELD,
+	PT_LS_OP_SLEEP,
+	PT_LS_OP_SEND_AFTER,
+	PT_LS_OP_CANCEL_TIMER,
+	PT_LS_OP_MONITOR,
+	PT_LS_OP_DEMONITOR,
+	PT_LS_OP_LINK,
+	PT_LS_OP_UNLINK,
+	PT_LS_OP_KILL,
+	PT_LS_OP_ALIVE,
+	PT_LS_OP_EXIT,
+	PT_LS_OP_CALL,
+	PT_LS_OP_CAST,
+	PT_LS_OP_REPLY,
+	PT_LS_OP_REGISTER,
+	PT_LS_OP_UNREGISTER,
+	PT_LS_OP_LOOKUP,
+	PT_LS_OP_DISPATCH,
+	PT_LS_OP_COUNT,
+	PT_LS_OP_TRAP,
+	PT_LS_OP__N
+};
+extern const char *const pt__ls_op_names[PT_LS_OP__N];
+/* Index of an op name, or -1. */
+int pt__ls_op_find(const char *name, size_t len);
+
+/* One step of a schedule: who ran and what it did. */
+struct pt__ls_step {
+	uint32_t idx;
+	uint16_t op;
+	int32_t arg; /* target pid, milliseconds, or 0 */
+};
+
+/* System tags of messages (GenServer protocol); user messages are 0. */
+enum {
+	PT_LS_SYS_USER = 0,
+	PT_LS_SYS_CALL,
+	PT_LS_SYS_CAST,
+	PT_LS_SYS_REPLY,
+	PT_LS_SYS_ACK,
+	PT_LS_SYS_STOP
+};
+
+struct pt__ls_node {
+	struct pt__ls_node *next;
+	int sys;
+	struct pt_ls_msg m;
+};
+
+/* Sends with a system tag (a sync point). */
+int pt__ls_send_sys(int pid, int sys, const struct pt_ls_msg *m);
+/*
+ * Receives the oldest node for which match (NULL: any) is true; copies it
+ * out (a sync point). timeout_ms < 0: forever; -ETIMEDOUT.
+ */
+int pt__ls_recv_sys(bool (*match)(const struct pt__ls_node *n, void *ctx),
+		    void *ctx, int64_t timeout_ms, int *ret_sys,
+		    struct pt_ls_msg *ret);
+
+enum pt_ls_keys pt__ls_registry_kind(const struct pt_ls_registry *r);
+
+/* The trace object (public opaque struct pt_ls_trace). */
+struct pt_ls_trace {
+	char *test, *binary, *strategy, *reason;
+	uint64_t seed, iter_seed;
+	unsigned iterations, iteration, max_steps;
+	enum pt_ls_strategy strat;
+	enum pt_ls_kind kind;
+	size_t fail_step;
+	size_t nsteps;
+	uint32_t *choices;	   /* nsteps registration indices */
+	struct pt__ls_step *steps; /* nsteps, with ops */
+};
+
+/* "P2 send -> P3": a readable step. */
+int pt__ls_step_label(const struct pt__ls_step *s, char *buf, size_t len);
+
+/* A reusable world: one per run, reset between iterations. */
+struct pt__ls_world;
+
+int pt__ls_world_new(size_t stack_size, struct pt__ls_world **ret);
+void pt__ls_world_free(struct pt__ls_world *w);
+/*
+ * Runs one iteration of body under s. Returns 0 (the outcome is in
+ * pt__ls_world_result) or a setup error.
+ */
+int pt__ls_world_run(struct pt__ls_world *w, struct pt__ls_strat *s,
+		     unsigned iteration, uint64_t iter_seed, unsigned max_steps,
+		     int64_t timeout_ns, void (*body)(void *), void *arg);
+/* Outcome of the last iteration; borrowed pointers valid until next run. */
+enum pt_ls_kind pt__ls_world_result(const struct pt__ls_world *w,
+				    const char **ret_reason,
+				    const struct pt__ls_step **ret_steps,
+				    size_t *ret_nsteps);
+
+#endif

@@ -1,0 +1,667 @@
+/*
+ * tests/lockstep/test-actors.c - the actor API, servers and registry
+ * under the controller: each body runs a few iterations with assertions
+ * inside (PT_LS_ASSERT), and the test checks that every iteration passed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+enum { A = 1, B, C, D, PING, PONG };
+
+/* Runs body for n iterations with random scheduling; all must pass. */
+static void all_pass(void (*body)(void *), unsigned n)
+{
+	struct pt_ls_report *rep =
+		ls_run("t",
+		       (struct pt_ls_opts){ .seed = pt_test_seed(),
+					    .iterations = n,
+					    .strategy = PT_LS_RANDOM },
+		       body, NULL);
+
+	if (rep->kind != PT_LS_PASS)
+		PT_FAIL("iteration failed:\n%s", rep->text);
+	pt_ls_report_free(rep);
+}
+
+static struct pt_ls_report *one(void (*body)(void *))
+{
+	return ls_run("t", (struct pt_ls_opts){ .iterations = 1 }, body, NULL);
+}
+
+/* ---- outside an iteration ------------------------------------------------ */
+
+PT_TEST(api_outside_iteration_is_estate)
+{
+	struct pt_ls_msg m = { 0 };
+
+	PT_ASSERT_ERR(pt_ls_self(), PT_ESTATE);
+	PT_ASSERT_ERR(pt_ls_send(1, &m), PT_ESTATE);
+	PT_ASSERT_ERR(pt_ls_recv(&m), PT_ESTATE);
+	PT_ASSERT_ERR(pt_ls_yield(), PT_ESTATE);
+	PT_ASSERT_ERR(pt_ls_spawn(NULL, NULL), -EINVAL);
+	PT_ASSERT_NULL(pt_ls_registry_new(PT_LS_UNIQUE));
+	PT_ASSERT_NULL(pt_ls_alloc(8));
+	pt_ls_fail(__FILE__, __LINE__, "ignored outside");
+}
+
+/* ---- messages --------------------------------------------------------------
+ */
+
+static void echo(void *p)
+{
+	struct pt_ls_msg m;
+
+	(void)p;
+	for (;;) {
+		PT_LS_ASSERT(pt_ls_recv(&m) == 0);
+		if (m.type == D)
+			return;
+		m.b = m.a * 10;
+		pt_ls_send(m.from, &m);
+	}
+}
+
+static void body_ping_pong(void *p)
+{
+	struct pt_ls_msg m = { .type = PING };
+	int e = pt_ls_spawn(echo, NULL);
+
+	(void)p;
+	PT_LS_ASSERT_INT_EQ(pt_ls_self(), 1);
+	PT_LS_ASSERT_INT_EQ(e, 2);
+	for (int i = 0; i < 5; i++) {
+		m.a = i;
+		PT_LS_ASSERT(pt_ls_send(e, &m) == 0);
+		PT_LS_ASSERT(pt_ls_recv(&m) == 0);
+		PT_LS_ASSERT_INT_EQ(m.from, e);
+		PT_LS_ASSERT_INT_EQ(m.b, i * 10);
+	}
+	m.type = D;
+	pt_ls_send(e, &m);
+}
+
+PT_TEST(send_recv_ping_pong)
+{
+	all_pass(body_ping_pong, 50);
+}
+
+static bool is_type(const struct pt_ls_msg *m, void *ctx)
+{
+	return m->type == *(int *)ctx;
+}
+
+static void body_selective(void *p)
+{
+	struct pt_ls_msg m = { 0 };
+	int self = pt_ls_self(), want = C;
+
+	(void)p;
+	for (int t = A; t <= C; t++) {
+		m.type = t;
+		pt_ls_send(self, &m);
+	}
+	/* C first; A and B stay queued in order. */
+	PT_LS_ASSERT(pt_ls_recv_match(is_type, &want, -1, &m) == 0);
+	PT_LS_ASSERT_INT_EQ(m.type, C);
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0);
+	PT_LS_ASSERT_INT_EQ(m.type, A);
+	want = D;
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_match(is_type, &want, 0, &m),
+			    -ETIMEDOUT);
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0);
+	PT_LS_ASSERT_INT_EQ(m.type, B);
+}
+
+PT_TEST(selective_receive_keeps_other_messages)
+{
+	all_pass(body_selective, 5);
+}
+
+static void late_sender(void *p)
+{
+	pt_ls_sleep(100);
+	pt_ls_send((int)(intptr_t)p, &(struct pt_ls_msg){ .type = A });
+}
+
+static void body_timeouts(void *p)
+{
+	struct pt_ls_msg m;
+
+	(void)p;
+	PT_LS_ASSERT_INT_EQ(pt_ls_now(), 0);
+	pt_ls_spawn(late_sender, (void *)(intptr_t)pt_ls_self());
+	/* Virtual time: the 30 ms timeout fires before the sender's 100 ms. */
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(30, &m), -ETIMEDOUT);
+	PT_LS_ASSERT_INT_EQ(pt_ls_now(), 30);
+	PT_LS_ASSERT(pt_ls_recv_timeout(1000, &m) == 0);
+	PT_LS_ASSERT_INT_EQ(m.type, A);
+	PT_LS_ASSERT_INT_EQ(pt_ls_now(), 100);
+	PT_LS_ASSERT(pt_ls_sleep(50) == 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_now(), 150);
+}
+
+PT_TEST(receive_timeout_and_sleep_use_virtual_time)
+{
+	all_pass(body_timeouts, 20);
+}
+
+static void body_send_after(void *p)
+{
+	struct pt_ls_msg m = { .type = A };
+	int self = pt_ls_self();
+	uint64_t r1, r2;
+
+	(void)p;
+	PT_LS_ASSERT(pt_ls_send_after(self, &m, 40, &r1) == 0);
+	m.type = B;
+	PT_LS_ASSERT(pt_ls_send_after(self, &m, 20, &r2) == 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_cancel_timer(r1), 40);
+	PT_LS_ASSERT_INT_EQ(pt_ls_cancel_timer(r1), -ENOENT);
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0);
+	PT_LS_ASSERT_INT_EQ(m.type, B);
+	PT_LS_ASSERT_INT_EQ(pt_ls_now(), 20);
+	PT_LS_ASSERT_INT_EQ(pt_ls_cancel_timer(r2), -ENOENT);
+	/* Nothing else arrives: the cancelled timer never fires. */
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(100, &m), -ETIMEDOUT);
+}
+
+PT_TEST(send_after_and_cancel_timer)
+{
+	all_pass(body_send_after, 5);
+}
+
+/* ---- monitors, links, exits ---------------------------------------------- */
+
+static void exit_with(void *p)
+{
+	pt_ls_yield();
+	pt_ls_exit((int)(intptr_t)p);
+}
+
+/* Exits with the reason (a) of the first message it gets. */
+static void exit_on_msg(void *p)
+{
+	struct pt_ls_msg m;
+
+	(void)p;
+	pt_ls_recv(&m);
+	pt_ls_exit((int)m.a);
+}
+
+static void go(int pid, int reason)
+{
+	pt_ls_send(pid, &(struct pt_ls_msg){ .a = reason });
+}
+
+static void wait_forever(void *p)
+{
+	struct pt_ls_msg m;
+
+	(void)p;
+	pt_ls_recv(&m);
+}
+
+static void body_monitor(void *p)
+{
+	struct pt_ls_msg m;
+	uint64_t ref, ref2;
+	int c = pt_ls_spawn(exit_on_msg, NULL);
+
+	(void)p;
+	PT_LS_ASSERT(pt_ls_monitor(c, &ref) == 0);
+	go(c, 0x200);
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0);
+	PT_LS_ASSERT_INT_EQ(m.type, PT_LS_DOWN);
+	PT_LS_ASSERT_INT_EQ(m.from, c);
+	PT_LS_ASSERT(m.ref == ref);
+	PT_LS_ASSERT_INT_EQ(m.a, 0x200);
+	PT_LS_ASSERT_INT_EQ(pt_ls_alive(c), 0);
+	/* A dead pid: DOWN at once with noproc. */
+	PT_LS_ASSERT(pt_ls_monitor(c, &ref2) == 0);
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0);
+	PT_LS_ASSERT_INT_EQ(m.type, PT_LS_DOWN);
+	PT_LS_ASSERT_INT_EQ(m.a, PT_LS_NOPROC);
+	PT_LS_ASSERT(m.ref == ref2);
+	/* demonitor with flush removes a DOWN already delivered. */
+	PT_LS_ASSERT(pt_ls_monitor(c, &ref2) == 0);
+	PT_LS_ASSERT(pt_ls_demonitor(ref2, true) == 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(0, &m), -ETIMEDOUT);
+	/* demonitor before the death: no DOWN. */
+	c = pt_ls_spawn(exit_on_msg, NULL);
+	PT_LS_ASSERT_INT_EQ(pt_ls_alive(c), 1);
+	PT_LS_ASSERT(pt_ls_monitor(c, &ref) == 0);
+	PT_LS_ASSERT(pt_ls_demonitor(ref, false) == 0);
+	go(c, 0x210);
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(10, &m), -ETIMEDOUT);
+}
+
+PT_TEST(monitor_down_noproc_demonitor)
+{
+	all_pass(body_monitor, 30);
+}
+
+static void linked_pair(void *p)
+{
+	int w = pt_ls_spawn_link(wait_forever, NULL);
+
+	(void)w;
+	pt_ls_send((int)(intptr_t)p, &(struct pt_ls_msg){ .type = A, .a = w });
+	pt_ls_recv(&(struct pt_ls_msg){ 0 });
+}
+
+static void body_links(void *p)
+{
+	struct pt_ls_msg m;
+	uint64_t r1, r2;
+	int a, b, c;
+
+	(void)p;
+	PT_LS_ASSERT_INT_EQ(pt_ls_trap_exit(true), 0);
+	/* a spawns b linked; killing b abnormally takes a down too. */
+	a = pt_ls_spawn(linked_pair, (void *)(intptr_t)pt_ls_self());
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0 && m.type == A);
+	b = (int)m.a;
+	pt_ls_monitor(a, &r1);
+	pt_ls_monitor(b, &r2);
+	PT_LS_ASSERT(pt_ls_kill(b, 0x300) == 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_alive(a), 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_alive(b), 0);
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0 && m.type == PT_LS_DOWN);
+	PT_LS_ASSERT_INT_EQ(m.a, 0x300);
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0 && m.type == PT_LS_DOWN);
+	PT_LS_ASSERT_INT_EQ(m.a, 0x300);
+	/* The root traps exits: a linked child's death is a message. */
+	c = pt_ls_spawn_link(exit_with, (void *)(intptr_t)0x400);
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0);
+	PT_LS_ASSERT_INT_EQ(m.type, PT_LS_EXIT);
+	PT_LS_ASSERT_INT_EQ(m.from, c);
+	PT_LS_ASSERT_INT_EQ(m.a, 0x400);
+	/* Linking to a dead pid: a noproc exit signal. */
+	PT_LS_ASSERT(pt_ls_link(c) == 0);
+	PT_LS_ASSERT(pt_ls_recv(&m) == 0);
+	PT_LS_ASSERT_INT_EQ(m.type, PT_LS_EXIT);
+	PT_LS_ASSERT_INT_EQ(m.a, PT_LS_NOPROC);
+	/* Unlinked: no signal. */
+	c = pt_ls_spawn_link(exit_on_msg, NULL);
+	PT_LS_ASSERT(pt_ls_unlink(c) == 0);
+	go(c, 0x500);
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(10, &m), -ETIMEDOUT);
+	/* A normal exit of a linked actor sends nothing to a non-trapper. */
+	PT_LS_ASSERT_INT_EQ(pt_ls_trap_exit(false), 1);
+	c = pt_ls_spawn_link(exit_with, NULL);
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(10, &m), -ETIMEDOUT);
+}
+
+PT_TEST(links_exit_signals_and_trap_exit)
+{
+	all_pass(body_links, 30);
+}
+
+static void body_root_killed(void *p)
+{
+	(void)p;
+	pt_ls_spawn_link(exit_with, (void *)(intptr_t)0x600);
+	pt_ls_recv(&(struct pt_ls_msg){ 0 });
+}
+
+PT_TEST(root_killed_by_link_is_a_crash)
+{
+	struct pt_ls_report *rep = one(body_root_killed);
+
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_CRASH);
+	PT_ASSERT_STR_EQ(rep->reason,
+			 "crash: the test body (P1) was killed by an exit "
+			 "signal from P2, reason 1536");
+	pt_ls_report_free(rep);
+}
+
+static void crasher(void *p)
+{
+	(void)p;
+	pt_ls_crash("f.c", 7, "boom %d", 3);
+}
+
+static void body_child_crash(void *p)
+{
+	(void)p;
+	pt_ls_spawn(crasher, NULL);
+	pt_ls_recv(&(struct pt_ls_msg){ 0 });
+}
+
+PT_TEST(child_crash_is_a_crash)
+{
+	struct pt_ls_report *rep = one(body_child_crash);
+
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_CRASH);
+	PT_ASSERT_STR_EQ(rep->reason, "crash in P2: boom 3 (f.c:7)");
+	PT_ASSERT_STR_EQ(pt_ls_kind_name(rep->kind), "crash");
+	pt_ls_report_free(rep);
+}
+
+/* ---- budgets ---------------------------------------------------------------
+ */
+
+static void spinner(void *p)
+{
+	(void)p;
+	for (;;)
+		pt_ls_yield();
+}
+
+PT_TEST(step_budget_exceeded)
+{
+	struct pt_ls_report *rep = ls_run(
+		"spin", (struct pt_ls_opts){ .iterations = 3, .max_steps = 50 },
+		spinner, NULL);
+
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_STEPS);
+	PT_ASSERT_INT_EQ(rep->iteration, 1);
+	PT_ASSERT_INT_EQ(rep->fail_step, 50);
+	PT_ASSERT_STR_EQ(rep->reason, "step budget exceeded: max_steps 50");
+	PT_ASSERT_STR_EQ(pt_ls_kind_name(rep->kind), "max_steps");
+	pt_ls_report_free(rep);
+}
+
+/* ---- servers ----------------------------------------------------------------
+ */
+
+struct kv {
+	int64_t v;
+	struct pt_ls_from pending;
+	bool has_pending;
+};
+
+static int kv_init(void *arg, void **ret_state)
+{
+	struct kv *k = pt_ls_alloc(sizeof(*k));
+
+	if (arg)
+		return (int)(intptr_t)arg; /* init refuses */
+	if (!k)
+		return -ENOMEM;
+	*ret_state = k;
+	return 0;
+}
+
+static int kv_call(void *state, const struct pt_ls_msg *req,
+		   struct pt_ls_from from, struct pt_ls_msg *reply)
+{
+	struct kv *k = state;
+
+	switch (req->type) {
+	case A: /* get */
+		reply->a = k->v;
+		return PT_LS_REPLY;
+	case B: /* wait until a cast set 5, then answer (deferred) */
+		if (k->v == 5) {
+			reply->a = k->v;
+			return PT_LS_REPLY;
+		}
+		k->pending = from;
+		k->has_pending = true;
+		return PT_LS_NOREPLY;
+	case C: /* stop */
+		reply->a = -1;
+		return PT_LS_STOP;
+	case D: /* die without replying */
+		pt_ls_exit(0x700);
+	}
+	return PT_LS_REPLY;
+}
+
+static int kv_cast(void *state, const struct pt_ls_msg *msg)
+{
+	struct kv *k = state;
+
+	k->v = msg->a;
+	if (k->has_pending) {
+		struct pt_ls_msg r = { .a = k->v };
+
+		k->has_pending = false;
+		pt_ls_reply(k->pending, &r);
+	}
+	return 0;
+}
+
+static int kv_info(void *state, const struct pt_ls_msg *msg)
+{
+	struct kv *k = state;
+
+	k->v += msg->a;
+	return 0;
+}
+
+static const struct pt_ls_server_ops kv_ops = {
+	.init = kv_init,
+	.handle_call = kv_call,
+	.handle_cast = kv_cast,
+	.handle_info = kv_info,
+};
+
+static void caster(void *p)
+{
+	pt_ls_cast((int)(intptr_t)p, &(struct pt_ls_msg){ .a = 5 });
+}
+
+static void body_server(void *p)
+{
+	struct pt_ls_msg m = { .type = A }, r;
+	int s, s2;
+
+	(void)p;
+	PT_LS_ASSERT_INT_EQ(
+		pt_ls_server_start(&kv_ops, (void *)(intptr_t)-77, &s), -77);
+	PT_LS_ASSERT(pt_ls_server_start(&kv_ops, NULL, &s) == 0);
+	PT_LS_ASSERT(pt_ls_call(s, &m, &r) == 0);
+	PT_LS_ASSERT_INT_EQ(r.a, 0);
+	/* Plain messages go to handle_info. */
+	pt_ls_send(s, &(struct pt_ls_msg){ .type = 99, .a = 3 });
+	PT_LS_ASSERT(pt_ls_call(s, &m, &r) == 0);
+	PT_LS_ASSERT_INT_EQ(r.a, 3);
+	/* A deferred reply: answered when the cast arrives. */
+	pt_ls_spawn(caster, (void *)(intptr_t)s);
+	m.type = B;
+	PT_LS_ASSERT(pt_ls_call(s, &m, &r) == 0);
+	PT_LS_ASSERT_INT_EQ(r.a, 5);
+	/* Other messages stay in the caller's mailbox during a call. */
+	pt_ls_send(pt_ls_self(), &(struct pt_ls_msg){ .type = 42 });
+	m.type = A;
+	PT_LS_ASSERT(pt_ls_call(s, &m, &r) == 0);
+	PT_LS_ASSERT(pt_ls_recv(&r) == 0);
+	PT_LS_ASSERT_INT_EQ(r.type, 42);
+	/* A server dying during the call: an error, not a hang. */
+	m.type = D;
+	PT_LS_ASSERT_INT_EQ(pt_ls_call(s, &m, &r), PT_EWORKER);
+	PT_LS_ASSERT_INT_EQ(pt_ls_call(s, &m, &r), PT_EWORKER); /* noproc */
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(0, &r),
+			    -ETIMEDOUT); /* no DOWN left */
+	/* stop from handle_call; then stop() of a live one. */
+	PT_LS_ASSERT(pt_ls_server_start_link(&kv_ops, NULL, &s) == 0);
+	m.type = C;
+	PT_LS_ASSERT(pt_ls_call(s, &m, &r) == 0);
+	PT_LS_ASSERT_INT_EQ(r.a, -1);
+	PT_LS_ASSERT(pt_ls_server_start(&kv_ops, NULL, &s2) == 0);
+	PT_LS_ASSERT(pt_ls_server_stop(s2, PT_LS_SHUTDOWN) == 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_alive(s2), 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_server_stop(s2, PT_LS_SHUTDOWN), PT_EWORKER);
+}
+
+PT_TEST(server_call_cast_info_reply_stop)
+{
+	all_pass(body_server, 30);
+}
+
+static void body_named(void *p)
+{
+	struct pt_ls_registry *reg = pt_ls_registry_new(PT_LS_UNIQUE);
+	struct pt_ls_registry *dup = pt_ls_registry_new(PT_LS_DUPLICATE);
+	int s, s2 = 0;
+
+	(void)p;
+	PT_LS_ASSERT(pt_ls_server_start_named(reg, "kv", true, &kv_ops, NULL,
+					      &s) == 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_whereis(reg, "kv"), s);
+	PT_LS_ASSERT_INT_EQ(
+		pt_ls_server_start_named(reg, "kv", false, &kv_ops, NULL, &s2),
+		-EEXIST);
+	PT_LS_ASSERT_INT_EQ(s2, s);
+	PT_LS_ASSERT_INT_EQ(
+		pt_ls_server_start_named(dup, "kv", false, &kv_ops, NULL, &s2),
+		-EINVAL);
+	PT_LS_ASSERT(pt_ls_server_stop(s, PT_LS_NORMAL) == 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_whereis(reg, "kv"), 0);
+}
+
+PT_TEST(server_start_by_name)
+{
+	all_pass(body_named, 20);
+}
+
+/* ---- registry ---------------------------------------------------------------
+ */
+
+struct reg_arg {
+	struct pt_ls_registry *u, *d;
+	int parent;
+};
+
+static void registrant(void *p)
+{
+	struct reg_arg *x = p;
+	struct pt_ls_msg m;
+
+	PT_LS_ASSERT(pt_ls_register(x->d, "topic", pt_ls_self()) == 0);
+	PT_LS_ASSERT(pt_ls_register(x->d, "other", 1) == 0);
+	pt_ls_send(x->parent, &(struct pt_ls_msg){ .type = A });
+	pt_ls_recv(&m); /* until told to exit */
+}
+
+static void sum_values(const struct pt_ls_entry *e, void *ctx)
+{
+	*(int64_t *)ctx += e->value;
+}
+
+static void body_registry(void *p)
+{
+	struct reg_arg *x = pt_ls_alloc(sizeof(*x));
+	struct pt_ls_entry e[4];
+	struct pt_ls_msg m;
+	int64_t sum = 0;
+	char big[300];
+	int a, b;
+
+	(void)p;
+	PT_LS_ASSERT(x);
+	x->u = pt_ls_registry_new(PT_LS_UNIQUE);
+	x->d = pt_ls_registry_new(PT_LS_DUPLICATE);
+	PT_LS_ASSERT(x->u && x->d);
+	x->parent = pt_ls_self();
+	PT_LS_ASSERT(pt_ls_register(x->u, "me", 7) == 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_register(x->u, "me", 8), -EEXIST);
+	PT_LS_ASSERT_INT_EQ(pt_ls_lookup(x->u, "me", e, 4), 1);
+	PT_LS_ASSERT_INT_EQ(e[0].pid, 1);
+	PT_LS_ASSERT_INT_EQ(e[0].value, 7);
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	PT_LS_ASSERT_INT_EQ(pt_ls_register(x->u, big, 0), PT_ETOOBIG);
+	a = pt_ls_spawn(registrant, x);
+	b = pt_ls_spawn(registrant, x);
+	pt_ls_recv(&m);
+	pt_ls_recv(&m);
+	PT_LS_ASSERT_INT_EQ(pt_ls_lookup(x->d, "topic", e, 4), 2);
+	PT_LS_ASSERT_INT_EQ(pt_ls_count(x->d), 4);
+	PT_LS_ASSERT_INT_EQ(pt_ls_keys(x->d, a), 2);
+	PT_LS_ASSERT_INT_EQ(pt_ls_dispatch(x->d, "topic", sum_values, &sum), 2);
+	PT_LS_ASSERT_INT_EQ(sum, a + b);
+	/* Death removes the entries of the dead. */
+	pt_ls_kill(a, PT_LS_KILLED);
+	PT_LS_ASSERT_INT_EQ(pt_ls_lookup(x->d, "topic", e, 4), 1);
+	PT_LS_ASSERT_INT_EQ(e[0].pid, b);
+	PT_LS_ASSERT_INT_EQ(pt_ls_count(x->d), 2);
+	PT_LS_ASSERT_INT_EQ(pt_ls_keys(x->d, a), 0);
+	/* unregister: only the caller's own entries. */
+	PT_LS_ASSERT_INT_EQ(pt_ls_unregister(x->d, "topic"), 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_unregister(x->u, "me"), 1);
+	PT_LS_ASSERT_INT_EQ(pt_ls_whereis(x->u, "me"), 0);
+	pt_ls_send(b, &m);
+}
+
+PT_TEST(registry_unique_duplicate_lookup_dispatch_count)
+{
+	all_pass(body_registry, 30);
+}
+
+/* ---- allocation failures ---------------------------------------------------
+ */
+
+static long alloc_count, alloc_fail_at;
+
+static void *fail_malloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	if (++alloc_count == alloc_fail_at)
+		return NULL;
+	return malloc(size);
+}
+
+static void *fail_realloc(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	if (++alloc_count == alloc_fail_at)
+		return NULL;
+	return realloc(p, size);
+}
+
+static void plain_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/*
+ * Fails the Nth allocation, for every N until a run needs fewer: each run
+ * must end cleanly (an error, or a report), never crash or leak (ASan and
+ * valgrind check the leaks).
+ */
+PT_TEST(allocation_failures_are_clean)
+{
+	static const struct pt_allocator fa = { fail_malloc, fail_realloc,
+						plain_free, NULL };
+	static void (*const bodies[])(void *) = { body_server, body_registry,
+						  body_root_killed,
+						  body_links };
+	long n, total = 0;
+
+	for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++)
+		for (n = 1;; n++) {
+			struct pt_ls_report *rep = NULL;
+			struct pt_ls_opts o = { .seed = 1,
+						.iterations = 3,
+						.trace_dir = pt_test_tmpdir() };
+			int r;
+
+			alloc_count = 0;
+			alloc_fail_at = n;
+			pt_set_allocator(&fa);
+			r = pt_ls_run("oom", &o, bodies[b], NULL, &rep);
+			pt_set_allocator(NULL);
+			if (r < 0) {
+				PT_ASSERT_INT_EQ(r, -ENOMEM);
+				PT_ASSERT_NULL(rep);
+			} else {
+				PT_ASSERT_NOT_NULL(rep);
+				pt_ls_report_free(rep);
+			}
+			if (alloc_count < n) {
+				total += n - 1;
+				break; /* this run had no failure: all paths
+					  seen */
+			}
+			PT_ASSERT(n < 100000);
+		}
+	fprintf(stderr, "# %ld allocation points\n", total);
+}
