@@ -383,8 +383,16 @@ static void measure(size_t n, int reps, struct figures *f)
 			pt_set_allocator(&counting);
 			for (size_t i = 0; i < p->n; i++) {
 				struct pt_expr_prog *prog = NULL;
+				bool seen = false;
 
 				if (!p->jobs[i].requires)
+					continue;
+				/* The session shares identical programs. */
+				for (size_t k = i; k-- > 0 && !seen;)
+					seen = p->jobs[k].requires &&
+					       !strcmp(p->jobs[k].requires,
+						       p->jobs[i].requires);
+				if (seen)
 					continue;
 				if (pt__expr_prog_new(p->jobs[i].requires, NULL,
 						      &prog, NULL) == 0) {

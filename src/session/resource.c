@@ -10,37 +10,81 @@
 #include "session/expr.h"
 #include "session/session-internal.h"
 
+/*
+ * Compiled programs are shared by the jobs whose (namespace, imports,
+ * requires) are identical (half of the Checkbox corpus's programs are
+ * repeats): the handle given to the session is a cache entry.
+ */
+struct prog_entry {
+	struct pt_expr_prog *prog;
+	size_t refs;
+	size_t key_len;
+	char key[]; /* ns \x1f imports \x1f requires */
+};
+
 static int req_compile(void *ctx, const struct pt_job *job, void **ret)
 {
+	struct pt_session *s = ctx;
 	struct pt_expr_imports *imps = NULL;
 	struct pt_expr_prog *prog = NULL;
 	struct pt_expr_opts o = { .mode = PT_EXPR_COMPAT };
+	const char *ns = job->ns ? job->ns : "";
+	const char *im = job->imports ? job->imports : "";
+	size_t ln = strlen(ns), li = strlen(im), lr;
+	struct prog_entry *e;
+	void *found;
 	int r;
 
-	(void)ctx;
 	*ret = NULL;
 	if (!job->requires)
 		return 0;
+	lr = strlen(job->requires);
+	e = pt__malloc(sizeof(*e) + ln + li + lr + 3);
+	if (!e)
+		return -ENOMEM;
+	e->key_len = ln + li + lr + 2;
+	memcpy(e->key, ns, ln);
+	e->key[ln] = 0x1f;
+	memcpy(e->key + ln + 1, im, li);
+	e->key[ln + 1 + li] = 0x1f;
+	memcpy(e->key + ln + li + 2, job->requires, lr + 1);
+	if (pt__map_find(&s->prog_cache, e->key, e->key_len, &found)) {
+		pt__free(e);
+		((struct prog_entry *)found)->refs++;
+		*ret = found;
+		return 0;
+	}
 	r = pt__expr_imports_parse(job->imports, &imps, NULL);
 	if (r < 0)
-		return r;
-	o.ns = job->ns && *job->ns ? job->ns : NULL;
+		goto fail;
+	o.ns = *ns ? ns : NULL;
 	o.imports = imps;
 	r = pt__expr_prog_new(job->requires, &o, &prog, NULL);
 	pt__expr_imports_free(imps);
 	if (r < 0)
-		return r;
-	*ret = prog;
+		goto fail;
+	e->prog = prog;
+	e->refs = 1;
+	r = pt__map_put(&s->prog_cache, e->key, e->key_len, e, NULL);
+	if (r < 0)
+		goto fail;
+	*ret = e;
 	return 0;
+fail:
+	pt__expr_prog_free(prog);
+	pt__free(e);
+	return r;
 }
 
-static size_t req_count(const void *prog)
+static size_t req_count(const void *h)
 {
-	return pt__expr_prog_count(prog);
+	return pt__expr_prog_count(((const struct prog_entry *)h)->prog);
 }
 
-static void req_expr(const void *prog, size_t i, struct pt__req_expr *ret)
+static void req_expr(const void *h, size_t i, struct pt__req_expr *ret)
 {
+	const struct pt_expr_prog *prog = ((const struct prog_entry *)h)->prog;
+
 	ret->text = pt__expr_prog_text(prog, i);
 	ret->ids = pt__expr_prog_ids(prog, i, &ret->n_ids);
 }
@@ -53,7 +97,7 @@ static const struct pt_expr_records *lookup(void *ctx, const char *id)
 	return l ? &l->er : NULL;
 }
 
-static enum pt__req_status req_eval(void *ctx, const void *prog,
+static enum pt__req_status req_eval(void *ctx, const void *h,
 				    const struct pt_session *s,
 				    size_t *ret_index)
 {
@@ -62,7 +106,8 @@ static enum pt__req_status req_eval(void *ctx, const void *prog,
 	(void)ctx;
 	/* The evaluator only reads through lookup(); the cast drops the
 	 * const the callback type cannot carry. */
-	pt__expr_prog_eval(prog, lookup, (void *)(uintptr_t)s, &r);
+	pt__expr_prog_eval(((const struct prog_entry *)h)->prog, lookup,
+			   (void *)(uintptr_t)s, &r);
 	*ret_index = r.expr;
 	switch (r.status) {
 	case PT_EXPR_PASS:
@@ -76,20 +121,30 @@ static enum pt__req_status req_eval(void *ctx, const void *prog,
 	return PT__REQ_FALSE;
 }
 
-static void req_release(void *ctx, void *prog)
+static void req_release(void *ctx, void *h)
 {
-	(void)ctx;
-	pt__expr_prog_free(prog);
+	struct pt_session *s = ctx;
+	struct prog_entry *e = h;
+
+	if (--e->refs)
+		return;
+	pt__map_del(&s->prog_cache, e->key, e->key_len, NULL);
+	pt__expr_prog_free(e->prog);
+	pt__free(e);
 }
 
-const struct pt__req_ops pt__req_expr_ops = {
-	.compile = req_compile,
-	.count = req_count,
-	.expr = req_expr,
-	.eval = req_eval,
-	.release = req_release,
-	.ctx = NULL,
-};
+void pt__req_expr_install(struct pt_session *s)
+{
+	s->req_own = (struct pt__req_ops){
+		.compile = req_compile,
+		.count = req_count,
+		.expr = req_expr,
+		.eval = req_eval,
+		.release = req_release,
+		.ctx = s,
+	};
+	pt__session_set_req_ops(s, &s->req_own);
+}
 
 /* ------------------------------------------------------------------ */
 /* Template instantiation (spec §2.5, §3.6)                            */

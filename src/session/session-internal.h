@@ -74,8 +74,8 @@ struct pt__resource_list {
 	struct pt_expr_records er;       /* the evaluator's view */
 };
 
-/* resource.c: the default ops, over the expression module. */
-extern const struct pt__req_ops pt__req_expr_ops;
+/* resource.c: installs the default ops (the expression module). */
+void pt__req_expr_install(struct pt_session *s);
 
 /* Named vectors (PT_VEC types are anonymous, these cross functions). */
 struct pt__u32vec {
@@ -118,6 +118,8 @@ struct pt_session {
 	struct pt_arena arena;      /* long-lived strings */
 	struct pt_session_callbacks cb;
 	const struct pt__req_ops *req;
+	struct pt__req_ops req_own;  /* the default ops, ctx = the session */
+	struct pt_map prog_cache;    /* shared compiled programs (resource.c) */
 
 	/* Static graph (rebuilt lazily after jobs were added). */
 	bool graph_dirty;

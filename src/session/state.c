@@ -84,7 +84,7 @@ int pt_session_new(const struct pt_job *const *jobs, size_t n,
 	if (!s)
 		return -ENOMEM;
 	s->graph_dirty = true;
-	pt__session_set_req_ops(s, &pt__req_expr_ops);
+	pt__req_expr_install(s);
 	if (pt_vec_reserve(&s->jobs, n) < 0 ||
 	    pt_vec_reserve(&s->outcomes, n) < 0 ||
 	    pt__map_reserve(&s->by_id, n) < 0)
@@ -145,6 +145,7 @@ struct pt_session *pt_session_free(struct pt_session *s)
 		pt_vec_release(&js->manifest);
 	}
 	pt_vec_release(&s->jobs);
+	pt__map_release(&s->prog_cache);
 	pt__map_release(&s->by_id);
 	pt__arena_release(&s->arena);
 	pt_vec_release(&s->edges);
