@@ -555,3 +555,29 @@ PT_TEST(readiness_with_expression_module)
 	a->requires = b->requires = NULL; /* literals */
 	tj_free(set);
 }
+
+/* Jobs with the same (namespace, imports, requires) share one program. */
+PT_TEST(readiness_shared_programs)
+{
+	struct tj_set *set = tj_set_new();
+	struct pt_session *s;
+	struct pt_job *a = tj_make(set, "A"), *b = tj_make(set, "B");
+	struct pt_job *c = tj_make(set, "C");
+
+	a->requires = b->requires = "R.k == 'v'";
+	c->requires = "R.k == 'w'";
+	tj_make(set, "R plugin=resource");
+	PT_ASSERT_OK(pt_session_new((const struct pt_job *const *)set->jobs,
+				    set->n, &s));
+	PT_ASSERT_OK(tj_desire(s, "A B C"));
+	PT_ASSERT(s->jobs.v[0].prog == s->jobs.v[1].prog);
+	PT_ASSERT(s->jobs.v[0].prog != s->jobs.v[2].prog);
+	PT_ASSERT_UINT_EQ(s->prog_cache.n, 2);
+	resource_result(s, "R", PT_OUTCOME_PASS, "k=w");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "B"),
+			 "resource expression \"R.k == 'v'\" evaluates to false");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "C"), "");
+	pt_session_free(s);
+	a->requires = b->requires = c->requires = NULL; /* literals */
+	tj_free(set);
+}
