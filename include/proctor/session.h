@@ -263,8 +263,10 @@ pt_session_result_history(const struct pt_session *s, size_t job, size_t i);
 /* --- resource map --- */
 
 /*
- * The records of resource job id: count, or -1 (PT_ENOTFOUND as a
- * size_t is awkward) when the map has no entry: returns false then.
+ * Whether resource job id has an entry in the resource map (it produced a
+ * result); the number of its records goes to *ret_count (may be NULL).
+ * A job that printed no record has one empty record. Records are valid
+ * until the job's next result.
  */
 PT_API bool pt_session_resources(const struct pt_session *s, const char *id,
 				 size_t *ret_count);
