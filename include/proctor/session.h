@@ -252,6 +252,17 @@ PT_API int pt_session_set_result(struct pt_session *s, size_t job,
 PT_API int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
 				   struct pt_diags *diags);
 
+/*
+ * pt_session_set_result for a job's output: for a resource job with an
+ * outcome, its stdout (out[0..len)) is parsed as RFC822 records (spec
+ * §3.6; the records before a syntax error are kept, the error goes to
+ * diags, which may be NULL); for other jobs the output is ignored.
+ */
+PT_API int pt_session_set_result_output(struct pt_session *s, size_t job,
+					const struct pt_result *r,
+					const char *out, size_t len,
+					struct pt_diags *diags);
+
 /* The current result (outcome NONE before any). */
 PT_API const struct pt_result *pt_session_result(const struct pt_session *s,
 						 size_t job);

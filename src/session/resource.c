@@ -260,3 +260,56 @@ out:
 	pt__free(idx);
 	return r < 0 ? r : 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* Results from a resource job's output                                */
+/* ------------------------------------------------------------------ */
+
+int pt_session_set_result_output(struct pt_session *s, size_t job,
+				 const struct pt_result *r, const char *out,
+				 size_t len, struct pt_diags *diags)
+{
+	struct pt_records *recs = NULL;
+	struct pt_resource_record *rr = NULL;
+	const char **kv = NULL;
+	size_t n = 0, pairs = 0, k = 0;
+	int ret;
+
+	if (!s || !r || job >= s->jobs.n)
+		return -EINVAL;
+	if (s->jobs.v[job].job->plugin != PT_PLUGIN_RESOURCE ||
+	    r->outcome == PT_OUTCOME_NONE || !out)
+		return pt_session_set_result(s, job, r, NULL, 0);
+	/* Records before a syntax error are kept (as upstream). */
+	ret = pt_rfc822_parse(out, len, s->jobs.v[job].job->id, NULL, diags,
+			      &recs);
+	if (ret < 0)
+		return ret;
+	n = pt_records_count(recs);
+	for (size_t i = 0; i < n; i++)
+		pairs += pt_records_get(recs, i)->n;
+	rr = pt__calloc(n + 1, sizeof(*rr));
+	kv = pt__calloc(2 * pairs + 1, sizeof(*kv));
+	if (!rr || !kv) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_rfc822_record *rec = pt_records_get(recs, i);
+
+		rr[i].n = rec->n;
+		rr[i].keys = kv + k;
+		rr[i].values = kv + k + rec->n;
+		for (size_t f = 0; f < rec->n; f++) {
+			kv[k + f] = rec->fields[f].key;
+			kv[k + rec->n + f] = rec->fields[f].value;
+		}
+		k += 2 * rec->n;
+	}
+	ret = pt_session_set_result(s, job, r, rr, n);
+out:
+	pt__free(rr);
+	pt__free(kv);
+	pt_records_free(recs);
+	return ret;
+}

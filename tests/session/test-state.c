@@ -392,3 +392,36 @@ PT_TEST(state_template_instantiation)
 	pt_units_free(u);
 	pt_diags_free(d);
 }
+
+/* A resource job's stdout, parsed: records before a syntax error stay. */
+PT_TEST(state_result_from_output)
+{
+	static const char out[] = "name: a\nver: 1\n\nname: b\nver: 2\n\n"
+				  "this line is not a field\n\nname: c\n";
+	struct tj_set *set = tj_set_new();
+	struct pt_session *s;
+	struct pt_diags *d = NULL;
+	struct pt_result pass = { .outcome = PT_OUTCOME_PASS };
+	size_t n = 0;
+
+	tj_make(set, "res plugin=resource");
+	tj_make(set, "sh");
+	s = tj_session(set);
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt_session_set_result_output(s, 0, &pass, out,
+						  sizeof(out) - 1, d));
+	PT_ASSERT(pt_session_resources(s, "res", &n));
+	PT_ASSERT_UINT_EQ(n, 2);
+	PT_ASSERT_STR_EQ(pt_session_resource(s, "res", 1)->keys[1], "ver");
+	PT_ASSERT_STR_EQ(pt_session_resource(s, "res", 1)->values[1], "2");
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
+	PT_ASSERT_UINT_EQ(pt_diags_get(d, 0)->line, 7);
+	/* Other jobs: the output is not read. */
+	PT_ASSERT_OK(pt_session_set_result_output(s, 1, &pass, out,
+						  sizeof(out) - 1, d));
+	PT_ASSERT(!pt_session_resources(s, "sh", &n));
+	PT_ASSERT_INT_EQ(pt_session_result(s, 1)->outcome, PT_OUTCOME_PASS);
+	pt_session_free(s);
+	pt_diags_free(d);
+	tj_free(set);
+}
