@@ -956,3 +956,33 @@ PT_TEST_TIMEOUT(solver_corpus_all_jobs, 120)
 	pt_units_free(u);
 	pt_diags_free(d);
 }
+
+/* get_dependency_set + add_before_deps: a job's edges, as a sorted set. */
+PT_TEST(solver_dependency_set)
+{
+	struct tj_set *set = load_case("A depends=C,B,C after=B requires=R.k=v "
+				       "salvages=S\nB before=A,nope\nC\nR\nS\n"
+				       "D before=A");
+	struct pt_session *s = tj_session(set);
+	const struct pt__jobst *a;
+	char buf[512];
+	size_t off = 0;
+
+	PT_ASSERT_OK(pt__graph_build(s));
+	a = &s->jobs.v[0];
+	for (uint32_t e = a->edge_off; e < a->edge_off + a->edge_n; e++) {
+		const struct pt__edge *ed = &s->edges.v[e];
+
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s:%s",
+					off ? " " : "", ed->id,
+					ed->type == PT__EDGE_SALVAGES
+						? "salvages"
+						: pt_dep_type_name(ed->type));
+	}
+	PT_ASSERT_STR_EQ(buf, "B:after B:before B:depends C:depends D:before "
+			      "R:resource S:salvages");
+	/* `before: nope` names no job: ignored (upstream logs it). */
+	PT_ASSERT_UINT_EQ(s->jobs.v[1].edge_n, 0);
+	pt_session_free(s);
+	tj_free(set);
+}
