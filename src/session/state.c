@@ -45,28 +45,32 @@ int pt_session_add_job(struct pt_session *s, const struct pt_job *job)
 	if (!s || !job || !job->id)
 		return -EINVAL;
 	len = strlen(job->id);
-	if (pt__map_find(&s->by_id, job->id, len, &v)) {
+	if (s->jobs.n >= INT_MAX - 1 || s->jobs.n >= PT__NONE - 1)
+		return PT_ETOOBIG;
+	if (pt_vec_reserve(&s->jobs, s->jobs.n + 1) < 0 ||
+	    pt_vec_reserve(&s->outcomes, s->jobs.n + 1) < 0)
+		return -ENOMEM;
+	/* One probe: insert, and put the first job back on a clash. */
+	r = pt__map_put(&s->by_id, job->id, len,
+			(void *)(uintptr_t)(s->jobs.n + 1), &v);
+	if (r < 0)
+		return r;
+	if (r == 0) {
 		uint32_t first = (uint32_t)((uintptr_t)v - 1);
 
+		/* Replacing the value keeps the (borrowed) key of the first
+		 * job's id: equal bytes, and it lives as long. */
+		(void)!pt__map_put(&s->by_id, job->id, len, v, NULL);
 		if (strcmp(s->jobs.v[first].job->checksum, job->checksum) == 0)
 			return (int)first;
 		r = dup_problem(s, first, job);
 		return r < 0 ? r : PT_EDUPLICATE;
 	}
-	if (s->jobs.n >= INT_MAX - 1 || s->jobs.n >= PT__NONE - 1)
-		return PT_ETOOBIG;
 	js.job = job;
 	js.n_ib = 1; /* [UNDESIRED] */
 	js.run_pos = PT__NONE;
 	js.attempts = 3;
 	js.result.duration = -1;
-	if (pt_vec_reserve(&s->jobs, s->jobs.n + 1) < 0 ||
-	    pt_vec_reserve(&s->outcomes, s->jobs.n + 1) < 0)
-		return -ENOMEM;
-	r = pt__map_put(&s->by_id, job->id, len,
-			(void *)(uintptr_t)(s->jobs.n + 1), NULL);
-	if (r < 0)
-		return r;
 	s->jobs.v[s->jobs.n++] = js;
 	s->outcomes.v[s->outcomes.n++] = PT_OUTCOME_NONE;
 	s->graph_dirty = true;
