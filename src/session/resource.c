@@ -150,6 +150,11 @@ void pt__req_expr_install(struct pt_session *s)
 /* Template instantiation (spec §2.5, §3.6)                            */
 /* ------------------------------------------------------------------ */
 
+void pt_session_set_fake_resources(struct pt_session *s, bool on)
+{
+	s->fake_resources = on;
+}
+
 int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
 			    struct pt_diags *diags)
 {
@@ -213,7 +218,7 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 		    pt_template_info(s->units, tpl, &info) < 0 ||
 		    !info.resource || strcmp(info.resource, id))
 			continue;
-		if (info.filter) {
+		if (info.filter && !s->fake_resources) {
 			struct pt_expr_imports *imps = NULL;
 			struct pt_expr_opts o = { .mode = PT_EXPR_COMPAT };
 

@@ -154,6 +154,7 @@ struct pt_session {
 	/* Templates: the units to instantiate from, and their diagnostics. */
 	struct pt_units *units;
 	struct pt_diags *unit_diags;
+	bool fake_resources;
 
 	/* Metadata. */
 	char *title, *running_job, *app_id;

@@ -57,7 +57,7 @@ check() { # name, expected exit status, expected output file, command...
 }
 
 echo "TAP version 14"
-echo "1..5"
+echo "1..6"
 
 cat >"$tmp/want1" <<'OUT'
 run list: 3 jobs
@@ -104,6 +104,42 @@ check "plan_unknown_test_plan" 3 "$tmp/want4" \
 	"$proctor" plan -n ns -p nosuch "$tmp/a.pxu"
 check "plan_bad_pattern" 2 "$tmp/want4" \
 	"$proctor" plan -n ns -i '(' "$tmp/a.pxu"
+
+cat >"$tmp/t.pxu" <<'PXU'
+id: devices
+plugin: resource
+command: echo
+
+unit: template
+template-resource: devices
+template-filter: devices.category == 'AUDIO'
+id: audio/{name}_{bus_slug}
+plugin: shell
+command: true
+depends: devices
+
+id: after-all
+plugin: shell
+command: true
+after: audio/NAME_BUS
+
+unit: test plan
+id: tp
+name: TP
+bootstrap_include: devices
+include:
+ audio/.*
+ after-all
+PXU
+cat >"$tmp/want5" <<'OUT'
+run list: 3 jobs
+    1  ns::devices
+    2  ns::audio/NAME_BUS
+    3  ns::after-all  [required dependency 'ns::audio/NAME_BUS' did not run yet]
+problems: 0
+OUT
+check "plan_fake_resources" 0 "$tmp/want5" \
+	"$proctor" plan -n ns -p tp --fake-resources "$tmp/t.pxu"
 
 echo "# $pass passed, $fail failed"
 [ -n "${PT_TALLY:-}" ] && echo "$pass $fail" >>"$PT_TALLY"
