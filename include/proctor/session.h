@@ -253,6 +253,13 @@ PT_API int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
 				   struct pt_diags *diags);
 
 /*
+ * "Fake resources" (spec §2.5, checkbox-cli tp-export): template-filter is
+ * not applied, so every record given to a resource job instantiates every
+ * template of it. Off by default.
+ */
+PT_API void pt_session_set_fake_resources(struct pt_session *s, bool on);
+
+/*
  * pt_session_set_result for a job's output: for a resource job with an
  * outcome, its stdout (out[0..len)) is parsed as RFC822 records (spec
  * §3.6; the records before a syntax error are kept, the error goes to

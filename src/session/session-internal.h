@@ -100,7 +100,7 @@ struct pt__jobst {
 	void *prog;            /* compiled requires, or NULL */
 	/* Readiness. */
 	struct pt_inhibitor *ib; /* NULL: the shared [UNDESIRED] */
-	uint32_t n_ib, cap_ib;
+	uint32_t n_ib;
 	char *manifest_text;   /* related_manifests of REQUIRED_MANIFEST */
 	uint32_t run_pos;      /* position in the run list, PT__NONE */
 	unsigned attempts;
@@ -147,9 +147,8 @@ struct pt_session {
 
 	/* Resource map: id -> struct pt__resource_list *. */
 	struct pt_map resources;
-	/* Manifest answers: id -> (void *)1 for true; absent = false. */
+	/* Manifest answers: id -> its key copy for true; absent = false. */
 	struct pt_map manifest;
-	size_t n_manifest_jobs;
 
 	/* Templates: the units to instantiate from, and their diagnostics. */
 	struct pt_units *units;
