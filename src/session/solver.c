@@ -742,7 +742,7 @@ int pt__solve(struct pt_session *s, const char *const *desired, size_t nd,
 	sv.n = n;
 	sv.nd = nd;
 	sv.did = desired;
-	nodes = n + 1; /* groups are counted below; at most one per job */
+	nodes = n + 1; /* jobs; group nodes follow (at most one per job) */
 	sv.dj = pt__malloc_array(nd + 1, sizeof(uint32_t));
 	sv.deleted = pt__calloc(nd + 1, 1);
 	sv.next_occ = pt__malloc_array(nd + 1, sizeof(uint32_t));
