@@ -262,6 +262,9 @@ struct ref {
 	void *prog[RMAX];
 	bool in_jl[RMAX];
 	bool bref[RMAX][RMAX]; /* before_references: accumulate forever */
+	/* The desired list left after the loop. */
+	const char *left[RMAX * 4];
+	int n_left;
 	/* The error of a failed resolve. */
 	int err_affected;          /* job index, or -1 for a non-job */
 	const char *err_unknown;   /* the unknown id when err_affected < 0 */
@@ -596,6 +599,9 @@ static void ref_update(struct ref *R, const char **ids, int nd, char *run_out,
 	for (int k = 0; k < nrun; k++)
 		roff += (size_t)snprintf(run_out + roff, size - roff, "%s%s",
 					 k ? " " : "", R->job[run[k]]->id);
+	for (int k = 0; k < nd; k++)
+		R->left[k] = dids[k];
+	R->n_left = nd;
 }
 
 static void random_graph(struct pt_rng *rng, struct tj_set *set, int n)
@@ -700,10 +706,28 @@ PT_TEST_TIMEOUT(solver_equals_restart_loop_on_random_graphs, 120)
 						 "j%02d", t);
 				ids[k] = names[k];
 			}
-			PT_ASSERT_OK(pt_session_set_desired(s, ids, (size_t)nd,
-							    true));
+			/* Sometimes a mandatory list: the first nm ids. */
+			{
+				int nm = round == 1 && nd
+						 ? (int)pt__rng_below(
+							   &rng, (uint64_t)nd)
+						 : 0;
+
+				PT_ASSERT_OK(pt_session_set_mandatory(
+					s, ids, (size_t)nm));
+				PT_ASSERT_OK(pt_session_set_desired(
+					s, ids + nm, (size_t)(nd - nm), true));
+			}
 			ref_update(R, ids, nd, run_ref, prob_ref,
 				   sizeof(prob_ref));
+			/* The surviving desired list, as upstream's. */
+			if (pt_session_desired_count(s) != (size_t)R->n_left)
+				PT_FAIL("iteration %d: desired %zu vs %d", it,
+					pt_session_desired_count(s), R->n_left);
+			for (int k = 0; k < R->n_left; k++)
+				PT_ASSERT_STR_EQ(pt_session_desired_id(
+							 s, (size_t)k),
+						 R->left[k]);
 			if (strcmp(run_ref, tj_run_list(s)) ||
 			    strcmp(prob_ref, tj_problems(s))) {
 				for (size_t i = 0; i < set->n; i++) {
