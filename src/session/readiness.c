@@ -240,8 +240,7 @@ static bool reads(unsigned type)
 }
 
 /* Reverse edges of a run list (CSR): who must be recomputed for X. */
-static int build_rdeps(const struct pt_session *s,
-		       const struct pt__u32vec *run_list,
+static int build_rdeps(const struct pt_session *s, const uint8_t *inrun,
 		       struct pt__ready_batch *b)
 {
 	size_t n = s->jobs.n, total = 0;
@@ -255,10 +254,11 @@ static int build_rdeps(const struct pt_session *s,
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t j = 0; j < n; j++)
 			last[j] = PT__NONE;
-		for (size_t k = 0; k < run_list->n; k++) {
-			uint32_t R = run_list->v[k];
+		for (uint32_t R = 0; R < n; R++) {
 			const struct pt__jobst *js = &s->jobs.v[R];
 
+			if (!inrun[R])
+				continue;
 			for (uint32_t e = js->edge_off;
 			     e < js->edge_off + js->edge_n; e++) {
 				uint32_t t = s->edges.v[e].target;
@@ -303,13 +303,22 @@ int pt__readiness_prepare_full(struct pt_session *s,
 			       struct pt__ready_batch *b)
 {
 	struct ibvec tmp = { 0 };
+	uint8_t *inrun = pt__calloc(s->jobs.n + 1, 1);
 	int r;
 
+	/* In job order, not run-list order: the job states and the edges are
+	 * laid out by job index, so this walks memory sequentially. */
+	if (!inrun)
+		return -ENOMEM;
+	for (size_t k = 0; k < run_list->n; k++)
+		inrun[run_list->v[k]] = 1;
 	b->full = true;
-	r = build_rdeps(s, run_list, b);
-	for (size_t k = 0; r == 0 && k < run_list->n; k++)
-		r = prepare(s, run_list->v[k], &tmp, b);
+	r = build_rdeps(s, inrun, b);
+	for (uint32_t j = 0; r == 0 && j < s->jobs.n; j++)
+		if (inrun[j])
+			r = prepare(s, j, &tmp, b);
 	pt_vec_release(&tmp);
+	pt__free(inrun);
 	return r;
 }
 

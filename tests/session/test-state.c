@@ -137,7 +137,7 @@ PT_TEST(state_callbacks_and_added_jobs)
 	pt_session_set_callbacks(s, &cb);
 	PT_ASSERT_INT_EQ(tj_desire(s, "b"), 0);
 	PT_ASSERT_STR_EQ(tj_run_list(s), "a c b");
-	PT_ASSERT_STR_EQ(log.text, "ready(a) ready(c) ready(b) ");
+	PT_ASSERT_STR_EQ(log.text, "ready(a) ready(b) ready(c) ");
 	log.len = 0;
 	PT_ASSERT_OK(pt_session_set_result(s, 0, &pass, NULL, 0));
 	PT_ASSERT_STR_EQ(log.text, "result(a) ready(b) ");
