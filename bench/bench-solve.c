@@ -125,8 +125,7 @@ static struct plan *generate(size_t n, uint64_t seed)
 		char id[32];
 
 		res[i] = pt__rng_below(&r, 100) < 5;
-		snprintf(id, sizeof(id), res[i] ? "res_%05zu" : "job-%05zu",
-			 i);
+		snprintf(id, sizeof(id), res[i] ? "res_%05zu" : "job-%05zu", i);
 		ids[i] = xstrdup(id);
 	}
 	for (size_t i = 1; i < n; i++) {
@@ -306,7 +305,7 @@ static double simulate(struct pt_session *s, uint64_t seed, double *ret_p99,
 
 		if (pt_session_can_start(s, job))
 			res.outcome = pt__rng_below(&r, 10) ? PT_OUTCOME_PASS
-							     : PT_OUTCOME_FAIL;
+							    : PT_OUTCOME_FAIL;
 		else
 			res.outcome = pt_session_blocked_outcome(s, job);
 		if (res.outcome == PT_OUTCOME_NONE)
@@ -369,7 +368,8 @@ static void measure(size_t n, int reps, struct figures *f)
 			f->retained_per_job = (double)live / (double)n;
 			f->run_list = pt_session_run_list_count(s);
 			f->problems = pt_session_problem_count(s);
-			/* Allocated by the counting allocator: free under it. */
+			/* Allocated by the counting allocator: free under it.
+			 */
 			pt_session_free(s);
 			pt_set_allocator(NULL);
 		} else {
@@ -389,9 +389,9 @@ static void measure(size_t n, int reps, struct figures *f)
 					continue;
 				/* The session shares identical programs. */
 				for (size_t k = i; k-- > 0 && !seen;)
-					seen = p->jobs[k].requires &&
-					       !strcmp(p->jobs[k].requires,
-						       p->jobs[i].requires);
+				seen = p->jobs[k].requires &&
+				       !strcmp(p->jobs[k].requires,
+					       p->jobs[i].requires);
 				if (seen)
 					continue;
 				if (pt__expr_prog_new(p->jobs[i].requires, NULL,
@@ -434,7 +434,8 @@ static void measure(size_t n, int reps, struct figures *f)
 			exit(1);
 		t2 = pt__now_ns();
 		if (pt_session_run_list_count(s) != f->run_list) {
-			fprintf(stderr, "bench-solve: pxu run list %zu != %zu\n",
+			fprintf(stderr,
+				"bench-solve: pxu run list %zu != %zu\n",
 				pt_session_run_list_count(s), f->run_list);
 			exit(1);
 		}
@@ -475,20 +476,22 @@ int main(int argc, char **argv)
 	struct figures f[3];
 
 	for (size_t k = 0; k < nsizes; k++) {
-		const char *tag = sizes[k] == 1000	? "1k"
+		const char *tag = sizes[k] == 1000    ? "1k"
 				  : sizes[k] == 10000 ? "10k"
 						      : "100k";
 
 		measure(sizes[k], sizes[k] >= 100000 ? 2 : 5, &f[k]);
 		printf("# %zu jobs: run list %zu, %zu problems, %zu results\n",
 		       sizes[k], f[k].run_list, f[k].problems, f[k].results);
-		printf("metric session_load_%s_ms %.3f ms\n", tag, f[k].load_ms);
+		printf("metric session_load_%s_ms %.3f ms\n", tag,
+		       f[k].load_ms);
 		printf("metric solve_%s_ms %.3f ms\n", tag, f[k].solve_ms);
 		printf("metric load_solve_%s_ms %.3f ms\n", tag,
 		       f[k].load_ms + f[k].solve_ms);
 		printf("metric load_solve_cpu_%s_ms %.3f ms\n", tag,
 		       f[k].cpu_ms);
-		printf("metric pxu_load_%s_ms %.3f ms\n", tag, f[k].pxu_load_ms);
+		printf("metric pxu_load_%s_ms %.3f ms\n", tag,
+		       f[k].pxu_load_ms);
 		printf("metric pxu_load_solve_%s_ms %.3f ms\n", tag,
 		       f[k].pxu_load_ms + f[k].pxu_solve_ms);
 		printf("metric result_update_%s_us %.3f us\n", tag,
@@ -499,8 +502,8 @@ int main(int argc, char **argv)
 		       f[k].update_p99_us);
 		printf("metric session_peak_bytes_per_job_%s %.0f B\n", tag,
 		       f[k].bytes_per_job);
-		printf("metric session_retained_bytes_per_job_%s %.0f B\n",
-		       tag, f[k].retained_per_job);
+		printf("metric session_retained_bytes_per_job_%s %.0f B\n", tag,
+		       f[k].retained_per_job);
 		printf("metric requires_program_bytes_%s %.0f B\n", tag,
 		       f[k].programs ? f[k].prog_bytes / (double)f[k].programs
 				     : 0);
@@ -514,7 +517,8 @@ int main(int argc, char **argv)
 				continue;
 			printf("metric plainbox_solve_%s_ms %.1f ms\n", tag,
 			       peer[q].solve_s * 1e3);
-			printf("metric plainbox_load_solve_%s_ms %.1f ms\n", tag,
+			printf("metric plainbox_load_solve_%s_ms %.1f ms\n",
+			       tag,
 			       (peer[q].state_s + peer[q].update_desired_s) *
 				       1e3);
 			printf("metric plainbox_result_update_%s_us %.0f us\n",

@@ -64,10 +64,10 @@ struct pt_problem {
 	enum pt_problem_kind kind;
 	/* The affected job: its index, or PT_SESSION_NO_JOB (UNKNOWN). */
 	size_t job;
-	const char *job_id;     /* id of the affected job (always set) */
-	const char *missing_id; /* MISSING: the id not found */
+	const char *job_id;	   /* id of the affected job (always set) */
+	const char *missing_id;	   /* MISSING: the id not found */
 	enum pt_dep_type dep_type; /* MISSING: how it was referenced */
-	size_t trail_len;       /* CYCLE: ids, first == last: [A, C, B, A] */
+	size_t trail_len;	   /* CYCLE: ids, first == last: [A, C, B, A] */
 	const char *const *trail;
 	const struct pt_job *duplicate; /* DUPLICATE: the clashing job */
 	/*
@@ -100,9 +100,9 @@ struct pt_inhibitor {
 	/* The job causing it, or PT_SESSION_NO_JOB (UNDESIRED, or a
 	 * salvages target that is not a job of the session). */
 	size_t related_job;
-	const char *related_id;         /* its id; NULL for UNDESIRED */
+	const char *related_id;		/* its id; NULL for UNDESIRED */
 	const char *related_expression; /* *_RESOURCE: the expression text */
-	const char *related_manifests;  /* REQUIRED_MANIFEST: "a, b" */
+	const char *related_manifests;	/* REQUIRED_MANIFEST: "a, b" */
 };
 
 /*
@@ -162,8 +162,7 @@ PT_API size_t pt_session_job_count(const struct pt_session *s);
 PT_API const struct pt_job *pt_session_job(const struct pt_session *s,
 					   size_t job);
 /* Index of the job with this id, or PT_SESSION_NO_JOB. O(1). */
-PT_API size_t pt_session_job_index(const struct pt_session *s,
-				   const char *id);
+PT_API size_t pt_session_job_index(const struct pt_session *s, const char *id);
 
 /* --- mandatory, desired and run lists --- */
 
@@ -179,14 +178,12 @@ PT_API int pt_session_set_mandatory(struct pt_session *s,
  * state is then kept). Invalidates earlier run list, problem and
  * inhibitor pointers.
  */
-PT_API int pt_session_set_desired(struct pt_session *s,
-				  const char *const *ids, size_t n,
-				  bool include_mandatory);
+PT_API int pt_session_set_desired(struct pt_session *s, const char *const *ids,
+				  size_t n, bool include_mandatory);
 
 /* The desired list as solved (mandatory first, problem jobs removed). */
 PT_API size_t pt_session_desired_count(const struct pt_session *s);
-PT_API const char *pt_session_desired_id(const struct pt_session *s,
-					 size_t i);
+PT_API const char *pt_session_desired_id(const struct pt_session *s, size_t i);
 PT_API size_t pt_session_mandatory_count(const struct pt_session *s);
 PT_API const char *pt_session_mandatory_id(const struct pt_session *s,
 					   size_t i);
@@ -198,8 +195,8 @@ PT_API bool pt_session_in_run_list(const struct pt_session *s, size_t job);
 
 /* Problems: duplicates found when adding jobs, then the last solve's. */
 PT_API size_t pt_session_problem_count(const struct pt_session *s);
-PT_API const struct pt_problem *
-pt_session_problem(const struct pt_session *s, size_t i);
+PT_API const struct pt_problem *pt_session_problem(const struct pt_session *s,
+						   size_t i);
 
 /* --- readiness --- */
 
@@ -305,22 +302,22 @@ PT_API int pt_session_set_manifest(struct pt_session *s,
 /* field: "category_id", "certification_status" or "auto_retry". */
 PT_API int pt_session_override(struct pt_session *s, size_t job,
 			       const char *field, const char *value);
-PT_API const char *pt_session_effective(const struct pt_session *s,
-					size_t job, const char *field);
+PT_API const char *pt_session_effective(const struct pt_session *s, size_t job,
+					const char *field);
 
 /* --- metadata (spec §3.7) --- */
 
 struct pt_session_metadata {
-	const char *title;        /* NULL when unset */
-	const char *running_job;  /* id of the job about to run, or NULL */
-	const char *app_id;       /* NULL when unset */
-	const void *app_blob;     /* bytes, NULL when unset */
+	const char *title;	 /* NULL when unset */
+	const char *running_job; /* id of the job about to run, or NULL */
+	const char *app_id;	 /* NULL when unset */
+	const void *app_blob;	 /* bytes, NULL when unset */
 	size_t app_blob_len;
 	bool custom_joblist;
 	double last_job_start_time; /* caller's clock; 0 when unset */
-	size_t n_flags;           /* "incomplete", "submitted", ... */
+	size_t n_flags;		    /* "incomplete", "submitted", ... */
 	const char *const *flags;
-	size_t n_rejected;        /* rejected job ids */
+	size_t n_rejected; /* rejected job ids */
 	const char *const *rejected;
 };
 
@@ -333,21 +330,19 @@ PT_API int pt_session_set_app_id(struct pt_session *s, const char *app_id);
 PT_API int pt_session_set_app_blob(struct pt_session *s, const void *blob,
 				   size_t len);
 PT_API void pt_session_set_custom_joblist(struct pt_session *s, bool v);
-PT_API void pt_session_set_last_job_start_time(struct pt_session *s,
-					       double t);
+PT_API void pt_session_set_last_job_start_time(struct pt_session *s, double t);
 /* Adds (on) or removes (off) a flag. 0 / -ENOMEM. */
-PT_API int pt_session_set_flag(struct pt_session *s, const char *flag,
-			       bool on);
+PT_API int pt_session_set_flag(struct pt_session *s, const char *flag, bool on);
 PT_API bool pt_session_has_flag(const struct pt_session *s, const char *flag);
-PT_API int pt_session_set_rejected(struct pt_session *s,
-				   const char *const *ids, size_t n);
+PT_API int pt_session_set_rejected(struct pt_session *s, const char *const *ids,
+				   size_t n);
 
 /* Well-known flag names (§3.7). */
-#define PT_SESSION_FLAG_INCOMPLETE    "incomplete"
-#define PT_SESSION_FLAG_SUBMITTED     "submitted"
-#define PT_SESSION_FLAG_BOOTSTRAPPING "bootstrapping"
-#define PT_SESSION_FLAG_SETTING_UP    "setting_up"
-#define PT_SESSION_FLAG_TESTPLANLESS  "testplanless"
+#define PT_SESSION_FLAG_INCOMPLETE		  "incomplete"
+#define PT_SESSION_FLAG_SUBMITTED		  "submitted"
+#define PT_SESSION_FLAG_BOOTSTRAPPING		  "bootstrapping"
+#define PT_SESSION_FLAG_SETTING_UP		  "setting_up"
+#define PT_SESSION_FLAG_TESTPLANLESS		  "testplanless"
 #define PT_SESSION_FLAG_STRICT_TEMPLATE_EXPANSION "strict_template_expansion"
 
 #ifdef __cplusplus

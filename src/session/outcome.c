@@ -4,8 +4,8 @@
  * inhibitor (§3.3), Python repr()/ascii() quoting for problem messages,
  * and determine_outcome_and_skip_reason (§3.9).
  */
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "session/session-internal.h"
 
 const char *pt_dep_type_name(enum pt_dep_type t)
@@ -26,8 +26,8 @@ const char *pt_dep_type_name(enum pt_dep_type t)
 const char *pt_inhibitor_cause_name(enum pt_inhibitor_cause c)
 {
 	static const char *const names[] = {
-		"UNDESIRED",	    "PENDING_DEP",     "FAILED_DEP",
-		"PENDING_RESOURCE", "FAILED_RESOURCE", "NOT_FAILED_DEP",
+		"UNDESIRED",	     "PENDING_DEP",	"FAILED_DEP",
+		"PENDING_RESOURCE",  "FAILED_RESOURCE", "NOT_FAILED_DEP",
 		"REQUIRED_MANIFEST",
 	};
 
@@ -107,8 +107,7 @@ int pt__pyrepr(struct pt_arena *a, const char *str, bool ascii, char **ret)
 }
 
 /* A repr() into a fixed buffer, for pt_inhibitor_format (no allocation). */
-static int quote_into(char *buf, size_t size, const char *fmt,
-		      const char *val)
+static int quote_into(char *buf, size_t size, const char *fmt, const char *val)
 {
 	struct pt_arena a = PT_ARENA_INIT;
 	char *q = NULL;
@@ -133,7 +132,8 @@ int pt_inhibitor_format(const struct pt_inhibitor *ib, char *buf, size_t size)
 				  "required dependency %s did not run yet",
 				  ib->related_id);
 	case PT_INHIBIT_FAILED_DEP:
-		return quote_into(buf, size, "required dependency %s has failed",
+		return quote_into(buf, size,
+				  "required dependency %s has failed",
 				  ib->related_id);
 	case PT_INHIBIT_PENDING_RESOURCE:
 		return quote_into(buf, size,

@@ -15,8 +15,8 @@
  * resources) and recompute only those when X's result arrives: the cost
  * of a result is the size of its reverse list, not of the session.
  */
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "session/session-internal.h"
 
 static const struct pt_inhibitor undesired = {
@@ -130,8 +130,8 @@ static int compute(const struct pt_session *s, uint32_t j, struct ibvec *out,
 				r = add(out, PT_INHIBIT_PENDING_DEP,
 					e[k].target, e[k].id, NULL);
 			else if (o != PT_OUTCOME_PASS)
-				r = add(out, PT_INHIBIT_FAILED_DEP,
-					e[k].target, e[k].id, NULL);
+				r = add(out, PT_INHIBIT_FAILED_DEP, e[k].target,
+					e[k].id, NULL);
 			if (r < 0)
 				return r;
 		}
@@ -407,8 +407,8 @@ int pt__readiness_check(const struct pt_session *s, uint32_t j)
 	r = compute(s, j, &tmp, &text);
 	if (r == 0)
 		r = js->ib && same_list(js, &tmp) ? 0 : 1;
-	if (r == 0 && js->n_ib && js->ib[0].cause ==
-			PT_INHIBIT_REQUIRED_MANIFEST &&
+	if (r == 0 && js->n_ib &&
+	    js->ib[0].cause == PT_INHIBIT_REQUIRED_MANIFEST &&
 	    js->ib[0].related_manifests != js->manifest_text)
 		r = 1;
 	pt__free(text);

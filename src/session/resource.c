@@ -91,8 +91,7 @@ static void req_expr(const void *h, size_t i, struct pt__req_expr *ret)
 
 static const struct pt_expr_records *lookup(void *ctx, const char *id)
 {
-	const struct pt__resource_list *l =
-		pt__session_resource_list(ctx, id);
+	const struct pt__resource_list *l = pt__session_resource_list(ctx, id);
 
 	return l ? &l->er : NULL;
 }
@@ -222,8 +221,8 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 			struct pt_expr_imports *imps = NULL;
 			struct pt_expr_opts o = { .mode = PT_EXPR_COMPAT };
 
-			if (pt__expr_imports_parse(info.imports, &imps,
-						   NULL) < 0)
+			if (pt__expr_imports_parse(info.imports, &imps, NULL) <
+			    0)
 				continue;
 			o.ns = tpl->ns && *tpl->ns ? tpl->ns : NULL;
 			o.imports = imps;
@@ -233,14 +232,15 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 				break;
 			r = 0;
 			if (!filter)
-				continue; /* a bad filter instantiates nothing */
+				continue; /* a bad filter instantiates nothing
+					   */
 		}
 		for (size_t i = 0; i < l->n; i++) {
 			struct pt_expr_result er = { .status = PT_EXPR_PASS };
 
 			if (filter)
-				pt__expr_prog_eval_one(filter, id,
-						       &l->er.v[i], &er);
+				pt__expr_prog_eval_one(filter, id, &l->er.v[i],
+						       &er);
 			if (er.status != PT_EXPR_PASS)
 				continue;
 			pass[np] = &recs[i];

@@ -27,9 +27,9 @@ struct pt__span {
 };
 
 struct pt__edge {
-	const char *id;   /* the id as referenced (qualified) */
-	uint32_t target;  /* job index, or PT__NONE when no such job */
-	uint8_t type;     /* enum pt_dep_type or PT__EDGE_SALVAGES */
+	const char *id;	 /* the id as referenced (qualified) */
+	uint32_t target; /* job index, or PT__NONE when no such job */
+	uint8_t type;	 /* enum pt_dep_type or PT__EDGE_SALVAGES */
 };
 
 /*
@@ -39,8 +39,8 @@ struct pt__edge {
  * install their own with pt__session_set_req_ops().
  */
 struct pt__req_expr {
-	const char *text;         /* the expression as written */
-	size_t n_ids;             /* resource job ids it references */
+	const char *text; /* the expression as written */
+	size_t n_ids;	  /* resource job ids it references */
 	const char *const *ids;
 };
 
@@ -71,7 +71,7 @@ struct pt__req_ops {
 struct pt__resource_list {
 	size_t n;
 	struct pt_resource_record *recs; /* the public view */
-	struct pt_expr_records er;       /* the evaluator's view */
+	struct pt_expr_records er;	 /* the evaluator's view */
 };
 
 /* resource.c: installs the default ops (the expression module). */
@@ -95,14 +95,15 @@ struct pt__manifest_req {
 
 struct pt__jobst {
 	const struct pt_job *job;
-	/* Static edges sorted by (id, type name): offset/count into s->edges. */
+	/* Static edges sorted by (id, type name): offset/count into s->edges.
+	 */
 	uint32_t edge_off, edge_n;
-	void *prog;            /* compiled requires, or NULL */
+	void *prog; /* compiled requires, or NULL */
 	/* Readiness. */
 	struct pt_inhibitor *ib; /* NULL: the shared [UNDESIRED] */
 	uint32_t n_ib;
-	char *manifest_text;   /* related_manifests of REQUIRED_MANIFEST */
-	uint32_t run_pos;      /* position in the run list, PT__NONE */
+	char *manifest_text; /* related_manifests of REQUIRED_MANIFEST */
+	uint32_t run_pos;    /* position in the run list, PT__NONE */
 	unsigned attempts;
 	/* Results. */
 	struct pt_result result;
@@ -114,12 +115,12 @@ struct pt__jobst {
 
 struct pt_session {
 	PT_VEC(struct pt__jobst) jobs;
-	struct pt_map by_id;        /* id -> index + 1 */
-	struct pt_arena arena;      /* long-lived strings */
+	struct pt_map by_id;   /* id -> index + 1 */
+	struct pt_arena arena; /* long-lived strings */
 	struct pt_session_callbacks cb;
 	const struct pt__req_ops *req;
-	struct pt__req_ops req_own;  /* the default ops, ctx = the session */
-	struct pt_map prog_cache;    /* shared compiled programs (resource.c) */
+	struct pt__req_ops req_own; /* the default ops, ctx = the session */
+	struct pt_map prog_cache;   /* shared compiled programs (resource.c) */
 
 	/* Static graph (rebuilt lazily after jobs were added). */
 	bool graph_dirty;
@@ -141,7 +142,7 @@ struct pt_session {
 	struct pt_arena solve_arena; /* problem strings of the last solve */
 
 	/* Reverse readiness edges: job -> run-list jobs that read it. */
-	uint32_t *rdep_off;     /* n_jobs + 1 offsets (CSR), or NULL */
+	uint32_t *rdep_off; /* n_jobs + 1 offsets (CSR), or NULL */
 	uint32_t *rdep;
 	size_t rdep_jobs;
 

@@ -22,8 +22,8 @@
  * visit order; tests/session/test-solver.c checks it against a literal
  * implementation of the loop on random graphs.
  */
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "session/session-internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -140,10 +140,9 @@ int pt__graph_build(struct pt_session *s)
 	for (size_t i = 0; i < n; i++) {
 		const struct pt_job *j = s->jobs.v[i].job;
 		struct pt__edge *e = s->edges.v;
-#define ADD(list, t)                                                          \
-	for (size_t k = 0; k < (list).n; k++)                                 \
-		e[fill[i]++] = (struct pt__edge){ (list).v[k],                \
-						  lookup(s, (list).v[k]), (t) }
+#define ADD(list, t)                   \
+ for (size_t k = 0; k < (list).n; k++) \
+ e[fill[i]++] = (struct pt__edge){ (list).v[k], lookup(s, (list).v[k]), (t) }
 		ADD(j->depends, PT_DEP_DEPENDS);
 		ADD(j->after, PT_DEP_AFTER);
 		ADD(j->salvages, PT__EDGE_SALVAGES);
@@ -167,9 +166,9 @@ int pt__graph_build(struct pt_session *s)
 			uint32_t x = lookup(s, j->before.v[k]);
 
 			if (x != PT__NONE)
-				e[fill[x]++] = (struct pt__edge){
-					j->id, (uint32_t)i, PT_DEP_BEFORE
-				};
+				e[fill[x]++] =
+					(struct pt__edge){ j->id, (uint32_t)i,
+							   PT_DEP_BEFORE };
 		}
 	}
 	/* Sort and de-duplicate each list (a dependency set, as upstream). */
@@ -219,40 +218,40 @@ struct frame {
 };
 
 struct group {
-	const char *name;          /* "_group_job_<name>" */
-	struct pt__u32vec members; /* in pull order */
+	const char *name;	     /* "_group_job_<name>" */
+	struct pt__u32vec members;   /* in pull order */
 	PT_VEC(struct pt__edge) ext; /* external deps, sorted by id, unique */
-	struct pt__u32vec order;   /* the members, ordered */
+	struct pt__u32vec order;     /* the members, ordered */
 };
 
 struct solver {
 	struct pt_session *s;
 	struct pt_arena *arena;
 	struct pt__problemvec *problems;
-	size_t n;                 /* jobs */
+	size_t n; /* jobs */
 	/* Desired list. */
 	size_t nd;
 	const char *const *did;
-	uint32_t *dj;             /* job per position, PT__NONE if unknown */
-	unsigned char *deleted;   /* per position */
-	uint32_t *next_occ;       /* next position of the same job */
-	uint32_t *first_occ;      /* per job: first remaining position */
+	uint32_t *dj;		/* job per position, PT__NONE if unknown */
+	unsigned char *deleted; /* per position */
+	uint32_t *next_occ;	/* next position of the same job */
+	uint32_t *first_occ;	/* per job: first remaining position */
 	/* Pass 1. */
-	unsigned char *removed;   /* per job: dropped from the job list */
-	unsigned char *st1;       /* per job */
-	uint32_t *root_of;        /* per job: desired position that pulled it */
-	uint32_t *root_start;     /* per position: pull length at its start */
+	unsigned char *removed; /* per job: dropped from the job list */
+	unsigned char *st1;	/* per job */
+	uint32_t *root_of;	/* per job: desired position that pulled it */
+	uint32_t *root_start;	/* per position: pull length at its start */
 	struct pt__u32vec pull;
 	/* DFS stack, shared by both passes. */
 	struct frame *stack;
 	size_t sp;
-	uint32_t *stackpos;       /* per node: index in the stack */
+	uint32_t *stackpos; /* per node: index in the stack */
 	/* Pass 2. */
-	unsigned char *st2;       /* per node (jobs, then groups) */
-	uint32_t *gof;            /* per job: group index or PT__NONE */
+	unsigned char *st2; /* per node (jobs, then groups) */
+	uint32_t *gof;	    /* per job: group index or PT__NONE */
 	PT_VEC(struct group) groups;
 	struct pt_map group_by_name;
-	struct pt__u32vec order;  /* pass 2 output (jobs) */
+	struct pt__u32vec order; /* pass 2 output (jobs) */
 };
 
 static const char *node_id(struct solver *sv, uint32_t node)
@@ -481,8 +480,7 @@ static int pass1(struct solver *sv, size_t from)
 			if (sv->st1[e->target] == VISITED) {
 				size_t i = sv->stackpos[e->target];
 
-				r = problem_cycle(sv, i, e->target,
-						  e->target);
+				r = problem_cycle(sv, i, e->target, e->target);
 				if (r < 0)
 					return r;
 				r = cascade(sv, i, start);
@@ -571,7 +569,8 @@ static int dfs2(struct solver *sv, const uint32_t *roots, size_t n, long mode,
 				int r;
 
 				if (a >= sv->n)
-					a = sv->groups.v[a - sv->n].members.v[0];
+					a = sv->groups.v[a - sv->n]
+						    .members.v[0];
 				r = problem_cycle(sv, i, t, a);
 				sv->sp = 0;
 				if (r < 0)
@@ -631,10 +630,9 @@ static int pass2(struct solver *sv, uint32_t *ret_affected)
 			if (!g.name || pt_vec_push(&sv->groups, g) < 0)
 				goto out;
 			sv->gof[j] = (uint32_t)(sv->groups.n - 1);
-			if (pt__map_put(&sv->group_by_name, gname,
-					strlen(gname),
-					(void *)(uintptr_t)sv->gof[j],
-					NULL) < 0)
+			if (pt__map_put(
+				    &sv->group_by_name, gname, strlen(gname),
+				    (void *)(uintptr_t)sv->gof[j], NULL) < 0)
 				goto out;
 		}
 		if (pt_vec_push(&sv->groups.v[sv->gof[j]].members, j) < 0)
@@ -756,8 +754,8 @@ int pt__solve(struct pt_session *s, const char *const *desired, size_t nd,
 	sv.stackpos = pt__malloc_array(2 * nodes, sizeof(uint32_t));
 	sv.stack = pt__malloc_array(2 * nodes, sizeof(*sv.stack));
 	if (!sv.dj || !sv.deleted || !sv.next_occ || !sv.root_start ||
-	    !sv.first_occ || !sv.removed || !sv.st1 || !sv.root_of ||
-	    !sv.gof || !sv.st2 || !sv.stackpos || !sv.stack)
+	    !sv.first_occ || !sv.removed || !sv.st1 || !sv.root_of || !sv.gof ||
+	    !sv.st2 || !sv.stackpos || !sv.stack)
 		goto out;
 	for (size_t j = 0; j < n; j++) {
 		sv.first_occ[j] = PT__NONE;
@@ -801,8 +799,7 @@ int pt__solve(struct pt_session *s, const char *const *desired, size_t nd,
 		goto out;
 	}
 	if (sv.order.n)
-		memcpy(run_list->v, sv.order.v,
-		       sv.order.n * sizeof(uint32_t));
+		memcpy(run_list->v, sv.order.v, sv.order.n * sizeof(uint32_t));
 	run_list->n = sv.order.n;
 	if (kept)
 		for (size_t p = 0; p < nd; p++)

@@ -472,11 +472,11 @@ resource_list_new(const struct pt_resource_record *recs, size_t n)
 			memcpy(p, recs[i].values[k], vl);
 			values[k] = p;
 			p += vl;
-			fields[k] = (struct pt_expr_field){ keys[k],
-							    values[k] };
+			fields[k] =
+				(struct pt_expr_field){ keys[k], values[k] };
 		}
-		l->recs[i] = (struct pt_resource_record){ recs[i].n, keys,
-							  values };
+		l->recs[i] =
+			(struct pt_resource_record){ recs[i].n, keys, values };
 		erecs[i] = (struct pt_expr_record){ fields, recs[i].n };
 		fields += recs[i].n;
 		ptrs += 2 * recs[i].n;
@@ -508,8 +508,8 @@ int pt_session_set_result(struct pt_session *s, size_t job,
 		goto nomem;
 	if (resource) {
 		rl = resource_list_new(records, n_records);
-		if (!rl || pt__map_reserve(&s->resources,
-					   s->resources.n + 1) < 0)
+		if (!rl ||
+		    pt__map_reserve(&s->resources, s->resources.n + 1) < 0)
 			goto nomem;
 	}
 	{
@@ -571,8 +571,7 @@ const struct pt_result *pt_session_result(const struct pt_session *s,
 	return job < s->jobs.n ? &s->jobs.v[job].result : NULL;
 }
 
-size_t pt_session_result_history_count(const struct pt_session *s,
-				       size_t job)
+size_t pt_session_result_history_count(const struct pt_session *s, size_t job)
 {
 	return job < s->jobs.n ? s->jobs.v[job].history.n : 0;
 }
@@ -603,8 +602,8 @@ bool pt_session_resources(const struct pt_session *s, const char *id,
 	return true;
 }
 
-const struct pt_resource_record *
-pt_session_resource(const struct pt_session *s, const char *id, size_t i)
+const struct pt_resource_record *pt_session_resource(const struct pt_session *s,
+						     const char *id, size_t i)
 {
 	const struct pt__resource_list *l = pt__map_gets(&s->resources, id);
 
@@ -752,8 +751,7 @@ int pt_session_set_app_id(struct pt_session *s, const char *app_id)
 	return set_str(&s->app_id, app_id);
 }
 
-int pt_session_set_app_blob(struct pt_session *s, const void *blob,
-			    size_t len)
+int pt_session_set_app_blob(struct pt_session *s, const void *blob, size_t len)
 {
 	void *c = NULL;
 

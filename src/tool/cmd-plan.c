@@ -6,7 +6,7 @@
  * The --json output is a stable format, documented in docs/session.md
  * ("proctor plan --json"); keys are always present and in a fixed order.
  */
-#define _GNU_SOURCE 1
+#define _GNU_SOURCE	      1
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <getopt.h>
@@ -46,8 +46,9 @@ static int add_pattern(struct patterns *p, const char *text)
 		return -1;
 	snprintf(anchored, len + 7, "^(?:%s)$", text);
 	p->v[p->n].text = text;
-	p->v[p->n].re = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED,
-				      PCRE2_UTF, &err, &off, NULL);
+	p->v[p->n].re =
+		pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED,
+			      PCRE2_UTF, &err, &off, NULL);
 	free(anchored);
 	if (!p->v[p->n].re) {
 		PCRE2_UCHAR msg[256];
@@ -176,9 +177,9 @@ static const char *problem_kind(enum pt_problem_kind k)
 	return "?";
 }
 
-static void print_json(FILE *out, const struct pt_session *s,
-		       const char *plan, const char *const *desired,
-		       size_t n_desired, const struct pt_plan_selection *sel)
+static void print_json(FILE *out, const struct pt_session *s, const char *plan,
+		       const char *const *desired, size_t n_desired,
+		       const struct pt_plan_selection *sel)
 {
 	size_t n = pt_session_run_list_count(s);
 
@@ -199,8 +200,8 @@ static void print_json(FILE *out, const struct pt_session *s,
 	fputs(",\n  \"run_list\": [", out);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ", " : "", out);
-		json_str(out, pt_session_job(s, pt_session_run_list_get(s, i))
-				      ->id);
+		json_str(out,
+			 pt_session_job(s, pt_session_run_list_get(s, i))->id);
 	}
 	fputs("],\n  \"inhibitors\": {", out);
 	for (size_t i = 0; i < n; i++) {
@@ -239,8 +240,8 @@ static void print_json(FILE *out, const struct pt_session *s,
 		fputs(", \"job\": ", out);
 		json_str(out, p->job_id);
 		fputs(", \"missing\": ", out);
-		json_str(out, p->kind == PT_PROBLEM_MISSING ? p->missing_id
-							    : NULL);
+		json_str(out,
+			 p->kind == PT_PROBLEM_MISSING ? p->missing_id : NULL);
 		fputs(", \"dep_type\": ", out);
 		json_str(out, p->kind == PT_PROBLEM_MISSING
 				      ? pt_dep_type_name(p->dep_type)
@@ -268,9 +269,11 @@ static void print_text(FILE *out, const struct pt_session *s)
 
 		fprintf(out, "%5zu  %s", i + 1, pt_session_job(s, j)->id);
 		for (size_t k = 0; k < ni; k++) {
-			char *text = inhibitor_text(pt_session_inhibitor(s, j, k));
+			char *text =
+				inhibitor_text(pt_session_inhibitor(s, j, k));
 
-			fprintf(out, "%s%s", k ? "; " : "  [", text ? text : "?");
+			fprintf(out, "%s%s", k ? "; " : "  [",
+				text ? text : "?");
 			free(text);
 		}
 		fputs(ni ? "]\n" : "\n", out);
@@ -281,8 +284,7 @@ static void print_text(FILE *out, const struct pt_session *s)
 }
 
 /* A test plan by qualified id, or by partial id when unique. */
-static const struct pt_unit *find_plan(const struct pt_units *u,
-				       const char *id)
+static const struct pt_unit *find_plan(const struct pt_units *u, const char *id)
 {
 	const struct pt_unit *found = pt_units_find(u, PT_UNIT_TEST_PLAN, id);
 
@@ -328,8 +330,8 @@ static int bootstrap_fake(struct pt_session *s, struct pt_units *u,
 		size_t n = 0;
 		struct pt_resource_record rec;
 
-		for (size_t t = 0; job->plugin == PT_PLUGIN_RESOURCE &&
-				   t < pt_units_count(u);
+		for (size_t t = 0;
+		     job->plugin == PT_PLUGIN_RESOURCE && t < pt_units_count(u);
 		     t++) {
 			const struct pt_unit *tpl = pt_units_get(u, t);
 			struct pt_template_info info;
@@ -354,7 +356,8 @@ static int bootstrap_fake(struct pt_session *s, struct pt_units *u,
 					len -= 5;
 				keys = realloc(keys, (n + 1) * sizeof(*keys));
 				vals = realloc(vals, (n + 1) * sizeof(*vals));
-				owned = realloc(owned, (n + 1) * sizeof(*owned));
+				owned = realloc(owned,
+						(n + 1) * sizeof(*owned));
 				v = malloc(len + 1);
 				if (!keys || !vals || !owned || !v)
 					return -ENOMEM;
@@ -371,7 +374,9 @@ static int bootstrap_fake(struct pt_session *s, struct pt_units *u,
 		rec = (struct pt_resource_record){ n, keys, vals };
 		if (job->plugin == PT_PLUGIN_RESOURCE && !n) {
 			/* No template: upstream's single record "a: b". */
-			static const char *const a[] = { "a" }, *const b[] = { "b" };
+			static const char *const a[] = { "a" }, *const b[] = {
+				"b"
+			};
 
 			rec = (struct pt_resource_record){ 1, a, b };
 		}
@@ -381,8 +386,7 @@ static int bootstrap_fake(struct pt_session *s, struct pt_units *u,
 			bool gc = job->partial_id &&
 				  !strcmp(job->partial_id, "graphics_card");
 
-			r = pt_session_set_result(s, j, &pass, two,
-						  gc ? 2 : 1);
+			r = pt_session_set_result(s, j, &pass, two, gc ? 2 : 1);
 		}
 		for (size_t q = 0; q < n; q++)
 			free(owned[q]);
@@ -555,20 +559,19 @@ int pt_cmd_plan(int argc, char **argv)
 			desired[nd++] = sel->desired.v[i];
 		/* Test-plan overrides of the effective fields. */
 		for (size_t i = 0; i < nj; i++) {
-			static const char *const f[] = {
-				"category_id", "certification_status",
-				"auto_retry"
-			};
+			static const char *const f[] = { "category_id",
+							 "certification_status",
+							 "auto_retry" };
 
 			for (size_t k = 0; k < 3; k++) {
 				const char *v =
 					pt_plan_effective(sel, jobs[i], f[k]);
 
-				if (v && pt_session_override(
-						 s,
-						 pt_session_job_index(
-							 s, jobs[i]->id),
-						 f[k], v) < 0)
+				if (v &&
+				    pt_session_override(s,
+							pt_session_job_index(
+								s, jobs[i]->id),
+							f[k], v) < 0)
 					goto nomem;
 			}
 		}
@@ -624,9 +627,9 @@ int pt_cmd_plan(int argc, char **argv)
 	} else {
 		print_text(stdout, s);
 	}
-	rc = pt_session_problem_count(s)     ? PT_EXIT_INVALID
-	     : pt_diags_errors(d)             ? PT_EXIT_FAILURES
-					      : PT_EXIT_OK;
+	rc = pt_session_problem_count(s) ? PT_EXIT_INVALID
+	     : pt_diags_errors(d)	 ? PT_EXIT_FAILURES
+					 : PT_EXIT_OK;
 	goto out;
 nomem:
 	pt_tool_err("plan", "out of memory");

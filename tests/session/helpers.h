@@ -116,22 +116,18 @@ PT_UNUSED static struct pt_job *tj_make(struct tj_set *set, const char *spec)
 			else if (!strcmp(tok, "salvages"))
 				j->salvages = tj_list(eq + 1, ',');
 			else if (!strcmp(tok, "requires"))
-				j->requires = eq + 1;
-			else if (!strcmp(tok, "group"))
-				j->group = eq + 1;
-			else if (!strcmp(tok, "plugin"))
-				j->plugin = !strcmp(eq + 1, "resource")
-						    ? PT_PLUGIN_RESOURCE
-						    : PT_PLUGIN_SHELL;
-			else if (!strcmp(tok, "flags"))
-				j->flags |= !strcmp(eq + 1, "fail-on-resource")
-						    ? PT_JOB_FAIL_ON_RESOURCE
-						    : 0;
-			else if (!strcmp(tok, "checksum"))
-				snprintf(j->checksum, sizeof(j->checksum), "%s",
-					 eq + 1);
-			else
-				PT_FAIL("bad job field '%s'", tok);
+			j->requires = eq + 1;
+			else if (!strcmp(tok, "group")) j->group = eq + 1;
+			else if (!strcmp(tok, "plugin")) j->plugin =
+				!strcmp(eq + 1, "resource") ? PT_PLUGIN_RESOURCE
+							    : PT_PLUGIN_SHELL;
+			else if (!strcmp(tok, "flags")) j->flags |=
+				!strcmp(eq + 1, "fail-on-resource")
+					? PT_JOB_FAIL_ON_RESOURCE
+					: 0;
+			else if (!strcmp(tok, "checksum")) snprintf(
+				j->checksum, sizeof(j->checksum), "%s", eq + 1);
+			else PT_FAIL("bad job field '%s'", tok);
 			if (strcmp(tok, "requires") && strcmp(tok, "group"))
 				pt__free(tok);
 		}
@@ -370,7 +366,8 @@ PT_UNUSED static const char *tj_problems(const struct pt_session *s)
 }
 
 /* A job's inhibitors, str()'d and joined with " | ". */
-PT_UNUSED static const char *tj_inhibitors(const struct pt_session *s, const char *id)
+PT_UNUSED static const char *tj_inhibitors(const struct pt_session *s,
+					   const char *id)
 {
 	static char buf[1 << 14];
 	size_t job = pt_session_job_index(s, id), off = 0;

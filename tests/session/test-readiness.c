@@ -16,9 +16,9 @@ static struct tj_set *jobs(const char *const *specs, size_t n)
 	return set;
 }
 
-#define JOBS(...)                                                             \
-	jobs((const char *const[]){ __VA_ARGS__ },                            \
-	     sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(char *))
+#define JOBS(...)                           \
+ jobs((const char *const[]){ __VA_ARGS__ }, \
+      sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(char *))
 
 static void result(struct pt_session *s, const char *id, enum pt_outcome o)
 {
@@ -117,7 +117,8 @@ PT_TEST(readiness_after_any_outcome)
 	struct pt_session *s = tj_session(set);
 
 	PT_ASSERT_OK(tj_desire(s, "A"));
-	PT_ASSERT_STR_EQ(INH(s, "A"), "required dependency 'B' did not run yet");
+	PT_ASSERT_STR_EQ(INH(s, "A"),
+			 "required dependency 'B' did not run yet");
 	PT_ASSERT_INT_EQ(pt_session_inhibitor(s, 0, 0)->cause,
 			 PT_INHIBIT_PENDING_DEP);
 	PT_ASSERT_UINT_EQ(pt_session_inhibitor(s, 0, 0)->related_job, 1);
@@ -181,7 +182,8 @@ PT_TEST(readiness_salvages_unknown_target)
 	const struct pt_inhibitor *ib;
 
 	PT_ASSERT_OK(tj_desire(s, "S"));
-	PT_ASSERT_STR_EQ(INH(s, "S"), "required dependency 'nope' did not fail");
+	PT_ASSERT_STR_EQ(INH(s, "S"),
+			 "required dependency 'nope' did not fail");
 	ib = pt_session_inhibitor(s, 0, 0);
 	PT_ASSERT_UINT_EQ(ib->related_job, PT_SESSION_NO_JOB);
 	PT_ASSERT_STR_EQ(ib->related_id, "nope");
@@ -255,8 +257,8 @@ PT_TEST(readiness_pending_resource_skips_passed_jobs)
 
 PT_TEST(readiness_first_failing_expression_only)
 {
-	struct tj_set *set = JOBS("A requires=R.a=1;R.b=2;R.c=3",
-				  "R plugin=resource");
+	struct tj_set *set =
+		JOBS("A requires=R.a=1;R.b=2;R.c=3", "R plugin=resource");
 	struct pt_session *s = tj_session(set);
 
 	PT_ASSERT_OK(tj_desire(s, "A"));
@@ -301,10 +303,9 @@ PT_TEST(readiness_order_of_causes)
 
 PT_TEST(readiness_blocked_outcome)
 {
-	struct tj_set *set =
-		JOBS("A depends=B,C", "B", "C", "E requires=R.k=v",
-		     "F requires=R.k=v flags=fail-on-resource",
-		     "R plugin=resource");
+	struct tj_set *set = JOBS("A depends=B,C", "B", "C", "E requires=R.k=v",
+				  "F requires=R.k=v flags=fail-on-resource",
+				  "R plugin=resource");
 	struct pt_session *s = tj_session(set);
 
 	PT_ASSERT_OK(tj_desire(s, "A E F"));
@@ -413,8 +414,8 @@ PT_TEST_TIMEOUT(readiness_incremental_equals_full, 120)
 				int m = (int)pt__rng_below(&rng, 3);
 
 				for (int e = 0; e < m; e++) {
-					int t = (int)pt__rng_below(
-						&rng, (uint64_t)i);
+					int t = (int)pt__rng_below(&rng,
+								   (uint64_t)i);
 
 					if (e)
 						off += (size_t)snprintf(
@@ -452,7 +453,8 @@ PT_TEST_TIMEOUT(readiness_incremental_equals_full, 120)
 				&rng, PT_ARRAY_SIZE(outcomes))];
 			struct pt_result r = { .outcome = o };
 			struct pt_resource_record rec[3];
-			const char *keys[3][2] = { { "k", "q" }, { "k", "q" },
+			const char *keys[3][2] = { { "k", "q" },
+						   { "k", "q" },
 						   { "k", "q" } };
 			const char *vals[3][2];
 			static const char *const kv[] = { "v", "w", "0", "1" };
@@ -468,7 +470,8 @@ PT_TEST_TIMEOUT(readiness_incremental_equals_full, 120)
 			for (int k = 0; k < n; k++)
 				before[k] = snapshot(s, (size_t)k);
 			memset(&ch, 0, sizeof(ch));
-			PT_ASSERT_OK(pt_session_set_result(s, j, &r, rec, nrec));
+			PT_ASSERT_OK(
+				pt_session_set_result(s, j, &r, rec, nrec));
 			for (int k = 0; k < n; k++) {
 				char *now = snapshot(s, (size_t)k);
 
@@ -542,8 +545,9 @@ PT_TEST(readiness_with_expression_module)
 	PT_ASSERT_STR_EQ(tj_inhibitors(s, "A"), want_pending);
 	PT_ASSERT_STR_EQ(pt_session_inhibitor(s, 0, 0)->related_id, "ns::R");
 	resource_result(s, "ns::R", PT_OUTCOME_PASS, "k=v,z=0,a=1,b=0;a=0,b=2");
-	PT_ASSERT_STR_EQ(tj_inhibitors(s, "A"),
-			 "resource expression \"R.z == '1'\" evaluates to false");
+	PT_ASSERT_STR_EQ(
+		tj_inhibitors(s, "A"),
+		"resource expression \"R.z == '1'\" evaluates to false");
 	PT_ASSERT_STR_EQ(tj_inhibitors(s, "B"), "");
 	resource_result(s, "ns::R", PT_OUTCOME_PASS, "k=v,z=1");
 	PT_ASSERT_STR_EQ(tj_inhibitors(s, "A"), "");
@@ -574,8 +578,9 @@ PT_TEST(readiness_shared_programs)
 	PT_ASSERT(s->jobs.v[0].prog != s->jobs.v[2].prog);
 	PT_ASSERT_UINT_EQ(s->prog_cache.n, 2);
 	resource_result(s, "R", PT_OUTCOME_PASS, "k=w");
-	PT_ASSERT_STR_EQ(tj_inhibitors(s, "B"),
-			 "resource expression \"R.k == 'v'\" evaluates to false");
+	PT_ASSERT_STR_EQ(
+		tj_inhibitors(s, "B"),
+		"resource expression \"R.k == 'v'\" evaluates to false");
 	PT_ASSERT_STR_EQ(tj_inhibitors(s, "C"), "");
 	pt_session_free(s);
 	a->requires = b->requires = c->requires = NULL; /* literals */

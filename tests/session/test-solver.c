@@ -19,8 +19,8 @@ struct solver_case {
 
 static const struct solver_case cases[] = {
 	{ "empty", "A", NULL, "", "", "" },
-	{ "direct_deps", "A\nB depends=A\nC depends=B", NULL, "C B A",
-	  "A B C", "" },
+	{ "direct_deps", "A\nB depends=A\nC depends=B", NULL, "C B A", "A B C",
+	  "" },
 	{ "independent_groups_deps", "A1\nB1 depends=A1\nA2\nB2 depends=A2",
 	  NULL, "B1 A1 B2 A2", "A1 B1 A2 B2", "" },
 	{ "visiting_black_node", "A depends=B\nB\nC depends=B", NULL, "A C",
@@ -28,11 +28,10 @@ static const struct solver_case cases[] = {
 	/* Sibling dependencies in (id, type) order: deterministic. */
 	{ "sorted_siblings", "A depends=E,C,D,B\nB\nC\nD\nE", NULL, "A",
 	  "B C D E A", "" },
-	{ "same_id_two_types", "A depends=B after=B\nB", NULL, "A", "B A",
-	  "" },
+	{ "same_id_two_types", "A depends=B after=B\nB", NULL, "A", "B A", "" },
 	/* `after` pulls; `before` only orders (both measured upstream). */
-	{ "after_pulls_before_does_not", "A after=B\nB\nC before=A", NULL,
-	  "A", "B A", "" },
+	{ "after_pulls_before_does_not", "A after=B\nB\nC before=A", NULL, "A",
+	  "B A", "" },
 	{ "before_orders", "A after=B\nB\nC before=A", NULL, "A C", "B C A",
 	  "" },
 	{ "before_deps", "A\nB before=A", NULL, "A B", "B A", "" },
@@ -51,8 +50,7 @@ static const struct solver_case cases[] = {
 	  "missing dependency: 'X' (after)" },
 	{ "missing_resource", "A requires=Y.k=v", NULL, "A", "",
 	  "missing dependency: 'Y' (resource)" },
-	{ "missing_cascade", "X depends=nope\nY depends=X\nZ", NULL, "Y Z",
-	  "Z",
+	{ "missing_cascade", "X depends=nope\nY depends=X\nZ", NULL, "Y Z", "Z",
 	  "missing dependency: 'nope' (depends) | "
 	  "missing dependency: 'X' (depends)" },
 	{ "missing_before_is_ignored", "A before=nope", NULL, "A", "A", "" },
@@ -68,11 +66,12 @@ static const struct solver_case cases[] = {
 	{ "cycle_longer", "A depends=C\nB depends=A\nC depends=B", NULL, "A",
 	  "", "dependency cycle detected: A -> C -> B -> A" },
 	/* Below the root: the restarts cascade to the root. */
-	{ "cycle_below_root", "R depends=A\nA depends=B\nB depends=A\nZ",
-	  NULL, "R Z", "Z",
+	{ "cycle_below_root", "R depends=A\nA depends=B\nB depends=A\nZ", NULL,
+	  "R Z", "Z",
 	  "dependency cycle detected: A -> B -> A | "
 	  "missing dependency: 'A' (depends)" },
-	{ "cycle_below_root_keeps_b", "R depends=A\nA depends=B\n"
+	{ "cycle_below_root_keeps_b",
+	  "R depends=A\nA depends=B\n"
 	  "B depends=A\nZ depends=B",
 	  NULL, "R Z", "",
 	  "dependency cycle detected: A -> B -> A | "
@@ -81,44 +80,49 @@ static const struct solver_case cases[] = {
 	  "missing dependency: 'B' (depends)" },
 	{ "cycle_after", "A after=B\nB after=A", NULL, "A", "",
 	  "dependency cycle detected: A -> B -> A" },
-	{ "cycle_via_resource", "A requires=R.k=v\nR depends=A", NULL, "A",
-	  "", "dependency cycle detected: A -> R -> A" },
+	{ "cycle_via_resource", "A requires=R.k=v\nR depends=A", NULL, "A", "",
+	  "dependency cycle detected: A -> R -> A" },
 	/* Only the ordering pass sees a cycle through `before`. */
 	{ "cycle_before", "A after=B before=B\nB", NULL, "A", "",
 	  "dependency cycle detected: B -> A -> B | "
 	  "missing dependency: 'B' (after)" },
-	{ "cycle_before_keeps_others", "A after=B before=B\nB\nC", NULL,
-	  "C A", "C",
+	{ "cycle_before_keeps_others", "A after=B before=B\nB\nC", NULL, "C A",
+	  "C",
 	  "dependency cycle detected: B -> A -> B | "
 	  "missing dependency: 'B' (after)" },
 	/* Groups (§4.4). */
 	{ "groups_measured", "G1 group=g\nG2 group=g\nP\nO depends=G2", NULL,
 	  "G1 P O G2", "G1 G2 P O", "" },
-	{ "groups_external_dep", "G1 group=g depends=X\nG2 group=g\nX\nP",
-	  NULL, "P G2 G1", "P X G2 G1", "" },
+	{ "groups_external_dep", "G1 group=g depends=X\nG2 group=g\nX\nP", NULL,
+	  "P G2 G1", "P X G2 G1", "" },
 	{ "groups_internal_order", "G1 group=g after=G2\nG2 group=g", NULL,
 	  "G1 G2", "G2 G1", "" },
-	{ "groups_internal_cycle", "G1 group=g before=G2\nG2 group=g "
+	{ "groups_internal_cycle",
+	  "G1 group=g before=G2\nG2 group=g "
 	  "before=G1\nP",
 	  NULL, "G1 G2 P", "G2 P",
 	  "dependency cycle detected: G1 -> G2 -> G1" },
-	{ "groups_external_cycle", "G1 group=g depends=X\nG2 group=g\n"
+	{ "groups_external_cycle",
+	  "G1 group=g depends=X\nG2 group=g\n"
 	  "X after=G2",
 	  NULL, "G1", "",
 	  "dependency cycle detected: _group_job_g -> X -> _group_job_g | "
 	  "missing dependency: 'G2' (after) | "
 	  "missing dependency: 'X' (depends)" },
-	{ "groups_outer_cycle", "G1 group=g\nG2 group=g after=O\nO after=P\n"
+	{ "groups_outer_cycle",
+	  "G1 group=g\nG2 group=g after=O\nO after=P\n"
 	  "P depends=G1",
 	  NULL, "P G2", "",
 	  "dependency cycle detected: _group_job_g -> O -> P -> _group_job_g"
 	  " | missing dependency: 'G1' (depends) | "
 	  "missing dependency: 'P' (after) | "
 	  "missing dependency: 'O' (after)" },
-	{ "groups_no_cycle", "G1 group=g\nG2 group=g after=O\nO before=P\n"
+	{ "groups_no_cycle",
+	  "G1 group=g\nG2 group=g after=O\nO before=P\n"
 	  "P depends=G1",
 	  NULL, "P G2", "O G1 G2 P", "" },
-	{ "no_groups_no_cycle", "T1_1\nT1_2 after=T1_1\nT2_1 after=T2_2\n"
+	{ "no_groups_no_cycle",
+	  "T1_1\nT1_2 after=T1_1\nT2_1 after=T2_2\n"
 	  "T2_2",
 	  NULL, "T2_2 T1_1 T1_2 T2_1", "T2_2 T1_1 T1_2 T2_1", "" },
 };
@@ -172,7 +176,8 @@ PT_TEST(solver_problem_fields)
 
 PT_TEST(solver_quotes_like_python)
 {
-	struct tj_set *set = load_case("it's depends=say\"hi\"\nb\\c depends=x");
+	struct tj_set *set =
+		load_case("it's depends=say\"hi\"\nb\\c depends=x");
 	struct pt_session *s = tj_session(set);
 
 	PT_ASSERT_INT_EQ(tj_desire(s, "it's b\\c caf\xc3\xa9"), 3);
@@ -266,11 +271,12 @@ struct ref {
 	const char *left[RMAX * 4];
 	int n_left;
 	/* The error of a failed resolve. */
-	int err_affected;          /* job index, or -1 for a non-job */
-	const char *err_unknown;   /* the unknown id when err_affected < 0 */
+	int err_affected;	 /* job index, or -1 for a non-job */
+	const char *err_unknown; /* the unknown id when err_affected < 0 */
 	char err[4096];
 	/* Solver state. */
-	int state[RMAX + 8];       /* 0 absent, 1 not visited, 2 visited, 3 finished */
+	int state[RMAX +
+		  8]; /* 0 absent, 1 not visited, 2 visited, 3 finished */
 	int pulled[RMAX];
 	int pull[RMAX], npull;
 	int order[RMAX + 8], norder;
@@ -642,10 +648,9 @@ static void random_graph(struct pt_rng *rng, struct tj_set *set, int n)
 				}
 			}
 			if (k)
-				off += (size_t)snprintf(spec + off,
-							sizeof(spec) - off,
-							" %s=%s", fields[f],
-							list);
+				off += (size_t)snprintf(
+					spec + off, sizeof(spec) - off,
+					" %s=%s", fields[f], list);
 		}
 		if (i > 0 && pt__rng_below(rng, 5) == 0) {
 			int t = (int)pt__rng_below(rng, (uint64_t)i);
@@ -725,9 +730,9 @@ PT_TEST_TIMEOUT(solver_equals_restart_loop_on_random_graphs, 120)
 				PT_FAIL("iteration %d: desired %zu vs %d", it,
 					pt_session_desired_count(s), R->n_left);
 			for (int k = 0; k < R->n_left; k++)
-				PT_ASSERT_STR_EQ(pt_session_desired_id(
-							 s, (size_t)k),
-						 R->left[k]);
+				PT_ASSERT_STR_EQ(
+					pt_session_desired_id(s, (size_t)k),
+					R->left[k]);
 			if (strcmp(run_ref, tj_run_list(s)) ||
 			    strcmp(prob_ref, tj_problems(s))) {
 				for (size_t i = 0; i < set->n; i++) {
@@ -737,8 +742,10 @@ PT_TEST_TIMEOUT(solver_equals_restart_loop_on_random_graphs, 120)
 						"job %s group=%s requires=%s\n",
 						j->id, j->group ? j->group : "",
 						j->requires ? j->requires : "");
-					for (size_t k = 0; k < j->depends.n; k++)
-						fprintf(stderr, "  depends %s\n",
+					for (size_t k = 0; k < j->depends.n;
+					     k++)
+						fprintf(stderr,
+							"  depends %s\n",
 							j->depends.v[k]);
 					for (size_t k = 0; k < j->after.n; k++)
 						fprintf(stderr, "  after %s\n",
@@ -784,8 +791,8 @@ static void run_case(const struct solver_case *c)
 		/* The literal restart loop must agree with the expectation. */
 		static char run_ref[8192], prob_ref[8192];
 		struct ref *R = pt__calloc(1, sizeof(*R));
-		struct pt_strlist m = tj_list(c->mandatory ? c->mandatory : "",
-					      ' ');
+		struct pt_strlist m =
+			tj_list(c->mandatory ? c->mandatory : "", ' ');
 		struct pt_strlist d = tj_list(c->desired, ' ');
 		const char *ids[RMAX * 2];
 		size_t nd = 0;
@@ -804,7 +811,8 @@ static void run_case(const struct solver_case *c)
 		if (strcmp(run_ref, c->run_list) ||
 		    strcmp(prob_ref, c->problems))
 			PT_FAIL("case %s: reference disagrees:\n  run: %s\n"
-				"  problems: %s", c->name, run_ref, prob_ref);
+				"  problems: %s",
+				c->name, run_ref, prob_ref);
 		for (size_t i = 0; i < set->n; i++)
 			if (R->prog[i])
 				tj_release(NULL, R->prog[i]);
@@ -828,7 +836,6 @@ PT_TEST(solver_cases)
 	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++)
 		run_case(&cases[i]);
 }
-
 
 /*
  * The run list's invariants: every pulling dependency of a run-list job is
@@ -866,14 +873,19 @@ static void check_invariants(const struct pt_session *s)
 		}
 		/* A group's members are contiguous. */
 		if (g && i > 0) {
-			const char *pg = pt_session_job(
-				s, pt_session_run_list_get(s, i - 1))->group;
+			const char *pg =
+				pt_session_job(
+					s, pt_session_run_list_get(s, i - 1))
+					->group;
 
 			if (!pg || strcmp(pg, g))
 				for (size_t k = 0; k + 1 < i; k++) {
-					const char *kg = pt_session_job(
-						s, pt_session_run_list_get(s, k))
-						->group;
+					const char *kg =
+						pt_session_job(
+							s,
+							pt_session_run_list_get(
+								s, k))
+							->group;
 
 					if (kg && !strcmp(kg, g))
 						PT_FAIL("group %s is split at %s",
@@ -936,9 +948,16 @@ PT_TEST_TIMEOUT(solver_corpus_all_jobs, 120)
 	{
 		/* providers/<name>: each a provider directory. */
 		static const char *const names[] = {
-			"base", "resource", "certification-client",
-			"certification-server", "sru", "tpm2", "gpgpu",
-			"genio", "iiotg", "docker",
+			"base",
+			"resource",
+			"certification-client",
+			"certification-server",
+			"sru",
+			"tpm2",
+			"gpgpu",
+			"genio",
+			"iiotg",
+			"docker",
 		};
 
 		for (size_t i = 0; i < PT_ARRAY_SIZE(names); i++) {

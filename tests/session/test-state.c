@@ -50,9 +50,9 @@ PT_TEST(state_lookup_and_defaults)
 	PT_ASSERT_UINT_EQ(pt_session_run_list_count(s), 0);
 	PT_ASSERT(!pt_session_in_run_list(s, 0));
 	PT_ASSERT_UINT_EQ(pt_session_run_list_get(s, 0), PT_SESSION_NO_JOB);
-	PT_ASSERT_ERR(pt_session_set_result(s, 7, pt_session_result(s, 0),
-					    NULL, 0),
-		      -EINVAL);
+	PT_ASSERT_ERR(
+		pt_session_set_result(s, 7, pt_session_result(s, 0), NULL, 0),
+		-EINVAL);
 	pt_session_free(s);
 	tj_free(set);
 	PT_ASSERT_NULL(pt_session_free(NULL));
@@ -62,8 +62,10 @@ PT_TEST(state_result_history)
 {
 	struct tj_set *set = tj_set_new();
 	struct pt_session *s;
-	struct pt_result r = { .outcome = PT_OUTCOME_FAIL, .return_code = 1,
-			       .duration = 0.5, .comments = "first" };
+	struct pt_result r = { .outcome = PT_OUTCOME_FAIL,
+			       .return_code = 1,
+			       .duration = 0.5,
+			       .comments = "first" };
 	struct pt_result hollow = { .outcome = PT_OUTCOME_NONE };
 	struct log log = { { 0 }, 0 };
 	struct pt_session_callbacks cb = { .result_changed = on_result,
@@ -82,8 +84,7 @@ PT_TEST(state_result_history)
 	PT_ASSERT_UINT_EQ(pt_session_result_history_count(s, 0), 2);
 	PT_ASSERT_INT_EQ(pt_session_result_history(s, 0, 0)->outcome,
 			 PT_OUTCOME_FAIL);
-	PT_ASSERT_STR_EQ(pt_session_result_history(s, 0, 0)->comments,
-			 "first");
+	PT_ASSERT_STR_EQ(pt_session_result_history(s, 0, 0)->comments, "first");
 	PT_ASSERT_STR_EQ(pt_session_result_history(s, 0, 1)->io_log,
 			 "io-logs/a.log");
 	PT_ASSERT_NULL(pt_session_result_history(s, 0, 2));
@@ -193,8 +194,8 @@ PT_TEST(state_effective_fields)
 			 "non-blocker");
 	PT_ASSERT_STR_EQ(pt_session_effective(s, 0, "auto_retry"),
 			 "unspecified");
-	PT_ASSERT_OK(pt_session_override(s, 0, "certification_status",
-					 "blocker"));
+	PT_ASSERT_OK(
+		pt_session_override(s, 0, "certification_status", "blocker"));
 	PT_ASSERT_OK(pt_session_override(s, 0, "category_id", "c1"));
 	PT_ASSERT_OK(pt_session_override(s, 0, "category_id", "c2"));
 	PT_ASSERT_OK(pt_session_override(s, 0, "auto_retry", "no"));
@@ -355,7 +356,8 @@ PT_TEST(state_template_instantiation)
 	const char *k[] = { "kind", "name" };
 	const char *v1[] = { "a", "x" }, *v2[] = { "b", "y" },
 		   *v3[] = { "a", "z" };
-	struct pt_resource_record recs[] = { { 2, k, v1 }, { 2, k, v2 },
+	struct pt_resource_record recs[] = { { 2, k, v1 },
+					     { 2, k, v2 },
 					     { 2, k, v3 } };
 	struct pt_result pass = { .outcome = PT_OUTCOME_PASS };
 	const char *want[] = { "gen-x", "gen-z" };
