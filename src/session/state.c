@@ -412,6 +412,19 @@ static int result_copy(struct pt_result *dst, const struct pt_result *src)
 	return 0;
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool result_equal(const struct pt_result *a, const struct pt_result *b)
+{
+	return a->outcome == b->outcome && a->return_code == b->return_code &&
+	       a->duration == b->duration && a->attempt == b->attempt &&
+	       a->started_ns == b->started_ns &&
+	       str_eq(a->comments, b->comments) && str_eq(a->io_log, b->io_log);
+}
+
 /* MemoryJobResult({}): no outcome and nothing else recorded. */
 static bool result_is_hollow(const struct pt_result *r)
 {
@@ -497,7 +510,9 @@ int pt_session_set_result(struct pt_session *s, size_t job,
 	if (!s || !res || job >= s->jobs.n)
 		return -EINVAL;
 	js = &s->jobs.v[job];
-	hollow = result_is_hollow(res);
+	/* JobState appends to the history on a real change only (the pod
+	 * change notifier), and never a hollow result. */
+	hollow = result_is_hollow(res) || result_equal(&js->result, res);
 	resource = js->job->plugin == PT_PLUGIN_RESOURCE &&
 		   res->outcome != PT_OUTCOME_NONE;
 	/* Allocate everything first: on failure nothing has changed. */

@@ -79,6 +79,9 @@ PT_TEST(state_result_history)
 	r.comments = NULL;
 	r.io_log = "io-logs/a.log";
 	PT_ASSERT_OK(pt_session_set_result(s, 0, &r, NULL, 0));
+	/* The same result again is no change: not added to the history. */
+	PT_ASSERT_OK(pt_session_set_result(s, 0, &r, NULL, 0));
+	PT_ASSERT_UINT_EQ(pt_session_result_history_count(s, 0), 2);
 	/* A hollow result becomes current but is not history. */
 	PT_ASSERT_OK(pt_session_set_result(s, 0, &hollow, NULL, 0));
 	PT_ASSERT_UINT_EQ(pt_session_result_history_count(s, 0), 2);
@@ -89,7 +92,7 @@ PT_TEST(state_result_history)
 			 "io-logs/a.log");
 	PT_ASSERT_NULL(pt_session_result_history(s, 0, 2));
 	PT_ASSERT_INT_EQ(pt_session_result(s, 0)->outcome, PT_OUTCOME_NONE);
-	PT_ASSERT_STR_EQ(log.text, "result(a) result(a) result(a) ");
+	PT_ASSERT_STR_EQ(log.text, "result(a) result(a) result(a) result(a) ");
 	pt_session_free(s);
 	tj_free(set);
 }
