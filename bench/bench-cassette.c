@@ -13,16 +13,16 @@
  * Prints "metric NAME VALUE UNIT" lines and the ratios.
  */
 #define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS, mkdtemp */
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "cassette/internal.h"
 #include "os/clock.h"
 #include "os/file.h"
 
 #include <stdatomic.h>
-#include <time.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define N_INTERACTIONS 10000
@@ -40,15 +40,16 @@ static char *make_cassette(size_t *len)
 
 	pt__buf_adds(&b, "{\"version\": \"2.0\", \"interactions\": [");
 	for (int i = 0; i < N_INTERACTIONS; i++)
-		pt__buf_addf(&b,
-			     "%s{\"request\": {\"method\": \"GET\", \"uri\": "
-			     "\"https://api.test/items/%d\", \"query_string\": "
-			     "\"page=1&sort=asc\", \"headers\": {\"accept\": "
-			     "[\"application/json\"]}, \"body_type\": \"text\", "
-			     "\"body\": \"\"}, \"response\": {\"status\": 200, "
-			     "\"headers\": {}, \"body_type\": \"json\", "
-			     "\"body_json\": {\"id\": %d}}}",
-			     i ? ",\n" : "", i, i);
+		pt__buf_addf(
+			&b,
+			"%s{\"request\": {\"method\": \"GET\", \"uri\": "
+			"\"https://api.test/items/%d\", \"query_string\": "
+			"\"page=1&sort=asc\", \"headers\": {\"accept\": "
+			"[\"application/json\"]}, \"body_type\": \"text\", "
+			"\"body\": \"\"}, \"response\": {\"status\": 200, "
+			"\"headers\": {}, \"body_type\": \"json\", "
+			"\"body_json\": {\"id\": %d}}}",
+			i ? ",\n" : "", i, i);
 	pt__buf_adds(&b, "]}\n");
 	*len = b.len;
 	return pt__buf_detach(&b, NULL);

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
 	struct pt_http_request req = { .method = "GET",
 				       .url = "http://a.test/x?key=abc",
-				       .headers = h, .n_headers = 1 };
+				       .headers = h,
+				       .n_headers = 1 };
 	struct pt_cassette_info in;
 	struct pt_diags *d = NULL;
 	struct pt_cassette *c;

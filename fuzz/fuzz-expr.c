@@ -6,10 +6,12 @@
  * Input: the program text up to the first NUL byte; what follows the NUL
  * (if anything) is the text of an `imports` field.
  *
- * Besides memory errors, it checks one property and aborts when it does
- * not hold: when both modes parse, no expression takes PlainBox's textual
- * and/or split and both modes see the same resources, compat and strict
- * give the same result (docs/expr.md).
+ * Besides memory errors, it checks two properties and aborts when one
+ * does not hold (docs/expr.md): when both modes parse, no expression takes
+ * PlainBox's textual and/or split and both modes see the same resources,
+ * compat and strict give the same result; and when the program says the
+ * modes cannot differ (pt__expr_prog_may_differ() == 0) and it uses no
+ * resource with an empty record list, they give the same result.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -76,6 +78,18 @@ static bool same_ids(const struct pt_expr_prog *a, const struct pt_expr_prog *b)
 	return true;
 }
 
+static bool uses_empty(const struct pt_expr_prog *p)
+{
+	size_t n;
+	const char *const *ids = pt__expr_prog_all_ids(p, &n);
+
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(ids[k], "empty") == 0 ||
+		    strcmp(ids[k], "ns::empty") == 0)
+			return true;
+	return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -125,6 +139,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (progs[0] && progs[1] && pt__expr_prog_splits(progs[0]) == 0 &&
 	    same_ids(progs[0], progs[1]) && res[0].status != res[1].status)
+		abort();
+	if (progs[0] && progs[1] && pt__expr_prog_may_differ(progs[0]) == 0 &&
+	    pt__expr_prog_may_differ(progs[1]) == 0 && !uses_empty(progs[1]) &&
+	    res[0].status != res[1].status)
 		abort();
 	pt__expr_prog_free(progs[0]);
 	pt__expr_prog_free(progs[1]);

@@ -4,6 +4,7 @@
  * checksums). Input: byte 0 picks the chunk size, the rest is the text.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pt_units_new(&u) == 0 && pt_diags_new(&d) == 0) {
 		struct pt_load_options opt = { .ns = "fz", .limits = lim };
 		pt_units_load_buffer(u, text, len, "fuzz.pxu", &opt, d);
+		size_t nu = pt_units_count(u);
+		/* Templates: one fake record with every referenced name. */
+		for (size_t i = 0; i < nu; i++) {
+			const struct pt_unit *t = pt_units_get(u, i);
+			struct pt_strlist names;
+			struct pt_records *r = NULL;
+			const struct pt_rfc822_record *rec;
+			char buf[4096];
+			size_t o = 0;
+
+			if (t->type != PT_UNIT_TEMPLATE ||
+			    pt_template_params(u, t, &names) < 0)
+				continue;
+			for (size_t k = 0; k < names.n && o < 3000; k++)
+				o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+						      "%.100s: v%zu\n",
+						      names.v[k], k);
+			if (pt_rfc822_parse(buf, o, "fake", NULL, NULL, &r) < 0)
+				continue;
+			rec = pt_records_get(r, 0);
+			pt_template_instantiate(u, t, rec ? &rec : NULL, NULL,
+						rec ? 1 : 0, d);
+			pt_records_free(r);
+		}
 		for (size_t i = 0; i < pt_units_job_count(u); i++)
 			if (strlen(pt_units_job(u, i)->checksum) != 64)
 				abort();

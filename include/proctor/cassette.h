@@ -41,7 +41,7 @@ enum pt_cassette_mode {
 /* Request fields compared by the matcher (bit set). */
 enum {
 	PT_MATCH_METHOD = 1u << 0,  /* case-insensitive */
-	PT_MATCH_URI = 1u << 1,     /* scheme://host[:port]/path, exact */
+	PT_MATCH_URI = 1u << 1,	    /* scheme://host[:port]/path, exact */
 	PT_MATCH_QUERY = 1u << 2,   /* decoded key->value map, any order */
 	PT_MATCH_HEADERS = 1u << 3, /* names lowercased, value lists sorted */
 	PT_MATCH_BODY = 1u << 4,    /* same body kind and equal (JSON deep) */
@@ -53,7 +53,7 @@ enum {
 };
 
 /* Default limits (0 in the options means these). */
-#define PT_CASSETTE_MAX_BYTES        (64u << 20)
+#define PT_CASSETTE_MAX_BYTES	     (64u << 20)
 #define PT_CASSETTE_MAX_INTERACTIONS 100000u
 
 struct pt_http_header {
@@ -129,6 +129,27 @@ struct pt_cassette_filter {
 };
 
 /*
+ * Templates (ReqCassette): values matched by named patterns in a request
+ * (uri, query, body) are stored as markers {{name.i}}, in the request and
+ * where they occur in the response; a replayed request with other values
+ * matches, and its values fill the response. Presets: "anthropic",
+ * "openai", "llm" (both), "common" (uuid, iso_timestamp); patterns with
+ * the same name override the preset's. A template implies sequential
+ * matching; headers are never compared for templated interactions.
+ */
+struct pt_cassette_pattern {
+	const char *name;
+	const char *regex; /* PCRE2 */
+};
+
+struct pt_cassette_template {
+	const char *preset; /* or NULL */
+	const struct pt_cassette_pattern *patterns;
+	size_t n_patterns;
+	bool allow_key_templates; /* also template JSON object keys */
+};
+
+/*
  * Sessions: the interaction index of sequential matching, per cassette
  * path. A local session lives in this process; a shared session lives in
  * a small file mapped by every process that opens it, and its
@@ -157,7 +178,7 @@ PT_API int64_t pt_cassette_session_current(struct pt_cassette_session *s,
 
 struct pt_cassette_opts {
 	enum pt_cassette_mode mode;
-	unsigned match;  /* PT_MATCH_* bits; 0: PT_MATCH_DEFAULT */
+	unsigned match;	 /* PT_MATCH_* bits; 0: PT_MATCH_DEFAULT */
 	bool sequential; /* strict per index (see the session) */
 	/* Session for sequential matching; NULL: a private local one. */
 	struct pt_cassette_session *session;
@@ -176,11 +197,16 @@ struct pt_cassette_opts {
 	int (*before_record)(void *ctx, struct pt_cassette_msg *req,
 			     struct pt_cassette_msg *resp);
 	void *filter_ctx;
-	size_t max_bytes;        /* file size limit; 0: default */
+	/* Templates for recording (NULL: none); implies sequential. */
+	const struct pt_cassette_template *tmpl;
+	size_t max_bytes;	 /* file size limit; 0: default */
 	size_t max_interactions; /* 0: default */
 };
 
-#define PT_CASSETTE_OPTS_INIT { .mode = PT_CASSETTE_RECORD }
+#define PT_CASSETTE_OPTS_INIT \
+ {                            \
+  .mode = PT_CASSETTE_RECORD  \
+ }
 
 struct pt_cassette;
 
@@ -219,6 +245,14 @@ PT_API int pt_cassette_find(struct pt_cassette *c,
 			    const struct pt_http_request *req);
 
 PT_API size_t pt_cassette_count(struct pt_cassette *c);
+
+/*
+ * ReqCassette's file name for a cassette name: every character that is
+ * not a word character, white space or '-' becomes '_', runs of white
+ * space become one '_', then ".json" ("my cassette" -> "my_cassette.json").
+ * *ret is the caller's (pt_free).
+ */
+PT_API int pt_cassette_file_name(const char *name, char **ret);
 
 /* Summary of interaction i; strings borrowed until the next change. */
 struct pt_cassette_info {

@@ -301,7 +301,14 @@ struct pt_plan_override {
 	const char *value;
 };
 
-/* What a test plan selects among a list of jobs. */
+/*
+ * What a test plan selects among a list of jobs. Owned by the caller
+ * (pt_plan_selection_free); the strings and arrays it points to live in
+ * the struct pt_units and stay valid until pt_units_free(). Bootstrap and
+ * setup ids are those of existing jobs only; desired excludes bootstrap
+ * jobs (as upstream). The caller runs bootstrap jobs, instantiates
+ * templates, then calls pt_plan_select() again over all jobs.
+ */
 struct pt_plan_selection {
 	struct pt_strlist desired;   /* qualified ids, in selection order */
 	struct pt_strlist mandatory; /* mandatory_include (+ nested parts) */
@@ -312,10 +319,12 @@ struct pt_plan_selection {
 };
 
 /*
- * Selects for test plan plan_id among jobs[0..n) (NULL: every job of u),
- * with select_units' order (first including qualifier, then job order;
- * any exclude removes). Problems (bad patterns, unknown nested parts)
- * go to diags. Returns 0, PT_ENOTFOUND (no such plan) or -ENOMEM.
+ * Selects for test plan plan_id (qualified) among jobs[0..n) (NULL: every
+ * job of u), with select_units' order (first including qualifier, then job
+ * order; any exclude removes). Problems (bad patterns, unknown nested
+ * parts, nesting cycles) go to diags. Returns 0, PT_ENOTFOUND (no such
+ * plan) or -ENOMEM. Not thread-safe with other calls on the same u (it
+ * interns strings into u).
  */
 PT_API int pt_plan_select(const struct pt_units *u, const char *plan_id,
 			  const struct pt_job *const *jobs, size_t n,
@@ -396,9 +405,10 @@ PT_API void pt_units_set_jinja_env(struct pt_units *u,
  * the record's __index__ (NULL: i + 1). New units (and their jobs, with
  * template_id set and siblings) are appended to u. A record that cannot
  * be rendered is a diagnostic and is skipped. Engines: "default"
- * (str.format) and "jinja2" (the subset in docs/unit.md). Returns the
- * number of jobs added, or -ENOMEM / PT_ENOTSUP (unknown engine, or a
- * template-unit other than job).
+ * (str.format) and "jinja2" (the subset in docs/unit.md); an unknown
+ * engine, a template-unit other than job or a jinja2 syntax error is one
+ * diagnostic for the template (nothing generated). Returns the number of
+ * jobs added (0 included), or -ENOMEM / -EINVAL only.
  */
 PT_API int pt_template_instantiate(struct pt_units *u,
 				   const struct pt_unit *tpl,

@@ -2,7 +2,13 @@
 #include "base/common.h"
 #include "base/arena.h"
 
-#define ARENA_BLOCK (64 * 1024)
+/*
+ * Blocks start small and double up to ARENA_BLOCK, so that an arena that
+ * holds a few hundred bytes (a compiled expression, say) costs about that
+ * much, while a large one still allocates rarely.
+ */
+#define ARENA_BLOCK       (64 * 1024)
+#define ARENA_FIRST_BLOCK 1024
 
 struct pt_arena_block {
 	struct pt_arena_block *next;
@@ -19,7 +25,14 @@ void *pt__arena_alloc(struct pt_arena *a, size_t size)
 		return NULL;
 	need &= ~(size_t)7;
 	if (!b || b->size - b->used < need) {
-		bsize = need > ARENA_BLOCK / 4 ? need : ARENA_BLOCK;
+		if (need > ARENA_BLOCK / 4) {
+			bsize = need;
+		} else {
+			bsize = b ? PT_MIN(2 * b->size, (size_t)ARENA_BLOCK)
+				  : ARENA_FIRST_BLOCK;
+			while (bsize < need)
+				bsize *= 2;
+		}
 		if (!pt__add_ok(bsize, sizeof(*b), &bsize))
 			return NULL;
 		b = pt__malloc(bsize);

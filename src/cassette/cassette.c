@@ -152,7 +152,8 @@ nomem:
 	return -ENOMEM;
 }
 
-static int replay_entry(struct entry *e, struct pt_http_response **ret)
+static int replay_entry(struct entry *e, const struct pt__tpl_match *mm,
+			struct pt_http_response **ret)
 {
 	struct pt_cassette_msg m;
 	struct pt_buf err = PT_BUF_INIT;
@@ -160,6 +161,8 @@ static int replay_entry(struct entry *e, struct pt_http_response **ret)
 
 	r = pt__msg_from_json(&m, json_object_get(e->ia, "response"), true,
 			      &err);
+	if (r == 0 && mm)
+		r = pt__tpl_apply(mm, &m);
 	if (r == 0)
 		r = response_from_msg(&m, ret);
 	pt__msg_clear(&m);
@@ -171,8 +174,12 @@ static int replay_entry(struct entry *e, struct pt_http_response **ret)
 
 static void entries_clear(struct pt_cassette *c)
 {
-	pt_vec_foreach(&c->e, i) pt__canon_clear(&c->e.v[i].c);
+	pt_vec_foreach(&c->e, i) {
+		pt__canon_clear(&c->e.v[i].c);
+		pt__tpl_free(c->e.v[i].tpl);
+	}
 	pt_vec_release(&c->e);
+	pt_vec_release(&c->tpl_ix);
 	pt_map_foreach(&c->index, slot)
 	{
 		struct bucket *b = slot->value;
@@ -193,8 +200,8 @@ static int index_add(struct pt_map *index, const char *key, uint32_t i)
 		if (!b)
 			return -ENOMEM;
 		b->key = pt__strdup(key);
-		if (!b->key || pt__map_put(index, b->key, strlen(b->key), b,
-					   NULL) < 0) {
+		if (!b->key ||
+		    pt__map_put(index, b->key, strlen(b->key), b, NULL) < 0) {
 			pt__free(b->key);
 			pt__free(b);
 			return -ENOMEM;
@@ -243,12 +250,28 @@ static int entries_build(struct pt_cassette *c, json_t *doc,
 		r = pt__msg_from_json(&resp, json_object_get(ia, "response"),
 				      true, &err);
 		pt__msg_clear(&resp);
+		if (r == 0) {
+			part = "";
+			r = pt__tpl_from_json(json_object_get(ia, "template"),
+					      &err, &e.tpl);
+			if (r == PT_EPARSE) {
+				struct pt_buf m2 = PT_BUF_INIT;
+
+				pt__buf_addf(&m2, ".%s", err.s);
+				pt__buf_reset(&err);
+				pt__buf_add(&err, m2.s, m2.len);
+				pt__buf_release(&m2);
+			}
+		}
 		if (r < 0) {
 			pt__canon_clear(&e.c);
 			goto bad;
 		}
 		c->e.v[c->e.n++] = e;
-		r = index_add(&c->index, e.c.key, (uint32_t)i);
+		/* templated requests are compared after templating the
+		 * incoming one: they cannot be indexed by their uri */
+		r = e.tpl ? pt_vec_push(&c->tpl_ix, (uint32_t)i)
+			  : index_add(&c->index, e.c.keys.s, (uint32_t)i);
 		if (r < 0)
 			goto out;
 		continue;
@@ -287,8 +310,7 @@ static int new_doc(json_t **ret)
 }
 
 /* Reads and parses path. -ENOENT when missing. */
-static int load_doc(struct pt_cassette *c, struct pt_diags *diags,
-		    json_t **ret)
+static int load_doc(struct pt_cassette *c, struct pt_diags *diags, json_t **ret)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -310,8 +332,8 @@ static int load_doc(struct pt_cassette *c, struct pt_diags *diags,
 				      pt_strerror(r));
 		return r;
 	}
-	r = pt__cassette_parse(c->path, text, len, c->o.max_interactions,
-			       diags, ret);
+	r = pt__cassette_parse(c->path, text, len, c->o.max_interactions, diags,
+			       ret);
 	pt__free(text);
 	return r;
 }
@@ -347,7 +369,8 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 		return -EINVAL;
 	if (!opts)
 		opts = &def;
-	if (opts->mode > PT_CASSETTE_BYPASS || (opts->n_filters && !opts->filters))
+	if (opts->mode > PT_CASSETTE_BYPASS ||
+	    (opts->n_filters && !opts->filters))
 		return -EINVAL;
 	c = pt__calloc(1, sizeof(*c));
 	if (!c)
@@ -379,9 +402,9 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 			r = -EINVAL;
 			goto fail;
 		}
-		c->re[i] = pcre2_compile(
-			(PCRE2_SPTR)c->o.filters[i].pattern,
-			PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
+		c->re[i] = pcre2_compile((PCRE2_SPTR)c->o.filters[i].pattern,
+					 PCRE2_ZERO_TERMINATED, 0, &ec, &off,
+					 NULL);
 		if (!c->re[i]) {
 			PCRE2_UCHAR msg[256];
 			char field[32];
@@ -389,13 +412,26 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 			pcre2_get_error_message(ec, msg, sizeof(msg));
 			snprintf(field, sizeof(field), "filters[%zu]", i);
 			if (diags)
-				pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE,
-					      NULL, 0, field,
-					      "%s: bad pattern at offset %zu: %s",
-					      field, (size_t)off, (char *)msg);
+				pt__diags_add(
+					diags, PT_SEV_ERROR, PT_EPARSE, NULL, 0,
+					field,
+					"%s: bad pattern at offset %zu: %s",
+					field, (size_t)off, (char *)msg);
 			r = PT_EPARSE;
 			goto fail;
 		}
+	}
+	if (c->o.tmpl) {
+		struct pt_buf err = PT_BUF_INIT;
+
+		r = pt__tpl_from_opts(c->o.tmpl, &err, &c->tpl);
+		if (r < 0 && diags)
+			pt__diags_add(diags, PT_SEV_ERROR, r, NULL, 0,
+				      "template", "template: %s", err.s);
+		pt__buf_release(&err);
+		if (r < 0)
+			goto fail;
+		c->o.sequential = true; /* a template implies it */
 	}
 	if (c->o.mode == PT_CASSETTE_BYPASS) {
 		r = new_doc(&c->doc);
@@ -405,8 +441,8 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 			r = new_doc(&c->doc);
 		} else if (r == -ENOENT) {
 			if (diags)
-				pt__diags_add(diags, PT_SEV_ERROR,
-					      PT_ENOTFOUND, c->path, 0, NULL,
+				pt__diags_add(diags, PT_SEV_ERROR, PT_ENOTFOUND,
+					      c->path, 0, NULL,
 					      "cassette not found (mode is "
 					      "replay: record it first)");
 			r = PT_ENOTFOUND;
@@ -443,6 +479,7 @@ struct pt_cassette *pt_cassette_free(struct pt_cassette *c)
 		return NULL;
 	if (c->slot)
 		pt__session_release(c->session, c->slot);
+	pt__tpl_free(c->tpl);
 	pt_cassette_session_free(c->own_session);
 	entries_clear(c);
 	if (c->doc)
@@ -470,7 +507,8 @@ size_t pt_cassette_count(struct pt_cassette *c)
 	return n;
 }
 
-/* ---- filters -------------------------------------------------------------- */
+/* ---- filters --------------------------------------------------------------
+ */
 
 static bool listed(const char *const *names, const char *name)
 {
@@ -486,8 +524,7 @@ static void drop_headers(struct pt_cassette_msg *m, const char *const *names)
 
 	if (!names)
 		return;
-	pt_vec_foreach(&m->headers, i)
-	{
+	pt_vec_foreach(&m->headers, i) {
 		struct msg_hdr h = m->headers.v[i];
 
 		if (listed(names, h.name)) {
@@ -570,24 +607,30 @@ static int filter_response(struct pt_cassette *c, struct pt_cassette_msg *req,
 	return r;
 }
 
-/* ---- diagnostics ---------------------------------------------------------- */
+/* ---- diagnostics ----------------------------------------------------------
+ */
 
 static const struct {
 	unsigned bit;
 	const char *name;
 } fields[] = {
-	{ PT_MATCH_METHOD, "method" },   { PT_MATCH_URI, "uri" },
-	{ PT_MATCH_QUERY, "query" },     { PT_MATCH_HEADERS, "headers" },
-	{ PT_MATCH_BODY, "body" },       { PT_MATCH_BODY_JSON, "body_json" },
+	{ PT_MATCH_METHOD, "method" }, { PT_MATCH_URI, "uri" },
+	{ PT_MATCH_QUERY, "query" },   { PT_MATCH_HEADERS, "headers" },
+	{ PT_MATCH_BODY, "body" },     { PT_MATCH_BODY_JSON, "body_json" },
 };
 
-static void add_value(struct pt_buf *b, const char *s, size_t n)
+/* A value in quotes, escaped, cut at 200 bytes. Header keys (name NUL
+ * value NUL ...) print as "name: value; ...". */
+static void add_value(struct pt_buf *b, const char *s, size_t n, bool pairs)
 {
 	pt__buf_addch(b, '"');
-	for (size_t i = 0; i < n && i < 200; i++) {
+	for (size_t i = 0, k = 0; i < n && i < 200; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		if (ch == '\0')
+		if (ch == '\0' && pairs)
+			pt__buf_adds(b,
+				     k++ % 2 ? (i + 1 < n ? "; " : "") : ": ");
+		else if (ch == '\0')
 			pt__buf_adds(b, "\\0");
 		else if (ch == '"' || ch == '\\')
 			pt__buf_addf(b, "\\%c", ch);
@@ -615,7 +658,7 @@ static void field_values(const struct canon *x, unsigned bit, const char **s,
 		*s = x->query, *n = strlen(x->query);
 		break;
 	case PT_MATCH_HEADERS:
-		*s = x->hkey.s, *n = x->hkey.len;
+		*s = x->keys.s + x->h_off, *n = x->h_len;
 		break;
 	case PT_MATCH_BODY_JSON:
 		if (x->jvalid) {
@@ -692,9 +735,11 @@ static int explain(struct pt_cassette *c, const struct canon *in,
 			field_values(in, fields[f].bit, &iv, &inn);
 			pt__buf_addf(&b, "\n  %s differs:\n    stored: ",
 				     fields[f].name);
-			add_value(&b, sv, sn);
+			add_value(&b, sv, sn,
+				  fields[f].bit == PT_MATCH_HEADERS);
 			pt__buf_adds(&b, "\n    value:  ");
-			add_value(&b, iv, inn);
+			add_value(&b, iv, inn,
+				  fields[f].bit == PT_MATCH_HEADERS);
 		}
 	}
 	pt__diags_add(diags, PT_SEV_ERROR, PT_ENOMATCH, c->path, 0,
@@ -704,22 +749,49 @@ static int explain(struct pt_cassette *c, const struct canon *in,
 	return PT_ENOMATCH;
 }
 
-/* ---- lookup ---------------------------------------------------------------- */
+/* ---- lookup ----------------------------------------------------------------
+ */
 
-static long find_locked(struct pt_cassette *c, const struct canon *in)
+/* 1 when entry e matches (*mm set for a templated one), 0 when not. */
+static int entry_match(struct pt_cassette *c, struct entry *e,
+		       const struct canon *in, const struct pt_cassette_msg *m,
+		       struct pt__tpl_match **mm)
 {
-	struct bucket *b = pt__map_gets(&c->index, in->key);
+	*mm = NULL;
+	if (!e->tpl)
+		return pt__canon_diff(&e->c, in, c->match) == 0;
+	return pt__tpl_compare(e->tpl, c->match, &e->c, in->method, in->uri,
+			       in->query, m, mm) == 1;
+}
 
-	if (!b)
-		return -1;
-	pt_vec_foreach(&b->ix, k)
-	{
-		uint32_t i = b->ix.v[k];
+/* First match in file order: the index bucket, and templated entries. */
+static long find_locked(struct pt_cassette *c, const struct canon *in,
+			const struct pt_cassette_msg *m,
+			struct pt__tpl_match **mm)
+{
+	struct bucket *b = pt__map_get(&c->index, in->keys.s, in->key_len);
+	long best = -1;
 
-		if (pt__canon_diff(&c->e.v[i].c, in, c->match) == 0)
+	*mm = NULL;
+	if (b) {
+		pt_vec_foreach(&b->ix, k) {
+			uint32_t i = b->ix.v[k];
+
+			if (pt__canon_diff(&c->e.v[i].c, in, c->match) == 0) {
+				best = (long)i;
+				break;
+			}
+		}
+	}
+	pt_vec_foreach(&c->tpl_ix, k) {
+		uint32_t i = c->tpl_ix.v[k];
+
+		if (best >= 0 && (long)i > best)
+			break;
+		if (entry_match(c, &c->e.v[i], in, m, mm))
 			return (long)i;
 	}
-	return -1;
+	return best;
 }
 
 static int incoming(struct pt_cassette *c, const struct pt_http_request *req,
@@ -742,6 +814,7 @@ static int incoming(struct pt_cassette *c, const struct pt_http_request *req,
 
 int pt_cassette_find(struct pt_cassette *c, const struct pt_http_request *req)
 {
+	struct pt__tpl_match *mm = NULL;
 	struct pt_cassette_msg m;
 	struct canon in;
 	long i;
@@ -753,14 +826,16 @@ int pt_cassette_find(struct pt_cassette *c, const struct pt_http_request *req)
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&c->mu);
-	i = find_locked(c, &in);
+	i = find_locked(c, &in, &m, &mm);
 	pthread_mutex_unlock(&c->mu);
+	pt__tpl_match_free(mm);
 	pt__canon_clear(&in);
 	pt__msg_clear(&m);
 	return i < 0 ? PT_ENOMATCH : (int)i;
 }
 
-/* ---- recording -------------------------------------------------------------- */
+/* ---- recording --------------------------------------------------------------
+ */
 
 static int file_lock(int fd, short type)
 {
@@ -916,7 +991,7 @@ static int record(struct pt_cassette *c, struct pt_cassette_msg *req,
 		  const struct pt_http_response *resp, struct pt_diags *diags)
 {
 	struct pt_cassette_msg rm;
-	json_t *ia = NULL, *jq = NULL, *jr = NULL;
+	json_t *ia = NULL, *jq = NULL, *jr = NULL, *block = NULL;
 	char ts[96];
 	int r;
 
@@ -926,6 +1001,8 @@ static int record(struct pt_cassette *c, struct pt_cassette_msg *req,
 	if (r < 0)
 		return r;
 	r = filter_response(c, req, &rm);
+	if (r == 0 && c->tpl)
+		r = pt__tpl_record(c->tpl, req, &rm, &block);
 	if (r < 0)
 		goto out;
 	jq = pt__msg_to_json(req);
@@ -934,13 +1011,15 @@ static int record(struct pt_cassette *c, struct pt_cassette_msg *req,
 	timestamp(ts, sizeof(ts));
 	if (!jq || !jr || !ia || json_object_set(ia, "request", jq) < 0 ||
 	    json_object_set(ia, "response", jr) < 0 ||
-	    json_object_set_new(ia, "recorded_at", json_string(ts)) < 0) {
+	    json_object_set_new(ia, "recorded_at", json_string(ts)) < 0 ||
+	    (block && json_object_set(ia, "template", block) < 0)) {
 		json_decref(ia);
 		r = -ENOMEM;
 		goto out;
 	}
 	r = append_locked_file(c, ia, diags);
 out:
+	json_decref(block);
 	json_decref(jq);
 	json_decref(jr);
 	pt__msg_clear(&rm);
@@ -993,6 +1072,7 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 {
 	struct pt_cassette_msg m;
 	struct pt_http_response *resp = NULL;
+	struct pt__tpl_match *mm = NULL;
 	struct canon in;
 	long hit = -1, seq = -1;
 	int r;
@@ -1006,7 +1086,7 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		return r;
 	pthread_mutex_lock(&c->mu);
 	if (!c->o.sequential) {
-		hit = find_locked(c, &in);
+		hit = find_locked(c, &in, &m, &mm);
 	} else {
 		int64_t i = pt__slot_next(c->slot);
 
@@ -1014,11 +1094,11 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		if ((size_t)seq >= c->e.n && c->o.mode == PT_CASSETTE_RECORD)
 			reload_locked(c);
 		if ((size_t)seq < c->e.n &&
-		    pt__canon_diff(&c->e.v[seq].c, &in, c->match) == 0)
+		    entry_match(c, &c->e.v[seq], &in, &m, &mm))
 			hit = seq;
 	}
 	if (hit >= 0) {
-		r = replay_entry(&c->e.v[hit], ret_resp);
+		r = replay_entry(&c->e.v[hit], mm, ret_resp);
 		pthread_mutex_unlock(&c->mu);
 		goto out;
 	}
@@ -1038,12 +1118,14 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 	}
 	*ret_resp = resp;
 out:
+	pt__tpl_match_free(mm);
 	pt__canon_clear(&in);
 	pt__msg_clear(&m);
 	return r;
 }
 
-/* ---- inspection and saving ---------------------------------------------------- */
+/* ---- inspection and saving
+ * ---------------------------------------------------- */
 
 static const char *str_at(json_t *o, const char *k, const char *def)
 {

@@ -18,8 +18,7 @@ void pt__msg_clear(struct pt_cassette_msg *m)
 	pt__free(m->method);
 	pt__free(m->uri);
 	pt__free(m->query);
-	pt_vec_foreach(&m->headers, i)
-	{
+	pt_vec_foreach(&m->headers, i) {
 		pt__free(m->headers.v[i].name); /* value is in the same block */
 	}
 	pt_vec_release(&m->headers);
@@ -161,10 +160,45 @@ static bool printable(const unsigned char *s, size_t n)
 	return true;
 }
 
+bool pt__utf8_valid(const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i];
+		size_t k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3;
+		else
+			return false;
+		if (i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++)
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+		if ((c == 0xe0 && s[i + 1] < 0xa0) ||
+		    (c == 0xed && s[i + 1] > 0x9f) ||
+		    (c == 0xf0 && s[i + 1] < 0x90) ||
+		    (c == 0xf4 && s[i + 1] > 0x8f))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
 static const char *content_type(const struct pt_cassette_msg *m)
 {
-	pt_vec_foreach(&m->headers, i)
-	{
+	pt_vec_foreach(&m->headers, i) {
 		if (strcasecmp(m->headers.v[i].name, "content-type") == 0)
 			return m->headers.v[i].value;
 	}
@@ -478,8 +512,7 @@ json_t *pt__msg_to_json(const struct pt_cassette_msg *m)
 		bad |= set_new(o, "uri", json_string(m->uri));
 		bad |= set_new(o, "query_string", json_string(m->query));
 	}
-	pt_vec_foreach(&m->headers, i)
-	{
+	pt_vec_foreach(&m->headers, i) {
 		const struct msg_hdr *x = &m->headers.v[i];
 		json_t *l = json_object_get(h, x->name);
 
@@ -494,7 +527,8 @@ json_t *pt__msg_to_json(const struct pt_cassette_msg *m)
 		bad |= l ? json_array_append_new(l, s) : -1;
 	}
 	bad |= json_object_set(o, "headers", h);
-	bad |= set_new(o, "body_type", json_string(pt__body_kind_names[m->kind]));
+	bad |= set_new(o, "body_type",
+		       json_string(pt__body_kind_names[m->kind]));
 	if (m->kind == BODY_JSON) {
 		bad |= json_object_set(o, "body_json", m->json);
 	} else if (m->kind == BODY_TEXT) {
@@ -589,14 +623,13 @@ int pt__msg_from_request(struct pt_cassette_msg *m,
 	if (pt__buf_grow(&b, scheme_len + host_len + port_len +
 				     (size_t)(q - path) + 8) < 0 ||
 	    pt__buf_add(&b, scheme, scheme_len) < 0 ||
-	    pt__buf_adds(&b, "://") < 0 ||
-	    pt__buf_add(&b, host, host_len) < 0)
+	    pt__buf_adds(&b, "://") < 0 || pt__buf_add(&b, host, host_len) < 0)
 		goto out;
 	/* scheme and host are case-insensitive: lower case */
 	for (size_t i = 0; i < b.len; i++)
 		b.s[i] = (char)tolower((unsigned char)b.s[i]);
-	if (port && (pt__buf_addch(&b, ':') < 0 ||
-		     pt__buf_add(&b, port, port_len) < 0))
+	if (port &&
+	    (pt__buf_addch(&b, ':') < 0 || pt__buf_add(&b, port, port_len) < 0))
 		goto out;
 	if (q == path ? pt__buf_addch(&b, '/') < 0
 		      : pt__buf_add(&b, path, (size_t)(q - path)) < 0)
@@ -691,9 +724,9 @@ static json_t *migrate_v01(json_t *old)
 						     : json_object());
 	if (json_is_string(b)) {
 		json_error_t e;
-		json_t *j = json_loadb(json_string_value(b),
-				       json_string_length(b), JSON_DECODE_ANY,
-				       &e);
+		json_t *j =
+			json_loadb(json_string_value(b), json_string_length(b),
+				   JSON_DECODE_ANY, &e);
 
 		if (j && (json_is_object(j) || json_is_array(j))) {
 			bad |= json_object_set_new(resp, "body_type",
@@ -748,7 +781,8 @@ int pt__cassette_parse(const char *path, const char *text, size_t len,
 	doc = json_loadb(text, len, 0, &e);
 	if (!doc)
 		return diag(diags, PT_EPARSE, path, (unsigned)PT_MAX(e.line, 0),
-			    NULL, "invalid JSON at line %d, column %d (byte %d): %s",
+			    NULL,
+			    "invalid JSON at line %d, column %d (byte %d): %s",
 			    e.line, e.column, e.position, e.text);
 	if (!json_is_object(doc)) {
 		json_decref(doc);
@@ -799,7 +833,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Raw segments of a query string sorted and rejoined (ReqCassette). */
-static int sort_query(json_t *req)
+int pt__sort_query(json_t *req)
 {
 	json_t *q = json_object_get(req, "query_string");
 	const char *s;
@@ -851,7 +885,7 @@ char *pt__cassette_dump(json_t *doc)
 	{
 		json_t *t = json_object_get(ia, "template");
 
-		if (sort_query(json_object_get(ia, "request")) < 0)
+		if (pt__sort_query(json_object_get(ia, "request")) < 0)
 			return NULL;
 		if (json_is_object(t))
 			json_object_del(t, "compiled_patterns");
@@ -868,4 +902,35 @@ char *pt__cassette_dump(json_t *doc)
 	}
 	pt__json_free(s);
 	return out;
+}
+
+int pt_cassette_file_name(const char *name, char **ret)
+{
+	struct pt_buf b = PT_BUF_INIT;
+	int r = 0;
+
+	if (!name || !ret)
+		return -EINVAL;
+	for (const char *p = name; *p && r == 0; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (isspace(ch)) {
+			while (isspace((unsigned char)p[1]))
+				p++;
+			r = pt__buf_addch(&b, '_');
+		} else {
+			r = pt__buf_addch(&b,
+					  isalnum(ch) || ch == '_' || ch == '-'
+						  ? ch
+						  : '_');
+		}
+	}
+	if (r == 0)
+		r = pt__buf_adds(&b, ".json");
+	if (r < 0) {
+		pt__buf_release(&b);
+		return r;
+	}
+	*ret = pt__buf_detach(&b, NULL);
+	return *ret ? 0 : -ENOMEM;
 }

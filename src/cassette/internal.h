@@ -10,8 +10,8 @@
 #ifndef PT_CASSETTE_INTERNAL_H
 #define PT_CASSETTE_INTERNAL_H
 
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "base/map.h"
 #include "base/vec.h"
 
@@ -37,7 +37,7 @@ struct msg_hdr {
 struct pt_cassette_msg {
 	bool response;
 	char *method, *uri, *query; /* request; never NULL once built */
-	int status;                 /* response */
+	int status;		    /* response */
 	char status_text[16];
 	PT_VEC(struct msg_hdr) headers;
 	enum body_kind kind;
@@ -69,15 +69,19 @@ struct canon {
 	char *method; /* upper case */
 	char *uri;
 	char *query; /* raw, for messages */
-	struct pt_buf qkey, hkey, bkey, jkey;
+	/* One block: the index key (method/uri per match bits) and NUL,
+	 * then the query key and the headers key (few allocations per
+	 * lookup). */
+	struct pt_buf keys;
+	size_t key_len, q_off, q_len, h_off, h_len;
+	struct pt_buf bkey, jkey;
 	enum body_kind kind;
 	bool jvalid; /* jkey holds canonical JSON */
-	char *key;   /* index key (method/uri per match bits) */
 };
 
 /* steal: take the method, uri and query strings from m (left NULL). */
-int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
-		    unsigned match, bool steal);
+int pt__canon_build(struct canon *c, struct pt_cassette_msg *m, unsigned match,
+		    bool steal);
 void pt__canon_clear(struct canon *c);
 /* Bit set of PT_MATCH_* fields that differ (0: match). */
 unsigned pt__canon_diff(const struct canon *a, const struct canon *b,
@@ -85,6 +89,11 @@ unsigned pt__canon_diff(const struct canon *a, const struct canon *b,
 
 /* Frees a string that jansson allocated (json_dumps). */
 void pt__json_free(void *p);
+
+/* Sorts the raw '&' segments of req's "query_string" (in place). */
+int pt__sort_query(json_t *req);
+/* Well-formed UTF-8 (control characters allowed). */
+bool pt__utf8_valid(const char *p, size_t n);
 
 /* base64 (standard alphabet, padded). */
 int pt__b64_encode(const void *p, size_t n, struct pt_buf *out);
@@ -98,22 +107,43 @@ int64_t pt__slot_next(struct pt__slot *slot);
 int64_t pt__slot_current(struct pt__slot *slot);
 int pt__session_release(struct pt_cassette_session *s, struct pt__slot *slot);
 
+/* Templates (template.c). */
+struct pt__tpl;
+struct pt__tpl_match;
+int pt__tpl_from_opts(const struct pt_cassette_template *o, struct pt_buf *err,
+		      struct pt__tpl **ret);
+int pt__tpl_from_json(json_t *block, struct pt_buf *err, struct pt__tpl **ret);
+void pt__tpl_free(struct pt__tpl *t);
+/* Templates req and resp in place; *ret_block: the "template" object. */
+int pt__tpl_record(const struct pt__tpl *t, struct pt_cassette_msg *req,
+		   struct pt_cassette_msg *resp, json_t **ret_block);
+int pt__tpl_compare(const struct pt__tpl *t, unsigned match,
+		    const struct canon *stored, const char *method,
+		    const char *uri, const char *query,
+		    const struct pt_cassette_msg *m,
+		    struct pt__tpl_match **ret);
+int pt__tpl_apply(const struct pt__tpl_match *mm, struct pt_cassette_msg *resp);
+void pt__tpl_match_free(struct pt__tpl_match *m);
+
 struct entry {
 	json_t *ia; /* borrowed from the interactions array */
 	struct canon c;
+	struct pt__tpl *tpl; /* stored template block, or NULL */
 };
 
 struct pt_cassette {
 	pthread_mutex_t mu;
-	char *path;     /* as given */
-	char *key;      /* absolute path: the session key */
+	char *path;	/* as given */
+	char *key;	/* absolute path: the session key */
 	char *lockpath; /* <path>.lock */
 	struct pt_cassette_opts o;
 	unsigned match;
 	pcre2_code **re;
 	json_t *doc; /* {"version": "2.0", "interactions": [...]} */
 	PT_VEC(struct entry) e;
-	struct pt_map index; /* canon.key -> struct bucket * */
+	struct pt_map index;	 /* canon.key -> struct bucket * */
+	PT_VEC(uint32_t) tpl_ix; /* templated entries: not in the index */
+	struct pt__tpl *tpl;	 /* template for recording, or NULL */
 	struct pt_cassette_session *own_session;
 	struct pt_cassette_session *session;
 	struct pt__slot *slot;

@@ -25,9 +25,7 @@ void pt__canon_clear(struct canon *c)
 	pt__free(c->method);
 	pt__free(c->uri);
 	pt__free(c->query);
-	pt__free(c->key);
-	pt__buf_release(&c->qkey);
-	pt__buf_release(&c->hkey);
+	pt__buf_release(&c->keys);
 	pt__buf_release(&c->bkey);
 	pt__buf_release(&c->jkey);
 	memset(c, 0, sizeof(*c));
@@ -114,9 +112,9 @@ static int query_key(const char *q, struct pt_buf *out)
 			kv[k].k = p;
 			kv[k].kl = url_decode(p, (size_t)((eq ? eq : end) - p));
 			kv[k].v = eq ? eq + 1 : "";
-			kv[k].vl = eq ? url_decode(eq + 1,
-						   (size_t)(end - eq - 1))
-				      : 0;
+			kv[k].vl =
+				eq ? url_decode(eq + 1, (size_t)(end - eq - 1))
+				   : 0;
 			kv[k].pos = k;
 			k++;
 		}
@@ -192,8 +190,8 @@ static int headers_key(const struct pt_cassette_msg *m, struct pt_buf *out)
 
 static int json_key(json_t *j, struct pt_buf *out)
 {
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
-					JSON_ENCODE_ANY);
+	char *s =
+		json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	int r;
 
 	if (!s)
@@ -203,15 +201,14 @@ static int json_key(json_t *j, struct pt_buf *out)
 	return r;
 }
 
-int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
-		    unsigned match, bool steal)
+int pt__canon_build(struct canon *c, struct pt_cassette_msg *m, unsigned match,
+		    bool steal)
 {
-	struct pt_buf k = PT_BUF_INIT;
+	size_t need;
 	int r = -ENOMEM;
 
 	memset(c, 0, sizeof(*c));
-	pt__buf_init(&c->qkey);
-	pt__buf_init(&c->hkey);
+	pt__buf_init(&c->keys);
 	pt__buf_init(&c->bkey);
 	pt__buf_init(&c->jkey);
 	if (steal) {
@@ -229,15 +226,33 @@ int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
 		goto fail;
 	for (char *p = c->method; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
-	if ((match & PT_MATCH_QUERY) && query_key(c->query, &c->qkey) < 0)
+	/* one allocation for the keys in the common case */
+	need = strlen(c->method) + strlen(c->uri) + strlen(c->query) + 8;
+	pt_vec_foreach(&m->headers, i)
+		need += strlen(m->headers.v[i].name) +
+			strlen(m->headers.v[i].value) + 2;
+	if (pt__buf_grow(&c->keys, need) < 0 ||
+	    pt__buf_adds(&c->keys, (match & PT_MATCH_METHOD) ? c->method : "") <
+		    0 ||
+	    pt__buf_addch(&c->keys, ' ') < 0 ||
+	    pt__buf_adds(&c->keys, (match & PT_MATCH_URI) ? c->uri : "") < 0)
 		goto fail;
-	if ((match & PT_MATCH_HEADERS) && headers_key(m, &c->hkey) < 0)
+	c->key_len = c->keys.len;
+	if (pt__buf_addch(&c->keys, '\0') < 0)
 		goto fail;
+	c->q_off = c->keys.len;
+	if ((match & PT_MATCH_QUERY) && query_key(c->query, &c->keys) < 0)
+		goto fail;
+	c->q_len = c->keys.len - c->q_off;
+	c->h_off = c->keys.len;
+	if ((match & PT_MATCH_HEADERS) && headers_key(m, &c->keys) < 0)
+		goto fail;
+	c->h_len = c->keys.len - c->h_off;
 	c->kind = m->kind;
 	if ((match & (PT_MATCH_BODY | PT_MATCH_BODY_JSON)) && m->body_len) {
-		if (m->kind == BODY_JSON ? json_key(m->json, &c->bkey) < 0
-					 : pt__buf_add(&c->bkey, m->body,
-						       m->body_len) < 0)
+		if (m->kind == BODY_JSON
+			    ? json_key(m->json, &c->bkey) < 0
+			    : pt__buf_add(&c->bkey, m->body, m->body_len) < 0)
 			goto fail;
 	}
 	if (match & PT_MATCH_BODY_JSON) {
@@ -259,17 +274,8 @@ int pt__canon_build(struct canon *c, struct pt_cassette_msg *m,
 			}
 		}
 	}
-	if (pt__buf_grow(&k, strlen(c->method) + strlen(c->uri) + 1) < 0 ||
-	    pt__buf_adds(&k, (match & PT_MATCH_METHOD) ? c->method : "") < 0 ||
-	    pt__buf_addch(&k, ' ') < 0 ||
-	    pt__buf_adds(&k, (match & PT_MATCH_URI) ? c->uri : "") < 0)
-		goto fail;
-	c->key = pt__buf_detach(&k, NULL);
-	if (!c->key)
-		goto fail;
 	return 0;
 fail:
-	pt__buf_release(&k);
 	pt__canon_clear(c);
 	return -ENOMEM;
 }
@@ -288,9 +294,13 @@ unsigned pt__canon_diff(const struct canon *a, const struct canon *b,
 		d |= PT_MATCH_METHOD;
 	if ((match & PT_MATCH_URI) && strcmp(a->uri, b->uri) != 0)
 		d |= PT_MATCH_URI;
-	if ((match & PT_MATCH_QUERY) && !buf_eq(&a->qkey, &b->qkey))
+	if ((match & PT_MATCH_QUERY) &&
+	    (a->q_len != b->q_len ||
+	     memcmp(a->keys.s + a->q_off, b->keys.s + b->q_off, a->q_len) != 0))
 		d |= PT_MATCH_QUERY;
-	if ((match & PT_MATCH_HEADERS) && !buf_eq(&a->hkey, &b->hkey))
+	if ((match & PT_MATCH_HEADERS) &&
+	    (a->h_len != b->h_len ||
+	     memcmp(a->keys.s + a->h_off, b->keys.s + b->h_off, a->h_len) != 0))
 		d |= PT_MATCH_HEADERS;
 	if (match & PT_MATCH_BODY_JSON) {
 		bool eq = a->jvalid && b->jvalid
@@ -350,7 +360,8 @@ int pt__apply_regex(struct pt_cassette *c, char **s, size_t *len)
 	return 0;
 }
 
-/* ---- accessors for callbacks ---------------------------------------------- */
+/* ---- accessors for callbacks ----------------------------------------------
+ */
 
 const char *pt_cassette_msg_get(const struct pt_cassette_msg *m,
 				const char *field)
@@ -412,8 +423,7 @@ const char *pt_cassette_msg_header(const struct pt_cassette_msg *m,
 {
 	if (!m || !name)
 		return NULL;
-	pt_vec_foreach(&m->headers, i)
-	{
+	pt_vec_foreach(&m->headers, i) {
 		if (strcasecmp(m->headers.v[i].name, name) == 0)
 			return m->headers.v[i].value;
 	}
@@ -427,8 +437,7 @@ int pt_cassette_msg_set_header(struct pt_cassette_msg *m, const char *name,
 
 	if (!m || !name)
 		return -EINVAL;
-	pt_vec_foreach(&m->headers, i)
-	{
+	pt_vec_foreach(&m->headers, i) {
 		struct msg_hdr h = m->headers.v[i];
 
 		if (strcasecmp(h.name, name) == 0) {

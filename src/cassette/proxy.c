@@ -9,8 +9,8 @@
  * without the hop-by-hop headers and Host, so a cassette recorded through
  * the proxy does not depend on the port the proxy had.
  */
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "base/str.h"
 #include "cassette/internal.h"
 
@@ -21,8 +21,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define PROXY_MAX_BODY  (64u << 20)
-#define PROXY_MAX_HDRS  256
+#define PROXY_MAX_BODY (64u << 20)
+#define PROXY_MAX_HDRS 256
 
 struct pt_cassette_proxy {
 	struct MHD_Daemon *d;
@@ -43,9 +43,17 @@ struct req_state {
 static bool hop_by_hop(const char *name)
 {
 	static const char *const names[] = {
-		"host",    "connection",        "keep-alive", "proxy-connection",
-		"te",      "trailer",           "upgrade",    "transfer-encoding",
-		"expect",  "content-length",    "proxy-authorization",
+		"host",
+		"connection",
+		"keep-alive",
+		"proxy-connection",
+		"te",
+		"trailer",
+		"upgrade",
+		"transfer-encoding",
+		"expect",
+		"content-length",
+		"proxy-authorization",
 	};
 
 	for (size_t i = 0; i < PT_ARRAY_SIZE(names); i++)
@@ -54,7 +62,8 @@ static bool hop_by_hop(const char *name)
 	return false;
 }
 
-/* ---- client side (libcurl) ------------------------------------------------ */
+/* ---- client side (libcurl) ------------------------------------------------
+ */
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -314,8 +323,8 @@ static enum MHD_Result serve(struct pt_cassette_proxy *p,
 	if (!hl || pt_diags_new(&diags) < 0 ||
 	    pt__buf_addf(&url, "%s%s", p->upstream, s->uri) < 0)
 		goto out;
-	if (MHD_get_connection_values(con, MHD_HEADER_KIND, on_header_in,
-				      hl) < 0)
+	if (MHD_get_connection_values(con, MHD_HEADER_KIND, on_header_in, hl) <
+	    0)
 		goto out;
 	req = (struct pt_http_request){ .method = method,
 					.url = url.s,

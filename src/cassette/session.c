@@ -22,18 +22,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SESSION_MAGIC   UINT64_C(0x3173736163747000) /* "\0ptcass1" */
+#define SESSION_MAGIC	UINT64_C(0x3173736163747000) /* "\0ptcass1" */
 #define SESSION_VERSION 1u
-#define SESSION_SLOTS   256u
-#define SLOT_READY      1u
+#define SESSION_SLOTS	256u
+#define SLOT_READY	1u
 
 struct pt__slot {
 	_Atomic uint64_t index; /* alone in its cache line */
 	char pad0[56];
 	_Atomic uint32_t state; /* 0 empty, SLOT_READY */
-	uint32_t depth;         /* nesting depth; under the lock */
-	uint64_t hash;          /* of the key; never 0 */
-	char key[112];          /* prefix of the key, for humans */
+	uint32_t depth;		/* nesting depth; under the lock */
+	uint64_t hash;		/* of the key; never 0 */
+	char key[112];		/* prefix of the key, for humans */
 };
 
 struct table {
@@ -45,7 +45,7 @@ struct table {
 
 struct pt_cassette_session {
 	struct table *t;
-	int fd; /* -1: local */
+	int fd;	     /* -1: local */
 	uint64_t id; /* unique per session object, for the lookup cache */
 	pthread_mutex_t mu;
 };
@@ -121,8 +121,8 @@ static struct pt__slot *find(struct table *t, uint64_t h, bool claim)
 }
 
 /* The slot of key, created (under the lock) when missing. */
-static int get_slot(struct pt_cassette_session *s, const char *key,
-		    bool start, struct pt__slot **ret)
+static int get_slot(struct pt_cassette_session *s, const char *key, bool start,
+		    struct pt__slot **ret)
 {
 	uint64_t h = key_hash(key);
 	struct pt__slot *sl = find(s->t, h, false);
@@ -314,8 +314,7 @@ int pt_cassette_session_end(struct pt_cassette_session *s, const char *key)
 	return sl ? pt__session_release(s, sl) : 0;
 }
 
-int64_t pt_cassette_session_next(struct pt_cassette_session *s,
-				 const char *key)
+int64_t pt_cassette_session_next(struct pt_cassette_session *s, const char *key)
 {
 	struct pt__slot *sl;
 	int r;

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: MIT
 /*
  * session/expr.c - resource programs (spec/plainbox.md §5): a tokenizer and
  * recursive-descent parser for the whitelisted Python subset, and an
@@ -208,9 +207,11 @@ struct parser {
 	struct pt_arena *arena;
 	struct tok *toks;
 	size_t ntoks;
+	size_t tcap;
 	size_t pos;
 	unsigned depth;
 	unsigned nodes;
+	bool comment; /* tokenizer met a '#' */
 	/* The first error: */
 	enum pt_expr_errkind ekind;
 	unsigned ecol;
@@ -693,9 +694,11 @@ static int match_op(const char *s, size_t left)
 
 static int kw_lookup(const char *p, size_t len)
 {
+	if (len < 2 || len > 8)
+		return 0;
 	for (int k = 1; k < KW_COUNT_; k++)
-		if (strlen(kw_text[k]) == len &&
-		    memcmp(kw_text[k], p, len) == 0)
+		if (kw_text[k][0] == p[0] && strncmp(kw_text[k], p, len) == 0 &&
+		    kw_text[k][len] == '\0')
 			return k;
 	return 0;
 }
@@ -774,7 +777,14 @@ static int lex_string_token(struct parser *ps, size_t *i, struct pt_buf *b,
 
 static int push_tok(struct parser *ps, const struct tok *t)
 {
-	/* The token array is sized for the worst case (one per byte + 1). */
+	if (ps->ntoks == ps->tcap) {
+		size_t nc = ps->tcap ? ps->tcap * 2 : 32;
+		struct tok *nt = pt__realloc_array(ps->toks, nc, sizeof(*nt));
+		if (!nt)
+			return perr(ps, PT_EXPR_ERR_NOMEM, 0, "out of memory");
+		ps->toks = nt;
+		ps->tcap = nc;
+	}
 	ps->toks[ps->ntoks++] = *t;
 	return 0;
 }
@@ -796,8 +806,10 @@ static int tokenize(struct parser *ps)
 			i++;
 			continue;
 		}
-		if (c == '#')
+		if (c == '#') {
+			ps->comment = true;
 			break; /* a comment runs to the end of the line */
+		}
 		if (c == '\\') {
 			perr(ps, PT_EXPR_ERR_SYNTAX, (unsigned)i + 1,
 			     "unexpected character after line continuation character");
@@ -814,7 +826,8 @@ static int tokenize(struct parser *ps)
 					if (lex_string_token(ps, &i, &b, &t) <
 					    0)
 						goto out;
-					push_tok(ps, &t);
+					if (push_tok(ps, &t) < 0)
+						goto out;
 					continue;
 				}
 			}
@@ -827,20 +840,23 @@ static int tokenize(struct parser *ps)
 				t.code = (uint8_t)kw;
 			}
 			i = j;
-			push_tok(ps, &t);
+			if (push_tok(ps, &t) < 0)
+				goto out;
 			continue;
 		}
 		if (c == '\'' || c == '"') {
 			if (lex_string_token(ps, &i, &b, &t) < 0)
 				goto out;
-			push_tok(ps, &t);
+			if (push_tok(ps, &t) < 0)
+				goto out;
 			continue;
 		}
 		if (dig10((char)c) ||
 		    (c == '.' && i + 1 < n && dig10(s[i + 1]))) {
 			if (lex_number(ps, &i, &t) < 0)
 				goto out;
-			push_tok(ps, &t);
+			if (push_tok(ps, &t) < 0)
+				goto out;
 			continue;
 		}
 		int m = match_op(s + i, n - i);
@@ -863,13 +879,15 @@ static int tokenize(struct parser *ps)
 		t.code = od->op;
 		t.len = (uint32_t)strlen(od->text);
 		i += t.len;
-		push_tok(ps, &t);
+		if (push_tok(ps, &t) < 0)
+			goto out;
 	}
 	{
 		struct tok end = { 0 };
 		end.kind = T_END;
 		end.col = (uint16_t)(n + 1);
-		push_tok(ps, &end);
+		if (push_tok(ps, &end) < 0)
+			goto out;
 	}
 	r = 0;
 out:
@@ -895,7 +913,6 @@ enum nkind {
 	/* Parsed so that errors can name them, rejected by check(): */
 	N_BINOP,
 	N_UNARY,
-	N_SUBSCRIPT,
 	N_DICT,
 	N_SET,
 };
@@ -949,7 +966,8 @@ enum vtype {
 struct node;
 
 struct val {
-	uint8_t t; /* enum vtype */
+	uint8_t t;     /* enum vtype */
+	uint8_t konst; /* a constant of the code (for `is`, see val_is) */
 	union {
 		int64_t i; /* V_BOOL (0/1), V_INT */
 		double f;
@@ -966,6 +984,7 @@ struct node {
 	uint8_t kind; /* enum nkind */
 	uint8_t op;   /* N_CALL: enum func; N_BINOP/N_UNARY: enum op */
 	bool pure;    /* N_LIST/N_TUPLE: elements cannot raise */
+	bool konst;   /* N_TUPLE of constants: CPython folds it to one */
 	uint8_t fast; /* N_CMP: enum fast, a shape evaluated directly */
 	uint16_t col;
 	int16_t alias; /* N_NAME: alias index, -1 when unbound */
@@ -1184,25 +1203,6 @@ static bool enter(struct parser *ps, unsigned col)
 	return true;
 }
 
-/* Could t begin an expression? (to tell "(x,)" from "(x, y)") */
-static bool starts_expr(const struct tok *t)
-{
-	if (t->kind == T_NAME || t->kind == T_INT || t->kind == T_FLOAT ||
-	    t->kind == T_STR)
-		return true;
-	if (t->kind == T_KW)
-		return t->code == KW_NOT || t->code == KW_TRUE ||
-		       t->code == KW_FALSE || t->code == KW_NONE ||
-		       t->code == KW_LAMBDA || t->code == KW_AWAIT ||
-		       t->code == KW_YIELD;
-	if (t->kind == T_OP)
-		return t->code == OP_LPAR || t->code == OP_LSQB ||
-		       t->code == OP_LBRACE || t->code == OP_MINUS ||
-		       t->code == OP_PLUS || t->code == OP_TILDE ||
-		       t->code == OP_STAR || t->code == OP_ELLIPSIS;
-	return false;
-}
-
 /*
  * A comma-separated sequence up to close (already past the opener).
  * Returns the number of items and whether a comma was seen.
@@ -1249,6 +1249,7 @@ static struct node *parse_atom(struct parser *ps)
 		nd = new_node(ps, N_CONST, t->col);
 		if (!nd)
 			return NULL;
+		nd->c.konst = 1;
 		if (t->kind == T_INT) {
 			nd->c.t = V_INT;
 			nd->c.i = t->i;
@@ -1268,6 +1269,7 @@ static struct node *parse_atom(struct parser *ps)
 			nd = new_node(ps, N_CONST, t->col);
 			if (!nd)
 				return NULL;
+			nd->c.konst = 1;
 			nd->c.t = t->code == KW_NONE ? V_NONE : V_BOOL;
 			nd->c.i = t->code == KW_TRUE;
 			ps->pos++;
@@ -1451,7 +1453,7 @@ call_fail:
 			kids_release(&k);
 			return NULL;
 		} else if (is_op(t, OP_LSQB)) {
-			/* Subscript: parsed (loosely) only to be rejected. */
+			/* A subscript: rejected where it starts. */
 			perr(ps, PT_EXPR_ERR_NOT_ALLOWED, t->col,
 			     "subscript ('[...]') is not allowed");
 			return NULL;
@@ -1686,45 +1688,33 @@ static struct node *parse_test(struct parser *ps)
 	return nd;
 }
 
-/* The whole line: a test, or an unparenthesized tuple "a, b". */
+/*
+ * The whole line: one test. A bare tuple "a, b" is rejected: PlainBox
+ * compiles "lambda ...: a, b", a tuple of a lambda and b, which fails
+ * (NameError) or ignores b.
+ */
 static struct node *parse_line(struct parser *ps)
 {
-	struct kids k = { 0 };
 	struct node *nd;
-	bool comma = false;
-	unsigned col = peek(ps)->col;
 
 	if (peek(ps)->kind == T_END) {
 		perr(ps, PT_EXPR_ERR_NO_RESOURCES, 0,
 		     "expression did not reference any resources (it is empty)");
 		return NULL;
 	}
-	for (;;) {
-		nd = parse_test(ps);
-		if (!nd || kids_push(ps, &k, nd) < 0)
-			goto fail;
-		if (!is_op(peek(ps), OP_COMMA))
-			break;
-		comma = true;
-		ps->pos++;
-		if (!starts_expr(peek(ps)))
-			break;
+	nd = parse_test(ps);
+	if (!nd)
+		return NULL;
+	if (is_op(peek(ps), OP_COMMA)) {
+		perr(ps, PT_EXPR_ERR_NOT_ALLOWED, peek(ps)->col,
+		     "a bare tuple ('a, b') is not allowed; write '(a, b)'");
+		return NULL;
 	}
 	if (peek(ps)->kind != T_END) {
 		unexpected(ps, peek(ps));
-		goto fail;
+		return NULL;
 	}
-	if (!comma) {
-		kids_release(&k);
-		return nd;
-	}
-	nd = new_node(ps, N_TUPLE, col);
-	if (!nd || kids_finish(ps, &k, nd) < 0)
-		goto fail;
 	return nd;
-fail:
-	kids_release(&k);
-	return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1737,6 +1727,8 @@ struct leaf {
 	size_t n_alias;
 	const char **aliases; /* first-seen order */
 	const char **ids;     /* resolved, qualified */
+	bool comment;	      /* the text has a # comment */
+	bool callnames;	      /* compat and strict see different names */
 };
 
 struct alias_acc {
@@ -1782,9 +1774,6 @@ static int check(struct parser *ps, struct node *nd, bool in_call, bool compat,
 		return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, nd->col,
 			    "unary operator '%s' is not allowed",
 			    op_text[nd->op]);
-	case N_SUBSCRIPT:
-		return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, nd->col,
-			    "subscript is not allowed");
 	case N_DICT:
 		return perr(ps, PT_EXPR_ERR_NOT_ALLOWED, nd->col,
 			    "dict display ('{...}') is not allowed");
@@ -1823,6 +1812,14 @@ static int check(struct parser *ps, struct node *nd, bool in_call, bool compat,
 			if (check(ps, nd->kids[k], in_call, compat, acc) < 0)
 				return -1;
 		/* A list or tuple of constants cannot raise. */
+		if (nd->kind == N_TUPLE) {
+			nd->konst = true;
+			for (uint32_t k = 0; k < nd->n; k++)
+				if (nd->kids[k]->kind != N_CONST &&
+				    !(nd->kids[k]->kind == N_TUPLE &&
+				      nd->kids[k]->konst))
+					nd->konst = false;
+		}
 		if (nd->kind == N_LIST || nd->kind == N_TUPLE) {
 			nd->pure = true;
 			for (uint32_t k = 0; k < nd->n; k++) {
@@ -2167,6 +2164,7 @@ struct item {
 	const char *text;
 	unsigned line;
 	bool splits;
+	bool may_differ; /* compat and strict may disagree */
 	struct split *root;
 	size_t n_ids;
 	const char **ids;
@@ -2180,6 +2178,7 @@ struct pt_expr_prog {
 	size_t n_all;
 	const char **all_ids;
 	size_t n_splits;
+	size_t n_differ;
 };
 
 /*
@@ -2200,9 +2199,9 @@ static int parse_leaf(struct parser *ps, const char *text, size_t n,
 	ps->ntoks = 0;
 	ps->depth = 0;
 	ps->nodes = 0;
-	ps->toks = pt__malloc_array(n + 2, sizeof(*ps->toks));
-	if (!ps->toks)
-		return perr(ps, PT_EXPR_ERR_NOMEM, 0, "out of memory");
+	ps->comment = false;
+	ps->toks = NULL;
+	ps->tcap = 0;
 	if (tokenize(ps) < 0)
 		goto out;
 	root = parse_line(ps);
@@ -2210,6 +2209,15 @@ static int parse_leaf(struct parser *ps, const char *text, size_t n,
 		goto out;
 	if (check(ps, root, false, compat, &acc) < 0)
 		goto out;
+	{
+		/* The other mode's names: compat skips call arguments. */
+		struct parser other = { .arena = ps->arena };
+		struct alias_acc acc2 = { .n = 0 };
+		leaf->callnames =
+			check(&other, root, false, !compat, &acc2) < 0 ||
+			acc2.n != acc.n;
+	}
+	leaf->comment = ps->comment;
 	if (acc.n == 0) {
 		perr(ps, PT_EXPR_ERR_NO_RESOURCES, 0,
 		     "expression did not reference any resources%s",
@@ -2264,7 +2272,7 @@ static bool takes_split(const char *s, size_t n)
 }
 
 /* Compat split depth (and/or operators in a text without "("). */
-#define PT_EXPR_MAX_SPLITS 128
+#define PT_EXPR_MAX_SPLITS 64
 
 /*
  * Parses a half of the compat split on its own, exactly as PlainBox does;
@@ -2272,10 +2280,10 @@ static bool takes_split(const char *s, size_t n)
  * its parser state is off the stack while build_split recurses.
  * Returns 0, or -1 when out of memory.
  */
-static int parse_half(struct parser *ps, const char *s, size_t n,
-		      const struct pt_expr_opts *o, struct split *sp)
+static int parse_half(struct parser *ps, struct pt_arena *arena, const char *s,
+		      size_t n, const struct pt_expr_opts *o, struct split *sp)
 {
-	struct parser sub = { .arena = ps->arena };
+	struct parser sub = { .arena = arena };
 	char *m;
 
 	if (n && (s[0] == ' ' || s[0] == '\t')) {
@@ -2313,7 +2321,18 @@ static struct split *build_split(struct parser *ps, const char *s, size_t n,
 	if (!sp)
 		goto nomem;
 	if (level > 0) {
-		int r = parse_half(ps, s, n, o, sp);
+		/*
+		 * A half that splits again only needs to parse (PlainBox
+		 * builds it): its tree goes to a scratch arena, so memory
+		 * stays linear in the text although the halves overlap.
+		 */
+		struct pt_arena scratch = PT_ARENA_INIT;
+		bool inner = takes_split(s, n);
+		int r = parse_half(ps, inner ? &scratch : ps->arena, s, n, o,
+				   sp);
+		pt__arena_release(&scratch);
+		if (inner)
+			memset(&sp->leaf, 0, sizeof(sp->leaf));
 		if (r < 0)
 			goto nomem;
 		if (sp->kind == S_BAD)
@@ -2351,6 +2370,140 @@ static struct split *build_split(struct parser *ps, const char *s, size_t n,
 nomem:
 	perr(ps, PT_EXPR_ERR_NOMEM, 0, "out of memory");
 	return NULL;
+}
+
+/* Bit sets of value types (1 << enum vtype) for the static analysis. */
+#define TY(t)  (1u << (t))
+#define TY_ALL 0xffu
+#define TY_STR TY(V_STR)
+#define TY_NUM (TY(V_BOOL) | TY(V_INT) | TY(V_FLOAT))
+#define TY_SEQ (TY(V_LIST) | TY(V_TUPLE))
+
+/*
+ * Possible types of nd's value; *raises when evaluating it might raise
+ * (conservative: true unless provably not).
+ */
+static unsigned types_of(const struct node *nd, bool *raises)
+{
+	unsigned t = 0, a, b;
+
+	switch (nd->kind) {
+	case N_CONST:
+		return TY(nd->c.t);
+	case N_NAME:
+		if (nd->alias < 0)
+			*raises = true;
+		return TY(V_REC);
+	case N_ATTR:
+		if (types_of(nd->kids[0], raises) != TY(V_REC) ||
+		    (nd->name[0] == '_' &&
+		     (nd->name_len < 2 || nd->name[1] == '_' ||
+		      (nd->name_len == 5 &&
+		       memcmp(nd->name, "_data", 5) == 0))))
+			*raises = true;
+		return TY_STR;
+	case N_NOT:
+		(void)types_of(nd->kids[0], raises);
+		return TY(V_BOOL);
+	case N_AND:
+	case N_OR:
+		for (uint32_t k = 0; k < nd->n; k++)
+			t |= types_of(nd->kids[k], raises);
+		return t;
+	case N_LIST:
+	case N_TUPLE:
+		for (uint32_t k = 0; k < nd->n; k++)
+			(void)types_of(nd->kids[k], raises);
+		return TY(nd->kind == N_LIST ? V_LIST : V_TUPLE);
+	case N_CMP:
+		a = types_of(nd->kids[0], raises);
+		for (uint32_t k = 1; k < nd->n; k++, a = b) {
+			b = types_of(nd->kids[k], raises);
+			switch (nd->cmps[k - 1]) {
+			case C_EQ:
+			case C_NE:
+			case C_IS:
+			case C_ISNOT:
+				break;
+			case C_IN:
+			case C_NOTIN:
+				if (!(b & ~TY_SEQ))
+					break; /* membership by == */
+				if (!(b & ~TY_STR) && !(a & ~TY_STR))
+					break; /* substring */
+				if (b == TY(V_REC) &&
+				    !(a & (TY_SEQ | TY(V_REC))))
+					break; /* key lookup */
+				*raises = true;
+				break;
+			default:
+				if ((!(a & ~TY_STR) && !(b & ~TY_STR)) ||
+				    (!(a & ~TY_NUM) && !(b & ~TY_NUM)))
+					break;
+				*raises = true;
+				break;
+			}
+		}
+		return TY(V_BOOL);
+	default: /* calls: not in a text that takes the split */
+		*raises = true;
+		return TY_ALL;
+	}
+}
+
+struct name_set {
+	const char *v[2 * PT_EXPR_MAX_RESOURCES];
+	size_t n;
+	bool overflow;
+};
+
+static void names_add(struct name_set *s, const char *name)
+{
+	for (size_t k = 0; k < s->n; k++)
+		if (strcmp(s->v[k], name) == 0)
+			return;
+	if (s->n == PT_ARRAY_SIZE(s->v))
+		s->overflow = true;
+	else
+		s->v[s->n++] = name;
+}
+
+/*
+ * Whether compat's split can give another result than strict evaluation
+ * for the subtree sp (with non-empty record lists, as in a session where
+ * a resource without output is [{}]). Compat or-s/and-s the halves, each
+ * over any record of its own resources; strict asks for one tuple. They
+ * agree when no half raises (an exception only kills its own half in
+ * compat, the whole tuple in strict) and the two sides of every "and"
+ * use different resources (then the product factorises). A half that
+ * does not parse, or a cut inside a comment, always may differ.
+ */
+static bool split_may_differ(const struct split *sp, struct name_set *names)
+{
+	struct name_set l = { .n = 0 }, r = { .n = 0 };
+	bool raises = false;
+
+	switch (sp->kind) {
+	case S_BAD:
+		return true;
+	case S_LEAF:
+		(void)types_of(sp->leaf.root, &raises);
+		for (size_t k = 0; k < sp->leaf.n_alias; k++)
+			names_add(names, sp->leaf.aliases[k]);
+		return raises || names->overflow;
+	default:
+		if (split_may_differ(sp->l, &l) || split_may_differ(sp->r, &r))
+			return true;
+		for (size_t k = 0; k < l.n; k++) {
+			for (size_t j = 0; j < r.n && sp->kind == S_AND; j++)
+				if (strcmp(l.v[k], r.v[j]) == 0)
+					return true;
+			names_add(names, l.v[k]);
+		}
+		for (size_t j = 0; j < r.n; j++)
+			names_add(names, r.v[j]);
+		return names->overflow;
+	}
 }
 
 struct pt_expr_prog *pt__expr_prog_free(struct pt_expr_prog *prog)
@@ -2452,7 +2605,10 @@ int pt__expr_prog_new(const char *text, const struct pt_expr_opts *opts,
 		struct leaf whole = { 0 };
 		if (parse_leaf(&ps, item->text, sl.len, compat, o, &whole) < 0)
 			goto parse_fail;
-		if (compat && item->splits) {
+		item->n_ids = whole.n_alias;
+		item->ids = whole.ids;
+		item->may_differ = whole.callnames;
+		if (item->splits) {
 			/* Reparsing halves is quadratic: bound it first. */
 			size_t cuts = 0;
 			for (size_t k = 0; k + 4 <= sl.len; k++)
@@ -2461,24 +2617,35 @@ int pt__expr_prog_new(const char *text, const struct pt_expr_opts *opts,
 					(k + 5 <= sl.len &&
 					 memcmp(item->text + k, " and ", 5) ==
 						 0);
-			if (cuts >= PT_EXPR_MAX_SPLITS) {
+			if (cuts >= PT_EXPR_MAX_SPLITS && compat) {
 				perr(&ps, PT_EXPR_ERR_LIMIT, 0,
 				     "more than %d and/or operators without parentheses",
 				     PT_EXPR_MAX_SPLITS);
 				goto parse_fail;
 			}
-		}
-		item->n_ids = whole.n_alias;
-		item->ids = whole.ids;
-		if (compat && item->splits) {
-			item->root = build_split(&ps, item->text, sl.len, o, 0);
-			if (!item->root) {
-				if (!ps.ekind)
-					perr(&ps, PT_EXPR_ERR_NOMEM, 0,
-					     "out of memory");
-				goto parse_fail;
+			/*
+			 * The split tree: evaluated in compat mode, only
+			 * analysed in strict mode.
+			 */
+			struct split *tree = NULL;
+			if (cuts < PT_EXPR_MAX_SPLITS) {
+				tree = build_split(&ps, item->text, sl.len, o,
+						   0);
+				if (!tree) {
+					if (!ps.ekind)
+						perr(&ps, PT_EXPR_ERR_NOMEM, 0,
+						     "out of memory");
+					goto parse_fail;
+				}
 			}
-		} else {
+			struct name_set names = { .n = 0 };
+			item->may_differ = item->may_differ || !tree ||
+					   whole.comment ||
+					   split_may_differ(tree, &names);
+			if (compat)
+				item->root = tree;
+		}
+		if (!item->root) {
 			item->root = pt__arena_zalloc(&p->arena,
 						      sizeof(*item->root));
 			if (!item->root)
@@ -2490,6 +2657,7 @@ int pt__expr_prog_new(const char *text, const struct pt_expr_opts *opts,
 			if (add_unique(p, item->ids[k], &all_cap) < 0)
 				goto nomem;
 		p->n_splits += item->splits;
+		p->n_differ += item->may_differ;
 		p->n++;
 		continue;
 parse_fail:
@@ -2551,6 +2719,16 @@ size_t pt__expr_prog_splits(const struct pt_expr_prog *prog)
 bool pt__expr_prog_expr_splits(const struct pt_expr_prog *prog, size_t i)
 {
 	return prog && i < prog->n && prog->items[i].splits;
+}
+
+size_t pt__expr_prog_may_differ(const struct pt_expr_prog *prog)
+{
+	return prog ? prog->n_differ : 0;
+}
+
+bool pt__expr_prog_expr_may_differ(const struct pt_expr_prog *prog, size_t i)
+{
+	return prog && i < prog->n && prog->items[i].may_differ;
 }
 
 const char *pt__expr_status_name(enum pt_expr_status s)
@@ -2894,9 +3072,29 @@ val_in(const struct env *e, const struct val *x, const struct val *c, bool *res)
 	}
 }
 
-/* CPython identity for the values we have (docs/expr.md). */
-static bool val_is(const struct val *a, const struct val *b)
+/* One code point below 256: CPython keeps a single object for each. */
+static bool latin1_char(const struct val *v)
 {
+	const unsigned char *p = (const unsigned char *)v->s.p;
+
+	return v->s.n == 0 || (v->s.n == 1 && p[0] < 0x80) ||
+	       (v->s.n == 2 && (p[0] == 0xc2 || p[0] == 0xc3));
+}
+
+/*
+ * CPython's identity for the values we have (docs/expr.md): None, bools
+ * and the ints -5..256 are singletons; equal constants of one expression
+ * are one object (the compiler shares them, and folds tuples of
+ * constants); the empty string, strings of one Latin-1 character and the
+ * empty tuple are singletons; the same record is itself. Anything
+ * computed at run time (a string read from a record, int() of it, a
+ * list) is a new object.
+ */
+static bool val_is(const struct env *e, const struct val *a,
+		   const struct val *b)
+{
+	bool eq;
+
 	if (a->t != b->t)
 		return false;
 	switch (a->t) {
@@ -2905,11 +3103,23 @@ static bool val_is(const struct val *a, const struct val *b)
 	case V_BOOL:
 		return a->i == b->i;
 	case V_INT:
-		return a->i == b->i && a->i >= -5 && a->i <= 256;
+		return a->i == b->i &&
+		       ((a->i >= -5 && a->i <= 256) || (a->konst && b->konst));
+	case V_FLOAT:
+		return a->konst && b->konst &&
+		       memcmp(&a->f, &b->f, sizeof(a->f)) == 0;
+	case V_STR:
+		return a->s.n == b->s.n &&
+		       memcmp(a->s.p, b->s.p, a->s.n) == 0 &&
+		       ((a->konst && b->konst) || latin1_char(a));
+	case V_TUPLE:
+		if (a->seq->n == 0 && b->seq->n == 0)
+			return true;
+		return a->konst && b->konst && val_eq(e, a, b, &eq) == 0 && eq;
 	case V_REC:
 		return a->rec == b->rec;
 	default:
-		return false;
+		return false; /* a list is always a new object */
 	}
 }
 
@@ -2932,10 +3142,10 @@ static int compare(const struct env *e, int op, const struct val *a,
 		*res = !*res;
 		return r;
 	case C_IS:
-		*res = val_is(a, b);
+		*res = val_is(e, a, b);
 		return 0;
 	case C_ISNOT:
-		*res = !val_is(a, b);
+		*res = !val_is(e, a, b);
 		return 0;
 	default:
 		return val_order(e, op, a, b, res);
@@ -3136,6 +3346,7 @@ call(const struct env *e, const struct node *nd, struct val *out)
 
 static int ev(const struct env *e, const struct node *nd, struct val *out)
 {
+	out->konst = 0;
 	switch (nd->kind) {
 	case N_CONST:
 		*out = nd->c;
@@ -3213,6 +3424,7 @@ static int ev(const struct env *e, const struct node *nd, struct val *out)
 			}
 		}
 		out->t = nd->kind == N_LIST ? V_LIST : V_TUPLE;
+		out->konst = nd->konst;
 		out->seq = nd;
 		return 0;
 	default:

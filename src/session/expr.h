@@ -88,8 +88,8 @@ enum pt_expr_errkind {
  * A parse error. line and column are 1-based and relative to the text
  * given (program text, or imports text); the caller adds the field's
  * position in its file. column counts bytes of the (unstripped) line; 0
- * when the error concerns the whole line. message names the construct, without
- * the location, e.g. "unary operator '-' is not allowed".
+ * when the error concerns the whole line. message names the construct,
+ * without the location, e.g. "unary operator '-' is not allowed".
  */
 struct pt_expr_error {
 	enum pt_expr_errkind kind;
@@ -196,13 +196,26 @@ const char *const *pt__expr_prog_all_ids(const struct pt_expr_prog *prog,
  * Number of expressions whose text takes PlainBox's textual and/or split
  * (no "(" and contains " or " / " and "). When 0, compat and strict modes
  * give the same result for every resource map (except for names used only
- * in call arguments, which compat rejects at parse time). `proctor
- * validate` and `plan` warn when it is not 0. Independent of the mode the
- * program was built with.
+ * in call arguments, which compat rejects at parse time). Independent of
+ * the mode the program was built with. For warnings prefer
+ * pt__expr_prog_may_differ(), which is finer.
  */
 size_t pt__expr_prog_splits(const struct pt_expr_prog *prog);
 /* Whether expression i takes the split. */
 bool pt__expr_prog_expr_splits(const struct pt_expr_prog *prog, size_t i);
+
+/*
+ * Number of expressions for which compat and strict CAN give different
+ * results (a finer, still conservative, test than the split): the split
+ * is taken and some half does not parse, or some half may raise, or the
+ * two sides of an "and" share a resource (issue #665), or the text has a
+ * comment; or a name is used only inside call arguments. Assumes
+ * non-empty record lists (a resource job without output gives [{}]).
+ * When 0, both modes agree. The warning of `proctor validate` should use
+ * this one. Independent of the mode the program was built with.
+ */
+size_t pt__expr_prog_may_differ(const struct pt_expr_prog *prog);
+bool pt__expr_prog_expr_may_differ(const struct pt_expr_prog *prog, size_t i);
 
 enum pt_expr_status {
 	PT_EXPR_PASS = 0,	     /* every expression holds */

@@ -4,8 +4,8 @@
  * <proctor/cassette.h>.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,9 @@ static void print_diags(const struct pt_diags *d)
 	for (size_t i = 0; i < pt_diags_count(d); i++) {
 		const struct pt_diag *x = pt_diags_get(d, i);
 
-		if (x->line)
+		if (!strcmp(x->file, "<input>"))
+			pt_tool_err("cassette", "%s", x->message);
+		else if (x->line)
 			fprintf(stderr, "%s:%u: %s\n", x->file, x->line,
 				x->message);
 		else
@@ -48,9 +50,9 @@ static int parse_match(const char *s, unsigned *ret)
 		const char *name;
 		unsigned bit;
 	} names[] = {
-		{ "method", PT_MATCH_METHOD },   { "uri", PT_MATCH_URI },
-		{ "query", PT_MATCH_QUERY },     { "headers", PT_MATCH_HEADERS },
-		{ "body", PT_MATCH_BODY },       { "json", PT_MATCH_BODY_JSON },
+		{ "method", PT_MATCH_METHOD }, { "uri", PT_MATCH_URI },
+		{ "query", PT_MATCH_QUERY },   { "headers", PT_MATCH_HEADERS },
+		{ "body", PT_MATCH_BODY },     { "json", PT_MATCH_BODY_JSON },
 	};
 	unsigned m = 0;
 
@@ -94,7 +96,13 @@ static void serve_usage(FILE *f)
 		"matching and saving\n"
 		"  --filter REGEX=TEXT    replace in uri, query and bodies "
 		"(PCRE2, $1 groups)\n"
-		"  --timeout MS           upstream timeout (default 30000)\n");
+		"  --timeout MS           upstream timeout (default 30000)\n"
+		"  --template-preset P    templates: anthropic, openai, llm, "
+		"common\n"
+		"  --template-pattern N=REGEX\n"
+		"                         a named template pattern "
+		"(repeatable)\n"
+		"  --template-keys        also template JSON object keys\n");
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -110,12 +118,18 @@ static int cmd_serve(int argc, char **argv)
 		{ "filter-header", required_argument, NULL, 'H' },
 		{ "filter", required_argument, NULL, 'F' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "template-preset", required_argument, NULL, 'P' },
+		{ "template-pattern", required_argument, NULL, 'T' },
+		{ "template-keys", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
 	struct pt_cassette_proxy_opts po = { 0 };
 	struct pt_cassette_filter filters[MAX_LIST];
+	struct pt_cassette_pattern pats[MAX_LIST];
+	struct pt_cassette_template tmpl = { 0 };
+	bool use_tmpl = false;
 	const char *headers[MAX_LIST + 1] = { NULL };
 	const char *path = NULL, *mode = NULL, *session = NULL;
 	struct pt_cassette_session *s = NULL;
@@ -157,8 +171,9 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case 'H':
 			if (nh == MAX_LIST)
-				return pt_tool_usage_err("cassette serve",
-							 "too many --filter-header");
+				return pt_tool_usage_err(
+					"cassette serve",
+					"too many --filter-header");
 			headers[nh++] = optarg;
 			break;
 		case 'F': {
@@ -180,6 +195,27 @@ static int cmd_serve(int argc, char **argv)
 				return pt_tool_usage_err(
 					"cassette serve",
 					"--timeout wants milliseconds > 0");
+			break;
+		case 'P':
+			tmpl.preset = optarg;
+			use_tmpl = true;
+			break;
+		case 'T': {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg || tmpl.n_patterns == MAX_LIST)
+				return pt_tool_usage_err(
+					"cassette serve",
+					"--template-pattern wants NAME=REGEX");
+			*eq = '\0';
+			pats[tmpl.n_patterns].name = optarg;
+			pats[tmpl.n_patterns].regex = eq + 1;
+			tmpl.n_patterns++;
+			use_tmpl = true;
+			break;
+		}
+		case 'K':
+			tmpl.allow_key_templates = true;
 			break;
 		case 'h':
 			serve_usage(stdout);
@@ -211,6 +247,8 @@ static int cmd_serve(int argc, char **argv)
 	o.filter_request_headers = nh ? headers : NULL;
 	o.filters = nf ? filters : NULL;
 	o.n_filters = nf;
+	tmpl.patterns = pats;
+	o.tmpl = use_tmpl ? &tmpl : NULL;
 
 	/* The signals that end serving are taken synchronously. */
 	sigemptyset(&set);
@@ -236,7 +274,14 @@ static int cmd_serve(int argc, char **argv)
 		if (!pt_diags_count(d))
 			pt_tool_err("cassette serve", "%s: %s", path,
 				    pt_strerror(r));
-		ret = exit_for(r);
+		/* bad filters or templates are usage errors */
+		ret = r == -EINVAL || (r == PT_EPARSE && (nf || use_tmpl) &&
+				       pt_diags_count(d) &&
+				       pt_diags_get(d, 0)->field &&
+				       !strncmp(pt_diags_get(d, 0)->field,
+						"filters", 7))
+			      ? PT_EXIT_USAGE
+			      : exit_for(r);
 		goto out;
 	}
 	r = pt_cassette_proxy_start(c, &po, &p);
@@ -268,7 +313,8 @@ static int cmd_show(int argc, char **argv)
 	size_t n;
 	int r;
 
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: proctor cassette show FILE\n\nLists the "
 		       "interactions of a cassette: index, request, status,\n"
 		       "response body kind and size, recording time.\n");

@@ -368,7 +368,75 @@ static bool is_dir(const char *p)
 }
 
 static int load_provider(struct pt_units *u, const char *dir,
-			 const struct pt_load_options *opt, struct pt_diags *d)
+			 const struct pt_load_options *opt, struct pt_diags *d,
+			 int depth);
+
+/*
+ * A directory that is no provider: its unit files, and each
+ * subdirectory as a provider or again as such a directory (so that
+ * `proctor validate providers/` finds every provider's manage.py).
+ */
+static int load_plain_dir(struct pt_units *u, const char *dir,
+			  const struct pt_load_options *opt,
+			  struct pt_diags *d, int depth)
+{
+	PT_VEC(char *) names = PT_VEC_INIT;
+	DIR *dp;
+	struct dirent *e;
+	int rc = 0, added = 0;
+
+	if (depth > MAX_DEPTH)
+		return 0;
+	dp = opendir(dir);
+	if (!dp) {
+		rc = d ? pt__diags_add(d, PT_SEV_ERROR, -errno, dir, 0, NULL,
+				       "cannot open directory: %s",
+				       pt_strerror(-errno))
+		       : 0;
+		return rc < 0 ? rc : 0;
+	}
+	while ((e = readdir(dp))) {
+		size_t len = strlen(dir) + strlen(e->d_name) + 2;
+		char *n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		n = pt__malloc(len);
+		if (!n || pt_vec_push(&names, n) < 0) {
+			pt__free(n);
+			rc = -ENOMEM;
+			goto out;
+		}
+		snprintf(n, len, "%s/%s", dir, e->d_name);
+	}
+	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	pt_vec_foreach(&names, i) {
+		struct stat st;
+		const char *p = names.v[i];
+
+		if (stat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			rc = load_provider(u, p, opt, d, depth + 1);
+		else if (S_ISREG(st.st_mode) && wanted(p, false))
+			rc = load_file(u, p, opt ? opt->ns : NULL, opt, d);
+		else
+			continue;
+		if (rc < 0)
+			goto out;
+		added += rc;
+	}
+	rc = added;
+out:
+	closedir(dp);
+	pt_vec_foreach(&names, i) pt__free(names.v[i]);
+	pt_vec_release(&names);
+	return rc;
+}
+
+static int load_provider(struct pt_units *u, const char *dir,
+			 const struct pt_load_options *opt, struct pt_diags *d,
+			 int depth)
 {
 	struct pt_buf p = PT_BUF_INIT;
 	char *ns = NULL;
@@ -394,8 +462,8 @@ static int load_provider(struct pt_units *u, const char *dir,
 			goto out;
 		added += rc;
 	}
-	if (!any) /* a plain directory of unit files */
-		rc = load_tree(u, dir, false, use, opt, d, 0);
+	if (!any) /* not a provider: look inside */
+		rc = load_plain_dir(u, dir, opt, d, depth);
 	else
 		rc = added;
 out:
@@ -410,7 +478,7 @@ int pt_units_load_path(struct pt_units *u, const char *path,
 	if (!u || !path)
 		return -EINVAL;
 	if (is_dir(path))
-		return load_provider(u, path, opt, diags);
+		return load_provider(u, path, opt, diags, 0);
 	return load_file(u, path, opt ? opt->ns : NULL, opt, diags);
 }
 

@@ -171,8 +171,9 @@ int pt_include_parse(struct pt_units *u, const char *line, const char *ns,
 
 /* A qualifier: fixed id or compiled regex; inclusive or exclusive. */
 struct qual {
-	const char *id; /* fixed */
-	pcre2_code *re; /* regex */
+	const char *id;      /* fixed */
+	pcre2_code *re;      /* regex */
+	const char *pattern; /* its text */
 	bool include;
 };
 
@@ -185,6 +186,7 @@ struct sel {
 	struct pt_map by_template; /* template_id -> first index + 1 */
 	size_t *next_tpl;          /* next index with the same template_id */
 	pcre2_match_data *md;
+	size_t *by_name;            /* job indexes sorted by id (lazily) */
 	PT_VEC(struct qual) quals;  /* desired qualifiers */
 	PT_VEC(struct qual) mquals; /* mandatory qualifiers */
 	PT_VEC(const char *) boot, setup;
@@ -264,6 +266,7 @@ static int add_include_field(struct sel *s, const struct pt_unit *plan,
 			continue;
 		}
 		if (il.is_regex) {
+			q.pattern = il.pattern;
 			rc = compile(s, plan, field, off, il.pattern, &q.re);
 			if (rc < 0)
 				return rc;
@@ -445,6 +448,42 @@ static bool matches(struct sel *s, const struct qual *q, size_t i)
 			   0, s->md, NULL) >= 0;
 }
 
+/*
+ * The literal prefix every match of an anchored pattern "^...$" starts
+ * with (conservative: stops at the first special character, drops a
+ * character that a quantifier may remove; none with '|').
+ */
+static size_t literal_prefix(const char *re)
+{
+	size_t n = 0;
+
+	if (re[0] != '^' || strchr(re, '|'))
+		return 0;
+	re++;
+	while (re[n] && !is_meta((unsigned char)re[n]))
+		n++;
+	if (n && (re[n] == '*' || re[n] == '?' || re[n] == '{'))
+		n--;
+	return n;
+}
+
+struct id_idx {
+	const char *id;
+	size_t idx;
+};
+
+static int cmp_by_id(const void *a, const void *b)
+{
+	return strcmp(((const struct id_idx *)a)->id,
+		      ((const struct id_idx *)b)->id);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return (x > y) - (x < y);
+}
+
 /* Matching job indexes of q, ascending, into out (returns count). */
 static size_t match_all(struct sel *s, const struct qual *q, size_t *out)
 {
@@ -470,10 +509,35 @@ static size_t match_all(struct sel *s, const struct qual *q, size_t *out)
 			out[k++] = a;
 		return k;
 	}
-	for (size_t i = 0; i < s->n; i++)
-		if (matches(s, q, i))
-			out[k++] = i;
-	return k;
+	{
+		const char *pat = q->pattern;
+		size_t plen, lo = 0, hi;
+
+		plen = pat ? literal_prefix(pat) : 0;
+		if (!plen || !s->by_name) {
+			for (size_t i = 0; i < s->n; i++)
+				if (matches(s, q, i))
+					out[k++] = i;
+			return k;
+		}
+		/* Binary search the ids that start with the prefix. */
+		hi = s->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (strncmp(s->jobs[s->by_name[mid]]->id, pat + 1,
+				    plen) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < s->n &&
+		       strncmp(s->jobs[s->by_name[lo]]->id, pat + 1, plen) == 0;
+		     lo++)
+			if (matches(s, q, s->by_name[lo]))
+				out[k++] = s->by_name[lo];
+		qsort(out, k, sizeof(*out), cmp_size);
+		return k;
+	}
 }
 
 /* select_units: first including qualifier, then job order; excludes win. */
@@ -546,7 +610,33 @@ struct plan_sel {
 	struct pt_plan_selection pub;
 	pcre2_code **res; /* compiled override patterns, parallel */
 	pcre2_match_data *md;
+	/* Overrides whose pattern is a plain id: id -> last index + 1, and
+	 * the previous index with the same id (SIZE_MAX ends). */
+	struct pt_map lit;
+	size_t *lit_prev;
+	size_t *regex;   /* indexes of the other overrides */
+	size_t nregex;
 };
+
+/*
+ * The id a "^...$" override pattern stands for when its only special
+ * characters are dots (as in "^com.canonical.certification::x$"): it is
+ * then matched as that exact id (docs/unit.md: a dot there matches only
+ * a dot), which turns the per-job override lookup into a hash lookup.
+ */
+static bool literal_body(const char *pat, const char **ret, size_t *ret_len)
+{
+	size_t n = strlen(pat);
+
+	if (n < 2 || pat[0] != '^' || pat[n - 1] != '$')
+		return false;
+	for (size_t i = 1; i + 1 < n; i++)
+		if (pat[i] != '.' && is_meta((unsigned char)pat[i]))
+			return false;
+	*ret = pat + 1;
+	*ret_len = n - 2;
+	return true;
+}
 
 static void sel_release(struct sel *s)
 {
@@ -561,6 +651,7 @@ static void sel_release(struct sel *s)
 	pt__map_release(&s->by_id);
 	pt__map_release(&s->by_template);
 	pt__free(s->next_tpl);
+	pt__free(s->by_name);
 	pcre2_match_data_free(s->md);
 }
 
@@ -622,6 +713,21 @@ int pt_plan_select(const struct pt_units *cu, const char *plan_id,
 	if ((rc = add_plan(&s, plan)) < 0)
 		goto out;
 	rc = -ENOMEM;
+	/* Ids in sorted order, for regexes with a literal prefix. */
+	{
+		struct id_idx *v = pt__malloc_array(n ? n : 1, sizeof(*v));
+		s.by_name = pt__malloc_array(n ? n : 1, sizeof(size_t));
+		if (!v || !s.by_name) {
+			pt__free(v);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i] = (struct id_idx){ jobs[i]->id, i };
+		qsort(v, n, sizeof(*v), cmp_by_id);
+		for (size_t i = 0; i < n; i++)
+			s.by_name[i] = v[i].idx;
+		pt__free(v);
+	}
 	ps = pt__calloc(1, sizeof(*ps));
 	if (!ps)
 		goto out;
@@ -641,9 +747,29 @@ int pt_plan_select(const struct pt_units *cu, const char *plan_id,
 		memcpy(o, s.ovs.v, s.ovs.n * sizeof(*o));
 		ps->pub.overrides = o;
 		ps->pub.n_overrides = s.ovs.n;
+		ps->lit_prev = pt__malloc_array(s.ovs.n, sizeof(size_t));
+		ps->regex = pt__malloc_array(s.ovs.n, sizeof(size_t));
+		if (!ps->lit_prev || !ps->regex)
+			goto out;
 		for (size_t i = 0; i < s.ovs.n; i++) {
 			int err;
 			PCRE2_SIZE at;
+			const char *lid;
+			size_t llen;
+			void *prev;
+
+			if (literal_body(o[i].pattern, &lid, &llen)) {
+				ps->lit_prev[i] =
+					pt__map_find(&ps->lit, lid, llen, &prev)
+						? (size_t)(uintptr_t)prev - 1
+						: SIZE_MAX;
+				if (pt__map_put(&ps->lit, lid, llen,
+						(void *)(uintptr_t)(i + 1),
+						NULL) < 0)
+					goto out;
+				continue;
+			}
+			ps->regex[ps->nregex++] = i;
 			ps->res[i] = pcre2_compile((PCRE2_SPTR)o[i].pattern,
 						   PCRE2_ZERO_TERMINATED,
 						   PCRE2_UTF, &err, &at, NULL);
@@ -675,6 +801,9 @@ struct pt_plan_selection *pt_plan_selection_free(struct pt_plan_selection *p)
 	for (size_t i = 0; ps->res && i < ps->pub.n_overrides; i++)
 		pcre2_code_free(ps->res[i]);
 	pt__free(ps->res);
+	pt__map_release(&ps->lit);
+	pt__free(ps->lit_prev);
+	pt__free(ps->regex);
 	pcre2_match_data_free(ps->md);
 	pt__free(ps);
 	return NULL;
@@ -703,12 +832,40 @@ const char *pt_plan_effective(const struct pt_plan_selection *p,
 		v = job->auto_retry;
 	else
 		return NULL;
-	for (size_t i = 0; ps && i < ps->pub.n_overrides; i++) {
-		const struct pt_plan_override *o = &ps->pub.overrides[i];
-		if (strcmp(o->field, field) == 0 &&
-		    (re_match(ps, i, job->id) ||
-		     re_match(ps, i, job->template_id)))
-			v = o->value;
+	/* Later overrides win: find the last one that applies. */
+	{
+		size_t best = SIZE_MAX;
+		const char *keys[2] = { job->id, job->template_id };
+
+		if (!ps || !ps->pub.n_overrides)
+			return v;
+		for (int k = 0; k < 2; k++) {
+			void *head;
+			if (!keys[k] || !pt__map_find(&ps->lit, keys[k],
+						      strlen(keys[k]), &head))
+				continue;
+			for (size_t i = (size_t)(uintptr_t)head - 1;
+			     i != SIZE_MAX; i = ps->lit_prev[i])
+				if (strcmp(ps->pub.overrides[i].field, field) ==
+				    0) {
+					if (best == SIZE_MAX || i > best)
+						best = i;
+					break;
+				}
+		}
+		for (size_t r = ps->nregex; r-- > 0;) {
+			size_t i = ps->regex[r];
+			if (best != SIZE_MAX && i < best)
+				break;
+			if (strcmp(ps->pub.overrides[i].field, field) == 0 &&
+			    (re_match(ps, i, job->id) ||
+			     re_match(ps, i, job->template_id))) {
+				best = i;
+				break;
+			}
+		}
+		if (best != SIZE_MAX)
+			v = ps->pub.overrides[best].value;
 	}
 	return v;
 }

@@ -9,6 +9,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/diag.h"
+#include "base/map.h"
 #include "base/vec.h"
 #include "unit/internal.h"
 
@@ -34,6 +35,7 @@ struct pt_rfc822_parser {
 	struct pt_buf line; /* a line split across chunks */
 	struct pt_buf rec;  /* keys and raw values of the current record */
 	PT_VEC(struct raw_field) flds;
+	struct pt_map keys; /* interned keys (in the records' arena) */
 	bool have_key;      /* the last field takes continuation lines */
 	bool cr;            /* last chunk ended in '\r' */
 	bool done;
@@ -215,9 +217,17 @@ static int commit_record(struct pt_rfc822_parser *p)
 	for (size_t i = 0; i < p->flds.n; i++) {
 		const struct raw_field *rf = &p->flds.v[i];
 		char *v = pt__arena_alloc(&r->arena, rf->val_len + 1);
-		char *k = pt__arena_strndup(&r->arena, p->rec.s + rf->key_off,
-					    rf->key_len);
-		if (!v || !k)
+		const char *ks = p->rec.s + rf->key_off;
+		char *k = pt__map_get(&p->keys, ks, rf->key_len);
+
+		if (!k) {
+			k = pt__arena_strndup(&r->arena, ks, rf->key_len);
+			if (!k || (p->keys.n < 4096 &&
+				   pt__map_put(&p->keys, k, rf->key_len, k,
+					       NULL) < 0))
+				return -ENOMEM;
+		}
+		if (!v)
 			return -ENOMEM;
 		pt__rfc822_normalize(p->rec.s + rf->val_off, rf->val_len, v);
 		f[i].key = k;
@@ -383,6 +393,7 @@ struct pt_rfc822_parser *pt_rfc822_parser_free(struct pt_rfc822_parser *p)
 	pt__buf_release(&p->line);
 	pt__buf_release(&p->rec);
 	pt_vec_release(&p->flds);
+	pt__map_release(&p->keys);
 	pt__free(p);
 	return NULL;
 }

@@ -429,7 +429,7 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 				       eng ? "template-engine" : "template-unit",
 				       eng ? info.engine : info.unit) < 0)
 			return -ENOMEM;
-		return PT_ENOTSUP;
+		return 0; /* one bad template must not stop the others */
 	}
 	trec = tpl->record;
 	/* data: the template's fields minus template-*, plus three. */
@@ -458,7 +458,7 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 			       : 0;
 			pt_vec_release(&names.v);
 			pt__buf_release(&err);
-			return rc < 0 ? rc : PT_ETEMPLATE;
+			return rc < 0 ? rc : 0;
 		}
 	}
 	rf[nraw++] = (struct pt_rfc822_field){ "template-engine", info.engine,

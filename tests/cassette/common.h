@@ -4,10 +4,10 @@
 
 #include "base/common.h"
 #include "base/diag.h"
+#include "cassette/internal.h"
 #include "os/clock.h"
 #include "os/file.h"
 #include "os/proc.h"
-#include "cassette/internal.h"
 
 #include <proctor/cassette.h>
 
@@ -32,16 +32,16 @@ static inline int fake_fwd(void *ctx, const struct pt_http_request *req,
 
 	f->calls++;
 	resp->status = f->status ? f->status : 200;
-	r = pt_http_response_add_header(resp, "content-type",
-					f->ctype ? f->ctype
-						 : "application/json");
+	r = pt_http_response_add_header(
+		resp, "content-type", f->ctype ? f->ctype : "application/json");
 	if (r < 0)
 		return r;
 	if (f->body)
 		return pt_http_response_set_body(resp, f->body,
 						 strlen(f->body));
-	snprintf(body, sizeof(body), "{\"url\":\"%s\",\"n\":%d,\"method\":\"%s\"}",
-		 req->url, f->calls, req->method);
+	snprintf(body, sizeof(body),
+		 "{\"url\":\"%s\",\"n\":%d,\"method\":\"%s\"}", req->url,
+		 f->calls, req->method);
 	return pt_http_response_set_body(resp, body, strlen(body));
 }
 
@@ -52,8 +52,10 @@ static inline int play_req(struct pt_cassette *c, struct fake *f,
 			   const char *body, struct pt_diags *d, char *out,
 			   size_t outsz)
 {
-	struct pt_http_request req = { .method = method, .url = url,
-				       .headers = h, .n_headers = nh,
+	struct pt_http_request req = { .method = method,
+				       .url = url,
+				       .headers = h,
+				       .n_headers = nh,
 				       .body = body,
 				       .body_len = body ? strlen(body) : 0 };
 	struct pt_http_response *resp = NULL;

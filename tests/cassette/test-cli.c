@@ -83,11 +83,38 @@ PT_TEST(show_lists_interactions)
 
 PT_TEST(usage_errors_exit_2)
 {
-	const char *a1[] = { tool(), "cassette", "serve", "--mode", "record",
-			     NULL };
+	const char *a1[] = { tool(),   "cassette", "serve",
+			     "--mode", "record",   NULL };
 	const char *a2[] = { tool(), "cassette", "nope", NULL };
 	const char *a3[] = { tool(), "cassette", "serve", "--help", NULL };
+	const char *a4[] = { tool(),
+			     "cassette",
+			     "serve",
+			     "--cassette",
+			     pt_test_path("t.json"),
+			     "--mode",
+			     "record",
+			     "--upstream",
+			     "http://127.0.0.1:9",
+			     "--template-preset",
+			     "bogus",
+			     NULL };
+	const char *a5[] = { tool(),
+			     "cassette",
+			     "serve",
+			     "--cassette",
+			     pt_test_path("t.json"),
+			     "--mode",
+			     "record",
+			     "--upstream",
+			     "http://127.0.0.1:9",
+			     "--filter",
+			     "a(b=x",
+			     NULL };
 	char out[4096];
+
+	PT_ASSERT_INT_EQ(run(a4, out, sizeof(out)), 2);
+	PT_ASSERT_INT_EQ(run(a5, out, sizeof(out)), 2);
 
 	PT_ASSERT_INT_EQ(run(a1, out, sizeof(out)), 2);
 	PT_ASSERT_INT_EQ(run(a2, out, sizeof(out)), 2);
@@ -132,12 +159,18 @@ static long get(int port, const char *path, char *body)
 PT_TEST(serve_replays_sequentially_and_stops_on_sigterm)
 {
 	const char *cp = pt_test_path("c.json");
-	const char *argv[] = { tool(),       "cassette",
-			       "serve",      "--cassette",
-			       cp,           "--mode",
-			       "replay",     "--upstream",
-			       "http://127.0.0.1:9", "--listen",
-			       "127.0.0.1:0", NULL };
+	const char *argv[] = { tool(),
+			       "cassette",
+			       "serve",
+			       "--cassette",
+			       cp,
+			       "--mode",
+			       "replay",
+			       "--upstream",
+			       "http://127.0.0.1:9",
+			       "--listen",
+			       "127.0.0.1:0",
+			       NULL };
 	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_err = -2 };
 	char line[256] = "", body[256];
 	int p[2], pidfd, st, port = 0;
@@ -158,9 +191,8 @@ PT_TEST(serve_replays_sequentially_and_stops_on_sigterm)
 		n += (size_t)k;
 		line[n] = '\0';
 	}
-	PT_ASSERT_INT_EQ(sscanf(line, "listening on http://127.0.0.1:%d",
-				&port),
-			 1);
+	PT_ASSERT_INT_EQ(
+		sscanf(line, "listening on http://127.0.0.1:%d", &port), 1);
 	PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 200);
 	PT_ASSERT_STR_EQ(body, "first");
 	PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 202);

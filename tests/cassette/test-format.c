@@ -1,4 +1,5 @@
 /* Cassette files: layout, canonical output, migration, corrupt input. */
+#define PT_ALLOC_IMPLEMENTATION 1 /* the failing allocator calls malloc */
 #include "common.h"
 
 static const char v2_doc[] =
@@ -337,4 +338,105 @@ PT_TEST(body_kinds_detected_when_recording)
 	PT_ASSERT(strstr(text, "\"body\": \"[1,2]\"") != NULL);
 	PT_ASSERT(strstr(text, "\"body_json\": {\n") != NULL);
 	pt__free(text);
+}
+
+/* ---- allocation failures ------------------------------------------------ */
+
+static long fail_at, n_alloc;
+
+static void *f_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return ++n_alloc == fail_at ? NULL : malloc(n);
+}
+
+static void *f_realloc(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	return ++n_alloc == fail_at ? NULL : realloc(p, n);
+}
+
+static void f_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/* Every allocation of open + replay + record fails once in turn: each
+ * failure is -ENOMEM, nothing crashes or leaks (ASan, valgrind). */
+PT_TEST(allocation_failures_are_clean)
+{
+	struct pt_allocator a = { f_malloc, f_realloc, f_free, NULL };
+	char p[4096];
+	struct pt_http_header h[] = { { "X-A", "1" }, { "x-b", "2" } };
+	int r1, r2, r3, last = 0;
+
+	snprintf(p, sizeof(p), "%s", pt_test_path("c.json"));
+	spit(p, v2_doc);
+	for (fail_at = 1; fail_at < 20000; fail_at++) {
+		struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+		struct pt_cassette *c = NULL;
+		struct fake f = { 0 };
+		struct pt_diags *d = NULL;
+		char rec[64];
+
+		snprintf(rec, sizeof(rec), "rec-%ld.json", fail_at);
+		n_alloc = 0;
+		pt_set_allocator(&a);
+		r1 = pt_diags_new(&d);
+		o.mode = PT_CASSETTE_REPLAY;
+		o.sequential = true;
+		if (r1 == 0)
+			r1 = pt_cassette_open(p, &o, d, &c);
+		r2 = r1 == 0 ? play_req(c, NULL, "GET", "http://api.test/a?x=1",
+					h, 2, "{\"k\":1}", d, NULL, 0)
+			     : 0;
+		pt_cassette_free(c);
+		c = NULL;
+		o.mode = PT_CASSETTE_RECORD;
+		o.sequential = false;
+		r3 = pt_cassette_open(pt_test_path(rec), &o, d, &c);
+		if (r3 == 0)
+			r3 = play_req(c, &f, "POST",
+				      "http://api.test/r?b=2&a=1", h, 2,
+				      "{\"k\":[1,2]}", d, NULL, 0);
+		pt_cassette_free(c);
+		pt_diags_free(d);
+		pt_set_allocator(NULL);
+		if (n_alloc < fail_at) { /* nothing failed: the normal run */
+			/* the replay misses (a different uri), as it should */
+			PT_ASSERT_INT_EQ(r1, 0);
+			PT_ASSERT_ERR(r2, PT_ENOMATCH);
+			PT_ASSERT_INT_EQ(r3, 0);
+			last = 1;
+			break;
+		}
+		/* a failed allocation is -ENOMEM, or is in a best-effort
+		 * part (the text of a diagnostic) and changes nothing */
+		if (!(r1 == -ENOMEM || r2 == -ENOMEM || r3 == -ENOMEM ||
+		      (r1 == 0 && r2 == PT_ENOMATCH && r3 == 0)))
+			PT_FAIL("allocation %ld: %d %d %d", fail_at, r1, r2,
+				r3);
+	}
+	PT_ASSERT_INT_EQ(last, 1);
+	PT_ASSERT_INT_GT(fail_at, 50);
+}
+
+PT_TEST(file_names_are_sanitised_like_reqcassette)
+{
+	static const char *const cases[][2] = {
+		{ "test/with:special*chars", "test_with_special_chars.json" },
+		{ "my cassette", "my_cassette.json" },
+		{ "a  \t b", "a_b.json" },
+		{ "keep-dash_and_1", "keep-dash_and_1.json" },
+		{ "", ".json" },
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
+		char *s = NULL;
+
+		PT_ASSERT_OK(pt_cassette_file_name(cases[i][0], &s));
+		PT_ASSERT_STR_EQ(s, cases[i][1]);
+		pt_free(s);
+	}
 }

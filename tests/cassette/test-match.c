@@ -37,8 +37,8 @@ static int try(struct pt_cassette *c, const char *method, const char *url,
 
 PT_TEST(method_is_case_insensitive_and_uri_exact)
 {
-	const char *p = record_one("m.json", "GET", "http://a.test/x", NULL, 0,
-				   NULL);
+	const char *p =
+		record_one("m.json", "GET", "http://a.test/x", NULL, 0, NULL);
 	struct pt_cassette *c = open_replay(p, 0);
 
 	PT_ASSERT_OK(try(c, "get", "http://a.test/x", NULL, 0, NULL));
@@ -63,14 +63,14 @@ PT_TEST(query_is_order_independent_and_decoded)
 				   0, NULL);
 	struct pt_cassette *c = open_replay(p, 0);
 
-	PT_ASSERT_OK(try(c, "GET", "http://a.test/s?a=hello+world&b=2", NULL,
-			 0, NULL));
+	PT_ASSERT_OK(try(c, "GET", "http://a.test/s?a=hello+world&b=2", NULL, 0,
+			 NULL));
 	/* duplicate keys collapse, the last wins (ReqCassette) */
 	PT_ASSERT_OK(try(c, "GET", "http://a.test/s?b=1&a=hello+world&b=2",
 			 NULL, 0, NULL));
-	PT_ASSERT_ERR(try(c, "GET", "http://a.test/s?a=hello&b=2", NULL, 0,
-			  NULL),
-		      PT_ENOMATCH);
+	PT_ASSERT_ERR(
+		try(c, "GET", "http://a.test/s?a=hello&b=2", NULL, 0, NULL),
+		PT_ENOMATCH);
 	PT_ASSERT_ERR(try(c, "GET", "http://a.test/s", NULL, 0, NULL),
 		      PT_ENOMATCH);
 	pt_cassette_free(c);
@@ -96,8 +96,8 @@ PT_TEST(headers_compare_names_case_insensitively_any_order)
 	struct pt_http_header h3[] = { { "accept", "text/html" },
 				       { "x-multi", "a" },
 				       { "x-multi", "b" } };
-	const char *p = record_one("h.json", "GET", "http://a.test/h", h1, 3,
-				   NULL);
+	const char *p =
+		record_one("h.json", "GET", "http://a.test/h", h1, 3, NULL);
 	struct pt_cassette *c = open_replay(p, 0);
 
 	PT_ASSERT_OK(try(c, "GET", "http://a.test/h", h2, 3, NULL));
@@ -106,6 +106,23 @@ PT_TEST(headers_compare_names_case_insensitively_any_order)
 	PT_ASSERT_ERR(try(c, "GET", "http://a.test/h", h2, 2, NULL),
 		      PT_ENOMATCH);
 	pt_cassette_free(c);
+	{
+		struct pt_diags *d;
+
+		c = open_replay(p, 0);
+		PT_ASSERT_OK(pt_diags_new(&d));
+		PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://a.test/h", h3, 3,
+				       NULL, d, NULL, 0),
+			      PT_ENOMATCH);
+		PT_ASSERT(
+			strstr(last_diag(d)->message,
+			       "    stored: \"accept: text/plain; x-multi: a; "
+			       "x-multi: b\"\n"
+			       "    value:  \"accept: text/html; x-multi: a; "
+			       "x-multi: b\"") != NULL);
+		pt_diags_free(d);
+		pt_cassette_free(c);
+	}
 	c = open_replay(p, PT_MATCH_DEFAULT & ~PT_MATCH_HEADERS);
 	PT_ASSERT_OK(try(c, "GET", "http://a.test/h", h3, 1, NULL));
 	pt_cassette_free(c);
@@ -171,8 +188,8 @@ PT_TEST(miss_names_closest_interaction_and_fields)
 	o.mode = PT_CASSETTE_REPLAY;
 	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
 	PT_ASSERT_OK(pt_diags_new(&d));
-	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://a.test/two?k=2", NULL,
-			       0, NULL, d, NULL, 0),
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://a.test/two?k=2", NULL, 0,
+			       NULL, d, NULL, 0),
 		      PT_ENOMATCH);
 	x = last_diag(d);
 	PT_ASSERT_INT_EQ(x->code, PT_ENOMATCH);
@@ -216,9 +233,11 @@ PT_TEST(record_replays_hits_and_appends_misses)
 			      NULL, b2, sizeof(b2)));
 	PT_ASSERT_INT_EQ(f.calls, 1);
 	/* the replayed body is the compact re-encoding of what was sent */
-	PT_ASSERT_STR_EQ(b1, "{\"url\":\"http://a.test/1\",\"n\":1,\"method\":\"GET\"}");
+	PT_ASSERT_STR_EQ(
+		b1, "{\"url\":\"http://a.test/1\",\"n\":1,\"method\":\"GET\"}");
 	/* replayed: compact, keys sorted as stored */
-	PT_ASSERT_STR_EQ(b2, "{\"method\":\"GET\",\"n\":1,\"url\":\"http://a.test/1\"}");
+	PT_ASSERT_STR_EQ(
+		b2, "{\"method\":\"GET\",\"n\":1,\"url\":\"http://a.test/1\"}");
 	pt_cassette_free(c);
 
 	/* a second run appends what is missing, keeps what is there */
@@ -233,8 +252,8 @@ PT_TEST(record_replays_hits_and_appends_misses)
 
 	/* forwarding errors come back, nothing is recorded */
 	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
-	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://a.test/3", NULL, 0,
-			       NULL, NULL, NULL, 0),
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://a.test/3", NULL, 0, NULL,
+			       NULL, NULL, 0),
 		      -ENOTCONN);
 	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 2);
 	pt_cassette_free(c);
@@ -316,10 +335,9 @@ PT_TEST(filters_keep_secrets_off_disk_and_still_match)
 	o.filter_response = resp_cb;
 	o.filter_ctx = &nresp;
 	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
-	PT_ASSERT_OK(play_req(c, &f, "POST",
-			      "http://a.test/users/42?api_key=SECRET1", h, 2,
-			      "{\"token\":\"tok-1\",\"n\":1}", NULL, b,
-			      sizeof(b)));
+	PT_ASSERT_OK(play_req(
+		c, &f, "POST", "http://a.test/users/42?api_key=SECRET1", h, 2,
+		"{\"token\":\"tok-1\",\"n\":1}", NULL, b, sizeof(b)));
 	/* the client got the real response */
 	PT_ASSERT_STR_EQ(b, "{\"token\":\"abc\",\"ok\":true}");
 	pt_cassette_free(c);
@@ -340,10 +358,9 @@ PT_TEST(filters_keep_secrets_off_disk_and_still_match)
 	 * the response filter is not applied again on replay */
 	o.mode = PT_CASSETTE_REPLAY;
 	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
-	PT_ASSERT_OK(play_req(c, NULL, "POST",
-			      "http://a.test/users/7?api_key=OTHER", h2, 2,
-			      "{\"n\":1,\"token\":\"tok-2\"}", NULL, b,
-			      sizeof(b)));
+	PT_ASSERT_OK(play_req(
+		c, NULL, "POST", "http://a.test/users/7?api_key=OTHER", h2, 2,
+		"{\"n\":1,\"token\":\"tok-2\"}", NULL, b, sizeof(b)));
 	PT_ASSERT_STR_EQ(b, "{\"ok\":true,\"token\":\"<T>\"}");
 	PT_ASSERT_INT_EQ(nresp, 1);
 	PT_ASSERT_ERR(play_req(c, NULL, "POST",
@@ -425,9 +442,10 @@ PT_TEST(sequential_identical_requests_get_different_responses)
 	for (int i = 1; i <= 3; i++) {
 		PT_ASSERT_OK(play_req(c, NULL, "GET", "http://a.test/job", NULL,
 				      0, NULL, NULL, b, sizeof(b)));
-		snprintf(want, sizeof(want),
-			 "{\"method\":\"GET\",\"n\":%d,\"url\":\"http://a.test/job\"}",
-			 i);
+		snprintf(
+			want, sizeof(want),
+			"{\"method\":\"GET\",\"n\":%d,\"url\":\"http://a.test/job\"}",
+			i);
 		PT_ASSERT_STR_EQ(b, want);
 	}
 	PT_ASSERT_OK(pt_diags_new(&d));
@@ -470,8 +488,8 @@ PT_TEST(sequential_is_strict_per_index)
 	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
 	PT_ASSERT_OK(pt_diags_new(&d));
 	/* index 0 holds GET /a: asking for POST /b first fails ... */
-	PT_ASSERT_ERR(play_req(c, NULL, "POST", "http://a.test/b", NULL, 0,
-			       "x", d, NULL, 0),
+	PT_ASSERT_ERR(play_req(c, NULL, "POST", "http://a.test/b", NULL, 0, "x",
+			       d, NULL, 0),
 		      PT_ENOMATCH);
 	PT_ASSERT_STR_EQ(last_diag(d)->field, "method,uri,body");
 	/* ... and the index has advanced anyway (ReqCassette) */
@@ -509,7 +527,8 @@ PT_TEST(sequential_empty_cassette_fails)
 PT_TEST(find_uses_first_match)
 {
 	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
-	struct pt_http_request r = { .method = "GET", .url = "http://a.test/job" };
+	struct pt_http_request r = { .method = "GET",
+				     .url = "http://a.test/job" };
 	const char *p = pt_test_path("seq.json");
 	struct pt_cassette *c;
 
@@ -519,4 +538,115 @@ PT_TEST(find_uses_first_match)
 	r.url = "http://a.test/other";
 	PT_ASSERT_ERR(pt_cassette_find(c, &r), PT_ENOMATCH);
 	pt_cassette_free(c);
+}
+
+/* ---- diagnostics, from ReqCassette's diagnostics_test ------------------ */
+
+PT_TEST(diagnostics_truncate_long_values_and_handle_empty)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct pt_diags *d;
+	const char *p = pt_test_path("long.json");
+	char url[600], *msg;
+
+	memset(url, 0, sizeof(url));
+	snprintf(url, sizeof(url), "http://a.test/x?q=");
+	memset(url + strlen(url), 'a', 300);
+	record_one("long.json", "GET", url, NULL, 0, NULL);
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	url[strlen(url) - 1] = 'b';
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", url, NULL, 0, NULL, d, NULL, 0),
+		      PT_ENOMATCH);
+	msg = strstr(last_diag(d)->message, "    stored: \"q=aaa");
+	PT_ASSERT_NOT_NULL(msg);
+	/* 200 bytes of value, then ... */
+	PT_ASSERT_INT_EQ(strcspn(msg + 13, "\""), 200);
+	PT_ASSERT(strncmp(msg + 13 + 200, "\"...\n", 5) == 0);
+	pt_cassette_free(c);
+
+	spit(p, "{\"version\": \"2.0\", \"interactions\": []}");
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://a.test/", NULL, 0, NULL,
+			       d, NULL, 0),
+		      PT_ENOMATCH);
+	PT_ASSERT_STR_EQ(last_diag(d)->message,
+			 "no matching interaction for GET http://a.test/: the "
+			 "cassette is empty");
+	PT_ASSERT_NULL(last_diag(d)->field);
+	pt_cassette_free(c);
+	pt_diags_free(d);
+}
+
+PT_TEST(blob_bodies_match_on_bytes)
+{
+	struct pt_http_header h[] = { { "content-type",
+					"application/octet-stream" } };
+	const char *p = record_one("blob.json", "PUT", "http://a.test/b", h, 1,
+				   "\x01\x02\x03");
+	struct pt_cassette *c = open_replay(p, 0);
+	struct pt_diags *d;
+
+	PT_ASSERT_OK(try(c, "PUT", "http://a.test/b", h, 1, "\x01\x02\x03"));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_ERR(play_req(c, NULL, "PUT", "http://a.test/b", h, 1,
+			       "\x01\x02\x04", d, NULL, 0),
+		      PT_ENOMATCH);
+	PT_ASSERT_STR_EQ(last_diag(d)->field, "body");
+	PT_ASSERT(strstr(last_diag(d)->message,
+			 "stored: \"\\x01\\x02\\x03\"\n    value:  "
+			 "\"\\x01\\x02\\x04\"") != NULL);
+	pt_diags_free(d);
+	pt_cassette_free(c);
+}
+
+/* ---- body kinds, from ReqCassette's body_type_test ---------------------- */
+
+PT_TEST(body_kind_detection)
+{
+	static const struct {
+		const char *ctype, *body;
+		enum body_kind want;
+	} cases[] = {
+		{ NULL, "", BODY_TEXT },
+		{ "application/json", "{\"a\":1}", BODY_JSON },
+		{ "application/json; charset=utf-8", "[1]", BODY_JSON },
+		{ "application/vnd.api+json", "{}", BODY_JSON },
+		{ "application/json", "not json", BODY_TEXT },
+		{ "image/png", "abc", BODY_BLOB },
+		{ "application/octet-stream", "abc", BODY_BLOB },
+		{ "application/pdf", "abc", BODY_BLOB },
+		{ "application/protobuf", "abc", BODY_BLOB },
+		{ "application/x-protobuf", "abc", BODY_TEXT }, /* sniffed */
+		{ "application/msgpack", "abc", BODY_BLOB },
+		{ "text/html", "<p>hi</p>", BODY_TEXT },
+		{ "text/plain", "{\"a\":1}", BODY_TEXT },
+		{ "application/xml", "<a/>", BODY_TEXT },
+		{ "application/x-www-form-urlencoded", "a=1&b=2", BODY_TEXT },
+		{ "TEXT/PLAIN", "\xff\xfe", BODY_BLOB }, /* not UTF-8 */
+		{ NULL, "{\"sniffed\":true}", BODY_JSON },
+		{ NULL, "caf\xc3\xa9 ok\n", BODY_TEXT },
+		{ NULL, "\x00\x01", BODY_TEXT }, /* strlen 0: empty */
+		{ NULL, "a\x01z", BODY_BLOB },
+		{ NULL, "\xed\xa0\x80", BODY_BLOB }, /* a surrogate */
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
+		struct pt_cassette_msg m;
+
+		memset(&m, 0, sizeof(m));
+		if (cases[i].ctype)
+			PT_ASSERT_OK(pt__msg_add_header(&m, "Content-Type",
+							cases[i].ctype, false));
+		m.body = (char *)(uintptr_t)cases[i].body;
+		m.body_len = strlen(cases[i].body);
+		if (pt__body_detect(&m) != cases[i].want)
+			PT_FAIL("case %zu (%s): got %d, want %d", i,
+				cases[i].ctype ? cases[i].ctype : "-",
+				(int)pt__body_detect(&m), (int)cases[i].want);
+		m.body = NULL;
+		pt__msg_clear(&m);
+	}
 }

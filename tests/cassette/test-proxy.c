@@ -2,13 +2,14 @@
  * The record/replay proxy against a small upstream served by this test
  * (libmicrohttpd on 127.0.0.1), with a libcurl client. Loopback only.
  */
-#include "common.h"
 #include "base/buf.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@ struct upstream {
 	int port;
 	atomic_int hits;
 	char base[64];
+	int release_fd; /* "/slow" waits for it to be readable */
 };
 
 struct up_req {
@@ -54,6 +56,12 @@ static enum MHD_Result up_handler(void *cls, struct MHD_Connection *con,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (strcmp(url, "/slow") == 0 && u->release_fd >= 0) {
+		/* held until the test releases it (or 10 s) */
+		struct pollfd pfd = { .fd = u->release_fd, .events = POLLIN };
+
+		poll(&pfd, 1, 10000);
+	}
 	n = atomic_fetch_add(&u->hits, 1) + 1;
 	q = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "id");
 	snprintf(body, sizeof(body),
@@ -86,12 +94,12 @@ static void upstream_start(struct upstream *u)
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	atomic_store(&u->hits, 0);
-	u->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-					MHD_USE_THREAD_PER_CONNECTION,
-				0, NULL, NULL, up_handler, u,
-				MHD_OPTION_SOCK_ADDR, &sa,
-				MHD_OPTION_NOTIFY_COMPLETED, up_done, NULL,
-				MHD_OPTION_END);
+	if (u->release_fd == 0)
+		u->release_fd = -1;
+	u->d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+		0, NULL, NULL, up_handler, u, MHD_OPTION_SOCK_ADDR, &sa,
+		MHD_OPTION_NOTIFY_COMPLETED, up_done, NULL, MHD_OPTION_END);
 	PT_ASSERT_NOT_NULL(u->d);
 	u->port = MHD_get_daemon_info(u->d, MHD_DAEMON_INFO_BIND_PORT)->port;
 	snprintf(u->base, sizeof(u->base), "http://127.0.0.1:%d", u->port);
@@ -104,14 +112,15 @@ static void upstream_stop(struct upstream *u)
 	u->d = NULL;
 }
 
-/* ---- the client ------------------------------------------------------------- */
+/* ---- the client -------------------------------------------------------------
+ */
 
 struct got {
 	long status;
 	char body[2048];
 	size_t len;
-	char tag[32];      /* X-Proctor-Cassette */
-	char upstream[8];  /* X-Upstream */
+	char tag[32];	  /* X-Proctor-Cassette */
+	char upstream[8]; /* X-Upstream */
 };
 
 static size_t cl_body(char *p, size_t size, size_t n, void *ctx)
@@ -213,8 +222,8 @@ PT_TEST(record_then_replay_through_the_proxy)
 	PT_ASSERT_STR_EQ(g1.upstream, "yes");
 	PT_ASSERT_STR_EQ(g1.body, "{\"n\":1,\"method\":\"GET\",\"path\":"
 				  "\"/items\",\"id\":\"7\",\"body_len\":0}");
-	http(pt_cassette_proxy_port(p), "POST", "/created",
-	     "{\"b\":2,\"a\":1}", &g2);
+	http(pt_cassette_proxy_port(p), "POST", "/created", "{\"b\":2,\"a\":1}",
+	     &g2);
 	PT_ASSERT_INT_EQ(g2.status, 201);
 	PT_ASSERT_STR_EQ(g2.body, "{\"n\":2,\"method\":\"POST\",\"path\":"
 				  "\"/created\",\"id\":\"\",\"body_len\":13}");
@@ -340,4 +349,38 @@ PT_TEST(proxy_refuses_non_loopback_and_reports_upstream_errors)
 	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 0);
 	pt_cassette_proxy_stop(p);
 	pt_cassette_free(c);
+}
+
+PT_TEST(upstream_timeout_is_reported_and_nothing_recorded)
+{
+	static struct upstream u;
+	struct pt_http_request req = { .method = "GET" };
+	struct pt_http_response *resp = NULL;
+	struct pt_cassette *c;
+	long timeout = 300;
+	char url[128];
+	int rel[2];
+
+	PT_ASSERT_OK(pipe(rel));
+	u.release_fd = rel[0];
+	upstream_start(&u);
+	snprintf(url, sizeof(url), "%s/slow", u.base);
+	req.url = url;
+	PT_ASSERT_OK(pt_http_response_new(&resp));
+	PT_ASSERT_ERR(pt_cassette_forward_curl(&timeout, &req, resp),
+		      -ETIMEDOUT);
+	pt_http_response_free(resp);
+	resp = NULL;
+	c = open_mode(pt_test_path("t.json"), PT_CASSETTE_RECORD, false);
+	PT_ASSERT_ERR(pt_cassette_play(c, &req, pt_cassette_forward_curl,
+				       &timeout, NULL, &resp),
+		      -ETIMEDOUT);
+	PT_ASSERT_NULL(resp);
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 0);
+	pt_cassette_free(c);
+	/* release the held requests, then stop */
+	PT_ASSERT_INT_EQ(write(rel[1], "x", 1), 1);
+	upstream_stop(&u);
+	close(rel[0]);
+	close(rel[1]);
 }

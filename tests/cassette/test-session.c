@@ -143,8 +143,8 @@ PT_TEST(shared_cassette_across_threads_no_duplicates)
 	c = open_seq(p, s);
 	for (int i = 0; i < 4; i++) {
 		t[i].c = c;
-		PT_ASSERT_INT_EQ(pthread_create(&th[i], NULL, thread_main, &t[i]),
-				 0);
+		PT_ASSERT_INT_EQ(
+			pthread_create(&th[i], NULL, thread_main, &t[i]), 0);
 	}
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
@@ -207,11 +207,13 @@ PT_TEST_TIMEOUT(shared_session_8_processes_x_1000_no_dup_no_skip, 60)
 	static int32_t got[NPROC * PER];
 	static unsigned char seen[NPROC * PER];
 	pid_t pid[NPROC];
-	int pidfd[NPROC], fds[2];
+	int pidfd[NPROC], fds[2], go[2];
+	char x;
 
-	PT_ASSERT_OK(pt_cassette_session_open_shared(sf, &s));
-	c = open_seq(p, s); /* the test holds the top-level use */
+	/* children first (they own nothing of the parent's), held on a
+	 * pipe until the parent holds the top-level use of the cassette */
 	PT_ASSERT_OK(pipe(fds));
+	PT_ASSERT_OK(pipe(go));
 	for (int i = 0; i < NPROC; i++) {
 		pid[i] = fork();
 		PT_ASSERT_INT_GE(pid[i], 0);
@@ -222,6 +224,9 @@ PT_TEST_TIMEOUT(shared_session_8_processes_x_1000_no_dup_no_skip, 60)
 			int32_t v[PER];
 
 			close(fds[0]);
+			close(go[1]);
+			if (read(go[0], &x, 1) != 0)
+				_exit(5);
 			if (pt_cassette_session_open_shared(sf, &cs) < 0)
 				_exit(2);
 			cc = open_seq(p, cs);
@@ -233,10 +238,14 @@ PT_TEST_TIMEOUT(shared_session_8_processes_x_1000_no_dup_no_skip, 60)
 			pt_cassette_session_free(cs);
 			_exit(0);
 		}
-		pidfd[i] = pt__pidfd_open(pid[i]);
-		if (pidfd[i] < 0) /* valgrind 3.19 lacks pidfd_open */
-			PT_ASSERT_ERR(pidfd[i], -ENOSYS);
 	}
+	/* pidfds after every fork: a child inherits nothing to free */
+	for (int i = 0; i < NPROC; i++)
+		pidfd[i] = pt__pidfd_open(pid[i]);
+	PT_ASSERT_OK(pt_cassette_session_open_shared(sf, &s));
+	c = open_seq(p, s); /* the test holds the top-level use */
+	close(go[0]);
+	close(go[1]); /* go */
 	close(fds[1]);
 	read_all(fds[0], got, sizeof(got), 40000);
 	close(fds[0]);
@@ -330,10 +339,9 @@ PT_TEST_TIMEOUT(concurrent_recording_from_processes_loses_nothing, 60)
 			pt_cassette_free(cc);
 			_exit(f.calls == RPER ? 0 : 5);
 		}
-		pidfd[i] = pt__pidfd_open(pid[i]);
-		if (pidfd[i] < 0) /* valgrind 3.19 lacks pidfd_open */
-			PT_ASSERT_ERR(pidfd[i], -ENOSYS);
 	}
+	for (int i = 0; i < RPROC; i++)
+		pidfd[i] = pt__pidfd_open(pid[i]);
 	close(go[0]);
 	close(go[1]);
 	wait_children(pid, pidfd, RPROC);
@@ -348,4 +356,122 @@ PT_TEST_TIMEOUT(concurrent_recording_from_processes_loses_nothing, 60)
 			PT_ASSERT_INT_GE(pt_cassette_find(c, &req), 0);
 		}
 	pt_cassette_free(c);
+}
+
+PT_TEST(nested_use_in_a_shared_session_is_monotonic)
+{
+	const char *p = write_numbered("ns.json", 10);
+	struct pt_cassette_session *s;
+	struct pt_cassette *outer, *inner;
+
+	PT_ASSERT_OK(
+		pt_cassette_session_open_shared(pt_test_path("s.shm"), &s));
+	outer = open_seq(p, s);
+	PT_ASSERT_INT_EQ(next_body(outer), 0);
+	inner = open_seq(p, s);
+	PT_ASSERT_INT_EQ(next_body(inner), 1);
+	pt_cassette_free(inner);
+	PT_ASSERT_INT_EQ(next_body(outer), 2);
+	pt_cassette_free(outer);
+	/* the same cassette used again in the same session starts at 0 */
+	outer = open_seq(p, s);
+	PT_ASSERT_INT_EQ(next_body(outer), 0);
+	pt_cassette_free(outer);
+	pt_cassette_session_free(s);
+}
+
+/* Parent and child take turns (a pipe each way): 0 parent, 1 child,
+ * 2 parent, 3 child. */
+PT_TEST(interleaved_parent_and_child_share_the_order)
+{
+	const char *p = write_numbered("il.json", 4);
+	const char *sf = pt_test_path("il.shm");
+	struct pt_cassette_session *s;
+	struct pt_cassette *c;
+	int to_child[2], to_parent[2], pidfd, st;
+	int32_t v = 0;
+	pid_t pid;
+
+	PT_ASSERT_OK(pipe(to_child));
+	PT_ASSERT_OK(pipe(to_parent));
+	pid = fork(); /* before the parent opens anything */
+	PT_ASSERT_INT_GE(pid, 0);
+	if (pid == 0) {
+		struct pt_cassette_session *cs = NULL;
+		struct pt_cassette *cc = NULL;
+
+		for (int k = 0; k < 2; k++) {
+			if (read(to_child[0], &v, sizeof(v)) != sizeof(v))
+				_exit(3);
+			if (!cc) {
+				if (pt_cassette_session_open_shared(sf, &cs) <
+				    0)
+					_exit(2);
+				cc = open_seq(p, cs);
+			}
+			v = next_body(cc);
+			if (write(to_parent[1], &v, sizeof(v)) != sizeof(v))
+				_exit(4);
+		}
+		pt_cassette_free(cc);
+		pt_cassette_session_free(cs);
+		_exit(0);
+	}
+	pidfd = pt__pidfd_open(pid);
+	PT_ASSERT_OK(pt_cassette_session_open_shared(sf, &s));
+	c = open_seq(p, s);
+	for (int k = 0; k < 2; k++) {
+		PT_ASSERT_INT_EQ(next_body(c), 2 * k);
+		PT_ASSERT_INT_EQ(write(to_child[1], &v, sizeof(v)), sizeof(v));
+		read_all(to_parent[0], &v, sizeof(v), 10000);
+		PT_ASSERT_INT_EQ(v, 2 * k + 1);
+	}
+	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, pidfd >= 0 ? 10000 : -1, &st));
+	PT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (pidfd >= 0)
+		close(pidfd);
+	pt_cassette_free(c);
+	pt_cassette_session_free(s);
+}
+
+/* Two recorders share a session and a cassette: each sees what the other
+ * appended (a sequential index past the end re-reads the file). */
+PT_TEST(sequential_recorders_sharing_a_session)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	const char *p = pt_test_path("sr.json");
+	struct pt_cassette_session *s;
+	struct pt_cassette *a, *b;
+	struct fake fa = { 0 }, fb = { 0 };
+	char out[256];
+
+	PT_ASSERT_OK(pt_cassette_session_new(&s));
+	o.sequential = true;
+	o.session = s;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &a));
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &b));
+	PT_ASSERT_OK(play_req(a, &fa, "GET", "http://a.test/1", NULL, 0, NULL,
+			      NULL, NULL, 0));
+	PT_ASSERT_OK(play_req(b, &fb, "GET", "http://a.test/2", NULL, 0, NULL,
+			      NULL, NULL, 0));
+	PT_ASSERT_OK(play_req(a, &fa, "GET", "http://a.test/3", NULL, 0, NULL,
+			      NULL, NULL, 0));
+	PT_ASSERT_INT_EQ(fa.calls + fb.calls, 3);
+	pt_cassette_free(a);
+	pt_cassette_free(b);
+	pt_cassette_session_free(s);
+
+	o.mode = PT_CASSETTE_REPLAY;
+	o.session = NULL;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &a));
+	PT_ASSERT_UINT_EQ(pt_cassette_count(a), 3);
+	for (int i = 1; i <= 3; i++) {
+		char url[64];
+
+		snprintf(url, sizeof(url), "http://a.test/%d", i);
+		PT_ASSERT_OK(play_req(a, NULL, "GET", url, NULL, 0, NULL, NULL,
+				      out, sizeof(out)));
+		PT_ASSERT(strstr(out, url) != NULL);
+	}
+	pt_cassette_free(a);
 }

@@ -463,3 +463,99 @@ PT_TEST(help_everywhere)
 		pt__free(err);
 	}
 }
+
+PT_TEST(retries_repeat_until_fail)
+{
+	const char *retry[] = { "run", fixture(), "-p", "t::flaky", "-j1",
+				"--seed=1", "--retries", "2", NULL };
+	const char *repeat[] = { "run", fixture(), "-p", "t::flaky", "-j1",
+				 "--seed=1", "--repeat", "3", NULL };
+	const char *until[] = { "run", fixture(), "-p", "t::flaky", "-j1",
+				"--seed=1", "--repeat", "3", "--until-fail",
+				NULL };
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(retry, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::flaky (attempt 2)\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark.flaky")), 0);
+	PT_ASSERT_INT_EQ(run(repeat, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "fail t::flaky (attempt 3): flaky: failed 1 of "
+			      "3 runs\n"
+			      "1 jobs: 1 fail, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark.flaky")), 0);
+	PT_ASSERT_INT_EQ(run(until, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "fail t::flaky: exit code 1\n"
+			      "1 jobs: 1 fail, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(fail_fast_stops_starting_jobs)
+{
+	const char *args[] = { "run", fixture(), "-p", "t::all", "-j1",
+			       "--seed=2", "--fail-fast", "--non-interactive",
+			       NULL };
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 2, 8 jobs, -j1\n"
+			      "pass t::res\n"
+			      "pass t::first\n"
+			      "pass t::second\n"
+			      "fail t::bad: exit code 3\n"
+			      "10 jobs: 3 pass, 1 fail, 6 not run, seed 2\n");
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(shuffle_keeps_dependencies_and_prints_its_seed)
+{
+	const char *args[] = { "run", fixture(), "-p", "t::all", "-j1",
+			       "--shuffle=1234", "--non-interactive", NULL };
+	char *out, *err, *first, *second;
+
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT(pt__starts_with(out, "session ID, seed 1234, 8 jobs, -j1\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "10 jobs: 6 pass, 1 fail, 1 skip, 1 "
+				       "skipped-dependency, 1 timeout, seed "
+				       "1234\n"));
+	first = strstr(out, "pass t::first\n");
+	second = strstr(out, "pass t::second\n");
+	PT_ASSERT(first && second && first < second);
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(the_example_provider_runs)
+{
+	char ex[1024];
+	const char *args[] = { "run", ex, "-p", "com.example::demo", "-j2",
+			       "--seed=11", "--non-interactive", NULL };
+	char *out, *err;
+
+	snprintf(ex, sizeof(ex), "%s/examples/provider", pt_test_srcdir());
+	if (access(ex, F_OK) != 0)
+		pt_test_skip("no examples/provider");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_NOT_NULL(strstr(out, "fail com.example::lint: exit code 1\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "skipped-dependency "
+				       "com.example::release-notes: required "
+				       "dependency 'com.example::lint' has "
+				       "failed\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "timeout com.example::slow-service: "
+				       "timed out after 2 s"));
+	PT_ASSERT_NOT_NULL(strstr(out, "pass com.example::disk/check-vdb\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "9 jobs: 6 pass, 1 fail, 1 "
+				       "skipped-dependency, 1 timeout, seed "
+				       "11\n"));
+	pt__free(out);
+	pt__free(err);
+}

@@ -11,8 +11,11 @@
  * a record is "key=value,key=value" ("-" is a record with no field);
  * "ID:" alone is a resource with no records.
  */
-#include "base/buf.h"
+/* The allocation-failure test installs an allocator that calls malloc. */
+#define PT_ALLOC_IMPLEMENTATION 1
 #include "base/common.h"
+
+#include "base/buf.h"
 #include "base/rng.h"
 #include "session/expr.h"
 
@@ -395,7 +398,8 @@ static const struct ecase value_cases[] = {
 	{ "[p.a, 1] < [p.a, 'x']", "p: a=1", "fail 0", "fail 0" },
 	{ "[p.a, int(p.a)] and p", "p: a=x", "fail 0", "fail 0" },
 	{ "() == () and p", "p: a=x", "pass", "pass" },
-	{ "p.a, p.b", "p: a=x", "pass", "pass" },
+	{ "(p.a, p.b)", "p: a=x", "pass", "pass" },
+	{ "p.a, p.b", "p: a=x", "not-allowed 1:4", "not-allowed 1:4" },
 	/* Chained comparisons. */
 	{ "'a' < p.v < 'c'", "p: v=b", "pass", "pass" },
 	{ "'a' < p.v < 'c'", "p: v=d", "fail 0", "fail 0" },
@@ -407,6 +411,17 @@ static const struct ecase value_cases[] = {
 	{ "bool(p.v) is True and p", "p: v=x", "pass", "pass" },
 	{ "bool(p.v) is True", "p: v=x", "no-resources 1:0", "pass" },
 	{ "p is p", "p: v=x", "pass", "pass" },
+	/* CPython identity: shared constants, 1-char and empty strings. */
+	{ "('s390x' is 's390x') and p", "p: v=x", "pass", "pass" },
+	{ "p.v is 's390x'", "p: v=s390x", "fail 0", "fail 0" },
+	{ "p.v is 'x'", "p: v=x", "pass", "pass" },
+	{ "p.nothing is ''", "p: v=x", "pass", "pass" },
+	{ "(1000 is 1000) and p", "p: v=x", "pass", "pass" },
+	{ "int(p.v) is 1000 and p", "p: v=1000", "fail 0", "fail 0" },
+	{ "int(p.v) is 100 and p", "p: v=100", "pass", "pass" },
+	{ "(1.5 is 1.50) and p", "p: v=x", "pass", "pass" },
+	{ "() is () and (1, 'a') is (1, 'a') and p", "p: v=x", "pass", "pass" },
+	{ "[] is [] or (p.v,) is (p.v,)", "p: v=x", "fail 0", "fail 0" },
 	/* and/or return operands; not; truthiness of a record. */
 	{ "(p.a or 'z') == 'z'", "p: b=1", "pass", "pass" },
 	{ "(p.a and 'z') == ''", "p: b=1", "pass", "pass" },
@@ -454,6 +469,11 @@ PT_TEST(expr_python_values)
 /* ------------------------------------------------------------------ */
 
 static const struct ecase product_cases[] = {
+	/* Records compare as dicts (ResourceTests: eq). */
+	{ "a == b", "a: x=1,y=2\nb: y=2,x=1", "pass", "pass" },
+	{ "a == b", "a: x=1,y=2\nb: x=1", "fail 0", "fail 0" },
+	{ "a != b", "a: x=1\nb: x=2 | x=1", "pass", "pass" },
+	{ "a == b", "a: -\nb: -", "pass", "pass" },
 	{ "a.x == b.y", "a: x=1 | x=2\nb: y=2 | y=3", "pass", "pass" },
 	{ "a.x == b.y", "a: x=1 | x=2\nb: y=3", "fail 0", "fail 0" },
 	{ "a.x == b.y", "a: x=1\nb:", "fail 0", "fail 0" },
@@ -645,6 +665,24 @@ PT_TEST(expr_limits)
 	    sizeof(msg));
 	/* p, .a, then the constants: the 1023rd trips the limit. */
 	PT_ASSERT_STR_EQ(got, "limit 1:2053");
+	pt__buf_reset(&b);
+	/* and/or operators of a text that takes the compat split. */
+	for (int i = 0; i < 64; i++)
+		PT_ASSERT_OK(pt__buf_adds(&b, "p.a == 'x' or "));
+	PT_ASSERT_OK(pt__buf_adds(&b, "p.a == '1'"));
+	run(b.s, "p: a=1", PT_EXPR_COMPAT, NULL, NULL, got, sizeof(got), msg,
+	    sizeof(msg));
+	PT_ASSERT_STR_EQ(got, "limit 1:0");
+	run(b.s, "p: a=1", PT_EXPR_STRICT, NULL, NULL, got, sizeof(got), msg,
+	    sizeof(msg));
+	PT_ASSERT_STR_EQ(got, "pass");
+	pt__buf_reset(&b);
+	for (int i = 0; i < 63; i++)
+		PT_ASSERT_OK(pt__buf_adds(&b, "p.a == 'x' or "));
+	PT_ASSERT_OK(pt__buf_adds(&b, "p.a == '1'"));
+	run(b.s, "p: a=1", PT_EXPR_COMPAT, NULL, NULL, got, sizeof(got), msg,
+	    sizeof(msg));
+	PT_ASSERT_STR_EQ(got, "pass");
 	pt__buf_reset(&b);
 	/* Whole text. */
 	for (int i = 0; i < PT_EXPR_MAX_TEXT + 1; i++)
@@ -840,6 +878,136 @@ PT_TEST(expr_template_filter_one_record)
 	PT_ASSERT_INT_EQ(r.status, PT_EXPR_FAIL);
 	PT_ASSERT_UINT_EQ(r.expr, 0);
 	pt__expr_prog_free(p);
+}
+
+/* Fails the Nth allocation and every one after it. */
+static long oom_countdown;
+
+static void *oom_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return oom_countdown-- > 0 ? malloc(n) : NULL;
+}
+
+static void *oom_realloc(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	return oom_countdown-- > 0 ? realloc(p, n) : NULL;
+}
+
+static void oom_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+PT_TEST(expr_allocation_failures_are_clean)
+{
+	static const struct pt_allocator oom = { oom_malloc, oom_realloc,
+						 oom_free, NULL };
+	const char *text =
+		"pkg.name == 'this or that' and dev.x in ['a', 'b'] or dev\n"
+		"(int(dev.count) > 1 and 'x' in pkg.name)\n"
+		"p.a == 'x' and p.b == 'y' or p.c == 'z' and not q.d";
+	static const char *const imports =
+		"from com.canonical import package as pkg\nfrom a import dev";
+	bool succeeded = false;
+
+	for (long n = 0; n < 100000 && !succeeded; n++) {
+		struct pt_expr_imports *imps = NULL;
+		struct pt_expr_prog *p = NULL;
+		struct pt_expr_error err;
+		struct pt_expr_opts o = { .ns = "ns" };
+		int r;
+
+		oom_countdown = n;
+		pt_set_allocator(&oom);
+		r = pt__expr_imports_parse(imports, &imps, &err);
+		if (r == 0) {
+			o.imports = imps;
+			r = pt__expr_prog_new(text, &o, &p, &err);
+		}
+		pt_set_allocator(NULL);
+		if (r < 0) {
+			PT_ASSERT_INT_EQ(r, -ENOMEM);
+			PT_ASSERT_INT_EQ(err.kind, PT_EXPR_ERR_NOMEM);
+			PT_ASSERT_NULL(p);
+		} else {
+			static struct tmap m;
+			struct pt_expr_result res;
+			succeeded = true;
+			PT_ASSERT_UINT_EQ(pt__expr_prog_count(p), 3);
+			PT_ASSERT_UINT_EQ(pt__expr_prog_splits(p), 2);
+			/* Evaluation never allocates. */
+			tmap_parse(&m, "com.canonical::package: name=x\n"
+				       "a::dev: x=a,count=2\nns::p: a=x,b=y\n"
+				       "ns::q: d=");
+			oom_countdown = 0;
+			pt_set_allocator(&oom);
+			pt__expr_prog_eval(p, tmap_lookup, &m, &res);
+			pt_set_allocator(NULL);
+			PT_ASSERT_INT_EQ(res.status, PT_EXPR_ERROR);
+			PT_ASSERT_UINT_EQ(res.expr, 0);
+		}
+		pt__expr_prog_free(p);
+		pt__expr_imports_free(imps);
+	}
+	PT_ASSERT(succeeded);
+}
+
+PT_TEST(expr_may_differ_report)
+{
+	static const struct {
+		const char *prog;
+		bool differ;
+	} cs[] = {
+		{ "p.a == 'x'", false },
+		{ "p.a == 'x' and p.b == 'y'", true }, /* issue #665 */
+		{ "p.a == 'x' or p.b == 'y'", false },
+		{ "a.x == '1' and b.y == '2'", false },
+		{ "manifest.has_x == 'True' and device.category == 'AUDIO'",
+		  false },
+		{ "p.v > 1 or p.w == 'x'", true },    /* str < int raises */
+		{ "p.v > '1' or p.w == 'x'", false }, /* str < str is fine */
+		{ "1 in p.a or p", true },
+		{ "p.a in ['x', 1] and q.b", false },
+		{ "'x' in p and q.b", false },
+		{ "p.name == 'this or that'", true },
+		{ "p.a == 'x' # or y", true },
+		{ "p.a == 'x' and  q.b", true },  /* "unexpected indent" */
+		{ "int(q.x) > 1 and p.a", true }, /* q only in a call */
+		{ "int(p.x) > 1 and p.a", false },
+		{ "(p.a == 'x' and p.b == 'y')", false },
+		{ "a.x == '1' and b.y == '2' or a.z == '3'", false },
+		{ "a.x == '1' or b.y == '2' and a.z == '3'", false },
+		{ "a.x == '1' and b.y == '2' and a.z == '3'", true },
+		{ "not p.a and q.b", false },
+		{ "p.a._x == '' or q", true }, /* attribute of a str */
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cs); i++) {
+		for (int mode = 0; mode < 2; mode++) {
+			struct pt_expr_opts o = {
+				.mode = mode ? PT_EXPR_STRICT : PT_EXPR_COMPAT
+			};
+			struct pt_expr_prog *p = NULL;
+			struct pt_expr_error err;
+			int r = pt__expr_prog_new(cs[i].prog, &o, &p, &err);
+			if (r < 0 && !mode && cs[i].differ &&
+			    err.kind == PT_EXPR_ERR_NO_RESOURCES)
+				continue; /* compat rejects it outright */
+			if (r < 0)
+				PT_FAIL("case %zu: %s: %s", i, cs[i].prog,
+					err.message);
+			if (pt__expr_prog_expr_may_differ(p, 0) != cs[i].differ)
+				PT_FAIL("case %zu (%s): %s: may_differ %d", i,
+					mode ? "strict" : "compat", cs[i].prog,
+					!cs[i].differ);
+			PT_ASSERT_UINT_EQ(pt__expr_prog_may_differ(p),
+					  cs[i].differ);
+			pt__expr_prog_free(p);
+		}
+	}
 }
 
 PT_TEST(expr_splits_report)
@@ -1164,6 +1332,7 @@ PT_TEST(expr_property_strict_matches_reference_and_compat)
 	static struct tmap m;
 	struct pt_buf text = PT_BUF_INIT, map = PT_BUF_INIT;
 	size_t compared_compat = 0, splits_seen = 0, differ = 0;
+	size_t agree_promised = 0;
 
 	pt__rng_seed(&r, pt_test_seed());
 	for (int iter = 0; iter < 3000; iter++) {
@@ -1245,6 +1414,18 @@ PT_TEST(expr_property_strict_matches_reference_and_compat)
 			splits_seen++;
 			differ += rc.status != rs.status;
 		}
+		/* With non-empty lists, "may not differ" is a promise. */
+		if (np && nq && !pt__expr_prog_expr_may_differ(pc, 0)) {
+			agree_promised += pt__expr_prog_expr_splits(pc, 0);
+			if (rc.status != rs.status)
+				PT_FAIL("seed %" PRIu64 " iter %d: compat %s, "
+					"strict %s, but may_differ is false\n"
+					"  %s\n  %s",
+					pt_test_seed(), iter,
+					pt__expr_status_name(rc.status),
+					pt__expr_status_name(rs.status), text.s,
+					map.s);
+		}
 		pt__expr_prog_free(ps);
 		pt__expr_prog_free(pc);
 	}
@@ -1252,6 +1433,8 @@ PT_TEST(expr_property_strict_matches_reference_and_compat)
 	PT_ASSERT_INT_GT(compared_compat, 300);
 	PT_ASSERT_INT_GT(splits_seen, 100);
 	PT_ASSERT_INT_GT(differ, 0);
+	/* Split texts that the analysis proves safe are common too. */
+	PT_ASSERT_INT_GT(agree_promised, 0);
 	pt__buf_release(&text);
 	pt__buf_release(&map);
 }
@@ -1276,6 +1459,7 @@ struct corpus_stats {
 	size_t failed_plain[2]; /* fail without a "{" */
 	size_t strict_only[2];	/* parse in strict, not compat */
 	size_t split_errors[2]; /* a half of the split does not parse */
+	size_t may_differ[2];	/* compat and strict may disagree */
 };
 
 /* The test's own rendering of PlainBox's rsplit: do all halves parse? */
@@ -1321,6 +1505,7 @@ static void corpus_line(struct corpus_stats *st, int f, const char *line,
 		size_t n;
 		st->parsed[f]++;
 		st->splits[f] += pt__expr_prog_splits(p);
+		st->may_differ[f] += pt__expr_prog_may_differ(p);
 		(void)pt__expr_prog_ids(p, 0, &n);
 		st->multi[f] += n >= 2;
 		/* A split half that does not parse: an error when evaluated. */
@@ -1434,13 +1619,14 @@ PT_TEST(expr_corpus_requires_and_template_filter)
 	for (int f = 0; f < 2; f++)
 		fprintf(stderr,
 			"# %s: %zu lines, %zu parse, %zu take the split "
-			"(%zu with a half that does not parse), %zu use 2+ "
+			"(%zu with a half that does not parse, %zu where compat "
+			"and strict may differ), %zu use 2+ "
 			"resources, %zu contain '{', %zu fail without '{', "
 			"%zu parse only in strict mode\n",
 			f ? "template-filter" : "requires", st.lines[f],
 			st.parsed[f], st.splits[f], st.split_errors[f],
-			st.multi[f], st.placeholder[f], st.failed_plain[f],
-			st.strict_only[f]);
+			st.may_differ[f], st.multi[f], st.placeholder[f],
+			st.failed_plain[f], st.strict_only[f]);
 	/*
 	 * Measured on the corpus of canonical/checkbox bda305fa5; the same
 	 * figures as spec/plainbox.md §5.3 (1,486 requires lines = 1,479 in
@@ -1454,11 +1640,13 @@ PT_TEST(expr_corpus_requires_and_template_filter)
 	PT_ASSERT_UINT_EQ(st.splits[0], 143);
 	PT_ASSERT_UINT_EQ(st.multi[0], 66);
 	PT_ASSERT_UINT_EQ(st.split_errors[0], 0);
+	PT_ASSERT_UINT_EQ(st.may_differ[0], 60);
 	PT_ASSERT_UINT_EQ(st.strict_only[0], 0);
 	PT_ASSERT_UINT_EQ(st.lines[1], 239);
 	PT_ASSERT_UINT_EQ(st.parsed[1], 239);
 	PT_ASSERT_UINT_EQ(st.splits[1], 116);
 	PT_ASSERT_UINT_EQ(st.split_errors[1], 0);
+	PT_ASSERT_UINT_EQ(st.may_differ[1], 112);
 	/* Every line without a template placeholder parses. */
 	PT_ASSERT_UINT_EQ(st.failed_plain[0], 0);
 	PT_ASSERT_UINT_EQ(st.failed_plain[1], 0);

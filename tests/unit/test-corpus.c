@@ -125,7 +125,19 @@ PT_TEST_TIMEOUT(corpus_all_at_once_and_builtins, 60)
 	PT_ASSERT_UINT_EQ(pt_diags_errors(d), 0);
 	PT_ASSERT_UINT_EQ(pt_diags_count(d), 8);
 	PT_ASSERT_UINT_EQ(pt_units_job_count(u), 1956);
-	/* A flag sibling of a real job. */
+	/* The same through the parent directory (providers found inside). */
+	{
+		struct pt_units *u2 = NULL;
+		snprintf(p, sizeof(p), "%s/providers", c);
+		PT_ASSERT_OK(pt_units_new(&u2));
+		PT_ASSERT_OK(pt_units_load_path(u2, p, NULL, NULL));
+		PT_ASSERT_UINT_EQ(pt_units_job_count(u2), 1956);
+		for (size_t i = 0; i < pt_units_count(u2); i++)
+			PT_ASSERT_STR_EQ(pt_units_get(u2, i)->ns,
+					 "com.canonical.certification");
+		pt_units_free(u2);
+	}
+	/* A resource job of the legacy jobs/ directory. */
 	j = pt_units_find_job(u, "com.canonical.certification::cpuinfo");
 	PT_ASSERT_NOT_NULL(j);
 	PT_ASSERT_INT_EQ(j->plugin, PT_PLUGIN_RESOURCE);

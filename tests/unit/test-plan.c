@@ -197,3 +197,27 @@ PT_TEST(select_units_order_and_lists)
 	pt_units_free(u);
 	pt_diags_free(d);
 }
+
+/* Regexes are matched through a literal-prefix index: same results. */
+PT_TEST(regex_prefix_index_keeps_results)
+{
+	static const char text[] =
+		"id: b\nplugin: shell\n\nid: abbc\nplugin: shell\n\n"
+		"id: ac\nplugin: shell\n\nid: abc\nplugin: shell\n\n"
+		"id: a\nplugin: shell\n\nid: xa\nplugin: shell\n\n"
+		"unit: test plan\nid: p\n_name: P\ninclude:\n ab*c\n (?i)B\n"
+		" ab?\n .*a\n";
+	struct pt_units *u = NULL;
+	struct pt_plan_selection *sel = NULL;
+	struct pt_load_options opt = { .ns = "ns" };
+	char buf[512];
+
+	PT_ASSERT_OK(pt_units_new(&u));
+	PT_ASSERT_OK(pt_units_load_buffer(u, text, strlen(text), "p.pxu", &opt,
+					  NULL));
+	PT_ASSERT_OK(pt_plan_select(u, "ns::p", NULL, 0, NULL, &sel));
+	join(sel->desired, buf, sizeof(buf));
+	PT_ASSERT_STR_EQ(buf, "ns::abbc ns::ac ns::abc ns::b ns::a ns::xa");
+	pt_plan_selection_free(sel);
+	pt_units_free(u);
+}

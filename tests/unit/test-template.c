@@ -127,8 +127,7 @@ PT_TEST(template_info_and_instantiation)
 
 	/* An unknown engine is reported. */
 	t = pt_units_find(u, PT_UNIT_TEMPLATE, "ns::j_{x}");
-	PT_ASSERT_ERR(pt_template_instantiate(u, t, recs, NULL, 2, d),
-		      PT_ENOTSUP);
+	PT_ASSERT_INT_EQ(pt_template_instantiate(u, t, recs, NULL, 2, d), 0);
 	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
 	PT_ASSERT_STR_EQ(pt_diags_get(d, 0)->message,
 			 "template 'ns::j_{x}': template-engine 'mako' is "
@@ -244,6 +243,35 @@ PT_TEST(jinja_template_and_job)
 	j = pt_units_find_job(u, "ns::gpu/2_amd");
 	PT_ASSERT_NOT_NULL(j);
 	PT_ASSERT_STR_EQ(j->depends.v[1], "ns::c");
+	pt_records_free(r);
+	pt_units_free(u);
+	pt_diags_free(d);
+}
+
+PT_TEST(bad_template_is_one_diagnostic)
+{
+	static const char text[] =
+		"unit: template\ntemplate-resource: r\ntemplate-engine: jinja2\n"
+		"id: a_{{ x }}\nplugin: shell\ncommand: {% for y in z %}\n";
+	struct pt_units *u = NULL;
+	struct pt_diags *d = NULL;
+	struct pt_records *r = recs_of("x: 1\n");
+	const struct pt_rfc822_record *rec = pt_records_get(r, 0);
+
+	PT_ASSERT_OK(pt_units_new(&u));
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt_units_load_buffer(u, text, strlen(text), "t.pxu", NULL,
+					  d));
+	PT_ASSERT_INT_EQ(pt_template_instantiate(
+				 u, pt_units_find(u, PT_UNIT_TEMPLATE, "a_{{ x }}"),
+				 &rec, NULL, 1, d),
+			 0);
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
+	PT_ASSERT_INT_EQ(pt_diags_get(d, 0)->line, 6);
+	PT_ASSERT_STR_EQ(pt_diags_get(d, 0)->message,
+			 "template 'a_{{ x }}': field 'command': unsupported "
+			 "statement '{% for y in z %}'");
+	PT_ASSERT_UINT_EQ(pt_units_job_count(u), 0);
 	pt_records_free(r);
 	pt_units_free(u);
 	pt_diags_free(d);

@@ -343,3 +343,89 @@ PT_TEST(invalid_utf8_rejects_the_file)
 	pt_units_free(u);
 	pt_diags_free(d);
 }
+
+/* The allocator seam fails the Nth allocation: every path stays clean. */
+static size_t fail_at, alloc_count;
+
+static void *fail_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return ++alloc_count == fail_at ? NULL : (malloc)(n);
+}
+
+static void *fail_realloc(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	return ++alloc_count == fail_at ? NULL : (realloc)(p, n);
+}
+
+static void fail_free(void *ctx, void *p)
+{
+	(void)ctx;
+	(free)(p);
+}
+
+PT_TEST_TIMEOUT(allocation_failures_are_clean, 120)
+{
+	static const char text[] =
+		"id: a\nplugin: shell\nflags: also-after-suspend\ngroup: g\n"
+		"siblings: [{\"id\": \"a2\"}]\ndepends: b c\n\n"
+		"id: b\nplugin: shell\n_purpose: P\n\n"
+		"unit: template\nid: t_{n}\ntemplate-resource: r\nplugin: shell\n"
+		"flags: also-after-suspend\ncommand: x {n}\n\n"
+		"unit: template\nid: j_{{ n }}\ntemplate-engine: jinja2\n"
+		"template-resource: r\nplugin: shell\n\n"
+		"unit: test plan\nid: p\n_name: P\ninclude:\n a certification-status=blocker\n"
+		" b.*\n t_n\nbootstrap_include: b\ncategory_overrides: apply c to a\n";
+	struct pt_allocator al = { fail_malloc, fail_realloc, fail_free, NULL };
+	bool completed = false;
+
+	for (fail_at = 1; !completed && fail_at < 5000; fail_at++) {
+		struct pt_units *u = NULL;
+		struct pt_diags *d = NULL;
+		struct pt_records *r = NULL;
+		struct pt_plan_selection *sel = NULL;
+		struct pt_load_options opt = { .ns = "ns" };
+		int rc;
+
+		alloc_count = 0;
+		pt_set_allocator(&al);
+		if (pt_units_new(&u) < 0 || pt_diags_new(&d) < 0)
+			goto next;
+		rc = pt_units_load_buffer(u, text, strlen(text), "t.pxu", &opt,
+					  d);
+		if (rc < 0) {
+			PT_ASSERT_INT_EQ(rc, -ENOMEM);
+			goto next;
+		}
+		rc = pt_rfc822_parse("n: 1\n", 5, NULL, NULL, NULL, &r);
+		if (rc < 0) {
+			PT_ASSERT_INT_EQ(rc, -ENOMEM);
+			goto next;
+		}
+		for (size_t i = 0; i < pt_units_count(u); i++) {
+			const struct pt_unit *t = pt_units_get(u, i);
+			const struct pt_rfc822_record *rec = pt_records_get(r, 0);
+			if (t->type != PT_UNIT_TEMPLATE || !rec)
+				continue;
+			rc = pt_template_instantiate(u, t, &rec, NULL, 1, d);
+			if (rc < 0) {
+				PT_ASSERT_INT_EQ(rc, -ENOMEM);
+				goto next;
+			}
+		}
+		rc = pt_plan_select(u, "ns::p", NULL, 0, d, &sel);
+		if (rc < 0) {
+			PT_ASSERT_INT_EQ(rc, -ENOMEM);
+			goto next;
+		}
+		completed = alloc_count < fail_at;
+next:
+		pt_plan_selection_free(sel);
+		pt_records_free(r);
+		pt_units_free(u);
+		pt_diags_free(d);
+		pt_set_allocator(NULL);
+	}
+	PT_ASSERT(completed);
+}

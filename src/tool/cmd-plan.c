@@ -1,0 +1,647 @@
+/*
+ * tool/cmd-plan.c - `proctor plan`: load unit files and providers, select
+ * jobs (a test plan and/or include/exclude patterns), solve, and print the
+ * run list with each job's readiness inhibitors and the problems.
+ *
+ * The --json output is a stable format, documented in docs/session.md
+ * ("proctor plan --json"); keys are always present and in a fixed order.
+ */
+#define _GNU_SOURCE	      1
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <getopt.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <proctor/proctor.h>
+
+#include "cmd.h"
+
+struct pattern {
+	const char *text;
+	pcre2_code *re;
+};
+
+struct patterns {
+	struct pattern *v;
+	size_t n;
+};
+
+static int add_pattern(struct patterns *p, const char *text)
+{
+	struct pattern *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+	int err;
+	PCRE2_SIZE off;
+	char *anchored;
+	size_t len = strlen(text);
+
+	if (!nv)
+		return -1;
+	p->v = nv;
+	/* Anchored at both ends, as upstream's id patterns ("^...$"). */
+	anchored = malloc(len + 7);
+	if (!anchored)
+		return -1;
+	snprintf(anchored, len + 7, "^(?:%s)$", text);
+	p->v[p->n].text = text;
+	p->v[p->n].re =
+		pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED,
+			      PCRE2_UTF, &err, &off, NULL);
+	free(anchored);
+	if (!p->v[p->n].re) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(err, msg, sizeof(msg));
+		pt_tool_usage_err("plan", "bad pattern '%s': %s", text,
+				  (const char *)msg);
+		return -2;
+	}
+	p->n++;
+	return 0;
+}
+
+static bool re_match(pcre2_code *re, const char *s)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	int rc;
+
+	if (!md)
+		return false;
+	rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+/* A pattern matches the qualified id, or the partial id as written. */
+static bool matches(const struct pattern *p, const struct pt_job *j)
+{
+	return re_match(p->re, j->id) ||
+	       (j->partial_id && re_match(p->re, j->partial_id));
+}
+
+static void patterns_free(struct patterns *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		pcre2_code_free(p->v[i].re);
+	free(p->v);
+}
+
+static void print_diags(FILE *out, const struct pt_diags *d)
+{
+	for (size_t i = 0; i < pt_diags_count(d); i++) {
+		const struct pt_diag *g = pt_diags_get(d, i);
+		const char *sev = g->severity == PT_SEV_ERROR	  ? ""
+				  : g->severity == PT_SEV_WARNING ? "warning: "
+								  : "note: ";
+
+		if (g->line)
+			fprintf(out, "%s:%u: %s%s\n", g->file, g->line, sev,
+				g->message);
+		else
+			fprintf(out, "%s: %s%s\n", g->file, sev, g->message);
+	}
+}
+
+/* JSON string (RFC 8259 escapes); NULL gives null. */
+static void json_str(FILE *out, const char *s)
+{
+	if (!s) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		default:
+			if (*p < 0x20)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+static void json_ids(FILE *out, const char *const *ids, size_t n)
+{
+	fputc('[', out);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", out);
+		json_str(out, ids[i]);
+	}
+	fputc(']', out);
+}
+
+static char *inhibitor_text(const struct pt_inhibitor *ib)
+{
+	int n = pt_inhibitor_format(ib, NULL, 0);
+	char *s;
+
+	if (n < 0)
+		return NULL;
+	s = malloc((size_t)n + 1);
+	if (s)
+		pt_inhibitor_format(ib, s, (size_t)n + 1);
+	return s;
+}
+
+static const char *problem_kind(enum pt_problem_kind k)
+{
+	switch (k) {
+	case PT_PROBLEM_CYCLE:
+		return "cycle";
+	case PT_PROBLEM_MISSING:
+		return "missing";
+	case PT_PROBLEM_UNKNOWN:
+		return "unknown";
+	case PT_PROBLEM_DUPLICATE:
+		return "duplicate";
+	}
+	return "?";
+}
+
+static void print_json(FILE *out, const struct pt_session *s, const char *plan,
+		       const char *const *desired, size_t n_desired,
+		       const struct pt_plan_selection *sel)
+{
+	size_t n = pt_session_run_list_count(s);
+
+	fputs("{\n  \"format\": \"proctor-plan/1\",\n  \"test_plan\": ", out);
+	json_str(out, plan);
+	fputs(",\n  \"desired\": ", out);
+	json_ids(out, desired, n_desired);
+	fputs(",\n  \"mandatory\": ", out);
+	if (sel)
+		json_ids(out, sel->mandatory.v, sel->mandatory.n);
+	else
+		fputs("[]", out);
+	fputs(",\n  \"bootstrap\": ", out);
+	if (sel)
+		json_ids(out, sel->bootstrap.v, sel->bootstrap.n);
+	else
+		fputs("[]", out);
+	fputs(",\n  \"run_list\": [", out);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", out);
+		json_str(out,
+			 pt_session_job(s, pt_session_run_list_get(s, i))->id);
+	}
+	fputs("],\n  \"inhibitors\": {", out);
+	for (size_t i = 0; i < n; i++) {
+		size_t j = pt_session_run_list_get(s, i);
+		size_t ni = pt_session_inhibitor_count(s, j);
+
+		fputs(i ? ",\n    " : "\n    ", out);
+		json_str(out, pt_session_job(s, j)->id);
+		fputs(": [", out);
+		for (size_t k = 0; k < ni; k++) {
+			const struct pt_inhibitor *ib =
+				pt_session_inhibitor(s, j, k);
+			char *text = inhibitor_text(ib);
+
+			fputs(k ? ", " : "", out);
+			fputs("{\"cause\": ", out);
+			json_str(out, pt_inhibitor_cause_name(ib->cause));
+			fputs(", \"related_job\": ", out);
+			json_str(out, ib->related_id);
+			fputs(", \"related_expression\": ", out);
+			json_str(out, ib->related_expression);
+			fputs(", \"text\": ", out);
+			json_str(out, text);
+			fputc('}', out);
+			free(text);
+		}
+		fputc(']', out);
+	}
+	fputs(n ? "\n  },\n  \"problems\": [" : "},\n  \"problems\": [", out);
+	for (size_t i = 0; i < pt_session_problem_count(s); i++) {
+		const struct pt_problem *p = pt_session_problem(s, i);
+
+		fputs(i ? ",\n    " : "\n    ", out);
+		fputs("{\"kind\": ", out);
+		json_str(out, problem_kind(p->kind));
+		fputs(", \"job\": ", out);
+		json_str(out, p->job_id);
+		fputs(", \"missing\": ", out);
+		json_str(out,
+			 p->kind == PT_PROBLEM_MISSING ? p->missing_id : NULL);
+		fputs(", \"dep_type\": ", out);
+		json_str(out, p->kind == PT_PROBLEM_MISSING
+				      ? pt_dep_type_name(p->dep_type)
+				      : NULL);
+		fputs(", \"trail\": ", out);
+		if (p->kind == PT_PROBLEM_CYCLE)
+			json_ids(out, p->trail, p->trail_len);
+		else
+			fputs("null", out);
+		fputs(", \"message\": ", out);
+		json_str(out, p->message);
+		fputc('}', out);
+	}
+	fputs(pt_session_problem_count(s) ? "\n  ]\n}\n" : "]\n}\n", out);
+}
+
+static void print_text(FILE *out, const struct pt_session *s)
+{
+	size_t n = pt_session_run_list_count(s);
+
+	fprintf(out, "run list: %zu jobs\n", n);
+	for (size_t i = 0; i < n; i++) {
+		size_t j = pt_session_run_list_get(s, i);
+		size_t ni = pt_session_inhibitor_count(s, j);
+
+		fprintf(out, "%5zu  %s", i + 1, pt_session_job(s, j)->id);
+		for (size_t k = 0; k < ni; k++) {
+			char *text =
+				inhibitor_text(pt_session_inhibitor(s, j, k));
+
+			fprintf(out, "%s%s", k ? "; " : "  [",
+				text ? text : "?");
+			free(text);
+		}
+		fputs(ni ? "]\n" : "\n", out);
+	}
+	fprintf(out, "problems: %zu\n", pt_session_problem_count(s));
+	for (size_t i = 0; i < pt_session_problem_count(s); i++)
+		fprintf(out, "  %s\n", pt_session_problem(s, i)->message);
+}
+
+/* A test plan by qualified id, or by partial id when unique. */
+static const struct pt_unit *find_plan(const struct pt_units *u, const char *id)
+{
+	const struct pt_unit *found = pt_units_find(u, PT_UNIT_TEST_PLAN, id);
+
+	if (found || strstr(id, "::"))
+		return found;
+	for (size_t i = 0; i < pt_units_count(u); i++) {
+		const struct pt_unit *x = pt_units_get(u, i);
+
+		if (x->type != PT_UNIT_TEST_PLAN || !x->partial_id ||
+		    strcmp(x->partial_id, id))
+			continue;
+		if (found)
+			return NULL; /* ambiguous */
+		found = x;
+	}
+	return found;
+}
+
+/*
+ * Bootstrap with fake resources (spec §2.5, like checkbox-cli tp-export):
+ * solve the plan's bootstrap jobs, give each a passing result, and give
+ * each resource job one record mapping every parameter its templates use
+ * to the parameter's name in upper case (`x_slug` -> `X`), so that every
+ * template instantiates once (twice for graphics_card, as upstream).
+ * Returns 0 or a negative error.
+ */
+static int bootstrap_fake(struct pt_session *s, struct pt_units *u,
+			  const struct pt_plan_selection *sel)
+{
+	struct pt_result pass = { .outcome = PT_OUTCOME_PASS, .duration = -1 };
+	int r;
+
+	pt_session_set_fake_resources(s, true);
+	r = pt_session_set_desired(s, sel->bootstrap.v, sel->bootstrap.n,
+				   false);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < pt_session_run_list_count(s); i++) {
+		size_t j = pt_session_run_list_get(s, i);
+		const struct pt_job *job = pt_session_job(s, j);
+		const char **keys = NULL, **vals = NULL;
+		char **owned = NULL;
+		size_t n = 0;
+		struct pt_resource_record rec;
+
+		for (size_t t = 0;
+		     job->plugin == PT_PLUGIN_RESOURCE && t < pt_units_count(u);
+		     t++) {
+			const struct pt_unit *tpl = pt_units_get(u, t);
+			struct pt_template_info info;
+			struct pt_strlist params;
+
+			if (tpl->type != PT_UNIT_TEMPLATE ||
+			    pt_template_info(u, tpl, &info) < 0 ||
+			    !info.resource || strcmp(info.resource, job->id) ||
+			    pt_template_params(u, tpl, &params) < 0)
+				continue;
+			for (size_t k = 0; k < params.n; k++) {
+				const char *p = params.v[k];
+				size_t len = strlen(p);
+				bool dup = false;
+				char *v;
+
+				for (size_t q = 0; q < n && !dup; q++)
+					dup = !strcmp(keys[q], p);
+				if (dup)
+					continue;
+				if (len > 5 && !strcmp(p + len - 5, "_slug"))
+					len -= 5;
+				keys = realloc(keys, (n + 1) * sizeof(*keys));
+				vals = realloc(vals, (n + 1) * sizeof(*vals));
+				owned = realloc(owned,
+						(n + 1) * sizeof(*owned));
+				v = malloc(len + 1);
+				if (!keys || !vals || !owned || !v)
+					return -ENOMEM;
+				for (size_t c = 0; c < len; c++)
+					v[c] = (char)(p[c] >= 'a' && p[c] <= 'z'
+							      ? p[c] - 'a' + 'A'
+							      : p[c]);
+				v[len] = 0;
+				keys[n] = p;
+				vals[n] = v;
+				owned[n++] = v;
+			}
+		}
+		rec = (struct pt_resource_record){ n, keys, vals };
+		if (job->plugin == PT_PLUGIN_RESOURCE && !n) {
+			/* No template: upstream's single record "a: b". */
+			static const char *const a[] = { "a" }, *const b[] = {
+				"b"
+			};
+
+			rec = (struct pt_resource_record){ 1, a, b };
+		}
+		{
+			/* Upstream's fake graphics_card gives two records. */
+			struct pt_resource_record two[2] = { rec, rec };
+			bool gc = job->partial_id &&
+				  !strcmp(job->partial_id, "graphics_card");
+
+			r = pt_session_set_result(s, j, &pass, two, gc ? 2 : 1);
+		}
+		for (size_t q = 0; q < n; q++)
+			free(owned[q]);
+		free(owned);
+		free(keys);
+		free(vals);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void usage(void)
+{
+	printf("usage: proctor plan [-p PLAN] [-i RE]... [-x RE]... [--json] "
+	       "[--namespace NS] PATH...\n\n"
+	       "Loads unit files and providers, selects jobs, solves their "
+	       "dependencies and\nprints the run list, each job's readiness "
+	       "inhibitors and the problems.\nWithout -p or -i every job is "
+	       "desired. Exit status 3 when the solve\nreports problems (or "
+	       "the plan is unknown), 1 on unit-file errors.\n\n"
+	       "  -p, --test-plan PLAN  select with test plan PLAN "
+	       "(qualified or partial id)\n"
+	       "  -i, --include RE      also desire jobs whose id matches RE "
+	       "(anchored)\n"
+	       "  -x, --exclude RE      do not desire jobs whose id matches "
+	       "RE (anchored)\n"
+	       "  -j, --json            JSON output (docs/session.md)\n"
+	       "  -f, --fake-resources  with -p: run the bootstrap jobs with "
+	       "fake resources\n"
+	       "                        so that templates instantiate "
+	       "(as checkbox-cli tp-export)\n"
+	       "  -n, --namespace NS    namespace of units given as files\n");
+}
+
+int pt_cmd_plan(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "test-plan", required_argument, NULL, 'p' },
+		{ "include", required_argument, NULL, 'i' },
+		{ "exclude", required_argument, NULL, 'x' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "fake-resources", no_argument, NULL, 'f' },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct patterns inc = { 0 }, exc = { 0 };
+	struct pt_load_options opt = { 0 };
+	struct pt_units *u = NULL;
+	struct pt_diags *d = NULL;
+	struct pt_session *s = NULL;
+	struct pt_plan_selection *sel = NULL;
+	const struct pt_job **jobs = NULL;
+	const char **desired = NULL;
+	const char *plan = NULL;
+	size_t nj, nd = 0;
+	bool json = false, fake = false;
+	int c, rc = PT_EXIT_FAILURES, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:i:x:jfn:h", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'p':
+			plan = optarg;
+			break;
+		case 'i':
+		case 'x':
+			r = add_pattern(c == 'i' ? &inc : &exc, optarg);
+			if (r == -2) {
+				rc = PT_EXIT_USAGE;
+				goto out;
+			}
+			if (r < 0)
+				goto nomem;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'f':
+			fake = true;
+			break;
+		case 'n':
+			opt.ns = optarg;
+			break;
+		case 'h':
+			usage();
+			rc = PT_EXIT_OK;
+			goto out;
+		default:
+			rc = pt_tool_usage_err("plan", "bad option");
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		rc = pt_tool_usage_err("plan", "no PATH given");
+		goto out;
+	}
+	if (fake && !plan) {
+		rc = pt_tool_usage_err("plan", "--fake-resources needs -p");
+		goto out;
+	}
+	if (pt_units_new(&u) < 0 || pt_diags_new(&d) < 0)
+		goto nomem;
+	r = pt_units_load_paths(u, (size_t)(argc - optind),
+				(const char *const *)argv + optind, &opt, d);
+	if (r < 0) {
+		pt_tool_err("plan", "%s", pt_strerror(r));
+		goto out;
+	}
+	nj = pt_units_job_count(u);
+	jobs = calloc(nj + 1, sizeof(*jobs));
+	if (!jobs)
+		goto nomem;
+	for (size_t i = 0; i < nj; i++)
+		jobs[i] = pt_units_job(u, i);
+	if (pt_session_new(jobs, nj, &s) < 0 ||
+	    pt_session_attach_units(s, u, d) < 0)
+		goto nomem;
+	if (plan) {
+		const struct pt_unit *tp = find_plan(u, plan);
+
+		if (!tp) {
+			pt_tool_err("plan", "no test plan '%s'", plan);
+			rc = PT_EXIT_INVALID;
+			goto out;
+		}
+		plan = tp->id;
+		r = pt_plan_select(u, plan, NULL, 0, d, &sel);
+		if (r < 0) {
+			pt_tool_err("plan", "test plan '%s': %s", plan,
+				    pt_strerror(r));
+			rc = PT_EXIT_INVALID;
+			goto out;
+		}
+		if (fake) {
+			/* Bootstrap, then select again among all jobs, the
+			 * generated ones included (finish_bootstrap). */
+			r = bootstrap_fake(s, u, sel);
+			if (r < 0) {
+				pt_tool_err("plan", "bootstrap: %s",
+					    pt_strerror(r));
+				goto out;
+			}
+			pt_plan_selection_free(sel);
+			sel = NULL;
+			nj = pt_units_job_count(u);
+			free(jobs);
+			jobs = calloc(nj + 1, sizeof(*jobs));
+			if (!jobs)
+				goto nomem;
+			for (size_t i = 0; i < nj; i++)
+				jobs[i] = pt_units_job(u, i);
+			r = pt_plan_select(u, plan, NULL, 0, d, &sel);
+			if (r < 0) {
+				pt_tool_err("plan", "test plan '%s': %s", plan,
+					    pt_strerror(r));
+				rc = PT_EXIT_INVALID;
+				goto out;
+			}
+		}
+		if (pt_session_set_mandatory(s, sel->mandatory.v,
+					     sel->mandatory.n) < 0)
+			goto nomem;
+		desired = calloc(nj + sel->desired.n + 1, sizeof(*desired));
+		if (!desired)
+			goto nomem;
+		for (size_t i = 0; i < sel->desired.n; i++)
+			desired[nd++] = sel->desired.v[i];
+		/* Test-plan overrides of the effective fields. */
+		for (size_t i = 0; i < nj; i++) {
+			static const char *const f[] = { "category_id",
+							 "certification_status",
+							 "auto_retry" };
+
+			for (size_t k = 0; k < 3; k++) {
+				const char *v =
+					pt_plan_effective(sel, jobs[i], f[k]);
+
+				if (v &&
+				    pt_session_override(s,
+							pt_session_job_index(
+								s, jobs[i]->id),
+							f[k], v) < 0)
+					goto nomem;
+			}
+		}
+	}
+	if (!desired && !(desired = calloc(nj + 1, sizeof(*desired))))
+		goto nomem;
+	for (size_t p = 0; p < inc.n; p++)
+		for (size_t i = 0; i < nj; i++) {
+			bool dup = false;
+
+			if (!matches(&inc.v[p], jobs[i]))
+				continue;
+			for (size_t k = 0; k < nd && !dup; k++)
+				dup = !strcmp(desired[k], jobs[i]->id);
+			if (!dup)
+				desired[nd++] = jobs[i]->id;
+		}
+	if (!plan && !inc.n)
+		for (size_t i = 0; i < nj; i++)
+			desired[nd++] = jobs[i]->id;
+	if (exc.n) {
+		size_t w = 0;
+
+		for (size_t k = 0; k < nd; k++) {
+			size_t j = pt_session_job_index(s, desired[k]);
+			bool out = false;
+
+			for (size_t p = 0; p < exc.n && !out; p++)
+				out = j != PT_SESSION_NO_JOB &&
+				      matches(&exc.v[p], jobs[j]);
+			if (!out)
+				desired[w++] = desired[k];
+		}
+		nd = w;
+	}
+	r = pt_session_set_desired(s, desired, nd, true);
+	if (r < 0)
+		goto nomem;
+	print_diags(stderr, d);
+	if (json) {
+		/* desired: the list given to the solver, mandatory first. */
+		size_t nm = pt_session_mandatory_count(s);
+		const char **all = calloc(nm + nd + 1, sizeof(*all));
+
+		if (!all)
+			goto nomem;
+		for (size_t i = 0; i < nm; i++)
+			all[i] = pt_session_mandatory_id(s, i);
+		for (size_t i = 0; i < nd; i++)
+			all[nm + i] = desired[i];
+		print_json(stdout, s, plan, all, nm + nd, sel);
+		free(all);
+	} else {
+		print_text(stdout, s);
+	}
+	rc = pt_session_problem_count(s) ? PT_EXIT_INVALID
+	     : pt_diags_errors(d)	 ? PT_EXIT_FAILURES
+					 : PT_EXIT_OK;
+	goto out;
+nomem:
+	pt_tool_err("plan", "out of memory");
+	rc = PT_EXIT_FAILURES;
+out:
+	pt_session_free(s);
+	pt_plan_selection_free(sel);
+	pt_units_free(u);
+	pt_diags_free(d);
+	free(jobs);
+	free(desired);
+	patterns_free(&inc);
+	patterns_free(&exc);
+	return rc;
+}
