@@ -90,6 +90,7 @@ struct opts {
 	struct strv reports; /* "FORMAT:PATH" */
 	bool rerun_failed;
 	bool accept_changed;
+	int ports; /* TCP ports per job; -1: the runner's default */
 };
 
 /* Per session job: what this process did with it. */
@@ -971,6 +972,8 @@ static int make_runner(struct ctx *c)
 	cfg.cwd = getcwd(cwd, sizeof(cwd));
 	cfg.on_start = on_start;
 	cfg.on_start_ctx = c;
+	if (c->o->ports >= 0)
+		cfg.port_count = (unsigned)c->o->ports;
 	if (c->st) {
 		ops.ctx = c;
 		cfg.iolog = &ops;
@@ -1059,6 +1062,7 @@ enum {
 	OPT_RERUN_FAILED,
 	OPT_ACCEPT_CHANGED,
 	OPT_SEED,
+	OPT_PORTS,
 };
 
 static int parse_uint(const char *cmd, const char *opt, const char *s,
@@ -1110,6 +1114,8 @@ static void usage_run(FILE *f)
 		"  -j, --jobs N           jobs at once (default: CPUs)\n"
 		"      --timeout S        default job timeout in seconds\n"
 		"      --keep-tmp         keep every job's temp directory\n"
+		"      --ports N          TCP ports leased to each job "
+		"(default 4; 0: none)\n"
 		"      --repeat N         run every job N times (flaky "
 		"detection)\n"
 		"      --until-fail       with --repeat: stop a job at its "
@@ -1132,8 +1138,9 @@ static void usage_resume(FILE *f)
 	fprintf(f,
 		"usage: proctor resume [SESSION] [--rerun-failed] "
 		"[--accept-changed] [-j N]\n"
-		"                      [--timeout S] [--non-interactive] "
-		"[--report FORMAT:PATH]...\n\n"
+		"                      [--timeout S] [--ports N] "
+		"[--non-interactive]\n"
+		"                      [--report FORMAT:PATH]...\n\n"
 		"Continues a session (default: the last one) after an "
 		"interruption, a kill\nor a reboot. The job that was running "
 		"gets crash (pass for noreturn jobs).\n\n"
@@ -1164,6 +1171,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "rerun-failed", no_argument, NULL, OPT_RERUN_FAILED },
 		{ "accept-changed", no_argument, NULL, OPT_ACCEPT_CHANGED },
+		{ "ports", required_argument, NULL, OPT_PORTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1230,6 +1238,13 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 				return r;
 			o->seed_given = true;
 			break;
+		case OPT_PORTS: {
+			unsigned n;
+			if ((r = parse_uint(cmd, "--ports", optarg, 1000, &n)))
+				return r;
+			o->ports = (int)n;
+			break;
+		}
 		case OPT_FAIL_FAST:
 			o->fail_fast = true;
 			break;
@@ -1478,12 +1493,12 @@ static int prepare(struct ctx *c)
 
 int pt_cmd_run(int argc, char **argv)
 {
-	struct opts o = { .timeout = 0 };
+	struct opts o = { .timeout = 0, .ports = -1 };
 	struct ctx c = { .cmd = "run", .o = &o, .sfd = -1 };
 	struct pt_diags *sd = NULL;
 	struct pt_store_kv *plan = NULL;
 	struct pt_store_meta meta = { 0 };
-	char seedbuf[32], jobsbuf[16], tbuf[32], rbuf[16];
+	char seedbuf[32], jobsbuf[16], tbuf[32], rbuf[16], pbuf[16];
 	size_t np = 0;
 	int r, rc;
 
@@ -1544,6 +1559,8 @@ int pt_cmd_run(int argc, char **argv)
 	plan[np++] = (struct pt_store_kv){ "jobs", jobsbuf };
 	plan[np++] = (struct pt_store_kv){ "timeout", tbuf };
 	plan[np++] = (struct pt_store_kv){ "retries", rbuf };
+	snprintf(pbuf, sizeof(pbuf), "%d", o.ports);
+	plan[np++] = (struct pt_store_kv){ "ports", pbuf };
 	meta.title = o.plan;
 	meta.plan = plan;
 	meta.n_plan = np;
@@ -1628,6 +1645,8 @@ static int rebuild(struct ctx *c, struct pt_store_state *st, bool apply_rule)
 		c->o->timeout = strtod(v, NULL);
 	if (!c->o->retries && (v = plan_get(st, "retries")))
 		c->o->retries = (unsigned)strtoul(v, NULL, 10);
+	if (c->o->ports < 0 && (v = plan_get(st, "ports")))
+		c->o->ports = (int)strtol(v, NULL, 10);
 	if ((r = prepare(c)))
 		return r > 0 ? -EINVAL : r;
 	if ((r = load_units(c)) < 0 || (r = make_session(c)) < 0)
@@ -1746,7 +1765,7 @@ static int open_session(struct ctx *c, const char *name, bool write,
 
 int pt_cmd_resume(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = { .ports = -1 };
 	struct ctx c = { .cmd = "resume", .o = &o, .sfd = -1 };
 	struct pt_store_state *st = NULL;
 	const char *name = NULL;

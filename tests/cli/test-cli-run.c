@@ -559,3 +559,21 @@ PT_TEST(the_example_provider_runs)
 	pt__free(out);
 	pt__free(err);
 }
+
+PT_TEST(ports_option_sets_the_lease)
+{
+	const char *two[] = { "run", fixture(), "-i", "t::ports2", "--ports",
+			      "2", "--seed=4", NULL };
+	const char *none[] = { "run", fixture(), "-i", "t::ports2", "--ports",
+			       "0", "--seed=4", NULL };
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(two, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(strstr(out, "pass t::ports2\n"));
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(none, &out, &err), 1);
+	PT_ASSERT_NOT_NULL(strstr(out, "fail t::ports2: exit code 1\n"));
+	pt__free(out);
+	pt__free(err);
+}
