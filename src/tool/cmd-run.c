@@ -704,7 +704,11 @@ static int schedule(struct ctx *c)
 						       : "ready");
 				ask("press Enter to start: ", a, sizeof(a));
 			}
-			r = submit(c, k, 1);
+			/* A job run again (--rerun-failed) counts on. */
+			r = submit(c, k,
+				   (unsigned)pt_session_result_history_count(
+					   c->s, k) +
+					   1);
 			if (r < 0)
 				return r;
 			acted = 1;

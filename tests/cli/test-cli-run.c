@@ -577,3 +577,35 @@ PT_TEST(ports_option_sets_the_lease)
 	pt__free(out);
 	pt__free(err);
 }
+
+PT_TEST(rerun_failed_and_attachments)
+{
+	const char *args[] = { "run", fixture(), "-p", "t::flaky", "-j1",
+			       "--seed=6", NULL };
+	const char *att[] = { "run", fixture(), "-i", "t::att", "--seed=6",
+			      NULL };
+	const char *res[] = { "resume", "--rerun-failed", NULL };
+	char *out, *err, *s, path[1024];
+
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_NOT_NULL(strstr(out, "fail t::flaky: exit code 1\n"));
+	pt__free(out);
+	pt__free(err);
+	/* The failed job runs again (and passes: its mark exists now). */
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 6, 1 jobs, 0 done, -j1\n"
+			      "pass t::flaky (attempt 2)\n"
+			      "1 jobs: 1 pass, seed 6\n");
+	pt__free(out);
+	pt__free(err);
+	/* An attachment job's stdout is stored in the session. */
+	PT_ASSERT_INT_EQ(run(att, &out, &err), 0);
+	pt__free(out);
+	pt__free(err);
+	snprintf(path, sizeof(path), "%s/last-session/attachments/"
+				     "t__att.0058fe56.stdout",
+		 pt_test_path("repo"));
+	s = slurp(path);
+	PT_ASSERT_STR_EQ(s, "attached\n");
+	pt__free(s);
+}
