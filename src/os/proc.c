@@ -122,6 +122,9 @@ int pt__spawn(const struct pt_spawn *s, pid_t *ret_pid, int *ret_pidfd)
 		r = add_fd(&fa, s->fd_err, 2);
 	if (!r && s->cwd)
 		r = posix_spawn_file_actions_addchdir_np(&fa, s->cwd);
+	/* Leaked fds (not O_CLOEXEC) of the caller must not reach jobs. */
+	if (!r && s->close_fds)
+		r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	if (s->new_session)
 		flags |= POSIX_SPAWN_SETSID;
 	/* The child starts with no blocked signals and default handlers. */

@@ -21,6 +21,7 @@ struct pt_spawn {
 	int fd_err;              /* -1: /dev/null; -2: inherit */
 	bool new_session;        /* setsid(): own session and process group */
 	bool search;             /* look argv[0] up in PATH */
+	bool close_fds;          /* close every fd >= 3 in the child */
 };
 
 /*

@@ -1,0 +1,260 @@
+/*
+ * proctor/runner.h - runs jobs: isolated processes, timeouts, io logs,
+ * TCP port leases, locks, and the order in which ready jobs start.
+ * Design and deviations from PlainBox: docs/runner.md.
+ *
+ * The runner is an event loop owned by one thread. The caller (the session
+ * glue of `proctor run`) submits jobs that are READY (their inhibitors are
+ * empty) and collects their completions with pt_runner_step(); it updates
+ * readiness with each result and submits what became ready. The runner
+ * never decides readiness: it only decides which ready job starts next.
+ *
+ * Scheduling rule. Up to `jobs` jobs run at once. When a slot is free, the
+ * next job to start is, among the submitted jobs whose locks are free:
+ *  - with jobs == 1: the one with the lowest `order` (the run-list
+ *    position), so -j1 reproduces PlainBox's run order exactly;
+ *  - with jobs > 1: the one with the longest estimated duration, ties
+ *    (and unknown estimates, which count as 0) broken by lowest `order`
+ *    (longest-processing-time first, which shortens the whole run).
+ * Reordering ready jobs never breaks a declared ordering: depends, after
+ * and before are readiness conditions, so a job that must wait for
+ * another is not submitted before that one has finished.
+ *
+ * Per job: posix_spawn of `<shell> -c <command>` in a new session (own
+ * process group), stdin /dev/null, every other inherited fd closed, a
+ * private temporary directory (the working directory unless the job has
+ * the preserve-cwd flag), a block of TCP ports leased to no other running
+ * job (of this or any other proctor process of the same user), and the
+ * environment variables PROCTOR_SESSION_ID, PROCTOR_JOB_ID,
+ * PROCTOR_TMPDIR (and TMPDIR), PROCTOR_PORT_BASE, PROCTOR_PORT_COUNT,
+ * PROCTOR_SEED, PROCTOR_ATTEMPT.
+ *
+ * Outcomes: exit 0 pass, other exit fail, killed by a signal crash,
+ * timeout (PT_OUTCOME_TIMEOUT: SIGTERM to the group, then SIGKILL after
+ * the grace period), and PT_OUTCOME_NONE ("not run") for jobs cancelled
+ * by pt_runner_cancel(). When a job's main process exits, what is left
+ * of its process group is killed.
+ *
+ * Thread-safety: none; one thread uses a runner. No signal handlers.
+ */
+#ifndef PROCTOR_RUNNER_H
+#define PROCTOR_RUNNER_H
+
+#include <proctor/common.h>
+#include <proctor/result.h>
+#include <proctor/unit.h>
+#if __has_include(<proctor/store.h>)
+# include <proctor/store.h> /* enum pt_stream */
+#else
+enum pt_stream {
+	PT_STREAM_STDOUT = 1,
+	PT_STREAM_STDERR = 2,
+};
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pt_runner;
+
+/*
+ * Where io logs go. By default the runner writes them itself as files in
+ * io_log_dir; a caller with a session store passes these instead (the
+ * store's pt_store_iolog_open / pt_iolog_append / pt_iolog_free). open is
+ * called at a job's first output only: a silent job has no io log.
+ */
+struct pt_runner_iolog_ops {
+	/* A new log for (job, attempt): handle in *ret, and the path its
+	 * result's io_log shall name in *ret_path (copied by the runner). */
+	int (*open)(void *ctx, const struct pt_job *job, unsigned attempt,
+		    void **ret, const char **ret_path);
+	int (*append)(void *ctx, void *log, int64_t offset_ns,
+		      enum pt_stream stream, const void *data, size_t len);
+	/* Ends the log (always called once after a successful open). */
+	int (*close)(void *ctx, void *log);
+	void *ctx;
+};
+
+/* Runner settings. Fill with pt_runner_config_init(), then adjust. */
+struct pt_runner_config {
+	unsigned jobs;             /* concurrent jobs; 0: online CPUs */
+	double timeout;            /* default job timeout, s; <= 0: none */
+	double grace;              /* SIGTERM to SIGKILL, s (default 3) */
+	const char *session_id;    /* PROCTOR_SESSION_ID; NULL: "" */
+	uint64_t seed;             /* PROCTOR_SEED */
+	const char *tmp_root;      /* parent of job temp dirs; NULL: $TMPDIR
+				      or /tmp */
+	bool keep_tmp;             /* keep the temp dirs (--keep-tmp) */
+	const char *io_log_dir;    /* where io logs go; NULL: not kept */
+	const char *cwd;           /* preserve-cwd jobs run here; NULL: the
+				      caller's working directory */
+	unsigned port_count;       /* ports per job; 0: no lease (default 4) */
+	unsigned port_min;         /* leases come from [port_min, port_max) */
+	unsigned port_max;         /* (default 20000-32000, below the
+				      kernel's ephemeral range) */
+	const char *port_lock_dir; /* lock files shared by proctor processes;
+				      NULL: $XDG_RUNTIME_DIR or /tmp +
+				      /proctor-ports-<uid> */
+	bool clean_env;            /* pass only PATH, HOME, USER, LOGNAME,
+				      SHELL, LANG, LC_*, TZ, TERM and the
+				      job's environ: names */
+	const char *const *env;    /* extra "NAME=value" for every job,
+				      NULL-terminated; may be NULL */
+	const struct pt_runner_iolog_ops *iolog; /* NULL: files in
+				      io_log_dir (copied at creation) */
+	/*
+	 * Called just before a job is spawned (the store records the running
+	 * job there). A negative return fails the job without starting it,
+	 * with the error in its comments. May be NULL.
+	 */
+	int (*on_start)(void *ctx, const struct pt_job *job, void *udata,
+			unsigned attempt);
+	void *on_start_ctx;
+};
+
+/* Defaults: jobs 0, no timeout, grace 3 s, 4 ports in 20000-32000. */
+PT_API void pt_runner_config_init(struct pt_runner_config *c);
+
+/*
+ * Creates a runner. The config's strings are copied. Fails with -EINVAL
+ * for an inconsistent config (for example fewer port blocks than jobs).
+ */
+PT_API int pt_runner_new(const struct pt_runner_config *c,
+			 struct pt_runner **ret);
+
+/*
+ * Kills every running job (SIGKILL to its group), reaps it, removes its
+ * temp dir, and frees the runner. Completions not collected are lost.
+ * NULL-safe; returns NULL.
+ */
+PT_API struct pt_runner *pt_runner_free(struct pt_runner *r);
+
+/* A job to run. */
+struct pt_run_request {
+	const struct pt_job *job; /* borrowed until its completion is
+				     returned by pt_runner_step() */
+	uint64_t order;           /* run-list position: the tie-break */
+	double estimate;          /* expected seconds; < 0: unknown */
+	unsigned attempt;         /* PROCTOR_ATTEMPT; 0 counts as 1 */
+	double timeout;           /* > 0: overrides job->timeout and the
+				     default */
+	const char *io_log;       /* io log path; NULL: derived from
+				     io_log_dir, the job id and attempt */
+	void *udata;              /* returned with the completion */
+};
+
+/*
+ * Queues a ready job. The job's command, shell, environ, locks, timeout
+ * and flags (preserve-cwd, reset-locale) are used. Returns 0,
+ * -EINVAL (no job), PT_ESTATE after pt_runner_cancel(), or -ENOMEM.
+ */
+PT_API int pt_runner_submit(struct pt_runner *r,
+			    const struct pt_run_request *req);
+
+/* A finished (or cancelled) job. */
+struct pt_run_done {
+	const struct pt_job *job;
+	void *udata;
+	uint64_t order;
+	unsigned attempt;
+	bool started;            /* false: cancelled before it started */
+	bool timed_out;
+	int wait_status;         /* raw waitpid status; 0 if not started */
+	struct pt_result result; /* outcome, return code, duration, comments,
+				    io_log (absolute path, NULL when the job
+				    printed nothing or logs are not kept) */
+	const char *tmpdir;      /* the job's temp dir: emptied now (the
+				    directory is reused by later jobs and
+				    removed by pt_runner_free), or kept
+				    as it is with keep_tmp */
+	unsigned port_base;      /* the lease it had; 0 if none */
+	unsigned port_count;
+	uint64_t out_bytes;      /* bytes read from stdout / stderr */
+	uint64_t err_bytes;
+};
+
+/*
+ * Runs the loop once: starts queued jobs while slots are free, reads
+ * output, enforces deadlines, and waits at most timeout_ms (-1: no limit)
+ * for a job to end. Returns 1 with *ret filled when a job ended (its
+ * strings are valid until the next pt_runner_step() or pt_runner_free()),
+ * 0 when timeout_ms passed or when nothing is queued or running, or a
+ * negative error (the runner stays usable).
+ */
+PT_API int pt_runner_step(struct pt_runner *r, int timeout_ms,
+			  struct pt_run_done *ret);
+
+/* Jobs running now / queued (submitted, not started). */
+PT_API size_t pt_runner_running(const struct pt_runner *r);
+PT_API size_t pt_runner_queued(const struct pt_runner *r);
+
+/*
+ * For callers that poll other fds too (a signalfd, a terminal): an fd
+ * that is readable when pt_runner_step() has I/O to handle, and the time
+ * in ms until its next deadline (-1: none, 0: work can be done now).
+ * Poll both, then call pt_runner_step(r, 0, ...).
+ */
+PT_API int pt_runner_fd(const struct pt_runner *r);
+PT_API int pt_runner_timeout(const struct pt_runner *r);
+
+/*
+ * Stops starting jobs: every queued job comes back from pt_runner_step()
+ * with started = false and outcome NONE. With terminate, running jobs get
+ * SIGTERM (then SIGKILL after the grace period) and come back with
+ * outcome NONE and the comment "interrupted"; without, they finish
+ * normally (--fail-fast). Further submits fail with PT_ESTATE.
+ */
+PT_API void pt_runner_cancel(struct pt_runner *r, bool terminate);
+
+/*
+ * io logs: a job's output as records (time offset, stream, bytes) in the
+ * order read. The format is the store's (docs/store.md), so the store and
+ * the runner read each other's logs: the 8 bytes "PTIOLOG1", then records
+ * { u8 stream (1 stdout, 2 stderr), 3 zero bytes, u32 length, i64
+ * offset_ns since the job started, the bytes, u32 CRC-32 of all that }
+ * (little-endian). A crash can only tear the last record, which reads as
+ * the end of the log.
+ *
+ * Readers by path (the store's pt_store_iolog_read needs a session
+ * handle); streaming, at most one record in memory.
+ */
+struct pt_runner_iolog;
+
+struct pt_runner_iolog_rec {
+	int64_t offset_ns;
+	enum pt_stream stream;
+	const unsigned char *data; /* valid until the next call */
+	size_t len;
+};
+
+PT_API int pt_runner_iolog_open(const char *path,
+				struct pt_runner_iolog **ret);
+/*
+ * Next record: 1 and *rec filled, 0 at the end (or at a torn last
+ * record), PT_ECORRUPT for damage (pt_runner_iolog_offset() says where),
+ * or -errno.
+ */
+PT_API int pt_runner_iolog_next(struct pt_runner_iolog *r,
+				struct pt_runner_iolog_rec *rec);
+/* Byte offset of the next (or the damaged) record. */
+PT_API uint64_t pt_runner_iolog_offset(const struct pt_runner_iolog *r);
+PT_API struct pt_runner_iolog *
+pt_runner_iolog_close(struct pt_runner_iolog *r);
+
+/*
+ * The bytes of the streams in mask (PT_STREAM_* bits), concatenated in
+ * record order. When they exceed limit, only the LAST limit bytes are
+ * kept and *ret_truncated is set (may be NULL). NUL-terminated heap
+ * string, free with pt_free(). path NULL (a job that printed nothing)
+ * gives "".
+ */
+PT_API int pt_runner_iolog_read(const char *path, unsigned mask,
+				size_t limit, char **ret, size_t *ret_len,
+				bool *ret_truncated);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

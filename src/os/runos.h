@@ -1,0 +1,98 @@
+/*
+ * os/runos.h - the system calls the job runner needs beyond fd.h, file.h
+ * and proc.h: an epoll set, TCP port probes, advisory file locks, private
+ * temporary directories, PATH lookup, the process environment and CPU
+ * counts. Kept apart so that src/runner calls no OS function directly.
+ */
+#ifndef PT_OS_RUNOS_H
+#define PT_OS_RUNOS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/buf.h"
+
+/* An epoll event, without the packed-struct quirks of <sys/epoll.h>. */
+struct pt_ep_event {
+	uint32_t events; /* PT_EP_IN / PT_EP_HUP / PT_EP_ERR bits */
+	uint64_t data;
+};
+
+enum {
+	PT_EP_IN = 1u << 0,
+	PT_EP_HUP = 1u << 1,
+	PT_EP_ERR = 1u << 2,
+};
+
+/* epoll_create1(EPOLL_CLOEXEC); the fd or -errno. */
+int pt__ep_new(void);
+/* Watches fd for input (level-triggered); data comes back in events. */
+int pt__ep_add(int ep, int fd, uint64_t data);
+int pt__ep_del(int ep, int fd);
+/*
+ * Waits up to timeout_ms (-1: forever) for at most n events. Returns the
+ * count (0 on timeout or EINTR) or -errno.
+ */
+int pt__ep_wait(int ep, struct pt_ep_event *ev, int n, int timeout_ms);
+
+/*
+ * True when TCP port is free on every IPv4 address: a socket can bind
+ * 0.0.0.0:port without SO_REUSEADDR. 0 free, -EADDRINUSE (or -EACCES)
+ * busy, other -errno on failure.
+ */
+int pt__port_probe(unsigned port);
+
+/*
+ * Opens (creating, mode 0600) path and takes an exclusive flock without
+ * waiting. Returns the fd (close-on-exec), -EWOULDBLOCK when another open
+ * file holds it, or -errno.
+ */
+int pt__flock_open(const char *path);
+/* flock(fd, LOCK_EX | LOCK_NB) / flock(fd, LOCK_UN): 0 or -errno. */
+int pt__flock_try(int fd);
+int pt__flock_release(int fd);
+
+/* mkdtemp(3) on a template ending in "XXXXXX"; 0 or -errno. */
+int pt__mkdtemp(char *tmpl);
+/*
+ * Makes path an empty directory (mode 0700) owned by us: creates it if
+ * missing, else removes everything inside it (not following symlinks)
+ * and resets its mode. Costs an open, a getdents and a close when it is
+ * already empty. 0 or -errno.
+ */
+int pt__dir_make_empty(const char *path);
+/* mkdir(2) with mode; 0 or -errno. */
+int pt__mkdir(const char *path, unsigned mode);
+/* rmdir(2); 0 or -errno. */
+int pt__rmdir(const char *path);
+/* open(path, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644): the fd or -errno. */
+int pt__open_wr(const char *path);
+/* open(path, O_RDONLY|O_CLOEXEC): the fd or -errno. */
+int pt__open_rd(const char *path);
+/* read(2) once (EINTR retried): the count, 0 at EOF, or -errno (-EAGAIN). */
+ssize_t pt__read_some(int fd, void *buf, size_t len);
+
+/* The process environment (environ). Borrowed. */
+char **pt__environ(void);
+
+/*
+ * Looks name up in $PATH as execvp would; the absolute (or relative,
+ * if name has a '/') path goes to out. 0 or -ENOENT.
+ */
+int pt__which(const char *name, struct pt_buf *out);
+
+/* Online CPUs (at least 1). */
+unsigned pt__cpu_count(void);
+
+/* $TMPDIR if set and absolute, else "/tmp". Borrowed. */
+const char *pt__tmp_root(void);
+
+/* waitpid(pid, WNOHANG): 1 and *status when reaped, 0 if running, -errno. */
+int pt__reap(pid_t pid, int *status);
+
+/* Effective uid, for per-user directory names. */
+unsigned pt__uid(void);
+
+#endif

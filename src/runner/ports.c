@@ -1,0 +1,130 @@
+/*
+ * runner/ports.c - the TCP port lease table (see runner-internal.h).
+ *
+ * Two jobs must never get the same port, including jobs of another
+ * proctor process running at the same time (parallel CI jobs, test
+ * suites). Inside the process the table says which blocks are leased;
+ * across processes an flock on a per-block lock file does. Finally every
+ * port of the block is bound once (without SO_REUSEADDR) to check that
+ * no unrelated program uses it. The kernel's ephemeral range (32768 and
+ * up by default) is avoided by the default range, so outgoing connections
+ * of other programs do not land in it.
+ *
+ * Lock files are opened once and kept (flock/unlock per lease); blocks are
+ * tried lowest first, so a run uses about as many files as it runs jobs
+ * at once. They are never deleted: deleting a lock file races with
+ * another process locking it.
+ */
+#include "runner/runner-internal.h"
+
+#include "base/buf.h"
+#include "os/fd.h"
+#include "os/file.h"
+#include "os/runos.h"
+
+int pt__ports_init(struct pt_ports *p, unsigned min, unsigned max,
+		   unsigned count, const char *lock_dir)
+{
+	memset(p, 0, sizeof(*p));
+	if (count == 0)
+		return 0;
+	if (min == 0 || max > 65536 || min >= max || max - min < count)
+		return -EINVAL;
+	p->min = min;
+	p->count = count;
+	p->nblocks = (max - min) / count;
+	p->lock_dir = pt__strdup(lock_dir);
+	p->leased = pt__calloc(p->nblocks, 1);
+	p->lock_fd = pt__malloc_array(p->nblocks, sizeof(int));
+	if (!p->lock_dir || !p->leased || !p->lock_fd) {
+		pt__ports_release_all(p);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < p->nblocks; i++)
+		p->lock_fd[i] = -1;
+	return 0;
+}
+
+void pt__ports_release_all(struct pt_ports *p)
+{
+	if (p->lock_fd) {
+		for (unsigned i = 0; i < p->nblocks; i++)
+			pt__close(p->lock_fd[i]);
+	}
+	pt__freep(&p->lock_fd);
+	pt__freep(&p->leased);
+	pt__freep(&p->lock_dir);
+	p->nblocks = 0;
+}
+
+/* Takes the cross-process lock of block b: 0, -EWOULDBLOCK or -errno. */
+static int lock_block(struct pt_ports *p, unsigned b)
+{
+	struct pt_buf path = PT_BUF_INIT;
+	int r;
+
+	if (p->lock_fd[b] >= 0)
+		return pt__flock_try(p->lock_fd[b]);
+	r = pt__buf_addf(&path, "%s/block-%u.lock", p->lock_dir,
+			 p->min + b * p->count);
+	if (r < 0)
+		return r;
+	r = pt__flock_open(path.s);
+	if (r == -ENOENT) {
+		r = pt__mkdir_p(p->lock_dir, 0700);
+		if (r == 0)
+			r = pt__flock_open(path.s);
+	}
+	pt__buf_release(&path);
+	if (r < 0)
+		return r;
+	p->lock_fd[b] = r;
+	p->nopen++;
+	return 0;
+}
+
+int pt__ports_lease(struct pt_ports *p, unsigned *ret_base)
+{
+	for (unsigned b = 0; b < p->nblocks; b++) {
+		unsigned base = p->min + b * p->count, i;
+		int r;
+
+		if (p->leased[b])
+			continue;
+		r = lock_block(p, b);
+		if (r == -EWOULDBLOCK || r == -EAGAIN)
+			continue; /* another proctor process has it */
+		if (r < 0)
+			return r;
+		for (i = 0; i < p->count; i++) {
+			if (pt__port_probe(base + i) < 0)
+				break;
+		}
+		if (i < p->count) {
+			pt__flock_release(p->lock_fd[b]);
+			continue; /* some program uses a port of it */
+		}
+		p->leased[b] = 1;
+		*ret_base = base;
+		return 0;
+	}
+	return PT_EFULL;
+}
+
+void pt__ports_return(struct pt_ports *p, unsigned base)
+{
+	unsigned b;
+
+	if (!p->count || base < p->min)
+		return;
+	b = (base - p->min) / p->count;
+	if (b >= p->nblocks || !p->leased[b])
+		return;
+	p->leased[b] = 0;
+	pt__flock_release(p->lock_fd[b]);
+	/* Bound the number of cached fds: far blocks are closed. */
+	if (p->nopen > 64) {
+		p->lock_fd[b] = pt__close(p->lock_fd[b]);
+		p->nopen--;
+	}
+}

@@ -1,0 +1,68 @@
+/*
+ * runner/runner-internal.h - parts of the runner shared by its files and
+ * its tests: the io log writer and the port lease table.
+ */
+#ifndef PT_RUNNER_INTERNAL_H
+#define PT_RUNNER_INTERNAL_H
+
+#include "base/common.h"
+
+#include <proctor/runner.h>
+
+#define PT_IOLOG_MAGIC     "PTIOLOG1"
+#define PT_IOLOG_HDR       16          /* stream, 0, 0, 0, u32 len, i64 off */
+#define PT_IOLOG_TAIL      4           /* CRC-32 of header and bytes */
+#define PT_IOLOG_MAX_REC   (16u << 20) /* the reader's limit per record */
+
+/*
+ * An io log being written. The file is created on the first record, so a
+ * job that prints nothing costs no file. Memory: none beyond the path;
+ * records are written straight through.
+ */
+struct pt_iolog_w {
+	char *path;     /* owned; NULL: output is counted, not kept */
+	int fd;         /* -1 until the first record */
+	int err;        /* first write error (-errno), kept to report */
+	uint64_t bytes; /* payload bytes written */
+};
+
+/* path may be NULL (discard). Copies path. 0 or -ENOMEM. */
+int pt__iolog_w_init(struct pt_iolog_w *w, const char *path);
+/*
+ * Appends one record. PT_IOLOG_HDR writable bytes must precede data and
+ * PT_IOLOG_TAIL follow it: header and CRC are built there so that one
+ * write(2) carries the record. Errors are remembered in w->err.
+ */
+int pt__iolog_w_add(struct pt_iolog_w *w, int64_t offset_ns,
+		    enum pt_stream stream, unsigned char *data, size_t len);
+/* Closes the file; returns w->err. Keeps w->path (NULL if no file). */
+int pt__iolog_w_close(struct pt_iolog_w *w);
+void pt__iolog_w_release(struct pt_iolog_w *w);
+
+/*
+ * TCP port leases: blocks of `count` consecutive ports in [min, max),
+ * block b = min + b * count. A block is leased to one running job of this
+ * process (the table) and of any proctor process of the same user (an
+ * flock on <lock_dir>/block-<base>.lock held while leased), and only when
+ * every port of it binds right now.
+ */
+struct pt_ports {
+	unsigned min, count, nblocks;
+	char *lock_dir;     /* owned */
+	unsigned char *leased; /* per block */
+	int *lock_fd;       /* per block; cached open fds, -1 if none */
+	unsigned nopen;     /* open lock fds */
+};
+
+int pt__ports_init(struct pt_ports *p, unsigned min, unsigned max,
+		   unsigned count, const char *lock_dir);
+void pt__ports_release_all(struct pt_ports *p);
+/*
+ * Leases a block: its first port goes to *ret_base. Lowest free block
+ * first (keeps the set of lock files small). PT_EFULL when no block is
+ * free, -errno for a failure of the lock directory.
+ */
+int pt__ports_lease(struct pt_ports *p, unsigned *ret_base);
+void pt__ports_return(struct pt_ports *p, unsigned base);
+
+#endif

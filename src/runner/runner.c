@@ -1,0 +1,1277 @@
+/*
+ * runner/runner.c - the job runner: a single-threaded event loop that
+ * starts ready jobs as isolated process groups, captures their output
+ * into io logs, enforces timeouts, and hands back results.
+ *
+ * Life of a job (one slot):
+ *
+ *   queued --start--> running --pidfd readable--> exited --pipes EOF--> done
+ *                        |  deadline: SIGTERM to the group (timed_out)
+ *                        |  deadline + grace: SIGKILL to the group
+ *                        `- pt_runner_cancel(terminate): same, "interrupted"
+ *
+ * When the main process exits, its process group gets SIGKILL before the
+ * zombie is reaped (so the group id cannot have been reused): a job leaves
+ * no process behind. Output is read until both pipes reach EOF; if some
+ * process outside the group (it called setsid) still holds a pipe, reading
+ * stops one second after the exit.
+ *
+ * Memory does not grow with output: a single 64 KiB read buffer serves all
+ * jobs and every read goes straight to the job's io log file.
+ */
+#include "runner/runner-internal.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "base/buf.h"
+#include "base/map.h"
+#include "base/str.h"
+#include "base/vec.h"
+#include "os/clock.h"
+#include "os/fd.h"
+#include "os/file.h"
+#include "os/proc.h"
+#include "os/runos.h"
+
+#define READ_CHUNK   (64 * 1024)
+#define DRAIN_NS     INT64_C(1000000000)
+#define NEVER_NS     INT64_MAX
+
+enum { EV_PIDFD = 0, EV_OUT = 1, EV_ERR = 2 };
+
+struct qent {
+	struct pt_run_request req;
+	char *io_log; /* owned: the path to use, or NULL */
+	double est;   /* sort key (0 when unknown or with -j1) */
+	uint64_t seq; /* submission order: the last tie-break */
+};
+
+struct slot {
+	bool used;
+	struct qent *q;
+	pid_t pid;
+	int pidfd;
+	int fd[2]; /* stdout, stderr read ends; -1 once closed */
+	int64_t start_ns, wall_ns, exit_ns;
+	int64_t deadline_ns; /* timeout: SIGTERM */
+	int64_t kill_ns;     /* SIGKILL after the grace period */
+	int64_t drain_ns;    /* stop reading pipes after the exit */
+	double timeout_s;
+	bool exited, timed_out, cancelled, killed, drained;
+	int status;
+	int reap_err; /* waitpid failed (someone else reaped it): -errno */
+	struct pt_iolog_w log; /* the runner's own io log file */
+	void *ext_log;         /* or the caller's (cfg.iolog) */
+	char *ext_path;
+	char *tmpdir;
+	unsigned port_base;
+	bool locked;
+	uint64_t bytes[2];
+};
+
+/* A completion waiting to be collected; owns its strings. */
+struct done {
+	struct pt_run_done d;
+	char *comments;
+	char *io_log;
+	char *tmpdir;
+};
+
+struct pt_runner {
+	struct pt_runner_config cfg; /* strings point into the copies below */
+	char *session_id, *tmp_root, *io_log_dir, *cwd;
+	unsigned jobs;
+	int64_t grace_ns;
+	int ep;
+	struct pt_ports ports;
+	PT_VEC(char *) base_env; /* owned "NAME=value" strings */
+	struct pt_map shells;    /* shell name -> resolved path (owned) */
+	struct pt_map locks;     /* held lock names (borrowed from jobs) */
+	PT_VEC(struct qent *) heap;
+	PT_VEC(struct qent *) blocked; /* waiting for a lock */
+	struct slot *slots;
+	size_t running;
+	PT_VEC(struct done) done;
+	size_t done_head;
+	struct done last; /* handed out by the last step; freed by the next */
+	bool cancelled;
+	uint64_t seq;
+	unsigned char *rbuf; /* PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL */
+	struct pt_runner_iolog_ops ops; /* cfg.iolog, or all NULL */
+	char *work_dir;      /* <tmp_root>/proctor-<session>-XXXXXX, lazily */
+	unsigned *slot_gen;  /* per slot: generation of its temp dir name */
+	uint64_t kept;       /* kept temp dirs made (their names) */
+};
+
+PT_API void pt_runner_config_init(struct pt_runner_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->grace = 3.0;
+	c->port_count = 4;
+	c->port_min = 20000;
+	c->port_max = 32000;
+}
+
+static void done_free(struct done *d)
+{
+	pt__freep(&d->comments);
+	pt__freep(&d->io_log);
+	pt__freep(&d->tmpdir);
+}
+
+static bool env_name_is(const char *kv, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(kv, name, n) && kv[n] == '=';
+}
+
+/* The variables every job gets from the runner itself. */
+static bool env_is_ours(const char *kv)
+{
+	return pt__starts_with(kv, "PROCTOR_") || env_name_is(kv, "TMPDIR");
+}
+
+static bool env_is_basic(const char *kv)
+{
+	static const char *const keep[] = { "PATH", "HOME", "USER",
+					     "LOGNAME", "SHELL", "LANG",
+					     "LANGUAGE", "TZ", "TERM" };
+
+	if (pt__starts_with(kv, "LC_"))
+		return true;
+	for (size_t i = 0; i < PT_ARRAY_SIZE(keep); i++) {
+		if (env_name_is(kv, keep[i]))
+			return true;
+	}
+	return false;
+}
+
+static bool env_overridden(const char *const *extra, const char *kv)
+{
+	size_t n = strcspn(kv, "=");
+
+	for (; extra && *extra; extra++) {
+		if (!strncmp(*extra, kv, n) && (*extra)[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+static int build_base_env(struct pt_runner *r)
+{
+	char **env = pt__environ();
+	const char *const *extra = r->cfg.env;
+
+	for (size_t i = 0; env && env[i]; i++) {
+		char *s;
+
+		if (env_is_ours(env[i]) || env_overridden(extra, env[i]))
+			continue;
+		if (r->cfg.clean_env && !env_is_basic(env[i]))
+			continue;
+		s = pt__strdup(env[i]);
+		if (!s || pt_vec_push(&r->base_env, s) < 0) {
+			pt__free(s);
+			return -ENOMEM;
+		}
+	}
+	for (; extra && *extra; extra++) {
+		char *s;
+
+		if (!strchr(*extra, '='))
+			return -EINVAL;
+		s = pt__strdup(*extra);
+		if (!s || pt_vec_push(&r->base_env, s) < 0) {
+			pt__free(s);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int dupopt(const char *s, char **ret)
+{
+	*ret = NULL;
+	if (!s)
+		return 0;
+	*ret = pt__strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+PT_API int pt_runner_new(const struct pt_runner_config *c,
+			 struct pt_runner **ret)
+{
+	struct pt_runner *r;
+	struct pt_buf lockdir = PT_BUF_INIT;
+	int err;
+
+	if (!c || !ret || c->grace < 0 || c->timeout != c->timeout)
+		return -EINVAL;
+	r = pt__calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->ep = -1;
+	r->cfg = *c;
+	r->jobs = c->jobs ? c->jobs : pt__cpu_count();
+	r->grace_ns = (int64_t)(c->grace * 1e9);
+	err = dupopt(c->session_id ? c->session_id : "", &r->session_id);
+	if (!err)
+		err = dupopt(c->tmp_root ? c->tmp_root : pt__tmp_root(),
+			     &r->tmp_root);
+	if (!err)
+		err = dupopt(c->io_log_dir, &r->io_log_dir);
+	if (!err)
+		err = dupopt(c->cwd, &r->cwd);
+	if (err)
+		goto fail;
+	r->cfg.session_id = r->session_id;
+	r->cfg.tmp_root = r->tmp_root;
+	r->cfg.io_log_dir = r->io_log_dir;
+	r->cfg.cwd = r->cwd;
+	r->cfg.port_lock_dir = NULL;
+	r->cfg.env = NULL;
+	if (c->port_count) {
+		const char *rt = getenv("XDG_RUNTIME_DIR");
+
+		if (c->port_lock_dir)
+			err = pt__buf_adds(&lockdir, c->port_lock_dir);
+		else
+			err = pt__buf_addf(&lockdir, "%s/proctor-ports-%u",
+					   rt && rt[0] == '/' ? rt : "/tmp",
+					   pt__uid());
+		if (!err)
+			err = pt__ports_init(&r->ports, c->port_min,
+					     c->port_max, c->port_count,
+					     lockdir.s);
+		if (!err && r->ports.nblocks < r->jobs)
+			err = -EINVAL; /* cannot give every job a block */
+		if (err)
+			goto fail;
+	}
+	r->cfg.env = c->env;
+	err = build_base_env(r);
+	r->cfg.env = NULL;
+	if (err)
+		goto fail;
+	r->slots = pt__calloc(r->jobs, sizeof(*r->slots));
+	r->slot_gen = pt__calloc(r->jobs, sizeof(*r->slot_gen));
+	r->rbuf = pt__malloc(PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL);
+	if (c->iolog) {
+		if (!c->iolog->open || !c->iolog->append || !c->iolog->close) {
+			err = -EINVAL;
+			goto fail;
+		}
+		r->ops = *c->iolog;
+	}
+	r->cfg.iolog = NULL;
+	if (!r->slots || !r->slot_gen || !r->rbuf) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	r->ep = pt__ep_new();
+	if (r->ep < 0) {
+		err = r->ep;
+		goto fail;
+	}
+	pt__buf_release(&lockdir);
+	*ret = r;
+	return 0;
+fail:
+	pt__buf_release(&lockdir);
+	pt_runner_free(r);
+	return err;
+}
+
+static void qent_free(struct qent *q)
+{
+	if (q) {
+		pt__free(q->io_log);
+		pt__free(q);
+	}
+}
+
+/*
+ * Closing an fd removes it from the epoll set: we hold the only reference
+ * to these files (they are close-on-exec, and the spawned child closes
+ * every fd above 2), so no EPOLL_CTL_DEL is needed (3 syscalls per job).
+ */
+static void slot_close_fds(struct slot *s)
+{
+	s->fd[0] = pt__close(s->fd[0]);
+	s->fd[1] = pt__close(s->fd[1]);
+	s->pidfd = pt__close(s->pidfd);
+}
+
+PT_API struct pt_runner *pt_runner_free(struct pt_runner *r)
+{
+	if (!r)
+		return NULL;
+	for (size_t i = 0; r->slots && i < r->jobs; i++) {
+		struct slot *s = &r->slots[i];
+
+		if (!s->used)
+			continue;
+		if (!s->exited) {
+			int st;
+			pt__proc_kill_group(s->pid, SIGKILL);
+			pt__proc_wait(s->pid, -1, -1, &st);
+		}
+		slot_close_fds(s);
+		pt__iolog_w_release(&s->log);
+		if (s->ext_log)
+			(void)r->ops.close(r->ops.ctx, s->ext_log);
+		pt__free(s->ext_path);
+		pt__free(s->tmpdir);
+		qent_free(s->q);
+	}
+	if (r->work_dir && !r->cfg.keep_tmp)
+		pt__rm_rf(r->work_dir);
+	pt__free(r->work_dir);
+	pt__free(r->slot_gen);
+	pt__free(r->slots);
+	pt_vec_foreach(&r->heap, i) qent_free(r->heap.v[i]);
+	pt_vec_release(&r->heap);
+	pt_vec_foreach(&r->blocked, i) qent_free(r->blocked.v[i]);
+	pt_vec_release(&r->blocked);
+	for (size_t i = r->done_head; i < r->done.n; i++)
+		done_free(&r->done.v[i]);
+	pt_vec_release(&r->done);
+	done_free(&r->last);
+	pt_vec_foreach(&r->base_env, i) pt__free(r->base_env.v[i]);
+	pt_vec_release(&r->base_env);
+	pt_map_foreach(&r->shells, sl) pt__free(sl->value);
+	pt__map_release(&r->shells);
+	pt__map_release(&r->locks);
+	pt__ports_release_all(&r->ports);
+	pt__close(r->ep);
+	pt__free(r->rbuf);
+	pt__free(r->session_id);
+	pt__free(r->tmp_root);
+	pt__free(r->io_log_dir);
+	pt__free(r->cwd);
+	pt__free(r);
+	return NULL;
+}
+
+/* ---- the queue: a binary heap ordered by (estimate desc, order, seq) */
+
+static bool before(const struct qent *a, const struct qent *b)
+{
+	if (a->est != b->est)
+		return a->est > b->est;
+	if (a->req.order != b->req.order)
+		return a->req.order < b->req.order;
+	return a->seq < b->seq;
+}
+
+static int heap_push(struct pt_runner *r, struct qent *q)
+{
+	size_t i;
+
+	if (pt_vec_push(&r->heap, q) < 0)
+		return -ENOMEM;
+	for (i = r->heap.n - 1; i > 0;) {
+		size_t p = (i - 1) / 2;
+		if (!before(r->heap.v[i], r->heap.v[p]))
+			break;
+		r->heap.v[i] = r->heap.v[p];
+		r->heap.v[p] = q;
+		i = p;
+	}
+	return 0;
+}
+
+static struct qent *heap_pop(struct pt_runner *r)
+{
+	struct qent *top, *last;
+	size_t i = 0, n;
+
+	if (!r->heap.n)
+		return NULL;
+	top = r->heap.v[0];
+	last = r->heap.v[--r->heap.n];
+	n = r->heap.n;
+	if (!n)
+		return top;
+	r->heap.v[0] = last;
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && before(r->heap.v[l], r->heap.v[m]))
+			m = l;
+		if (l + 1 < n && before(r->heap.v[l + 1], r->heap.v[m]))
+			m = l + 1;
+		if (m == i)
+			break;
+		r->heap.v[i] = r->heap.v[m];
+		r->heap.v[m] = last;
+		i = m;
+	}
+	return top;
+}
+
+static void slug(struct pt_buf *b, const char *id, size_t max)
+{
+	for (size_t i = 0; id[i] && i < max; i++) {
+		char c = id[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+			  c == '_';
+		(void)!pt__buf_addch(b, ok ? c : '_');
+	}
+}
+
+PT_API int pt_runner_submit(struct pt_runner *r,
+			    const struct pt_run_request *req)
+{
+	struct qent *q;
+	const char *path = NULL;
+	struct pt_buf b = PT_BUF_INIT;
+	int err;
+
+	if (!r || !req || !req->job || !req->job->id)
+		return -EINVAL;
+	if (r->cancelled)
+		return PT_ESTATE;
+	q = pt__calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->req = *req;
+	if (!q->req.attempt)
+		q->req.attempt = 1;
+	q->est = r->jobs > 1 && req->estimate > 0 ? req->estimate : 0;
+	q->seq = r->seq++;
+	if (req->io_log) {
+		path = req->io_log;
+	} else if (r->io_log_dir && !r->ops.open) {
+		/* slug + hash: readable, and distinct ids never collide */
+		err = pt__buf_addf(&b, "%s/", r->io_log_dir);
+		slug(&b, req->job->id, 80);
+		if (!err)
+			err = pt__buf_addf(
+				&b, "-%08" PRIx32 ".%u.log",
+				(uint32_t)pt__hash_bytes(req->job->id,
+							 strlen(req->job->id)),
+				q->req.attempt);
+		if (err) {
+			pt__buf_release(&b);
+			qent_free(q);
+			return err;
+		}
+		path = b.s;
+	}
+	if (path) {
+		q->io_log = pt__strdup(path);
+		pt__buf_release(&b);
+		if (!q->io_log) {
+			qent_free(q);
+			return -ENOMEM;
+		}
+	}
+	q->req.io_log = q->io_log;
+	err = heap_push(r, q);
+	if (err)
+		qent_free(q);
+	return err;
+}
+
+PT_API size_t pt_runner_running(const struct pt_runner *r)
+{
+	return r ? r->running : 0;
+}
+
+PT_API size_t pt_runner_queued(const struct pt_runner *r)
+{
+	return r ? r->heap.n + r->blocked.n : 0;
+}
+
+PT_API int pt_runner_fd(const struct pt_runner *r)
+{
+	return r ? r->ep : -1;
+}
+
+/* ---- completions */
+
+static struct done *done_new(struct pt_runner *r)
+{
+	struct done *d;
+
+	if (r->done_head == r->done.n) {
+		r->done.n = r->done_head = 0;
+	}
+	if (pt_vec_reserve(&r->done, r->done.n + 1) < 0)
+		return NULL;
+	d = &r->done.v[r->done.n++];
+	memset(d, 0, sizeof(*d));
+	return d;
+}
+
+/* Records a job that ends without running (not started, or start error). */
+static int done_unstarted(struct pt_runner *r, struct qent *q, bool started,
+			  enum pt_outcome o, const char *comment)
+{
+	struct done *d = done_new(r);
+
+	if (!d) {
+		qent_free(q);
+		return -ENOMEM;
+	}
+	d->d.job = q->req.job;
+	d->d.udata = q->req.udata;
+	d->d.order = q->req.order;
+	d->d.attempt = q->req.attempt;
+	d->d.started = started;
+	d->d.result.outcome = o;
+	d->d.result.duration = started ? 0 : -1;
+	d->d.result.attempt = q->req.attempt;
+	d->d.result.started_ns = started ? pt__wall_ns() : 0;
+	if (comment) {
+		d->comments = pt__strdup(comment);
+		d->d.result.comments = d->comments;
+	}
+	qent_free(q);
+	return 0;
+}
+
+/* ---- locks */
+
+static bool locks_free(struct pt_runner *r, const struct pt_job *j)
+{
+	for (size_t i = 0; i < j->locks.n; i++) {
+		if (pt__map_gets(&r->locks, j->locks.v[i]))
+			return false;
+	}
+	return true;
+}
+
+static int locks_take(struct pt_runner *r, const struct pt_job *j)
+{
+	for (size_t i = 0; i < j->locks.n; i++) {
+		const char *k = j->locks.v[i];
+		int e = pt__map_put(&r->locks, k, strlen(k),
+				    (void *)(uintptr_t)j, NULL);
+		if (e < 0) {
+			for (size_t u = 0; u < i; u++)
+				pt__map_del(&r->locks, j->locks.v[u],
+					    strlen(j->locks.v[u]), NULL);
+			return e;
+		}
+	}
+	return 0;
+}
+
+static void locks_drop(struct pt_runner *r, const struct pt_job *j)
+{
+	for (size_t i = 0; i < j->locks.n; i++) {
+		const char *k = j->locks.v[i];
+		void *holder = pt__map_get(&r->locks, k, strlen(k));
+		if (holder == (const void *)j)
+			pt__map_del(&r->locks, k, strlen(k), NULL);
+	}
+	/* Jobs waiting for a lock compete again. */
+	pt_vec_foreach(&r->blocked, i)
+	{
+		if (heap_push(r, r->blocked.v[i]) < 0) {
+			/* keep the rest blocked; retried at next release */
+			memmove(r->blocked.v, r->blocked.v + i,
+				(r->blocked.n - i) * sizeof(*r->blocked.v));
+			r->blocked.n -= i;
+			return;
+		}
+	}
+	r->blocked.n = 0;
+}
+
+/* ---- starting a job */
+
+static const char *resolve_shell(struct pt_runner *r, const char *shell)
+{
+	char *path = pt__map_gets(&r->shells, shell);
+	struct pt_buf b = PT_BUF_INIT;
+	char *key;
+
+	if (path)
+		return path;
+	if (pt__which(shell, &b) < 0) {
+		pt__buf_release(&b);
+		return NULL;
+	}
+	/* The key lives in the same allocation as the path. */
+	key = pt__malloc(b.len + 1 + strlen(shell) + 1);
+	if (!key) {
+		pt__buf_release(&b);
+		return NULL;
+	}
+	memcpy(key, b.s, b.len + 1);
+	memcpy(key + b.len + 1, shell, strlen(shell) + 1);
+	pt__buf_release(&b);
+	if (pt__map_put(&r->shells, key + strlen(key) + 1, strlen(shell), key,
+			NULL) < 0) {
+		pt__free(key);
+		return NULL;
+	}
+	return key;
+}
+
+static bool locale_var(const char *kv)
+{
+	return pt__starts_with(kv, "LC_") || env_name_is(kv, "LANG") ||
+	       env_name_is(kv, "LANGUAGE");
+}
+
+/*
+ * envp for a job: the base environment, the job's environ: names (clean
+ * mode), the locale reset, and the PROCTOR_* variables (in vars).
+ */
+struct cstrvec {
+	const char **v;
+	size_t n, cap;
+};
+
+static int build_env(struct pt_runner *r, struct slot *s,
+		     struct pt_buf *vars, struct cstrvec *envp)
+{
+	const struct pt_job *j = s->q->req.job;
+	bool reset_locale = (j->flags & PT_JOB_RESET_LOCALE) != 0;
+	size_t offs[16], nv = 0;
+	int err = 0;
+
+#define ADDVAR(...)                                                           \
+	do {                                                                  \
+		offs[nv++] = vars->len;                                       \
+		err = err ? err : pt__buf_addf(vars, __VA_ARGS__);            \
+		err = err ? err : pt__buf_addch(vars, '\0');                  \
+	} while (0)
+
+	ADDVAR("PROCTOR_SESSION_ID=%s", r->session_id);
+	ADDVAR("PROCTOR_JOB_ID=%s", j->id);
+	ADDVAR("PROCTOR_TMPDIR=%s", s->tmpdir);
+	ADDVAR("TMPDIR=%s", s->tmpdir);
+	ADDVAR("PROCTOR_PORT_BASE=%u", s->port_base);
+	ADDVAR("PROCTOR_PORT_COUNT=%u", s->port_base ? r->ports.count : 0u);
+	ADDVAR("PROCTOR_SEED=%" PRIu64, r->cfg.seed);
+	ADDVAR("PROCTOR_ATTEMPT=%u", s->q->req.attempt);
+	if (reset_locale)
+		ADDVAR("LANG=C.UTF-8");
+#undef ADDVAR
+	if (err)
+		return err;
+	if (pt_vec_reserve(envp, r->base_env.n + nv + j->environ.n + 1) < 0)
+		return -ENOMEM;
+	pt_vec_foreach(&r->base_env, i)
+	{
+		if (reset_locale && locale_var(r->base_env.v[i]))
+			continue;
+		envp->v[envp->n++] = r->base_env.v[i];
+	}
+	if (r->cfg.clean_env) {
+		char **env = pt__environ();
+		for (size_t k = 0; k < j->environ.n; k++) {
+			const char *name = j->environ.v[k];
+			for (size_t i = 0; env && env[i]; i++) {
+				if (env_name_is(env[i], name) &&
+				    !env_is_basic(env[i]) &&
+				    !env_is_ours(env[i])) {
+					envp->v[envp->n++] = env[i];
+					break;
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < nv; i++)
+		envp->v[envp->n++] = vars->s + offs[i];
+	envp->v[envp->n] = NULL;
+	return 0;
+}
+
+static double job_timeout(struct pt_runner *r, const struct qent *q)
+{
+	if (q->req.timeout > 0)
+		return q->req.timeout;
+	if (q->req.job->timeout > 0)
+		return q->req.job->timeout;
+	return r->cfg.timeout > 0 ? r->cfg.timeout : 0;
+}
+
+/*
+ * The job's private temp dir. Creating and deleting a directory per job
+ * is the most expensive thing the runner does on ext4 (inode allocation
+ * scans), so each slot reuses one directory, emptied when its job ends:
+ * it is private because one slot runs one job at a time. A slot whose
+ * directory cannot be emptied moves on to a new name. With keep_tmp,
+ * every job gets a new directory that stays.
+ */
+static int make_tmpdir(struct pt_runner *r, struct slot *s, size_t idx,
+		       struct pt_buf *path)
+{
+	const struct pt_job *j = s->q->req.job;
+	int e;
+
+	if (!r->work_dir) {
+		pt__buf_reset(path);
+		e = pt__buf_addf(path, "%s/proctor-", r->tmp_root);
+		slug(path, r->session_id, 24);
+		e = e ? e : pt__buf_adds(path, "-XXXXXX");
+		e = e ? e : pt__mkdtemp(path->s);
+		if (e < 0)
+			return e;
+		r->work_dir = pt__buf_detach(path, NULL);
+		if (!r->work_dir)
+			return -ENOMEM;
+	}
+	pt__buf_reset(path);
+	if (r->cfg.keep_tmp) {
+		e = pt__buf_addf(path, "%s/", r->work_dir);
+		slug(path, j->partial_id ? j->partial_id : j->id, 40);
+		e = e ? e : pt__buf_addf(path, "-%" PRIu64, ++r->kept);
+		return e ? e : pt__mkdir(path->s, 0700);
+	}
+	e = pt__buf_addf(path, "%s/job-%zu", r->work_dir, idx);
+	if (!e && r->slot_gen[idx])
+		e = pt__buf_addf(path, ".%u", r->slot_gen[idx]);
+	if (e)
+		return e;
+	/* Emptied when the last job ended: creating it is the rare case. */
+	e = pt__mkdir(path->s, 0700);
+	return e == -EEXIST ? 0 : e;
+}
+
+/* Empties a slot's dir after its job (see make_tmpdir). */
+static void clean_tmpdir(struct pt_runner *r, size_t idx, const char *path)
+{
+	if (r->cfg.keep_tmp)
+		return;
+	if (pt__dir_make_empty(path) < 0) {
+		(void)!pt__rm_rf(path);
+		r->slot_gen[idx]++;
+	}
+}
+
+/* Undoes what start_job did before the spawn failed. */
+static void unstart(struct pt_runner *r, struct slot *s)
+{
+	if (s->tmpdir) {
+		clean_tmpdir(r, (size_t)(s - r->slots), s->tmpdir);
+		pt__freep(&s->tmpdir);
+	}
+	if (s->port_base)
+		pt__ports_return(&r->ports, s->port_base);
+	s->port_base = 0;
+	if (s->locked)
+		locks_drop(r, s->q->req.job);
+	s->locked = false;
+	pt__iolog_w_release(&s->log);
+}
+
+static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
+{
+	const struct pt_job *j = q->req.job;
+	const char *shell = j->shell && *j->shell ? j->shell : "bash";
+	const char *shell_path, *argv[4];
+	struct pt_buf tmp = PT_BUF_INIT, vars = PT_BUF_INIT,
+		      msg = PT_BUF_INIT;
+	struct cstrvec envp = PT_VEC_INIT;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, e;
+	size_t idx = (size_t)(s - r->slots);
+	struct pt_spawn sp;
+
+	memset(s, 0, sizeof(*s));
+	s->q = q;
+	s->pidfd = s->fd[0] = s->fd[1] = -1;
+	s->log.fd = -1;
+	if (!j->command) {
+		return done_unstarted(r, q, true, PT_OUTCOME_FAIL,
+				      "job has no command");
+	}
+	e = locks_take(r, j);
+	if (e < 0)
+		goto fail_sys;
+	s->locked = true;
+	e = pt__iolog_w_init(&s->log, r->ops.open ? NULL : q->io_log);
+	if (e < 0)
+		goto fail_sys;
+	e = make_tmpdir(r, s, idx, &tmp);
+	if (e < 0) {
+		(void)!pt__buf_addf(&msg, "cannot create a temp dir in %s: %s",
+				    r->tmp_root, pt_strerror(e));
+		goto fail_msg;
+	}
+	s->tmpdir = pt__buf_detach(&tmp, NULL);
+	if (!s->tmpdir) {
+		e = -ENOMEM;
+		goto fail_sys;
+	}
+	if (r->ports.count) {
+		e = pt__ports_lease(&r->ports, &s->port_base);
+		if (e < 0) {
+			(void)!pt__buf_addf(&msg,
+					    "cannot lease %u TCP ports: %s",
+					    r->ports.count, pt_strerror(e));
+			goto fail_msg;
+		}
+	}
+	shell_path = resolve_shell(r, shell);
+	if (!shell_path) {
+		(void)!pt__buf_addf(&msg, "cannot start: shell '%s' not found",
+				    shell);
+		goto fail_msg;
+	}
+	e = build_env(r, s, &vars, &envp);
+	if (e < 0)
+		goto fail_sys;
+	e = pt__pipe(out, 0);
+	if (e == 0)
+		e = pt__pipe(err, 0);
+	if (e < 0)
+		goto fail_sys;
+	argv[0] = shell_path;
+	argv[1] = "-c";
+	argv[2] = j->command;
+	argv[3] = NULL;
+	sp = (struct pt_spawn){
+		.argv = argv,
+		.envp = envp.v,
+		.cwd = (j->flags & PT_JOB_PRESERVE_CWD) ? r->cwd : s->tmpdir,
+		.fd_in = -1,
+		.fd_out = out[1],
+		.fd_err = err[1],
+		.new_session = true,
+		.close_fds = true,
+	};
+	if (r->cfg.on_start) {
+		e = r->cfg.on_start(r->cfg.on_start_ctx, j, q->req.udata,
+				    q->req.attempt);
+		if (e < 0) {
+			(void)!pt__buf_addf(&msg, "cannot record the start: %s",
+					    pt_strerror(e));
+			goto fail_msg;
+		}
+	}
+	s->timeout_s = job_timeout(r, q);
+	s->start_ns = pt__now_ns();
+	s->wall_ns = pt__wall_ns();
+	e = pt__spawn(&sp, &s->pid, &s->pidfd);
+	out[1] = pt__close(out[1]);
+	err[1] = pt__close(err[1]);
+	if (e < 0) {
+		(void)!pt__buf_addf(&msg, "cannot start %s: %s", shell_path,
+				    pt_strerror(e));
+		goto fail_msg;
+	}
+	s->fd[0] = out[0];
+	s->fd[1] = err[0];
+	out[0] = err[0] = -1;
+	e = pt__ep_add(r->ep, s->pidfd, idx << 2 | EV_PIDFD);
+	if (!e)
+		e = pt__ep_add(r->ep, s->fd[0], idx << 2 | EV_OUT);
+	if (!e)
+		e = pt__ep_add(r->ep, s->fd[1], idx << 2 | EV_ERR);
+	if (e < 0) {
+		/* Cannot watch it: it must not run unwatched. */
+		int st;
+		pt__proc_kill_group(s->pid, SIGKILL);
+		pt__proc_wait(s->pid, -1, -1, &st);
+		slot_close_fds(s);
+		goto fail_sys;
+	}
+	s->deadline_ns = s->timeout_s > 0
+				 ? s->start_ns + (int64_t)(s->timeout_s * 1e9)
+				 : NEVER_NS;
+	s->kill_ns = s->drain_ns = NEVER_NS;
+	s->used = true;
+	r->running++;
+	pt_vec_release(&envp);
+	pt__buf_release(&vars);
+	return 0;
+
+fail_sys:
+	(void)!pt__buf_addf(&msg, "cannot start: %s", pt_strerror(e));
+fail_msg:
+	pt__close(out[0]);
+	pt__close(out[1]);
+	pt__close(err[0]);
+	pt__close(err[1]);
+	unstart(r, s);
+	pt_vec_release(&envp);
+	pt__buf_release(&vars);
+	pt__buf_release(&tmp);
+	e = done_unstarted(r, q, true, PT_OUTCOME_FAIL, msg.s);
+	pt__buf_release(&msg);
+	memset(s, 0, sizeof(*s));
+	return e;
+}
+
+static void start_ready(struct pt_runner *r)
+{
+	while (!r->cancelled && r->running < r->jobs && r->heap.n) {
+		struct qent *q = heap_pop(r);
+		struct slot *s = NULL;
+
+		if (!locks_free(r, q->req.job)) {
+			if (pt_vec_push(&r->blocked, q) < 0) {
+				(void)!heap_push(r, q); /* popped: room */
+				return;
+			}
+			continue;
+		}
+		for (size_t i = 0; i < r->jobs; i++) {
+			if (!r->slots[i].used) {
+				s = &r->slots[i];
+				break;
+			}
+		}
+		if (PT_NEVER(!s)) {
+			(void)!heap_push(r, q);
+			return;
+		}
+		(void)!start_job(r, s, q); /* failures become completions */
+	}
+}
+
+/* ---- running jobs */
+
+/* Output to the caller's io log (opened at the first output). */
+static void ext_log_add(struct pt_runner *r, struct slot *s, int which,
+			const unsigned char *data, size_t n)
+{
+	int e;
+
+	if (s->log.err)
+		return;
+	if (!s->ext_log) {
+		const char *path = NULL;
+		void *log = NULL;
+
+		e = r->ops.open(r->ops.ctx, s->q->req.job, s->q->req.attempt,
+				&log, &path);
+		if (e < 0) {
+			s->log.err = e;
+			return;
+		}
+		s->ext_log = log;
+		s->ext_path = path ? pt__strdup(path) : NULL;
+	}
+	e = r->ops.append(r->ops.ctx, s->ext_log, pt__now_ns() - s->start_ns,
+			  which ? PT_STREAM_STDERR : PT_STREAM_STDOUT, data,
+			  n);
+	if (e < 0)
+		s->log.err = e;
+}
+
+static void on_output(struct pt_runner *r, struct slot *s, int which)
+{
+	unsigned char *data = r->rbuf + PT_IOLOG_HDR;
+	ssize_t n = pt__read_some(s->fd[which], data, READ_CHUNK);
+
+	if (n == -EAGAIN)
+		return;
+	if (n <= 0) {
+		s->fd[which] = pt__close(s->fd[which]); /* leaves the set */
+		return;
+	}
+	s->bytes[which] += (uint64_t)n;
+	if (r->ops.open)
+		ext_log_add(r, s, which, data, (size_t)n);
+	else
+		(void)pt__iolog_w_add(&s->log, pt__now_ns() - s->start_ns,
+				      which ? PT_STREAM_STDERR
+					    : PT_STREAM_STDOUT,
+				      data, (size_t)n);
+}
+
+static void on_exit_ready(struct slot *s)
+{
+	int st = 0, e;
+
+	/*
+	 * The main process is a zombie now, so its pid (the group id) is
+	 * still reserved: kill what is left of the group, then reap.
+	 */
+	pt__proc_kill_group(s->pid, SIGKILL);
+	e = pt__reap(s->pid, &st);
+	if (e == 0)
+		return; /* spurious */
+	s->status = e > 0 ? st : 0;
+	s->reap_err = e < 0 ? e : 0;
+	s->exited = true;
+	s->exit_ns = pt__now_ns();
+	s->drain_ns = s->exit_ns + DRAIN_NS;
+	s->pidfd = pt__close(s->pidfd);
+}
+
+static void handle_deadlines(struct pt_runner *r, int64_t now)
+{
+	for (size_t i = 0; i < r->jobs; i++) {
+		struct slot *s = &r->slots[i];
+
+		if (!s->used)
+			continue;
+		if (!s->exited && s->deadline_ns <= now) {
+			s->timed_out = !s->cancelled;
+			s->deadline_ns = NEVER_NS;
+			pt__proc_kill_group(s->pid, SIGTERM);
+			s->kill_ns = now + r->grace_ns;
+		}
+		if (!s->exited && s->kill_ns <= now) {
+			s->kill_ns = NEVER_NS;
+			s->killed = true;
+			pt__proc_kill_group(s->pid, SIGKILL);
+		}
+		if (s->exited && s->drain_ns <= now &&
+		    (s->fd[0] >= 0 || s->fd[1] >= 0)) {
+			/* A process outside the group holds the pipe. */
+			s->drained = true;
+			slot_close_fds(s);
+		}
+	}
+}
+
+static int64_t next_deadline(const struct pt_runner *r)
+{
+	int64_t t = NEVER_NS;
+
+	for (size_t i = 0; i < r->jobs; i++) {
+		const struct slot *s = &r->slots[i];
+
+		if (!s->used)
+			continue;
+		if (!s->exited) {
+			t = PT_MIN(t, s->deadline_ns);
+			t = PT_MIN(t, s->kill_ns);
+		} else {
+			t = PT_MIN(t, s->drain_ns);
+		}
+	}
+	return t;
+}
+
+static bool can_start(const struct pt_runner *r)
+{
+	return !r->cancelled && r->running < r->jobs && r->heap.n > 0;
+}
+
+PT_API int pt_runner_timeout(const struct pt_runner *r)
+{
+	int64_t t, now;
+
+	if (!r)
+		return -1;
+	if (can_start(r) || r->done_head < r->done.n)
+		return 0;
+	t = next_deadline(r);
+	if (t == NEVER_NS)
+		return -1;
+	now = pt__now_ns();
+	if (t <= now)
+		return 0;
+	return (int)PT_MIN((t - now + 999999) / 1000000, INT_MAX);
+}
+
+static void fmt_secs(struct pt_buf *b, double s)
+{
+	(void)!pt__buf_addf(b, "%.3g s", s);
+}
+
+/* Turns a finished slot into a completion. */
+static int finish(struct pt_runner *r, struct slot *s)
+{
+	struct done *d = done_new(r);
+	struct pt_buf c = PT_BUF_INIT;
+	struct pt_result *res;
+	int st = s->status, e;
+
+	if (!d)
+		return -ENOMEM;
+	slot_close_fds(s);
+	e = pt__iolog_w_close(&s->log);
+	if (s->ext_log) {
+		int e2 = r->ops.close(r->ops.ctx, s->ext_log);
+		s->ext_log = NULL;
+		e = e ? e : e2;
+	}
+	res = &d->d.result;
+	d->d.job = s->q->req.job;
+	d->d.udata = s->q->req.udata;
+	d->d.order = s->q->req.order;
+	d->d.attempt = s->q->req.attempt;
+	d->d.started = true;
+	d->d.timed_out = s->timed_out;
+	d->d.wait_status = st;
+	d->d.port_base = s->port_base;
+	d->d.port_count = s->port_base ? r->ports.count : 0;
+	d->d.out_bytes = s->bytes[0];
+	d->d.err_bytes = s->bytes[1];
+	res->attempt = s->q->req.attempt;
+	res->started_ns = s->wall_ns;
+	res->duration = (double)(s->exit_ns - s->start_ns) / 1e9;
+	if (WIFEXITED(st))
+		res->return_code = WEXITSTATUS(st);
+	else if (WIFSIGNALED(st))
+		res->return_code = -WTERMSIG(st);
+	if (s->cancelled) {
+		res->outcome = PT_OUTCOME_NONE;
+		(void)!pt__buf_adds(&c, "interrupted: the run was cancelled "
+					"while the job ran");
+	} else if (s->reap_err) {
+		/* e.g. the program ignores SIGCHLD: children reap themselves */
+		res->outcome = PT_OUTCOME_CRASH;
+		(void)!pt__buf_addf(&c, "exit status lost: %s",
+				    pt_strerror(s->reap_err));
+	} else if (s->timed_out) {
+		res->outcome = PT_OUTCOME_TIMEOUT;
+		(void)!pt__buf_adds(&c, "timed out after ");
+		fmt_secs(&c, s->timeout_s);
+		(void)!pt__buf_adds(&c, ": SIGTERM to its process group");
+		if (s->killed) {
+			(void)!pt__buf_adds(&c, ", SIGKILL after ");
+			fmt_secs(&c, (double)r->grace_ns / 1e9);
+			(void)!pt__buf_adds(&c, " of grace");
+		}
+	} else if (WIFEXITED(st)) {
+		res->outcome = WEXITSTATUS(st) == 0 ? PT_OUTCOME_PASS
+						    : PT_OUTCOME_FAIL;
+	} else {
+		char sb[64];
+		res->outcome = PT_OUTCOME_CRASH;
+		(void)!pt__buf_addf(&c, "killed by %s",
+				    pt__proc_status_str(st, sb, sizeof(sb)));
+	}
+	if (s->drained)
+		(void)!pt__buf_addf(&c, "%soutput cut: a process outside the "
+					"job's group kept its pipe open",
+				    c.len ? "; " : "");
+	if (e < 0)
+		(void)!pt__buf_addf(&c, "%sio log incomplete: %s",
+				    c.len ? "; " : "", pt_strerror(e));
+	if (c.len) {
+		d->comments = pt__buf_detach(&c, NULL);
+		res->comments = d->comments;
+	}
+	pt__buf_release(&c);
+	if (r->ops.open) {
+		d->io_log = s->ext_path;
+		s->ext_path = NULL;
+	} else {
+		d->io_log = s->log.path; /* NULL when no file was written */
+		s->log.path = NULL;
+	}
+	res->io_log = d->io_log;
+	if (s->tmpdir)
+		clean_tmpdir(r, (size_t)(s - r->slots), s->tmpdir);
+	d->tmpdir = s->tmpdir;
+	s->tmpdir = NULL;
+	d->d.tmpdir = d->tmpdir;
+	if (s->port_base)
+		pt__ports_return(&r->ports, s->port_base);
+	if (s->locked)
+		locks_drop(r, s->q->req.job);
+	qent_free(s->q);
+	memset(s, 0, sizeof(*s));
+	r->running--;
+	return 0;
+}
+
+static void reap_finished(struct pt_runner *r)
+{
+	for (size_t i = 0; i < r->jobs; i++) {
+		struct slot *s = &r->slots[i];
+
+		if (s->used && s->exited && s->fd[0] < 0 && s->fd[1] < 0)
+			(void)!finish(r, s);
+	}
+}
+
+static int hand_out(struct pt_runner *r, struct pt_run_done *ret)
+{
+	done_free(&r->last);
+	r->last = r->done.v[r->done_head++];
+	*ret = r->last.d;
+	return 1;
+}
+
+PT_API int pt_runner_step(struct pt_runner *r, int timeout_ms,
+			  struct pt_run_done *ret)
+{
+	int64_t until;
+
+	if (!r || !ret)
+		return -EINVAL;
+	done_free(&r->last);
+	until = timeout_ms < 0 ? NEVER_NS
+			       : pt__now_ns() + (int64_t)timeout_ms * 1000000;
+	for (;;) {
+		struct pt_ep_event ev[16];
+		int64_t now, t;
+		int n, wait_ms;
+
+		if (r->done_head < r->done.n)
+			return hand_out(r, ret);
+		start_ready(r);
+		if (r->done_head < r->done.n)
+			return hand_out(r, ret);
+		if (!r->running)
+			return 0;
+		now = pt__now_ns();
+		t = PT_MIN(until, next_deadline(r));
+		if (t == NEVER_NS)
+			wait_ms = -1;
+		else if (t <= now)
+			wait_ms = 0;
+		else
+			wait_ms = (int)PT_MIN((t - now + 999999) / 1000000,
+					      INT_MAX);
+		n = pt__ep_wait(r->ep, ev, (int)PT_ARRAY_SIZE(ev), wait_ms);
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			struct slot *s = &r->slots[ev[i].data >> 2];
+			int kind = (int)(ev[i].data & 3);
+
+			if (!s->used)
+				continue;
+			if (kind == EV_PIDFD) {
+				if (s->pidfd >= 0)
+					on_exit_ready(s);
+			} else if (s->fd[kind - 1] >= 0) {
+				on_output(r, s, kind - 1);
+			}
+		}
+		handle_deadlines(r, pt__now_ns());
+		reap_finished(r);
+		if (r->done_head < r->done.n)
+			return hand_out(r, ret);
+		if (until != NEVER_NS && pt__now_ns() >= until)
+			return 0;
+	}
+}
+
+PT_API void pt_runner_cancel(struct pt_runner *r, bool terminate)
+{
+	struct qent *q;
+	int64_t now;
+
+	if (!r)
+		return;
+	r->cancelled = true;
+	/* Queued jobs come back unstarted, in start order. */
+	pt_vec_foreach(&r->blocked, i)(void)!heap_push(r, r->blocked.v[i]);
+	r->blocked.n = 0;
+	while ((q = heap_pop(r)))
+		(void)!done_unstarted(r, q, false, PT_OUTCOME_NONE,
+				      "not run: the run was cancelled");
+	if (!terminate)
+		return;
+	now = pt__now_ns();
+	for (size_t i = 0; i < r->jobs; i++) {
+		struct slot *s = &r->slots[i];
+
+		if (!s->used || s->exited || s->cancelled)
+			continue;
+		s->cancelled = true;
+		s->timed_out = false;
+		s->deadline_ns = NEVER_NS;
+		pt__proc_kill_group(s->pid, SIGTERM);
+		s->kill_ns = PT_MIN(s->kill_ns, now + r->grace_ns);
+	}
+}

@@ -1,0 +1,579 @@
+/*
+ * End-to-end tests of `proctor run`, `resume`, `report` and `why` with the
+ * fixture provider tests/cli/data/provider: exact outputs, resume after
+ * kill -9 of the runner, Ctrl-C (SIGINT) and resume, a locked session,
+ * bad command-line use. Waits are on pidfds and a FIFO, never sleeps.
+ */
+#define _GNU_SOURCE 1
+#include "base/common.h"
+#include "base/buf.h"
+#include "base/str.h"
+#include "os/file.h"
+#include "os/proc.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+static const char *proctor(void)
+{
+	static char path[1024];
+	const char *b = getenv("PT_BUILDDIR");
+
+	snprintf(path, sizeof(path), "%s/src/tool/proctor", b ? b : "build");
+	return path;
+}
+
+static const char *fixture(void)
+{
+	static char path[1024];
+
+	snprintf(path, sizeof(path), "%s/tests/cli/data/provider",
+		 pt_test_srcdir());
+	return path;
+}
+
+/* The environment every proctor of a test gets. */
+static void setup_env(void)
+{
+	setenv("PROCTOR_SESSION_REPOSITORY", pt_test_path("repo"), 1);
+	setenv("PT_CLI_MARK", pt_test_path("mark"), 1);
+	setenv("PT_CLI_PGID", pt_test_path("pgid"), 1);
+	setenv("PT_CLI_FIFO", pt_test_path("fifo"), 1);
+	setenv("CI", "1", 1);
+	unsetenv("PROCTOR_SESSION_ID");
+}
+
+struct proc {
+	pid_t pid;
+	int pidfd;
+};
+
+/* Starts proctor with args (NULL-terminated); output to out/err files. */
+static struct proc start(const char *const *args, const char *out,
+			 const char *err)
+{
+	const char *argv[32];
+	struct pt_spawn sp = { .argv = argv, .fd_in = -1 };
+	struct proc p;
+	int fo, fe, n = 0;
+
+	setup_env();
+	argv[n++] = proctor();
+	for (int i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	fo = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fe = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	PT_ASSERT(fo >= 0 && fe >= 0);
+	sp.fd_out = fo;
+	sp.fd_err = fe;
+	PT_ASSERT_OK(pt__spawn(&sp, &p.pid, &p.pidfd));
+	close(fo);
+	close(fe);
+	return p;
+}
+
+static int wait_exit(struct proc p)
+{
+	int st = 0;
+
+	PT_ASSERT_OK(pt__proc_wait(p.pid, p.pidfd, 60000, &st));
+	close(p.pidfd);
+	PT_ASSERT(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static char *slurp(const char *path)
+{
+	char *s = NULL;
+	size_t n;
+
+	PT_ASSERT_OK(pt__read_file(path, 1 << 20, &s, &n));
+	return s;
+}
+
+/* Replaces every occurrence of the 16-hex session id by "ID". */
+static char *mask(char *s)
+{
+	char *p = strstr(s, "session ");
+	char id[17];
+	struct pt_buf b = PT_BUF_INIT;
+
+	if (!p || strlen(p) < 8 + 16)
+		return s;
+	memcpy(id, p + 8, 16);
+	id[16] = 0;
+	for (char *q = s; *q;) {
+		char *m = strstr(q, id);
+		if (!m) {
+			PT_ASSERT_OK(pt__buf_adds(&b, q));
+			break;
+		}
+		PT_ASSERT_OK(pt__buf_add(&b, q, (size_t)(m - q)));
+		PT_ASSERT_OK(pt__buf_adds(&b, "ID"));
+		q = m + 16;
+	}
+	pt__free(s);
+	return pt__buf_detach(&b, NULL);
+}
+
+/* Runs proctor to completion: exit code, masked stdout and stderr. */
+static int run(const char *const *args, char **out, char **err)
+{
+	struct proc p = start(args, pt_test_path("out"), pt_test_path("err"));
+	int rc = wait_exit(p);
+
+	*out = mask(slurp(pt_test_path("out")));
+	*err = slurp(pt_test_path("err"));
+	return rc;
+}
+
+static const char all_out[] =
+	"session ID, seed 7, 8 jobs, -j1\n"
+	"pass t::res\n"
+	"pass t::first\n"
+	"pass t::second\n"
+	"fail t::bad: exit code 3\n"
+	"skipped-dependency t::needs-bad: required dependency 't::bad' has "
+	"failed\n"
+	"timeout t::slow: timed out after 0.3 s: SIGTERM to its process group\n"
+	"pass t::att\n"
+	"skip t::ask: needs an operator: skipped (--non-interactive)\n"
+	"pass t::gen-a\n"
+	"pass t::gen-b\n"
+	"10 jobs: 6 pass, 1 fail, 1 skip, 1 skipped-dependency, 1 timeout, "
+	"seed 7\n";
+
+PT_TEST(run_fixture_exact_output_and_reports)
+{
+	char junit[600], json[600];
+	const char *args[] = { "run",	  fixture(),	     "-p",
+			       "t::all",  "-j1",	     "--seed=7",
+			       "--non-interactive", "--report", junit,
+			       "--report", json,	     NULL };
+	char *out, *err, *rep;
+
+	snprintf(junit, sizeof(junit), "junit:%s", pt_test_path("j.xml"));
+	snprintf(json, sizeof(json), "json:%s", pt_test_path("r.json"));
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, all_out);
+	PT_ASSERT_STR_EQ(err, "");
+	rep = slurp(pt_test_path("j.xml"));
+	PT_ASSERT_NOT_NULL(strstr(rep, "<testsuite name=\"t::all\" tests=\"10\" "
+				       "failures=\"2\" errors=\"0\" "
+				       "skipped=\"2\""));
+	PT_ASSERT_NOT_NULL(strstr(rep, "<system-err>second\n</system-err>"));
+	pt__free(rep);
+	rep = slurp(pt_test_path("r.json"));
+	PT_ASSERT_NOT_NULL(strstr(rep, "\"id\": \"t::gen-b\",\n"
+				       "      \"summary\": \"Generated for b\",\n"
+				       "      \"outcome\": \"pass\""));
+	pt__free(rep);
+	pt__free(out);
+	pt__free(err);
+}
+
+/* Lines "  duration: N" vary: they become "  duration: X". */
+static void mask_durations(char *s)
+{
+	for (char *p = s; (p = strstr(p, "  duration: "));) {
+		char *e = strchr(p, '\n');
+		p += 12;
+		if (!e)
+			break;
+		memmove(p + 1, e, strlen(e) + 1);
+		*p = 'X';
+	}
+}
+
+static const char tap_want[] =
+	"TAP version 14\n"
+	"1..10\n"
+	"# proctor session ID seed 9\n"
+	"ok 1 - t::res\n"
+	"ok 2 - t::first\n"
+	"ok 3 - t::second\n"
+	"not ok 4 - t::bad\n"
+	"  ---\n"
+	"  outcome: fail\n"
+	"  return_code: 3\n"
+	"  duration: X\n"
+	"  attempt: 1\n"
+	"  ...\n"
+	"ok 5 - t::needs-bad # SKIP skipped-dependency: required dependency "
+	"'t::bad' has failed\n"
+	"not ok 6 - t::slow\n"
+	"  ---\n"
+	"  outcome: timeout\n"
+	"  return_code: -15\n"
+	"  duration: X\n"
+	"  attempt: 1\n"
+	"  comments: \"timed out after 0.3 s: SIGTERM to its process group\"\n"
+	"  ...\n"
+	"ok 7 - t::att\n"
+	"ok 8 - t::ask # SKIP skip: needs an operator: skipped "
+	"(--non-interactive)\n"
+	"ok 9 - t::gen-a\n"
+	"ok 10 - t::gen-b\n";
+
+PT_TEST(report_and_why_read_the_session)
+{
+	const char *args[] = { "run", fixture(), "-p", "t::all", "-j2",
+			       "--seed=9", "--non-interactive", NULL };
+	const char *rep[] = { "report", "--format", "tap", NULL };
+	const char *why1[] = { "why", "needs-bad", NULL };
+	const char *why2[] = { "why", "t::slow", NULL };
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(rep, &out, &err), 0);
+	mask_durations(out);
+	PT_ASSERT_STR_EQ(out, tap_want);
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(why1, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "t::needs-bad: skipped-dependency: required "
+			      "dependency 't::bad' has failed\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(why2, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "t::slow: timeout: timed out after 0.3 s: "
+			      "SIGTERM to its process group\n");
+	pt__free(out);
+	pt__free(err);
+}
+
+/* Waits until the blocking fixture job has started (it writes the FIFO). */
+static int open_fifo(void)
+{
+	int fd;
+
+	PT_ASSERT_INT_EQ(mkfifo(pt_test_path("fifo"), 0600), 0);
+	fd = open(pt_test_path("fifo"), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	PT_ASSERT_INT_GE(fd, 0);
+	return fd;
+}
+
+static void wait_started(int fifo)
+{
+	char buf[16];
+	ssize_t n;
+
+	PT_ASSERT(pt_test_wait_fd(fifo, POLLIN, 20000));
+	n = read(fifo, buf, sizeof(buf));
+	PT_ASSERT_INT_EQ(n, 8);
+	PT_ASSERT(!memcmp(buf, "started\n", 8));
+}
+
+static pid_t job_pgid(void)
+{
+	char *s = slurp(pt_test_path("pgid"));
+	pid_t p = (pid_t)strtol(s, NULL, 10);
+
+	pt__free(s);
+	return p;
+}
+
+PT_TEST(resume_after_kill_9)
+{
+	const char *args[] = { "run", fixture(), "-p", "t::block", "-j1",
+			       "--seed=3", NULL };
+	const char *res[] = { "resume", NULL };
+	const char *why[] = { "why", "wait", NULL };
+	int fifo, st;
+	struct proc p;
+	pid_t job;
+	char *out, *err;
+
+	/* The orphaned job becomes ours: we can kill and reap it. */
+	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	fifo = open_fifo();
+	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
+	wait_started(fifo);
+	PT_ASSERT_INT_EQ(kill(p.pid, SIGKILL), 0);
+	PT_ASSERT_OK(pt__proc_wait(p.pid, p.pidfd, 20000, &st));
+	close(p.pidfd);
+	PT_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	job = job_pgid();
+	PT_ASSERT_INT_EQ(kill(-job, SIGKILL), 0);
+	PT_ASSERT_INT_EQ(waitpid(job, &st, 0), job);
+	out = mask(slurp(pt_test_path("out1")));
+	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 2 jobs, -j1\n");
+	pt__free(out);
+	/* The job that was running is a crash; the rest runs. */
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
+			      "execution\n"
+			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
+			      "pass t::after-wait\n"
+			      "2 jobs: 1 pass, 1 crash, seed 3\n");
+	PT_ASSERT_STR_EQ(err, "");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(why, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "t::wait: crash: Crashed after resuming "
+			      "execution\n");
+	pt__free(out);
+	pt__free(err);
+	close(fifo);
+}
+
+PT_TEST(ctrl_c_then_resume)
+{
+	const char *args[] = { "run", fixture(), "-p", "t::block", "-j1",
+			       "--seed=5", NULL };
+	const char *res[] = { "resume", NULL };
+	struct proc p;
+	int fifo;
+	char *out, *err;
+
+	fifo = open_fifo();
+	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
+	wait_started(fifo);
+	PT_ASSERT_INT_EQ(kill(p.pid, SIGINT), 0);
+	PT_ASSERT_INT_EQ(wait_exit(p), 130);
+	out = mask(slurp(pt_test_path("out1")));
+	PT_ASSERT_STR_EQ(out, "session ID, seed 5, 2 jobs, -j1\n"
+			      "2 jobs: 2 not run, seed 5\n"
+			      "interrupted: continue with 'proctor resume "
+			      "ID'\n");
+	pt__free(out);
+	err = slurp(pt_test_path("err1"));
+	PT_ASSERT_STR_EQ(err, "proctor: Interrupt: stopping; running jobs "
+			      "are terminated and recorded as not run\n");
+	pt__free(err);
+	/* The job was terminated: no process of its group is left. */
+	PT_ASSERT_INT_EQ(kill(-job_pgid(), 0), -1);
+	PT_ASSERT_INT_EQ(errno, ESRCH);
+	/* Resume runs both (the job sees its mark and passes at once). */
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 5, 2 jobs, 0 done, -j1\n"
+			      "pass t::wait\n"
+			      "pass t::after-wait\n"
+			      "2 jobs: 2 pass, seed 5\n");
+	pt__free(out);
+	pt__free(err);
+	close(fifo);
+}
+
+PT_TEST(a_running_session_is_locked)
+{
+	const char *args[] = { "run", fixture(), "-p", "t::block", "-j1", NULL };
+	const char *res[] = { "resume", NULL };
+	struct proc p;
+	int fifo;
+	char *out, *err;
+
+	fifo = open_fifo();
+	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
+	wait_started(fifo);
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 4);
+	PT_ASSERT_NOT_NULL(strstr(err, "locked"));
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(kill(p.pid, SIGTERM), 0);
+	PT_ASSERT_INT_EQ(wait_exit(p), 130);
+	close(fifo);
+}
+
+struct bad {
+	const char *args[8];
+	int rc;
+	const char *err; /* the first line of stderr */
+};
+
+PT_TEST(bad_command_line_use)
+{
+	const struct bad cases[] = {
+		{ { "run", NULL }, 2, "proctor run: no PATH given" },
+		{ { "run", "--bogus", NULL }, 2,
+		  "proctor run: unknown option '--bogus'" },
+		{ { "run", ".", "-j", "0", NULL }, 2,
+		  "proctor run: -j: must be at least 1" },
+		{ { "run", ".", "-j", "x", NULL }, 2,
+		  "proctor run: -j: bad number 'x'" },
+		{ { "run", ".", "--timeout", "-1", NULL }, 2,
+		  "proctor run: --timeout: bad duration '-1'" },
+		{ { "run", ".", "--report", "xml:f", NULL }, 2,
+		  "proctor run: --report: unknown format 'xml' (junit, tap, "
+		  "tap13, json)" },
+		{ { "run", ".", "--report", "junit", NULL }, 2,
+		  "proctor run: --report: expected FORMAT:PATH, got 'junit'" },
+		{ { "run", ".", "--until-fail", NULL }, 2,
+		  "proctor run: --until-fail needs --repeat N (N >= 2)" },
+		{ { "run", ".", "-i", "(", NULL }, 2, NULL },
+		{ { "run", "/no/such/dir", NULL }, 2,
+		  "proctor run: /no/such/dir: No such file or directory" },
+		{ { "run", NULL, "-p", "t::nope", NULL }, 3,
+		  "proctor run: no test plan 't::nope'" },
+		{ { "resume", "0123456789abcdef", NULL }, 1,
+		  "proctor resume: no session '0123456789abcdef'" },
+		{ { "report", NULL }, 2, "proctor report: --format is required" },
+		{ { "report", "--format", "xml", NULL }, 2,
+		  "proctor report: unknown format 'xml' (junit, tap, tap13, "
+		  "json)" },
+		{ { "why", NULL }, 2, "proctor why: no JOB given" },
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
+		const char *args[8];
+		char *out, *err;
+		int rc;
+
+		memcpy(args, cases[i].args, sizeof(args));
+		if (i == 10)
+			args[1] = fixture();
+		rc = run(args, &out, &err);
+		if (rc != cases[i].rc)
+			PT_FAIL("case %zu (%s %s): exit %d, expected %d; "
+				"stderr: %s",
+				i, args[0], args[1] ? args[1] : "", rc,
+				cases[i].rc, err);
+		if (cases[i].err) {
+			size_t n = strcspn(err, "\n");
+			err[n] = 0;
+			PT_ASSERT_STR_EQ(err, cases[i].err);
+		}
+		pt__free(out);
+		pt__free(err);
+	}
+}
+
+PT_TEST(help_everywhere)
+{
+	const char *cmds[] = { "run", "resume", "report", "why" };
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cmds); i++) {
+		const char *args[] = { cmds[i], "--help", NULL };
+		char *out, *err, want[64];
+
+		PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+		snprintf(want, sizeof(want), "usage: proctor %s ", cmds[i]);
+		PT_ASSERT(pt__starts_with(out, want));
+		pt__free(out);
+		pt__free(err);
+	}
+}
+
+PT_TEST(retries_repeat_until_fail)
+{
+	const char *retry[] = { "run", fixture(), "-p", "t::flaky", "-j1",
+				"--seed=1", "--retries", "2", NULL };
+	const char *repeat[] = { "run", fixture(), "-p", "t::flaky", "-j1",
+				 "--seed=1", "--repeat", "3", NULL };
+	const char *until[] = { "run", fixture(), "-p", "t::flaky", "-j1",
+				"--seed=1", "--repeat", "3", "--until-fail",
+				NULL };
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(retry, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::flaky (attempt 2)\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark.flaky")), 0);
+	PT_ASSERT_INT_EQ(run(repeat, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "fail t::flaky (attempt 3): flaky: failed 1 of "
+			      "3 runs\n"
+			      "1 jobs: 1 fail, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark.flaky")), 0);
+	PT_ASSERT_INT_EQ(run(until, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "fail t::flaky: exit code 1\n"
+			      "1 jobs: 1 fail, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(fail_fast_stops_starting_jobs)
+{
+	const char *args[] = { "run", fixture(), "-p", "t::all", "-j1",
+			       "--seed=2", "--fail-fast", "--non-interactive",
+			       NULL };
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 2, 8 jobs, -j1\n"
+			      "pass t::res\n"
+			      "pass t::first\n"
+			      "pass t::second\n"
+			      "fail t::bad: exit code 3\n"
+			      "10 jobs: 3 pass, 1 fail, 6 not run, seed 2\n");
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(shuffle_keeps_dependencies_and_prints_its_seed)
+{
+	const char *args[] = { "run", fixture(), "-p", "t::all", "-j1",
+			       "--shuffle=1234", "--non-interactive", NULL };
+	char *out, *err, *first, *second;
+
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT(pt__starts_with(out, "session ID, seed 1234, 8 jobs, -j1\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "10 jobs: 6 pass, 1 fail, 1 skip, 1 "
+				       "skipped-dependency, 1 timeout, seed "
+				       "1234\n"));
+	first = strstr(out, "pass t::first\n");
+	second = strstr(out, "pass t::second\n");
+	PT_ASSERT(first && second && first < second);
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(the_example_provider_runs)
+{
+	char ex[1024];
+	const char *args[] = { "run", ex, "-p", "com.example::demo", "-j2",
+			       "--seed=11", "--non-interactive", NULL };
+	char *out, *err;
+
+	snprintf(ex, sizeof(ex), "%s/examples/provider", pt_test_srcdir());
+	if (access(ex, F_OK) != 0)
+		pt_test_skip("no examples/provider");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_NOT_NULL(strstr(out, "fail com.example::lint: exit code 1\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "skipped-dependency "
+				       "com.example::release-notes: required "
+				       "dependency 'com.example::lint' has "
+				       "failed\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "timeout com.example::slow-service: "
+				       "timed out after 2 s"));
+	PT_ASSERT_NOT_NULL(strstr(out, "pass com.example::disk/check-vdb\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "9 jobs: 6 pass, 1 fail, 1 "
+				       "skipped-dependency, 1 timeout, seed "
+				       "11\n"));
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(ports_option_sets_the_lease)
+{
+	const char *two[] = { "run", fixture(), "-i", "t::ports2", "--ports",
+			      "2", "--seed=4", NULL };
+	const char *none[] = { "run", fixture(), "-i", "t::ports2", "--ports",
+			       "0", "--seed=4", NULL };
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(two, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(strstr(out, "pass t::ports2\n"));
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(none, &out, &err), 1);
+	PT_ASSERT_NOT_NULL(strstr(out, "fail t::ports2: exit code 1\n"));
+	pt__free(out);
+	pt__free(err);
+}

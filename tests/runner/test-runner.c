@@ -1,0 +1,935 @@
+/*
+ * Tests of the runner with real processes: output capture, outcomes,
+ * timeouts that kill whole process trees, port leases, locks, temp dirs,
+ * the environment, scheduling order, cancellation, bounded memory.
+ * Nothing here sleeps: every wait is on a pidfd or on the runner.
+ */
+#define _GNU_SOURCE 1
+#include "base/common.h"
+#include "base/buf.h"
+#include "base/str.h"
+#include "os/file.h"
+#include "os/proc.h"
+#include "runner/runner-internal.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+/* A hand-built job with PlainBox defaults. */
+static struct pt_job *mkjob(const char *id, const char *cmd)
+{
+	struct pt_job *j = pt__calloc(1, sizeof(*j));
+
+	j->id = id;
+	j->partial_id = id;
+	j->ns = "";
+	j->command = cmd;
+	j->shell = "bash";
+	j->plugin = PT_PLUGIN_SHELL;
+	j->estimated_duration = -1;
+	j->timeout = -1;
+	return j;
+}
+
+static struct pt_runner_config cfg(unsigned jobs)
+{
+	struct pt_runner_config c;
+
+	pt_runner_config_init(&c);
+	c.jobs = jobs;
+	c.tmp_root = pt_test_tmpdir();
+	c.io_log_dir = pt_test_tmpdir();
+	c.port_lock_dir = pt_test_path("ports");
+	c.session_id = "sess-1";
+	c.seed = 42;
+	c.grace = 0.3;
+	return c;
+}
+
+static struct pt_runner *mkrunner(unsigned jobs)
+{
+	struct pt_runner_config c = cfg(jobs);
+	struct pt_runner *r = NULL;
+
+	PT_ASSERT_OK(pt_runner_new(&c, &r));
+	return r;
+}
+
+static void submit(struct pt_runner *r, const struct pt_job *j,
+		   uint64_t order, double est)
+{
+	struct pt_run_request q = { .job = j, .order = order,
+				    .estimate = est, .attempt = 1 };
+
+	PT_ASSERT_OK(pt_runner_submit(r, &q));
+}
+
+/* One completion, waiting at most 20 s. Copies what the test needs. */
+struct res {
+	const struct pt_job *job;
+	enum pt_outcome outcome;
+	int rc;
+	bool started, timed_out;
+	char comments[512];
+	char io_log[512];
+	char tmpdir[512];
+	unsigned port_base;
+	int64_t started_ns;
+	double duration;
+	uint64_t out_bytes;
+};
+
+static struct res next(struct pt_runner *r)
+{
+	struct pt_run_done d;
+	struct res x;
+
+	memset(&x, 0, sizeof(x));
+	PT_ASSERT_INT_EQ(pt_runner_step(r, 20000, &d), 1);
+	x.job = d.job;
+	x.outcome = d.result.outcome;
+	x.rc = d.result.return_code;
+	x.started = d.started;
+	x.timed_out = d.timed_out;
+	snprintf(x.comments, sizeof(x.comments), "%s",
+		 d.result.comments ? d.result.comments : "");
+	snprintf(x.io_log, sizeof(x.io_log), "%s",
+		 d.result.io_log ? d.result.io_log : "");
+	snprintf(x.tmpdir, sizeof(x.tmpdir), "%s", d.tmpdir ? d.tmpdir : "");
+	x.port_base = d.port_base;
+	x.started_ns = d.result.started_ns;
+	x.duration = d.result.duration;
+	x.out_bytes = d.out_bytes;
+	return x;
+}
+
+static struct res run1(const struct pt_job *j)
+{
+	struct pt_runner *r = mkrunner(1);
+	struct res x;
+
+	submit(r, j, 0, -1);
+	x = next(r);
+	PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &(struct pt_run_done){ 0 }), 0);
+	pt_runner_free(r);
+	return x;
+}
+
+static char *stream_of(const char *log, unsigned mask, size_t *len)
+{
+	char *s = NULL;
+
+	PT_ASSERT_OK(pt_runner_iolog_read(log[0] ? log : NULL, mask, 1 << 20, &s,
+				   len, NULL));
+	return s;
+}
+
+PT_TEST(captures_exact_bytes_per_stream)
+{
+	struct pt_job *j = mkjob("cap", "printf 'a\\000b\\n'; printf err >&2; "
+					"printf c");
+	struct res x = run1(j);
+	size_t n;
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_INT_EQ(x.rc, 0);
+	PT_ASSERT_STR_EQ(x.comments, "");
+	out = stream_of(x.io_log, PT_STREAM_STDOUT, &n);
+	PT_ASSERT_UINT_EQ(n, 5);
+	PT_ASSERT_MEM_EQ(out, "a\0b\nc", 5);
+	err = stream_of(x.io_log, PT_STREAM_STDERR, &n);
+	PT_ASSERT_STR_EQ(err, "err");
+	PT_ASSERT_UINT_EQ(x.out_bytes, 5);
+	pt__free(out);
+	pt__free(err);
+	pt__free(j);
+}
+
+PT_TEST(records_have_increasing_offsets)
+{
+	struct pt_job *j = mkjob("rec", "echo one; sleep 0.05; echo two >&2");
+	struct res x = run1(j);
+	struct pt_runner_iolog *rd = NULL;
+	struct pt_runner_iolog_rec rec;
+	int64_t last = -1;
+	int n = 0;
+
+	PT_ASSERT_OK(pt_runner_iolog_open(x.io_log, &rd));
+	while (pt_runner_iolog_next(rd, &rec) > 0) {
+		PT_ASSERT_INT_GE(rec.offset_ns, last);
+		last = rec.offset_ns;
+		if (n == 0) {
+			PT_ASSERT_INT_EQ(rec.stream, PT_STREAM_STDOUT);
+			PT_ASSERT_UINT_EQ(rec.len, 4);
+			PT_ASSERT_MEM_EQ(rec.data, "one\n", 4);
+		} else {
+			PT_ASSERT_INT_EQ(rec.stream, PT_STREAM_STDERR);
+			PT_ASSERT_MEM_EQ(rec.data, "two\n", 4);
+			PT_ASSERT_INT_GE(rec.offset_ns, 50000000);
+		}
+		n++;
+	}
+	PT_ASSERT_INT_EQ(n, 2);
+	pt_runner_iolog_close(rd);
+	pt__free(j);
+}
+
+PT_TEST(silent_job_writes_no_io_log)
+{
+	struct pt_job *j = mkjob("quiet", "true");
+	struct res x = run1(j);
+
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_STR_EQ(x.io_log, "");
+	PT_ASSERT_INT_GE(x.duration, 0);
+	PT_ASSERT_INT_GT(x.started_ns, 0);
+	pt__free(j);
+}
+
+PT_TEST(exit_code_is_fail)
+{
+	struct pt_job *j = mkjob("f", "exit 3");
+	struct res x = run1(j);
+
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_FAIL);
+	PT_ASSERT_INT_EQ(x.rc, 3);
+	PT_ASSERT_STR_EQ(x.comments, "");
+	pt__free(j);
+}
+
+PT_TEST(signal_is_crash)
+{
+	struct pt_job *j = mkjob("c", "kill -SEGV $$");
+	struct res x = run1(j);
+
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_CRASH);
+	PT_ASSERT_INT_EQ(x.rc, -SIGSEGV);
+	PT_ASSERT_STR_EQ(x.comments, "killed by signal 11 (Segmentation fault)");
+	pt__free(j);
+}
+
+PT_TEST(no_command_fails_without_starting)
+{
+	struct pt_job *j = mkjob("nc", NULL);
+	struct res x = run1(j);
+
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_FAIL);
+	PT_ASSERT_STR_EQ(x.comments, "job has no command");
+	pt__free(j);
+}
+
+PT_TEST(missing_shell_fails_with_reason)
+{
+	struct pt_job *j = mkjob("ns", "true");
+	struct res x;
+
+	j->shell = "no-such-shell-xyz";
+	x = run1(j);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_FAIL);
+	PT_ASSERT_STR_EQ(x.comments,
+			 "cannot start: shell 'no-such-shell-xyz' not found");
+	pt__free(j);
+}
+
+PT_TEST(shell_field_selects_interpreter)
+{
+	struct pt_job *j = mkjob("sh", "echo \"$0\"");
+	struct res x;
+	char *out;
+
+	j->shell = "/bin/sh";
+	x = run1(j);
+	out = stream_of(x.io_log, PT_STREAM_STDOUT, NULL);
+	PT_ASSERT_STR_EQ(out, "/bin/sh\n");
+	pt__free(out);
+	pt__free(j);
+}
+
+/*
+ * Waits (on a pidfd, at most 5 s) until pid has died. We are the
+ * subreaper, so an orphan is our zombie and cannot be recycled; a process
+ * whose own parent reaped it before dying is simply gone (ESRCH). Returns
+ * the signal that killed it, or SIGKILL when it is already gone (its
+ * killer did not wait for anything else).
+ */
+static int wait_dead(pid_t pid)
+{
+	int fd = pt__pidfd_open(pid), st = 0;
+
+	if (fd == -ESRCH)
+		return SIGKILL;
+	PT_ASSERT_INT_GE(fd, 0);
+	PT_ASSERT(pt_test_wait_fd(fd, POLLIN, 5000));
+	close(fd);
+	if (waitpid(pid, &st, 0) != pid)
+		return SIGKILL; /* reaped by its dying parent */
+	PT_ASSERT(WIFSIGNALED(st));
+	return WTERMSIG(st);
+}
+
+static int read_pids(const char *path, pid_t *pids, int max)
+{
+	char *s = NULL, *p;
+	size_t len;
+	int n = 0;
+
+	PT_ASSERT_OK(pt__read_file(path, 4096, &s, &len));
+	for (p = s; *p && n < max;) {
+		pids[n++] = (pid_t)strtol(p, &p, 10);
+		while (*p == '\n')
+			p++;
+	}
+	pt__free(s);
+	return n;
+}
+
+PT_TEST(timeout_kills_the_whole_tree_with_sigkill)
+{
+	struct pt_buf cmd = PT_BUF_INIT;
+	struct pt_job *j;
+	struct res x;
+	pid_t pids[4];
+	int n;
+
+	/* Orphaned grandchildren become ours, so we can wait for them. */
+	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	PT_ASSERT_OK(pt__buf_addf(
+		&cmd,
+		"trap '' TERM; sleep 1000 & echo $! > %s; "
+		"bash -c 'sleep 1000 & echo $! >> %s; wait' & wait",
+		pt_test_path("pids"), pt_test_path("pids")));
+	j = mkjob("to", cmd.s);
+	j->timeout = 0.3;
+	x = run1(j);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_TIMEOUT);
+	PT_ASSERT(x.timed_out);
+	PT_ASSERT_INT_EQ(x.rc, -SIGKILL);
+	PT_ASSERT_STR_EQ(x.comments,
+			 "timed out after 0.3 s: SIGTERM to its process group, "
+			 "SIGKILL after 0.3 s of grace");
+	PT_ASSERT_INT_GE(x.duration, 0.6);
+	n = read_pids(pt_test_path("pids"), pids, 4);
+	PT_ASSERT_INT_EQ(n, 2);
+	for (int i = 0; i < n; i++) {
+		PT_ASSERT_INT_EQ(wait_dead(pids[i]), SIGKILL);
+	}
+	pt__buf_release(&cmd);
+	pt__free(j);
+}
+
+PT_TEST(timeout_sigterm_is_enough_for_polite_jobs)
+{
+	struct pt_job *j = mkjob("to2", "sleep 1000");
+	struct res x;
+
+	j->timeout = 0.2;
+	x = run1(j);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_TIMEOUT);
+	PT_ASSERT_INT_EQ(x.rc, -SIGTERM);
+	PT_ASSERT_STR_EQ(x.comments, "timed out after 0.2 s: SIGTERM to its "
+				     "process group");
+	pt__free(j);
+}
+
+PT_TEST(default_timeout_applies_and_request_overrides)
+{
+	struct pt_runner_config c = cfg(2);
+	struct pt_runner *r = NULL;
+	struct pt_job *a = mkjob("a", "sleep 1000"), *b = mkjob("b", "sleep 1000");
+	struct pt_run_request q = { .job = b, .order = 1, .timeout = 0.1 };
+	struct res x, y;
+
+	c.timeout = 0.4;
+	PT_ASSERT_OK(pt_runner_new(&c, &r));
+	submit(r, a, 0, -1);
+	PT_ASSERT_OK(pt_runner_submit(r, &q));
+	x = next(r);
+	y = next(r);
+	PT_ASSERT(x.job == b);
+	PT_ASSERT(y.job == a);
+	PT_ASSERT_STR_EQ(x.comments, "timed out after 0.1 s: SIGTERM to its "
+				     "process group");
+	PT_ASSERT_STR_EQ(y.comments, "timed out after 0.4 s: SIGTERM to its "
+				     "process group");
+	pt_runner_free(r);
+	pt__free(a);
+	pt__free(b);
+}
+
+PT_TEST(leftover_processes_die_with_the_job)
+{
+	struct pt_buf cmd = PT_BUF_INIT;
+	struct pt_job *j;
+	struct res x;
+	pid_t pid;
+
+	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	PT_ASSERT_OK(pt__buf_addf(&cmd, "sleep 1000 & echo $! > %s; exit 0",
+				  pt_test_path("pid")));
+	j = mkjob("left", cmd.s);
+	x = run1(j);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_STR_EQ(x.comments, "");
+	PT_ASSERT_INT_EQ(read_pids(pt_test_path("pid"), &pid, 1), 1);
+	PT_ASSERT_INT_EQ(wait_dead(pid), SIGKILL);
+	pt__buf_release(&cmd);
+	pt__free(j);
+}
+
+PT_TEST(tmpdir_is_cwd_and_removed)
+{
+	struct pt_job *j = mkjob("tmp", "mkdir d && touch d/y x && pwd && "
+					"test \"$PWD\" = \"$PROCTOR_TMPDIR\" && "
+					"test \"$TMPDIR\" = \"$PROCTOR_TMPDIR\"");
+	struct res x = run1(j);
+	char *out = stream_of(x.io_log, PT_STREAM_STDOUT, NULL);
+	struct pt_buf want = PT_BUF_INIT;
+
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_OK(pt__buf_addf(&want, "%s\n", x.tmpdir));
+	PT_ASSERT_STR_EQ(out, want.s);
+	PT_ASSERT(pt__starts_with(x.tmpdir, pt_test_tmpdir()));
+	PT_ASSERT_INT_EQ(access(x.tmpdir, F_OK), -1);
+	pt__free(out);
+	pt__buf_release(&want);
+	pt__free(j);
+}
+
+PT_TEST(keep_tmp_keeps_the_dir)
+{
+	struct pt_runner_config c = cfg(1);
+	struct pt_runner *r = NULL;
+	struct pt_job *j = mkjob("keep", "echo hi > f");
+	struct pt_buf f = PT_BUF_INIT;
+	struct res x;
+
+	c.keep_tmp = true;
+	PT_ASSERT_OK(pt_runner_new(&c, &r));
+	submit(r, j, 0, -1);
+	x = next(r);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_OK(pt__buf_addf(&f, "%s/f", x.tmpdir));
+	PT_ASSERT_INT_EQ(access(f.s, F_OK), 0);
+	pt_runner_free(r);
+	pt__buf_release(&f);
+	pt__free(j);
+}
+
+PT_TEST(preserve_cwd_runs_in_config_cwd)
+{
+	struct pt_runner_config c = cfg(1);
+	struct pt_runner *r = NULL;
+	struct pt_job *j = mkjob("pc", "pwd");
+	struct pt_buf want = PT_BUF_INIT;
+	struct res x;
+	char *out;
+
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("here"), 0700));
+	c.cwd = pt_test_path("here");
+	j->flags = PT_JOB_PRESERVE_CWD;
+	PT_ASSERT_OK(pt_runner_new(&c, &r));
+	submit(r, j, 0, -1);
+	x = next(r);
+	out = stream_of(x.io_log, PT_STREAM_STDOUT, NULL);
+	PT_ASSERT_OK(pt__buf_addf(&want, "%s\n", pt_test_path("here")));
+	PT_ASSERT_STR_EQ(out, want.s);
+	pt_runner_free(r);
+	pt__free(out);
+	pt__buf_release(&want);
+	pt__free(j);
+}
+
+PT_TEST(environment_variables)
+{
+	struct pt_runner *r = mkrunner(1);
+	struct pt_job *j = mkjob("ns::envjob", "env | grep '^PROCTOR_' | sort; "
+					       "test -t 0 || cat");
+	struct pt_run_request q = { .job = j, .attempt = 2 };
+	struct pt_buf want = PT_BUF_INIT;
+	struct res x;
+	char *out;
+
+	PT_ASSERT_INT_EQ(setenv("PROCTOR_JOB_ID", "stale", 1), 0);
+	PT_ASSERT_OK(pt_runner_submit(r, &q));
+	x = next(r);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
+	out = stream_of(x.io_log, PT_STREAM_STDOUT, NULL);
+	PT_ASSERT_INT_GE(x.port_base, 20000);
+	PT_ASSERT_OK(pt__buf_addf(&want,
+				  "PROCTOR_ATTEMPT=2\n"
+				  "PROCTOR_JOB_ID=ns::envjob\n"
+				  "PROCTOR_PORT_BASE=%u\n"
+				  "PROCTOR_PORT_COUNT=4\n"
+				  "PROCTOR_SEED=42\n"
+				  "PROCTOR_SESSION_ID=sess-1\n"
+				  "PROCTOR_TMPDIR=%s\n",
+				  x.port_base, x.tmpdir));
+	/* stdin is /dev/null: cat adds nothing */
+	PT_ASSERT_STR_EQ(out, want.s);
+	pt_runner_free(r);
+	pt__free(out);
+	pt__buf_release(&want);
+	pt__free(j);
+}
+
+PT_TEST(clean_env_passes_only_environ_names)
+{
+	struct pt_runner_config c = cfg(1);
+	struct pt_runner *r = NULL;
+	struct pt_job *j = mkjob("ce", "echo \"${PT_A-unset} ${PT_B-unset} "
+				       "${PT_X} ${PATH:+path}\"");
+	const char *names[] = { "PT_A" };
+	const char *extra[] = { "PT_X=extra", NULL };
+	struct res x;
+	char *out;
+
+	PT_ASSERT_INT_EQ(setenv("PT_A", "a", 1), 0);
+	PT_ASSERT_INT_EQ(setenv("PT_B", "b", 1), 0);
+	c.clean_env = true;
+	c.env = extra;
+	j->environ.n = 1;
+	j->environ.v = names;
+	PT_ASSERT_OK(pt_runner_new(&c, &r));
+	submit(r, j, 0, -1);
+	x = next(r);
+	out = stream_of(x.io_log, PT_STREAM_STDOUT, NULL);
+	PT_ASSERT_STR_EQ(out, "a unset extra path\n");
+	pt__free(out);
+	pt_runner_free(r);
+	pt__free(j);
+}
+
+PT_TEST(reset_locale_flag)
+{
+	struct pt_job *j = mkjob("loc", "echo \"$LANG ${LC_ALL-none}\"");
+	struct res x;
+	char *out;
+
+	PT_ASSERT_INT_EQ(setenv("LC_ALL", "fr_FR.UTF-8", 1), 0);
+	j->flags = PT_JOB_RESET_LOCALE;
+	x = run1(j);
+	out = stream_of(x.io_log, PT_STREAM_STDOUT, NULL);
+	PT_ASSERT_STR_EQ(out, "C.UTF-8 none\n");
+	pt__free(out);
+	pt__free(j);
+}
+
+PT_TEST(port_leases_are_never_shared)
+{
+	/* Two runners (as two proctor processes would) share a lock dir. */
+	struct pt_runner_config c = cfg(4);
+	struct pt_runner *r[2] = { NULL, NULL };
+	struct pt_job *jobs[24];
+	char cmd[600];
+	char bp[512];
+	ssize_t n = readlink("/proc/self/exe", bp, sizeof(bp) - 20);
+	int ndone = 0, k;
+
+	PT_ASSERT_INT_GT(n, 0);
+	bp[n] = 0;
+	snprintf(strrchr(bp, '/'), 20, "/bindports");
+	snprintf(cmd, sizeof(cmd), "exec %s 150", bp);
+	c.port_count = 4;
+	PT_ASSERT_OK(pt_runner_new(&c, &r[0]));
+	PT_ASSERT_OK(pt_runner_new(&c, &r[1]));
+	for (k = 0; k < 24; k++) {
+		jobs[k] = mkjob("bind", cmd);
+		submit(r[k % 2], jobs[k], (uint64_t)k, -1);
+	}
+	while (ndone < 24) {
+		for (int i = 0; i < 2; i++) {
+			struct pt_run_done d;
+			int s = pt_runner_step(r[i], 5, &d);
+
+			PT_ASSERT_OK(s);
+			if (s == 1) {
+				if (d.result.outcome != PT_OUTCOME_PASS) {
+					char *e = stream_of(
+						d.result.io_log
+							? d.result.io_log
+							: "",
+						PT_STREAM_STDERR, NULL);
+					PT_FAIL("job failed: %s %s",
+						pt_outcome_name(
+							d.result.outcome),
+						e);
+				}
+				PT_ASSERT_INT_GE(d.port_base, 20000);
+				ndone++;
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		pt_runner_free(r[i]);
+	for (k = 0; k < 24; k++)
+		pt__free(jobs[k]);
+}
+
+PT_TEST(port_table_skips_busy_ports)
+{
+	struct pt_ports p;
+	unsigned a = 0, b = 0;
+	int fd, one = 1;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+
+	PT_ASSERT_OK(pt__ports_init(&p, 21000, 21012, 4, pt_test_path("pl")));
+	PT_ASSERT_OK(pt__ports_lease(&p, &a));
+	PT_ASSERT_INT_EQ(a, 21000);
+	/* Someone else listens on 21005: block 21004 is skipped. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	PT_ASSERT_INT_GE(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sa.sin_port = htons(21005);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 1) < 0) {
+		close(fd);
+		pt__ports_release_all(&p);
+		pt_test_skip("port 21005 busy on this machine");
+	}
+	PT_ASSERT_OK(pt__ports_lease(&p, &b));
+	PT_ASSERT_INT_EQ(b, 21008);
+	PT_ASSERT_ERR(pt__ports_lease(&p, &b), PT_EFULL);
+	pt__ports_return(&p, 21000);
+	PT_ASSERT_OK(pt__ports_lease(&p, &b));
+	PT_ASSERT_INT_EQ(b, 21000);
+	close(fd);
+	pt__ports_release_all(&p);
+}
+
+PT_TEST(locks_never_overlap)
+{
+	struct pt_runner *r = mkrunner(4);
+	struct pt_job *jobs[10];
+	const char *lk[] = { "device" };
+	char cmds[10][400], *log = NULL;
+	size_t len;
+	int k, nfree = 0;
+
+	for (k = 0; k < 10; k++) {
+		snprintf(cmds[k], sizeof(cmds[k]),
+			 "echo start %d >> %s; sleep 0.03; echo end %d >> %s",
+			 k, pt_test_path("log"), k, pt_test_path("log"));
+		jobs[k] = mkjob("lock", cmds[k]);
+		if (k % 5 != 4) {
+			jobs[k]->locks.n = 1;
+			jobs[k]->locks.v = lk;
+		} else {
+			nfree++;
+		}
+		submit(r, jobs[k], (uint64_t)k, -1);
+	}
+	for (k = 0; k < 10; k++)
+		PT_ASSERT_INT_EQ(next(r).outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_OK(pt__read_file(pt_test_path("log"), 1 << 16, &log, &len));
+	/* Among locked jobs, every start is followed by its own end. */
+	{
+		int open_job = -1, seen = 0;
+		for (char *p = log; *p;) {
+			int id;
+			bool start = !strncmp(p, "start ", 6);
+
+			id = (int)strtol(p + (start ? 6 : 4), &p, 10);
+			p++;
+			if (id % 5 == 4)
+				continue;
+			if (start) {
+				PT_ASSERT_INT_EQ(open_job, -1);
+				open_job = id;
+			} else {
+				PT_ASSERT_INT_EQ(open_job, id);
+				open_job = -1;
+				seen++;
+			}
+		}
+		PT_ASSERT_INT_EQ(seen, 8);
+	}
+	PT_ASSERT_INT_EQ(nfree, 2);
+	pt__free(log);
+	pt_runner_free(r);
+	for (k = 0; k < 10; k++)
+		pt__free(jobs[k]);
+}
+
+PT_TEST(j1_runs_in_run_list_order)
+{
+	struct pt_runner *r = mkrunner(1);
+	struct pt_job *jobs[6];
+	uint64_t orders[6] = { 4, 1, 5, 0, 3, 2 };
+
+	for (int k = 0; k < 6; k++) {
+		jobs[k] = mkjob("o", "true");
+		/* estimates are ignored with -j1 */
+		submit(r, jobs[k], orders[k], (double)k);
+	}
+	for (uint64_t want = 0; want < 6; want++) {
+		struct pt_run_done d;
+		PT_ASSERT_INT_EQ(pt_runner_step(r, 20000, &d), 1);
+		PT_ASSERT_UINT_EQ(d.order, want);
+	}
+	pt_runner_free(r);
+	for (int k = 0; k < 6; k++)
+		pt__free(jobs[k]);
+}
+
+PT_TEST(jn_starts_longest_estimate_first)
+{
+	struct pt_runner *r = mkrunner(2);
+	struct pt_job *jobs[5];
+	double est[5] = { 1, 5, 3, -1, 3 };
+	int64_t start[5];
+	int idx[5];
+
+	for (int k = 0; k < 5; k++) {
+		jobs[k] = mkjob("e", "true");
+		submit(r, jobs[k], (uint64_t)k, est[k]);
+	}
+	for (int k = 0; k < 5; k++) {
+		struct pt_run_done d;
+		PT_ASSERT_INT_EQ(pt_runner_step(r, 20000, &d), 1);
+		start[d.order] = d.result.started_ns;
+	}
+	/* expected start order: 1 (5 s), 2 (3 s, order 2), 4 (3 s), 0, 3 */
+	for (int k = 0; k < 5; k++)
+		idx[k] = k;
+	for (int a = 0; a < 5; a++) {
+		for (int b = a + 1; b < 5; b++) {
+			if (start[idx[b]] < start[idx[a]]) {
+				int t = idx[a];
+				idx[a] = idx[b];
+				idx[b] = t;
+			}
+		}
+	}
+	PT_ASSERT_INT_EQ(idx[0], 1);
+	PT_ASSERT_INT_EQ(idx[1], 2);
+	PT_ASSERT_INT_EQ(idx[2], 4);
+	PT_ASSERT_INT_EQ(idx[3], 0);
+	PT_ASSERT_INT_EQ(idx[4], 3);
+	pt_runner_free(r);
+	for (int k = 0; k < 5; k++)
+		pt__free(jobs[k]);
+}
+
+PT_TEST(cancel_terminates_running_and_returns_queued)
+{
+	struct pt_runner *r = mkrunner(2);
+	struct pt_job *jobs[4];
+	struct pt_run_done d;
+	int unstarted = 0, interrupted = 0;
+
+	for (int k = 0; k < 4; k++) {
+		jobs[k] = mkjob("c", "sleep 1000");
+		submit(r, jobs[k], (uint64_t)k, -1);
+	}
+	PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &d), 0);
+	PT_ASSERT_UINT_EQ(pt_runner_running(r), 2);
+	PT_ASSERT_UINT_EQ(pt_runner_queued(r), 2);
+	PT_ASSERT_INT_EQ(pt_runner_timeout(r), -1);
+	pt_runner_cancel(r, true);
+	PT_ASSERT_ERR(pt_runner_submit(r, &(struct pt_run_request){
+						  .job = jobs[0] }),
+		      PT_ESTATE);
+	for (int k = 0; k < 4; k++) {
+		struct res x = next(r);
+		PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_NONE);
+		if (x.started) {
+			PT_ASSERT_STR_EQ(x.comments,
+					 "interrupted: the run was cancelled "
+					 "while the job ran");
+			PT_ASSERT_INT_EQ(x.rc, -SIGTERM);
+			interrupted++;
+		} else {
+			PT_ASSERT_STR_EQ(x.comments,
+					 "not run: the run was cancelled");
+			unstarted++;
+		}
+	}
+	PT_ASSERT_INT_EQ(unstarted, 2);
+	PT_ASSERT_INT_EQ(interrupted, 2);
+	PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &d), 0);
+	pt_runner_free(r);
+	for (int k = 0; k < 4; k++)
+		pt__free(jobs[k]);
+}
+
+PT_TEST(cancel_without_terminate_lets_jobs_finish)
+{
+	struct pt_runner *r = mkrunner(1);
+	struct pt_job *a = mkjob("a", "sleep 0.05; exit 4"), *b = mkjob("b", "true");
+	struct pt_run_done d;
+	struct res x, y;
+
+	submit(r, a, 0, -1);
+	submit(r, b, 1, -1);
+	PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &d), 0);
+	pt_runner_cancel(r, false);
+	x = next(r);
+	y = next(r);
+	PT_ASSERT(x.job == b && !x.started);
+	PT_ASSERT(y.job == a && y.started);
+	PT_ASSERT_INT_EQ(y.outcome, PT_OUTCOME_FAIL);
+	PT_ASSERT_INT_EQ(y.rc, 4);
+	pt_runner_free(r);
+	pt__free(a);
+	pt__free(b);
+}
+
+PT_TEST(pollable_fd_and_timeout)
+{
+	struct pt_runner *r = mkrunner(1);
+	struct pt_job *j = mkjob("p", "echo x");
+	struct pt_run_done d;
+	int got = 0;
+
+	submit(r, j, 0, -1);
+	PT_ASSERT_INT_EQ(pt_runner_timeout(r), 0);
+	PT_ASSERT_INT_GE(pt_runner_fd(r), 0);
+	while (!got) {
+		int t = pt_runner_timeout(r);
+		PT_ASSERT(t == 0 || pt_test_wait_fd(pt_runner_fd(r), POLLIN,
+						    20000));
+		got = pt_runner_step(r, 0, &d);
+		PT_ASSERT_OK(got);
+	}
+	PT_ASSERT_INT_EQ(d.result.outcome, PT_OUTCOME_PASS);
+	pt_runner_free(r);
+	pt__free(j);
+}
+
+PT_TEST_TIMEOUT(memory_stays_flat_with_100mb_of_output, 120)
+{
+	struct pt_job *j = mkjob("big", "head -c 100000000 /dev/zero; "
+					"echo done >&2");
+	struct rusage ru0, ru1;
+	struct stat st;
+	struct res x;
+	char *err;
+
+	PT_ASSERT_INT_EQ(getrusage(RUSAGE_SELF, &ru0), 0);
+	x = run1(j);
+	PT_ASSERT_INT_EQ(getrusage(RUSAGE_SELF, &ru1), 0);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_UINT_EQ(x.out_bytes, 100000000);
+	PT_ASSERT_INT_EQ(stat(x.io_log, &st), 0);
+	PT_ASSERT_INT_GT(st.st_size, 100000000);
+	err = stream_of(x.io_log, PT_STREAM_STDERR, NULL);
+	PT_ASSERT_STR_EQ(err, "done\n");
+	/* ru_maxrss is in KiB: the runner grew by less than 8 MiB. */
+	PT_ASSERT_INT_LT(ru1.ru_maxrss - ru0.ru_maxrss, 8 * 1024);
+	pt__free(err);
+	pt__free(j);
+}
+
+PT_TEST(bad_config_is_rejected)
+{
+	struct pt_runner_config c = cfg(4);
+	struct pt_runner *r = NULL;
+
+	c.port_min = 30000;
+	c.port_max = 30008; /* 2 blocks of 4 for 4 jobs */
+	c.port_count = 4;
+	PT_ASSERT_ERR(pt_runner_new(&c, &r), -EINVAL);
+	c = cfg(1);
+	c.env = (const char *[]){ "NOEQUALS", NULL };
+	PT_ASSERT_ERR(pt_runner_new(&c, &r), -EINVAL);
+	PT_ASSERT_NULL(r);
+	PT_ASSERT_ERR(pt_runner_submit(NULL, NULL), -EINVAL);
+	PT_ASSERT_NULL(pt_runner_free(NULL));
+}
+
+/* A caller-provided io log sink (what the store glue does). */
+struct sink {
+	int opens, closes;
+	char path[64];
+	struct pt_buf data;
+};
+
+static int sink_open(void *ctx, const struct pt_job *job, unsigned attempt,
+		     void **ret, const char **ret_path)
+{
+	struct sink *k = ctx;
+
+	k->opens++;
+	snprintf(k->path, sizeof(k->path), "io-logs/%s.%u.log", job->id,
+		 attempt);
+	*ret = k;
+	*ret_path = k->path;
+	return 0;
+}
+
+static int sink_append(void *ctx, void *log, int64_t off,
+		       enum pt_stream stream, const void *data, size_t len)
+{
+	struct sink *k = ctx;
+
+	PT_ASSERT(log == ctx);
+	PT_ASSERT_INT_GE(off, 0);
+	PT_ASSERT_OK(pt__buf_addf(&k->data, "%c:", stream == PT_STREAM_STDOUT
+							   ? 'o'
+							   : 'e'));
+	return pt__buf_add(&k->data, data, len);
+}
+
+static int sink_close(void *ctx, void *log)
+{
+	struct sink *k = ctx;
+
+	(void)log;
+	k->closes++;
+	return 0;
+}
+
+PT_TEST(caller_iolog_ops_receive_the_output)
+{
+	struct sink k = { .data = PT_BUF_INIT };
+	struct pt_runner_iolog_ops ops = { sink_open, sink_append, sink_close,
+					   &k };
+	struct pt_runner_config c = cfg(1);
+	struct pt_runner *r = NULL;
+	struct pt_job *a = mkjob("a", "echo hi; echo err >&2"),
+		      *b = mkjob("b", "true");
+	struct pt_run_request q = { .job = a, .attempt = 3 };
+	struct res x, y;
+
+	c.iolog = &ops;
+	PT_ASSERT_OK(pt_runner_new(&c, &r));
+	PT_ASSERT_OK(pt_runner_submit(r, &q));
+	submit(r, b, 1, -1);
+	x = next(r);
+	y = next(r);
+	PT_ASSERT_STR_EQ(x.io_log, "io-logs/a.3.log");
+	PT_ASSERT_STR_EQ(y.io_log, "");
+	PT_ASSERT_INT_EQ(k.opens, 1);
+	PT_ASSERT_INT_EQ(k.closes, 1);
+	/* two records, whatever the interleaving of the two pipes */
+	PT_ASSERT(!strcmp(k.data.s, "o:hi\ne:err\n") ||
+		  !strcmp(k.data.s, "e:err\no:hi\n"));
+	pt_runner_free(r);
+	pt__buf_release(&k.data);
+	pt__free(a);
+	pt__free(b);
+}
+
+PT_TEST(lost_exit_status_is_a_crash_not_a_pass)
+{
+	struct pt_job *j = mkjob("ign", "sleep 0.2; exit 0");
+	struct res x;
+
+	/* With SIGCHLD ignored the kernel reaps children itself. */
+	PT_ASSERT(signal(SIGCHLD, SIG_IGN) != SIG_ERR);
+	x = run1(j);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_CRASH);
+	PT_ASSERT_STR_EQ(x.comments, "exit status lost: No child processes");
+	pt__free(j);
+}
