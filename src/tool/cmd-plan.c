@@ -414,7 +414,7 @@ static void usage(void)
 	       "(anchored)\n"
 	       "  -x, --exclude RE      do not desire jobs whose id matches "
 	       "RE (anchored)\n"
-	       "  -j, --json            JSON output (docs/session.md)\n"
+	       "      --json            JSON output (docs/session.md)\n"
 	       "  -f, --fake-resources  with -p: run the bootstrap jobs with "
 	       "fake resources\n"
 	       "                        so that templates instantiate "
@@ -428,7 +428,7 @@ int pt_cmd_plan(int argc, char **argv)
 		{ "test-plan", required_argument, NULL, 'p' },
 		{ "include", required_argument, NULL, 'i' },
 		{ "exclude", required_argument, NULL, 'x' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "fake-resources", no_argument, NULL, 'f' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -448,7 +448,7 @@ int pt_cmd_plan(int argc, char **argv)
 	int c, rc = PT_EXIT_FAILURES, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:x:jfn:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "p:i:x:fn:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'p':
@@ -464,7 +464,7 @@ int pt_cmd_plan(int argc, char **argv)
 			if (r < 0)
 				goto nomem;
 			break;
-		case 'j':
+		case 'J':
 			json = true;
 			break;
 		case 'f':

@@ -216,7 +216,7 @@ PT_TEST(bad_settings_give_hello_then_error_and_exit)
 	int st;
 
 	w_start(&w, PT_MUX_JSON, NULL, NULL, NULL, NULL);
-	w_recv(&w);
+	json_decref(w_recv(&w)); /* the hello */
 	w_send(&w, "{\"type\":\"settings\",\"session\":\"\","
 		   "\"settings\":{\"protocol_version\":999999}}");
 	expect(&w, "{\"type\":\"error\",\"session\":\"\",\"message\":"
@@ -226,14 +226,14 @@ PT_TEST(bad_settings_give_hello_then_error_and_exit)
 	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 3);
 
 	w_start(&w, PT_MUX_MSGPACK, NULL, NULL, NULL, NULL);
-	w_recv(&w);
+	json_decref(w_recv(&w)); /* the hello */
 	w_send(&w, "{\"type\":\"query\",\"session\":\"\"}");
 	expect(&w, "{\"type\":\"error\",\"session\":\"\",\"message\":"
 		   "\"first message must be settings\"}");
 	PT_ASSERT_INT_EQ(WEXITSTATUS(w_end(&w)), 3);
 
 	w_start(&w, PT_MUX_JSON, NULL, NULL, NULL, NULL);
-	w_recv(&w);
+	json_decref(w_recv(&w)); /* the hello */
 	w_send(&w, "{\"type\":\"settings\",\"settings\":"
 		   "{\"protocol_version\":1,\"token\":\"x\"}}");
 	expect(&w, "{\"type\":\"error\",\"session\":\"\",\"message\":"
@@ -631,7 +631,7 @@ PT_TEST(each_session_gets_the_startup_settings)
 	struct w w;
 
 	w_start(&w, PT_MUX_MSGPACK, "--max-sessions", "4", NULL, NULL);
-	w_recv(&w);
+	json_decref(w_recv(&w)); /* the hello */
 	w_send(&w, "{\"type\":\"settings\",\"session\":\"\",\"settings\":"
 		   "{\"protocol_version\":1,\"default_text_size\":14}}");
 	w_send(&w, "{\"type\":\"query\",\"session\":\"a\",\"id\":\"1\","
