@@ -609,3 +609,52 @@ PT_TEST(rerun_failed_and_attachments)
 	PT_ASSERT_STR_EQ(s, "attached\n");
 	pt__free(s);
 }
+
+/* Reads the pty until want appears (at most 20 s); the text so far. */
+static void expect(int master, struct pt_buf *seen, const char *want)
+{
+	while (!strstr(seen->s, want)) {
+		char buf[512];
+		ssize_t n;
+
+		if (!pt_test_wait_fd(master, POLLIN, 20000))
+			PT_FAIL("no '%s' on the terminal; got:\n%s", want,
+				seen->s);
+		n = read(master, buf, sizeof(buf));
+		if (n <= 0)
+			PT_FAIL("terminal closed before '%s'; got:\n%s", want,
+				seen->s);
+		PT_ASSERT_OK(pt__buf_add(seen, buf, (size_t)n));
+	}
+}
+
+PT_TEST(manual_job_asks_the_operator_on_a_terminal)
+{
+	const char *argv[] = { proctor(), "run", fixture(), "-i", "t::ask",
+			       "--seed=8", NULL };
+	struct pt_buf seen = PT_BUF_INIT;
+	struct pt_spawn sp = { .argv = argv, .new_session = true };
+	struct proc p;
+	int master, slave;
+
+	setup_env();
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	PT_ASSERT_INT_GE(master, 0);
+	PT_ASSERT_INT_EQ(grantpt(master), 0);
+	PT_ASSERT_INT_EQ(unlockpt(master), 0);
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	PT_ASSERT_INT_GE(slave, 0);
+	sp.fd_in = sp.fd_out = sp.fd_err = slave;
+	PT_ASSERT_OK(pt__spawn(&sp, &p.pid, &p.pidfd));
+	close(slave);
+	expect(master, &seen, "outcome? [p]ass, [f]ail, [s]kip: ");
+	PT_ASSERT_INT_EQ(write(master, "f\n", 2), 2);
+	expect(master, &seen, "comment (optional): ");
+	PT_ASSERT_INT_EQ(write(master, "broken screen\n", 14), 14);
+	expect(master, &seen, "1 jobs: 1 fail, seed 8");
+	PT_ASSERT_NOT_NULL(strstr(seen.s, "== t::ask: A manual job"));
+	PT_ASSERT_NOT_NULL(strstr(seen.s, "fail t::ask: broken screen"));
+	PT_ASSERT_INT_EQ(wait_exit(p), 1);
+	close(master);
+	pt__buf_release(&seen);
+}
