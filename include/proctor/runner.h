@@ -162,8 +162,10 @@ struct pt_run_done {
 	bool timed_out;
 	int wait_status;         /* raw waitpid status; 0 if not started */
 	struct pt_result result; /* outcome, return code, duration, comments,
-				    io_log (absolute path, NULL when the job
-				    printed nothing or logs are not kept) */
+				    io_log (the file in io_log_dir, or the
+				    path the iolog ops gave; NULL when the
+				    job printed nothing or logs are not
+				    kept) */
 	const char *tmpdir;      /* the job's temp dir: emptied now (the
 				    directory is reused by later jobs and
 				    removed by pt_runner_free), or kept
