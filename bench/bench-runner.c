@@ -135,7 +135,8 @@ static int run_runner(int n, const char *dir, bool durable, double *ret_wall,
 	c.io_log_dir = dir;
 	c.session_id = "bench";
 	if (getenv("BENCH_PORTS"))
-		c.port_count = (unsigned)strtoul(getenv("BENCH_PORTS"), NULL, 10);
+		c.port_count =
+			(unsigned)strtoul(getenv("BENCH_PORTS"), NULL, 10);
 	if (durable) {
 		struct pt_store_meta meta = { .title = "bench" };
 
@@ -181,7 +182,8 @@ static int run_runner(int n, const char *dir, bool durable, double *ret_wall,
 		while (submitted < n &&
 		       pt_runner_queued(r) + pt_runner_running(r) < 8) {
 			struct pt_run_request q = { .job = &jobs[submitted],
-						    .order = (uint64_t)submitted,
+						    .order =
+							    (uint64_t)submitted,
 						    .estimate = -1 };
 			e = pt_runner_submit(r, &q);
 			if (e < 0)
@@ -245,8 +247,7 @@ int main(int argc, char **argv)
 	if (run_runner(n, dir, false, &rw, &rc, &rss1, &rss2) < 0 ||
 	    run_runner(n, dir, true, &dw, &dc, &drss1, &drss2) < 0)
 		return 1;
-	snprintf(cmd, sizeof(cmd), "seq %d | xargs -P2 -n1 /bin/sh -c true",
-		 n);
+	snprintf(cmd, sizeof(cmd), "seq %d | xargs -P2 -n1 /bin/sh -c true", n);
 	xw = time_shell(cmd);
 	if (with_parallel) {
 		snprintf(cmd, sizeof(cmd),
@@ -260,8 +261,7 @@ int main(int argc, char **argv)
 					"scripts/install-deps.sh)\n");
 	}
 	pt__rm_rf(dir);
-	printf("# %d jobs `sh -c true` at -j2; durable = with the store\n",
-	       n);
+	printf("# %d jobs `sh -c true` at -j2; durable = with the store\n", n);
 	printf("metric runner_jobs_per_s %.1f jobs/s\n", n / rw);
 	printf("metric runner_cpu_per_job_us %.1f us\n", rc / n * 1e6);
 	printf("metric durable_jobs_per_s %.1f jobs/s\n", n / dw);

@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s = NULL;
 
 	if (!path[0])
-		snprintf(path, sizeof(path), "/tmp/fuzz-iolog-%d", (int)getpid());
+		snprintf(path, sizeof(path), "/tmp/fuzz-iolog-%d",
+			 (int)getpid());
 	f = fopen(path, "wb");
 	if (!f)
 		return 0;

@@ -35,14 +35,13 @@ extern "C" {
 
 enum pt_report_format {
 	PT_REPORT_JUNIT = 0,
-	PT_REPORT_TAP,   /* TAP version 14 */
+	PT_REPORT_TAP,	 /* TAP version 14 */
 	PT_REPORT_TAP13, /* the same with "TAP version 13" */
 	PT_REPORT_JSON,
 };
 
 /* "junit", "tap", "tap13", "json" -> format; PT_EPARSE otherwise. */
-PT_API int pt_report_format_parse(const char *name,
-				  enum pt_report_format *ret);
+PT_API int pt_report_format_parse(const char *name, enum pt_report_format *ret);
 PT_API const char *pt_report_format_name(enum pt_report_format f);
 
 /* What the report says about the session. Strings may be NULL. */
@@ -57,8 +56,8 @@ struct pt_report_session {
 
 /* One job. Strings are borrowed for the call. */
 struct pt_report_job {
-	const char *id;          /* qualified id ("ns::partial") */
-	const char *summary;     /* NULL when none */
+	const char *id;		 /* qualified id ("ns::partial") */
+	const char *summary;	 /* NULL when none */
 	struct pt_result result; /* outcome NONE: did not run */
 	const char *io_log_path; /* file to read excerpts from; NULL: none */
 };
@@ -75,8 +74,7 @@ struct pt_report_job {
 PT_API int pt_report_render(enum pt_report_format f,
 			    const struct pt_report_session *s,
 			    const struct pt_report_job *jobs, size_t n,
-			    size_t excerpt_limit, char **ret,
-			    size_t *ret_len);
+			    size_t excerpt_limit, char **ret, size_t *ret_len);
 
 #ifdef __cplusplus
 }

@@ -78,28 +78,28 @@ struct pt_runner_iolog_ops {
 
 /* Runner settings. Fill with pt_runner_config_init(), then adjust. */
 struct pt_runner_config {
-	unsigned jobs;             /* concurrent jobs; 0: online CPUs */
-	double timeout;            /* default job timeout, s; <= 0: none */
-	double grace;              /* SIGTERM to SIGKILL, s (default 3) */
-	const char *session_id;    /* PROCTOR_SESSION_ID; NULL: "" */
-	uint64_t seed;             /* PROCTOR_SEED */
-	const char *tmp_root;      /* parent of job temp dirs; NULL: $TMPDIR
+	unsigned jobs;		   /* concurrent jobs; 0: online CPUs */
+	double timeout;		   /* default job timeout, s; <= 0: none */
+	double grace;		   /* SIGTERM to SIGKILL, s (default 3) */
+	const char *session_id;	   /* PROCTOR_SESSION_ID; NULL: "" */
+	uint64_t seed;		   /* PROCTOR_SEED */
+	const char *tmp_root;	   /* parent of job temp dirs; NULL: $TMPDIR
 				      or /tmp */
-	bool keep_tmp;             /* keep the temp dirs (--keep-tmp) */
-	const char *io_log_dir;    /* where io logs go; NULL: not kept */
-	const char *cwd;           /* preserve-cwd jobs run here; NULL: the
+	bool keep_tmp;		   /* keep the temp dirs (--keep-tmp) */
+	const char *io_log_dir;	   /* where io logs go; NULL: not kept */
+	const char *cwd;	   /* preserve-cwd jobs run here; NULL: the
 				      caller's working directory */
-	unsigned port_count;       /* ports per job; 0: no lease (default 4) */
-	unsigned port_min;         /* leases come from [port_min, port_max) */
-	unsigned port_max;         /* (default 20000-32000, below the
+	unsigned port_count;	   /* ports per job; 0: no lease (default 4) */
+	unsigned port_min;	   /* leases come from [port_min, port_max) */
+	unsigned port_max;	   /* (default 20000-32000, below the
 				      kernel's ephemeral range) */
 	const char *port_lock_dir; /* lock files shared by proctor processes;
 				      NULL: $XDG_RUNTIME_DIR or /tmp +
 				      /proctor-ports-<uid> */
-	bool clean_env;            /* pass only PATH, HOME, USER, LOGNAME,
+	bool clean_env;		   /* pass only PATH, HOME, USER, LOGNAME,
 				      SHELL, LANG, LC_*, TZ, TERM and the
 				      job's environ: names */
-	const char *const *env;    /* extra "NAME=value" for every job,
+	const char *const *env;	   /* extra "NAME=value" for every job,
 				      NULL-terminated; may be NULL */
 	const struct pt_runner_iolog_ops *iolog; /* NULL: files in
 				      io_log_dir (copied at creation) */
@@ -134,14 +134,14 @@ PT_API struct pt_runner *pt_runner_free(struct pt_runner *r);
 struct pt_run_request {
 	const struct pt_job *job; /* borrowed until its completion is
 				     returned by pt_runner_step() */
-	uint64_t order;           /* run-list position: the tie-break */
-	double estimate;          /* expected seconds; < 0: unknown */
-	unsigned attempt;         /* PROCTOR_ATTEMPT; 0 counts as 1 */
-	double timeout;           /* > 0: overrides job->timeout and the
+	uint64_t order;		  /* run-list position: the tie-break */
+	double estimate;	  /* expected seconds; < 0: unknown */
+	unsigned attempt;	  /* PROCTOR_ATTEMPT; 0 counts as 1 */
+	double timeout;		  /* > 0: overrides job->timeout and the
 				     default */
-	const char *io_log;       /* io log path; NULL: derived from
+	const char *io_log;	  /* io log path; NULL: derived from
 				     io_log_dir, the job id and attempt */
-	void *udata;              /* returned with the completion */
+	void *udata;		  /* returned with the completion */
 };
 
 /*
@@ -158,21 +158,21 @@ struct pt_run_done {
 	void *udata;
 	uint64_t order;
 	unsigned attempt;
-	bool started;            /* false: cancelled before it started */
+	bool started; /* false: cancelled before it started */
 	bool timed_out;
-	int wait_status;         /* raw waitpid status; 0 if not started */
+	int wait_status;	 /* raw waitpid status; 0 if not started */
 	struct pt_result result; /* outcome, return code, duration, comments,
 				    io_log (the file in io_log_dir, or the
 				    path the iolog ops gave; NULL when the
 				    job printed nothing or logs are not
 				    kept) */
-	const char *tmpdir;      /* the job's temp dir: emptied now (the
+	const char *tmpdir;	 /* the job's temp dir: emptied now (the
 				    directory is reused by later jobs and
 				    removed by pt_runner_free), or kept
 				    as it is with keep_tmp */
-	unsigned port_base;      /* the lease it had; 0 if none */
+	unsigned port_base;	 /* the lease it had; 0 if none */
 	unsigned port_count;
-	uint64_t out_bytes;      /* bytes read from stdout / stderr */
+	uint64_t out_bytes; /* bytes read from stdout / stderr */
 	uint64_t err_bytes;
 };
 
@@ -230,8 +230,7 @@ struct pt_runner_iolog_rec {
 	size_t len;
 };
 
-PT_API int pt_runner_iolog_open(const char *path,
-				struct pt_runner_iolog **ret);
+PT_API int pt_runner_iolog_open(const char *path, struct pt_runner_iolog **ret);
 /*
  * Next record: 1 and *rec filled, 0 at the end (or at a torn last
  * record), PT_ECORRUPT for damage (pt_runner_iolog_offset() says where),
@@ -241,8 +240,7 @@ PT_API int pt_runner_iolog_next(struct pt_runner_iolog *r,
 				struct pt_runner_iolog_rec *rec);
 /* Byte offset of the next (or the damaged) record. */
 PT_API uint64_t pt_runner_iolog_offset(const struct pt_runner_iolog *r);
-PT_API struct pt_runner_iolog *
-pt_runner_iolog_close(struct pt_runner_iolog *r);
+PT_API struct pt_runner_iolog *pt_runner_iolog_close(struct pt_runner_iolog *r);
 
 /*
  * The bytes of the streams in mask (PT_STREAM_* bits), concatenated in
@@ -251,8 +249,8 @@ pt_runner_iolog_close(struct pt_runner_iolog *r);
  * string, free with pt_free(). path NULL (a job that printed nothing)
  * gives "".
  */
-PT_API int pt_runner_iolog_read(const char *path, unsigned mask,
-				size_t limit, char **ret, size_t *ret_len,
+PT_API int pt_runner_iolog_read(const char *path, unsigned mask, size_t limit,
+				char **ret, size_t *ret_len,
 				bool *ret_truncated);
 
 #ifdef __cplusplus

@@ -1,7 +1,7 @@
 /* os/runos.c - system calls for the job runner (see runos.h). */
 #define _GNU_SOURCE 1
-#include "base/common.h"
 #include "os/runos.h"
+#include "base/common.h"
 
 #include "os/file.h"
 
@@ -128,7 +128,8 @@ static bool dir_is_empty(int fd)
 		return false;
 	while (off < n) {
 		unsigned short reclen;
-		const char *name = u.b + off + 19; /* d_ino, d_off, reclen, type */
+		const char *name =
+			u.b + off + 19; /* d_ino, d_off, reclen, type */
 
 		memcpy(&reclen, u.b + off + 16, sizeof(reclen));
 		if (strcmp(name, ".") && strcmp(name, ".."))

@@ -91,7 +91,7 @@ void pt__iolog_w_release(struct pt_iolog_w *w)
 /* The reader: buffered, bounded (one record at most in memory). */
 struct pt_runner_iolog {
 	int fd;
-	uint64_t off;         /* file offset of buf[0] */
+	uint64_t off;	      /* file offset of buf[0] */
 	unsigned char *buf;   /* window */
 	size_t cap, pos, len; /* buf[pos..len) not consumed */
 	bool eof;
@@ -155,8 +155,8 @@ static int fill(struct pt_runner_iolog *r, size_t need)
 		r->cap = need;
 	}
 	while (r->len < need && !r->eof) {
-		ssize_t n = pt__read_some(r->fd, r->buf + r->len,
-					  r->cap - r->len);
+		ssize_t n =
+			pt__read_some(r->fd, r->buf + r->len, r->cap - r->len);
 		if (n < 0)
 			return (int)n;
 		if (n == 0)
@@ -211,8 +211,7 @@ PT_API uint64_t pt_runner_iolog_offset(const struct pt_runner_iolog *r)
 	return r ? r->off + r->pos : 0;
 }
 
-PT_API struct pt_runner_iolog *
-pt_runner_iolog_close(struct pt_runner_iolog *r)
+PT_API struct pt_runner_iolog *pt_runner_iolog_close(struct pt_runner_iolog *r)
 {
 	if (r) {
 		pt__close(r->fd);
@@ -222,8 +221,8 @@ pt_runner_iolog_close(struct pt_runner_iolog *r)
 	return NULL;
 }
 
-PT_API int pt_runner_iolog_read(const char *path, unsigned mask,
-				size_t limit, char **ret, size_t *ret_len,
+PT_API int pt_runner_iolog_read(const char *path, unsigned mask, size_t limit,
+				char **ret, size_t *ret_len,
 				bool *ret_truncated)
 {
 	struct pt_runner_iolog *rd = NULL;

@@ -22,8 +22,7 @@ static const char *const format_names[] = {
 	[PT_REPORT_JSON] = "json",
 };
 
-PT_API int pt_report_format_parse(const char *name,
-				  enum pt_report_format *ret)
+PT_API int pt_report_format_parse(const char *name, enum pt_report_format *ret)
 {
 	for (size_t i = 0; name && i < PT_ARRAY_SIZE(format_names); i++) {
 		if (!strcmp(name, format_names[i])) {
@@ -200,7 +199,7 @@ static void excerpt_read(const struct pt_report_job *j, unsigned stream,
 	if (!j->io_log_path)
 		return;
 	if (pt_runner_iolog_read(j->io_log_path, stream, limit, &e->s, &e->len,
-			  &e->truncated) < 0)
+				 &e->truncated) < 0)
 		memset(e, 0, sizeof(*e));
 }
 
@@ -214,8 +213,7 @@ struct counts {
 	double time;
 };
 
-static void count(const struct pt_report_job *jobs, size_t n,
-		  struct counts *c)
+static void count(const struct pt_report_job *jobs, size_t n, struct counts *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->n = n;
@@ -301,23 +299,31 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 			 "time=\"%.3f\">\n"
 			 "  <testsuite name=\"",
 			 c.n, c.fail, c.error, c.skipped, session_time(s, &c));
-	r = r ? r : adds_esc(b, s->title ? s->title : s->id ? s->id : "proctor",
-			     ESC_XML_ATTR);
-	r = r ? r : pt__buf_addf(b,
-				 "\" tests=\"%zu\" failures=\"%zu\" "
-				 "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" "
-				 "timestamp=\"%s\" hostname=\"",
-				 c.n, c.fail, c.error, c.skipped,
-				 session_time(s, &c), ts);
-	r = r ? r : adds_esc(b, s->hostname ? s->hostname : "localhost",
-			     ESC_XML_ATTR);
-	r = r ? r : pt__buf_adds(b, "\">\n    <properties>\n"
-				    "      <property name=\"session\" value=\"");
+	r = r ? r
+	      : adds_esc(b,
+			 s->title ? s->title
+			 : s->id  ? s->id
+				  : "proctor",
+			 ESC_XML_ATTR);
+	r = r ? r
+	      : pt__buf_addf(b,
+			     "\" tests=\"%zu\" failures=\"%zu\" "
+			     "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" "
+			     "timestamp=\"%s\" hostname=\"",
+			     c.n, c.fail, c.error, c.skipped,
+			     session_time(s, &c), ts);
+	r = r ? r
+	      : adds_esc(b, s->hostname ? s->hostname : "localhost",
+			 ESC_XML_ATTR);
+	r = r ? r
+	      : pt__buf_adds(b, "\">\n    <properties>\n"
+				"      <property name=\"session\" value=\"");
 	r = r ? r : adds_esc(b, s->id ? s->id : "", ESC_XML_ATTR);
-	r = r ? r : pt__buf_addf(b,
-				 "\"/>\n      <property name=\"seed\" "
-				 "value=\"%" PRIu64 "\"/>\n    </properties>\n",
-				 s->seed);
+	r = r ? r
+	      : pt__buf_addf(b,
+			     "\"/>\n      <property name=\"seed\" "
+			     "value=\"%" PRIu64 "\"/>\n    </properties>\n",
+			     s->seed);
 	for (size_t i = 0; i < n && !r; i++) {
 		const struct pt_report_job *j = &jobs[i];
 		const struct pt_result *res = &j->result;
@@ -331,8 +337,9 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 		r = r ? r : adds_esc(b, name, ESC_XML_ATTR);
 		r = r ? r : pt__buf_adds(b, "\" classname=\"");
 		r = r ? r : adds_esc(b, ns.s, ESC_XML_ATTR);
-		r = r ? r : pt__buf_addf(b, "\" time=\"%.3f\">\n",
-					 res->duration > 0 ? res->duration : 0);
+		r = r ? r
+		      : pt__buf_addf(b, "\" time=\"%.3f\">\n",
+				     res->duration > 0 ? res->duration : 0);
 		if (r)
 			break;
 		outcome_message(res, &msg);
@@ -351,17 +358,18 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 			r = r ? r : adds_esc(b, msg.s, ESC_XML_ATTR);
 			if (!r && is_skip && res->comments) {
 				r = pt__buf_adds(b, ": ");
-				r = r ? r : adds_esc(b, res->comments,
-						     ESC_XML_ATTR);
+				r = r ? r
+				      : adds_esc(b, res->comments,
+						 ESC_XML_ATTR);
 			}
 			if (!r && !is_skip)
-				r = pt__buf_addf(
-					b, "\" type=\"%s",
-					pt_outcome_name(res->outcome));
+				r = pt__buf_addf(b, "\" type=\"%s",
+						 pt_outcome_name(res->outcome));
 			if (!r && !is_skip && res->comments) {
 				r = pt__buf_adds(b, "\">");
-				r = r ? r : adds_esc(b, res->comments,
-						     ESC_XML_TEXT);
+				r = r ? r
+				      : adds_esc(b, res->comments,
+						 ESC_XML_TEXT);
 				r = r ? r : pt__buf_addf(b, "</%s>\n", el);
 			} else if (!r) {
 				r = pt__buf_adds(b, "\"/>\n");
@@ -371,12 +379,14 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 		excerpt_read(j, PT_STREAM_STDERR, limit, &err);
 		if (!r && out.len) {
 			r = pt__buf_adds(b, "      <system-out>");
-			r = r ? r : add_escaped(b, out.s, out.len, ESC_XML_TEXT);
+			r = r ? r
+			      : add_escaped(b, out.s, out.len, ESC_XML_TEXT);
 			r = r ? r : pt__buf_adds(b, "</system-out>\n");
 		}
 		if (!r && err.len) {
 			r = pt__buf_adds(b, "      <system-err>");
-			r = r ? r : add_escaped(b, err.s, err.len, ESC_XML_TEXT);
+			r = r ? r
+			      : add_escaped(b, err.s, err.len, ESC_XML_TEXT);
 			r = r ? r : pt__buf_adds(b, "</system-err>\n");
 		}
 		excerpt_free(&out);
@@ -391,8 +401,7 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 
 /* ---- TAP */
 
-static int yaml_str(struct pt_buf *b, const char *key, const char *s,
-		    size_t n)
+static int yaml_str(struct pt_buf *b, const char *key, const char *s, size_t n)
 {
 	int r = pt__buf_addf(b, "  %s: ", key);
 
@@ -433,22 +442,24 @@ static int tap(struct pt_buf *b, const struct pt_report_session *s,
 			r = r ? r : adds_esc(b, msg.s, ESC_TAP_DESC);
 			if (!r && res->comments) {
 				r = pt__buf_adds(b, ": ");
-				r = r ? r : adds_esc(b, res->comments,
-						     ESC_TAP_DESC);
+				r = r ? r
+				      : adds_esc(b, res->comments,
+						 ESC_TAP_DESC);
 			}
 			r = r ? r : pt__buf_addch(b, '\n');
 			continue;
 		}
 		r = pt__buf_addf(b, "not ok %zu - ", i + 1);
 		r = r ? r : adds_esc(b, j->id, ESC_TAP_DESC);
-		r = r ? r : pt__buf_addf(b,
-					 "\n  ---\n  outcome: %s\n"
-					 "  return_code: %d\n"
-					 "  duration: %.3f\n  attempt: %u\n",
-					 pt_outcome_name(res->outcome),
-					 res->return_code,
-					 res->duration > 0 ? res->duration : 0,
-					 res->attempt ? res->attempt : 1);
+		r = r ? r
+		      : pt__buf_addf(b,
+				     "\n  ---\n  outcome: %s\n"
+				     "  return_code: %d\n"
+				     "  duration: %.3f\n  attempt: %u\n",
+				     pt_outcome_name(res->outcome),
+				     res->return_code,
+				     res->duration > 0 ? res->duration : 0,
+				     res->attempt ? res->attempt : 1);
 		if (!r && res->comments)
 			r = yaml_str(b, "comments", res->comments,
 				     strlen(res->comments));
@@ -483,20 +494,24 @@ static int json(struct pt_buf *b, const struct pt_report_session *s,
 		per[o < PT_OUTCOME_COUNT_ ? o : 0]++;
 	}
 	iso_time(s->started_ns, ts, sizeof(ts));
-	r = pt__buf_adds(b, "{\n  \"format\": \"proctor-report\",\n"
-			    "  \"version\": 1,\n  \"session\": {\n    \"id\": ");
+	r = pt__buf_adds(b,
+			 "{\n  \"format\": \"proctor-report\",\n"
+			 "  \"version\": 1,\n  \"session\": {\n    \"id\": ");
 	r = r ? r : json_strs(b, s->id);
 	r = r ? r : pt__buf_adds(b, ",\n    \"title\": ");
 	r = r ? r : json_strs(b, s->title);
-	r = r ? r : pt__buf_addf(b,
-				 ",\n    \"seed\": %" PRIu64
-				 ",\n    \"started\": \"%sZ\",\n"
-				 "    \"duration\": %.6f,\n    \"hostname\": ",
-				 s->seed, ts, session_time(s, &c));
+	r = r ? r
+	      : pt__buf_addf(b,
+			     ",\n    \"seed\": %" PRIu64
+			     ",\n    \"started\": \"%sZ\",\n"
+			     "    \"duration\": %.6f,\n    \"hostname\": ",
+			     s->seed, ts, session_time(s, &c));
 	r = r ? r : json_strs(b, s->hostname);
-	r = r ? r : pt__buf_addf(b, "\n  },\n  \"counts\": {\n"
-				    "    \"total\": %zu",
-				 n);
+	r = r ? r
+	      : pt__buf_addf(b,
+			     "\n  },\n  \"counts\": {\n"
+			     "    \"total\": %zu",
+			     n);
 	for (int o = 0; o < PT_OUTCOME_COUNT_ && !r; o++)
 		r = pt__buf_addf(b, ",\n    \"%s\": %zu",
 				 pt_outcome_name((enum pt_outcome)o), per[o]);
@@ -513,19 +528,19 @@ static int json(struct pt_buf *b, const struct pt_report_session *s,
 		r = r ? r : json_strs(b, j->id);
 		r = r ? r : pt__buf_adds(b, ",\n      \"summary\": ");
 		r = r ? r : json_strs(b, j->summary);
-		r = r ? r : pt__buf_addf(
-				    b,
-				    ",\n      \"outcome\": \"%s\",\n"
-				    "      \"class\": \"%s\",\n"
-				    "      \"return_code\": %d,\n"
-				    "      \"duration\": %.6f,\n"
-				    "      \"attempt\": %u,\n"
-				    "      \"started\": ",
-				    pt_outcome_name(res->outcome),
-				    pt_outcome_class(res->outcome),
-				    res->return_code,
-				    res->duration > 0 ? res->duration : 0,
-				    res->attempt);
+		r = r ? r
+		      : pt__buf_addf(b,
+				     ",\n      \"outcome\": \"%s\",\n"
+				     "      \"class\": \"%s\",\n"
+				     "      \"return_code\": %d,\n"
+				     "      \"duration\": %.6f,\n"
+				     "      \"attempt\": %u,\n"
+				     "      \"started\": ",
+				     pt_outcome_name(res->outcome),
+				     pt_outcome_class(res->outcome),
+				     res->return_code,
+				     res->duration > 0 ? res->duration : 0,
+				     res->attempt);
 		if (!r && res->started_ns > 0)
 			r = pt__buf_addf(b, "\"%sZ\"", ts);
 		else if (!r)
@@ -538,15 +553,17 @@ static int json(struct pt_buf *b, const struct pt_report_session *s,
 		excerpt_read(j, PT_STREAM_STDERR, limit, &err);
 		r = r ? r : pt__buf_adds(b, ",\n      \"stdout\": ");
 		r = r ? r : json_str(b, out.s ? out.s : "", out.len);
-		r = r ? r : pt__buf_addf(b,
-					 ",\n      \"stdout_truncated\": %s,\n"
-					 "      \"stderr\": ",
-					 out.truncated ? "true" : "false");
+		r = r ? r
+		      : pt__buf_addf(b,
+				     ",\n      \"stdout_truncated\": %s,\n"
+				     "      \"stderr\": ",
+				     out.truncated ? "true" : "false");
 		r = r ? r : json_str(b, err.s ? err.s : "", err.len);
-		r = r ? r : pt__buf_addf(b,
-					 ",\n      \"stderr_truncated\": %s\n"
-					 "    }",
-					 err.truncated ? "true" : "false");
+		r = r ? r
+		      : pt__buf_addf(b,
+				     ",\n      \"stderr_truncated\": %s\n"
+				     "    }",
+				     err.truncated ? "true" : "false");
 		excerpt_free(&out);
 		excerpt_free(&err);
 	}
@@ -557,8 +574,7 @@ static int json(struct pt_buf *b, const struct pt_report_session *s,
 PT_API int pt_report_render(enum pt_report_format f,
 			    const struct pt_report_session *s,
 			    const struct pt_report_job *jobs, size_t n,
-			    size_t excerpt_limit, char **ret,
-			    size_t *ret_len)
+			    size_t excerpt_limit, char **ret, size_t *ret_len)
 {
 	struct pt_buf b = PT_BUF_INIT;
 	struct pt_report_session none = { .duration = -1 };

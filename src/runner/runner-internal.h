@@ -9,10 +9,10 @@
 
 #include <proctor/runner.h>
 
-#define PT_IOLOG_MAGIC     "PTIOLOG1"
-#define PT_IOLOG_HDR       16          /* stream, 0, 0, 0, u32 len, i64 off */
-#define PT_IOLOG_TAIL      4           /* CRC-32 of header and bytes */
-#define PT_IOLOG_MAX_REC   (16u << 20) /* the reader's limit per record */
+#define PT_IOLOG_MAGIC	 "PTIOLOG1"
+#define PT_IOLOG_HDR	 16	     /* stream, 0, 0, 0, u32 len, i64 off */
+#define PT_IOLOG_TAIL	 4	     /* CRC-32 of header and bytes */
+#define PT_IOLOG_MAX_REC (16u << 20) /* the reader's limit per record */
 
 /*
  * An io log being written. The file is created on the first record, so a
@@ -20,9 +20,9 @@
  * records are written straight through.
  */
 struct pt_iolog_w {
-	char *path;     /* owned; NULL: output is counted, not kept */
-	int fd;         /* -1 until the first record */
-	int err;        /* first write error (-errno), kept to report */
+	char *path;	/* owned; NULL: output is counted, not kept */
+	int fd;		/* -1 until the first record */
+	int err;	/* first write error (-errno), kept to report */
 	uint64_t bytes; /* payload bytes written */
 };
 
@@ -48,10 +48,10 @@ void pt__iolog_w_release(struct pt_iolog_w *w);
  */
 struct pt_ports {
 	unsigned min, count, nblocks;
-	char *lock_dir;     /* owned */
+	char *lock_dir;	       /* owned */
 	unsigned char *leased; /* per block */
-	int *lock_fd;       /* per block; cached open fds, -1 if none */
-	unsigned nopen;     /* open lock fds */
+	int *lock_fd;	       /* per block; cached open fds, -1 if none */
+	unsigned nopen;	       /* open lock fds */
 };
 
 int pt__ports_init(struct pt_ports *p, unsigned min, unsigned max,

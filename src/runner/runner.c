@@ -34,9 +34,9 @@
 #include "os/proc.h"
 #include "os/runos.h"
 
-#define READ_CHUNK   (64 * 1024)
-#define DRAIN_NS     INT64_C(1000000000)
-#define NEVER_NS     INT64_MAX
+#define READ_CHUNK (64 * 1024)
+#define DRAIN_NS   INT64_C(1000000000)
+#define NEVER_NS   INT64_MAX
 
 enum { EV_PIDFD = 0, EV_OUT = 1, EV_ERR = 2 };
 
@@ -62,7 +62,7 @@ struct slot {
 	int status;
 	int reap_err; /* waitpid failed (someone else reaped it): -errno */
 	struct pt_iolog_w log; /* the runner's own io log file */
-	void *ext_log;         /* or the caller's (cfg.iolog) */
+	void *ext_log;	       /* or the caller's (cfg.iolog) */
 	char *ext_path;
 	char *tmpdir;
 	unsigned port_base;
@@ -86,8 +86,8 @@ struct pt_runner {
 	int ep;
 	struct pt_ports ports;
 	PT_VEC(char *) base_env; /* owned "NAME=value" strings */
-	struct pt_map shells;    /* shell name -> resolved path (owned) */
-	struct pt_map locks;     /* held lock names (borrowed from jobs) */
+	struct pt_map shells;	 /* shell name -> resolved path (owned) */
+	struct pt_map locks;	 /* held lock names (borrowed from jobs) */
 	PT_VEC(struct qent *) heap;
 	PT_VEC(struct qent *) blocked; /* waiting for a lock */
 	struct slot *slots;
@@ -99,9 +99,9 @@ struct pt_runner {
 	uint64_t seq;
 	unsigned char *rbuf; /* PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL */
 	struct pt_runner_iolog_ops ops; /* cfg.iolog, or all NULL */
-	char *work_dir;      /* <tmp_root>/proctor-<session>-XXXXXX, lazily */
-	unsigned *slot_gen;  /* per slot: generation of its temp dir name */
-	uint64_t kept;       /* kept temp dirs made (their names) */
+	char *work_dir;	    /* <tmp_root>/proctor-<session>-XXXXXX, lazily */
+	unsigned *slot_gen; /* per slot: generation of its temp dir name */
+	uint64_t kept;	    /* kept temp dirs made (their names) */
 };
 
 PT_API void pt_runner_config_init(struct pt_runner_config *c)
@@ -135,9 +135,9 @@ static bool env_is_ours(const char *kv)
 
 static bool env_is_basic(const char *kv)
 {
-	static const char *const keep[] = { "PATH", "HOME", "USER",
-					     "LOGNAME", "SHELL", "LANG",
-					     "LANGUAGE", "TZ", "TERM" };
+	static const char *const keep[] = { "PATH",	"HOME",	 "USER",
+					    "LOGNAME",	"SHELL", "LANG",
+					    "LANGUAGE", "TZ",	 "TERM" };
 
 	if (pt__starts_with(kv, "LC_"))
 		return true;
@@ -331,15 +331,18 @@ PT_API struct pt_runner *pt_runner_free(struct pt_runner *r)
 	pt__free(r->work_dir);
 	pt__free(r->slot_gen);
 	pt__free(r->slots);
-	pt_vec_foreach(&r->heap, i) qent_free(r->heap.v[i]);
+	pt_vec_foreach(&r->heap, i)
+		qent_free(r->heap.v[i]);
 	pt_vec_release(&r->heap);
-	pt_vec_foreach(&r->blocked, i) qent_free(r->blocked.v[i]);
+	pt_vec_foreach(&r->blocked, i)
+		qent_free(r->blocked.v[i]);
 	pt_vec_release(&r->blocked);
 	for (size_t i = r->done_head; i < r->done.n; i++)
 		done_free(&r->done.v[i]);
 	pt_vec_release(&r->done);
 	done_free(&r->last);
-	pt_vec_foreach(&r->base_env, i) pt__free(r->base_env.v[i]);
+	pt_vec_foreach(&r->base_env, i)
+		pt__free(r->base_env.v[i]);
 	pt_vec_release(&r->base_env);
 	pt_map_foreach(&r->shells, sl) pt__free(sl->value);
 	pt__map_release(&r->shells);
@@ -570,8 +573,7 @@ static void locks_drop(struct pt_runner *r, const struct pt_job *j)
 			pt__map_del(&r->locks, k, strlen(k), NULL);
 	}
 	/* Jobs waiting for a lock compete again. */
-	pt_vec_foreach(&r->blocked, i)
-	{
+	pt_vec_foreach(&r->blocked, i) {
 		if (heap_push(r, r->blocked.v[i]) < 0) {
 			/* keep the rest blocked; retried at next release */
 			memmove(r->blocked.v, r->blocked.v + i,
@@ -629,20 +631,20 @@ struct cstrvec {
 	size_t n, cap;
 };
 
-static int build_env(struct pt_runner *r, struct slot *s,
-		     struct pt_buf *vars, struct cstrvec *envp)
+static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
+		     struct cstrvec *envp)
 {
 	const struct pt_job *j = s->q->req.job;
 	bool reset_locale = (j->flags & PT_JOB_RESET_LOCALE) != 0;
 	size_t offs[16], nv = 0;
 	int err = 0;
 
-#define ADDVAR(...)                                                           \
-	do {                                                                  \
-		offs[nv++] = vars->len;                                       \
-		err = err ? err : pt__buf_addf(vars, __VA_ARGS__);            \
-		err = err ? err : pt__buf_addch(vars, '\0');                  \
-	} while (0)
+#define ADDVAR(...)                                  \
+ do {                                                \
+  offs[nv++] = vars->len;                            \
+  err = err ? err : pt__buf_addf(vars, __VA_ARGS__); \
+  err = err ? err : pt__buf_addch(vars, '\0');       \
+ } while (0)
 
 	ADDVAR("PROCTOR_SESSION_ID=%s", r->session_id);
 	ADDVAR("PROCTOR_JOB_ID=%s", j->id);
@@ -659,8 +661,7 @@ static int build_env(struct pt_runner *r, struct slot *s,
 		return err;
 	if (pt_vec_reserve(envp, r->base_env.n + nv + j->environ.n + 1) < 0)
 		return -ENOMEM;
-	pt_vec_foreach(&r->base_env, i)
-	{
+	pt_vec_foreach(&r->base_env, i) {
 		if (reset_locale && locale_var(r->base_env.v[i]))
 			continue;
 		envp->v[envp->n++] = r->base_env.v[i];
@@ -769,8 +770,7 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 	const struct pt_job *j = q->req.job;
 	const char *shell = j->shell && *j->shell ? j->shell : "bash";
 	const char *shell_path, *argv[4];
-	struct pt_buf tmp = PT_BUF_INIT, vars = PT_BUF_INIT,
-		      msg = PT_BUF_INIT;
+	struct pt_buf tmp = PT_BUF_INIT, vars = PT_BUF_INIT, msg = PT_BUF_INIT;
 	struct cstrvec envp = PT_VEC_INIT;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, e;
 	size_t idx = (size_t)(s - r->slots);
@@ -953,8 +953,7 @@ static void ext_log_add(struct pt_runner *r, struct slot *s, int which,
 		s->ext_path = path ? pt__strdup(path) : NULL;
 	}
 	e = r->ops.append(r->ops.ctx, s->ext_log, pt__now_ns() - s->start_ns,
-			  which ? PT_STREAM_STDERR : PT_STREAM_STDOUT, data,
-			  n);
+			  which ? PT_STREAM_STDERR : PT_STREAM_STDOUT, data, n);
 	if (e < 0)
 		s->log.err = e;
 }
@@ -1138,8 +1137,9 @@ static int finish(struct pt_runner *r, struct slot *s)
 				    pt__proc_status_str(st, sb, sizeof(sb)));
 	}
 	if (s->drained)
-		(void)!pt__buf_addf(&c, "%soutput cut: a process outside the "
-					"job's group kept its pipe open",
+		(void)!pt__buf_addf(&c,
+				    "%soutput cut: a process outside the "
+				    "job's group kept its pipe open",
 				    c.len ? "; " : "");
 	if (e < 0)
 		(void)!pt__buf_addf(&c, "%sio log incomplete: %s",
@@ -1255,7 +1255,8 @@ PT_API void pt_runner_cancel(struct pt_runner *r, bool terminate)
 		return;
 	r->cancelled = true;
 	/* Queued jobs come back unstarted, in start order. */
-	pt_vec_foreach(&r->blocked, i)(void)!heap_push(r, r->blocked.v[i]);
+	pt_vec_foreach(&r->blocked, i)
+		(void)!heap_push(r, r->blocked.v[i]);
 	r->blocked.n = 0;
 	while ((q = heap_pop(r)))
 		(void)!done_unstarted(r, q, false, PT_OUTCOME_NONE,

@@ -96,10 +96,10 @@ struct opts {
 /* Per session job: what this process did with it. */
 struct jst {
 	bool submitted; /* in the runner now */
-	bool done;      /* has its final result */
+	bool done;	/* has its final result */
 	unsigned attempt;
 	unsigned runs, fails; /* --repeat */
-	uint64_t order;       /* shuffled order key */
+	uint64_t order;	      /* shuffled order key */
 };
 
 struct ctx {
@@ -153,10 +153,9 @@ static void print_diags(FILE *out, const struct pt_diags *d, size_t from)
 {
 	for (size_t i = from; d && i < pt_diags_count(d); i++) {
 		const struct pt_diag *g = pt_diags_get(d, i);
-		const char *sev = g->severity == PT_SEV_ERROR ? ""
-				  : g->severity == PT_SEV_WARNING
-					  ? "warning: "
-					  : "note: ";
+		const char *sev = g->severity == PT_SEV_ERROR	  ? ""
+				  : g->severity == PT_SEV_WARNING ? "warning: "
+								  : "note: ";
 		if (g->line)
 			fprintf(out, "%s:%u: %s%s\n", g->file, g->line, sev,
 				g->message);
@@ -284,9 +283,8 @@ static int resolve(struct ctx *c)
 	int r = select_desired(c, &desired, &mandatory);
 
 	if (r == 0)
-		r = pt_session_set_mandatory(c->s,
-					     (const char *const *)mandatory.v,
-					     mandatory.n);
+		r = pt_session_set_mandatory(
+			c->s, (const char *const *)mandatory.v, mandatory.n);
 	if (r == 0)
 		r = pt_session_set_desired(c->s, (const char *const *)desired.v,
 					   desired.n, true);
@@ -320,7 +318,7 @@ static int put_jobs(struct ctx *c, size_t from)
 {
 	size_t n = pt_units_job_count(c->u);
 	struct pt_store_job *v;
-	char (*origin)[600];
+	char(*origin)[600];
 	int r;
 
 	if (from >= n || !c->st || c->readonly)
@@ -341,13 +339,12 @@ static int put_jobs(struct ctx *c, size_t from)
 		x->id = j->id;
 		x->checksum = j->checksum;
 		x->origin = origin[i - from];
-		x->flags = ((j->flags & PT_JOB_NORETURN)
-				    ? PT_STORE_JOB_NORETURN
-				    : 0) |
-			   (j->template_id ? PT_STORE_JOB_GENERATED : 0) |
-			   (j->plugin == PT_PLUGIN_RESOURCE
-				    ? PT_STORE_JOB_RESOURCE
-				    : 0);
+		x->flags =
+			((j->flags & PT_JOB_NORETURN) ? PT_STORE_JOB_NORETURN
+						      : 0) |
+			(j->template_id ? PT_STORE_JOB_GENERATED : 0) |
+			(j->plugin == PT_PLUGIN_RESOURCE ? PT_STORE_JOB_RESOURCE
+							 : 0);
 	}
 	r = pt_store_put_jobs(c->st, v, n - from);
 	free(v);
@@ -515,13 +512,14 @@ static int record(struct ctx *c, size_t k, const struct pt_result *res,
 		if (x && j->plugin == PT_PLUGIN_RESOURCE)
 			r = pt_store_put_resource(c->st, j->id, x->sr, x->n);
 		if (r == 0)
-			r = pt_store_commit_result(
-				c->st, j->id, res,
-				(j->flags & PT_JOB_NORETURN) ? PT_SYNC_FULL
-							     : PT_SYNC_NORMAL);
+			r = pt_store_commit_result(c->st, j->id, res,
+						   (j->flags & PT_JOB_NORETURN)
+							   ? PT_SYNC_FULL
+							   : PT_SYNC_NORMAL);
 		if (r < 0) {
-			pt_tool_err(c->cmd, "cannot commit the result of %s: %s",
-				    j->id, pt_strerror(r));
+			pt_tool_err(c->cmd,
+				    "cannot commit the result of %s: %s", j->id,
+				    pt_strerror(r));
 			c->storage_error = true;
 			return r;
 		}
@@ -530,8 +528,7 @@ static int record(struct ctx *c, size_t k, const struct pt_result *res,
 		return 0;
 	before = pt_units_job_count(c->u);
 	nd = pt_diags_count(c->diags);
-	r = pt_session_set_result(c->s, k, res, x ? x->rr : NULL,
-				  x ? x->n : 0);
+	r = pt_session_set_result(c->s, k, res, x ? x->rr : NULL, x ? x->n : 0);
 	if (r < 0)
 		return r;
 	c->js[k].done = true;
@@ -555,7 +552,8 @@ static void inhibitor_text(struct ctx *c, size_t k, char *buf, size_t size)
 
 	buf[0] = 0;
 	for (size_t i = 0; i < n && used + 3 < size; i++) {
-		const struct pt_inhibitor *ib = pt_session_inhibitor(c->s, k, i);
+		const struct pt_inhibitor *ib =
+			pt_session_inhibitor(c->s, k, i);
 		if (ib->cause == PT_INHIBIT_PENDING_DEP ||
 		    ib->cause == PT_INHIBIT_PENDING_RESOURCE)
 			continue; /* not the reason for a skip */
@@ -670,13 +668,14 @@ static int schedule(struct ctx *c)
 					.duration = 0,
 					.attempt = 1,
 					.started_ns = wall_ns(),
-					.comments = c->o->non_interactive
-							    ? "needs an operator: "
-							      "skipped "
-							      "(--non-interactive)"
-							    : "needs an operator: "
-							      "skipped (no "
-							      "terminal)",
+					.comments =
+						c->o->non_interactive
+							? "needs an operator: "
+							  "skipped "
+							  "(--non-interactive)"
+							: "needs an operator: "
+							  "skipped (no "
+							  "terminal)",
 				};
 				r = record(c, k, &res, NULL, true);
 				if (r < 0)
@@ -843,8 +842,9 @@ static void on_signal(struct ctx *c)
 		c->interrupted = true;
 		if (c->tty)
 			fprintf(stderr, "\r\033[K");
-		fprintf(stderr, "%s: %s: stopping; running jobs are "
-				"terminated and recorded as not run\n",
+		fprintf(stderr,
+			"%s: %s: stopping; running jobs are "
+			"terminated and recorded as not run\n",
 			pt_progname, strsignal((int)si.ssi_signo));
 		pt_runner_cancel(c->r, true);
 	}
@@ -1206,8 +1206,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			if ((r = parse_uint(cmd, "-j", optarg, 4096, &o->jobs)))
 				return r;
 			if (!o->jobs)
-				return pt_tool_usage_err(cmd,
-							 "-j: must be at least 1");
+				return pt_tool_usage_err(
+					cmd, "-j: must be at least 1");
 			break;
 		case OPT_TIMEOUT: {
 			char *end;
@@ -1268,15 +1268,17 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			if (!colon || colon == optarg || !colon[1] ||
 			    (size_t)(colon - optarg) >= sizeof(f))
 				return pt_tool_usage_err(
-					cmd, "--report: expected FORMAT:PATH, "
-					     "got '%s'",
+					cmd,
+					"--report: expected FORMAT:PATH, "
+					"got '%s'",
 					optarg);
 			memcpy(f, optarg, (size_t)(colon - optarg));
 			f[colon - optarg] = 0;
 			if (pt_report_format_parse(f, &fmt) < 0)
 				return pt_tool_usage_err(
-					cmd, "--report: unknown format '%s' "
-					     "(junit, tap, tap13, json)",
+					cmd,
+					"--report: unknown format '%s' "
+					"(junit, tap, tap13, json)",
 					f);
 			if (strv_add(&o->reports, optarg) < 0)
 				return PT_EXIT_FAILURES;
@@ -1293,10 +1295,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			o->accept_changed = true;
 			break;
 		case ':':
-			return pt_tool_usage_err(cmd, "option '%s' needs a value",
+			return pt_tool_usage_err(cmd,
+						 "option '%s' needs a value",
 						 argv[optind - 1]);
 		default:
-		bad:
+bad:
 			return pt_tool_usage_err(cmd, "unknown option '%s'",
 						 argv[optind - 1]);
 		}
@@ -1351,7 +1354,8 @@ static int finish(struct ctx *c, int r)
 			c->storage_error = true;
 		}
 	}
-	for (size_t i = 0; c->s && i < c->o->reports.n && !c->storage_error; i++) {
+	for (size_t i = 0; c->s && i < c->o->reports.n && !c->storage_error;
+	     i++) {
 		int e = write_report(c, c->o->reports.v[i]);
 		if (e < 0) {
 			pt_tool_err(c->cmd, "report '%s': %s",
@@ -1541,8 +1545,7 @@ int pt_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	/* The plan of the session: what resume needs to rebuild it. */
-	plan = calloc(o.paths.n + o.include.n + o.exclude.n + 8,
-		      sizeof(*plan));
+	plan = calloc(o.paths.n + o.include.n + o.exclude.n + 8, sizeof(*plan));
 	if (!plan) {
 		r = -ENOMEM;
 		goto fail;
@@ -1631,10 +1634,11 @@ static int rebuild(struct ctx *c, struct pt_store_state *st, bool apply_rule)
 
 	for (size_t i = 0; i < st->meta.n_plan; i++) {
 		const struct pt_store_kv *kv = &st->meta.plan[i];
-		struct strv *dst = !strcmp(kv->key, "path")      ? &c->o->paths
-				   : !strcmp(kv->key, "include") ? &c->o->include
-				   : !strcmp(kv->key, "exclude") ? &c->o->exclude
-								 : NULL;
+		struct strv *dst =
+			!strcmp(kv->key, "path")      ? &c->o->paths
+			: !strcmp(kv->key, "include") ? &c->o->include
+			: !strcmp(kv->key, "exclude") ? &c->o->exclude
+						      : NULL;
 		if (dst && strv_add(dst, kv->value) < 0)
 			return -ENOMEM;
 	}
@@ -1745,9 +1749,9 @@ static int open_session(struct ctx *c, const char *name, bool write,
 	c->readonly = !write;
 	r = pt_store_resolve(NULL, name, &id);
 	if (r == 0)
-		r = pt_store_open(NULL, id, write ? PT_STORE_WRITE
-						  : PT_STORE_READ,
-				  d, &c->st);
+		r = pt_store_open(NULL, id,
+				  write ? PT_STORE_WRITE : PT_STORE_READ, d,
+				  &c->st);
 	pt_free(id);
 	if (r == 0)
 		r = pt_store_load(c->st, ret);
@@ -1796,9 +1800,10 @@ int pt_cmd_resume(int argc, char **argv)
 		goto fail;
 	r = check_changed(&c, st);
 	if (r > 0 && !o.accept_changed) {
-		pt_tool_err("resume", "%d job(s) changed since the session "
-				      "started; use --accept-changed to "
-				      "resume anyway",
+		pt_tool_err("resume",
+			    "%d job(s) changed since the session "
+			    "started; use --accept-changed to "
+			    "resume anyway",
 			    r);
 		rc = PT_EXIT_INVALID;
 		goto out;
@@ -1808,7 +1813,8 @@ int pt_cmd_resume(int argc, char **argv)
 					  .duration = -1 };
 		for (size_t k = 0; k < pt_session_job_count(c.s); k++) {
 			enum pt_outcome oc = pt_session_result(c.s, k)->outcome;
-			if (is_fail(oc) || oc == PT_OUTCOME_SKIPPED_DEPENDENCY) {
+			if (is_fail(oc) ||
+			    oc == PT_OUTCOME_SKIPPED_DEPENDENCY) {
 				r = pt_session_set_result(c.s, k, &none, NULL,
 							  0);
 				if (r < 0)
@@ -1938,7 +1944,8 @@ int pt_cmd_why(int argc, char **argv)
 	size_t k, n;
 	int rc, r;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: proctor why JOB [SESSION]\n\n"
 		       "Explains why JOB of a session (default: the last "
 		       "one) ran, was skipped, or\ncannot start yet.\n");
@@ -1998,9 +2005,9 @@ int pt_cmd_why(int argc, char **argv)
 			printf("%s: cannot start:\n", j->id);
 			for (size_t i = 0; i < n; i++) {
 				char buf[1024];
-				pt_inhibitor_format(pt_session_inhibitor(c.s, k,
-									 i),
-						    buf, sizeof(buf));
+				pt_inhibitor_format(
+					pt_session_inhibitor(c.s, k, i), buf,
+					sizeof(buf));
 				printf("  %s\n", buf);
 			}
 		}

@@ -5,8 +5,8 @@
  * bad command-line use. Waits are on pidfds and a FIFO, never sleeps.
  */
 #define _GNU_SOURCE 1
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "base/str.h"
 #include "os/file.h"
 #include "os/proc.h"
@@ -154,10 +154,18 @@ static const char all_out[] =
 PT_TEST(run_fixture_exact_output_and_reports)
 {
 	char junit[600], json[600];
-	const char *args[] = { "run",	  fixture(),	     "-p",
-			       "t::all",  "-j1",	     "--seed=7",
-			       "--non-interactive", "--report", junit,
-			       "--report", json,	     NULL };
+	const char *args[] = { "run",
+			       fixture(),
+			       "-p",
+			       "t::all",
+			       "-j1",
+			       "--seed=7",
+			       "--non-interactive",
+			       "--report",
+			       junit,
+			       "--report",
+			       json,
+			       NULL };
 	char *out, *err, *rep;
 
 	snprintf(junit, sizeof(junit), "junit:%s", pt_test_path("j.xml"));
@@ -166,15 +174,17 @@ PT_TEST(run_fixture_exact_output_and_reports)
 	PT_ASSERT_STR_EQ(out, all_out);
 	PT_ASSERT_STR_EQ(err, "");
 	rep = slurp(pt_test_path("j.xml"));
-	PT_ASSERT_NOT_NULL(strstr(rep, "<testsuite name=\"t::all\" tests=\"10\" "
-				       "failures=\"2\" errors=\"0\" "
-				       "skipped=\"2\""));
+	PT_ASSERT_NOT_NULL(strstr(rep,
+				  "<testsuite name=\"t::all\" tests=\"10\" "
+				  "failures=\"2\" errors=\"0\" "
+				  "skipped=\"2\""));
 	PT_ASSERT_NOT_NULL(strstr(rep, "<system-err>second\n</system-err>"));
 	pt__free(rep);
 	rep = slurp(pt_test_path("r.json"));
-	PT_ASSERT_NOT_NULL(strstr(rep, "\"id\": \"t::gen-b\",\n"
-				       "      \"summary\": \"Generated for b\",\n"
-				       "      \"outcome\": \"pass\""));
+	PT_ASSERT_NOT_NULL(strstr(rep,
+				  "\"id\": \"t::gen-b\",\n"
+				  "      \"summary\": \"Generated for b\",\n"
+				  "      \"outcome\": \"pass\""));
 	pt__free(rep);
 	pt__free(out);
 	pt__free(err);
@@ -225,8 +235,10 @@ static const char tap_want[] =
 
 PT_TEST(report_and_why_read_the_session)
 {
-	const char *args[] = { "run", fixture(), "-p", "t::all", "-j2",
-			       "--seed=9", "--non-interactive", NULL };
+	const char *args[] = {
+		"run",	    fixture(),		 "-p", "t::all", "-j2",
+		"--seed=9", "--non-interactive", NULL
+	};
 	const char *rep[] = { "report", "--format", "tap", NULL };
 	const char *why1[] = { "why", "needs-bad", NULL };
 	const char *why2[] = { "why", "t::slow", NULL };
@@ -285,8 +297,8 @@ static pid_t job_pgid(void)
 
 PT_TEST(resume_after_kill_9)
 {
-	const char *args[] = { "run", fixture(), "-p", "t::block", "-j1",
-			       "--seed=3", NULL };
+	const char *args[] = { "run", fixture(),  "-p", "t::block",
+			       "-j1", "--seed=3", NULL };
 	const char *res[] = { "resume", NULL };
 	const char *why[] = { "why", "wait", NULL };
 	int fifo, st;
@@ -329,8 +341,8 @@ PT_TEST(resume_after_kill_9)
 
 PT_TEST(ctrl_c_then_resume)
 {
-	const char *args[] = { "run", fixture(), "-p", "t::block", "-j1",
-			       "--seed=5", NULL };
+	const char *args[] = { "run", fixture(),  "-p", "t::block",
+			       "-j1", "--seed=5", NULL };
 	const char *res[] = { "resume", NULL };
 	struct proc p;
 	int fifo;
@@ -367,7 +379,9 @@ PT_TEST(ctrl_c_then_resume)
 
 PT_TEST(a_running_session_is_locked)
 {
-	const char *args[] = { "run", fixture(), "-p", "t::block", "-j1", NULL };
+	const char *args[] = {
+		"run", fixture(), "-p", "t::block", "-j1", NULL
+	};
 	const char *res[] = { "resume", NULL };
 	struct proc p;
 	int fifo;
@@ -395,30 +409,43 @@ PT_TEST(bad_command_line_use)
 {
 	const struct bad cases[] = {
 		{ { "run", NULL }, 2, "proctor run: no PATH given" },
-		{ { "run", "--bogus", NULL }, 2,
+		{ { "run", "--bogus", NULL },
+		  2,
 		  "proctor run: unknown option '--bogus'" },
-		{ { "run", ".", "-j", "0", NULL }, 2,
+		{ { "run", ".", "-j", "0", NULL },
+		  2,
 		  "proctor run: -j: must be at least 1" },
-		{ { "run", ".", "-j", "x", NULL }, 2,
+		{ { "run", ".", "-j", "x", NULL },
+		  2,
 		  "proctor run: -j: bad number 'x'" },
-		{ { "run", ".", "--timeout", "-1", NULL }, 2,
+		{ { "run", ".", "--timeout", "-1", NULL },
+		  2,
 		  "proctor run: --timeout: bad duration '-1'" },
-		{ { "run", ".", "--report", "xml:f", NULL }, 2,
+		{ { "run", ".", "--report", "xml:f", NULL },
+		  2,
 		  "proctor run: --report: unknown format 'xml' (junit, tap, "
 		  "tap13, json)" },
-		{ { "run", ".", "--report", "junit", NULL }, 2,
+		{ { "run", ".", "--report", "junit", NULL },
+		  2,
 		  "proctor run: --report: expected FORMAT:PATH, got 'junit'" },
-		{ { "run", ".", "--until-fail", NULL }, 2,
+		{ { "run", ".", "--until-fail", NULL },
+		  2,
 		  "proctor run: --until-fail needs --repeat N (N >= 2)" },
 		{ { "run", ".", "-i", "(", NULL }, 2, NULL },
-		{ { "run", "/no/such/dir", NULL }, 2,
+		{ { "run", "/no/such/dir", NULL },
+		  2,
 		  "proctor run: /no/such/dir: No such file or directory" },
-		{ { "run", NULL, "-p", "t::nope", NULL }, 3,
+		{ { "run", NULL, "-p", "t::nope", NULL },
+		  3,
 		  "proctor run: no test plan 't::nope'" },
-		{ { "resume", "0123456789abcdef", NULL }, 1,
+		{ { "resume", "0123456789abcdef", NULL },
+		  1,
 		  "proctor resume: no session '0123456789abcdef'" },
-		{ { "report", NULL }, 2, "proctor report: --format is required" },
-		{ { "report", "--format", "xml", NULL }, 2,
+		{ { "report", NULL },
+		  2,
+		  "proctor report: --format is required" },
+		{ { "report", "--format", "xml", NULL },
+		  2,
 		  "proctor report: unknown format 'xml' (junit, tap, tap13, "
 		  "json)" },
 		{ { "why", NULL }, 2, "proctor why: no JOB given" },
@@ -466,12 +493,15 @@ PT_TEST(help_everywhere)
 
 PT_TEST(retries_repeat_until_fail)
 {
-	const char *retry[] = { "run", fixture(), "-p", "t::flaky", "-j1",
-				"--seed=1", "--retries", "2", NULL };
-	const char *repeat[] = { "run", fixture(), "-p", "t::flaky", "-j1",
-				 "--seed=1", "--repeat", "3", NULL };
-	const char *until[] = { "run", fixture(), "-p", "t::flaky", "-j1",
-				"--seed=1", "--repeat", "3", "--until-fail",
+	const char *retry[] = { "run",	     fixture(), "-p",
+				"t::flaky",  "-j1",	"--seed=1",
+				"--retries", "2",	NULL };
+	const char *repeat[] = { "run",	     fixture(), "-p",
+				 "t::flaky", "-j1",	"--seed=1",
+				 "--repeat", "3",	NULL };
+	const char *until[] = { "run",	    fixture(), "-p",
+				"t::flaky", "-j1",     "--seed=1",
+				"--repeat", "3",       "--until-fail",
 				NULL };
 	char *out, *err;
 
@@ -500,8 +530,10 @@ PT_TEST(retries_repeat_until_fail)
 
 PT_TEST(fail_fast_stops_starting_jobs)
 {
-	const char *args[] = { "run", fixture(), "-p", "t::all", "-j1",
-			       "--seed=2", "--fail-fast", "--non-interactive",
+	const char *args[] = { "run",	      fixture(),
+			       "-p",	      "t::all",
+			       "-j1",	      "--seed=2",
+			       "--fail-fast", "--non-interactive",
 			       NULL };
 	char *out, *err;
 
@@ -518,8 +550,14 @@ PT_TEST(fail_fast_stops_starting_jobs)
 
 PT_TEST(shuffle_keeps_dependencies_and_prints_its_seed)
 {
-	const char *args[] = { "run", fixture(), "-p", "t::all", "-j1",
-			       "--shuffle=1234", "--non-interactive", NULL };
+	const char *args[] = { "run",
+			       fixture(),
+			       "-p",
+			       "t::all",
+			       "-j1",
+			       "--shuffle=1234",
+			       "--non-interactive",
+			       NULL };
 	char *out, *err, *first, *second;
 
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
@@ -537,15 +575,22 @@ PT_TEST(shuffle_keeps_dependencies_and_prints_its_seed)
 PT_TEST(the_example_provider_runs)
 {
 	char ex[1024];
-	const char *args[] = { "run", ex, "-p", "com.example::demo", "-j2",
-			       "--seed=11", "--non-interactive", NULL };
+	const char *args[] = { "run",
+			       ex,
+			       "-p",
+			       "com.example::demo",
+			       "-j2",
+			       "--seed=11",
+			       "--non-interactive",
+			       NULL };
 	char *out, *err;
 
 	snprintf(ex, sizeof(ex), "%s/examples/provider", pt_test_srcdir());
 	if (access(ex, F_OK) != 0)
 		pt_test_skip("no examples/provider");
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
-	PT_ASSERT_NOT_NULL(strstr(out, "fail com.example::lint: exit code 1\n"));
+	PT_ASSERT_NOT_NULL(
+		strstr(out, "fail com.example::lint: exit code 1\n"));
 	PT_ASSERT_NOT_NULL(strstr(out, "skipped-dependency "
 				       "com.example::release-notes: required "
 				       "dependency 'com.example::lint' has "
@@ -562,10 +607,10 @@ PT_TEST(the_example_provider_runs)
 
 PT_TEST(ports_option_sets_the_lease)
 {
-	const char *two[] = { "run", fixture(), "-i", "t::ports2", "--ports",
-			      "2", "--seed=4", NULL };
-	const char *none[] = { "run", fixture(), "-i", "t::ports2", "--ports",
-			       "0", "--seed=4", NULL };
+	const char *two[] = { "run",	 fixture(), "-i",	"t::ports2",
+			      "--ports", "2",	    "--seed=4", NULL };
+	const char *none[] = { "run",	  fixture(), "-i",	 "t::ports2",
+			       "--ports", "0",	     "--seed=4", NULL };
 	char *out, *err;
 
 	PT_ASSERT_INT_EQ(run(two, &out, &err), 0);
@@ -580,10 +625,11 @@ PT_TEST(ports_option_sets_the_lease)
 
 PT_TEST(rerun_failed_and_attachments)
 {
-	const char *args[] = { "run", fixture(), "-p", "t::flaky", "-j1",
-			       "--seed=6", NULL };
-	const char *att[] = { "run", fixture(), "-i", "t::att", "--seed=6",
-			      NULL };
+	const char *args[] = { "run", fixture(),  "-p", "t::flaky",
+			       "-j1", "--seed=6", NULL };
+	const char *att[] = {
+		"run", fixture(), "-i", "t::att", "--seed=6", NULL
+	};
 	const char *res[] = { "resume", "--rerun-failed", NULL };
 	char *out, *err, *s, path[1024];
 
@@ -602,8 +648,9 @@ PT_TEST(rerun_failed_and_attachments)
 	PT_ASSERT_INT_EQ(run(att, &out, &err), 0);
 	pt__free(out);
 	pt__free(err);
-	snprintf(path, sizeof(path), "%s/last-session/attachments/"
-				     "t__att.0058fe56.stdout",
+	snprintf(path, sizeof(path),
+		 "%s/last-session/attachments/"
+		 "t__att.0058fe56.stdout",
 		 pt_test_path("repo"));
 	s = slurp(path);
 	PT_ASSERT_STR_EQ(s, "attached\n");
@@ -630,8 +677,8 @@ static void expect(int master, struct pt_buf *seen, const char *want)
 
 PT_TEST(manual_job_asks_the_operator_on_a_terminal)
 {
-	const char *argv[] = { proctor(), "run", fixture(), "-i", "t::ask",
-			       "--seed=8", NULL };
+	const char *argv[] = { proctor(), "run",      fixture(), "-i",
+			       "t::ask",  "--seed=8", NULL };
 	struct pt_buf seen = PT_BUF_INIT;
 	struct pt_spawn sp = { .argv = argv, .new_session = true };
 	struct proc p;

@@ -33,27 +33,28 @@ PT_TEST(round_trip_and_stream_masks)
 	bool t = true;
 
 	mklog(pt_test_path("l"));
-	PT_ASSERT_OK(pt_runner_iolog_read(pt_test_path("l"), PT_STREAM_STDOUT, 100,
-				   &s, &n, &t));
+	PT_ASSERT_OK(pt_runner_iolog_read(pt_test_path("l"), PT_STREAM_STDOUT,
+					  100, &s, &n, &t));
 	PT_ASSERT_STR_EQ(s, "hello world\n");
 	PT_ASSERT(!t);
 	pt__free(s);
 	PT_ASSERT_OK(pt_runner_iolog_read(pt_test_path("l"),
-				   PT_STREAM_STDOUT | PT_STREAM_STDERR, 100, &s,
-				   &n, NULL));
+					  PT_STREAM_STDOUT | PT_STREAM_STDERR,
+					  100, &s, &n, NULL));
 	PT_ASSERT_STR_EQ(s, "hello oops\nworld\n");
 	pt__free(s);
 	PT_ASSERT_OK(pt_runner_iolog_read(pt_test_path("l"),
-				   PT_STREAM_STDOUT | PT_STREAM_STDERR, 7, &s,
-				   &n, &t));
+					  PT_STREAM_STDOUT | PT_STREAM_STDERR,
+					  7, &s, &n, &t));
 	PT_ASSERT_STR_EQ(s, "\nworld\n");
 	PT_ASSERT(t);
 	pt__free(s);
 	PT_ASSERT_OK(pt_runner_iolog_read(NULL, 3, 7, &s, &n, &t));
 	PT_ASSERT_STR_EQ(s, "");
 	pt__free(s);
-	PT_ASSERT_ERR(pt_runner_iolog_read(pt_test_path("none"), 3, 7, &s, &n, &t),
-		      -ENOENT);
+	PT_ASSERT_ERR(
+		pt_runner_iolog_read(pt_test_path("none"), 3, 7, &s, &n, &t),
+		-ENOENT);
 }
 
 PT_TEST(torn_tail_is_the_end)
@@ -65,10 +66,10 @@ PT_TEST(torn_tail_is_the_end)
 	PT_ASSERT_OK(pt__read_file(pt_test_path("l"), 4096, &data, &len));
 	/* Every truncation point reads as a prefix of the records. */
 	for (size_t cut = 8; cut < len; cut++) {
-		PT_ASSERT_OK(pt__write_file_atomic(pt_test_path("t"), data,
-						   cut, 0644));
-		PT_ASSERT_OK(pt_runner_iolog_read(pt_test_path("t"), 3, 100, &s, &n,
-					   NULL));
+		PT_ASSERT_OK(pt__write_file_atomic(pt_test_path("t"), data, cut,
+						   0644));
+		PT_ASSERT_OK(pt_runner_iolog_read(pt_test_path("t"), 3, 100, &s,
+						  &n, NULL));
 		PT_ASSERT(!strncmp("hello oops\nworld\n", s, n));
 		pt__free(s);
 	}
@@ -95,15 +96,17 @@ PT_TEST(corruption_is_reported_with_offset)
 	PT_ASSERT_UINT_EQ(pt_runner_iolog_offset(r),
 			  8 + PT_IOLOG_HDR + 6 + PT_IOLOG_TAIL);
 	pt_runner_iolog_close(r);
-	PT_ASSERT_ERR(pt_runner_iolog_read(pt_test_path("c"), 3, 100, &s, NULL, NULL),
-		      PT_ECORRUPT);
+	PT_ASSERT_ERR(
+		pt_runner_iolog_read(pt_test_path("c"), 3, 100, &s, NULL, NULL),
+		PT_ECORRUPT);
 	/* A huge length is refused, not allocated. */
 	data[8 + 7] = 0x7f;
 	PT_ASSERT_OK(pt__write_file_atomic(pt_test_path("c"), data, len, 0644));
-	PT_ASSERT_ERR(pt_runner_iolog_read(pt_test_path("c"), 3, 100, &s, NULL, NULL),
-		      PT_ECORRUPT);
-	PT_ASSERT_OK(pt__write_file_atomic(pt_test_path("m"), "NOTALOG!x", 9,
-					   0644));
+	PT_ASSERT_ERR(
+		pt_runner_iolog_read(pt_test_path("c"), 3, 100, &s, NULL, NULL),
+		PT_ECORRUPT);
+	PT_ASSERT_OK(
+		pt__write_file_atomic(pt_test_path("m"), "NOTALOG!x", 9, 0644));
 	PT_ASSERT_ERR(pt_runner_iolog_open(pt_test_path("m"), &r), PT_ECORRUPT);
 	/* A flipped data byte in a middle record: checksum mismatch. */
 	mklog(pt_test_path("l"));
@@ -111,9 +114,9 @@ PT_TEST(corruption_is_reported_with_offset)
 	PT_ASSERT_OK(pt__read_file(pt_test_path("l"), 4096, &data, &len));
 	data[8 + PT_IOLOG_HDR + 1] ^= 1;
 	PT_ASSERT_OK(pt__write_file_atomic(pt_test_path("c"), data, len, 0644));
-	PT_ASSERT_ERR(pt_runner_iolog_read(pt_test_path("c"), 3, 100, &s, NULL,
-					   NULL),
-		      PT_ECORRUPT);
+	PT_ASSERT_ERR(
+		pt_runner_iolog_read(pt_test_path("c"), 3, 100, &s, NULL, NULL),
+		PT_ECORRUPT);
 	/* ... but in the last record it is a torn tail: the end. */
 	pt__free(data);
 	PT_ASSERT_OK(pt__read_file(pt_test_path("l"), 4096, &data, &len));

@@ -3,8 +3,8 @@
  * the JUnit schema (xmllint), prove accepting the TAP, jansson parsing the
  * JSON, and hostile bytes in outputs.
  */
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "base/str.h"
 #include "os/file.h"
 #include "os/proc.h"
@@ -12,9 +12,9 @@
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <proctor/report.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <proctor/report.h>
 
 #include "tap.h"
 
@@ -43,7 +43,8 @@ static const struct pt_report_session sess = {
 	.id = "s-123",
 	.title = "demo",
 	.seed = 7,
-	.started_ns = INT64_C(1764088771) * 1000000000, /* 2025-11-25T16:39:31 */
+	.started_ns =
+		INT64_C(1764088771) * 1000000000, /* 2025-11-25T16:39:31 */
 	.duration = 2.5,
 	.hostname = "box",
 };
@@ -51,20 +52,25 @@ static const struct pt_report_session sess = {
 static size_t mkjobs(struct pt_report_job *j)
 {
 	write_log(pt_test_path("a.log"), "built\n", NULL);
-	write_log(pt_test_path("b.log"), NULL, "src/foo.c:12: bad <ws> & \"q\"\n");
+	write_log(pt_test_path("b.log"), NULL,
+		  "src/foo.c:12: bad <ws> & \"q\"\n");
 	memset(j, 0, 6 * sizeof(*j));
 	j[0] = (struct pt_report_job){
 		.id = "ex::build",
 		.summary = "Build",
-		.result = { .outcome = PT_OUTCOME_PASS, .duration = 0.25,
-			    .attempt = 1, .started_ns = sess.started_ns,
+		.result = { .outcome = PT_OUTCOME_PASS,
+			    .duration = 0.25,
+			    .attempt = 1,
+			    .started_ns = sess.started_ns,
 			    .io_log = "io/a.log" },
 		.io_log_path = pt_test_path("a.log"),
 	};
 	j[1] = (struct pt_report_job){
 		.id = "ex::lint",
-		.result = { .outcome = PT_OUTCOME_FAIL, .return_code = 1,
-			    .duration = 0.5, .attempt = 2,
+		.result = { .outcome = PT_OUTCOME_FAIL,
+			    .return_code = 1,
+			    .duration = 0.5,
+			    .attempt = 2,
 			    .started_ns = sess.started_ns },
 		.io_log_path = pt_test_path("b.log"),
 	};
@@ -77,7 +83,8 @@ static size_t mkjobs(struct pt_report_job *j)
 	};
 	j[3] = (struct pt_report_job){
 		.id = "ex::slow",
-		.result = { .outcome = PT_OUTCOME_TIMEOUT, .return_code = -15,
+		.result = { .outcome = PT_OUTCOME_TIMEOUT,
+			    .return_code = -15,
 			    .duration = 2,
 			    .comments = "timed out after 2 s: SIGTERM to its "
 					"process group",
@@ -85,8 +92,10 @@ static size_t mkjobs(struct pt_report_job *j)
 	};
 	j[4] = (struct pt_report_job){
 		.id = "ex::boom",
-		.result = { .outcome = PT_OUTCOME_CRASH, .return_code = -11,
-			    .duration = 0.125, .attempt = 1,
+		.result = { .outcome = PT_OUTCOME_CRASH,
+			    .return_code = -11,
+			    .duration = 0.125,
+			    .attempt = 1,
 			    .comments = "killed by signal 11 (Segmentation "
 					"fault)" },
 	};
@@ -253,8 +262,10 @@ static void show(const char *path)
 static void check_schema(const char *xml)
 {
 	char xsd[1024];
-	const char *argv[] = { "xmllint", "--noout", "--schema", xsd,
-			       pt_test_path("r.xml"), NULL };
+	const char *argv[] = {
+		"xmllint", "--noout", "--schema", xsd, pt_test_path("r.xml"),
+		NULL
+	};
 	int st;
 
 	snprintf(xsd, sizeof(xsd), "%s/tests/runner/data/junit.xsd",
@@ -286,7 +297,8 @@ PT_TEST(hostile_output_stays_valid)
 {
 	struct pt_report_job j = {
 		.id = "x::\x01weird\xff<id>",
-		.result = { .outcome = PT_OUTCOME_FAIL, .return_code = 2,
+		.result = { .outcome = PT_OUTCOME_FAIL,
+			    .return_code = 2,
 			    .comments = "bad \x1b[31m\xc3\x28 ]]> end" },
 		.io_log_path = pt_test_path("h.log"),
 	};
@@ -299,16 +311,19 @@ PT_TEST(hostile_output_stays_valid)
 		  "\xef\xbf\xbf\r\n");
 	s = render(PT_REPORT_JUNIT, &j, 1);
 	check_schema(s);
-	PT_ASSERT_NOT_NULL(strstr(s, "name=\"\xef\xbf\xbdweird\xef\xbf\xbd&lt;id&gt;\" classname=\"x\""));
+	PT_ASSERT_NOT_NULL(strstr(
+		s,
+		"name=\"\xef\xbf\xbdweird\xef\xbf\xbd&lt;id&gt;\" classname=\"x\""));
 	pt__free(s);
 	s = render(PT_REPORT_JSON, &j, 1);
 	root = json_loads(s, 0, &je);
 	if (!root)
 		PT_FAIL("invalid JSON at %d: %s\n%s", je.position, je.text, s);
-	PT_ASSERT_STR_EQ(json_string_value(json_object_get(
-				 json_array_get(json_object_get(root, "jobs"), 0),
-				 "comments")),
-			 "bad \x1b[31m\xef\xbf\xbd( ]]> end");
+	PT_ASSERT_STR_EQ(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(root, "jobs"), 0),
+			"comments")),
+		"bad \x1b[31m\xef\xbf\xbd( ]]> end");
 	json_decref(root);
 	pt__free(s);
 	s = render(PT_REPORT_TAP, &j, 1);
@@ -346,8 +361,8 @@ PT_TEST(prove_accepts_tap)
 	pt__free(s);
 	st = run(argv, pt_test_path("prove.out"));
 	PT_ASSERT_INT_EQ(st, 1);
-	PT_ASSERT_OK(pt__read_file(pt_test_path("prove.out"), 1 << 16, &out,
-				   &len));
+	PT_ASSERT_OK(
+		pt__read_file(pt_test_path("prove.out"), 1 << 16, &out, &len));
 	if (!strstr(out, "Failed tests:  2, 4-5") ||
 	    !strstr(out, "Tests: 6 Failed: 3") || strstr(out, "Parse errors"))
 		PT_FAIL("unexpected prove output:\n%s", out);
@@ -397,8 +412,8 @@ PT_TEST(json_has_every_field)
 			 1);
 	PT_ASSERT(json_real_value(json_object_get(b, "duration")) == 0.5);
 	PT_ASSERT(json_is_null(json_object_get(b, "comments")));
-	PT_ASSERT(json_is_null(json_object_get(json_array_get(jobs, 2),
-					       "started")));
+	PT_ASSERT(json_is_null(
+		json_object_get(json_array_get(jobs, 2), "started")));
 	PT_ASSERT_STR_EQ(json_string_value(json_object_get(
 				 json_array_get(jobs, 3), "class")),
 			 "fail");
@@ -416,7 +431,8 @@ PT_TEST(excerpt_keeps_the_tail)
 	char *s = NULL;
 
 	write_log(pt_test_path("t.log"), "0123456789", "abc");
-	PT_ASSERT_OK(pt_report_render(PT_REPORT_JSON, NULL, &j, 1, 4, &s, NULL));
+	PT_ASSERT_OK(
+		pt_report_render(PT_REPORT_JSON, NULL, &j, 1, 4, &s, NULL));
 	PT_ASSERT_NOT_NULL(strstr(s, "\"stdout\": \"6789\",\n"
 				     "      \"stdout_truncated\": true,\n"
 				     "      \"stderr\": \"abc\",\n"
@@ -436,9 +452,9 @@ PT_TEST(format_names_and_errors)
 	PT_ASSERT_INT_EQ(f, PT_REPORT_TAP13);
 	PT_ASSERT_ERR(pt_report_format_parse("xml", &f), PT_EPARSE);
 	PT_ASSERT_STR_EQ(pt_report_format_name(PT_REPORT_JSON), "json");
-	PT_ASSERT_ERR(pt_report_render(PT_REPORT_JSON, NULL, &noid, 1, 0, &s,
-				       NULL),
-		      -EINVAL);
+	PT_ASSERT_ERR(
+		pt_report_render(PT_REPORT_JSON, NULL, &noid, 1, 0, &s, NULL),
+		-EINVAL);
 	PT_ASSERT_ERR(pt_report_render((enum pt_report_format)9, NULL, NULL, 0,
 				       0, &s, NULL),
 		      -EINVAL);

@@ -5,8 +5,8 @@
  * Nothing here sleeps: every wait is on a pidfd or on the runner.
  */
 #define _GNU_SOURCE 1
-#include "base/common.h"
 #include "base/buf.h"
+#include "base/common.h"
 #include "base/str.h"
 #include "os/file.h"
 #include "os/proc.h"
@@ -14,11 +14,11 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,11 +65,12 @@ static struct pt_runner *mkrunner(unsigned jobs)
 	return r;
 }
 
-static void submit(struct pt_runner *r, const struct pt_job *j,
-		   uint64_t order, double est)
+static void submit(struct pt_runner *r, const struct pt_job *j, uint64_t order,
+		   double est)
 {
-	struct pt_run_request q = { .job = j, .order = order,
-				    .estimate = est, .attempt = 1 };
+	struct pt_run_request q = {
+		.job = j, .order = order, .estimate = est, .attempt = 1
+	};
 
 	PT_ASSERT_OK(pt_runner_submit(r, &q));
 }
@@ -129,8 +130,8 @@ static char *stream_of(const char *log, unsigned mask, size_t *len)
 {
 	char *s = NULL;
 
-	PT_ASSERT_OK(pt_runner_iolog_read(log[0] ? log : NULL, mask, 1 << 20, &s,
-				   len, NULL));
+	PT_ASSERT_OK(pt_runner_iolog_read(log[0] ? log : NULL, mask, 1 << 20,
+					  &s, len, NULL));
 	return s;
 }
 
@@ -215,7 +216,8 @@ PT_TEST(signal_is_crash)
 
 	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_CRASH);
 	PT_ASSERT_INT_EQ(x.rc, -SIGSEGV);
-	PT_ASSERT_STR_EQ(x.comments, "killed by signal 11 (Segmentation fault)");
+	PT_ASSERT_STR_EQ(x.comments,
+			 "killed by signal 11 (Segmentation fault)");
 	pt__free(j);
 }
 
@@ -346,7 +348,8 @@ PT_TEST(default_timeout_applies_and_request_overrides)
 {
 	struct pt_runner_config c = cfg(2);
 	struct pt_runner *r = NULL;
-	struct pt_job *a = mkjob("a", "sleep 1000"), *b = mkjob("b", "sleep 1000");
+	struct pt_job *a = mkjob("a", "sleep 1000"),
+		      *b = mkjob("b", "sleep 1000");
 	struct pt_run_request q = { .job = b, .order = 1, .timeout = 0.1 };
 	struct res x, y;
 
@@ -389,9 +392,10 @@ PT_TEST(leftover_processes_die_with_the_job)
 
 PT_TEST(tmpdir_is_cwd_and_removed)
 {
-	struct pt_job *j = mkjob("tmp", "mkdir d && touch d/y x && pwd && "
-					"test \"$PWD\" = \"$PROCTOR_TMPDIR\" && "
-					"test \"$TMPDIR\" = \"$PROCTOR_TMPDIR\"");
+	struct pt_job *j =
+		mkjob("tmp", "mkdir d && touch d/y x && pwd && "
+			     "test \"$PWD\" = \"$PROCTOR_TMPDIR\" && "
+			     "test \"$TMPDIR\" = \"$PROCTOR_TMPDIR\"");
 	struct res x = run1(j);
 	char *out = stream_of(x.io_log, PT_STREAM_STDOUT, NULL);
 	struct pt_buf want = PT_BUF_INIT;
@@ -737,9 +741,9 @@ PT_TEST(cancel_terminates_running_and_returns_queued)
 	PT_ASSERT_UINT_EQ(pt_runner_queued(r), 2);
 	PT_ASSERT_INT_EQ(pt_runner_timeout(r), -1);
 	pt_runner_cancel(r, true);
-	PT_ASSERT_ERR(pt_runner_submit(r, &(struct pt_run_request){
-						  .job = jobs[0] }),
-		      PT_ESTATE);
+	PT_ASSERT_ERR(
+		pt_runner_submit(r, &(struct pt_run_request){ .job = jobs[0] }),
+		PT_ESTATE);
 	for (int k = 0; k < 4; k++) {
 		struct res x = next(r);
 		PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_NONE);
@@ -766,7 +770,8 @@ PT_TEST(cancel_terminates_running_and_returns_queued)
 PT_TEST(cancel_without_terminate_lets_jobs_finish)
 {
 	struct pt_runner *r = mkrunner(1);
-	struct pt_job *a = mkjob("a", "sleep 0.05; exit 4"), *b = mkjob("b", "true");
+	struct pt_job *a = mkjob("a", "sleep 0.05; exit 4"),
+		      *b = mkjob("b", "true");
 	struct pt_run_done d;
 	struct res x, y;
 
@@ -797,8 +802,8 @@ PT_TEST(pollable_fd_and_timeout)
 	PT_ASSERT_INT_GE(pt_runner_fd(r), 0);
 	while (!got) {
 		int t = pt_runner_timeout(r);
-		PT_ASSERT(t == 0 || pt_test_wait_fd(pt_runner_fd(r), POLLIN,
-						    20000));
+		PT_ASSERT(t == 0 ||
+			  pt_test_wait_fd(pt_runner_fd(r), POLLIN, 20000));
 		got = pt_runner_step(r, 0, &d);
 		PT_ASSERT_OK(got);
 	}
@@ -868,16 +873,15 @@ static int sink_open(void *ctx, const struct pt_job *job, unsigned attempt,
 	return 0;
 }
 
-static int sink_append(void *ctx, void *log, int64_t off,
-		       enum pt_stream stream, const void *data, size_t len)
+static int sink_append(void *ctx, void *log, int64_t off, enum pt_stream stream,
+		       const void *data, size_t len)
 {
 	struct sink *k = ctx;
 
 	PT_ASSERT(log == ctx);
 	PT_ASSERT_INT_GE(off, 0);
-	PT_ASSERT_OK(pt__buf_addf(&k->data, "%c:", stream == PT_STREAM_STDOUT
-							   ? 'o'
-							   : 'e'));
+	PT_ASSERT_OK(pt__buf_addf(
+		&k->data, "%c:", stream == PT_STREAM_STDOUT ? 'o' : 'e'));
 	return pt__buf_add(&k->data, data, len);
 }
 
