@@ -101,7 +101,8 @@ struct pt_runner {
 	struct pt_runner_iolog_ops ops; /* cfg.iolog, or all NULL */
 	char *work_dir;	    /* <tmp_root>/proctor-<session>-XXXXXX, lazily */
 	unsigned *slot_gen; /* per slot: generation of its temp dir name */
-	uint64_t kept;	    /* kept temp dirs made (their names) */
+	unsigned char *slot_clean; /* per slot: its dir exists, empty */
+	uint64_t kept;		   /* kept temp dirs made (their names) */
 };
 
 PT_API void pt_runner_config_init(struct pt_runner_config *c)
@@ -257,6 +258,7 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 		goto fail;
 	r->slots = pt__calloc(r->jobs, sizeof(*r->slots));
 	r->slot_gen = pt__calloc(r->jobs, sizeof(*r->slot_gen));
+	r->slot_clean = pt__calloc(r->jobs, 1);
 	r->rbuf = pt__malloc(PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL);
 	if (c->iolog) {
 		if (!c->iolog->open || !c->iolog->append || !c->iolog->close) {
@@ -266,7 +268,7 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 		r->ops = *c->iolog;
 	}
 	r->cfg.iolog = NULL;
-	if (!r->slots || !r->slot_gen || !r->rbuf) {
+	if (!r->slots || !r->slot_gen || !r->slot_clean || !r->rbuf) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -330,6 +332,7 @@ PT_API struct pt_runner *pt_runner_free(struct pt_runner *r)
 		pt__rm_rf(r->work_dir);
 	pt__free(r->work_dir);
 	pt__free(r->slot_gen);
+	pt__free(r->slot_clean);
 	pt__free(r->slots);
 	pt_vec_foreach(&r->heap, i)
 		qent_free(r->heap.v[i]);
@@ -734,6 +737,10 @@ static int make_tmpdir(struct pt_runner *r, struct slot *s, size_t idx,
 	if (e)
 		return e;
 	/* Emptied when the last job ended: creating it is the rare case. */
+	if (r->slot_clean[idx]) {
+		r->slot_clean[idx] = 0;
+		return 0;
+	}
 	e = pt__mkdir(path->s, 0700);
 	return e == -EEXIST ? 0 : e;
 }
@@ -746,6 +753,9 @@ static void clean_tmpdir(struct pt_runner *r, size_t idx, const char *path)
 	if (pt__dir_make_empty(path) < 0) {
 		(void)!pt__rm_rf(path);
 		r->slot_gen[idx]++;
+		r->slot_clean[idx] = 0;
+	} else {
+		r->slot_clean[idx] = 1;
 	}
 }
 

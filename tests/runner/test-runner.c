@@ -937,3 +937,26 @@ PT_TEST(lost_exit_status_is_a_crash_not_a_pass)
 	PT_ASSERT_STR_EQ(x.comments, "exit status lost: No child processes");
 	pt__free(j);
 }
+
+PT_TEST(next_job_gets_an_empty_dir_whatever_the_last_did)
+{
+	struct pt_runner *r = mkrunner(1);
+	struct pt_job *a = mkjob("a", "mkdir -p d/e && touch d/e/f .hidden"),
+		      *b = mkjob("b", "test -z \"$(ls -A)\" && cd / && "
+				      "rm -rf \"$PROCTOR_TMPDIR\""),
+		      *c = mkjob("c", "test -z \"$(ls -A)\" && touch x");
+
+	submit(r, a, 0, -1);
+	submit(r, b, 1, -1);
+	submit(r, c, 2, -1);
+	for (int i = 0; i < 3; i++) {
+		struct res x = next(r);
+		if (x.outcome != PT_OUTCOME_PASS)
+			PT_FAIL("job %s: %s", x.job->id,
+				pt_outcome_name(x.outcome));
+	}
+	pt_runner_free(r);
+	pt__free(a);
+	pt__free(b);
+	pt__free(c);
+}
