@@ -48,6 +48,9 @@ static void setup_env(void)
 	setenv("PT_CLI_FIFO", pt_test_path("fifo"), 1);
 	setenv("CI", "1", 1);
 	unsetenv("PROCTOR_SESSION_ID");
+	/* Job temp dirs inside the test's dir: a killed runner leaves one. */
+	(void)pt__mkdir_p(pt_test_path("tmp"), 0700);
+	setenv("TMPDIR", pt_test_path("tmp"), 1);
 }
 
 struct proc {
