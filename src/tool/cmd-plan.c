@@ -88,22 +88,6 @@ static void patterns_free(struct patterns *p)
 	free(p->v);
 }
 
-static void print_diags(FILE *out, const struct pt_diags *d)
-{
-	for (size_t i = 0; i < pt_diags_count(d); i++) {
-		const struct pt_diag *g = pt_diags_get(d, i);
-		const char *sev = g->severity == PT_SEV_ERROR	  ? ""
-				  : g->severity == PT_SEV_WARNING ? "warning: "
-								  : "note: ";
-
-		if (g->line)
-			fprintf(out, "%s:%u: %s%s\n", g->file, g->line, sev,
-				g->message);
-		else
-			fprintf(out, "%s: %s%s\n", g->file, sev, g->message);
-	}
-}
-
 /* JSON string (RFC 8259 escapes); NULL gives null. */
 static void json_str(FILE *out, const char *s)
 {
@@ -610,7 +594,7 @@ int pt_cmd_plan(int argc, char **argv)
 	r = pt_session_set_desired(s, desired, nd, true);
 	if (r < 0)
 		goto nomem;
-	print_diags(stderr, d);
+	pt_tool_print_diags(stderr, d, 0);
 	if (json) {
 		/* desired: the list given to the solver, mandatory first. */
 		size_t nm = pt_session_mandatory_count(s);

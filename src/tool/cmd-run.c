@@ -149,21 +149,6 @@ static int64_t wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void print_diags(FILE *out, const struct pt_diags *d, size_t from)
-{
-	for (size_t i = from; d && i < pt_diags_count(d); i++) {
-		const struct pt_diag *g = pt_diags_get(d, i);
-		const char *sev = g->severity == PT_SEV_ERROR	  ? ""
-				  : g->severity == PT_SEV_WARNING ? "warning: "
-								  : "note: ";
-		if (g->line)
-			fprintf(out, "%s:%u: %s%s\n", g->file, g->line, sev,
-				g->message);
-		else
-			fprintf(out, "%s: %s%s\n", g->file, sev, g->message);
-	}
-}
-
 static int compile_res(const char *cmd, const struct strv *v, regex_t **ret)
 {
 	regex_t *re = calloc(v->n ? v->n : 1, sizeof(*re));
@@ -442,7 +427,7 @@ static int after_resource(struct ctx *c, size_t before, size_t nd)
 {
 	int r;
 
-	print_diags(stderr, c->diags, nd);
+	pt_tool_print_diags(stderr, c->diags, nd);
 	if (pt_units_job_count(c->u) == before)
 		return 0;
 	r = put_jobs(c, before);
@@ -1408,7 +1393,7 @@ static void opts_free(struct opts *o)
 
 static int store_error(struct ctx *c, int r, const struct pt_diags *d)
 {
-	print_diags(stderr, d, 0);
+	pt_tool_print_diags(stderr, d, 0);
 	pt_tool_err(c->cmd, "session storage: %s", pt_strerror(r));
 	return r == PT_ELOCKED || r == PT_ECORRUPT || r == PT_EINCOMPAT
 		       ? PT_EXIT_STORAGE
@@ -1425,7 +1410,7 @@ static int load_units(struct ctx *c)
 	r = pt_units_load_paths(c->u, c->o->paths.n,
 				(const char *const *)c->o->paths.v, NULL,
 				c->diags);
-	print_diags(stderr, c->diags, 0);
+	pt_tool_print_diags(stderr, c->diags, 0);
 	return r < 0 ? r : 0;
 }
 

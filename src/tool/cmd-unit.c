@@ -12,22 +12,6 @@
 
 #include "cmd.h"
 
-/* "file:line: [warning: ]message" for each diagnostic, on out. */
-static void print_diags(FILE *out, const struct pt_diags *d)
-{
-	for (size_t i = 0; i < pt_diags_count(d); i++) {
-		const struct pt_diag *g = pt_diags_get(d, i);
-		const char *sev = g->severity == PT_SEV_ERROR	  ? ""
-				  : g->severity == PT_SEV_WARNING ? "warning: "
-								  : "note: ";
-		if (g->line)
-			fprintf(out, "%s:%u: %s%s\n", g->file, g->line, sev,
-				g->message);
-		else
-			fprintf(out, "%s: %s%s\n", g->file, sev, g->message);
-	}
-}
-
 /* Loads argv[optind..] into *ret_u with diagnostics in *ret_d. */
 static int load_args(const char *cmd, int argc, char **argv, const char *ns,
 		     struct pt_units **ret_u, struct pt_diags **ret_d)
@@ -88,7 +72,7 @@ int pt_cmd_validate(int argc, char **argv)
 	}
 	rc = load_args("validate", argc, argv, ns, &u, &d);
 	if (rc == PT_EXIT_OK) {
-		print_diags(stdout, d);
+		pt_tool_print_diags(stdout, d, 0);
 		warnings = pt_diags_count(d) - pt_diags_errors(d);
 		fprintf(stderr,
 			"%zu units, %zu jobs: %zu errors, %zu warnings\n",
@@ -168,7 +152,7 @@ int pt_cmd_units(int argc, char **argv)
 				       x->line);
 			}
 		}
-		print_diags(stderr, d);
+		pt_tool_print_diags(stderr, d, 0);
 		rc = pt_diags_errors(d) ? PT_EXIT_FAILURES : PT_EXIT_OK;
 	}
 	pt_units_free(u);

@@ -40,6 +40,13 @@ void pt_tool_err(const char *cmd, const char *fmt, ...)
 int pt_tool_usage_err(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Prints diagnostics from index `from` on, one per line, as
+ * "file:line: [warning: |note: ]message" (no line: "file: message").
+ */
+struct pt_diags;
+void pt_tool_print_diags(FILE *out, const struct pt_diags *d, size_t from);
+
 /* True when fd is a terminal and $CI is not set (progress lines). */
 bool pt_tool_isatty(int fd);
 

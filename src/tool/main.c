@@ -43,6 +43,21 @@ int pt_tool_usage_err(const char *cmd, const char *fmt, ...)
 	return PT_EXIT_USAGE;
 }
 
+void pt_tool_print_diags(FILE *out, const struct pt_diags *d, size_t from)
+{
+	for (size_t i = from; d && i < pt_diags_count(d); i++) {
+		const struct pt_diag *g = pt_diags_get(d, i);
+		const char *sev = g->severity == PT_SEV_ERROR	  ? ""
+				  : g->severity == PT_SEV_WARNING ? "warning: "
+								  : "note: ";
+		if (g->line)
+			fprintf(out, "%s:%u: %s%s\n", g->file, g->line, sev,
+				g->message);
+		else
+			fprintf(out, "%s: %s%s\n", g->file, sev, g->message);
+	}
+}
+
 bool pt_tool_isatty(int fd)
 {
 	const char *ci = getenv("CI");

@@ -25,6 +25,8 @@
 
 #include <proctor/common.h>
 
+#include "base/str.h"
+
 #define DEFAULT_TIMEOUT_S 30
 #define EXIT_SKIP         77
 
@@ -284,29 +286,6 @@ static int run_one(struct pt_test *t, char *why, size_t whysize)
 	return 1;
 }
 
-static bool glob_match(const char *p, const char *s)
-{
-	const char *star = NULL, *resume = NULL;
-
-	while (*s) {
-		if (*p == '*') {
-			star = p++;
-			resume = s;
-		} else if (*p == '?' || *p == *s) {
-			p++;
-			s++;
-		} else if (star) {
-			p = star + 1;
-			s = ++resume;
-		} else {
-			return false;
-		}
-	}
-	while (*p == '*')
-		p++;
-	return !*p;
-}
-
 static int cmp_name(const void *a, const void *b)
 {
 	const struct pt_test *x = *(struct pt_test *const *)a;
@@ -371,7 +350,7 @@ int main(int argc, char **argv)
 	if (!v)
 		return 99;
 	for (struct pt_test *t = tests; t; t = t->next) {
-		if (!glob || glob_match(glob, t->name))
+		if (!glob || pt__glob_match(glob, t->name))
 			v[n++] = t;
 	}
 	qsort(v, n, sizeof(*v), cmp_name);
