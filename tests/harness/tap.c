@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,8 +25,6 @@
 #include <unistd.h>
 
 #include <proctor/common.h>
-
-#include "base/str.h"
 
 #define DEFAULT_TIMEOUT_S 30
 #define EXIT_SKIP         77
@@ -350,7 +349,7 @@ int main(int argc, char **argv)
 	if (!v)
 		return 99;
 	for (struct pt_test *t = tests; t; t = t->next) {
-		if (!glob || pt__glob_match(glob, t->name))
+		if (!glob || fnmatch(glob, t->name, 0) == 0)
 			v[n++] = t;
 	}
 	qsort(v, n, sizeof(*v), cmp_name);

@@ -13,7 +13,7 @@
  * a test that hangs is killed with its whole process tree and reported.
  * Tests run in an order shuffled by the seed (printed first; --seed=N or
  * $PT_TEST_SEED reproduces it). The output is TAP 14 on stdout; what tests
- * print goes to stderr. Options: --list, --run=GLOB, --seed=N, --repeat=N,
+ * print goes to stderr. Options: --list, --run=GLOB (fnmatch), --seed=N, --repeat=N,
  * --timeout=SECONDS (multiplies nothing, replaces the default), --no-fork
  * (debugging: first failure ends the process).
  *
