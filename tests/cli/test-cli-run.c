@@ -849,8 +849,9 @@ PT_TEST(learned_durations_start_the_longest_first_at_j2_only)
 	pt_store_state_free(st);
 }
 
-/* What every stored state of the kill test has: the desired list, the
- * rejected (excluded) generated job, the generated jobs in the snapshot. */
+/* What every stored state of the kill tests has: the desired list, the
+ * rejected (excluded) generated job, the generated jobs in the snapshot,
+ * one result of the resource job. */
 static void check_kill_state(const struct pt_store_state *st)
 {
 	static const char *const desired[] = { "t::kres", "t::kgen-one",
@@ -875,7 +876,6 @@ static void check_kill_state(const struct pt_store_state *st)
 	PT_ASSERT_NOT_NULL(j);
 	PT_ASSERT_UINT_EQ(j->flags, PT_STORE_JOB_RESOURCE);
 	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kres"), 1);
-	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-one"), 1);
 }
 
 PT_TEST(kill_9_with_generated_and_rejected_jobs_then_resume)
@@ -910,6 +910,7 @@ PT_TEST(kill_9_with_generated_and_rejected_jobs_then_resume)
 	pt__free(out);
 	st = load_last();
 	check_kill_state(st);
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-one"), 1);
 	PT_ASSERT_STR_EQ(st->meta.running_job, "t::kgen-two");
 	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-two"), 0);
 	pt_store_state_free(st);
@@ -930,6 +931,7 @@ PT_TEST(kill_9_with_generated_and_rejected_jobs_then_resume)
 	pt__free(ran);
 	st = load_last();
 	check_kill_state(st);
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-one"), 1);
 	PT_ASSERT_NULL(st->meta.running_job);
 	PT_ASSERT_INT_EQ(last_result(st, "t::kgen-two")->outcome,
 			 PT_OUTCOME_CRASH);
@@ -1000,4 +1002,90 @@ PT_TEST(damaged_learned_durations_are_reported_and_replaced)
 	PT_ASSERT_UINT_EQ(pt_store_durations_count(d), 2);
 	PT_ASSERT_NOT_NULL(pt_store_durations_find(d, "t::lpt-long"));
 	pt_store_durations_free(d);
+}
+
+/* Occurrences of the line "name\n" in s. */
+static size_t count_lines(const char *s, const char *name)
+{
+	size_t n = 0, len = strlen(name);
+
+	for (const char *p = s; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		n += l == len && !memcmp(p, name, len);
+		p += l + (e ? 1 : 0);
+	}
+	return n;
+}
+
+PT_TEST(kill_9_at_j2_reruns_only_what_has_no_result)
+{
+	const char *args[] = { "run",	  fixture(),  "-p",
+			       "t::kill", "-x",	      "t::kgen-three",
+			       "-j2",	  "--seed=5", NULL };
+	const char *res[] = { "resume", NULL };
+	static const char *const jobs[] = { "kres", "kgen-one", "kgen-two",
+					    "kafter" };
+	bool had[PT_ARRAY_SIZE(jobs)];
+	struct pt_store_state *st;
+	int fifo, status;
+	struct proc p;
+	char *out, *err, *ran, id[64];
+
+	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	fifo = open_fifo();
+	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
+	wait_started(fifo);
+	PT_ASSERT_INT_EQ(kill(p.pid, SIGKILL), 0);
+	PT_ASSERT_OK(pt__proc_wait(p.pid, p.pidfd, 20000, &status));
+	close(p.pidfd);
+	PT_ASSERT_INT_EQ(kill(-job_pgid(), SIGKILL), 0);
+	/* Reap every orphaned job: none appends to the log any more. */
+	while (waitpid(-1, &status, 0) > 0)
+		;
+	st = load_last();
+	check_kill_state(st);
+	PT_ASSERT_NULL(st->meta.running_job); /* not recorded at -jN */
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-two"), 0);
+	for (size_t i = 0; i < PT_ARRAY_SIZE(jobs); i++) {
+		snprintf(id, sizeof(id), "t::%s", jobs[i]);
+		had[i] = n_results_of(st, id) > 0;
+	}
+	pt_store_state_free(st);
+
+	/* At -jN the killed job has no result: it runs again, and passes. */
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(strstr(out, "pass t::kgen-two\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "4 jobs: 4 pass, seed 5\n"));
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 5, 4 jobs, 4 done, -j2\n"
+			      "4 jobs: 4 pass, seed 5\n");
+	pt__free(out);
+	pt__free(err);
+	ran = slurp(pt_test_path("mark.ran"));
+	st = load_last();
+	check_kill_state(st);
+	for (size_t i = 0; i < PT_ARRAY_SIZE(jobs); i++) {
+		size_t n = count_lines(ran, jobs[i]);
+
+		snprintf(id, sizeof(id), "t::%s", jobs[i]);
+		/* One committed result each, whatever happened. */
+		PT_ASSERT_UINT_EQ(n_results_of(st, id), 1);
+		PT_ASSERT_INT_EQ(last_result(st, id)->outcome, PT_OUTCOME_PASS);
+		/* A job with a result before the kill never ran again. */
+		if (had[i] && n != 1)
+			PT_FAIL("%s had a result but ran %zu times:\n%s",
+				jobs[i], n, ran);
+		if (!had[i] && (n < 1 || n > 2))
+			PT_FAIL("%s ran %zu times:\n%s", jobs[i], n, ran);
+	}
+	PT_ASSERT(had[0]); /* the resource job came before the others */
+	PT_ASSERT(!had[2]);
+	PT_ASSERT_UINT_EQ(count_lines(ran, "kgen-two"), 2);
+	PT_ASSERT_UINT_EQ(count_lines(ran, "kgen-three"), 0);
+	pt__free(ran);
+	pt_store_state_free(st);
+	close(fifo);
 }
