@@ -261,6 +261,12 @@ PT_API int pt_store_put_jobs(struct pt_store *s,
  */
 PT_API int pt_store_set_desired(struct pt_store *s, const char *const *ids,
 				size_t n);
+/*
+ * Replaces the rejected list of the metadata (job ids, in order; the jobs
+ * the user deselected: `proctor run -x`). Duplicates are dropped.
+ */
+PT_API int pt_store_set_rejected(struct pt_store *s, const char *const *ids,
+				 size_t n);
 /* Replaces the records of a resource job. */
 PT_API int pt_store_put_resource(struct pt_store *s, const char *job_id,
 				 const struct pt_store_record *records,
@@ -380,6 +386,66 @@ PT_API int pt_store_iolog_read(struct pt_store *s, const char *path,
 PT_API int pt_store_attach(struct pt_store *s, const char *job_id,
 			   const char *name, const void *data, size_t len,
 			   char **ret_path);
+
+/* ---- learned durations (per repository) -----------------------------------
+ */
+
+/*
+ * Durations learned from earlier sessions of a repository, used by the
+ * runner to start long jobs first when a job has no estimated_duration
+ * (docs/store.md, "Learned durations"). Kept in <repo>/durations: per job
+ * id, the duration of its last measured run (outcome pass or fail) in the
+ * most recent session that ran it. Bounded: at most
+ * PT_STORE_DURATIONS_MAX_JOBS jobs, the most recently measured kept; the
+ * file is never larger than PT_STORE_DURATIONS_MAX_BYTES.
+ */
+#define PT_STORE_DURATIONS_MAX_JOBS  65536u
+#define PT_STORE_DURATIONS_MAX_BYTES (16u << 20)
+
+struct pt_store_duration {
+	const char *job_id;
+	double duration;    /* seconds, > 0 (whole nanoseconds) */
+	int64_t updated_ns; /* wall clock of the update (ignored by record) */
+};
+
+struct pt_store_durations;
+
+/*
+ * Loads the learned durations of repo (NULL: default). An absent file (or
+ * repository) is an empty set. A damaged file is PT_ECORRUPT (diags name
+ * the file and line), a file over the limit PT_ETOOBIG: callers treat the
+ * set as a hint and go on without it. Free with pt_store_durations_free().
+ */
+PT_API int pt_store_durations_load(const char *repo, struct pt_diags *diags,
+				   struct pt_store_durations **ret);
+PT_API struct pt_store_durations *
+pt_store_durations_free(struct pt_store_durations *d);
+PT_API size_t pt_store_durations_count(const struct pt_store_durations *d);
+/* Entry i (newest first as loaded), NULL when out of range. */
+PT_API const struct pt_store_duration *
+pt_store_durations_get(const struct pt_store_durations *d, size_t i);
+/* The entry of a job id, or NULL (O(1)). */
+PT_API const struct pt_store_duration *
+pt_store_durations_find(const struct pt_store_durations *d, const char *job_id);
+
+/*
+ * Merges durations (job ids without '\n', durations >= 0, rounded to whole
+ * nanoseconds) into repo's file, stamped with the current time: read,
+ * merge and an atomic rewrite under an flock of <repo>/durations.lock, so
+ * concurrent writers lose nothing. A damaged file is started again (a
+ * warning in diags). The oldest entries are dropped beyond the limits.
+ */
+PT_API int pt_store_durations_record(const char *repo,
+				     const struct pt_store_duration *v,
+				     size_t n, struct pt_diags *diags);
+
+/*
+ * Learns from session s: for each job, the duration of its last result
+ * with outcome pass or fail (and duration > 0), recorded into the
+ * session's repository with pt_store_durations_record. Returns the number
+ * of jobs learned.
+ */
+PT_API int pt_store_learn_durations(struct pt_store *s, struct pt_diags *diags);
 
 /* ---- export / import ----------------------------------------------------- */
 

@@ -101,6 +101,11 @@ int pt__store_read_meta(sqlite3 *db, struct pt_arena *a,
 /* Slug of a job id for file names: [-_.A-Za-z0-9], others '_'. */
 int pt__store_slug(struct pt_buf *b, const char *s);
 
+/* Parses a durations file in memory (durations.c; the fuzz target). */
+int pt__store_durations_parse(const char *data, size_t len, const char *name,
+			      struct pt_diags *diags,
+			      struct pt_store_durations **ret);
+
 /* Envelope parsing from memory (envelope.c; the fuzz target's entry). */
 struct pt_envelope;
 int pt__envelope_parse(const void *data, size_t len, bool header_only,

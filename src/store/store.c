@@ -717,6 +717,52 @@ int pt_store_set_desired(struct pt_store *s, const char *const *ids, size_t n)
 	return tx_leave(s, own, set_desired(s, ids, n), PT_SYNC_NORMAL);
 }
 
+static int set_rejected(struct pt_store *s, const char *const *ids, size_t n)
+{
+	struct pt_map seen = PT_MAP_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = pt__store_exec(s, "DELETE FROM rejected");
+	if (r < 0)
+		return r;
+	rc = sqlite3_prepare_v2(s->db, "INSERT INTO rejected(job) VALUES (?)",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return pt__store_sqlite_err(rc);
+	r = pt__map_reserve(&seen, n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (!id_ok(ids[i])) {
+			r = -EINVAL;
+			break;
+		}
+		r = pt__map_put(&seen, ids[i], strlen(ids[i]), NULL, NULL);
+		if (r == 0)
+			continue; /* a duplicate: the first one stays */
+		if (r < 0)
+			break;
+		r = bind_text(st, 1, ids[i]);
+		if (r == 0)
+			r = step_done(st);
+	}
+	sqlite3_finalize(st);
+	pt__map_release(&seen);
+	return r;
+}
+
+int pt_store_set_rejected(struct pt_store *s, const char *const *ids, size_t n)
+{
+	bool own;
+	int r;
+
+	if (n && !ids)
+		return -EINVAL;
+	r = tx_enter(s, &own);
+	if (r < 0)
+		return r;
+	return tx_leave(s, own, set_rejected(s, ids, n), PT_SYNC_NORMAL);
+}
+
 static int put_resource(struct pt_store *s, const char *job_id,
 			const struct pt_store_record *recs, size_t n)
 {

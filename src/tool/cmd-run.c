@@ -120,6 +120,7 @@ struct ctx {
 	size_t scan_from; /* run-list jobs before it are all done */
 	int sfd;
 	char *sess_dir;
+	struct pt_store_durations *dur; /* learned from earlier sessions */
 };
 
 /* ---- small helpers */
@@ -220,15 +221,19 @@ static int grow_js(struct ctx *c)
 
 /* ---- selection */
 
-/* The desired list: the plan's (bootstrap first), or every job. */
+/*
+ * The desired list: the plan's (bootstrap first), or every job. The jobs
+ * an -x pattern removed are the session's rejected jobs.
+ */
 static int select_desired(struct ctx *c, struct strv *desired,
-			  struct strv *mandatory)
+			  struct strv *mandatory, struct strv *rejected)
 {
 	size_t n = pt_units_job_count(c->u);
 	int r = 0;
 
 	strv_free(desired);
 	strv_free(mandatory);
+	strv_free(rejected);
 	if (c->o->plan) {
 		struct pt_plan_selection *sel = NULL;
 
@@ -241,8 +246,10 @@ static int select_desired(struct ctx *c, struct strv *desired,
 			const char *id = sel->desired.v[i];
 			if (c->ninc && !matches_any(c->inc, c->ninc, id))
 				continue;
-			if (matches_any(c->exc, c->nexc, id))
+			if (matches_any(c->exc, c->nexc, id)) {
+				r = strv_add(rejected, id);
 				continue;
+			}
 			r = strv_add(desired, id);
 		}
 		for (size_t i = 0; i < sel->mandatory.n && !r; i++)
@@ -254,8 +261,10 @@ static int select_desired(struct ctx *c, struct strv *desired,
 		const char *id = pt_units_job(c->u, i)->id;
 		if (c->ninc && !matches_any(c->inc, c->ninc, id))
 			continue;
-		if (matches_any(c->exc, c->nexc, id))
+		if (matches_any(c->exc, c->nexc, id)) {
+			r = strv_add(rejected, id);
 			continue;
+		}
 		r = strv_add(desired, id);
 	}
 	return r;
@@ -264,12 +273,18 @@ static int select_desired(struct ctx *c, struct strv *desired,
 /* Solves the session for the current selection and stores the list. */
 static int resolve(struct ctx *c)
 {
-	struct strv desired = { 0 }, mandatory = { 0 };
-	int r = select_desired(c, &desired, &mandatory);
+	struct strv desired = { 0 }, mandatory = { 0 }, rejected = { 0 };
+	int r = select_desired(c, &desired, &mandatory, &rejected);
 
 	if (r == 0)
 		r = pt_session_set_mandatory(
 			c->s, (const char *const *)mandatory.v, mandatory.n);
+	if (r == 0)
+		r = pt_session_set_rejected(
+			c->s, (const char *const *)rejected.v, rejected.n);
+	if (r == 0 && c->st && c->nexc)
+		r = pt_store_set_rejected(
+			c->st, (const char *const *)rejected.v, rejected.n);
 	if (r == 0)
 		r = pt_session_set_desired(c->s, (const char *const *)desired.v,
 					   desired.n, true);
@@ -290,6 +305,7 @@ static int resolve(struct ctx *c)
 	}
 	strv_free(&desired);
 	strv_free(&mandatory);
+	strv_free(&rejected);
 	if (r >= 0)
 		r = grow_js(c);
 	c->n_total = pt_session_run_list_count(c->s);
@@ -438,6 +454,20 @@ static int after_resource(struct ctx *c, size_t before, size_t nd)
 	return r;
 }
 
+/*
+ * A job's expected duration: its estimated_duration, else the duration
+ * learned from earlier sessions of the repository; 0 when unknown.
+ */
+static double estimate(const struct ctx *c, const struct pt_job *j)
+{
+	const struct pt_store_duration *d;
+
+	if (j->estimated_duration > 0)
+		return j->estimated_duration;
+	d = pt_store_durations_find(c->dur, j->id);
+	return d ? d->duration : 0;
+}
+
 /* ---- output */
 
 static void progress(struct ctx *c)
@@ -450,8 +480,8 @@ static void progress(struct ctx *c)
 	for (size_t i = 0; i < pt_session_run_list_count(c->s); i++) {
 		size_t k = pt_session_run_list_get(c->s, i);
 		const struct pt_job *j = pt_session_job(c->s, k);
-		if (k < c->njs && !c->js[k].done && j->estimated_duration > 0)
-			eta += j->estimated_duration;
+		if (k < c->njs && !c->js[k].done)
+			eta += estimate(c, j);
 	}
 	eta /= c->o->jobs ? c->o->jobs : 1;
 	fprintf(stderr, "\r\033[K[%zu/%zu] running %zu, failed %zu", c->n_done,
@@ -600,7 +630,7 @@ static int submit(struct ctx *c, size_t k, unsigned attempt)
 	struct pt_run_request q = {
 		.job = j,
 		.order = c->js[k].order,
-		.estimate = j->estimated_duration,
+		.estimate = estimate(c, j),
 		.attempt = attempt,
 		.udata = (void *)(uintptr_t)k,
 	};
@@ -950,8 +980,18 @@ static int make_runner(struct ctx *c)
 	static struct pt_runner_iolog_ops ops = { log_open, log_append,
 						  log_close, NULL };
 	struct pt_runner_config cfg;
+	struct pt_diags *d = NULL;
 	char cwd[PATH_MAX];
 
+	if (c->st && !c->dur && pt_diags_new(&d) == 0) {
+		/* A hint only: a damaged file is replaced at the end. */
+		if (pt_store_durations_load(NULL, d, &c->dur) < 0) {
+			print_diags(stderr, d, 0);
+			pt_tool_err(c->cmd,
+				    "warning: learned durations ignored");
+		}
+		pt_diags_free(d);
+	}
 	pt_runner_config_init(&cfg);
 	cfg.jobs = c->o->jobs;
 	cfg.timeout = c->o->timeout;
@@ -1338,6 +1378,12 @@ static int finish(struct ctx *c, int r)
 				    pt_strerror(e));
 			c->storage_error = true;
 		}
+		/* For the next sessions' order (docs/runner.md). */
+		if (!c->storage_error &&
+		    (e = pt_store_learn_durations(c->st, NULL)) < 0)
+			pt_tool_err(c->cmd,
+				    "warning: durations not learned: %s",
+				    pt_strerror(e));
 	}
 	for (size_t i = 0; c->s && i < c->o->reports.n && !c->storage_error;
 	     i++) {
@@ -1369,6 +1415,7 @@ static void ctx_free(struct ctx *c)
 	pt_runner_free(c->r);
 	pt_session_free(c->s);
 	pt_store_free(c->st);
+	pt_store_durations_free(c->dur);
 	pt_units_free(c->u);
 	pt_diags_free(c->diags);
 	for (size_t i = 0; i < c->ninc; i++)
@@ -1670,7 +1717,11 @@ static int rebuild(struct ctx *c, struct pt_store_state *st, bool apply_rule)
 		if (r < 0)
 			return r;
 	}
-	r = pt_session_set_desired(c->s, st->desired, st->n_desired, false);
+	r = pt_session_set_rejected(c->s, st->meta.rejected,
+				    st->meta.n_rejected);
+	if (r == 0)
+		r = pt_session_set_desired(c->s, st->desired, st->n_desired,
+					   false);
 	if (r < 0)
 		return r;
 	if ((r = grow_js(c)) < 0)

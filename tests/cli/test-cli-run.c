@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <proctor/store.h>
+
 #include "tap.h"
 
 static const char *proctor(void)
@@ -707,4 +709,383 @@ PT_TEST(manual_job_asks_the_operator_on_a_terminal)
 	PT_ASSERT_INT_EQ(wait_exit(p), 1);
 	close(master);
 	pt__buf_release(&seen);
+}
+
+/* ---- the session as stored (read with the store's API) */
+
+static struct pt_store_state *load_last(void)
+{
+	struct pt_store *s = NULL;
+	struct pt_store_state *st = NULL;
+
+	PT_ASSERT_OK(pt_store_open(pt_test_path("repo"), NULL, PT_STORE_READ,
+				   NULL, &s));
+	PT_ASSERT_OK(pt_store_load(s, &st));
+	pt_store_free(s);
+	return st;
+}
+
+/* The last result of a job in the session, or NULL. */
+static const struct pt_result *last_result(const struct pt_store_state *st,
+					   const char *id)
+{
+	const struct pt_result *r = NULL;
+
+	for (size_t i = 0; i < st->n_results; i++)
+		if (!strcmp(st->results[i].job_id, id))
+			r = &st->results[i].r;
+	return r;
+}
+
+static size_t n_results_of(const struct pt_store_state *st, const char *id)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->n_results; i++)
+		n += !strcmp(st->results[i].job_id, id);
+	return n;
+}
+
+static const struct pt_store_job *snap_job(const struct pt_store_state *st,
+					   const char *id)
+{
+	for (size_t i = 0; i < st->n_jobs; i++)
+		if (!strcmp(st->jobs[i].id, id))
+			return &st->jobs[i];
+	return NULL;
+}
+
+/* started_ns of a job's last result (must exist). */
+static int64_t started(const struct pt_store_state *st, const char *id)
+{
+	const struct pt_result *r = last_result(st, id);
+
+	if (!r)
+		PT_FAIL("no result for %s", id);
+	return r->started_ns;
+}
+
+PT_TEST(learned_durations_come_from_earlier_sessions)
+{
+	const char *args[] = { "run", fixture(),  "-p", "t::lpt",
+			       "-j1", "--seed=1", NULL };
+	struct pt_store_durations *d = NULL;
+	struct pt_store_state *st;
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 2 jobs, -j1\n"
+			      "pass t::lpt-short\n"
+			      "pass t::lpt-long\n"
+			      "2 jobs: 2 pass, seed 1\n");
+	PT_ASSERT_STR_EQ(err, "");
+	pt__free(out);
+	pt__free(err);
+	/* The learned durations are the session's, exactly. */
+	st = load_last();
+	PT_ASSERT_OK(pt_store_durations_load(pt_test_path("repo"), NULL, &d));
+	PT_ASSERT_UINT_EQ(pt_store_durations_count(d), 2);
+	for (size_t i = 0; i < 2; i++) {
+		const char *id = i ? "t::lpt-long" : "t::lpt-short";
+		const struct pt_store_duration *x =
+			pt_store_durations_find(d, id);
+		const struct pt_result *r = last_result(st, id);
+
+		PT_ASSERT_NOT_NULL(x);
+		PT_ASSERT_NOT_NULL(r);
+		if (!(r->duration > 0 && x->duration == r->duration))
+			PT_FAIL("%s: learned %.17g, measured %.17g", id,
+				x->duration, r->duration);
+	}
+	/* The job sleeps 0.3 s; the other one only echoes. */
+	PT_ASSERT(pt_store_durations_find(d, "t::lpt-long")->duration >= 0.3);
+	pt_store_durations_free(d);
+	pt_store_state_free(st);
+}
+
+PT_TEST(learned_durations_start_the_longest_first_at_j2_only)
+{
+	const char *learn[] = { "run", fixture(),  "-p", "t::lpt",
+				"-j1", "--seed=1", NULL };
+	const char *j2[] = { "run", fixture(),	"-p", "t::lpt",
+			     "-j2", "--seed=2", NULL };
+	const char *j1[] = { "run", fixture(),	"-p", "t::lpt",
+			     "-j1", "--seed=3", NULL };
+	struct pt_store_state *st;
+	char *out, *err;
+
+	/* Without learned durations, -j2 starts in run-list order. */
+	PT_ASSERT_INT_EQ(run(j2, &out, &err), 0);
+	pt__free(out);
+	pt__free(err);
+	st = load_last();
+	PT_ASSERT_INT_LT(started(st, "t::lpt-short"),
+			 started(st, "t::lpt-long"));
+	pt_store_state_free(st);
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("repo/durations")), 0);
+	/* An earlier session measures them... */
+	PT_ASSERT_INT_EQ(run(learn, &out, &err), 0);
+	pt__free(out);
+	pt__free(err);
+	/* ... then -j2 starts the long one first, */
+	PT_ASSERT_INT_EQ(run(j2, &out, &err), 0);
+	pt__free(out);
+	pt__free(err);
+	st = load_last();
+	PT_ASSERT_INT_LT(started(st, "t::lpt-long"),
+			 started(st, "t::lpt-short"));
+	pt_store_state_free(st);
+	/* and -j1 keeps exactly the run-list order. */
+	PT_ASSERT_INT_EQ(run(j1, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 2 jobs, -j1\n"
+			      "pass t::lpt-short\n"
+			      "pass t::lpt-long\n"
+			      "2 jobs: 2 pass, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+	st = load_last();
+	PT_ASSERT_INT_LT(started(st, "t::lpt-short"),
+			 started(st, "t::lpt-long"));
+	pt_store_state_free(st);
+}
+
+/* What every stored state of the kill tests has: the desired list, the
+ * rejected (excluded) generated job, the generated jobs in the snapshot,
+ * one result of the resource job. */
+static void check_kill_state(const struct pt_store_state *st)
+{
+	static const char *const desired[] = { "t::kres", "t::kgen-one",
+					       "t::kgen-two", "t::kafter" };
+	const struct pt_store_job *j;
+
+	PT_ASSERT_UINT_EQ(st->n_desired, PT_ARRAY_SIZE(desired));
+	for (size_t i = 0; i < PT_ARRAY_SIZE(desired); i++)
+		PT_ASSERT_STR_EQ(st->desired[i], desired[i]);
+	PT_ASSERT_UINT_EQ(st->meta.n_rejected, 1);
+	PT_ASSERT_STR_EQ(st->meta.rejected[0], "t::kgen-three");
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-three"), 0);
+	for (size_t i = 0; i < 3; i++) {
+		const char *id = i == 0	  ? "t::kgen-one"
+				 : i == 1 ? "t::kgen-two"
+					  : "t::kgen-three";
+		j = snap_job(st, id);
+		PT_ASSERT_NOT_NULL(j);
+		PT_ASSERT_UINT_EQ(j->flags, PT_STORE_JOB_GENERATED);
+	}
+	j = snap_job(st, "t::kres");
+	PT_ASSERT_NOT_NULL(j);
+	PT_ASSERT_UINT_EQ(j->flags, PT_STORE_JOB_RESOURCE);
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kres"), 1);
+}
+
+PT_TEST(kill_9_with_generated_and_rejected_jobs_then_resume)
+{
+	const char *args[] = { "run",	  fixture(),  "-p",
+			       "t::kill", "-x",	      "t::kgen-three",
+			       "-j1",	  "--seed=3", NULL };
+	const char *res[] = { "resume", NULL };
+	const char *rerun[] = { "resume", "--rerun-failed", NULL };
+	struct pt_store_state *st;
+	int fifo, status;
+	struct proc p;
+	pid_t job;
+	char *out, *err, *ran;
+
+	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	fifo = open_fifo();
+	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
+	wait_started(fifo);
+	/* kgen-two runs (a generated job): the runner dies. */
+	PT_ASSERT_INT_EQ(kill(p.pid, SIGKILL), 0);
+	PT_ASSERT_OK(pt__proc_wait(p.pid, p.pidfd, 20000, &status));
+	close(p.pidfd);
+	PT_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	job = job_pgid();
+	PT_ASSERT_INT_EQ(kill(-job, SIGKILL), 0);
+	PT_ASSERT_INT_EQ(waitpid(job, &status, 0), job);
+	out = mask(slurp(pt_test_path("out1")));
+	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 2 jobs, -j1\n"
+			      "pass t::kres\n"
+			      "pass t::kgen-one\n");
+	pt__free(out);
+	st = load_last();
+	check_kill_state(st);
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-one"), 1);
+	PT_ASSERT_STR_EQ(st->meta.running_job, "t::kgen-two");
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-two"), 0);
+	pt_store_state_free(st);
+
+	/* Resume: the generated job that was running is a crash; nothing
+	 * with a committed result runs again; the rejected job stays out. */
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "crash t::kgen-two: Crashed after resuming "
+			      "execution\n"
+			      "session ID, seed 3, 4 jobs, 3 done, -j1\n"
+			      "pass t::kafter\n"
+			      "4 jobs: 3 pass, 1 crash, seed 3\n");
+	PT_ASSERT_STR_EQ(err, "");
+	pt__free(out);
+	pt__free(err);
+	ran = slurp(pt_test_path("mark.ran"));
+	PT_ASSERT_STR_EQ(ran, "kres\nkgen-one\nkgen-two\nkafter\n");
+	pt__free(ran);
+	st = load_last();
+	check_kill_state(st);
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-one"), 1);
+	PT_ASSERT_NULL(st->meta.running_job);
+	PT_ASSERT_INT_EQ(last_result(st, "t::kgen-two")->outcome,
+			 PT_OUTCOME_CRASH);
+	PT_ASSERT_INT_EQ(last_result(st, "t::kafter")->outcome,
+			 PT_OUTCOME_PASS);
+	pt_store_state_free(st);
+
+	/* A generated job runs again on request (and passes now)... */
+	PT_ASSERT_INT_EQ(run(rerun, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 4 jobs, 3 done, -j1\n"
+			      "pass t::kgen-two (attempt 2)\n"
+			      "4 jobs: 4 pass, seed 3\n");
+	PT_ASSERT_STR_EQ(err, "");
+	pt__free(out);
+	pt__free(err);
+	/* ... and a resume of the finished session runs nothing. */
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 4 jobs, 4 done, -j1\n"
+			      "4 jobs: 4 pass, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+	ran = slurp(pt_test_path("mark.ran"));
+	PT_ASSERT_STR_EQ(ran, "kres\nkgen-one\nkgen-two\nkafter\nkgen-two\n");
+	pt__free(ran);
+	st = load_last();
+	check_kill_state(st);
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-two"), 2);
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kafter"), 1);
+	pt_store_state_free(st);
+	/* The report has the generated jobs with their results. */
+	{
+		const char *rep[] = { "report", "--format", "tap", NULL };
+		PT_ASSERT_INT_EQ(run(rep, &out, &err), 0);
+		PT_ASSERT_STR_EQ(out, "TAP version 14\n"
+				      "1..4\n"
+				      "# proctor session ID seed 3\n"
+				      "ok 1 - t::kres\n"
+				      "ok 2 - t::kgen-one\n"
+				      "ok 3 - t::kgen-two\n"
+				      "ok 4 - t::kafter\n");
+		pt__free(out);
+		pt__free(err);
+	}
+	close(fifo);
+}
+
+PT_TEST(damaged_learned_durations_are_reported_and_replaced)
+{
+	const char *args[] = { "run", fixture(),  "-p", "t::lpt",
+			       "-j2", "--seed=4", NULL };
+	struct pt_store_durations *d = NULL;
+	char *out, *err, want[1200];
+
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("repo"), 0700));
+	PT_ASSERT_OK(pt__write_file_atomic(pt_test_path("repo/durations"),
+					   "garbage\n", 8, 0600));
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	snprintf(want, sizeof(want),
+		 "%s:1: not a durations file (expected 'proctor-durations "
+		 "1')\nproctor run: warning: learned durations ignored\n",
+		 pt_test_path("repo/durations"));
+	PT_ASSERT_STR_EQ(err, want);
+	PT_ASSERT_NOT_NULL(strstr(out, "2 jobs: 2 pass, seed 4\n"));
+	pt__free(out);
+	pt__free(err);
+	/* Learned again at the end of the run. */
+	PT_ASSERT_OK(pt_store_durations_load(pt_test_path("repo"), NULL, &d));
+	PT_ASSERT_UINT_EQ(pt_store_durations_count(d), 2);
+	PT_ASSERT_NOT_NULL(pt_store_durations_find(d, "t::lpt-long"));
+	pt_store_durations_free(d);
+}
+
+/* Occurrences of the line "name\n" in s. */
+static size_t count_lines(const char *s, const char *name)
+{
+	size_t n = 0, len = strlen(name);
+
+	for (const char *p = s; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		n += l == len && !memcmp(p, name, len);
+		p += l + (e ? 1 : 0);
+	}
+	return n;
+}
+
+PT_TEST(kill_9_at_j2_reruns_only_what_has_no_result)
+{
+	const char *args[] = { "run",	  fixture(),  "-p",
+			       "t::kill", "-x",	      "t::kgen-three",
+			       "-j2",	  "--seed=5", NULL };
+	const char *res[] = { "resume", NULL };
+	static const char *const jobs[] = { "kres", "kgen-one", "kgen-two",
+					    "kafter" };
+	bool had[PT_ARRAY_SIZE(jobs)];
+	struct pt_store_state *st;
+	int fifo, status;
+	struct proc p;
+	char *out, *err, *ran, id[64];
+
+	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	fifo = open_fifo();
+	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
+	wait_started(fifo);
+	PT_ASSERT_INT_EQ(kill(p.pid, SIGKILL), 0);
+	PT_ASSERT_OK(pt__proc_wait(p.pid, p.pidfd, 20000, &status));
+	close(p.pidfd);
+	PT_ASSERT_INT_EQ(kill(-job_pgid(), SIGKILL), 0);
+	/* Reap every orphaned job: none appends to the log any more. */
+	while (waitpid(-1, &status, 0) > 0)
+		;
+	st = load_last();
+	check_kill_state(st);
+	PT_ASSERT_NULL(st->meta.running_job); /* not recorded at -jN */
+	PT_ASSERT_UINT_EQ(n_results_of(st, "t::kgen-two"), 0);
+	for (size_t i = 0; i < PT_ARRAY_SIZE(jobs); i++) {
+		snprintf(id, sizeof(id), "t::%s", jobs[i]);
+		had[i] = n_results_of(st, id) > 0;
+	}
+	pt_store_state_free(st);
+
+	/* At -jN the killed job has no result: it runs again, and passes. */
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(strstr(out, "pass t::kgen-two\n"));
+	PT_ASSERT_NOT_NULL(strstr(out, "4 jobs: 4 pass, seed 5\n"));
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 5, 4 jobs, 4 done, -j2\n"
+			      "4 jobs: 4 pass, seed 5\n");
+	pt__free(out);
+	pt__free(err);
+	ran = slurp(pt_test_path("mark.ran"));
+	st = load_last();
+	check_kill_state(st);
+	for (size_t i = 0; i < PT_ARRAY_SIZE(jobs); i++) {
+		size_t n = count_lines(ran, jobs[i]);
+
+		snprintf(id, sizeof(id), "t::%s", jobs[i]);
+		/* One committed result each, whatever happened. */
+		PT_ASSERT_UINT_EQ(n_results_of(st, id), 1);
+		PT_ASSERT_INT_EQ(last_result(st, id)->outcome, PT_OUTCOME_PASS);
+		/* A job with a result before the kill never ran again. */
+		if (had[i] && n != 1)
+			PT_FAIL("%s had a result but ran %zu times:\n%s",
+				jobs[i], n, ran);
+		if (!had[i] && (n < 1 || n > 2))
+			PT_FAIL("%s ran %zu times:\n%s", jobs[i], n, ran);
+	}
+	PT_ASSERT(had[0]); /* the resource job came before the others */
+	PT_ASSERT(!had[2]);
+	PT_ASSERT_UINT_EQ(count_lines(ran, "kgen-two"), 2);
+	PT_ASSERT_UINT_EQ(count_lines(ran, "kgen-three"), 0);
+	pt__free(ran);
+	pt_store_state_free(st);
+	close(fifo);
 }

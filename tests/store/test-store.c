@@ -5,6 +5,7 @@
 #include "base/common.h"
 #include "base/diag.h"
 #include "base/str.h"
+#include "os/clock.h"
 #include "os/fd.h"
 #include "os/file.h"
 #include "store/store-internal.h"
@@ -891,4 +892,316 @@ PT_TEST(create_with_state_and_checkpoint)
 	pt_store_state_free(st);
 	pt_store_free(s);
 	pt_store_free(t);
+}
+
+/* ---- learned durations ----------------------------------------------------
+ */
+
+static int64_t fake_wall;
+
+static int64_t fake_clock(void *ctx, int which)
+{
+	(void)ctx;
+	return which ? fake_wall : 1000;
+}
+
+static double dur_of(const struct pt_store_durations *d, const char *id)
+{
+	const struct pt_store_duration *x = pt_store_durations_find(d, id);
+
+	return x ? x->duration : -1;
+}
+
+/* Exact comparison of doubles, both printed on failure. */
+#define ASSERT_DBL_EQ(a, b)                             \
+ do {                                                   \
+  double a_ = (a), b_ = (b);                            \
+  if (!(a_ == b_))                                      \
+   PT_FAIL("%s == %s: %.17g != %.17g", #a, #b, a_, b_); \
+ } while (0)
+
+PT_TEST(durations_absent_file_is_an_empty_set)
+{
+	struct pt_store_durations *d = NULL;
+
+	PT_ASSERT_OK(pt_store_durations_load(pt_test_path("nope"), NULL, &d));
+	PT_ASSERT_UINT_EQ(pt_store_durations_count(d), 0);
+	PT_ASSERT_NULL(pt_store_durations_find(d, "x"));
+	PT_ASSERT_NULL(pt_store_durations_get(d, 0));
+	pt_store_durations_free(d);
+	PT_ASSERT_INT_EQ(access(pt_test_path("nope"), F_OK), -1);
+}
+
+PT_TEST(durations_are_read_back_exactly_and_merged)
+{
+	const struct pt_store_duration v1[] = {
+		{ .job_id = "ns::a", .duration = 1.25 },
+		{ .job_id = "ns::b", .duration = 0.1 },
+		{ .job_id = "ns::c with spaces", .duration = 12.345678901 },
+	};
+	const struct pt_store_duration v2[] = {
+		{ .job_id = "ns::a", .duration = 2.5 },
+	};
+	struct pt_store_durations *d = NULL;
+	char *text = NULL, path[1024];
+	size_t len;
+
+	pt__clock_set_fake(fake_clock, NULL);
+	fake_wall = 100;
+	PT_ASSERT_OK(pt_store_durations_record(repo(), v1, 3, NULL));
+	fake_wall = 200;
+	PT_ASSERT_OK(pt_store_durations_record(repo(), v2, 1, NULL));
+	pt__clock_set_fake(NULL, NULL);
+	PT_ASSERT_OK(pt_store_durations_load(repo(), NULL, &d));
+	PT_ASSERT_UINT_EQ(pt_store_durations_count(d), 3);
+	ASSERT_DBL_EQ(dur_of(d, "ns::a"), 2.5);
+	ASSERT_DBL_EQ(dur_of(d, "ns::b"), 0.1);
+	ASSERT_DBL_EQ(dur_of(d, "ns::c with spaces"), 12.345678901);
+	PT_ASSERT_INT_EQ(pt_store_durations_find(d, "ns::a")->updated_ns, 200);
+	PT_ASSERT_INT_EQ(pt_store_durations_find(d, "ns::b")->updated_ns, 100);
+	PT_ASSERT_STR_EQ(pt_store_durations_get(d, 0)->job_id, "ns::a");
+	PT_ASSERT_NULL(pt_store_durations_find(d, "ns::"));
+	pt_store_durations_free(d);
+	/* Newest first, integers only (no locale). */
+	snprintf(path, sizeof(path), "%s/durations", repo());
+	PT_ASSERT_OK(pt__read_file(path, 1 << 20, &text, &len));
+	PT_ASSERT_STR_EQ(text, "proctor-durations 1\n"
+			       "2500000000 200 ns::a\n"
+			       "100000000 100 ns::b\n"
+			       "12345678901 100 ns::c with spaces\n");
+	pt__free(text);
+	/* Bad input is refused before anything is written. */
+	{
+		const struct pt_store_duration bad[] = {
+			{ .job_id = "x\ny", .duration = 1 },
+			{ .job_id = "", .duration = 1 },
+			{ .job_id = "z", .duration = -1 },
+		};
+		for (size_t i = 0; i < PT_ARRAY_SIZE(bad); i++)
+			PT_ASSERT_ERR(pt_store_durations_record(repo(), &bad[i],
+								1, NULL),
+				      -EINVAL);
+	}
+}
+
+PT_TEST(durations_learned_from_a_session)
+{
+	struct pt_store *s = create("learn");
+	struct pt_store_durations *d = NULL;
+	struct pt_result r;
+
+	r = res(PT_OUTCOME_PASS, 1);
+	r.duration = 0.75;
+	PT_ASSERT_OK(pt_store_commit_result(s, "x", &r, PT_SYNC_NORMAL));
+	r = res(PT_OUTCOME_FAIL, 2);
+	r.duration = 1.5; /* the last measured run wins */
+	PT_ASSERT_OK(pt_store_commit_result(s, "x", &r, PT_SYNC_NORMAL));
+	r = res(PT_OUTCOME_TIMEOUT, 1);
+	r.duration = 30; /* measures the timeout, not the job */
+	PT_ASSERT_OK(pt_store_commit_result(s, "y", &r, PT_SYNC_NORMAL));
+	r = res(PT_OUTCOME_CRASH, 1);
+	PT_ASSERT_OK(pt_store_commit_result(s, "z", &r, PT_SYNC_NORMAL));
+	r = res(PT_OUTCOME_SKIP, 1);
+	r.duration = 0;
+	PT_ASSERT_OK(pt_store_commit_result(s, "w", &r, PT_SYNC_NORMAL));
+	r = res(PT_OUTCOME_PASS, 1);
+	r.duration = 0.003141592;
+	PT_ASSERT_OK(pt_store_commit_result(s, "v", &r, PT_SYNC_NORMAL));
+	PT_ASSERT_INT_EQ(pt_store_learn_durations(s, NULL), 2);
+	pt_store_free(s);
+	PT_ASSERT_OK(pt_store_durations_load(repo(), NULL, &d));
+	PT_ASSERT_UINT_EQ(pt_store_durations_count(d), 2);
+	ASSERT_DBL_EQ(dur_of(d, "x"), 1.5);
+	ASSERT_DBL_EQ(dur_of(d, "v"), 0.003141592);
+	PT_ASSERT_NULL(pt_store_durations_find(d, "y"));
+	PT_ASSERT_NULL(pt_store_durations_find(d, "z"));
+	PT_ASSERT_NULL(pt_store_durations_find(d, "w"));
+	pt_store_durations_free(d);
+	/* The file is not a session: listing ignores it. */
+	{
+		struct pt_store_list *l = NULL;
+		PT_ASSERT_OK(pt_store_list(repo(), &l));
+		PT_ASSERT_UINT_EQ(l->n, 1);
+		PT_ASSERT_INT_EQ(l->v[0].error, 0);
+		pt_store_list_free(l);
+	}
+}
+
+PT_TEST(durations_are_bounded_oldest_dropped)
+{
+	size_t n = PT_STORE_DURATIONS_MAX_JOBS;
+	struct pt_store_duration *v = pt__calloc(n, sizeof(*v));
+	char(*ids)[16] = pt__calloc(n, sizeof(*ids));
+	struct pt_store_durations *d = NULL;
+	const struct pt_store_duration old[] = {
+		{ .job_id = "old-1", .duration = 1 },
+		{ .job_id = "old-2", .duration = 2 },
+	};
+
+	PT_ASSERT(v && ids);
+	pt__clock_set_fake(fake_clock, NULL);
+	fake_wall = 1;
+	PT_ASSERT_OK(pt_store_durations_record(repo(), old, 2, NULL));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "new-%zu", i);
+		v[i].job_id = ids[i];
+		v[i].duration = (double)(i + 1) / 1000;
+	}
+	fake_wall = 2;
+	PT_ASSERT_OK(pt_store_durations_record(repo(), v, n, NULL));
+	PT_ASSERT_OK(pt_store_durations_load(repo(), NULL, &d));
+	PT_ASSERT_UINT_EQ(pt_store_durations_count(d), n);
+	PT_ASSERT_NULL(pt_store_durations_find(d, "old-1"));
+	PT_ASSERT_NULL(pt_store_durations_find(d, "old-2"));
+	ASSERT_DBL_EQ(dur_of(d, "new-0"), 0.001);
+	ASSERT_DBL_EQ(dur_of(d, "new-65535"), 65.536);
+	pt_store_durations_free(d);
+	/* Long ids: the byte bound keeps the file readable. */
+	for (size_t i = 0; i < 2200; i++) {
+		char *id = pt__malloc(PT_STORE_MAX_JOB_ID + 1);
+		PT_ASSERT_NOT_NULL(id);
+		memset(id, 'a' + (char)(i % 26), PT_STORE_MAX_JOB_ID);
+		id[PT_STORE_MAX_JOB_ID] = 0;
+		memcpy(id, ids[i], strlen(ids[i]));
+		v[i].job_id = id;
+	}
+	fake_wall = 3;
+	PT_ASSERT_OK(pt_store_durations_record(repo(), v, 2200, NULL));
+	pt__clock_set_fake(NULL, NULL);
+	PT_ASSERT_OK(pt_store_durations_load(repo(), NULL, &d));
+	/* Half the read limit: about 2040 lines of 4 KiB; newest kept, ties
+	 * by id. */
+	{
+		struct stat sb;
+		size_t k = pt_store_durations_count(d);
+		char path[1024];
+
+		snprintf(path, sizeof(path), "%s/durations", repo());
+		PT_ASSERT_INT_EQ(stat(path, &sb), 0);
+		PT_ASSERT_INT_LE(sb.st_size, PT_STORE_DURATIONS_MAX_BYTES / 2);
+		PT_ASSERT_INT_GT(sb.st_size, PT_STORE_DURATIONS_MAX_BYTES / 2 -
+						     2 * PT_STORE_MAX_JOB_ID);
+		PT_ASSERT(k > 2000 && k < 2100);
+		for (size_t i = 0; i < k; i++)
+			PT_ASSERT_INT_EQ(
+				pt_store_durations_get(d, i)->updated_ns, 3);
+	}
+	pt_store_durations_free(d);
+	for (size_t i = 0; i < 2200; i++)
+		pt__free((void *)(uintptr_t)v[i].job_id);
+	pt__free(v);
+	pt__free(ids);
+}
+
+static void write_text(const char *path, const char *s)
+{
+	PT_ASSERT_OK(pt__write_file_atomic(path, s, strlen(s), 0600));
+}
+
+PT_TEST(damaged_durations_are_reported_then_replaced)
+{
+	static const struct {
+		const char *text;
+		unsigned line;
+		const char *msg;
+	} cases[] = {
+		{ "", 1,
+		  "not a durations file (expected 'proctor-durations "
+		  "1')" },
+		{ "proctor-durations 2\n", 1,
+		  "not a durations file (expected 'proctor-durations 1')" },
+		{ "proctor-durations 1\n5 1 a\nabc 1 x\n", 3,
+		  "expected '<duration_ns> <updated_ns> <job id>'" },
+		{ "proctor-durations 1\n-5 1 x\n", 2,
+		  "expected '<duration_ns> <updated_ns> <job id>'" },
+		{ "proctor-durations 1\n5 1 \n", 2, "bad job id" },
+		{ "proctor-durations 1\n5 1 x", 2, "truncated line" },
+		{ "proctor-durations 1\n99999999999999999999 1 x\n", 2,
+		  "expected '<duration_ns> <updated_ns> <job id>'" },
+	};
+	char path[1024];
+	const struct pt_store_duration one = { .job_id = "ok", .duration = 2 };
+
+	PT_ASSERT_OK(pt__mkdir_p(repo(), 0700));
+	snprintf(path, sizeof(path), "%s/durations", repo());
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
+		struct pt_store_durations *d = NULL;
+		struct pt_diags *g = NULL;
+		const struct pt_diag *x;
+
+		write_text(path, cases[i].text);
+		PT_ASSERT_OK(pt_diags_new(&g));
+		PT_ASSERT_ERR(pt_store_durations_load(repo(), g, &d),
+			      PT_ECORRUPT);
+		PT_ASSERT_NULL(d);
+		x = pt_diags_get(g, 0);
+		PT_ASSERT_NOT_NULL(x);
+		PT_ASSERT_STR_EQ(x->file, path);
+		PT_ASSERT_UINT_EQ(x->line, cases[i].line);
+		PT_ASSERT_STR_EQ(x->message, cases[i].msg);
+		pt_diags_free(g);
+		/* The next record starts it again, with a warning. */
+		PT_ASSERT_OK(pt_diags_new(&g));
+		PT_ASSERT_OK(pt_store_durations_record(repo(), &one, 1, g));
+		PT_ASSERT_STR_EQ(diag_msg(g), "damaged; starting it again");
+		pt_diags_free(g);
+		PT_ASSERT_OK(pt_store_durations_load(repo(), NULL, &d));
+		PT_ASSERT_UINT_EQ(pt_store_durations_count(d), 1);
+		ASSERT_DBL_EQ(dur_of(d, "ok"), 2);
+		pt_store_durations_free(d);
+	}
+}
+
+PT_TEST(concurrent_durations_writers_lose_nothing)
+{
+	enum { PROCS = 4, PER = 12 };
+	pid_t pids[PROCS];
+	struct pt_store_durations *d = NULL;
+
+	for (int p = 0; p < PROCS; p++) {
+		pids[p] = fork();
+		PT_ASSERT_INT_GE(pids[p], 0);
+		if (pids[p] == 0) {
+			for (int i = 0; i < PER; i++) {
+				char id[32];
+				struct pt_store_duration v = { id, 1 + i, 0 };
+				snprintf(id, sizeof(id), "p%d-%d", p, i);
+				if (pt_store_durations_record(repo(), &v, 1,
+							      NULL) < 0)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < PROCS; p++) {
+		int st = 0;
+		PT_ASSERT_INT_EQ(waitpid(pids[p], &st, 0), pids[p]);
+		PT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	PT_ASSERT_OK(pt_store_durations_load(repo(), NULL, &d));
+	PT_ASSERT_UINT_EQ(pt_store_durations_count(d), PROCS * PER);
+	ASSERT_DBL_EQ(dur_of(d, "p3-11"), 12);
+	pt_store_durations_free(d);
+}
+
+PT_TEST(rejected_list_replaced_without_duplicates)
+{
+	struct pt_store *s = create("rejected");
+	struct pt_store_state *st = NULL;
+	const char *ids[] = { "b", "a", "b", "c" };
+
+	PT_ASSERT_OK(pt_store_set_rejected(s, ids, 4));
+	PT_ASSERT_OK(pt_store_load(s, &st));
+	PT_ASSERT_UINT_EQ(st->meta.n_rejected, 3);
+	PT_ASSERT_STR_EQ(st->meta.rejected[0], "b");
+	PT_ASSERT_STR_EQ(st->meta.rejected[1], "a");
+	PT_ASSERT_STR_EQ(st->meta.rejected[2], "c");
+	pt_store_state_free(st);
+	PT_ASSERT_OK(pt_store_set_rejected(s, ids + 3, 1));
+	PT_ASSERT_OK(pt_store_load(s, &st));
+	PT_ASSERT_UINT_EQ(st->meta.n_rejected, 1);
+	PT_ASSERT_STR_EQ(st->meta.rejected[0], "c");
+	pt_store_state_free(st);
+	PT_ASSERT_ERR(pt_store_set_rejected(s, NULL, 1), -EINVAL);
+	pt_store_free(s);
 }
