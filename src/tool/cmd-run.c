@@ -986,7 +986,7 @@ static int make_runner(struct ctx *c)
 	if (c->st && !c->dur && pt_diags_new(&d) == 0) {
 		/* A hint only: a damaged file is replaced at the end. */
 		if (pt_store_durations_load(NULL, d, &c->dur) < 0) {
-			print_diags(stderr, d, 0);
+			pt_tool_print_diags(stderr, d, 0);
 			pt_tool_err(c->cmd,
 				    "warning: learned durations ignored");
 		}
