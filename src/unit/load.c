@@ -303,18 +303,21 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every wanted file under dir, recursively, in sorted path order. */
-static int load_tree(struct pt_units *u, const char *dir, bool legacy,
-		     const char *ns, const struct pt_load_options *opt,
-		     struct pt_diags *d, int depth)
+/*
+ * Calls visit(path, is_dir, ctx) for each entry of dir (hidden ones
+ * skipped), in sorted path order, and sums what it returns; stops at the
+ * first negative return. A directory that cannot be opened is a
+ * diagnostic, not an error.
+ */
+static int walk_dir(const char *dir, struct pt_diags *d,
+		    int (*visit)(const char *path, bool is_dir, void *ctx),
+		    void *ctx)
 {
 	PT_VEC(char *) names = PT_VEC_INIT;
 	DIR *dp;
 	struct dirent *e;
 	int rc = 0, added = 0;
 
-	if (depth > MAX_DEPTH)
-		return 0;
 	dp = opendir(dir);
 	if (!dp) {
 		rc = d ? pt__diags_add(d, PT_SEV_ERROR, -errno, dir, 0, NULL,
@@ -324,10 +327,11 @@ static int load_tree(struct pt_units *u, const char *dir, bool legacy,
 		return rc < 0 ? rc : 0;
 	}
 	while ((e = readdir(dp))) {
+		size_t len = strlen(dir) + strlen(e->d_name) + 2;
 		char *n;
+
 		if (e->d_name[0] == '.')
 			continue;
-		size_t len = strlen(dir) + strlen(e->d_name) + 2;
 		n = pt__malloc(len);
 		if (!n || pt_vec_push(&names, n) < 0) {
 			pt__free(n);
@@ -339,16 +343,11 @@ static int load_tree(struct pt_units *u, const char *dir, bool legacy,
 	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	pt_vec_foreach(&names, i) {
 		struct stat st;
-		const char *p = names.v[i];
 
-		if (stat(p, &st) < 0)
+		if (stat(names.v[i], &st) < 0 ||
+		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
 			continue;
-		if (S_ISDIR(st.st_mode))
-			rc = load_tree(u, p, legacy, ns, opt, d, depth + 1);
-		else if (S_ISREG(st.st_mode) && wanted(p, legacy))
-			rc = load_file(u, p, ns, opt, d);
-		else
-			continue;
+		rc = visit(names.v[i], S_ISDIR(st.st_mode), ctx);
 		if (rc < 0)
 			goto out;
 		added += rc;
@@ -359,6 +358,43 @@ out:
 	pt_vec_foreach(&names, i) pt__free(names.v[i]);
 	pt_vec_release(&names);
 	return rc;
+}
+
+struct tree_walk {
+	struct pt_units *u;
+	bool legacy;
+	const char *ns;
+	const struct pt_load_options *opt;
+	struct pt_diags *d;
+	int depth;
+};
+
+static int load_tree(struct pt_units *u, const char *dir, bool legacy,
+		     const char *ns, const struct pt_load_options *opt,
+		     struct pt_diags *d, int depth);
+
+static int visit_tree(const char *path, bool is_dir, void *ctx)
+{
+	struct tree_walk *w = ctx;
+
+	if (is_dir)
+		return load_tree(w->u, path, w->legacy, w->ns, w->opt, w->d,
+				 w->depth + 1);
+	return wanted(path, w->legacy) ? load_file(w->u, path, w->ns, w->opt,
+						   w->d)
+				       : 0;
+}
+
+/* Every wanted file under dir, recursively, in sorted path order. */
+static int load_tree(struct pt_units *u, const char *dir, bool legacy,
+		     const char *ns, const struct pt_load_options *opt,
+		     struct pt_diags *d, int depth)
+{
+	struct tree_walk w = { u, legacy, ns, opt, d, depth };
+
+	if (depth > MAX_DEPTH)
+		return 0;
+	return walk_dir(dir, d, visit_tree, &w);
 }
 
 static bool is_dir(const char *p)
@@ -371,6 +407,18 @@ static int load_provider(struct pt_units *u, const char *dir,
 			 const struct pt_load_options *opt, struct pt_diags *d,
 			 int depth);
 
+static int visit_plain(const char *path, bool is_dir, void *ctx)
+{
+	struct tree_walk *w = ctx;
+
+	if (is_dir)
+		return load_provider(w->u, path, w->opt, w->d, w->depth + 1);
+	return wanted(path, false) ? load_file(w->u, path,
+					       w->opt ? w->opt->ns : NULL,
+					       w->opt, w->d)
+				   : 0;
+}
+
 /*
  * A directory that is no provider: its unit files, and each
  * subdirectory as a provider or again as such a directory (so that
@@ -380,58 +428,11 @@ static int load_plain_dir(struct pt_units *u, const char *dir,
 			  const struct pt_load_options *opt,
 			  struct pt_diags *d, int depth)
 {
-	PT_VEC(char *) names = PT_VEC_INIT;
-	DIR *dp;
-	struct dirent *e;
-	int rc = 0, added = 0;
+	struct tree_walk w = { u, false, NULL, opt, d, depth };
 
 	if (depth > MAX_DEPTH)
 		return 0;
-	dp = opendir(dir);
-	if (!dp) {
-		rc = d ? pt__diags_add(d, PT_SEV_ERROR, -errno, dir, 0, NULL,
-				       "cannot open directory: %s",
-				       pt_strerror(-errno))
-		       : 0;
-		return rc < 0 ? rc : 0;
-	}
-	while ((e = readdir(dp))) {
-		size_t len = strlen(dir) + strlen(e->d_name) + 2;
-		char *n;
-
-		if (e->d_name[0] == '.')
-			continue;
-		n = pt__malloc(len);
-		if (!n || pt_vec_push(&names, n) < 0) {
-			pt__free(n);
-			rc = -ENOMEM;
-			goto out;
-		}
-		snprintf(n, len, "%s/%s", dir, e->d_name);
-	}
-	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
-	pt_vec_foreach(&names, i) {
-		struct stat st;
-		const char *p = names.v[i];
-
-		if (stat(p, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			rc = load_provider(u, p, opt, d, depth + 1);
-		else if (S_ISREG(st.st_mode) && wanted(p, false))
-			rc = load_file(u, p, opt ? opt->ns : NULL, opt, d);
-		else
-			continue;
-		if (rc < 0)
-			goto out;
-		added += rc;
-	}
-	rc = added;
-out:
-	closedir(dp);
-	pt_vec_foreach(&names, i) pt__free(names.v[i]);
-	pt_vec_release(&names);
-	return rc;
+	return walk_dir(dir, d, visit_plain, &w);
 }
 
 static int load_provider(struct pt_units *u, const char *dir,
