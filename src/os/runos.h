@@ -43,6 +43,17 @@ int pt__ep_wait(int ep, struct pt_ep_event *ev, int n, int timeout_ms);
  * busy, other -errno on failure.
  */
 int pt__port_probe(unsigned port);
+/*
+ * The TCP socket census of this network namespace: the "TCP:" line of
+ * /proc/net/sockstat without its memory figure ("inuse N orphan N tw N
+ * alloc N"), read through *fd (opened on the first call, -1 before; keep
+ * it and close it with pt__close). Cheap (one pread of a short kernel
+ * text): two equal censuses mean that, most likely, no TCP socket was
+ * created, bound or left in TIME_WAIT in between (counts can net out;
+ * see docs/runner.md, TCP ports). Returns the length written to buf
+ * (NUL-terminated) or -errno (e.g. no /proc).
+ */
+int pt__tcp_census(int *fd, char *buf, size_t size);
 
 /*
  * Opens (creating, mode 0600) path and takes an exclusive flock without

@@ -10,14 +10,27 @@
  * up by default) is avoided by the default range, so outgoing connections
  * of other programs do not land in it.
  *
- * Lock files are opened once and kept (flock/unlock per lease); blocks are
- * tried lowest first, so a run uses about as many files as it runs jobs
- * at once. They are never deleted: deleting a lock file races with
- * another process locking it.
+ * The bind check costs a socket, bind and close per port (~10 us each on
+ * a VM), four ports per job by default: the largest part of the runner's
+ * CPU per job. So a block that this runner checked, whose jobs since then
+ * all ended cleanly (pt__ports_return), is leased again without the check
+ * while the TCP census of the network namespace (/proc/net/sockstat: TCP
+ * sockets in use, orphaned, in TIME_WAIT, allocated) is the one taken at
+ * the check, and for at most PT_PORTS_RECHECK_NS. A job that leaves a
+ * socket behind (a daemon that escaped its process group, a connection in
+ * TIME_WAIT), like any other program that binds a port, changes the
+ * census and the next lease checks again. The flock of such a block stays
+ * held between its jobs (no other process may take it meanwhile).
+ *
+ * Lock files are opened once and kept; blocks are tried lowest first, so
+ * a run uses about as many files as it runs jobs at once. They are never
+ * deleted: deleting a lock file races with another process locking it.
  */
 #include "runner/runner-internal.h"
 
 #include "base/buf.h"
+#include "base/map.h"
+#include "os/clock.h"
 #include "os/fd.h"
 #include "os/file.h"
 #include "os/runos.h"
@@ -26,6 +39,7 @@ int pt__ports_init(struct pt_ports *p, unsigned min, unsigned max,
 		   unsigned count, const char *lock_dir)
 {
 	memset(p, 0, sizeof(*p));
+	p->census_fd = -1;
 	if (count == 0)
 		return 0;
 	if (min == 0 || max > 65536 || min >= max || max - min < count)
@@ -35,8 +49,12 @@ int pt__ports_init(struct pt_ports *p, unsigned min, unsigned max,
 	p->nblocks = (max - min) / count;
 	p->lock_dir = pt__strdup(lock_dir);
 	p->leased = pt__calloc(p->nblocks, 1);
+	p->trusted = pt__calloc(p->nblocks, 1);
 	p->lock_fd = pt__malloc_array(p->nblocks, sizeof(int));
-	if (!p->lock_dir || !p->leased || !p->lock_fd) {
+	p->checked_ns = pt__calloc(p->nblocks, sizeof(int64_t));
+	p->census = pt__calloc(p->nblocks, sizeof(uint64_t));
+	if (!p->lock_dir || !p->leased || !p->trusted || !p->lock_fd ||
+	    !p->checked_ns || !p->census) {
 		pt__ports_release_all(p);
 		return -ENOMEM;
 	}
@@ -53,6 +71,10 @@ void pt__ports_release_all(struct pt_ports *p)
 	}
 	pt__freep(&p->lock_fd);
 	pt__freep(&p->leased);
+	pt__freep(&p->trusted);
+	pt__freep(&p->checked_ns);
+	pt__freep(&p->census);
+	p->census_fd = pt__close(p->census_fd);
 	pt__freep(&p->lock_dir);
 	p->nblocks = 0;
 }
@@ -83,27 +105,65 @@ static int lock_block(struct pt_ports *p, unsigned b)
 	return 0;
 }
 
+/* Hash of the TCP census now; 0 when it cannot be read (no fast path). */
+static uint64_t census_now(struct pt_ports *p)
+{
+	char buf[128];
+	int n = pt__tcp_census(&p->census_fd, buf, sizeof(buf));
+	uint64_t h;
+
+	if (n <= 0)
+		return 0;
+	h = pt__hash_bytes(buf, (size_t)n);
+	return h ? h : 1;
+}
+
+/* Gives up our hold on block b (flock released, to be checked again). */
+static void untrust(struct pt_ports *p, unsigned b)
+{
+	if (p->trusted[b])
+		pt__flock_release(p->lock_fd[b]);
+	p->trusted[b] = 0;
+}
+
 int pt__ports_lease(struct pt_ports *p, unsigned *ret_base)
 {
+	uint64_t census = census_now(p);
+	int64_t now = pt__now_ns();
+
 	for (unsigned b = 0; b < p->nblocks; b++) {
 		unsigned base = p->min + b * p->count, i;
 		int r;
 
 		if (p->leased[b])
 			continue;
-		r = lock_block(p, b);
-		if (r == -EWOULDBLOCK || r == -EAGAIN)
-			continue; /* another proctor process has it */
-		if (r < 0)
-			return r;
+		if (p->trusted[b] && census && census == p->census[b] &&
+		    now - p->checked_ns[b] < PT_PORTS_RECHECK_NS) {
+			p->leased[b] = 1; /* nothing moved since the check */
+			*ret_base = base;
+			return 0;
+		}
+		if (!p->trusted[b]) {
+			r = lock_block(p, b);
+			if (r == -EWOULDBLOCK || r == -EAGAIN)
+				continue; /* another proctor process has it */
+			if (r < 0)
+				return r;
+		}
+		p->probes++;
 		for (i = 0; i < p->count; i++) {
 			if (pt__port_probe(base + i) < 0)
 				break;
 		}
 		if (i < p->count) {
+			/* some program uses a port of it */
 			pt__flock_release(p->lock_fd[b]);
-			continue; /* some program uses a port of it */
+			p->trusted[b] = 0;
+			continue;
 		}
+		p->trusted[b] = 1;
+		p->checked_ns[b] = now;
+		p->census[b] = census;
 		p->leased[b] = 1;
 		*ret_base = base;
 		return 0;
@@ -111,7 +171,7 @@ int pt__ports_lease(struct pt_ports *p, unsigned *ret_base)
 	return PT_EFULL;
 }
 
-void pt__ports_return(struct pt_ports *p, unsigned base)
+void pt__ports_return(struct pt_ports *p, unsigned base, bool clean)
 {
 	unsigned b;
 
@@ -121,9 +181,12 @@ void pt__ports_return(struct pt_ports *p, unsigned base)
 	if (b >= p->nblocks || !p->leased[b])
 		return;
 	p->leased[b] = 0;
-	pt__flock_release(p->lock_fd[b]);
+	/* A clean block keeps its flock until its next lease (fast path). */
+	if (!clean)
+		untrust(p, b);
 	/* Bound the number of cached fds: far blocks are closed. */
 	if (p->nopen > 64) {
+		untrust(p, b);
 		p->lock_fd[b] = pt__close(p->lock_fd[b]);
 		p->nopen--;
 	}

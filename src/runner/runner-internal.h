@@ -44,14 +44,25 @@ void pt__iolog_w_release(struct pt_iolog_w *w);
  * block b = min + b * count. A block is leased to one running job of this
  * process (the table) and of any proctor process of the same user (an
  * flock on <lock_dir>/block-<base>.lock held while leased), and only when
- * every port of it binds right now.
+ * every port of it binds right now, or (the fast path, docs/runner.md)
+ * when this runner checked it less than PT_PORTS_RECHECK_NS ago, the jobs
+ * that had it since ended cleanly, and the TCP census of the namespace
+ * (pt__tcp_census) has not changed since that check.
  */
+#define PT_PORTS_RECHECK_NS 1000000000LL
+
 struct pt_ports {
 	unsigned min, count, nblocks;
 	char *lock_dir;	       /* owned */
 	unsigned char *leased; /* per block */
-	int *lock_fd;	       /* per block; cached open fds, -1 if none */
-	unsigned nopen;	       /* open lock fds */
+	/* per block: flock held by us and ports known free as of checked */
+	unsigned char *trusted;
+	int *lock_fd;	      /* per block; cached open fds, -1 if none */
+	int64_t *checked_ns;  /* per block: time of the last bind check */
+	uint64_t *census;     /* per block: census hash then; 0 unknown */
+	unsigned nopen;	      /* open lock fds */
+	int census_fd;	      /* /proc/net/sockstat, -1 if not open */
+	uint64_t probes;      /* blocks bind-checked (for tests) */
 };
 
 int pt__ports_init(struct pt_ports *p, unsigned min, unsigned max,
@@ -63,6 +74,12 @@ void pt__ports_release_all(struct pt_ports *p);
  * free, -errno for a failure of the lock directory.
  */
 int pt__ports_lease(struct pt_ports *p, unsigned *ret_base);
-void pt__ports_return(struct pt_ports *p, unsigned base);
+/*
+ * Returns a block. clean: the job ended by itself with its whole process
+ * group (no timeout, cancel, or process outside the group holding its
+ * pipes), so it is unlikely to have left a port bound; otherwise the
+ * block is bind-checked again before its next lease.
+ */
+void pt__ports_return(struct pt_ports *p, unsigned base, bool clean);
 
 #endif

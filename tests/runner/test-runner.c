@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/common.h"
 #include "base/str.h"
+#include "os/clock.h"
 #include "os/file.h"
 #include "os/proc.h"
 #include "runner/runner-internal.h"
@@ -604,10 +605,86 @@ PT_TEST(port_table_skips_busy_ports)
 	PT_ASSERT_OK(pt__ports_lease(&p, &b));
 	PT_ASSERT_INT_EQ(b, 21008);
 	PT_ASSERT_ERR(pt__ports_lease(&p, &b), PT_EFULL);
-	pt__ports_return(&p, 21000);
+	pt__ports_return(&p, 21000, true);
 	PT_ASSERT_OK(pt__ports_lease(&p, &b));
 	PT_ASSERT_INT_EQ(b, 21000);
 	close(fd);
+	pt__ports_release_all(&p);
+}
+
+/*
+ * The fast path (a block leased again without the bind check) must not
+ * hide a port that another program took between two leases.
+ */
+PT_TEST(port_grabbed_between_leases_is_detected)
+{
+	struct pt_ports p;
+	unsigned a = 0, b = 0;
+	int fd, one = 1;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+
+	PT_ASSERT_OK(pt__ports_init(&p, 21100, 21112, 4, pt_test_path("pl")));
+	PT_ASSERT_OK(pt__ports_lease(&p, &a));
+	PT_ASSERT_INT_EQ(a, 21100);
+	PT_ASSERT_INT_EQ(p.probes, 1);
+	pt__ports_return(&p, a, true);
+	/* Another program binds a port of the block, without listening. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	PT_ASSERT_INT_GE(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sa.sin_port = htons(21102);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		pt__ports_release_all(&p);
+		pt_test_skip("port 21102 busy on this machine");
+	}
+	PT_ASSERT_OK(pt__ports_lease(&p, &b));
+	PT_ASSERT_INT_EQ(b, 21104);
+	pt__ports_return(&p, b, true);
+	close(fd);
+	/* After a job that did not end cleanly, the block is checked. */
+	PT_ASSERT_OK(pt__ports_lease(&p, &a));
+	PT_ASSERT_INT_EQ(a, 21100);
+	{
+		uint64_t before = p.probes;
+		pt__ports_return(&p, a, false);
+		PT_ASSERT_OK(pt__ports_lease(&p, &a));
+		PT_ASSERT_INT_EQ(a, 21100);
+		PT_ASSERT_INT_EQ(p.probes, before + 1);
+	}
+	pt__ports_return(&p, a, true);
+	pt__ports_release_all(&p);
+}
+
+static int64_t later_ns;
+
+static int64_t later_clock(void *ctx, int which)
+{
+	(void)ctx;
+	(void)which;
+	return later_ns;
+}
+
+/* However quiet the machine, a block is bind-checked again after 1 s. */
+PT_TEST(port_block_is_rechecked_after_a_second)
+{
+	struct pt_ports p;
+	unsigned a = 0;
+	uint64_t before;
+
+	PT_ASSERT_OK(pt__ports_init(&p, 21200, 21212, 4, pt_test_path("pl")));
+	later_ns = pt__now_ns();
+	pt__clock_set_fake(later_clock, NULL);
+	PT_ASSERT_OK(pt__ports_lease(&p, &a));
+	PT_ASSERT_INT_EQ(a, 21200);
+	pt__ports_return(&p, a, true);
+	before = p.probes;
+	later_ns += PT_PORTS_RECHECK_NS;
+	PT_ASSERT_OK(pt__ports_lease(&p, &a));
+	pt__clock_set_fake(NULL, NULL);
+	PT_ASSERT_INT_EQ(a, 21200);
+	PT_ASSERT_INT_EQ(p.probes, before + 1);
+	pt__ports_return(&p, a, true);
 	pt__ports_release_all(&p);
 }
 
