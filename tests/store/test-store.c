@@ -1205,3 +1205,62 @@ PT_TEST(rejected_list_replaced_without_duplicates)
 	PT_ASSERT_ERR(pt_store_set_rejected(s, NULL, 1), -EINVAL);
 	pt_store_free(s);
 }
+
+/*
+ * The shim joins a WAL frame header with its page into one write; the
+ * bytes on disk must be those of the separate writes, whatever comes
+ * between (a read, a write elsewhere, a sync, a close).
+ */
+PT_TEST(vfs_joins_wal_frames_without_changing_bytes)
+{
+	sqlite3_vfs *vfs;
+	sqlite3_file *f;
+	unsigned char hdr[24], page[512], got[24 + 512], want[2048];
+	char *data = NULL;
+	size_t len = 0;
+	int out = 0;
+	const char *path = pt_test_path("x.db-wal");
+
+	/* SQLite opens a WAL next to its database (it copies its mode) */
+	PT_ASSERT_OK(pt__write_file_atomic(pt_test_path("x.db"), "", 0, 0600));
+	PT_ASSERT_OK(pt__store_vfs_register());
+	vfs = sqlite3_vfs_find(PT_STORE_VFS);
+	PT_ASSERT_NOT_NULL(vfs);
+	f = sqlite3_malloc(vfs->szOsFile);
+	PT_ASSERT_NOT_NULL(f);
+	memset(f, 0, (size_t)vfs->szOsFile);
+	PT_ASSERT_INT_EQ(vfs->xOpen(vfs, path, f,
+				    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					    SQLITE_OPEN_WAL,
+				    &out),
+			 SQLITE_OK);
+	memset(want, 0, sizeof(want));
+	for (int i = 0; i < 24; i++)
+		hdr[i] = (unsigned char)(0xa0 + i);
+	for (int i = 0; i < 512; i++)
+		page[i] = (unsigned char)i;
+	/* header + adjacent page: one frame */
+	PT_ASSERT_INT_EQ(f->pMethods->xWrite(f, hdr, 24, 32), SQLITE_OK);
+	PT_ASSERT_INT_EQ(f->pMethods->xWrite(f, page, 512, 56), SQLITE_OK);
+	memcpy(want + 32, hdr, 24);
+	memcpy(want + 56, page, 512);
+	/* a held header is visible to a read */
+	PT_ASSERT_INT_EQ(f->pMethods->xWrite(f, hdr, 24, 568), SQLITE_OK);
+	memcpy(want + 568, hdr, 24);
+	PT_ASSERT_INT_EQ(f->pMethods->xRead(f, got, 24, 568), SQLITE_OK);
+	PT_ASSERT_MEM_EQ(got, hdr, 24);
+	/* a held header followed by a write elsewhere is written first */
+	PT_ASSERT_INT_EQ(f->pMethods->xWrite(f, hdr, 24, 1200), SQLITE_OK);
+	PT_ASSERT_INT_EQ(f->pMethods->xWrite(f, page, 512, 600), SQLITE_OK);
+	memcpy(want + 1200, hdr, 24);
+	memcpy(want + 600, page, 512);
+	/* and one left held at close is not lost */
+	PT_ASSERT_INT_EQ(f->pMethods->xWrite(f, hdr, 24, 1300), SQLITE_OK);
+	memcpy(want + 1300, hdr, 24);
+	PT_ASSERT_INT_EQ(f->pMethods->xClose(f), SQLITE_OK);
+	sqlite3_free(f);
+	PT_ASSERT_OK(pt__read_file(path, 1 << 16, &data, &len));
+	PT_ASSERT_UINT_EQ(len, 1324);
+	PT_ASSERT_MEM_EQ(data, want, 1324);
+	pt__free(data);
+}
