@@ -347,7 +347,15 @@ int pt__store_open_db(struct pt_store *s, bool create, struct pt_diags *d)
 	if (!s->writer)
 		return 0;
 	if (create) {
-		r = pt__store_exec(s, "PRAGMA journal_mode = WAL");
+		/*
+		 * 1 KiB pages: a result commit rewrites a few leaf pages in
+		 * the WAL, so small pages write 3.4x fewer bytes per result
+		 * (18 KB -> 5.4 KB) and cost less CPU (bench-store: 37 ->
+		 * 19-25 us per result), for a slightly slower resume.
+		 */
+		r = pt__store_exec(s, "PRAGMA page_size = 1024");
+		if (r == 0)
+			r = pt__store_exec(s, "PRAGMA journal_mode = WAL");
 		if (r == 0)
 			r = pt__store_exec(s, "BEGIN IMMEDIATE");
 		if (r == 0)
