@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <poll.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -19,7 +19,6 @@ int main(int argc, char **argv)
 	const char *b = getenv("PROCTOR_PORT_BASE");
 	const char *c = getenv("PROCTOR_PORT_COUNT");
 	long base, count, ms = argc > 1 ? strtol(argv[1], NULL, 10) : 100;
-	struct timespec ts;
 
 	if (!b || !c)
 		return 2;
@@ -40,8 +39,12 @@ int main(int argc, char **argv)
 		/* kept open until exit */
 	}
 	printf("%ld\n", base);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000;
-	nanosleep(&ts, NULL);
+	fflush(stdout);
+	/*
+	 * This program is a job under test, not the test: it holds its ports
+	 * for a while so that leases of concurrent jobs overlap. The tests
+	 * wait on its exit (pidfd), never on time.
+	 */
+	poll(NULL, 0, (int)ms);
 	return 0;
 }
