@@ -897,42 +897,82 @@ static int count_rows(sqlite3 *db, const char *sql, size_t *ret)
 	return r;
 }
 
-/* Reads a one-column list of strings (already ordered) into the arena. */
-static int read_strv(sqlite3 *db, const char *count_sql, const char *sql,
-		     struct pt_arena *a, const char *const **ret, size_t *ret_n)
+/*
+ * The skeleton of every list read: an arena array sized by count_sql (an
+ * upper bound on the rows), filled with one element of `size` bytes per
+ * row of sql by fill(), which returns false for a corrupt row. Returns 0
+ * with the array and the number of rows read, -ENOMEM, or the SQLite error
+ * (PT_ECORRUPT for a corrupt row).
+ */
+typedef bool row_fill(sqlite3_stmt *st, void *elem, struct pt_arena *a,
+		      bool *oom);
+
+static int read_rows(sqlite3 *db, const char *count_sql, const char *sql,
+		     size_t size, row_fill *fill, struct pt_arena *a,
+		     void **ret, size_t *ret_n)
 {
 	sqlite3_stmt *st = NULL;
-	const char **v;
 	size_t n = 0, i = 0;
 	bool oom = false;
+	char *v;
 	int rc, r;
 
 	r = count_rows(db, count_sql, &n);
 	if (r < 0)
 		return r;
-	v = pt__arena_zalloc(a, (n ? n : 1) * sizeof(*v));
+	v = pt__arena_zalloc(a, (n ? n : 1) * size);
 	if (!v)
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
-	       (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (i == n)
-			break; /* cannot happen inside one read transaction */
-		v[i] = col_str(st, 0, a, &oom);
-		if (v[i])
-			i++;
+	       (rc = sqlite3_step(st)) == SQLITE_ROW && i < n) {
+		if (!fill(st, v + i * size, a, &oom)) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+		i++;
 	}
-	r = rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK
-		    ? 0
-		    : pt__store_sqlite_err(rc);
 	sqlite3_finalize(st);
 	if (oom)
 		return -ENOMEM;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return pt__store_sqlite_err(rc);
+	*ret = v;
+	*ret_n = i;
+	return 0;
+}
+
+static bool fill_str(sqlite3_stmt *st, void *elem, struct pt_arena *a,
+		     bool *oom)
+{
+	*(const char **)elem = col_str(st, 0, a, oom);
+	return true;
+}
+
+/* Reads a one-column list of strings (already ordered) into the arena. */
+static int read_strv(sqlite3 *db, const char *count_sql, const char *sql,
+		     struct pt_arena *a, const char *const **ret, size_t *ret_n)
+{
+	void *v;
+	size_t n;
+	int r = read_rows(db, count_sql, sql, sizeof(const char *), fill_str, a,
+			  &v, &n);
+
 	if (r == 0) {
 		*ret = v;
-		*ret_n = i;
+		*ret_n = n;
 	}
 	return r;
+}
+
+static bool fill_kv(sqlite3_stmt *st, void *elem, struct pt_arena *a,
+		    bool *oom)
+{
+	struct pt_store_kv *kv = elem;
+
+	kv->key = col_str(st, 0, a, oom);
+	kv->value = col_str(st, 1, a, oom);
+	return true;
 }
 
 int pt__store_read_meta(sqlite3 *db, struct pt_arena *a,
@@ -983,35 +1023,18 @@ int pt__store_read_meta(sqlite3 *db, struct pt_arena *a,
 		r = read_strv(db, "SELECT count(*) FROM rejected",
 			      "SELECT job FROM rejected ORDER BY pos", a,
 			      &m->rejected, &m->n_rejected);
-	if (r == 0)
-		r = count_rows(db, "SELECT count(*) FROM plan", &n);
-	if (r < 0)
-		return r;
-	if (n) {
-		struct pt_store_kv *kv = pt__arena_zalloc(a, n * sizeof(*kv));
-		size_t i = 0;
+	if (r == 0) {
+		void *kv;
 
-		if (!kv)
-			return -ENOMEM;
-		rc = sqlite3_prepare_v2(db,
-					"SELECT key, value FROM plan"
-					" ORDER BY pos",
-					-1, &st, NULL);
-		while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
-		       (rc = sqlite3_step(st)) == SQLITE_ROW && i < n) {
-			kv[i].key = col_str(st, 0, a, &oom);
-			kv[i].value = col_str(st, 1, a, &oom);
-			i++;
+		r = read_rows(db, "SELECT count(*) FROM plan",
+			      "SELECT key, value FROM plan ORDER BY pos",
+			      sizeof(struct pt_store_kv), fill_kv, a, &kv, &n);
+		if (r == 0 && n) {
+			m->plan = kv;
+			m->n_plan = n;
 		}
-		sqlite3_finalize(st);
-		if (oom)
-			return -ENOMEM;
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-			return pt__store_sqlite_err(rc);
-		m->plan = kv;
-		m->n_plan = i;
 	}
-	return 0;
+	return r;
 }
 
 struct state_impl {
@@ -1031,88 +1054,70 @@ struct pt_store_state *pt_store_state_free(struct pt_store_state *st)
 	return NULL;
 }
 
+static bool fill_job(sqlite3_stmt *st, void *elem, struct pt_arena *a,
+		     bool *oom)
+{
+	struct pt_store_job *j = elem;
+
+	j->id = col_str(st, 0, a, oom);
+	j->checksum = col_str(st, 1, a, oom);
+	j->flags = (unsigned)sqlite3_column_int64(st, 2);
+	j->origin = col_str(st, 3, a, oom);
+	return true;
+}
+
 static int load_jobs(sqlite3 *db, struct pt_arena *a, struct pt_store_state *s)
 {
-	sqlite3_stmt *st = NULL;
-	struct pt_store_job *v;
-	size_t n = 0, i = 0;
-	bool oom = false;
-	int rc, r;
+	void *v;
+	size_t n;
+	int r = read_rows(db, "SELECT coalesce(max(pos), 0) FROM jobs",
+			  "SELECT id, checksum, flags, origin FROM jobs"
+			  " ORDER BY pos",
+			  sizeof(struct pt_store_job), fill_job, a, &v, &n);
 
-	r = count_rows(db, "SELECT coalesce(max(pos), 0) FROM jobs", &n);
-	if (r < 0)
-		return r;
-	v = pt__arena_zalloc(a, (n ? n : 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(db,
-				"SELECT id, checksum, flags, origin FROM jobs"
-				" ORDER BY pos",
-				-1, &st, NULL);
-	while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
-	       (rc = sqlite3_step(st)) == SQLITE_ROW && i < n) {
-		v[i].id = col_str(st, 0, a, &oom);
-		v[i].checksum = col_str(st, 1, a, &oom);
-		v[i].flags = (unsigned)sqlite3_column_int64(st, 2);
-		v[i].origin = col_str(st, 3, a, &oom);
-		i++;
+	if (r == 0) {
+		s->jobs = v;
+		s->n_jobs = n;
 	}
-	sqlite3_finalize(st);
-	if (oom)
-		return -ENOMEM;
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return pt__store_sqlite_err(rc);
-	s->jobs = v;
-	s->n_jobs = i;
-	return 0;
+	return r;
+}
+
+/* A result row; an unknown outcome name makes the session corrupt. */
+static bool fill_result(sqlite3_stmt *st, void *elem, struct pt_arena *a,
+			bool *oom)
+{
+	struct pt_store_result *x = elem;
+	const char *o = (const char *)sqlite3_column_text(st, 1);
+
+	x->job_id = col_str(st, 0, a, oom);
+	if (!o || pt_outcome_parse(o, &x->r.outcome) < 0)
+		return false;
+	x->r.return_code = sqlite3_column_int(st, 2);
+	x->r.duration = sqlite3_column_double(st, 3);
+	x->r.comments = col_str(st, 4, a, oom);
+	x->r.io_log = col_str(st, 5, a, oom);
+	x->r.attempt = (unsigned)sqlite3_column_int64(st, 6);
+	x->r.started_ns = sqlite3_column_int64(st, 7);
+	return true;
 }
 
 static int load_results(sqlite3 *db, struct pt_arena *a,
 			struct pt_store_state *s)
 {
-	sqlite3_stmt *st = NULL;
-	struct pt_store_result *v;
-	size_t n = 0, i = 0;
-	bool oom = false;
-	int rc, r;
+	void *v;
+	size_t n;
+	int r = read_rows(db, "SELECT coalesce(max(seq), 0) FROM results",
+			  "SELECT job, outcome, return_code, duration,"
+			  " comments, io_log, attempt, started_ns"
+			  " FROM results ORDER BY seq",
+			  sizeof(struct pt_store_result), fill_result, a, &v,
+			  &n);
 
-	r = count_rows(db, "SELECT coalesce(max(seq), 0) FROM results", &n);
-	if (r < 0)
-		return r;
-	v = pt__arena_zalloc(a, (n ? n : 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	rc = sqlite3_prepare_v2(db,
-				"SELECT job, outcome, return_code, duration,"
-				" comments, io_log, attempt, started_ns"
-				" FROM results ORDER BY seq",
-				-1, &st, NULL);
-	while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
-	       (rc = sqlite3_step(st)) == SQLITE_ROW && i < n) {
-		struct pt_store_result *x = &v[i];
-		const char *o = (const char *)sqlite3_column_text(st, 1);
-
-		x->job_id = col_str(st, 0, a, &oom);
-		if (!o || pt_outcome_parse(o, &x->r.outcome) < 0) {
-			rc = SQLITE_CORRUPT;
-			break;
-		}
-		x->r.return_code = sqlite3_column_int(st, 2);
-		x->r.duration = sqlite3_column_double(st, 3);
-		x->r.comments = col_str(st, 4, a, &oom);
-		x->r.io_log = col_str(st, 5, a, &oom);
-		x->r.attempt = (unsigned)sqlite3_column_int64(st, 6);
-		x->r.started_ns = sqlite3_column_int64(st, 7);
-		i++;
+	if (r == 0) {
+		s->results = v;
+		s->n_results = n;
 	}
-	sqlite3_finalize(st);
-	if (oom)
-		return -ENOMEM;
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return pt__store_sqlite_err(rc);
-	s->results = v;
-	s->n_results = i;
-	return 0;
+	return r;
 }
 
 static int load_resources(sqlite3 *db, struct pt_arena *a,
