@@ -75,6 +75,7 @@ static void strv_free(struct strv *s)
 struct opts {
 	struct strv paths;
 	const char *plan;
+	const char *ns; /* namespace of unit files given directly */
 	struct strv include, exclude;
 	unsigned jobs;
 	double timeout;
@@ -1152,6 +1153,8 @@ static void usage_run(FILE *f)
 		"  -p, --plan PLAN        the test plan to run\n"
 		"  -i, --include RE       only jobs whose id matches RE\n"
 		"  -x, --exclude RE       not jobs whose id matches RE\n"
+		"  -n, --namespace NS     namespace of unit files given "
+		"directly\n"
 		"  -j, --jobs N           jobs at once (default: CPUs)\n"
 		"      --timeout S        default job timeout in seconds\n"
 		"      --keep-tmp         keep every job's temp directory\n"
@@ -1199,6 +1202,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "plan", required_argument, NULL, 'p' },
 		{ "include", required_argument, NULL, 'i' },
 		{ "exclude", required_argument, NULL, 'x' },
+		{ "namespace", required_argument, NULL, 'n' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "keep-tmp", no_argument, NULL, OPT_KEEP_TMP },
@@ -1220,7 +1224,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":p:i:x:j:h", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, ":p:i:x:n:j:h", longopts, NULL)) !=
 	       -1) {
 		switch (ch) {
 		case 'h':
@@ -1230,6 +1234,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			if (resume)
 				goto bad;
 			o->plan = optarg;
+			break;
+		case 'n':
+			if (resume)
+				goto bad;
+			o->ns = optarg;
 			break;
 		case 'i':
 		case 'x':
@@ -1462,13 +1471,14 @@ static int store_error(struct ctx *c, int r, const struct pt_diags *d)
 /* Loads units from o->paths into c. */
 static int load_units(struct ctx *c)
 {
+	struct pt_load_options lo = { .ns = c->o->ns };
 	int r;
 
 	if (pt_units_new(&c->u) < 0 || pt_diags_new(&c->diags) < 0)
 		return -ENOMEM;
 	r = pt_units_load_paths(c->u, c->o->paths.n,
-				(const char *const *)c->o->paths.v, NULL,
-				c->diags);
+				(const char *const *)c->o->paths.v,
+				c->o->ns ? &lo : NULL, c->diags);
 	pt_tool_print_diags(stderr, c->diags, 0);
 	return r < 0 ? r : 0;
 }
@@ -1598,6 +1608,8 @@ int pt_cmd_run(int argc, char **argv)
 		plan[np++] = (struct pt_store_kv){ "path", o.paths.v[i] };
 	if (o.plan)
 		plan[np++] = (struct pt_store_kv){ "test-plan", o.plan };
+	if (o.ns)
+		plan[np++] = (struct pt_store_kv){ "namespace", o.ns };
 	for (size_t i = 0; i < o.include.n; i++)
 		plan[np++] = (struct pt_store_kv){ "include", o.include.v[i] };
 	for (size_t i = 0; i < o.exclude.n; i++)
@@ -1687,6 +1699,7 @@ static int rebuild(struct ctx *c, struct pt_store_state *st, bool apply_rule)
 			return -ENOMEM;
 	}
 	c->o->plan = plan_get(st, "test-plan");
+	c->o->ns = plan_get(st, "namespace");
 	if ((v = plan_get(st, "seed")))
 		c->o->seed = strtoull(v, NULL, 10);
 	if (!c->o->jobs && (v = plan_get(st, "jobs")))

@@ -610,6 +610,37 @@ PT_TEST(the_example_provider_runs)
 	pt__free(err);
 }
 
+/* --namespace qualifies a unit file given directly, and resume keeps it. */
+PT_TEST(namespace_of_a_unit_file_given_directly)
+{
+	char file[4096];
+	const char *run_args[] = { "run", file,	    "-n", "demo",
+				   "-j1", "--seed=3", NULL };
+	const char *resume_args[] = { "resume", NULL };
+	static const char text[] = "id: a\nplugin: shell\ncommand: true\n\n"
+				   "id: b\nplugin: shell\ndepends: a\n"
+				   "command: true\n";
+	char *out, *err;
+
+	/* pt_test_path's buffers rotate: keep a copy. */
+	snprintf(file, sizeof(file), "%s", pt_test_path("ns.pxu"));
+	setup_env();
+	PT_ASSERT_OK(pt__write_file_atomic(file, text, sizeof(text) - 1, 0644));
+	PT_ASSERT_INT_EQ(run(run_args, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 2 jobs, -j1\n"
+			      "pass demo::a\n"
+			      "pass demo::b\n"
+			      "2 jobs: 2 pass, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+	/* Reloaded with the stored namespace, both results still count. */
+	PT_ASSERT_INT_EQ(run(resume_args, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 2 jobs, 2 done, -j1\n"
+			      "2 jobs: 2 pass, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+}
+
 PT_TEST(ports_option_sets_the_lease)
 {
 	const char *two[] = { "run",	 fixture(), "-i",	"t::ports2",
