@@ -1345,10 +1345,24 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 						 "option '%s' needs a value",
 						 argv[optind - 1]);
 		default:
-bad:
 			return pt_tool_usage_err(cmd, "unknown option '%s'",
 						 argv[optind - 1]);
 		}
+		continue;
+bad:
+		/* A real option of the other command (argv[optind - 1] may
+		 * be its value, so name the option itself). */
+		if (ch < 256)
+			return pt_tool_usage_err(cmd, "option '-%c' is not "
+						 "accepted here",
+						 ch);
+		for (const struct option *lo = longopts; lo->name; lo++)
+			if (lo->val == ch)
+				return pt_tool_usage_err(
+					cmd, "option '--%s' is not accepted here",
+					lo->name);
+		return pt_tool_usage_err(cmd, "unknown option '%s'",
+					 argv[optind - 1]);
 	}
 	if (o->until_fail && o->repeat < 2)
 		return pt_tool_usage_err(cmd, "--until-fail needs --repeat N "

@@ -454,6 +454,12 @@ PT_TEST(bad_command_line_use)
 		  "proctor report: unknown format 'xml' (junit, tap, tap13, "
 		  "json)" },
 		{ { "why", NULL }, 2, "proctor why: no JOB given" },
+		{ { "resume", "-n", "x", NULL },
+		  2,
+		  "proctor resume: option '-n' is not accepted here" },
+		{ { "run", ".", "--rerun-failed", NULL },
+		  2,
+		  "proctor run: option '--rerun-failed' is not accepted here" },
 	};
 
 	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
