@@ -1240,6 +1240,9 @@ int pt_mux_decoder_next(struct pt_mux_decoder *d, json_t **ret_msg)
 		return -EINVAL;
 	pt__buf_reset(&d->err);
 	apply_skip(d);
+	/* Nothing fed yet: no frame (and no arithmetic on a NULL buffer). */
+	if (!d->buf)
+		return 0;
 	if (d->fmt == PT_MUX_JSON)
 		return next_json(d, ret_msg);
 	return next_msgpack(d, ret_msg);
