@@ -96,35 +96,54 @@ static int add_fd(posix_spawn_file_actions_t *fa, int fd, int target)
 	return posix_spawn_file_actions_adddup2(fa, fd, target);
 }
 
-int pt__spawn(const struct pt_spawn *s, pid_t *ret_pid, int *ret_pidfd)
+static bool prep_matches(const struct pt_spawn_prep *p,
+			 const struct pt_spawn *s)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
+	return p->valid && p->fd_in == s->fd_in && p->fd_out == s->fd_out &&
+	       p->fd_err == s->fd_err && p->new_session == s->new_session &&
+	       p->close_fds == s->close_fds && !p->cwd == !s->cwd &&
+	       (!s->cwd || !strcmp(p->cwd, s->cwd));
+}
+
+void pt__spawn_prep_release(struct pt_spawn_prep *p)
+{
+	if (p->valid) {
+		posix_spawnattr_destroy(&p->attr);
+		posix_spawn_file_actions_destroy(&p->fa);
+	}
+	pt__freep(&p->cwd);
+	p->valid = false;
+}
+
+/* Builds p's file actions and attributes for s. 0 or -errno. */
+static int prep_build(struct pt_spawn_prep *p, const struct pt_spawn *s)
+{
 	sigset_t none, all;
 	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-	pid_t pid;
 	int r;
 
-	if (!s || !s->argv || !s->argv[0] || !ret_pid)
-		return -EINVAL;
-	r = posix_spawn_file_actions_init(&fa);
+	pt__spawn_prep_release(p);
+	if (s->cwd && !(p->cwd = pt__strdup(s->cwd)))
+		return -ENOMEM;
+	r = posix_spawn_file_actions_init(&p->fa);
 	if (r)
 		return -r;
-	r = posix_spawnattr_init(&attr);
+	r = posix_spawnattr_init(&p->attr);
 	if (r) {
-		posix_spawn_file_actions_destroy(&fa);
+		posix_spawn_file_actions_destroy(&p->fa);
 		return -r;
 	}
-	r = add_fd(&fa, s->fd_in == -2 ? -1 : s->fd_in, 0);
+	p->valid = true;
+	r = add_fd(&p->fa, s->fd_in == -2 ? -1 : s->fd_in, 0);
 	if (!r)
-		r = add_fd(&fa, s->fd_out, 1);
+		r = add_fd(&p->fa, s->fd_out, 1);
 	if (!r)
-		r = add_fd(&fa, s->fd_err, 2);
+		r = add_fd(&p->fa, s->fd_err, 2);
 	if (!r && s->cwd)
-		r = posix_spawn_file_actions_addchdir_np(&fa, s->cwd);
+		r = posix_spawn_file_actions_addchdir_np(&p->fa, s->cwd);
 	/* Leaked fds (not O_CLOEXEC) of the caller must not reach jobs. */
 	if (!r && s->close_fds)
-		r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+		r = posix_spawn_file_actions_addclosefrom_np(&p->fa, 3);
 	if (s->new_session)
 		flags |= POSIX_SPAWN_SETSID;
 	/* The child starts with no blocked signals and default handlers. */
@@ -133,24 +152,41 @@ int pt__spawn(const struct pt_spawn *s, pid_t *ret_pid, int *ret_pidfd)
 	sigdelset(&all, SIGKILL);
 	sigdelset(&all, SIGSTOP);
 	if (!r)
-		r = posix_spawnattr_setflags(&attr, flags);
+		r = posix_spawnattr_setflags(&p->attr, flags);
 	if (!r)
-		r = posix_spawnattr_setsigmask(&attr, &none);
+		r = posix_spawnattr_setsigmask(&p->attr, &none);
 	if (!r)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
-	if (!r) {
-		char *const *argv = (char *const *)(uintptr_t)s->argv;
-		char *const *envp = s->envp ? (char *const *)(uintptr_t)s->envp
-					    : environ;
-		if (s->search)
-			r = posix_spawnp(&pid, s->argv[0], &fa, &attr, argv,
-					 envp);
-		else
-			r = posix_spawn(&pid, s->argv[0], &fa, &attr, argv,
-					envp);
+		r = posix_spawnattr_setsigdefault(&p->attr, &all);
+	if (r) {
+		pt__spawn_prep_release(p);
+		return -r;
 	}
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
+	p->fd_in = s->fd_in;
+	p->fd_out = s->fd_out;
+	p->fd_err = s->fd_err;
+	p->new_session = s->new_session;
+	p->close_fds = s->close_fds;
+	return 0;
+}
+
+int pt__spawn_with(struct pt_spawn_prep *p, const struct pt_spawn *s,
+		   pid_t *ret_pid, int *ret_pidfd)
+{
+	char *const *argv, *const *envp;
+	pid_t pid;
+	int r;
+
+	if (!p || !s || !s->argv || !s->argv[0] || !ret_pid)
+		return -EINVAL;
+	if (!prep_matches(p, s) && (r = prep_build(p, s)) < 0)
+		return r;
+	argv = (char *const *)(uintptr_t)s->argv;
+	envp = s->envp ? (char *const *)(uintptr_t)s->envp : environ;
+	if (s->search)
+		r = posix_spawnp(&pid, s->argv[0], &p->fa, &p->attr, argv,
+				 envp);
+	else
+		r = posix_spawn(&pid, s->argv[0], &p->fa, &p->attr, argv, envp);
 	if (r)
 		return -r;
 	if (ret_pidfd) {
@@ -165,6 +201,15 @@ int pt__spawn(const struct pt_spawn *s, pid_t *ret_pid, int *ret_pidfd)
 	}
 	*ret_pid = pid;
 	return 0;
+}
+
+int pt__spawn(const struct pt_spawn *s, pid_t *ret_pid, int *ret_pidfd)
+{
+	struct pt_spawn_prep p = { 0 };
+	int r = pt__spawn_with(&p, s, ret_pid, ret_pidfd);
+
+	pt__spawn_prep_release(&p);
+	return r;
 }
 
 int pt__proc_wait(pid_t pid, int pidfd, int timeout_ms, int *ret_status)

@@ -9,6 +9,7 @@
 #ifndef PT_OS_PROC_H
 #define PT_OS_PROC_H
 
+#include <spawn.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -31,6 +32,28 @@ struct pt_spawn {
  * reported by spawn itself, before the child exists).
  */
 int pt__spawn(const struct pt_spawn *s, pid_t *ret_pid, int *ret_pidfd);
+
+/*
+ * A spawn prepared once and reused: posix_spawn's file actions and
+ * attributes, kept while the fds, directory and flags of the calls stay
+ * the same (building them costs glibc a getrlimit per fd and an
+ * allocation per action: ~3 us a job for the runner, whose pipe fds and
+ * slot directory repeat). Zero-initialise; release with
+ * pt__spawn_prep_release(). Not shared between threads.
+ */
+struct pt_spawn_prep {
+	bool valid;
+	bool new_session, close_fds;
+	int fd_in, fd_out, fd_err;
+	char *cwd; /* owned */
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+};
+
+/* pt__spawn, reusing (or rebuilding) p. */
+int pt__spawn_with(struct pt_spawn_prep *p, const struct pt_spawn *s,
+		   pid_t *ret_pid, int *ret_pidfd);
+void pt__spawn_prep_release(struct pt_spawn_prep *p);
 
 /* pidfd_open(2); the fd is close-on-exec. -errno on failure. */
 int pt__pidfd_open(pid_t pid);

@@ -3,6 +3,7 @@
 #include "os/runos.h"
 #include "base/common.h"
 
+#include "os/fd.h"
 #include "os/file.h"
 
 #include <dirent.h>
@@ -183,6 +184,16 @@ static bool dir_is_empty(int fd)
 	return count <= 2;
 }
 
+/* The directory open at fd is ours to reuse as it is: mode 0700, still linked.
+ */
+static bool dir_is_pristine(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_nlink > 0 &&
+	       (st.st_mode & 07777) == 0700;
+}
+
 int pt__dir_make_empty(const char *path)
 {
 	struct pt_buf child = PT_BUF_INIT;
@@ -196,8 +207,8 @@ int pt__dir_make_empty(const char *path)
 			return -errno;
 		return mkdir(path, 0700) < 0 ? -errno : 0;
 	}
-	/* The common case, in three syscalls: a job that left nothing. */
-	if (dir_is_empty(fd)) {
+	/* The common case: a job that left nothing. */
+	if (dir_is_pristine(fd) && dir_is_empty(fd)) {
 		close(fd);
 		return 0;
 	}
@@ -235,6 +246,24 @@ int pt__dir_make_empty(const char *path)
 	return r;
 }
 
+int pt__dir_make_empty_at(int *fd, const char *path)
+{
+	int r;
+
+	/* Three syscalls on the open directory, no path lookup. */
+	if (*fd >= 0 && dir_is_pristine(*fd) && lseek(*fd, 0, SEEK_SET) == 0 &&
+	    dir_is_empty(*fd))
+		return 0;
+	/* Something to remove, or the job removed or changed the directory. */
+	*fd = pt__close(*fd);
+	r = pt__dir_make_empty(path);
+	if (r < 0)
+		return r;
+	r = pt__open_dir(path);
+	*fd = r < 0 ? -1 : r;
+	return r < 0 ? r : 0;
+}
+
 int pt__rmdir(const char *path)
 {
 	return rmdir(path) < 0 ? -errno : 0;
@@ -243,6 +272,13 @@ int pt__rmdir(const char *path)
 int pt__open_wr(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int pt__open_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
 }

@@ -1,13 +1,17 @@
 /* Tests of src/os: files, atomic writes, the fault seam, processes. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "base/common.h"
 #include "os/clock.h"
 #include "os/fd.h"
 #include "os/file.h"
 #include "os/proc.h"
+#include "os/runos.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -93,6 +97,127 @@ PT_TEST(spawn_captures_output_and_status)
 	PT_ASSERT_INT_EQ(WEXITSTATUS(status), 3);
 	close(p[0]);
 	close(pidfd);
+}
+
+/* Runs argv with a prepared spawn, stdout to a pipe; returns its output. */
+static void spawn_prep_output(struct pt_spawn_prep *p, const char *cwd,
+			      const char *script, char *buf, size_t size)
+{
+	const char *argv[] = { "sh", "-c", script, NULL };
+	struct pt_spawn s = { .argv = argv,
+			      .fd_in = -1,
+			      .fd_err = -1,
+			      .search = true,
+			      .new_session = true,
+			      .close_fds = true,
+			      .cwd = cwd };
+	int fds[2], status = -1;
+	ssize_t n;
+	pid_t pid;
+
+	PT_ASSERT_OK(pt__pipe(fds, 0));
+	s.fd_out = fds[1];
+	PT_ASSERT_OK(pt__spawn_with(p, &s, &pid, NULL));
+	close(fds[1]);
+	n = pt__read_full(fds[0], buf, size - 1);
+	PT_ASSERT_INT_GE(n, 0);
+	buf[n] = 0;
+	close(fds[0]);
+	PT_ASSERT_OK(pt__proc_wait(pid, -1, -1, &status));
+	PT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A prepared spawn is rebuilt whenever an fd, the directory or a flag changes.
+ */
+PT_TEST(prepared_spawn_follows_changed_fds_and_directory)
+{
+	struct pt_spawn_prep p = { 0 };
+	char buf[PATH_MAX + 64], want[PATH_MAX + 2], a[PATH_MAX], b[PATH_MAX];
+	int spare;
+
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("a"), 0700));
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("b"), 0700));
+	PT_ASSERT_NOT_NULL(realpath(pt_test_path("a"), a));
+	PT_ASSERT_NOT_NULL(realpath(pt_test_path("b"), b));
+	spawn_prep_output(&p, a, "pwd -P", buf, sizeof(buf));
+	PT_ASSERT(p.valid);
+	snprintf(want, sizeof(want), "%s\n", a);
+	PT_ASSERT_STR_EQ(buf, want);
+	/* Same directory again: reused, same result. */
+	spawn_prep_output(&p, a, "pwd -P", buf, sizeof(buf));
+	PT_ASSERT_STR_EQ(buf, want);
+	/* Another directory. */
+	spawn_prep_output(&p, b, "pwd -P", buf, sizeof(buf));
+	snprintf(want, sizeof(want), "%s\n", b);
+	PT_ASSERT_STR_EQ(buf, want);
+	/* Another pipe fd number (one is held open meanwhile). */
+	spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	PT_ASSERT_INT_GE(spare, 0);
+	spawn_prep_output(&p, b, "echo moved", buf, sizeof(buf));
+	PT_ASSERT_STR_EQ(buf, "moved\n");
+	PT_ASSERT_INT_GT(p.fd_out, spare); /* rebuilt for the new fd */
+	close(spare);
+	spawn_prep_output(&p, NULL, "echo none", buf, sizeof(buf));
+	PT_ASSERT_STR_EQ(buf, "none\n");
+	pt__spawn_prep_release(&p);
+	PT_ASSERT(!p.valid);
+	PT_ASSERT_NULL(p.cwd);
+	pt__spawn_prep_release(&p); /* twice is fine */
+}
+
+/* The fast check of a kept directory, and every way a job can spoil it. */
+PT_TEST(dir_make_empty_at_fast_path_and_repairs)
+{
+	const char *d = pt_test_path("slot");
+	struct stat st;
+	int fd = -1, keep, f;
+
+	/* Missing: made, and fd opened on it. */
+	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
+	PT_ASSERT_INT_GE(fd, 0);
+	/* Empty: the same fd stays. */
+	keep = fd;
+	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
+	PT_ASSERT_INT_EQ(fd, keep);
+	/* Files and a tree inside: removed. */
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("slot/x/y"), 0700));
+	f = open(pt_test_path("slot/file"), O_CREAT | O_WRONLY, 0600);
+	PT_ASSERT_INT_GE(f, 0);
+	close(f);
+	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
+	PT_ASSERT_INT_GE(fd, 0);
+	PT_ASSERT_INT_EQ(access(pt_test_path("slot/file"), F_OK), -1);
+	PT_ASSERT_INT_EQ(access(pt_test_path("slot/x"), F_OK), -1);
+	/* Mode changed by the job: restored. */
+	PT_ASSERT_OK(chmod(d, 0500));
+	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
+	PT_ASSERT_OK(stat(d, &st));
+	PT_ASSERT_INT_EQ(st.st_mode & 07777, 0700);
+	/* Removed and made again by the job, with a file: the new one is
+	 * emptied and the fd follows it. */
+	PT_ASSERT_OK(pt__rm_rf(d));
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("slot"), 0700));
+	f = open(pt_test_path("slot/left"), O_CREAT | O_WRONLY, 0600);
+	PT_ASSERT_INT_GE(f, 0);
+	close(f);
+	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
+	PT_ASSERT_INT_EQ(access(pt_test_path("slot/left"), F_OK), -1);
+	PT_ASSERT_OK(fstat(fd, &st));
+	PT_ASSERT(st.st_nlink > 0);
+	/* Removed for good: made again. */
+	PT_ASSERT_OK(pt__rm_rf(d));
+	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
+	PT_ASSERT_OK(stat(d, &st));
+	PT_ASSERT(S_ISDIR(st.st_mode));
+	close(fd);
+	/* Not a directory at the path: an error, fd -1. */
+	PT_ASSERT_OK(pt__rm_rf(d));
+	f = open(d, O_CREAT | O_WRONLY, 0600);
+	PT_ASSERT_INT_GE(f, 0);
+	close(f);
+	fd = -1;
+	PT_ASSERT_INT_LT(pt__dir_make_empty_at(&fd, d), 0);
+	PT_ASSERT_INT_EQ(fd, -1);
 }
 
 PT_TEST(spawn_missing_program_fails_cleanly)
