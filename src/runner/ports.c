@@ -105,17 +105,25 @@ static int lock_block(struct pt_ports *p, unsigned b)
 	return 0;
 }
 
-/* Hash of the TCP census now; 0 when it cannot be read (no fast path). */
-static uint64_t census_now(struct pt_ports *p)
+/*
+ * Hash of the TCP census, read at most every PT_PORTS_CENSUS_TTL_NS; 0
+ * when it cannot be read (no fast path).
+ */
+static uint64_t census_now(struct pt_ports *p, int64_t now)
 {
 	char buf[128];
-	int n = pt__tcp_census(&p->census_fd, buf, sizeof(buf));
+	int n;
 	uint64_t h;
 
+	if (p->census_last && now - p->census_ns < PT_PORTS_CENSUS_TTL_NS)
+		return p->census_last;
+	p->census_reads++;
+	n = pt__tcp_census(&p->census_fd, buf, sizeof(buf));
 	if (n <= 0)
-		return 0;
+		return p->census_last = 0;
 	h = pt__hash_bytes(buf, (size_t)n);
-	return h ? h : 1;
+	p->census_ns = now;
+	return p->census_last = h ? h : 1;
 }
 
 /* Gives up our hold on block b (flock released, to be checked again). */
@@ -128,8 +136,8 @@ static void untrust(struct pt_ports *p, unsigned b)
 
 int pt__ports_lease(struct pt_ports *p, unsigned *ret_base)
 {
-	uint64_t census = census_now(p);
 	int64_t now = pt__now_ns();
+	uint64_t census = census_now(p, now);
 
 	for (unsigned b = 0; b < p->nblocks; b++) {
 		unsigned base = p->min + b * p->count, i;

@@ -50,6 +50,11 @@ void pt__iolog_w_release(struct pt_iolog_w *w);
  * (pt__tcp_census) has not changed since that check.
  */
 #define PT_PORTS_RECHECK_NS 1000000000LL
+/*
+ * The census is read at most this often (a pread of procfs: ~2-4 us, a
+ * few percent of a short job's cost): a change is seen at most this late.
+ */
+#define PT_PORTS_CENSUS_TTL_NS 10000000LL
 
 struct pt_ports {
 	unsigned min, count, nblocks;
@@ -62,6 +67,9 @@ struct pt_ports {
 	uint64_t *census;     /* per block: census hash then; 0 unknown */
 	unsigned nopen;	      /* open lock fds */
 	int census_fd;	      /* /proc/net/sockstat, -1 if not open */
+	uint64_t census_last; /* the census read last, 0 if none */
+	int64_t census_ns;    /* when */
+	uint64_t census_reads; /* (for tests) */
 	uint64_t probes;      /* blocks bind-checked (for tests) */
 };
 

@@ -70,6 +70,14 @@ struct slot {
 	uint64_t bytes[2];
 };
 
+/* What a slot keeps from one job to the next (struct slot is reset). */
+struct slot_keep {
+	unsigned gen;		    /* generation of its temp dir name */
+	bool clean;		    /* its dir exists and is empty */
+	int dir_fd;		    /* its dir, open; -1 if not (yet) */
+	struct pt_spawn_prep spawn; /* the last spawn's file actions */
+};
+
 /* A completion waiting to be collected; owns its strings. */
 struct done {
 	struct pt_run_done d;
@@ -100,9 +108,8 @@ struct pt_runner {
 	unsigned char *rbuf; /* PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL */
 	struct pt_runner_iolog_ops ops; /* cfg.iolog, or all NULL */
 	char *work_dir;	    /* <tmp_root>/proctor-<session>-XXXXXX, lazily */
-	unsigned *slot_gen; /* per slot: generation of its temp dir name */
-	unsigned char *slot_clean; /* per slot: its dir exists, empty */
-	uint64_t kept;		   /* kept temp dirs made (their names) */
+	struct slot_keep *keep; /* per slot */
+	uint64_t kept;		/* kept temp dirs made (their names) */
 };
 
 PT_API void pt_runner_config_init(struct pt_runner_config *c)
@@ -129,9 +136,25 @@ static bool env_name_is(const char *kv, const char *name)
 }
 
 /* The variables every job gets from the runner itself. */
+/*
+ * A variable the runner sets for each job: a value inherited from a
+ * parent proctor is stale. Others named PROCTOR_* (the repository, say)
+ * are the user's and pass.
+ */
 static bool env_is_ours(const char *kv)
 {
-	return pt__starts_with(kv, "PROCTOR_") || env_name_is(kv, "TMPDIR");
+	static const char *const ours[] = {
+		"PROCTOR_SESSION_ID", "PROCTOR_JOB_ID",
+		"PROCTOR_TMPDIR",     "PROCTOR_PORT_BASE",
+		"PROCTOR_PORT_COUNT", "PROCTOR_SEED",
+		"PROCTOR_ATTEMPT",    "TMPDIR",
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(ours); i++) {
+		if (env_name_is(kv, ours[i]))
+			return true;
+	}
+	return false;
 }
 
 static bool env_is_basic(const char *kv)
@@ -257,8 +280,9 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 	if (err)
 		goto fail;
 	r->slots = pt__calloc(r->jobs, sizeof(*r->slots));
-	r->slot_gen = pt__calloc(r->jobs, sizeof(*r->slot_gen));
-	r->slot_clean = pt__calloc(r->jobs, 1);
+	r->keep = pt__calloc(r->jobs, sizeof(*r->keep));
+	for (size_t i = 0; r->keep && i < r->jobs; i++)
+		r->keep[i].dir_fd = -1;
 	r->rbuf = pt__malloc(PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL);
 	if (c->iolog) {
 		if (!c->iolog->open || !c->iolog->append || !c->iolog->close) {
@@ -268,7 +292,7 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 		r->ops = *c->iolog;
 	}
 	r->cfg.iolog = NULL;
-	if (!r->slots || !r->slot_gen || !r->slot_clean || !r->rbuf) {
+	if (!r->slots || !r->keep || !r->rbuf) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -331,8 +355,11 @@ PT_API struct pt_runner *pt_runner_free(struct pt_runner *r)
 	if (r->work_dir && !r->cfg.keep_tmp)
 		pt__rm_rf(r->work_dir);
 	pt__free(r->work_dir);
-	pt__free(r->slot_gen);
-	pt__free(r->slot_clean);
+	for (size_t i = 0; r->keep && i < r->jobs; i++) {
+		pt__close(r->keep[i].dir_fd);
+		pt__spawn_prep_release(&r->keep[i].spawn);
+	}
+	pt__free(r->keep);
 	pt__free(r->slots);
 	pt_vec_foreach(&r->heap, i)
 		qent_free(r->heap.v[i]);
@@ -732,6 +759,7 @@ static int make_tmpdir(struct pt_runner *r, struct slot *s, size_t idx,
 		       struct pt_buf *path)
 {
 	const struct pt_job *j = s->q->req.job;
+	struct slot_keep *k = &r->keep[idx];
 	int e;
 
 	if (!r->work_dir) {
@@ -758,34 +786,40 @@ static int make_tmpdir(struct pt_runner *r, struct slot *s, size_t idx,
 		e = pt__buf_adds(path, r->work_dir);
 		e = e ? e : pt__buf_adds(path, "/job-");
 		e = e ? e : pt__buf_adds(path, utoa(idx, num));
-		if (!e && r->slot_gen[idx]) {
+		if (!e && k->gen) {
 			e = pt__buf_addch(path, '.');
-			e = e ? e : pt__buf_adds(path,
-						 utoa(r->slot_gen[idx], num));
+			e = e ? e : pt__buf_adds(path, utoa(k->gen, num));
 		}
 	}
 	if (e)
 		return e;
 	/* Emptied when the last job ended: creating it is the rare case. */
-	if (r->slot_clean[idx]) {
-		r->slot_clean[idx] = 0;
+	if (k->clean) {
+		k->clean = false;
 		return 0;
 	}
+	k->dir_fd = pt__close(k->dir_fd);
 	e = pt__mkdir(path->s, 0700);
-	return e == -EEXIST ? 0 : e;
+	if (e < 0 && e != -EEXIST)
+		return e;
+	e = pt__open_dir(path->s);
+	k->dir_fd = e < 0 ? -1 : e;
+	return e < 0 ? e : 0;
 }
 
 /* Empties a slot's dir after its job (see make_tmpdir). */
 static void clean_tmpdir(struct pt_runner *r, size_t idx, const char *path)
 {
+	struct slot_keep *k = &r->keep[idx];
+
 	if (r->cfg.keep_tmp)
 		return;
-	if (pt__dir_make_empty(path) < 0) {
+	if (pt__dir_make_empty_at(&k->dir_fd, path) < 0) {
 		(void)!pt__rm_rf(path);
-		r->slot_gen[idx]++;
-		r->slot_clean[idx] = 0;
+		k->gen++;
+		k->clean = false;
 	} else {
-		r->slot_clean[idx] = 1;
+		k->clean = true;
 	}
 }
 
@@ -891,7 +925,7 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 	s->timeout_s = job_timeout(r, q);
 	s->start_ns = pt__now_ns();
 	s->wall_ns = pt__wall_ns();
-	e = pt__spawn(&sp, &s->pid, &s->pidfd);
+	e = pt__spawn_with(&r->keep[idx].spawn, &sp, &s->pid, &s->pidfd);
 	out[1] = pt__close(out[1]);
 	err[1] = pt__close(err[1]);
 	if (e < 0) {

@@ -457,15 +457,19 @@ PT_TEST(preserve_cwd_runs_in_config_cwd)
 
 PT_TEST(environment_variables)
 {
-	struct pt_runner *r = mkrunner(1);
-	struct pt_job *j = mkjob("ns::envjob", "env | grep '^PROCTOR_' | sort; "
-					       "test -t 0 || cat");
+	struct pt_runner *r;
+	struct pt_job *j =
+		mkjob("ns::envjob", "env | grep '^PROCTOR_' | LC_ALL=C sort; "
+				    "test -t 0 || cat");
 	struct pt_run_request q = { .job = j, .attempt = 2 };
 	struct pt_buf want = PT_BUF_INIT;
 	struct res x;
 	char *out;
 
 	PT_ASSERT_INT_EQ(setenv("PROCTOR_JOB_ID", "stale", 1), 0);
+	/* The user's own PROCTOR_* settings pass. */
+	PT_ASSERT_INT_EQ(setenv("PROCTOR_SESSION_REPOSITORY", "/kept", 1), 0);
+	r = mkrunner(1); /* the environment is read here */
 	PT_ASSERT_OK(pt_runner_submit(r, &q));
 	x = next(r);
 	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
@@ -478,6 +482,7 @@ PT_TEST(environment_variables)
 				  "PROCTOR_PORT_COUNT=4\n"
 				  "PROCTOR_SEED=42\n"
 				  "PROCTOR_SESSION_ID=sess-1\n"
+				  "PROCTOR_SESSION_REPOSITORY=/kept\n"
 				  "PROCTOR_TMPDIR=%s\n",
 				  x.port_base, x.tmpdir));
 	/* stdin is /dev/null: cat adds nothing */
@@ -612,9 +617,19 @@ PT_TEST(port_table_skips_busy_ports)
 	pt__ports_release_all(&p);
 }
 
+static int64_t later_ns;
+
+static int64_t later_clock(void *ctx, int which)
+{
+	(void)ctx;
+	(void)which;
+	return later_ns;
+}
+
 /*
  * The fast path (a block leased again without the bind check) must not
- * hide a port that another program took between two leases.
+ * hide a port that another program took between two leases, once the
+ * census is read again: it is read at most every PT_PORTS_CENSUS_TTL_NS.
  */
 PT_TEST(port_grabbed_between_leases_is_detected)
 {
@@ -624,9 +639,19 @@ PT_TEST(port_grabbed_between_leases_is_detected)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 
 	PT_ASSERT_OK(pt__ports_init(&p, 21100, 21112, 4, pt_test_path("pl")));
+	later_ns = pt__now_ns();
+	pt__clock_set_fake(later_clock, NULL);
 	PT_ASSERT_OK(pt__ports_lease(&p, &a));
 	PT_ASSERT_INT_EQ(a, 21100);
 	PT_ASSERT_INT_EQ(p.probes, 1);
+	PT_ASSERT_INT_EQ(p.census_reads, 1);
+	pt__ports_return(&p, a, true);
+	/* Within the TTL the census is not read again. */
+	later_ns += PT_PORTS_CENSUS_TTL_NS - 1;
+	PT_ASSERT_OK(pt__ports_lease(&p, &a));
+	PT_ASSERT_INT_EQ(a, 21100);
+	PT_ASSERT_INT_EQ(p.probes, 1);
+	PT_ASSERT_INT_EQ(p.census_reads, 1);
 	pt__ports_return(&p, a, true);
 	/* Another program binds a port of the block, without listening. */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -636,9 +661,12 @@ PT_TEST(port_grabbed_between_leases_is_detected)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
 		pt__ports_release_all(&p);
+		pt__clock_set_fake(NULL, NULL);
 		pt_test_skip("port 21102 busy on this machine");
 	}
+	later_ns += 1;
 	PT_ASSERT_OK(pt__ports_lease(&p, &b));
+	PT_ASSERT_INT_EQ(p.census_reads, 2);
 	PT_ASSERT_INT_EQ(b, 21104);
 	pt__ports_return(&p, b, true);
 	close(fd);
@@ -653,16 +681,8 @@ PT_TEST(port_grabbed_between_leases_is_detected)
 		PT_ASSERT_INT_EQ(p.probes, before + 1);
 	}
 	pt__ports_return(&p, a, true);
+	pt__clock_set_fake(NULL, NULL);
 	pt__ports_release_all(&p);
-}
-
-static int64_t later_ns;
-
-static int64_t later_clock(void *ctx, int which)
-{
-	(void)ctx;
-	(void)which;
-	return later_ns;
 }
 
 /* However quiet the machine, a block is bind-checked again after 1 s. */
