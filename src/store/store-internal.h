@@ -49,6 +49,16 @@ struct pt_store {
 	int lock_fd; /* -1 for readers */
 	bool writer;
 	bool in_tx; /* inside pt_store_begin/commit */
+	bool running_set; /* running_job may be set (false: known NULL) */
+	/* Results waiting in the group (pt_store_group_add), in order; their
+	 * strings live in group_mem. Written at pt_store_group_commit. */
+	struct pt_store_waiting {
+		const char *job;
+		struct pt_result r;
+	} group[PT_STORE_GROUP_MAX];
+	size_t group_n;
+	int64_t group_ns; /* when its first result came (monotonic) */
+	struct pt_arena group_mem;
 	sqlite3_stmt *st[ST_COUNT_];
 };
 

@@ -13,6 +13,10 @@
  *	write     - at the ARG-th write(2) SQLite makes (inside a commit);
  *	running   - right after the ARG-th running mark is committed;
  *	committed - right after the ARG-th result commit, before reporting.
+ * MODE "group-X" (X one of the above but running) runs like proctor run
+ * at -jN instead: no running marks, results through the store's commit
+ * group (pt_store_group_add), committed by five, reported only after
+ * their group is committed; "committed" then counts group commits.
  * Exit 0 when every job has a result, 1 on any error (message on stderr).
  */
 #include "base/common.h"
@@ -89,6 +93,21 @@ static void spawn_true(void)
 			die("waitpid", -errno);
 }
 
+/* Commits the group, then reports its jobs. Returns 0 (none waiting). */
+static int flush(struct pt_store *s, enum mode mode, long *commits,
+		 const int *waiting, int n, char **ids)
+{
+	int r = pt_store_group_commit(s);
+
+	if (r < 0)
+		die("group commit", r);
+	if (mode == M_COMMITTED && ++*commits == kill_at)
+		raise(SIGKILL);
+	for (int k = 0; k < n; k++)
+		report("R %s\n", ids[waiting[k]], "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct pt_store *s = NULL;
@@ -96,18 +115,22 @@ int main(int argc, char **argv)
 	enum mode mode = M_NONE;
 	long runs = 0, commits = 0;
 	char **ids, buf[64];
-	int njobs, r;
+	const char *mname;
+	int njobs, r, waiting[5], nwait = 0;
+	bool group;
 
 	if (argc != 6)
 		return 2;
 	njobs = (int)strtol(argv[3], NULL, 10);
 	if (njobs <= 0 || njobs > 100000)
 		return 2;
-	if (!strcmp(argv[4], "write"))
+	group = !strncmp(argv[4], "group-", 6);
+	mname = argv[4] + (group ? 6 : 0);
+	if (!strcmp(mname, "write"))
 		mode = M_WRITE;
-	else if (!strcmp(argv[4], "running"))
+	else if (!strcmp(mname, "running") && !group)
 		mode = M_RUNNING;
-	else if (!strcmp(argv[4], "committed"))
+	else if (!strcmp(mname, "committed"))
 		mode = M_COMMITTED;
 	kill_at = strtol(argv[5], NULL, 10);
 	fcntl(3, F_SETFD, FD_CLOEXEC);
@@ -207,6 +230,20 @@ int main(int argc, char **argv)
 			done = true;
 		if (done)
 			continue;
+		if (group) {
+			/* proctor run at -jN: grouped, reported once durable */
+			if (i % 10 == 0)
+				spawn_true();
+			res = job_result(i, comments, sizeof(comments));
+			r = pt_store_group_add(s, ids[i], &res);
+			if (r < 0)
+				die("group add", r);
+			waiting[nwait++] = i;
+			if (nwait == 5)
+				nwait = flush(s, mode, &commits, waiting, nwait,
+					      ids);
+			continue;
+		}
 		r = pt_store_set_running(s, ids[i], 1, 1000 + i);
 		if (r < 0)
 			die("set running", r);
@@ -222,6 +259,8 @@ int main(int argc, char **argv)
 			raise(SIGKILL);
 		report("R %s\n", ids[i], "");
 	}
+	if (nwait)
+		flush(s, mode, &commits, waiting, nwait, ids);
 	r = pt_store_set_flag(s, "incomplete", false);
 	if (r == 0)
 		r = pt_store_begin(s);

@@ -74,8 +74,10 @@ static void handle_line(struct round *rd, const char *line)
  * Runs the writer once; with M_EXTERNAL, kills it after `arg` reports.
  * Returns the number of R lines read.
  */
-static int run_writer(const char *id, int mode, long arg, struct round *rd)
+static int run_writer(const char *id, int mode, long arg, struct round *rd,
+		      bool group)
 {
+	char mname[32];
 	const char *exe = getenv("PT_CRASH_WRITER");
 	char njobs[16], karg[24];
 	struct pt_buf line = PT_BUF_INIT;
@@ -86,14 +88,15 @@ static int run_writer(const char *id, int mode, long arg, struct round *rd)
 	PT_ASSERT_NOT_NULL(exe);
 	snprintf(njobs, sizeof(njobs), "%d", NJOBS);
 	snprintf(karg, sizeof(karg), "%ld", arg);
+	snprintf(mname, sizeof(mname), "%s%s", group ? "group-" : "",
+		 mode_names[mode]);
 	PT_ASSERT_OK(pipe(fds));
 	pid = fork();
 	PT_ASSERT_INT_GE(pid, 0);
 	if (pid == 0) {
 		if (dup2(fds[1], 3) < 0)
 			_exit(127);
-		execl(exe, exe, repo(), id, njobs, mode_names[mode], karg,
-		      (char *)NULL);
+		execl(exe, exe, repo(), id, njobs, mname, karg, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -193,7 +196,12 @@ static void same_result(const struct pt_result *a, const struct expect *e,
 			e->comments);
 }
 
-PT_TEST_TIMEOUT(crash_kill9_at_50_points_and_resume, 120)
+/*
+ * Kills the writer at min_kills points or more, then checks the final
+ * state. group: the writer commits as proctor run does at -jN (results
+ * grouped, reported once their group is committed; no running marks).
+ */
+static void crash_rounds(bool group, int min_kills)
 {
 	static struct round rd;
 	static struct expect ref[NJOBS];
@@ -208,8 +216,11 @@ PT_TEST_TIMEOUT(crash_kill9_at_50_points_and_resume, 120)
 	pt__rng_seed(&rng, pt_test_seed());
 
 	/* The reference: one uninterrupted run. */
+	memset(ref, 0, sizeof(ref));
+	memset(ever_reported, 0, sizeof(ever_reported));
+	memset(crashed, 0, sizeof(crashed));
 	memset(&rd, 0, sizeof(rd));
-	run_writer("new", M_NONE, 0, &rd);
+	run_writer("new", M_NONE, 0, &rd, group);
 	PT_ASSERT(WIFEXITED(rd.status) && WEXITSTATUS(rd.status) == 0);
 	st = load(rd.id, &s);
 	PT_ASSERT_UINT_EQ(st->n_results, NJOBS);
@@ -232,6 +243,8 @@ PT_TEST_TIMEOUT(crash_kill9_at_50_points_and_resume, 120)
 		int mode = rounds >= 400 ? M_NONE : 1 + rounds % (M_COUNT - 1);
 		long arg = 0;
 
+		if (group && mode == M_RUNNING)
+			mode = M_EXTERNAL; /* no running marks to kill after */
 		switch (mode) {
 		case M_WRITE:
 			arg = 1 + (long)pt__rng_below(&rng, 30);
@@ -245,7 +258,7 @@ PT_TEST_TIMEOUT(crash_kill9_at_50_points_and_resume, 120)
 			break;
 		}
 		memset(&rd, 0, sizeof(rd));
-		run_writer(id, mode, arg, &rd);
+		run_writer(id, mode, arg, &rd, group);
 		rounds++;
 		PT_ASSERT(rounds < 500);
 		if (!strcmp(id, "new")) {
@@ -305,9 +318,9 @@ PT_TEST_TIMEOUT(crash_kill9_at_50_points_and_resume, 120)
 		pt_store_state_free(st);
 		pt_store_free(s);
 	}
-	PT_ASSERT_INT_GE(kills, MIN_KILLS);
+	PT_ASSERT_INT_GE(kills, min_kills);
 	for (int m = M_WRITE; m < M_COUNT; m++)
-		PT_ASSERT_INT_GT(by_mode[m], 0);
+		PT_ASSERT_INT_GT(by_mode[m], group && m == M_RUNNING ? -1 : 0);
 
 	/* Final state: the reference, except the crashed jobs. */
 	st = load(id, &s);
@@ -334,14 +347,34 @@ PT_TEST_TIMEOUT(crash_kill9_at_50_points_and_resume, 120)
 			}
 			same_result(&st->results[k].r, &e, i);
 		}
-		PT_ASSERT_INT_GT(ncrash, 0);
+		/* Grouped results are never marked: they run again. */
+		if (group)
+			PT_ASSERT_INT_EQ(ncrash, 0);
+		else
+			PT_ASSERT_INT_GT(ncrash, 0);
 		fprintf(stderr,
-			"# %d rounds, %d kills (write %d, running %d, "
+			"# %s: %d rounds, %d kills (write %d, running %d, "
 			"committed %d, external %d), %d jobs marked by the "
 			"running-job rule\n",
-			rounds, kills, by_mode[M_WRITE], by_mode[M_RUNNING],
+			group ? "grouped" : "one commit per result", rounds,
+			kills, by_mode[M_WRITE], by_mode[M_RUNNING],
 			by_mode[M_COMMITTED], by_mode[M_EXTERNAL], ncrash);
 	}
 	pt_store_state_free(st);
 	pt_store_free(s);
+}
+
+PT_TEST_TIMEOUT(crash_kill9_at_50_points_and_resume, 120)
+{
+	crash_rounds(false, MIN_KILLS);
+}
+
+/*
+ * The same with grouped commits: whatever point the writer dies at, no
+ * reported result is lost or doubled, and the jobs of a group that was
+ * not committed run again (the final results equal the reference).
+ */
+PT_TEST_TIMEOUT(crash_kill9_with_group_commit_and_resume, 120)
+{
+	crash_rounds(true, 15);
 }

@@ -451,6 +451,190 @@ PT_TEST(readers_do_not_block_writer_and_see_only_commits)
 	pt_store_free(s);
 }
 
+/* Result ids of a store as read by a reader, "a,b,c". */
+static void read_ids(struct pt_store *r, char *buf, size_t size)
+{
+	struct pt_store_state *st = NULL;
+	size_t used = 0;
+
+	buf[0] = 0;
+	PT_ASSERT_OK(pt_store_load(r, &st));
+	for (size_t k = 0; k < st->n_results; k++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 k ? "," : "", st->results[k].job_id);
+	pt_store_state_free(st);
+}
+
+PT_TEST(group_results_are_durable_only_once_committed)
+{
+	struct pt_store *s = create("group"), *r = NULL;
+	struct pt_store_state *st = NULL;
+	struct pt_store_info *info = NULL;
+	struct pt_result x = res(PT_OUTCOME_PASS, 1), y = x;
+	char comments[] = "note", io[] = "io-logs/b.1", ids[64];
+
+	PT_ASSERT_OK(pt_store_open(repo(), NULL, PT_STORE_READ, NULL, &r));
+	PT_ASSERT_INT_EQ(pt_store_group_due_ns(s), -1);
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "a", &x), 1);
+	y.comments = comments;
+	y.io_log = io;
+	y.attempt = 2;
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "b", &y), 2);
+	/* The store keeps its own copies. */
+	comments[0] = io[0] = 'X';
+	PT_ASSERT_UINT_EQ(pt_store_group_pending(s), 2);
+	read_ids(r, ids, sizeof(ids));
+	PT_ASSERT_STR_EQ(ids, "");
+	PT_ASSERT_OK(pt_store_peek(repo(), NULL, NULL, &info));
+	PT_ASSERT_UINT_EQ(info->n_done, 0);
+	pt_store_info_free(info);
+	PT_ASSERT_OK(pt_store_group_commit(s));
+	PT_ASSERT_UINT_EQ(pt_store_group_pending(s), 0);
+	PT_ASSERT_INT_EQ(pt_store_group_due_ns(s), -1);
+	PT_ASSERT_OK(pt_store_group_commit(s)); /* nothing waits: no-op */
+	PT_ASSERT_OK(pt_store_load(r, &st));
+	PT_ASSERT_UINT_EQ(st->n_results, 2);
+	PT_ASSERT_STR_EQ(st->results[0].job_id, "a");
+	PT_ASSERT_NULL(st->results[0].r.comments);
+	PT_ASSERT_STR_EQ(st->results[1].job_id, "b");
+	PT_ASSERT_STR_EQ(st->results[1].r.comments, "note");
+	PT_ASSERT_STR_EQ(st->results[1].r.io_log, "io-logs/b.1");
+	PT_ASSERT_UINT_EQ(st->results[1].r.attempt, 2);
+	PT_ASSERT(st->results[1].r.duration == 0.5);
+	PT_ASSERT_INT_EQ(st->results[1].r.started_ns, 42);
+	pt_store_state_free(st);
+	PT_ASSERT_OK(pt_store_peek(repo(), NULL, NULL, &info));
+	PT_ASSERT_UINT_EQ(info->n_done, 2);
+	pt_store_info_free(info);
+	/* A group never committed is lost with the writer. */
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "c", &x), 1);
+	pt_store_free(s);
+	read_ids(r, ids, sizeof(ids));
+	PT_ASSERT_STR_EQ(ids, "a,b");
+	pt_store_free(r);
+}
+
+PT_TEST(group_is_committed_before_any_other_write)
+{
+	struct pt_store *s = create("group-order"), *r = NULL;
+	struct pt_store_state *st = NULL;
+	struct pt_result x = res(PT_OUTCOME_PASS, 1);
+	char ids[64];
+
+	PT_ASSERT_OK(pt_store_open(repo(), NULL, PT_STORE_READ, NULL, &r));
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "a", &x), 1);
+	PT_ASSERT_OK(pt_store_set_running(s, "z", 1, 7));
+	read_ids(r, ids, sizeof(ids));
+	PT_ASSERT_STR_EQ(ids, "a");
+	/* Results keep the order they came in. */
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "c", &x), 1);
+	PT_ASSERT_OK(pt_store_commit_result(s, "d", &x, PT_SYNC_NORMAL));
+	PT_ASSERT_UINT_EQ(pt_store_group_pending(s), 0);
+	read_ids(r, ids, sizeof(ids));
+	PT_ASSERT_STR_EQ(ids, "a,c,d");
+	/* begin commits the group; inside begin/commit, add joins it. */
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "e", &x), 1);
+	PT_ASSERT_OK(pt_store_begin(s));
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "f", &x), 0);
+	PT_ASSERT_UINT_EQ(pt_store_group_pending(s), 0);
+	PT_ASSERT_OK(pt_store_rollback(s));
+	read_ids(r, ids, sizeof(ids));
+	PT_ASSERT_STR_EQ(ids, "a,c,d,e");
+	/* The running mark survived; a result of z clears it. */
+	PT_ASSERT_OK(pt_store_load(r, &st));
+	PT_ASSERT_STR_EQ(st->meta.running_job, "z");
+	pt_store_state_free(st);
+	PT_ASSERT_OK(pt_store_commit_result(s, "z", &x, PT_SYNC_NORMAL));
+	PT_ASSERT_OK(pt_store_load(r, &st));
+	PT_ASSERT_NULL(st->meta.running_job);
+	pt_store_state_free(st);
+	/* A checkpoint commits it too. */
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "g", &x), 1);
+	PT_ASSERT_OK(pt_store_checkpoint(s, PT_SYNC_FULL));
+	read_ids(r, ids, sizeof(ids));
+	PT_ASSERT_STR_EQ(ids, "a,c,d,e,z,g");
+	pt_store_free(r);
+	pt_store_free(s);
+}
+
+static int64_t fake_mono;
+
+static int64_t mono_clock(void *ctx, int which)
+{
+	(void)ctx;
+	return which ? 1 : fake_mono;
+}
+
+PT_TEST(group_due_time_and_size)
+{
+	struct pt_store *s = create("group-due"), *r = NULL;
+	struct pt_result x = res(PT_OUTCOME_PASS, 1);
+	struct pt_store_state *st = NULL;
+	char id[16];
+
+	fake_mono = 1000;
+	pt__clock_set_fake(mono_clock, NULL);
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "j0", &x), 1);
+	PT_ASSERT_INT_EQ(pt_store_group_due_ns(s),
+			 1000 + PT_STORE_GROUP_WINDOW_NS);
+	/* Due counts from the first result of the group. */
+	for (int i = 1; i < PT_STORE_GROUP_MAX - 1; i++) {
+		fake_mono += 100;
+		snprintf(id, sizeof(id), "j%d", i);
+		PT_ASSERT_INT_EQ(pt_store_group_add(s, id, &x), i + 1);
+	}
+	PT_ASSERT_INT_EQ(pt_store_group_due_ns(s),
+			 1000 + PT_STORE_GROUP_WINDOW_NS);
+	/* Full: due at once. */
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "full", &x), PT_STORE_GROUP_MAX);
+	PT_ASSERT_INT_EQ(pt_store_group_due_ns(s), 1000);
+	/* One more commits the full group first and opens a new one. */
+	fake_mono = 5000;
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "next", &x), 1);
+	PT_ASSERT_INT_EQ(pt_store_group_due_ns(s),
+			 5000 + PT_STORE_GROUP_WINDOW_NS);
+	pt__clock_set_fake(NULL, NULL);
+	PT_ASSERT_OK(pt_store_open(repo(), NULL, PT_STORE_READ, NULL, &r));
+	PT_ASSERT_OK(pt_store_load(r, &st));
+	PT_ASSERT_UINT_EQ(st->n_results, PT_STORE_GROUP_MAX);
+	PT_ASSERT_STR_EQ(st->results[PT_STORE_GROUP_MAX - 1].job_id, "full");
+	pt_store_state_free(st);
+	pt_store_free(r);
+	pt_store_free(s);
+}
+
+PT_TEST(group_may_wait_rule_and_bad_input)
+{
+	struct pt_store *s = create("group-rule"), *r = NULL;
+	struct pt_result x = res(PT_OUTCOME_PASS, 1);
+
+	x.duration = 0.05;
+	PT_ASSERT(pt_store_group_may_wait(&x));
+	x.duration = PT_STORE_GROUP_SHORT_S;
+	PT_ASSERT(!pt_store_group_may_wait(&x));
+	x.duration = -1;
+	PT_ASSERT(!pt_store_group_may_wait(&x));
+	x = res(PT_OUTCOME_FAIL, 1);
+	x.duration = 0.01;
+	PT_ASSERT(!pt_store_group_may_wait(&x));
+	x.outcome = PT_OUTCOME_SKIP;
+	PT_ASSERT(!pt_store_group_may_wait(&x));
+	PT_ASSERT(!pt_store_group_may_wait(NULL));
+	x = res(PT_OUTCOME_PASS, 1);
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "", &x), -EINVAL);
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "a", NULL), -EINVAL);
+	x.outcome = PT_OUTCOME_COUNT_;
+	PT_ASSERT_INT_EQ(pt_store_group_add(s, "a", &x), -EINVAL);
+	PT_ASSERT_UINT_EQ(pt_store_group_pending(s), 0);
+	PT_ASSERT_OK(pt_store_open(repo(), NULL, PT_STORE_READ, NULL, &r));
+	x.outcome = PT_OUTCOME_PASS;
+	PT_ASSERT_INT_EQ(pt_store_group_add(r, "a", &x), PT_ESTATE);
+	PT_ASSERT_INT_EQ(pt_store_group_commit(r), PT_ESTATE);
+	PT_ASSERT_UINT_EQ(pt_store_group_pending(NULL), 0);
+	pt_store_free(r);
+	pt_store_free(s);
+}
+
 PT_TEST(desired_list_never_grows_on_resume)
 {
 	struct pt_store *s = create("d");
