@@ -123,6 +123,13 @@ struct ctx {
 	int sfd;
 	char *sess_dir;
 	struct pt_store_durations *dur; /* learned from earlier sessions */
+	/* Results waiting in the store's commit group (pt_store_group_add):
+	 * reported and given to the session only once it is committed. */
+	struct waiting {
+		size_t k;
+		struct pt_result res; /* comments, io_log owned */
+	} * wait;
+	size_t n_wait;
 };
 
 /* ---- small helpers */
@@ -525,37 +532,14 @@ static void print_result(struct ctx *c, const struct pt_job *j,
 
 /* ---- results */
 
-/*
- * Commits a result (durable first), then tells the session. records may
- * be NULL. Returns 0 or an error (storage: the run stops).
- */
-static int record(struct ctx *c, size_t k, const struct pt_result *res,
-		  struct recset *x, bool final)
+/* After its commit: tells the session, counts and prints a result. */
+static int apply(struct ctx *c, size_t k, const struct pt_result *res,
+		 struct recset *x)
 {
 	const struct pt_job *j = pt_session_job(c->s, k);
-	size_t before, nd;
-	int r = 0;
+	size_t before = pt_units_job_count(c->u), nd = pt_diags_count(c->diags);
+	int r;
 
-	if (c->st) {
-		if (x && j->plugin == PT_PLUGIN_RESOURCE)
-			r = pt_store_put_resource(c->st, j->id, x->sr, x->n);
-		if (r == 0)
-			r = pt_store_commit_result(c->st, j->id, res,
-						   (j->flags & PT_JOB_NORETURN)
-							   ? PT_SYNC_FULL
-							   : PT_SYNC_NORMAL);
-		if (r < 0) {
-			pt_tool_err(c->cmd,
-				    "cannot commit the result of %s: %s", j->id,
-				    pt_strerror(r));
-			c->storage_error = true;
-			return r;
-		}
-	}
-	if (!final)
-		return 0;
-	before = pt_units_job_count(c->u);
-	nd = pt_diags_count(c->diags);
 	r = pt_session_set_result(c->s, k, res, x ? x->rr : NULL, x ? x->n : 0);
 	if (r < 0)
 		return r;
@@ -571,6 +555,119 @@ static int record(struct ctx *c, size_t k, const struct pt_result *res,
 		pt_runner_cancel(c->r, false);
 	}
 	return r;
+}
+
+/* job_id NULL: the waiting results of several jobs. */
+static void storage_failed(struct ctx *c, const char *job_id, int r)
+{
+	if (job_id)
+		pt_tool_err(c->cmd, "cannot commit the result of %s: %s",
+			    job_id, pt_strerror(r));
+	else
+		pt_tool_err(c->cmd, "cannot commit the results of %zu jobs: %s",
+			    c->n_wait, pt_strerror(r));
+	c->storage_error = true;
+}
+
+/*
+ * Commits the waiting results (one transaction), then applies them in
+ * the order they came. On a storage error they are lost (never
+ * reported): the run stops, and resume runs those jobs again.
+ */
+static int flush_waiting(struct ctx *c)
+{
+	int r = 0;
+
+	if (c->st && pt_store_group_pending(c->st))
+		r = pt_store_group_commit(c->st);
+	if (r < 0)
+		storage_failed(c, NULL, r);
+	for (size_t i = 0; i < c->n_wait; i++) {
+		struct waiting *w = &c->wait[i];
+
+		if (r == 0)
+			r = apply(c, w->k, &w->res, NULL);
+		free((char *)(uintptr_t)w->res.comments);
+		free((char *)(uintptr_t)w->res.io_log);
+	}
+	c->n_wait = 0;
+	return r;
+}
+
+/*
+ * Whether a final result may wait in the commit group: at -jN only (-j1
+ * is PlainBox's order, one commit per job), a plain shell job's short
+ * pass (pt_store_group_may_wait), nothing that carries more data.
+ */
+static bool may_wait(const struct ctx *c, const struct pt_job *j,
+		     const struct pt_result *res, const struct recset *x)
+{
+	return c->st && c->wait && c->o->jobs != 1 && !x &&
+	       j->plugin == PT_PLUGIN_SHELL && !(j->flags & PT_JOB_NORETURN) &&
+	       pt_store_group_may_wait(res);
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*oom = true;
+	return d;
+}
+
+/*
+ * Commits a result (durable first), then tells the session. records may
+ * be NULL. A short pass may wait in the store's commit group instead
+ * (flush_waiting applies it). Returns 0 or an error (storage: the run
+ * stops).
+ */
+static int record(struct ctx *c, size_t k, const struct pt_result *res,
+		  struct recset *x, bool final)
+{
+	const struct pt_job *j = pt_session_job(c->s, k);
+	int r = 0;
+
+	if (final && may_wait(c, j, res, x)) {
+		struct waiting *w = &c->wait[c->n_wait];
+		bool oom = false;
+
+		r = pt_store_group_add(c->st, j->id, res);
+		if (r < 0) {
+			storage_failed(c, j->id, r);
+			return r;
+		}
+		c->js[k].done = true; /* not to be started again meanwhile */
+		w->k = k;
+		w->res = *res;
+		w->res.comments = dup_or_null(res->comments, &oom);
+		w->res.io_log = dup_or_null(res->io_log, &oom);
+		c->n_wait++;
+		if (oom)
+			return -ENOMEM;
+		/* The store commits a full group itself on the next add. */
+		return (size_t)r >= PT_STORE_GROUP_MAX ? flush_waiting(c) : 0;
+	}
+	/* What waits is committed, and reported, first: the order holds. */
+	r = flush_waiting(c);
+	if (r < 0)
+		return r;
+	if (c->st) {
+		if (x && j->plugin == PT_PLUGIN_RESOURCE)
+			r = pt_store_put_resource(c->st, j->id, x->sr, x->n);
+		if (r == 0)
+			r = pt_store_commit_result(c->st, j->id, res,
+						   (j->flags & PT_JOB_NORETURN)
+							   ? PT_SYNC_FULL
+							   : PT_SYNC_NORMAL);
+		if (r < 0) {
+			storage_failed(c, j->id, r);
+			return r;
+		}
+	}
+	if (!final)
+		return 0;
+	return apply(c, k, res, x);
 }
 
 /* The inhibitors of a job as one line ("...; ..."). */
@@ -878,7 +975,31 @@ static void on_signal(struct ctx *c)
 	}
 }
 
-static int loop(struct ctx *c)
+/* The earlier of two poll timeouts (-1: none). */
+static int min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	return b < 0 || a < b ? a : b;
+}
+
+/*
+ * How long the waiting results may still wait, in ms: -1 none wait, 0
+ * commit them now (due, or a slot would idle).
+ */
+static int group_wait_ms(struct ctx *c)
+{
+	int64_t left;
+
+	if (!c->n_wait)
+		return -1;
+	if (pt_runner_running(c->r) + pt_runner_queued(c->r) < c->o->jobs)
+		return 0;
+	left = pt_store_group_due_ns(c->st) - (int64_t)(now_s() * 1e9);
+	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+}
+
+static int run_loop(struct ctx *c)
 {
 	int r;
 
@@ -893,6 +1014,16 @@ static int loop(struct ctx *c)
 			return r;
 		if (!c->r)
 			return 0;
+		/*
+		 * Waiting results are committed when due, and before a slot
+		 * would stay idle (a job that depends on them may be next).
+		 */
+		t = group_wait_ms(c);
+		if (t == 0) {
+			if ((r = flush_waiting(c)) < 0)
+				return r;
+			continue;
+		}
 		if (!pt_runner_running(c->r) && !pt_runner_queued(c->r)) {
 			/* Nothing runs: done, unless a step hands something */
 			r = pt_runner_step(c->r, 0, &d);
@@ -907,9 +1038,9 @@ static int loop(struct ctx *c)
 		p[0].events = POLLIN;
 		p[1].fd = c->sfd;
 		p[1].events = POLLIN;
-		t = pt_runner_timeout(c->r);
-		if (c->tty && (t < 0 || t > 1000))
-			t = 1000;
+		t = min_timeout(pt_runner_timeout(c->r), t);
+		if (c->tty)
+			t = min_timeout(t, 1000);
 		if (t != 0 && poll(p, 2, t) < 0 && errno != EINTR)
 			return -errno;
 		if (p[1].revents & POLLIN)
@@ -928,6 +1059,21 @@ static int loop(struct ctx *c)
 			return r;
 		progress(c);
 	}
+}
+
+static int loop(struct ctx *c)
+{
+	int r, r2;
+
+	if (c->st && c->o->jobs != 1)
+		c->wait = calloc(PT_STORE_GROUP_MAX, sizeof(*c->wait));
+	r = run_loop(c);
+	/* However the loop ended (done, interrupted, error), what waits is
+	 * committed and reported. */
+	r2 = flush_waiting(c);
+	free(c->wait);
+	c->wait = NULL;
+	return r < 0 ? r : r2;
 }
 
 static int on_start(void *ctx, const struct pt_job *job, void *udata,

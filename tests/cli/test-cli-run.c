@@ -140,6 +140,9 @@ static int run(const char *const *args, char **out, char **err)
 	return rc;
 }
 
+static struct pt_store_state *load_last(void);
+static size_t count_lines(const char *s, const char *name);
+
 static const char all_out[] =
 	"session ID, seed 7, 8 jobs, -j1\n"
 	"pass t::res\n"
@@ -643,6 +646,68 @@ PT_TEST(namespace_of_a_unit_file_given_directly)
 	PT_ASSERT_INT_EQ(run(resume_args, &out, &err), 0);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 2 jobs, 2 done, -j1\n"
 			      "2 jobs: 2 pass, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+}
+
+/*
+ * At -j2 the results of short passing jobs wait in the store's commit
+ * group. None may be reported, nor release a dependent, before it is
+ * committed: the dependent reads the session from another process and
+ * must find all 20 results there. "hold" keeps the other slot busy until
+ * then, so no slot is idle when the last result comes (the group is not
+ * committed for that reason).
+ */
+PT_TEST(grouped_results_are_committed_before_anything_depends_on_them)
+{
+	char file[4096], want[256];
+	const char *args[] = {
+		"run", file, "-n", "g", "-j2", "--seed=9", NULL
+	};
+	const char *rep[] = { "report", "--format", "json", NULL };
+	struct pt_buf text = PT_BUF_INIT;
+	struct pt_store_state *st;
+	char *out, *err;
+
+	snprintf(file, sizeof(file), "%s", pt_test_path("group.pxu"));
+	setup_env();
+	setenv("PT_PROCTOR", proctor(), 1);
+	/* a job may wait by polling; the test itself waits on the exit */
+	PT_ASSERT_OK(pt__buf_adds(
+		&text, "id: hold\nplugin: shell\ncommand: i=0; while"
+		       " [ ! -e \"$PT_CLI_MARK.checked\" ] && [ $i -lt 2000 ];"
+		       " do sleep 0.005; i=$((i+1)); done\n\n"));
+	for (int i = 0; i < 20; i++)
+		PT_ASSERT_OK(pt__buf_addf(&text,
+					  "id: q%02d\nplugin: shell\n"
+					  "command: true\n\n",
+					  i));
+	PT_ASSERT_OK(pt__buf_adds(&text, "id: check\nplugin: shell\ndepends:"));
+	for (int i = 0; i < 20; i++)
+		PT_ASSERT_OK(pt__buf_addf(&text, " q%02d", i));
+	PT_ASSERT_OK(pt__buf_adds(
+		&text,
+		"\ncommand: \"$PT_PROCTOR\" show \"$PROCTOR_SESSION_ID\""
+		" | grep '^progress'; touch \"$PT_CLI_MARK.checked\"\n"));
+	PT_ASSERT_OK(pt__write_file_atomic(file, text.s, text.len, 0644));
+	pt__buf_release(&text);
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_INT_EQ(count_lines(out, "pass g::check"), 1);
+	PT_ASSERT_INT_EQ(count_lines(out, "pass g::hold"), 1);
+	for (int i = 0; i < 20; i++) {
+		snprintf(want, sizeof(want), "pass g::q%02d", i);
+		PT_ASSERT_INT_EQ(count_lines(out, want), 1);
+	}
+	PT_ASSERT_NOT_NULL(strstr(out, "22 jobs: 22 pass, seed 9\n"));
+	pt__free(out);
+	pt__free(err);
+	st = load_last();
+	PT_ASSERT_UINT_EQ(st->n_results, 22);
+	pt_store_state_free(st);
+	/* What check saw (its stdout, in the report): all 20 q results. */
+	PT_ASSERT_INT_EQ(run(rep, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(
+		strstr(out, "progress  20 results, 22 jobs planned"));
 	pt__free(out);
 	pt__free(err);
 }
