@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -116,6 +117,51 @@ int pt__tcp_census(int *fd, char *buf, size_t size)
 	memcpy(buf, l, (size_t)n);
 	buf[n] = 0;
 	return (int)n;
+}
+
+int pt__dirwatch_new(void)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int pt__dirwatch_add(int fd, const char *path, enum pt_dirwatch what)
+{
+	uint32_t mask = what == PT_DIRWATCH_NAMES
+				? IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO
+				: IN_CREATE | IN_MOVED_TO | IN_ATTRIB |
+					  IN_DELETE_SELF | IN_MOVE_SELF;
+	int wd =
+		inotify_add_watch(fd, path, mask | IN_ONLYDIR | IN_DONT_FOLLOW);
+
+	return wd < 0 ? -errno : wd;
+}
+
+int pt__dirwatch_read(int fd, void (*fn)(void *ctx, int wd), void *ctx)
+{
+	union {
+		char b[4096];
+		struct inotify_event align;
+	} u;
+
+	for (;;) {
+		ssize_t n = read(fd, u.b, sizeof(u.b));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off + (ssize_t)sizeof(u.align) <= n;) {
+			struct inotify_event ev;
+
+			memcpy(&ev, u.b + off, sizeof(ev));
+			fn(ctx, (ev.mask & IN_Q_OVERFLOW) ? -1 : ev.wd);
+			off += (ssize_t)sizeof(ev) + ev.len;
+		}
+	}
 }
 
 int pt__flock_open(const char *path)

@@ -38,6 +38,25 @@ int pt__ep_del(int ep, int fd);
 int pt__ep_wait(int ep, struct pt_ep_event *ev, int n, int timeout_ms);
 
 /*
+ * Directory change notification (inotify), for telling whether a
+ * directory kept empty between jobs was touched. pt__dirwatch_new: a
+ * non-blocking, close-on-exec inotify fd, or -errno. pt__dirwatch_add:
+ * watches the directory at path (not following a symlink); with
+ * PT_DIRWATCH_CONTENT for entries made in it (created, linked, moved in)
+ * and changes of the directory itself (mode, removal, move), with
+ * PT_DIRWATCH_NAMES for entries removed or renamed in it (the removal of
+ * a subdirectory is reported there at once, while an open fd on it
+ * delays its own IN_DELETE_SELF). Returns the watch descriptor or
+ * -errno. pt__dirwatch_read: reads the pending events without blocking
+ * and calls fn(ctx, wd) for each (wd -1: the queue overflowed, anything
+ * may have changed); 0 when none are left, or -errno.
+ */
+enum pt_dirwatch { PT_DIRWATCH_CONTENT, PT_DIRWATCH_NAMES };
+int pt__dirwatch_new(void);
+int pt__dirwatch_add(int fd, const char *path, enum pt_dirwatch what);
+int pt__dirwatch_read(int fd, void (*fn)(void *ctx, int wd), void *ctx);
+
+/*
  * True when TCP port is free on every IPv4 address: a socket can bind
  * 0.0.0.0:port without SO_REUSEADDR. 0 free, -EADDRINUSE (or -EACCES)
  * busy, other -errno on failure.

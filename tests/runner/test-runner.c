@@ -1038,22 +1038,36 @@ PT_TEST(lost_exit_status_is_a_crash_not_a_pass)
 PT_TEST(next_job_gets_an_empty_dir_whatever_the_last_did)
 {
 	struct pt_runner *r = mkrunner(1);
-	struct pt_job *a = mkjob("a", "mkdir -p d/e && touch d/e/f .hidden"),
-		      *b = mkjob("b", "test -z \"$(ls -A)\" && cd / && "
-				      "rm -rf \"$PROCTOR_TMPDIR\""),
-		      *c = mkjob("c", "test -z \"$(ls -A)\" && touch x");
+	/* Each job checks that its dir is empty, mode 0700, then spoils it. */
+	static const char check[] = "test -z \"$(ls -A)\" && "
+				    "test \"$(stat -c %a .)\" = 700 && ";
+	static const char *const spoil[] = {
+		"mkdir -p d/e && touch d/e/f .hidden",
+		"cd / && rm -rf \"$PROCTOR_TMPDIR\"",
+		"chmod 500 .",
+		/* renamed away, another one put in its place */
+		"cd / && mv \"$PROCTOR_TMPDIR\" \"$PROCTOR_TMPDIR.away\" && "
+		"mkdir \"$PROCTOR_TMPDIR\" && touch \"$PROCTOR_TMPDIR/x\"",
+		"ln -s / link",
+		"true",
+	};
+	struct pt_job *j[PT_ARRAY_SIZE(spoil)];
+	/* mkjob borrows its strings */
+	static char cmd[PT_ARRAY_SIZE(spoil)][512], id[PT_ARRAY_SIZE(spoil)][8];
 
-	submit(r, a, 0, -1);
-	submit(r, b, 1, -1);
-	submit(r, c, 2, -1);
-	for (int i = 0; i < 3; i++) {
+	for (size_t i = 0; i < PT_ARRAY_SIZE(spoil); i++) {
+		snprintf(id[i], sizeof(id[i]), "j%zu", i);
+		snprintf(cmd[i], sizeof(cmd[i]), "%s%s", check, spoil[i]);
+		j[i] = mkjob(id[i], cmd[i]);
+		submit(r, j[i], i, -1);
+	}
+	for (size_t i = 0; i < PT_ARRAY_SIZE(spoil); i++) {
 		struct res x = next(r);
 		if (x.outcome != PT_OUTCOME_PASS)
-			PT_FAIL("job %s: %s", x.job->id,
-				pt_outcome_name(x.outcome));
+			PT_FAIL("job %s: %s (rc %d) %s", x.job->id,
+				pt_outcome_name(x.outcome), x.rc, x.comments);
 	}
 	pt_runner_free(r);
-	pt__free(a);
-	pt__free(b);
-	pt__free(c);
+	for (size_t i = 0; i < PT_ARRAY_SIZE(spoil); i++)
+		pt__free(j[i]);
 }
