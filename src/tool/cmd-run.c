@@ -40,6 +40,8 @@
 
 /* Bytes of a resource job's or attachment job's stdout that are used. */
 #define STDOUT_LIMIT (16u << 20)
+/* The end of a *-verify job's output shown to the operator. */
+#define VERIFY_SHOW (4u << 10)
 
 struct strv {
 	char **v;
@@ -701,9 +703,49 @@ static bool ask(const char *prompt, char *answer, size_t size)
 	return true;
 }
 
-/* An operator's verdict on a manual or *-verify job. */
+/*
+ * What the operator of a *-verify job sees before the verdict: how its
+ * command ended and the end of its output (stdout and stderr as they
+ * came), since the output went to the io log, not to the terminal.
+ */
+static void show_run(struct ctx *c, const struct pt_result *res)
+{
+	char *path = abs_path(c, res->io_log), *out = NULL;
+	size_t len = 0;
+	bool cut = false;
+
+	if (res->outcome == PT_OUTCOME_PASS)
+		fprintf(stderr, "-- the command passed\n");
+	else if (res->comments)
+		fprintf(stderr, "-- the command ended: %s: %s\n",
+			pt_outcome_name(res->outcome), res->comments);
+	else
+		fprintf(stderr, "-- the command ended: %s: exit code %d\n",
+			pt_outcome_name(res->outcome), res->return_code);
+	if (path &&
+	    pt_runner_iolog_read(path, PT_STREAM_STDOUT | PT_STREAM_STDERR,
+				 VERIFY_SHOW, &out, &len, &cut) == 0 &&
+	    len) {
+		fprintf(stderr, "-- its output%s:\n",
+			cut ? " (the last 4 KiB)" : "");
+		fwrite(out, 1, len, stderr);
+		if (out[len - 1] != '\n')
+			fputc('\n', stderr);
+	} else {
+		fprintf(stderr, "-- it printed nothing\n");
+	}
+	pt_free(out);
+	free(path);
+}
+
+/*
+ * An operator's verdict on a manual or *-verify job (ran: the result of
+ * its command, NULL for a manual job). The operator decides, whatever
+ * the command's outcome (PlainBox resets it to "undecided").
+ */
 static void verdict(struct ctx *c, const struct pt_job *j,
-		    struct pt_result *res, char *comment, size_t size)
+		    const struct pt_result *ran, struct pt_result *res,
+		    char *comment, size_t size)
 {
 	char a[64];
 
@@ -713,9 +755,12 @@ static void verdict(struct ctx *c, const struct pt_job *j,
 		j->summary ? j->summary : "");
 	if (j->description)
 		fprintf(stderr, "%s\n", j->description);
+	if (ran)
+		show_run(c, ran);
 	for (;;) {
 		if (!ask("outcome? [p]ass, [f]ail, [s]kip: ", a, sizeof(a))) {
 			res->outcome = PT_OUTCOME_SKIP;
+			res->comments = comment;
 			snprintf(comment, size, "no answer from the operator");
 			return;
 		}
@@ -725,6 +770,7 @@ static void verdict(struct ctx *c, const struct pt_job *j,
 	res->outcome = a[0] == 'p'   ? PT_OUTCOME_PASS
 		       : a[0] == 'f' ? PT_OUTCOME_FAIL
 				     : PT_OUTCOME_SKIP;
+	res->comments = NULL;
 	if (ask("comment (optional): ", comment, size) && comment[0])
 		res->comments = comment;
 }
@@ -814,14 +860,16 @@ static int schedule(struct ctx *c)
 				char comment[512];
 				double t0 = now_s();
 
-				verdict(c, j, &res, comment, sizeof(comment));
+				verdict(c, j, NULL, &res, comment,
+					sizeof(comment));
 				res.duration = now_s() - t0;
 				r = record(c, k, &res, NULL, true);
 				if (r < 0)
 					return r;
 				return 1;
 			}
-			if (j->plugin == PT_PLUGIN_USER_INTERACT) {
+			if (j->plugin == PT_PLUGIN_USER_INTERACT ||
+			    j->plugin == PT_PLUGIN_USER_INTERACT_VERIFY) {
 				char a[8];
 				fprintf(stderr, "\n== %s: %s\n", j->id,
 					j->description ? j->description
@@ -903,9 +951,8 @@ static int on_done(struct ctx *c, const struct pt_run_done *d)
 		}
 		pt_free(out);
 		free(path);
-	} else if (needs_verdict(j) && can_ask(c) &&
-		   res.outcome == PT_OUTCOME_PASS) {
-		verdict(c, j, &res, comment, sizeof(comment));
+	} else if (needs_verdict(j) && can_ask(c)) {
+		verdict(c, j, &d->result, &res, comment, sizeof(comment));
 	}
 	/* --repeat / --until-fail, then --retries */
 	js->runs++;

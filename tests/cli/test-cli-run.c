@@ -765,21 +765,54 @@ PT_TEST(rerun_failed_and_attachments)
 }
 
 /* Reads the pty until want appears (at most 20 s); the text so far. */
-static void expect(int master, struct pt_buf *seen, const char *want)
+/* Starts proctor with argv on a new pseudo-terminal; *master reads it. */
+static struct proc start_on_pty(const char *const *argv, int *master)
 {
-	while (!strstr(seen->s, want)) {
+	struct pt_spawn sp = { .argv = argv, .new_session = true };
+	struct proc p;
+	int slave;
+
+	setup_env();
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	PT_ASSERT_INT_GE(*master, 0);
+	PT_ASSERT_INT_EQ(grantpt(*master), 0);
+	PT_ASSERT_INT_EQ(unlockpt(*master), 0);
+	slave = open(ptsname(*master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	PT_ASSERT_INT_GE(slave, 0);
+	sp.fd_in = sp.fd_out = sp.fd_err = slave;
+	PT_ASSERT_OK(pt__spawn(&sp, &p.pid, &p.pidfd));
+	close(slave);
+	return p;
+}
+
+/*
+ * Reads the terminal until want appears at or after *pos; *pos moves past
+ * it (a prompt asked twice is found twice).
+ */
+static void expect_next(int master, struct pt_buf *seen, size_t *pos,
+			const char *want)
+{
+	const char *at;
+
+	while (!(at = strstr(seen->s + *pos, want))) {
 		char buf[512];
 		ssize_t n;
 
 		if (!pt_test_wait_fd(master, POLLIN, 20000))
 			PT_FAIL("no '%s' on the terminal; got:\n%s", want,
-				seen->s);
+				seen->s + *pos);
 		n = read(master, buf, sizeof(buf));
 		if (n <= 0)
 			PT_FAIL("terminal closed before '%s'; got:\n%s", want,
-				seen->s);
+				seen->s + *pos);
 		PT_ASSERT_OK(pt__buf_add(seen, buf, (size_t)n));
 	}
+	*pos = (size_t)(at - seen->s) + strlen(want);
+}
+
+static void type(int master, const char *s)
+{
+	PT_ASSERT_INT_EQ(write(master, s, strlen(s)), (ssize_t)strlen(s));
 }
 
 PT_TEST(manual_job_asks_the_operator_on_a_terminal)
@@ -787,30 +820,98 @@ PT_TEST(manual_job_asks_the_operator_on_a_terminal)
 	const char *argv[] = { proctor(), "run",      fixture(), "-i",
 			       "t::ask",  "--seed=8", NULL };
 	struct pt_buf seen = PT_BUF_INIT;
-	struct pt_spawn sp = { .argv = argv, .new_session = true };
 	struct proc p;
-	int master, slave;
+	size_t pos = 0;
+	int master;
 
-	setup_env();
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	PT_ASSERT_INT_GE(master, 0);
-	PT_ASSERT_INT_EQ(grantpt(master), 0);
-	PT_ASSERT_INT_EQ(unlockpt(master), 0);
-	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-	PT_ASSERT_INT_GE(slave, 0);
-	sp.fd_in = sp.fd_out = sp.fd_err = slave;
-	PT_ASSERT_OK(pt__spawn(&sp, &p.pid, &p.pidfd));
-	close(slave);
-	expect(master, &seen, "outcome? [p]ass, [f]ail, [s]kip: ");
-	PT_ASSERT_INT_EQ(write(master, "f\n", 2), 2);
-	expect(master, &seen, "comment (optional): ");
-	PT_ASSERT_INT_EQ(write(master, "broken screen\n", 14), 14);
-	expect(master, &seen, "1 jobs: 1 fail, seed 8");
-	PT_ASSERT_NOT_NULL(strstr(seen.s, "== t::ask: A manual job"));
-	PT_ASSERT_NOT_NULL(strstr(seen.s, "fail t::ask: broken screen"));
+	p = start_on_pty(argv, &master);
+	expect_next(master, &seen, &pos, "== t::ask: A manual job");
+	expect_next(master, &seen, &pos, "outcome? [p]ass, [f]ail, [s]kip: ");
+	type(master, "f\n");
+	expect_next(master, &seen, &pos, "comment (optional): ");
+	type(master, "broken screen\n");
+	expect_next(master, &seen, &pos, "fail t::ask: broken screen");
+	expect_next(master, &seen, &pos, "1 jobs: 1 fail, seed 8");
 	PT_ASSERT_INT_EQ(wait_exit(p), 1);
 	close(master);
 	pt__buf_release(&seen);
+}
+
+/*
+ * user-interact: Enter before the command, its outcome is the command's.
+ * user-verify: the command runs first (it fails here), the operator sees
+ * how it ended and its output, and decides. user-interact-verify: both.
+ */
+PT_TEST(user_interact_and_verify_jobs_on_a_terminal)
+{
+	const char *argv[] = { proctor(), "run", fixture(),  "-i",
+			       "t::u.*",  "-j1", "--seed=8", NULL };
+	struct pt_buf seen = PT_BUF_INIT;
+	struct proc p;
+	size_t pos = 0;
+	int master;
+
+	p = start_on_pty(argv, &master);
+	/* run-list order: uint, uver, uiv */
+	expect_next(master, &seen, &pos, "== t::uint: ");
+	expect_next(master, &seen, &pos, "press Enter to start: ");
+	type(master, "\n");
+	expect_next(master, &seen, &pos, "pass t::uint");
+	expect_next(master, &seen, &pos, "== t::uver: Check what it printed");
+	expect_next(master, &seen, &pos,
+		    "-- the command ended: fail: exit code 2");
+	expect_next(master, &seen, &pos, "-- its output:");
+	expect_next(master, &seen, &pos, "shown");
+	expect_next(master, &seen, &pos, "outcome? [p]ass, [f]ail, [s]kip: ");
+	type(master, "x\n"); /* not an answer: asked again */
+	expect_next(master, &seen, &pos, "outcome? [p]ass, [f]ail, [s]kip: ");
+	type(master, "p\n");
+	expect_next(master, &seen, &pos, "comment (optional): ");
+	type(master, "\n");
+	expect_next(master, &seen, &pos, "pass t::uver");
+	expect_next(master, &seen, &pos, "== t::uiv: ");
+	expect_next(master, &seen, &pos, "PURPOSE:");
+	expect_next(master, &seen, &pos, "press Enter to start: ");
+	type(master, "\n");
+	expect_next(master, &seen, &pos, "-- the command passed");
+	expect_next(master, &seen, &pos, "ok");
+	expect_next(master, &seen, &pos, "outcome? [p]ass, [f]ail, [s]kip: ");
+	type(master, "s\n");
+	expect_next(master, &seen, &pos, "comment (optional): ");
+	type(master, "later\n");
+	expect_next(master, &seen, &pos, "skip t::uiv: later");
+	expect_next(master, &seen, &pos, "3 jobs: 2 pass, 1 skip, seed 8");
+	PT_ASSERT_INT_EQ(wait_exit(p), 0);
+	close(master);
+	pt__buf_release(&seen);
+}
+
+/* Without a terminal, or with --non-interactive, they are skipped. */
+PT_TEST(operator_jobs_are_skipped_without_an_operator)
+{
+	const char *plain[] = { "run", fixture(),  "-i", "t::u.*|t::ask",
+				"-j1", "--seed=8", NULL };
+	const char *nonint[] = { "run",	   fixture(),		"-i",
+				 "t::uiv", "--non-interactive", "--seed=8",
+				 NULL };
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(plain, &out, &err), 0);
+	PT_ASSERT_STR_EQ(
+		out, "session ID, seed 8, 4 jobs, -j1\n"
+		     "skip t::ask: needs an operator: skipped (no terminal)\n"
+		     "skip t::uint: needs an operator: skipped (no terminal)\n"
+		     "skip t::uver: needs an operator: skipped (no terminal)\n"
+		     "skip t::uiv: needs an operator: skipped (no terminal)\n"
+		     "4 jobs: 4 skip, seed 8\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(nonint, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(strstr(out,
+				  "skip t::uiv: needs an operator: skipped "
+				  "(--non-interactive)\n"));
+	pt__free(out);
+	pt__free(err);
 }
 
 /* ---- the session as stored (read with the store's API) */
