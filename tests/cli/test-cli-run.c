@@ -141,6 +141,8 @@ static int run(const char *const *args, char **out, char **err)
 }
 
 static struct pt_store_state *load_last(void);
+static const struct pt_result *last_result(const struct pt_store_state *st,
+					   const char *id);
 static size_t count_lines(const char *s, const char *name);
 
 static const char all_out[] =
@@ -680,8 +682,8 @@ PT_TEST(grouped_results_are_committed_before_anything_depends_on_them)
 	for (int i = 0; i < 20; i++)
 		PT_ASSERT_OK(pt__buf_addf(&text,
 					  "id: q%02d\nplugin: shell\n"
-					  "command: true\n\n",
-					  i));
+					  "command: echo out-q%02d\n\n",
+					  i, i));
 	PT_ASSERT_OK(pt__buf_adds(&text, "id: check\nplugin: shell\ndepends:"));
 	for (int i = 0; i < 20; i++)
 		PT_ASSERT_OK(pt__buf_addf(&text, " q%02d", i));
@@ -703,11 +705,14 @@ PT_TEST(grouped_results_are_committed_before_anything_depends_on_them)
 	pt__free(err);
 	st = load_last();
 	PT_ASSERT_UINT_EQ(st->n_results, 22);
+	/* Grouped results keep their io logs. */
+	PT_ASSERT_NOT_NULL(last_result(st, "g::q05")->io_log);
 	pt_store_state_free(st);
 	/* What check saw (its stdout, in the report): all 20 q results. */
 	PT_ASSERT_INT_EQ(run(rep, &out, &err), 0);
 	PT_ASSERT_NOT_NULL(
 		strstr(out, "progress  20 results, 22 jobs planned"));
+	PT_ASSERT_NOT_NULL(strstr(out, "\"stdout\": \"out-q05\\n\""));
 	pt__free(out);
 	pt__free(err);
 }
