@@ -100,6 +100,8 @@ struct opts {
 struct jst {
 	bool submitted; /* in the runner now */
 	bool done;	/* has its final result */
+	bool looking;	/* its run-list position is in ctx.look */
+	size_t pos;	/* its run-list position; NOT_LISTED if none */
 	unsigned attempt;
 	unsigned runs, fails; /* --repeat */
 	uint64_t order;	      /* shuffled order key */
@@ -121,7 +123,14 @@ struct ctx {
 	int64_t progress_ns; /* when the status line was last drawn */
 	bool readonly; /* why, report: the store is opened for reading */
 	size_t n_done, n_fail, n_total;
-	size_t scan_from; /* run-list jobs before it are all done */
+	/*
+	 * Run-list positions schedule() must look at, a min-heap: all of
+	 * them when the run list is made, then those of jobs whose
+	 * readiness changed (the session's readiness_changed callback).
+	 * Looking at every unfinished job after each result was O(N) per
+	 * result: O(N^2) for a run of N independent jobs.
+	 */
+	size_t *look, n_look, cap_look;
 	int sfd;
 	char *sess_dir;
 	struct pt_store_durations *dur; /* learned from earlier sessions */
@@ -215,6 +224,88 @@ static bool is_manual(const struct pt_job *j)
 	       j->plugin == PT_PLUGIN_USER_INTERACT_VERIFY;
 }
 
+#define NOT_LISTED SIZE_MAX
+
+/* ---- which run-list positions to look at (see ctx.look) */
+
+static int look_push(struct ctx *c, size_t pos)
+{
+	size_t i;
+
+	if (c->n_look == c->cap_look) {
+		size_t cap = c->cap_look ? 2 * c->cap_look : 64;
+		size_t *v = realloc(c->look, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->look = v;
+		c->cap_look = cap;
+	}
+	for (i = c->n_look++; i > 0 && c->look[(i - 1) / 2] > pos;
+	     i = (i - 1) / 2)
+		c->look[i] = c->look[(i - 1) / 2];
+	c->look[i] = pos;
+	return 0;
+}
+
+static void look_pop(struct ctx *c)
+{
+	size_t last = c->look[--c->n_look], i = 0;
+
+	for (;;) {
+		size_t m = 2 * i + 1;
+
+		if (m >= c->n_look)
+			break;
+		if (m + 1 < c->n_look && c->look[m + 1] < c->look[m])
+			m++;
+		if (c->look[m] >= last)
+			break;
+		c->look[i] = c->look[m];
+		i = m;
+	}
+	if (c->n_look)
+		c->look[i] = last;
+}
+
+/* The session's readiness_changed: look at the job again. */
+static void on_readiness(void *ctx, struct pt_session *s, size_t job)
+{
+	struct ctx *c = ctx;
+	struct jst *js = job < c->njs ? &c->js[job] : NULL;
+
+	(void)s;
+	if (!js || js->pos == NOT_LISTED || js->looking || js->done)
+		return;
+	/* Out of memory: the job is looked at when the list is remade. */
+	if (look_push(c, js->pos) == 0)
+		js->looking = true;
+}
+
+/* The run list was (re)made: positions change, look at every job. */
+static int look_all(struct ctx *c)
+{
+	size_t n = pt_session_run_list_count(c->s);
+
+	c->n_look = 0;
+	for (size_t k = 0; k < c->njs; k++) {
+		c->js[k].pos = NOT_LISTED;
+		c->js[k].looking = false;
+	}
+	/* Ascending positions: each push is already in heap order. */
+	for (size_t i = 0; i < n; i++) {
+		size_t k = pt_session_run_list_get(c->s, i);
+		int r;
+
+		if (k >= c->njs)
+			continue;
+		c->js[k].pos = i;
+		if ((r = look_push(c, i)) < 0)
+			return r;
+		c->js[k].looking = true;
+	}
+	return 0;
+}
+
 static int grow_js(struct ctx *c)
 {
 	size_t n = pt_session_job_count(c->s);
@@ -224,6 +315,8 @@ static int grow_js(struct ctx *c)
 		if (!js)
 			return -ENOMEM;
 		memset(js + c->njs, 0, (n - c->njs) * sizeof(*js));
+		for (size_t k = c->njs; k < n; k++)
+			js[k].pos = NOT_LISTED;
 		c->js = js;
 		c->njs = n;
 	}
@@ -320,7 +413,8 @@ static int resolve(struct ctx *c)
 	if (r >= 0)
 		r = grow_js(c);
 	c->n_total = pt_session_run_list_count(c->s);
-	c->scan_from = 0; /* the run list changed */
+	if (r >= 0)
+		r = look_all(c); /* the run list changed */
 	return r < 0 ? r : 0;
 }
 
@@ -807,18 +901,26 @@ static int schedule(struct ctx *c)
 
 	if (c->interrupted || c->failed_fast || c->storage_error)
 		return 0;
-	/* Skip the finished prefix: a scan per completion stays cheap. */
-	while (c->scan_from < n &&
-	       c->js[pt_session_run_list_get(c->s, c->scan_from)].done)
-		c->scan_from++;
-	for (size_t i = c->scan_from; i < n; i++) {
-		size_t k = pt_session_run_list_get(c->s, i);
-		const struct pt_job *j = pt_session_job(c->s, k);
-		struct jst *js = &c->js[k];
+	while (c->n_look) {
+		size_t i = c->look[0], k;
+		const struct pt_job *j;
+		struct jst *js;
 
-		if (js->done || js->submitted)
+		if (i >= n) { /* cannot happen: look_all follows the list */
+			look_pop(c);
 			continue;
+		}
+		k = pt_session_run_list_get(c->s, i);
+		j = pt_session_job(c->s, k);
+		js = &c->js[k];
+		if (js->done || js->submitted) {
+			look_pop(c);
+			js->looking = false;
+			continue;
+		}
 		if (pt_session_result(c->s, k)->outcome != PT_OUTCOME_NONE) {
+			look_pop(c);
+			js->looking = false;
 			js->done = true; /* resumed */
 			continue;
 		}
@@ -830,6 +932,9 @@ static int schedule(struct ctx *c)
 		if (c->o->jobs == 1 &&
 		    pt_runner_queued(c->r) + pt_runner_running(c->r) > 0)
 			break;
+		/* Looked at now; again only when its readiness changes. */
+		look_pop(c);
+		js->looking = false;
 		if (!c->o->shuffle)
 			js->order = i + 1;
 		if (pt_session_can_start(c->s, k)) {
@@ -1114,7 +1219,11 @@ static int loop(struct ctx *c)
 
 	if (c->st && c->o->jobs != 1)
 		c->wait = calloc(PT_STORE_GROUP_MAX, sizeof(*c->wait));
-	r = run_loop(c);
+	/* Whatever happened since the run list was made (resume, results
+	 * cleared by --rerun-failed): every job is looked at first. */
+	r = look_all(c);
+	if (r == 0)
+		r = run_loop(c);
 	/* However the loop ended (done, interrupted, error), what waits is
 	 * committed and reported. */
 	r2 = flush_waiting(c);
@@ -1653,6 +1762,7 @@ static void ctx_free(struct ctx *c)
 	free(c->inc);
 	free(c->exc);
 	free(c->js);
+	free(c->look);
 	free(c->sess_dir);
 	if (c->sfd >= 0)
 		close(c->sfd);
@@ -1702,6 +1812,12 @@ static int make_session(struct ctx *c)
 		jobs[i] = pt_units_job(c->u, i);
 	r = pt_session_new(jobs, n, &c->s);
 	free(jobs);
+	if (r == 0) {
+		struct pt_session_callbacks cb = { .readiness_changed =
+							   on_readiness,
+						   .ctx = c };
+		pt_session_set_callbacks(c->s, &cb);
+	}
 	if (r == 0)
 		r = pt_session_attach_units(c->s, c->u, c->diags);
 	return r;
