@@ -820,26 +820,44 @@ static void type(int master, const char *s)
 	PT_ASSERT_INT_EQ(write(master, s, strlen(s)), (ssize_t)strlen(s));
 }
 
+/* A turn of a conversation on the terminal: wait for want, then type say. */
+struct turn {
+	const char *want, *say; /* say NULL: nothing to type */
+};
+
+/* Runs proctor with argv on a terminal through the turns; its exit code. */
+static int converse(const char *const *argv, const struct turn *t, size_t n)
+{
+	struct pt_buf seen = PT_BUF_INIT;
+	struct proc p;
+	size_t pos = 0;
+	int master, code;
+
+	p = start_on_pty(argv, &master);
+	for (size_t i = 0; i < n; i++) {
+		expect_next(master, &seen, &pos, t[i].want);
+		if (t[i].say)
+			type(master, t[i].say);
+	}
+	code = wait_exit(p);
+	close(master);
+	pt__buf_release(&seen);
+	return code;
+}
+
 PT_TEST(manual_job_asks_the_operator_on_a_terminal)
 {
 	const char *argv[] = { proctor(), "run",      fixture(), "-i",
 			       "t::ask",  "--seed=8", NULL };
-	struct pt_buf seen = PT_BUF_INIT;
-	struct proc p;
-	size_t pos = 0;
-	int master;
+	static const struct turn t[] = {
+		{ "== t::ask: A manual job", NULL },
+		{ "outcome? [p]ass, [f]ail, [s]kip: ", "f\n" },
+		{ "comment (optional): ", "broken screen\n" },
+		{ "fail t::ask: broken screen", NULL },
+		{ "1 jobs: 1 fail, seed 8", NULL },
+	};
 
-	p = start_on_pty(argv, &master);
-	expect_next(master, &seen, &pos, "== t::ask: A manual job");
-	expect_next(master, &seen, &pos, "outcome? [p]ass, [f]ail, [s]kip: ");
-	type(master, "f\n");
-	expect_next(master, &seen, &pos, "comment (optional): ");
-	type(master, "broken screen\n");
-	expect_next(master, &seen, &pos, "fail t::ask: broken screen");
-	expect_next(master, &seen, &pos, "1 jobs: 1 fail, seed 8");
-	PT_ASSERT_INT_EQ(wait_exit(p), 1);
-	close(master);
-	pt__buf_release(&seen);
+	PT_ASSERT_INT_EQ(converse(argv, t, PT_ARRAY_SIZE(t)), 1);
 }
 
 /*
@@ -851,44 +869,32 @@ PT_TEST(user_interact_and_verify_jobs_on_a_terminal)
 {
 	const char *argv[] = { proctor(), "run", fixture(),  "-i",
 			       "t::u.*",  "-j1", "--seed=8", NULL };
-	struct pt_buf seen = PT_BUF_INIT;
-	struct proc p;
-	size_t pos = 0;
-	int master;
+	static const struct turn t[] = {
+		/* run-list order: uint, uver, uiv */
+		{ "== t::uint: ", NULL },
+		{ "press Enter to start: ", "\n" },
+		{ "pass t::uint", NULL },
+		{ "== t::uver: Check what it printed", NULL },
+		{ "-- the command ended: fail: exit code 2", NULL },
+		{ "-- its output:", NULL },
+		{ "shown", NULL },
+		{ "outcome? [p]ass, [f]ail, [s]kip: ", "x\n" },
+		/* not an answer: asked again */
+		{ "outcome? [p]ass, [f]ail, [s]kip: ", "p\n" },
+		{ "comment (optional): ", "\n" },
+		{ "pass t::uver", NULL },
+		{ "== t::uiv: ", NULL },
+		{ "PURPOSE:", NULL },
+		{ "press Enter to start: ", "\n" },
+		{ "-- the command passed", NULL },
+		{ "ok", NULL },
+		{ "outcome? [p]ass, [f]ail, [s]kip: ", "s\n" },
+		{ "comment (optional): ", "later\n" },
+		{ "skip t::uiv: later", NULL },
+		{ "3 jobs: 2 pass, 1 skip, seed 8", NULL },
+	};
 
-	p = start_on_pty(argv, &master);
-	/* run-list order: uint, uver, uiv */
-	expect_next(master, &seen, &pos, "== t::uint: ");
-	expect_next(master, &seen, &pos, "press Enter to start: ");
-	type(master, "\n");
-	expect_next(master, &seen, &pos, "pass t::uint");
-	expect_next(master, &seen, &pos, "== t::uver: Check what it printed");
-	expect_next(master, &seen, &pos,
-		    "-- the command ended: fail: exit code 2");
-	expect_next(master, &seen, &pos, "-- its output:");
-	expect_next(master, &seen, &pos, "shown");
-	expect_next(master, &seen, &pos, "outcome? [p]ass, [f]ail, [s]kip: ");
-	type(master, "x\n"); /* not an answer: asked again */
-	expect_next(master, &seen, &pos, "outcome? [p]ass, [f]ail, [s]kip: ");
-	type(master, "p\n");
-	expect_next(master, &seen, &pos, "comment (optional): ");
-	type(master, "\n");
-	expect_next(master, &seen, &pos, "pass t::uver");
-	expect_next(master, &seen, &pos, "== t::uiv: ");
-	expect_next(master, &seen, &pos, "PURPOSE:");
-	expect_next(master, &seen, &pos, "press Enter to start: ");
-	type(master, "\n");
-	expect_next(master, &seen, &pos, "-- the command passed");
-	expect_next(master, &seen, &pos, "ok");
-	expect_next(master, &seen, &pos, "outcome? [p]ass, [f]ail, [s]kip: ");
-	type(master, "s\n");
-	expect_next(master, &seen, &pos, "comment (optional): ");
-	type(master, "later\n");
-	expect_next(master, &seen, &pos, "skip t::uiv: later");
-	expect_next(master, &seen, &pos, "3 jobs: 2 pass, 1 skip, seed 8");
-	PT_ASSERT_INT_EQ(wait_exit(p), 0);
-	close(master);
-	pt__buf_release(&seen);
+	PT_ASSERT_INT_EQ(converse(argv, t, PT_ARRAY_SIZE(t)), 0);
 }
 
 /* Without a terminal, or with --non-interactive, they are skipped. */
