@@ -3,7 +3,6 @@
 #include "os/runos.h"
 #include "base/common.h"
 
-#include "os/fd.h"
 #include "os/file.h"
 
 #include <dirent.h>
@@ -230,8 +229,7 @@ static bool dir_is_empty(int fd)
 	return count <= 2;
 }
 
-/* The directory open at fd is ours to reuse as it is: mode 0700, still linked.
- */
+/* The directory at fd can be reused as it is: mode 0700, still linked. */
 static bool dir_is_pristine(int fd)
 {
 	struct stat st;
@@ -292,24 +290,6 @@ int pt__dir_make_empty(const char *path)
 	return r;
 }
 
-int pt__dir_make_empty_at(int *fd, const char *path)
-{
-	int r;
-
-	/* Three syscalls on the open directory, no path lookup. */
-	if (*fd >= 0 && dir_is_pristine(*fd) && lseek(*fd, 0, SEEK_SET) == 0 &&
-	    dir_is_empty(*fd))
-		return 0;
-	/* Something to remove, or the job removed or changed the directory. */
-	*fd = pt__close(*fd);
-	r = pt__dir_make_empty(path);
-	if (r < 0)
-		return r;
-	r = pt__open_dir(path);
-	*fd = r < 0 ? -1 : r;
-	return r < 0 ? r : 0;
-}
-
 int pt__rmdir(const char *path)
 {
 	return rmdir(path) < 0 ? -errno : 0;
@@ -318,13 +298,6 @@ int pt__rmdir(const char *path)
 int pt__open_wr(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	return fd < 0 ? -errno : fd;
-}
-
-int pt__open_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
 }

@@ -89,19 +89,10 @@ int pt__mkdtemp(char *tmpl);
 /*
  * Makes path an empty directory (mode 0700) owned by us: creates it if
  * missing, else removes everything inside it (not following symlinks)
- * and resets its mode. Costs an open, a getdents and a close when it is
- * already empty. 0 or -errno.
+ * and resets its mode. Costs an open, an fstat, a getdents and a close
+ * when it is already empty with mode 0700. 0 or -errno.
  */
 int pt__dir_make_empty(const char *path);
-/*
- * The same for a directory the caller keeps open: *fd is the directory
- * at path, or -1. When it is still linked, mode 0700 and empty, that is
- * found with fstat, lseek and getdents on *fd (no path lookup); else it
- * is emptied (or made again) through path and *fd reopened. On error *fd
- * is -1. A directory the job renamed away and replaced by another at the
- * same path is not noticed (the new one is not emptied).
- */
-int pt__dir_make_empty_at(int *fd, const char *path);
 /* mkdir(2) with mode; 0 or -errno. */
 int pt__mkdir(const char *path, unsigned mode);
 /* rmdir(2); 0 or -errno. */
@@ -110,8 +101,6 @@ int pt__rmdir(const char *path);
 int pt__open_wr(const char *path);
 /* open(path, O_RDONLY|O_CLOEXEC): the fd or -errno. */
 int pt__open_rd(const char *path);
-/* open(path, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC): the fd or -errno. */
-int pt__open_dir(const char *path);
 /* read(2) once (EINTR retried): the count, 0 at EOF, or -errno (-EAGAIN). */
 ssize_t pt__read_some(int fd, void *buf, size_t len);
 

@@ -74,8 +74,7 @@ struct slot {
 struct slot_keep {
 	unsigned gen;		    /* generation of its temp dir name */
 	bool clean;		    /* its dir exists and is empty */
-	int dir_fd;		    /* its dir, open; -1 if not (yet) */
-	int wd;	      /* its dir's watch in r->dirwatch; -1 if none */
+	int wd;			    /* its dir's watch (dirwatch); -1 none */
 	bool touched; /* an event came for wd since it was emptied */
 	struct pt_spawn_prep spawn; /* the last spawn's file actions */
 };
@@ -139,7 +138,6 @@ static bool env_name_is(const char *kv, const char *name)
 	return !strncmp(kv, name, n) && kv[n] == '=';
 }
 
-/* The variables every job gets from the runner itself. */
 /*
  * A variable the runner sets for each job: a value inherited from a
  * parent proctor is stale. Others named PROCTOR_* (the repository, say)
@@ -286,7 +284,7 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 	r->slots = pt__calloc(r->jobs, sizeof(*r->slots));
 	r->keep = pt__calloc(r->jobs, sizeof(*r->keep));
 	for (size_t i = 0; r->keep && i < r->jobs; i++)
-		r->keep[i].dir_fd = r->keep[i].wd = -1;
+		r->keep[i].wd = -1;
 	r->rbuf = pt__malloc(PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL);
 	if (c->iolog) {
 		if (!c->iolog->open || !c->iolog->append || !c->iolog->close) {
@@ -360,10 +358,8 @@ PT_API struct pt_runner *pt_runner_free(struct pt_runner *r)
 		pt__rm_rf(r->work_dir);
 	pt__free(r->work_dir);
 	pt__close(r->dirwatch);
-	for (size_t i = 0; r->keep && i < r->jobs; i++) {
-		pt__close(r->keep[i].dir_fd);
+	for (size_t i = 0; r->keep && i < r->jobs; i++)
 		pt__spawn_prep_release(&r->keep[i].spawn);
-	}
 	pt__free(r->keep);
 	pt__free(r->slots);
 	pt_vec_foreach(&r->heap, i)
@@ -862,15 +858,11 @@ static int make_tmpdir(struct pt_runner *r, struct slot *s, size_t idx,
 		k->clean = false;
 		return 0;
 	}
-	k->dir_fd = pt__close(k->dir_fd);
 	e = pt__mkdir(path->s, 0700);
 	if (e < 0 && e != -EEXIST)
 		return e;
-	e = pt__open_dir(path->s);
-	k->dir_fd = e < 0 ? -1 : e;
-	if (e >= 0)
-		watch_dir(r, k, path->s);
-	return e < 0 ? e : 0;
+	watch_dir(r, k, path->s);
+	return 0;
 }
 
 /* Empties a slot's dir after its job (see make_tmpdir, watch_dir). */
@@ -885,10 +877,9 @@ static void clean_tmpdir(struct pt_runner *r, size_t idx, const char *path)
 		k->clean = true;
 		return;
 	}
-	/* Touched: by the path (it may be another directory now). */
-	if (k->wd >= 0)
-		k->dir_fd = pt__close(k->dir_fd);
-	if (pt__dir_make_empty_at(&k->dir_fd, path) < 0) {
+	/* Touched, or not watched: through the path (it may be another
+	 * directory now). */
+	if (pt__dir_make_empty(path) < 0) {
 		(void)!pt__rm_rf(path);
 		k->gen++;
 		k->clean = false;

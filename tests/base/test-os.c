@@ -165,59 +165,53 @@ PT_TEST(prepared_spawn_follows_changed_fds_and_directory)
 	pt__spawn_prep_release(&p); /* twice is fine */
 }
 
-/* The fast check of a kept directory, and every way a job can spoil it. */
-PT_TEST(dir_make_empty_at_fast_path_and_repairs)
+/* Emptying a reused directory, whatever was done to it. */
+PT_TEST(dir_make_empty_repairs_what_a_job_did)
 {
-	const char *d = pt_test_path("slot");
-	struct stat st;
-	int fd = -1, keep, f;
+	char d[PATH_MAX];
+	struct stat st, again;
+	int f;
 
-	/* Missing: made, and fd opened on it. */
-	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
-	PT_ASSERT_INT_GE(fd, 0);
-	/* Empty: the same fd stays. */
-	keep = fd;
-	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
-	PT_ASSERT_INT_EQ(fd, keep);
-	/* Files and a tree inside: removed. */
+	/* pt_test_path's buffers rotate: keep a copy. */
+	snprintf(d, sizeof(d), "%s", pt_test_path("slot"));
+	/* Missing: made. */
+	PT_ASSERT_OK(pt__dir_make_empty(d));
+	PT_ASSERT_OK(stat(d, &st));
+	PT_ASSERT(S_ISDIR(st.st_mode));
+	PT_ASSERT_INT_EQ(st.st_mode & 07777, 0700);
+	/* Empty: kept as it is. */
+	PT_ASSERT_OK(pt__dir_make_empty(d));
+	PT_ASSERT_OK(stat(d, &again));
+	PT_ASSERT_INT_EQ(again.st_ino, st.st_ino);
+	/* Files and a tree inside, a symlink out: removed, not followed. */
 	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("slot/x/y"), 0700));
 	f = open(pt_test_path("slot/file"), O_CREAT | O_WRONLY, 0600);
 	PT_ASSERT_INT_GE(f, 0);
 	close(f);
-	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
-	PT_ASSERT_INT_GE(fd, 0);
-	PT_ASSERT_INT_EQ(access(pt_test_path("slot/file"), F_OK), -1);
-	PT_ASSERT_INT_EQ(access(pt_test_path("slot/x"), F_OK), -1);
-	/* Mode changed by the job: restored. */
-	PT_ASSERT_OK(chmod(d, 0500));
-	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
-	PT_ASSERT_OK(stat(d, &st));
-	PT_ASSERT_INT_EQ(st.st_mode & 07777, 0700);
-	/* Removed and made again by the job, with a file: the new one is
-	 * emptied and the fd follows it. */
-	PT_ASSERT_OK(pt__rm_rf(d));
-	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("slot"), 0700));
-	f = open(pt_test_path("slot/left"), O_CREAT | O_WRONLY, 0600);
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("outside"), 0700));
+	f = open(pt_test_path("outside/keep"), O_CREAT | O_WRONLY, 0600);
 	PT_ASSERT_INT_GE(f, 0);
 	close(f);
-	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
-	PT_ASSERT_INT_EQ(access(pt_test_path("slot/left"), F_OK), -1);
-	PT_ASSERT_OK(fstat(fd, &st));
-	PT_ASSERT(st.st_nlink > 0);
-	/* Removed for good: made again. */
-	PT_ASSERT_OK(pt__rm_rf(d));
-	PT_ASSERT_OK(pt__dir_make_empty_at(&fd, d));
+	PT_ASSERT_OK(
+		symlink(pt_test_path("outside"), pt_test_path("slot/link")));
+	PT_ASSERT_OK(pt__dir_make_empty(d));
+	PT_ASSERT_INT_EQ(access(pt_test_path("slot/file"), F_OK), -1);
+	PT_ASSERT_INT_EQ(access(pt_test_path("slot/x"), F_OK), -1);
+	PT_ASSERT_INT_EQ(access(pt_test_path("slot/link"), F_OK), -1);
+	PT_ASSERT_OK(access(pt_test_path("outside/keep"), F_OK));
+	/* Empty but its mode changed: restored. */
+	PT_ASSERT_OK(chmod(d, 0500));
+	PT_ASSERT_OK(pt__dir_make_empty(d));
 	PT_ASSERT_OK(stat(d, &st));
-	PT_ASSERT(S_ISDIR(st.st_mode));
-	close(fd);
-	/* Not a directory at the path: an error, fd -1. */
+	PT_ASSERT_INT_EQ(st.st_mode & 07777, 0700);
+	/* Not a directory at the path: an error, and it is left alone. */
 	PT_ASSERT_OK(pt__rm_rf(d));
 	f = open(d, O_CREAT | O_WRONLY, 0600);
 	PT_ASSERT_INT_GE(f, 0);
 	close(f);
-	fd = -1;
-	PT_ASSERT_INT_LT(pt__dir_make_empty_at(&fd, d), 0);
-	PT_ASSERT_INT_EQ(fd, -1);
+	PT_ASSERT_ERR(pt__dir_make_empty(d), -ENOTDIR);
+	PT_ASSERT_OK(stat(d, &st));
+	PT_ASSERT(S_ISREG(st.st_mode));
 }
 
 PT_TEST(spawn_missing_program_fails_cleanly)
