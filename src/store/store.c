@@ -905,19 +905,27 @@ static int add_result(struct pt_store *s, const char *job_id,
 	return r;
 }
 
+/* A result the table can take: 0, -EINVAL or PT_ETOOBIG. */
+static int result_ok(const char *job_id, const struct pt_result *res)
+{
+	if (!id_ok(job_id) || !res ||
+	    (unsigned)res->outcome >= PT_OUTCOME_COUNT_)
+		return -EINVAL;
+	if (!str_ok(res->comments) || !str_ok(res->io_log))
+		return PT_ETOOBIG;
+	return 0;
+}
+
 int pt_store_commit_result(struct pt_store *s, const char *job_id,
 			   const struct pt_result *res, enum pt_sync sync)
 {
 	bool own;
-	int r;
+	int r = result_ok(job_id, res);
 
-	if (!id_ok(job_id) || !res ||
-	    (unsigned)res->outcome >= PT_OUTCOME_COUNT_)
-		return -EINVAL;
+	if (r < 0)
+		return r;
 	if (sync != PT_SYNC_NORMAL && sync != PT_SYNC_FULL)
 		return -EINVAL;
-	if (!str_ok(res->comments) || !str_ok(res->io_log))
-		return PT_ETOOBIG;
 	r = tx_enter(s, &own);
 	if (r < 0)
 		return r;
@@ -930,16 +938,13 @@ int pt_store_group_add(struct pt_store *s, const char *job_id,
 	struct pt_store_waiting *w;
 	int r = check_writer(s);
 
+	if (r == 0)
+		r = result_ok(job_id, res);
 	if (r < 0)
 		return r;
-	if (!id_ok(job_id) || !res ||
-	    (unsigned)res->outcome >= PT_OUTCOME_COUNT_)
-		return -EINVAL;
-	if (!str_ok(res->comments) || !str_ok(res->io_log))
-		return PT_ETOOBIG;
+	/* Inside the caller's transaction: it joins that. */
 	if (s->in_tx)
-		return add_result(s, job_id,
-				  res); /* the caller's transaction */
+		return add_result(s, job_id, res);
 	if (s->group_n == PT_STORE_GROUP_MAX && (r = group_flush(s)) < 0)
 		return r;
 	if (!s->group_n)
