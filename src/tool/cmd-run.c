@@ -741,7 +741,7 @@ static int record(struct ctx *c, size_t k, const struct pt_result *res,
 		c->n_wait++;
 		if (oom)
 			return -ENOMEM;
-		/* The store commits a full group itself on the next add. */
+		/* Full (c->wait holds PT_STORE_GROUP_MAX): commit it now. */
 		return (size_t)r >= PT_STORE_GROUP_MAX ? flush_waiting(c) : 0;
 	}
 	/* What waits is committed, and reported, first: the order holds. */
