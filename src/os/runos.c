@@ -130,7 +130,8 @@ int pt__dirwatch_add(int fd, const char *path, enum pt_dirwatch what)
 	uint32_t mask = what == PT_DIRWATCH_NAMES
 				? IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO
 				: IN_CREATE | IN_MOVED_TO | IN_ATTRIB |
-					  IN_DELETE_SELF | IN_MOVE_SELF;
+					  IN_DELETE_SELF | IN_MOVE_SELF |
+					  IN_ONESHOT;
 	int wd =
 		inotify_add_watch(fd, path, mask | IN_ONLYDIR | IN_DONT_FOLLOW);
 

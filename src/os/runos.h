@@ -43,7 +43,9 @@ int pt__ep_wait(int ep, struct pt_ep_event *ev, int n, int timeout_ms);
  * non-blocking, close-on-exec inotify fd, or -errno. pt__dirwatch_add:
  * watches the directory at path (not following a symlink); with
  * PT_DIRWATCH_CONTENT for entries made in it (created, linked, moved in)
- * and changes of the directory itself (mode, removal, move), with
+ * and changes of the directory itself (mode, removal, move), once (the
+ * watch ends with its first event, so a job that makes 10,000 files
+ * costs one event, not 10,000 wake-ups; add it again to go on), with
  * PT_DIRWATCH_NAMES for entries removed or renamed in it (the removal of
  * a subdirectory is reported there at once, while an open fd on it
  * delays its own IN_DELETE_SELF). Returns the watch descriptor or
