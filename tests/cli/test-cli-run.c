@@ -305,18 +305,18 @@ static pid_t job_pgid(void)
 	return p;
 }
 
-PT_TEST(resume_after_kill_9)
+/*
+ * Starts proctor with args (output to out1, err1), waits until a job
+ * reports on the FIFO that it started, then kills proctor with SIGKILL
+ * and that job's process group, and reaps them all: the test is the
+ * subreaper of the orphaned jobs, so nothing of the run is left.
+ */
+static void run_then_kill_9(const char *const *args)
 {
-	const char *args[] = { "run", fixture(),  "-p", "t::block",
-			       "-j1", "--seed=3", NULL };
-	const char *res[] = { "resume", NULL };
-	const char *why[] = { "why", "wait", NULL };
-	int fifo, st;
 	struct proc p;
 	pid_t job;
-	char *out, *err;
+	int fifo, st;
 
-	/* The orphaned job becomes ours: we can kill and reap it. */
 	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 	fifo = open_fifo();
 	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
@@ -328,6 +328,21 @@ PT_TEST(resume_after_kill_9)
 	job = job_pgid();
 	PT_ASSERT_INT_EQ(kill(-job, SIGKILL), 0);
 	PT_ASSERT_INT_EQ(waitpid(job, &st, 0), job);
+	/* Every other orphaned job too: none appends to a log any more. */
+	while (waitpid(-1, &st, 0) > 0)
+		;
+	close(fifo);
+}
+
+PT_TEST(resume_after_kill_9)
+{
+	const char *args[] = { "run", fixture(),  "-p", "t::block",
+			       "-j1", "--seed=3", NULL };
+	const char *res[] = { "resume", NULL };
+	const char *why[] = { "why", "wait", NULL };
+	char *out, *err;
+
+	run_then_kill_9(args);
 	out = mask(slurp(pt_test_path("out1")));
 	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 2 jobs, -j1\n");
 	pt__free(out);
@@ -346,7 +361,6 @@ PT_TEST(resume_after_kill_9)
 			      "execution\n");
 	pt__free(out);
 	pt__free(err);
-	close(fifo);
 }
 
 PT_TEST(ctrl_c_then_resume)
@@ -1100,23 +1114,10 @@ PT_TEST(kill_9_with_generated_and_rejected_jobs_then_resume)
 	const char *res[] = { "resume", NULL };
 	const char *rerun[] = { "resume", "--rerun-failed", NULL };
 	struct pt_store_state *st;
-	int fifo, status;
-	struct proc p;
-	pid_t job;
 	char *out, *err, *ran;
 
-	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	fifo = open_fifo();
-	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
-	wait_started(fifo);
 	/* kgen-two runs (a generated job): the runner dies. */
-	PT_ASSERT_INT_EQ(kill(p.pid, SIGKILL), 0);
-	PT_ASSERT_OK(pt__proc_wait(p.pid, p.pidfd, 20000, &status));
-	close(p.pidfd);
-	PT_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	job = job_pgid();
-	PT_ASSERT_INT_EQ(kill(-job, SIGKILL), 0);
-	PT_ASSERT_INT_EQ(waitpid(job, &status, 0), job);
+	run_then_kill_9(args);
 	out = mask(slurp(pt_test_path("out1")));
 	PT_ASSERT_STR_EQ(out, "session ID, seed 3, 2 jobs, -j1\n"
 			      "pass t::kres\n"
@@ -1189,7 +1190,6 @@ PT_TEST(kill_9_with_generated_and_rejected_jobs_then_resume)
 		pt__free(out);
 		pt__free(err);
 	}
-	close(fifo);
 }
 
 PT_TEST(damaged_learned_durations_are_reported_and_replaced)
@@ -1242,21 +1242,9 @@ PT_TEST(kill_9_at_j2_reruns_only_what_has_no_result)
 					    "kafter" };
 	bool had[PT_ARRAY_SIZE(jobs)];
 	struct pt_store_state *st;
-	int fifo, status;
-	struct proc p;
 	char *out, *err, *ran, id[64];
 
-	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	fifo = open_fifo();
-	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
-	wait_started(fifo);
-	PT_ASSERT_INT_EQ(kill(p.pid, SIGKILL), 0);
-	PT_ASSERT_OK(pt__proc_wait(p.pid, p.pidfd, 20000, &status));
-	close(p.pidfd);
-	PT_ASSERT_INT_EQ(kill(-job_pgid(), SIGKILL), 0);
-	/* Reap every orphaned job: none appends to the log any more. */
-	while (waitpid(-1, &status, 0) > 0)
-		;
+	run_then_kill_9(args);
 	st = load_last();
 	check_kill_state(st);
 	PT_ASSERT_NULL(st->meta.running_job); /* not recorded at -jN */
@@ -1301,5 +1289,4 @@ PT_TEST(kill_9_at_j2_reruns_only_what_has_no_result)
 	PT_ASSERT_UINT_EQ(count_lines(ran, "kgen-three"), 0);
 	pt__free(ran);
 	pt_store_state_free(st);
-	close(fifo);
 }
