@@ -306,6 +306,20 @@ static pid_t job_pgid(void)
 }
 
 /*
+ * Starts proctor with args (output to out1, err1) and returns once one of
+ * its jobs reports on the FIFO (*fifo; close it at the end) that it runs.
+ */
+static struct proc start_until_a_job_runs(const char *const *args, int *fifo)
+{
+	struct proc p;
+
+	*fifo = open_fifo();
+	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
+	wait_started(*fifo);
+	return p;
+}
+
+/*
  * Starts proctor with args (output to out1, err1), waits until a job
  * reports on the FIFO that it started, then kills proctor with SIGKILL
  * and that job's process group, and reaps them all: the test is the
@@ -318,9 +332,7 @@ static void run_then_kill_9(const char *const *args)
 	int fifo, st;
 
 	PT_ASSERT_INT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	fifo = open_fifo();
-	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
-	wait_started(fifo);
+	p = start_until_a_job_runs(args, &fifo);
 	PT_ASSERT_INT_EQ(kill(p.pid, SIGKILL), 0);
 	PT_ASSERT_OK(pt__proc_wait(p.pid, p.pidfd, 20000, &st));
 	close(p.pidfd);
@@ -372,9 +384,7 @@ PT_TEST(ctrl_c_then_resume)
 	int fifo;
 	char *out, *err;
 
-	fifo = open_fifo();
-	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
-	wait_started(fifo);
+	p = start_until_a_job_runs(args, &fifo);
 	PT_ASSERT_INT_EQ(kill(p.pid, SIGINT), 0);
 	PT_ASSERT_INT_EQ(wait_exit(p), 130);
 	out = mask(slurp(pt_test_path("out1")));
@@ -411,9 +421,7 @@ PT_TEST(a_running_session_is_locked)
 	int fifo;
 	char *out, *err;
 
-	fifo = open_fifo();
-	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
-	wait_started(fifo);
+	p = start_until_a_job_runs(args, &fifo);
 	PT_ASSERT_INT_EQ(run(res, &out, &err), 4);
 	PT_ASSERT_NOT_NULL(strstr(err, "locked"));
 	pt__free(out);
