@@ -76,12 +76,11 @@ static void rec_wait(struct rec *r, enum pt_mux_event_kind kind, int n)
 static const char *argv_threads[] = { NULL, "--threads", "2", NULL };
 static const char *argv_inline[] = { NULL, "--threads", "0", NULL };
 
-static struct pt_mux_pool *start_pool(enum pt_mux_format f,
-				      enum pt_mux_mode mode, unsigned max,
-				      bool inline_worker)
+/* Options for a pool of mock renderers, pool-wide events recorded. */
+static struct pt_mux_pool_opts
+mock_opts(enum pt_mux_format f, enum pt_mux_mode mode, bool inline_worker)
 {
 	struct pt_mux_pool_opts o = { 0 };
-	struct pt_mux_pool *p = NULL;
 	const char **argv = inline_worker ? argv_inline : argv_threads;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -89,11 +88,21 @@ static struct pt_mux_pool *start_pool(enum pt_mux_format f,
 	o.argv = argv;
 	o.format = f;
 	o.mode = mode;
-	o.max_sessions = max;
 	o.on_event = on_pool_event;
 	o.ctx = &R;
 	o.close_grace_ms = 300;
 	o.restart_backoff_ms = 10;
+	return o;
+}
+
+static struct pt_mux_pool *start_pool(enum pt_mux_format f,
+				      enum pt_mux_mode mode, unsigned max,
+				      bool inline_worker)
+{
+	struct pt_mux_pool_opts o = mock_opts(f, mode, inline_worker);
+	struct pt_mux_pool *p = NULL;
+
+	o.max_sessions = max;
 	PT_ASSERT_OK(pt_mux_pool_new(&o, &p));
 	return p;
 }
@@ -1008,7 +1017,7 @@ static json_t *big_message(size_t bytes)
 
 static void stops_reading(enum pt_mux_mode mode, enum pt_mux_format f)
 {
-	struct pt_mux_pool_opts o = { 0 };
+	struct pt_mux_pool_opts o = mock_opts(f, mode, true);
 	struct pt_mux_pool *p = NULL;
 	struct pending pr = { 0 };
 	struct pt_mux_event ev;
@@ -1022,14 +1031,6 @@ static void stops_reading(enum pt_mux_mode mode, enum pt_mux_format f)
 
 	memset(R.counts, 0, sizeof(R.counts));
 	pt__buf_reset(&R.log);
-	argv_inline[0] = mock_path();
-	o.argv = argv_inline;
-	o.format = f;
-	o.mode = mode;
-	o.on_event = on_pool_event;
-	o.ctx = &R;
-	o.restart_backoff_ms = 10;
-	o.close_grace_ms = 300;
 	o.write_timeout_ms = 200;
 	PT_ASSERT_OK(pt_mux_pool_new(&o, &p));
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
@@ -1134,15 +1135,10 @@ PT_TEST(an_exited_worker_is_gone_even_while_its_child_holds_the_output)
 static struct pt_mux_pool *start_mode(enum pt_mux_format f,
 				      enum pt_mux_renderer_mode rm)
 {
-	struct pt_mux_pool_opts o = { 0 };
+	struct pt_mux_pool_opts o = mock_opts(f, PT_MUX_MULTIPLEXED, false);
 	struct pt_mux_pool *p = NULL;
 
-	argv_threads[0] = mock_path();
-	o.argv = argv_threads;
-	o.format = f;
 	o.renderer_mode = rm;
-	o.on_event = on_pool_event;
-	o.ctx = &R;
 	PT_ASSERT_OK(pt_mux_pool_new(&o, &p));
 	return p;
 }
@@ -1393,7 +1389,8 @@ PT_TEST(a_screenshot_over_the_frame_limit_is_an_error_reply)
 
 PT_TEST(closing_a_worker_that_reads_nothing_takes_at_most_the_grace)
 {
-	struct pt_mux_pool_opts o = { 0 };
+	struct pt_mux_pool_opts o =
+		mock_opts(PT_MUX_JSON, PT_MUX_PER_SESSION, true);
 	struct pt_mux_pool *p = NULL;
 	char a[PT_MUX_ID_MAX], path[4096], proc[64];
 	int gate = gate_new("gate", path, sizeof(path)), fd, cap;
@@ -1403,13 +1400,6 @@ PT_TEST(closing_a_worker_that_reads_nothing_takes_at_most_the_grace)
 	pid_t pa;
 
 	pt__buf_reset(&R.log);
-	argv_inline[0] = mock_path();
-	o.argv = argv_inline;
-	o.format = PT_MUX_JSON;
-	o.mode = PT_MUX_PER_SESSION;
-	o.on_event = on_pool_event;
-	o.ctx = &R;
-	o.close_grace_ms = 300;
 	o.write_timeout_ms = 600000; /* only the grace may end this */
 	PT_ASSERT_OK(pt_mux_pool_new(&o, &p));
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
