@@ -609,17 +609,19 @@ static const struct pt_mux_serve_ops ops = {
 	.close = m_close,
 };
 
-static unsigned long num_arg(const char *s, const char *name)
+/* The number in s (at most UINT32_MAX) into *ret; false after saying why. */
+static bool num_arg(const char *s, const char *name, unsigned long *ret)
 {
 	uint64_t v;
 
 	if (pt__parse_u64(s, &v) < 0 || v > UINT32_MAX) {
 		fprintf(stderr,
-			"proctor-mock-renderer: %s: bad number \"%s\"\n", name,
-			s);
-		exit(2);
+			"proctor-mock-renderer: --%s: bad number \"%s\"\n",
+			name, s);
+		return false;
 	}
-	return (unsigned long)v;
+	*ret = (unsigned long)v;
+	return true;
 }
 
 static const char usage[] =
@@ -677,9 +679,13 @@ int main(int argc, char **argv)
 		.ctx = &mk,
 	};
 	bool mock = false, headless = false;
-	int c, r;
+	unsigned long n = 0;
+	int c, r, li = 0;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", lo, &li)) != -1) {
+		/* Every option with an argument takes a number. */
+		if (optarg && !num_arg(optarg, lo[li].name, &n))
+			return 2;
 		switch (c) {
 		case 'j':
 			o.format = PT_MUX_JSON;
@@ -688,21 +694,19 @@ int main(int argc, char **argv)
 			o.format = PT_MUX_MSGPACK;
 			break;
 		case 's':
-			o.max_sessions =
-				(unsigned)num_arg(optarg, "--max-sessions");
+			o.max_sessions = (unsigned)n;
 			break;
 		case 't':
-			o.threads = (unsigned)num_arg(optarg, "--threads");
+			o.threads = (unsigned)n;
 			break;
 		case 'q':
-			o.queue_cap = num_arg(optarg, "--queue-cap");
+			o.queue_cap = n;
 			break;
 		case 'f':
-			o.max_frame = num_arg(optarg, "--max-frame");
+			o.max_frame = n;
 			break;
 		case 'w':
-			o.write_timeout_ms = (int)PT_MIN(
-				num_arg(optarg, "--write-timeout"), INT32_MAX);
+			o.write_timeout_ms = (int)PT_MIN(n, INT32_MAX);
 			break;
 		case 'M':
 			mock = true;

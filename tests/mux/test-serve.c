@@ -719,6 +719,53 @@ PT_TEST(a_host_that_stops_reading_ends_the_worker_at_its_write_deadline)
 	close(efd[0]);
 }
 
+/* Runs the mock with args and no input; its output and exit status. */
+static int run_mock(const char *a1, const char *a2, char **ret_out,
+		    char **ret_err)
+{
+	const char *argv[] = { mock_path(), a1, a2, NULL };
+	struct pt_spawn sp = { 0 };
+	int out[2], err[2], pidfd, st;
+	size_t len;
+	pid_t pid;
+
+	PT_ASSERT_OK(pt__pipe(out, 0));
+	PT_ASSERT_OK(pt__pipe(err, 0));
+	sp.argv = argv;
+	sp.fd_out = out[1];
+	sp.fd_err = err[1];
+	PT_ASSERT_OK(pt__spawn(&sp, &pid, &pidfd));
+	close(out[1]);
+	close(err[1]);
+	PT_ASSERT_OK(pt__read_fd(out[0], 65536, ret_out, &len));
+	PT_ASSERT_OK(pt__read_fd(err[0], 65536, ret_err, &len));
+	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));
+	close(out[0]);
+	close(err[0]);
+	close(pidfd);
+	return st;
+}
+
+PT_TEST(bad_option_values_are_usage_errors)
+{
+	char *out, *err;
+	int st = run_mock("--threads", "many", &out, &err);
+
+	PT_ASSERT(WIFEXITED(st));
+	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 2);
+	PT_ASSERT_STR_EQ(out, "");
+	PT_ASSERT_STR_EQ(err, "proctor-mock-renderer: --threads: bad number "
+			      "\"many\"\n");
+	pt__free(out);
+	pt__free(err);
+	st = run_mock("--write-timeout", "-5", &out, &err);
+	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 2);
+	PT_ASSERT_STR_EQ(err, "proctor-mock-renderer: --write-timeout: bad "
+			      "number \"-5\"\n");
+	pt__free(out);
+	pt__free(err);
+}
+
 PT_TEST(help_and_manual_name_every_option)
 {
 	static const char *const opts[] = {
@@ -726,22 +773,12 @@ PT_TEST(help_and_manual_name_every_option)
 		"--max-sessions",  "--threads",	 "--queue-cap", "--max-frame",
 		"--write-timeout", "--help",
 	};
-	const char *argv[] = { mock_path(), "--help", NULL };
-	struct pt_spawn sp = { 0 };
-	char path[4096], *man = NULL, *help = NULL;
-	size_t manlen, helplen;
-	int out[2], pidfd, st;
-	pid_t pid;
+	char path[4096], *man = NULL, *help = NULL, *err = NULL;
+	size_t manlen;
+	int st = run_mock("--help", NULL, &help, &err);
 
-	PT_ASSERT_OK(pt__pipe(out, 0));
-	sp.argv = argv;
-	sp.fd_out = out[1];
-	sp.fd_err = -2;
-	PT_ASSERT_OK(pt__spawn(&sp, &pid, &pidfd));
-	close(out[1]);
-	PT_ASSERT_OK(pt__read_fd(out[0], 65536, &help, &helplen));
-	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));
 	PT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	PT_ASSERT_STR_EQ(err, "");
 	snprintf(path, sizeof(path), "%s/docs/man/proctor-mock-renderer.1",
 		 pt_test_srcdir());
 	PT_ASSERT_OK(pt__read_file(path, 1 << 20, &man, &manlen));
@@ -760,8 +797,7 @@ PT_TEST(help_and_manual_name_every_option)
 		if (!strstr(man, roff))
 			PT_FAIL("%s does not name %s", path, opts[i]);
 	}
-	close(out[0]);
-	close(pidfd);
 	pt__free(help);
+	pt__free(err);
 	pt__free(man);
 }
