@@ -410,7 +410,8 @@ static void screenshot(struct pt_mux_sctx *s, const struct mock *mk,
 	int e;
 
 	if (!mk->headless || !st->tree) {
-		/* A mock renderer draws nothing: the stub answer. */
+		/* A mock renderer draws nothing: the stub answer (also a
+		 * headless one before any tree, as a renderer). */
 		pt_mux_sctx_reply(s, m,
 				  json_pack("{s:s, s:s, s:s, s:i, s:i}", "type",
 					    "screenshot_response", "name",
@@ -435,7 +436,7 @@ static void screenshot(struct pt_mux_sctx *s, const struct mock *mk,
 	}
 	r = json_pack("{s:s, s:s, s:s, s:i, s:i}", "type",
 		      "screenshot_response", "name", name ? name : "", "hash",
-		      hex, "width", (json_int_t)w, "height", (json_int_t)h);
+		      hex, "width", (int)w, "height", (int)h);
 	/* Binary data: msgpack bin (a string that is not UTF-8, since every
 	 * alpha byte is 0xff), base64 in JSON. */
 	if (r)

@@ -1201,11 +1201,15 @@ static void screenshots(enum pt_mux_format f)
 	json_decref(ra);
 	pt_mux_pool_free(p);
 
-	/* Headless: a picture of the session's tree. */
+	/* Headless: a picture of the session's tree (none yet: the stub). */
 	p = start_mode(f, PT_MUX_RENDERER_HEADLESS);
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, a));
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, b));
 	PT_ASSERT_OK(pt_mux_register(p, NULL, NULL, c));
+	ra = screenshot(p, a, 32, 16);
+	PT_ASSERT_STR_EQ(S(ra, "hash"), "");
+	PT_ASSERT_NULL(json_object_get(ra, "rgba"));
+	json_decref(ra);
 	send_msg(p, a, tree1);
 	send_msg(p, b, tree1);
 	send_msg(p, c,
