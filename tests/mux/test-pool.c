@@ -50,23 +50,19 @@ static void on_pool_event(void *ctx, const struct pt_mux_event *ev)
 /* Waits until at least n events of kind were seen (10 s at most). */
 static void rec_wait(struct rec *r, enum pt_mux_event_kind kind, int n)
 {
-	int64_t end = pt__now_ns() + 10000000000LL;
+	struct timespec end;
 
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += 10;
 	pthread_mutex_lock(&r->lock);
 	while (r->counts[kind] < n) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		if (pt__now_ns() > end) {
+		if (pthread_cond_timedwait(&r->cond, &r->lock, &end) ==
+			    ETIMEDOUT &&
+		    r->counts[kind] < n) {
 			pthread_mutex_unlock(&r->lock);
 			PT_FAIL("waited 10 s for %d events of kind %d; log:\n%s",
 				n, (int)kind, r->log.s);
 		}
-		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
 	}
 	pthread_mutex_unlock(&r->lock);
 }
