@@ -23,7 +23,8 @@
  * (pt_mux_request, pt_mux_unregister): those return PT_ESTATE from a
  * callback. The library never touches signal dispositions: the worker's
  * stdin is a pipe whose read end the pool also holds, so writing to a dead
- * worker cannot raise SIGPIPE.
+ * worker cannot raise SIGPIPE; a worker that stops reading is killed
+ * after write_timeout_ms rather than blocking its writers for ever.
  */
 #ifndef PROCTOR_MUX_H
 #define PROCTOR_MUX_H
@@ -55,6 +56,22 @@ enum pt_mux_format {
 enum pt_mux_mode {
 	PT_MUX_MULTIPLEXED = 0, /* one worker, --max-sessions N */
 	PT_MUX_PER_SESSION = 1, /* one worker process per session */
+};
+
+/*
+ * What the worker is asked to be, with a flag after the caller's
+ * arguments (a renderer's modes). The worker's hello must name the same
+ * "mode" when it names one.
+ */
+enum pt_mux_renderer_mode {
+	/* --mock: protocol only, nothing drawn; actions that need a
+	 * renderer get a renderer's stub answers (the default). */
+	PT_MUX_RENDERER_MOCK = 0,
+	/* --headless: draws without a display (real screenshots). */
+	PT_MUX_RENDERER_HEADLESS = 1,
+	/* No flag: the worker's own default (a windowed renderer); per-
+	 * session mode only, -EINVAL with PT_MUX_MULTIPLEXED. */
+	PT_MUX_RENDERER_WINDOWED = 2,
 };
 
 enum pt_mux_event_kind {
@@ -95,6 +112,7 @@ struct pt_mux_pool_opts {
 	/* Worker environment; NULL inherits the caller's. */
 	const char *const *envp;
 	enum pt_mux_mode mode;
+	enum pt_mux_renderer_mode renderer_mode; /* default: --mock */
 	enum pt_mux_format format; /* PT_MUX_MSGPACK or PT_MUX_JSON */
 	unsigned max_sessions;	   /* live sessions; 0 means 8 */
 	int request_timeout_ms;	   /* pt_mux_request default; 0: 30000 */
@@ -106,6 +124,14 @@ struct pt_mux_pool_opts {
 	int restart_backoff_ms; /* first backoff, doubled each time; 0: 50 */
 	size_t max_frame;	/* 0 or above the cap: PT_MUX_MAX_FRAME */
 	size_t owner_queue_cap; /* polled event queue bound; 0: 65536 */
+	/*
+	 * A write to a worker that accepts no byte for this long means the
+	 * worker is alive but not reading: it is killed and handled as a
+	 * dead worker (the write and every waiter of that worker get
+	 * PT_EWORKER, a "worker_write_timeout" diagnostic, restart). 0:
+	 * 10000; negative: -EINVAL.
+	 */
+	int write_timeout_ms;
 	/* Pool-wide events (diagnostics, unrouted messages, restarts). */
 	pt_mux_event_fn on_event;
 	void *ctx;
@@ -119,11 +145,14 @@ struct pt_mux_pool_opts {
 struct pt_mux_pool;
 
 /*
- * Starts a pool. Multiplexed: spawns the worker with "--max-sessions N"
- * and "--json" or "--msgpack" appended to argv, sends settings
+ * Starts a pool. Multiplexed: spawns the worker with "--mock" or
+ * "--headless" (renderer_mode), "--max-sessions N" and "--json" or
+ * "--msgpack" appended to argv (per-session workers get the same without
+ * "--max-sessions"), sends settings
  * (protocol_version 1) and waits for a valid hello. Per-session: spawns
  * nothing yet. Errors: -EINVAL (bad options), -errno from spawn,
- * PT_EPROTO (bad or missing hello; the reason goes to opts->diags),
+ * PT_EPROTO (bad or missing hello, or a hello whose mode is not the one
+ * asked for; the reason goes to opts->diags),
  * PT_EWORKER (the worker exited during the handshake).
  */
 PT_API int pt_mux_pool_new(const struct pt_mux_pool_opts *opts,
@@ -165,6 +194,19 @@ PT_API int pt_mux_request(struct pt_mux_pool *p, const char *id,
 			  json_t **ret_reply);
 
 /*
+ * Like pt_mux_request, for a reply of type expect_type (e.g.
+ * "screenshot_response"; NULL: any type). A message that carries the
+ * request's (session, id) with another type ends the wait with PT_EPROTO
+ * (nothing in *ret_reply); that message then goes to the session's owner
+ * as any other message, and the pool-wide handler gets a diagnostic
+ * "unexpected_reply" ("pool_1 req_4: expected screenshot_response, got
+ * diagnostic").
+ */
+PT_API int pt_mux_request_expect(struct pt_mux_pool *p, const char *id,
+				 const json_t *msg, const char *expect_type,
+				 int timeout_ms, json_t **ret_reply);
+
+/*
  * Sends an "interact" (msg with session and a fresh id) and returns at
  * once with the request id in ret_req_id. The interact_step and the final
  * interact_response messages reach the session's owner as events; the
@@ -178,8 +220,9 @@ PT_API int pt_mux_interact(struct pt_mux_pool *p, const char *id,
  * "reset" and waits for reset_response (session_closed is swallowed).
  * Per-session: asks the worker to exit, closes its input and kills it
  * after close_grace_ms. Returns 0 also for an unknown id or a dead worker,
- * -ETIMEDOUT when the worker did not confirm in time (the slot is freed
- * anyway). Events still queued for the session are discarded.
+ * -ETIMEDOUT when the worker did not confirm in time, PT_EPROTO when it
+ * answered the reset with another type than reset_response (the slot is
+ * freed anyway). Events still queued for the session are discarded.
  */
 PT_API int pt_mux_unregister(struct pt_mux_pool *p, const char *id);
 /* Like pt_mux_unregister without waiting for the worker. */
@@ -245,6 +288,14 @@ struct pt_mux_serve_opts {
 	/* Per-session queue bound (threads > 0); 0: 1024. */
 	size_t queue_cap;
 	size_t max_frame; /* 0 or above the cap: PT_MUX_MAX_FRAME */
+	/*
+	 * 0: a write waits as long as the host does not read. More: out_fd
+	 * is made non-blocking for the service (and blocking again at the
+	 * end; give a pipe or socket of the worker's own), and a host that
+	 * accepts no byte for this long ends the service: pt_mux_serve()
+	 * returns -ETIMEDOUT. Negative: -EINVAL.
+	 */
+	int write_timeout_ms;
 	/* hello fields: name, version, mode, backend; NULL for defaults. */
 	const char *name, *version, *mode, *backend;
 	const struct pt_mux_serve_ops *ops;
@@ -257,12 +308,14 @@ struct pt_mux_serve_opts {
  * {"type":"error","message":...} and returns PT_EPROTO), then dispatches.
  * Undecodable frames become "diagnostic" messages and are skipped.
  * Returns 0 on a clean end, PT_EPROTO, PT_EPARSE (input truncated
- * mid-frame) or -errno.
+ * mid-frame), -ETIMEDOUT (write_timeout_ms passed) or -errno.
  */
 PT_API int pt_mux_serve(const struct pt_mux_serve_opts *opts);
 
 /* The session id (the incoming "session" in single-session mode). */
 PT_API const char *pt_mux_sctx_id(const struct pt_mux_sctx *s);
+/* The wire format in use (detected from the first byte with AUTO). */
+PT_API enum pt_mux_format pt_mux_sctx_format(const struct pt_mux_sctx *s);
 /* Writes msg (stolen) with "session" set; 0 or -errno/PT_ETOOBIG. */
 PT_API int pt_mux_sctx_emit(struct pt_mux_sctx *s, json_t *msg);
 /* Writes reply (stolen) with "session" and "id" copied from req. */

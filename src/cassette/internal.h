@@ -10,6 +10,7 @@
 #ifndef PT_CASSETTE_INTERNAL_H
 #define PT_CASSETTE_INTERNAL_H
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/common.h"
 #include "base/map.h"
@@ -94,10 +95,6 @@ void pt__json_free(void *p);
 int pt__sort_query(json_t *req);
 /* Well-formed UTF-8 (control characters allowed). */
 bool pt__utf8_valid(const char *p, size_t n);
-
-/* base64 (standard alphabet, padded). */
-int pt__b64_encode(const void *p, size_t n, struct pt_buf *out);
-int pt__b64_decode(const char *s, size_t n, struct pt_buf *out);
 
 /* Sessions (session.c). A slot is the per-key state in the table. */
 struct pt__slot;

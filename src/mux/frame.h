@@ -58,4 +58,17 @@ static inline const char *pt__mux_str(const json_t *msg, const char *key)
 	return json_string_value(json_object_get(msg, key));
 }
 
+/*
+ * Writes p[0..n) to fd, which is non-blocking (mux/io.c). When the peer
+ * reads nothing, waits for room with poll, and gives up with -ETIMEDOUT
+ * once no byte could be written for stall_ms (< 0: no limit; each byte
+ * accepted restarts that clock), with PT_EWORKER when *stop is true (stop
+ * may be NULL), or when wake_fd or exit_fd (either may be -1) is
+ * readable. Write errors: -errno (-EPIPE when the peer closed its end).
+ * A frame cut short by an error is never resumed: the caller ends the
+ * connection.
+ */
+int pt__mux_write(int fd, const char *p, size_t n, int stall_ms,
+		  const bool *stop, int wake_fd, int exit_fd);
+
 #endif

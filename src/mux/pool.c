@@ -27,19 +27,17 @@
  * thread then restarts the worker (at most max_restarts per restart
  * window, with doubling backoff) and goes on reading the new one.
  */
-#define _GNU_SOURCE 1
 #include "base/common.h"
 #include "base/diag.h"
 #include "base/map.h"
 #include "mux/frame.h"
 #include "os/fd.h"
+#include "os/muxos.h"
 #include "os/proc.h"
 
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
-#include <unistd.h>
 
 struct pool;
 
@@ -49,13 +47,18 @@ struct conn {
 	/*
 	 * The worker's stdin is a pipe whose read end we keep open too
 	 * (spare_fd): a write to a dead worker then never raises SIGPIPE,
-	 * which the library must not touch. Writes are non-blocking and
-	 * give up when the worker is known dead (see conn_write).
+	 * which the library must not touch. Writes are non-blocking, wait
+	 * for room at most write_timeout_ms without progress, and give up
+	 * at once when the worker exits (pidfd) or its input is being
+	 * closed or it is known dead (stop_writes, wake_fd).
 	 */
 	int to_fd;
 	int spare_fd;
-	bool stop_writes; /* atomic: input is being closed */
-	int from_fd;	  /* pipe: the worker's stdout */
+	int wake_fd;	   /* readable once stop_writes is set */
+	bool stop_writes;  /* atomic: no more writes (closing, dead, hung) */
+	bool exited;	   /* atomic: the pidfd was seen readable */
+	size_t drain_left; /* bytes still read after the exit (reader) */
+	int from_fd;	   /* pipe: the worker's stdout */
 	struct pt_mux_decoder *dec;
 	pthread_mutex_t wlock;
 	/*
@@ -98,6 +101,7 @@ struct waiter {
 	char key[2 * PT_MUX_ID_MAX];
 	size_t keylen;
 	struct conn *conn;
+	const char *expect; /* the reply's type, or NULL for any */
 	bool done;
 	int err;
 	json_t *reply;
@@ -137,10 +141,7 @@ static _Thread_local struct pt_mux_pool *reader_of;
  */
 static int64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return pt__cond_clock_ns();
 }
 
 static int64_t deadline_after(int ms)
@@ -205,12 +206,21 @@ static bool valid_id(const char *s)
 	return s && strlen(s) < PT_MUX_ID_MAX;
 }
 
+/* The worker's mode flag without its dashes; NULL: no flag (windowed). */
+static const char *renderer_mode_name(enum pt_mux_renderer_mode m)
+{
+	return m == PT_MUX_RENDERER_MOCK       ? "mock"
+	       : m == PT_MUX_RENDERER_HEADLESS ? "headless"
+					       : NULL;
+}
+
 /* ---- Connections ------------------------------------------------------- */
 
 static void conn_free(struct conn *c)
 {
 	pt__close(c->to_fd);
 	pt__close(c->spare_fd);
+	pt__close(c->wake_fd);
 	pt__close(c->from_fd);
 	pt__close(c->pidfd);
 	pt_mux_decoder_free(c->dec);
@@ -227,35 +237,46 @@ static void conn_unref(struct conn *c)
 		conn_free(c);
 }
 
-/*
- * Writes one frame. The fd is non-blocking: when the pipe is full the
- * writer waits for room in slices, giving up (PT_EWORKER) once the worker
- * is dead or being closed; a frame is never left half-written otherwise.
- */
-static int write_frame(struct conn *c, const char *p, size_t n)
+/* Lets every writer of c give up at once (PT_EWORKER). */
+static void conn_stop_writes(struct conn *c)
 {
-	while (n) {
-		ssize_t w;
-
-		if (c->to_fd < 0 ||
-		    __atomic_load_n(&c->dead, __ATOMIC_ACQUIRE) ||
-		    __atomic_load_n(&c->stop_writes, __ATOMIC_ACQUIRE))
-			return PT_EWORKER;
-		w = write(c->to_fd, p, n);
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-		} else if (w < 0 && errno == EAGAIN) {
-			struct pollfd pf = { c->to_fd, POLLOUT, 0 };
-			(void)poll(&pf, 1, 50);
-		} else if (w < 0 && errno != EINTR) {
-			return PT_EWORKER;
-		}
-	}
-	return 0;
+	__atomic_store_n(&c->stop_writes, true, __ATOMIC_RELEASE);
+	pt__wakefd_signal(c->wake_fd);
 }
 
-/* Encodes m with "session" and "id" set (when not NULL) and writes it. */
+static void pool_diag(struct pt_mux_pool *p, const char *code,
+		      const char *text);
+
+/*
+ * A write to the worker made no progress for stall_ms: the worker is alive
+ * but not reading. It is killed, and its death is handled as any other
+ * (waiters answered, sessions marked dead, restart).
+ */
+static void conn_hung(struct pt_mux_pool *p, struct conn *c, int stall_ms)
+{
+	char why[160];
+	bool killed = false;
+
+	conn_stop_writes(c);
+	pthread_mutex_lock(&p->lock);
+	/* Not dead yet: nobody has reaped it, the pid is still ours. */
+	if (!c->dead && !c->reaped) {
+		pt__proc_kill_group(c->pid, SIGKILL);
+		killed = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!killed)
+		return;
+	snprintf(why, sizeof(why),
+		 "worker %d read nothing for %d ms; killed it", (int)c->pid,
+		 stall_ms);
+	pool_diag(p, "worker_write_timeout", why);
+}
+
+/*
+ * Encodes m with "session" and "id" set (when not NULL) and writes it; a
+ * worker that accepts no byte of it for write_timeout_ms is killed.
+ */
 static int conn_write(struct pt_mux_pool *p, struct conn *c, const json_t *m,
 		      const char *session, const char *id)
 {
@@ -265,29 +286,60 @@ static int conn_write(struct pt_mux_pool *p, struct conn *c, const json_t *m,
 
 	if (r == 0) {
 		pthread_mutex_lock(&c->wlock);
-		r = write_frame(c, b.s, b.len);
+		r = c->to_fd < 0 ? PT_EWORKER
+				 : pt__mux_write(c->to_fd, b.s, b.len,
+						 p->o.write_timeout_ms,
+						 &c->stop_writes, c->wake_fd,
+						 c->pidfd);
 		pthread_mutex_unlock(&c->wlock);
+		if (r == -ETIMEDOUT)
+			conn_hung(p, c, p->o.write_timeout_ms);
+		if (r < 0)
+			r = PT_EWORKER;
 	}
 	pt__buf_release(&b);
 	return r;
 }
 
-/* Closes our end of the worker's stdin: it sees end of input. */
-static void conn_end_input(struct conn *c)
+/*
+ * Closes our end of the worker's stdin, so that it sees end of input,
+ * after a last message when m is not NULL (written within the close
+ * grace: a worker that reads nothing is killed). Writers still waiting
+ * for room give up first (their frames are cut: the worker is going).
+ */
+static void conn_end_input(struct pt_mux_pool *p, struct conn *c,
+			   const json_t *m)
 {
-	/* A writer waiting for room gives up and lets go of the lock. */
-	__atomic_store_n(&c->stop_writes, true, __ATOMIC_RELEASE);
+	struct pt_buf b = PT_BUF_INIT;
+	int r = -1;
+
+	conn_stop_writes(c);
+	if (m)
+		r = pt__mux_encode_stamped(p->o.format, m, NULL, NULL,
+					   p->o.max_frame, &b);
 	pthread_mutex_lock(&c->wlock);
+	if (r == 0 && c->to_fd >= 0)
+		r = pt__mux_write(c->to_fd, b.s, b.len, p->o.close_grace_ms,
+				  NULL, -1, c->pidfd);
 	c->to_fd = pt__close(c->to_fd);
 	pthread_mutex_unlock(&c->wlock);
+	if (r == -ETIMEDOUT)
+		conn_hung(p, c, p->o.close_grace_ms);
+	pt__buf_release(&b);
 }
 
 /*
  * Reads from the worker into its decoder: 1 when bytes came, 0 at end of
  * output, -ETIMEDOUT after deadline, -EAGAIN when deadline is NOW_ONLY
  * and nothing is there, or -errno. The fd is non-blocking.
+ *
+ * End of output is also the worker's exit (its pidfd is polled with the
+ * pipe): what it wrote before exiting is still read (at most a pipe's
+ * worth, EXIT_DRAIN), but a process it left behind holding the pipe open
+ * does not keep the connection alive.
  */
-#define NOW_ONLY (-2)
+#define NOW_ONLY   (-2)
+#define EXIT_DRAIN (4u << 20)
 
 static int conn_read(struct conn *c, int64_t deadline)
 {
@@ -295,30 +347,44 @@ static int conn_read(struct conn *c, int64_t deadline)
 	ssize_t n;
 
 	for (;;) {
-		if (deadline != NOW_ONLY) {
-			struct pollfd pf = { c->from_fd, POLLIN, 0 };
+		bool exited = __atomic_load_n(&c->exited, __ATOMIC_ACQUIRE);
+
+		if (deadline != NOW_ONLY && !exited) {
+			struct pt_pollfd pf[2] = {
+				{ c->from_fd, PT_POLL_IN, 0 },
+				{ c->pidfd, PT_POLL_IN, 0 }
+			};
 			int64_t left = deadline < 0 ? -1 : deadline - mono_ns();
 			int r;
 
 			if (deadline >= 0 && left <= 0)
 				return -ETIMEDOUT;
-			r = poll(&pf, 1,
-				 left < 0 ? -1
-					  : (int)((left + 999999) / 1000000));
-			if (r < 0 && errno != EINTR)
-				return -errno;
-			if (r <= 0)
+			r = pt__poll(
+				pf, c->pidfd >= 0 ? 2 : 1,
+				left < 0 ? -1
+					 : (int)((left + 999999) / 1000000));
+			if (r < 0)
+				return r;
+			if (r == 0)
 				continue;
+			if (pf[1].revents)
+				__atomic_store_n(&c->exited, true,
+						 __ATOMIC_RELEASE);
 		}
-		n = read(c->from_fd, chunk, sizeof(chunk));
+		n = pt__read_once(c->from_fd, chunk, sizeof(chunk));
+		if (n > 0 && exited) {
+			if (c->drain_left < (size_t)n)
+				return 0;
+			c->drain_left -= (size_t)n;
+		}
 		if (n > 0)
 			break;
 		if (n == 0)
 			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
+		if (n != -EAGAIN)
+			return (int)n;
+		if (exited || __atomic_load_n(&c->exited, __ATOMIC_ACQUIRE))
+			return 0; /* gone, and nothing left of it */
 		if (deadline == NOW_ONLY)
 			return -EAGAIN;
 	}
@@ -340,11 +406,17 @@ static int conn_start(struct pt_mux_pool *p, const char *session,
 
 	if (!c)
 		return -ENOMEM;
-	c->to_fd = c->spare_fd = c->from_fd = c->pidfd = -1;
+	c->to_fd = c->spare_fd = c->from_fd = c->pidfd = c->wake_fd = -1;
+	c->drain_left = EXIT_DRAIN;
 	c->refs = 1;
 	pthread_mutex_init(&c->wlock, NULL);
 	cond_init_mono(&c->rcond);
 	cond_init_mono(&c->bgcond);
+	c->wake_fd = pt__wakefd_new();
+	if (c->wake_fd < 0) {
+		r = c->wake_fd;
+		goto fail;
+	}
 	r = pt_mux_decoder_new(p->o.format, p->o.max_frame, &c->dec);
 	if (r < 0)
 		goto fail;
@@ -419,6 +491,8 @@ static int conn_start(struct pt_mux_pool *p, const char *session,
 		const char *codec = pt__mux_str(hello, "codec");
 		const char *want =
 			p->o.format == PT_MUX_JSON ? "json" : "msgpack";
+		const char *mode = pt__mux_str(hello, "mode");
+		const char *asked = renderer_mode_name(p->o.renderer_mode);
 
 		r = PT_EPROTO;
 		if (!type || strcmp(type, "hello") != 0) {
@@ -435,6 +509,11 @@ static int conn_start(struct pt_mux_pool *p, const char *session,
 			snprintf(why, whylen,
 				 "hello.codec is \"%s\", the pool speaks %s",
 				 codec, want);
+		} else if (asked && mode && strcmp(mode, asked) != 0) {
+			snprintf(why, whylen,
+				 "hello.mode is \"%s\", the pool asked for %s "
+				 "(--%s)",
+				 mode, asked, asked);
 		} else {
 			r = 0;
 		}
@@ -550,6 +629,20 @@ static void pool_diag(struct pt_mux_pool *p, const char *code, const char *text)
 
 /* ---- Routing (spec §1.5, both dispatchers in one) ---------------------- */
 
+/*
+ * A reply to a request that expected another type: the request failed
+ * (PT_EPROTO), the message went to the owner; say what came.
+ */
+static void mismatch_diag(struct pt_mux_pool *p, const char *session,
+			  const char *id, const char *expect, const char *type)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%.31s %.31s: expected %.80s, got %.80s",
+		 session, id, expect, type);
+	pool_diag(p, "unexpected_reply", why);
+}
+
 /* Routes m, taking the reference (see deliver). */
 static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 {
@@ -558,6 +651,7 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 	const char *session = pt__mux_str(m, "session");
 	const char *id = pt__mux_str(m, "id");
 	bool is_event = !strcmp(type, "event");
+	const char *expected = NULL; /* a waiter wanted another type */
 	struct sess *s;
 
 	/* Per-session workers: the connection names the session. */
@@ -587,14 +681,21 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 		if (strlen(session) < PT_MUX_ID_MAX &&
 		    strlen(id) < PT_MUX_ID_MAX &&
 		    pt__map_del(&p->pending, key, klen, (void **)&w)) {
-			w->reply = m;
 			w->done = true;
 			pthread_cond_broadcast(&w->conn->rcond);
-			pthread_mutex_unlock(&p->lock);
-			return;
+			if (!w->expect || !strcmp(type, w->expect)) {
+				w->reply = m;
+				pthread_mutex_unlock(&p->lock);
+				return;
+			}
+			/* Not a match: an error for the caller, and the
+			 * message goes to the owner like any other. */
+			w->err = PT_EPROTO;
+			expected = w->expect;
 		}
 		/* The reset_response of a release: nobody waits for it. */
-		if (!c->per_session && !strcmp(type, "reset_response") &&
+		if (!expected && !c->per_session &&
+		    !strcmp(type, "reset_response") &&
 		    pt__map_get(&p->pending_close, session, strlen(session))) {
 			if (p->o.max_sessions <= 1) {
 				char *own = NULL;
@@ -608,6 +709,14 @@ static void route(struct pt_mux_pool *p, struct conn *c, json_t *m)
 			json_decref(m);
 			return;
 		}
+	}
+	if (expected) {
+		/* The waiter's strings may go once the lock is dropped. */
+		char e[PT_MUX_ID_MAX * 4];
+		snprintf(e, sizeof(e), "%s", expected);
+		pthread_mutex_unlock(&p->lock);
+		mismatch_diag(p, session, id, e, type);
+		pthread_mutex_lock(&p->lock);
 	}
 	s = session ? pt__map_gets(&p->sessions, session) : NULL;
 	if (s && !s->dead) {
@@ -634,6 +743,7 @@ static void conn_died(struct pt_mux_pool *p, struct conn *c)
 
 	pthread_mutex_lock(&p->lock);
 	__atomic_store_n(&c->dead, true, __ATOMIC_RELEASE);
+	conn_stop_writes(c); /* a writer waiting for room gives up */
 	closing = c->closing;
 	pthread_mutex_unlock(&p->lock);
 	if (!closing) {
@@ -791,7 +901,8 @@ static void bg_read(struct pt_mux_pool *p, struct conn *c)
 {
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		struct pollfd pf = { c->from_fd, POLLIN, 0 };
+		struct pt_pollfd pf[2] = { { c->from_fd, PT_POLL_IN, 0 },
+					   { c->pidfd, PT_POLL_IN, 0 } };
 		int64_t now;
 		int r;
 
@@ -804,7 +915,10 @@ static void bg_read(struct pt_mux_pool *p, struct conn *c)
 			continue;
 		}
 		pthread_mutex_unlock(&p->lock);
-		(void)poll(&pf, 1, -1);
+		/* Output, or the worker's exit (conn_read). */
+		if (pt__poll(pf, c->pidfd >= 0 ? 2 : 1, -1) > 0 &&
+		    pf[1].revents)
+			__atomic_store_n(&c->exited, true, __ATOMIC_RELEASE);
 		pthread_mutex_lock(&p->lock);
 		if (c->eof || c->waiters || c->reading)
 			continue;
@@ -977,33 +1091,37 @@ static int start_thread(struct pt_mux_pool *p, void *(*fn)(void *), void *arg)
  */
 static void conn_close(struct pt_mux_pool *p, struct conn *c, bool say_exit)
 {
-	struct pollfd pf = { c->pidfd, POLLIN, 0 };
+	int64_t grace_end;
+	json_t *m = NULL;
 	int status;
 
-	if (say_exit) {
-		json_t *m =
-			json_pack("{s:s, s:s, s:s, s:{}}", "type", "widget_op",
-				  "session", c->only, "op", "exit", "payload");
-		if (m)
-			conn_write(p, c, m, NULL, NULL);
-		json_decref(m);
-	}
-	conn_end_input(c);
-	if (poll(&pf, 1, p->o.close_grace_ms) <= 0) {
-		pthread_mutex_lock(&p->lock);
-		if (!c->reaped) /* the pid is still ours: not waited for */
-			pt__proc_kill_group(c->pid, SIGKILL);
-		pthread_mutex_unlock(&p->lock);
-	}
-	pthread_mutex_lock(&p->lock);
-	while (!c->reader_done) {
-		if (wait_until(&p->cond, &p->lock, deadline_after(1000)) ==
-			    ETIMEDOUT &&
-		    !c->reaped) {
-			/* Output held open by someone else: kill harder. */
-			pt__proc_kill_group(c->pid, SIGKILL);
+	if (say_exit)
+		m = json_pack("{s:s, s:s, s:s, s:{}}", "type", "widget_op",
+			      "session", c->only, "op", "exit", "payload");
+	conn_end_input(p, c, m);
+	json_decref(m);
+	grace_end = deadline_after(p->o.close_grace_ms);
+	for (;;) {
+		struct pt_pollfd pf = { c->pidfd, PT_POLL_IN, 0 };
+		int64_t left = grace_end - mono_ns();
+
+		if (left <= 0 ||
+		    pt__poll(&pf, 1, (int)((left + 999999) / 1000000)) < 0) {
+			pthread_mutex_lock(&p->lock);
+			/* The pid is still ours: not waited for yet. */
+			if (!c->reaped)
+				pt__proc_kill_group(c->pid, SIGKILL);
+			pthread_mutex_unlock(&p->lock);
+			break;
 		}
+		if (pf.revents)
+			break;
 	}
+	/* The reader ends once the process has exited (its pidfd), even
+	 * when something it left behind holds the output open. */
+	pthread_mutex_lock(&p->lock);
+	while (!c->reader_done)
+		pthread_cond_wait(&p->cond, &p->lock);
 	if (c->reaped) {
 		pthread_mutex_unlock(&p->lock);
 		return;
@@ -1072,7 +1190,12 @@ int pt_mux_pool_new(const struct pt_mux_pool_opts *opts,
 	if (!opts || !ret || !opts->argv || !opts->argv[0] ||
 	    (opts->mode != PT_MUX_MULTIPLEXED &&
 	     opts->mode != PT_MUX_PER_SESSION) ||
-	    (opts->format != PT_MUX_JSON && opts->format != PT_MUX_MSGPACK))
+	    (opts->format != PT_MUX_JSON && opts->format != PT_MUX_MSGPACK) ||
+	    opts->renderer_mode > PT_MUX_RENDERER_WINDOWED ||
+	    /* A windowed renderer serves one session (as upstream). */
+	    (opts->renderer_mode == PT_MUX_RENDERER_WINDOWED &&
+	     opts->mode == PT_MUX_MULTIPLEXED) ||
+	    opts->write_timeout_ms < 0)
 		return -EINVAL;
 	p = pt__calloc(1, sizeof(*p));
 	if (!p)
@@ -1098,13 +1221,15 @@ int pt_mux_pool_new(const struct pt_mux_pool_opts *opts,
 		p->o.restart_backoff_ms = 50;
 	if (!p->o.owner_queue_cap)
 		p->o.owner_queue_cap = 65536;
+	if (!p->o.write_timeout_ms)
+		p->o.write_timeout_ms = 10000;
 	p->o.max_frame = pt__mux_limit(p->o.max_frame);
 	p->o.diags = NULL;
 	p->next_session = 1;
 	p->next_id = 1;
 	pthread_mutex_init(&p->lock, NULL);
 	cond_init_mono(&p->cond);
-	p->argv = copy_strv(opts->argv, 3, &n);
+	p->argv = copy_strv(opts->argv, 4, &n);
 	if (opts->envp)
 		p->envp = copy_strv(opts->envp, 0, NULL);
 	if (!p->argv || (opts->envp && !p->envp)) {
@@ -1112,6 +1237,12 @@ int pt_mux_pool_new(const struct pt_mux_pool_opts *opts,
 		return -ENOMEM;
 	}
 	/* Our flags follow the caller's arguments. */
+	if (renderer_mode_name(p->o.renderer_mode)) {
+		char flag[16];
+		snprintf(flag, sizeof(flag), "--%s",
+			 renderer_mode_name(p->o.renderer_mode));
+		p->argv[n++] = pt__strdup(flag);
+	}
 	if (p->o.mode == PT_MUX_MULTIPLEXED) {
 		char num[24];
 		snprintf(num, sizeof(num), "%u", p->o.max_sessions);
@@ -1336,7 +1467,10 @@ int pt_mux_send(struct pt_mux_pool *p, const char *id, const json_t *msg)
 	return r;
 }
 
-/* Sends msg as request prefix_N; waits for the reply when w is set. */
+/*
+ * Sends msg as request prefix_N; waits for the reply (of type w->expect
+ * when set) when w is set.
+ */
 static int issue(struct pt_mux_pool *p, const char *id, const json_t *msg,
 		 const char *prefix, struct waiter *w, int timeout_ms,
 		 char ret_req[PT_MUX_ID_MAX])
@@ -1382,8 +1516,9 @@ static int issue(struct pt_mux_pool *p, const char *id, const json_t *msg,
 	return r;
 }
 
-int pt_mux_request(struct pt_mux_pool *p, const char *id, const json_t *msg,
-		   int timeout_ms, json_t **ret_reply)
+int pt_mux_request_expect(struct pt_mux_pool *p, const char *id,
+			  const json_t *msg, const char *expect_type,
+			  int timeout_ms, json_t **ret_reply)
 {
 	struct waiter w;
 	int r;
@@ -1393,6 +1528,7 @@ int pt_mux_request(struct pt_mux_pool *p, const char *id, const json_t *msg,
 	if (reader_of == p)
 		return PT_ESTATE;
 	memset(&w, 0, sizeof(w));
+	w.expect = expect_type;
 	r = issue(p, id, msg, "req", &w,
 		  timeout_ms < 0 ? p->o.request_timeout_ms : timeout_ms, NULL);
 	if (r < 0) {
@@ -1401,6 +1537,12 @@ int pt_mux_request(struct pt_mux_pool *p, const char *id, const json_t *msg,
 	}
 	*ret_reply = w.reply;
 	return 0;
+}
+
+int pt_mux_request(struct pt_mux_pool *p, const char *id, const json_t *msg,
+		   int timeout_ms, json_t **ret_reply)
+{
+	return pt_mux_request_expect(p, id, msg, NULL, timeout_ms, ret_reply);
 }
 
 int pt_mux_interact(struct pt_mux_pool *p, const char *id, const json_t *msg,
@@ -1515,6 +1657,7 @@ static int unregister(struct pt_mux_pool *p, const char *id, bool wait)
 			if (wait) {
 				w.keylen = make_key(w.key, s->id, req);
 				w.conn = c;
+				w.expect = "reset_response";
 				r = pt__map_put(&p->pending, w.key, w.keylen,
 						&w, NULL);
 				if (r > 0)

@@ -18,15 +18,13 @@
  * closing set and only then writes session_closed, so a host that sees
  * session_closed can reuse the id at once and gets a fresh session.
  */
-#define _GNU_SOURCE 1
 #include "base/common.h"
 #include "base/map.h"
 #include "mux/frame.h"
 #include "os/fd.h"
+#include "os/muxos.h"
 
-#include <poll.h>
 #include <pthread.h>
-#include <unistd.h>
 
 struct srv;
 
@@ -54,6 +52,7 @@ struct srv {
 	pthread_mutex_t wlock; /* output frames */
 	int out_fd;
 	bool out_failed;
+	int out_err; /* the write deadline passed: pt_mux_serve's result */
 
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t work, idle;
@@ -63,10 +62,46 @@ struct srv {
 	unsigned running;
 	bool stopping;
 	bool stop_requested;
-	int wake[2]; /* stop() wakes a reader blocked in poll */
+	int wake; /* stop() wakes a reader blocked in poll */
 };
 
 /* ---- Output ------------------------------------------------------------ */
+
+static void srv_stop(struct srv *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop_requested = true;
+	pthread_mutex_unlock(&s->lock);
+	pt__wakefd_signal(s->wake);
+}
+
+/*
+ * Writes bytes to the host, whole, under the output lock. After a failure
+ * nothing more is written. With a write deadline, a host that reads
+ * nothing for write_timeout_ms ends the service (-ETIMEDOUT).
+ */
+static int out_write(struct srv *s, const char *p, size_t n)
+{
+	int r;
+
+	pthread_mutex_lock(&s->wlock);
+	if (s->out_failed)
+		r = -EPIPE;
+	else if (s->o->write_timeout_ms > 0)
+		r = pt__mux_write(s->out_fd, p, n, s->o->write_timeout_ms, NULL,
+				  -1, -1);
+	else
+		r = pt__write_all(s->out_fd, p, n);
+	if (r < 0 && !s->out_failed) {
+		s->out_failed = true;
+		if (r == -ETIMEDOUT) {
+			s->out_err = r;
+			srv_stop(s);
+		}
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return r;
+}
 
 /* Writes msg, with "session" and "id" set to these when not NULL. */
 static int write_stamped(struct srv *s, const json_t *msg, const char *session,
@@ -76,14 +111,8 @@ static int write_stamped(struct srv *s, const json_t *msg, const char *session,
 	int r = pt__mux_encode_stamped(s->fmt, msg, session, id, s->max_frame,
 				       &b);
 
-	if (r == 0) {
-		pthread_mutex_lock(&s->wlock);
-		r = s->out_failed ? -EPIPE
-				  : pt__write_all(s->out_fd, b.s, b.len);
-		if (r < 0)
-			s->out_failed = true;
-		pthread_mutex_unlock(&s->wlock);
-	}
+	if (r == 0)
+		r = out_write(s, b.s, b.len);
 	pt__buf_release(&b);
 	return r;
 }
@@ -134,6 +163,11 @@ const char *pt_mux_sctx_id(const struct pt_mux_sctx *c)
 	return c->name ? c->name : c->id;
 }
 
+enum pt_mux_format pt_mux_sctx_format(const struct pt_mux_sctx *c)
+{
+	return c->srv->fmt;
+}
+
 int pt_mux_sctx_emit(struct pt_mux_sctx *c, json_t *msg)
 {
 	int r;
@@ -159,25 +193,12 @@ int pt_mux_sctx_reply(struct pt_mux_sctx *c, const json_t *req, json_t *reply)
 
 int pt_mux_sctx_write_raw(struct pt_mux_sctx *c, const void *data, size_t len)
 {
-	struct srv *s = c->srv;
-	int r;
-
-	pthread_mutex_lock(&s->wlock);
-	r = pt__write_all(s->out_fd, data, len);
-	pthread_mutex_unlock(&s->wlock);
-	return r;
+	return out_write(c->srv, data, len);
 }
 
 void pt_mux_sctx_stop(struct pt_mux_sctx *c)
 {
-	struct srv *s = c->srv;
-	char b = 1;
-
-	pthread_mutex_lock(&s->lock);
-	s->stop_requested = true;
-	pthread_mutex_unlock(&s->lock);
-	if (s->wake[1] >= 0)
-		(void)!write(s->wake[1], &b, 1);
+	srv_stop(c->srv);
 }
 
 /* ---- Sessions ---------------------------------------------------------- */
@@ -496,24 +517,20 @@ static int read_some(struct reader *rd)
 	ssize_t n;
 
 	if (rd->s->o->threads > 0) {
-		struct pollfd p[2] = { { rd->fd, POLLIN, 0 },
-				       { rd->s->wake[0], POLLIN, 0 } };
-		for (;;) {
-			if (poll(p, 2, -1) < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			if (p[1].revents)
-				return 0;
-			break;
-		}
+		struct pt_pollfd p[2] = { { rd->fd, PT_POLL_IN, 0 },
+					  { rd->s->wake, PT_POLL_IN, 0 } };
+		int r;
+
+		while ((r = pt__poll(p, 2, -1)) == 0)
+			;
+		if (r < 0)
+			return r;
+		if (p[1].revents)
+			return 0;
 	}
-	do
-		n = read(rd->fd, rd->chunk, CHUNK);
-	while (n < 0 && errno == EINTR);
+	n = pt__read_once(rd->fd, rd->chunk, CHUNK);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if (n == 0)
 		return 0;
 	return pt_mux_decoder_feed(rd->dec, rd->chunk, (size_t)n) < 0 ? -ENOMEM
@@ -673,7 +690,8 @@ int pt_mux_serve(const struct pt_mux_serve_opts *o)
 	unsigned nth = 0;
 	int r;
 
-	if (!o || o->in_fd < 0 || o->out_fd < 0 || o->format > PT_MUX_AUTO)
+	if (!o || o->in_fd < 0 || o->out_fd < 0 || o->format > PT_MUX_AUTO ||
+	    o->write_timeout_ms < 0)
 		return -EINVAL;
 	memset(&s, 0, sizeof(s));
 	s.o = o;
@@ -681,7 +699,7 @@ int pt_mux_serve(const struct pt_mux_serve_opts *o)
 	s.queue_cap = o->queue_cap ? o->queue_cap : 1024;
 	s.max_frame = pt__mux_limit(o->max_frame);
 	s.out_fd = o->out_fd;
-	s.wake[0] = s.wake[1] = -1;
+	s.wake = -1;
 	pthread_mutex_init(&s.wlock, NULL);
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.work, NULL);
@@ -690,20 +708,21 @@ int pt_mux_serve(const struct pt_mux_serve_opts *o)
 	rd.fd = o->in_fd;
 	rd.chunk = pt__malloc(CHUNK);
 	r = rd.chunk ? 0 : -ENOMEM;
-	if (r == 0 && o->threads > 0)
-		r = pt__pipe(s.wake, 0);
+	if (r == 0 && o->threads > 0) {
+		s.wake = pt__wakefd_new();
+		r = s.wake < 0 ? s.wake : 0;
+	}
+	if (r == 0 && o->write_timeout_ms > 0)
+		r = pt__fd_set_nonblock(s.out_fd, true);
 	if (r < 0)
 		goto out;
 
 	s.fmt = o->format;
 	if (s.fmt == PT_MUX_AUTO) {
 		/* Peek at byte one: '{' is JSON, anything else msgpack. */
-		ssize_t n;
-		do
-			n = read(rd.fd, rd.chunk, CHUNK);
-		while (n < 0 && errno == EINTR);
+		ssize_t n = pt__read_once(rd.fd, rd.chunk, CHUNK);
 		if (n <= 0) {
-			r = n < 0 ? -errno : 0;
+			r = (int)n;
 			goto out;
 		}
 		rd.chunk_len = (size_t)n;
@@ -754,14 +773,17 @@ int pt_mux_serve(const struct pt_mux_serve_opts *o)
 	if (r == 1)
 		r = 0;
 	drain_and_stop(&s, th, nth);
+	if (s.out_err)
+		r = s.out_err;
 out:
+	if (o->write_timeout_ms > 0)
+		pt__fd_set_nonblock(s.out_fd, false);
 	close_all(&s);
 	json_decref(s.settings);
 	pt_mux_decoder_free(rd.dec);
 	pt__free(rd.chunk);
 	pt__free(th);
-	pt__close(s.wake[0]);
-	pt__close(s.wake[1]);
+	pt__close(s.wake);
 	pthread_cond_destroy(&s.idle);
 	pthread_cond_destroy(&s.work);
 	pthread_mutex_destroy(&s.lock);

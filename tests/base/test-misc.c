@@ -1,4 +1,6 @@
-/* Tests of errors, diagnostics, rng and string helpers. */
+/* Tests of errors, diagnostics, rng, base64 and string helpers. */
+#include "base/base64.h"
+#include "base/buf.h"
 #include "base/common.h"
 #include "base/diag.h"
 #include "base/rng.h"
@@ -23,8 +25,8 @@ PT_TEST(diags_keep_location_and_count_errors)
 	PT_ASSERT_OK(pt_diags_new(&d));
 	PT_ASSERT_OK(pt__diags_add(d, PT_SEV_WARNING, PT_EPARSE, "b.pxu", 7,
 				   "id", "odd %s", "thing"));
-	PT_ASSERT_OK(pt__diags_add(d, PT_SEV_ERROR, PT_EPARSE, "a.pxu", 3,
-				   NULL, "bad"));
+	PT_ASSERT_OK(pt__diags_add(d, PT_SEV_ERROR, PT_EPARSE, "a.pxu", 3, NULL,
+				   "bad"));
 	PT_ASSERT_UINT_EQ(pt_diags_count(d), 2);
 	PT_ASSERT_UINT_EQ(pt_diags_errors(d), 1);
 	PT_ASSERT_OK(pt__diags_sort(d));
@@ -83,4 +85,41 @@ PT_TEST(glob_and_strip)
 	PT_ASSERT(!pt__glob_match("a?c", "ac"));
 	PT_ASSERT(pt__glob_match("*.pxu", "jobs.pxu"));
 	PT_ASSERT(!pt__glob_match("*.pxu", "jobs.pxux"));
+}
+
+PT_TEST(base64_follows_rfc4648_and_decodes_strictly)
+{
+	/* The test vectors of RFC 4648, section 10. */
+	static const char *const v[][2] = {
+		{ "", "" },
+		{ "f", "Zg==" },
+		{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	static const char *const bad[] = { "Zg=",    "Zg==Zg==", "Z===",
+					   "Zm9v\n", "Zm-v",	 "=Zg=" };
+	static const unsigned char bin[] = { 0x00, 0xff, 0xfe, 0x80, 0x7f };
+	struct pt_buf b = PT_BUF_INIT;
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(v); i++) {
+		pt__buf_reset(&b);
+		PT_ASSERT_OK(pt__b64_encode(v[i][0], strlen(v[i][0]), &b));
+		PT_ASSERT_STR_EQ(b.len ? b.s : "", v[i][1]);
+		pt__buf_reset(&b);
+		PT_ASSERT_OK(pt__b64_decode(v[i][1], strlen(v[i][1]), &b));
+		PT_ASSERT_UINT_EQ(b.len, strlen(v[i][0]));
+		PT_ASSERT(!b.len || !memcmp(b.s, v[i][0], b.len));
+	}
+	for (size_t i = 0; i < PT_ARRAY_SIZE(bad); i++) {
+		pt__buf_reset(&b);
+		PT_ASSERT_ERR(pt__b64_decode(bad[i], strlen(bad[i]), &b),
+			      PT_EPARSE);
+	}
+	pt__buf_reset(&b);
+	PT_ASSERT_OK(pt__b64_encode(bin, sizeof(bin), &b));
+	PT_ASSERT_STR_EQ(b.s, "AP/+gH8=");
+	pt__buf_release(&b);
 }

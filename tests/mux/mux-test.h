@@ -5,9 +5,12 @@
 #ifndef PT_TESTS_MUX_TEST_H
 #define PT_TESTS_MUX_TEST_H
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tap.h"
 
@@ -19,6 +22,31 @@ static inline const char *mock_path(void)
 	snprintf(path, sizeof(path), "%s/src/mux/proctor-mock-renderer",
 		 b ? b : "build");
 	return path;
+}
+
+/*
+ * A gate for mock_block: a FIFO in the test's directory, held open by the
+ * test (read-write, so the worker's open never waits). Each byte written
+ * lets one mock_block go on; closing the fd lets all go on. Returns the
+ * fd; the path goes to path (PATH_MAX bytes).
+ */
+static inline int gate_new(const char *name, char *path, size_t size)
+{
+	int fd;
+
+	snprintf(path, size, "%s/%s", pt_test_tmpdir(), name);
+	if (mkfifo(path, 0600) < 0)
+		PT_FAIL("mkfifo %s failed", path);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		PT_FAIL("open %s failed", path);
+	return fd;
+}
+
+static inline void gate_pass(int fd)
+{
+	if (write(fd, "x", 1) != 1)
+		PT_FAIL("cannot write to the gate");
 }
 
 static inline json_t *J(const char *text)

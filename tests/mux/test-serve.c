@@ -6,6 +6,7 @@
 #include "base/buf.h"
 #include "base/common.h"
 #include "os/fd.h"
+#include "os/file.h"
 #include "os/proc.h"
 
 #include <fcntl.h>
@@ -25,6 +26,9 @@ struct w {
 	enum pt_mux_format f;
 	struct pt_mux_decoder *dec;
 };
+
+/* The mock renderer's stderr: -2 inherits ours, or a test's pipe. */
+static int w_stderr = -2;
 
 /* Starts the mock renderer with a format flag (or none) and args. */
 static void w_start(struct w *w, enum pt_mux_format f, const char *a1,
@@ -48,7 +52,7 @@ static void w_start(struct w *w, enum pt_mux_format f, const char *a1,
 	sp.argv = argv;
 	sp.fd_in = in[0];
 	sp.fd_out = out[1];
-	sp.fd_err = -2;
+	sp.fd_err = w_stderr;
 	PT_ASSERT_OK(pt__spawn(&sp, &w->pid, &w->pidfd));
 	close(in[0]);
 	close(out[1]);
@@ -178,6 +182,30 @@ PT_TEST(hello_has_the_fields_and_an_empty_session)
 {
 	hello_fields(PT_MUX_JSON);
 	hello_fields(PT_MUX_MSGPACK);
+}
+
+PT_TEST(hello_names_the_mode_and_mock_wins_over_headless)
+{
+	static const char *const cases[][4] = {
+		{ NULL, NULL, "mock", "mock" },
+		{ "--mock", NULL, "mock", "mock" },
+		{ "--headless", NULL, "headless", "mock-raster" },
+		{ "--headless", "--mock", "mock", "mock" },
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
+		struct w w;
+		json_t *h;
+
+		w_start(&w, PT_MUX_JSON, cases[i][0], cases[i][1], NULL, NULL);
+		h = w_recv(&w);
+		PT_ASSERT_STR_EQ(S(h, "mode"), cases[i][2]);
+		PT_ASSERT_STR_EQ(S(h, "backend"), cases[i][3]);
+		json_decref(h);
+		w_send(&w, "{\"type\":\"settings\",\"session\":\"\","
+			   "\"settings\":{\"protocol_version\":1}}");
+		PT_ASSERT_INT_EQ(w_end(&w), 0);
+	}
 }
 
 PT_TEST(codec_is_detected_from_the_first_byte)
@@ -323,12 +351,19 @@ PT_TEST(reset_tears_down_the_session_and_the_id_is_reused_fresh)
 
 PT_TEST(messages_during_a_reset_get_session_reset_in_progress)
 {
+	char path[4096], msg[4200];
+	int gate = gate_new("gate", path, sizeof(path));
 	struct w w;
 
 	w_start(&w, PT_MUX_JSON, "--max-sessions", "4", "--threads", "1");
 	w_settings(&w);
-	/* The session is busy, so the reset waits in its queue. */
-	w_send(&w, "{\"type\":\"mock_sleep\",\"session\":\"a\",\"ms\":300}");
+	/* The session is busy until the gate opens, so the reset waits in
+	 * its queue. */
+	snprintf(msg, sizeof(msg),
+		 "{\"type\":\"mock_block\",\"session\":\"a\",\"path\":"
+		 "\"%s\"}",
+		 path);
+	w_send(&w, msg);
 	w_send(&w, "{\"type\":\"reset\",\"session\":\"a\",\"id\":\"r\"}");
 	w_send(&w, "{\"type\":\"query\",\"session\":\"a\",\"id\":\"q\"}");
 	expect(&w, "{\"type\":\"event\",\"session\":\"a\",\"family\":"
@@ -336,48 +371,56 @@ PT_TEST(messages_during_a_reset_get_session_reset_in_progress)
 		   "\"session_reset_in_progress\",\"error\":"
 		   "\"session_reset_in_progress: query message for session "
 		   "\\\"a\\\" dropped\"}}");
+	gate_pass(gate);
 	expect_pair(&w,
 		    "{\"type\":\"reset_response\",\"session\":\"a\","
 		    "\"id\":\"r\",\"status\":\"ok\"}",
 		    closed_a);
 	PT_ASSERT_INT_EQ(w_end(&w), 0);
+	close(gate);
 }
 
 PT_TEST(queue_overflow_ejects_the_session)
 {
+	char path[4096], msg[4200];
+	int gate = gate_new("gate", path, sizeof(path));
 	struct w w;
-	int overflow = 0, in_progress = 0, other = 0;
+	int overflow = 0, in_progress = 0;
 
 	w_start(&w, PT_MUX_MSGPACK, "--max-sessions", "4", "--threads", "1");
 	w_settings(&w);
-	w_send(&w, "{\"type\":\"mock_sleep\",\"session\":\"a\",\"ms\":1500,"
-		   "\"notify\":true}");
+	snprintf(msg, sizeof(msg),
+		 "{\"type\":\"mock_block\",\"session\":\"a\",\"path\":"
+		 "\"%s\",\"notify\":true}",
+		 path);
+	w_send(&w, msg);
 	expect(&w, "{\"type\":\"event\",\"session\":\"a\",\"family\":"
-		   "\"sleeping\",\"id\":\"\",\"value\":{}}");
+		   "\"blocked\",\"id\":\"\",\"value\":{}}");
 	/* The handler is busy: 1024 fit in the queue (the default cap). */
 	for (int i = 0; i < 1030; i++)
 		w_send(&w,
 		       "{\"type\":\"query\",\"session\":\"a\",\"id\":\"q\"}");
-	for (;;) {
+	/* 1 running + 1024 queued; the 1025th overflows, 5 more refused
+	 * (the reader says so as it routes them)... */
+	for (int i = 0; i < 6; i++) {
 		json_t *m = w_recv(&w);
 		const char *code = S(json_object_get(m, "value"), "code");
-		bool closed = !strcmp(S(m, "family"), "session_closed");
 
 		if (!strcmp(code, "session_backpressure_overflow"))
 			overflow++;
 		else if (!strcmp(code, "session_reset_in_progress"))
 			in_progress++;
-		else if (!closed)
-			other++;
+		else
+			PT_FAIL("unexpected %s", D(m));
 		json_decref(m);
-		if (closed)
-			break;
 	}
-	/* 1 running + 1024 queued; the 1025th overflows, 5 more refused;
-	 * the queued ones are dropped with the session. */
 	PT_ASSERT_INT_EQ(overflow, 1);
 	PT_ASSERT_INT_EQ(in_progress, 5);
-	PT_ASSERT_INT_EQ(other, 0);
+	/* ...and once the handler goes on, the queued ones are dropped with
+	 * the session: nothing but session_closed. */
+	gate_pass(gate);
+	expect(&w, closed_a);
+	close(gate);
 	w_send(&w, "{\"type\":\"query\",\"session\":\"a\",\"id\":\"fresh\"}");
 	expect(&w, "{\"type\":\"query_response\",\"session\":\"a\","
 		   "\"id\":\"fresh\",\"target\":\"tree\",\"data\":null}");
@@ -645,4 +688,116 @@ PT_TEST(each_session_gets_the_startup_settings)
 		   "\"2\",\"target\":\"settings\",\"data\":"
 		   "{\"protocol_version\":1,\"default_text_size\":14}}");
 	PT_ASSERT_INT_EQ(w_end(&w), 0);
+}
+
+PT_TEST(a_host_that_stops_reading_ends_the_worker_at_its_write_deadline)
+{
+	char err[256];
+	int efd[2], st;
+	ssize_t n;
+	struct w w;
+
+	PT_ASSERT_OK(pt__pipe(efd, 0));
+	w_stderr = efd[1];
+	w_start(&w, PT_MUX_JSON, "--write-timeout", "200", "--threads", "0");
+	w_stderr = -2;
+	close(efd[1]);
+	w_settings(&w);
+	/* 1 MiB of output that the test does not read. */
+	w_send(&w, "{\"type\":\"mock_emit\",\"session\":\"\",\"pad\":1048576,"
+		   "\"message\":{\"type\":\"big\"}}");
+	if (!pt_test_wait_fd(w.pidfd, POLLIN, 10000))
+		PT_FAIL("the worker still waits for its host after 10 s");
+	st = w_end(&w);
+	PT_ASSERT(WIFEXITED(st));
+	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 1);
+	n = pt__read_full(efd[0], err, sizeof(err) - 1);
+	PT_ASSERT_INT_GE(n, 0);
+	err[n] = '\0';
+	PT_ASSERT_STR_EQ(err, "proctor-mock-renderer: the host accepted no "
+			      "output for 200 ms\n");
+	close(efd[0]);
+}
+
+/* Runs the mock with args and no input; its output and exit status. */
+static int run_mock(const char *a1, const char *a2, char **ret_out,
+		    char **ret_err)
+{
+	const char *argv[] = { mock_path(), a1, a2, NULL };
+	struct pt_spawn sp = { 0 };
+	int out[2], err[2], pidfd, st;
+	size_t len;
+	pid_t pid;
+
+	PT_ASSERT_OK(pt__pipe(out, 0));
+	PT_ASSERT_OK(pt__pipe(err, 0));
+	sp.argv = argv;
+	sp.fd_out = out[1];
+	sp.fd_err = err[1];
+	PT_ASSERT_OK(pt__spawn(&sp, &pid, &pidfd));
+	close(out[1]);
+	close(err[1]);
+	PT_ASSERT_OK(pt__read_fd(out[0], 65536, ret_out, &len));
+	PT_ASSERT_OK(pt__read_fd(err[0], 65536, ret_err, &len));
+	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));
+	close(out[0]);
+	close(err[0]);
+	close(pidfd);
+	return st;
+}
+
+PT_TEST(bad_option_values_are_usage_errors)
+{
+	char *out, *err;
+	int st = run_mock("--threads", "many", &out, &err);
+
+	PT_ASSERT(WIFEXITED(st));
+	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 2);
+	PT_ASSERT_STR_EQ(out, "");
+	PT_ASSERT_STR_EQ(err, "proctor-mock-renderer: --threads: bad number "
+			      "\"many\"\n");
+	pt__free(out);
+	pt__free(err);
+	st = run_mock("--write-timeout", "-5", &out, &err);
+	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 2);
+	PT_ASSERT_STR_EQ(err, "proctor-mock-renderer: --write-timeout: bad "
+			      "number \"-5\"\n");
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(help_and_manual_name_every_option)
+{
+	static const char *const opts[] = {
+		"--mock",	   "--headless", "--json",	"--msgpack",
+		"--max-sessions",  "--threads",	 "--queue-cap", "--max-frame",
+		"--write-timeout", "--help",
+	};
+	char path[4096], *man = NULL, *help = NULL, *err = NULL;
+	size_t manlen;
+	int st = run_mock("--help", NULL, &help, &err);
+
+	PT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	PT_ASSERT_STR_EQ(err, "");
+	snprintf(path, sizeof(path), "%s/docs/man/proctor-mock-renderer.1",
+		 pt_test_srcdir());
+	PT_ASSERT_OK(pt__read_file(path, 1 << 20, &man, &manlen));
+	for (size_t i = 0; i < PT_ARRAY_SIZE(opts); i++) {
+		char roff[64];
+		size_t k = 0;
+		/* The manual writes dashes as \-. */
+		for (const char *c = opts[i]; *c; c++) {
+			if (*c == '-')
+				roff[k++] = '\\';
+			roff[k++] = *c;
+		}
+		roff[k] = '\0';
+		if (!strstr(help, opts[i]))
+			PT_FAIL("--help does not name %s", opts[i]);
+		if (!strstr(man, roff))
+			PT_FAIL("%s does not name %s", path, opts[i]);
+	}
+	pt__free(help);
+	pt__free(err);
+	pt__free(man);
 }
