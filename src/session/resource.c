@@ -202,9 +202,10 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 		recs[i].n = l->recs[i].n;
 		recs[i].fields = fields + nfields;
 		for (size_t k = 0; k < l->recs[i].n; k++)
-			fields[nfields++] = (struct pt_rfc822_field){
-				l->recs[i].keys[k], l->recs[i].values[k], 0
-			};
+			fields[nfields++] =
+				(struct pt_rfc822_field){ l->recs[i].keys[k],
+							  l->recs[i].values[k],
+							  0, NULL };
 	}
 	before = pt_units_job_count(s->units);
 	for (size_t t = 0; t < pt_units_count(s->units) && r >= 0; t++) {
