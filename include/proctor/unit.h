@@ -285,6 +285,14 @@ PT_API const struct pt_job *pt_units_find_job(const struct pt_units *u,
 PT_API const struct pt_unit *pt_units_find(const struct pt_units *u,
 					   enum pt_unit_type t, const char *id);
 
+/*
+ * A test plan by qualified id, or by partial id when exactly one plan has
+ * that partial id (what users type: `-p smoke`). NULL when none or when
+ * the partial id is ambiguous.
+ */
+PT_API const struct pt_unit *pt_units_find_plan(const struct pt_units *u,
+						const char *id);
+
 /* Qualifies id with ns ("ns::id") unless it has "::" or ns is "". */
 PT_API const char *pt_units_qualify(struct pt_units *u, const char *ns,
 				    const char *id);

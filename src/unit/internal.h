@@ -94,7 +94,13 @@ int pt__yaml_records(struct pt_units *u, const char *text, size_t len,
 		     struct pt_diags *d, const struct pt_rfc822_record **ret,
 		     size_t *ret_n);
 
-/* Splits a WordList (whitespace/comma separated, "quoted" words). */
+/*
+ * Splits a list of words (whitespace/comma separated, "quoted" words).
+ * With qualify (id lists: upstream's WordList), the words are qualified
+ * with ns, '#' starts a comment that runs to the end of the line, '='
+ * separates, and an unterminated quote ends the list; without (flags,
+ * environ: re.split), every other character belongs to a word.
+ */
 int pt__wordlist(struct pt_units *u, const char *text, const char *ns,
 		 bool qualify, struct pt_strlist *ret);
 

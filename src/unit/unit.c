@@ -221,20 +221,31 @@ int pt__wordlist(struct pt_units *u, const char *text, const char *ns,
 	for (const char *p = text; *p;) {
 		const char *b, *e, *w;
 
-		while (*p && is_sep((unsigned char)*p))
+		while (*p &&
+		       (is_sep((unsigned char)*p) || (qualify && *p == '=')))
 			p++;
 		if (!*p)
 			break;
+		if (qualify && *p == '#') {
+			/* WordScanner: a comment runs to the end of the line */
+			while (*p && *p != '\n')
+				p++;
+			continue;
+		}
 		if (*p == '"') {
 			b = ++p;
 			while (*p && *p != '"')
 				p++;
+			if (qualify && !*p)
+				break; /* "Missing end of word": the rest is
+					  lost */
 			e = p;
 			if (*p)
 				p++;
 		} else {
 			b = p;
-			while (*p && !is_sep((unsigned char)*p))
+			while (*p && !is_sep((unsigned char)*p) &&
+			       !(qualify && (*p == '#' || *p == '=')))
 				p++;
 			e = p;
 		}
