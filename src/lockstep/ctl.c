@@ -129,6 +129,9 @@ int pt__ls_ctl_add(struct pt__ls_ctl *c, struct pt__ls_task *t,
 	t->ready = false;
 	t->op = PT_LS_OP_START;
 	t->arg = 0;
+	t->has_msg = false;
+	t->wait_for = 0;
+	t->wait_op = 0;
 	c->tasks.v[c->tasks.n++] = t;
 	if ((r = pt__ls_strat_add(c->strat, t->idx)) < 0 ||
 	    (r = pt__ls_ctl_ready(c, t)) < 0) {
@@ -161,6 +164,65 @@ void pt__ls_ctl_leave(struct pt__ls_ctl *c)
 		pt__fiber_switch(&self->fiber, &c->main, true);
 }
 
+int pt__ls_ctl_task_label(struct pt__ls_ctl *c, uint32_t idx, char *buf,
+			  size_t len)
+{
+	struct pt__ls_task *t = pt__ls_ctl_task(c, (int)idx);
+
+	if (t && t->name && t->name[0])
+		return snprintf(buf, len, "P%u (%s)", idx, t->name);
+	return snprintf(buf, len, "P%u", idx);
+}
+
+/*
+ * The wait-for cycle through blocked tasks, if there is one: follows
+ * wait_for edges from every blocked task (at most tasks.n hops each).
+ */
+static void add_cycle(struct pt__ls_ctl *c, char *p, size_t left)
+{
+	size_t n = c->tasks.n;
+
+	pt_vec_foreach(&c->tasks, i) {
+		struct pt__ls_task *start = c->tasks.v[i], *t = start;
+		size_t hops = 0;
+		int k;
+
+		if (start->state != PT_LS_TASK_BLOCKED || !start->wait_for)
+			continue;
+		/* Walk n hops: then we are inside a cycle, if any. */
+		while (t && t->state == PT_LS_TASK_BLOCKED && t->wait_for &&
+		       hops < n) {
+			t = pt__ls_ctl_task(c, (int)t->wait_for);
+			hops++;
+		}
+		if (hops < n || !t)
+			continue;
+		start = t;
+		k = snprintf(p, left, "; wait-for cycle:");
+		do {
+			char a[64], b[64];
+
+			if (k < 0 || (size_t)k >= left)
+				return;
+			p += k;
+			left -= (size_t)k;
+			pt__ls_ctl_task_label(c, t->idx, a, sizeof(a));
+			pt__ls_ctl_task_label(c, t->wait_for, b, sizeof(b));
+			k = snprintf(p, left, " %s waits in %s for %s%s", a,
+				     t->wait_op < PT_LS_OP__N
+					     ? pt__ls_op_names[t->wait_op]
+					     : "?",
+				     b,
+				     pt__ls_ctl_task(c, (int)t->wait_for) ==
+						     start
+					     ? ""
+					     : ",");
+			t = pt__ls_ctl_task(c, (int)t->wait_for);
+		} while (t && t != start);
+		return;
+	}
+}
+
 /* Nobody is ready: pass, fire a timer (true), or deadlock. */
 static bool idle(struct pt__ls_ctl *c)
 {
@@ -181,16 +243,20 @@ static bool idle(struct pt__ls_ctl *c)
 	k = snprintf(p, left, "no actor ready; blocked:");
 	pt_vec_foreach(&c->tasks, i) {
 		struct pt__ls_task *t = c->tasks.v[i];
+		char a[64];
 
 		if (t->state != PT_LS_TASK_BLOCKED || k < 0 ||
 		    (size_t)k >= left)
 			continue;
 		p += k;
 		left -= (size_t)k;
-		k = snprintf(p, left, " P%u (%s)", t->idx,
+		pt__ls_ctl_task_label(c, t->idx, a, sizeof(a));
+		k = snprintf(p, left, " %s (%s)", a,
 			     t->op < PT_LS_OP__N ? pt__ls_op_names[t->op]
 						 : "?");
 	}
+	if (k >= 0 && (size_t)k < left)
+		add_cycle(c, p + k, left - (size_t)k);
 	return false;
 }
 
@@ -236,6 +302,10 @@ void pt__ls_ctl_schedule(struct pt__ls_ctl *c)
 		st.idx = idx;
 		st.op = next->op;
 		st.arg = next->arg;
+		st.has_msg = next->has_msg;
+		st.mtype = next->mtype;
+		st.ma = next->ma;
+		st.mb = next->mb;
 		if (pt_vec_push(&c->steps, st) < 0) {
 			pt__ls_ctl_end(c, PT_LS_FAIL_CRASH, "out of memory");
 			break;
@@ -254,6 +324,19 @@ void pt__ls_ctl_sync(struct pt__ls_ctl *c, uint16_t op, int32_t arg)
 {
 	c->cur->op = op;
 	c->cur->arg = arg;
+	c->cur->has_msg = false;
+	pt__ls_ctl_schedule(c);
+}
+
+void pt__ls_ctl_sync_msg(struct pt__ls_ctl *c, uint16_t op, int32_t arg,
+			 int32_t mtype, int64_t ma, int64_t mb)
+{
+	c->cur->op = op;
+	c->cur->arg = arg;
+	c->cur->has_msg = true;
+	c->cur->mtype = mtype;
+	c->cur->ma = ma;
+	c->cur->mb = mb;
 	pt__ls_ctl_schedule(c);
 }
 

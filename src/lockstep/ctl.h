@@ -27,7 +27,18 @@ struct pt__ls_task {
 	uint8_t state; /* PT_LS_TASK_* */
 	bool ready;    /* in the ready set */
 	uint16_t op;   /* what it will do when picked (enum pt__ls_op) */
+	bool has_msg;  /* the op carries a message: mtype, ma, mb below */
 	int32_t arg;
+	int32_t mtype;
+	int64_t ma, mb;
+	/*
+	 * While blocked: the task it waits for (0: none known) and what it
+	 * waits in (an op label); the deadlock report follows these edges to
+	 * name a wait-for cycle.
+	 */
+	uint32_t wait_for;
+	uint16_t wait_op;
+	const char *name; /* label given at start (owned by the client) */
 	struct pt__fiber fiber;
 	void *stack;
 };
@@ -68,6 +79,12 @@ int pt__ls_ctl_ready(struct pt__ls_ctl *c, struct pt__ls_task *t);
 void pt__ls_ctl_unready(struct pt__ls_ctl *c, struct pt__ls_task *t);
 /* A sync point of the current task. */
 void pt__ls_ctl_sync(struct pt__ls_ctl *c, uint16_t op, int32_t arg);
+/* Same, for an operation carrying a message (shown in reports). */
+void pt__ls_ctl_sync_msg(struct pt__ls_ctl *c, uint16_t op, int32_t arg,
+			 int32_t mtype, int64_t ma, int64_t mb);
+/* "P3 (name)" or "P3": a task as reports show it. */
+int pt__ls_ctl_task_label(struct pt__ls_ctl *c, uint32_t idx, char *buf,
+			  size_t len);
 /* Blocks the current task until pt__ls_ctl_ready. */
 void pt__ls_ctl_block(struct pt__ls_ctl *c);
 /* Picks and resumes the next step (the current task may be done). */
