@@ -304,6 +304,11 @@ enum pt_ls_strategy {
 	PT_LS_POS,
 	PT_LS_IDPCT,
 	PT_LS_REPLAY,
+	/*
+	 * Systematic depth-first search (proctor lockstep exec only): every
+	 * schedule with at most `bound` preemptions (or delays).
+	 */
+	PT_LS_DFS,
 };
 
 enum pt_ls_kind {
@@ -314,6 +319,7 @@ enum pt_ls_kind {
 	PT_LS_FAIL_STEPS,    /* "max_steps": step budget exceeded */
 	PT_LS_FAIL_TIMEOUT,  /* "timeout": wall-time budget exceeded */
 	PT_LS_FAIL_DIVERGED, /* "diverged": replay could not follow */
+	PT_LS_FAIL_EXIT,     /* "exit": a program exited with a status != 0 */
 };
 
 PT_API const char *pt_ls_kind_name(enum pt_ls_kind k);

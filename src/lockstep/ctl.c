@@ -113,14 +113,17 @@ int pt__ls_ctl_add(struct pt__ls_ctl *c, struct pt__ls_task *t,
 	if (c->tasks.n >= INT32_MAX - 1 ||
 	    pt_vec_reserve(&c->tasks, c->tasks.n + 1) < 0)
 		return -ENOMEM;
-	if (c->stacks.n) {
+	if (!entry) {
+		stack = NULL;
+	} else if (c->stacks.n) {
 		stack = c->stacks.v[--c->stacks.n];
 		size = c->stack_size;
 	} else if ((r = pt__fiber_stack_alloc(c->stack_size, &stack, &size)) <
 		   0) {
 		return r;
 	}
-	if ((r = pt__fiber_make(&t->fiber, stack, size, entry, arg)) < 0) {
+	if (entry &&
+	    (r = pt__fiber_make(&t->fiber, stack, size, entry, arg)) < 0) {
 		pt__fiber_stack_free(stack, size);
 		return r;
 	}
@@ -160,6 +163,10 @@ void pt__ls_ctl_leave(struct pt__ls_ctl *c)
 	struct pt__ls_task *self = c->cur;
 
 	c->cur = NULL;
+	if (c->on_end) {
+		c->on_end(c);
+		return;
+	}
 	if (self)
 		pt__fiber_switch(&self->fiber, &c->main, true);
 }
@@ -168,10 +175,20 @@ int pt__ls_ctl_task_label(struct pt__ls_ctl *c, uint32_t idx, char *buf,
 			  size_t len)
 {
 	struct pt__ls_task *t = pt__ls_ctl_task(c, (int)idx);
+	char p = c->prefix ? c->prefix : 'P';
 
 	if (t && t->name && t->name[0])
-		return snprintf(buf, len, "P%u (%s)", idx, t->name);
-	return snprintf(buf, len, "P%u", idx);
+		return snprintf(buf, len, "%c%u (%s)", p, idx, t->name);
+	return snprintf(buf, len, "%c%u", p, idx);
+}
+
+/* True when every task is done. */
+static bool all_done(const struct pt__ls_ctl *c)
+{
+	pt_vec_foreach(&c->tasks, i)
+		if (c->tasks.v[i]->state != PT_LS_TASK_DONE)
+			return false;
+	return true;
 }
 
 /*
@@ -230,7 +247,9 @@ static bool idle(struct pt__ls_ctl *c)
 	size_t left = sizeof(c->reason);
 	int k;
 
-	if (c->tasks.n && c->tasks.v[0]->state == PT_LS_TASK_DONE) {
+	if (c->pass_when_all_done
+		    ? all_done(c)
+		    : c->tasks.n && c->tasks.v[0]->state == PT_LS_TASK_DONE) {
 		pt__ls_ctl_end(c, PT_LS_PASS, "passed");
 		return false;
 	}
@@ -240,7 +259,8 @@ static bool idle(struct pt__ls_ctl *c)
 		return false;
 	c->over = true;
 	c->kind = PT_LS_FAIL_DEADLOCK;
-	k = snprintf(p, left, "no actor ready; blocked:");
+	k = snprintf(p, left,
+		     "no %s ready; blocked:", c->noun ? c->noun : "actor");
 	pt_vec_foreach(&c->tasks, i) {
 		struct pt__ls_task *t = c->tasks.v[i];
 		char a[64];
@@ -310,8 +330,15 @@ void pt__ls_ctl_schedule(struct pt__ls_ctl *c)
 			pt__ls_ctl_end(c, PT_LS_FAIL_CRASH, "out of memory");
 			break;
 		}
+		if (c->on_step)
+			c->on_step(c, &st, next);
 		c->cur = next;
-		if (next != self)
+		if (next == self)
+			return;
+		if (c->switch_to)
+			c->switch_to(self, next,
+				     self && self->state == PT_LS_TASK_DONE);
+		else
 			pt__fiber_switch(
 				self ? &self->fiber : &c->main, &next->fiber,
 				self && self->state == PT_LS_TASK_DONE);
@@ -322,6 +349,8 @@ void pt__ls_ctl_schedule(struct pt__ls_ctl *c)
 
 void pt__ls_ctl_sync(struct pt__ls_ctl *c, uint16_t op, int32_t arg)
 {
+	if (op == PT_LS_OP_YIELD)
+		pt__ls_strat_yield(c->strat, c->cur->idx);
 	c->cur->op = op;
 	c->cur->arg = arg;
 	c->cur->has_msg = false;

@@ -63,6 +63,22 @@ struct pt__ls_ctl {
 	 */
 	bool (*idle)(void *ctx);
 	void *idle_ctx;
+	/*
+	 * Optional hooks of a client that runs tasks on threads instead of
+	 * fibers (the pthread runtime): switch_to resumes to and, unless
+	 * from_done, waits until from is picked again (from is NULL from
+	 * main); on_end replaces the return to main when the iteration
+	 * ends; on_step sees each step as it is recorded.
+	 */
+	void (*switch_to)(struct pt__ls_task *from, struct pt__ls_task *to,
+			  bool from_done);
+	void (*on_end)(struct pt__ls_ctl *c);
+	void (*on_step)(struct pt__ls_ctl *c, const struct pt__ls_step *st,
+			struct pt__ls_task *next);
+	/* Pass only when every task is done (threads), not task 1 (actors). */
+	bool pass_when_all_done;
+	char prefix;	  /* of task labels in reports: 'P' (default) or 'T' */
+	const char *noun; /* "actor" (default) or "thread" */
 };
 
 int pt__ls_ctl_init(struct pt__ls_ctl *c, size_t stack_size);
@@ -71,7 +87,10 @@ void pt__ls_ctl_release(struct pt__ls_ctl *c);
 void pt__ls_ctl_reset(struct pt__ls_ctl *c);
 void pt__ls_ctl_begin(struct pt__ls_ctl *c, struct pt__ls_strat *s,
 		      unsigned max_steps, int64_t deadline_ns);
-/* Registers t (next index), ready to run entry(arg) with op "start". */
+/*
+ * Registers t (next index), ready to run entry(arg) with op "start"; with
+ * entry NULL, no fiber is made (the client runs t on a thread).
+ */
 int pt__ls_ctl_add(struct pt__ls_ctl *c, struct pt__ls_task *t,
 		   void (*entry)(void *), void *arg);
 struct pt__ls_task *pt__ls_ctl_task(struct pt__ls_ctl *c, int idx);

@@ -41,6 +41,28 @@ enum pt__ls_op {
 	PT_LS_OP_DISPATCH,
 	PT_LS_OP_COUNT,
 	PT_LS_OP_TRAP,
+	/* threads (proctor lockstep exec) */
+	PT_LS_OP_T_CREATE,
+	PT_LS_OP_T_JOIN,
+	PT_LS_OP_T_DETACH,
+	PT_LS_OP_T_EXIT,
+	PT_LS_OP_MUTEX_LOCK,
+	PT_LS_OP_MUTEX_TRYLOCK,
+	PT_LS_OP_MUTEX_UNLOCK,
+	PT_LS_OP_COND_WAIT,
+	PT_LS_OP_COND_SIGNAL,
+	PT_LS_OP_COND_BROADCAST,
+	PT_LS_OP_RW_RDLOCK,
+	PT_LS_OP_RW_WRLOCK,
+	PT_LS_OP_RW_UNLOCK,
+	PT_LS_OP_SEM_WAIT,
+	PT_LS_OP_SEM_POST,
+	PT_LS_OP_BARRIER,
+	PT_LS_OP_ONCE,
+	PT_LS_OP_READ,
+	PT_LS_OP_WRITE,
+	PT_LS_OP_ATOMIC,
+	PT_LS_OP_SPURIOUS, /* a condition wait that may wake spuriously */
 	PT_LS_OP__N
 };
 extern const char *const pt__ls_op_names[PT_LS_OP__N];

@@ -197,6 +197,8 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 		kind = pt__ls_world_result(w, &reason, &steps, &nsteps);
 		rep->iterations = i;
 		rep->total_steps += nsteps;
+		if (nsteps > s.horizon)
+			s.horizon = (unsigned)PT_MIN(nsteps, UINT32_MAX);
 		if (kind == PT_LS_PASS)
 			continue;
 		rep->kind = kind;

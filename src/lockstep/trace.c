@@ -103,12 +103,14 @@ static const char *const kind_names[] = {
 	[PT_LS_FAIL_STEPS] = "max_steps",
 	[PT_LS_FAIL_TIMEOUT] = "timeout",
 	[PT_LS_FAIL_DIVERGED] = "diverged",
+	[PT_LS_FAIL_EXIT] = "exit",
 };
 
 static const char *const strategy_names[] = {
 	[PT_LS_PCT] = "pct",	       [PT_LS_RANDOM] = "random",
 	[PT_LS_FAIR_PCT] = "fair_pct", [PT_LS_POS] = "pos",
 	[PT_LS_IDPCT] = "idpct",       [PT_LS_REPLAY] = "replay",
+	[PT_LS_DFS] = "dfs",
 };
 
 const char *pt_ls_kind_name(enum pt_ls_kind k)

@@ -16,45 +16,6 @@
 #include "lockstep/ctl.h"
 #include "os/clock.h"
 
-const char *const pt__ls_op_names[PT_LS_OP__N] = {
-	[PT_LS_OP_START] = "start",
-	[PT_LS_OP_SPAWN] = "spawn",
-	[PT_LS_OP_SPAWN_LINK] = "spawn_link",
-	[PT_LS_OP_SEND] = "send",
-	[PT_LS_OP_RECV] = "recv",
-	[PT_LS_OP_WAKE] = "wake",
-	[PT_LS_OP_TIMEOUT] = "timeout",
-	[PT_LS_OP_YIELD] = "yield",
-	[PT_LS_OP_SLEEP] = "sleep",
-	[PT_LS_OP_SEND_AFTER] = "send_after",
-	[PT_LS_OP_CANCEL_TIMER] = "cancel_timer",
-	[PT_LS_OP_MONITOR] = "monitor",
-	[PT_LS_OP_DEMONITOR] = "demonitor",
-	[PT_LS_OP_LINK] = "link",
-	[PT_LS_OP_UNLINK] = "unlink",
-	[PT_LS_OP_KILL] = "kill",
-	[PT_LS_OP_ALIVE] = "alive",
-	[PT_LS_OP_EXIT] = "exit",
-	[PT_LS_OP_CALL] = "call",
-	[PT_LS_OP_CAST] = "cast",
-	[PT_LS_OP_REPLY] = "reply",
-	[PT_LS_OP_REGISTER] = "register",
-	[PT_LS_OP_UNREGISTER] = "unregister",
-	[PT_LS_OP_LOOKUP] = "lookup",
-	[PT_LS_OP_DISPATCH] = "dispatch",
-	[PT_LS_OP_COUNT] = "count",
-	[PT_LS_OP_TRAP] = "trap_exit",
-};
-
-int pt__ls_op_find(const char *name, size_t len)
-{
-	for (int i = 0; i < PT_LS_OP__N; i++)
-		if (strlen(pt__ls_op_names[i]) == len &&
-		    !memcmp(pt__ls_op_names[i], name, len))
-			return i;
-	return -1;
-}
-
 enum { WAIT_NONE = 0, WAIT_RECV, WAIT_SLEEP };
 
 /* An actor: a controller task plus a mailbox, links and the rest. */

@@ -177,8 +177,8 @@ PT_TEST(trace_parse_errors_name_the_line)
 	    "line 4: unknown key 'color'");
 	bad("seed 7\n", "seed\n", PT_EPARSE,
 	    "line 4: expected 'KEY VALUE', got 'seed'");
-	bad("strategy pos\n", "strategy dfs\n", PT_EPARSE,
-	    "line 8: strategy: unknown 'dfs'");
+	bad("strategy pos\n", "strategy bfs\n", PT_EPARSE,
+	    "line 8: strategy: unknown 'bfs'");
 	bad("kind assert\n", "kind oops\n", PT_EPARSE,
 	    "line 11: kind: unknown 'oops'");
 	bad("fail-step 4\n", "fail-step 5\n", PT_EPARSE,
