@@ -815,6 +815,10 @@ static int on_done(struct pt_run *c, const struct pt_exec_done *d)
 		retry = true;
 	if (retry && !c->interrupted && !c->failed_fast) {
 		final = false;
+	} else if (c->o.repeat <= 1 && js->fails &&
+		   res.outcome == PT_OUTCOME_PASS) {
+		/* --retries: a pass after failed attempts is flaky. */
+		res.flaky = true;
 	} else if (c->o.repeat > 1 && js->fails && js->fails < js->runs) {
 		snprintf(comment, sizeof(comment),
 			 "flaky: failed %u of %u runs%s%s", js->fails, js->runs,

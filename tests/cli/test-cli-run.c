@@ -143,6 +143,7 @@ static int run(const char *const *args, char **out, char **err)
 }
 
 static struct pt_store_state *load_last(void);
+static int report_of(const char *fmt, const char *session, char **out);
 static const struct pt_result *last_result(const struct pt_store_state *st,
 					   const char *id);
 static size_t count_lines(const char *s, const char *name);
@@ -545,12 +546,31 @@ PT_TEST(retries_repeat_until_fail)
 				NULL };
 	char *out, *err;
 
+	/* A pass after a failed attempt is flaky, in every report. */
 	PT_ASSERT_INT_EQ(run(retry, &out, &err), 0);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
-			      "pass t::flaky (attempt 2)\n"
-			      "1 jobs: 1 pass, seed 1\n");
+			      "pass t::flaky (attempt 2, flaky)\n"
+			      "1 jobs: 1 pass, 1 flaky, seed 1\n");
 	pt__free(out);
 	pt__free(err);
+	PT_ASSERT_INT_EQ(report_of("tap", NULL, &out), 0);
+	PT_ASSERT_STR_EQ(out, "TAP version 14\n1..1\n"
+			      "# proctor session ID seed 1\n"
+			      "ok 1 - t::flaky # flaky: passed on attempt 2\n"
+			      "  ---\n  flaky: true\n  attempt: 2\n  ...\n");
+	pt__free(out);
+	PT_ASSERT_INT_EQ(report_of("junit", NULL, &out), 0);
+	PT_ASSERT_NOT_NULL(strstr(out, "<property name=\"flaky\" "
+				       "value=\"1\"/>"));
+	PT_ASSERT_NOT_NULL(strstr(out, "<testcase name=\"flaky\" "
+				       "classname=\"t\" time=\""));
+	PT_ASSERT_NOT_NULL(strstr(out, "\" status=\"flaky\">"));
+	pt__free(out);
+	PT_ASSERT_INT_EQ(report_of("json", NULL, &out), 0);
+	PT_ASSERT_NOT_NULL(strstr(out, "\"attempt\": 2,\n"
+				       "      \"flaky\": true,"));
+	PT_ASSERT_NOT_NULL(strstr(out, "\"flaky\": 1\n  },"));
+	pt__free(out);
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark.flaky")), 0);
 	PT_ASSERT_INT_EQ(run(repeat, &out, &err), 1);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
