@@ -1344,15 +1344,26 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 		c->o.jobs = pt__cpu_count();
 	if ((r = pt__run_prepare(c)) < 0)
 		goto fail;
-	if ((r = pt__run_load_units(c)) < 0 ||
-	    (r = pt__run_make_session(c)) < 0) {
+	if ((r = pt__run_load_units(c)) < 0) {
 		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}
-	if (o->plan && !pt_units_find(c->u, PT_UNIT_TEST_PLAN, o->plan)) {
-		pt__run_msg(c, PT_RUN_MSG_INVALID, "no test plan '%s'",
-			    o->plan);
-		r = PT_ENOTFOUND;
+	if (o->plan) {
+		/* a partial id names the plan when only one plan has it */
+		const struct pt_unit *tp = pt_units_find_plan(c->u, o->plan);
+
+		if (!tp) {
+			pt__run_msg(c, PT_RUN_MSG_INVALID,
+				    "no test plan '%s'", o->plan);
+			r = PT_ENOTFOUND;
+			goto fail;
+		}
+		if ((r = dup_opt(&c->plan, tp->id)) < 0)
+			goto fail;
+		c->o.plan = c->plan;
+	}
+	if ((r = pt__run_make_session(c)) < 0) {
+		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}
 	if ((r = create_store(c)) < 0)
