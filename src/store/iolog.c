@@ -257,6 +257,36 @@ out:
 	return r;
 }
 
+/* "attachments/<job stem>.<name slug>" */
+static int attachment_rel(struct pt_buf *rel, const char *job_id,
+			  const char *name)
+{
+	int r = pt__buf_adds(rel, "attachments/");
+
+	if (r == 0)
+		r = job_file_stem(rel, job_id);
+	if (r == 0)
+		r = pt__buf_addch(rel, '.');
+	if (r == 0)
+		r = pt__store_slug(rel, name);
+	return r;
+}
+
+int pt_store_attachment_path(const struct pt_store *s, const char *job_id,
+			     const char *name, char **ret)
+{
+	struct pt_buf rel = PT_BUF_INIT;
+	int r;
+
+	if (!s || !job_id || !*job_id || !name || !*name || !ret)
+		return -EINVAL;
+	r = attachment_rel(&rel, job_id, name);
+	if (r == 0 && !(*ret = pt__buf_detach(&rel, NULL)))
+		r = -ENOMEM;
+	pt__buf_release(&rel);
+	return r;
+}
+
 int pt_store_attach(struct pt_store *s, const char *job_id, const char *name,
 		    const void *data, size_t len, char **ret_path)
 {
@@ -267,13 +297,7 @@ int pt_store_attach(struct pt_store *s, const char *job_id, const char *name,
 		return -EINVAL;
 	if (!s->writer)
 		return PT_ESTATE;
-	r = pt__buf_adds(&rel, "attachments/");
-	if (r == 0)
-		r = job_file_stem(&rel, job_id);
-	if (r == 0)
-		r = pt__buf_addch(&rel, '.');
-	if (r == 0)
-		r = pt__store_slug(&rel, name);
+	r = attachment_rel(&rel, job_id, name);
 	if (r == 0)
 		r = pt__buf_addf(&abs, "%s/%s", s->dir, rel.s);
 	if (r == 0)

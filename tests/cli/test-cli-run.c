@@ -459,7 +459,7 @@ PT_TEST(bad_command_line_use)
 		{ { "run", ".", "--report", "xml:f", NULL },
 		  2,
 		  "proctor run: --report: unknown format 'xml' (junit, tap, "
-		  "tap13, json)" },
+		  "tap13, json, html)" },
 		{ { "run", ".", "--report", "junit", NULL },
 		  2,
 		  "proctor run: --report: expected FORMAT:PATH, got 'junit'" },
@@ -482,7 +482,7 @@ PT_TEST(bad_command_line_use)
 		{ { "report", "--format", "xml", NULL },
 		  2,
 		  "proctor report: unknown format 'xml' (junit, tap, tap13, "
-		  "json)" },
+		  "json, html)" },
 		{ { "why", NULL }, 2, "proctor why: no JOB given" },
 		{ { "resume", "-n", "x", NULL },
 		  2,
