@@ -99,7 +99,11 @@ int pt__dir_make_empty(const char *path);
 int pt__mkdir(const char *path, unsigned mode);
 /* rmdir(2); 0 or -errno. */
 int pt__rmdir(const char *path);
-/* open(path, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644): the fd or -errno. */
+/*
+ * A log file to append to: open(path, O_WRONLY|O_CREAT|O_TRUNC|O_APPEND|
+ * O_CLOEXEC|O_NOFOLLOW, 0600) (a planted symlink is refused: -ELOOP). The
+ * fd or -errno.
+ */
 int pt__open_wr(const char *path);
 /* open(path, O_RDONLY|O_CLOEXEC): the fd or -errno. */
 int pt__open_rd(const char *path);
