@@ -76,15 +76,6 @@ int pt__port_probe(unsigned port);
  */
 int pt__tcp_census(int *fd, char *buf, size_t size);
 
-/*
- * Opens (creating, mode 0600) path and takes an exclusive flock without
- * waiting. Returns the fd (close-on-exec), -EWOULDBLOCK when another open
- * file holds it, or -errno.
- */
-int pt__flock_open(const char *path);
-/* flock(fd, LOCK_EX | LOCK_NB) / flock(fd, LOCK_UN): 0 or -errno. */
-int pt__flock_try(int fd);
-int pt__flock_release(int fd);
 
 /* mkdtemp(3) on a template ending in "XXXXXX"; 0 or -errno. */
 int pt__mkdtemp(char *tmpl);

@@ -15,12 +15,11 @@
 #include "base/diag.h"
 #include "base/vec.h"
 #include "os/file.h"
+#include "os/lock.h"
 #include "store/store-internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -93,23 +92,6 @@ int pt__store_new_id(char ret[PT_STORE_ID_LEN + 1])
 	return 0;
 }
 
-static int read_pid(int fd)
-{
-	char buf[32];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	long v = 0;
-
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) {
-		v = v * 10 + (buf[i] - '0');
-		if (v > INT_MAX)
-			return 0;
-	}
-	return (int)v;
-}
-
 static int lock_path(const char *dir, struct pt_buf *b)
 {
 	return pt__buf_addf(b, "%s/lock", dir);
@@ -118,24 +100,25 @@ static int lock_path(const char *dir, struct pt_buf *b)
 int pt__store_lock(const char *dir, struct pt_diags *diags, int *ret_fd)
 {
 	struct pt_buf p = PT_BUF_INIT;
-	char pid[32];
 	int fd = -1, r;
 
 	r = lock_path(dir, &p);
 	if (r < 0)
 		goto out;
-	fd = open(p.s, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = pt__lock_open(p.s, true);
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
+		fd = -1;
 		pt__store_diag(diags, PT_SEV_ERROR, r, p.s, 0, NULL,
 			       "cannot open the session lock: %s",
 			       strerror(-r));
 		goto out;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		r = errno == EWOULDBLOCK ? PT_ELOCKED : -errno;
+	r = pt__lock(fd, PT_LOCK_EX | PT_LOCK_NB);
+	if (r < 0) {
+		r = r == -EWOULDBLOCK ? PT_ELOCKED : r;
 		if (r == PT_ELOCKED) {
-			int owner = read_pid(fd);
+			int owner = pt__lock_owner(fd);
 			if (owner)
 				pt__store_diag(
 					diags, PT_SEV_ERROR, r, dir, 0, NULL,
@@ -148,11 +131,9 @@ int pt__store_lock(const char *dir, struct pt_diags *diags, int *ret_fd)
 		}
 		goto out;
 	}
-	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
-		r = -errno;
+	r = pt__lock_set_owner(fd);
+	if (r < 0)
 		goto out;
-	}
 	*ret_fd = fd;
 	fd = -1;
 	r = 0;
@@ -169,17 +150,17 @@ int pt__store_lock_owner(const char *dir)
 
 	if (lock_path(dir, &p) < 0)
 		return 0;
-	fd = open(p.s, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = pt__lock_open(p.s, false);
 	pt__buf_release(&p);
 	if (fd < 0)
 		return 0;
 	/* A shared probe: fails only while a writer holds LOCK_EX. */
-	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
-		owner = read_pid(fd);
+	if (pt__lock(fd, PT_LOCK_SH | PT_LOCK_NB) < 0) {
+		owner = pt__lock_owner(fd);
 		if (!owner)
 			owner = -1;
 	} else {
-		flock(fd, LOCK_UN);
+		(void)!pt__lock(fd, PT_LOCK_UN);
 	}
 	pt__close(fd);
 	return owner;
@@ -422,17 +403,18 @@ int pt_store_break_lock(const char *repo, const char *id,
 		r = PT_ENOTFOUND;
 		goto out;
 	}
-	fd = open(lp.s, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = pt__lock_open(lp.s, false);
 	if (fd < 0) {
-		r = errno == ENOENT ? 0 : -errno;
+		r = fd == -ENOENT ? 0 : fd;
+		fd = -1;
 		goto out;
 	}
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+	if (pt__lock(fd, PT_LOCK_SH | PT_LOCK_NB) == 0) {
 		r = 0; /* not locked: nothing to break */
 		goto out;
 	}
-	owner = read_pid(fd);
-	if (owner <= 0 || kill(owner, 0) == 0 || errno == EPERM) {
+	owner = pt__lock_owner(fd);
+	if (owner <= 0 || pt__pid_alive(owner)) {
 		if (owner > 0)
 			pt__store_diag(diags, PT_SEV_ERROR, PT_ELOCKED, dir.s,
 				       0, NULL,
