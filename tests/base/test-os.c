@@ -79,11 +79,8 @@ PT_TEST(spawn_captures_output_and_status)
 {
 	int p[2], pidfd = -1, status = 0;
 	const char *argv[] = { "sh", "-c", "echo out; exit 3", NULL };
-	struct pt_spawn s = { .argv = argv,
-			      .fd_in = -1,
-			      .fd_err = -1,
-			      .search = true,
-			      .new_session = true };
+	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_err = -1,
+			      .search = true, .new_session = true };
 	char buf[64];
 	ssize_t n;
 	pid_t pid;
@@ -221,9 +218,8 @@ PT_TEST(dir_make_empty_repairs_what_a_job_did)
 PT_TEST(spawn_missing_program_fails_cleanly)
 {
 	const char *argv[] = { "/nonexistent/prog", NULL };
-	struct pt_spawn s = {
-		.argv = argv, .fd_in = -1, .fd_out = -1, .fd_err = -1
-	};
+	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_out = -1,
+			      .fd_err = -1 };
 	int r, status;
 	pid_t pid;
 
@@ -244,11 +240,8 @@ PT_TEST(spawn_missing_program_fails_cleanly)
 PT_TEST(wait_times_out_then_group_kill_reaps)
 {
 	const char *argv[] = { "sh", "-c", "sleep 30 & sleep 30", NULL };
-	struct pt_spawn s = { .argv = argv,
-			      .fd_in = -1,
-			      .fd_out = -1,
-			      .fd_err = -1,
-			      .search = true,
+	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_out = -1,
+			      .fd_err = -1, .search = true,
 			      .new_session = true };
 	int pidfd, status;
 	int64_t t0;
