@@ -27,7 +27,8 @@
 struct pt_cassette_proxy {
 	struct MHD_Daemon *d;
 	struct pt_cassette *c;
-	char *upstream;
+	CURLU *base;  /* the upstream, parsed once: scheme, host, port */
+	char *prefix; /* the upstream's path without a final '/' */
 	long timeout_ms;
 	int port;
 };
@@ -307,6 +308,49 @@ static enum MHD_Result send_text(struct MHD_Connection *con, unsigned status,
 	return ret;
 }
 
+/*
+ * The URL to forward to: the upstream's scheme, host and port, never the
+ * client's. The request target must be in origin form ("/path?query"):
+ * anything else ("@host:port/x", "http://other/", "*") could otherwise
+ * change the authority when glued to the upstream. -EINVAL for those.
+ */
+static int upstream_url(const struct pt_cassette_proxy *p, const char *target,
+			struct pt_buf *ret)
+{
+	const char *q = strchr(target, '?');
+	struct pt_buf path = PT_BUF_INIT;
+	CURLU *u = NULL;
+	char *s = NULL;
+	int r = -EINVAL;
+
+	if (target[0] != '/')
+		return -EINVAL;
+	for (const char *c = target; *c; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '#')
+			return -EINVAL;
+	if (pt__buf_adds(&path, p->prefix) < 0 ||
+	    pt__buf_add(&path, target,
+			q ? (size_t)(q - target) : strlen(target)) < 0)
+		goto nomem;
+	u = curl_url_dup(p->base);
+	if (!u)
+		goto nomem;
+	if (curl_url_set(u, CURLUPART_PATH, path.s, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, q && q[1] ? q + 1 : NULL, 0) !=
+		    CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &s, CURLU_PATH_AS_IS) != CURLUE_OK)
+		goto out;
+	r = pt__buf_adds(ret, s) < 0 ? -ENOMEM : 0;
+out:
+	curl_free(s);
+	curl_url_cleanup(u);
+	pt__buf_release(&path);
+	return r;
+nomem:
+	r = -ENOMEM;
+	goto out;
+}
+
 static enum MHD_Result serve(struct pt_cassette_proxy *p,
 			     struct MHD_Connection *con, const char *method,
 			     struct req_state *s)
@@ -320,8 +364,17 @@ static enum MHD_Result serve(struct pt_cassette_proxy *p,
 	enum MHD_Result ret = MHD_NO;
 	int r;
 
-	if (!hl || pt_diags_new(&diags) < 0 ||
-	    pt__buf_addf(&url, "%s%s", p->upstream, s->uri) < 0)
+	if (!hl || pt_diags_new(&diags) < 0)
+		goto out;
+	r = upstream_url(p, s->uri, &url);
+	if (r == -EINVAL) {
+		ret = send_text(con, 400,
+				"proctor cassette: the request target must be "
+				"a path (origin form: /path?query)\n",
+				"error");
+		goto out;
+	}
+	if (r < 0)
 		goto out;
 	if (MHD_get_connection_values(con, MHD_HEADER_KIND, on_header_in, hl) <
 	    0)
@@ -411,6 +464,50 @@ static int parse_listen(const char *l, uint16_t *ret)
 	return 0;
 }
 
+/*
+ * The upstream, parsed once: http or https, a host, no user info, query
+ * or fragment; its path (without a final '/') prefixes every request's.
+ */
+static int parse_upstream(const char *up, CURLU **ret, char **ret_prefix)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *path = NULL, *x = NULL;
+	size_t n;
+	int r = -EINVAL;
+
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, up, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") && strcmp(scheme, "https")) ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
+		goto out;
+	if (curl_url_get(u, CURLUPART_USER, &x, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_QUERY, &x, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &x, 0) == CURLUE_OK)
+		goto out;
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto out;
+	n = strlen(path);
+	while (n > 0 && path[n - 1] == '/')
+		n--;
+	*ret_prefix = pt__strndup(path, n);
+	if (!*ret_prefix) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret = u;
+	u = NULL;
+	r = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(path);
+	curl_free(x);
+	curl_url_cleanup(u);
+	return r;
+}
+
 int pt_cassette_proxy_start(struct pt_cassette *c,
 			    const struct pt_cassette_proxy_opts *o,
 			    struct pt_cassette_proxy **ret)
@@ -419,12 +516,9 @@ int pt_cassette_proxy_start(struct pt_cassette *c,
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	const union MHD_DaemonInfo *info;
 	uint16_t port;
-	size_t n;
+	int r;
 
 	if (!c || !o || !o->upstream || !ret)
-		return -EINVAL;
-	if (!pt__starts_with(o->upstream, "http://") &&
-	    !pt__starts_with(o->upstream, "https://"))
 		return -EINVAL;
 	if (parse_listen(o->listen, &port) < 0)
 		return -EINVAL;
@@ -436,14 +530,11 @@ int pt_cassette_proxy_start(struct pt_cassette *c,
 		return -ENOMEM;
 	p->c = c;
 	p->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
-	p->upstream = pt__strdup(o->upstream);
-	if (!p->upstream) {
+	r = parse_upstream(o->upstream, &p->base, &p->prefix);
+	if (r < 0) {
 		pt__free(p);
-		return -ENOMEM;
+		return r;
 	}
-	n = strlen(p->upstream);
-	while (n > 0 && p->upstream[n - 1] == '/')
-		p->upstream[--n] = '\0';
 	sa.sin_port = htons(port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	p->d = MHD_start_daemon(
@@ -453,7 +544,8 @@ int pt_cassette_proxy_start(struct pt_cassette *c,
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
 	if (!p->d) {
-		pt__free(p->upstream);
+		curl_url_cleanup(p->base);
+		pt__free(p->prefix);
 		pt__free(p);
 		return -EADDRINUSE;
 	}
@@ -473,7 +565,8 @@ struct pt_cassette_proxy *pt_cassette_proxy_stop(struct pt_cassette_proxy *p)
 	if (!p)
 		return NULL;
 	MHD_stop_daemon(p->d);
-	pt__free(p->upstream);
+	curl_url_cleanup(p->base);
+	pt__free(p->prefix);
 	pt__free(p);
 	return NULL;
 }

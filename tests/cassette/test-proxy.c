@@ -384,3 +384,101 @@ PT_TEST(upstream_timeout_is_reported_and_nothing_recorded)
 	close(rel[0]);
 	close(rel[1]);
 }
+
+/* Sends raw bytes to 127.0.0.1:port and reads the answer until the server
+ * closes (10 s deadline); the answer's first line goes to out. */
+static void raw_http(int port, const char *text, char *out, size_t outsz)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char buf[4096];
+	size_t len = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	PT_ASSERT_INT_GE(fd, 0);
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	PT_ASSERT_OK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	PT_ASSERT_INT_EQ(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	for (;;) {
+		ssize_t n;
+
+		PT_ASSERT(pt_test_wait_fd(fd, POLLIN, 10000));
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		PT_ASSERT_INT_GE(n, 0);
+		if (n == 0 || len + (size_t)n == sizeof(buf) - 1)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	snprintf(out, outsz, "%.*s", (int)strcspn(buf, "\r\n"), buf);
+	close(fd);
+}
+
+PT_TEST(proxy_refuses_targets_that_are_not_a_path)
+{
+	static struct upstream u, evil;
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	char req[256], line[128];
+	const char *targets[] = { "@127.0.0.1:%d/x", "http://127.0.0.1:%d/x",
+				  "*", "x" };
+
+	upstream_start(&u);
+	upstream_start(&evil);
+	c = open_mode(pt_test_path("at.json"), PT_CASSETTE_RECORD, false);
+	p = proxy(c, u.base);
+	for (size_t i = 0; i < PT_ARRAY_SIZE(targets); i++) {
+		char t[64];
+
+		snprintf(t, sizeof(t), targets[i], evil.port);
+		snprintf(req, sizeof(req),
+			 "GET %s HTTP/1.1\r\nHost: a\r\n"
+			 "Connection: close\r\n\r\n",
+			 t);
+		raw_http(pt_cassette_proxy_port(p), req, line, sizeof(line));
+		PT_ASSERT_STR_EQ(line, "HTTP/1.1 400 Bad Request");
+	}
+	PT_ASSERT_INT_EQ(atomic_load(&evil.hits), 0);
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 0);
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 0);
+	/* a path is forwarded to the upstream, whatever it looks like */
+	raw_http(pt_cassette_proxy_port(p),
+		 "GET //127.0.0.1/y?q=1 HTTP/1.1\r\nHost: a\r\n"
+		 "Connection: close\r\n\r\n",
+		 line, sizeof(line));
+	PT_ASSERT_STR_EQ(line, "HTTP/1.1 200 OK");
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 1);
+	PT_ASSERT_INT_EQ(atomic_load(&evil.hits), 0);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+	upstream_stop(&evil);
+}
+
+PT_TEST(proxy_upstream_is_parsed_once_with_its_path_prefix)
+{
+	static struct upstream u;
+	struct pt_cassette_proxy_opts po = { .listen = "127.0.0.1:0" };
+	const char *bad[] = { "ftp://127.0.0.1/", "http://u:p@127.0.0.1/",
+			      "http://127.0.0.1/?q", "http://127.0.0.1/#f",
+			      "not a url" };
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	char base[128];
+	struct got g;
+
+	c = open_mode(pt_test_path("pre.json"), PT_CASSETTE_RECORD, false);
+	for (size_t i = 0; i < PT_ARRAY_SIZE(bad); i++) {
+		po.upstream = bad[i];
+		PT_ASSERT_ERR(pt_cassette_proxy_start(c, &po, &p), -EINVAL);
+	}
+	upstream_start(&u);
+	snprintf(base, sizeof(base), "%s/api/", u.base);
+	p = proxy(c, base);
+	http(pt_cassette_proxy_port(p), "GET", "/v1?id=3", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 200);
+	PT_ASSERT(strstr(g.body, "\"path\":\"/api/v1\",\"id\":\"3\"") != NULL);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+}
