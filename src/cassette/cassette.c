@@ -108,46 +108,27 @@ int pt_http_response_set_body(struct pt_http_response *r, const void *body,
 }
 
 /* The response the client gets from a stored one: JSON compact, text as
- * is, blob decoded; multi-valued headers joined with ", ". */
+ * is, blob decoded; a header with several values comes out once per value,
+ * in the recorded order (two Set-Cookie stay two). */
 static int response_from_msg(const struct pt_cassette_msg *m,
 			     struct pt_http_response **ret)
 {
 	struct pt_http_response *r;
-	struct pt_buf v = PT_BUF_INIT;
 	int e;
 
 	e = pt_http_response_new(&r);
 	if (e < 0)
 		return e;
 	r->status = m->status;
-	for (size_t i = 0; i < m->headers.n; i++) {
-		bool seen = false;
-
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = strcmp(m->headers.v[k].name,
-				      m->headers.v[i].name) == 0;
-		if (seen)
-			continue;
-		pt__buf_reset(&v);
-		for (size_t k = i; k < m->headers.n; k++) {
-			if (strcmp(m->headers.v[k].name,
-				   m->headers.v[i].name) != 0)
-				continue;
-			if ((v.len && pt__buf_adds(&v, ", ") < 0) ||
-			    pt__buf_adds(&v, m->headers.v[k].value) < 0)
-				goto nomem;
-		}
-		if (pt_http_response_add_header(r, m->headers.v[i].name, v.s) <
-		    0)
+	for (size_t i = 0; i < m->headers.n; i++)
+		if (pt_http_response_add_header(r, m->headers.v[i].name,
+						m->headers.v[i].value) < 0)
 			goto nomem;
-	}
 	if (pt_http_response_set_body(r, m->body, m->body_len) < 0)
 		goto nomem;
-	pt__buf_release(&v);
 	*ret = r;
 	return 0;
 nomem:
-	pt__buf_release(&v);
 	pt_http_response_free(r);
 	return -ENOMEM;
 }
@@ -979,9 +960,12 @@ static int msg_from_response(struct pt_cassette_msg *m,
 	if (r == 0)
 		r = pt__msg_set_body(m, resp->body ? resp->body : "",
 				     resp->body_len, BODY_TEXT);
-	if (r == 0)
-		r = pt__msg_set_body(m, m->body, m->body_len,
-				     pt__body_detect(m));
+	/* A JSON response is stored as body_json only when replaying it
+	 * gives the same bytes; else its bytes are kept as text (or a blob):
+	 * key order, number text, duplicate keys and white space survive. */
+	if (r == 0 && pt__body_detect(m) == BODY_JSON &&
+	    pt__json_canonical(m->body, m->body_len))
+		r = pt__msg_set_body(m, m->body, m->body_len, BODY_JSON);
 	if (r < 0)
 		pt__msg_clear(m);
 	return r;

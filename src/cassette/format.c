@@ -178,6 +178,21 @@ enum body_kind pt__body_detect(const struct pt_cassette_msg *m)
 	return printable(b, m->body_len) ? BODY_TEXT : BODY_BLOB;
 }
 
+bool pt__json_canonical(const char *p, size_t n)
+{
+	json_t *j = parse_json_body(p, n);
+	char *s;
+	bool same;
+
+	if (!j)
+		return false;
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_decref(j);
+	same = s && strlen(s) == n && memcmp(s, p, n) == 0;
+	pt__json_free(s);
+	return same;
+}
+
 int pt__msg_set_body(struct pt_cassette_msg *m, const void *p, size_t n,
 		     enum body_kind kind)
 {

@@ -50,6 +50,9 @@ struct pt_cassette_msg {
 void pt__msg_clear(struct pt_cassette_msg *m);
 /* Body kind by ReqCassette's rules (content type, then content). */
 enum body_kind pt__body_detect(const struct pt_cassette_msg *m);
+/* The bytes are JSON exactly as stored and replayed (compact, keys
+ * sorted, jansson's number text): storing them as body_json loses nothing. */
+bool pt__json_canonical(const char *p, size_t n);
 /* Sets body bytes and kind; JSON that does not parse becomes text. */
 int pt__msg_set_body(struct pt_cassette_msg *m, const void *p, size_t n,
 		     enum body_kind kind);

@@ -224,7 +224,9 @@ int pt_cassette_forward_curl(void *ctx, const struct pt_http_request *req,
 		const char *value = name + strlen(name) + 1;
 
 		at = (size_t)(value - f.hdrs.s) + strlen(value) + 1;
-		if (hop_by_hop(name))
+		/* Content-Length is kept: a HEAD response has no body to
+		 * compute it from on replay */
+		if (hop_by_hop(name) && strcasecmp(name, "content-length"))
 			continue;
 		if (pt_http_response_add_header(resp, name, value) < 0)
 			goto out;
@@ -351,6 +353,35 @@ nomem:
 	goto out;
 }
 
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/*
+ * A HEAD response announces the length of the body it does not send:
+ * the recorded Content-Length, which libmicrohttpd takes from the size of
+ * a response whose body is never read. NULL when not HEAD or none.
+ */
+static struct MHD_Response *head_response(const char *method,
+					  const struct pt_http_response *resp)
+{
+	uint64_t len;
+
+	if (strcmp(method, "HEAD") != 0 || resp->body_len)
+		return NULL;
+	for (size_t i = 0; i < resp->n_headers; i++)
+		if (!strcasecmp(resp->headers[i].name, "content-length") &&
+		    pt__parse_u64(resp->headers[i].value, &len) == 0)
+			return MHD_create_response_from_callback(
+				len, 4096, no_body, NULL, NULL);
+	return NULL;
+}
+
 static enum MHD_Result serve(struct pt_cassette_proxy *p,
 			     struct MHD_Connection *con, const char *method,
 			     struct req_state *s)
@@ -396,8 +427,10 @@ static enum MHD_Result serve(struct pt_cassette_proxy *p,
 				r == PT_ENOMATCH ? "no-match" : "error");
 		goto out;
 	}
-	mr = MHD_create_response_from_buffer(resp->body_len, resp->body,
-					     MHD_RESPMEM_MUST_COPY);
+	mr = head_response(method, resp);
+	if (!mr)
+		mr = MHD_create_response_from_buffer(
+			resp->body_len, resp->body, MHD_RESPMEM_MUST_COPY);
 	if (!mr)
 		goto out;
 	for (size_t i = 0; i < resp->n_headers; i++)
