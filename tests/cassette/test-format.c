@@ -154,12 +154,12 @@ PT_TEST(record_writes_canonical_stable_text)
 PT_TEST(json_responses_replay_the_recorded_bytes)
 {
 	static const char *const bodies[] = {
-		"{\"z\":1,\"a\":2}",	       /* key order */
-		"{\"a\":1.50,\"b\":1e3}",      /* number text */
-		"{\"a\":1,\"a\":2}",	       /* duplicate keys */
-		"{\"a\":1}\n",		       /* trailing newline */
-		"{\n  \"a\": [1, 2]\n}",	       /* white space */
-		"{\"a\":\"\\u00e9\"}",	       /* escapes */
+		"{\"z\":1,\"a\":2}",	     /* key order */
+		"{\"a\":1.50,\"b\":1e3}",    /* number text */
+		"{\"a\":1,\"a\":2}",	     /* duplicate keys */
+		"{\"a\":1}\n",		     /* trailing newline */
+		"{\n  \"a\": [1, 2]\n}",     /* white space */
+		"{\"a\":\"\\u00e9\"}",	     /* escapes */
 		"{\"a\":[1,2],\"b\":\"x\"}", /* canonical: body_json */
 	};
 	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
@@ -173,8 +173,8 @@ PT_TEST(json_responses_replay_the_recorded_bytes)
 		o.mode = PT_CASSETTE_RECORD;
 		PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
 		snprintf(url, sizeof(url), "http://a.test/%zu", i);
-		PT_ASSERT_OK(play_req(c, &f, "GET", url, NULL, 0, NULL, NULL,
-				      b, sizeof(b)));
+		PT_ASSERT_OK(play_req(c, &f, "GET", url, NULL, 0, NULL, NULL, b,
+				      sizeof(b)));
 		PT_ASSERT_STR_EQ(b, bodies[i]);
 		pt_cassette_free(c);
 	}
@@ -317,6 +317,45 @@ PT_TEST(bad_structure_names_the_field)
 	PT_ASSERT_ERR(pt_cassette_open(p, &o, NULL, &c), PT_EPARSE);
 	spit(p, "{\"version\": \"2.0\", \"interactions\": {}}");
 	PT_ASSERT_ERR(pt_cassette_open(p, &o, NULL, &c), PT_EPARSE);
+}
+
+/* Loading is strict where the format is: a "json" body without body_json
+ * and an unknown major version are errors naming the field. */
+PT_TEST(strict_loading_names_json_body_and_version)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_diags *d;
+	struct pt_cassette *c = NULL;
+	const char *p = pt_test_path("strict.json");
+
+	spit(p, "{\"version\": \"2.0\", \"interactions\": [{\"request\": "
+		"{\"method\": \"GET\", \"uri\": \"http://a/\"}, \"response\": "
+		"{\"status\": 200, \"body_type\": \"json\", \"body\": "
+		"\"{}\"}}]}");
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_ERR(pt_cassette_open(p, &o, d, &c), PT_EPARSE);
+	PT_ASSERT_STR_EQ(last_diag(d)->field, "interactions[0].response");
+	PT_ASSERT_STR_EQ(last_diag(d)->message,
+			 "interactions[0].response.body_json: missing "
+			 "(body_type is \"json\")");
+	pt_diags_free(d);
+
+	spit(p, "{\"version\": \"3.0\", \"interactions\": []}");
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_ERR(pt_cassette_open(p, &o, d, &c), PT_EPARSE);
+	PT_ASSERT_STR_EQ(last_diag(d)->field, "version");
+	PT_ASSERT_STR_EQ(
+		last_diag(d)->message,
+		"version: \"3.0\" is not a known version (1.x or 2.x)");
+	pt_diags_free(d);
+
+	/* minor versions of the known majors load */
+	spit(p, "{\"version\": \"2.1\", \"interactions\": []}");
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	pt_cassette_free(c);
+	spit(p, "{\"version\": \"1\", \"interactions\": []}");
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	pt_cassette_free(c);
 }
 
 PT_TEST(limits_on_size_and_count)
