@@ -52,6 +52,14 @@ enum {
 			   PT_MATCH_HEADERS | PT_MATCH_BODY,
 };
 
+/*
+ * Headers that every HTTP client sets its own way (user-agent, accept,
+ * accept-encoding, connection, host, content-length): the proxy's default
+ * opts.match_ignore_headers, so that a cassette recorded with one client
+ * replays for another. NULL-terminated.
+ */
+PT_API extern const char *const pt_cassette_client_headers[];
+
 /* Default limits (0 in the options means these). */
 #define PT_CASSETTE_MAX_BYTES	     (64u << 20)
 #define PT_CASSETTE_MAX_INTERACTIONS 100000u
@@ -186,6 +194,9 @@ struct pt_cassette_opts {
 	 * recorded response body. */
 	const struct pt_cassette_filter *filters;
 	size_t n_filters;
+	/* NULL-terminated header names not compared by PT_MATCH_HEADERS
+	 * (still recorded); e.g. pt_cassette_client_headers. */
+	const char *const *match_ignore_headers;
 	/* NULL-terminated header names removed (case-insensitive). */
 	const char *const *filter_request_headers;
 	const char *const *filter_response_headers;

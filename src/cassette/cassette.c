@@ -222,7 +222,8 @@ static int entries_build(struct pt_cassette *c, json_t *doc,
 		r = pt__msg_from_json(&req, json_object_get(ia, "request"),
 				      false, &err);
 		if (r == 0) {
-			r = pt__canon_build(&e.c, &req, c->match, true);
+			r = pt__canon_build(&e.c, &req, c->match,
+					    c->o.match_ignore_headers, true);
 		}
 		pt__msg_clear(&req);
 		if (r < 0)
@@ -787,7 +788,8 @@ static int incoming(struct pt_cassette *c, const struct pt_http_request *req,
 		return r;
 	r = filter_request(c, m);
 	if (r == 0)
-		r = pt__canon_build(in, m, c->match, steal);
+		r = pt__canon_build(in, m, c->match, c->o.match_ignore_headers,
+				    steal);
 	if (r < 0)
 		pt__msg_clear(m);
 	return r;

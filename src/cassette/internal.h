@@ -83,9 +83,10 @@ struct canon {
 	bool jvalid; /* jkey holds canonical JSON */
 };
 
-/* steal: take the method, uri and query strings from m (left NULL). */
+/* steal: take the method, uri and query strings from m (left NULL).
+ * Headers named in ignore_headers (NULL-terminated) are not compared. */
 int pt__canon_build(struct canon *c, struct pt_cassette_msg *m, unsigned match,
-		    bool steal);
+		    const char *const *ignore_headers, bool steal);
 void pt__canon_clear(struct canon *c);
 /* Bit set of PT_MATCH_* fields that differ (0: match). */
 unsigned pt__canon_diff(const struct canon *a, const struct canon *b,

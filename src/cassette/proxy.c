@@ -429,8 +429,8 @@ static enum MHD_Result serve(struct pt_cassette_proxy *p,
 	}
 	mr = head_response(method, resp);
 	if (!mr)
-		mr = MHD_create_response_from_buffer(
-			resp->body_len, resp->body, MHD_RESPMEM_MUST_COPY);
+		mr = MHD_create_response_from_buffer(resp->body_len, resp->body,
+						     MHD_RESPMEM_MUST_COPY);
 	if (!mr)
 		goto out;
 	for (size_t i = 0; i < resp->n_headers; i++)

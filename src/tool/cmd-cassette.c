@@ -92,6 +92,12 @@ static void serve_usage(FILE *f)
 		"headers,body,json\n"
 		"                         (default "
 		"method,uri,query,headers,body)\n"
+		"  --ignore-headers LIST  request headers not compared "
+		"(comma-separated;\n"
+		"                         default user-agent,accept,"
+		"accept-encoding,connection,\n"
+		"                         host,content-length; '' compares "
+		"all)\n"
 		"  --filter-header NAME   drop a request header before "
 		"matching and saving\n"
 		"  --filter REGEX=TEXT    replace in uri, query and bodies "
@@ -116,6 +122,7 @@ static int cmd_serve(int argc, char **argv)
 		{ "session", required_argument, NULL, 's' },
 		{ "match", required_argument, NULL, 'M' },
 		{ "filter-header", required_argument, NULL, 'H' },
+		{ "ignore-headers", required_argument, NULL, 'I' },
 		{ "filter", required_argument, NULL, 'F' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "template-preset", required_argument, NULL, 'P' },
@@ -131,6 +138,8 @@ static int cmd_serve(int argc, char **argv)
 	struct pt_cassette_template tmpl = { 0 };
 	bool use_tmpl = false;
 	const char *headers[MAX_LIST + 1] = { NULL };
+	const char *ignore[MAX_LIST + 1] = { NULL };
+	size_t ni = 0;
 	const char *path = NULL, *mode = NULL, *session = NULL;
 	struct pt_cassette_session *s = NULL;
 	struct pt_cassette_proxy *p = NULL;
@@ -141,6 +150,7 @@ static int cmd_serve(int argc, char **argv)
 	int opt, r, sig, ret = PT_EXIT_FAILURES;
 
 	o.sequential = true;
+	o.match_ignore_headers = pt_cassette_client_headers;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -175,6 +185,24 @@ static int cmd_serve(int argc, char **argv)
 					"cassette serve",
 					"too many --filter-header");
 			headers[nh++] = optarg;
+			break;
+		case 'I':
+			ni = 0;
+			for (char *t = optarg, *next; *t; t = next) {
+				size_t n = strcspn(t, ",");
+
+				next = t + n + (t[n] == ',');
+				t[n] = '\0';
+				if (n == 0)
+					continue;
+				if (ni == MAX_LIST)
+					return pt_tool_usage_err(
+						"cassette serve",
+						"--ignore-headers: too many");
+				ignore[ni++] = t;
+			}
+			ignore[ni] = NULL;
+			o.match_ignore_headers = ignore;
 			break;
 		case 'F': {
 			char *eq = strchr(optarg, '=');

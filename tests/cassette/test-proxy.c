@@ -626,3 +626,53 @@ PT_TEST(curl_and_python_record_and_replay_through_the_proxy)
 		pt_cassette_free(c);
 	}
 }
+
+/* With the client headers left out of the match (the CLI's default), a
+ * cassette recorded with curl replays for Python; comparing every header,
+ * it does not. */
+PT_TEST(a_cassette_recorded_with_curl_replays_for_python)
+{
+	static struct upstream u;
+	const char *cp = pt_test_path("cross.json");
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	char got[2048];
+
+	upstream_start(&u);
+	o.match_ignore_headers = pt_cassette_client_headers;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	p = proxy(c, u.base);
+	curl_client(pt_cassette_proxy_port(p), got, sizeof(got));
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 2);
+
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	p = proxy(c, u.base);
+	py_client(pt_cassette_proxy_port(p), got, sizeof(got));
+	PT_ASSERT_STR_EQ(got, "200 ['a=1; Path=/', 'b=2']\n"
+			      "b'{\"z\": 1, \"a\": 1.50}\\n'\n"
+			      "HEAD 200 60 b''\n");
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+
+	/* every header compared: User-Agent differs */
+	o.match_ignore_headers = NULL;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	{
+		struct pt_http_header h[] = { { "User-Agent", "Python" } };
+		char url[128];
+
+		snprintf(url, sizeof(url), "%s/cookies", u.base);
+		PT_ASSERT_ERR(play_req(c, NULL, "GET", url, h, 1, NULL, NULL,
+				       NULL, 0),
+			      PT_ENOMATCH);
+		PT_ASSERT_ERR(play_req(c, NULL, "GET", url, NULL, 0, NULL, NULL,
+				       NULL, 0),
+			      PT_ENOMATCH);
+	}
+	pt_cassette_free(c);
+}
