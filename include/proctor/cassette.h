@@ -289,13 +289,31 @@ PT_API int pt_cassette_save_as(struct pt_cassette *c, const char *path);
 /*
  * The HTTP proxy: a server on 127.0.0.1 that answers every request from
  * the cassette (sequential unless first_match), forwarding to upstream
- * with libcurl when the mode needs it. A replay miss answers 500 with
- * the explanation as text and the header X-Proctor-Cassette: no-match.
+ * with libcurl when the mode needs it. A request whose target is not a
+ * path ("/path?query") answers 400. A replay miss answers miss_status
+ * (default 599) with the explanation as text and the header
+ * X-Proctor-Cassette: no-match; an upstream failure 502 (tag "error");
+ * a limit 413 (request body), 431 (header count), 507 (cassette file or
+ * interaction count) or 502 (upstream response body), tag "limit".
  */
+#define PT_CASSETTE_PROXY_MAX_BODY	   (64u << 20)
+#define PT_CASSETTE_PROXY_MAX_HEADERS	   256u
+#define PT_CASSETTE_PROXY_MAX_HEADER_BYTES (64u << 10)
+#define PT_CASSETTE_PROXY_MAX_CONNECTIONS  64u
+#define PT_CASSETTE_PROXY_IDLE_TIMEOUT	   60u
+#define PT_CASSETTE_PROXY_MISS_STATUS	   599
+
 struct pt_cassette_proxy_opts {
-	const char *upstream; /* "http://127.0.0.1:8080" (no path) */
+	const char *upstream; /* "http://127.0.0.1:8080[/prefix]" */
 	const char *listen;   /* "127.0.0.1:PORT"; NULL or port 0: any port */
 	long timeout_ms;      /* upstream timeout; 0: 30 s */
+	/* Limits; 0 means the PT_CASSETTE_PROXY_* default. */
+	size_t max_body;	  /* request and upstream response bodies */
+	unsigned max_headers;	  /* request header count */
+	size_t max_header_bytes;  /* per connection: request line+headers */
+	unsigned max_connections; /* clients served at once */
+	unsigned idle_timeout_s;  /* an idle client connection is closed */
+	int miss_status;	  /* status of a replay miss (100..999) */
 };
 
 struct pt_cassette_proxy;

@@ -22,6 +22,7 @@
 
 #include <fcntl.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1052,6 +1053,45 @@ static int forward(pt_cassette_forward_fn fwd, void *ctx,
 	return 0;
 }
 
+/*
+ * The limits a record can be known to break before the request reaches
+ * the upstream (which may act on it): the interaction count, and the file
+ * size with the request's body alone. What the response adds is only
+ * known after; see append_locked_file.
+ */
+static int check_limits(struct pt_cassette *c,
+			const struct pt_http_request *req,
+			struct pt_diags *diags)
+{
+	struct stat st;
+	size_t n, size = 0;
+
+	pthread_mutex_lock(&c->mu);
+	n = c->e.n;
+	pthread_mutex_unlock(&c->mu);
+	if (n >= c->o.max_interactions) {
+		if (diags)
+			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
+				      0, "interactions",
+				      "recording would exceed the limit of "
+				      "%zu interactions (request not sent)",
+				      c->o.max_interactions);
+		return PT_ETOOBIG;
+	}
+	if (stat(c->path, &st) == 0)
+		size = (size_t)st.st_size;
+	if (size + req->body_len > c->o.max_bytes) {
+		if (diags)
+			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
+				      0, NULL,
+				      "recording would exceed the limit of "
+				      "%zu bytes (request not sent)",
+				      c->o.max_bytes);
+		return PT_ETOOBIG;
+	}
+	return 0;
+}
+
 int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		     pt_cassette_forward_fn fwd, void *fwd_ctx,
 		     struct pt_diags *diags, struct pt_http_response **ret_resp)
@@ -1094,6 +1134,9 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		goto out;
 	}
 	pthread_mutex_unlock(&c->mu);
+	r = check_limits(c, req, diags);
+	if (r < 0)
+		goto out;
 	r = forward(fwd, fwd_ctx, req, &resp);
 	if (r < 0)
 		goto out;

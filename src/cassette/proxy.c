@@ -21,15 +21,21 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define PROXY_MAX_BODY (64u << 20)
-#define PROXY_MAX_HDRS 256
+/* Forwarding settings: the proxy's, or the public function's defaults. */
+struct fwd_opts {
+	long timeout_ms;
+	size_t max_body; /* of the upstream's response */
+};
 
 struct pt_cassette_proxy {
 	struct MHD_Daemon *d;
 	struct pt_cassette *c;
 	CURLU *base;  /* the upstream, parsed once: scheme, host, port */
 	char *prefix; /* the upstream's path without a final '/' */
-	long timeout_ms;
+	struct fwd_opts fwd;
+	size_t max_body;
+	unsigned max_headers;
+	unsigned miss_status;
 	int port;
 };
 
@@ -77,6 +83,7 @@ static void curl_init(void)
 struct fetch {
 	struct pt_buf body;
 	struct pt_buf hdrs; /* name \0 value \0 ... of the last response */
+	size_t max;
 	bool too_big;
 };
 
@@ -85,7 +92,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	struct fetch *f = ctx;
 	size_t len = size * n;
 
-	if (f->body.len + len > PROXY_MAX_BODY) {
+	if (f->body.len + len > f->max) {
 		f->too_big = true;
 		return 0;
 	}
@@ -109,8 +116,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	name = pt__slice_strip(pt__slice(p, (size_t)(colon - p)));
 	value = pt__slice_strip(
 		pt__slice(colon + 1, len - (size_t)(colon + 1 - p)));
-	if (f->hdrs.len + len > PROXY_MAX_BODY)
+	if (f->hdrs.len + len > f->max) {
+		f->too_big = true;
 		return 0;
+	}
 	if (pt__buf_add(&f->hdrs, name.p, name.len) < 0 ||
 	    pt__buf_addch(&f->hdrs, '\0') < 0 ||
 	    pt__buf_add(&f->hdrs, value.p, value.len) < 0 ||
@@ -148,11 +157,12 @@ static int curl_err(CURLcode rc)
 	}
 }
 
-int pt_cassette_forward_curl(void *ctx, const struct pt_http_request *req,
-			     struct pt_http_response *resp)
+static int forward_curl(const struct fwd_opts *o,
+			const struct pt_http_request *req,
+			struct pt_http_response *resp)
 {
-	long timeout = ctx ? *(const long *)ctx : 0;
-	struct fetch f = { PT_BUF_INIT, PT_BUF_INIT, false };
+	long timeout = o->timeout_ms;
+	struct fetch f = { PT_BUF_INIT, PT_BUF_INIT, o->max_body, false };
 	struct curl_slist *hl = NULL, *t;
 	struct pt_buf line = PT_BUF_INIT;
 	CURL *h;
@@ -241,6 +251,21 @@ out:
 	return r;
 }
 
+int pt_cassette_forward_curl(void *ctx, const struct pt_http_request *req,
+			     struct pt_http_response *resp)
+{
+	struct fwd_opts o = { .timeout_ms = ctx ? *(const long *)ctx : 0,
+			      .max_body = PT_CASSETTE_PROXY_MAX_BODY };
+
+	return forward_curl(&o, req, resp);
+}
+
+static int proxy_forward(void *ctx, const struct pt_http_request *req,
+			 struct pt_http_response *resp)
+{
+	return forward_curl(ctx, req, resp);
+}
+
 /* ---- server side (libmicrohttpd) ----------------------------------------- */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
@@ -273,8 +298,9 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
 }
 
 struct hdr_list {
-	struct pt_http_header h[PROXY_MAX_HDRS];
-	size_t n;
+	struct pt_http_header *h;
+	size_t n, max;
+	bool too_many;
 };
 
 static enum MHD_Result on_header_in(void *cls, enum MHD_ValueKind kind,
@@ -285,8 +311,10 @@ static enum MHD_Result on_header_in(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	if (hop_by_hop(key))
 		return MHD_YES;
-	if (l->n == PROXY_MAX_HDRS)
+	if (l->n == l->max) {
+		l->too_many = true;
 		return MHD_NO;
+	}
 	l->h[l->n].name = key;
 	l->h[l->n].value = value ? value : "";
 	l->n++;
@@ -407,24 +435,37 @@ static enum MHD_Result serve(struct pt_cassette_proxy *p,
 	}
 	if (r < 0)
 		goto out;
-	if (MHD_get_connection_values(con, MHD_HEADER_KIND, on_header_in, hl) <
-	    0)
+	hl->max = p->max_headers;
+	hl->h = pt__calloc(hl->max, sizeof(*hl->h));
+	if (!hl->h || MHD_get_connection_values(con, MHD_HEADER_KIND,
+						on_header_in, hl) < 0)
 		goto out;
+	if (hl->too_many) {
+		pt__buf_addf(&msg,
+			     "proctor cassette: more than %u request headers "
+			     "(--max-headers)\n",
+			     p->max_headers);
+		ret = send_text(con, 431, msg.s, "limit");
+		goto out;
+	}
 	req = (struct pt_http_request){ .method = method,
 					.url = url.s,
 					.headers = hl->h,
 					.n_headers = hl->n,
 					.body = s->body.s,
 					.body_len = s->body.len };
-	r = pt_cassette_play(p->c, &req, pt_cassette_forward_curl,
-			     &p->timeout_ms, diags, &resp);
+	r = pt_cassette_play(p->c, &req, proxy_forward, &p->fwd, diags, &resp);
 	if (r < 0) {
 		pt__buf_addf(&msg, "proctor cassette: %s\n", pt_strerror(r));
 		for (size_t i = 0; i < pt_diags_count(diags); i++)
 			pt__buf_addf(&msg, "%s\n",
 				     pt_diags_get(diags, i)->message);
-		ret = send_text(con, r == PT_ENOMATCH ? 500 : 502, msg.s,
-				r == PT_ENOMATCH ? "no-match" : "error");
+		ret = r == PT_ENOMATCH ? send_text(con, p->miss_status, msg.s,
+						   "no-match")
+		      : r == PT_ETOOBIG && !pt_diags_count(diags)
+			      ? send_text(con, 502, msg.s, "limit")
+		      : r == PT_ETOOBIG ? send_text(con, 507, msg.s, "limit")
+					: send_text(con, 502, msg.s, "error");
 		goto out;
 	}
 	mr = head_response(method, resp);
@@ -444,6 +485,8 @@ out:
 	pt_diags_free(diags);
 	pt__buf_release(&url);
 	pt__buf_release(&msg);
+	if (hl)
+		pt__free(hl->h);
 	pt__free(hl);
 	return ret;
 }
@@ -465,7 +508,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (s->body.len + *upload_size > PROXY_MAX_BODY)
+		if (s->body.len + *upload_size > p->max_body)
 			s->too_big = true;
 		else if (pt__buf_add(&s->body, upload, *upload_size) < 0)
 			return MHD_NO;
@@ -473,8 +516,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 		return MHD_YES;
 	}
 	if (s->too_big)
-		return send_text(con, 413, "proctor cassette: body too large\n",
-				 "error");
+		return send_text(
+			con, 413,
+			"proctor cassette: request body over the limit "
+			"(--max-body)\n",
+			"limit");
 	return serve(p, con, method, s);
 }
 
@@ -553,7 +599,8 @@ int pt_cassette_proxy_start(struct pt_cassette *c,
 
 	if (!c || !o || !o->upstream || !ret)
 		return -EINVAL;
-	if (parse_listen(o->listen, &port) < 0)
+	if (parse_listen(o->listen, &port) < 0 ||
+	    (o->miss_status && (o->miss_status < 100 || o->miss_status > 999)))
 		return -EINVAL;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK)
@@ -562,7 +609,13 @@ int pt_cassette_proxy_start(struct pt_cassette *c,
 	if (!p)
 		return -ENOMEM;
 	p->c = c;
-	p->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	p->fwd.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	p->max_body = o->max_body ? o->max_body : PT_CASSETTE_PROXY_MAX_BODY;
+	p->fwd.max_body = p->max_body;
+	p->max_headers =
+		o->max_headers ? o->max_headers : PT_CASSETTE_PROXY_MAX_HEADERS;
+	p->miss_status = o->miss_status ? (unsigned)o->miss_status
+					: PT_CASSETTE_PROXY_MISS_STATUS;
 	r = parse_upstream(o->upstream, &p->base, &p->prefix);
 	if (r < 0) {
 		pt__free(p);
@@ -575,7 +628,17 @@ int pt_cassette_proxy_start(struct pt_cassette *c,
 		port, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR, &sa,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		o->idle_timeout_s ? o->idle_timeout_s
+				  : PT_CASSETTE_PROXY_IDLE_TIMEOUT,
+		MHD_OPTION_CONNECTION_LIMIT,
+		o->max_connections ? o->max_connections
+				   : PT_CASSETTE_PROXY_MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		o->max_header_bytes
+			? o->max_header_bytes
+			: (size_t)PT_CASSETTE_PROXY_MAX_HEADER_BYTES,
+		MHD_OPTION_END);
 	if (!p->d) {
 		curl_url_cleanup(p->base);
 		pt__free(p->prefix);

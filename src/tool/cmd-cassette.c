@@ -72,6 +72,19 @@ static int parse_match(const char *s, unsigned *ret)
 	return m ? 0 : -1;
 }
 
+/* A whole number in [lo, hi]; -1 when not. */
+static int parse_num(const char *s, unsigned long long lo,
+		     unsigned long long hi, unsigned long long *ret)
+{
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	*ret = strtoull(s, &end, 10);
+	return errno || *end || *ret < lo || *ret > hi ? -1 : 0;
+}
+
 static void serve_usage(FILE *f)
 {
 	fprintf(f,
@@ -103,6 +116,22 @@ static void serve_usage(FILE *f)
 		"  --filter REGEX=TEXT    replace in uri, query and bodies "
 		"(PCRE2, $1 groups)\n"
 		"  --timeout MS           upstream timeout (default 30000)\n"
+		"  --miss-status CODE     status of a replay miss (default "
+		"599)\n"
+		"Limits (checked before forwarding where the request shows "
+		"them):\n"
+		"  --max-body BYTES       request and upstream response body "
+		"(default 64 MiB)\n"
+		"  --max-headers N        request headers (default 256)\n"
+		"  --max-header-bytes B   request line and headers (default "
+		"65536)\n"
+		"  --max-connections N    clients at once (default 64)\n"
+		"  --idle-timeout S       close idle client connections "
+		"(default 60)\n"
+		"  --max-bytes BYTES      cassette file size (default 64 "
+		"MiB)\n"
+		"  --max-interactions N   interactions in the cassette "
+		"(default 100000)\n"
 		"  --template-preset P    templates: anthropic, openai, llm, "
 		"common\n"
 		"  --template-pattern N=REGEX\n"
@@ -125,6 +154,14 @@ static int cmd_serve(int argc, char **argv)
 		{ "ignore-headers", required_argument, NULL, 'I' },
 		{ "filter", required_argument, NULL, 'F' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "miss-status", required_argument, NULL, 1000 },
+		{ "max-body", required_argument, NULL, 1001 },
+		{ "max-headers", required_argument, NULL, 1002 },
+		{ "max-header-bytes", required_argument, NULL, 1003 },
+		{ "max-connections", required_argument, NULL, 1004 },
+		{ "idle-timeout", required_argument, NULL, 1005 },
+		{ "max-bytes", required_argument, NULL, 1006 },
+		{ "max-interactions", required_argument, NULL, 1007 },
 		{ "template-preset", required_argument, NULL, 'P' },
 		{ "template-pattern", required_argument, NULL, 'T' },
 		{ "template-keys", no_argument, NULL, 'K' },
@@ -147,12 +184,13 @@ static int cmd_serve(int argc, char **argv)
 	struct pt_diags *d = NULL;
 	size_t nh = 0, nf = 0;
 	sigset_t set;
-	int opt, r, sig, ret = PT_EXIT_FAILURES;
+	int opt, r, sig, ret = PT_EXIT_FAILURES, option_index = 0;
 
 	o.sequential = true;
 	o.match_ignore_headers = pt_cassette_client_headers;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", longopts, &option_index)) !=
+	       -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -224,6 +262,44 @@ static int cmd_serve(int argc, char **argv)
 					"cassette serve",
 					"--timeout wants milliseconds > 0");
 			break;
+		case 1000:
+		case 1001:
+		case 1002:
+		case 1003:
+		case 1004:
+		case 1005:
+		case 1006:
+		case 1007: {
+			static const unsigned long long hi[] = {
+				999,	  SIZE_MAX, 1u << 20, 1u << 30,
+				1u << 20, 86400,    SIZE_MAX, 1u << 30,
+			};
+			unsigned long long v;
+
+			if (parse_num(optarg, opt == 1000 ? 100 : 1,
+				      hi[opt - 1000], &v) < 0)
+				return pt_tool_usage_err(
+					"cassette serve",
+					"%s: '%s' is not a number in range",
+					longopts[option_index].name, optarg);
+			if (opt == 1000)
+				po.miss_status = (int)v;
+			else if (opt == 1001)
+				po.max_body = (size_t)v;
+			else if (opt == 1002)
+				po.max_headers = (unsigned)v;
+			else if (opt == 1003)
+				po.max_header_bytes = (size_t)v;
+			else if (opt == 1004)
+				po.max_connections = (unsigned)v;
+			else if (opt == 1005)
+				po.idle_timeout_s = (unsigned)v;
+			else if (opt == 1006)
+				o.max_bytes = (size_t)v;
+			else
+				o.max_interactions = (size_t)v;
+			break;
+		}
 		case 'P':
 			tmpl.preset = optarg;
 			use_tmpl = true;

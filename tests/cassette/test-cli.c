@@ -111,8 +111,27 @@ PT_TEST(usage_errors_exit_2)
 			     "--filter",
 			     "a(b=x",
 			     NULL };
+	const char *a6[] = { tool(),
+			     "cassette",
+			     "serve",
+			     "--cassette",
+			     pt_test_path("t.json"),
+			     "--mode",
+			     "record",
+			     "--upstream",
+			     "http://127.0.0.1:9",
+			     "--miss-status",
+			     "99",
+			     NULL };
 	char out[4096];
 
+	PT_ASSERT_INT_EQ(run(a6, out, sizeof(out)), 2);
+	a6[9] = "--max-body";
+	a6[10] = "0";
+	PT_ASSERT_INT_EQ(run(a6, out, sizeof(out)), 2);
+	a6[9] = "--max-headers";
+	a6[10] = "12x";
+	PT_ASSERT_INT_EQ(run(a6, out, sizeof(out)), 2);
 	PT_ASSERT_INT_EQ(run(a4, out, sizeof(out)), 2);
 	PT_ASSERT_INT_EQ(run(a5, out, sizeof(out)), 2);
 
@@ -196,7 +215,7 @@ PT_TEST(serve_replays_sequentially_and_stops_on_sigterm)
 	PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 200);
 	PT_ASSERT_STR_EQ(body, "first");
 	PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 202);
-	PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 500);
+	PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 599);
 	PT_ASSERT(strstr(body, "past the end") != NULL);
 	PT_ASSERT_OK(kill(pid, SIGTERM));
 	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));

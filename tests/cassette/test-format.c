@@ -381,8 +381,28 @@ PT_TEST(limits_on_size_and_count)
 	PT_ASSERT_ERR(play_req(c, &f, "GET", "http://api.test/new", NULL, 0,
 			       NULL, d, NULL, 0),
 		      PT_ETOOBIG);
+	/* known before forwarding: the upstream never saw the request */
+	PT_ASSERT_INT_EQ(f.calls, 0);
+	PT_ASSERT_STR_EQ(last_diag(d)->message,
+			 "recording would exceed the limit of 3 interactions "
+			 "(request not sent)");
 	pt_cassette_free(c);
+	/* a request body that alone exceeds the file limit: not sent */
 	o.max_interactions = 0;
+	o.max_bytes = strlen(v2_doc) + 10;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, d, &c));
+	PT_ASSERT_ERR(play_req(c, &f, "POST", "http://api.test/new", NULL, 0,
+			       "0123456789abcdef", d, NULL, 0),
+		      PT_ETOOBIG);
+	PT_ASSERT_INT_EQ(f.calls, 0);
+	/* a response that makes the file too big is only known after */
+	f.body = "0123456789abcdef";
+	PT_ASSERT_ERR(play_req(c, &f, "GET", "http://api.test/new", NULL, 0,
+			       NULL, d, NULL, 0),
+		      PT_ETOOBIG);
+	PT_ASSERT_INT_EQ(f.calls, 1);
+	pt_cassette_free(c);
+	o.max_bytes = 0;
 	o.mode = PT_CASSETTE_REPLAY;
 	PT_ASSERT_OK(pt_cassette_open(p, &o, d, &c));
 	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 3);

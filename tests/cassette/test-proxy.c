@@ -273,7 +273,7 @@ PT_TEST(record_then_replay_through_the_proxy)
 	PT_ASSERT(strstr(g.body, "\"n\":2") != NULL);
 	/* a miss explains itself */
 	http(pt_cassette_proxy_port(p), "GET", "/items?id=8", NULL, &g);
-	PT_ASSERT_INT_EQ(g.status, 500);
+	PT_ASSERT_INT_EQ(g.status, 599);
 	PT_ASSERT_STR_EQ(g.tag, "no-match");
 	PT_ASSERT(strstr(g.body, "closest is interaction #0") != NULL);
 	PT_ASSERT(strstr(g.body, "query differs") != NULL);
@@ -311,7 +311,7 @@ PT_TEST(sequential_through_the_proxy)
 		PT_ASSERT(strstr(g.body, want) != NULL);
 	}
 	http(pt_cassette_proxy_port(p), "GET", "/job", NULL, &g);
-	PT_ASSERT_INT_EQ(g.status, 500);
+	PT_ASSERT_INT_EQ(g.status, 599);
 	PT_ASSERT(strstr(g.body, "past the end") != NULL);
 	pt_cassette_proxy_stop(p);
 	pt_cassette_free(c);
@@ -674,5 +674,84 @@ PT_TEST(a_cassette_recorded_with_curl_replays_for_python)
 				       NULL, 0),
 			      PT_ENOMATCH);
 	}
+	pt_cassette_free(c);
+}
+
+/* A replay miss answers the configured status (599 by default, never
+ * mistaken for a recorded 500); limits answer before the upstream sees
+ * the request. */
+PT_TEST(proxy_miss_status_and_limits)
+{
+	static struct upstream u;
+	struct pt_cassette_proxy_opts po = { .listen = "127.0.0.1:0" };
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	const char *cp = pt_test_path("lim.json");
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	char req[8192], line[128];
+	struct got g;
+	size_t n;
+
+	upstream_start(&u);
+	po.upstream = u.base;
+	o.max_interactions = 1;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	po.max_headers = 4;
+	po.max_body = 8;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	/* curl sends Host, User-Agent, Content-Type and more: 5 > 4 */
+	n = (size_t)snprintf(req, sizeof(req),
+			     "GET /h HTTP/1.1\r\nHost: a\r\nConnection: close"
+			     "\r\n");
+	for (int i = 0; i < 5; i++)
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "X-%d: v\r\n",
+				      i);
+	snprintf(req + n, sizeof(req) - n, "\r\n");
+	raw_http(pt_cassette_proxy_port(p), req, line, sizeof(line));
+	PT_ASSERT_STR_EQ(line, "HTTP/1.1 431 Request Header Fields Too Large");
+	raw_http(pt_cassette_proxy_port(p),
+		 "POST /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+		 "Content-Length: 9\r\n\r\n123456789",
+		 line, sizeof(line));
+	PT_ASSERT_STR_EQ(line, "HTTP/1.1 413 Content Too Large");
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 0);
+	/* an upstream response over the body limit: 502 */
+	http(pt_cassette_proxy_port(p), "GET", "/big", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 502);
+	PT_ASSERT_STR_EQ(g.tag, "limit");
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 0);
+	pt_cassette_proxy_stop(p);
+	po.max_body = 0;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	/* one interaction recorded, the next would be over the limit */
+	http(pt_cassette_proxy_port(p), "GET", "/one", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 200);
+	http(pt_cassette_proxy_port(p), "GET", "/two", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 507);
+	PT_ASSERT_STR_EQ(g.tag, "limit");
+	PT_ASSERT(strstr(g.body, "request not sent") != NULL);
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 2);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+
+	/* misses: 599 by default, or the status asked for */
+	o = (struct pt_cassette_opts)PT_CASSETTE_OPTS_INIT;
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	po = (struct pt_cassette_proxy_opts){ .upstream = u.base };
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	http(pt_cassette_proxy_port(p), "GET", "/nope", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 599);
+	PT_ASSERT_STR_EQ(g.tag, "no-match");
+	pt_cassette_proxy_stop(p);
+	po.miss_status = 404;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	http(pt_cassette_proxy_port(p), "GET", "/nope", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 404);
+	PT_ASSERT_STR_EQ(g.tag, "no-match");
+	pt_cassette_proxy_stop(p);
+	po.miss_status = 1000;
+	PT_ASSERT_ERR(pt_cassette_proxy_start(c, &po, &p), -EINVAL);
 	pt_cassette_free(c);
 }

@@ -78,8 +78,9 @@ PT_TEST(anthropic_preset_replays_with_new_ids)
 	/* the value is a marker in the request and where it occurs in the
 	 * response; msg_NEW is only in the response and stays literal */
 	PT_ASSERT(strstr(text, "\"prev\": \"{{msg_id.0}}\"") != NULL);
-	PT_ASSERT(strstr(text, "{\\\"prev\\\":\\\"{{msg_id.0}}\\\",\\\"n\\\":1},"
-			       "\\\"id\\\":\\\"msg_NEW\\\"}") != NULL);
+	PT_ASSERT(strstr(text,
+			 "{\\\"prev\\\":\\\"{{msg_id.0}}\\\",\\\"n\\\":1},"
+			 "\\\"id\\\":\\\"msg_NEW\\\"}") != NULL);
 	PT_ASSERT(strstr(text, "\"msg_A1\"") != NULL); /* recorded_values */
 	PT_ASSERT(strstr(text, "\"recorded_values\": {\n") != NULL);
 	PT_ASSERT(strstr(text, "\"source\": \"msg_[a-zA-Z0-9]+\"") != NULL);
