@@ -160,27 +160,42 @@ struct pt_cassette_template {
 /*
  * Sessions: the interaction index of sequential matching, per cassette
  * path. A local session lives in this process; a shared session lives in
- * a small file mapped by every process that opens it, and its
- * get-and-advance is one atomic fetch-add (linearisable across threads
- * and processes). Nesting a cassette that is already active keeps the
- * index; ending the outermost use resets it for the next use.
+ * a file mapped by every process that opens it, and its get-and-advance
+ * is one atomic fetch-add (linearisable across threads and processes).
+ * Nesting a cassette that is already active keeps the index; ending the
+ * outermost use forgets the key (its slot is freed), so the next use
+ * starts at 0. Sequential cassettes opened without a session share the
+ * process's default local session, so nested uses of one path in one
+ * process share one index. Keys are compared in full (at most 3967
+ * bytes: -ENAMETOOLONG); a session holds 256 active keys (PT_EFULL).
+ * Waiting for the shared file's lock ends after 10 s with PT_ELOCKED.
  */
 struct pt_cassette_session;
 
 PT_API int pt_cassette_session_new(struct pt_cassette_session **ret);
-/* Creates the file if needed (mode 0600). */
+/* Creates the file if needed (mode 0600). Not a symbolic link, owned by
+ * this user; a file of another layout is PT_EINCOMPAT. */
 PT_API int pt_cassette_session_open_shared(const char *file,
 					   struct pt_cassette_session **ret);
 PT_API struct pt_cassette_session *
 pt_cassette_session_free(struct pt_cassette_session *s);
-/* Begin/end one (possibly nested) use of key (a cassette path). */
-PT_API int pt_cassette_session_start(struct pt_cassette_session *s,
-				     const char *key);
+/* The session's id (> 0): the same in every process that opens the same
+ * shared file, unique for a local session. */
+PT_API uint64_t pt_cassette_session_id(const struct pt_cassette_session *s);
+/* Begins one (possibly nested) use of key (a cassette path); returns the
+ * session's id (> 0) or an error. */
+PT_API int64_t pt_cassette_session_start(struct pt_cassette_session *s,
+					 const char *key);
+/* Ends one use; the outermost forgets the key. No-op for an unknown key. */
 PT_API int pt_cassette_session_end(struct pt_cassette_session *s,
 				   const char *key);
 /* Index, then advance: returns the index (>= 0) or an error. */
 PT_API int64_t pt_cassette_session_next(struct pt_cassette_session *s,
 					const char *key);
+/* Advances without reading: 0 or an error. */
+PT_API int pt_cassette_session_advance(struct pt_cassette_session *s,
+				       const char *key);
+/* The index (0 for an unknown key). */
 PT_API int64_t pt_cassette_session_current(struct pt_cassette_session *s,
 					   const char *key);
 
@@ -188,7 +203,7 @@ struct pt_cassette_opts {
 	enum pt_cassette_mode mode;
 	unsigned match;	 /* PT_MATCH_* bits; 0: PT_MATCH_DEFAULT */
 	bool sequential; /* strict per index (see the session) */
-	/* Session for sequential matching; NULL: a private local one. */
+	/* Session for sequential matching; NULL: the process's default. */
 	struct pt_cassette_session *session;
 	/* Regex replacements on request uri, query and body, and on the
 	 * recorded response body. */

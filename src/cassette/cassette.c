@@ -439,10 +439,9 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 	if (c->o.sequential) {
 		c->session = c->o.session;
 		if (!c->session) {
-			r = pt_cassette_session_new(&c->own_session);
+			r = pt__session_default(&c->session);
 			if (r < 0)
 				goto fail;
-			c->session = c->own_session;
 		}
 		r = pt__session_acquire(c->session, c->key, &c->slot);
 		if (r < 0)
@@ -463,7 +462,6 @@ struct pt_cassette *pt_cassette_free(struct pt_cassette *c)
 	if (c->slot)
 		pt__session_release(c->session, c->slot);
 	pt__tpl_free(c->tpl);
-	pt_cassette_session_free(c->own_session);
 	entries_clear(c);
 	if (c->doc)
 		json_decref(c->doc);

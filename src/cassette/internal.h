@@ -107,6 +107,10 @@ int pt__session_acquire(struct pt_cassette_session *s, const char *key,
 int64_t pt__slot_next(struct pt__slot *slot);
 int64_t pt__slot_current(struct pt__slot *slot);
 int pt__session_release(struct pt_cassette_session *s, struct pt__slot *slot);
+/* Deadline of the waits for a shared session's lock (0: 10 s). */
+void pt__session_set_lock_timeout(int ms);
+/* The process's default local session (never freed). */
+int pt__session_default(struct pt_cassette_session **ret);
 
 /* Templates (template.c). */
 struct pt__tpl;
@@ -145,7 +149,6 @@ struct pt_cassette {
 	struct pt_map index;	 /* canon.key -> struct bucket * */
 	PT_VEC(uint32_t) tpl_ix; /* templated entries: not in the index */
 	struct pt__tpl *tpl;	 /* template for recording, or NULL */
-	struct pt_cassette_session *own_session;
 	struct pt_cassette_session *session;
 	struct pt__slot *slot;
 	struct pt_cassette_info info_cache;

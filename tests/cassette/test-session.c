@@ -1,6 +1,7 @@
 /* Sessions: local and shared (threads, processes), nesting, and
  * concurrent recording from several processes. */
 #include "common.h"
+#include "os/fd.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -104,16 +105,27 @@ PT_TEST(nested_cassette_keeps_counter_monotonic)
 	pt_cassette_session_free(s);
 }
 
-PT_TEST(without_session_each_cassette_has_its_own_index)
+/* Without a session, nested uses of one path in one process share the
+ * process's default index (ReqCassette's local mode); another path has
+ * its own, and the next outermost use starts again at 0. */
+PT_TEST(without_session_nested_uses_share_the_process_index)
 {
-	const char *p = write_numbered("n.json", 3);
+	const char *p = write_numbered("n.json", 4);
+	const char *q = write_numbered("m.json", 2);
 	struct pt_cassette *a = open_seq(p, NULL), *b = open_seq(p, NULL);
+	struct pt_cassette *other = open_seq(q, NULL);
 
 	PT_ASSERT_INT_EQ(next_body(a), 0);
-	PT_ASSERT_INT_EQ(next_body(b), 0);
-	PT_ASSERT_INT_EQ(next_body(a), 1);
-	pt_cassette_free(a);
+	PT_ASSERT_INT_EQ(next_body(b), 1);
+	PT_ASSERT_INT_EQ(next_body(other), 0);
+	PT_ASSERT_INT_EQ(next_body(a), 2);
 	pt_cassette_free(b);
+	PT_ASSERT_INT_EQ(next_body(a), 3);
+	pt_cassette_free(a);
+	a = open_seq(p, NULL);
+	PT_ASSERT_INT_EQ(next_body(a), 0);
+	pt_cassette_free(a);
+	pt_cassette_free(other);
 }
 
 struct thr {
@@ -474,4 +486,166 @@ PT_TEST(sequential_recorders_sharing_a_session)
 		PT_ASSERT(strstr(out, url) != NULL);
 	}
 	pt_cassette_free(a);
+}
+
+/* Open-file-description locks: two opens of one file in one process
+ * exclude each other, and closing a third fd of the file does not drop
+ * the holder's lock (both were wrong with fcntl's process locks). A wait
+ * ends at its deadline. */
+PT_TEST(file_locks_exclude_opens_of_one_process_with_a_deadline)
+{
+	const char *p = pt_test_path("lk");
+	int a = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int b = open(p, O_RDWR | O_CLOEXEC);
+	int c = open(p, O_RDWR | O_CLOEXEC);
+	int64_t t0;
+
+	PT_ASSERT_INT_GE(a, 0);
+	PT_ASSERT_OK(pt__fd_lock(a, F_WRLCK, 1000));
+	t0 = pt__now_ns();
+	PT_ASSERT_ERR(pt__fd_lock(b, F_WRLCK, 50), PT_ELOCKED);
+	PT_ASSERT_INT_GE(pt__now_ns() - t0, 50 * 1000000);
+	close(c);
+	PT_ASSERT_ERR(pt__fd_lock(b, F_RDLCK, 10), PT_ELOCKED);
+	PT_ASSERT_OK(pt__fd_lock(a, F_UNLCK, 10));
+	PT_ASSERT_OK(pt__fd_lock(b, F_WRLCK, 10));
+	close(a);
+	close(b);
+}
+
+/* A shared session whose lock another open holds: start gives up at the
+ * deadline with PT_ELOCKED instead of waiting forever. */
+PT_TEST(shared_session_lock_wait_has_a_deadline)
+{
+	const char *f = pt_test_path("s.session");
+	struct pt_cassette_session *s;
+	int fd;
+
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &s));
+	fd = open(f, O_RDWR | O_CLOEXEC);
+	PT_ASSERT_OK(pt__fd_lock(fd, F_WRLCK, 1000));
+	pt__session_set_lock_timeout(50);
+	PT_ASSERT_ERR(pt_cassette_session_start(s, "/k"), PT_ELOCKED);
+	close(fd);
+	PT_ASSERT_INT_GT(pt_cassette_session_start(s, "/k"), 0);
+	pt__session_set_lock_timeout(0);
+	pt_cassette_session_free(s);
+}
+
+/* Slots are freed when the outermost use ends: far more keys than slots
+ * come and go; 256 held at once is the limit. */
+PT_TEST(session_slots_are_freed_and_reused)
+{
+	struct pt_cassette_session *s;
+	char key[64];
+
+	PT_ASSERT_OK(pt_cassette_session_new(&s));
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "/c/%d.json", i);
+		PT_ASSERT_INT_GT(pt_cassette_session_start(s, key), 0);
+		PT_ASSERT_INT_EQ(pt_cassette_session_next(s, key), 0);
+		PT_ASSERT_OK(pt_cassette_session_end(s, key));
+		PT_ASSERT_INT_EQ(pt_cassette_session_current(s, key), 0);
+	}
+	for (int i = 0; i < 256; i++) {
+		snprintf(key, sizeof(key), "/held/%d", i);
+		PT_ASSERT_INT_GT(pt_cassette_session_start(s, key), 0);
+	}
+	PT_ASSERT_ERR(pt_cassette_session_start(s, "/one-more"), PT_EFULL);
+	PT_ASSERT_OK(pt_cassette_session_end(s, "/held/7"));
+	PT_ASSERT_INT_GT(pt_cassette_session_start(s, "/one-more"), 0);
+	pt_cassette_session_free(s);
+	/* keys are stored and compared in full: up to 3967 bytes */
+	PT_ASSERT_OK(pt_cassette_session_new(&s));
+	char *lk = pt__malloc(5000);
+	PT_ASSERT_NOT_NULL(lk);
+	memset(lk, 'x', 4999);
+	lk[4999] = '\0';
+	PT_ASSERT_ERR(pt_cassette_session_start(s, lk), -ENAMETOOLONG);
+	lk[3968] = '\0';
+	PT_ASSERT_ERR(pt_cassette_session_start(s, lk), -ENAMETOOLONG);
+	lk[3967] = '\0';
+	PT_ASSERT_INT_GT(pt_cassette_session_start(s, lk), 0);
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, lk), 0);
+	lk[3966] = '\0'; /* a prefix is another key */
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, lk), 0);
+	pt__free(lk);
+	pt_cassette_session_free(s);
+}
+
+/* start returns the session's id (the same through every open of a
+ * shared file); advance moves the index without reading it. */
+PT_TEST(start_returns_the_session_id_and_advance_skips)
+{
+	const char *f = pt_test_path("id.session");
+	struct pt_cassette_session *a, *b, *l;
+	int64_t id;
+
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &a));
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &b));
+	PT_ASSERT_OK(pt_cassette_session_new(&l));
+	id = pt_cassette_session_start(a, "/k");
+	PT_ASSERT_INT_GT(id, 0);
+	PT_ASSERT_UINT_EQ((uint64_t)id, pt_cassette_session_id(a));
+	PT_ASSERT_UINT_EQ(pt_cassette_session_id(b), pt_cassette_session_id(a));
+	PT_ASSERT(pt_cassette_session_id(l) != pt_cassette_session_id(a));
+	PT_ASSERT_INT_EQ(pt_cassette_session_start(b, "/k"), id);
+	PT_ASSERT_OK(pt_cassette_session_advance(a, "/k"));
+	PT_ASSERT_OK(pt_cassette_session_advance(b, "/k"));
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(a, "/k"), 2);
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(b, "/k"), 2);
+	/* advance on an unknown key creates it: index 1, as ReqCassette */
+	PT_ASSERT_OK(pt_cassette_session_advance(l, "/new"));
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(l, "/new"), 1);
+	PT_ASSERT_ERR(pt_cassette_session_advance(NULL, "/k"), -EINVAL);
+	pt_cassette_session_free(a);
+	pt_cassette_session_free(b);
+	pt_cassette_session_free(l);
+}
+
+struct churn {
+	struct pt_cassette_session *s;
+	int id;
+	int bad;
+};
+
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	char key[64];
+
+	for (int j = 0; j < 3000; j++) {
+		snprintf(key, sizeof(key), "/t%d/%d", c->id, j % 8);
+		if (pt_cassette_session_start(c->s, key) <= 0 ||
+		    pt_cassette_session_next(c->s, key) != 0 ||
+		    pt_cassette_session_next(c->s, key) != 1 ||
+		    pt_cassette_session_end(c->s, key) != 0)
+			c->bad++;
+	}
+	return NULL;
+}
+
+/* Two objects for one shared file in one process, used by 4 threads:
+ * every key's start, advances and end stay its own. */
+PT_TEST(one_shared_file_opened_twice_in_one_process)
+{
+	const char *f = pt_test_path("twice.session");
+	struct pt_cassette_session *s[2];
+	struct churn c[4];
+	pthread_t t[4];
+
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &s[0]));
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &s[1]));
+	for (int i = 0; i < 4; i++) {
+		c[i] = (struct churn){ .s = s[i % 2], .id = i };
+		PT_ASSERT_OK(pthread_create(&t[i], NULL, churn_main, &c[i]));
+	}
+	for (int i = 0; i < 4; i++) {
+		PT_ASSERT_OK(pthread_join(t[i], NULL));
+		PT_ASSERT_INT_EQ(c[i].bad, 0);
+	}
+	/* every slot was freed */
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(s[0], "/t0/0"), 0);
+	pt_cassette_session_free(s[0]);
+	pt_cassette_session_free(s[1]);
 }
