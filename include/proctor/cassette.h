@@ -203,6 +203,12 @@ struct pt_cassette_opts {
 	enum pt_cassette_mode mode;
 	unsigned match;	 /* PT_MATCH_* bits; 0: PT_MATCH_DEFAULT */
 	bool sequential; /* strict per index (see the session) */
+	/* With sequential: one index per (method, uri) stream instead of one
+	 * for the cassette, so concurrent clients that interleave their
+	 * requests differently from the recording still replay in order
+	 * within each stream. Kept in the cassette object (not a session);
+	 * templated interactions are not part of any stream. */
+	bool per_path;
 	/* Session for sequential matching; NULL: the process's default. */
 	struct pt_cassette_session *session;
 	/* Regex replacements on request uri, query and body, and on the
@@ -314,7 +320,7 @@ PT_API int pt_cassette_save_as(struct pt_cassette *c, const char *path);
 #define PT_CASSETTE_PROXY_MAX_BODY	   (64u << 20)
 #define PT_CASSETTE_PROXY_MAX_HEADERS	   256u
 #define PT_CASSETTE_PROXY_MAX_HEADER_BYTES (64u << 10)
-#define PT_CASSETTE_PROXY_MAX_CONNECTIONS  64u
+#define PT_CASSETTE_PROXY_MAX_CONNECTIONS  256u
 #define PT_CASSETTE_PROXY_IDLE_TIMEOUT	   60u
 #define PT_CASSETTE_PROXY_MISS_STATUS	   599
 

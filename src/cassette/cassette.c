@@ -35,6 +35,13 @@ struct bucket {
 	PT_VEC(uint32_t) ix;
 };
 
+/* One (method, uri) stream of per-path sequential matching. */
+struct stream {
+	char *key;
+	PT_VEC(uint32_t) ix; /* its interactions, in file order */
+	size_t next;	     /* the next request's position in ix */
+};
+
 /* ---- responses ---------------------------------------------------------- */
 
 int pt_http_response_new(struct pt_http_response **ret)
@@ -171,6 +178,48 @@ static void entries_clear(struct pt_cassette *c)
 		pt__free(b);
 	}
 	pt__map_release(&c->index);
+	pt_map_foreach(&c->streams, slot)
+	{
+		struct stream *st = slot->value;
+
+		st->ix.n = 0;
+	}
+}
+
+static void streams_free(struct pt_cassette *c)
+{
+	pt_map_foreach(&c->streams, slot)
+	{
+		struct stream *st = slot->value;
+
+		pt__free(st->key);
+		pt_vec_release(&st->ix);
+		pt__free(st);
+	}
+	pt__map_release(&c->streams);
+}
+
+/* The stream of method and uri (canonical), created when missing. */
+static struct stream *stream_get(struct pt_cassette *c, const char *method,
+				 const char *uri)
+{
+	struct pt_buf k = PT_BUF_INIT;
+	struct stream *st;
+
+	if (pt__buf_addf(&k, "%s %s", method, uri) < 0)
+		return NULL;
+	st = pt__map_gets(&c->streams, k.s);
+	if (!st) {
+		st = pt__calloc(1, sizeof(*st));
+		if (!st || pt__map_put(&c->streams, k.s, k.len, st, NULL) < 0) {
+			pt__free(st);
+			pt__buf_release(&k);
+			return NULL;
+		}
+		st->key = pt__buf_detach(&k, NULL);
+	}
+	pt__buf_release(&k);
+	return st;
 }
 
 static int index_add(struct pt_map *index, const char *key, uint32_t i)
@@ -255,6 +304,11 @@ static int entries_build(struct pt_cassette *c, json_t *doc,
 		 * incoming one: they cannot be indexed by their uri */
 		r = e.tpl ? pt_vec_push(&c->tpl_ix, (uint32_t)i)
 			  : index_add(&c->index, e.c.keys.s, (uint32_t)i);
+		if (r == 0 && c->o.per_path && !e.tpl) {
+			struct stream *st = stream_get(c, e.c.method, e.c.uri);
+
+			r = st ? pt_vec_push(&st->ix, (uint32_t)i) : -ENOMEM;
+		}
 		if (r < 0)
 			goto out;
 		continue;
@@ -436,7 +490,9 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 	r = entries_build(c, c->doc, diags);
 	if (r < 0)
 		goto fail;
-	if (c->o.sequential) {
+	if (c->o.per_path)
+		c->o.sequential = true;
+	if (c->o.sequential && !c->o.per_path) {
 		c->session = c->o.session;
 		if (!c->session) {
 			r = pt__session_default(&c->session);
@@ -463,6 +519,7 @@ struct pt_cassette *pt_cassette_free(struct pt_cassette *c)
 		pt__session_release(c->session, c->slot);
 	pt__tpl_free(c->tpl);
 	entries_clear(c);
+	streams_free(c);
 	if (c->doc)
 		json_decref(c->doc);
 	for (size_t i = 0; c->re && i < c->o.n_filters; i++)
@@ -1111,6 +1168,22 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 	pthread_mutex_lock(&c->mu);
 	if (!c->o.sequential) {
 		hit = find_locked(c, &in, &m, &mm);
+	} else if (c->o.per_path) {
+		struct stream *st = stream_get(c, in.method, in.uri);
+
+		if (!st) {
+			pthread_mutex_unlock(&c->mu);
+			r = -ENOMEM;
+			goto out;
+		}
+		if (st->next >= st->ix.n && c->o.mode == PT_CASSETTE_RECORD)
+			reload_locked(c);
+		seq = st->next < st->ix.n ? (long)st->ix.v[st->next]
+					  : (long)c->e.n;
+		st->next++;
+		if ((size_t)seq < c->e.n &&
+		    entry_match(c, &c->e.v[seq], &in, &m, &mm))
+			hit = seq;
 	} else {
 		int64_t i = pt__slot_next(c->slot);
 

@@ -147,6 +147,9 @@ struct pt_cassette {
 	json_t *doc; /* {"version": "2.0", "interactions": [...]} */
 	PT_VEC(struct entry) e;
 	struct pt_map index;	 /* canon.key -> struct bucket * */
+	/* per-path sequential: "METHOD uri" -> struct stream * (kept across
+	 * rebuilds of the table: the counters live on) */
+	struct pt_map streams;
 	PT_VEC(uint32_t) tpl_ix; /* templated entries: not in the index */
 	struct pt__tpl *tpl;	 /* template for recording, or NULL */
 	struct pt_cassette_session *session;

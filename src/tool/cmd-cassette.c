@@ -99,6 +99,10 @@ static void serve_usage(FILE *f)
 		"Options:\n"
 		"  --first-match          match any recorded interaction "
 		"(default: sequential)\n"
+		"  --per-path             sequential per (method, path) "
+		"stream, so concurrent\n"
+		"                         clients may interleave differently "
+		"from the recording\n"
 		"  --session FILE         shared session file for the "
 		"sequential index\n"
 		"  --match LIST           fields compared: method,uri,query,"
@@ -125,7 +129,7 @@ static void serve_usage(FILE *f)
 		"  --max-headers N        request headers (default 256)\n"
 		"  --max-header-bytes B   request line and headers (default "
 		"65536)\n"
-		"  --max-connections N    clients at once (default 64)\n"
+		"  --max-connections N    clients at once (default 256)\n"
 		"  --idle-timeout S       close idle client connections "
 		"(default 60)\n"
 		"  --max-bytes BYTES      cassette file size (default 64 "
@@ -148,6 +152,7 @@ static int cmd_serve(int argc, char **argv)
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "first-match", no_argument, NULL, 'f' },
+		{ "per-path", no_argument, NULL, 'p' },
 		{ "session", required_argument, NULL, 's' },
 		{ "match", required_argument, NULL, 'M' },
 		{ "filter-header", required_argument, NULL, 'H' },
@@ -206,6 +211,9 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case 'f':
 			o.sequential = false;
+			break;
+		case 'p':
+			o.per_path = true;
 			break;
 		case 's':
 			session = optarg;
@@ -333,6 +341,10 @@ static int cmd_serve(int argc, char **argv)
 		return pt_tool_usage_err("cassette serve",
 					 "unexpected argument '%s'",
 					 argv[optind]);
+	if (o.per_path && !o.sequential)
+		return pt_tool_usage_err("cassette serve",
+					 "--per-path and --first-match exclude "
+					 "each other");
 	if (!path || !mode || !po.upstream)
 		return pt_tool_usage_err("cassette serve",
 					 "--cassette, --mode and --upstream "

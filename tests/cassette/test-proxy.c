@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -753,5 +754,118 @@ PT_TEST(proxy_miss_status_and_limits)
 	pt_cassette_proxy_stop(p);
 	po.miss_status = 1000;
 	PT_ASSERT_ERR(pt_cassette_proxy_start(c, &po, &p), -EINVAL);
+	pt_cassette_free(c);
+}
+
+struct conc {
+	int port;
+	int i;
+	pthread_barrier_t *go;
+	struct got g;
+};
+
+static void *conc_main(void *arg)
+{
+	struct conc *k = arg;
+	char path[32];
+
+	snprintf(path, sizeof(path), "/r/%d?id=%d", k->i, k->i);
+	pthread_barrier_wait(k->go);
+	http(k->port, "GET", path, NULL, &k->g);
+	return NULL;
+}
+
+/* Recorded one request after the other, replayed by 100 concurrent
+ * clients: with per-path streams every request finds its interaction
+ * (the order within each stream is kept; between streams it is free). */
+PT_TEST(per_path_sequential_replays_100_concurrent_clients)
+{
+	static struct upstream u;
+	static struct conc k[100];
+	const char *cp = pt_test_path("conc.json");
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	pthread_barrier_t go;
+	pthread_t t[100];
+	char path[32], want[64];
+	struct got g;
+
+	upstream_start(&u);
+	o.per_path = true;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	p = proxy(c, u.base);
+	for (int i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "/r/%d?id=%d", i, i);
+		http(pt_cassette_proxy_port(p), "GET", path, NULL, &g);
+		PT_ASSERT_INT_EQ(g.status, 200);
+	}
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	p = proxy(c, u.base);
+	/* all at once, started in the reverse order of the recording */
+	PT_ASSERT_OK(pthread_barrier_init(&go, NULL, 100));
+	for (int i = 0; i < 100; i++) {
+		k[i] = (struct conc){ .port = pt_cassette_proxy_port(p),
+				      .i = 99 - i,
+				      .go = &go };
+		PT_ASSERT_OK(pthread_create(&t[i], NULL, conc_main, &k[i]));
+	}
+	for (int i = 0; i < 100; i++) {
+		PT_ASSERT_OK(pthread_join(t[i], NULL));
+		PT_ASSERT_INT_EQ(k[i].g.status, 200);
+		snprintf(want, sizeof(want), "\"path\":\"/r/%d\",\"id\":\"%d\"",
+			 k[i].i, k[i].i);
+		PT_ASSERT(strstr(k[i].g.body, want) != NULL);
+	}
+	pthread_barrier_destroy(&go);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+}
+
+/* The same recording replayed in another interleaving: one global index
+ * misses at once; per-path streams replay each path in its order. */
+PT_TEST(per_path_streams_keep_their_own_order)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	const char *p = pt_test_path("streams.json");
+	struct fake f = { 0 };
+	struct pt_cassette *c;
+	char b[256];
+
+	o.sequential = true;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	/* a1 b2 a3 b4: n is the upstream's call count */
+	for (int i = 0; i < 4; i++)
+		PT_ASSERT_OK(play_req(c, &f, "GET",
+				      i % 2 ? "http://t/b" : "http://t/a", NULL,
+				      0, NULL, NULL, NULL, 0));
+	pt_cassette_free(c);
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://t/b", NULL, 0, NULL,
+			       NULL, NULL, 0),
+		      PT_ENOMATCH);
+	pt_cassette_free(c);
+	o.per_path = true;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	static const char *const order[][2] = {
+		{ "http://t/b", "\"n\":2," },
+		{ "http://t/b", "\"n\":4," },
+		{ "http://t/a", "\"n\":1," },
+		{ "http://t/a", "\"n\":3," },
+	};
+	for (size_t i = 0; i < PT_ARRAY_SIZE(order); i++) {
+		PT_ASSERT_OK(play_req(c, NULL, "GET", order[i][0], NULL, 0,
+				      NULL, NULL, b, sizeof(b)));
+		PT_ASSERT(strstr(b, order[i][1]) != NULL);
+	}
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://t/a", NULL, 0, NULL,
+			       NULL, NULL, 0),
+		      PT_ENOMATCH);
 	pt_cassette_free(c);
 }
