@@ -241,12 +241,83 @@ static int index_add(struct pt_map *index, const char *key, uint32_t i)
 	return pt_vec_push(&b->ix, i);
 }
 
+/* Validates interaction ia (number i) and adds its entry to the table
+ * (c->e must have room). */
+static int entry_add(struct pt_cassette *c, json_t *ia, size_t i,
+		     struct pt_diags *diags)
+{
+	struct pt_buf err = PT_BUF_INIT;
+	struct pt_cassette_msg req, resp;
+	struct entry e = { .ia = ia };
+	const char *part = "request";
+	int r;
+
+	if (!json_is_object(ia)) {
+		r = PT_EPARSE;
+		pt__buf_adds(&err, ": expected an object");
+		part = "";
+		goto bad;
+	}
+	r = pt__msg_from_json(&req, json_object_get(ia, "request"), false,
+			      &err);
+	if (r == 0)
+		r = pt__canon_build(&e.c, &req, c->match,
+				    c->o.match_ignore_headers, true);
+	pt__msg_clear(&req);
+	if (r < 0)
+		goto bad;
+	part = "response";
+	r = pt__msg_from_json(&resp, json_object_get(ia, "response"), true,
+			      &err);
+	pt__msg_clear(&resp);
+	if (r == 0) {
+		part = "";
+		r = pt__tpl_from_json(json_object_get(ia, "template"), &err,
+				      &e.tpl);
+		if (r == PT_EPARSE) {
+			struct pt_buf m2 = PT_BUF_INIT;
+
+			pt__buf_addf(&m2, ".%s", err.s);
+			pt__buf_reset(&err);
+			pt__buf_add(&err, m2.s, m2.len);
+			pt__buf_release(&m2);
+		}
+	}
+	if (r < 0) {
+		pt__canon_clear(&e.c);
+		goto bad;
+	}
+	c->e.v[c->e.n++] = e;
+	/* templated requests are compared after templating the incoming
+	 * one: they cannot be indexed by their uri */
+	r = e.tpl ? pt_vec_push(&c->tpl_ix, (uint32_t)i)
+		  : index_add(&c->index, e.c.keys.s, (uint32_t)i);
+	if (r == 0 && c->o.per_path && !e.tpl) {
+		struct stream *st = stream_get(c, e.c.method, e.c.uri);
+
+		r = st ? pt_vec_push(&st->ix, (uint32_t)i) : -ENOMEM;
+	}
+	pt__buf_release(&err);
+	return r;
+bad:
+	if (r == PT_EPARSE && diags) {
+		char field[64];
+
+		snprintf(field, sizeof(field), "interactions[%zu]%s%s", i,
+			 *part ? "." : "", part);
+		pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE, c->path, 0,
+			      field, "%s%s%s", field, *part ? "." : "",
+			      err.s);
+	}
+	pt__buf_release(&err);
+	return r;
+}
+
 /* Validates every interaction of doc and builds entries + index. */
 static int entries_build(struct pt_cassette *c, json_t *doc,
 			 struct pt_diags *diags)
 {
 	json_t *list = json_object_get(doc, "interactions"), *ia;
-	struct pt_buf err = PT_BUF_INIT;
 	size_t i;
 	int r = 0;
 
@@ -258,74 +329,10 @@ static int entries_build(struct pt_cassette *c, json_t *doc,
 		return -ENOMEM;
 	json_array_foreach(list, i, ia)
 	{
-		struct pt_cassette_msg req, resp;
-		struct entry e = { .ia = ia };
-		const char *part = "request";
-
-		if (!json_is_object(ia)) {
-			r = PT_EPARSE;
-			pt__buf_reset(&err);
-			pt__buf_adds(&err, ": expected an object");
-			part = "";
-			goto bad;
-		}
-		r = pt__msg_from_json(&req, json_object_get(ia, "request"),
-				      false, &err);
-		if (r == 0) {
-			r = pt__canon_build(&e.c, &req, c->match,
-					    c->o.match_ignore_headers, true);
-		}
-		pt__msg_clear(&req);
+		r = entry_add(c, ia, i, diags);
 		if (r < 0)
-			goto bad;
-		part = "response";
-		r = pt__msg_from_json(&resp, json_object_get(ia, "response"),
-				      true, &err);
-		pt__msg_clear(&resp);
-		if (r == 0) {
-			part = "";
-			r = pt__tpl_from_json(json_object_get(ia, "template"),
-					      &err, &e.tpl);
-			if (r == PT_EPARSE) {
-				struct pt_buf m2 = PT_BUF_INIT;
-
-				pt__buf_addf(&m2, ".%s", err.s);
-				pt__buf_reset(&err);
-				pt__buf_add(&err, m2.s, m2.len);
-				pt__buf_release(&m2);
-			}
-		}
-		if (r < 0) {
-			pt__canon_clear(&e.c);
-			goto bad;
-		}
-		c->e.v[c->e.n++] = e;
-		/* templated requests are compared after templating the
-		 * incoming one: they cannot be indexed by their uri */
-		r = e.tpl ? pt_vec_push(&c->tpl_ix, (uint32_t)i)
-			  : index_add(&c->index, e.c.keys.s, (uint32_t)i);
-		if (r == 0 && c->o.per_path && !e.tpl) {
-			struct stream *st = stream_get(c, e.c.method, e.c.uri);
-
-			r = st ? pt_vec_push(&st->ix, (uint32_t)i) : -ENOMEM;
-		}
-		if (r < 0)
-			goto out;
-		continue;
-bad:
-		if (r == PT_EPARSE && diags) {
-			char field[64];
-
-			snprintf(field, sizeof(field), "interactions[%zu]%s%s",
-				 i, *part ? "." : "", part);
-			pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE, c->path,
-				      0, field, "%s%s%s", field,
-				      *part ? "." : "", err.s);
-		}
-		goto out;
+			break;
 	}
-out:
-	pt__buf_release(&err);
 	if (r < 0)
 		entries_clear(c);
 	return r;
