@@ -26,10 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Serialises recording among the threads of this process (fcntl locks
- * only separate processes). */
-static pthread_mutex_t save_mu = PTHREAD_MUTEX_INITIALIZER;
-
 struct bucket {
 	char *key;
 	PT_VEC(uint32_t) ix;
@@ -243,8 +239,8 @@ static int index_add(struct pt_map *index, const char *key, uint32_t i)
 
 /* Validates interaction ia (number i) and adds its entry to the table
  * (c->e must have room). */
-static int entry_add(struct pt_cassette *c, json_t *ia, size_t i,
-		     struct pt_diags *diags)
+int pt__entry_add(struct pt_cassette *c, json_t *ia, size_t i,
+		  struct pt_diags *diags)
 {
 	struct pt_buf err = PT_BUF_INIT;
 	struct pt_cassette_msg req, resp;
@@ -305,17 +301,16 @@ bad:
 
 		snprintf(field, sizeof(field), "interactions[%zu]%s%s", i,
 			 *part ? "." : "", part);
-		pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE, c->path, 0,
-			      field, "%s%s%s", field, *part ? "." : "",
-			      err.s);
+		pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE, c->path, 0, field,
+			      "%s%s%s", field, *part ? "." : "", err.s);
 	}
 	pt__buf_release(&err);
 	return r;
 }
 
 /* Validates every interaction of doc and builds entries + index. */
-static int entries_build(struct pt_cassette *c, json_t *doc,
-			 struct pt_diags *diags)
+int pt__entries_build(struct pt_cassette *c, json_t *doc,
+		      struct pt_diags *diags)
 {
 	json_t *list = json_object_get(doc, "interactions"), *ia;
 	size_t i;
@@ -329,7 +324,7 @@ static int entries_build(struct pt_cassette *c, json_t *doc,
 		return -ENOMEM;
 	json_array_foreach(list, i, ia)
 	{
-		r = entry_add(c, ia, i, diags);
+		r = pt__entry_add(c, ia, i, diags);
 		if (r < 0)
 			break;
 	}
@@ -353,14 +348,16 @@ static int new_doc(json_t **ret)
 	return 0;
 }
 
-/* Reads and parses path. -ENOENT when missing. */
+/* Reads and parses the file (between appends) and learns where an
+ * append goes. -ENOENT when missing. */
 static int load_doc(struct pt_cassette *c, struct pt_diags *diags, json_t **ret)
 {
 	char *text = NULL;
 	size_t len = 0;
+	struct stat st;
 	int r;
 
-	r = pt__read_file(c->path, c->o.max_bytes, &text, &len);
+	r = pt__disk_read(c, &text, &len, &st);
 	if (r == PT_ETOOBIG) {
 		if (diags)
 			pt__diags_add(diags, PT_SEV_ERROR, r, c->path, 0, NULL,
@@ -378,6 +375,11 @@ static int load_doc(struct pt_cassette *c, struct pt_diags *diags, json_t **ret)
 	}
 	r = pt__cassette_parse(c->path, text, len, c->o.max_interactions, diags,
 			       ret);
+	if (r == 0 && c->o.mode == PT_CASSETTE_RECORD) {
+		r = pt__disk_know(c, *ret, text, len, &st);
+		if (r < 0)
+			json_decref(*ret);
+	}
 	pt__free(text);
 	return r;
 }
@@ -494,7 +496,7 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 	}
 	if (r < 0)
 		goto fail;
-	r = entries_build(c, c->doc, diags);
+	r = pt__entries_build(c, c->doc, diags);
 	if (r < 0)
 		goto fail;
 	if (c->o.per_path)
@@ -535,6 +537,7 @@ struct pt_cassette *pt_cassette_free(struct pt_cassette *c)
 	pt__free(c->path);
 	pt__free(c->key);
 	pt__free(c->lockpath);
+	pt__disk_clear(&c->disk);
 	pthread_mutex_destroy(&c->mu);
 	pt__free(c);
 	return NULL;
@@ -883,16 +886,6 @@ int pt_cassette_find(struct pt_cassette *c, const struct pt_http_request *req)
 /* ---- recording --------------------------------------------------------------
  */
 
-static int file_lock(int fd, short type)
-{
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
-
-	while (fcntl(fd, F_SETLKW, &fl) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
-}
-
 static int timestamp(char *buf, size_t size)
 {
 	int64_t ns = pt__wall_ns();
@@ -905,109 +898,6 @@ static int timestamp(char *buf, size_t size)
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, (long)(ns % 1000000000 / 1000));
 	return 0;
-}
-
-static int dir_of(const char *path, char **ret)
-{
-	const char *s = strrchr(path, '/');
-
-	*ret = s && s > path ? pt__strndup(path, (size_t)(s - path)) : NULL;
-	return s && s > path && !*ret ? -ENOMEM : 0;
-}
-
-/*
- * Appends ia to the file under the lock, after re-reading it, and makes
- * the merged document this cassette's. Takes ownership of ia.
- */
-static int append_locked_file(struct pt_cassette *c, json_t *ia,
-			      struct pt_diags *diags)
-{
-	json_t *doc = NULL;
-	char *text = NULL, *dir = NULL;
-	int fd = -1, r;
-
-	pthread_mutex_lock(&save_mu);
-	r = dir_of(c->path, &dir);
-	if (r == 0 && dir)
-		r = pt__mkdir_p(dir, 0755);
-	if (r < 0)
-		goto out;
-	fd = open(c->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = file_lock(fd, F_WRLCK);
-	if (r < 0)
-		goto out;
-	r = load_doc(c, diags, &doc);
-	if (r == -ENOENT)
-		r = new_doc(&doc);
-	if (r < 0)
-		goto out;
-	if (json_array_size(json_object_get(doc, "interactions")) >=
-	    c->o.max_interactions) {
-		if (diags)
-			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
-				      0, "interactions",
-				      "recording would exceed the limit of "
-				      "%zu interactions",
-				      c->o.max_interactions);
-		r = PT_ETOOBIG;
-		goto out;
-	}
-	if (json_array_append(json_object_get(doc, "interactions"), ia) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	text = pt__cassette_dump(doc);
-	if (!text) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (strlen(text) > c->o.max_bytes) {
-		if (diags)
-			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
-				      0, NULL,
-				      "recording would exceed the limit of "
-				      "%zu bytes",
-				      c->o.max_bytes);
-		r = PT_ETOOBIG;
-		goto out;
-	}
-	r = pt__write_file_atomic(c->path, text, strlen(text), 0644);
-	if (r < 0)
-		goto out;
-	/* Keep in memory exactly what is on disk (sorted keys), so a replay
-	 * gives the same bytes now and after a reload. */
-	json_decref(doc);
-	doc = NULL;
-	r = pt__cassette_parse(c->path, text, strlen(text), SIZE_MAX, diags,
-			       &doc);
-	if (r < 0)
-		goto out;
-	pthread_mutex_lock(&c->mu);
-	r = entries_build(c, doc, diags);
-	if (r == 0) {
-		json_decref(c->doc);
-		c->doc = doc;
-		doc = NULL;
-	} else {
-		entries_build(c, c->doc, NULL);
-	}
-	pthread_mutex_unlock(&c->mu);
-out:
-	if (fd >= 0) {
-		file_lock(fd, F_UNLCK);
-		pt__close(fd);
-	}
-	pthread_mutex_unlock(&save_mu);
-	if (doc)
-		json_decref(doc);
-	json_decref(ia);
-	pt__free(text);
-	pt__free(dir);
-	return r;
 }
 
 static int msg_from_response(struct pt_cassette_msg *m,
@@ -1066,31 +956,12 @@ static int record(struct pt_cassette *c, struct pt_cassette_msg *req,
 		r = -ENOMEM;
 		goto out;
 	}
-	r = append_locked_file(c, ia, diags);
+	r = pt__disk_append(c, ia, diags);
 out:
 	json_decref(block);
 	json_decref(jq);
 	json_decref(jr);
 	pt__msg_clear(&rm);
-	return r;
-}
-
-/* Re-reads the file (other processes may have recorded). */
-static int reload_locked(struct pt_cassette *c)
-{
-	json_t *doc;
-	int r = load_doc(c, NULL, &doc);
-
-	if (r < 0)
-		return r == -ENOENT ? 0 : r;
-	r = entries_build(c, doc, NULL);
-	if (r == 0) {
-		json_decref(c->doc);
-		c->doc = doc;
-	} else {
-		json_decref(doc);
-		entries_build(c, c->doc, NULL);
-	}
 	return r;
 }
 
@@ -1183,11 +1054,15 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 			r = -ENOMEM;
 			goto out;
 		}
-		if (st->next >= st->ix.n && c->o.mode == PT_CASSETTE_RECORD)
-			reload_locked(c);
-		seq = st->next < st->ix.n ? (long)st->ix.v[st->next]
-					  : (long)c->e.n;
-		st->next++;
+		size_t k = st->next++;
+
+		if (k >= st->ix.n && c->o.mode == PT_CASSETTE_RECORD) {
+			/* another process may have recorded it */
+			pthread_mutex_unlock(&c->mu);
+			pt__disk_refresh(c, NULL);
+			pthread_mutex_lock(&c->mu);
+		}
+		seq = k < st->ix.n ? (long)st->ix.v[k] : (long)c->e.n;
 		if ((size_t)seq < c->e.n &&
 		    entry_match(c, &c->e.v[seq], &in, &m, &mm))
 			hit = seq;
@@ -1195,8 +1070,11 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		int64_t i = pt__slot_next(c->slot);
 
 		seq = i > LONG_MAX ? LONG_MAX : (long)i;
-		if ((size_t)seq >= c->e.n && c->o.mode == PT_CASSETTE_RECORD)
-			reload_locked(c);
+		if ((size_t)seq >= c->e.n && c->o.mode == PT_CASSETTE_RECORD) {
+			pthread_mutex_unlock(&c->mu);
+			pt__disk_refresh(c, NULL);
+			pthread_mutex_lock(&c->mu);
+		}
 		if ((size_t)seq < c->e.n &&
 		    entry_match(c, &c->e.v[seq], &in, &m, &mm))
 			hit = seq;
@@ -1319,7 +1197,7 @@ int pt__cassette_from_text(const char *name, const char *text, size_t len,
 	if (r == 0) {
 		json_decref(c->doc);
 		c->doc = doc;
-		r = entries_build(c, doc, diags);
+		r = pt__entries_build(c, doc, diags);
 	}
 	if (r < 0) {
 		pt_cassette_free(c);

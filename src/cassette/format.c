@@ -818,6 +818,17 @@ out:
 	return r;
 }
 
+int pt__ia_normalize(json_t *ia)
+{
+	json_t *t = json_object_get(ia, "template");
+
+	if (pt__sort_query(json_object_get(ia, "request")) < 0)
+		return -ENOMEM;
+	if (json_is_object(t))
+		json_object_del(t, "compiled_patterns");
+	return 0;
+}
+
 char *pt__cassette_dump(json_t *doc)
 {
 	json_t *list = json_object_get(doc, "interactions"), *ia;
@@ -828,12 +839,8 @@ char *pt__cassette_dump(json_t *doc)
 	json_object_set_new(doc, "version", json_string("2.0"));
 	json_array_foreach(list, i, ia)
 	{
-		json_t *t = json_object_get(ia, "template");
-
-		if (pt__sort_query(json_object_get(ia, "request")) < 0)
+		if (pt__ia_normalize(ia) < 0)
 			return NULL;
-		if (json_is_object(t))
-			json_object_del(t, "compiled_patterns");
 	}
 	s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!s)
