@@ -82,7 +82,7 @@ static bool undo_parse(const char *s, size_t n, struct undo *u)
 /* Whether the file text (len bytes) holds the whole append u. */
 static bool undo_complete(const struct undo *u, const char *text, size_t len)
 {
-	return len == u->size &&
+	return len == u->size && u->off <= len &&
 	       pt__hash_bytes(text + u->off, len - u->off) == u->hash;
 }
 
@@ -93,31 +93,35 @@ static int read_lockfile(int lfd, char **ret, size_t *ret_len)
 	return pt__read_fd(lfd, 1u << 24, ret, ret_len);
 }
 
-/* The file as it is between appends: a torn append (pending undo
- * record) is undone in memory. */
-static int undo_in_memory(int lfd, char **text, size_t *len)
+int pt__undo_apply(const char *rec, size_t rn, char **text, size_t *len)
 {
-	char *rec = NULL, *t;
-	size_t rn = 0;
 	struct undo u;
-	int r = read_lockfile(lfd, &rec, &rn);
+	char *t;
 
-	if (r < 0 || !undo_parse(rec, rn, &u) || undo_complete(&u, *text, *len))
-		goto out;
-	if (u.off > *len) {
-		r = PT_ECORRUPT;
-		goto out;
-	}
+	if (!undo_parse(rec, rn, &u) || undo_complete(&u, *text, *len))
+		return 0;
+	if (u.off > *len)
+		return PT_ECORRUPT;
 	t = pt__realloc(*text, u.off + u.tail_len + 1);
-	if (!t) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!t)
+		return -ENOMEM;
 	memcpy(t + u.off, u.tail, u.tail_len);
 	t[u.off + u.tail_len] = '\0';
 	*text = t;
 	*len = u.off + u.tail_len;
-out:
+	return 0;
+}
+
+/* The file as it is between appends: a torn append (pending undo
+ * record) is undone in memory. */
+static int undo_in_memory(int lfd, char **text, size_t *len)
+{
+	char *rec = NULL;
+	size_t rn = 0;
+	int r = read_lockfile(lfd, &rec, &rn);
+
+	if (r == 0)
+		r = pt__undo_apply(rec, rn, text, len);
 	pt__free(rec);
 	return r;
 }

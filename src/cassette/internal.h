@@ -185,6 +185,9 @@ int pt__disk_read(struct pt_cassette *c, char **ret, size_t *ret_len,
 /* Records what the text read says about the file (for in-place appends). */
 int pt__disk_know(struct pt_cassette *c, json_t *doc, const char *text,
 		  size_t len, const struct stat *st);
+/* Applies an undo record (the lock file's text) to the file's text: a
+ * torn append is replaced by the old tail. 0 when there is none. */
+int pt__undo_apply(const char *rec, size_t rn, char **text, size_t *len);
 /* Under the file lock: catches up with the file (other recorders). */
 int pt__disk_refresh(struct pt_cassette *c, struct pt_diags *diags);
 /* Appends interaction ia (taken) to the file and the cassette. */
