@@ -689,7 +689,8 @@ PT_TEST(proxy_miss_status_and_limits)
 	const char *cp = pt_test_path("lim.json");
 	struct pt_cassette *c;
 	struct pt_cassette_proxy *p;
-	char req[8192], line[128];
+	static char req[8192];
+	char line[128];
 	struct got g;
 	size_t n;
 
@@ -715,6 +716,18 @@ PT_TEST(proxy_miss_status_and_limits)
 		 "Content-Length: 9\r\n\r\n123456789",
 		 line, sizeof(line));
 	PT_ASSERT_STR_EQ(line, "HTTP/1.1 413 Content Too Large");
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 0);
+	/* the request line and headers over --max-header-bytes */
+	pt_cassette_proxy_stop(p);
+	po.max_header_bytes = 4096;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	n = (size_t)snprintf(req, sizeof(req),
+			     "GET /hb HTTP/1.1\r\nHost: a\r\nConnection: "
+			     "close\r\nX-Big: ");
+	memset(req + n, 'b', 5000);
+	snprintf(req + n + 5000, sizeof(req) - n - 5000, "\r\n\r\n");
+	raw_http(pt_cassette_proxy_port(p), req, line, sizeof(line));
+	PT_ASSERT_STR_EQ(line, "HTTP/1.1 431 Request Header Fields Too Large");
 	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 0);
 	/* an upstream response over the body limit: 502 */
 	http(pt_cassette_proxy_port(p), "GET", "/big", NULL, &g);
