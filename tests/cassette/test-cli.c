@@ -34,30 +34,7 @@ static const char *tool(void)
 /* Runs the tool; returns its exit status, stdout into out. */
 static int run(const char *const *argv, char *out, size_t outsz)
 {
-	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_err = -2 };
-	int p[2], pidfd, st = -1;
-	pid_t pid;
-	size_t n = 0;
-
-	PT_ASSERT_OK(pipe(p));
-	s.fd_out = p[1];
-	PT_ASSERT_OK(pt__spawn(&s, &pid, &pidfd));
-	close(p[1]);
-	for (;;) {
-		ssize_t k;
-
-		PT_ASSERT(pt_test_wait_fd(p[0], POLLIN, 10000));
-		k = read(p[0], out + n, outsz - 1 - n);
-		PT_ASSERT_INT_GE(k, 0);
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	out[n] = '\0';
-	close(p[0]);
-	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));
-	close(pidfd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return run_capture(argv, false, out, outsz);
 }
 
 PT_TEST(show_lists_interactions)

@@ -499,35 +499,10 @@ PT_TEST(proxy_upstream_is_parsed_once_with_its_path_prefix)
 	upstream_stop(&u);
 }
 
-/* Runs a program found in PATH; its stdout into out (10 s deadline). */
+/* Runs a program found in PATH that must succeed; stdout into out. */
 static void run_client(const char *const *argv, char *out, size_t outsz)
 {
-	struct pt_spawn sp = {
-		.argv = argv, .fd_in = -1, .fd_err = -2, .search = true
-	};
-	int pfd[2], pidfd, st = -1;
-	pid_t pid;
-	size_t n = 0;
-
-	PT_ASSERT_OK(pipe(pfd));
-	sp.fd_out = pfd[1];
-	PT_ASSERT_OK(pt__spawn(&sp, &pid, &pidfd));
-	close(pfd[1]);
-	for (;;) {
-		ssize_t k;
-
-		PT_ASSERT(pt_test_wait_fd(pfd[0], POLLIN, 10000));
-		k = read(pfd[0], out + n, outsz - 1 - n);
-		PT_ASSERT_INT_GE(k, 0);
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	out[n] = '\0';
-	close(pfd[0]);
-	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));
-	close(pidfd);
-	PT_ASSERT_INT_EQ(st, 0);
+	PT_ASSERT_INT_EQ(run_capture(argv, true, out, outsz), 0);
 }
 
 /* What curl and Python see of GET /cookies and HEAD /items, reduced to
