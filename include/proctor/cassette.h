@@ -259,9 +259,9 @@ PT_API struct pt_cassette *pt_cassette_free(struct pt_cassette *c);
 /*
  * Serves one request according to the mode: replays the matching
  * interaction, or forwards with fwd (record, bypass) and, in record
- * mode, appends the interaction and saves the file (under a lock, after
- * re-reading it, so concurrent recorders lose nothing). *ret_resp is the
- * caller's. A replay miss is PT_ENOMATCH, explained in diags.
+ * mode, appends the interaction to the file in place (under a lock,
+ * after catching up with other recorders, so none loses anything). *ret_resp is
+ * the caller's. A replay miss is PT_ENOMATCH, explained in diags.
  */
 PT_API int pt_cassette_play(struct pt_cassette *c,
 			    const struct pt_http_request *req,

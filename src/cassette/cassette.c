@@ -7,11 +7,9 @@
  * of the key the match set includes), then check the full match set on
  * the interactions of one bucket, in file order.
  *
- * Recording appends under an exclusive lock on "<path>.lock" (a mutex for
- * the threads of this process, fcntl for other processes): re-read the
- * file, append, write a new file and rename it over the old one. Several
- * processes recording into one cassette therefore lose nothing, which
- * ReqCassette's load-modify-save does not guarantee.
+ * Recording forwards, then appends the interaction to the file in place
+ * (disk.c): several processes recording into one cassette lose nothing,
+ * which ReqCassette's load-modify-save does not guarantee.
  */
 #include "base/common.h"
 #include "base/diag.h"
