@@ -174,9 +174,13 @@ int pt__disk_read(struct pt_cassette *c, char **ret, size_t *ret_len,
 			pt__close(fd);
 			return r;
 		}
+		/* no lock file (or one this user cannot read: then no better
+		 * than reading as is) */
+		bool absent = errno == ENOENT;
+
 		r = read_all(fd, c->o.max_bytes, ret, ret_len);
 		pt__close(fd);
-		if (r < 0 || access(c->lockpath, F_OK) != 0)
+		if (r < 0 || !absent || access(c->lockpath, F_OK) != 0)
 			return r;
 		pt__free(*ret); /* a recorder started meanwhile: again */
 		*ret = NULL;
