@@ -588,12 +588,13 @@ static int write_append(struct pt_cassette *c, int lfd, int cfd,
 		r = pt__io_fdatasync(cfd);
 	if (r < 0) {
 		/* put the old tail back now; else the next holder will */
-		if (recover(lfd, cfd) < 0)
-			goto out;
+		(void)recover(lfd, cfd);
 		goto out;
 	}
+	/* the append is whole: should clearing the record fail, the next
+	 * holder's recovery keeps the append */
 	if (ftruncate(lfd, 0) < 0)
-		r = -errno; /* the record is whole: recovery keeps it */
+		r = 0;
 	d->size = size;
 	d->arr_end += el->len;
 out:
