@@ -742,6 +742,35 @@ PT_TEST(proxy_miss_status_and_limits)
 	pt_cassette_proxy_stop(p);
 	po.miss_status = 1000;
 	PT_ASSERT_ERR(pt_cassette_proxy_start(c, &po, &p), -EINVAL);
+	/* one connection at a time: a second client waits for the first */
+	po.miss_status = 0;
+	po.max_connections = 1;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	{
+		static const char get[] = "GET /nope HTTP/1.1\r\nHost: a\r\n"
+					  "Connection: close\r\n\r\n";
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		int fd[2];
+		char buf[64];
+
+		sa.sin_port = htons((uint16_t)pt_cassette_proxy_port(p));
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		for (int i = 0; i < 2; i++) {
+			fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			PT_ASSERT_OK(connect(fd[i], (struct sockaddr *)&sa,
+					     sizeof(sa)));
+		}
+		PT_ASSERT_INT_EQ(write(fd[1], get, strlen(get)),
+				 (ssize_t)strlen(get));
+		/* not served while the first holds the only connection */
+		PT_ASSERT(!pt_test_wait_fd(fd[1], POLLIN, 300));
+		close(fd[0]);
+		PT_ASSERT(pt_test_wait_fd(fd[1], POLLIN, 10000));
+		PT_ASSERT_INT_GT(read(fd[1], buf, sizeof(buf) - 1), 12);
+		PT_ASSERT_MEM_EQ(buf, "HTTP/1.1 599", 12);
+		close(fd[1]);
+	}
+	pt_cassette_proxy_stop(p);
 	pt_cassette_free(c);
 }
 
