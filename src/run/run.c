@@ -1051,6 +1051,41 @@ static int make_executor(struct pt_run *c)
 	return c->xo->bind(&cfg, &host, &c->ex);
 }
 
+/*
+ * resume with a persistent executor: the jobs it may still run are
+ * adopted (attach) instead of run again; one that is gone runs again.
+ */
+static int attach_pending(struct pt_run *c)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < c->n_pending && c->ex && r == 0; i++) {
+		struct pt__pending *p = &c->pending[i];
+		const struct pt_job *j = pt_session_job(c->s, p->k);
+		struct pt_exec_spec q = {
+			.job = j,
+			.order = c->js[p->k].order,
+			.estimate = estimate(c, j),
+			.attempt = p->attempt,
+			.udata = (void *)(uintptr_t)p->k,
+		};
+
+		r = c->xo->attach(c->ex, &q, p->handle);
+		if (r == 0) {
+			c->js[p->k].submitted = true;
+			c->js[p->k].attempt = p->attempt;
+		} else if (r == PT_ENOTFOUND) {
+			r = 0; /* gone: it runs again */
+		}
+	}
+	for (size_t i = 0; i < c->n_pending; i++)
+		pt__free(c->pending[i].handle);
+	pt__free(c->pending);
+	c->pending = NULL;
+	c->n_pending = 0;
+	return r;
+}
+
 int pt_run_drive(struct pt_run *c)
 {
 	int r, r2;
@@ -1058,6 +1093,8 @@ int pt_run_drive(struct pt_run *c)
 	if (!c || c->readonly)
 		return -EINVAL;
 	if (!c->ex && !c->interrupted && (r = make_executor(c)) < 0)
+		return r;
+	if ((r = attach_pending(c)) < 0)
 		return r;
 	if (c->st && c->o.jobs != 1 && !c->wait) {
 		c->wait = pt__calloc(PT_STORE_GROUP_MAX, sizeof(*c->wait));
@@ -1353,8 +1390,8 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 		const struct pt_unit *tp = pt_units_find_plan(c->u, o->plan);
 
 		if (!tp) {
-			pt__run_msg(c, PT_RUN_MSG_INVALID,
-				    "no test plan '%s'", o->plan);
+			pt__run_msg(c, PT_RUN_MSG_INVALID, "no test plan '%s'",
+				    o->plan);
 			r = PT_ENOTFOUND;
 			goto fail;
 		}
@@ -1444,6 +1481,9 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__free(c->look);
 	pt__free(c->sess_dir);
 	pt__free(c->wait);
+	for (size_t i = 0; i < c->n_pending; i++)
+		pt__free(c->pending[i].handle);
+	pt__free(c->pending);
 	pt__strv_free(&c->paths);
 	pt__strv_free(&c->include);
 	pt__strv_free(&c->exclude);

@@ -363,6 +363,12 @@ static int running_rule(struct pt_run *c, const struct pt_store_state *st)
 	struct pt_result res;
 	int r = pt_store_running_rule(st, -1, &id, &res);
 
+	/* A persistent executor may still run it: attach decides. */
+	for (size_t i = 0; r == 1 && i < st->n_handles; i++)
+		if ((c->xo->flags & PT_EXEC_PERSISTENT) && c->xo->attach &&
+		    !strcmp(st->handles[i].job_id, id) &&
+		    st->handles[i].attempt == res.attempt)
+			r = 0;
 	if (r == 1) {
 		size_t k = pt_session_job_index(c->s, id);
 		r = pt_store_commit_result(c->st, id, &res, PT_SYNC_NORMAL);
@@ -410,6 +416,38 @@ static int attach_store(struct pt_run *c, struct pt_store *st,
 	if (r == 0)
 		c->started_ns = (*ret)->meta.started_ns;
 	return r;
+}
+
+/*
+ * The attempts a persistent executor may still be running: a handle was
+ * recorded and the job has no result for that attempt (the run died
+ * before it came back). drive() gives them to attach().
+ */
+static int pending_handles(struct pt_run *c, const struct pt_store_state *st)
+{
+	if (!(c->xo->flags & PT_EXEC_PERSISTENT) || !c->xo->attach ||
+	    !st->n_handles)
+		return 0;
+	c->pending = pt__calloc(st->n_handles, sizeof(*c->pending));
+	if (!c->pending)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n_handles; i++) {
+		const struct pt_store_handle *h = &st->handles[i];
+		size_t k = pt_session_job_index(c->s, h->job_id);
+		struct pt__pending *p;
+
+		if (k == PT_SESSION_NO_JOB || k >= c->njs || c->js[k].done ||
+		    pt_session_result_history_count(c->s, k) >= h->attempt)
+			continue;
+		p = &c->pending[c->n_pending];
+		p->k = k;
+		p->attempt = h->attempt;
+		p->handle = pt__strdup(h->handle);
+		if (!p->handle)
+			return -ENOMEM;
+		c->n_pending++;
+	}
+	return 0;
 }
 
 int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
@@ -470,6 +508,10 @@ int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
 			if (pt__run_is_fail(oc))
 				c->n_fail++;
 		}
+	}
+	if ((r = pending_handles(c, st)) < 0) {
+		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
+		goto fail;
 	}
 	pt_store_state_free(st);
 	*ret = c;
