@@ -249,6 +249,17 @@ int pt__run_grow_js(struct pt_run *c)
 
 /* ---- selection */
 
+/* -i/-x: id goes to the desired list, the rejected list, or neither. */
+static int filter(struct pt_run *c, const char *id, struct pt__strv *desired,
+		  struct pt__strv *rejected)
+{
+	if (c->ninc && !matches_any(c->inc, c->ninc, id))
+		return 0;
+	if (matches_any(c->exc, c->nexc, id))
+		return pt__strv_add(rejected, id);
+	return pt__strv_add(desired, id);
+}
+
 /*
  * The desired list: the plan's (bootstrap first), or every job. The jobs
  * an -x pattern removed are the session's rejected jobs.
@@ -270,31 +281,15 @@ static int select_desired(struct pt_run *c, struct pt__strv *desired,
 			return r;
 		for (size_t i = 0; i < sel->bootstrap.n && !r; i++)
 			r = pt__strv_add(desired, sel->bootstrap.v[i]);
-		for (size_t i = 0; i < sel->desired.n && !r; i++) {
-			const char *id = sel->desired.v[i];
-			if (c->ninc && !matches_any(c->inc, c->ninc, id))
-				continue;
-			if (matches_any(c->exc, c->nexc, id)) {
-				r = pt__strv_add(rejected, id);
-				continue;
-			}
-			r = pt__strv_add(desired, id);
-		}
+		for (size_t i = 0; i < sel->desired.n && !r; i++)
+			r = filter(c, sel->desired.v[i], desired, rejected);
 		for (size_t i = 0; i < sel->mandatory.n && !r; i++)
 			r = pt__strv_add(mandatory, sel->mandatory.v[i]);
 		pt_plan_selection_free(sel);
 		return r;
 	}
-	for (size_t i = 0; i < n && !r; i++) {
-		const char *id = pt_units_job(c->u, i)->id;
-		if (c->ninc && !matches_any(c->inc, c->ninc, id))
-			continue;
-		if (matches_any(c->exc, c->nexc, id)) {
-			r = pt__strv_add(rejected, id);
-			continue;
-		}
-		r = pt__strv_add(desired, id);
-	}
+	for (size_t i = 0; i < n && !r; i++)
+		r = filter(c, pt_units_job(c->u, i)->id, desired, rejected);
 	return r;
 }
 

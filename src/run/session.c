@@ -419,6 +419,38 @@ static int attach_store(struct pt_run *c, struct pt_store *st,
 }
 
 /*
+ * A run for the session of store (owned from now on, also on failure)
+ * with its state loaded; errors are reported through events.message.
+ */
+static int open_store(struct pt_store *store, const struct pt_run_options *o,
+		      const struct pt_run_events *ev, struct pt_run **ret,
+		      struct pt_store_state **ret_st)
+{
+	struct pt_run *c;
+	int r;
+
+	if (!store || !o || !ret) {
+		pt_store_free(store);
+		return -EINVAL;
+	}
+	c = pt__run_alloc(ev);
+	if (!c) {
+		pt_store_free(store);
+		return -ENOMEM;
+	}
+	if ((r = attach_store(c, store, ret_st)) < 0 ||
+	    (r = pt__run_set_options(c, o)) < 0) {
+		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
+		pt_store_state_free(*ret_st);
+		*ret_st = NULL;
+		pt_run_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+/*
  * The attempts a persistent executor may still be running: a handle was
  * recorded and the job has no result for that attempt (the run died
  * before it came back). drive() gives them to attach().
@@ -454,21 +486,12 @@ int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
 		  const struct pt_run_events *ev, struct pt_run **ret)
 {
 	struct pt_store_state *st = NULL;
-	struct pt_run *c;
-	int r;
+	struct pt_run *c = NULL;
+	int r = open_store(store, o, ev, &c, &st);
 
-	if (!store || !o || !ret) {
-		pt_store_free(store);
-		return -EINVAL;
-	}
-	c = pt__run_alloc(ev);
-	if (!c) {
-		pt_store_free(store);
-		return -ENOMEM;
-	}
-	if ((r = attach_store(c, store, &st)) < 0 ||
-	    (r = pt__run_set_options(c, o)) < 0 ||
-	    (r = rebuild(c, st, true)) < 0 || (r = running_rule(c, st)) < 0) {
+	if (r < 0)
+		return r;
+	if ((r = rebuild(c, st, true)) < 0 || (r = running_rule(c, st)) < 0) {
 		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}
@@ -527,24 +550,16 @@ int pt_run_open(struct pt_store *store, const struct pt_run_events *ev,
 {
 	struct pt_store_state *st = NULL;
 	struct pt_run_options o;
-	struct pt_run *c;
+	struct pt_run *c = NULL;
 	size_t lost = 0;
 	int r;
 
-	if (!store || !ret) {
-		pt_store_free(store);
-		return -EINVAL;
-	}
-	c = pt__run_alloc(ev);
-	if (!c) {
-		pt_store_free(store);
-		return -ENOMEM;
-	}
 	pt_run_options_init(&o);
+	r = open_store(store, &o, ev, &c, &st);
+	if (r < 0)
+		return r;
 	c->readonly = true;
-	if ((r = attach_store(c, store, &st)) < 0 ||
-	    (r = pt__run_set_options(c, &o)) < 0 ||
-	    (r = rebuild(c, st, false)) < 0) {
+	if ((r = rebuild(c, st, false)) < 0) {
 		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}
