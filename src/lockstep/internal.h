@@ -66,6 +66,10 @@ enum pt__ls_op {
 	PT_LS_OP__N
 };
 extern const char *const pt__ls_op_names[PT_LS_OP__N];
+#define PT_LS_KIND__N	  (PT_LS_FAIL_EXIT + 1)
+#define PT_LS_STRATEGY__N (PT_LS_DFS + 1)
+extern const char *const pt__ls_kind_names[PT_LS_KIND__N];
+extern const char *const pt__ls_strategy_names[PT_LS_STRATEGY__N];
 /* Index of an op name, or -1. */
 int pt__ls_op_find(const char *name, size_t len);
 
@@ -131,7 +135,15 @@ struct pt_ls_trace {
 	struct pt__ls_step *steps; /* nsteps, with ops */
 	char **names;		   /* by index - 1 (NULL: unnamed), nnames */
 	size_t nnames;
+	/* lockstep exec: the program, its arguments, each step's source */
+	char *program;
+	char **args;
+	size_t nargs;
+	char **locs;	      /* nsteps entries (NULL: unknown) or NULL */
+	unsigned preemptions; /* exec: switches away from a ready task */
 };
+
+#define PT_LS_TRACE_MAX_ARGS 256
 
 /* Sets the name of idx in t (a copy, at most PT_LS_NAME_MAX bytes). */
 int pt__ls_trace_set_name(struct pt_ls_trace *t, uint32_t idx,

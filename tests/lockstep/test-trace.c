@@ -190,13 +190,16 @@ PT_TEST(trace_parse_errors_name_the_line)
 	bad("3 2 start 0\n", "3 2 fly 0\n", PT_EPARSE,
 	    "line 17: step: unknown operation 'fly'");
 	bad("3 2 start 0\n", "3 2 start\n", PT_EPARSE,
-	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B]', got "
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B] [at PLACE]', "
+	    "got "
 	    "'3 2 start'");
 	bad("3 2 start 0\n", "3 2 start 0 9\n", PT_EPARSE,
-	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B]', got "
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B] [at PLACE]', "
+	    "got "
 	    "'3 2 start 0 9'");
 	bad("3 2 start 0\n", "3 2 start 0 mst 1 2 3\n", PT_EPARSE,
-	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B]', got "
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B] [at PLACE]', "
+	    "got "
 	    "'3 2 start 0 mst 1 2 3'");
 	bad("3 2 start 0\n", "3 2 send 1 msg x 2 3\n", PT_EPARSE,
 	    "line 17: step message: invalid in '3 2 send 1 msg x 2 3'");
