@@ -136,16 +136,16 @@ static int server_start(struct server *s, const struct pt_ls_exec_opts *o,
 	s->ctl[0] = s->ctl[1] = s->st[0] = s->st[1] = -1;
 	if (!o->argv || !o->argv[0])
 		return -EINVAL;
+	if ((r = pt__lsos_realpath(o->argv[0], s->prog, sizeof(s->prog))) < 0) {
+		snprintf(err, errlen, "%s: %s", o->argv[0], pt_strerror(r));
+		return r;
+	}
 	if ((r = find_runtime(o->runtime, rt, sizeof(rt))) < 0) {
 		snprintf(
 			err, errlen,
 			"the runtime %.300s is not there (give --runtime=PATH or "
 			"PROCTOR_LOCKSTEP_RT)",
 			rt);
-		return r;
-	}
-	if ((r = pt__lsos_realpath(o->argv[0], s->prog, sizeof(s->prog))) < 0) {
-		snprintf(err, errlen, "%s: %s", o->argv[0], pt_strerror(r));
 		return r;
 	}
 	s->size = pt__lsx_size(cap);
@@ -444,6 +444,14 @@ static bool bit(uint64_t mask, uint32_t idx)
 	return idx >= 1 && idx <= 64 && (mask >> (idx - 1)) & 1;
 }
 
+/* Step i switches away from a task that was ready and did not yield. */
+static bool is_preemption(const struct pt__lsx_step *st, size_t i)
+{
+	return i > 0 && st[i].idx != st[i - 1].idx &&
+	       bit(st[i].ready, st[i - 1].idx) &&
+	       st[i - 1].op != PT_LS_OP_YIELD;
+}
+
 /* Preemptions of a recorded run: switches away from a ready task. */
 static unsigned count_preemptions(const struct pt__lsx_step *st, size_t n)
 {
@@ -454,6 +462,41 @@ static unsigned count_preemptions(const struct pt__lsx_step *st, size_t n)
 		    bit(st[i].ready, st[i - 1].idx))
 			k++;
 	return k;
+}
+
+/* "; wait-for cycle: T2 (a) -> T3 (b) -> T2 (a)", when there is one. */
+static void add_cycle(struct pt_buf *b, const struct pt__lsx_shm *h,
+		      const struct pt_ls_trace *t)
+{
+	uint32_t n = PT_MIN(h->ntasks, PT_LSX_MAX_TASKS);
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = i + 1, hops = 0, start;
+
+		while (k && k <= n && h->tasks[k - 1].state == 1 &&
+		       h->tasks[k - 1].wait_for && hops < n) {
+			k = h->tasks[k - 1].wait_for;
+			hops++;
+		}
+		if (hops < n || !k || k > n)
+			continue;
+		start = k;
+		pt__buf_addf(b, "; wait-for cycle:");
+		do {
+			const char *nm = pt__ls_trace_name(t, k);
+
+			pt__buf_addf(b, " T%u%s%s%s ->", k, nm ? " (" : "",
+				     nm ? nm : "", nm ? ")" : "");
+			k = h->tasks[k - 1].wait_for;
+		} while (k != start && k && k <= n);
+		{
+			const char *nm = pt__ls_trace_name(t, k);
+
+			pt__buf_addf(b, " T%u%s%s%s", k, nm ? " (" : "",
+				     nm ? nm : "", nm ? ")" : "");
+		}
+		return;
+	}
 }
 
 static int make_trace(struct server *s, const struct pt_ls_exec_opts *o,
@@ -551,7 +594,6 @@ static int make_trace(struct server *s, const struct pt_ls_exec_opts *o,
 	if (out->kind == PT_LS_FAIL_DEADLOCK) {
 		struct pt_buf b = PT_BUF_INIT;
 
-		pt__buf_addf(&b, "deadlock:");
 		for (uint32_t i = 0; i < h->ntasks && i < PT_LSX_MAX_TASKS;
 		     i++) {
 			const struct pt__lsx_task *k = &h->tasks[i];
@@ -561,8 +603,8 @@ static int make_trace(struct server *s, const struct pt_ls_exec_opts *o,
 
 			if (k->state != 1 /* PT_LS_TASK_BLOCKED */)
 				continue;
-			pt__buf_addf(&b, "%s T%u%s%s%s waits in %s",
-				     i ? ";" : "", i + 1, nm ? " (" : "",
+			pt__buf_addf(&b, "%sT%u%s%s%s waits in %s",
+				     b.len ? "; " : "", i + 1, nm ? " (" : "",
 				     nm ? nm : "", nm ? ")" : "",
 				     k->wait_op < PT_LS_OP__N
 					     ? pt__ls_op_names[k->wait_op]
@@ -583,13 +625,7 @@ static int make_trace(struct server *s, const struct pt_ls_exec_opts *o,
 			if (y)
 				pt__buf_addf(&b, " at %s", y->loc);
 		}
-		{
-			const char *cyc =
-				strstr(out->reason, "; wait-for cycle:");
-
-			if (cyc)
-				pt__buf_addf(&b, "%s", cyc);
-		}
+		add_cycle(&b, h, t);
 		if (b.s != pt__buf_empty) {
 			pt__free(t->reason);
 			t->reason = pt__buf_detach(&b, NULL);
@@ -679,32 +715,47 @@ static int write_trace(struct pt_ls_report *r, const struct pt_ls_exec_opts *o)
 /* ---- DFS
  * ------------------------------------------------------------------------ */
 
-/* Round-robin order of a ready mask from the default choice after last. */
-static size_t rr_order(uint64_t ready, uint32_t last, uint32_t *out)
-{
-	uint32_t idx[64];
-	size_t n = 0, start = 0;
+/*
+ * The DFS view of step i of a run: the ready set in round-robin order
+ * from the non-preemptive default (the rule of the child,
+ * pt__ls_strat_default), the position of the actual choice in it, and
+ * whether the previous task had to give way (it yielded, or spun).
+ */
+struct dfs_step {
+	uint32_t order[64];
+	size_t n, pos;
+	bool prev_ready;
+};
 
-	for (uint32_t i = 1; i <= 64; i++)
-		if (bit(ready, i))
-			idx[n++] = i;
-	for (size_t i = 0; i < n; i++) {
-		if (idx[i] >= last) {
-			start = i;
-			break;
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		out[i] = idx[(start + i) % n];
-	return n;
+static void dfs_view(const struct pt__lsx_step *st, size_t i, unsigned run,
+		     struct dfs_step *v)
+{
+	uint32_t idx[64], last = i ? st[i - 1].idx : 0, def;
+	size_t n = 0, start = 0;
+	bool gives_way =
+		i && (st[i - 1].op == PT_LS_OP_YIELD || run >= PT_LS_DFS_FAIR);
+
+	v->prev_ready = i && bit(st[i].ready, last) && !gives_way;
+	for (uint32_t k = 1; k <= 64; k++)
+		if (bit(st[i].ready, k))
+			idx[n++] = k;
+	def = n ? pt__ls_strat_default(last, gives_way, idx, n) : 0;
+	for (size_t k = 0; k < n; k++)
+		if (idx[k] == def)
+			start = k;
+	for (size_t k = 0; k < n; k++)
+		v->order[k] = idx[(start + k) % n];
+	v->n = n;
+	for (v->pos = 0; v->pos < n && v->order[v->pos] != st[i].idx; v->pos++)
+		;
 }
 
-/* The cost of choosing position p at a step (last ran before). */
-static unsigned cost(bool delays, uint64_t ready, uint32_t last, size_t p)
+/* The cost of position p: a preemption, or p delays. */
+static unsigned cost(bool delays, const struct dfs_step *v, size_t p)
 {
 	if (delays)
 		return (unsigned)p;
-	return p > 0 && bit(ready, last) ? 1 : 0;
+	return p > 0 && v->prev_ready ? 1 : 0;
 }
 
 /*
@@ -714,37 +765,43 @@ static unsigned cost(bool delays, uint64_t ready, uint32_t last, size_t p)
 static bool dfs_next(const struct pt__lsx_step *st, size_t n, bool delays,
 		     unsigned bound, uint32_t *prefix, size_t *len)
 {
-	unsigned *acc;
+	unsigned *acc, *run;
 	bool found = false;
 
-	if (!n || !(acc = pt__malloc_array(n + 1, sizeof(*acc))))
+	if (!n)
 		return false;
+	acc = pt__malloc_array(n + 1, sizeof(*acc));
+	run = pt__malloc_array(n + 1, sizeof(*run));
+	if (!acc || !run) {
+		pt__free(acc);
+		pt__free(run);
+		return false;
+	}
 	acc[0] = 0;
+	run[0] = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t order[64], last = i ? st[i - 1].idx : 0;
-		size_t k = rr_order(st[i].ready, last, order), p = 0;
+		struct dfs_step v;
 
-		while (p < k && order[p] != st[i].idx)
-			p++;
-		acc[i + 1] = acc[i] + cost(delays, st[i].ready, last, p);
+		dfs_view(st, i, run[i], &v);
+		acc[i + 1] = acc[i] + cost(delays, &v, v.pos);
+		run[i + 1] = i && st[i].idx == st[i - 1].idx ? run[i] + 1 : 1;
 	}
 	for (size_t i = n; i-- > 0;) {
-		uint32_t order[64], last = i ? st[i - 1].idx : 0;
-		size_t k = rr_order(st[i].ready, last, order), p = 0;
+		struct dfs_step v;
 
-		while (p < k && order[p] != st[i].idx)
-			p++;
-		if (p + 1 < k &&
-		    acc[i] + cost(delays, st[i].ready, last, p + 1) <= bound) {
+		dfs_view(st, i, run[i], &v);
+		if (v.pos + 1 < v.n &&
+		    acc[i] + cost(delays, &v, v.pos + 1) <= bound) {
 			for (size_t j = 0; j < i; j++)
 				prefix[j] = st[j].idx;
-			prefix[i] = order[p + 1];
+			prefix[i] = v.order[v.pos + 1];
 			*len = i + 1;
 			found = true;
 			break;
 		}
 	}
 	pt__free(acc);
+	pt__free(run);
 	return found;
 }
 
@@ -809,6 +866,9 @@ int pt_ls_exec(const struct pt_ls_exec_opts *opts, struct pt_ls_report **ret)
 	if (!(rep = pt__calloc(1, sizeof(*rep))))
 		return -ENOMEM;
 	if ((r = server_start(&s, &o, max_steps, err, sizeof(err))) < 0) {
+		if (o.err && o.errlen)
+			snprintf(o.err, o.errlen, "%s",
+				 err[0] ? err : pt_strerror(r));
 		pt_ls_report_free(rep);
 		return r;
 	}
@@ -1017,8 +1077,7 @@ int pt_ls_exec_shrink(const struct pt_ls_exec_opts *opts,
 		changed = false;
 		/* 1. cut at a preemption: non-preemptive from there on */
 		for (size_t i = 1; i < sh.nbest && !changed; i++) {
-			if (sh.best[i].idx == sh.best[i - 1].idx ||
-			    !bit(sh.best[i].ready, sh.best[i - 1].idx))
+			if (!is_preemption(sh.best, i))
 				continue;
 			for (size_t j = 0; j < i; j++)
 				sh.cand[j] = sh.best[j].idx;
@@ -1028,8 +1087,7 @@ int pt_ls_exec_shrink(const struct pt_ls_exec_opts *opts,
 		}
 		/* 2. drop one preemption, keep the choices after it */
 		for (size_t i = sh.nbest; i-- > 1 && !changed;) {
-			if (sh.best[i].idx == sh.best[i - 1].idx ||
-			    !bit(sh.best[i].ready, sh.best[i - 1].idx))
+			if (!is_preemption(sh.best, i))
 				continue;
 			for (size_t j = 0; j < sh.nbest; j++)
 				sh.cand[j] = sh.best[j].idx;
