@@ -576,6 +576,7 @@ static int make_trace(struct server *s, const struct pt_ls_exec_opts *o,
 		t->choices[i] = st[i].idx;
 		t->steps[i].idx = st[i].idx;
 		t->steps[i].op = st[i].op;
+		t->steps[i].arg = st[i].arg;
 		if (y && !(t->locs[i] = pt__strdup(y->loc)))
 			goto out;
 	}

@@ -29,9 +29,9 @@
 
 /* One scheduling step (32 bytes). */
 struct pt__lsx_step {
-	uint32_t idx; /* task that ran */
-	uint16_t op;  /* enum pt__ls_op */
-	uint16_t pad;
+	uint32_t idx;	/* task that ran */
+	uint16_t op;	/* enum pt__ls_op */
+	uint16_t arg;	/* e.g. who woke it */
 	uint64_t ready; /* ready set before the pick: bit idx-1 */
 	uint64_t pc;	/* call site of the operation in the program */
 	uint64_t obj;	/* the object (mutex, address...) or 0 */

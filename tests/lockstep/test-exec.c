@@ -422,3 +422,55 @@ PT_TEST(exec_errors_are_clear)
 	o.argv = NULL;
 	PT_ASSERT_ERR(pt_ls_exec(&o, &rep), -EINVAL);
 }
+
+/* proctor's own threaded code: the cassette session and the mux pool. */
+PT_TEST_TIMEOUT(proctor_session_and_pool_under_exec, 120)
+{
+	static const enum pt_ls_strategy strategies[] = {
+		PT_LS_RANDOM,
+		PT_LS_PCT,
+		PT_LS_POS,
+		PT_LS_DFS,
+	};
+	char sess[4096], pool[4096];
+	const char *dir = getenv("PT_LS_PT_DIR"),
+		   *mock = getenv("PT_MOCK_RENDERER");
+
+	PT_ASSERT_NOT_NULL(dir);
+	PT_ASSERT_NOT_NULL(mock);
+	snprintf(sess, sizeof(sess), "%s/ls-drv-cassette-session", dir);
+	snprintf(pool, sizeof(pool), "%s/ls-drv-mux-pool", dir);
+	for (size_t k = 0; k < ARRAY_N(strategies); k++) {
+		const char *argv[] = { sess, NULL };
+		struct pt_ls_report *rep = exec_run(
+			(struct pt_ls_exec_opts){ .argv = argv,
+						  .seed = 3,
+						  .iterations = 100,
+						  .strategy = strategies[k],
+						  .bound = 1 });
+
+		if (rep->kind != PT_LS_PASS)
+			PT_FAIL("cassette session under %s:\n%s",
+				pt_ls_strategy_name(strategies[k]), rep->text);
+		PT_ASSERT(rep->total_steps > 100);
+		pt_ls_report_free(rep);
+	}
+	/*
+	 * The pool talks to a worker process: its schedules depend on when
+	 * the worker answers, so DFS and replay (which need a program
+	 * that is deterministic under a schedule) are not used on it.
+	 */
+	for (size_t k = 0; k < 3; k++) {
+		const char *argv[] = { pool, mock, NULL };
+		struct pt_ls_report *rep = exec_run(
+			(struct pt_ls_exec_opts){ .argv = argv,
+						  .seed = 3,
+						  .iterations = 10,
+						  .strategy = strategies[k] });
+
+		if (rep->kind != PT_LS_PASS)
+			PT_FAIL("mux pool under %s:\n%s",
+				pt_ls_strategy_name(strategies[k]), rep->text);
+		pt_ls_report_free(rep);
+	}
+}

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE 1
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -79,6 +80,7 @@ RT_REAL(unsigned, sleep, (unsigned))
 RT_REAL(int, clock_gettime, (clockid_t, struct timespec *))
 RT_REAL(int, gettimeofday, (struct timeval *, void *))
 RT_REAL(time_t, time, (time_t *))
+RT_REAL(int, poll, (struct pollfd *, nfds_t, int))
 
 /* ---- threads ----------------------------------------------------------------
  */
@@ -702,4 +704,49 @@ RT_API time_t time(time_t *ret)
 	if (ret)
 		*ret = t;
 	return t;
+}
+
+/*
+ * poll: I/O is not scheduled, but waiting for it is a scheduling point. A
+ * poll that would block checks its fds without waiting; while another
+ * thread is ready it gives way (as a yield) and checks again when picked;
+ * when nobody else can run, it waits for real (the data comes from outside
+ * the program, e.g. a child process).
+ */
+RT_API int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	struct rt_task *me = pt__rt_self;
+	int r;
+
+	if (!pt__rt.active || !me || timeout == 0)
+		return get_poll()(fds, n, timeout);
+	for (;;) {
+		size_t others = 0;
+
+		if ((r = get_poll()(fds, n, 0)) != 0)
+			return r;
+		/* Ready threads that are not themselves waiting for I/O. */
+		for (size_t i = 0; i < pt__rt.ctl.ready.n; i++) {
+			struct rt_task *t =
+				&pt__rt.tasks[pt__rt.ctl.ready.v[i] - 1];
+
+			others += t != me && !t->polling;
+		}
+		if (pt__rt.ctl.ready.n < 2)
+			return get_poll()(fds, n, timeout);
+		if (!others) {
+			/* Only pollers: wait a little for real, in turn. */
+			r = get_poll()(fds, n,
+				       timeout < 0 || timeout > 2 ? 2
+								  : timeout);
+			if (r != 0)
+				return r;
+		}
+		me->polling = true;
+		if (!pt__rt_enter(PT_LS_OP_YIELD, 0, RA)) {
+			me->polling = false;
+			return get_poll()(fds, n, timeout);
+		}
+		me->polling = false;
+	}
 }

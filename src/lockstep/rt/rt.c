@@ -142,6 +142,7 @@ static void rt_on_step(struct pt__ls_ctl *c, const struct pt__ls_step *st,
 	s = &pt__lsx_steps(h)[n];
 	s->idx = st->idx;
 	s->op = st->op;
+	s->arg = (uint16_t)st->arg;
 	s->ready = mask;
 	s->pc = t->pc;
 	s->obj = t->obj;

@@ -55,6 +55,7 @@ struct rt_task {
 	uint64_t wait_gen; /* barrier generation it waits to end */
 	int64_t wake_at;   /* virtual ns of its timer, 0: none */
 	uint32_t spurious_left;
+	bool polling;	  /* in poll(), giving way while waiting for I/O */
 	uint64_t pc, obj; /* call site and object of its pending op */
 };
 
