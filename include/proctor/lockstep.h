@@ -341,6 +341,14 @@ struct pt_ls_opts {
 	unsigned d_min, d_max; /* IDPCT: default 2 and 6 */
 	unsigned timeout_ms;   /* wall time per iteration, default 10000 */
 	size_t stack_size;     /* per actor, default 256 KiB */
+	/*
+	 * Each iteration in a forked child: an actor that calls abort() or
+	 * assert(), or crashes, fails the iteration (kind "crash", with the
+	 * schedule up to its last step) instead of killing the run, and
+	 * global state the actors change does not leak into the next
+	 * iteration. Costs a fork per iteration (about 0.1 ms).
+	 */
+	bool fork;
 	const char *trace_dir; /* default $PT_LOCKSTEP_TRACE_DIR or "traces" */
 	bool no_trace_file;    /* do not write a trace file on failure */
 	const char *binary;    /* recorded in the trace (the replay command) */

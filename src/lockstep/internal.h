@@ -174,6 +174,13 @@ enum pt_ls_kind pt__ls_world_result(const struct pt__ls_world *w,
 				    const char **ret_reason,
 				    const struct pt__ls_step **ret_steps,
 				    size_t *ret_nsteps);
+/* Sees every step of the next iterations as it is recorded (fork mode). */
+struct pt__ls_ctl;
+struct pt__ls_task;
+void pt__ls_world_hook_steps(struct pt__ls_world *w,
+			     void (*fn)(struct pt__ls_ctl *c,
+					const struct pt__ls_step *st,
+					struct pt__ls_task *next));
 /* Name of actor idx in the last iteration, or NULL. */
 const char *pt__ls_world_name(struct pt__ls_world *w, uint32_t idx);
 /* Number of actors of the last iteration. */

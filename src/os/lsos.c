@@ -252,3 +252,15 @@ int pt__lsos_readable(const char *path)
 		return -EINVAL;
 	return access(path, R_OK) < 0 ? -errno : 0;
 }
+
+pid_t pt__lsos_fork(void)
+{
+	pid_t pid = fork();
+
+	return pid < 0 ? -errno : pid;
+}
+
+void pt__lsos_exit(int code)
+{
+	_exit(code);
+}

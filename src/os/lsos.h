@@ -57,6 +57,11 @@ int pt__lsos_realpath(const char *path, char *buf, size_t len);
 /* A wait status: 1 exited (code in *ret), 2 killed (signal in *ret). */
 int pt__lsos_status(int status, int *ret);
 
+/* fork(2): 0 in the child, the pid in the parent, or -errno. */
+pid_t pt__lsos_fork(void);
+/* _exit(2). */
+__attribute__((noreturn)) void pt__lsos_exit(int code);
+
 /* The directory of the running executable into buf. */
 int pt__lsos_self_dir(char *buf, size_t len);
 /* 0 when path is an existing regular file readable by us. */
