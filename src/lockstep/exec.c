@@ -167,7 +167,7 @@ static int server_start(struct server *s, const struct pt_ls_exec_opts *o,
 		if (pt__buf_addf(&pre, "LD_PRELOAD=%s%s%s", rt,
 				 old && *old ? ":" : "", old ? old : "") < 0 ||
 		    pt__buf_addf(
-			    &asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+			    &asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0:detect_leaks=0",
 			    aold ? aold : "", aold && *aold ? ":" : "") < 0) {
 			r = -ENOMEM;
 			goto fail;

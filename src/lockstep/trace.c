@@ -69,7 +69,7 @@ static int set_name(struct pt_ls_trace *t, uint32_t idx, const char *name)
 		t->nnames = idx;
 	}
 	pt__free(t->names[idx - 1]);
-	t->names[idx - 1] = pt__strndup(name, PT_LS_NAME_MAX);
+	t->names[idx - 1] = pt__strndup(name, strnlen(name, PT_LS_NAME_MAX));
 	return t->names[idx - 1] ? 0 : -ENOMEM;
 }
 
