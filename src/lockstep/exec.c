@@ -167,7 +167,8 @@ static int server_start(struct server *s, const struct pt_ls_exec_opts *o,
 		if (pt__buf_addf(&pre, "LD_PRELOAD=%s%s%s", rt,
 				 old && *old ? ":" : "", old ? old : "") < 0 ||
 		    pt__buf_addf(
-			    &asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0:detect_leaks=0",
+			    &asan,
+			    "ASAN_OPTIONS=%s%sverify_asan_link_order=0:detect_leaks=0",
 			    aold ? aold : "", aold && *aold ? ":" : "") < 0) {
 			r = -ENOMEM;
 			goto fail;
@@ -690,29 +691,6 @@ static int exec_report(struct pt_ls_report *rep,
 	return rep->text ? 0 : -ENOMEM;
 }
 
-static int write_trace(struct pt_ls_report *r, const struct pt_ls_exec_opts *o)
-{
-	const char *dir = o->trace_dir;
-	struct pt_buf path = PT_BUF_INIT;
-	int ret;
-
-	if (!dir || !*dir)
-		dir = getenv("PT_LOCKSTEP_TRACE_DIR");
-	if (!dir || !*dir)
-		dir = "traces";
-	if ((ret = pt__mkdir_p(dir, 0755)) < 0)
-		return ret;
-	if (pt__buf_addf(&path, "%s/%s-iter%u-seed%" PRIu64 ".lockstep", dir,
-			 r->test, r->iteration, r->seed) < 0)
-		return -ENOMEM;
-	if ((ret = pt_ls_trace_save(r->trace, path.s)) < 0) {
-		pt__buf_release(&path);
-		return ret;
-	}
-	r->trace_path = pt__buf_detach(&path, NULL);
-	return r->trace_path ? 0 : -ENOMEM;
-}
-
 /* ---- DFS
  * ------------------------------------------------------------------------ */
 
@@ -941,7 +919,8 @@ int pt_ls_exec(const struct pt_ls_exec_opts *opts, struct pt_ls_report **ret)
 			r = -ENOMEM;
 			goto fail;
 		}
-		if (!o.no_trace_file && (r = write_trace(rep, &o)) < 0)
+		if (!o.no_trace_file &&
+		    (r = pt__ls_write_trace(rep, o.trace_dir)) < 0)
 			goto fail;
 		if ((r = exec_report(rep, &o)) < 0)
 			goto fail;

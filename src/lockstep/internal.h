@@ -157,6 +157,13 @@ const char *pt__ls_trace_name(const struct pt_ls_trace *t, uint32_t idx);
 int pt__ls_step_label(const struct pt_ls_trace *t, const struct pt__ls_step *s,
 		      char *buf, size_t len);
 
+/*
+ * Writes r->trace to <trace_dir>/<test>-iter<N>-seed<S>.lockstep
+ * (trace_dir NULL: $PT_LOCKSTEP_TRACE_DIR, else "traces") and sets
+ * r->trace_path.
+ */
+int pt__ls_write_trace(struct pt_ls_report *r, const char *trace_dir);
+
 /* A reusable world: one per run, reset between iterations. */
 struct pt__ls_world;
 

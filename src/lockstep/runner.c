@@ -122,9 +122,9 @@ static int format_report(struct pt_ls_report *r)
 	return r->text ? 0 : -ENOMEM;
 }
 
-static int write_trace(struct pt_ls_report *r, const struct pt_ls_opts *o)
+int pt__ls_write_trace(struct pt_ls_report *r, const char *trace_dir)
 {
-	const char *dir = o->trace_dir;
+	const char *dir = trace_dir;
 	struct pt_buf path = PT_BUF_INIT;
 	int ret;
 
@@ -355,7 +355,8 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 			r = -ENOMEM;
 			goto fail;
 		}
-		if (!o.no_trace_file && (r = write_trace(rep, &o)) < 0)
+		if (!o.no_trace_file &&
+		    (r = pt__ls_write_trace(rep, o.trace_dir)) < 0)
 			goto fail;
 		if ((r = format_report(rep)) < 0)
 			goto fail;

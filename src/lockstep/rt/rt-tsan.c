@@ -141,11 +141,7 @@ void __tsan_write_range(void *addr, unsigned long size)
  int __tsan_atomic##n##_compare_exchange_weak(volatile T *a, T *c, T v, int m, \
 					      int f)                           \
  {                                                                             \
-  (void)m;                                                                     \
-  (void)f;                                                                     \
-  point(PT_LS_OP_ATOMIC, a, RA);                                               \
-  return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST,         \
-				     __ATOMIC_SEQ_CST);                        \
+  return __tsan_atomic##n##_compare_exchange_strong(a, c, v, m, f);            \
  }                                                                             \
  RT_API T __tsan_atomic##n##_compare_exchange_val(volatile T *a, T c, T v,     \
 						  int m, int f);               \
