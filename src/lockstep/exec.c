@@ -650,8 +650,6 @@ static int exec_report(struct pt_ls_report *rep,
 {
 	struct pt_buf b = PT_BUF_INIT;
 	const struct pt_ls_trace *t = rep->trace;
-	char label[512];
-	size_t first = 0;
 
 	pt__buf_addf(&b,
 		     "Lockstep found a concurrency bug on iteration %u.\n"
@@ -670,17 +668,7 @@ static int exec_report(struct pt_ls_report *rep,
 		pt__buf_addf(&b, "  T%zu %s\n", i + 1,
 			     t->names[i] ? t->names[i] : "?");
 	pt__buf_addf(&b, "\nSchedule:\n");
-	if (t->nsteps > REPORT_MAX_STEPS) {
-		first = t->nsteps - REPORT_MAX_STEPS;
-		pt__buf_addf(&b,
-			     "  ... %zu earlier steps (the trace has all)\n",
-			     first);
-	}
-	for (size_t i = first; i < t->nsteps; i++) {
-		pt__ls_step_label(t, &t->steps[i], label, sizeof(label));
-		pt__buf_addf(&b, "  step %-4zu %s%s\n", i + 1, label,
-			     i + 1 == rep->fail_step ? "   <-- LAST STEP" : "");
-	}
+	pt__ls_add_schedule(&b, t, rep->fail_step, "LAST STEP");
 	if (rep->trace_path)
 		pt__buf_addf(&b, "\nReplay: proctor lockstep replay %s\n",
 			     rep->trace_path);

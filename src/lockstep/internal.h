@@ -158,6 +158,14 @@ int pt__ls_step_label(const struct pt_ls_trace *t, const struct pt__ls_step *s,
 		      char *buf, size_t len);
 
 /*
+ * The schedule of t for a report: at most the last 200 steps, one a line,
+ * mark_step (1-based) marked "<-- mark".
+ */
+struct pt_buf;
+void pt__ls_add_schedule(struct pt_buf *b, const struct pt_ls_trace *t,
+			 size_t mark_step, const char *mark);
+
+/*
  * Writes r->trace to <trace_dir>/<test>-iter<N>-seed<S>.lockstep
  * (trace_dir NULL: $PT_LOCKSTEP_TRACE_DIR, else "traces") and sets
  * r->trace_path.

@@ -77,12 +77,29 @@ static int trace_from_run(const char *name, const struct pt_ls_opts *o,
 	return 0;
 }
 
+void pt__ls_add_schedule(struct pt_buf *b, const struct pt_ls_trace *t,
+			 size_t mark_step, const char *mark)
+{
+	char label[512];
+	size_t first = 0;
+
+	if (t->nsteps > REPORT_MAX_STEPS) {
+		first = t->nsteps - REPORT_MAX_STEPS;
+		pt__buf_addf(b, "  ... %zu earlier steps (the trace has all)\n",
+			     first);
+	}
+	for (size_t i = first; i < t->nsteps; i++) {
+		pt__ls_step_label(t, &t->steps[i], label, sizeof(label));
+		pt__buf_addf(b, "  step %-4zu %s%s%s\n", i + 1, label,
+			     i + 1 == mark_step ? "   <-- " : "",
+			     i + 1 == mark_step ? mark : "");
+	}
+}
+
 static int format_report(struct pt_ls_report *r)
 {
 	struct pt_buf b = PT_BUF_INIT;
 	const struct pt_ls_trace *t = r->trace;
-	char label[256];
-	size_t first = 0;
 
 	pt__buf_addf(&b,
 		     "Lockstep found a concurrency bug on iteration %u.\n"
@@ -95,17 +112,7 @@ static int format_report(struct pt_ls_report *r)
 		     r->iteration, r->test, r->seed, r->iter_seed, r->strategy,
 		     r->trace_path ? r->trace_path : "(not written)",
 		     pt_ls_kind_name(r->kind), r->reason);
-	if (t->nsteps > REPORT_MAX_STEPS) {
-		first = t->nsteps - REPORT_MAX_STEPS;
-		pt__buf_addf(&b,
-			     "  ... %zu earlier steps (the trace has all)\n",
-			     first);
-	}
-	for (size_t i = first; i < t->nsteps; i++) {
-		pt__ls_step_label(t, &t->steps[i], label, sizeof(label));
-		pt__buf_addf(&b, "  step %-4zu %s%s\n", i + 1, label,
-			     i + 1 == r->fail_step ? "   <-- FAILED HERE" : "");
-	}
+	pt__ls_add_schedule(&b, t, r->fail_step, "FAILED HERE");
 	if (r->trace_path && t->binary)
 		pt__buf_addf(&b,
 			     "\nReplay: proctor lockstep replay %s\n"
