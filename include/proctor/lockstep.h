@@ -484,6 +484,8 @@ PT_API int pt_ls_exec_shrink(const struct pt_ls_exec_opts *o,
 PT_API const char *pt_ls_trace_program(const struct pt_ls_trace *t);
 /* Argument i (0-based, after the program) of an exec trace, or NULL. */
 PT_API const char *pt_ls_trace_arg(const struct pt_ls_trace *t, size_t i);
+/* Spurious wake-ups an exec trace allowed per thread (its replay does). */
+PT_API unsigned pt_ls_trace_spurious(const struct pt_ls_trace *t);
 /* Preemptions in a trace: a switch away from a task that could go on. */
 PT_API unsigned pt_ls_trace_preemptions(const struct pt_ls_trace *t);
 

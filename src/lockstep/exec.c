@@ -531,6 +531,7 @@ static int make_trace(struct server *s, const struct pt_ls_exec_opts *o,
 	t->nsteps = n;
 	t->fail_step = n;
 	t->preemptions = count_preemptions(st, n);
+	t->spurious = h->spurious;
 	t->choices = pt__malloc_array(n ? n : 1, sizeof(*t->choices));
 	t->steps = pt__calloc(n ? n : 1, sizeof(*t->steps));
 	t->locs = pt__calloc(n ? n : 1, sizeof(*t->locs));
@@ -853,7 +854,7 @@ int pt_ls_exec(const struct pt_ls_exec_opts *opts, struct pt_ls_report **ret)
 	p.resample = o.resample_set ? o.resample_prob : 0.5;
 	p.vtime_ns =
 		(int64_t)(o.vtime_ms ? o.vtime_ms : DEFAULT_VTIME_MS) * 1000000;
-	p.spurious = o.spurious;
+	p.spurious = o.spurious ? o.spurious : rt ? rt->spurious : 0;
 	p.timeout_ms = o.timeout_ms ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
 	if (rt) {
 		for (size_t i = 0; i < rt->nsteps && i < max_steps; i++) {
@@ -1006,7 +1007,7 @@ int pt_ls_exec_shrink(const struct pt_ls_exec_opts *opts,
 	sh.p.max_steps = cap;
 	sh.p.vtime_ns =
 		(int64_t)(o.vtime_ms ? o.vtime_ms : DEFAULT_VTIME_MS) * 1000000;
-	sh.p.spurious = o.spurious;
+	sh.p.spurious = o.spurious ? o.spurious : t->spurious;
 	sh.p.timeout_ms = o.timeout_ms ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
 	sh.p.iteration = t->iteration;
 	sh.p.iter_seed = t->iter_seed;

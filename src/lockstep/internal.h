@@ -141,6 +141,7 @@ struct pt_ls_trace {
 	size_t nargs;
 	char **locs;	      /* nsteps entries (NULL: unknown) or NULL */
 	unsigned preemptions; /* exec: switches away from a ready task */
+	unsigned spurious;    /* exec: spurious wake-ups allowed per thread */
 };
 
 #define PT_LS_TRACE_MAX_ARGS 256

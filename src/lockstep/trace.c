@@ -108,6 +108,11 @@ const char *pt_ls_trace_arg(const struct pt_ls_trace *t, size_t i)
 	return t && i < t->nargs ? t->args[i] : NULL;
 }
 
+unsigned pt_ls_trace_spurious(const struct pt_ls_trace *t)
+{
+	return t ? t->spurious : 0;
+}
+
 unsigned pt_ls_trace_preemptions(const struct pt_ls_trace *t)
 {
 	return t ? t->preemptions : 0;
@@ -157,6 +162,8 @@ int pt_ls_trace_format(const struct pt_ls_trace *t, char **ret, size_t *ret_len)
 			 t->fail_step) < 0 ||
 	    (t->program &&
 	     pt__buf_addf(&b, "preemptions %u\n", t->preemptions) < 0) ||
+	    (t->spurious &&
+	     pt__buf_addf(&b, "spurious %u\n", t->spurious) < 0) ||
 	    add_text(&b, "reason", t->reason) < 0)
 		goto out;
 	for (size_t i = 0; i < t->nargs; i++)
@@ -363,7 +370,7 @@ static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 
 static int parse(struct parser *ps, struct pt_ls_trace *t)
 {
-	bool seen_steps = false, seen_num[8] = { false };
+	bool seen_steps = false, seen_num[9] = { false };
 	uint64_t v = 0;
 	int r;
 
@@ -464,7 +471,7 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 			static const char *const nums[] = {
 				"seed",	     "iterations",  "iteration",
 				"iter-seed", "max-steps",   "fail-step",
-				"steps",     "preemptions",
+				"steps",     "preemptions", "spurious",
 			};
 			size_t k;
 
@@ -504,6 +511,9 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 				break;
 			case 7:
 				t->preemptions = (unsigned)v;
+				break;
+			case 8:
+				t->spurious = (unsigned)v;
 				break;
 			default:
 				if (v > PT_LS_TRACE_MAX_STEPS)
