@@ -178,6 +178,23 @@ PT_TEST_TIMEOUT(corpus_fixed_twins_pass_every_strategy, 120)
 /* DFS: "every schedule up to bound K ran, no bug", then found at K+1. */
 PT_TEST_TIMEOUT(dfs_bounds_are_exhausted_then_found, 60)
 {
+	/* A lock-order deadlock needs one preemption (schedules that only
+	 * switch when a thread blocks cannot deadlock it). */
+	{
+		const char *argv[] = { prog("lock-order", false), NULL };
+		struct pt_ls_report *rep = exec_run((struct pt_ls_exec_opts){
+			.argv = argv, .strategy = PT_LS_DFS, .bound = 0 });
+
+		PT_ASSERT_INT_EQ(rep->kind, PT_LS_PASS);
+		PT_ASSERT(rep->exhausted);
+		PT_ASSERT_INT_EQ(rep->iterations, 3);
+		pt_ls_report_free(rep);
+		rep = exec_run((struct pt_ls_exec_opts){
+			.argv = argv, .strategy = PT_LS_DFS, .bound = 1 });
+		PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_DEADLOCK);
+		PT_ASSERT_INT_EQ(pt_ls_trace_preemptions(rep->trace), 1);
+		pt_ls_report_free(rep);
+	}
 	static const struct {
 		const char *name;
 		unsigned need;
@@ -206,6 +223,28 @@ PT_TEST_TIMEOUT(dfs_bounds_are_exhausted_then_found, 60)
 		PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_ASSERT);
 		PT_ASSERT_INT_EQ(pt_ls_trace_preemptions(rep->trace),
 				 cases[i].need);
+		pt_ls_report_free(rep);
+	}
+	/* Delay bounding: preempt2 needs two delays. */
+	{
+		const char *argv[] = { prog("preempt2", false), NULL };
+		struct pt_ls_report *rep = exec_run(
+			(struct pt_ls_exec_opts){ .argv = argv,
+						  .iterations = 5000,
+						  .strategy = PT_LS_DFS,
+						  .delay_bounding = true,
+						  .bound = 1 });
+
+		PT_ASSERT_INT_EQ(rep->kind, PT_LS_PASS);
+		PT_ASSERT(rep->exhausted);
+		PT_ASSERT_INT_EQ(rep->iterations, 14);
+		pt_ls_report_free(rep);
+		rep = exec_run((struct pt_ls_exec_opts){ .argv = argv,
+							 .iterations = 5000,
+							 .strategy = PT_LS_DFS,
+							 .delay_bounding = true,
+							 .bound = 2 });
+		PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_ASSERT);
 		pt_ls_report_free(rep);
 	}
 	/* The fixed twin: the whole bound, no bug. */
