@@ -322,6 +322,13 @@ PT_TEST(failures_other_than_assertions)
 	PT_ASSERT_STR_EQ(rep->reason, "more than 64 threads in one iteration "
 				      "(the limit of lockstep exec)");
 	pt_ls_report_free(rep);
+	/* main may end with pthread_exit; a forked child runs freely. */
+	rep = misc("mainexit", (struct pt_ls_exec_opts){ .iterations = 5 });
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_PASS);
+	pt_ls_report_free(rep);
+	rep = misc("fork", (struct pt_ls_exec_opts){ .iterations = 3 });
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_PASS);
+	pt_ls_report_free(rep);
 	/* Virtual time: half an hour of sleep passes at once. */
 	rep = misc("sleep", (struct pt_ls_exec_opts){ .iterations = 3 });
 	PT_ASSERT_INT_EQ(rep->kind, PT_LS_PASS);

@@ -364,6 +364,12 @@ static int add_mod(struct dl_phdr_info *info, size_t size, void *ctx)
 	return 0;
 }
 
+/* A fork of the program: its child runs uncontrolled (libc calls). */
+static void after_fork_child(void)
+{
+	pt__rt.active = false;
+}
+
 /* The child of the fork server: becomes task 1 of a fresh controller. */
 static void activate(void)
 {
@@ -400,6 +406,7 @@ static void activate(void)
 	t = pt__rt_new_task(NULL, NULL);
 	t->th = (uint64_t)pthread_self();
 	pt__rt_self = t;
+	pthread_atfork(NULL, NULL, after_fork_child);
 	pt__rt.active = true;
 	pt__ls_ctl_run(&pt__rt.ctl); /* picks task 1: the baton is ours */
 	wait_baton(t);

@@ -10,6 +10,7 @@
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *mode;
@@ -28,6 +29,22 @@ static void *thread(void *arg)
 	if (!strcmp(mode, "steps"))
 		for (;;)
 			sched_yield();
+	if (!strcmp(mode, "fork")) {
+		pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+		pid_t pid = fork();
+		int st;
+
+		if (pid == 0) {
+			/* Uncontrolled: real locks, real sleep. */
+			pthread_mutex_lock(&m);
+			pthread_mutex_unlock(&m);
+			usleep(1000);
+			_exit(5);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 5)
+			exit(4);
+	}
 	return NULL;
 }
 
@@ -44,6 +61,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	pthread_create(&t[0], NULL, thread, NULL);
+	if (!strcmp(mode, "mainexit"))
+		pthread_exit(NULL);
 	pthread_join(t[0], NULL);
 	return 0;
 }
