@@ -43,7 +43,7 @@ static void usage(FILE *f)
 		"exec runs an unmodified pthread program many times, each time in "
 		"a fresh\nprocess under one controlled schedule (a preloaded "
 		"runtime interposes threads,\nlocks, condition variables, "
-		"semaphores, barriers, once, sleeps and clocks;\nprograms built "
+		"semaphores, barriers, once, poll, sleeps and clocks;\nprograms built "
 		"with -fsanitize=thread and linked against the runtime also\n"
 		"schedule at every load and store). Options:\n"
 		"  --strategy=pct|random|pos|fair_pct|idpct|dfs  (default pct)\n"
