@@ -22,12 +22,14 @@
 #include <link.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -424,6 +426,8 @@ static void serve(int ctl, int st)
 			_exit(0);
 		pid = fork();
 		if (pid == 0) {
+			/* Never outlive the server (a killed controller). */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			close(ctl);
 			close(st);
 			activate();
@@ -478,6 +482,7 @@ __attribute__((constructor(101))) static void rt_start(void)
 		_exit(127);
 	}
 	pt__rt.shm = h;
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the controller */
 	h->nmods = 0;
 	dl_iterate_phdr(add_mod, h);
 	serve(ctl, st);
