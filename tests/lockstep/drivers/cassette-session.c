@@ -26,7 +26,7 @@ static void *taker(void *arg)
 
 	for (int k = 0; k < PER; k++)
 		got[i][k] = pt_cassette_session_next(s, "cassettes/a.json");
-	assert(pt_cassette_session_start(s, "cassettes/b.json") == 0);
+	assert(pt_cassette_session_start(s, "cassettes/b.json") > 0);
 	assert(pt_cassette_session_next(s, "cassettes/b.json") >= 0);
 	assert(pt_cassette_session_end(s, "cassettes/b.json") == 0);
 	return NULL;
@@ -38,7 +38,7 @@ int main(void)
 	int seen[THREADS * PER] = { 0 };
 
 	assert(pt_cassette_session_new(&s) == 0);
-	assert(pt_cassette_session_start(s, "cassettes/a.json") == 0);
+	assert(pt_cassette_session_start(s, "cassettes/a.json") > 0);
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&t[i], NULL, taker, (void *)(intptr_t)i);
 	for (int i = 0; i < THREADS; i++)
