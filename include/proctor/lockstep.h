@@ -238,7 +238,7 @@ PT_API int pt_ls_server_start_named(struct pt_ls_registry *reg, const char *key,
  */
 PT_API int pt_ls_call(int pid, const struct pt_ls_msg *req,
 		      struct pt_ls_msg *ret_reply);
-/* Same; the timeout is ignored under the controller (spec §4.3). */
+/* Same; the timeout is ignored under the controller (as upstream). */
 PT_API int pt_ls_call_timeout(int pid, const struct pt_ls_msg *req,
 			      int64_t timeout_ms, struct pt_ls_msg *ret_reply);
 PT_API int pt_ls_cast(int pid, const struct pt_ls_msg *msg);
