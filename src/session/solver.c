@@ -134,7 +134,9 @@ int pt__graph_build(struct pt_session *s)
 		total += count[i];
 	}
 	s->edges.n = 0;
-	if (pt_vec_reserve(&s->edges, total) < 0)
+	/* At least one slot: readers index edges.v + edge_off even when a
+	 * graph has no edge at all, and arithmetic on NULL is undefined. */
+	if (pt_vec_reserve(&s->edges, total ? total : 1) < 0)
 		goto out;
 	s->edges.n = total;
 	for (size_t i = 0; i < n; i++) {
@@ -174,10 +176,8 @@ int pt__graph_build(struct pt_session *s)
 	/* Sort and de-duplicate each list (a dependency set, as upstream). */
 	total = 0;
 	for (size_t i = 0; i < n; i++) {
+		struct pt__edge *e = s->edges.v + (fill[i] - count[i]);
 		size_t m = count[i], w = 0;
-		/* No edges at all leaves edges.v NULL: no arithmetic on it. */
-		struct pt__edge *e =
-			m ? s->edges.v + (fill[i] - count[i]) : NULL;
 
 		sort_edges(e, m);
 		for (size_t k = 0; k < m; k++) {
