@@ -445,8 +445,12 @@ PT_API enum pt_ls_kind pt_ls_trace_kind(const struct pt_ls_trace *t);
  */
 struct pt_ls_exec_opts {
 	const char *const *argv; /* the program (a path) and its arguments */
-	const char *runtime;	 /* the runtime; NULL: $PROCTOR_LOCKSTEP_RT,
-				    then next to the running binary */
+	/*
+	 * The runtime library; NULL: $PROCTOR_LOCKSTEP_RT, then next to the
+	 * running binary, then the build tree's src/lockstep/, then the
+	 * installed LIBDIR/proctor/.
+	 */
+	const char *runtime;
 	uint64_t seed;
 	unsigned iterations;	      /* default 1000 */
 	unsigned max_steps;	      /* per iteration, default 100000 */
