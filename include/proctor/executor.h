@@ -98,12 +98,13 @@ struct pt_exec_done {
 	const struct pt_job *job;
 	void *udata;
 	unsigned attempt;
-	bool started;	    /* false: cancelled (or refused) before start */
-	bool timed_out;	    /* its time limit ended it */
-	int wait_status;    /* raw wait status when a process ran, else 0 */
-	unsigned lane;	    /* where it ran: 0 .. cfg->jobs - 1 (the timeline
-			       of a report draws one row per lane) */
-	const char *handle; /* the external id it had; NULL: none */
+	bool started;	     /* false: cancelled (or refused) before start */
+	bool timed_out;	     /* its time limit ended it */
+	int wait_status;     /* raw wait status when a process ran, else 0 */
+	unsigned lane;	     /* where it ran: 0 .. cfg->jobs - 1 (the timeline
+				of a report draws one row per lane) */
+	const char *handle;  /* the external id it had; NULL: none */
+	uint64_t maxrss_kib; /* peak resident memory, KiB; 0: unknown */
 	struct pt_result result; /* outcome, return code (-signal when
 			     killed), duration, comments (the reason text:
 			     timeout, signal, cannot start...), io_log */

@@ -211,6 +211,14 @@ PT_API void pt_run_progress(const struct pt_run *run,
 /* Expected seconds left (estimates / learned durations over -j); O(N). */
 PT_API double pt_run_eta(const struct pt_run *run);
 
+/*
+ * The attempts this run ran, as they ran (before --repeat folds them into
+ * one verdict), with their session and seed; NULL when none. Recorded in
+ * the repository's history by pt_run_finish. pt_store_history_flakes()
+ * gives per-job statistics (`proctor run --repeat N` prints them).
+ */
+PT_API const struct pt_store_history *pt_run_history(const struct pt_run *run);
+
 /* The effective options (a resumed run's come from its session). */
 PT_API const struct pt_run_options *
 pt_run_get_options(const struct pt_run *run);

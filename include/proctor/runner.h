@@ -174,6 +174,8 @@ struct pt_run_done {
 	unsigned port_count;
 	uint64_t out_bytes; /* bytes read from stdout / stderr */
 	uint64_t err_bytes;
+	uint64_t maxrss_kib; /* peak resident memory of its process and the
+				children it waited for (wait4); 0 if unknown */
 	unsigned lane; /* the slot it ran in, 0 .. jobs - 1 (0 if not
 			  started) */
 };

@@ -520,6 +520,87 @@ PT_API int pt_store_durations_record(const char *repo,
  */
 PT_API int pt_store_learn_durations(struct pt_store *s, struct pt_diags *diags);
 
+/* ---- job history (per repository) ----------------------------------------
+ */
+
+/*
+ * Every attempt of every job run in a repository's sessions (docs/store.md,
+ * "Job history"): its outcome as it ran (before --repeat folds the runs
+ * into one verdict), attempt number, duration, peak memory, session and
+ * seed. Kept in <repo>/history, written once per run (pt_run_finish), for
+ * `proctor flakes` and for "slower than its history" in reports. Bounded:
+ * the last PT_STORE_HISTORY_PER_JOB attempts of each job, at most
+ * PT_STORE_HISTORY_MAX_ENTRIES entries, the newest kept; the file is never
+ * larger than PT_STORE_HISTORY_MAX_BYTES.
+ */
+#define PT_STORE_HISTORY_PER_JOB     64u
+#define PT_STORE_HISTORY_MAX_ENTRIES (1u << 18)
+#define PT_STORE_HISTORY_MAX_BYTES   (32u << 20)
+
+struct pt_store_hist {
+	const char *job_id;
+	const char *session_id; /* no space, no '\n'; "" allowed */
+	uint64_t seed;
+	int64_t ended_ns; /* wall clock at its end (0: record stamps now) */
+	enum pt_outcome outcome;
+	unsigned attempt;    /* >= 1 */
+	double duration;     /* seconds, >= 0 (whole nanoseconds) */
+	uint64_t maxrss_kib; /* peak resident memory; 0: unknown */
+};
+
+struct pt_store_history;
+
+/*
+ * Loads repo's history (NULL: default); an absent file is empty. Damaged:
+ * PT_ECORRUPT (diags name the file and line); over the limit: PT_ETOOBIG.
+ * Entries are ordered by job id, then oldest first.
+ */
+PT_API int pt_store_history_load(const char *repo, struct pt_diags *diags,
+				 struct pt_store_history **ret);
+PT_API struct pt_store_history *
+pt_store_history_free(struct pt_store_history *h);
+PT_API size_t pt_store_history_count(const struct pt_store_history *h);
+PT_API const struct pt_store_hist *
+pt_store_history_get(const struct pt_store_history *h, size_t i);
+/* The entries of job_id: index of the first and how many (0: none). */
+PT_API size_t pt_store_history_job(const struct pt_store_history *h,
+				   const char *job_id, size_t *ret_first);
+/* Median duration of job_id's measured attempts (pass, fail); < 0: none. */
+PT_API double pt_store_history_median(const struct pt_store_history *h,
+				      const char *job_id);
+
+/* An empty history in memory (a run's own attempts). */
+PT_API int pt_store_history_new(struct pt_store_history **ret);
+/* Adds a copy of v (checked as by record; ended_ns 0: now), in order. */
+PT_API int pt_store_history_add(struct pt_store_history *h,
+				const struct pt_store_hist *v);
+
+/*
+ * Appends entries to repo's history: read, merge and atomic rewrite under
+ * an flock of <repo>/history.lock. A damaged file is started again (a
+ * warning in diags); the oldest entries are dropped beyond the limits.
+ */
+PT_API int pt_store_history_record(const char *repo,
+				   const struct pt_store_hist *v, size_t n,
+				   struct pt_diags *diags);
+
+/* A job's flakiness over the history: attempts with a pass and a fail. */
+struct pt_store_flake {
+	const char *job_id;
+	unsigned runs;	   /* attempts that passed or failed */
+	unsigned fails;	   /* of them fail, crash or timeout */
+	unsigned sessions; /* distinct sessions of those attempts */
+	double rate;	   /* fails / runs */
+};
+
+/*
+ * Jobs whose history has both passed and failed attempts (flaky), by
+ * rate (highest first), then job id; with all, every job with a measured
+ * attempt. *ret (pt_free) points into h.
+ */
+PT_API int pt_store_history_flakes(const struct pt_store_history *h, bool all,
+				   struct pt_store_flake **ret, size_t *ret_n);
+
 /* ---- export / import ----------------------------------------------------- */
 
 /* Format version of the envelope written by pt_store_export. */

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -351,10 +352,15 @@ const char *pt__tmp_root(void)
 	return t && t[0] == '/' ? t : "/tmp";
 }
 
-int pt__reap(pid_t pid, int *status)
+int pt__reap(pid_t pid, int *status, uint64_t *maxrss_kib)
 {
 	for (;;) {
-		pid_t w = waitpid(pid, status, WNOHANG);
+		struct rusage ru;
+		pid_t w = wait4(pid, status, WNOHANG, &ru);
+
+		if (w == pid && maxrss_kib)
+			*maxrss_kib =
+				ru.ru_maxrss > 0 ? (uint64_t)ru.ru_maxrss : 0;
 
 		if (w == pid)
 			return 1;

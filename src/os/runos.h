@@ -76,7 +76,6 @@ int pt__port_probe(unsigned port);
  */
 int pt__tcp_census(int *fd, char *buf, size_t size);
 
-
 /* mkdtemp(3) on a template ending in "XXXXXX"; 0 or -errno. */
 int pt__mkdtemp(char *tmpl);
 /*
@@ -117,7 +116,7 @@ unsigned pt__cpu_count(void);
 const char *pt__tmp_root(void);
 
 /* waitpid(pid, WNOHANG): 1 and *status when reaped, 0 if running, -errno. */
-int pt__reap(pid_t pid, int *status);
+int pt__reap(pid_t pid, int *status, uint64_t *maxrss_kib);
 
 /* Effective uid, for per-user directory names. */
 unsigned pt__uid(void);

@@ -72,6 +72,9 @@ struct pt_run {
 	char *sess_dir;
 	int64_t started_ns; /* the session's creation; 0: ask the store */
 	struct pt_store_durations *dur; /* learned from earlier sessions */
+	/* Every attempt this process ran, as it ran (before --repeat folds
+	 * the runs into one verdict): the repository's history at the end. */
+	struct pt_store_history *hist;
 	/* Results waiting in the store's commit group (pt_store_group_add):
 	 * reported and given to the session only once it is committed. */
 	struct pt__waiting {
@@ -85,7 +88,7 @@ struct pt_run {
 		size_t k;
 		unsigned attempt;
 		char *handle;
-	} *pending;
+	} * pending;
 	size_t n_pending;
 };
 

@@ -754,6 +754,32 @@ static bool needs_verdict(const struct pt_job *j)
 	       j->plugin == PT_PLUGIN_USER_INTERACT_VERIFY;
 }
 
+/* An attempt as it ran, for the history (a hint: failures ignored). */
+static void hist_add(struct pt_run *c, const struct pt_job *j,
+		     const struct pt_exec_done *d, const struct pt_result *res)
+{
+	struct pt_store_hist x = {
+		.job_id = j->id,
+		.session_id = c->st ? pt_store_id(c->st) : "",
+		.seed = c->o.seed,
+		.outcome = res->outcome,
+		.attempt = d->attempt ? d->attempt : 1,
+		.duration = res->duration > 0 ? res->duration : 0,
+		.maxrss_kib = d->maxrss_kib,
+	};
+
+	if (res->outcome == PT_OUTCOME_NONE || x.seed > INT64_MAX)
+		return;
+	if (!c->hist && pt_store_history_new(&c->hist) < 0)
+		return;
+	(void)pt_store_history_add(c->hist, &x);
+}
+
+const struct pt_store_history *pt_run_history(const struct pt_run *run)
+{
+	return run ? run->hist : NULL;
+}
+
 static int on_done(struct pt_run *c, const struct pt_exec_done *d)
 {
 	size_t k = (size_t)(uintptr_t)d->udata;
@@ -798,6 +824,7 @@ static int on_done(struct pt_run *c, const struct pt_exec_done *d)
 	} else if (needs_verdict(j) && can_ask(c)) {
 		verdict(c, j, &d->result, &res, comment, sizeof(comment));
 	}
+	hist_add(c, j, d, &res);
 	/* --repeat / --until-fail, then --retries */
 	js->runs++;
 	if (pt__run_is_fail(res.outcome))
@@ -1109,6 +1136,24 @@ int pt_run_drive(struct pt_run *c)
 	return r < 0 ? r : r2;
 }
 
+static int record_history(struct pt_run *c)
+{
+	size_t n = pt_store_history_count(c->hist);
+	struct pt_store_hist *v;
+	int r;
+
+	if (!n)
+		return 0;
+	v = pt__calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		v[i] = *pt_store_history_get(c->hist, i);
+	r = pt_store_history_record(c->o.repo, v, n, NULL);
+	pt__free(v);
+	return r;
+}
+
 int pt_run_finish(struct pt_run *c)
 {
 	struct pt_run_progress p;
@@ -1129,6 +1174,9 @@ int pt_run_finish(struct pt_run *c)
 	/* For the next sessions' order (docs/runner.md). */
 	if ((e = pt_store_learn_durations(c->st, NULL)) < 0)
 		pt__run_msg(c, PT_RUN_MSG_WARNING, "durations not learned: %s",
+			    pt_strerror(e));
+	if ((e = record_history(c)) < 0)
+		pt__run_msg(c, PT_RUN_MSG_WARNING, "history not recorded: %s",
 			    pt_strerror(e));
 	return 0;
 }
@@ -1464,6 +1512,7 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt_session_free(c->s);
 	pt_store_free(c->st);
 	pt_store_durations_free(c->dur);
+	pt_store_history_free(c->hist);
 	pt_units_free(c->u);
 	pt_diags_free(c->diags);
 	for (size_t i = 0; c->inc && i < c->ninc; i++)

@@ -134,6 +134,7 @@ static int l_step(void *ex, int timeout_ms, struct pt_exec_done *ret)
 		.timed_out = d.timed_out,
 		.wait_status = d.wait_status,
 		.lane = d.lane,
+		.maxrss_kib = d.maxrss_kib,
 		.result = d.result,
 	};
 	return 1;

@@ -60,6 +60,7 @@ struct slot {
 	double timeout_s;
 	bool exited, timed_out, cancelled, killed, drained;
 	int status;
+	uint64_t maxrss_kib; /* peak memory of the job (wait4) */
 	int reap_err; /* waitpid failed (someone else reaped it): -errno */
 	struct pt_iolog_w log; /* the runner's own io log file */
 	void *ext_log;	       /* or the caller's (cfg.iolog) */
@@ -1138,7 +1139,7 @@ static void on_exit_ready(struct slot *s)
 	 * still reserved: kill what is left of the group, then reap.
 	 */
 	pt__proc_kill_group(s->pid, SIGKILL);
-	e = pt__reap(s->pid, &st);
+	e = pt__reap(s->pid, &st, &s->maxrss_kib);
 	if (e == 0)
 		return; /* spurious */
 	s->status = e > 0 ? st : 0;
@@ -1251,6 +1252,7 @@ static int finish(struct pt_runner *r, struct slot *s)
 	d->d.port_count = s->port_base ? r->ports.count : 0;
 	d->d.out_bytes = s->bytes[0];
 	d->d.err_bytes = s->bytes[1];
+	d->d.maxrss_kib = s->maxrss_kib;
 	d->d.lane = (unsigned)(s - r->slots);
 	res->attempt = s->q->req.attempt;
 	res->started_ns = s->wall_ns;

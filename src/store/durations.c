@@ -132,7 +132,7 @@ static int put(struct pt_store_durations *d, const char *id, size_t len,
 }
 
 /* A decimal integer field ending at a space: 0 or -EINVAL. */
-static int field_i64(const char **p, const char *end, int64_t *ret)
+int pt__store_field_i64(const char **p, const char *end, int64_t *ret)
 {
 	char buf[24];
 	const char *sp = memchr(*p, ' ', (size_t)(end - *p));
@@ -180,8 +180,8 @@ int pt__store_durations_parse(const char *data, size_t len, const char *name,
 			r = PT_ECORRUPT;
 			break;
 		}
-		if (field_i64(&p, nl, &dur_ns) < 0 ||
-		    field_i64(&p, nl, &upd) < 0) {
+		if (pt__store_field_i64(&p, nl, &dur_ns) < 0 ||
+		    pt__store_field_i64(&p, nl, &upd) < 0) {
 			pt__store_diag(diags, PT_SEV_ERROR, PT_ECORRUPT, name,
 				       line, NULL,
 				       "expected '<duration_ns> <updated_ns> "
@@ -216,8 +216,8 @@ out:
 	return 0;
 }
 
-static int file_path(const char *repo, const char *name, char **ret_repo,
-		     char **ret)
+int pt__store_repo_file(const char *repo, const char *name, char **ret_repo,
+			char **ret)
 {
 	char *rp = NULL;
 	struct pt_buf b = PT_BUF_INIT;
@@ -237,6 +237,35 @@ static int file_path(const char *repo, const char *name, char **ret_repo,
 	else
 		pt__free(rp);
 	return 0;
+}
+
+int pt__store_repo_lock(const char *repo, const char *file,
+			const char *lockname, char **ret_path)
+{
+	char *rp = NULL, *path = NULL, *lock = NULL;
+	int fd = -1, r = pt__store_repo_file(repo, file, &rp, &path);
+
+	if (r == 0)
+		r = pt__store_repo_file(repo, lockname, NULL, &lock);
+	if (r == 0)
+		r = pt__mkdir_p(rp, 0700);
+	if (r == 0) {
+		fd = pt__lock_open(lock, true);
+		if (fd < 0)
+			r = fd;
+	}
+	if (r == 0)
+		r = pt__lock(fd, PT_LOCK_EX);
+	if (r < 0 && fd >= 0)
+		pt__close(fd);
+	pt__free(rp);
+	pt__free(lock);
+	if (r < 0) {
+		pt__free(path);
+		return r;
+	}
+	*ret_path = path;
+	return fd;
 }
 
 /* Reads path into a set; an absent file is an empty set. */
@@ -270,7 +299,7 @@ int pt_store_durations_load(const char *repo, struct pt_diags *diags,
 
 	if (!ret)
 		return -EINVAL;
-	r = file_path(repo, DUR_FILE, NULL, &path);
+	r = pt__store_repo_file(repo, DUR_FILE, NULL, &path);
 	if (r == 0)
 		r = load_path(path, diags, ret);
 	pt__free(path);
@@ -318,7 +347,7 @@ int pt_store_durations_record(const char *repo,
 			      struct pt_diags *diags)
 {
 	struct pt_store_durations *d = NULL;
-	char *rp = NULL, *path = NULL, *lock = NULL;
+	char *path = NULL;
 	int64_t now = pt__wall_ns();
 	int fd = -1, r;
 
@@ -330,19 +359,9 @@ int pt_store_durations_record(const char *repo,
 		    strchr(id, '\n') || !(v[i].duration >= 0))
 			return -EINVAL;
 	}
-	r = file_path(repo, DUR_FILE, &rp, &path);
-	if (r == 0)
-		r = file_path(repo, DUR_LOCK, NULL, &lock);
-	if (r == 0)
-		r = pt__mkdir_p(rp, 0700);
-	if (r == 0) {
-		fd = pt__lock_open(lock, true);
-		if (fd < 0)
-			r = fd;
-	}
 	/* Short critical section: read, merge, write. */
-	if (r == 0)
-		r = pt__lock(fd, PT_LOCK_EX);
+	fd = pt__store_repo_lock(repo, DUR_FILE, DUR_LOCK, &path);
+	r = fd < 0 ? fd : 0;
 	if (r == 0) {
 		r = load_path(path, diags, &d);
 		if (r == PT_ECORRUPT || r == PT_ETOOBIG) {
@@ -358,11 +377,10 @@ int pt_store_durations_record(const char *repo,
 			to_ns(v[i].duration), now);
 	if (r == 0)
 		r = write_set(path, d);
-	pt__close(fd); /* releases the lock */
+	if (fd >= 0)
+		pt__close(fd); /* releases the lock */
 	pt_store_durations_free(d);
-	pt__free(rp);
 	pt__free(path);
-	pt__free(lock);
 	return r < 0 ? r : 0;
 }
 

@@ -18,7 +18,7 @@
 /* The oldest schema still read (migrated to the current one when a
  * writer opens it; readers read it as it is). */
 #define PT_STORE_SCHEMA_OLDEST 1
-#define PT_STORE_APP_ID		0x50544f52
+#define PT_STORE_APP_ID	       0x50544f52
 
 /* Length of a session id: 16 lowercase hex digits (64 random bits). */
 #define PT_STORE_ID_LEN 16
@@ -53,8 +53,8 @@ struct pt_store {
 	sqlite3 *db;
 	int lock_fd; /* -1 for readers */
 	bool writer;
-	int schema; /* PRAGMA user_version of session.db */
-	bool in_tx; /* inside pt_store_begin/commit */
+	int schema;	  /* PRAGMA user_version of session.db */
+	bool in_tx;	  /* inside pt_store_begin/commit */
 	bool running_set; /* running_job may be set (false: known NULL) */
 	/* Results waiting in the group (pt_store_group_add), in order; their
 	 * strings live in group_mem. Written at pt_store_group_commit. */
@@ -121,6 +121,22 @@ int pt__store_slug(struct pt_buf *b, const char *s);
 int pt__store_durations_parse(const char *data, size_t len, const char *name,
 			      struct pt_diags *diags,
 			      struct pt_store_durations **ret);
+
+/* "<repo>/<name>" (repo NULL: the default); ret_repo may be NULL. */
+int pt__store_repo_file(const char *repo, const char *name, char **ret_repo,
+			char **ret);
+/* Creates the repository, opens and takes <repo>/<lockname> exclusively;
+ * returns its fd (closing it releases the lock) and "<repo>/<file>". */
+int pt__store_repo_lock(const char *repo, const char *file,
+			const char *lockname, char **ret_path);
+/* A decimal integer >= 0 ending at a space before end; *p moves past
+ * it: 0 or -EINVAL. */
+int pt__store_field_i64(const char **p, const char *end, int64_t *ret);
+
+/* Parses a history file in memory (history.c; the fuzz target). */
+int pt__store_history_parse(const char *data, size_t len, const char *name,
+			    struct pt_diags *diags,
+			    struct pt_store_history **ret);
 
 /* Envelope parsing from memory (envelope.c; the fuzz target's entry). */
 struct pt_envelope;

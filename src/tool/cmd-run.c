@@ -448,6 +448,11 @@ static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 	if (p.flaky)
 		printf(" %zu flaky,", p.flaky);
 	printf(" seed %llu\n", (unsigned long long)ro->seed);
+	if (ro->repeat > 1 && pt_run_history(run)) {
+		printf("flake statistics (--repeat %u):\n", ro->repeat);
+		(void)pt_tool_print_flakes(stdout, pt_run_history(run), true,
+					   false);
+	}
 	pt_run_finish(run);
 	pt_run_progress(run, &p);
 	for (size_t i = 0; i < o->reports.n && !p.storage_error; i++) {

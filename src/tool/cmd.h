@@ -47,6 +47,15 @@ int pt_tool_usage_err(const char *cmd, const char *fmt, ...)
 struct pt_diags;
 void pt_tool_print_diags(FILE *out, const struct pt_diags *d, size_t from);
 
+/*
+ * The flake table of a history (`proctor flakes`, `run --repeat`): rate,
+ * fails/runs, sessions, job; with evidence, the newest failed attempts
+ * under each job. Returns the number of jobs listed or an error.
+ */
+struct pt_store_history;
+int pt_tool_print_flakes(FILE *out, const struct pt_store_history *h, bool all,
+			 bool evidence);
+
 /* True when fd is a terminal and $CI is not set (progress lines). */
 bool pt_tool_isatty(int fd);
 

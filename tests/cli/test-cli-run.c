@@ -518,7 +518,7 @@ PT_TEST(bad_command_line_use)
 
 PT_TEST(help_everywhere)
 {
-	const char *cmds[] = { "run", "resume", "report", "why" };
+	const char *cmds[] = { "run", "resume", "report", "why", "flakes" };
 
 	for (size_t i = 0; i < PT_ARRAY_SIZE(cmds); i++) {
 		const char *args[] = { cmds[i], "--help", NULL };
@@ -576,14 +576,81 @@ PT_TEST(retries_repeat_until_fail)
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
 			      "fail t::flaky (attempt 3): flaky: failed 1 of "
 			      "3 runs\n"
-			      "1 jobs: 1 fail, seed 1\n");
+			      "1 jobs: 1 fail, seed 1\n"
+			      "flake statistics (--repeat 3):\n"
+			      " RATE  FAILS/RUNS   SESSIONS  JOB\n"
+			      "  33%  1/3          1         t::flaky\n");
 	pt__free(out);
 	pt__free(err);
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark.flaky")), 0);
 	PT_ASSERT_INT_EQ(run(until, &out, &err), 1);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
 			      "fail t::flaky: exit code 1\n"
-			      "1 jobs: 1 fail, seed 1\n");
+			      "1 jobs: 1 fail, seed 1\n"
+			      "flake statistics (--repeat 3):\n"
+			      " RATE  FAILS/RUNS   SESSIONS  JOB\n"
+			      " 100%  1/1          1         t::flaky\n");
+	pt__free(out);
+	pt__free(err);
+}
+
+/* Every 16-hex-digit word (a session id) becomes "ID". */
+static char *mask_ids(char *s)
+{
+	struct pt_buf b = PT_BUF_INIT;
+	size_t i = 0, n = strlen(s);
+
+	while (i < n) {
+		size_t k = 0;
+		while (i + k < n && strchr("0123456789abcdef", s[i + k]) &&
+		       s[i + k])
+			k++;
+		if (k == 16 && (i == 0 || s[i - 1] == ' ')) {
+			PT_ASSERT_OK(pt__buf_adds(&b, "ID"));
+			i += k;
+		} else {
+			PT_ASSERT_OK(pt__buf_add(&b, s + i, k ? k : 1));
+			i += k ? k : 1;
+		}
+	}
+	pt__free(s);
+	return pt__buf_detach(&b, NULL);
+}
+
+PT_TEST(flakes_across_sessions_with_their_seeds)
+{
+	const char *retry[] = { "run",	     fixture(), "-p",
+				"t::flaky",  "-j1",	"--seed=7",
+				"--retries", "1",	NULL };
+	const char *twice[] = { "run",	    fixture(),	"-p", "t::flaky", "-j1",
+				"--seed=8", "--repeat", "2",  NULL };
+	const char *flakes[] = { "flakes", NULL };
+	const char *all[] = { "flakes", "--all", NULL };
+	char *out, *err;
+
+	/* Nothing yet: no flaky job, exit 0. */
+	PT_ASSERT_INT_EQ(run(flakes, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, " RATE  FAILS/RUNS   SESSIONS  JOB\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(retry, &out, &err), 0);
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark.flaky")), 0);
+	PT_ASSERT_INT_EQ(run(twice, &out, &err), 1);
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(flakes, &out, &err), 1);
+	out = mask_ids(out);
+	PT_ASSERT_STR_EQ(out, " RATE  FAILS/RUNS   SESSIONS  JOB\n"
+			      "  50%  2/4          2         t::flaky\n"
+			      "       fail: session ID, seed 8, attempt 1\n"
+			      "       fail: session ID, seed 7, attempt 1\n");
+	PT_ASSERT_STR_EQ(err, "");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(all, &out, &err), 1);
+	PT_ASSERT_NOT_NULL(strstr(out, "  50%  2/4 "));
 	pt__free(out);
 	pt__free(err);
 }
@@ -669,7 +736,7 @@ PT_TEST(the_example_provider_runs)
 PT_TEST(namespace_of_a_unit_file_given_directly)
 {
 	char file[4096];
-	const char *run_args[] = { "run", file,	    "-n", "demo",
+	const char *run_args[] = { "run", file,	      "-n", "demo",
 				   "-j1", "--seed=3", NULL };
 	const char *resume_args[] = { "resume", NULL };
 	static const char text[] = "id: a\nplugin: shell\ncommand: true\n\n"
@@ -1361,9 +1428,14 @@ static const char *const formats[] = { "junit", "tap", "tap13", "json",
  */
 static void run_copy(char *prov, size_t size, char **before)
 {
-	const char *args[] = { "run",	    prov,		 "-p",
-			       "t::all",    "-j2",		 "--seed=9",
-			       "--non-interactive", NULL };
+	const char *args[] = { "run",
+			       prov,
+			       "-p",
+			       "t::all",
+			       "-j2",
+			       "--seed=9",
+			       "--non-interactive",
+			       NULL };
 	char *out, *err;
 
 	snprintf(prov, size, "%s", pt_test_path("prov"));

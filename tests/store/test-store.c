@@ -1450,6 +1450,160 @@ PT_TEST(concurrent_durations_writers_lose_nothing)
 	pt_store_durations_free(d);
 }
 
+/* ---- job history */
+
+PT_TEST(history_is_read_back_exactly_flakes_and_median)
+{
+	const struct pt_store_hist v[] = {
+		{ "ns::a", "s1", 7, 10, PT_OUTCOME_PASS, 1, 1.0, 100 },
+		{ "ns::a", "s1", 7, 11, PT_OUTCOME_FAIL, 2, 3.0, 0 },
+		{ "ns::a", "s2", 8, 12, PT_OUTCOME_PASS, 1, 2.0, 0 },
+		{ "ns::b", NULL, 8, 12, PT_OUTCOME_PASS, 1, 0.5, 0 },
+		{ "ns::c x", "s2", 8, 0, PT_OUTCOME_CRASH, 1, 0.25, 0 },
+		{ "ns::c x", "s2", 8, 0, PT_OUTCOME_PASS, 2, 0.25, 0 },
+	};
+	struct pt_store_history *h = NULL;
+	struct pt_store_flake *f = NULL;
+	char *text = NULL, path[1024];
+	size_t len, first, n;
+
+	pt__clock_set_fake(fake_clock, NULL);
+	fake_wall = 20;
+	PT_ASSERT_OK(pt_store_history_record(repo(), v, 6, NULL));
+	pt__clock_set_fake(NULL, NULL);
+	snprintf(path, sizeof(path), "%s/history", repo());
+	PT_ASSERT_OK(pt__read_file(path, 1 << 20, &text, &len));
+	PT_ASSERT_STR_EQ(text, "proctor-history 1\n"
+			       "20 pass 2 250000000 0 8 s2 ns::c x\n"
+			       "20 crash 1 250000000 0 8 s2 ns::c x\n"
+			       "12 pass 1 2000000000 0 8 s2 ns::a\n"
+			       "12 pass 1 500000000 0 8 - ns::b\n"
+			       "11 fail 2 3000000000 0 7 s1 ns::a\n"
+			       "10 pass 1 1000000000 100 7 s1 ns::a\n");
+	pt__free(text);
+	PT_ASSERT_OK(pt_store_history_load(repo(), NULL, &h));
+	PT_ASSERT_UINT_EQ(pt_store_history_count(h), 6);
+	n = pt_store_history_job(h, "ns::a", &first);
+	PT_ASSERT_UINT_EQ(n, 3);
+	PT_ASSERT_UINT_EQ(first, 0);
+	PT_ASSERT_STR_EQ(pt_store_history_get(h, 0)->session_id, "s1");
+	PT_ASSERT_INT_EQ(pt_store_history_get(h, 0)->maxrss_kib, 100);
+	PT_ASSERT_STR_EQ(pt_store_history_get(h, 3)->session_id, "");
+	PT_ASSERT_UINT_EQ(pt_store_history_job(h, "ns::", &first), 0);
+	ASSERT_DBL_EQ(pt_store_history_median(h, "ns::a"), 2.0);
+	ASSERT_DBL_EQ(pt_store_history_median(h, "ns::b"), 0.5);
+	ASSERT_DBL_EQ(pt_store_history_median(h, "ns::c x"), 0.25);
+	ASSERT_DBL_EQ(pt_store_history_median(h, "nope"), -1);
+	PT_ASSERT_OK(pt_store_history_flakes(h, false, &f, &n));
+	PT_ASSERT_UINT_EQ(n, 2);
+	PT_ASSERT_STR_EQ(f[0].job_id, "ns::c x");
+	PT_ASSERT_UINT_EQ(f[0].fails, 1);
+	PT_ASSERT_UINT_EQ(f[0].runs, 2);
+	PT_ASSERT_UINT_EQ(f[0].sessions, 1);
+	PT_ASSERT_STR_EQ(f[1].job_id, "ns::a");
+	PT_ASSERT_UINT_EQ(f[1].runs, 3);
+	PT_ASSERT_UINT_EQ(f[1].sessions, 2);
+	pt_free(f);
+	PT_ASSERT_OK(pt_store_history_flakes(h, true, &f, &n));
+	PT_ASSERT_UINT_EQ(n, 3);
+	PT_ASSERT_STR_EQ(f[2].job_id, "ns::b");
+	pt_free(f);
+	pt_store_history_free(h);
+	/* Bad input is refused before anything is written. */
+	{
+		struct pt_store_hist bad = v[0];
+		bad.session_id = "has space";
+		PT_ASSERT_ERR(pt_store_history_record(repo(), &bad, 1, NULL),
+			      -EINVAL);
+		bad = v[0];
+		bad.attempt = 0;
+		PT_ASSERT_ERR(pt_store_history_record(repo(), &bad, 1, NULL),
+			      -EINVAL);
+		bad = v[0];
+		bad.outcome = PT_OUTCOME_NONE;
+		PT_ASSERT_ERR(pt_store_history_record(repo(), &bad, 1, NULL),
+			      -EINVAL);
+	}
+}
+
+PT_TEST(history_is_bounded_per_job_and_in_total)
+{
+	size_t n = PT_STORE_HISTORY_PER_JOB + 10;
+	struct pt_store_hist *v = pt__calloc(n, sizeof(*v));
+	struct pt_store_history *h = NULL;
+	size_t first;
+
+	PT_ASSERT_NOT_NULL(v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct pt_store_hist){ "j",
+					       "s",
+					       1,
+					       (int64_t)i + 1,
+					       PT_OUTCOME_PASS,
+					       (unsigned)i + 1,
+					       1.0,
+					       0 };
+	PT_ASSERT_OK(pt_store_history_record(repo(), v, n, NULL));
+	PT_ASSERT_OK(pt_store_history_load(repo(), NULL, &h));
+	PT_ASSERT_UINT_EQ(pt_store_history_job(h, "j", &first),
+			  PT_STORE_HISTORY_PER_JOB);
+	/* The oldest went: the first kept is attempt 11. */
+	PT_ASSERT_UINT_EQ(pt_store_history_get(h, first)->attempt, 11);
+	pt_store_history_free(h);
+	pt__free(v);
+}
+
+PT_TEST(damaged_history_is_reported_then_replaced)
+{
+	static const struct {
+		const char *text;
+		unsigned line;
+	} bad[] = {
+		{ "proctor-history 2\n", 1 },
+		{ "proctor-history 1\n1 pass 1 1 0 1 s\n", 2 },
+		{ "proctor-history 1\n1 pass 1 1 0 1 s j", 2 },
+		{ "proctor-history 1\n1 maybe 1 1 0 1 s j\n", 2 },
+		{ "proctor-history 1\n1 pass 0 1 0 1 s j\n", 2 },
+		{ "proctor-history 1\n1 pass 1 -1 0 1 s j\n", 2 },
+		{ "proctor-history 1\n1 pass 1 1 0 1 s j\n1 x\n", 3 },
+	};
+	const struct pt_store_hist one = { "j", "s", 1, 5, PT_OUTCOME_FAIL,
+					   1,	1.0, 0 };
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/history", repo());
+	PT_ASSERT_OK(pt__mkdir_p(repo(), 0700));
+	for (size_t i = 0; i < PT_ARRAY_SIZE(bad); i++) {
+		struct pt_store_history *h = NULL;
+		struct pt_diags *g = NULL;
+
+		write_text(path, bad[i].text);
+		PT_ASSERT_OK(pt_diags_new(&g));
+		PT_ASSERT_ERR(pt_store_history_load(repo(), g, &h),
+			      PT_ECORRUPT);
+		PT_ASSERT_NULL(h);
+		PT_ASSERT_UINT_EQ(pt_diags_count(g), 1);
+		PT_ASSERT_UINT_EQ(pt_diags_get(g, 0)->line, bad[i].line);
+		PT_ASSERT_STR_EQ(pt_diags_get(g, 0)->file, path);
+		pt_diags_free(g);
+	}
+	/* Recording replaces it (a warning) and keeps the new entry. */
+	{
+		struct pt_store_history *h = NULL;
+		struct pt_diags *g = NULL;
+
+		PT_ASSERT_OK(pt_diags_new(&g));
+		PT_ASSERT_OK(pt_store_history_record(repo(), &one, 1, g));
+		PT_ASSERT_UINT_EQ(pt_diags_count(g), 2);
+		PT_ASSERT_OK(pt_store_history_load(repo(), NULL, &h));
+		PT_ASSERT_UINT_EQ(pt_store_history_count(h), 1);
+		PT_ASSERT_INT_EQ(pt_store_history_get(h, 0)->outcome,
+				 PT_OUTCOME_FAIL);
+		pt_store_history_free(h);
+		pt_diags_free(g);
+	}
+}
+
 PT_TEST(rejected_list_replaced_without_duplicates)
 {
 	struct pt_store *s = create("rejected");
