@@ -5,7 +5,6 @@
  * Per-iteration seeds: splitmix64 over the top seed, one draw per
  * iteration, so iteration i's seed depends only on (seed, i).
  */
-#define _DEFAULT_SOURCE 1 /* realpath */
 #include "base/common.h"
 
 #include "base/buf.h"
@@ -659,7 +658,7 @@ int pt_ls_main(int argc, char **argv)
 	uint64_t u;
 	unsigned ntests = 0, k = 0, failed = 0;
 
-	if (argc < 1 || !argv[0] || !realpath(argv[0], binary))
+	if (argc < 1 || !argv[0] || pt__lsos_realpath(argv[0], binary, sizeof(binary)) < 0)
 		snprintf(binary, sizeof(binary), "%s",
 			 argc > 0 && argv[0] ? argv[0] : "test");
 	for (int i = 1; i < argc; i++) {

@@ -67,4 +67,12 @@ int pt__lsos_self_dir(char *buf, size_t len);
 /* 0 when path is an existing regular file readable by us. */
 int pt__lsos_readable(const char *path);
 
+/*
+ * A fiber stack of at least size bytes (rounded up to pages) with a guard
+ * page below it; *ret_size is the usable size. 0 or -errno.
+ */
+int pt__lsos_stack_alloc(size_t size, void **ret_stack, size_t *ret_size);
+/* Frees a stack from pt__lsos_stack_alloc (NULL: nothing). */
+void pt__lsos_stack_free(void *stack, size_t size);
+
 #endif
