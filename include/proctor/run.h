@@ -60,6 +60,11 @@ struct pt_run_options {
 	bool fail_fast;	     /* stop starting jobs after the first failure */
 	unsigned retries;    /* run a failed job again, up to N times */
 	int ports;	     /* TCP ports per job; < 0: the default (4) */
+	/* Default budget of jobs without a budget field (0: none); over
+	 * budget is a note in the result, a fail with budget_fail. */
+	double budget_time;	/* seconds */
+	uint64_t budget_memory; /* bytes of peak resident memory */
+	bool budget_fail;
 	bool rerun_failed;   /* resume: run failed jobs again */
 	bool accept_changed; /* resume: even though definitions changed */
 	/*
@@ -203,6 +208,8 @@ struct pt_run_progress {
 	size_t running; /* in the executor */
 	size_t per_outcome[PT_OUTCOME_COUNT_]; /* run list, NONE: not run */
 	size_t flaky; /* passes after failed attempts */
+	size_t over_budget; /* jobs with an attempt over its budget */
+	size_t slow;	    /* jobs with an attempt > 3x its history's median */
 	bool interrupted, failed_fast, storage_error;
 };
 

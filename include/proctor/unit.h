@@ -93,6 +93,9 @@ struct pt_job {
 	const struct pt_job *sibling_of; /* parent of a sibling / after-suspend
 					    job, NULL otherwise */
 	size_t index;            /* position in pt_units_job() order */
+	/* proctor: the budget field (pt_parse_budget); 0: none */
+	double budget_time;      /* seconds */
+	uint64_t budget_memory;  /* bytes of peak resident memory */
 };
 
 /* ------------------------------------------------------------------ */
@@ -306,6 +309,14 @@ PT_API int pt_unit_checksum(const struct pt_unit *u, char out[65]);
 
 /* Parses an estimated_duration / timeout value; -1 when unparsable. */
 PT_API double pt_parse_duration(const char *text);
+
+/*
+ * Parses a budget ("2s 64M", "500ms", "1.5G"): white-space separated
+ * words, at most one duration (a number with ms, s, m or h) and at most
+ * one memory size (K, M, G or KiB, MiB, GiB: powers of 1024), each > 0.
+ * *secs and *bytes get them (0 for the one absent); PT_EPARSE otherwise.
+ */
+PT_API int pt_parse_budget(const char *text, double *secs, uint64_t *bytes);
 
 /* ------------------------------------------------------------------ */
 /* Test plans (spec §2.6)                                              */

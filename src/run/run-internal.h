@@ -32,8 +32,9 @@ struct pt__jst {
 	bool looking;	/* its run-list position is in run.look */
 	size_t pos;	/* its run-list position; PT_RUN_NOT_LISTED if none */
 	unsigned attempt;
-	unsigned runs, fails; /* --repeat, --retries */
-	uint64_t order;	      /* shuffled order key */
+	unsigned runs, fails;	/* --repeat, --retries */
+	bool over_budget, slow; /* an attempt was (notes in its result) */
+	uint64_t order;		/* shuffled order key */
 };
 
 /* A resource job's records, for the session and for the store. */
@@ -60,7 +61,7 @@ struct pt_run {
 	regex_t *inc, *exc;
 	size_t ninc, nexc;
 	bool interrupted, failed_fast, storage_error, readonly;
-	size_t n_done, n_fail, n_total, n_flaky;
+	size_t n_done, n_fail, n_total, n_flaky, n_over_budget, n_slow;
 	/*
 	 * Run-list positions schedule() must look at, a min-heap: all of
 	 * them when the run list is made, then those of jobs whose
@@ -75,6 +76,8 @@ struct pt_run {
 	/* Every attempt this process ran, as it ran (before --repeat folds
 	 * the runs into one verdict): the repository's history at the end. */
 	struct pt_store_history *hist;
+	/* The repository's history at the start: "slower than its history". */
+	struct pt_store_history *past;
 	/* Results waiting in the store's commit group (pt_store_group_add):
 	 * reported and given to the session only once it is committed. */
 	struct pt__waiting {

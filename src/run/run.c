@@ -780,6 +780,85 @@ const struct pt_store_history *pt_run_history(const struct pt_run *run)
 	return run ? run->hist : NULL;
 }
 
+/* "1.5 s", "12 ms": a duration for a note. */
+static void fmt_secs(char *b, size_t n, double s)
+{
+	if (s < 1)
+		snprintf(b, n, "%.3g ms", s * 1e3);
+	else
+		snprintf(b, n, "%.3g s", s);
+}
+
+static void fmt_bytes(char *b, size_t n, double v)
+{
+	if (v < 1048576)
+		snprintf(b, n, "%.4g KiB", v / 1024);
+	else if (v < 1073741824)
+		snprintf(b, n, "%.4g MiB", v / 1048576);
+	else
+		snprintf(b, n, "%.4g GiB", v / 1073741824);
+}
+
+/*
+ * Budgets and history (docs/run.md, "Budgets"): the attempt's comments
+ * with "over budget: ..." and "slower than its history: ..." added;
+ * with budget_fail, a pass over budget becomes a fail.
+ */
+static const char *notes(struct pt_run *c, const struct pt_job *j,
+			 const struct pt_exec_done *d, struct pt_result *res,
+			 char *buf, size_t size)
+{
+	struct pt__jst *js = &c->js[(size_t)(uintptr_t)d->udata];
+	double bt = j->budget_time > 0 ? j->budget_time : c->o.budget_time;
+	uint64_t bm = j->budget_memory ? j->budget_memory : c->o.budget_memory;
+	double mem = (double)d->maxrss_kib * 1024, med;
+	size_t o = 0, first;
+	char a[32], b[32];
+	bool over = false;
+
+	buf[0] = 0;
+	if (res->comments)
+		o += (size_t)snprintf(buf, size, "%s", res->comments);
+	if (bt > 0 && res->duration > bt && o < size) {
+		fmt_secs(a, sizeof(a), res->duration);
+		fmt_secs(b, sizeof(b), bt);
+		o += (size_t)snprintf(buf + o, size - o,
+				      "%sover budget: ran %s, budget %s",
+				      o ? "; " : "", a, b);
+		over = true;
+	}
+	if (bm && d->maxrss_kib && mem > (double)bm && o < size) {
+		fmt_bytes(a, sizeof(a), mem);
+		fmt_bytes(b, sizeof(b), (double)bm);
+		o += (size_t)snprintf(buf + o, size - o,
+				      "%sover budget: peak memory %s, budget "
+				      "%s",
+				      o ? "; " : "", a, b);
+		over = true;
+	}
+	/* Slow: > 3x the median of at least 3 earlier attempts, and 10 ms
+	 * more (below that, the noise of starting a process). */
+	if (pt_store_history_job(c->past, j->id, &first) >= 3 &&
+	    (res->outcome == PT_OUTCOME_PASS ||
+	     res->outcome == PT_OUTCOME_FAIL) &&
+	    (med = pt_store_history_median(c->past, j->id)) > 0 &&
+	    res->duration > 3 * med && res->duration > med + 0.01 && o < size) {
+		fmt_secs(a, sizeof(a), res->duration);
+		fmt_secs(b, sizeof(b), med);
+		o += (size_t)snprintf(buf + o, size - o,
+				      "%sslower than its history: ran %s, "
+				      "more than 3x its median %s",
+				      o ? "; " : "", a, b);
+		js->slow = true;
+	}
+	if (over) {
+		js->over_budget = true;
+		if (c->o.budget_fail && res->outcome == PT_OUTCOME_PASS)
+			res->outcome = PT_OUTCOME_FAIL;
+	}
+	return buf[0] ? buf : NULL;
+}
+
 static int on_done(struct pt_run *c, const struct pt_exec_done *d)
 {
 	size_t k = (size_t)(uintptr_t)d->udata;
@@ -787,7 +866,7 @@ static int on_done(struct pt_run *c, const struct pt_exec_done *d)
 	struct pt__jst *js = &c->js[k];
 	struct pt_result res = d->result;
 	struct pt__recset x = { 0 };
-	char comment[1024];
+	char comment[1024], note[1536];
 	bool final = true, retry = false;
 	int r = 0;
 
@@ -825,6 +904,7 @@ static int on_done(struct pt_run *c, const struct pt_exec_done *d)
 		verdict(c, j, &d->result, &res, comment, sizeof(comment));
 	}
 	hist_add(c, j, d, &res);
+	res.comments = notes(c, j, d, &res, note, sizeof(note));
 	/* --repeat / --until-fail, then --retries */
 	js->runs++;
 	if (pt__run_is_fail(res.outcome))
@@ -851,6 +931,10 @@ static int on_done(struct pt_run *c, const struct pt_exec_done *d)
 	} else if (c->o.repeat > 1 && js->fails &&
 		   !pt__run_is_fail(res.outcome)) {
 		res.outcome = PT_OUTCOME_FAIL;
+	}
+	if (final) {
+		c->n_over_budget += js->over_budget;
+		c->n_slow += js->slow;
 	}
 	r = record(c, k, &res, x.recs ? &x : NULL, final);
 	pt__recset_free(&x);
@@ -1061,6 +1145,11 @@ static int make_executor(struct pt_run *c)
 		}
 		pt_diags_free(d);
 	}
+	/* A hint too: without it, nothing is flagged slow. */
+	if (c->st && !c->past &&
+	    pt_store_history_load(c->o.repo, NULL, &c->past) < 0)
+		pt__run_msg(c, PT_RUN_MSG_WARNING,
+			    "job history unreadable: slow jobs not flagged");
 	cfg.jobs = c->o.jobs;
 	cfg.timeout = c->o.timeout;
 	cfg.keep_tmp = c->o.keep_tmp;
@@ -1194,6 +1283,8 @@ void pt_run_progress(const struct pt_run *c, struct pt_run_progress *p)
 		if (res->flaky)
 			p->flaky++;
 	}
+	p->over_budget = c->n_over_budget;
+	p->slow = c->n_slow;
 	p->total = c->n_total;
 	p->done = c->n_done;
 	p->failed = c->n_fail;
@@ -1363,11 +1454,11 @@ static int create_store(struct pt_run *c)
 	struct pt_store_kv *plan;
 	struct pt_store_meta meta = { 0 };
 	struct pt_diags *sd = NULL;
-	char seedbuf[32], jobsbuf[16], tbuf[32], rbuf[16], pbuf[16];
+	char seedbuf[32], jobsbuf[16], tbuf[32], rbuf[16], pbuf[16], bbuf[64];
 	size_t np = 0;
 	int r;
 
-	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude + 8,
+	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude + 9,
 			  sizeof(*plan));
 	if (!plan || pt_diags_new(&sd) < 0) {
 		pt__free(plan);
@@ -1393,6 +1484,12 @@ static int create_store(struct pt_run *c)
 	plan[np++] = (struct pt_store_kv){ "retries", rbuf };
 	snprintf(pbuf, sizeof(pbuf), "%d", o->ports);
 	plan[np++] = (struct pt_store_kv){ "ports", pbuf };
+	if (o->budget_time > 0 || o->budget_memory || o->budget_fail) {
+		snprintf(bbuf, sizeof(bbuf), "%.9g %llu %d", o->budget_time,
+			 (unsigned long long)o->budget_memory,
+			 (int)o->budget_fail);
+		plan[np++] = (struct pt_store_kv){ "budget", bbuf };
+	}
 	meta.title = o->plan;
 	meta.plan = plan;
 	meta.n_plan = np;
@@ -1513,6 +1610,7 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt_store_free(c->st);
 	pt_store_durations_free(c->dur);
 	pt_store_history_free(c->hist);
+	pt_store_history_free(c->past);
 	pt_units_free(c->u);
 	pt_diags_free(c->diags);
 	for (size_t i = 0; c->inc && i < c->ninc; i++)

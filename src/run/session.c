@@ -297,6 +297,15 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 		c->o.timeout = strtod(v, NULL);
 	if (!c->o.retries && (v = plan_get(st, "retries")))
 		c->o.retries = (unsigned)strtoul(v, NULL, 10);
+	if ((v = plan_get(st, "budget"))) {
+		unsigned long long m = 0;
+		int f = 0;
+
+		if (sscanf(v, "%lf %llu %d", &c->o.budget_time, &m, &f) == 3) {
+			c->o.budget_memory = m;
+			c->o.budget_fail = f != 0;
+		}
+	}
 	if (c->o.ports < 0 && (v = plan_get(st, "ports")))
 		c->o.ports = (int)strtol(v, NULL, 10);
 	return 0;

@@ -71,6 +71,9 @@ struct opts {
 	bool rerun_failed;
 	bool accept_changed;
 	int ports; /* TCP ports per job; -1: the runner's default */
+	double budget_time;
+	uint64_t budget_memory;
+	bool budget_fail;
 };
 
 static uint64_t random_seed(void)
@@ -98,6 +101,8 @@ enum {
 	OPT_ACCEPT_CHANGED,
 	OPT_SEED,
 	OPT_PORTS,
+	OPT_BUDGET,
+	OPT_BUDGET_FAIL,
 };
 
 static int parse_uint(const char *cmd, const char *opt, const char *s,
@@ -136,8 +141,9 @@ static void usage_run(FILE *f)
 		"[--until-fail]\n"
 		"                   [--shuffle[=SEED]] [--fail-fast] "
 		"[--retries N]\n"
-		"                   [--non-interactive] [--report "
-		"FORMAT:PATH]...\n\n"
+		"                   [--budget SPEC] [--budget-fail] "
+		"[--non-interactive]\n"
+		"                   [--report FORMAT:PATH]...\n\n"
 		"Runs the jobs of unit files and providers (PATH...) as a "
 		"new session:\nthe test plan PLAN, or every job, filtered by "
 		"-i/-x (regular expressions\nmatching whole job ids). Each "
@@ -164,6 +170,12 @@ static void usage_run(FILE *f)
 		"      --retries N        run a failed job again, up to N "
 		"times (a later\n"
 		"                         pass is marked flaky)\n"
+		"      --budget SPEC      default budget of jobs without a "
+		"budget field:\n"
+		"                         a duration and/or peak memory "
+		"('2s 64M');\n"
+		"                         over it, a note in the result\n"
+		"      --budget-fail      a pass over its budget is a fail\n"
 		"      --non-interactive  skip jobs that need an operator\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
 		"json, html;\n"
@@ -212,6 +224,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "rerun-failed", no_argument, NULL, OPT_RERUN_FAILED },
 		{ "accept-changed", no_argument, NULL, OPT_ACCEPT_CHANGED },
 		{ "ports", required_argument, NULL, OPT_PORTS },
+		{ "budget", required_argument, NULL, OPT_BUDGET },
+		{ "budget-fail", no_argument, NULL, OPT_BUDGET_FAIL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -292,6 +306,18 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		}
 		case OPT_FAIL_FAST:
 			o->fail_fast = true;
+			break;
+		case OPT_BUDGET:
+			if (pt_parse_budget(optarg, &o->budget_time,
+					    &o->budget_memory) < 0)
+				return pt_tool_usage_err(
+					cmd,
+					"--budget: bad budget '%s' (e.g. "
+					"'2s', '64M', '500ms 1G')",
+					optarg);
+			break;
+		case OPT_BUDGET_FAIL:
+			o->budget_fail = true;
 			break;
 		case OPT_RETRIES:
 			if ((r = parse_uint(cmd, "--retries", optarg, 1000,
@@ -416,6 +442,9 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->fail_fast = o->fail_fast;
 	ro->retries = o->retries;
 	ro->ports = o->ports;
+	ro->budget_time = o->budget_time;
+	ro->budget_memory = o->budget_memory;
+	ro->budget_fail = o->budget_fail;
 	ro->rerun_failed = o->rerun_failed;
 	ro->accept_changed = o->accept_changed;
 	ro->no_operator = o->non_interactive	     ? "--non-interactive"
@@ -447,6 +476,10 @@ static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 		printf(" %zu not run,", p.per_outcome[PT_OUTCOME_NONE]);
 	if (p.flaky)
 		printf(" %zu flaky,", p.flaky);
+	if (p.over_budget)
+		printf(" %zu over budget,", p.over_budget);
+	if (p.slow)
+		printf(" %zu slower than their history,", p.slow);
 	printf(" seed %llu\n", (unsigned long long)ro->seed);
 	if (ro->repeat > 1 && pt_run_history(run)) {
 		printf("flake statistics (--repeat %u):\n", ro->repeat);

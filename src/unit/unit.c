@@ -277,6 +277,86 @@ nomem:
 	return -ENOMEM;
 }
 
+/* A decimal number (digits, optional fraction) at *p: -1 when none. */
+static double budget_number(const char **p)
+{
+	double v = 0, scale = 1;
+	bool digits = false;
+
+	for (; **p >= '0' && **p <= '9'; (*p)++, digits = true)
+		if (v < 1e12)
+			v = v * 10 + (**p - '0');
+	if (**p == '.') {
+		for ((*p)++; **p >= '0' && **p <= '9'; (*p)++, digits = true)
+			if (scale > 1e-9)
+				v += (**p - '0') * (scale /= 10);
+	}
+	return digits ? v : -1;
+}
+
+int pt_parse_budget(const char *text, double *secs, uint64_t *bytes)
+{
+	static const struct {
+		const char *suffix;
+		double time; /* seconds per unit; 0: a memory unit */
+		double mem;
+	} units[] = {
+		{ "ms", 1e-3, 0 },
+		{ "s", 1, 0 },
+		{ "m", 60, 0 },
+		{ "h", 3600, 0 },
+		{ "K", 0, 1024.0 },
+		{ "KiB", 0, 1024.0 },
+		{ "M", 0, 1048576.0 },
+		{ "MiB", 0, 1048576.0 },
+		{ "G", 0, 1073741824.0 },
+		{ "GiB", 0, 1073741824.0 },
+	};
+	const char *p = text;
+	double t = 0;
+	uint64_t m = 0;
+
+	if (!text)
+		return PT_EPARSE;
+	for (;;) {
+		double v;
+		const char *w;
+		size_t n, i;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		v = budget_number(&p);
+		w = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		n = (size_t)(p - w);
+		for (i = 0; i < PT_ARRAY_SIZE(units); i++)
+			if (strlen(units[i].suffix) == n &&
+			    !memcmp(w, units[i].suffix, n))
+				break;
+		if (v <= 0 || i == PT_ARRAY_SIZE(units))
+			return PT_EPARSE;
+		if (units[i].time > 0) {
+			if (t > 0)
+				return PT_EPARSE; /* two durations */
+			t = v * units[i].time;
+		} else {
+			if (m || v * units[i].mem > 1e18)
+				return PT_EPARSE;
+			m = (uint64_t)(v * units[i].mem);
+			if (!m)
+				return PT_EPARSE;
+		}
+	}
+	if (!(t > 0) && !m)
+		return PT_EPARSE;
+	*secs = t;
+	*bytes = m;
+	return 0;
+}
+
 /*
  * estimated_duration: a number, or ^(\d+h)?[ :]*(\d+m)?[ :]*(\d+s)?$;
  * -1 when neither (upstream: None).
@@ -594,7 +674,7 @@ enum {
 	F_COMMAND, F_SHELL, F_USER, F_FLAGS, F_PLUGIN, F_DEPENDS, F_AFTER,
 	F_BEFORE, F_SALVAGES, F_ENVIRON, F_LOCKS, F_REQUIRES, F_IMPORTS,
 	F_GROUP, F_CATEGORY_ID, F_CERT, F_CERT2, F_RETRY, F_RETRY2,
-	F_DURATION, F_TIMEOUT, F_TEMPLATE_ID, F_N
+	F_DURATION, F_TIMEOUT, F_TEMPLATE_ID, F_BUDGET, F_N
 };
 
 static const char *const field_names[F_N] = {
@@ -603,15 +683,15 @@ static const char *const field_names[F_N] = {
 	"before", "salvages", "environ", "locks", "requires", "imports",
 	"group", "category_id", "certification_status",
 	"certification-status", "auto_retry", "auto-retry",
-	"estimated_duration", "timeout", "template-id",
+	"estimated_duration", "timeout", "template-id", "budget",
 };
 
 static int field_slot(const char *k)
 {
 	/* Candidates by first letter, as slot + 1 (0 ends a row). */
-	static const unsigned char first[26][4] = {
+	static const unsigned char first[26][5] = {
 		['a' - 'a'] = { F_AFTER + 1, F_RETRY + 1, F_RETRY2 + 1 },
-		['b' - 'a'] = { F_BEFORE + 1 },
+		['b' - 'a'] = { F_BEFORE + 1, F_BUDGET + 1 },
 		['c' - 'a'] = { F_COMMAND + 1, F_CATEGORY_ID + 1, F_CERT + 1,
 				F_CERT2 + 1 },
 		['d' - 'a'] = { F_DESCRIPTION + 1, F_DEPENDS + 1 },
@@ -632,7 +712,7 @@ static int field_slot(const char *k)
 
 	if (c >= 26)
 		return -1;
-	for (int i = 0; i < 4 && first[c][i]; i++)
+	for (int i = 0; i < 5 && first[c][i]; i++)
 		if (strcmp(k, field_names[first[c][i] - 1]) == 0)
 			return first[c][i] - 1;
 	return -1;
@@ -868,6 +948,14 @@ static int fill_job(struct pt_units *u, struct pt_job *j,
 	if (v && j->timeout < 0 &&
 	    (rc = diag(d, PT_SEV_ERROR, PT_EPARSE, unit, "timeout",
 		       "field 'timeout', cannot parse '%s'", v)) < 0)
+		return rc;
+	v = fv[F_BUDGET];
+	if (v && pt_parse_budget(v, &j->budget_time, &j->budget_memory) < 0 &&
+	    (rc = diag(d, PT_SEV_ERROR, PT_EPARSE, unit, "budget",
+		       "field 'budget', cannot parse '%s' (expected a "
+		       "duration such as 2s or 500ms and/or a memory size "
+		       "such as 64M)",
+		       v)) < 0)
 		return rc;
 	v = fv[F_TEMPLATE_ID];
 	j->template_id = v ? pt_units_qualify(u, ns, v) : NULL;

@@ -655,6 +655,107 @@ PT_TEST(flakes_across_sessions_with_their_seeds)
 	pt__free(err);
 }
 
+static void put_file(const char *path, const char *text)
+{
+	PT_ASSERT_OK(pt__write_file_atomic(path, text, strlen(text), 0600));
+}
+
+PT_TEST(budgets_are_noted_and_fail_with_budget_fail)
+{
+	const char *const units = "id: small\nplugin: shell\nbudget: 30s 1K\n"
+				  "command: true\n\n"
+				  "id: roomy\nplugin: shell\nbudget: 30s 1G\n"
+				  "command: true\n\n"
+				  "id: bad\nplugin: shell\nbudget: 2x\n"
+				  "command: true\n";
+	char path[1024];
+	const char *args[] = { "run", path,	  "-n", "t",
+			       "-j1", "--seed=1", "-i", "t::(small|roomy)",
+			       NULL };
+	const char *strict[] = { "run",		  path,	      "-n",  "t",
+				 "-j1",		  "--seed=1", "-i",  "t::roomy",
+				 "--budget-fail", "--budget", "30s", NULL };
+	const char *bad[] = {
+		"run", path, "-n", "t", "--budget", "2s 3s", NULL
+	};
+	char *out, *err, *p;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("b.pxu"));
+	put_file(path, units);
+	/* Peak memory is above 1 KiB for any process: a note, exit 0. */
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	p = strstr(out, "pass t::small: over budget: peak memory ");
+	PT_ASSERT_NOT_NULL(p);
+	PT_ASSERT_NOT_NULL(strstr(p,
+				  " MiB, budget 1 KiB\n"
+				  "pass t::roomy\n"
+				  "2 jobs: 2 pass, 1 over budget, seed 1\n"));
+	/* The unparsable field is an error naming file, line and field. */
+	PT_ASSERT_NOT_NULL(strstr(err, "b.pxu:13: field 'budget', cannot "
+				       "parse '2x'"));
+	pt__free(out);
+	pt__free(err);
+	/* The job's own budget wins over --budget; within it: a pass. */
+	PT_ASSERT_INT_EQ(run(strict, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::roomy\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	strict[7] = "t::small";
+	PT_ASSERT_INT_EQ(run(strict, &out, &err), 1);
+	PT_ASSERT(pt__starts_with(strstr(out, "\n") + 1,
+				  "fail t::small: over budget: peak memory "));
+	PT_ASSERT_NOT_NULL(strstr(out, "1 jobs: 1 fail, 1 over budget, "
+				       "seed 1\n"));
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
+	PT_ASSERT(pt__starts_with(err, "proctor run: --budget: bad budget "
+				       "'2s 3s'"));
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(slower_than_its_history_is_flagged)
+{
+	char path[1024], hist[1024];
+	const char *args[] = {
+		"run", path, "-n", "t", "-j1", "--seed=1", NULL
+	};
+	char *out, *err;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("s.pxu"));
+	put_file(path, "id: s\nplugin: shell\ncommand: sleep 0.05\n");
+	/* Two earlier attempts are not enough to judge. */
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("repo"), 0700));
+	snprintf(hist, sizeof(hist), "%s/history", pt_test_path("repo"));
+	put_file(hist, "proctor-history 1\n"
+		       "3 pass 1 1000000 0 1 a t::s\n"
+		       "2 fail 1 1000000 0 1 b t::s\n");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::s\n1 jobs: 1 pass, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	/* Three of 1 ms each (the run above added a fourth, ~50 ms: the
+	 * median of 1, 1, 1, 50 is 1 ms). */
+	put_file(hist, "proctor-history 1\n"
+		       "3 pass 1 1000000 0 1 a t::s\n"
+		       "2 fail 1 1000000 0 1 b t::s\n"
+		       "1 pass 1 1000000 0 1 c t::s\n");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
+				       "pass t::s: slower than its history: "
+				       "ran "));
+	PT_ASSERT_NOT_NULL(strstr(out, " ms, more than 3x its median 1 ms\n"
+				       "1 jobs: 1 pass, 1 slower than their "
+				       "history, seed 1\n"));
+	pt__free(out);
+	pt__free(err);
+}
+
 PT_TEST(fail_fast_stops_starting_jobs)
 {
 	const char *args[] = { "run",	      fixture(),

@@ -166,6 +166,42 @@ PT_TEST(estimated_duration_forms)
 				pt_parse_duration(cases[i].in), cases[i].out);
 }
 
+PT_TEST(budget_forms)
+{
+	static const struct {
+		const char *in;
+		int r;
+		double secs;
+		uint64_t bytes;
+	} cases[] = {
+		{ "2s 64M", 0, 2, 64u << 20 },
+		{ "500ms", 0, 0.5, 0 },
+		{ "1.5G", 0, 0, 3u << 29 },
+		{ " 64KiB  1m ", 0, 60, 64u << 10 },
+		{ "1h", 0, 3600, 0 },
+		{ "2", PT_EPARSE, 0, 0 },
+		{ "2s 3s", PT_EPARSE, 0, 0 },
+		{ "1M 2M", PT_EPARSE, 0, 0 },
+		{ "0s", PT_EPARSE, 0, 0 },
+		{ "", PT_EPARSE, 0, 0 },
+		{ "2x", PT_EPARSE, 0, 0 },
+		{ "-1s", PT_EPARSE, 0, 0 },
+		{ "99999999999999999999G", PT_EPARSE, 0, 0 },
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
+		double t = -7;
+		uint64_t m = 7;
+		int r = pt_parse_budget(cases[i].in, &t, &m);
+
+		if (r != cases[i].r ||
+		    (r == 0 && (t != cases[i].secs || m != cases[i].bytes)) ||
+		    (r != 0 && (t != -7 || m != 7)))
+			PT_FAIL("'%s': %d %g %llu", cases[i].in, r, t,
+				(unsigned long long)m);
+	}
+}
+
 PT_TEST(siblings_json_and_after_suspend)
 {
 	struct pt_diags *d = NULL;
