@@ -122,6 +122,9 @@ struct pt_exec_config {
 	/* Executor-specific settings, "key=value", NULL-terminated (for
 	 * example a cluster partition); unknown keys are -EINVAL. */
 	const char *const *options;
+	/* Extra "NAME=value" for every job (overriding the run's own
+	 * environment), NULL-terminated; NULL: none. */
+	const char *const *env;
 };
 
 /* The run's side of the seam. Every callback may be NULL. */

@@ -431,6 +431,14 @@ PT_API enum pt_ls_kind pt_ls_trace_kind(const struct pt_ls_trace *t);
 /* ---- real C programs: proctor lockstep exec ---------------------------- */
 
 /*
+ * The preloaded runtime (libproctor-lockstep-rt.so), also the one of
+ * `proctor run --chaos`: want if given, else $PROCTOR_LOCKSTEP_RT, next to
+ * the running binary, the build tree's src/lockstep/, the installed one.
+ * 0 with the path in buf, or -ENOENT.
+ */
+PT_API int pt_ls_runtime_path(const char *want, char *buf, size_t len);
+
+/*
  * Runs an unmodified pthread program many times, each iteration in a
  * fresh process forked from a prepared one, under one controlled schedule
  * (docs/lockstep.md, "Real C programs"): the runtime library

@@ -65,6 +65,10 @@ struct pt_run_options {
 	double budget_time;	/* seconds */
 	uint64_t budget_memory; /* bytes of peak resident memory */
 	bool budget_fail;
+	/* Seeded call faults (docs/chaos.md): "CALL:ERR[:RATE][@FILTER],..."
+	 * injected by the preloaded runtime at chaos_runtime; NULL: none. */
+	const char *chaos;
+	const char *chaos_runtime;
 	bool rerun_failed;   /* resume: run failed jobs again */
 	bool accept_changed; /* resume: even though definitions changed */
 	/*

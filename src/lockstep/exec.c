@@ -89,6 +89,13 @@ static int find_runtime(const char *want, char *buf, size_t len)
 	return pt__lsos_readable(buf) < 0 ? -ENOENT : 0;
 }
 
+int pt_ls_runtime_path(const char *want, char *buf, size_t len)
+{
+	if (!buf || !len)
+		return -EINVAL;
+	return find_runtime(want, buf, len);
+}
+
 static void server_stop(struct server *s)
 {
 	int status;

@@ -20,7 +20,9 @@
 #include "run/run-internal.h"
 
 #include "base/buf.h"
+#include "base/chaos.h"
 #include "os/clock.h"
+#include "os/file.h"
 #include "os/muxos.h"
 #include "os/runos.h"
 
@@ -780,6 +782,9 @@ const struct pt_store_history *pt_run_history(const struct pt_run *run)
 	return run ? run->hist : NULL;
 }
 
+static void chaos_note(struct pt_run *c, const struct pt_job *j,
+		       unsigned attempt, char *buf, size_t size);
+
 /* "1.5 s", "12 ms": a duration for a note. */
 static void fmt_secs(char *b, size_t n, double s)
 {
@@ -816,9 +821,15 @@ static const char *notes(struct pt_run *c, const struct pt_job *j,
 	char a[32], b[32];
 	bool over = false;
 
+	char cn[768];
+
 	buf[0] = 0;
 	if (res->comments)
 		o += (size_t)snprintf(buf, size, "%s", res->comments);
+	chaos_note(c, j, d->attempt ? d->attempt : 1, cn, sizeof(cn));
+	if (cn[0] && o < size)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? "; " : "",
+				      cn);
 	if (bt > 0 && res->duration > bt && o < size) {
 		fmt_secs(a, sizeof(a), res->duration);
 		fmt_secs(b, sizeof(b), bt);
@@ -1126,6 +1137,104 @@ static int log_close(void *ctx, void *log)
 	return 0;
 }
 
+/* ---- chaos (docs/chaos.md) */
+
+#define CHAOS_LOG "chaos.log"
+
+/* The environment that preloads the fault runtime into every job. */
+static int chaos_env(struct pt_run *c)
+{
+	struct pt_buf b = PT_BUF_INIT;
+	const char *old = getenv("LD_PRELOAD"), *aold = getenv("ASAN_OPTIONS");
+	int r;
+
+	pt__strv_free(&c->chaos_env);
+	if (!c->o.chaos_runtime || !c->sess_dir ||
+	    strpbrk(c->sess_dir, ",:") || strpbrk(c->o.chaos_runtime, ":"))
+		return -EINVAL;
+	r = pt__buf_addf(&b, "LD_PRELOAD=%s%s%s", c->o.chaos_runtime,
+			 old && *old ? ":" : "", old ? old : "");
+	if (r == 0)
+		r = pt__strv_add(&c->chaos_env, b.s);
+	pt__buf_reset(&b);
+	/* The spec is the rest of the block: ',' between rules becomes ';'. */
+	if (r == 0)
+		r = pt__buf_addf(&b,
+				 "PROCTOR_PRELOAD=mode=chaos,seed=%llu,log=%s/"
+				 "%s,spec=",
+				 (unsigned long long)c->o.seed, c->sess_dir,
+				 CHAOS_LOG);
+	for (const char *p = c->o.chaos; r == 0 && *p; p++)
+		r = pt__buf_addch(&b, *p == ',' ? ';' : *p);
+	if (r == 0)
+		r = pt__strv_add(&c->chaos_env, b.s);
+	pt__buf_reset(&b);
+	/* A sanitized program under test must accept a runtime before its
+	 * own. */
+	if (r == 0)
+		r = pt__buf_addf(&b, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+				 aold ? aold : "", aold && *aold ? ":" : "");
+	if (r == 0)
+		r = pt__strv_add(&c->chaos_env, b.s);
+	pt__buf_release(&b);
+	return r;
+}
+
+/*
+ * The faults injected into an attempt, from the session's chaos log
+ * ("<job>\t<attempt>\t<pid>\t<call>\t<n>\t<error>"): "chaos: 2 faults:
+ * write EIO at call 3 (pid 12), ...", the first few listed.
+ */
+static void chaos_note(struct pt_run *c, const struct pt_job *j,
+		       unsigned attempt, char *buf, size_t size)
+{
+	char *path = NULL, *data = NULL, att[16];
+	size_t len = 0, idlen = strlen(j->id), o = 0;
+	unsigned n = 0;
+	struct pt_buf list = PT_BUF_INIT;
+
+	buf[0] = 0;
+	if (!c->o.chaos || !(path = pt__run_abs_path(c, CHAOS_LOG)))
+		return;
+	snprintf(att, sizeof(att), "%u", attempt);
+	if (pt__read_file(path, 16u << 20, &data, &len) == 0) {
+		for (char *p = data; p < data + len;) {
+			char *nl = memchr(p, '\n', (size_t)(data + len - p));
+			char *f[6];
+			unsigned k = 0;
+
+			if (!nl)
+				break;
+			*nl = 0;
+			for (char *q = p; k < 6; k++) {
+				f[k] = q;
+				if (!(q = strchr(q, '\t')))
+					break;
+				*q++ = 0;
+			}
+			if (k == 5 && (size_t)(f[1] - f[0] - 1) == idlen &&
+			    !memcmp(f[0], j->id, idlen) && !strcmp(f[1], att)) {
+				if (n < 5)
+					(void)pt__buf_addf(&list,
+							   "%s%s %s at call %s "
+							   "(pid %s)",
+							   n ? ", " : "", f[3],
+							   f[5], f[4], f[2]);
+				n++;
+			}
+			p = nl + 1;
+		}
+	}
+	if (n)
+		o = (size_t)snprintf(buf, size, "chaos: %u fault%s: %s%s", n,
+				     n == 1 ? "" : "s", list.s ? list.s : "",
+				     n > 5 ? ", ..." : "");
+	(void)o;
+	pt__buf_release(&list);
+	pt__free(data);
+	pt__free(path);
+}
+
 static int make_executor(struct pt_run *c)
 {
 	struct pt_exec_iolog_ops ops = { log_open, log_append, log_close, c };
@@ -1157,6 +1266,12 @@ static int make_executor(struct pt_run *c)
 	cfg.session_id = c->st ? pt_store_id(c->st) : "";
 	cfg.ports = c->o.ports;
 	cfg.options = c->exec_opts.n ? strv_v(&c->exec_opts) : NULL;
+	if (c->o.chaos) {
+		int e = chaos_env(c);
+		if (e < 0)
+			return e;
+		cfg.env = strv_v(&c->chaos_env);
+	}
 	if (c->st)
 		host.iolog = &ops; /* copied by bind */
 	return c->xo->bind(&cfg, &host, &c->ex);
@@ -1348,6 +1463,8 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	    (r = dup_opt(&run->ns, o->ns)) ||
 	    (r = dup_opt(&run->repo, o->repo)) ||
 	    (r = dup_opt(&run->no_operator, o->no_operator)) ||
+	    (r = dup_opt(&run->chaos, o->chaos)) ||
+	    (r = dup_opt(&run->chaos_rt, o->chaos_runtime)) ||
 	    (r = copy_strv(&run->paths, o->paths, o->n_paths)) ||
 	    (r = copy_strv(&run->include, o->include, o->n_include)) ||
 	    (r = copy_strv(&run->exclude, o->exclude, o->n_exclude)) ||
@@ -1357,6 +1474,8 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	run->o.ns = run->ns;
 	run->o.repo = run->repo;
 	run->o.no_operator = run->no_operator;
+	run->o.chaos = run->chaos;
+	run->o.chaos_runtime = run->chaos_rt;
 	run->o.paths = strv_v(&run->paths);
 	run->o.include = strv_v(&run->include);
 	run->o.exclude = strv_v(&run->exclude);
@@ -1519,6 +1638,22 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 		goto fail;
 	if (!c->o.jobs)
 		c->o.jobs = pt__cpu_count();
+	if (c->o.chaos) {
+		struct pt_chaos plan;
+		char err[256];
+
+		if (pt__chaos_parse(c->o.chaos, &plan, err, sizeof(err)) < 0) {
+			pt__run_msg(c, PT_RUN_MSG_USAGE, "--chaos: %s", err);
+			r = -EINVAL;
+			goto fail;
+		}
+		if (!c->o.chaos_runtime || strchr(c->o.chaos_runtime, ':')) {
+			pt__run_msg(c, PT_RUN_MSG_USAGE,
+				    "--chaos: no fault runtime");
+			r = -EINVAL;
+			goto fail;
+		}
+	}
 	if ((r = pt__run_prepare(c)) < 0)
 		goto fail;
 	if ((r = pt__run_load_units(c)) < 0) {
@@ -1622,6 +1757,9 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__free(c->js);
 	pt__free(c->look);
 	pt__free(c->sess_dir);
+	pt__free(c->chaos);
+	pt__free(c->chaos_rt);
+	pt__strv_free(&c->chaos_env);
 	pt__free(c->wait);
 	for (size_t i = 0; i < c->n_pending; i++)
 		pt__free(c->pending[i].handle);

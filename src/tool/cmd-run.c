@@ -74,6 +74,8 @@ struct opts {
 	double budget_time;
 	uint64_t budget_memory;
 	bool budget_fail;
+	const char *chaos;
+	char chaos_rt[4096];
 };
 
 static uint64_t random_seed(void)
@@ -102,6 +104,7 @@ enum {
 	OPT_SEED,
 	OPT_PORTS,
 	OPT_BUDGET,
+	OPT_CHAOS,
 	OPT_BUDGET_FAIL,
 };
 
@@ -141,7 +144,8 @@ static void usage_run(FILE *f)
 		"[--until-fail]\n"
 		"                   [--shuffle[=SEED]] [--fail-fast] "
 		"[--retries N]\n"
-		"                   [--budget SPEC] [--budget-fail] "
+		"                   [--budget SPEC] [--budget-fail] [--chaos "
+		"SPEC]\n                   "
 		"[--non-interactive]\n"
 		"                   [--report FORMAT:PATH]...\n\n"
 		"Runs the jobs of unit files and providers (PATH...) as a "
@@ -176,6 +180,11 @@ static void usage_run(FILE *f)
 		"('2s 64M');\n"
 		"                         over it, a note in the result\n"
 		"      --budget-fail      a pass over its budget is a fail\n"
+		"      --chaos SPEC       seeded call faults in every job's "
+		"programs:\n"
+		"                         CALL:ERROR[:RATE][@FILTER],... "
+		"and exe=NAME;\n"
+		"                         e.g. write:EIO:0.2,read:short\n"
 		"      --non-interactive  skip jobs that need an operator\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
 		"json, html;\n"
@@ -226,6 +235,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "ports", required_argument, NULL, OPT_PORTS },
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "budget-fail", no_argument, NULL, OPT_BUDGET_FAIL },
+		{ "chaos", required_argument, NULL, OPT_CHAOS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -318,6 +328,17 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			break;
 		case OPT_BUDGET_FAIL:
 			o->budget_fail = true;
+			break;
+		case OPT_CHAOS:
+			o->chaos = optarg;
+			if (pt_ls_runtime_path(NULL, o->chaos_rt,
+					       sizeof(o->chaos_rt)) < 0) {
+				pt_tool_err(cmd,
+					    "--chaos: the fault runtime "
+					    "libproctor-lockstep-rt.so is not "
+					    "found (set PROCTOR_LOCKSTEP_RT)");
+				return PT_EXIT_USAGE;
+			}
 			break;
 		case OPT_RETRIES:
 			if ((r = parse_uint(cmd, "--retries", optarg, 1000,
@@ -445,6 +466,8 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->budget_time = o->budget_time;
 	ro->budget_memory = o->budget_memory;
 	ro->budget_fail = o->budget_fail;
+	ro->chaos = o->chaos;
+	ro->chaos_runtime = o->chaos ? o->chaos_rt : NULL;
 	ro->rerun_failed = o->rerun_failed;
 	ro->accept_changed = o->accept_changed;
 	ro->no_operator = o->non_interactive	     ? "--non-interactive"

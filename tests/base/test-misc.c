@@ -1,6 +1,7 @@
 /* Tests of errors, diagnostics, rng, base64 and string helpers. */
 #include "base/base64.h"
 #include "base/buf.h"
+#include "base/chaos.h"
 #include "base/common.h"
 #include "base/diag.h"
 #include "base/rng.h"
@@ -122,4 +123,41 @@ PT_TEST(base64_follows_rfc4648_and_decodes_strictly)
 	PT_ASSERT_OK(pt__b64_encode(bin, sizeof(bin), &b));
 	PT_ASSERT_STR_EQ(b.s, "AP/+gH8=");
 	pt__buf_release(&b);
+}
+
+PT_TEST(chaos_plan_parse_and_seeded_decisions)
+{
+	struct pt_chaos c;
+	char err[256];
+	unsigned hits = 0, same = 0;
+
+	PT_ASSERT_OK(pt__chaos_parse("write:EIO:0.25@/tmp/x;read:short,"
+				     "exe=server",
+				     &c, err, sizeof(err)));
+	PT_ASSERT_UINT_EQ(c.n, 2);
+	PT_ASSERT_INT_EQ(c.rules[0].call, PT_CHAOS_WRITE);
+	PT_ASSERT_INT_EQ(c.rules[0].err, EIO);
+	PT_ASSERT(c.rules[0].rate == 0.25);
+	PT_ASSERT_STR_EQ(c.rules[0].filter, "/tmp/x");
+	PT_ASSERT_INT_EQ(c.rules[1].err, PT_CHAOS_SHORT);
+	PT_ASSERT(c.rules[1].rate == 0.1);
+	PT_ASSERT_STR_EQ(c.exe, "server");
+	PT_ASSERT_ERR(pt__chaos_parse("fsync:short", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_STR_EQ(err, "'fsync:short': unknown or impossible error");
+	PT_ASSERT_ERR(pt__chaos_parse("write:EIO:0", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_STR_EQ(err, "'0': rate must be in (0, 1]");
+	PT_ASSERT_ERR(pt__chaos_parse("", &c, err, sizeof(err)), -EINVAL);
+	PT_ASSERT_STR_EQ(err, "no fault rule");
+	/* The same (seed, rule, count) always decides the same; the rate
+	 * holds over many calls. */
+	for (uint64_t n = 1; n <= 100000; n++) {
+		bool h = pt__chaos_hit(42, 0, n, 0.25);
+		hits += h;
+		same += h == pt__chaos_hit(42, 0, n, 0.25);
+	}
+	PT_ASSERT_UINT_EQ(same, 100000);
+	PT_ASSERT(hits > 24000 && hits < 26000);
+	PT_ASSERT(pt__chaos_hit(1, 0, 1, 1.0));
 }

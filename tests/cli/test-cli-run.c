@@ -756,6 +756,186 @@ PT_TEST(slower_than_its_history_is_flagged)
 	pt__free(err);
 }
 
+/* A program built next to this test (PT_BUILDDIR/tests/cli/NAME). */
+static const char *built(const char *name)
+{
+	static char path[1024];
+	const char *b = getenv("PT_BUILDDIR");
+
+	snprintf(path, sizeof(path), "%s/tests/cli/%s", b ? b : "build", name);
+	return path;
+}
+
+/* "(pid 123)" -> "(pid P)" everywhere. */
+static char *mask_pids(char *s)
+{
+	struct pt_buf b = PT_BUF_INIT;
+
+	for (char *p = s; *p;) {
+		char *m = strstr(p, "(pid ");
+		if (!m) {
+			PT_ASSERT_OK(pt__buf_adds(&b, p));
+			break;
+		}
+		PT_ASSERT_OK(pt__buf_add(&b, p, (size_t)(m - p)));
+		PT_ASSERT_OK(pt__buf_adds(&b, "(pid P"));
+		p = m + 5;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	pt__free(s);
+	return pt__buf_detach(&b, NULL);
+}
+
+PT_TEST(chaos_every_call_kind_is_injected)
+{
+	char path[1024], units[4096], probe_out[1024];
+	const char *args[] = {
+		"run", path, "-n", "t", "-j1", "--seed=1", "--chaos",
+		"open:EACCES:1@/dev/zero,write:ENOSPC:1@/dev/null,read:short:1,"
+		"fsync:EIO:1,send:ECONNRESET:1,recv:EINTR:1,accept:EMFILE:1,"
+		"connect:ETIMEDOUT:1@127.0.0.1:1",
+		NULL
+	};
+	const char *bad[] = { "run", path, "-n", "t", "--chaos",
+			      "write:EWHAT", NULL };
+	char *out, *err, *text;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("p.pxu"));
+	snprintf(probe_out, sizeof(probe_out), "%s", pt_test_path("probe"));
+	snprintf(units, sizeof(units),
+		 "id: probe\nplugin: shell\n"
+		 "command: exec '%s' > '%s'\n",
+		 built("chaos-probe"), probe_out);
+	put_file(path, units);
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	out = mask_pids(out);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::probe: chaos: 8 faults: write ENOSPC at "
+			      "call 1 (pid P), open EACCES at call 1 (pid P), "
+			      "read short at call 1 (pid P), fsync EIO at "
+			      "call 1 (pid P), send ECONNRESET at call 1 (pid "
+			      "P), ...\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	text = slurp(probe_out);
+	PT_ASSERT_STR_EQ(text, "open /dev/null 0 ok\n"
+			       "write /dev/null -1 ENOSPC\n"
+			       "open /dev/zero -1 EACCES\n"
+			       "socketpair 0 ok\n"
+			       "write socket 4 ok\n"
+			       "read socket 2 ok\n"
+			       "fsync -1 EIO\n"
+			       "send -1 ECONNRESET\n"
+			       "recv -1 EINTR\n"
+			       "accept -1 EMFILE\n"
+			       "connect -1 ETIMEDOUT\n");
+	pt__free(text);
+	/* The session keeps every fault: its chaos log. */
+	{
+		char log[1024];
+
+		snprintf(log, sizeof(log), "%s/last-session/chaos.log",
+			 pt_test_path("repo"));
+		text = slurp(log);
+		PT_ASSERT_INT_EQ((long)(strchr(text, '\t') - text), 8);
+		PT_ASSERT(pt__starts_with(text, "t::probe\t1\t"));
+		PT_ASSERT_NOT_NULL(strstr(text, "\tconnect\t1\tETIMEDOUT\n"));
+		pt__free(text);
+	}
+	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: 'write:EWHAT': "
+				       "unknown or impossible error"));
+	pt__free(out);
+	pt__free(err);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The fault lines of the last session's chaos log, pids dropped, sorted. */
+static char *faults_of_last(void)
+{
+	char log[1024], *text, *lines[4096], *save;
+	size_t n = 0;
+	struct pt_buf b = PT_BUF_INIT;
+
+	snprintf(log, sizeof(log), "%s/last-session/chaos.log",
+		 pt_test_path("repo"));
+	text = slurp(log);
+	for (char *l = strtok_r(text, "\n", &save); l && n < 4096;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *f[6];
+		unsigned k = 0;
+
+		for (char *q = l; k < 6 && q; k++) {
+			f[k] = q;
+			if ((q = strchr(q, '\t')))
+				*q++ = 0;
+		}
+		PT_ASSERT_UINT_EQ(k, 6);
+		/* job, attempt, call, count, error (the pid differs) */
+		PT_ASSERT_OK(pt__buf_addf(&b, "%s %s %s %s %s", f[0], f[1],
+					  f[3], f[4], f[5]));
+		lines[n++] = pt__buf_detach(&b, NULL);
+	}
+	qsort(lines, n, sizeof(lines[0]), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		PT_ASSERT_OK(pt__buf_addf(&b, "%s\n", lines[i]));
+		pt__free(lines[i]);
+	}
+	pt__free(text);
+	return pt__buf_detach(&b, NULL);
+}
+
+PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)
+{
+	char path[1024];
+	const char *spec = "write:short:0.2,read:EINTR:0.2,read:short:0.1,"
+			   "accept:EAGAIN:0.5,connect:ECONNREFUSED:0.5";
+	const char *args[] = { "run",	 path,	     "-n",	"chaos",
+			       "-j1",	 "--seed=1", "--chaos", spec,
+			       NULL };
+	char *out, *err, *first, *second;
+
+	snprintf(path, sizeof(path), "%s/examples/chaos/units.pxu",
+		 pt_test_srcdir());
+	setenv("ECHO_PAIR", built("echo-pair"), 1);
+	/* Budget: one seeded run (under a second here) finds the twin. */
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 2 jobs, -j1\n"
+				       "pass chaos::robust: chaos: "));
+	out = mask_pids(out);
+	PT_ASSERT_NOT_NULL(strstr(out, "fail chaos::fragile: chaos: 1 fault: "
+				       "connect ECONNREFUSED at call 1 (pid "
+				       "P)\n"
+				       "2 jobs: 1 pass, 1 fail, seed 1\n"));
+	pt__free(out);
+	pt__free(err);
+	first = faults_of_last();
+	/* The same seed: the same faults at the same call counts. */
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	pt__free(out);
+	pt__free(err);
+	second = faults_of_last();
+	PT_ASSERT_STR_EQ(second, first);
+	PT_ASSERT(strlen(first) > 100);
+	pt__free(second);
+	/* Another seed: other faults. */
+	args[5] = "--seed=2";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	pt__free(out);
+	pt__free(err);
+	second = faults_of_last();
+	PT_ASSERT(strcmp(second, first) != 0);
+	pt__free(second);
+	pt__free(first);
+	unsetenv("ECHO_PAIR");
+}
+
 PT_TEST(fail_fast_stops_starting_jobs)
 {
 	const char *args[] = { "run",	      fixture(),

@@ -1,0 +1,61 @@
+/*
+ * base/chaos.h - the fault plan of `proctor run --chaos` (docs/chaos.md):
+ * parsed once by the run (to refuse a bad plan before anything starts)
+ * and again by the preloaded runtime in each job process, which decides,
+ * from the seed and a per-process call count only, which calls fail. The
+ * same seed and plan fail the same calls at the same counts.
+ */
+#ifndef PT_BASE_CHAOS_H
+#define PT_BASE_CHAOS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pt_chaos_call {
+	PT_CHAOS_WRITE,
+	PT_CHAOS_READ,
+	PT_CHAOS_FSYNC,
+	PT_CHAOS_OPEN,
+	PT_CHAOS_CONNECT,
+	PT_CHAOS_SEND,
+	PT_CHAOS_RECV,
+	PT_CHAOS_ACCEPT,
+	PT_CHAOS_NCALLS
+};
+
+/* The "errno" of a rule that returns a short count instead of failing. */
+#define PT_CHAOS_SHORT (-1)
+
+#define PT_CHAOS_MAX_RULES  16
+#define PT_CHAOS_MAX_FILTER 128
+#define PT_CHAOS_MAX_SPEC   2048
+
+struct pt_chaos_rule {
+	uint8_t call; /* enum pt_chaos_call */
+	int err;      /* an errno value, or PT_CHAOS_SHORT */
+	double rate;  /* fraction of the matching calls, (0, 1] */
+	char filter[PT_CHAOS_MAX_FILTER]; /* path or "addr:port" prefix; "" */
+};
+
+struct pt_chaos {
+	struct pt_chaos_rule rules[PT_CHAOS_MAX_RULES];
+	unsigned n;
+	char exe[64]; /* only processes of this program name; "": not shells */
+};
+
+/*
+ * Parses "ELEM[,ELEM...]" (',' or ';' separate): "CALL:ERR[:RATE][@FILTER]"
+ * or "exe=NAME". 0, or -EINVAL with a message in err.
+ */
+int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
+		    size_t errlen);
+
+/* True when call number n (from 1) of rule i fails under seed. */
+bool pt__chaos_hit(uint64_t seed, unsigned i, uint64_t n, double rate);
+
+const char *pt__chaos_call_name(unsigned call);
+/* "EIO", "short"... for a rule's err. */
+const char *pt__chaos_err_name(int err);
+
+#endif
