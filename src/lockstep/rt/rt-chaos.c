@@ -42,6 +42,7 @@
 int open64(const char *path, int flags, ...);
 int openat64(int dir, const char *path, int flags, ...);
 int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags);
+int dup3(int fd, int to, int flags);
 
 RT_REAL(ssize_t, write, (int, const void *, size_t))
 RT_REAL(ssize_t, read, (int, void *, size_t))
@@ -56,6 +57,18 @@ RT_REAL(ssize_t, send, (int, const void *, size_t, int))
 RT_REAL(ssize_t, recv, (int, void *, size_t, int))
 RT_REAL(int, accept, (int, struct sockaddr *, socklen_t *))
 RT_REAL(int, accept4, (int, struct sockaddr *, socklen_t *, int))
+RT_REAL(int, close, (int))
+RT_REAL(int, dup2, (int, int))
+RT_REAL(int, dup3, (int, int, int))
+
+/*
+ * The path of an fd is looked up once (readlink of /proc/self/fd costs
+ * microseconds) and kept until the fd is closed or replaced: per fd below
+ * FD_CACHE, which filtered rules its path matches (bit i: rule i).
+ */
+#define FD_CACHE 4096
+static _Atomic uint32_t fd_match[FD_CACHE]; /* bit 31: known */
+#define FD_KNOWN (UINT32_C(1) << 31)
 
 static struct {
 	bool active;
@@ -162,25 +175,61 @@ static void addr_text(const struct sockaddr *sa, char *buf, size_t len)
  * path or address the call is about (NULL: the fd's path when a rule of
  * this call has a filter).
  */
-static int decide(unsigned call, int fd, const char *what)
+static bool filter_match(const struct pt_chaos_rule *r, const char *what)
+{
+	return what && !strncmp(what, r->filter, strlen(r->filter));
+}
+
+/* Which filtered rules the fd's path matches (cached, see FD_CACHE). */
+static uint32_t fd_rules(int fd)
 {
 	char path[512];
+	uint32_t m = 0;
+
+	if (fd >= 0 && fd < FD_CACHE && (m = atomic_load(&fd_match[fd])))
+		return m;
+	fd_path(fd, path, sizeof(path));
+	for (unsigned i = 0; i < cx.plan.n; i++)
+		if (cx.plan.rules[i].filter[0] &&
+		    filter_match(&cx.plan.rules[i], path))
+			m |= UINT32_C(1) << i;
+	m |= FD_KNOWN;
+	if (fd >= 0 && fd < FD_CACHE)
+		atomic_store(&fd_match[fd], m);
+	return m;
+}
+
+static void fd_forget(int fd)
+{
+	if (fd >= 0 && fd < FD_CACHE)
+		atomic_store(&fd_match[fd], 0);
+}
+
+/* A new fd (its number may have been closed inside libc): forgotten. */
+static int fresh(int fd)
+{
+	if (cx.active)
+		fd_forget(fd);
+	return fd;
+}
+
+static int decide(unsigned call, int fd, const char *what)
+{
+	uint32_t fdm = 0;
 	int saved = errno;
 
 	if (!cx.has_call[call])
 		return 0;
-	if (!what && cx.filtered[call]) {
-		fd_path(fd, path, sizeof(path));
-		what = path;
-	}
+	if (!what && cx.filtered[call])
+		fdm = fd_rules(fd);
 	for (unsigned i = 0; i < cx.plan.n; i++) {
 		const struct pt_chaos_rule *r = &cx.plan.rules[i];
 		uint64_t n;
 
 		if (r->call != call)
 			continue;
-		if (r->filter[0] &&
-		    (!what || strncmp(what, r->filter, strlen(r->filter))))
+		if (r->filter[0] && (what ? !filter_match(r, what)
+					  : !(fdm & (UINT32_C(1) << i))))
 			continue;
 		n = atomic_fetch_add(&cx.count[i], 1) + 1;
 		if (!pt__chaos_hit(cx.seed, i, n, r->rate))
@@ -287,7 +336,7 @@ RT_API int open(const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	if (open_fault(path) < 0)
 		return -1;
-	return get_open()(path, flags, mode);
+	return fresh(get_open()(path, flags, mode));
 }
 
 RT_API int open64(const char *path, int flags, ...)
@@ -297,7 +346,7 @@ RT_API int open64(const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	if (open_fault(path) < 0)
 		return -1;
-	return get_open64()(path, flags, mode);
+	return fresh(get_open64()(path, flags, mode));
 }
 
 RT_API int openat(int dir, const char *path, int flags, ...)
@@ -307,7 +356,7 @@ RT_API int openat(int dir, const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	if (open_fault(path) < 0)
 		return -1;
-	return get_openat()(dir, path, flags, mode);
+	return fresh(get_openat()(dir, path, flags, mode));
 }
 
 RT_API int openat64(int dir, const char *path, int flags, ...)
@@ -317,7 +366,7 @@ RT_API int openat64(int dir, const char *path, int flags, ...)
 	OPEN_MODE(flags, mode);
 	if (open_fault(path) < 0)
 		return -1;
-	return get_openat64()(dir, path, flags, mode);
+	return fresh(get_openat64()(dir, path, flags, mode));
 }
 
 RT_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
@@ -358,13 +407,34 @@ RT_API ssize_t recv(int fd, void *b, size_t n, int flags)
 	return fault_count(e, n, NULL);
 }
 
+RT_API int close(int fd)
+{
+	if (cx.active)
+		fd_forget(fd);
+	return get_close()(fd);
+}
+
+RT_API int dup2(int fd, int to)
+{
+	if (cx.active)
+		fd_forget(to);
+	return get_dup2()(fd, to);
+}
+
+RT_API int dup3(int fd, int to, int flags)
+{
+	if (cx.active)
+		fd_forget(to);
+	return get_dup3()(fd, to, flags);
+}
+
 RT_API int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	int e;
 
 	if (__builtin_expect(!cx.active, 1) ||
 	    !(e = decide(PT_CHAOS_ACCEPT, fd, NULL)))
-		return get_accept()(fd, sa, len);
+		return fresh(get_accept()(fd, sa, len));
 	errno = e;
 	return -1;
 }
@@ -375,7 +445,7 @@ RT_API int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 	if (__builtin_expect(!cx.active, 1) ||
 	    !(e = decide(PT_CHAOS_ACCEPT, fd, NULL)))
-		return get_accept4()(fd, sa, len, flags);
+		return fresh(get_accept4()(fd, sa, len, flags));
 	errno = e;
 	return -1;
 }
