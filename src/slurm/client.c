@@ -71,7 +71,7 @@ int pt__slurm_submit(const struct pt_slurm_client *c,
 {
 	struct pt_buf opt = PT_BUF_INIT;
 	const char *argv[24];
-	size_t n = 0, off[6], no = 0;
+	size_t n = 0, off[8], no = 0;
 	char *out = NULL, *nl;
 	uint64_t id;
 	int r = 0;
@@ -83,6 +83,8 @@ int pt__slurm_submit(const struct pt_slurm_client *c,
   r = r ? r : pt__buf_addch(&opt, '\0');    \
  } while (0)
 	OPT("--job-name=%s", s->name);
+	if (s->comment)
+		OPT("--comment=%s", s->comment);
 	OPT("--chdir=%s", s->job_dir);
 	OPT("--output=%s", s->out);
 	OPT("--error=%s", s->err);

@@ -128,8 +128,8 @@ int pt__slurm_parse_queue(char *text, size_t len,
 		row.reason = state ? field(&q, le, '|') : NULL;
 		if (!row.reason)
 			return fail(err, errsize, line,
-				    "expected id|state|reason|name");
-		row.name = q; /* the rest: a name may hold '|' */
+				    "expected id|state|reason|comment");
+		row.tag = q; /* the rest: a comment may hold a "|" */
 		/* squeue prints array jobs as 12_3 and het jobs as 12+0 */
 		if (!all_digits(id) || pt__parse_u64(id, &v) < 0 || v == 0)
 			return fail(err, errsize, line, "job id '%.40s'", id);

@@ -60,9 +60,9 @@ bool pt__slurm_state_final(enum pt_slurm_state s);
 
 /*
  * The squeue format proctor asks for, one job a line:
- * "<id>|<state>|<reason>|<name>" (squeue -h -t all -o PT_SLURM_SQUEUE_FMT).
+ * "<id>|<state>|<reason>|<comment>" (squeue -h -t all -o PT_SLURM_SQUEUE_FMT).
  */
-#define PT_SLURM_SQUEUE_FMT "%i|%T|%r|%j"
+#define PT_SLURM_SQUEUE_FMT "%i|%T|%r|%k"
 
 /* A line of squeue output; strings point into the parsed text. */
 struct pt_slurm_row {
@@ -70,7 +70,7 @@ struct pt_slurm_row {
 	enum pt_slurm_state state;
 	const char *state_name; /* as printed, NUL-terminated */
 	const char *reason;	/* "None", "TimeLimit", ... */
-	const char *name;	/* the job name */
+	const char *tag;	/* its comment (the job directory name proctor gave) */
 	unsigned line;		/* 1-based */
 };
 
@@ -144,6 +144,7 @@ struct pt_slurm_client {
 /* One batch job to submit. */
 struct pt_slurm_submit {
 	const char *name;      /* the job name (squeue -n finds it) */
+	const char *comment;   /* its comment: the job directory name */
 	const char *wrapper;   /* the wrapper's path */
 	const char *job_dir;   /* its argument; also the job's -D */
 	const char *out, *err; /* -o, -e */

@@ -27,7 +27,7 @@ static int collect(void *ctx, const struct pt_slurm_row *row)
 
 	snprintf(r->text + l, sizeof(r->text) - l,
 		 "%u:%" PRIu64 "/%d/%s/%s/%s\n", row->line, row->id,
-		 (int)row->state, row->state_name, row->reason, row->name);
+		 (int)row->state, row->state_name, row->reason, row->tag);
 	r->n++;
 	return 0;
 }
@@ -72,7 +72,7 @@ PT_TEST(queue_bad_lines_name_the_line)
 	static const struct {
 		const char *in, *err;
 	} cases[] = {
-		{ "12|RUNNING\n", "line 1: expected id|state|reason|name" },
+		{ "12|RUNNING\n", "line 1: expected id|state|reason|comment" },
 		{ "1|PENDING|None|a\n12_3|RUNNING|None|a\n",
 		  "line 2: job id '12_3'" },
 		{ "0|RUNNING|None|a\n", "line 1: job id '0'" },
@@ -348,14 +348,16 @@ PT_TEST_TIMEOUT(cluster_wrapper_times_out_and_sees_signals, 60)
 static void wait_job_end(uint64_t id)
 {
 	char dep[64];
-	const char *argv[] = { "srun", "--time=1", "--quiet", dep, "true", NULL };
+	const char *argv[] = {
+		"srun", "--time=1", "--quiet", dep, "true", NULL
+	};
 	char *out = NULL, *err = NULL;
 	int st = -1;
 
 	snprintf(dep, sizeof(dep), "--dependency=afterany:%" PRIu64, id);
-	PT_ASSERT_INT_EQ(pt__run_capture(argv, NULL, 4096, 30000, &st, &out,
-					 &err, NULL),
-			 0);
+	PT_ASSERT_INT_EQ(
+		pt__run_capture(argv, NULL, 4096, 30000, &st, &out, &err, NULL),
+		0);
 	if (st != 0)
 		PT_FAIL("srun %s: %s", dep, err);
 	pt__free(out);
