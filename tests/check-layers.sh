@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fails when a module under src/ includes the header of a module above it
 # (DESIGN.md "Layers"): base <- os <- {unit, store, cassette, lockstep,
-# mux} <- session <- runner <- slurm <- tool. Public headers (<proctor/...>) are
+# mux} <- session <- runner <- slurm <- run <- tool. Public headers (<proctor/...>) are
 # open to everyone; the tool may include nothing from src/ at all.
 top=${1:-.}
 status=0
@@ -13,6 +13,7 @@ allowed() {
 	session) echo "base os unit store session" ;;
 	runner) echo "base os unit store session mux cassette runner" ;;
 	slurm) echo "base os unit store session runner slurm" ;;
+	run) echo "base os unit store session runner run" ;;
 	tool) echo "" ;;
 	esac
 }

@@ -209,7 +209,7 @@ static void excerpt_free(struct excerpt *e)
 }
 
 struct counts {
-	size_t n, pass, fail, error, skipped;
+	size_t n, pass, fail, error, skipped, flaky;
 	double time;
 };
 
@@ -228,6 +228,8 @@ static void count(const struct pt_report_job *jobs, size_t n, struct counts *c)
 			c->error++;
 		else
 			c->skipped++;
+		if (jobs[i].result.flaky)
+			c->flaky++;
 		if (jobs[i].result.duration > 0)
 			c->time += jobs[i].result.duration;
 	}
@@ -322,8 +324,15 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 	r = r ? r
 	      : pt__buf_addf(b,
 			     "\"/>\n      <property name=\"seed\" "
-			     "value=\"%" PRIu64 "\"/>\n    </properties>\n",
+			     "value=\"%" PRIu64 "\"/>\n",
 			     s->seed);
+	/* Passes that came after failed attempts (--retries). */
+	if (!r && c.flaky)
+		r = pt__buf_addf(b,
+				 "      <property name=\"flaky\" "
+				 "value=\"%zu\"/>\n",
+				 c.flaky);
+	r = r ? r : pt__buf_adds(b, "    </properties>\n");
 	for (size_t i = 0; i < n && !r; i++) {
 		const struct pt_report_job *j = &jobs[i];
 		const struct pt_result *res = &j->result;
@@ -338,8 +347,9 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 		r = r ? r : pt__buf_adds(b, "\" classname=\"");
 		r = r ? r : adds_esc(b, ns.s, ESC_XML_ATTR);
 		r = r ? r
-		      : pt__buf_addf(b, "\" time=\"%.3f\">\n",
-				     res->duration > 0 ? res->duration : 0);
+		      : pt__buf_addf(b, "\" time=\"%.3f\"%s>\n",
+				     res->duration > 0 ? res->duration : 0,
+				     res->flaky ? " status=\"flaky\"" : "");
 		if (r)
 			break;
 		outcome_message(res, &msg);
@@ -429,6 +439,13 @@ static int tap(struct pt_buf *b, const struct pt_report_session *s,
 		if (!strcmp(cls, "pass")) {
 			r = pt__buf_addf(b, "ok %zu - ", i + 1);
 			r = r ? r : adds_esc(b, j->id, ESC_TAP_DESC);
+			/* flaky: a comment (no directive) and a YAML block */
+			if (!r && res->flaky)
+				r = pt__buf_addf(b,
+						 " # flaky: passed on attempt "
+						 "%u\n  ---\n  flaky: true\n"
+						 "  attempt: %u\n  ...",
+						 res->attempt, res->attempt);
 			r = r ? r : pt__buf_addch(b, '\n');
 			continue;
 		}
@@ -515,6 +532,7 @@ static int json(struct pt_buf *b, const struct pt_report_session *s,
 	for (int o = 0; o < PT_OUTCOME_COUNT_ && !r; o++)
 		r = pt__buf_addf(b, ",\n    \"%s\": %zu",
 				 pt_outcome_name((enum pt_outcome)o), per[o]);
+	r = r ? r : pt__buf_addf(b, ",\n    \"flaky\": %zu", c.flaky);
 	r = r ? r : pt__buf_adds(b, "\n  },\n  \"jobs\": [");
 	for (size_t i = 0; i < n && !r; i++) {
 		const struct pt_report_job *j = &jobs[i];
@@ -535,12 +553,15 @@ static int json(struct pt_buf *b, const struct pt_report_session *s,
 				     "      \"return_code\": %d,\n"
 				     "      \"duration\": %.6f,\n"
 				     "      \"attempt\": %u,\n"
+				     "      \"flaky\": %s,\n"
+				     "      \"lane\": %u,\n"
 				     "      \"started\": ",
 				     pt_outcome_name(res->outcome),
 				     pt_outcome_class(res->outcome),
 				     res->return_code,
 				     res->duration > 0 ? res->duration : 0,
-				     res->attempt);
+				     res->attempt,
+				     res->flaky ? "true" : "false", res->lane);
 		if (!r && res->started_ns > 0)
 			r = pt__buf_addf(b, "\"%sZ\"", ts);
 		else if (!r)

@@ -460,3 +460,69 @@ PT_TEST(format_names_and_errors)
 		      -EINVAL);
 	PT_ASSERT_NULL(s);
 }
+
+/* A pass after failed attempts (--retries) is marked in every format. */
+PT_TEST(flaky_pass_is_marked_in_every_format)
+{
+	struct pt_report_job j[2] = {
+		{ .id = "ex::once",
+		  .result = { .outcome = PT_OUTCOME_PASS,
+			      .duration = 0.5,
+			      .attempt = 1 } },
+		{ .id = "ex::flaky",
+		  .result = { .outcome = PT_OUTCOME_PASS,
+			      .duration = 0.25,
+			      .attempt = 3,
+			      .lane = 1,
+			      .flaky = true } },
+	};
+	const char *argv[] = { "prove", "-e", "cat", pt_test_path("f.tap"),
+			       NULL };
+	json_error_t je;
+	json_t *root, *jobs;
+	char *s;
+	int st;
+
+	need("xmllint");
+	need("prove");
+	s = render(PT_REPORT_TAP, j, 2);
+	PT_ASSERT_STR_EQ(s, "TAP version 14\n1..2\n# proctor session s-123 "
+			    "seed 7\nok 1 - ex::once\n"
+			    "ok 2 - ex::flaky # flaky: passed on attempt 3\n"
+			    "  ---\n  flaky: true\n  attempt: 3\n  ...\n");
+	pt__free(s);
+	s = render(PT_REPORT_JUNIT, j, 2);
+	PT_ASSERT_NOT_NULL(strstr(s, "      <property name=\"flaky\" "
+				     "value=\"1\"/>\n    </properties>\n"));
+	PT_ASSERT_NOT_NULL(strstr(s, "<testcase name=\"once\" classname=\"ex\" "
+				     "time=\"0.500\">\n"));
+	PT_ASSERT_NOT_NULL(strstr(s, "<testcase name=\"flaky\" "
+				     "classname=\"ex\" time=\"0.250\" "
+				     "status=\"flaky\">\n"));
+	check_schema(s);
+	pt__free(s);
+	s = render(PT_REPORT_JSON, j, 2);
+	root = json_loads(s, 0, &je);
+	if (!root)
+		PT_FAIL("invalid JSON at %d: %s\n%s", je.position, je.text, s);
+	jobs = json_object_get(root, "jobs");
+	PT_ASSERT(json_is_false(
+		json_object_get(json_array_get(jobs, 0), "flaky")));
+	PT_ASSERT(json_is_true(
+		json_object_get(json_array_get(jobs, 1), "flaky")));
+	PT_ASSERT_INT_EQ(json_integer_value(json_object_get(
+				 json_array_get(jobs, 1), "lane")),
+			 1);
+	PT_ASSERT_INT_EQ(json_integer_value(json_object_get(
+				 json_object_get(root, "counts"), "flaky")),
+			 1);
+	json_decref(root);
+	pt__free(s);
+	s = render(PT_REPORT_TAP13, j, 2);
+	write_str(pt_test_path("f.tap"), s);
+	pt__free(s);
+	st = run(argv, pt_test_path("prove.out"));
+	if (st)
+		show(pt_test_path("prove.out"));
+	PT_ASSERT_INT_EQ(st, 0);
+}
