@@ -47,6 +47,10 @@ struct pt__recset {
 struct pt_run {
 	struct pt_run_options o; /* strings point into the fields below */
 	struct pt__strv paths, include, exclude, exec_opts;
+	/* resume, persistent executor: the handles of jobs without a result
+	 * (job id, attempt as text, handle), given to attach() */
+	struct pt__strv h_job, h_attempt, h_handle;
+	bool xo_given; /* the caller chose the executor */
 	char *plan, *ns, *repo, *no_operator;
 	struct pt_run_events ev;
 	struct pt_units *u;

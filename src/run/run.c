@@ -620,6 +620,31 @@ static void verdict(struct pt_run *c, const struct pt_job *j,
 	pt_free(text);
 }
 
+/*
+ * Resume with a persistent executor: a job submitted before the crash
+ * (its handle recorded, no result) is re-attached, not run again. 1 when
+ * attached, 0 when it must start, or an error.
+ */
+static int reattach(struct pt_run *c, struct pt_exec_spec *q)
+{
+	/* the last attempt's handle (they come by job, then attempt) */
+	for (size_t i = c->h_job.n; i-- > 0;) {
+		int r;
+
+		if (!c->h_job.v[i][0] || strcmp(c->h_job.v[i], q->job->id))
+			continue;
+		q->attempt = (unsigned)strtoul(c->h_attempt.v[i], NULL, 10);
+		r = c->xo->attach(c->ex, q, c->h_handle.v[i]);
+		for (size_t k = 0; k < c->h_job.n; k++) /* once */
+			if (!strcmp(c->h_job.v[k], q->job->id))
+				c->h_job.v[k][0] = '\0';
+		if (r == PT_ENOTFOUND)
+			return 0; /* gone without a trace: run it again */
+		return r < 0 ? r : 1;
+	}
+	return 0;
+}
+
 static int submit(struct pt_run *c, size_t k, unsigned attempt)
 {
 	const struct pt_job *j = pt_session_job(c->s, k);
@@ -630,7 +655,15 @@ static int submit(struct pt_run *c, size_t k, unsigned attempt)
 		.attempt = attempt,
 		.udata = (void *)(uintptr_t)k,
 	};
-	int r = c->xo->start(c->ex, &q);
+	int r = 0;
+
+	if (c->h_job.n && c->xo->attach &&
+	    (c->xo->flags & PT_EXEC_PERSISTENT))
+		r = reattach(c, &q);
+	if (r == 0)
+		r = c->xo->start(c->ex, &q);
+	else if (r == 1)
+		r = 0;
 
 	if (r == 0) {
 		c->js[k].submitted = true;
@@ -1048,6 +1081,34 @@ static int make_executor(struct pt_run *c)
 	cfg.options = c->exec_opts.n ? strv_v(&c->exec_opts) : NULL;
 	if (c->st)
 		host.iolog = &ops; /* copied by bind */
+	/* a persistent executor keeps its files in the session */
+	if (c->st && (c->xo->flags & PT_EXEC_PERSISTENT)) {
+		struct pt__strv o = { 0 };
+		char *dir = NULL;
+		bool has_dir = false;
+		int r = 0;
+
+		for (size_t i = 0; i < c->exec_opts.n; i++) {
+			has_dir |= !strncmp(c->exec_opts.v[i], "dir=", 4);
+			r = r ? r : pt__strv_add(&o, c->exec_opts.v[i]);
+		}
+		if (!has_dir && r == 0) {
+			dir = pt__malloc(strlen(pt_store_dir(c->st)) + 16);
+			if (!dir)
+				r = -ENOMEM;
+			else {
+				snprintf(dir, strlen(pt_store_dir(c->st)) + 16,
+					 "dir=%s/executor", pt_store_dir(c->st));
+				r = pt__strv_add(&o, dir);
+			}
+		}
+		cfg.options = o.n ? strv_v(&o) : NULL;
+		if (r == 0)
+			r = c->xo->bind(&cfg, &host, &c->ex);
+		pt__free(dir);
+		pt__strv_free(&o);
+		return r;
+	}
 	return c->xo->bind(&cfg, &host, &c->ex);
 }
 
@@ -1190,6 +1251,7 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	run->o.include = strv_v(&run->include);
 	run->o.exclude = strv_v(&run->exclude);
 	run->o.executor_options = strv_v(&run->exec_opts);
+	run->xo_given = o->executor != NULL;
 	run->xo = o->executor ? o->executor : pt_executor_local();
 	run->o.executor = run->xo;
 	return 0;
@@ -1287,7 +1349,8 @@ static int create_store(struct pt_run *c)
 	size_t np = 0;
 	int r;
 
-	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude + 8,
+	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude +
+				  c->exec_opts.n + 9,
 			  sizeof(*plan));
 	if (!plan || pt_diags_new(&sd) < 0) {
 		pt__free(plan);
@@ -1313,6 +1376,11 @@ static int create_store(struct pt_run *c)
 	plan[np++] = (struct pt_store_kv){ "retries", rbuf };
 	snprintf(pbuf, sizeof(pbuf), "%d", o->ports);
 	plan[np++] = (struct pt_store_kv){ "ports", pbuf };
+	/* resume uses the same executor (a persistent one re-attaches) */
+	plan[np++] = (struct pt_store_kv){ "executor", c->xo->name };
+	for (size_t i = 0; i < c->exec_opts.n; i++)
+		plan[np++] = (struct pt_store_kv){ "executor-option",
+						   c->exec_opts.v[i] };
 	meta.title = o->plan;
 	meta.plan = plan;
 	meta.n_plan = np;
@@ -1448,6 +1516,9 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__strv_free(&c->include);
 	pt__strv_free(&c->exclude);
 	pt__strv_free(&c->exec_opts);
+	pt__strv_free(&c->h_job);
+	pt__strv_free(&c->h_attempt);
+	pt__strv_free(&c->h_handle);
 	pt__free(c->plan);
 	pt__free(c->ns);
 	pt__free(c->repo);

@@ -6,6 +6,8 @@
  */
 #include "run/run-internal.h"
 
+#include <proctor/slurm.h>
+
 #include "base/buf.h"
 
 /* ---- paths and resource records */
@@ -297,6 +299,32 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 		c->o.timeout = strtod(v, NULL);
 	if (!c->o.retries && (v = plan_get(st, "retries")))
 		c->o.retries = (unsigned)strtoul(v, NULL, 10);
+	if (!c->xo_given && (v = plan_get(st, "executor"))) {
+		/* the executor the session ran with, and its options */
+		if (!strcmp(v, "slurm"))
+			c->xo = pt_executor_slurm();
+		else if (!strcmp(v, "local"))
+			c->xo = pt_executor_local();
+		else {
+			pt__run_msg(c, PT_RUN_MSG_INVALID,
+				    "the session ran with executor '%s', which "
+				    "this proctor does not have",
+				    v);
+			return PT_ENOTSUP;
+		}
+		c->o.executor = c->xo;
+		if (!c->exec_opts.n) {
+			for (size_t i = 0; i < st->meta.n_plan && r == 0; i++)
+				if (!strcmp(st->meta.plan[i].key,
+					    "executor-option"))
+					r = pt__strv_add(&c->exec_opts,
+							 st->meta.plan[i].value);
+			if (r < 0)
+				return r;
+			c->o.executor_options =
+				(const char *const *)c->exec_opts.v;
+		}
+	}
 	if (c->o.ports < 0 && (v = plan_get(st, "ports")))
 		c->o.ports = (int)strtol(v, NULL, 10);
 	return 0;
@@ -363,6 +391,12 @@ static int running_rule(struct pt_run *c, const struct pt_store_state *st)
 	struct pt_result res;
 	int r = pt_store_running_rule(st, -1, &id, &res);
 
+	/* a job a persistent executor still has is attached, not crashed */
+	for (size_t i = 0; r == 1 && (c->xo->flags & PT_EXEC_PERSISTENT) &&
+			   i < st->n_handles;
+	     i++)
+		if (!strcmp(st->handles[i].job_id, id))
+			r = 0;
 	if (r == 1) {
 		size_t k = pt_session_job_index(c->s, id);
 		r = pt_store_commit_result(c->st, id, &res, PT_SYNC_NORMAL);
@@ -433,6 +467,24 @@ int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
 	    (r = rebuild(c, st, true)) < 0 || (r = running_rule(c, st)) < 0) {
 		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
+	}
+	/* jobs submitted to a persistent executor and not finished: their
+	 * handles, for attach() instead of a second run */
+	for (size_t i = 0; i < st->n_handles && r == 0; i++) {
+		const struct pt_store_handle *h = &st->handles[i];
+		size_t k = pt_session_job_index(c->s, h->job_id);
+		char att[16];
+
+		if (k == PT_SESSION_NO_JOB ||
+		    pt_session_result(c->s, k)->outcome != PT_OUTCOME_NONE)
+			continue;
+		snprintf(att, sizeof(att), "%u", h->attempt);
+		if ((r = pt__strv_add(&c->h_job, h->job_id)) < 0 ||
+		    (r = pt__strv_add(&c->h_attempt, att)) < 0 ||
+		    (r = pt__strv_add(&c->h_handle, h->handle)) < 0) {
+			pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
+			goto fail;
+		}
 	}
 	r = check_changed(c, st);
 	if (r > 0 && !o->accept_changed) {

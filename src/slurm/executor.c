@@ -63,7 +63,7 @@ struct sx {
 	bool *lane_busy;
 	int watch; /* inotify fd, -1 none */
 	int64_t next_poll_ns;
-	bool cancelled;
+	bool cancelled, woke;
 	uint64_t seq;
 	/* what the last step returned points here */
 	char *ret_comments, *ret_iolog, *ret_handle;
@@ -950,8 +950,26 @@ static int s_attach(void *ex, const struct pt_exec_spec *spec,
 
 static void on_watch(void *ctx, int wd)
 {
-	(void)ctx;
 	(void)wd;
+	((struct sx *)ctx)->woke = true;
+}
+
+/*
+ * Reads what the watch fd holds (the caller may have polled it: it must
+ * not stay readable) and sets the watches again after an event: each
+ * ends with its first.
+ */
+static void drain_watch(struct sx *x)
+{
+	if (x->watch < 0)
+		return;
+	x->woke = false;
+	(void)pt__dirwatch_read(x->watch, on_watch, x);
+	if (!x->woke)
+		return;
+	for (size_t i = 0; i < x->nf; i++)
+		(void)pt__dirwatch_add(x->watch, x->flight[i]->dir,
+				       PT_DIRWATCH_CONTENT);
 }
 
 /* Pops the oldest completion into *ret; what it points to lives until the
@@ -995,6 +1013,7 @@ static int s_step(void *ex, int timeout_ms, struct pt_exec_done *ret)
 		int64_t now, wait_ns;
 		struct pt_pollfd pf;
 
+		drain_watch(x);
 		submit_ready(x);
 		for (size_t i = 0; i < x->nf;) {
 			if (end_from_status(x, i) == 0)
@@ -1018,12 +1037,6 @@ static int s_step(void *ex, int timeout_ms, struct pt_exec_done *ret)
 						 .events = PT_POLL_IN };
 			(void)pt__poll(&pf, 1,
 				       (int)((wait_ns + 999999) / 1000000));
-			(void)pt__dirwatch_read(x->watch, on_watch, x);
-			/* the watches end with their first event: again */
-			for (size_t i = 0; i < x->nf; i++)
-				(void)pt__dirwatch_add(x->watch,
-						       x->flight[i]->dir,
-						       PT_DIRWATCH_CONTENT);
 		} else {
 			(void)pt__poll(NULL, 0,
 				       (int)((wait_ns + 999999) / 1000000));

@@ -71,6 +71,9 @@ struct opts {
 	bool rerun_failed;
 	bool accept_changed;
 	int ports; /* TCP ports per job; -1: the runner's default */
+	const struct pt_executor_ops *executor; /* NULL: the default */
+	char exec_opt[300];			/* "partition=NAME" */
+	const char *exec_opts[2];
 };
 
 static uint64_t random_seed(void)
@@ -98,6 +101,7 @@ enum {
 	OPT_ACCEPT_CHANGED,
 	OPT_SEED,
 	OPT_PORTS,
+	OPT_EXECUTOR,
 };
 
 static int parse_uint(const char *cmd, const char *opt, const char *s,
@@ -135,7 +139,7 @@ static void usage_run(FILE *f)
 		"                   [--timeout S] [--keep-tmp] [--repeat N] "
 		"[--until-fail]\n"
 		"                   [--shuffle[=SEED]] [--fail-fast] "
-		"[--retries N]\n"
+		"[--retries N] [--executor E]\n"
 		"                   [--non-interactive] [--report "
 		"FORMAT:PATH]...\n\n"
 		"Runs the jobs of unit files and providers (PATH...) as a "
@@ -164,6 +168,10 @@ static void usage_run(FILE *f)
 		"      --retries N        run a failed job again, up to N "
 		"times\n"
 		"      --non-interactive  skip jobs that need an operator\n"
+		"      --executor E       where jobs run: local (default), "
+		"slurm or\n"
+		"                         slurm:PARTITION (sbatch; -j is "
+		"jobs in Slurm at once)\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
 		"json; PATH - is stdout)\n\n"
 		"Exit: 0 all passed, 1 failures, 2 usage, 3 invalid plan, 4 "
@@ -184,7 +192,11 @@ static void usage_resume(FILE *f)
 		"  --rerun-failed    run failed, crashed and timed-out jobs "
 		"again\n"
 		"  --accept-changed  resume even though job definitions "
-		"changed\n");
+		"changed\n"
+		"  --executor E      override the session's executor (local, "
+		"slurm[:PARTITION]);\n"
+		"                    a Slurm session re-attaches to its jobs "
+		"still in Slurm\n");
 }
 
 /* Parses the options shared by run and resume. */
@@ -210,6 +222,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "rerun-failed", no_argument, NULL, OPT_RERUN_FAILED },
 		{ "accept-changed", no_argument, NULL, OPT_ACCEPT_CHANGED },
 		{ "ports", required_argument, NULL, OPT_PORTS },
+		{ "executor", required_argument, NULL, OPT_EXECUTOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -288,6 +301,25 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			o->ports = (int)n;
 			break;
 		}
+		case OPT_EXECUTOR:
+			if (!strcmp(optarg, "local")) {
+				o->executor = pt_executor_local();
+			} else if (!strcmp(optarg, "slurm")) {
+				o->executor = pt_executor_slurm();
+			} else if (!strncmp(optarg, "slurm:", 6) && optarg[6] &&
+				   strlen(optarg) < 256) {
+				o->executor = pt_executor_slurm();
+				snprintf(o->exec_opt, sizeof(o->exec_opt),
+					 "partition=%s", optarg + 6);
+				o->exec_opts[0] = o->exec_opt;
+			} else {
+				return pt_tool_usage_err(
+					cmd,
+					"--executor: '%s' (local, slurm or "
+					"slurm:PARTITION)",
+					optarg);
+			}
+			break;
 		case OPT_FAIL_FAST:
 			o->fail_fast = true;
 			break;
@@ -414,6 +446,8 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->fail_fast = o->fail_fast;
 	ro->retries = o->retries;
 	ro->ports = o->ports;
+	ro->executor = o->executor;
+	ro->executor_options = o->exec_opts[0] ? o->exec_opts : NULL;
 	ro->rerun_failed = o->rerun_failed;
 	ro->accept_changed = o->accept_changed;
 	ro->no_operator = o->non_interactive	     ? "--non-interactive"
