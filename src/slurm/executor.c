@@ -34,6 +34,7 @@ struct sjob {
 	char *dir;		  /* <root>/<name> */
 	uint64_t id;		  /* Slurm job id; 0 before sbatch */
 	unsigned lane;
+	bool has_lane; /* lane is taken by it */
 	bool attached;
 	enum pt_slurm_state state; /* as squeue last said */
 	char reason[96];
@@ -151,16 +152,23 @@ static void finish(struct sx *x, struct sjob *j, bool started,
 	d->result.attempt = j->spec.attempt;
 	x->dcomments[x->nd] = comments ? pt__strdup(comments) : NULL;
 	x->done[x->nd++] = j;
-	if (started && j->lane < x->jobs)
+	if (j->has_lane && j->lane < x->jobs)
 		x->lane_busy[j->lane] = false;
+	j->has_lane = false;
 }
 
+/*
+ * A job that did not run: cancelled (outcome NONE, started false: no
+ * result, a resume runs it), or failed before it could (no command,
+ * refused by Slurm: started true, so that the failure is its result, as
+ * the local runner's "cannot start").
+ */
 static void finish_unstarted(struct sx *x, struct sjob *j,
 			     enum pt_outcome outcome, const char *comments)
 {
 	struct pt_result res = { .outcome = outcome, .duration = -1 };
 
-	finish(x, j, false, &res, 0, false, comments);
+	finish(x, j, outcome != PT_OUTCOME_NONE, &res, 0, false, comments);
 }
 
 /* Copies one output file into the io log; *log opened at the first byte. */
@@ -602,7 +610,7 @@ static unsigned free_lane(struct sx *x)
 		if (!x->lane_busy[i])
 			return i;
 	}
-	return 0;
+	return x->jobs; /* attached beyond -j: no lane of its own */
 }
 
 /* Submits j (taken off the queue); it is in flight or done after. */
@@ -623,9 +631,13 @@ static void submit_one(struct sx *x, struct sjob *j)
 		r = x->host.on_start(x->host.ctx, job, j->spec.udata,
 				     j->spec.attempt);
 		if (r < 0) {
+			struct pt_result res = { .outcome = PT_OUTCOME_FAIL,
+						 .duration = -1 };
+
+			/* the seam's rule: refused by the host, not started */
 			(void)pt__buf_addf(&msg, "cannot start: %s",
 					   pt_strerror(r));
-			finish_unstarted(x, j, PT_OUTCOME_FAIL, msg.s);
+			finish(x, j, false, &res, 0, false, msg.s);
 			pt__buf_release(&msg);
 			return;
 		}
@@ -688,7 +700,11 @@ static void submit_one(struct sx *x, struct sjob *j)
 	j->id = id;
 	j->since_ns = pt__now_ns();
 	j->lane = free_lane(x);
-	x->lane_busy[j->lane] = true;
+	j->has_lane = j->lane < x->jobs;
+	if (j->has_lane)
+		x->lane_busy[j->lane] = true;
+	else
+		j->lane = 0;
 	x->flight[x->nf++] = j;
 	if (x->watch >= 0)
 		(void)pt__dirwatch_add(x->watch, j->dir, PT_DIRWATCH_CONTENT);
@@ -701,7 +717,6 @@ static void submit_one(struct sx *x, struct sjob *j)
 				   "cannot start: its Slurm job id could not "
 				   "be recorded (%s); cancelled",
 				   pt_strerror(r));
-		x->lane_busy[j->lane] = false;
 		finish_unstarted(x, j, PT_OUTCOME_FAIL, msg.s);
 		pt__buf_release(&msg);
 	}
@@ -939,8 +954,11 @@ static int s_attach(void *ex, const struct pt_exec_spec *spec,
 	}
 	j->since_ns = pt__now_ns();
 	j->lane = free_lane(x);
-	if (j->lane < x->jobs)
+	j->has_lane = j->lane < x->jobs;
+	if (j->has_lane)
 		x->lane_busy[j->lane] = true;
+	else
+		j->lane = 0;
 	x->flight[x->nf++] = j;
 	if (x->watch >= 0)
 		(void)pt__dirwatch_add(x->watch, j->dir, PT_DIRWATCH_CONTENT);
@@ -1119,8 +1137,6 @@ static void s_cancel(void *ex, bool terminate)
 				 "interrupted: Slurm job %" PRIu64
 				 " cancelled (scancel)",
 				 j->id);
-			if (j->lane < x->jobs)
-				x->lane_busy[j->lane] = false;
 			{
 				struct pt_result res = {
 					.outcome = PT_OUTCOME_NONE,
