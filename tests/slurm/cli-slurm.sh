@@ -15,7 +15,7 @@ if [ -z "${SLURM_CONF:-}" ] && [ -f /var/tmp/proctor-slurm/slurm.conf ]; then
 fi
 n=0 fail=0
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() {
 	n=$((n + 1)); fail=$((fail + 1))
@@ -23,7 +23,7 @@ notok() {
 	[ -f "$tmp/out" ] && sed 's/^/# /' "$tmp/out"
 }
 if ! timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'; then
-	for t in same-as-local kill9-resume slurm-records bad-partition nothing-lost; do
+	for t in same-as-local kill9-resume slurm-records bad-partition nothing-lost ctrl-c; do
 		n=$((n + 1))
 		echo "ok $n - $t # SKIP no Slurm cluster answers scontrol ping (start one: sh scripts/slurm-cluster.sh start)"
 	done
@@ -114,5 +114,35 @@ if [ "$(perl -MJSON::PP -0 -ne 'print scalar @{decode_json($_)->{jobs}}' "$tmp/r
 else
 	cat "$tmp/r.json" >>"$tmp/out"
 	notok "nothing-lost"
+fi
+
+# 6. Ctrl-C: proctor scancels its jobs, exits 130, the session resumes
+export PT_MARK="$tmp/m6"
+export PROCTOR_SESSION_REPOSITORY="$tmp/repo-int"
+mkfifo "$PT_MARK.started" "$PT_MARK.gate"
+"$proctor" run "$data" -p crash -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1 &
+pid=$!
+read -r line <"$PT_MARK.started"
+kill -INT "$pid"
+wait "$pid"
+st=$?
+sid=$(basename "$(readlink "$PROCTOR_SESSION_REPOSITORY/last-session")")
+hold=$(squeue -h -t all -n "pt-$sid" -o '%i %k' | sed -n 's/ hold-.*//p')
+# wait through Slurm for its end: a job that depends on it (afterany)
+srun --quiet --time=1 --dependency="afterany:$hold" true
+state=$(squeue -h -t all -j "$hold" -o '%T')
+# the job runs again: it says so and waits for the gate
+( cat "$PT_MARK.started" >/dev/null; echo go >"$PT_MARK.gate" ) &
+gate=$!
+"$proctor" resume --non-interactive >>"$tmp/out" 2>&1
+st2=$?
+wait "$gate"
+if [ "$st" = 130 ] && [ "$state" = CANCELLED ] && [ "$st2" = 0 ] &&
+	[ "$(grep -c '^hold$' "$PT_MARK.ran")" = 2 ] &&
+	[ "$(grep -c '^first$' "$PT_MARK.ran")" = 1 ]; then
+	ok "ctrl-c"
+else
+	echo "exit $st, Slurm job $hold $state, resume exit $st2" >>"$tmp/out"
+	notok "ctrl-c"
 fi
 [ "$fail" = 0 ]
