@@ -587,29 +587,50 @@ int pt_run_report(const struct pt_run *c, enum pt_report_format f, char **ret,
 		  size_t *ret_len)
 {
 	struct pt_report_job *jobs;
+	struct pt_report_attachment *atts;
 	struct pt_report_session rs = { 0 };
 	struct pt_store_info *info = NULL;
 	size_t n = pt_session_run_list_count(c->s);
-	char **paths;
-	int r;
+	char **paths; /* per job: io log, attachment */
+	int r = 0;
 
 	jobs = pt__calloc(n + 1, sizeof(*jobs));
-	paths = pt__calloc(n + 1, sizeof(*paths));
-	if (!jobs || !paths) {
+	atts = pt__calloc(n + 1, sizeof(*atts));
+	paths = pt__calloc(2 * n + 1, sizeof(*paths));
+	if (!jobs || !atts || !paths) {
 		pt__free(jobs);
+		pt__free(atts);
 		pt__free(paths);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && r == 0; i++) {
 		size_t k = pt_session_run_list_get(c->s, i);
 		const struct pt_job *j = pt_session_job(c->s, k);
+		char *rel = NULL;
 
 		jobs[i].id = j->id;
 		jobs[i].summary = j->summary;
+		jobs[i].category = j->category_id;
 		jobs[i].result = *pt_session_result(c->s, k);
-		paths[i] = pt__run_abs_path(c, jobs[i].result.io_log);
-		jobs[i].io_log_path = paths[i];
+		paths[2 * i] = pt__run_abs_path(c, jobs[i].result.io_log);
+		jobs[i].io_log_path = paths[2 * i];
+		/* An attachment job's stdout, stored with the session. */
+		if (j->plugin != PT_PLUGIN_ATTACHMENT || !c->st ||
+		    jobs[i].result.outcome == PT_OUTCOME_NONE)
+			continue;
+		r = pt_store_attachment_path(c->st, j->id, "stdout", &rel);
+		if (r == 0) {
+			paths[2 * i + 1] = pt__run_abs_path(c, rel);
+			atts[i] = (struct pt_report_attachment){
+				"stdout", paths[2 * i + 1]
+			};
+			jobs[i].attachments = &atts[i];
+			jobs[i].n_attachments = paths[2 * i + 1] ? 1 : 0;
+		}
+		pt_free(rel);
 	}
+	if (r < 0)
+		goto out;
 	rs.id = c->st ? pt_store_id(c->st) : NULL;
 	rs.title = c->o.plan;
 	rs.seed = c->o.seed;
@@ -619,9 +640,11 @@ int pt_run_report(const struct pt_run *c, enum pt_report_format f, char **ret,
 	    pt_store_peek(c->o.repo, rs.id, NULL, &info) == 0)
 		rs.started_ns = info->meta.started_ns;
 	r = pt_report_render(f, &rs, jobs, n, 0, ret, ret_len);
-	for (size_t i = 0; i < n; i++)
+out:
+	for (size_t i = 0; i < 2 * n; i++)
 		pt__free(paths[i]);
 	pt__free(paths);
+	pt__free(atts);
 	pt__free(jobs);
 	pt_store_info_free(info);
 	return r;

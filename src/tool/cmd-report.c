@@ -50,7 +50,7 @@ int pt_cmd_report(int argc, char **argv)
 		switch (ch) {
 		case 'h':
 			printf("usage: proctor report [SESSION] --format "
-			       "junit|tap|tap13|json [-o FILE]\n\n"
+			       "junit|tap|tap13|json|html [-o FILE]\n\n"
 			       "Writes a report of a session (default: the "
 			       "last one) on stdout or FILE.\n");
 			return PT_EXIT_OK;
@@ -80,7 +80,7 @@ int pt_cmd_report(int argc, char **argv)
 	if (pt_report_format_parse(fmt, &f) < 0)
 		return pt_tool_usage_err("report",
 					 "unknown format '%s' (junit, tap, "
-					 "tap13, json)",
+					 "tap13, json, html)",
 					 fmt);
 	rc = open_run(&ui, name, &run);
 	if (rc)

@@ -173,7 +173,8 @@ static void usage_run(FILE *f)
 		"                         slurm:PARTITION (sbatch; -j is "
 		"jobs in Slurm at once)\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
-		"json; PATH - is stdout)\n\n"
+		"json, html;\n"
+		"                         PATH - is stdout)\n\n"
 		"Exit: 0 all passed, 1 failures, 2 usage, 3 invalid plan, 4 "
 		"storage locked\nor corrupt, 130 interrupted.\n");
 }
@@ -349,7 +350,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 				return pt_tool_usage_err(
 					cmd,
 					"--report: unknown format '%s' "
-					"(junit, tap, tap13, json)",
+					"(junit, tap, tap13, json, html)",
 					f);
 			if (strv_add(&o->reports, optarg) < 0)
 				return PT_EXIT_FAILURES;

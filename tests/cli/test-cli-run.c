@@ -459,7 +459,7 @@ PT_TEST(bad_command_line_use)
 		{ { "run", ".", "--report", "xml:f", NULL },
 		  2,
 		  "proctor run: --report: unknown format 'xml' (junit, tap, "
-		  "tap13, json)" },
+		  "tap13, json, html)" },
 		{ { "run", ".", "--report", "junit", NULL },
 		  2,
 		  "proctor run: --report: expected FORMAT:PATH, got 'junit'" },
@@ -482,7 +482,7 @@ PT_TEST(bad_command_line_use)
 		{ { "report", "--format", "xml", NULL },
 		  2,
 		  "proctor report: unknown format 'xml' (junit, tap, tap13, "
-		  "json)" },
+		  "json, html)" },
 		{ { "why", NULL }, 2, "proctor why: no JOB given" },
 		{ { "resume", "-n", "x", NULL },
 		  2,
@@ -1350,7 +1350,9 @@ static void copy_fixture(const char *dir)
 	PT_ASSERT_INT_EQ(st, 0);
 }
 
-static const char *const formats[] = { "junit", "tap", "tap13", "json" };
+static const char *const formats[] = { "junit", "tap", "tap13", "json",
+				       "html" };
+#define N_FORMATS PT_ARRAY_SIZE(formats)
 
 /*
  * report and why give the same answers after the provider is deleted:
@@ -1368,7 +1370,7 @@ PT_TEST(report_and_why_after_the_provider_is_gone)
 			       "--non-interactive",
 			       NULL };
 	const char *why[] = { "why", "needs-bad", NULL };
-	char *before[4], *out, *err;
+	char *before[N_FORMATS], *out, *err;
 
 	snprintf(prov, sizeof(prov), "%s", pt_test_path("prov"));
 	snprintf(gone, sizeof(gone), "%s", pt_test_path("gone"));
@@ -1376,10 +1378,10 @@ PT_TEST(report_and_why_after_the_provider_is_gone)
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
 	pt__free(out);
 	pt__free(err);
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < N_FORMATS; i++)
 		PT_ASSERT_INT_EQ(report_of(formats[i], NULL, &before[i]), 0);
 	PT_ASSERT_INT_EQ(rename(prov, gone), 0);
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < N_FORMATS; i++) {
 		PT_ASSERT_INT_EQ(report_of(formats[i], NULL, &out), 0);
 		PT_ASSERT_STR_EQ(out, before[i]);
 		pt__free(out);
@@ -1391,7 +1393,7 @@ PT_TEST(report_and_why_after_the_provider_is_gone)
 			      "dependency 't::bad' has failed\n");
 	pt__free(out);
 	pt__free(err);
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < N_FORMATS; i++)
 		pt__free(before[i]);
 }
 
@@ -1412,7 +1414,7 @@ PT_TEST(an_imported_session_reports_as_the_original)
 			       NULL };
 	const char *exp[] = { "export", "-o", env, NULL };
 	const char *imp[] = { "import", env, NULL };
-	char *before[4], *out, *err, *id = NULL;
+	char *before[N_FORMATS], *out, *err, *id = NULL;
 
 	snprintf(prov, sizeof(prov), "%s", pt_test_path("prov"));
 	snprintf(env, sizeof(env), "%s", pt_test_path("s.proctor.gz"));
@@ -1420,7 +1422,7 @@ PT_TEST(an_imported_session_reports_as_the_original)
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
 	pt__free(out);
 	pt__free(err);
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < N_FORMATS; i++)
 		PT_ASSERT_INT_EQ(report_of(formats[i], NULL, &before[i]), 0);
 	PT_ASSERT_INT_EQ(run(exp, &out, &err), 0);
 	pt__free(out);
@@ -1431,13 +1433,13 @@ PT_TEST(an_imported_session_reports_as_the_original)
 	PT_ASSERT_INT_EQ(run(imp, &out, &err), 0);
 	pt__free(out);
 	pt__free(err);
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < N_FORMATS; i++) {
 		PT_ASSERT_INT_EQ(report_of(formats[i], id, &out), 0);
 		PT_ASSERT_STR_EQ(out, before[i]);
 		pt__free(out);
 	}
 	pt_free(id);
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < N_FORMATS; i++)
 		pt__free(before[i]);
 }
 
@@ -1470,7 +1472,7 @@ PT_TEST(report_without_definitions_or_provider_fails)
 	PT_ASSERT_OK(pt__store_exec(s, "DELETE FROM job_text"));
 	pt_store_free(s);
 	PT_ASSERT_OK(pt__rm_rf(prov));
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < N_FORMATS; i++) {
 		const char *a[] = { "report", "--format", formats[i], NULL };
 
 		PT_ASSERT_INT_EQ(run(a, &out, &err), 1);
