@@ -126,6 +126,10 @@ MaxJobCount=200000
 KillWait=3
 InactiveLimit=0
 Waittime=0
+# start a batch job as soon as it is submitted (Slurm may otherwise wait
+# up to 3 s to schedule batch jobs in groups), and look at every pending
+# job on each pass: short test jobs should not wait for the scheduler
+SchedulerParameters=batch_sched_delay=0,default_queue_depth=1000,sched_min_interval=0
 
 
 $node State=UNKNOWN
