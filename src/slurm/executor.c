@@ -24,6 +24,7 @@
 #include "os/muxos.h"
 #include "os/proc.h"
 #include "os/runos.h"
+#include "runner/runner-internal.h"
 
 #define DEFAULT_POLL_MS 500
 #define IO_CHUNK	(64u << 10)
@@ -462,22 +463,6 @@ static int poll_queue(struct sx *x)
 
 /* ---- submitting ----------------------------------------------------- */
 
-static bool env_is_ours(const char *kv)
-{
-	static const char *const ours[] = {
-		"PROCTOR_SESSION_ID=", "PROCTOR_JOB_ID=",
-		"PROCTOR_TMPDIR=",     "PROCTOR_PORT_BASE=",
-		"PROCTOR_PORT_COUNT=", "PROCTOR_SEED=",
-		"PROCTOR_ATTEMPT=",    "TMPDIR=",
-	};
-
-	for (size_t i = 0; i < PT_ARRAY_SIZE(ours); i++) {
-		if (pt__starts_with(kv, ours[i]))
-			return true;
-	}
-	return false;
-}
-
 static bool is_locale(const char *kv)
 {
 	return pt__starts_with(kv, "LC_") || pt__starts_with(kv, "LANG=") ||
@@ -525,7 +510,8 @@ static int job_env(struct sx *x, const struct sjob *j, struct pt_buf *vars,
 		return r;
 	}
 	for (size_t i = 0; env && env[i]; i++) {
-		if (env_is_ours(env[i]) || (reset && is_locale(env[i])))
+		if (pt__runner_env_is_ours(env[i]) ||
+		    (reset && is_locale(env[i])))
 			continue;
 		v[n++] = env[i];
 	}
@@ -613,6 +599,21 @@ static unsigned free_lane(struct sx *x)
 	return x->jobs; /* attached beyond -j: no lane of its own */
 }
 
+/* j is in Slurm: it takes a lane (if one is free) and is watched. */
+static void to_flight(struct sx *x, struct sjob *j)
+{
+	j->since_ns = pt__now_ns();
+	j->lane = free_lane(x);
+	j->has_lane = j->lane < x->jobs;
+	if (j->has_lane)
+		x->lane_busy[j->lane] = true;
+	else
+		j->lane = 0;
+	x->flight[x->nf++] = j;
+	if (x->watch >= 0)
+		(void)pt__dirwatch_add(x->watch, j->dir, PT_DIRWATCH_CONTENT);
+}
+
 /* Submits j (taken off the queue); it is in flight or done after. */
 static void submit_one(struct sx *x, struct sjob *j)
 {
@@ -698,16 +699,7 @@ static void submit_one(struct sx *x, struct sjob *j)
 		return;
 	}
 	j->id = id;
-	j->since_ns = pt__now_ns();
-	j->lane = free_lane(x);
-	j->has_lane = j->lane < x->jobs;
-	if (j->has_lane)
-		x->lane_busy[j->lane] = true;
-	else
-		j->lane = 0;
-	x->flight[x->nf++] = j;
-	if (x->watch >= 0)
-		(void)pt__dirwatch_add(x->watch, j->dir, PT_DIRWATCH_CONTENT);
+	to_flight(x, j);
 	r = save(x, j, id);
 	if (r < 0) {
 		/* it would be lost: cancel it */
@@ -952,16 +944,7 @@ static int s_attach(void *ex, const struct pt_exec_spec *spec,
 		sjob_free(j);
 		return PT_ENOTFOUND;
 	}
-	j->since_ns = pt__now_ns();
-	j->lane = free_lane(x);
-	j->has_lane = j->lane < x->jobs;
-	if (j->has_lane)
-		x->lane_busy[j->lane] = true;
-	else
-		j->lane = 0;
-	x->flight[x->nf++] = j;
-	if (x->watch >= 0)
-		(void)pt__dirwatch_add(x->watch, j->dir, PT_DIRWATCH_CONTENT);
+	to_flight(x, j);
 	x->next_poll_ns = 0; /* ask Slurm at the next step */
 	return 0;
 }
