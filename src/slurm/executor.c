@@ -45,6 +45,7 @@ struct sjob {
 
 struct sx {
 	struct pt_exec_host host;
+	struct pt_exec_iolog_ops log; /* the host's sink, copied */
 	struct pt_slurm_client client;
 	unsigned jobs;
 	double timeout;
@@ -814,6 +815,10 @@ static int s_bind(const struct pt_exec_config *cfg,
 	}
 	if (host)
 		x->host = *host;
+	if (x->host.iolog) {
+		x->log = *x->host.iolog;
+		x->host.iolog = &x->log;
+	}
 	x->jobs = cfg->jobs;
 	x->timeout = cfg->timeout;
 	x->seed = cfg->seed;
