@@ -426,14 +426,14 @@ PT_TEST_TIMEOUT(slurm_executor_many_short_jobs, 120)
 {
 	const struct pt_executor_ops *ops = pt_executor_slurm();
 	struct host h = { .out = PT_BUF_INIT };
-	enum { N = 20 };
+	enum { N = 100 };
 	struct pt_job *j[N];
 	char ids[N][16];
 	unsigned pass = 0;
 	void *ex;
 
 	need_cluster();
-	ex = bind_opts(&h, 16, NULL);
+	ex = bind_opts(&h, 32, NULL);
 	for (unsigned i = 0; i < N; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "j%u", i);
 		j[i] = mkjob(ids[i], "true");
@@ -446,10 +446,10 @@ PT_TEST_TIMEOUT(slurm_executor_many_short_jobs, 120)
 		PT_ASSERT(r >= 0);
 		if (r == 1) {
 			PT_ASSERT_INT_EQ(d.result.outcome, PT_OUTCOME_PASS);
-			PT_ASSERT(d.lane < 16);
+			PT_ASSERT(d.lane < 32);
 			pass++;
 		}
-		PT_ASSERT(ops->running(ex) <= 16);
+		PT_ASSERT(ops->running(ex) <= 32);
 	}
 	PT_ASSERT_UINT_EQ(pass, N);
 	ops->release(ex);
