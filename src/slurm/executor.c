@@ -38,6 +38,7 @@ struct sjob {
 	bool has_lane; /* lane is taken by it */
 	bool attached;
 	enum pt_slurm_state state; /* as squeue last said */
+	char state_name[32];
 	char reason[96];
 	bool listed; /* in the last squeue answer */
 	int64_t since_ns;
@@ -350,63 +351,22 @@ static int end_from_status(struct sx *x, size_t i)
 static void end_from_state(struct sx *x, size_t i)
 {
 	struct sjob *j = x->flight[i];
-	struct pt_result res = { .duration = -1 };
+	bool ours = has_file(j, "cancelled");
+	struct pt_slurm_end e = pt__slurm_end_of(j->state, ours);
+	struct pt_result res = { .outcome = e.outcome, .duration = -1 };
 	struct pt_buf msg = PT_BUF_INIT;
-	const char *name = "";
-	char line[512];
-	bool started = true, to = false;
+	char line[512], c[512];
 
 	remove_at(x->flight, &x->nf, i);
-	switch (j->state) {
-	case PT_SLURM_TIMEOUT:
-	case PT_SLURM_DEADLINE:
-		res.outcome = PT_OUTCOME_TIMEOUT;
-		to = true;
-		break;
-	case PT_SLURM_CANCELLED:
-		if (has_file(j, "cancelled")) {
-			res.outcome = PT_OUTCOME_NONE;
-			started = false;
-		} else {
-			res.outcome = PT_OUTCOME_CRASH;
-		}
-		break;
-	case PT_SLURM_FAILED:
-		res.outcome = PT_OUTCOME_FAIL;
-		break;
-	default:
-		res.outcome = PT_OUTCOME_CRASH;
-		break;
-	}
-	if (!j->listed) {
-		(void)pt__buf_addf(&msg,
-				   "Slurm no longer knows job %" PRIu64
-				   " and it left no status (MinJobAge?)",
-				   j->id);
-	} else {
-		if (j->state == PT_SLURM_CANCELLED && !started)
-			name = "interrupted: cancelled by proctor; ";
-		(void)pt__buf_addf(
-			&msg, "%sSlurm job %" PRIu64 ": %s", name, j->id,
-			j->state == PT_SLURM_TIMEOUT	 ? "TIMEOUT"
-			: j->state == PT_SLURM_CANCELLED ? "CANCELLED"
-			: j->state == PT_SLURM_NODE_FAIL ? "NODE_FAIL"
-			: j->state == PT_SLURM_FAILED	 ? "FAILED"
-			: j->state == PT_SLURM_COMPLETED
-				? "COMPLETED without a status"
-				: "ended");
-		if (j->reason[0] && strcmp(j->reason, "None"))
-			(void)pt__buf_addf(&msg, ", reason %s", j->reason);
-		if (j->state == PT_SLURM_CANCELLED && started)
-			(void)pt__buf_adds(&msg,
-					   " (cancelled outside proctor)");
-	}
+	pt__slurm_end_comment(c, sizeof(c), j->id, j->listed, j->state,
+			      j->state_name, j->reason, ours);
+	(void)pt__buf_adds(&msg, c);
 	first_err_line(j, line, sizeof(line));
 	if (line[0])
 		(void)pt__buf_addf(&msg, "; stderr: %s", line);
 	{
 		char *log = collect_output(x, j, &msg);
-		finish(x, j, started, &res, 0, to, msg.s);
+		finish(x, j, e.started, &res, 0, e.timed_out, msg.s);
 		x->dres[x->nd - 1].result.io_log = log;
 	}
 	pt__buf_release(&msg);
@@ -428,6 +388,8 @@ static int on_row(void *ctx, const struct pt_slurm_row *row)
 			j->listed = true;
 			snprintf(j->reason, sizeof(j->reason), "%s",
 				 row->reason);
+			snprintf(j->state_name, sizeof(j->state_name), "%s",
+				 row->state_name);
 		}
 	}
 	return 0;

@@ -246,3 +246,54 @@ int pt__slurm_parse_status(const char *text, size_t len,
 	*ret = st;
 	return 0;
 }
+
+struct pt_slurm_end pt__slurm_end_of(enum pt_slurm_state s,
+				     bool cancelled_by_proctor)
+{
+	struct pt_slurm_end e = { .outcome = PT_OUTCOME_CRASH,
+				  .started = true };
+
+	switch (s) {
+	case PT_SLURM_TIMEOUT:
+	case PT_SLURM_DEADLINE:
+		e.outcome = PT_OUTCOME_TIMEOUT;
+		e.timed_out = true;
+		break;
+	case PT_SLURM_CANCELLED:
+		if (cancelled_by_proctor) {
+			e.outcome = PT_OUTCOME_NONE;
+			e.started = false;
+		}
+		break;
+	case PT_SLURM_FAILED:
+		e.outcome = PT_OUTCOME_FAIL;
+		break;
+	default:
+		break;
+	}
+	return e;
+}
+
+void pt__slurm_end_comment(char *buf, size_t size, uint64_t id, bool listed,
+			   enum pt_slurm_state s, const char *state_name,
+			   const char *reason, bool cancelled_by_proctor)
+{
+	bool ours = s == PT_SLURM_CANCELLED && cancelled_by_proctor;
+	bool has_reason = reason && reason[0] && strcmp(reason, "None");
+
+	if (!listed) {
+		snprintf(buf, size,
+			 "Slurm no longer knows job %" PRIu64
+			 " and it left no status (MinJobAge?)",
+			 id);
+		return;
+	}
+	snprintf(buf, size, "%sSlurm job %" PRIu64 ": %.40s%s%s%.80s%s",
+		 ours ? "interrupted: cancelled by proctor; " : "", id,
+		 state_name && state_name[0] ? state_name : "ended",
+		 s == PT_SLURM_COMPLETED ? " without a status" : "",
+		 has_reason ? ", reason " : "", has_reason ? reason : "",
+		 s == PT_SLURM_CANCELLED && !ours
+			 ? " (cancelled outside proctor)"
+			 : "");
+}

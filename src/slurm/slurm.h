@@ -53,6 +53,32 @@ enum pt_slurm_state {
 enum pt_slurm_state pt__slurm_state(const char *name, size_t len);
 bool pt__slurm_state_final(enum pt_slurm_state s);
 
+/*
+ * How a job that ended without the wrapper's status ends for proctor,
+ * from Slurm's final state: TIMEOUT and DEADLINE are timeouts, FAILED a
+ * failure, CANCELLED by proctor (Ctrl-C) not run (started false: a
+ * resume runs it again), anything else (CANCELLED by someone else,
+ * NODE_FAIL, OUT_OF_MEMORY, BOOT_FAIL, PREEMPTED, COMPLETED without a
+ * status) a crash.
+ */
+struct pt_slurm_end {
+	enum pt_outcome outcome;
+	bool started, timed_out;
+};
+struct pt_slurm_end pt__slurm_end_of(enum pt_slurm_state s,
+				     bool cancelled_by_proctor);
+
+/*
+ * Its comment into buf: "Slurm job ID: STATE[, reason R]" with what
+ * proctor knows ("interrupted: cancelled by proctor; ...", "(cancelled
+ * outside proctor)", "COMPLETED without a status"); when Slurm no
+ * longer lists the job (listed false): that, and MinJobAge as the likely
+ * reason.
+ */
+void pt__slurm_end_comment(char *buf, size_t size, uint64_t id, bool listed,
+			   enum pt_slurm_state s, const char *state_name,
+			   const char *reason, bool cancelled_by_proctor);
+
 /* Limits of what the parsers accept. */
 #define PT_SLURM_LINE_MAX   4096	/* one line of squeue or a status */
 #define PT_SLURM_OUTPUT_MAX (16u << 20) /* what a client may print */
@@ -70,8 +96,8 @@ struct pt_slurm_row {
 	enum pt_slurm_state state;
 	const char *state_name; /* as printed, NUL-terminated */
 	const char *reason;	/* "None", "TimeLimit", ... */
-	const char *tag;	/* its comment (the job directory name proctor gave) */
-	unsigned line;		/* 1-based */
+	const char *tag; /* its comment (the job directory name proctor gave) */
+	unsigned line;	 /* 1-based */
 };
 
 /*

@@ -420,3 +420,52 @@ PT_TEST_TIMEOUT(cluster_refuses_a_bad_partition_with_its_message, 60)
 			      "no-such-partition");
 	PT_ASSERT_UINT_EQ(id, 0);
 }
+
+PT_TEST(slurm_states_map_to_outcomes_with_their_reason)
+{
+	static const struct {
+		const char *state, *reason;
+		bool ours, listed;
+		enum pt_outcome outcome;
+		bool started, timed_out;
+		const char *comment;
+	} cases[] = {
+		{ "TIMEOUT", "TimeLimit", false, true, PT_OUTCOME_TIMEOUT, true,
+		  true, "Slurm job 7: TIMEOUT, reason TimeLimit" },
+		{ "DEADLINE", "None", false, true, PT_OUTCOME_TIMEOUT, true,
+		  true, "Slurm job 7: DEADLINE" },
+		{ "NODE_FAIL", "NodeDown", false, true, PT_OUTCOME_CRASH, true,
+		  false, "Slurm job 7: NODE_FAIL, reason NodeDown" },
+		{ "CANCELLED", "None", false, true, PT_OUTCOME_CRASH, true,
+		  false, "Slurm job 7: CANCELLED (cancelled outside proctor)" },
+		{ "CANCELLED", "None", true, true, PT_OUTCOME_NONE, false,
+		  false,
+		  "interrupted: cancelled by proctor; Slurm job 7: CANCELLED" },
+		{ "FAILED", "JobLaunchFailure", false, true, PT_OUTCOME_FAIL,
+		  true, false, "Slurm job 7: FAILED, reason JobLaunchFailure" },
+		{ "OUT_OF_MEMORY", "None", false, true, PT_OUTCOME_CRASH, true,
+		  false, "Slurm job 7: OUT_OF_MEMORY" },
+		{ "COMPLETED", "None", false, true, PT_OUTCOME_CRASH, true,
+		  false, "Slurm job 7: COMPLETED without a status" },
+		{ "COMPLETED", "None", false, false, PT_OUTCOME_CRASH, true,
+		  false,
+		  "Slurm no longer knows job 7 and it left no status "
+		  "(MinJobAge?)" },
+	};
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
+		enum pt_slurm_state s =
+			pt__slurm_state(cases[i].state, strlen(cases[i].state));
+		struct pt_slurm_end e = pt__slurm_end_of(s, cases[i].ours);
+		char c[512];
+
+		PT_ASSERT(pt__slurm_state_final(s));
+		PT_ASSERT_INT_EQ(e.outcome, cases[i].outcome);
+		PT_ASSERT_INT_EQ(e.started, cases[i].started);
+		PT_ASSERT_INT_EQ(e.timed_out, cases[i].timed_out);
+		pt__slurm_end_comment(c, sizeof(c), 7, cases[i].listed, s,
+				      cases[i].state, cases[i].reason,
+				      cases[i].ours);
+		PT_ASSERT_STR_EQ(c, cases[i].comment);
+	}
+}
