@@ -47,9 +47,6 @@ struct pt__recset {
 struct pt_run {
 	struct pt_run_options o; /* strings point into the fields below */
 	struct pt__strv paths, include, exclude, exec_opts;
-	/* resume, persistent executor: the handles of jobs without a result
-	 * (job id, attempt as text, handle), given to attach() */
-	struct pt__strv h_job, h_attempt, h_handle;
 	bool xo_given; /* the caller chose the executor */
 	char *plan, *ns, *repo, *no_operator;
 	struct pt_run_events ev;
@@ -83,6 +80,14 @@ struct pt_run {
 		struct pt_result res; /* comments, io_log owned */
 	} * wait;
 	size_t n_wait;
+	/* resume: jobs a persistent executor may still run (their handles,
+	 * recorded, and no result for that attempt): given to attach(). */
+	struct pt__pending {
+		size_t k;
+		unsigned attempt;
+		char *handle;
+	} *pending;
+	size_t n_pending;
 };
 
 /* events.message with a printf format. */
