@@ -895,21 +895,25 @@ static int s_attach(void *ex, const struct pt_exec_spec *spec,
 		return -ENOMEM;
 	}
 	/* cancelled by proctor (Ctrl-C) and never finished: run it again */
-	if ((has_file(j, "cancelled") && !has_file(j, "status")) ||
-	    (id == 0 && !has_file(j, "started") && !has_file(j, "status"))) {
-		if (id == 0) {
-			/* sbatch may have taken it after all: ask Slurm */
-			x->flight[x->nf++] = j;
-			r = pt__slurm_query(&x->client, x->jobname, on_row, x,
-					    NULL, 0);
-			x->nf--;
-			if (r == 0 && j->id) {
-				(void)pt__slurm_cancel(&x->client, &j->id, 1,
-						       NULL, 0);
-			}
-		}
+	if (has_file(j, "cancelled") && !has_file(j, "status")) {
 		sjob_free(j);
 		return PT_ENOTFOUND;
+	}
+	if (id == 0) {
+		/* saved before sbatch only: whether Slurm took it, its
+		 * comment (the directory name) says */
+		x->flight[x->nf++] = j;
+		r = pt__slurm_query(&x->client, x->jobname, on_row, x, NULL, 0);
+		x->nf--;
+		if (r < 0 && !has_file(j, "status")) {
+			sjob_free(j);
+			return r;
+		}
+		if (!j->id && !has_file(j, "started") &&
+		    !has_file(j, "status")) {
+			sjob_free(j);
+			return PT_ENOTFOUND; /* never submitted */
+		}
 	}
 	to_flight(x, j);
 	x->next_poll_ns = 0; /* ask Slurm at the next step */

@@ -36,7 +36,8 @@ static struct pt_job *mkjob(const char *id, const char *cmd)
 
 struct host {
 	unsigned starts, saves;
-	char handles[64][128]; /* by udata tag */
+	char handles[64][128]; /* by udata tag: the last saved */
+	char first[64][128];   /* the first ("? <dir>", before sbatch) */
 	struct pt_buf out;
 	int refuse_save; /* save_handle returns this once an id is known */
 };
@@ -64,6 +65,8 @@ static int h_save(void *ctx, const struct pt_job *job, void *udata,
 	h->saves++;
 	PT_ASSERT(tag < 64);
 	snprintf(h->handles[tag], sizeof(h->handles[tag]), "%s", handle);
+	if (handle[0] == '?')
+		snprintf(h->first[tag], sizeof(h->first[tag]), "%s", handle);
 	return handle[0] != '?' ? h->refuse_save : 0;
 }
 
@@ -452,5 +455,55 @@ PT_TEST_TIMEOUT(slurm_executor_many_short_jobs, 120)
 		PT_ASSERT(ops->running(ex) <= 32);
 	}
 	PT_ASSERT_UINT_EQ(pass, N);
+	ops->release(ex);
+}
+
+PT_TEST_TIMEOUT(slurm_executor_crash_between_sbatch_and_save, 60)
+{
+	const struct pt_executor_ops *ops = pt_executor_slurm();
+	struct host h = { .out = PT_BUF_INIT }, h2 = { .out = PT_BUF_INIT };
+	char cmd[1400], log[600];
+	struct pt_job *a;
+	struct seen s[4] = { 0 };
+	struct pt_exec_spec sa = { .attempt = 1, .udata = (void *)1 };
+	void *ex;
+
+	need_cluster();
+	snprintf(log, sizeof(log), "%s/ran", pt_test_tmpdir());
+	snprintf(cmd, sizeof(cmd), "echo a >> %s", log);
+	a = mkjob("a", cmd);
+	ex = bind_opts(&h, 2, NULL);
+	start(ex, a, 1, 0);
+	until_submitted(ex, &h, 1);
+	ops->release(ex);
+	/* as if proctor died before the id was saved: only "? <dir>" */
+	PT_ASSERT(h.first[1][0] == '?');
+	ex = bind_opts(&h2, 2, NULL);
+	sa.job = a;
+	PT_ASSERT_OK(ops->attach(ex, &sa, h.first[1]));
+	run_until(ex, 1, s);
+	PT_ASSERT_INT_EQ(s[1].outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_STR_EQ(s[1].handle, h.handles[1]); /* found its id */
+	PT_ASSERT_UINT_EQ(count_lines(log), 1);
+	PT_ASSERT_UINT_EQ(h2.starts, 0);
+	ops->release(ex);
+}
+
+PT_TEST_TIMEOUT(slurm_executor_unsaved_id_cancels_the_job, 60)
+{
+	const struct pt_executor_ops *ops = pt_executor_slurm();
+	struct host h = { .out = PT_BUF_INIT, .refuse_save = -ENOSPC };
+	struct pt_job *a = mkjob("a", "exec sleep 60");
+	struct seen s[4] = { 0 };
+	void *ex;
+
+	need_cluster();
+	ex = bind_opts(&h, 2, NULL);
+	start(ex, a, 1, 0);
+	run_until(ex, 1, s);
+	PT_ASSERT_INT_EQ(s[1].outcome, PT_OUTCOME_FAIL);
+	PT_ASSERT_STR_EQ(s[1].comments,
+			 "cannot start: its Slurm job id could not be recorded "
+			 "(No space left on device); cancelled");
 	ops->release(ex);
 }
