@@ -281,7 +281,6 @@ const char *pt__proc_status_str(int status, char *buf, size_t size)
 	return buf;
 }
 
-
 struct capture_stream {
 	int fd;
 	char *buf;
@@ -438,4 +437,14 @@ out:
 	pt__free(cs[0].buf);
 	pt__free(cs[1].buf);
 	return r;
+}
+
+pid_t pt__getpid(void)
+{
+	return getpid();
+}
+
+uid_t pt__geteuid(void)
+{
+	return geteuid();
 }

@@ -85,4 +85,8 @@ int pt__run_capture(const char *const *argv, const char *const *envp,
 		    size_t limit, int timeout_ms, int *ret_status,
 		    char **ret_out, char **ret_err, bool *ret_truncated);
 
+/* This process's id and effective user id. */
+pid_t pt__getpid(void);
+uid_t pt__geteuid(void);
+
 #endif
