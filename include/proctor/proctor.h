@@ -23,6 +23,9 @@
 #if __has_include(<proctor/executor.h>)
 # include <proctor/executor.h>
 #endif
+#if __has_include(<proctor/slurm.h>)
+# include <proctor/slurm.h>
+#endif
 #if __has_include(<proctor/report.h>)
 # include <proctor/report.h>
 #endif

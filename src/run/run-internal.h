@@ -48,6 +48,7 @@ struct pt__recset {
 struct pt_run {
 	struct pt_run_options o; /* strings point into the fields below */
 	struct pt__strv paths, include, exclude, exec_opts;
+	bool xo_given; /* the caller chose the executor */
 	char *plan, *ns, *repo, *no_operator, *chaos, *chaos_rt;
 	struct pt__strv chaos_env; /* LD_PRELOAD, PROCTOR_PRELOAD... */
 	struct pt_run_events ev;

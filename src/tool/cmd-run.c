@@ -76,6 +76,9 @@ struct opts {
 	bool budget_fail;
 	const char *chaos;
 	char chaos_rt[4096];
+	const struct pt_executor_ops *executor; /* NULL: the default */
+	char exec_opt[300];			/* "partition=NAME" */
+	const char *exec_opts[2];
 };
 
 static uint64_t random_seed(void)
@@ -106,6 +109,7 @@ enum {
 	OPT_BUDGET,
 	OPT_CHAOS,
 	OPT_BUDGET_FAIL,
+	OPT_EXECUTOR,
 };
 
 static int parse_uint(const char *cmd, const char *opt, const char *s,
@@ -143,7 +147,7 @@ static void usage_run(FILE *f)
 		"                   [--timeout S] [--keep-tmp] [--repeat N] "
 		"[--until-fail]\n"
 		"                   [--shuffle[=SEED]] [--fail-fast] "
-		"[--retries N]\n"
+		"[--retries N] [--executor E]\n"
 		"                   [--budget SPEC] [--budget-fail] [--chaos "
 		"SPEC]\n                   "
 		"[--non-interactive]\n"
@@ -186,6 +190,10 @@ static void usage_run(FILE *f)
 		"and exe=NAME;\n"
 		"                         e.g. write:EIO:0.2,read:short\n"
 		"      --non-interactive  skip jobs that need an operator\n"
+		"      --executor E       where jobs run: local (default), "
+		"slurm or\n"
+		"                         slurm:PARTITION (sbatch; -j is "
+		"jobs in Slurm at once)\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
 		"json, html;\n"
 		"                         PATH - is stdout)\n\n"
@@ -207,7 +215,11 @@ static void usage_resume(FILE *f)
 		"  --rerun-failed    run failed, crashed and timed-out jobs "
 		"again\n"
 		"  --accept-changed  resume even though job definitions "
-		"changed\n");
+		"changed\n"
+		"  --executor E      override the session's executor (local, "
+		"slurm[:PARTITION]);\n"
+		"                    a Slurm session re-attaches to its jobs "
+		"still in Slurm\n");
 }
 
 /* Parses the options shared by run and resume. */
@@ -236,6 +248,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "budget-fail", no_argument, NULL, OPT_BUDGET_FAIL },
 		{ "chaos", required_argument, NULL, OPT_CHAOS },
+		{ "executor", required_argument, NULL, OPT_EXECUTOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -314,6 +327,25 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			o->ports = (int)n;
 			break;
 		}
+		case OPT_EXECUTOR:
+			if (!strcmp(optarg, "local")) {
+				o->executor = pt_executor_local();
+			} else if (!strcmp(optarg, "slurm")) {
+				o->executor = pt_executor_slurm();
+			} else if (!strncmp(optarg, "slurm:", 6) && optarg[6] &&
+				   strlen(optarg) < 256) {
+				o->executor = pt_executor_slurm();
+				snprintf(o->exec_opt, sizeof(o->exec_opt),
+					 "partition=%s", optarg + 6);
+				o->exec_opts[0] = o->exec_opt;
+			} else {
+				return pt_tool_usage_err(
+					cmd,
+					"--executor: '%s' (local, slurm or "
+					"slurm:PARTITION)",
+					optarg);
+			}
+			break;
 		case OPT_FAIL_FAST:
 			o->fail_fast = true;
 			break;
@@ -468,6 +500,8 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->budget_fail = o->budget_fail;
 	ro->chaos = o->chaos;
 	ro->chaos_runtime = o->chaos ? o->chaos_rt : NULL;
+	ro->executor = o->executor;
+	ro->executor_options = o->exec_opts[0] ? o->exec_opts : NULL;
 	ro->rerun_failed = o->rerun_failed;
 	ro->accept_changed = o->accept_changed;
 	ro->no_operator = o->non_interactive	     ? "--non-interactive"
