@@ -141,6 +141,8 @@ struct pt_run_request {
 				     default */
 	const char *io_log;	  /* io log path; NULL: derived from
 				     io_log_dir, the job id and attempt */
+	const char *const *env;	  /* "NAME=value" for this job only,
+				     overriding the rest; NULL: none */
 	void *udata;		  /* returned with the completion */
 };
 

@@ -96,6 +96,9 @@ struct pt_job {
 	/* proctor: the budget field (pt_parse_budget); 0: none */
 	double budget_time;      /* seconds */
 	uint64_t budget_memory;  /* bytes of peak resident memory */
+	/* proctor: the chaos field: "off" (no faults under --chaos), a
+	 * fault plan of its own, or NULL (the run's) */
+	const char *chaos;
 };
 
 /* ------------------------------------------------------------------ */

@@ -34,6 +34,7 @@ struct pt__jst {
 	unsigned attempt;
 	unsigned runs, fails;	/* --repeat, --retries */
 	bool over_budget, slow; /* an attempt was (notes in its result) */
+	char *chaos_block; /* the job's own PROCTOR_PRELOAD (chaos field) */
 	uint64_t order;		/* shuffled order key */
 };
 

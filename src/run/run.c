@@ -617,9 +617,12 @@ static void verdict(struct pt_run *c, const struct pt_job *j,
 	pt_free(text);
 }
 
+static int chaos_block(struct pt_run *c, const char *spec, char **ret);
+
 static int submit(struct pt_run *c, size_t k, unsigned attempt)
 {
 	const struct pt_job *j = pt_session_job(c->s, k);
+	const char *env[2] = { NULL, NULL };
 	struct pt_exec_spec q = {
 		.job = j,
 		.order = c->js[k].order,
@@ -627,7 +630,19 @@ static int submit(struct pt_run *c, size_t k, unsigned attempt)
 		.attempt = attempt,
 		.udata = (void *)(uintptr_t)k,
 	};
-	int r = c->xo->start(c->ex, &q);
+	int r;
+
+	/* The job's chaos field: out of the run's faults, or its own. */
+	if (c->o.chaos && j->chaos) {
+		if (!c->js[k].chaos_block &&
+		    (r = chaos_block(c,
+				     strcmp(j->chaos, "off") ? j->chaos : NULL,
+				     &c->js[k].chaos_block)) < 0)
+			return r;
+		env[0] = c->js[k].chaos_block;
+		q.env = env;
+	}
+	r = c->xo->start(c->ex, &q);
 
 	if (r == 0) {
 		c->js[k].submitted = true;
@@ -1141,6 +1156,34 @@ static int log_close(void *ctx, void *log)
 
 #define CHAOS_LOG "chaos.log"
 
+/*
+ * "PROCTOR_PRELOAD=mode=chaos,seed=S,log=PATH,spec=..." for spec (the
+ * spec is the rest of the block: ',' between rules becomes ';'), or
+ * "PROCTOR_PRELOAD=mode=off" (the runtime inert) for NULL.
+ */
+static int chaos_block(struct pt_run *c, const char *spec, char **ret)
+{
+	struct pt_buf b = PT_BUF_INIT;
+	int r;
+
+	if (!spec)
+		r = pt__buf_adds(&b, "PROCTOR_PRELOAD=mode=off");
+	else
+		r = pt__buf_addf(&b,
+				 "PROCTOR_PRELOAD=mode=chaos,seed=%llu,log=%s/"
+				 "%s,spec=",
+				 (unsigned long long)c->o.seed, c->sess_dir,
+				 CHAOS_LOG);
+	for (const char *p = spec; r == 0 && p && *p; p++)
+		r = pt__buf_addch(&b, *p == ',' ? ';' : *p);
+	if (r < 0) {
+		pt__buf_release(&b);
+		return r;
+	}
+	*ret = pt__buf_detach(&b, NULL);
+	return 0;
+}
+
 /* The environment that preloads the fault runtime into every job. */
 static int chaos_env(struct pt_run *c)
 {
@@ -1149,30 +1192,27 @@ static int chaos_env(struct pt_run *c)
 	int r;
 
 	pt__strv_free(&c->chaos_env);
-	if (!c->o.chaos_runtime || !c->sess_dir ||
-	    strpbrk(c->sess_dir, ",:") || strpbrk(c->o.chaos_runtime, ":"))
+	if (!c->o.chaos_runtime || !c->sess_dir || strpbrk(c->sess_dir, ",:") ||
+	    strpbrk(c->o.chaos_runtime, ":"))
 		return -EINVAL;
 	r = pt__buf_addf(&b, "LD_PRELOAD=%s%s%s", c->o.chaos_runtime,
 			 old && *old ? ":" : "", old ? old : "");
 	if (r == 0)
 		r = pt__strv_add(&c->chaos_env, b.s);
 	pt__buf_reset(&b);
-	/* The spec is the rest of the block: ',' between rules becomes ';'. */
-	if (r == 0)
-		r = pt__buf_addf(&b,
-				 "PROCTOR_PRELOAD=mode=chaos,seed=%llu,log=%s/"
-				 "%s,spec=",
-				 (unsigned long long)c->o.seed, c->sess_dir,
-				 CHAOS_LOG);
-	for (const char *p = c->o.chaos; r == 0 && *p; p++)
-		r = pt__buf_addch(&b, *p == ',' ? ';' : *p);
-	if (r == 0)
-		r = pt__strv_add(&c->chaos_env, b.s);
-	pt__buf_reset(&b);
+	if (r == 0) {
+		char *block = NULL;
+
+		r = chaos_block(c, c->o.chaos, &block);
+		if (r == 0)
+			r = pt__strv_add(&c->chaos_env, block);
+		pt__free(block);
+	}
 	/* A sanitized program under test must accept a runtime before its
 	 * own. */
 	if (r == 0)
-		r = pt__buf_addf(&b, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		r = pt__buf_addf(&b,
+				 "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
 				 aold ? aold : "", aold && *aold ? ":" : "");
 	if (r == 0)
 		r = pt__strv_add(&c->chaos_env, b.s);
@@ -1789,6 +1829,8 @@ struct pt_run *pt_run_free(struct pt_run *c)
 		regfree(&c->exc[i]);
 	pt__free(c->inc);
 	pt__free(c->exc);
+	for (size_t k = 0; c->js && k < c->njs; k++)
+		pt__free(c->js[k].chaos_block);
 	pt__free(c->js);
 	pt__free(c->look);
 	pt__free(c->sess_dir);

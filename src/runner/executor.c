@@ -106,7 +106,7 @@ static int l_start(void *ex, const struct pt_exec_spec *spec)
 
 	/* The runner derives command, environment and directory from the
 	 * job itself (docs/runner.md). */
-	if (!spec || spec->argv || spec->env || spec->cwd)
+	if (!spec || spec->argv || spec->cwd)
 		return -EINVAL;
 	q = (struct pt_run_request){
 		.job = spec->job,
@@ -115,6 +115,7 @@ static int l_start(void *ex, const struct pt_exec_spec *spec)
 		.attempt = spec->attempt,
 		.timeout = spec->timeout,
 		.udata = spec->udata,
+		.env = spec->env,
 	};
 	return pt_runner_submit(l->r, &q);
 }

@@ -718,10 +718,17 @@ static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
 #undef ADDSTR
 	if (err)
 		return err;
+	for (const char *const *e = s->q->req.env; e && *e; e++)
+		nv++;
 	if (pt_vec_reserve(envp, r->base_env.n + nv + j->environ.n + 1) < 0)
 		return -ENOMEM;
+	for (const char *const *e = s->q->req.env; e && *e; e++, nv--)
+		envp->v[envp->n++] = (char *)(uintptr_t)*e;
 	pt_vec_foreach(&r->base_env, i) {
 		if (reset_locale && locale_var(r->base_env.v[i]))
+			continue;
+		if (s->q->req.env &&
+		    env_overridden(s->q->req.env, r->base_env.v[i]))
 			continue;
 		envp->v[envp->n++] = r->base_env.v[i];
 	}

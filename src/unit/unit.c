@@ -3,6 +3,7 @@
  * §2.2-2.4): typed views, job field parsing, the upstream checksum,
  * siblings and after-suspend jobs, the unit collection.
  */
+#include "base/chaos.h"
 #include "base/common.h"
 #include "base/diag.h"
 #include "base/sha256.h"
@@ -674,7 +675,7 @@ enum {
 	F_COMMAND, F_SHELL, F_USER, F_FLAGS, F_PLUGIN, F_DEPENDS, F_AFTER,
 	F_BEFORE, F_SALVAGES, F_ENVIRON, F_LOCKS, F_REQUIRES, F_IMPORTS,
 	F_GROUP, F_CATEGORY_ID, F_CERT, F_CERT2, F_RETRY, F_RETRY2,
-	F_DURATION, F_TIMEOUT, F_TEMPLATE_ID, F_BUDGET, F_N
+	F_DURATION, F_TIMEOUT, F_TEMPLATE_ID, F_BUDGET, F_CHAOS, F_N
 };
 
 static const char *const field_names[F_N] = {
@@ -683,7 +684,7 @@ static const char *const field_names[F_N] = {
 	"before", "salvages", "environ", "locks", "requires", "imports",
 	"group", "category_id", "certification_status",
 	"certification-status", "auto_retry", "auto-retry",
-	"estimated_duration", "timeout", "template-id", "budget",
+	"estimated_duration", "timeout", "template-id", "budget", "chaos",
 };
 
 static int field_slot(const char *k)
@@ -693,7 +694,7 @@ static int field_slot(const char *k)
 		['a' - 'a'] = { F_AFTER + 1, F_RETRY + 1, F_RETRY2 + 1 },
 		['b' - 'a'] = { F_BEFORE + 1, F_BUDGET + 1 },
 		['c' - 'a'] = { F_COMMAND + 1, F_CATEGORY_ID + 1, F_CERT + 1,
-				F_CERT2 + 1 },
+				F_CERT2 + 1, F_CHAOS + 1 },
 		['d' - 'a'] = { F_DESCRIPTION + 1, F_DEPENDS + 1 },
 		['e' - 'a'] = { F_ENVIRON + 1, F_DURATION + 1 },
 		['f' - 'a'] = { F_FLAGS + 1 },
@@ -957,6 +958,17 @@ static int fill_job(struct pt_units *u, struct pt_job *j,
 		       "such as 64M)",
 		       v)) < 0)
 		return rc;
+	v = fv[F_CHAOS];
+	j->chaos = v;
+	if (v && strcmp(v, "off")) {
+		struct pt_chaos plan;
+		char err[256];
+
+		if (pt__chaos_parse(v, &plan, err, sizeof(err)) < 0 &&
+		    (rc = diag(d, PT_SEV_ERROR, PT_EPARSE, unit, "chaos",
+			       "field 'chaos', %s", err)) < 0)
+			return rc;
+	}
 	v = fv[F_TEMPLATE_ID];
 	j->template_id = v ? pt_units_qualify(u, ns, v) : NULL;
 	j->file = unit->file;

@@ -93,7 +93,8 @@ static int wait_exit(struct proc p)
 
 	PT_ASSERT_OK(pt__proc_wait(p.pid, p.pidfd, 60000, &st));
 	close(p.pidfd);
-	PT_ASSERT(WIFEXITED(st));
+	if (!WIFEXITED(st))
+		PT_FAIL("proctor ended with wait status %#x", (unsigned)st);
 	return WEXITSTATUS(st);
 }
 
@@ -791,14 +792,20 @@ PT_TEST(chaos_every_call_kind_is_injected)
 {
 	char path[1024], units[4096], probe_out[1024];
 	const char *args[] = {
-		"run", path, "-n", "t", "-j1", "--seed=1", "--chaos",
+		"run",
+		path,
+		"-n",
+		"t",
+		"-j1",
+		"--seed=1",
+		"--chaos",
 		"open:EACCES:1@/dev/zero,write:ENOSPC:1@/dev/null,read:short:1,"
 		"fsync:EIO:1,send:ECONNRESET:1,recv:EINTR:1,accept:EMFILE:1,"
 		"connect:ETIMEDOUT:1@127.0.0.1:1",
 		NULL
 	};
-	const char *bad[] = { "run", path, "-n", "t", "--chaos",
-			      "write:EWHAT", NULL };
+	const char *bad[] = { "run",	 path,		"-n", "t",
+			      "--chaos", "write:EWHAT", NULL };
 	char *out, *err, *text;
 
 	snprintf(path, sizeof(path), "%s", pt_test_path("p.pxu"));
@@ -856,6 +863,46 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+PT_TEST(chaos_field_opts_a_job_out_or_gives_its_own_plan)
+{
+	char path[1024], units[8192], o[3][1024];
+	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
+			       "--seed=1", "--chaos", "fsync:EIO:1", NULL };
+	const char *names[3] = { "plain", "quiet", "own" };
+	const char *fields[3] = { "", "chaos: off\n",
+				  "chaos: write:ENOSPC:1@/dev/null\n" };
+	char *out, *err, *text;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("c.pxu"));
+	for (int i = 0; i < 3; i++) {
+		snprintf(o[i], sizeof(o[i]), "%s.%s", pt_test_path("probe"),
+			 names[i]);
+		len += (size_t)snprintf(units + len, sizeof(units) - len,
+					"id: %s\nplugin: shell\n%s"
+					"command: exec '%s' > '%s'\n\n",
+					names[i], fields[i],
+					built("chaos-probe"), o[i]);
+	}
+	put_file(path, units);
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	pt__free(out);
+	pt__free(err);
+	text = slurp(o[0]);
+	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null 4 ok\n"));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EIO\n"));
+	pt__free(text);
+	text = slurp(o[1]);
+	/* fsync of /dev/null is EINVAL by itself */
+	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null 4 ok\n"));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
+	text = slurp(o[2]);
+	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null -1 ENOSPC\n"));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
+}
+
 /* The fault lines of the last session's chaos log, pids dropped, sorted. */
 static char *faults_of_last(void)
 {
@@ -896,9 +943,8 @@ PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)
 	char path[1024];
 	const char *spec = "write:short:0.2,read:EINTR:0.2,read:short:0.1,"
 			   "accept:EAGAIN:0.5,connect:ECONNREFUSED:0.5";
-	const char *args[] = { "run",	 path,	     "-n",	"chaos",
-			       "-j1",	 "--seed=1", "--chaos", spec,
-			       NULL };
+	const char *args[] = { "run",	   path,      "-n", "chaos", "-j1",
+			       "--seed=1", "--chaos", spec, NULL };
 	char *out, *err, *first, *second;
 
 	snprintf(path, sizeof(path), "%s/examples/chaos/units.pxu",
