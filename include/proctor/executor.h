@@ -125,6 +125,9 @@ struct pt_exec_config {
 	/* Extra "NAME=value" for every job (overriding the run's own
 	 * environment), NULL-terminated; NULL: none. */
 	const char *const *env;
+	/* `--chaos`: its process faults (kill@T, pause@T:D) are the
+	 * executor's to do; NULL: none. */
+	const char *chaos;
 };
 
 /* The run's side of the seam. Every callback may be NULL. */

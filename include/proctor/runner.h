@@ -96,6 +96,11 @@ struct pt_runner_config {
 	const char *port_lock_dir; /* lock files shared by proctor processes;
 				      NULL: $XDG_RUNTIME_DIR or /tmp +
 				      /proctor-ports-<uid> */
+	/* The process faults of `proctor run --chaos` ("kill@T",
+	 * "pause@T:D"; call faults in it are the preloaded runtime's):
+	 * done to each job's process group at seeded times; a job's
+	 * chaos field "off" or a plan of its own wins. NULL: none. */
+	const char *chaos;
 	bool clean_env;		   /* pass only PATH, HOME, USER, LOGNAME,
 				      SHELL, LANG, LC_*, TZ, TERM and the
 				      job's environ: names */

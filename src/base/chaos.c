@@ -61,6 +61,29 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 	}
 	memcpy(buf, s, len);
 	buf[len] = 0;
+	if (!strncmp(buf, "kill@", 5) || !strncmp(buf, "pause@", 6)) {
+		bool is_kill = buf[0] == 'k';
+		char *end, *q = buf + (is_kill ? 5 : 6);
+		double t = strtod(q, &end), d = 0;
+
+		if (!is_kill && *end == ':')
+			d = strtod(end + 1, &end);
+		if (*end || !(t > 0) || t > 86400 || (!is_kill && !(d > 0)) ||
+		    d > 86400) {
+			snprintf(err, errlen,
+				 "'%s': expected kill@SECONDS or "
+				 "pause@SECONDS:SECONDS",
+				 buf);
+			return -EINVAL;
+		}
+		if (is_kill)
+			c->kill_max = t;
+		else {
+			c->pause_max = t;
+			c->pause_len = d;
+		}
+		return 0;
+	}
 	if (!strncmp(buf, "exe=", 4)) {
 		if (!buf[4] || strlen(buf + 4) >= sizeof(c->exe)) {
 			snprintf(err, errlen, "'%s': bad program name", buf);
@@ -150,20 +173,25 @@ int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 		if (*p)
 			p++;
 	}
-	if (!c->n) {
+	if (!c->n && !c->kill_max && !c->pause_max) {
 		snprintf(err, errlen, "no fault rule");
 		return -EINVAL;
 	}
 	return 0;
 }
 
-bool pt__chaos_hit(uint64_t seed, unsigned i, uint64_t n, double rate)
+double pt__chaos_frac(uint64_t seed, uint64_t a, uint64_t b)
 {
-	uint64_t z = seed ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL) ^
-		     (n * 0xd1b54a32d192ed03ULL);
+	uint64_t z = seed ^ ((a + 1) * 0x9e3779b97f4a7c15ULL) ^
+		     (b * 0xd1b54a32d192ed03ULL);
 
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	z ^= z >> 31;
-	return (double)(z >> 11) * 0x1p-53 < rate;
+	return (double)(z >> 11) * 0x1p-53;
+}
+
+bool pt__chaos_hit(uint64_t seed, unsigned i, uint64_t n, double rate)
+{
+	return pt__chaos_frac(seed, i, n) < rate;
 }

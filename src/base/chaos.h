@@ -42,6 +42,10 @@ struct pt_chaos {
 	struct pt_chaos_rule rules[PT_CHAOS_MAX_RULES];
 	unsigned n;
 	char exe[64]; /* only processes of this program name; "": not shells */
+	/* Process faults (done by the runner): "kill@T" SIGKILL to the job's
+	 * process group at a seeded time in (0, T] s; "pause@T:D" SIGSTOP to
+	 * it at a seeded time in (0, T] s, SIGCONT D s later. 0: none. */
+	double kill_max, pause_max, pause_len;
 };
 
 /*
@@ -50,6 +54,9 @@ struct pt_chaos {
  */
 int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 		    size_t errlen);
+
+/* A uniform fraction in [0, 1) of (seed, a, b): the seeded times. */
+double pt__chaos_frac(uint64_t seed, uint64_t a, uint64_t b);
 
 /* True when call number n (from 1) of rule i fails under seed. */
 bool pt__chaos_hit(uint64_t seed, unsigned i, uint64_t n, double rate);

@@ -1311,6 +1311,7 @@ static int make_executor(struct pt_run *c)
 		if (e < 0)
 			return e;
 		cfg.env = strv_v(&c->chaos_env);
+		cfg.chaos = c->o.chaos;
 	}
 	if (c->st)
 		host.iolog = &ops; /* copied by bind */

@@ -78,6 +78,7 @@ static int l_bind(const struct pt_exec_config *cfg,
 	rc.session_id = cfg->session_id;
 	rc.cwd = cfg->cwd;
 	rc.env = cfg->env;
+	rc.chaos = cfg->chaos;
 	if (cfg->ports >= 0)
 		rc.port_count = (unsigned)cfg->ports;
 	if (l->host.on_start) {

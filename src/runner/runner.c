@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "base/buf.h"
+#include "base/chaos.h"
 #include "base/map.h"
 #include "base/str.h"
 #include "base/vec.h"
@@ -55,6 +56,10 @@ struct slot {
 	int fd[2]; /* stdout, stderr read ends; -1 once closed */
 	int64_t start_ns, wall_ns, exit_ns;
 	int64_t deadline_ns; /* timeout: SIGTERM */
+	/* --chaos process faults: when to kill, stop, continue the group;
+	 * what was done (s from the start; 0: not done). */
+	int64_t ckill_ns, cstop_ns, ccont_ns;
+	double ckill_at, cstop_at, cstop_len;
 	int64_t kill_ns;     /* SIGKILL after the grace period */
 	int64_t drain_ns;    /* stop reading pipes after the exit */
 	double timeout_s;
@@ -90,6 +95,7 @@ struct done {
 
 struct pt_runner {
 	struct pt_runner_config cfg; /* strings point into the copies below */
+	struct pt_chaos chaos; /* cfg.chaos parsed: its process faults */
 	char *session_id, *tmp_root, *io_log_dir, *cwd;
 	unsigned jobs;
 	int64_t grace_ns;
@@ -263,6 +269,16 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 	r->cfg.io_log_dir = r->io_log_dir;
 	r->cfg.cwd = r->cwd;
 	r->cfg.port_lock_dir = NULL;
+	r->cfg.chaos = NULL;
+	if (c->chaos) {
+		char cerr[256];
+
+		if (pt__chaos_parse(c->chaos, &r->chaos, cerr, sizeof(cerr)) <
+		    0) {
+			err = -EINVAL;
+			goto fail;
+		}
+	}
 	r->cfg.env = NULL;
 	if (c->port_count) {
 		const char *rt = getenv("XDG_RUNTIME_DIR");
@@ -920,6 +936,8 @@ static void unstart(struct pt_runner *r, struct slot *s)
 	pt__iolog_w_release(&s->log);
 }
 
+static void chaos_times(struct pt_runner *r, struct slot *s);
+
 static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 {
 	const struct pt_job *j = q->req.job;
@@ -1034,6 +1052,7 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 				 ? s->start_ns + (int64_t)(s->timeout_s * 1e9)
 				 : NEVER_NS;
 	s->kill_ns = s->drain_ns = NEVER_NS;
+	chaos_times(r, s);
 	s->used = true;
 	r->running++;
 	pt_vec_release(&envp);
@@ -1162,6 +1181,43 @@ static void on_exit_ready(struct slot *s)
 	s->pidfd = pt__close(s->pidfd);
 }
 
+/*
+ * The seeded times of the --chaos process faults of the job in s: from
+ * the seed, the job id and the attempt only, so a run with the same seed
+ * schedules the same faults (where the job then is depends on timing).
+ */
+static void chaos_times(struct pt_runner *r, struct slot *s)
+{
+	const struct pt_job *j = s->q->req.job;
+	struct pt_chaos own;
+	const struct pt_chaos *p = &r->chaos;
+	uint64_t h = 1469598103934665603ULL, att = s->q->req.attempt;
+	char err[64];
+
+	s->ckill_ns = s->cstop_ns = s->ccont_ns = NEVER_NS;
+	if (!p->kill_max && !p->pause_max && !j->chaos)
+		return;
+	if (j->chaos && (!strcmp(j->chaos, "off") ||
+			 pt__chaos_parse(j->chaos, &own, err, sizeof(err)) < 0))
+		return;
+	if (j->chaos)
+		p = &own;
+	for (const char *c = j->id; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	if (p->kill_max > 0)
+		s->ckill_ns =
+			s->start_ns + 1000000 +
+			(int64_t)(pt__chaos_frac(r->cfg.seed, h, att * 2) *
+				  p->kill_max * 1e9);
+	if (p->pause_max > 0) {
+		s->cstop_ns =
+			s->start_ns + 1000000 +
+			(int64_t)(pt__chaos_frac(r->cfg.seed, h, att * 2 + 1) *
+				  p->pause_max * 1e9);
+		s->cstop_len = p->pause_len;
+	}
+}
+
 static void handle_deadlines(struct pt_runner *r, int64_t now)
 {
 	for (size_t i = 0; i < r->jobs; i++) {
@@ -1169,6 +1225,22 @@ static void handle_deadlines(struct pt_runner *r, int64_t now)
 
 		if (!s->used)
 			continue;
+		/* --chaos process faults (docs/chaos.md) */
+		if (!s->exited && s->cstop_ns <= now) {
+			s->cstop_ns = NEVER_NS;
+			s->cstop_at = (double)(now - s->start_ns) / 1e9;
+			pt__proc_kill_group(s->pid, SIGSTOP);
+			s->ccont_ns = now + (int64_t)(s->cstop_len * 1e9);
+		}
+		if (!s->exited && s->ccont_ns <= now) {
+			s->ccont_ns = NEVER_NS;
+			pt__proc_kill_group(s->pid, SIGCONT);
+		}
+		if (!s->exited && s->ckill_ns <= now) {
+			s->ckill_ns = NEVER_NS;
+			s->ckill_at = (double)(now - s->start_ns) / 1e9;
+			pt__proc_kill_group(s->pid, SIGKILL);
+		}
 		if (!s->exited && s->deadline_ns <= now) {
 			s->timed_out = !s->cancelled;
 			s->deadline_ns = NEVER_NS;
@@ -1201,6 +1273,9 @@ static int64_t next_deadline(const struct pt_runner *r)
 		if (!s->exited) {
 			t = PT_MIN(t, s->deadline_ns);
 			t = PT_MIN(t, s->kill_ns);
+			t = PT_MIN(t, s->ckill_ns);
+			t = PT_MIN(t, s->cstop_ns);
+			t = PT_MIN(t, s->ccont_ns);
 		} else {
 			t = PT_MIN(t, s->drain_ns);
 		}
@@ -1309,6 +1384,17 @@ static int finish(struct pt_runner *r, struct slot *s)
 	if (e < 0)
 		(void)!pt__buf_addf(&c, "%sio log incomplete: %s",
 				    c.len ? "; " : "", pt_strerror(e));
+	if (s->cstop_at > 0)
+		(void)!pt__buf_addf(&c,
+				    "%schaos: paused (SIGSTOP) at %.3f s for "
+				    "%.3f s",
+				    c.len ? "; " : "", s->cstop_at,
+				    s->cstop_len);
+	if (s->ckill_at > 0)
+		(void)!pt__buf_addf(&c,
+				    "%schaos: SIGKILL to its process group at "
+				    "%.3f s",
+				    c.len ? "; " : "", s->ckill_at);
 	if (c.len) {
 		d->comments = pt__buf_detach(&c, NULL);
 		res->comments = d->comments;

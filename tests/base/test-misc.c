@@ -150,6 +150,15 @@ PT_TEST(chaos_plan_parse_and_seeded_decisions)
 	PT_ASSERT_STR_EQ(err, "'0': rate must be in (0, 1]");
 	PT_ASSERT_ERR(pt__chaos_parse("", &c, err, sizeof(err)), -EINVAL);
 	PT_ASSERT_STR_EQ(err, "no fault rule");
+	PT_ASSERT_OK(pt__chaos_parse("kill@2,pause@0.5:0.25", &c, err,
+				     sizeof(err)));
+	PT_ASSERT_UINT_EQ(c.n, 0);
+	PT_ASSERT(c.kill_max == 2 && c.pause_max == 0.5 &&
+		  c.pause_len == 0.25);
+	PT_ASSERT_ERR(pt__chaos_parse("pause@1", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_STR_EQ(err, "'pause@1': expected kill@SECONDS or "
+			      "pause@SECONDS:SECONDS");
 	/* The same (seed, rule, count) always decides the same; the rate
 	 * holds over many calls. */
 	for (uint64_t n = 1; n <= 100000; n++) {

@@ -903,6 +903,56 @@ PT_TEST(chaos_field_opts_a_job_out_or_gives_its_own_plan)
 	pt__free(text);
 }
 
+/* Every "N.NNN s" becomes "T s" (times of process faults). */
+static char *mask_times(char *s)
+{
+	struct pt_buf b = PT_BUF_INIT;
+
+	for (char *p = s; *p;) {
+		char *q = p;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q > p && *q == '.' && q[1] >= '0' && q[1] <= '9') {
+			q++;
+			while (*q >= '0' && *q <= '9')
+				q++;
+			PT_ASSERT_OK(pt__buf_adds(&b, "T"));
+			p = q;
+		} else {
+			PT_ASSERT_OK(pt__buf_add(&b, p, q > p ? (size_t)(q - p)
+							     : 1));
+			p = q > p ? q : p + 1;
+		}
+	}
+	pt__free(s);
+	return pt__buf_detach(&b, NULL);
+}
+
+PT_TEST(chaos_process_faults_pause_then_kill_the_group)
+{
+	char path[1024];
+	const char *args[] = { "run",	  path,	      "-n",	 "t",
+			       "-j1",	  "--seed=1", "--chaos",
+			       "pause@0.05:0.05,kill@0.3", NULL };
+	char *out, *err;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("k.pxu"));
+	/* The job would run 60 s; only the injected SIGKILL ends it. */
+	put_file(path, "id: long\nplugin: shell\ncommand: exec sleep 60\n\n"
+		       "id: spared\nplugin: shell\nchaos: off\n"
+		       "command: true\n");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	out = mask_times(out);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 2 jobs, -j1\n"
+			      "crash t::long: killed by signal 9 (Killed); "
+			      "chaos: paused (SIGSTOP) at T s for T s; chaos: "
+			      "SIGKILL to its process group at T s\n"
+			      "pass t::spared\n"
+			      "2 jobs: 1 pass, 1 crash, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+}
+
 /* The fault lines of the last session's chaos log, pids dropped, sorted. */
 static char *faults_of_last(void)
 {
