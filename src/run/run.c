@@ -1310,6 +1310,11 @@ static int make_executor(struct pt_run *c)
 		int e = chaos_env(c);
 		if (e < 0)
 			return e;
+		if (c->xo != pt_executor_local())
+			pt__run_msg(c, PT_RUN_MSG_WARNING,
+				    "--chaos: executor '%s' may not inject "
+				    "the faults (the local one does)",
+				    c->xo->name);
 		cfg.env = strv_v(&c->chaos_env);
 		cfg.chaos = c->o.chaos;
 	}
