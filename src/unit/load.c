@@ -242,47 +242,13 @@ static int load_file(struct pt_units *u, const char *path, const char *ns,
 /* namespace= of manage.py's setup(), else name= up to ':'; NULL if none. */
 static char *manage_py_namespace(const char *dir)
 {
-	struct pt_buf path = PT_BUF_INIT;
-	char *text = NULL, *r = NULL;
-	size_t len;
-	static const char *const keys[] = { "namespace", "name" };
+	char *r = pt__manage_py_value(dir, "namespace"), *c;
 
-	if (pt__buf_addf(&path, "%s/manage.py", dir) < 0 ||
-	    pt__read_file(path.s, 1 << 20, &text, &len) < 0)
-		goto out;
-	for (size_t k = 0; k < 2 && !r; k++) {
-		size_t kl = strlen(keys[k]);
-		for (const char *p = text; (p = strstr(p, keys[k])); p += kl) {
-			const char *q = p + kl, *e;
-			char quote;
-			if (p > text && (isalnum((unsigned char)p[-1]) ||
-					 p[-1] == '_'))
-				continue;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (*q != '=' || q[1] == '=')
-				continue;
-			q++;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (*q != '"' && *q != '\'')
-				continue;
-			quote = *q++;
-			e = strchr(q, quote);
-			if (!e)
-				continue;
-			if (k == 1) {
-				const char *c = memchr(q, ':', (size_t)(e - q));
-				if (c)
-					e = c;
-			}
-			r = pt__strndup(q, (size_t)(e - q));
-			break;
-		}
-	}
-out:
-	pt__free(text);
-	pt__buf_release(&path);
+	if (r)
+		return r;
+	r = pt__manage_py_value(dir, "name");
+	if (r && (c = strchr(r, ':')))
+		*c = '\0';
 	return r;
 }
 
@@ -413,6 +379,8 @@ static int visit_plain(const char *path, bool is_dir, void *ctx)
 
 	if (is_dir)
 		return load_provider(w->u, path, w->opt, w->d, w->depth + 1);
+	if (pt__ends_with(path, ".provider"))
+		return pt__units_load_provider_file(w->u, path, w->opt, w->d);
 	return wanted(path, false) ? load_file(w->u, path,
 					       w->opt ? w->opt->ns : NULL,
 					       w->opt, w->d)
@@ -465,7 +433,7 @@ static int load_provider(struct pt_units *u, const char *dir,
 	}
 	if (!any) /* not a provider: look inside */
 		rc = load_plain_dir(u, dir, opt, d, depth);
-	else
+	else if ((rc = pt__units_add_provider(u, dir, use ? use : "")) == 0)
 		rc = added;
 out:
 	pt__free(ns);
@@ -480,7 +448,30 @@ int pt_units_load_path(struct pt_units *u, const char *path,
 		return -EINVAL;
 	if (is_dir(path))
 		return load_provider(u, path, opt, diags, 0);
+	if (pt__ends_with(path, ".provider"))
+		return pt__units_load_provider_file(u, path, opt, diags);
 	return load_file(u, path, opt ? opt->ns : NULL, opt, diags);
+}
+
+int pt__units_load_trees(struct pt_units *u, const char *units_dir,
+			 const char *jobs_dir, const char *ns,
+			 const struct pt_load_options *opt, struct pt_diags *d)
+{
+	int rc, added = 0;
+
+	if (units_dir) {
+		rc = load_tree(u, units_dir, false, ns, opt, d, 0);
+		if (rc < 0)
+			return rc;
+		added += rc;
+	}
+	if (jobs_dir) {
+		rc = load_tree(u, jobs_dir, true, ns, opt, d, 0);
+		if (rc < 0)
+			return rc;
+		added += rc;
+	}
+	return added;
 }
 
 int pt_units_load_paths(struct pt_units *u, size_t n,
