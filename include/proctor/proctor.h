@@ -11,6 +11,9 @@
 #if __has_include(<proctor/unit.h>)
 # include <proctor/unit.h>
 #endif
+#if __has_include(<proctor/launcher.h>)
+# include <proctor/launcher.h>
+#endif
 #if __has_include(<proctor/session.h>)
 # include <proctor/session.h>
 #endif
