@@ -7,6 +7,7 @@
  * through a lookup callback, without allocation.
  */
 #include "base/common.h"
+#include "base/diag.h"
 #include "session/expr.h"
 #include "session/session-internal.h"
 
@@ -162,6 +163,24 @@ int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
 	return 0;
 }
 
+/* A template-filter that does not compile: an error naming it. */
+static int filter_error(struct pt_session *s, const struct pt_unit *tpl,
+			const struct pt_expr_error *err)
+{
+	if (!s->unit_diags)
+		return 0;
+	return pt__diags_add(s->unit_diags, PT_SEV_ERROR, err->code, tpl->file,
+			     pt_unit_field_line(tpl, "template-filter") +
+				     (err->line ? err->line - 1 : 0),
+			     "template-filter",
+			     "template '%s': %s%s (nothing generated)",
+			     tpl->id ? tpl->id : "?",
+			     err->kind == PT_EXPR_ERR_NO_RESOURCES
+				     ? "NoResourcesReferenced: "
+				     : "",
+			     err->message);
+}
+
 /*
  * After a resource job's result: every template whose template-resource
  * is that job gets one instance per record passing its template-filter
@@ -202,15 +221,17 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 		recs[i].n = l->recs[i].n;
 		recs[i].fields = fields + nfields;
 		for (size_t k = 0; k < l->recs[i].n; k++)
-			fields[nfields++] = (struct pt_rfc822_field){
-				l->recs[i].keys[k], l->recs[i].values[k], 0
-			};
+			fields[nfields++] =
+				(struct pt_rfc822_field){ l->recs[i].keys[k],
+							  l->recs[i].values[k],
+							  0, NULL };
 	}
 	before = pt_units_job_count(s->units);
 	for (size_t t = 0; t < pt_units_count(s->units) && r >= 0; t++) {
 		const struct pt_unit *tpl = pt_units_get(s->units, t);
 		struct pt_template_info info;
 		struct pt_expr_prog *filter = NULL;
+		struct pt_expr_error err;
 		size_t np = 0;
 
 		if (tpl->type != PT_UNIT_TEMPLATE ||
@@ -226,14 +247,21 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 				continue;
 			o.ns = tpl->ns && *tpl->ns ? tpl->ns : NULL;
 			o.imports = imps;
-			r = pt__expr_prog_new(info.filter, &o, &filter, NULL);
+			r = pt__expr_prog_new(info.filter, &o, &filter, &err);
 			pt__expr_imports_free(imps);
 			if (r == -ENOMEM)
 				break;
 			r = 0;
-			if (!filter)
-				continue; /* a bad filter instantiates nothing
-					   */
+			if (!filter) {
+				/*
+				 * Upstream raises (NoResourcesReferenced,
+				 * ResourceSyntaxError...) and the session
+				 * stops; here the template makes nothing and
+				 * the error names it.
+				 */
+				r = filter_error(s, tpl, &err);
+				continue;
+			}
 		}
 		for (size_t i = 0; i < l->n; i++) {
 			struct pt_expr_result er = { .status = PT_EXPR_PASS };

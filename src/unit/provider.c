@@ -13,48 +13,10 @@
 #include "os/provos.h"
 #include "unit/internal.h"
 
-#include <ctype.h>
 #include <strings.h>
 
 #define SECTION	       "PlainBox Provider"
 #define MAX_DEFINITION ((size_t)64 << 10)
-
-char *pt__manage_py_value(const char *dir, const char *key)
-{
-	struct pt_buf path = PT_BUF_INIT;
-	char *text = NULL, *r = NULL;
-	size_t len, kl = strlen(key);
-
-	if (pt__buf_addf(&path, "%s/manage.py", dir) < 0 ||
-	    pt__read_file(path.s, 1 << 20, &text, &len) < 0)
-		goto out;
-	for (const char *p = text; (p = strstr(p, key)); p += kl) {
-		const char *q = p + kl, *e;
-		char quote;
-
-		if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
-			continue;
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q != '=' || q[1] == '=')
-			continue;
-		q++;
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q != '"' && *q != '\'')
-			continue;
-		quote = *q++;
-		e = strchr(q, quote);
-		if (!e)
-			continue;
-		r = pt__strndup(q, (size_t)(e - q));
-		break;
-	}
-out:
-	pt__free(text);
-	pt__buf_release(&path);
-	return r;
-}
 
 /* base + "/" + sub in u's arena when it is a directory, else NULL. */
 static const char *subdir(struct pt_units *u, const char *base, const char *sub,
