@@ -690,7 +690,7 @@ static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
 	const char *const *jenv = s->q->req.env;
 	const struct pt_run_as *as = s->q->req.run_as;
 	bool reset_locale = (j->flags & PT_JOB_RESET_LOCALE) != 0;
-	bool setpriv = as && !as->sudo;
+	bool setpriv = as && !as->sudo && !as->refused;
 	size_t offs[16], nv = 0, nj = 0;
 	int err = 0;
 
@@ -724,7 +724,7 @@ static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
 	if (reset_locale)
 		ADDSTR("LANG", "C.UTF-8");
 	if (setpriv) {
-		ADDSTR("HOME", as->home);
+		ADDSTR("HOME", as->home ? as->home : "/");
 		ADDSTR("USER", as->user);
 		ADDSTR("LOGNAME", as->user);
 	}
