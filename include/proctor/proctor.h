@@ -26,6 +26,9 @@
 #if __has_include(<proctor/executor.h>)
 # include <proctor/executor.h>
 #endif
+#if __has_include(<proctor/submission.h>)
+# include <proctor/submission.h>
+#endif
 #if __has_include(<proctor/report.h>)
 # include <proctor/report.h>
 #endif

@@ -56,16 +56,12 @@ static int data(pt_tar_sink sink, void *ctx, const void *p, size_t len)
 }
 
 /* A pax record "LEN path=NAME\n", LEN counting itself. */
-/* The header, then the data. */
-static int member(pt_tar_sink sink, void *ctx, const char *name,
-		  const char *prefix, unsigned mode, int64_t mtime,
-		  const void *p, size_t len)
+int pt__tar_pad(pt_tar_sink sink, void *ctx, uint64_t size)
 {
-	int rc = header(sink, ctx, name, prefix, '0', mode, mtime, len);
-
-	return rc ? rc : data(sink, ctx, p, len);
+	return size % BLOCK ? sink(ctx, zeros, BLOCK - size % BLOCK) : 0;
 }
 
+/* A pax record "LEN path=NAME\n", LEN counting itself. */
 static int pax_path(struct pt_buf *b, const char *name)
 {
 	size_t body = strlen(" path=\n") + strlen(name), len = body, digits;
@@ -80,18 +76,20 @@ static int pax_path(struct pt_buf *b, const char *name)
 	return pt__buf_addf(b, "%zu path=%s\n", len, name);
 }
 
-int pt__tar_file(pt_tar_sink sink, void *ctx, const char *name, unsigned mode,
-		 int64_t mtime, const void *p, size_t len)
+int pt__tar_begin(pt_tar_sink sink, void *ctx, const char *name, unsigned mode,
+		  int64_t mtime, uint64_t size)
 {
 	size_t n = name ? strlen(name) : 0;
-	char pfx[156], base[101];
+	char pfx[156], base[101], shortname[101];
 	const char *cut = NULL;
+	struct pt_buf x = PT_BUF_INIT;
 	int rc;
 
-	if (!n || n > PT_TAR_NAME_MAX || name[0] == '/' || (!p && len))
+	if (!n || n > PT_TAR_NAME_MAX || name[0] == '/' ||
+	    size >= (uint64_t)1 << 33)
 		return -EINVAL;
 	if (n <= 100)
-		return member(sink, ctx, name, NULL, mode, mtime, p, len);
+		return header(sink, ctx, name, NULL, '0', mode, mtime, size);
 	/* ustar: prefix "/" name, split at a '/' */
 	for (const char *s = name + n - 1; s > name; s--)
 		if (*s == '/' && (size_t)(s - name) <= 155 &&
@@ -103,23 +101,27 @@ int pt__tar_file(pt_tar_sink sink, void *ctx, const char *name, unsigned mode,
 		memcpy(pfx, name, (size_t)(cut - name));
 		pfx[cut - name] = '\0';
 		snprintf(base, sizeof(base), "%s", cut + 1);
-		return member(sink, ctx, base, pfx, mode, mtime, p, len);
+		return header(sink, ctx, base, pfx, '0', mode, mtime, size);
 	}
-	{
-		struct pt_buf x = PT_BUF_INIT;
-		char shortname[101];
+	if (pax_path(&x, name) < 0)
+		return -ENOMEM;
+	snprintf(shortname, sizeof(shortname), "%.100s", name);
+	rc = header(sink, ctx, "././@PaxHeader", NULL, 'x', 0644, mtime, x.len);
+	rc = rc ? rc : data(sink, ctx, x.s, x.len);
+	pt__buf_release(&x);
+	return rc ? rc
+		  : header(sink, ctx, shortname, NULL, '0', mode, mtime, size);
+}
 
-		if (pax_path(&x, name) < 0)
-			return -ENOMEM;
-		snprintf(shortname, sizeof(shortname), "%.100s", name);
-		rc = header(sink, ctx, "././@PaxHeader", NULL, 'x', 0644, mtime,
-			    x.len);
-		rc = rc ? rc : data(sink, ctx, x.s, x.len);
-		pt__buf_release(&x);
-		return rc ? rc
-			  : member(sink, ctx, shortname, NULL, mode, mtime, p,
-				   len);
-	}
+int pt__tar_file(pt_tar_sink sink, void *ctx, const char *name, unsigned mode,
+		 int64_t mtime, const void *p, size_t len)
+{
+	int rc;
+
+	if (!p && len)
+		return -EINVAL;
+	rc = pt__tar_begin(sink, ctx, name, mode, mtime, len);
+	return rc ? rc : data(sink, ctx, p, len);
 }
 
 int pt__tar_end(pt_tar_sink sink, void *ctx)

@@ -23,6 +23,14 @@ typedef int (*pt_tar_sink)(void *ctx, const void *data, size_t len);
  */
 int pt__tar_file(pt_tar_sink sink, void *ctx, const char *name, unsigned mode,
 		 int64_t mtime, const void *data, size_t len);
+/*
+ * The same in pieces, for data streamed by the caller: the header(s) of
+ * a member of size bytes, then the caller sends exactly size bytes to the
+ * sink, then pt__tar_pad() completes the last block.
+ */
+int pt__tar_begin(pt_tar_sink sink, void *ctx, const char *name, unsigned mode,
+		  int64_t mtime, uint64_t size);
+int pt__tar_pad(pt_tar_sink sink, void *ctx, uint64_t size);
 /* The end of the archive: two zero blocks. */
 int pt__tar_end(pt_tar_sink sink, void *ctx);
 
