@@ -466,6 +466,7 @@ struct pt_provider {
 	const char *bin_dir;
 	const char *locale_dir; /* locale/, else build/mo/ */
 	const char *definition; /* the .provider file; NULL for a directory */
+	bool manage_py;		/* the directory has a manage.py */
 };
 
 /* Providers in load order (a directory loaded twice counts once). */
@@ -478,6 +479,13 @@ PT_API const struct pt_provider *pt_units_provider(const struct pt_units *u,
  */
 PT_API const struct pt_provider *
 pt_units_job_provider(const struct pt_units *u, const struct pt_job *job);
+
+/*
+ * Whether u holds Checkbox providers (a provider with a manage.py, or
+ * one from a .provider file): their jobs were written to run one at a
+ * time, so a run of them is serial unless asked otherwise.
+ */
+PT_API bool pt_units_have_checkbox_providers(const struct pt_units *u);
 
 /*
  * The directories PlainBox searches for *.provider files: the entries of

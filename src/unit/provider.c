@@ -112,6 +112,14 @@ int pt__units_add_provider(struct pt_units *u, const char *dir, const char *ns)
 	pt__free(domain);
 	p->pub.ns = arena_dup(u, ns, &err);
 	p->pub.base_dir = absolute(u, dir, &err);
+	{
+		struct pt_buf mp = PT_BUF_INIT;
+		if (pt__buf_addf(&mp, "%s/manage.py", dir) < 0)
+			err = -ENOMEM;
+		else
+			p->pub.manage_py = pt__is_file(mp.s);
+		pt__buf_release(&mp);
+	}
 	p->pub.units_dir = absolute(u, p->match[0], &err);
 	p->pub.jobs_dir = absolute(u, p->match[1], &err);
 	p->pub.data_dir = subdir(u, p->pub.base_dir, "data", &err);
@@ -325,6 +333,16 @@ size_t pt_units_provider_count(const struct pt_units *u)
 const struct pt_provider *pt_units_provider(const struct pt_units *u, size_t i)
 {
 	return u && i < u->providers.n ? &u->providers.v[i]->pub : NULL;
+}
+
+bool pt_units_have_checkbox_providers(const struct pt_units *u)
+{
+	pt_vec_foreach(&u->providers, i) {
+		const struct pt_provider *p = &u->providers.v[i]->pub;
+		if (p->manage_py || p->definition)
+			return true;
+	}
+	return false;
 }
 
 static bool under(const char *file, const char *dir)

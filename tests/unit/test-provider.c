@@ -94,6 +94,8 @@ PT_TEST(provider_source_directory)
 	PT_ASSERT_NULL(p->locale_dir);
 	PT_ASSERT_NULL(p->definition);
 	PT_ASSERT_NULL(p->version);
+	PT_ASSERT(p->manage_py);
+	PT_ASSERT(pt_units_have_checkbox_providers(u));
 	pt__buf_reset(&b);
 	pt__buf_addf(&b, "%s/bin", abs_of(dir));
 	PT_ASSERT_STR_EQ(p->bin_dir, b.s);
@@ -141,6 +143,9 @@ PT_TEST(provider_definition_files)
 	PT_ASSERT_STR_EQ(p->name, "com.example:t");
 	PT_ASSERT_STR_EQ(p->ns, "com.example");
 	PT_ASSERT_STR_EQ(p->version, "4.0.0");
+	PT_ASSERT(!p->manage_py); /* the definition's location has one, but
+				     the definition is what counts */
+	PT_ASSERT(pt_units_have_checkbox_providers(u));
 	PT_ASSERT_STR_EQ(p->base_dir, abs_of(src));
 	PT_ASSERT_NOT_NULL(p->definition);
 	PT_ASSERT(pt__ends_with(p->definition, "/pp/com.example.t.provider"));
@@ -240,4 +245,23 @@ PT_TEST(providerpath_dirs)
 	PT_ASSERT_UINT_EQ(n, 0);
 	PT_ASSERT_NULL(v[0]);
 	pt_free(v);
+}
+
+PT_TEST(provider_without_manage_py_is_not_checkbox)
+{
+	const char *root = pt_test_tmpdir();
+	struct pt_buf d = PT_BUF_INIT;
+	struct pt_diags *dg;
+	struct pt_units *u;
+
+	pt__buf_addf(&d, "%s/plain", root);
+	mkdir(d.s, 0755);
+	put(d.s, "units/a.pxu", "id: a\nplugin: shell\ncommand: true\n", 0644);
+	u = load(d.s, &dg);
+	PT_ASSERT_UINT_EQ(pt_units_provider_count(u), 1);
+	PT_ASSERT(!pt_units_provider(u, 0)->manage_py);
+	PT_ASSERT(!pt_units_have_checkbox_providers(u));
+	pt_diags_free(dg);
+	pt_units_free(u);
+	pt__buf_release(&d);
 }
