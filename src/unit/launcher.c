@@ -25,6 +25,7 @@ struct lparse {
 	int err;
 	PT_VEC(struct pt_launcher_kv) env, manifest;
 	PT_VEC(struct pt_launcher_report) reports;
+	unsigned stock_line; /* line of stock_reports; 0: not written */
 };
 
 /* The launcher and its arena in one allocation's lifetime. */
@@ -203,8 +204,10 @@ static void unknown(struct lparse *p, const struct pt__ini_entry *e)
 static void key_launcher(struct lparse *p, const struct pt__ini_entry *e)
 {
 	struct pt_launcher *l = p->l;
-	static const char *const stock[] = { "text", "submission_files", "none",
-					     NULL };
+	static const char *const stock[] = {
+		"text",		 "submission_files",	  "none",
+		"certification", "certification-staging", NULL
+	};
 
 	if (!strcmp(e->key, "launcher_version")) {
 		l->version = get_uint(p, e);
@@ -231,6 +234,7 @@ static void key_launcher(struct lparse *p, const struct pt__ini_entry *e)
 					"by proctor (text, submission_files "
 					"or none)",
 					l->stock_reports.v[i]);
+		p->stock_line = e->line;
 	} else {
 		unknown(p, e);
 	}
@@ -472,6 +476,12 @@ static void resolve_reports(struct lparse *p, const struct pt__ini *ini)
 			continue;
 		}
 		r.transport_type = dup(p, type->value);
+		if (!strcmp(type->value, "stream") && r.exporter &&
+		    !strcmp(r.exporter, "com.canonical.plainbox::tar"))
+			problem(p, tr->line, "transport",
+				"[report:%s] writes the tar exporter's archive "
+				"to a stream; give it a file transport",
+				name);
 		x = param(ini, "transport", tr->value, "path");
 		r.path = x ? dup(p, x->value) : NULL;
 		x = param(ini, "transport", tr->value, "stream");
@@ -556,6 +566,19 @@ int pt_launcher_parse(const char *text, size_t len, const char *file,
 	}
 	if (p.err != -ENOMEM)
 		resolve_reports(&p, ini);
+	/* checkbox-cli skips the certification upload of a silent session
+	 * that has no [transport:c3]; proctor has no upload at all */
+	for (size_t i = 0; p.stock_line && i < box->pub.stock_reports.n; i++) {
+		const char *r = box->pub.stock_reports.v[i];
+		if (pt__starts_with(r, "certification") &&
+		    box->pub.ui != PT_LAUNCHER_UI_SILENT)
+			problem(&p, p.stock_line, "stock_reports",
+				"stock report '%s' uploads to the "
+				"certification site, which proctor does not "
+				"do (allowed in a silent launcher, where "
+				"checkbox-cli skips it)",
+				r);
+	}
 	box->pub.file = dup(&p, p.file);
 	box->pub.text = pt__arena_strndup(&p.arena, text ? text : "", len);
 	if (!box->pub.text)

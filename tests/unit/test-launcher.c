@@ -147,9 +147,18 @@ static const struct {
 	{ "ui_type", "[ui]\ntype = converged\n",
 	  "2:type:[ui] type 'converged' is not supported (interactive or "
 	  "silent)" },
-	{ "stock_certification", "[launcher]\nstock_reports = certification\n",
-	  "2:stock_reports:stock report 'certification' is not supported by "
+	{ "stock_unknown", "[launcher]\nstock_reports = text, fancy\n",
+	  "2:stock_reports:stock report 'fancy' is not supported by "
 	  "proctor (text, submission_files or none)" },
+	{ "stock_certification", "[launcher]\nstock_reports = certification\n",
+	  "2:stock_reports:stock report 'certification' uploads to the "
+	  "certification site, which proctor does not do (allowed in a "
+	  "silent launcher, where checkbox-cli skips it)" },
+	{ "tar_to_stream",
+	  "[transport:o]\ntype = stream\n[report:r]\n"
+	  "transport = o\nexporter = tar\n",
+	  "4:transport:[report:r] writes the tar exporter's archive to a "
+	  "stream; give it a file transport" },
 	{ "upload", "[transport:c3]\ntype = submission-service\n",
 	  "2:type:transport type 'submission-service' is not supported by "
 	  "proctor (file or stream)" },
@@ -200,6 +209,19 @@ PT_TEST(launcher_errors)
 		pt__buf_release(&got);
 		pt_diags_free(d);
 	}
+}
+
+PT_TEST(launcher_silent_allows_the_certification_stock_report)
+{
+	static const char t[] = "[launcher]\nstock_reports = text, "
+				"certification, submission_files\n"
+				"[ui]\ntype = silent\n";
+	struct pt_launcher *l = NULL;
+
+	PT_ASSERT_OK(pt_launcher_parse(t, strlen(t), "l", NULL, &l));
+	PT_ASSERT_STR_EQ(join(l->stock_reports),
+			 "text|certification|submission_files");
+	pt_launcher_free(l);
 }
 
 PT_TEST(launcher_missing_file)
