@@ -630,7 +630,15 @@ static int submit(struct pt_run *c, size_t k, unsigned attempt)
 		.attempt = attempt,
 		.udata = (void *)(uintptr_t)k,
 	};
-	int r = c->xo->start(c->ex, &q);
+	int r = 0;
+
+	/* The provider environment and the user (docs/runner.md). */
+	if (c->jenv)
+		r = pt_jobenv_get(c->jenv, j, &q.env);
+	if (r == 0 && c->users)
+		r = pt_users_run_as(c->users, j, &q.run_as);
+	if (r == 0)
+		r = c->xo->start(c->ex, &q);
 
 	if (r == 0) {
 		c->js[k].submitted = true;
@@ -684,7 +692,10 @@ static int schedule(struct pt_run *c)
 		if (!c->o.shuffle)
 			js->order = i + 1;
 		if (pt_session_can_start(c->s, k)) {
-			if (is_manual(j) && !can_ask(c)) {
+			/* Without an operator, a user-verify job runs and
+			 * stays undecided: checkbox-cli's silent mode. */
+			if (is_manual(j) && !can_ask(c) &&
+			    j->plugin != PT_PLUGIN_USER_VERIFY) {
 				char why[128];
 				struct pt_result res = {
 					.outcome = PT_OUTCOME_SKIP,
@@ -802,6 +813,18 @@ static int on_done(struct pt_run *c, const struct pt_exec_done *d)
 		pt__free(path);
 	} else if (needs_verdict(j) && can_ask(c)) {
 		verdict(c, j, &d->result, &res, comment, sizeof(comment));
+	} else if (j->plugin == PT_PLUGIN_USER_VERIFY &&
+		   res.outcome != PT_OUTCOME_TIMEOUT &&
+		   res.outcome != PT_OUTCOME_CRASH) {
+		/* checkbox-cli's silent mode: the operator decides, and
+		 * there is none */
+		snprintf(comment, sizeof(comment),
+			 "needs an operator to decide (%s); its command ended "
+			 "with exit code %d",
+			 c->o.no_operator ? c->o.no_operator : "no operator",
+			 res.return_code);
+		res.outcome = PT_OUTCOME_UNDECIDED;
+		res.comments = comment;
 	}
 	/* --repeat / --until-fail, then --retries */
 	js->runs++;
@@ -1177,15 +1200,23 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	    (r = dup_opt(&run->ns, o->ns)) ||
 	    (r = dup_opt(&run->repo, o->repo)) ||
 	    (r = dup_opt(&run->no_operator, o->no_operator)) ||
+	    (r = dup_opt(&run->normal_user, o->normal_user)) ||
+	    (r = dup_opt(&run->launcher, o->launcher_text)) ||
 	    (r = copy_strv(&run->paths, o->paths, o->n_paths)) ||
 	    (r = copy_strv(&run->include, o->include, o->n_include)) ||
 	    (r = copy_strv(&run->exclude, o->exclude, o->n_exclude)) ||
 	    (r = copy_strv(&run->exec_opts, o->executor_options, nx)))
 		return r;
+	for (size_t i = 0; o->job_env && o->job_env[i]; i++)
+		if ((r = pt__strv_add(&run->job_env, o->job_env[i])) < 0)
+			return r;
 	run->o.plan = run->plan;
 	run->o.ns = run->ns;
 	run->o.repo = run->repo;
 	run->o.no_operator = run->no_operator;
+	run->o.normal_user = run->normal_user;
+	run->o.launcher_text = run->launcher;
+	run->o.job_env = run->job_env.n ? strv_v(&run->job_env) : NULL;
 	run->o.paths = strv_v(&run->paths);
 	run->o.include = strv_v(&run->include);
 	run->o.exclude = strv_v(&run->exclude);
@@ -1287,7 +1318,8 @@ static int create_store(struct pt_run *c)
 	size_t np = 0;
 	int r;
 
-	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude + 8,
+	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude +
+				  c->job_env.n + 10,
 			  sizeof(*plan));
 	if (!plan || pt_diags_new(&sd) < 0) {
 		pt__free(plan);
@@ -1303,6 +1335,14 @@ static int create_store(struct pt_run *c)
 		plan[np++] = (struct pt_store_kv){ "include", o->include[i] };
 	for (size_t i = 0; i < o->n_exclude; i++)
 		plan[np++] = (struct pt_store_kv){ "exclude", o->exclude[i] };
+	if (o->normal_user)
+		plan[np++] =
+			(struct pt_store_kv){ "normal-user", o->normal_user };
+	for (size_t i = 0; i < c->job_env.n; i++)
+		plan[np++] = (struct pt_store_kv){ "job-env", c->job_env.v[i] };
+	if (o->launcher_text)
+		plan[np++] =
+			(struct pt_store_kv){ "launcher", o->launcher_text };
 	snprintf(seedbuf, sizeof(seedbuf), "%llu", (unsigned long long)o->seed);
 	snprintf(jobsbuf, sizeof(jobsbuf), "%u", o->jobs);
 	snprintf(tbuf, sizeof(tbuf), "%g", o->timeout);
@@ -1327,6 +1367,49 @@ static int create_store(struct pt_run *c)
 	return r;
 }
 
+/* Who runs each job; a normal user that does not exist is refused. */
+static int make_users(struct pt_run *c)
+{
+	const char *why = NULL;
+	int r;
+
+	if (c->users)
+		return 0;
+	r = pt_users_new(c->o.normal_user, &c->users, &why);
+	if (r < 0)
+		pt__run_msg(c,
+			    r == -ENOMEM ? PT_RUN_MSG_ERROR : PT_RUN_MSG_USAGE,
+			    "normal user '%s': %s",
+			    c->o.normal_user ? c->o.normal_user : "",
+			    why ? why : pt_strerror(r));
+	return r;
+}
+
+int pt__run_checkbox_setup(struct pt_run *c)
+{
+	struct pt_jobenv_config jc = { 0 };
+	char *share;
+	int r;
+
+	if ((r = make_users(c)) < 0)
+		return r;
+	share = pt__run_abs_path(c, "session-share");
+	if (!share)
+		return -ENOMEM;
+	jc.units = c->u;
+	jc.session_share = share;
+	jc.launcher_env = c->o.job_env;
+	jc.normal_user = pt_users_normal(c->users);
+	r = pt_jobenv_new(&jc, &c->jenv);
+	if (r < 0)
+		pt__run_msg(
+			c, r == -ENOMEM ? PT_RUN_MSG_ERROR : PT_RUN_MSG_STORAGE,
+			"cannot make the session share %s: %s", share,
+			pt_strerror(r));
+	pt__free(share);
+	return r;
+}
+
 int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 	       struct pt_run **ret)
 {
@@ -1340,21 +1423,26 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 		return -ENOMEM;
 	if ((r = pt__run_set_options(c, o)) < 0)
 		goto fail;
-	if (!c->o.jobs)
-		c->o.jobs = pt__cpu_count();
 	if ((r = pt__run_prepare(c)) < 0)
 		goto fail;
 	if ((r = pt__run_load_units(c)) < 0) {
 		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}
+	/* Checkbox providers' jobs were written to run one at a time. */
+	if (!c->o.jobs)
+		c->o.jobs = pt_units_have_checkbox_providers(c->u)
+				    ? 1
+				    : pt__cpu_count();
+	if ((r = make_users(c)) < 0)
+		goto fail;
 	if (o->plan) {
 		/* a partial id names the plan when only one plan has it */
 		const struct pt_unit *tp = pt_units_find_plan(c->u, o->plan);
 
 		if (!tp) {
-			pt__run_msg(c, PT_RUN_MSG_INVALID,
-				    "no test plan '%s'", o->plan);
+			pt__run_msg(c, PT_RUN_MSG_INVALID, "no test plan '%s'",
+				    o->plan);
 			r = PT_ENOTFOUND;
 			goto fail;
 		}
@@ -1373,6 +1461,8 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 		r = -ENOMEM;
 		goto fail;
 	}
+	if ((r = pt__run_checkbox_setup(c)) < 0)
+		goto fail;
 	if ((r = pt__run_put_jobs(c, 0)) < 0 || (r = resolve(c)) < 0) {
 		storage(c, r, NULL);
 		goto fail;
@@ -1452,6 +1542,11 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__free(c->ns);
 	pt__free(c->repo);
 	pt__free(c->no_operator);
+	pt__free(c->normal_user);
+	pt__free(c->launcher);
+	pt__strv_free(&c->job_env);
+	pt_jobenv_free(c->jenv);
+	pt_users_free(c->users);
 	pt__free(c);
 	return NULL;
 }

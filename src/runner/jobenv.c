@@ -102,6 +102,19 @@ int pt_jobenv_new(const struct pt_jobenv_config *c, struct pt_jobenv **ret)
 	rc = pt__mkdir_p(e->share, 0777);
 	if (rc == 0)
 		rc = pt__chmod(e->share, 0777);
+	if (rc == 0 && e->share[0] != '/') { /* jobs run elsewhere */
+		struct pt_buf abs = PT_BUF_INIT;
+		rc = pt__realpath(e->share, &abs);
+		if (rc == 0) {
+			char *a = pt__buf_detach(&abs, NULL);
+			rc = a ? 0 : -ENOMEM;
+			if (a) {
+				pt__free(e->share);
+				e->share = a;
+			}
+		}
+		pt__buf_release(&abs);
+	}
 	if (rc < 0) {
 		pt_jobenv_free(e);
 		return rc;
