@@ -170,6 +170,11 @@ PT_API int pt_users_run_as(struct pt_users *u, const struct pt_job *job,
 			   const struct pt_run_as **ret);
 /* The NORMAL_USER of jobs: the normal user, else this process's user. */
 PT_API const char *pt_users_normal(const struct pt_users *u);
+/*
+ * Whether jobs run as a normal user other than this process's (root with
+ * a normal user): what they share must then be reachable by that user.
+ */
+PT_API bool pt_users_switch(const struct pt_users *u);
 
 /*
  * The provider environment of Checkbox jobs (docs/runner.md): per job,
@@ -177,7 +182,9 @@ PT_API const char *pt_users_normal(const struct pt_users *u);
  *  - PATH: the nest, a directory of symlinks to the executables of every
  *    provider of the job's namespace (first name wins), then $PATH;
  *    unchanged when no provider has that namespace.
- *  - PLAINBOX_SESSION_SHARE: session_share (made, mode 0777).
+ *  - PLAINBOX_SESSION_SHARE: session_share: made with mode 0777, or
+ *    used if it is a directory of this user (anything else there, a
+ *    symlink say, is -EPERM); its parent must exist.
  *  - from the job's provider (pt_units_job_provider), when known:
  *    PLAINBOX_PROVIDER_DATA, PLAINBOX_PROVIDER_UNITS, CHECKBOX_SHARE (its
  *    location), and unless the job has reset-locale, TEXTDOMAIN and

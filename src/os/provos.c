@@ -88,6 +88,19 @@ int pt__list_executables(const char *dir, char ***ret, size_t *ret_n)
 	return 0;
 }
 
+int pt__mkdir_shared(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return -EPERM;
+	return chmod(path, 0777) < 0 ? -errno : 0;
+}
+
 int pt__symlink(const char *target, const char *path)
 {
 	return symlink(target, path) < 0 ? -errno : 0;

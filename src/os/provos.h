@@ -31,6 +31,14 @@ bool pt__is_file(const char *path);
  */
 int pt__list_executables(const char *dir, char ***ret, size_t *ret_n);
 
+/*
+ * A directory every user may write to (mode 0777, as PlainBox makes its
+ * session share): made, or, when path exists, accepted only if it is a
+ * directory (not a symlink) owned by this process's user, then given
+ * mode 0777. 0, -EPERM (something else is there) or -errno.
+ */
+int pt__mkdir_shared(const char *path);
+
 /* symlink(2); 0 or -errno (-EEXIST when path exists). */
 int pt__symlink(const char *target, const char *path);
 /* chmod(2) / chown(2) (lchown: the link itself is never followed). */

@@ -1393,7 +1393,21 @@ int pt__run_checkbox_setup(struct pt_run *c)
 
 	if ((r = make_users(c)) < 0)
 		return r;
-	share = pt__run_abs_path(c, "session-share");
+	/*
+	 * The session's directory, unless jobs run as a normal user who
+	 * cannot reach it (the repository of root is under /root): then
+	 * /var/tmp, which survives a reboot as the session does.
+	 */
+	if (pt_users_switch(c->users)) {
+		struct pt_buf b = PT_BUF_INIT;
+		share = pt__buf_addf(&b, "/var/tmp/proctor-share-%s",
+				     pt_store_id(c->st)) < 0
+				? NULL
+				: pt__buf_detach(&b, NULL);
+		pt__buf_release(&b);
+	} else {
+		share = pt__run_abs_path(c, "session-share");
+	}
 	if (!share)
 		return -ENOMEM;
 	jc.units = c->u;

@@ -99,9 +99,7 @@ int pt_jobenv_new(const struct pt_jobenv_config *c, struct pt_jobenv **ret)
 		}
 	}
 	/* PlainBox makes it world-writable: jobs of any user write there. */
-	rc = pt__mkdir_p(e->share, 0777);
-	if (rc == 0)
-		rc = pt__chmod(e->share, 0777);
+	rc = pt__mkdir_shared(e->share);
 	if (rc == 0 && e->share[0] != '/') { /* jobs run elsewhere */
 		struct pt_buf abs = PT_BUF_INIT;
 		rc = pt__realpath(e->share, &abs);

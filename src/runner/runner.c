@@ -815,7 +815,10 @@ static int build_argv(struct pt_runner *r, const struct qent *q,
 			e = pt__buf_addf(ids, "--regid=%u", as->gid);
 		if (e)
 			return -ENOMEM;
+		/* the job reaches its directory by its path ($TMPDIR) too */
 		e = pt__lchown(tmpdir, as->uid, as->gid);
+		if (e == 0 && r->work_dir && pt__starts_with(tmpdir, r->work_dir))
+			e = pt__chmod(r->work_dir, 0711);
 		if (e < 0) {
 			return pt__buf_addf(msg,
 					    "cannot give %s to %s: %s", tmpdir,

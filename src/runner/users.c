@@ -88,6 +88,11 @@ const char *pt_users_normal(const struct pt_users *u)
 	return u->have_normal ? u->normal.name : u->self.name;
 }
 
+bool pt_users_switch(const struct pt_users *u)
+{
+	return u && u->have_normal && u->normal.uid != u->self.uid;
+}
+
 /* Whether `sudo -n true` succeeds (run once). */
 static bool sudo_allowed(struct pt_users *u)
 {

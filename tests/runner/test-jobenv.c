@@ -161,6 +161,12 @@ PT_TEST(jobenv_provider_environment)
 
 	pt__buf_addf(&share, "%s/session/session-share", root);
 	c.session_share = share.s;
+	/* the parent must exist; something planted there is refused */
+	PT_ASSERT_ERR(pt_jobenv_new(&c, &e), -ENOENT);
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("session"), 0700));
+	PT_ASSERT_INT_EQ(symlink("/etc", share.s), 0);
+	PT_ASSERT_ERR(pt_jobenv_new(&c, &e), -EPERM);
+	PT_ASSERT_INT_EQ(unlink(share.s), 0);
 	PT_ASSERT_OK(pt_jobenv_new(&c, &e));
 	PT_ASSERT_STR_EQ(pt_jobenv_share(e), share.s);
 	PT_ASSERT_OK(pt_jobenv_get(e, pt_units_find_job(u, "com.example::env"),
