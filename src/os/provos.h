@@ -13,10 +13,6 @@
 
 /* realpath(3) of path into out; 0 or -errno. */
 int pt__realpath(const char *path, struct pt_buf *out);
-/* Whether path is a directory (stat, following symlinks). */
-bool pt__is_dir(const char *path);
-/* Whether path is a regular file (stat, following symlinks). */
-bool pt__is_file(const char *path);
 
 /* Upper bound on the executables listed per directory. */
 #define PT_EXECUTABLES_MAX 100000

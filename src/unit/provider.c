@@ -10,6 +10,7 @@
 #include "base/ini.h"
 #include "base/str.h"
 #include "os/file.h"
+#include "os/path.h"
 #include "os/provos.h"
 #include "unit/internal.h"
 
@@ -29,7 +30,7 @@ static const char *subdir(struct pt_units *u, const char *base, const char *sub,
 		return NULL;
 	if (pt__buf_addf(&b, "%s/%s", base, sub) < 0) {
 		*err = -ENOMEM;
-	} else if (pt__is_dir(b.s)) {
+	} else if (pt__path_kind(b.s) == PT_PATH_DIR) {
 		r = pt__arena_strndup(&u->arena, b.s, b.len);
 		if (!r)
 			*err = -ENOMEM;
@@ -117,7 +118,7 @@ int pt__units_add_provider(struct pt_units *u, const char *dir, const char *ns)
 		if (pt__buf_addf(&mp, "%s/manage.py", dir) < 0)
 			err = -ENOMEM;
 		else
-			p->pub.manage_py = pt__is_file(mp.s);
+			p->pub.manage_py = pt__path_kind(mp.s) == PT_PATH_FILE;
 		pt__buf_release(&mp);
 	}
 	p->pub.units_dir = absolute(u, p->match[0], &err);
@@ -169,7 +170,7 @@ static const char *dir_field(struct defn *f, const char *key)
 		bad(f, e, key, "cannot be empty");
 	else if (e->value[0] != '/')
 		bad(f, e, key, "cannot be relative");
-	else if (!pt__is_dir(e->value))
+	else if (pt__path_kind(e->value) != PT_PATH_DIR)
 		bad(f, e, key, "no such directory");
 	else
 		return e->value;
