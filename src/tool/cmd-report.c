@@ -58,7 +58,8 @@ int pt_cmd_report(int argc, char **argv)
 			       "writes (.tar.xz: submission.json,\n"
 			       "submission.junit, submission.html, "
 			       "test_output/, attachment_files/); -o FILE\n"
-			       "is required.\n");
+			       "is required. checkbox-json, checkbox-junit, "
+			       "checkbox-html: one of its documents.\n");
 			return PT_EXIT_OK;
 		case 'f':
 			fmt = optarg;
@@ -83,7 +84,9 @@ int pt_cmd_report(int argc, char **argv)
 					 argv[optind]);
 	if (!fmt)
 		return pt_tool_usage_err("report", "--format is required");
-	if (strcmp(fmt, "checkbox") && pt_report_format_parse(fmt, &f) < 0)
+	if (strcmp(fmt, "checkbox") && strcmp(fmt, "checkbox-json") &&
+	    strcmp(fmt, "checkbox-junit") && strcmp(fmt, "checkbox-html") &&
+	    pt_report_format_parse(fmt, &f) < 0)
 		return pt_tool_usage_err("report",
 					 "unknown format '%s' (junit, tap, "
 					 "tap13, json, html, checkbox)",

@@ -825,6 +825,11 @@ int pt_cmd_resume(int argc, char **argv)
 		goto out;
 	}
 	eff = pt_run_get_options(run);
+	/* the session's launcher: its reports at the end, as after run */
+	if (eff->launcher_text &&
+	    pt_launcher_parse(eff->launcher_text, strlen(eff->launcher_text),
+			      "launcher", NULL, &o.launcher) < 0)
+		o.launcher = NULL;
 	pt_run_progress(run, &p);
 	printf("session %s, seed %llu, %zu jobs, %zu done, -j%u\n",
 	       pt_store_id(pt_run_store(run)), (unsigned long long)eff->seed,

@@ -275,6 +275,43 @@ PT_TEST_TIMEOUT(checkbox_root_runs_jobs_as_the_normal_user, 100)
 	pt__buf_release(&share);
 }
 
+/* resume gives jobs the session's share and launcher environment */
+PT_TEST_TIMEOUT(checkbox_resume_keeps_share_and_environment, 100)
+{
+	const char *args[] = { NULL,	     "run",
+			       "--launcher", tpath("l.conf"),
+			       "-i",	     "com.example.cb::again",
+			       fixture(),    NULL };
+	const char *again[] = { NULL, "resume", "--rerun-failed", NULL };
+	const char *rep[] = { NULL,	  "report",
+			      "--format", "checkbox-json",
+			      "-o",	  tpath("r.json"),
+			      NULL };
+	char *out, *err, *f;
+
+	write_text(tpath("l.conf"), "[environment]\nFROM_LAUNCHER = kept\n"
+				    "[ui]\ntype = silent\n");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_NOT_NULL(
+		strstr(out, "fail com.example.cb::again: exit code 1\n"));
+	pt__free(out);
+	pt__free(err);
+	unsetenv("FROM_LAUNCHER");
+	PT_ASSERT_INT_EQ(run(again, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(
+		strstr(out, "pass com.example.cb::again (attempt 2)\n"));
+	/* the launcher's reports again: its stock submission files */
+	PT_ASSERT_NOT_NULL(strstr(out, "/submission.tar.xz\n"));
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(rep, &out, &err), 0);
+	f = slurp(tpath("r.json"));
+	PT_ASSERT_NOT_NULL(strstr(f, "\"io_log\": \"FROM_LAUNCHER=kept\\n\""));
+	pt__free(f);
+	pt__free(out);
+	pt__free(err);
+}
+
 PT_TEST(checkbox_bad_input_writes_nothing)
 {
 	const char *unknown[] = { NULL,		"run",
