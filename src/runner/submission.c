@@ -10,6 +10,7 @@
 #include "base/ini.h"
 #include "base/str.h"
 #include "base/tar.h"
+#include "base/utf8.h"
 #include "base/vec.h"
 #include "os/file.h"
 
@@ -44,67 +45,6 @@ static bool dropped(uint32_t cp)
 	return cp >= 0x7f && cp <= 0x9f;
 }
 
-static int put_cp(struct pt_buf *o, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | cp >> 12);
-		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | cp >> 18);
-		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return pt__buf_add(o, u, n);
-}
-
-/* Decodes one UTF-8 sequence at s[i..n): its length, or 0 if invalid. */
-static size_t utf8_at(const unsigned char *s, size_t i, size_t n, uint32_t *cp)
-{
-	unsigned c = s[i];
-	size_t len;
-	uint32_t v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if ((c & 0xe0) == 0xc0)
-		len = 2, v = c & 0x1f;
-	else if ((c & 0xf0) == 0xe0)
-		len = 3, v = c & 0x0f;
-	else if ((c & 0xf8) == 0xf0)
-		len = 4, v = c & 0x07;
-	else
-		return 0;
-	if (i + len > n)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((s[i + k] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (s[i + k] & 0x3fu);
-	}
-	if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) ||
-	    (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-	    (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
 /*
  * The text of a job's output: streams in mask, decoded as UTF-8 (bad
  * bytes U+FFFD, or, with strict, no text at all, as
@@ -130,7 +70,8 @@ static int log_text(const struct pt_submission *s, const struct pt_result *r,
 		return 0;
 	for (size_t i = 0; i < len && rc == 0;) {
 		uint32_t cp;
-		size_t k = utf8_at((const unsigned char *)raw, i, len, &cp);
+		size_t k = pt__utf8_len((const unsigned char *)raw + i, len - i,
+					&cp);
 		if (!k) {
 			if (strict) {
 				pt__buf_reset(out);
@@ -140,7 +81,7 @@ static int log_text(const struct pt_submission *s, const struct pt_result *r,
 			k = 1;
 		}
 		if (!dropped(cp))
-			rc = put_cp(out, cp);
+			rc = pt__utf8_put(out, cp);
 		i += k;
 	}
 	pt_free(raw);
@@ -274,10 +215,11 @@ static json_t *text(const char *s)
 		return r;
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
-		size_t k = utf8_at((const unsigned char *)s, i, n, &cp);
+		size_t k =
+			pt__utf8_len((const unsigned char *)s + i, n - i, &cp);
 		if (!k)
 			cp = 0xfffd, k = 1;
-		if (put_cp(&b, cp) < 0)
+		if (pt__utf8_put(&b, cp) < 0)
 			break;
 		i += k;
 	}
@@ -725,6 +667,17 @@ int pt_submission_json(const struct pt_submission *s, char **ret,
 
 /* ---- submission.junit */
 
+/* The document in b to the caller, or -ENOMEM (rc: the building's). */
+static int hand_over(struct pt_buf *b, int rc, char **ret, size_t *ret_len)
+{
+	if (rc) {
+		pt__buf_release(b);
+		return -ENOMEM;
+	}
+	*ret = pt__buf_detach(b, ret_len);
+	return *ret ? 0 : -ENOMEM;
+}
+
 static int xml_text(struct pt_buf *b, const char *s)
 {
 	int rc = 0;
@@ -823,12 +776,7 @@ int pt_submission_junit(const struct pt_submission *s, char **ret,
 	rc = rc ? rc : pt__buf_adds(&b, "\n  </testsuites>\n");
 	pt__free(v);
 	pt__buf_release(&t);
-	if (rc) {
-		pt__buf_release(&b);
-		return -ENOMEM;
-	}
-	*ret = pt__buf_detach(&b, ret_len);
-	return *ret ? 0 : -ENOMEM;
+	return hand_over(&b, rc, ret, ret_len);
 }
 
 /* ---- submission.html */
@@ -912,12 +860,7 @@ int pt_submission_html(const struct pt_submission *s, char **ret,
 	rc = rc ? rc : pt__buf_adds(&b, "</table>\n</body>\n</html>\n");
 	pt__free(v);
 	pt__buf_release(&t);
-	if (rc) {
-		pt__buf_release(&b);
-		return -ENOMEM;
-	}
-	*ret = pt__buf_detach(&b, ret_len);
-	return *ret ? 0 : -ENOMEM;
+	return hand_over(&b, rc, ret, ret_len);
 }
 
 /* ---- the tarball */

@@ -85,6 +85,13 @@ struct pt__provider {
  */
 int pt__units_add_provider(struct pt_units *u, const char *dir,
 			   const char *ns);
+/*
+ * Reads a unit or definition file (at most limit bytes): 1 and the text,
+ * 0 when it cannot be read (a diagnostic "cannot read: ..." in d), or
+ * -ENOMEM.
+ */
+int pt__units_read(const char *path, size_t limit, struct pt_diags *d,
+		   char **ret, size_t *ret_len);
 /* manage.py's setup() keyword key (a quoted string) in dir; NULL if none. */
 char *pt__manage_py_value(const char *dir, const char *key);
 /* Loads a *.provider definition file and the units it names. */

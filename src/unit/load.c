@@ -5,6 +5,7 @@
 #include "base/common.h"
 #include "base/diag.h"
 #include "base/str.h"
+#include "base/utf8.h"
 #include "os/file.h"
 #include "os/path.h"
 #include "unit/internal.h"
@@ -13,42 +14,6 @@
 
 #define MAX_FILE   ((size_t)64 << 20)
 #define MAX_DEPTH  32
-
-/* Offset of the first invalid UTF-8 sequence, or (size_t)-1. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			len = 2, cp = c & 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			len = 3, cp = c & 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			len = 4, cp = c & 0x07;
-		else
-			return i;
-		if (i + len > n)
-			return i;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + k] & 0x3fu);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += len;
-	}
-	return (size_t)-1;
-}
 
 static unsigned line_of(const char *s, size_t off)
 {
@@ -162,7 +127,7 @@ static int load_text(struct pt_units *u, const char *text, size_t len,
 		     const struct pt_load_options *opt, struct pt_diags *d)
 {
 	struct pt_records *r = NULL;
-	size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+	size_t bad = pt__utf8_invalid_at((const unsigned char *)text, len);
 	int rc;
 
 	if (bad != (size_t)-1) {
@@ -223,6 +188,21 @@ int pt_units_load_buffer(struct pt_units *u, const char *text, size_t len,
 			 opt ? opt->ns : NULL, opt, diags);
 }
 
+int pt__units_read(const char *path, size_t limit, struct pt_diags *d,
+		   char **ret, size_t *ret_len)
+{
+	int rc = pt__read_file(path, limit, ret, ret_len);
+
+	if (rc >= 0)
+		return 1;
+	if (rc == -ENOMEM)
+		return rc;
+	rc = d ? pt__diags_add(d, PT_SEV_ERROR, rc, path, 0, NULL,
+			       "cannot read: %s", pt_strerror(rc))
+	       : 0;
+	return rc < 0 ? rc : 0;
+}
+
 static int load_file(struct pt_units *u, const char *path, const char *ns,
 		     const struct pt_load_options *opt, struct pt_diags *d)
 {
@@ -230,15 +210,9 @@ static int load_file(struct pt_units *u, const char *path, const char *ns,
 	size_t len = 0, limit = opt && opt->max_file ? opt->max_file : MAX_FILE;
 	int rc;
 
-	rc = pt__read_file(path, limit, &text, &len);
-	if (rc < 0) {
-		if (rc == -ENOMEM)
-			return rc;
-		rc = d ? pt__diags_add(d, PT_SEV_ERROR, rc, path, 0, NULL,
-				       "cannot read: %s", pt_strerror(rc))
-		       : 0;
-		return rc < 0 ? rc : 0;
-	}
+	rc = pt__units_read(path, limit, d, &text, &len);
+	if (rc <= 0)
+		return rc;
 	rc = load_text(u, text, len, path, ns, opt, d);
 	pt__free(text);
 	return rc;

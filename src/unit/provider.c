@@ -287,15 +287,9 @@ int pt__units_load_provider_file(struct pt_units *u, const char *path,
 	size_t len = 0;
 	int rc;
 
-	rc = pt__read_file(path, MAX_DEFINITION, &text, &len);
-	if (rc < 0) {
-		if (rc == -ENOMEM)
-			return rc;
-		rc = d ? pt__diags_add(d, PT_SEV_ERROR, rc, path, 0, NULL,
-				       "cannot read: %s", pt_strerror(rc))
-		       : 0;
-		return rc < 0 ? rc : 0;
-	}
+	rc = pt__units_read(path, MAX_DEFINITION, d, &text, &len);
+	if (rc <= 0)
+		return rc;
 	rc = pt__ini_parse(text, len, path, &lim, d, &ini);
 	pt__free(text);
 	if (rc == -ENOMEM)
