@@ -1032,6 +1032,7 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 	struct pt__tpl_match *mm = NULL;
 	struct canon in;
 	long hit = -1, seq = -1;
+	size_t sk = SIZE_MAX, sn = 0; /* per-path: position, stream length */
 	int r;
 
 	if (!c || !req || !ret_resp)
@@ -1061,6 +1062,8 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 			pthread_mutex_lock(&c->mu);
 		}
 		seq = k < st->ix.n ? (long)st->ix.v[k] : (long)c->e.n;
+		sk = k;
+		sn = st->ix.n;
 		if ((size_t)seq < c->e.n &&
 		    entry_match(c, &c->e.v[seq], &in, &m, &mm))
 			hit = seq;
@@ -1083,7 +1086,21 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		goto out;
 	}
 	if (c->o.mode == PT_CASSETTE_REPLAY) {
-		r = explain(c, &in, seq, diags);
+		if (sk != SIZE_MAX && sk >= sn) {
+			r = PT_ENOMATCH;
+			if (diags)
+				pt__diags_add(diags, PT_SEV_ERROR, r, c->path,
+					      0, NULL,
+					      "no matching interaction for %s "
+					      "%s%s%s: request %zu of its "
+					      "(method, uri) stream, which has "
+					      "%zu recorded",
+					      in.method, in.uri,
+					      *in.query ? "?" : "", in.query,
+					      sk + 1, sn);
+		} else {
+			r = explain(c, &in, seq, diags);
+		}
 		pthread_mutex_unlock(&c->mu);
 		goto out;
 	}

@@ -364,6 +364,8 @@ static int catch_up(struct pt_cassette *c, int cfd, uint64_t size,
 	size_t i;
 	int r;
 
+	if (size > c->o.max_bytes)
+		return PT_ETOOBIG;
 	if (pt__buf_grow(&b, n + 2) < 0)
 		return -ENOMEM;
 	b.s[0] = '[';
