@@ -558,6 +558,16 @@ static int apply_launcher(struct opts *o)
 					 o->launcher_path);
 	}
 	o->launcher = l;
+	/* never ignored silently: manifest answers need the run to take them */
+	if (l->n_manifest) {
+		fprintf(stderr,
+			"%s:%u: [manifest] answers are not supported by this "
+			"proctor\n",
+			l->file, l->manifest[0].line);
+		return pt_tool_usage_err("run", "%s: the launcher cannot be "
+						"used",
+					 o->launcher_path);
+	}
 	if (l->test_plan && o->plan && strcmp(o->plan, l->test_plan))
 		return pt_tool_usage_err("run",
 					 "-p %s and the launcher's test plan "
