@@ -312,6 +312,21 @@ PT_TEST_TIMEOUT(checkbox_resume_keeps_share_and_environment, 100)
 	pt__free(err);
 }
 
+/* -j N opts a Checkbox provider's run into parallel jobs */
+PT_TEST(checkbox_jobs_option_opts_in_to_parallel)
+{
+	const char *args[] = {
+		NULL,	   "run", "-j2", "-i", "com.example.cb::share",
+		fixture(), NULL
+	};
+	char *out, *err;
+
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(strstr(out, " 1 jobs, -j2\n"));
+	pt__free(out);
+	pt__free(err);
+}
+
 PT_TEST(checkbox_bad_input_writes_nothing)
 {
 	const char *unknown[] = { NULL,		"run",
