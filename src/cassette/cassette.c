@@ -17,6 +17,7 @@
 #include "os/clock.h"
 #include "os/fd.h"
 #include "os/file.h"
+#include "os/path.h"
 
 #include <fcntl.h>
 #include <strings.h>
@@ -388,7 +389,7 @@ static char *abs_path(const char *p)
 	char cwd[4096];
 
 	if (p[0] != '/') {
-		if (!getcwd(cwd, sizeof(cwd)))
+		if (pt__getcwd(cwd, sizeof(cwd)) < 0)
 			return NULL;
 		if (pt__buf_adds(&b, cwd) < 0 || pt__buf_addch(&b, '/') < 0)
 			goto fail;
@@ -1009,7 +1010,7 @@ static int check_limits(struct pt_cassette *c,
 				      c->o.max_interactions);
 		return PT_ETOOBIG;
 	}
-	if (stat(c->path, &st) == 0)
+	if (pt__stat(c->path, &st) == 0)
 		size = (size_t)st.st_size;
 	if (size + req->body_len > c->o.max_bytes) {
 		if (diags)

@@ -28,9 +28,10 @@
 #include "cassette/internal.h"
 #include "os/clock.h"
 #include "os/fd.h"
+#include "os/lock.h"
+#include "os/proc.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,7 +105,7 @@ static _Thread_local struct {
 
 static uint64_t new_id(void)
 {
-	uint64_t seed[3] = { (uint64_t)pt__wall_ns(), (uint64_t)getpid(),
+	uint64_t seed[3] = { (uint64_t)pt__wall_ns(), (uint64_t)pt__getpid(),
 			     atomic_fetch_add(&next_oid, 1) };
 
 	/* positive as an int64_t, never 0 */
@@ -117,7 +118,7 @@ static int lock(struct pt_cassette_session *s)
 
 	pthread_mutex_lock(&s->mu);
 	if (s->fd >= 0) {
-		r = pt__fd_lock(s->fd, F_WRLCK, atomic_load(&lock_timeout_ms));
+		r = pt__lock_wait(s->fd, PT_LOCK_EX, atomic_load(&lock_timeout_ms));
 		if (r < 0) {
 			pthread_mutex_unlock(&s->mu);
 			return r;
@@ -129,7 +130,7 @@ static int lock(struct pt_cassette_session *s)
 static void unlock(struct pt_cassette_session *s)
 {
 	if (s->fd >= 0)
-		pt__fd_lock(s->fd, F_UNLCK, atomic_load(&lock_timeout_ms));
+		pt__lock_wait(s->fd, PT_LOCK_UN, atomic_load(&lock_timeout_ms));
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -292,27 +293,27 @@ int pt_cassette_session_open_shared(const char *file,
 	struct pt_cassette_session *s;
 	struct table *t;
 	struct stat st;
-	void *map = MAP_FAILED;
+	void *map = NULL;
 	int fd, r;
 
 	if (!file || !ret)
 		return -EINVAL;
-	fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = pt__open(file, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	r = pt__fd_lock(fd, F_WRLCK, atomic_load(&lock_timeout_ms));
+	r = pt__lock_wait(fd, PT_LOCK_EX, atomic_load(&lock_timeout_ms));
 	if (r < 0)
 		goto fail;
-	if (fstat(fd, &st) < 0) {
+	if (pt__fstat(fd, &st) < 0) {
 		r = -errno;
 		goto fail;
 	}
 	/* another user's file is not ours to share state through */
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+	if (!S_ISREG(st.st_mode) || st.st_uid != pt__geteuid()) {
 		r = PT_EINCOMPAT;
 		goto fail;
 	}
-	if (st.st_size == 0 && ftruncate(fd, sizeof(struct table)) < 0) {
+	if (st.st_size == 0 && pt__ftruncate(fd, sizeof(struct table)) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -320,12 +321,9 @@ int pt_cassette_session_open_shared(const char *file,
 		r = PT_EINCOMPAT;
 		goto fail;
 	}
-	map = mmap(NULL, sizeof(struct table), PROT_READ | PROT_WRITE,
-		   MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		r = -errno;
+	r = pt__map_shared(fd, sizeof(struct table), &map);
+	if (r < 0)
 		goto fail;
-	}
 	t = map;
 	if (st.st_size == 0)
 		table_init(t, new_id());
@@ -339,12 +337,11 @@ int pt_cassette_session_open_shared(const char *file,
 		r = -ENOMEM;
 		goto fail;
 	}
-	pt__fd_lock(fd, F_UNLCK, atomic_load(&lock_timeout_ms));
+	pt__lock_wait(fd, PT_LOCK_UN, atomic_load(&lock_timeout_ms));
 	*ret = s;
 	return 0;
 fail:
-	if (map != MAP_FAILED)
-		munmap(map, sizeof(struct table));
+	pt__unmap(map, sizeof(struct table));
 	pt__close(fd);
 	return r;
 }
@@ -357,7 +354,7 @@ pt_cassette_session_free(struct pt_cassette_session *s)
 	if (cache.oid == s->oid)
 		cache.oid = 0;
 	if (s->fd >= 0) {
-		munmap(s->t, sizeof(*s->t));
+		pt__unmap(s->t, sizeof(*s->t));
 		pt__close(s->fd);
 	} else {
 		pt__free(s->t);
