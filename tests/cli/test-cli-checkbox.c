@@ -296,6 +296,15 @@ PT_TEST_TIMEOUT(checkbox_resume_keeps_share_and_environment, 100)
 		strstr(out, "fail com.example.cb::again: exit code 1\n"));
 	pt__free(out);
 	pt__free(err);
+	{
+		/* kept with the session, on one line of show */
+		const char *show[] = { NULL, "show", NULL };
+		PT_ASSERT_INT_EQ(run(show, &out, &err), 0);
+		PT_ASSERT_NOT_NULL(strstr(out, " job-env=FROM_LAUNCHER=kept "
+					       "launcher=(54 bytes) "));
+		pt__free(out);
+		pt__free(err);
+	}
 	unsetenv("FROM_LAUNCHER");
 	PT_ASSERT_INT_EQ(run(again, &out, &err), 0);
 	PT_ASSERT_NOT_NULL(
