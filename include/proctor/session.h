@@ -305,6 +305,51 @@ PT_API int pt_session_override(struct pt_session *s, size_t job,
 PT_API const char *pt_session_effective(const struct pt_session *s, size_t job,
 					const char *field);
 
+/* --- planning a test plan (checkbox-cli's session assistant) --- */
+
+/* How pt_session_plan bootstraps (runs the plan's bootstrap_include). */
+enum pt_bootstrap_mode {
+	PT_BOOTSTRAP_NONE = 0, /* no bootstrap: templates stay templates */
+	/*
+	 * Fake resources, as checkbox-cli tp-export: each bootstrap resource
+	 * job that can start gives the record "a: b" (two for graphics_card)
+	 * and every template of it instantiates once per record with its
+	 * parameters named after themselves; other jobs pass.
+	 */
+	PT_BOOTSTRAP_FAKE,
+	/* Real: ops->run runs each bootstrap job (list-bootstrapped). */
+	PT_BOOTSTRAP_RUN,
+};
+
+struct pt_bootstrap_ops {
+	/*
+	 * Runs bootstrap job `job`, which can start, and records its result
+	 * (pt_session_set_result_output with its stdout for a resource job).
+	 * Returns 0, or a negative error that stops the planning.
+	 */
+	int (*run)(void *ctx, struct pt_session *s, size_t job);
+	void *ctx;
+};
+
+/*
+ * Plans test plan plan_id (qualified, or a partial id that one plan has)
+ * of the units attached to s (pt_session_attach_units) as checkbox-cli
+ * does: select_test_plan (mandatory list, test-plan overrides),
+ * bootstrap (the plan's bootstrap jobs solved and run in run-list order;
+ * a job that cannot start gets its blocked outcome), then
+ * finish_bootstrap: the plan selected again among all jobs, generated
+ * ones included, minus com.canonical.plainbox::collect-manifest, and
+ * solved with the mandatory jobs first. The run list, problems and
+ * inhibitors are then the session's. *ret (may be NULL) receives the
+ * final selection (free with pt_plan_selection_free). Returns 0,
+ * PT_ENOTFOUND (no such plan), -EINVAL (no units attached, or RUN without
+ * ops), -ENOMEM, or the error of ops->run.
+ */
+PT_API int pt_session_plan(struct pt_session *s, const char *plan_id,
+			   enum pt_bootstrap_mode mode,
+			   const struct pt_bootstrap_ops *ops,
+			   struct pt_plan_selection **ret);
+
 /* --- metadata (spec §3.7) --- */
 
 struct pt_session_metadata {

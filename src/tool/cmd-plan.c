@@ -267,102 +267,6 @@ static void print_text(FILE *out, const struct pt_session *s)
 		fprintf(out, "  %s\n", pt_session_problem(s, i)->message);
 }
 
-/*
- * Bootstrap with fake resources (spec §2.5, like checkbox-cli tp-export):
- * solve the plan's bootstrap jobs, give each a passing result, and give
- * each resource job one record mapping every parameter its templates use
- * to the parameter's name in upper case (`x_slug` -> `X`), so that every
- * template instantiates once (twice for graphics_card, as upstream).
- * Returns 0 or a negative error.
- */
-static int bootstrap_fake(struct pt_session *s, struct pt_units *u,
-			  const struct pt_plan_selection *sel)
-{
-	struct pt_result pass = { .outcome = PT_OUTCOME_PASS, .duration = -1 };
-	int r;
-
-	pt_session_set_fake_resources(s, true);
-	r = pt_session_set_desired(s, sel->bootstrap.v, sel->bootstrap.n,
-				   false);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < pt_session_run_list_count(s); i++) {
-		size_t j = pt_session_run_list_get(s, i);
-		const struct pt_job *job = pt_session_job(s, j);
-		const char **keys = NULL, **vals = NULL;
-		char **owned = NULL;
-		size_t n = 0;
-		struct pt_resource_record rec;
-
-		for (size_t t = 0;
-		     job->plugin == PT_PLUGIN_RESOURCE && t < pt_units_count(u);
-		     t++) {
-			const struct pt_unit *tpl = pt_units_get(u, t);
-			struct pt_template_info info;
-			struct pt_strlist params;
-
-			if (tpl->type != PT_UNIT_TEMPLATE ||
-			    pt_template_info(u, tpl, &info) < 0 ||
-			    !info.resource || strcmp(info.resource, job->id) ||
-			    pt_template_params(u, tpl, &params) < 0)
-				continue;
-			for (size_t k = 0; k < params.n; k++) {
-				const char *p = params.v[k];
-				size_t len = strlen(p);
-				bool dup = false;
-				char *v;
-
-				for (size_t q = 0; q < n && !dup; q++)
-					dup = !strcmp(keys[q], p);
-				if (dup)
-					continue;
-				if (len > 5 && !strcmp(p + len - 5, "_slug"))
-					len -= 5;
-				keys = realloc(keys, (n + 1) * sizeof(*keys));
-				vals = realloc(vals, (n + 1) * sizeof(*vals));
-				owned = realloc(owned,
-						(n + 1) * sizeof(*owned));
-				v = malloc(len + 1);
-				if (!keys || !vals || !owned || !v)
-					return -ENOMEM;
-				for (size_t c = 0; c < len; c++)
-					v[c] = (char)(p[c] >= 'a' && p[c] <= 'z'
-							      ? p[c] - 'a' + 'A'
-							      : p[c]);
-				v[len] = 0;
-				keys[n] = p;
-				vals[n] = v;
-				owned[n++] = v;
-			}
-		}
-		rec = (struct pt_resource_record){ n, keys, vals };
-		if (job->plugin == PT_PLUGIN_RESOURCE && !n) {
-			/* No template: upstream's single record "a: b". */
-			static const char *const a[] = { "a" }, *const b[] = {
-				"b"
-			};
-
-			rec = (struct pt_resource_record){ 1, a, b };
-		}
-		{
-			/* Upstream's fake graphics_card gives two records. */
-			struct pt_resource_record two[2] = { rec, rec };
-			bool gc = job->partial_id &&
-				  !strcmp(job->partial_id, "graphics_card");
-
-			r = pt_session_set_result(s, j, &pass, two, gc ? 2 : 1);
-		}
-		for (size_t q = 0; q < n; q++)
-			free(owned[q]);
-		free(owned);
-		free(keys);
-		free(vals);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 static void usage(void)
 {
 	printf("usage: proctor plan [-p PLAN] [-i RE]... [-x RE]... [--json] "
@@ -472,73 +376,33 @@ int pt_cmd_plan(int argc, char **argv)
 	    pt_session_attach_units(s, u, d) < 0)
 		goto nomem;
 	if (plan) {
-		const struct pt_unit *tp = pt_units_find_plan(u, plan);
-
-		if (!tp) {
+		r = pt_session_plan(
+			s, plan, fake ? PT_BOOTSTRAP_FAKE : PT_BOOTSTRAP_NONE,
+			NULL, &sel);
+		if (r == PT_ENOTFOUND) {
 			pt_tool_err("plan", "no test plan '%s'", plan);
 			rc = PT_EXIT_INVALID;
 			goto out;
 		}
-		plan = tp->id;
-		r = pt_plan_select(u, plan, NULL, 0, d, &sel);
 		if (r < 0) {
 			pt_tool_err("plan", "test plan '%s': %s", plan,
 				    pt_strerror(r));
-			rc = PT_EXIT_INVALID;
 			goto out;
 		}
-		if (fake) {
-			/* Bootstrap, then select again among all jobs, the
-			 * generated ones included (finish_bootstrap). */
-			r = bootstrap_fake(s, u, sel);
-			if (r < 0) {
-				pt_tool_err("plan", "bootstrap: %s",
-					    pt_strerror(r));
-				goto out;
-			}
-			pt_plan_selection_free(sel);
-			sel = NULL;
-			nj = pt_units_job_count(u);
-			free(jobs);
-			jobs = calloc(nj + 1, sizeof(*jobs));
-			if (!jobs)
-				goto nomem;
-			for (size_t i = 0; i < nj; i++)
-				jobs[i] = pt_units_job(u, i);
-			r = pt_plan_select(u, plan, NULL, 0, d, &sel);
-			if (r < 0) {
-				pt_tool_err("plan", "test plan '%s': %s", plan,
-					    pt_strerror(r));
-				rc = PT_EXIT_INVALID;
-				goto out;
-			}
-		}
-		if (pt_session_set_mandatory(s, sel->mandatory.v,
-					     sel->mandatory.n) < 0)
+		plan = pt_units_find_plan(u, plan)->id;
+		nj = pt_units_job_count(u);
+		free(jobs);
+		jobs = calloc(nj + 1, sizeof(*jobs));
+		desired = calloc(nj + 1, sizeof(*desired));
+		if (!jobs || !desired)
 			goto nomem;
-		desired = calloc(nj + sel->desired.n + 1, sizeof(*desired));
-		if (!desired)
-			goto nomem;
+		for (size_t i = 0; i < nj; i++)
+			jobs[i] = pt_units_job(u, i);
+		/* what the plan desired (collect-manifest never is) */
 		for (size_t i = 0; i < sel->desired.n; i++)
-			desired[nd++] = sel->desired.v[i];
-		/* Test-plan overrides of the effective fields. */
-		for (size_t i = 0; i < nj; i++) {
-			static const char *const f[] = { "category_id",
-							 "certification_status",
-							 "auto_retry" };
-
-			for (size_t k = 0; k < 3; k++) {
-				const char *v =
-					pt_plan_effective(sel, jobs[i], f[k]);
-
-				if (v &&
-				    pt_session_override(s,
-							pt_session_job_index(
-								s, jobs[i]->id),
-							f[k], v) < 0)
-					goto nomem;
-			}
-		}
+			if (strcmp(sel->desired.v[i],
+				   "com.canonical.plainbox::collect-manifest"))
+				desired[nd++] = sel->desired.v[i];
 	}
 	if (!desired && !(desired = calloc(nj + 1, sizeof(*desired))))
 		goto nomem;
@@ -571,8 +435,8 @@ int pt_cmd_plan(int argc, char **argv)
 		}
 		nd = w;
 	}
-	r = pt_session_set_desired(s, desired, nd, true);
-	if (r < 0)
+	if ((!plan || inc.n || exc.n) &&
+	    pt_session_set_desired(s, desired, nd, true) < 0)
 		goto nomem;
 	pt_tool_print_diags(stderr, d, 0);
 	if (json) {
