@@ -102,7 +102,11 @@ struct pt_inhibitor {
 	size_t related_job;
 	const char *related_id;		/* its id; NULL for UNDESIRED */
 	const char *related_expression; /* *_RESOURCE: the expression text */
-	const char *related_manifests;	/* REQUIRED_MANIFEST: "a, b" */
+	/*
+	 * REQUIRED_MANIFEST: "a, b"; FAILED_RESOURCE: the manifest entries
+	 * the expression reads (`manifest.X`, qualified), or NULL.
+	 */
+	const char *related_manifests;
 };
 
 /*
@@ -112,6 +116,17 @@ struct pt_inhibitor {
  */
 PT_API int pt_inhibitor_format(const struct pt_inhibitor *ib, char *buf,
 			       size_t size);
+
+/*
+ * Upstream's pretty_skip_reason for a job that cannot start, into buf
+ * (snprintf contract; 0 and "" when the inhibitors give no reason):
+ * "Job cannot be started because of unmet manifest:\n- ns::has_x" (a
+ * REQUIRED_MANIFEST, or a false expression that reads `manifest.X`),
+ * else "...of failed dependency:\n- ID..." (not counting dependencies
+ * skipped by the operator), else "...of unmet resource:\n- EXPRESSION".
+ */
+PT_API int pt_session_skip_reason(const struct pt_session *s, size_t job,
+				  char *buf, size_t size);
 
 /* ------------------------------------------------------------------ */
 /* Resource records                                                    */
@@ -289,6 +304,20 @@ PT_API const struct pt_resource_record *
 pt_session_resource(const struct pt_session *s, const char *id, size_t i);
 
 /* --- manifest (setup jobs, REQUIRED_MANIFEST) --- */
+
+/* The id of the built-in manifest resource job. */
+#define PT_MANIFEST_JOB "com.canonical.plainbox::manifest"
+
+/*
+ * Gives the manifest resource job (PT_MANIFEST_JOB), when the session has
+ * it, its result without running it: pass, with the records of
+ * pt_manifest_resource() for the attached units (pt_session_attach_units)
+ * and the answers m (NULL: every entry unset). Call it where the job would
+ * run. Returns 0 (also when the session has no such job), -EINVAL (no
+ * units attached) or -ENOMEM.
+ */
+PT_API int pt_session_run_manifest(struct pt_session *s,
+				   const struct pt_manifest *m);
 
 /* Job requires manifest entry id to be expected. 0 / -ENOMEM / -EINVAL. */
 PT_API int pt_session_require_manifest(struct pt_session *s, size_t job,

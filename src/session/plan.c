@@ -135,3 +135,24 @@ out:
 		pt_plan_selection_free(sel);
 	return r;
 }
+
+int pt_session_run_manifest(struct pt_session *s, const struct pt_manifest *m)
+{
+	struct pt_result pass = { .outcome = PT_OUTCOME_PASS, .duration = 0 };
+	size_t j;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!s || !s->units)
+		return -EINVAL;
+	j = pt_session_job_index(s, PT_MANIFEST_JOB);
+	if (j == PT_SESSION_NO_JOB)
+		return 0;
+	r = pt_manifest_resource(s->units, m, &text, &len);
+	if (r < 0)
+		return r;
+	r = pt_session_set_result_output(s, j, &pass, text, len, s->unit_diags);
+	pt__free(text);
+	return r;
+}

@@ -88,6 +88,7 @@ static void req_expr(const void *h, size_t i, struct pt__req_expr *ret)
 
 	ret->text = pt__expr_prog_text(prog, i);
 	ret->ids = pt__expr_prog_ids(prog, i, &ret->n_ids);
+	ret->manifests = pt__expr_prog_manifest_text(prog, i);
 }
 
 static const struct pt_expr_records *lookup(void *ctx, const char *id)

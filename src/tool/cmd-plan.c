@@ -287,7 +287,11 @@ static void usage(void)
 	       "fake resources\n"
 	       "                        so that templates instantiate "
 	       "(as checkbox-cli tp-export)\n"
-	       "  -n, --namespace NS    namespace of units given as files\n");
+	       "  -n, --namespace NS    namespace of units given as files\n"
+	       "  -m, --manifest FILE   manifest answers (JSON, as checkbox-cli "
+	       "writes them):\n"
+	       "                        com.canonical.plainbox::manifest gets "
+	       "its result\n");
 }
 
 int pt_cmd_plan(int argc, char **argv)
@@ -299,6 +303,7 @@ int pt_cmd_plan(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "fake-resources", no_argument, NULL, 'f' },
 		{ "namespace", required_argument, NULL, 'n' },
+		{ "manifest", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -310,13 +315,14 @@ int pt_cmd_plan(int argc, char **argv)
 	struct pt_plan_selection *sel = NULL;
 	const struct pt_job **jobs = NULL;
 	const char **desired = NULL;
-	const char *plan = NULL;
+	const char *plan = NULL, *manifest_path = NULL;
+	struct pt_manifest *manifest = NULL;
 	size_t nj, nd = 0;
 	bool json = false, fake = false;
 	int c, rc = PT_EXIT_FAILURES, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:x:fn:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "p:i:x:fn:m:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'p':
@@ -340,6 +346,9 @@ int pt_cmd_plan(int argc, char **argv)
 			break;
 		case 'n':
 			opt.ns = optarg;
+			break;
+		case 'm':
+			manifest_path = optarg;
 			break;
 		case 'h':
 			usage();
@@ -365,6 +374,20 @@ int pt_cmd_plan(int argc, char **argv)
 	if (r < 0) {
 		pt_tool_err("plan", "%s", pt_strerror(r));
 		goto out;
+	}
+	if (manifest_path) {
+		size_t nd0 = pt_diags_count(d);
+
+		if (pt_manifest_new(&manifest) < 0)
+			goto nomem;
+		r = pt_manifest_load(manifest, manifest_path, d);
+		if (r == -ENOMEM)
+			goto nomem;
+		if (r < 0) {
+			pt_tool_print_diags(stderr, d, nd0);
+			rc = PT_EXIT_USAGE;
+			goto out;
+		}
 	}
 	nj = pt_units_job_count(u);
 	jobs = calloc(nj + 1, sizeof(*jobs));
@@ -438,6 +461,9 @@ int pt_cmd_plan(int argc, char **argv)
 	if ((!plan || inc.n || exc.n) &&
 	    pt_session_set_desired(s, desired, nd, true) < 0)
 		goto nomem;
+	/* The manifest resource needs no run: its records are the answers. */
+	if (manifest && pt_session_run_manifest(s, manifest) < 0)
+		goto nomem;
 	pt_tool_print_diags(stderr, d, 0);
 	if (json) {
 		/* desired: the list given to the solver, mandatory first. */
@@ -466,6 +492,7 @@ out:
 	pt_session_free(s);
 	pt_plan_selection_free(sel);
 	pt_units_free(u);
+	pt_manifest_free(manifest);
 	pt_diags_free(d);
 	free(jobs);
 	free(desired);

@@ -94,6 +94,7 @@ struct opts {
 	bool rerun_failed;
 	bool accept_changed;
 	int ports; /* TCP ports per job; -1: the runner's default */
+	const char *manifest; /* --manifest FILE */
 };
 
 /* Per session job: what this process did with it. */
@@ -120,6 +121,7 @@ struct ctx {
 	regex_t *inc, *exc;
 	size_t ninc, nexc;
 	bool tty, interrupted, failed_fast, storage_error;
+	struct pt_manifest *manifest; /* answers for the manifest resource */
 	int64_t progress_ns; /* when the status line was last drawn */
 	bool readonly; /* why, report: the store is opened for reading */
 	size_t n_done, n_fail, n_total;
@@ -495,6 +497,9 @@ static char *abs_path(struct ctx *c, const char *rel)
 	return p;
 }
 
+static int recset_parse(const char *id, const char *out, size_t len,
+			struct recset *x);
+
 /* The records a resource job printed (spec §3.6). */
 static int parse_records(struct ctx *c, const char *id, const char *io_log,
 			 struct recset *x)
@@ -509,8 +514,19 @@ static int parse_records(struct ctx *c, const char *id, const char *io_log,
 	free(path);
 	if (r < 0)
 		return r;
-	r = pt_rfc822_parse(out, len, id, NULL, NULL, &x->recs);
+	r = recset_parse(id, out, len, x);
 	pt_free(out);
+	return r;
+}
+
+/* Records of a resource job's output text. */
+static int recset_parse(const char *id, const char *out, size_t len,
+			struct recset *x)
+{
+	int r;
+
+	memset(x, 0, sizeof(*x));
+	r = pt_rfc822_parse(out, len, id, NULL, NULL, &x->recs);
 	if (r < 0)
 		return r;
 	x->n = pt_records_count(x->recs);
@@ -766,6 +782,31 @@ static int record(struct ctx *c, size_t k, const struct pt_result *res,
 	return apply(c, k, res, x);
 }
 
+/*
+ * com.canonical.plainbox::manifest: its records come from the manifest
+ * answers (--manifest), not from running plainbox-manifest-resource.
+ */
+static int run_manifest(struct ctx *c, size_t k)
+{
+	const struct pt_job *j = pt_session_job(c->s, k);
+	struct pt_result res = { .outcome = PT_OUTCOME_PASS,
+				 .duration = 0,
+				 .attempt = 1,
+				 .started_ns = wall_ns() };
+	struct recset x = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	int r = pt_manifest_resource(c->u, c->manifest, &text, &len);
+
+	if (r == 0)
+		r = recset_parse(j->id, text, len, &x);
+	pt_free(text);
+	if (r == 0)
+		r = record(c, k, &res, &x, true);
+	recset_free(&x);
+	return r;
+}
+
 /* The inhibitors of a job as one line ("...; ..."). */
 static void inhibitor_text(struct ctx *c, size_t k, char *buf, size_t size)
 {
@@ -973,6 +1014,12 @@ static int schedule(struct ctx *c)
 					return r;
 				return 1;
 			}
+			if (!strcmp(j->id, PT_MANIFEST_JOB)) {
+				r = run_manifest(c, k);
+				if (r < 0)
+					return r;
+				return 1;
+			}
 			if (j->plugin == PT_PLUGIN_USER_INTERACT ||
 			    j->plugin == PT_PLUGIN_USER_INTERACT_VERIFY) {
 				char a[8];
@@ -1001,7 +1048,11 @@ static int schedule(struct ctx *c)
 
 			if (o == PT_OUTCOME_NONE)
 				continue;
-			inhibitor_text(c, k, why, sizeof(why));
+			/* an unmet manifest in upstream's words */
+			if (o != PT_OUTCOME_SKIPPED_MANIFEST ||
+			    pt_session_skip_reason(c->s, k, why, sizeof(why)) <=
+				    0)
+				inhibitor_text(c, k, why, sizeof(why));
 			res.comments = why[0] ? why : NULL;
 			r = record(c, k, &res, NULL, true);
 			if (r < 0)
@@ -1407,6 +1458,7 @@ enum {
 	OPT_ACCEPT_CHANGED,
 	OPT_SEED,
 	OPT_PORTS,
+	OPT_MANIFEST,
 };
 
 static int parse_uint(const char *cmd, const char *opt, const char *s,
@@ -1474,7 +1526,11 @@ static void usage_run(FILE *f)
 		"times\n"
 		"      --non-interactive  skip jobs that need an operator\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
-		"json; PATH - is stdout)\n\n"
+		"json; PATH - is stdout)\n"
+		"      --manifest FILE    manifest answers (JSON, as "
+		"checkbox-cli writes them)\n"
+		"                         for com.canonical.plainbox::manifest "
+		"(default: all unset)\n\n"
 		"Exit: 0 all passed, 1 failures, 2 usage, 3 invalid plan, 4 "
 		"storage locked\nor corrupt, 130 interrupted.\n");
 }
@@ -1519,6 +1575,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "rerun-failed", no_argument, NULL, OPT_RERUN_FAILED },
 		{ "accept-changed", no_argument, NULL, OPT_ACCEPT_CHANGED },
 		{ "ports", required_argument, NULL, OPT_PORTS },
+		{ "manifest", required_argument, NULL, OPT_MANIFEST },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1589,6 +1646,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			if ((r = parse_seed(cmd, optarg, &o->seed)))
 				return r;
 			o->seed_given = true;
+			break;
+		case OPT_MANIFEST:
+			if (resume)
+				goto bad;
+			o->manifest = optarg;
 			break;
 		case OPT_PORTS: {
 			unsigned n;
@@ -1754,6 +1816,7 @@ static void ctx_free(struct ctx *c)
 	pt_store_free(c->st);
 	pt_store_durations_free(c->dur);
 	pt_units_free(c->u);
+	pt_manifest_free(c->manifest);
 	pt_diags_free(c->diags);
 	for (size_t i = 0; i < c->ninc; i++)
 		regfree(&c->inc[i]);
@@ -1798,6 +1861,23 @@ static int load_units(struct ctx *c)
 				c->o->ns ? &lo : NULL, c->diags);
 	pt_tool_print_diags(stderr, c->diags, 0);
 	return r < 0 ? r : 0;
+}
+
+/* --manifest FILE; 0, PT_EXIT_USAGE (told) or -ENOMEM. */
+static int load_manifest(struct ctx *c)
+{
+	size_t nd = pt_diags_count(c->diags);
+	int r = pt_manifest_new(&c->manifest);
+
+	if (r == 0)
+		r = pt_manifest_load(c->manifest, c->o->manifest, c->diags);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		pt_tool_print_diags(stderr, c->diags, nd);
+		return PT_EXIT_USAGE;
+	}
+	return 0;
 }
 
 static int make_session(struct ctx *c)
@@ -1916,6 +1996,10 @@ int pt_cmd_run(int argc, char **argv)
 	rc = PT_EXIT_FAILURES;
 	if ((r = load_units(&c)) < 0)
 		goto fail;
+	if (o.manifest && (r = load_manifest(&c)) != 0) {
+		rc = r > 0 ? r : PT_EXIT_FAILURES;
+		goto out;
+	}
 	if (o.plan) {
 		/* a partial id names the plan when only one plan has it */
 		const struct pt_unit *tp = pt_units_find_plan(c.u, o.plan);
@@ -1930,7 +2014,7 @@ int pt_cmd_run(int argc, char **argv)
 	if ((r = make_session(&c)) < 0)
 		goto fail;
 	/* The plan of the session: what resume needs to rebuild it. */
-	plan = calloc(o.paths.n + o.include.n + o.exclude.n + 8, sizeof(*plan));
+	plan = calloc(o.paths.n + o.include.n + o.exclude.n + 9, sizeof(*plan));
 	if (!plan) {
 		r = -ENOMEM;
 		goto fail;
@@ -1939,6 +2023,8 @@ int pt_cmd_run(int argc, char **argv)
 		plan[np++] = (struct pt_store_kv){ "path", o.paths.v[i] };
 	if (o.plan)
 		plan[np++] = (struct pt_store_kv){ "test-plan", o.plan };
+	if (o.manifest)
+		plan[np++] = (struct pt_store_kv){ "manifest", o.manifest };
 	if (o.ns)
 		plan[np++] = (struct pt_store_kv){ "namespace", o.ns };
 	for (size_t i = 0; i < o.include.n; i++)
@@ -2030,6 +2116,7 @@ static int rebuild(struct ctx *c, struct pt_store_state *st, bool apply_rule)
 			return -ENOMEM;
 	}
 	c->o->plan = plan_get(st, "test-plan");
+	c->o->manifest = plan_get(st, "manifest");
 	c->o->ns = plan_get(st, "namespace");
 	if ((v = plan_get(st, "seed")))
 		c->o->seed = strtoull(v, NULL, 10);
@@ -2045,7 +2132,11 @@ static int rebuild(struct ctx *c, struct pt_store_state *st, bool apply_rule)
 		c->o->ports = (int)strtol(v, NULL, 10);
 	if ((r = prepare(c)))
 		return r > 0 ? -EINVAL : r;
-	if ((r = load_units(c)) < 0 || (r = make_session(c)) < 0)
+	if ((r = load_units(c)) < 0)
+		return r;
+	if (c->o->manifest && (r = load_manifest(c)) != 0)
+		return r > 0 ? -EINVAL : r;
+	if ((r = make_session(c)) < 0)
 		return r;
 	if ((r = grow_js(c)) < 0)
 		return r;

@@ -90,6 +90,83 @@ check "run_short_id" 0 "$tmp/want2" cat "$tmp/run.got"
 printf '' >"$tmp/want3"
 check "run_unknown_plan" 3 "$tmp/want3" "$proctor" run -p nosuch "$tmp/prov"
 
+# The manifest: answers from a file, unset entries at their default,
+# upstream's outcome and wording when it is unmet; `why` explains.
+mkdir -p "$tmp/mf"
+cat >"$tmp/mf/m.pxu" <<'PXU'
+unit: manifest entry
+id: has_usb
+_name: USB
+value-type: bool
+
+unit: manifest entry
+id: gpus
+_name: GPUs
+value-type: natural
+
+id: com.canonical.plainbox::manifest
+plugin: resource
+command: false
+
+id: usb
+plugin: shell
+command: true
+imports: from com.canonical.plainbox import manifest
+requires: manifest.has_usb == 'True'
+
+id: gpu
+plugin: shell
+command: true
+imports: from com.canonical.plainbox import manifest
+requires: manifest.gpus == '2'
+
+unit: test plan
+id: tp
+_name: TP
+include:
+ usb
+ gpu
+PXU
+printf '{\n  "ns::gpus": 2,\n  "ns::has_usb": false\n}\n' >"$tmp/mf/manifest.json"
+cat >"$tmp/want5" <<'OUT'
+run list: 3 jobs
+    1  com.canonical.plainbox::manifest
+    2  ns::usb  [resource expression "manifest.has_usb == 'True'" evaluates to false]
+    3  ns::gpu
+problems: 0
+OUT
+check "plan_manifest_file" 0 "$tmp/want5" \
+	"$proctor" plan -n ns -p tp --manifest "$tmp/mf/manifest.json" "$tmp/mf/m.pxu"
+cat >"$tmp/want6" <<'OUT'
+pass com.canonical.plainbox::manifest
+skipped-manifest ns::usb: Job cannot be started because of unmet manifest:
+- ns::has_usb
+pass ns::gpu
+3 jobs: 2 pass, 1 skipped-manifest
+OUT
+"$proctor" run -n ns -p tp -j1 --manifest "$tmp/mf/manifest.json" \
+	"$tmp/mf/m.pxu" 2>"$tmp/err" | grep -v '^session ' |
+	sed 's/, seed [0-9]*$//' >"$tmp/run.got"
+check "run_manifest_unmet_outcome_and_wording" 0 "$tmp/want6" \
+	cat "$tmp/run.got"
+cat >"$tmp/want7" <<'OUT'
+ns::usb: skipped-manifest: Job cannot be started because of unmet manifest:
+- ns::has_usb
+OUT
+check "why_explains_the_manifest" 0 "$tmp/want7" "$proctor" why usb
+cat >"$tmp/want8" <<'OUT'
+skipped-manifest ns::gpu: Job cannot be started because of unmet manifest:
+- ns::gpus
+OUT
+"$proctor" run -n ns -p tp -j1 "$tmp/mf/m.pxu" 2>"$tmp/err" |
+	grep 'ns::gpu' >"$tmp/run.got"
+check "run_without_manifest_entries_unset" 0 "$tmp/want8" cat "$tmp/run.got"
+printf '%s: cannot read the manifest: No such file or directory\n' \
+	"$tmp/mf/nope.json" >"$tmp/want9"
+check "run_missing_manifest_file" 0 "$tmp/want9" sh -c \
+	'"$1" run -n ns -p tp --manifest "$2" "$3" 2>&1 >/dev/null; [ $? = 2 ]' \
+	sh "$proctor" "$tmp/mf/nope.json" "$tmp/mf/m.pxu"
+
 # Real plans, compared with PlainBox (checkbox-cli tp-export).
 C=${PT_CORPUS:-}
 if [ -n "$C" ] && [ -d "$C/providers" ]; then
