@@ -258,9 +258,10 @@ out:
 /*
  * After a resource job's result: every template whose template-resource
  * is that job gets one instance per record passing its template-filter
- * (__index__ = the record's position, from 1); the new jobs join the
- * session (UNDESIRED until the next solve), as upstream's add_unit with
- * recompute=False. Nothing happens for a single empty record
+ * (__index__ counts the records that pass, from 1, as upstream's
+ * instantiate_all); the new jobs join the session (UNDESIRED until the next
+ * solve), as upstream's add_unit with recompute=False. Nothing happens for a
+ * single empty record
  * ([Resource({})]).
  */
 int pt__session_instantiate(struct pt_session *s, uint32_t job)
@@ -350,7 +351,9 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 			if (er.status != PT_EXPR_PASS)
 				continue;
 			pass[np] = &recs[i];
-			idx[np++] = (unsigned)i + 1;
+			idx[np] = (unsigned)np +
+				  1; /* upstream counts the records that pass */
+			np++;
 		}
 		pt__expr_prog_free(filter);
 		if (np)

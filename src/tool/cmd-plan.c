@@ -267,6 +267,84 @@ static void print_text(FILE *out, const struct pt_session *s)
 		fprintf(out, "  %s\n", pt_session_problem(s, i)->message);
 }
 
+/*
+ * --bootstrap: the bootstrap jobs run for real, one at a time, their
+ * stdout kept in memory (what a resource job prints feeds the session).
+ */
+#define BOOT_STDOUT_LIMIT ((size_t)64 << 20)
+
+struct boot {
+	struct pt_runner *r;
+	struct pt_diags *d;
+	char *out;
+	size_t len;
+	bool truncated;
+};
+
+static int boot_open(void *ctx, const struct pt_job *job, unsigned attempt,
+		     void **ret, const char **ret_path)
+{
+	(void)job;
+	(void)attempt;
+	*ret = ctx;
+	*ret_path = "memory";
+	return 0;
+}
+
+static int boot_append(void *ctx, void *log, int64_t offset_ns,
+		       enum pt_stream stream, const void *data, size_t len)
+{
+	struct boot *b = ctx;
+	char *n;
+
+	(void)log;
+	(void)offset_ns;
+	if (stream != PT_STREAM_STDOUT || !len)
+		return 0;
+	if (b->len + len > BOOT_STDOUT_LIMIT) {
+		b->truncated = true;
+		return 0;
+	}
+	n = realloc(b->out, b->len + len + 1);
+	if (!n)
+		return -ENOMEM;
+	memcpy(n + b->len, data, len);
+	b->out = n;
+	b->len += len;
+	n[b->len] = 0;
+	return 0;
+}
+
+static int boot_close(void *ctx, void *log)
+{
+	(void)ctx;
+	(void)log;
+	return 0;
+}
+
+static int boot_run(void *ctx, struct pt_session *s, size_t j)
+{
+	struct boot *b = ctx;
+	const struct pt_job *job = pt_session_job(s, j);
+	struct pt_run_request q = { .job = job, .estimate = -1, .attempt = 1 };
+	struct pt_run_done done;
+	int r;
+
+	b->len = 0;
+	b->truncated = false;
+	r = pt_runner_submit(b->r, &q);
+	while (r >= 0 && (r = pt_runner_step(b->r, -1, &done)) == 0)
+		;
+	if (r < 0)
+		return r;
+	fprintf(stderr, "bootstrap: %s %s%s\n",
+		pt_outcome_name(done.result.outcome), job->id,
+		b->truncated ? " (output truncated)" : "");
+	done.result.io_log = NULL;
+	return pt_session_set_result_output(s, j, &done.result,
+					    b->out ? b->out : "", b->len, b->d);
+}
+
 static void usage(void)
 {
 	printf("usage: proctor plan [-p PLAN] [-i RE]... [-x RE]... [--json] "
@@ -288,6 +366,9 @@ static void usage(void)
 	       "                        so that templates instantiate "
 	       "(as checkbox-cli tp-export)\n"
 	       "  -n, --namespace NS    namespace of units given as files\n"
+	       "  -b, --bootstrap       with -p: run the bootstrap jobs for "
+	       "real (as checkbox-cli\n"
+	       "                        list-bootstrapped), one at a time\n"
 	       "  -m, --manifest FILE   manifest answers (JSON, as checkbox-cli "
 	       "writes them):\n"
 	       "                        com.canonical.plainbox::manifest gets "
@@ -304,6 +385,7 @@ int pt_cmd_plan(int argc, char **argv)
 		{ "fake-resources", no_argument, NULL, 'f' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "manifest", required_argument, NULL, 'm' },
+		{ "bootstrap", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -318,11 +400,14 @@ int pt_cmd_plan(int argc, char **argv)
 	const char *plan = NULL, *manifest_path = NULL;
 	struct pt_manifest *manifest = NULL;
 	size_t nj, nd = 0;
-	bool json = false, fake = false;
+	bool json = false, fake = false, boot_real = false;
+	struct boot boot = { 0 };
+	struct pt_runner_iolog_ops io = { boot_open, boot_append, boot_close,
+					  &boot };
 	int c, rc = PT_EXIT_FAILURES, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:x:fn:m:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "p:i:x:fn:m:bh", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'p':
@@ -350,6 +435,9 @@ int pt_cmd_plan(int argc, char **argv)
 		case 'm':
 			manifest_path = optarg;
 			break;
+		case 'b':
+			boot_real = true;
+			break;
 		case 'h':
 			usage();
 			rc = PT_EXIT_OK;
@@ -363,8 +451,15 @@ int pt_cmd_plan(int argc, char **argv)
 		rc = pt_tool_usage_err("plan", "no PATH given");
 		goto out;
 	}
-	if (fake && !plan) {
-		rc = pt_tool_usage_err("plan", "--fake-resources needs -p");
+	if ((fake || boot_real) && !plan) {
+		rc = pt_tool_usage_err("plan", "--%s needs -p",
+				       fake ? "fake-resources" : "bootstrap");
+		goto out;
+	}
+	if (fake && boot_real) {
+		rc = pt_tool_usage_err("plan",
+				       "--fake-resources and "
+				       "--bootstrap exclude each other");
 		goto out;
 	}
 	if (pt_units_new(&u) < 0 || pt_diags_new(&d) < 0)
@@ -399,9 +494,28 @@ int pt_cmd_plan(int argc, char **argv)
 	    pt_session_attach_units(s, u, d) < 0)
 		goto nomem;
 	if (plan) {
-		r = pt_session_plan(
-			s, plan, fake ? PT_BOOTSTRAP_FAKE : PT_BOOTSTRAP_NONE,
-			NULL, &sel);
+		struct pt_bootstrap_ops ops = { boot_run, &boot };
+
+		if (boot_real) {
+			struct pt_runner_config rc0;
+
+			pt_runner_config_init(&rc0);
+			rc0.jobs = 1;
+			rc0.port_count = 0;
+			rc0.iolog = &io;
+			boot.d = d;
+			r = pt_runner_new(&rc0, &boot.r);
+			if (r < 0) {
+				pt_tool_err("plan", "bootstrap: %s",
+					    pt_strerror(r));
+				goto out;
+			}
+		}
+		r = pt_session_plan(s, plan,
+				    fake	? PT_BOOTSTRAP_FAKE
+				    : boot_real ? PT_BOOTSTRAP_RUN
+						: PT_BOOTSTRAP_NONE,
+				    &ops, &sel);
 		if (r == PT_ENOTFOUND) {
 			pt_tool_err("plan", "no test plan '%s'", plan);
 			rc = PT_EXIT_INVALID;
@@ -491,6 +605,8 @@ nomem:
 out:
 	pt_session_free(s);
 	pt_plan_selection_free(sel);
+	pt_runner_free(boot.r);
+	free(boot.out);
 	pt_units_free(u);
 	pt_manifest_free(manifest);
 	pt_diags_free(d);

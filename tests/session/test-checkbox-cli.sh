@@ -167,6 +167,45 @@ check "run_missing_manifest_file" 0 "$tmp/want9" sh -c \
 	'"$1" run -n ns -p tp --manifest "$2" "$3" 2>&1 >/dev/null; [ $? = 2 ]' \
 	sh "$proctor" "$tmp/mf/nope.json" "$tmp/mf/m.pxu"
 
+# --bootstrap runs the resource job for real (list-bootstrapped);
+# __index__ counts the records that pass the filter, as upstream.
+cat >"$tmp/boot.pxu" <<'PXU'
+id: devices
+plugin: resource
+command: printf 'category: AUDIO\nname: hda\n\ncategory: NET\nname: eth\n\ncategory: AUDIO\nname: usb\n'
+
+unit: template
+template-resource: devices
+template-filter: devices.category == 'AUDIO'
+id: audio/{name}-{__index__}
+plugin: shell
+command: true
+
+unit: test plan
+id: tp
+name: TP
+bootstrap_include: devices
+include: audio/.*
+PXU
+cat >"$tmp/want10" <<'OUT'
+run list: 2 jobs
+    1  ns::audio/hda-1
+    2  ns::audio/usb-2
+problems: 0
+OUT
+check "plan_bootstrap_runs_resource_jobs" 0 "$tmp/want10" \
+	"$proctor" plan -n ns -p tp --bootstrap "$tmp/boot.pxu"
+cat >"$tmp/want11" <<'OUT'
+run list: 1 jobs
+    1  ns::audio/NAME-1
+problems: 0
+OUT
+check "plan_fake_resources_index" 0 "$tmp/want11" \
+	"$proctor" plan -n ns -p tp --fake-resources "$tmp/boot.pxu"
+printf '' >"$tmp/want12"
+check "plan_bootstrap_needs_plan" 2 "$tmp/want12" \
+	"$proctor" plan -n ns --bootstrap "$tmp/boot.pxu"
+
 # Real plans, compared with PlainBox (checkbox-cli tp-export).
 C=${PT_CORPUS:-}
 if [ -n "$C" ] && [ -d "$C/providers" ]; then
