@@ -350,6 +350,9 @@ static int select_desired(struct ctx *c, struct strv *desired,
 			r = strv_add(desired, sel->bootstrap.v[i]);
 		for (size_t i = 0; i < sel->desired.n && !r; i++) {
 			const char *id = sel->desired.v[i];
+			/* asks questions; checkbox-cli leaves it out too */
+			if (!strcmp(id, "com.canonical.plainbox::collect-manifest"))
+				continue;
 			if (c->ninc && !matches_any(c->inc, c->ninc, id))
 				continue;
 			if (matches_any(c->exc, c->nexc, id)) {
