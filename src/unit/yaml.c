@@ -248,9 +248,9 @@ static int build(struct yctx *c, yaml_event_t *ev, int depth,
 	}
 	if (rc == 0) {
 		n->n = n->kind == Y_MAP ? kids.n / 2 : kids.n;
-		n->kids = pt__arena_memdup(&c->tmp, kids.v,
-					   (kids.n ? kids.n : 1) *
-						   sizeof(*kids.v));
+		n->kids = kids.n ? pt__arena_memdup(&c->tmp, kids.v,
+						    kids.n * sizeof(*kids.v))
+				 : pt__arena_zalloc(&c->tmp, sizeof(*kids.v));
 		if (!n->kids)
 			rc = nomem(c);
 	}
@@ -960,9 +960,11 @@ int pt__yaml_records(struct pt_units *u, const char *text, size_t len,
 		       : 0;
 		rc = rc < 0 ? rc : PT_EPARSE;
 	} else if (rc == 0) {
-		struct pt_rfc822_record *v = pt__arena_memdup(
-			&u->arena, recs.v.v,
-			(recs.v.n ? recs.v.n : 1) * sizeof(*recs.v.v));
+		struct pt_rfc822_record *v =
+			recs.v.n
+				? pt__arena_memdup(&u->arena, recs.v.v,
+						   recs.v.n * sizeof(*recs.v.v))
+				: pt__arena_zalloc(&u->arena, sizeof(*v));
 
 		if (!v) {
 			rc = -ENOMEM;
