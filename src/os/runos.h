@@ -76,15 +76,6 @@ int pt__port_probe(unsigned port);
  */
 int pt__tcp_census(int *fd, char *buf, size_t size);
 
-/*
- * Opens (creating, mode 0600) path and takes an exclusive flock without
- * waiting. Returns the fd (close-on-exec), -EWOULDBLOCK when another open
- * file holds it, or -errno.
- */
-int pt__flock_open(const char *path);
-/* flock(fd, LOCK_EX | LOCK_NB) / flock(fd, LOCK_UN): 0 or -errno. */
-int pt__flock_try(int fd);
-int pt__flock_release(int fd);
 
 /* mkdtemp(3) on a template ending in "XXXXXX"; 0 or -errno. */
 int pt__mkdtemp(char *tmpl);
@@ -99,7 +90,11 @@ int pt__dir_make_empty(const char *path);
 int pt__mkdir(const char *path, unsigned mode);
 /* rmdir(2); 0 or -errno. */
 int pt__rmdir(const char *path);
-/* open(path, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644): the fd or -errno. */
+/*
+ * A log file to append to: open(path, O_WRONLY|O_CREAT|O_TRUNC|O_APPEND|
+ * O_CLOEXEC|O_NOFOLLOW, 0600) (a planted symlink is refused: -ELOOP). The
+ * fd or -errno.
+ */
 int pt__open_wr(const char *path);
 /* open(path, O_RDONLY|O_CLOEXEC): the fd or -errno. */
 int pt__open_rd(const char *path);

@@ -33,6 +33,7 @@
 #include "os/clock.h"
 #include "os/fd.h"
 #include "os/file.h"
+#include "os/lock.h"
 #include "os/runos.h"
 
 int pt__ports_init(struct pt_ports *p, unsigned min, unsigned max,
@@ -86,16 +87,16 @@ static int lock_block(struct pt_ports *p, unsigned b)
 	int r;
 
 	if (p->lock_fd[b] >= 0)
-		return pt__flock_try(p->lock_fd[b]);
+		return pt__lock(p->lock_fd[b], PT_LOCK_EX | PT_LOCK_NB);
 	r = pt__buf_addf(&path, "%s/block-%u.lock", p->lock_dir,
 			 p->min + b * p->count);
 	if (r < 0)
 		return r;
-	r = pt__flock_open(path.s);
+	r = pt__lock_take(path.s);
 	if (r == -ENOENT) {
 		r = pt__mkdir_p(p->lock_dir, 0700);
 		if (r == 0)
-			r = pt__flock_open(path.s);
+			r = pt__lock_take(path.s);
 	}
 	pt__buf_release(&path);
 	if (r < 0)
@@ -130,7 +131,7 @@ static uint64_t census_now(struct pt_ports *p, int64_t now)
 static void untrust(struct pt_ports *p, unsigned b)
 {
 	if (p->trusted[b])
-		pt__flock_release(p->lock_fd[b]);
+		(void)!pt__lock(p->lock_fd[b], PT_LOCK_UN);
 	p->trusted[b] = 0;
 }
 
@@ -165,7 +166,7 @@ int pt__ports_lease(struct pt_ports *p, unsigned *ret_base)
 		}
 		if (i < p->count) {
 			/* some program uses a port of it */
-			pt__flock_release(p->lock_fd[b]);
+			(void)!pt__lock(p->lock_fd[b], PT_LOCK_UN);
 			p->trusted[b] = 0;
 			continue;
 		}

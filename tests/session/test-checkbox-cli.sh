@@ -141,8 +141,9 @@ OUT
 "$proctor" run -n ns -p tp -j1 "$tmp/mf/m.pxu" 2>"$tmp/err" |
 	grep 'ns::gpu' >"$tmp/run.got"
 check "run_without_manifest_entries_unset" 0 "$tmp/want8" cat "$tmp/run.got"
-printf '%s: cannot read the manifest: No such file or directory\n' \
+printf 'proctor run: %s: cannot read the manifest: No such file or directory\n' \
 	"$tmp/mf/nope.json" >"$tmp/want9"
+printf "Try 'proctor run --help' for more information.\n" >>"$tmp/want9"
 check "run_missing_manifest_file" 0 "$tmp/want9" sh -c \
 	'"$1" run -n ns -p tp --manifest "$2" "$3" 2>&1 >/dev/null; [ $? = 2 ]' \
 	sh "$proctor" "$tmp/mf/nope.json" "$tmp/mf/m.pxu"
