@@ -69,6 +69,14 @@ struct pt_run_options {
 	 * "needs an operator: skipped (<no_operator>)".
 	 */
 	const char *no_operator;
+	/*
+	 * Manifest answers (a JSON file as checkbox-cli writes it) for the
+	 * job com.canonical.plainbox::manifest, whose records are then made
+	 * from them (pt_session_run_manifest) instead of running it; NULL:
+	 * every entry unanswered. An unreadable or invalid file is a
+	 * PT_RUN_MSG_USAGE message and pt_run_new fails. Kept on resume.
+	 */
+	const char *manifest;
 	const struct pt_executor_ops *executor; /* NULL: pt_executor_local() */
 	const char *const *executor_options; /* NULL-terminated; may be NULL */
 	/*

@@ -500,6 +500,50 @@ PT_API int pt_providerpath_dirs(const char *providerpath,
 				const char *xdg_data_home, const char *home,
 				char ***ret, size_t *ret_n);
 
+/* ------------------------------------------------------------------ */
+/* Manifest (manifest entry units, the manifest resource)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Manifest answers: entry id ("ns::has_usb") -> value, as checkbox-cli
+ * keeps them in its manifest file. Owned by the caller.
+ */
+struct pt_manifest;
+
+PT_API int pt_manifest_new(struct pt_manifest **ret);
+PT_API struct pt_manifest *pt_manifest_free(struct pt_manifest *m);
+/*
+ * Reads a manifest file as checkbox-cli writes it: a JSON object of entry
+ * ids to true/false or a natural number. Entries add to (replace) what m
+ * has. Errors are one diagnostic naming the file (and the line or the
+ * entry): PT_EPARSE, a read error (-errno), PT_ETOOBIG (over 100,000
+ * entries or 4 MiB), or -ENOMEM. m keeps the entries read before an error.
+ */
+PT_API int pt_manifest_load(struct pt_manifest *m, const char *path,
+			    struct pt_diags *diags);
+/*
+ * Sets one answer from text, as a launcher's [manifest] section gives it:
+ * true/yes/on, false/no/off (any case) or a natural number (for a bool
+ * entry, 1 and 0 read as True and False). 0, PT_EPARSE (other text),
+ * PT_ETOOBIG, -EINVAL or -ENOMEM.
+ */
+PT_API int pt_manifest_set(struct pt_manifest *m, const char *id,
+			   const char *text);
+/* The answer ("True", "False", "12"), or NULL when unset. */
+PT_API const char *pt_manifest_get(const struct pt_manifest *m, const char *id);
+PT_API size_t pt_manifest_count(const struct pt_manifest *m);
+/*
+ * What com.canonical.plainbox::manifest prints (plainbox-manifest-
+ * resource) for the manifest entry units of u and the answers m (NULL:
+ * none): one RFC822 record per namespace that has entries, "ns: NS" then
+ * "resource-key: value" for each entry in load order, an unset entry
+ * showing its default ("False" for bool, "0" for natural). *ret is the
+ * caller's (pt_free); *ret_len may be NULL. 0, -EINVAL or -ENOMEM.
+ */
+PT_API int pt_manifest_resource(const struct pt_units *u,
+				const struct pt_manifest *m, char **ret,
+				size_t *ret_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -47,7 +47,8 @@ struct pt__recset {
 struct pt_run {
 	struct pt_run_options o; /* strings point into the fields below */
 	struct pt__strv paths, include, exclude, exec_opts;
-	char *plan, *ns, *repo, *no_operator;
+	char *plan, *ns, *repo, *no_operator, *manifest_path;
+	struct pt_manifest *manifest; /* the answers (NULL: none given) */
 	/* Checkbox: who runs each job, the provider environment. */
 	char *normal_user, *launcher;
 	struct pt__strv job_env;
@@ -117,6 +118,9 @@ char *pt__run_abs_path(const struct pt_run *run, const char *rel);
 int pt__run_parse_records(struct pt_run *run, const char *id,
 			  const char *io_log, struct pt__recset *x);
 void pt__recset_free(struct pt__recset *x);
+/* The same from the output text itself. */
+int pt__run_parse_text(const char *id, const char *out, size_t len,
+		       struct pt__recset *x);
 /* The unit snapshot from job index `from` on, with the jobs' texts. */
 int pt__run_put_jobs(struct pt_run *run, size_t from);
 

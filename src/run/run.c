@@ -281,8 +281,13 @@ static int select_desired(struct pt_run *c, struct pt__strv *desired,
 			return r;
 		for (size_t i = 0; i < sel->bootstrap.n && !r; i++)
 			r = pt__strv_add(desired, sel->bootstrap.v[i]);
-		for (size_t i = 0; i < sel->desired.n && !r; i++)
+		for (size_t i = 0; i < sel->desired.n && !r; i++) {
+			/* asks questions; checkbox-cli leaves it out too */
+			if (!strcmp(sel->desired.v[i],
+				    "com.canonical.plainbox::collect-manifest"))
+				continue;
 			r = filter(c, sel->desired.v[i], desired, rejected);
+		}
 		for (size_t i = 0; i < sel->mandatory.n && !r; i++)
 			r = pt__strv_add(mandatory, sel->mandatory.v[i]);
 		pt_plan_selection_free(sel);
@@ -642,6 +647,32 @@ static int submit(struct pt_run *c, size_t k, unsigned attempt)
 	return r;
 }
 
+/*
+ * com.canonical.plainbox::manifest: its records come from the manifest
+ * answers (options.manifest), not from running plainbox-manifest-resource
+ * (which needs PlainBox's Python).
+ */
+static int run_manifest(struct pt_run *c, size_t k)
+{
+	const struct pt_job *j = pt_session_job(c->s, k);
+	struct pt_result res = { .outcome = PT_OUTCOME_PASS,
+				 .duration = 0,
+				 .attempt = 1,
+				 .started_ns = pt__wall_ns() };
+	struct pt__recset x = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	int r = pt_manifest_resource(c->u, c->manifest, &text, &len);
+
+	if (r == 0)
+		r = pt__run_parse_text(j->id, text, len, &x);
+	pt_free(text);
+	if (r == 0)
+		r = record(c, k, &res, &x, true);
+	pt__recset_free(&x);
+	return r;
+}
+
 /* Starts what can start, records what is blocked. Returns 1 if it acted. */
 static int schedule(struct pt_run *c)
 {
@@ -724,6 +755,12 @@ static int schedule(struct pt_run *c)
 					return r;
 				return 1;
 			}
+			if (!strcmp(j->id, PT_MANIFEST_JOB)) {
+				r = run_manifest(c, k);
+				if (r < 0)
+					return r;
+				return 1;
+			}
 			if ((j->plugin == PT_PLUGIN_USER_INTERACT ||
 			     j->plugin == PT_PLUGIN_USER_INTERACT_VERIFY) &&
 			    c->ev.confirm)
@@ -748,7 +785,11 @@ static int schedule(struct pt_run *c)
 
 			if (o == PT_OUTCOME_NONE)
 				continue;
-			inhibitor_text(c, k, why, sizeof(why));
+			/* an unmet manifest in upstream's words */
+			if (o != PT_OUTCOME_SKIPPED_MANIFEST ||
+			    pt_session_skip_reason(c->s, k, why, sizeof(why)) <=
+				    0)
+				inhibitor_text(c, k, why, sizeof(why));
 			res.comments = why[0] ? why : NULL;
 			r = record(c, k, &res, NULL, true);
 			if (r < 0)
@@ -1234,6 +1275,7 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	    (r = dup_opt(&run->no_operator, o->no_operator)) ||
 	    (r = dup_opt(&run->normal_user, o->normal_user)) ||
 	    (r = dup_opt(&run->launcher, o->launcher_text)) ||
+	    (r = dup_opt(&run->manifest_path, o->manifest)) ||
 	    (r = copy_strv(&run->paths, o->paths, o->n_paths)) ||
 	    (r = copy_strv(&run->include, o->include, o->n_include)) ||
 	    (r = copy_strv(&run->exclude, o->exclude, o->n_exclude)) ||
@@ -1249,6 +1291,7 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	run->o.normal_user = run->normal_user;
 	run->o.launcher_text = run->launcher;
 	run->o.job_env = run->job_env.n ? strv_v(&run->job_env) : NULL;
+	run->o.manifest = run->manifest_path;
 	run->o.paths = strv_v(&run->paths);
 	run->o.include = strv_v(&run->include);
 	run->o.exclude = strv_v(&run->exclude);
@@ -1269,6 +1312,29 @@ int pt__run_load_units(struct pt_run *c)
 	r = pt_units_load_paths(c->u, c->paths.n, strv_v(&c->paths),
 				c->o.ns ? &lo : NULL, c->diags);
 	pt__run_diags(c, 0);
+	if (r >= 0 && c->o.manifest) {
+		size_t nd = pt_diags_count(c->diags);
+
+		r = pt_manifest_new(&c->manifest);
+		if (r == 0)
+			r = pt_manifest_load(c->manifest, c->o.manifest,
+					     c->diags);
+		if (r < 0 && r != -ENOMEM) {
+			/* the diagnostic names the file and the problem */
+			const struct pt_diag *g =
+				pt_diags_count(c->diags) > nd
+					? pt_diags_get(c->diags, nd)
+					: NULL;
+
+			if (g && g->line)
+				pt__run_msg(c, PT_RUN_MSG_USAGE, "%s:%u: %s",
+					    g->file, g->line, g->message);
+			else
+				pt__run_msg(c, PT_RUN_MSG_USAGE, "%s: %s",
+					    c->o.manifest,
+					    g ? g->message : pt_strerror(r));
+		}
+	}
 	return r < 0 ? r : 0;
 }
 
@@ -1351,7 +1417,7 @@ static int create_store(struct pt_run *c)
 	int r;
 
 	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude +
-				  c->job_env.n + 10,
+				  c->job_env.n + 11,
 			  sizeof(*plan));
 	if (!plan || pt_diags_new(&sd) < 0) {
 		pt__free(plan);
@@ -1361,6 +1427,8 @@ static int create_store(struct pt_run *c)
 		plan[np++] = (struct pt_store_kv){ "path", o->paths[i] };
 	if (o->plan)
 		plan[np++] = (struct pt_store_kv){ "test-plan", o->plan };
+	if (o->manifest)
+		plan[np++] = (struct pt_store_kv){ "manifest", o->manifest };
 	if (o->ns)
 		plan[np++] = (struct pt_store_kv){ "namespace", o->ns };
 	for (size_t i = 0; i < o->n_include; i++)
@@ -1472,7 +1540,8 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 	if ((r = pt__run_prepare(c)) < 0)
 		goto fail;
 	if ((r = pt__run_load_units(c)) < 0) {
-		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
+		if (!c->manifest || r == -ENOMEM)
+			pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}
 	/* Checkbox providers' jobs were written to run one at a time. */
@@ -1569,6 +1638,8 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt_store_free(c->st);
 	pt_store_durations_free(c->dur);
 	pt_units_free(c->u);
+	pt_manifest_free(c->manifest);
+	pt__free(c->manifest_path);
 	pt_diags_free(c->diags);
 	for (size_t i = 0; c->inc && i < c->ninc; i++)
 		regfree(&c->inc[i]);

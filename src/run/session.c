@@ -57,8 +57,19 @@ int pt__run_parse_records(struct pt_run *c, const char *id, const char *io_log,
 	pt__free(path);
 	if (r < 0)
 		return r;
-	r = pt_rfc822_parse(out, len, id, NULL, NULL, &x->recs);
+	r = pt__run_parse_text(id, out, len, x);
 	pt_free(out);
+	return r;
+}
+
+/* The records of a resource job's output text. */
+int pt__run_parse_text(const char *id, const char *out, size_t len,
+		       struct pt__recset *x)
+{
+	int r;
+
+	memset(x, 0, sizeof(*x));
+	r = pt_rfc822_parse(out, len, id, NULL, NULL, &x->recs);
 	if (r < 0)
 		return r;
 	x->n = pt_records_count(x->recs);
@@ -289,6 +300,9 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 	for (size_t i = 0; i < st->meta.n_plan && r == 0 && !c->o.job_env; i++)
 		if (!strcmp(st->meta.plan[i].key, "job-env"))
 			r = pt__strv_add(&c->job_env, st->meta.plan[i].value);
+	if (r == 0 && (v = plan_get(st, "manifest")) &&
+	    !(c->manifest_path = pt__strdup(v)))
+		r = -ENOMEM;
 	if (r < 0)
 		return r;
 	c->o.plan = c->plan;
@@ -296,6 +310,7 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 	c->o.normal_user = c->normal_user;
 	c->o.launcher_text = c->launcher;
 	c->o.job_env = c->job_env.n ? (const char *const *)c->job_env.v : NULL;
+	c->o.manifest = c->manifest_path;
 	c->o.paths = (const char *const *)c->paths.v;
 	c->o.n_paths = c->paths.n;
 	c->o.include = (const char *const *)c->include.v;

@@ -76,6 +76,7 @@ struct opts {
 	struct pt_launcher *launcher; /* parsed; owned */
 	struct strv job_env;	      /* the launcher's [environment] */
 	bool silent;		      /* the launcher's [ui] type = silent */
+	const char *manifest;	      /* --manifest FILE */
 };
 
 static uint64_t random_seed(void)
@@ -105,6 +106,7 @@ enum {
 	OPT_PORTS,
 	OPT_LAUNCHER,
 	OPT_NORMAL_USER,
+	OPT_MANIFEST,
 };
 
 static int parse_uint(const char *cmd, const char *opt, const char *s,
@@ -186,7 +188,11 @@ static void usage_run(FILE *f)
 		"checkbox-json,\n"
 		"                         checkbox-junit, checkbox-html: its "
 		"documents;\n"
-		"                         PATH - is stdout)\n\n"
+		"                         PATH - is stdout)\n"
+		"      --manifest FILE    manifest answers (JSON, as "
+		"checkbox-cli writes them)\n"
+		"                         for com.canonical.plainbox::manifest "
+		"(default: all unset)\n\n"
 		"Without PATH, the providers of $PROVIDERPATH (else "
 		"PlainBox's provider\ndirectories) run. Checkbox providers "
 		"(with manage.py or a .provider file)\nrun one job at a time "
@@ -237,6 +243,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "ports", required_argument, NULL, OPT_PORTS },
 		{ "launcher", required_argument, NULL, OPT_LAUNCHER },
 		{ "normal-user", required_argument, NULL, OPT_NORMAL_USER },
+		{ "manifest", required_argument, NULL, OPT_MANIFEST },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -307,6 +314,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			if ((r = parse_seed(cmd, optarg, &o->seed)))
 				return r;
 			o->seed_given = true;
+			break;
+		case OPT_MANIFEST:
+			if (resume)
+				goto bad;
+			o->manifest = optarg;
 			break;
 		case OPT_PORTS: {
 			unsigned n;
@@ -466,6 +478,7 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->ports = o->ports;
 	ro->rerun_failed = o->rerun_failed;
 	ro->accept_changed = o->accept_changed;
+	ro->manifest = o->manifest;
 	ro->no_operator = o->non_interactive	     ? "--non-interactive"
 			  : o->silent		     ? "silent launcher"
 			  : !isatty(0) || !isatty(2) ? "no terminal"
