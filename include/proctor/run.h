@@ -92,6 +92,13 @@ struct pt_run_options {
 	const char *normal_user;
 	const char *const *job_env;
 	const char *launcher_text;
+	/*
+	 * Manifest answers "ID=VALUE" (a launcher's [manifest]), set after
+	 * the manifest file's (pt_manifest_set: true/yes/on, false/no/off or
+	 * a number); a bad value is PT_RUN_MSG_USAGE. NULL-terminated, may
+	 * be NULL. Kept by resume.
+	 */
+	const char *const *manifest_answers;
 };
 
 /* Zeroes o, then ports = -1. */

@@ -51,7 +51,7 @@ struct pt_run {
 	struct pt_manifest *manifest; /* the answers (NULL: none given) */
 	/* Checkbox: who runs each job, the provider environment. */
 	char *normal_user, *launcher;
-	struct pt__strv job_env;
+	struct pt__strv job_env, manifest_answers;
 	struct pt_users *users;
 	struct pt_jobenv *jenv;
 	struct pt_run_events ev;

@@ -1284,6 +1284,10 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	for (size_t i = 0; o->job_env && o->job_env[i]; i++)
 		if ((r = pt__strv_add(&run->job_env, o->job_env[i])) < 0)
 			return r;
+	for (size_t i = 0; o->manifest_answers && o->manifest_answers[i]; i++)
+		if ((r = pt__strv_add(&run->manifest_answers,
+				      o->manifest_answers[i])) < 0)
+			return r;
 	run->o.plan = run->plan;
 	run->o.ns = run->ns;
 	run->o.repo = run->repo;
@@ -1291,6 +1295,8 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	run->o.normal_user = run->normal_user;
 	run->o.launcher_text = run->launcher;
 	run->o.job_env = run->job_env.n ? strv_v(&run->job_env) : NULL;
+	run->o.manifest_answers =
+		run->manifest_answers.n ? strv_v(&run->manifest_answers) : NULL;
 	run->o.manifest = run->manifest_path;
 	run->o.paths = strv_v(&run->paths);
 	run->o.include = strv_v(&run->include);
@@ -1312,13 +1318,30 @@ int pt__run_load_units(struct pt_run *c)
 	r = pt_units_load_paths(c->u, c->paths.n, strv_v(&c->paths),
 				c->o.ns ? &lo : NULL, c->diags);
 	pt__run_diags(c, 0);
-	if (r >= 0 && c->o.manifest) {
+	if (r >= 0 && (c->o.manifest || c->manifest_answers.n)) {
 		size_t nd = pt_diags_count(c->diags);
 
 		r = pt_manifest_new(&c->manifest);
-		if (r == 0)
+		if (r == 0 && c->o.manifest)
 			r = pt_manifest_load(c->manifest, c->o.manifest,
 					     c->diags);
+		/* a launcher's answers, over the file's */
+		for (size_t i = 0; r >= 0 && i < c->manifest_answers.n; i++) {
+			char *kv = c->manifest_answers.v[i];
+			char *eq = strchr(kv, '=');
+			if (!eq)
+				continue;
+			*eq = '\0';
+			r = pt_manifest_set(c->manifest, kv, eq + 1);
+			if (r < 0 && r != -ENOMEM)
+				pt__run_msg(c, PT_RUN_MSG_USAGE,
+					    "manifest answer %s: '%s' is not "
+					    "true, false or a number",
+					    kv, eq + 1);
+			*eq = '=';
+			if (r < 0)
+				return r;
+		}
 		if (r < 0 && r != -ENOMEM) {
 			/* the diagnostic names the file and the problem */
 			const struct pt_diag *g =
@@ -1417,7 +1440,7 @@ static int create_store(struct pt_run *c)
 	int r;
 
 	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude +
-				  c->job_env.n + 11,
+				  c->job_env.n + c->manifest_answers.n + 11,
 			  sizeof(*plan));
 	if (!plan || pt_diags_new(&sd) < 0) {
 		pt__free(plan);
@@ -1440,6 +1463,9 @@ static int create_store(struct pt_run *c)
 			(struct pt_store_kv){ "normal-user", o->normal_user };
 	for (size_t i = 0; i < c->job_env.n; i++)
 		plan[np++] = (struct pt_store_kv){ "job-env", c->job_env.v[i] };
+	for (size_t i = 0; i < c->manifest_answers.n; i++)
+		plan[np++] = (struct pt_store_kv){ "manifest-answer",
+						   c->manifest_answers.v[i] };
 	if (o->launcher_text)
 		plan[np++] =
 			(struct pt_store_kv){ "launcher", o->launcher_text };
@@ -1665,6 +1691,7 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__free(c->normal_user);
 	pt__free(c->launcher);
 	pt__strv_free(&c->job_env);
+	pt__strv_free(&c->manifest_answers);
 	pt_jobenv_free(c->jenv);
 	pt_users_free(c->users);
 	pt__free(c);

@@ -300,6 +300,11 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 	for (size_t i = 0; i < st->meta.n_plan && r == 0 && !c->o.job_env; i++)
 		if (!strcmp(st->meta.plan[i].key, "job-env"))
 			r = pt__strv_add(&c->job_env, st->meta.plan[i].value);
+	for (size_t i = 0;
+	     i < st->meta.n_plan && r == 0 && !c->o.manifest_answers; i++)
+		if (!strcmp(st->meta.plan[i].key, "manifest-answer"))
+			r = pt__strv_add(&c->manifest_answers,
+					 st->meta.plan[i].value);
 	if (r == 0 && (v = plan_get(st, "manifest")) &&
 	    !(c->manifest_path = pt__strdup(v)))
 		r = -ENOMEM;
@@ -310,6 +315,10 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 	c->o.normal_user = c->normal_user;
 	c->o.launcher_text = c->launcher;
 	c->o.job_env = c->job_env.n ? (const char *const *)c->job_env.v : NULL;
+	c->o.manifest_answers =
+		c->manifest_answers.n
+			? (const char *const *)c->manifest_answers.v
+			: NULL;
 	c->o.manifest = c->manifest_path;
 	c->o.paths = (const char *const *)c->paths.v;
 	c->o.n_paths = c->paths.n;

@@ -75,6 +75,7 @@ struct opts {
 	const char *normal_user;      /* --normal-user USER */
 	struct pt_launcher *launcher; /* parsed; owned */
 	struct strv job_env;	      /* the launcher's [environment] */
+	struct strv manifest_answers; /* the launcher's [manifest] */
 	bool silent;		      /* the launcher's [ui] type = silent */
 	const char *manifest;	      /* --manifest FILE */
 };
@@ -437,6 +438,7 @@ static void opts_free(struct opts *o)
 	strv_free(&o->exclude);
 	strv_free(&o->reports);
 	strv_free(&o->job_env);
+	strv_free(&o->manifest_answers);
 	pt_launcher_free(o->launcher);
 }
 
@@ -485,6 +487,10 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 						     : NULL;
 	ro->normal_user = o->normal_user;
 	ro->job_env = o->job_env.n ? (const char *const *)o->job_env.v : NULL;
+	ro->manifest_answers =
+		o->manifest_answers.n
+			? (const char *const *)o->manifest_answers.v
+			: NULL;
 	ro->launcher_text = o->launcher ? o->launcher->text : NULL;
 }
 
@@ -571,16 +577,6 @@ static int apply_launcher(struct opts *o)
 					 o->launcher_path);
 	}
 	o->launcher = l;
-	/* never ignored silently: manifest answers need the run to take them */
-	if (l->n_manifest) {
-		fprintf(stderr,
-			"%s:%u: [manifest] answers are not supported by this "
-			"proctor\n",
-			l->file, l->manifest[0].line);
-		return pt_tool_usage_err("run", "%s: the launcher cannot be "
-						"used",
-					 o->launcher_path);
-	}
 	if (l->test_plan && o->plan && strcmp(o->plan, l->test_plan))
 		return pt_tool_usage_err("run",
 					 "-p %s and the launcher's test plan "
@@ -605,6 +601,16 @@ static int apply_launcher(struct opts *o)
 		o->silent = true;
 	if (!o->normal_user)
 		o->normal_user = l->normal_user;
+	for (size_t i = 0; i < l->n_manifest; i++) {
+		char *kv = NULL;
+		if (asprintf(&kv, "%s=%s", l->manifest[i].key,
+			     l->manifest[i].value) < 0 ||
+		    strv_add(&o->manifest_answers, kv) < 0) {
+			free(kv);
+			return PT_EXIT_FAILURES;
+		}
+		free(kv);
+	}
 	for (size_t i = 0; i < l->n_environment; i++) {
 		char *kv = NULL;
 		if (asprintf(&kv, "%s=%s", l->environment[i].key,

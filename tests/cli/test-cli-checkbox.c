@@ -336,6 +336,37 @@ PT_TEST(checkbox_jobs_option_opts_in_to_parallel)
 	pt__free(err);
 }
 
+/* a launcher's [manifest] answers: checked, and kept with the session */
+PT_TEST(checkbox_launcher_manifest_answers)
+{
+	const char *args[] = { NULL,	     "run",
+			       "--launcher", tpath("m.conf"),
+			       "-i",	     "com.example.cb::share",
+			       fixture(),    NULL };
+	const char *show[] = { NULL, "show", NULL };
+	char *out, *err;
+
+	write_text(tpath("m.conf"), "[manifest]\n"
+				    "com.example.cb::has_thing = maybe\n");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: manifest answer "
+				       "com.example.cb::has_thing: 'maybe' is "
+				       "not true, false or a number\n"));
+	PT_ASSERT_UINT_EQ(entries(tpath("repo")), 0);
+	pt__free(out);
+	pt__free(err);
+	write_text(tpath("m.conf"), "[manifest]\n"
+				    "com.example.cb::has_thing = yes\n");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(show, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(
+		strstr(out, " manifest-answer=com.example.cb::has_thing=yes "));
+	pt__free(out);
+	pt__free(err);
+}
+
 PT_TEST(checkbox_bad_input_writes_nothing)
 {
 	const char *unknown[] = { NULL,		"run",
