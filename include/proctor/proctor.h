@@ -29,6 +29,9 @@
 #if __has_include(<proctor/submission.h>)
 # include <proctor/submission.h>
 #endif
+#if __has_include(<proctor/slurm.h>)
+# include <proctor/slurm.h>
+#endif
 #if __has_include(<proctor/report.h>)
 # include <proctor/report.h>
 #endif

@@ -270,6 +270,13 @@ static int next_line(struct parser *ps)
 	memcpy(ps->buf, ps->p, n);
 	if (n && ps->buf[n - 1] == '\r')
 		n--;
+	/* One CR of a CRLF line end is dropped above; any other control
+	 * byte could not survive a round trip through the text form. */
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)ps->buf[k] < 0x20 && ps->buf[k] != '\t')
+			return perr(ps, PT_EPARSE,
+				    "control character 0x%02x in line",
+				    (unsigned char)ps->buf[k]);
 	ps->buf[n] = '\0';
 	ps->p = nl ? nl + 1 : ps->end;
 	return 1;

@@ -47,6 +47,7 @@ struct pt__recset {
 struct pt_run {
 	struct pt_run_options o; /* strings point into the fields below */
 	struct pt__strv paths, include, exclude, exec_opts;
+	bool xo_given; /* the caller chose the executor */
 	char *plan, *ns, *repo, *no_operator, *manifest_path;
 	struct pt_manifest *manifest; /* the answers (NULL: none given) */
 	/* Checkbox: who runs each job, the provider environment. */

@@ -1107,6 +1107,34 @@ static int make_executor(struct pt_run *c)
 	cfg.options = c->exec_opts.n ? strv_v(&c->exec_opts) : NULL;
 	if (c->st)
 		host.iolog = &ops; /* copied by bind */
+	/* a persistent executor keeps its files in the session */
+	if (c->st && (c->xo->flags & PT_EXEC_PERSISTENT)) {
+		struct pt__strv o = { 0 };
+		char *dir = NULL;
+		bool has_dir = false;
+		int r = 0;
+
+		for (size_t i = 0; i < c->exec_opts.n; i++) {
+			has_dir |= !strncmp(c->exec_opts.v[i], "dir=", 4);
+			r = r ? r : pt__strv_add(&o, c->exec_opts.v[i]);
+		}
+		if (!has_dir && r == 0) {
+			dir = pt__malloc(strlen(pt_store_dir(c->st)) + 16);
+			if (!dir)
+				r = -ENOMEM;
+			else {
+				snprintf(dir, strlen(pt_store_dir(c->st)) + 16,
+					 "dir=%s/executor", pt_store_dir(c->st));
+				r = pt__strv_add(&o, dir);
+			}
+		}
+		cfg.options = o.n ? strv_v(&o) : NULL;
+		if (r == 0)
+			r = c->xo->bind(&cfg, &host, &c->ex);
+		pt__free(dir);
+		pt__strv_free(&o);
+		return r;
+	}
 	return c->xo->bind(&cfg, &host, &c->ex);
 }
 
@@ -1302,6 +1330,7 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	run->o.include = strv_v(&run->include);
 	run->o.exclude = strv_v(&run->exclude);
 	run->o.executor_options = strv_v(&run->exec_opts);
+	run->xo_given = o->executor != NULL;
 	run->xo = o->executor ? o->executor : pt_executor_local();
 	run->o.executor = run->xo;
 	return 0;
@@ -1440,7 +1469,8 @@ static int create_store(struct pt_run *c)
 	int r;
 
 	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude +
-				  c->job_env.n + c->manifest_answers.n + 11,
+				  c->job_env.n + c->manifest_answers.n +
+				  c->exec_opts.n + 12,
 			  sizeof(*plan));
 	if (!plan || pt_diags_new(&sd) < 0) {
 		pt__free(plan);
@@ -1479,6 +1509,11 @@ static int create_store(struct pt_run *c)
 	plan[np++] = (struct pt_store_kv){ "retries", rbuf };
 	snprintf(pbuf, sizeof(pbuf), "%d", o->ports);
 	plan[np++] = (struct pt_store_kv){ "ports", pbuf };
+	/* resume uses the same executor (a persistent one re-attaches) */
+	plan[np++] = (struct pt_store_kv){ "executor", c->xo->name };
+	for (size_t i = 0; i < c->exec_opts.n; i++)
+		plan[np++] = (struct pt_store_kv){ "executor-option",
+						   c->exec_opts.v[i] };
 	meta.title = o->plan;
 	meta.plan = plan;
 	meta.n_plan = np;

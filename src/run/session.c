@@ -6,6 +6,8 @@
  */
 #include "run/run-internal.h"
 
+#include <proctor/slurm.h>
+
 #include "base/buf.h"
 #include "os/clock.h"
 
@@ -336,6 +338,32 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 		c->o.timeout = strtod(v, NULL);
 	if (!c->o.retries && (v = plan_get(st, "retries")))
 		c->o.retries = (unsigned)strtoul(v, NULL, 10);
+	if (!c->xo_given && (v = plan_get(st, "executor"))) {
+		/* the executor the session ran with, and its options */
+		if (!strcmp(v, "slurm"))
+			c->xo = pt_executor_slurm();
+		else if (!strcmp(v, "local"))
+			c->xo = pt_executor_local();
+		else {
+			pt__run_msg(c, PT_RUN_MSG_INVALID,
+				    "the session ran with executor '%s', which "
+				    "this proctor does not have",
+				    v);
+			return PT_ENOTSUP;
+		}
+		c->o.executor = c->xo;
+		if (!c->exec_opts.n) {
+			for (size_t i = 0; i < st->meta.n_plan && r == 0; i++)
+				if (!strcmp(st->meta.plan[i].key,
+					    "executor-option"))
+					r = pt__strv_add(&c->exec_opts,
+							 st->meta.plan[i].value);
+			if (r < 0)
+				return r;
+			c->o.executor_options =
+				(const char *const *)c->exec_opts.v;
+		}
+	}
 	if (c->o.ports < 0 && (v = plan_get(st, "ports")))
 		c->o.ports = (int)strtol(v, NULL, 10);
 	return 0;

@@ -160,6 +160,11 @@ static bool env_is_ours(const char *kv)
 	return false;
 }
 
+bool pt__runner_env_is_ours(const char *kv)
+{
+	return env_is_ours(kv);
+}
+
 static bool env_is_basic(const char *kv)
 {
 	static const char *const keep[] = { "PATH",	"HOME",	 "USER",

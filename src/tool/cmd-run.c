@@ -78,6 +78,9 @@ struct opts {
 	struct strv manifest_answers; /* the launcher's [manifest] */
 	bool silent;		      /* the launcher's [ui] type = silent */
 	const char *manifest;	      /* --manifest FILE */
+	const struct pt_executor_ops *executor; /* NULL: the default */
+	char exec_opt[300];			/* "partition=NAME" */
+	const char *exec_opts[2];
 };
 
 static uint64_t random_seed(void)
@@ -108,6 +111,7 @@ enum {
 	OPT_LAUNCHER,
 	OPT_NORMAL_USER,
 	OPT_MANIFEST,
+	OPT_EXECUTOR,
 };
 
 static int parse_uint(const char *cmd, const char *opt, const char *s,
@@ -145,7 +149,7 @@ static void usage_run(FILE *f)
 		"                   [--timeout S] [--keep-tmp] [--repeat N] "
 		"[--until-fail]\n"
 		"                   [--shuffle[=SEED]] [--fail-fast] "
-		"[--retries N]\n"
+		"[--retries N] [--executor E]\n"
 		"                   [--non-interactive] [--report "
 		"FORMAT:PATH]...\n\n"
 		"Runs the jobs of unit files and providers (PATH...) as a "
@@ -183,6 +187,10 @@ static void usage_run(FILE *f)
 		"      --normal-user USER as root, run jobs without 'user: "
 		"root' as USER\n"
 		"                         (default: $SUDO_USER)\n"
+		"      --executor E       where jobs run: local (default), "
+		"slurm or\n"
+		"                         slurm:PARTITION (sbatch; -j is "
+		"jobs in Slurm at once)\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
 		"json, html;\n"
 		"                         checkbox: the submission .tar.xz; "
@@ -216,7 +224,11 @@ static void usage_resume(FILE *f)
 		"  --rerun-failed    run failed, crashed and timed-out jobs "
 		"again\n"
 		"  --accept-changed  resume even though job definitions "
-		"changed\n");
+		"changed\n"
+		"  --executor E      override the session's executor (local, "
+		"slurm[:PARTITION]);\n"
+		"                    a Slurm session re-attaches to its jobs "
+		"still in Slurm\n");
 }
 
 /* Parses the options shared by run and resume. */
@@ -245,6 +257,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "launcher", required_argument, NULL, OPT_LAUNCHER },
 		{ "normal-user", required_argument, NULL, OPT_NORMAL_USER },
 		{ "manifest", required_argument, NULL, OPT_MANIFEST },
+		{ "executor", required_argument, NULL, OPT_EXECUTOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -328,6 +341,25 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			o->ports = (int)n;
 			break;
 		}
+		case OPT_EXECUTOR:
+			if (!strcmp(optarg, "local")) {
+				o->executor = pt_executor_local();
+			} else if (!strcmp(optarg, "slurm")) {
+				o->executor = pt_executor_slurm();
+			} else if (!strncmp(optarg, "slurm:", 6) && optarg[6] &&
+				   strlen(optarg) < 256) {
+				o->executor = pt_executor_slurm();
+				snprintf(o->exec_opt, sizeof(o->exec_opt),
+					 "partition=%s", optarg + 6);
+				o->exec_opts[0] = o->exec_opt;
+			} else {
+				return pt_tool_usage_err(
+					cmd,
+					"--executor: '%s' (local, slurm or "
+					"slurm:PARTITION)",
+					optarg);
+			}
+			break;
 		case OPT_FAIL_FAST:
 			o->fail_fast = true;
 			break;
@@ -478,6 +510,8 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->fail_fast = o->fail_fast;
 	ro->retries = o->retries;
 	ro->ports = o->ports;
+	ro->executor = o->executor;
+	ro->executor_options = o->exec_opts[0] ? o->exec_opts : NULL;
 	ro->rerun_failed = o->rerun_failed;
 	ro->accept_changed = o->accept_changed;
 	ro->manifest = o->manifest;
