@@ -635,7 +635,9 @@ static int submit(struct pt_run *c, size_t k, unsigned attempt)
 	/* The provider environment and the user (docs/runner.md). */
 	if (c->jenv)
 		r = pt_jobenv_get(c->jenv, j, &q.env);
-	if (r == 0 && c->users)
+	/* only the local runner switches users; a cluster job runs as
+	 * its submitter (docs/run.md) */
+	if (r == 0 && c->users && c->xo == pt_executor_local())
 		r = pt_users_run_as(c->users, j, &q.run_as);
 	if (r == 0)
 		r = c->xo->start(c->ex, &q);
