@@ -105,8 +105,8 @@ static int l_start(void *ex, const struct pt_exec_spec *spec)
 	struct local *l = ex;
 	struct pt_run_request q;
 
-	/* The runner derives command, environment and directory from the
-	 * job itself (docs/runner.md). */
+	/* The runner derives command and directory from the job itself
+	 * (docs/runner.md); extra variables and the user come with it. */
 	if (!spec || spec->argv || spec->cwd)
 		return -EINVAL;
 	q = (struct pt_run_request){
@@ -117,6 +117,7 @@ static int l_start(void *ex, const struct pt_exec_spec *spec)
 		.timeout = spec->timeout,
 		.udata = spec->udata,
 		.env = spec->env,
+		.run_as = spec->run_as,
 	};
 	return pt_runner_submit(l->r, &q);
 }
