@@ -503,7 +503,9 @@ PT_API int pt_store_learn_durations(struct pt_store *s, struct pt_diags *diags);
 /*
  * Writes the whole session (metadata, snapshot with texts, desired list,
  * results, resources, io logs, attachments) as a gzip-JSON envelope at
- * path, atomically (path.next, fsync, rename, fsync of the directory).
+ * path, atomically (an exclusively created temporary file, fsync, rename
+ * over path, fsync of the directory; a symlink at or beside path is never
+ * followed).
  */
 PT_API int pt_store_export(struct pt_store *s, const char *path,
 			   struct pt_diags *diags);

@@ -298,7 +298,9 @@ int pt__rmdir(const char *path)
 
 int pt__open_wr(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path,
+		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      0644);
 
 	return fd < 0 ? -errno : fd;
 }

@@ -14,6 +14,7 @@
 #include <proctor/report.h>
 
 #include "base/buf.h"
+#include "os/file.h"
 
 static const char *const format_names[] = {
 	[PT_REPORT_JUNIT] = "junit",
@@ -614,4 +615,11 @@ PT_API int pt_report_render(enum pt_report_format f,
 		*ret_len = b.len;
 	*ret = pt__buf_detach(&b, NULL);
 	return *ret ? 0 : -ENOMEM;
+}
+
+int pt_report_write(const char *path, const char *text, size_t len)
+{
+	if (!path || (!text && len))
+		return -EINVAL;
+	return pt__write_file_atomic(path, text ? text : "", len, 0644);
 }

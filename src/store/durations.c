@@ -336,7 +336,8 @@ int pt_store_durations_record(const char *repo,
 	if (r == 0)
 		r = pt__mkdir_p(rp, 0700);
 	if (r == 0) {
-		fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			  0600);
 		if (fd < 0)
 			r = -errno;
 	}

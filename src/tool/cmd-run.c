@@ -121,7 +121,7 @@ struct ctx {
 	size_t ninc, nexc;
 	bool tty, interrupted, failed_fast, storage_error;
 	int64_t progress_ns; /* when the status line was last drawn */
-	bool readonly; /* why, report: the store is opened for reading */
+	bool readonly;	     /* why, report: the store is opened for reading */
 	size_t n_done, n_fail, n_total;
 	/*
 	 * Run-list positions schedule() must look at, a min-heap: all of
@@ -1338,7 +1338,6 @@ static int write_report(struct ctx *c, const char *spec)
 	size_t n = pt_session_run_list_count(c->s), len = 0;
 	char **paths;
 	char *text = NULL;
-	FILE *out;
 	int r;
 
 	if (!colon || (size_t)(colon - spec) >= sizeof(fmtname))
@@ -1378,15 +1377,10 @@ static int write_report(struct ctx *c, const char *spec)
 	pt_store_info_free(info);
 	if (r < 0)
 		return r;
-	out = !strcmp(colon + 1, "-") ? stdout : fopen(colon + 1, "w");
-	if (!out) {
-		r = -errno;
-	} else {
-		if (fwrite(text, 1, len, out) != len)
-			r = -EIO;
-		if (out != stdout && fclose(out) != 0 && !r)
-			r = -errno;
-	}
+	if (strcmp(colon + 1, "-") != 0)
+		r = pt_report_write(colon + 1, text, len);
+	else if (fwrite(text, 1, len, stdout) != len)
+		r = -EIO;
 	pt_free(text);
 	return r;
 }
@@ -1655,13 +1649,15 @@ bad:
 		/* A real option of the other command (argv[optind - 1] may
 		 * be its value, so name the option itself). */
 		if (ch < 256)
-			return pt_tool_usage_err(cmd, "option '-%c' is not "
+			return pt_tool_usage_err(cmd,
+						 "option '-%c' is not "
 						 "accepted here",
 						 ch);
 		for (const struct option *lo = longopts; lo->name; lo++)
 			if (lo->val == ch)
 				return pt_tool_usage_err(
-					cmd, "option '--%s' is not accepted here",
+					cmd,
+					"option '--%s' is not accepted here",
 					lo->name);
 		return pt_tool_usage_err(cmd, "unknown option '%s'",
 					 argv[optind - 1]);

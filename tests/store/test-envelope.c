@@ -6,6 +6,7 @@
 #include "os/file.h"
 #include "store/store-internal.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -109,6 +110,39 @@ static int cat_rec(void *ctx, const struct pt_iolog_record *rec)
 	pt__buf_add(ctx, rec->data, rec->len);
 	pt__buf_addch(ctx, '|');
 	return 0;
+}
+
+/* export -o over a symlink planted at the old temporary name (and at
+ * the output name): neither link target is written. */
+PT_TEST(export_does_not_follow_planted_symlinks)
+{
+	char *id = make_session(), *text = NULL;
+	const char *file = pt_test_path("out.gz");
+	const char *victim = pt_test_path("victim");
+	struct pt_store *s = NULL;
+	struct pt_diags *d = NULL;
+	struct stat st;
+	size_t n;
+
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt__write_file_atomic(victim, "keep", 4, 0600));
+	PT_ASSERT_OK(symlink(victim, pt_test_path("out.gz.next")));
+	PT_ASSERT_OK(pt_store_open(repo(), id, PT_STORE_READ, d, &s));
+	PT_ASSERT_OK(pt_store_export(s, file, d));
+	PT_ASSERT_OK(pt__read_file(victim, 100, &text, &n));
+	PT_ASSERT_STR_EQ(text, "keep");
+	pt__free(text);
+	PT_ASSERT_OK(unlink(file));
+	PT_ASSERT_OK(symlink(victim, file));
+	PT_ASSERT_OK(pt_store_export(s, file, d));
+	PT_ASSERT_OK(pt__read_file(victim, 100, &text, &n));
+	PT_ASSERT_STR_EQ(text, "keep");
+	pt__free(text);
+	PT_ASSERT_OK(lstat(file, &st));
+	PT_ASSERT(S_ISREG(st.st_mode));
+	pt_store_free(s);
+	pt_diags_free(d);
+	pt__free(id);
 }
 
 PT_TEST(export_import_roundtrip)
