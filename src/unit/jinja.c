@@ -28,6 +28,8 @@ struct val {
 #define MAX_DEPTH 32
 /* Expression nesting: ( [ call arguments, 'not'; the parser recurses. */
 #define MAX_EXPR_DEPTH 64
+/* Bytes of input quoted in a message. */
+#define SHOWN_MAX 80
 
 struct jctx {
 	struct pt_units *u;
@@ -577,7 +579,9 @@ static int eval_at(struct jctx *c, const char *b, const char *e, struct val *v)
 		return -1;
 	skip_ws(c);
 	if (c->p != c->end)
-		return fail(c, "unexpected '%.*s'", (int)(c->end - c->p), c->p);
+		return fail(c, "unexpected '%.*s%s'",
+			    (int)PT_MIN(c->end - c->p, SHOWN_MAX), c->p,
+			    c->end - c->p > SHOWN_MAX ? "..." : "");
 	return 0;
 }
 
@@ -730,8 +734,10 @@ int pt__jinja_render(struct pt_units *u, const char *text,
 		} else {
 			struct pt_slice sl =
 				pt__slice_strip(pt__slice(b, (size_t)(e - b)));
-			return fail(&c, "unsupported statement '{%% %.*s %%}'",
-				    (int)sl.len, sl.p),
+			return fail(&c,
+				    "unsupported statement '{%% %.*s%s %%}'",
+				    (int)PT_MIN(sl.len, (size_t)SHOWN_MAX),
+				    sl.p, sl.len > SHOWN_MAX ? "..." : ""),
 			       PT_ETEMPLATE;
 		}
 		if (!out)
