@@ -77,11 +77,25 @@ int pt__port_probe(unsigned port);
 int pt__tcp_census(int *fd, char *buf, size_t size);
 
 /*
- * Opens (creating, mode 0600) path and takes an exclusive flock without
- * waiting. Returns the fd (close-on-exec), -EWOULDBLOCK when another open
- * file holds it, or -errno.
+ * Opens path read-only (creating it, mode 0644, so that other users can
+ * lock it too; never following a symlink, never blocking on a FIFO) and
+ * takes an exclusive flock without waiting. Returns the fd (close-on-exec),
+ * -EWOULDBLOCK when another open file holds it, -EBADFD when path is not
+ * a regular file, or -errno (-EACCES: another user's file we cannot read).
  */
 int pt__flock_open(const char *path);
+
+/*
+ * Whether path is a directory other users cannot tamper with: a real
+ * directory (not a symlink), owned by root or by us, and sticky when
+ * others may write it (so that nobody removes another's files). 0;
+ * -ENOENT; -ENOTDIR (a symlink or not a directory); -EPERM (owner or
+ * mode), with *ret_uid and *ret_mode (may be NULL) telling which.
+ */
+int pt__dir_check_safe(const char *path, unsigned *ret_uid, unsigned *ret_mode);
+/* mkdir(path) then chmod to exactly mode (umask aside) when it was made
+ * by this call: 0, or -errno (-EEXIST when it exists). */
+int pt__mkdir_exact(const char *path, unsigned mode);
 /* flock(fd, LOCK_EX | LOCK_NB) / flock(fd, LOCK_UN): 0 or -errno. */
 int pt__flock_try(int fd);
 int pt__flock_release(int fd);

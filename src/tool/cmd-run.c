@@ -1296,7 +1296,8 @@ static int make_runner(struct ctx *c)
 						  log_close, NULL };
 	struct pt_runner_config cfg;
 	struct pt_diags *d = NULL;
-	char cwd[PATH_MAX];
+	char cwd[PATH_MAX], *lock_dir = NULL;
+	int r;
 
 	if (c->st && !c->dur && pt_diags_new(&d) == 0) {
 		/* A hint only: a damaged file is replaced at the end. */
@@ -1318,11 +1319,25 @@ static int make_runner(struct ctx *c)
 	cfg.on_start_ctx = c;
 	if (c->o->ports >= 0)
 		cfg.port_count = (unsigned)c->o->ports;
+	if (cfg.port_count) {
+		char *notice = NULL;
+
+		r = pt_runner_port_lock_dir(NULL, &lock_dir, &notice);
+		if (notice)
+			pt_tool_err(c->cmd, "%s%s",
+				    r < 0 ? "" : "warning: ", notice);
+		pt_free(notice);
+		if (r < 0)
+			return r;
+		cfg.port_lock_dir = lock_dir;
+	}
 	if (c->st) {
 		ops.ctx = c;
 		cfg.iolog = &ops;
 	}
-	return pt_runner_new(&cfg, &c->r);
+	r = pt_runner_new(&cfg, &c->r);
+	pt_free(lock_dir);
+	return r;
 }
 
 /* ---- reports */
