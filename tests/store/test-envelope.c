@@ -6,7 +6,11 @@
 #include "os/file.h"
 #include "store/store-internal.h"
 
+#include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -426,4 +430,150 @@ PT_TEST(seed_corpus_full_envelope_parses)
 	pt_free(text);
 	pt__buf_release(&z);
 	pt__buf_release(&p);
+}
+
+/*
+ * Gzip bombs: a valid header, then a body that inflates to ~120-1000 MB of
+ * tiny JSON values (whose jansson trees cost 10-80 times their text), of
+ * white space, or of one long string. Each import (in a child) must be
+ * refused within 256 MiB more than the child used before, and 2 s of CPU
+ * (the bounds for an input under 10 MB; relaxed under ASan, whose redzones
+ * and quarantine cost memory and time of their own).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+# define BOMB_SLACK 4
+#else
+# define BOMB_SLACK 1
+#endif
+
+/* gzip of head + n times unit + tail, streamed (the text is never whole). */
+static void gz_bomb(const char *head, const char *unit, size_t n,
+		    const char *tail, struct pt_buf *out)
+{
+	unsigned char chunk[65536], rep[65536];
+	size_t ul = strlen(unit), per = sizeof(rep) / ul;
+	z_stream z;
+	int zr;
+
+	memset(&z, 0, sizeof(z));
+	PT_ASSERT_INT_EQ(
+		deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY),
+		Z_OK);
+	for (size_t i = 0; i < per; i++)
+		memcpy(rep + i * ul, unit, ul);
+	for (int part = 0; part < 3; part++) {
+		size_t left = part == 1 ? n : 1;
+
+		while (left) {
+			size_t k = part == 1 ? PT_MIN(left, per) : 1;
+
+			z.next_in = part == 1
+					    ? rep
+					    : (Bytef *)(uintptr_t)(part ? tail
+									: head);
+			z.avail_in =
+				(uInt)(part == 1 ? k * ul
+						 : strlen(part ? tail : head));
+			left -= k;
+			do {
+				z.next_out = chunk;
+				z.avail_out = sizeof(chunk);
+				zr = deflate(&z,
+					     part == 2 ? Z_FINISH : Z_NO_FLUSH);
+				PT_ASSERT_OK(pt__buf_add(out, chunk,
+							 sizeof(chunk) -
+								 z.avail_out));
+			} while (z.avail_out == 0 ||
+				 (part == 2 && zr != Z_STREAM_END));
+		}
+	}
+	deflateEnd(&z);
+}
+
+/* CPU time (user + system): the cost, whatever the machine's load. */
+static int64_t cpu_ns(const struct rusage *ru)
+{
+	return ((int64_t)ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) *
+		       1000000000 +
+	       ((int64_t)ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1000;
+}
+
+PT_TEST_TIMEOUT(gzip_bombs_are_refused_within_bounds, 120)
+{
+	static const struct {
+		const char *unit, *tail, *want;
+		size_t n;
+	} bombs[] = {
+		{ "{},", "{}]}\n", "the JSON needs more than 144 MiB",
+		  40000000 },
+		{ "0,", "0]}\n", "the JSON needs more than 144 MiB", 60000000 },
+		{ "[[[]]],", "[]]}\n", "the JSON needs more than 144 MiB",
+		  20000000 },
+		{ "          ", "]}\n",
+		  "decompresses to more than 67108864 bytes (64 MiB per "
+		  "started 10 MiB of input)",
+		  100000000 },
+		{ "AAAAAAAAAA", "\"]}\n", "a string longer than 24 MiB",
+		  100000000 },
+		{ "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",",
+		  "\"\"]}\n", "decompresses to more than 67108864 bytes",
+		  2000000 },
+	};
+	const char *file = pt_test_path("bomb.ptz");
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(bombs); i++) {
+		struct pt_buf z = PT_BUF_INIT;
+		int p[2], st = 0;
+		int64_t res[3] = { 0, 0, 0 };
+		pid_t pid;
+
+		gz_bomb(HDR("1") "{\"jobs\":[", bombs[i].unit, bombs[i].n,
+			bombs[i].tail, &z);
+		if (i == 4) {
+			/* the string: {"jobs":["AAAA..."]} */
+			pt__buf_reset(&z);
+			gz_bomb(HDR("1") "{\"jobs\":[\"", bombs[i].unit,
+				bombs[i].n, bombs[i].tail, &z);
+		}
+		PT_ASSERT_INT_LT(z.len, 1 << 20); /* a small input */
+		PT_ASSERT_OK(pt__write_file_atomic(file, z.s, z.len, 0600));
+		pt__buf_release(&z);
+		PT_ASSERT_OK(pipe(p));
+		pid = fork();
+		PT_ASSERT_INT_GE(pid, 0);
+		if (pid == 0) {
+			struct rusage ru;
+			struct pt_diags *d = NULL;
+			int64_t t0, before;
+			int r;
+
+			close(p[0]);
+			getrusage(RUSAGE_SELF, &ru);
+			before = ru.ru_maxrss;
+			t0 = cpu_ns(&ru);
+			if (pt_diags_new(&d) < 0)
+				_exit(2);
+			r = pt_store_import(repo(), file, d, NULL);
+			getrusage(RUSAGE_SELF, &ru);
+			res[0] = cpu_ns(&ru) - t0;
+			res[1] = (ru.ru_maxrss - before) * 1024;
+			res[2] = r == PT_ETOOBIG &&
+				 strstr(last_msg(d), bombs[i].want) != NULL;
+			if (write(p[1], res, sizeof(res)) != sizeof(res))
+				_exit(3);
+			_exit(0);
+		}
+		close(p[1]);
+		PT_ASSERT_INT_EQ(read(p[0], res, sizeof(res)),
+				 (long)sizeof(res));
+		close(p[0]);
+		PT_ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
+		PT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		printf("# bomb %zu: %.2f s CPU, %.1f MiB more RSS\n", i,
+		       (double)res[0] / 1e9, (double)res[1] / 1048576.0);
+		PT_ASSERT_INT_EQ(res[2], 1);
+		PT_ASSERT_INT_LE(res[1], (int64_t)BOMB_SLACK * (256 << 20));
+		PT_ASSERT_INT_LE(res[0], (int64_t)BOMB_SLACK * 2000000000);
+	}
 }
