@@ -3,7 +3,7 @@
 # when it is missing. Safe to run repeatedly; does nothing when all is there.
 set -eu
 pkgs="meson ninja-build pkg-config gcc make libsqlite3-dev libjansson-dev
-libmsgpack-dev zlib1g-dev libpcre2-dev libmicrohttpd-dev libcurl4-openssl-dev
+libmsgpack-dev zlib1g-dev libpcre2-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
 libxml2-utils perl"
 [ "${PROCTOR_BENCH_DEPS:-0}" = 1 ] && pkgs="$pkgs parallel valgrind"
 missing=""

@@ -63,7 +63,14 @@ struct pt_ls_msg {
 	int from;     /* sender pid (set by the library) */
 	int64_t a, b; /* payload */
 	void *ptr;    /* payload (the sender keeps ownership) */
-	uint64_t ref; /* reference (monitor ref for DOWN, call ref...) */
+	/*
+	 * Reference (monitor ref for DOWN, call ref...). pt_ls_call,
+	 * pt_ls_reply and pt_ls_server_stop overwrite it in the message
+	 * they send (it carries the call's reference): a request or reply
+	 * cannot use ref as payload; use a, b or ptr. Casts and plain sends
+	 * keep it.
+	 */
+	uint64_t ref;
 };
 
 /* ---- actors (sync points) --------------------------------------------- */
@@ -72,6 +79,16 @@ struct pt_ls_msg {
 PT_API int pt_ls_spawn(void (*fn)(void *arg), void *arg);
 /* Same, linked to the caller. */
 PT_API int pt_ls_spawn_link(void (*fn)(void *arg), void *arg);
+#define PT_LS_NAME_MAX 31 /* bytes of an actor's name */
+/*
+ * Same, with a name shown in reports, deadlock cycles and traces ("P3
+ * (cache)"); at most PT_LS_NAME_MAX bytes are kept. A name is a label, not
+ * a registration.
+ */
+PT_API int pt_ls_spawn_named(const char *name, bool link, void (*fn)(void *arg),
+			     void *arg);
+/* Names the calling actor (not a sync point); "" removes the name. */
+PT_API int pt_ls_set_name(const char *name);
 /* Pid of the calling actor. Not a sync point. */
 PT_API int pt_ls_self(void);
 
@@ -177,8 +194,15 @@ enum {
 	PT_LS_STOP = 2,	   /* send *reply, then stop with reason normal */
 };
 
+/* What init returns to decline to start (Elixir's :ignore). */
+enum { PT_LS_IGNORE = 1 };
+
 struct pt_ls_server_ops {
-	/* Required. 0 to start; other values are returned by start. */
+	/*
+	 * Required. 0 to start; PT_LS_IGNORE declines (the server ends
+	 * normally and start returns PT_LS_IGNORE); a negative error fails
+	 * (the server ends and start returns the error).
+	 */
 	int (*init)(void *arg, void **ret_state);
 	int (*handle_call)(void *state, const struct pt_ls_msg *req,
 			   struct pt_ls_from from, struct pt_ls_msg *reply);
@@ -186,13 +210,16 @@ struct pt_ls_server_ops {
 	int (*handle_cast)(void *state, const struct pt_ls_msg *msg);
 	/* Any other message (DOWN, EXIT, plain sends). 0 or PT_LS_STOP. */
 	int (*handle_info)(void *state, const struct pt_ls_msg *msg);
+	/* Name shown in reports (default: the key of a named start). */
+	const char *name;
 };
 
 /*
  * Starts a server: spawns it, runs init in it, and returns once init is
- * done. Named start: the server registers key in reg (a unique registry)
- * before init; -EEXIST when the name is taken (*ret_pid is then the
- * holder's pid).
+ * done: 0 and *ret_pid, PT_LS_IGNORE when init declined (no server,
+ * *ret_pid untouched), or init's error. Named start: the server registers
+ * key in reg (a unique registry) before init; -EEXIST when the name is
+ * taken (*ret_pid is then the holder's pid).
  */
 PT_API int pt_ls_server_start(const struct pt_ls_server_ops *ops, void *arg,
 			      int *ret_pid);
@@ -215,6 +242,20 @@ PT_API int pt_ls_call(int pid, const struct pt_ls_msg *req,
 PT_API int pt_ls_call_timeout(int pid, const struct pt_ls_msg *req,
 			      int64_t timeout_ms, struct pt_ls_msg *ret_reply);
 PT_API int pt_ls_cast(int pid, const struct pt_ls_msg *msg);
+/*
+ * By name (Elixir's {:via, Registry, key}): the key is looked up in reg
+ * in the same sync point that sends, so nothing can run between the
+ * lookup and the send. No live holder: call and stop give PT_EWORKER (as
+ * a call to a dead pid), cast is dropped and returns 0 (as
+ * GenServer.cast).
+ */
+PT_API int pt_ls_call_name(struct pt_ls_registry *reg, const char *key,
+			   const struct pt_ls_msg *req,
+			   struct pt_ls_msg *ret_reply);
+PT_API int pt_ls_cast_name(struct pt_ls_registry *reg, const char *key,
+			   const struct pt_ls_msg *msg);
+PT_API int pt_ls_server_stop_name(struct pt_ls_registry *reg, const char *key,
+				  int reason);
 /* Deferred reply to a call that handle_call answered PT_LS_NOREPLY. */
 PT_API int pt_ls_reply(struct pt_ls_from from, const struct pt_ls_msg *reply);
 /* Stops a server synchronously with reason; PT_EWORKER if not alive. */
@@ -263,6 +304,11 @@ enum pt_ls_strategy {
 	PT_LS_POS,
 	PT_LS_IDPCT,
 	PT_LS_REPLAY,
+	/*
+	 * Systematic depth-first search (proctor lockstep exec only): every
+	 * schedule with at most `bound` preemptions (or delays).
+	 */
+	PT_LS_DFS,
 };
 
 enum pt_ls_kind {
@@ -273,6 +319,7 @@ enum pt_ls_kind {
 	PT_LS_FAIL_STEPS,    /* "max_steps": step budget exceeded */
 	PT_LS_FAIL_TIMEOUT,  /* "timeout": wall-time budget exceeded */
 	PT_LS_FAIL_DIVERGED, /* "diverged": replay could not follow */
+	PT_LS_FAIL_EXIT,     /* "exit": a program exited with a status != 0 */
 };
 
 PT_API const char *pt_ls_kind_name(enum pt_ls_kind k);

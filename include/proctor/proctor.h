@@ -20,6 +20,9 @@
 #if __has_include(<proctor/runner.h>)
 # include <proctor/runner.h>
 #endif
+#if __has_include(<proctor/executor.h>)
+# include <proctor/executor.h>
+#endif
 #if __has_include(<proctor/report.h>)
 # include <proctor/report.h>
 #endif

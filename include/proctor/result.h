@@ -47,6 +47,10 @@ struct pt_result {
 	const char *io_log;      /* path of the io log, relative to the session */
 	unsigned attempt;        /* 1 for the first run, 2 for a retry ... */
 	int64_t started_ns;      /* wall clock at start (ns since epoch), 0 */
+	unsigned lane;           /* the executor lane (slot) it ran in, from
+				    0; 0 when it did not run */
+	bool flaky;              /* passed only after failed attempts
+				    (--retries): reports mark it flaky */
 };
 
 #ifdef __cplusplus

@@ -189,6 +189,8 @@ struct pt_run_done {
 	unsigned port_count;
 	uint64_t out_bytes; /* bytes read from stdout / stderr */
 	uint64_t err_bytes;
+	unsigned lane; /* the slot it ran in, 0 .. jobs - 1 (0 if not
+			  started) */
 };
 
 /*

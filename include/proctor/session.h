@@ -259,7 +259,8 @@ PT_API int pt_session_set_result(struct pt_session *s, size_t job,
  * or "template-filter" ("imports" / "template-imports" when that field is
  * the bad one): "job 'ID': requires does not compile: MESSAGE (column C)".
  * Jobs generated from templates are not checked (the template is).
- * diags is then sorted by file and line. Returns the number of such programs, -EINVAL or -ENOMEM.
+ * diags is then sorted by file and line. Returns the number of such programs,
+ * -EINVAL or -ENOMEM.
  */
 PT_API int pt_session_check_units(struct pt_units *u, struct pt_diags *diags);
 
@@ -280,7 +281,7 @@ PT_API int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
 
 /*
  * "Fake resources" (spec §2.5, checkbox-cli tp-export): template-filter is
- * not applied (one that does not compile still instantiates nothing), so
+ * not applied (one that does not compile is still a problem), so
  * every record given to a resource job instantiates every
  * template of it. Off by default.
  */

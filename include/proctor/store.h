@@ -109,6 +109,13 @@ struct pt_store_resource {
 	const struct pt_store_record *records;
 };
 
+/* An executor's external id of a job's attempt (pt_store_set_handle). */
+struct pt_store_handle {
+	const char *job_id;
+	unsigned attempt;
+	const char *handle;
+};
+
 /* Everything resume needs, loaded in one pass (pt_store_load). */
 struct pt_store_state {
 	const char *id; /* the session id */
@@ -121,6 +128,8 @@ struct pt_store_state {
 	const struct pt_store_result *results;
 	size_t n_resources;
 	const struct pt_store_resource *resources;
+	size_t n_handles; /* by job id, then attempt */
+	const struct pt_store_handle *handles;
 };
 
 /* What peek and list return: metadata only, plus progress. */
@@ -282,6 +291,18 @@ PT_API PT_NODISCARD int pt_store_commit_result(struct pt_store *s,
 					       const char *job_id,
 					       const struct pt_result *r,
 					       enum pt_sync sync);
+
+/*
+ * Records (or, handle NULL, forgets) the external id a persistent
+ * executor gave a job's attempt (a cluster job id), so that a run that
+ * crashed can re-attach to the job instead of running it again
+ * (docs/run.md). Durable at level sync when it returns (inside
+ * begin/commit: at the commit). Handles are kept after the job's result
+ * (reports may name them); at most 4096 bytes.
+ */
+PT_API PT_NODISCARD int
+pt_store_set_handle(struct pt_store *s, const char *job_id, unsigned attempt,
+		    const char *handle, enum pt_sync sync);
 
 /*
  * Group commit, for many short jobs at once (proctor run at -jN): the

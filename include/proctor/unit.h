@@ -104,6 +104,12 @@ struct pt_rfc822_field {
 	const char *key;   /* as written, "_summary" keeps its underscore */
 	const char *value; /* normalised: dot lines, dedent, strip */
 	unsigned line;     /* line where the value starts (upstream offset) */
+	/*
+	 * YAML units: the value as Python's json.dumps writes it (lists,
+	 * dicts, numbers, booleans; "null" for None, whose field reads as
+	 * absent), the checksum's input. NULL for text values (all of pxu).
+	 */
+	const char *json;
 };
 
 /* A record: the fields in written order, with its origin. */
@@ -253,7 +259,10 @@ PT_API int pt_units_load_paths(struct pt_units *u, size_t n,
 			       const char *const *paths,
 			       const struct pt_load_options *opt,
 			       struct pt_diags *diags);
-/* Loads RFC822 text as if it were a file named file. */
+/*
+ * Loads text as if it were a file named file: YAML when the name ends in
+ * .yaml or .yml, RFC822 otherwise.
+ */
 PT_API int pt_units_load_buffer(struct pt_units *u, const char *text,
 				size_t len, const char *file,
 				const struct pt_load_options *opt,
@@ -275,6 +284,14 @@ PT_API const struct pt_job *pt_units_find_job(const struct pt_units *u,
 /* A unit of type t by qualified id (test plans, templates, ...). */
 PT_API const struct pt_unit *pt_units_find(const struct pt_units *u,
 					   enum pt_unit_type t, const char *id);
+
+/*
+ * A test plan by qualified id, or by partial id when exactly one plan has
+ * that partial id (what users type: `-p smoke`). NULL when none or when
+ * the partial id is ambiguous.
+ */
+PT_API const struct pt_unit *pt_units_find_plan(const struct pt_units *u,
+						const char *id);
 
 /* Qualifies id with ns ("ns::id") unless it has "::" or ns is "". */
 PT_API const char *pt_units_qualify(struct pt_units *u, const char *ns,

@@ -113,14 +113,17 @@ int pt__ls_ctl_add(struct pt__ls_ctl *c, struct pt__ls_task *t,
 	if (c->tasks.n >= INT32_MAX - 1 ||
 	    pt_vec_reserve(&c->tasks, c->tasks.n + 1) < 0)
 		return -ENOMEM;
-	if (c->stacks.n) {
+	if (!entry) {
+		stack = NULL;
+	} else if (c->stacks.n) {
 		stack = c->stacks.v[--c->stacks.n];
 		size = c->stack_size;
 	} else if ((r = pt__fiber_stack_alloc(c->stack_size, &stack, &size)) <
 		   0) {
 		return r;
 	}
-	if ((r = pt__fiber_make(&t->fiber, stack, size, entry, arg)) < 0) {
+	if (entry &&
+	    (r = pt__fiber_make(&t->fiber, stack, size, entry, arg)) < 0) {
 		pt__fiber_stack_free(stack, size);
 		return r;
 	}
@@ -129,6 +132,9 @@ int pt__ls_ctl_add(struct pt__ls_ctl *c, struct pt__ls_task *t,
 	t->ready = false;
 	t->op = PT_LS_OP_START;
 	t->arg = 0;
+	t->has_msg = false;
+	t->wait_for = 0;
+	t->wait_op = 0;
 	c->tasks.v[c->tasks.n++] = t;
 	if ((r = pt__ls_strat_add(c->strat, t->idx)) < 0 ||
 	    (r = pt__ls_ctl_ready(c, t)) < 0) {
@@ -157,8 +163,81 @@ void pt__ls_ctl_leave(struct pt__ls_ctl *c)
 	struct pt__ls_task *self = c->cur;
 
 	c->cur = NULL;
+	if (c->on_end) {
+		c->on_end(c);
+		return;
+	}
 	if (self)
 		pt__fiber_switch(&self->fiber, &c->main, true);
+}
+
+int pt__ls_ctl_task_label(struct pt__ls_ctl *c, uint32_t idx, char *buf,
+			  size_t len)
+{
+	struct pt__ls_task *t = pt__ls_ctl_task(c, (int)idx);
+	char p = c->prefix ? c->prefix : 'P';
+
+	if (t && t->name && t->name[0])
+		return snprintf(buf, len, "%c%u (%s)", p, idx, t->name);
+	return snprintf(buf, len, "%c%u", p, idx);
+}
+
+/* True when every task is done. */
+static bool all_done(const struct pt__ls_ctl *c)
+{
+	pt_vec_foreach(&c->tasks, i)
+		if (c->tasks.v[i]->state != PT_LS_TASK_DONE)
+			return false;
+	return true;
+}
+
+/*
+ * The wait-for cycle through blocked tasks, if there is one: follows
+ * wait_for edges from every blocked task (at most tasks.n hops each).
+ */
+static void add_cycle(struct pt__ls_ctl *c, char *p, size_t left)
+{
+	size_t n = c->tasks.n;
+
+	pt_vec_foreach(&c->tasks, i) {
+		struct pt__ls_task *start = c->tasks.v[i], *t = start;
+		size_t hops = 0;
+		int k;
+
+		if (start->state != PT_LS_TASK_BLOCKED || !start->wait_for)
+			continue;
+		/* Walk n hops: then we are inside a cycle, if any. */
+		while (t && t->state == PT_LS_TASK_BLOCKED && t->wait_for &&
+		       hops < n) {
+			t = pt__ls_ctl_task(c, (int)t->wait_for);
+			hops++;
+		}
+		if (hops < n || !t)
+			continue;
+		start = t;
+		k = snprintf(p, left, "; wait-for cycle:");
+		do {
+			char a[64], b[64];
+
+			if (k < 0 || (size_t)k >= left)
+				return;
+			p += k;
+			left -= (size_t)k;
+			pt__ls_ctl_task_label(c, t->idx, a, sizeof(a));
+			pt__ls_ctl_task_label(c, t->wait_for, b, sizeof(b));
+			k = snprintf(p, left, " %s waits in %s for %s%s", a,
+				     t->wait_op < PT_LS_OP__N
+					     ? pt__ls_op_names[t->wait_op]
+					     : "?",
+				     b,
+				     pt__ls_ctl_task(c, (int)t->wait_for) ==
+						     start
+					     ? ""
+					     : ",");
+			t = pt__ls_ctl_task(c, (int)t->wait_for);
+		} while (t && t != start);
+		return;
+	}
 }
 
 /* Nobody is ready: pass, fire a timer (true), or deadlock. */
@@ -168,7 +247,9 @@ static bool idle(struct pt__ls_ctl *c)
 	size_t left = sizeof(c->reason);
 	int k;
 
-	if (c->tasks.n && c->tasks.v[0]->state == PT_LS_TASK_DONE) {
+	if (c->pass_when_all_done
+		    ? all_done(c)
+		    : c->tasks.n && c->tasks.v[0]->state == PT_LS_TASK_DONE) {
 		pt__ls_ctl_end(c, PT_LS_PASS, "passed");
 		return false;
 	}
@@ -178,19 +259,24 @@ static bool idle(struct pt__ls_ctl *c)
 		return false;
 	c->over = true;
 	c->kind = PT_LS_FAIL_DEADLOCK;
-	k = snprintf(p, left, "no actor ready; blocked:");
+	k = snprintf(p, left,
+		     "no %s ready; blocked:", c->noun ? c->noun : "actor");
 	pt_vec_foreach(&c->tasks, i) {
 		struct pt__ls_task *t = c->tasks.v[i];
+		char a[64];
 
 		if (t->state != PT_LS_TASK_BLOCKED || k < 0 ||
 		    (size_t)k >= left)
 			continue;
 		p += k;
 		left -= (size_t)k;
-		k = snprintf(p, left, " P%u (%s)", t->idx,
+		pt__ls_ctl_task_label(c, t->idx, a, sizeof(a));
+		k = snprintf(p, left, " %s (%s)", a,
 			     t->op < PT_LS_OP__N ? pt__ls_op_names[t->op]
 						 : "?");
 	}
+	if (k >= 0 && (size_t)k < left)
+		add_cycle(c, p + k, left - (size_t)k);
 	return false;
 }
 
@@ -236,12 +322,23 @@ void pt__ls_ctl_schedule(struct pt__ls_ctl *c)
 		st.idx = idx;
 		st.op = next->op;
 		st.arg = next->arg;
+		st.has_msg = next->has_msg;
+		st.mtype = next->mtype;
+		st.ma = next->ma;
+		st.mb = next->mb;
 		if (pt_vec_push(&c->steps, st) < 0) {
 			pt__ls_ctl_end(c, PT_LS_FAIL_CRASH, "out of memory");
 			break;
 		}
+		if (c->on_step)
+			c->on_step(c, &st, next);
 		c->cur = next;
-		if (next != self)
+		if (next == self)
+			return;
+		if (c->switch_to)
+			c->switch_to(self, next,
+				     self && self->state == PT_LS_TASK_DONE);
+		else
 			pt__fiber_switch(
 				self ? &self->fiber : &c->main, &next->fiber,
 				self && self->state == PT_LS_TASK_DONE);
@@ -252,8 +349,23 @@ void pt__ls_ctl_schedule(struct pt__ls_ctl *c)
 
 void pt__ls_ctl_sync(struct pt__ls_ctl *c, uint16_t op, int32_t arg)
 {
+	if (op == PT_LS_OP_YIELD)
+		pt__ls_strat_yield(c->strat, c->cur->idx);
 	c->cur->op = op;
 	c->cur->arg = arg;
+	c->cur->has_msg = false;
+	pt__ls_ctl_schedule(c);
+}
+
+void pt__ls_ctl_sync_msg(struct pt__ls_ctl *c, uint16_t op, int32_t arg,
+			 int32_t mtype, int64_t ma, int64_t mb)
+{
+	c->cur->op = op;
+	c->cur->arg = arg;
+	c->cur->has_msg = true;
+	c->cur->mtype = mtype;
+	c->cur->ma = ma;
+	c->cur->mb = mb;
 	pt__ls_ctl_schedule(c);
 }
 

@@ -27,7 +27,18 @@ struct pt__ls_task {
 	uint8_t state; /* PT_LS_TASK_* */
 	bool ready;    /* in the ready set */
 	uint16_t op;   /* what it will do when picked (enum pt__ls_op) */
+	bool has_msg;  /* the op carries a message: mtype, ma, mb below */
 	int32_t arg;
+	int32_t mtype;
+	int64_t ma, mb;
+	/*
+	 * While blocked: the task it waits for (0: none known) and what it
+	 * waits in (an op label); the deadlock report follows these edges to
+	 * name a wait-for cycle.
+	 */
+	uint32_t wait_for;
+	uint16_t wait_op;
+	const char *name; /* label given at start (owned by the client) */
 	struct pt__fiber fiber;
 	void *stack;
 };
@@ -52,6 +63,22 @@ struct pt__ls_ctl {
 	 */
 	bool (*idle)(void *ctx);
 	void *idle_ctx;
+	/*
+	 * Optional hooks of a client that runs tasks on threads instead of
+	 * fibers (the pthread runtime): switch_to resumes to and, unless
+	 * from_done, waits until from is picked again (from is NULL from
+	 * main); on_end replaces the return to main when the iteration
+	 * ends; on_step sees each step as it is recorded.
+	 */
+	void (*switch_to)(struct pt__ls_task *from, struct pt__ls_task *to,
+			  bool from_done);
+	void (*on_end)(struct pt__ls_ctl *c);
+	void (*on_step)(struct pt__ls_ctl *c, const struct pt__ls_step *st,
+			struct pt__ls_task *next);
+	/* Pass only when every task is done (threads), not task 1 (actors). */
+	bool pass_when_all_done;
+	char prefix;	  /* of task labels in reports: 'P' (default) or 'T' */
+	const char *noun; /* "actor" (default) or "thread" */
 };
 
 int pt__ls_ctl_init(struct pt__ls_ctl *c, size_t stack_size);
@@ -60,7 +87,10 @@ void pt__ls_ctl_release(struct pt__ls_ctl *c);
 void pt__ls_ctl_reset(struct pt__ls_ctl *c);
 void pt__ls_ctl_begin(struct pt__ls_ctl *c, struct pt__ls_strat *s,
 		      unsigned max_steps, int64_t deadline_ns);
-/* Registers t (next index), ready to run entry(arg) with op "start". */
+/*
+ * Registers t (next index), ready to run entry(arg) with op "start"; with
+ * entry NULL, no fiber is made (the client runs t on a thread).
+ */
 int pt__ls_ctl_add(struct pt__ls_ctl *c, struct pt__ls_task *t,
 		   void (*entry)(void *), void *arg);
 struct pt__ls_task *pt__ls_ctl_task(struct pt__ls_ctl *c, int idx);
@@ -68,6 +98,12 @@ int pt__ls_ctl_ready(struct pt__ls_ctl *c, struct pt__ls_task *t);
 void pt__ls_ctl_unready(struct pt__ls_ctl *c, struct pt__ls_task *t);
 /* A sync point of the current task. */
 void pt__ls_ctl_sync(struct pt__ls_ctl *c, uint16_t op, int32_t arg);
+/* Same, for an operation carrying a message (shown in reports). */
+void pt__ls_ctl_sync_msg(struct pt__ls_ctl *c, uint16_t op, int32_t arg,
+			 int32_t mtype, int64_t ma, int64_t mb);
+/* "P3 (name)" or "P3": a task as reports show it. */
+int pt__ls_ctl_task_label(struct pt__ls_ctl *c, uint32_t idx, char *buf,
+			  size_t len);
 /* Blocks the current task until pt__ls_ctl_ready. */
 void pt__ls_ctl_block(struct pt__ls_ctl *c);
 /* Picks and resumes the next step (the current task may be done). */

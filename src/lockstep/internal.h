@@ -41,6 +41,28 @@ enum pt__ls_op {
 	PT_LS_OP_DISPATCH,
 	PT_LS_OP_COUNT,
 	PT_LS_OP_TRAP,
+	/* threads (proctor lockstep exec) */
+	PT_LS_OP_T_CREATE,
+	PT_LS_OP_T_JOIN,
+	PT_LS_OP_T_DETACH,
+	PT_LS_OP_T_EXIT,
+	PT_LS_OP_MUTEX_LOCK,
+	PT_LS_OP_MUTEX_TRYLOCK,
+	PT_LS_OP_MUTEX_UNLOCK,
+	PT_LS_OP_COND_WAIT,
+	PT_LS_OP_COND_SIGNAL,
+	PT_LS_OP_COND_BROADCAST,
+	PT_LS_OP_RW_RDLOCK,
+	PT_LS_OP_RW_WRLOCK,
+	PT_LS_OP_RW_UNLOCK,
+	PT_LS_OP_SEM_WAIT,
+	PT_LS_OP_SEM_POST,
+	PT_LS_OP_BARRIER,
+	PT_LS_OP_ONCE,
+	PT_LS_OP_READ,
+	PT_LS_OP_WRITE,
+	PT_LS_OP_ATOMIC,
+	PT_LS_OP_SPURIOUS, /* a condition wait that may wake spuriously */
 	PT_LS_OP__N
 };
 extern const char *const pt__ls_op_names[PT_LS_OP__N];
@@ -51,7 +73,10 @@ int pt__ls_op_find(const char *name, size_t len);
 struct pt__ls_step {
 	uint32_t idx;
 	uint16_t op;
-	int32_t arg; /* target pid, milliseconds, or 0 */
+	bool has_msg; /* a message: its type and payload a, b */
+	int32_t arg;  /* target pid, milliseconds, or 0 */
+	int32_t mtype;
+	int64_t ma, mb;
 };
 
 /* System tags of messages (GenServer protocol); user messages are 0. */
@@ -80,6 +105,17 @@ int pt__ls_recv_sys(bool (*match)(const struct pt__ls_node *n, void *ctx),
 		    void *ctx, int64_t timeout_ms, int *ret_sys,
 		    struct pt_ls_msg *ret);
 
+/*
+ * One sync point: resolves key in reg and sends m there with a system
+ * tag; with monitor, also monitors the target and puts the monitor's
+ * reference in the message. -ENOENT when no live actor holds the key.
+ */
+int pt__ls_send_via(struct pt_ls_registry *reg, const char *key, int sys,
+		    const struct pt_ls_msg *m, bool monitor, int *ret_pid,
+		    uint64_t *ret_ref);
+/* The caller waits in op for pid (0: stops waiting); deadlock reports. */
+void pt__ls_wait_for(int pid, int op);
+
 enum pt_ls_keys pt__ls_registry_kind(const struct pt_ls_registry *r);
 
 /* The trace object (public opaque struct pt_ls_trace). */
@@ -93,10 +129,21 @@ struct pt_ls_trace {
 	size_t nsteps;
 	uint32_t *choices;	   /* nsteps registration indices */
 	struct pt__ls_step *steps; /* nsteps, with ops */
+	char **names;		   /* by index - 1 (NULL: unnamed), nnames */
+	size_t nnames;
 };
 
-/* "P2 send -> P3": a readable step. */
-int pt__ls_step_label(const struct pt__ls_step *s, char *buf, size_t len);
+/* Sets the name of idx in t (a copy, at most PT_LS_NAME_MAX bytes). */
+int pt__ls_trace_set_name(struct pt_ls_trace *t, uint32_t idx,
+			  const char *name);
+/* The name of index idx in t, or NULL. */
+const char *pt__ls_trace_name(const struct pt_ls_trace *t, uint32_t idx);
+/*
+ * "P2 (client) call -> P3 (server) {type 1, a 5, b 0}": a readable step;
+ * names from t (may be NULL).
+ */
+int pt__ls_step_label(const struct pt_ls_trace *t, const struct pt__ls_step *s,
+		      char *buf, size_t len);
 
 /* A reusable world: one per run, reset between iterations. */
 struct pt__ls_world;
@@ -115,5 +162,9 @@ enum pt_ls_kind pt__ls_world_result(const struct pt__ls_world *w,
 				    const char **ret_reason,
 				    const struct pt__ls_step **ret_steps,
 				    size_t *ret_nsteps);
+/* Name of actor idx in the last iteration, or NULL. */
+const char *pt__ls_world_name(struct pt__ls_world *w, uint32_t idx);
+/* Number of actors of the last iteration. */
+size_t pt__ls_world_nactors(const struct pt__ls_world *w);
 
 #endif

@@ -77,7 +77,7 @@ static int format_report(struct pt_ls_report *r)
 {
 	struct pt_buf b = PT_BUF_INIT;
 	const struct pt_ls_trace *t = r->trace;
-	char label[96];
+	char label[256];
 	size_t first = 0;
 
 	pt__buf_addf(&b,
@@ -98,7 +98,7 @@ static int format_report(struct pt_ls_report *r)
 			     first);
 	}
 	for (size_t i = first; i < t->nsteps; i++) {
-		pt__ls_step_label(&t->steps[i], label, sizeof(label));
+		pt__ls_step_label(t, &t->steps[i], label, sizeof(label));
 		pt__buf_addf(&b, "  step %-4zu %s%s\n", i + 1, label,
 			     i + 1 == r->fail_step ? "   <-- FAILED HERE" : "");
 	}
@@ -197,6 +197,8 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 		kind = pt__ls_world_result(w, &reason, &steps, &nsteps);
 		rep->iterations = i;
 		rep->total_steps += nsteps;
+		if (nsteps > s.horizon)
+			s.horizon = (unsigned)PT_MIN(nsteps, UINT32_MAX);
 		if (kind == PT_LS_PASS)
 			continue;
 		rep->kind = kind;
@@ -208,6 +210,13 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 				   &rep->trace);
 		if (r < 0)
 			goto fail;
+		for (size_t a = 1; a <= pt__ls_world_nactors(w); a++) {
+			const char *nm = pt__ls_world_name(w, (uint32_t)a);
+
+			if (nm && (r = pt__ls_trace_set_name(
+					   rep->trace, (uint32_t)a, nm)) < 0)
+				goto fail;
+		}
 		if (rt) {
 			pt__free(rep->trace->strategy);
 			rep->trace->strategy = pt__strdup(

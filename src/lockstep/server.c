@@ -100,6 +100,7 @@ static void server_main(void *p)
 	}
 	r = ops->init(si->arg, &state);
 	ack.a = r;
+	/* PT_LS_IGNORE: the server declines and ends normally. */
 	pt__ls_send_sys(si->parent, PT_LS_SYS_ACK, &ack);
 	if (r != 0)
 		return;
@@ -127,8 +128,8 @@ static int start(struct pt_ls_registry *reg, const char *key, bool link,
 	si->ref = pt_ls_make_ref();
 	si->reg = reg;
 	si->key = key;
-	pid = link ? pt_ls_spawn_link(server_main, si)
-		   : pt_ls_spawn(server_main, si);
+	pid = pt_ls_spawn_named(ops->name ? ops->name : key, link, server_main,
+				si);
 	if (pid < 0)
 		return pid;
 	if ((r = pt_ls_monitor(pid, &mref)) < 0)
@@ -137,7 +138,10 @@ static int start(struct pt_ls_registry *reg, const char *key, bool link,
 	rm.ref = si->ref;
 	rm.sys = PT_LS_SYS_ACK;
 	rm.down_ref = mref;
-	if ((r = pt__ls_recv_sys(match_ref, &rm, -1, &sys, &m)) < 0)
+	pt__ls_wait_for(pid, PT_LS_OP_START);
+	r = pt__ls_recv_sys(match_ref, &rm, -1, &sys, &m);
+	pt__ls_wait_for(0, 0);
+	if (r < 0)
 		return r;
 	if (sys == PT_LS_SYS_USER && m.type == PT_LS_DOWN)
 		return PT_EWORKER; /* killed before init was over */
@@ -146,6 +150,8 @@ static int start(struct pt_ls_registry *reg, const char *key, bool link,
 		*ret_pid = (int)m.b;
 		return -EEXIST;
 	}
+	if (m.a == PT_LS_IGNORE)
+		return PT_LS_IGNORE;
 	if (m.a != 0)
 		return (int)m.a;
 	*ret_pid = pid;
@@ -173,26 +179,41 @@ int pt_ls_server_start_named(struct pt_ls_registry *reg, const char *key,
 	return start(reg, key, link, ops, arg, ret_pid);
 }
 
-/* monitor + send + selective receive on the monitor's reference. */
-static int call_sys(int pid, int sys, const struct pt_ls_msg *req,
-		    struct pt_ls_msg *ret_reply)
+/*
+ * monitor + send + selective receive on the monitor's reference. With a
+ * registry, the name is resolved, monitored and sent to in one sync point.
+ */
+static int call_sys(struct pt_ls_registry *reg, const char *key, int pid,
+		    int sys, const struct pt_ls_msg *req,
+		    struct pt_ls_msg *ret_reply, int *ret_pid)
 {
 	struct ref_match rm;
 	struct pt_ls_msg m = { 0 }, got;
-	uint64_t ref;
+	uint64_t ref = 0;
 	int r, gsys;
 
-	if ((r = pt_ls_monitor(pid, &ref)) < 0)
-		return r;
 	if (req)
 		m = *req;
-	m.ref = ref; /* the monitor's reference is the call's */
-	if ((r = pt__ls_send_sys(pid, sys, &m)) < 0)
-		return r;
+	if (reg) {
+		r = pt__ls_send_via(reg, key, sys, &m, true, &pid, &ref);
+		if (r == -ENOENT)
+			return PT_EWORKER; /* no such name: noproc */
+		if (r < 0)
+			return r;
+	} else {
+		if ((r = pt_ls_monitor(pid, &ref)) < 0)
+			return r;
+		m.ref = ref; /* the monitor's reference is the call's */
+		if ((r = pt__ls_send_sys(pid, sys, &m)) < 0)
+			return r;
+	}
 	rm.ref = ref;
 	rm.sys = PT_LS_SYS_REPLY;
 	rm.down_ref = ref;
-	if ((r = pt__ls_recv_sys(match_ref, &rm, -1, &gsys, &got)) < 0)
+	pt__ls_wait_for(pid, PT_LS_OP_CALL);
+	r = pt__ls_recv_sys(match_ref, &rm, -1, &gsys, &got);
+	pt__ls_wait_for(0, 0);
+	if (r < 0)
 		return r;
 	if (gsys == PT_LS_SYS_USER && got.type == PT_LS_DOWN)
 		return PT_EWORKER; /* the monitor already fired: no demonitor */
@@ -200,20 +221,43 @@ static int call_sys(int pid, int sys, const struct pt_ls_msg *req,
 		return r;
 	if (ret_reply)
 		*ret_reply = got;
+	if (ret_pid)
+		*ret_pid = pid;
 	return 0;
 }
 
 int pt_ls_call(int pid, const struct pt_ls_msg *req,
 	       struct pt_ls_msg *ret_reply)
 {
-	return call_sys(pid, PT_LS_SYS_CALL, req, ret_reply);
+	return call_sys(NULL, NULL, pid, PT_LS_SYS_CALL, req, ret_reply, NULL);
 }
 
 int pt_ls_call_timeout(int pid, const struct pt_ls_msg *req, int64_t timeout_ms,
 		       struct pt_ls_msg *ret_reply)
 {
 	(void)timeout_ms; /* calls never time out under the controller */
-	return call_sys(pid, PT_LS_SYS_CALL, req, ret_reply);
+	return call_sys(NULL, NULL, pid, PT_LS_SYS_CALL, req, ret_reply, NULL);
+}
+
+int pt_ls_call_name(struct pt_ls_registry *reg, const char *key,
+		    const struct pt_ls_msg *req, struct pt_ls_msg *ret_reply)
+{
+	if (!reg || !key)
+		return -EINVAL;
+	return call_sys(reg, key, 0, PT_LS_SYS_CALL, req, ret_reply, NULL);
+}
+
+int pt_ls_cast_name(struct pt_ls_registry *reg, const char *key,
+		    const struct pt_ls_msg *msg)
+{
+	struct pt_ls_msg m = { 0 };
+	uint64_t ref;
+	int pid, r;
+
+	if (msg)
+		m = *msg;
+	r = pt__ls_send_via(reg, key, PT_LS_SYS_CAST, &m, false, &pid, &ref);
+	return r == -ENOENT ? 0 : r; /* a cast to nobody is dropped */
 }
 
 int pt_ls_cast(int pid, const struct pt_ls_msg *msg)
@@ -235,16 +279,33 @@ int pt_ls_reply(struct pt_ls_from from, const struct pt_ls_msg *reply)
 	return pt__ls_send_sys(from.pid, PT_LS_SYS_REPLY, &m);
 }
 
-int pt_ls_server_stop(int pid, int reason)
+static int server_stop(struct pt_ls_registry *reg, const char *key, int pid,
+		       int reason)
 {
 	struct pt_ls_msg m = { .a = reason }, down;
 	struct ref_match rm = { 0, -1, 0 };
-	int r = call_sys(pid, PT_LS_SYS_STOP, &m, NULL);
+	int r = call_sys(reg, key, pid, PT_LS_SYS_STOP, &m, NULL, &pid);
 
 	if (r < 0)
 		return r;
 	/* Synchronous: return once the server is gone (its DOWN). */
 	if ((r = pt_ls_monitor(pid, &rm.down_ref)) < 0)
 		return r;
-	return pt__ls_recv_sys(match_ref, &rm, -1, NULL, &down);
+	pt__ls_wait_for(pid, PT_LS_OP_CALL);
+	r = pt__ls_recv_sys(match_ref, &rm, -1, NULL, &down);
+	pt__ls_wait_for(0, 0);
+	return r;
+}
+
+int pt_ls_server_stop(int pid, int reason)
+{
+	return server_stop(NULL, NULL, pid, reason);
+}
+
+int pt_ls_server_stop_name(struct pt_ls_registry *reg, const char *key,
+			   int reason)
+{
+	if (!reg || !key)
+		return -EINVAL;
+	return server_stop(reg, key, 0, reason);
 }

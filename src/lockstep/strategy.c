@@ -5,6 +5,14 @@
 
 #include "lockstep/strategy.h"
 
+/*
+ * PCT priority bands: initial priorities, above the demoted ones (d - i
+ * at the i-th change point), above those of tasks that yielded (each
+ * yield lower than the one before).
+ */
+#define PRIO_INITIAL (UINT64_C(1) << 40)
+#define PRIO_DEMOTED (UINT64_C(1) << 32)
+
 void pt__ls_strat_init(struct pt__ls_strat *s, const struct pt_ls_opts *o)
 {
 	memset(s, 0, sizeof(*s));
@@ -38,16 +46,21 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* PCT: d-1 distinct change points drawn uniformly from [1, max_steps]. */
+/*
+ * PCT: d-1 distinct change points drawn uniformly from [1, k], k the
+ * observed run length (horizon) or max_steps before any run.
+ */
 static void draw_change_points(struct pt__ls_strat *s, unsigned depth)
 {
 	unsigned want = depth > 0 ? depth - 1 : 0;
+	unsigned k =
+		s->horizon ? PT_MIN(s->horizon, s->max_steps) : s->max_steps;
 
-	if (want > s->max_steps)
-		want = s->max_steps;
+	if (want > k)
+		want = k;
 	s->nchange = 0;
 	while (s->nchange < want) {
-		uint64_t c = pt__rng_below(&s->rng, s->max_steps) + 1;
+		uint64_t c = pt__rng_below(&s->rng, k) + 1;
 		bool dup = false;
 
 		for (unsigned i = 0; i < s->nchange; i++)
@@ -66,6 +79,8 @@ void pt__ls_strat_begin(struct pt__ls_strat *s, unsigned iteration,
 		     s->kind == PT_LS_REPLAY ? s->fallback_seed : iter_seed);
 	s->demotions = 0;
 	s->diverged = false;
+	s->last = 0;
+	s->yield_floor = PRIO_DEMOTED;
 	s->cur_depth = s->depth;
 	if (s->kind == PT_LS_IDPCT)
 		s->cur_depth = s->d_min + (iteration > 0 ? iteration - 1 : 0) %
@@ -95,8 +110,8 @@ int pt__ls_strat_add(struct pt__ls_strat *s, uint32_t idx)
 	case PT_LS_PCT:
 	case PT_LS_FAIR_PCT:
 	case PT_LS_IDPCT:
-		/* Initial priorities lie above every demoted one (< d). */
-		s->prio[idx] = PT_LS_MAX_DEPTH +
+		/* Initial priorities lie above every demoted one. */
+		s->prio[idx] = PRIO_INITIAL +
 			       pt__rng_below(&s->rng, PT_LS_HIGH_PRIO_MAX);
 		break;
 	case PT_LS_POS:
@@ -135,9 +150,10 @@ static uint32_t pick_pct(struct pt__ls_strat *s, const uint32_t *ready,
 		if (s->change[s->next_change] == step) {
 			s->demotions++;
 			s->prio[ready[b]] =
-				s->cur_depth > s->demotions
-					? s->cur_depth - s->demotions
-					: 0;
+				PRIO_DEMOTED +
+				(s->cur_depth > s->demotions
+					 ? s->cur_depth - s->demotions
+					 : 0);
 			b = highest(s, ready, n);
 		}
 		s->next_change++;
@@ -145,10 +161,54 @@ static uint32_t pick_pct(struct pt__ls_strat *s, const uint32_t *ready,
 	return ready[b];
 }
 
+void pt__ls_strat_yield(struct pt__ls_strat *s, uint32_t idx)
+{
+	if ((s->kind == PT_LS_PCT || s->kind == PT_LS_FAIR_PCT ||
+	     s->kind == PT_LS_IDPCT) &&
+	    idx < s->nprio)
+		s->prio[idx] = --s->yield_floor;
+}
+
+uint32_t pt__ls_strat_default(uint32_t last, const uint32_t *ready, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ready[i] >= last)
+			return ready[i];
+	return ready[0];
+}
+
+static int pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
+		uint64_t step, uint32_t *ret_idx);
+
 int pt__ls_strat_pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
 		      uint64_t step, uint32_t *ret_idx)
 {
+	int r = pick(s, ready, n, step, ret_idx);
+
+	if (r == 0)
+		s->last = *ret_idx;
+	return r;
+}
+
+static int pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
+		uint64_t step, uint32_t *ret_idx)
+{
 	switch (s->kind) {
+	case PT_LS_DFS:
+		if (step <= s->nchoices) {
+			uint32_t want = s->choices[step - 1];
+
+			for (size_t i = 0; i < n; i++) {
+				if (ready[i] == want) {
+					*ret_idx = want;
+					return 0;
+				}
+			}
+			if (!s->lenient)
+				return PT_EDIVERGED;
+		}
+		*ret_idx = pt__ls_strat_default(s->last, ready, n);
+		return 0;
 	case PT_LS_RANDOM:
 		*ret_idx = ready[pt__rng_below(&s->rng, n)];
 		return 0;
@@ -208,6 +268,9 @@ int pt__ls_strat_describe(const struct pt__ls_strat *s, char *buf, size_t len)
 	case PT_LS_POS:
 		return snprintf(buf, len, "%s resample_prob=%g max_steps=%u",
 				name, s->resample, s->max_steps);
+	case PT_LS_DFS:
+		return snprintf(buf, len, "%s prefix=%zu max_steps=%u", name,
+				s->nchoices, s->max_steps);
 	default:
 		return snprintf(buf, len, "%s max_steps=%u", name,
 				s->max_steps);

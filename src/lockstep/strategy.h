@@ -20,6 +20,12 @@ struct pt__ls_strat {
 	enum pt_ls_strategy kind;
 	/* parameters */
 	unsigned depth, max_steps, fair_switch, d_min, d_max;
+	/*
+	 * PCT: change points are drawn from [1, horizon], the length of the
+	 * longest run observed so far (the runner updates it after each
+	 * iteration), or from [1, max_steps] while nothing was observed.
+	 */
+	unsigned horizon;
 	double resample;
 	/* per iteration */
 	struct pt_rng rng;
@@ -29,10 +35,13 @@ struct pt__ls_strat {
 	uint64_t *prio; /* by registration index */
 	size_t nprio;	/* capacity of prio */
 	unsigned demotions;
-	/* replay */
+	uint64_t yield_floor; /* PCT: priority of the last task that yielded */
+	/* replay, and the prefix of PT_LS_DFS */
 	const uint32_t *choices;
 	size_t nchoices;
 	bool fallback, diverged;
+	bool lenient;  /* DFS: a prefix choice not ready takes the default */
+	uint32_t last; /* the task picked at the previous step */
 	uint64_t fallback_seed;
 };
 
@@ -50,6 +59,17 @@ int pt__ls_strat_add(struct pt__ls_strat *s, uint32_t idx);
  */
 int pt__ls_strat_pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
 		      uint64_t step, uint32_t *ret_idx);
+/*
+ * Task idx yields: under the priority strategies (PCT, fair PCT, IDPCT)
+ * it drops below every task that has not yielded or been demoted, so a
+ * retry loop that yields lets the others run instead of spinning forever.
+ */
+void pt__ls_strat_yield(struct pt__ls_strat *s, uint32_t idx);
+/*
+ * The non-preemptive choice: the task of the previous step when it is
+ * ready, else the next ready index after it (wrapping).
+ */
+uint32_t pt__ls_strat_default(uint32_t last, const uint32_t *ready, size_t n);
 /* Description, e.g. "pct depth=3 max_steps=1000". */
 int pt__ls_strat_describe(const struct pt__ls_strat *s, char *buf, size_t len);
 

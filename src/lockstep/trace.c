@@ -34,8 +34,40 @@ struct pt_ls_trace *pt_ls_trace_free(struct pt_ls_trace *t)
 	pt__free(t->reason);
 	pt__free(t->choices);
 	pt__free(t->steps);
+	for (size_t i = 0; i < t->nnames; i++)
+		pt__free(t->names[i]);
+	pt__free(t->names);
 	pt__free(t);
 	return NULL;
+}
+
+const char *pt__ls_trace_name(const struct pt_ls_trace *t, uint32_t idx)
+{
+	if (!t || idx == 0 || idx > t->nnames)
+		return NULL;
+	return t->names[idx - 1];
+}
+
+/* Sets the name of idx (copied; at most PT_LS_NAME_MAX bytes). */
+static int set_name(struct pt_ls_trace *t, uint32_t idx, const char *name)
+{
+	if (idx > t->nnames) {
+		char **v = pt__realloc_array(t->names, idx, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		memset(v + t->nnames, 0, (idx - t->nnames) * sizeof(*v));
+		t->names = v;
+		t->nnames = idx;
+	}
+	pt__free(t->names[idx - 1]);
+	t->names[idx - 1] = pt__strndup(name, PT_LS_NAME_MAX);
+	return t->names[idx - 1] ? 0 : -ENOMEM;
+}
+
+int pt__ls_trace_set_name(struct pt_ls_trace *t, uint32_t idx, const char *name)
+{
+	return idx ? set_name(t, idx, name) : -EINVAL;
 }
 
 size_t pt_ls_trace_steps(const struct pt_ls_trace *t)
@@ -71,12 +103,14 @@ static const char *const kind_names[] = {
 	[PT_LS_FAIL_STEPS] = "max_steps",
 	[PT_LS_FAIL_TIMEOUT] = "timeout",
 	[PT_LS_FAIL_DIVERGED] = "diverged",
+	[PT_LS_FAIL_EXIT] = "exit",
 };
 
 static const char *const strategy_names[] = {
 	[PT_LS_PCT] = "pct",	       [PT_LS_RANDOM] = "random",
 	[PT_LS_FAIR_PCT] = "fair_pct", [PT_LS_POS] = "pos",
 	[PT_LS_IDPCT] = "idpct",       [PT_LS_REPLAY] = "replay",
+	[PT_LS_DFS] = "dfs",
 };
 
 const char *pt_ls_kind_name(enum pt_ls_kind k)
@@ -126,16 +160,34 @@ int pt_ls_trace_format(const struct pt_ls_trace *t, char **ret, size_t *ret_len)
 	    pt__buf_addf(&b, "max-steps %u\nkind %s\nfail-step %zu\n",
 			 t->max_steps, pt_ls_kind_name(t->kind),
 			 t->fail_step) < 0 ||
-	    add_text(&b, "reason", t->reason) < 0 ||
-	    pt__buf_addf(&b, "steps %zu\n", t->nsteps) < 0)
+	    add_text(&b, "reason", t->reason) < 0)
+		goto out;
+	for (size_t i = 0; i < t->nnames; i++) {
+		if (!t->names[i])
+			continue;
+		if (pt__buf_addf(&b, "actor %zu ", i + 1) < 0)
+			goto out;
+		for (const char *c = t->names[i]; *c; c++)
+			if (pt__buf_addch(&b, (unsigned char)*c <= 0x20
+						      ? '_'
+						      : *c) < 0)
+				goto out;
+		if (pt__buf_addch(&b, '\n') < 0)
+			goto out;
+	}
+	if (pt__buf_addf(&b, "steps %zu\n", t->nsteps) < 0)
 		goto out;
 	for (size_t i = 0; i < t->nsteps; i++) {
 		const struct pt__ls_step *s = &t->steps[i];
 
-		if (pt__buf_addf(&b, "%zu %u %s %d\n", i + 1, s->idx,
+		if (pt__buf_addf(&b, "%zu %u %s %d", i + 1, s->idx,
 				 s->op < PT_LS_OP__N ? pt__ls_op_names[s->op]
 						     : "?",
-				 s->arg) < 0)
+				 s->arg) < 0 ||
+		    (s->has_msg &&
+		     pt__buf_addf(&b, " msg %d %" PRId64 " %" PRId64, s->mtype,
+				  s->ma, s->mb) < 0) ||
+		    pt__buf_addch(&b, '\n') < 0)
 			goto out;
 	}
 	if (pt__buf_adds(&b, "end\n") < 0)
@@ -242,15 +294,15 @@ static int set_text(struct parser *ps, const char *field, char **dst,
 
 static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 {
-	char *f[5];
+	char *f[9];
 	int nf = 0, op;
 	uint64_t k = 0, idx = 0;
-	int64_t arg = 0;
+	int64_t arg = 0, mt = 0, ma = 0, mb = 0;
 	char line[LINE_MAX_LEN + 1], *s = ps->buf;
 
 	memcpy(line, ps->buf, strlen(ps->buf) + 1);
 
-	while (*s && nf < 5) {
+	while (*s && nf < 9) {
 		while (*s == ' ')
 			*s++ = '\0';
 		if (!*s)
@@ -261,9 +313,16 @@ static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 	}
 	while (*s == ' ')
 		*s++ = '\0';
-	if (nf != 4 || *s)
+	if ((nf != 4 && (nf != 8 || strcmp(f[4], "msg"))) || *s)
 		return perr(ps, PT_EPARSE,
-			    "step: expected 'K INDEX OP ARG', got '%s'", line);
+			    "step: expected 'K INDEX OP ARG [msg TYPE A B]', "
+			    "got '%s'",
+			    line);
+	if (nf == 8 &&
+	    (pt__parse_i64(f[5], &mt) < 0 || mt < INT32_MIN || mt > INT32_MAX ||
+	     pt__parse_i64(f[6], &ma) < 0 || pt__parse_i64(f[7], &mb) < 0))
+		return perr(ps, PT_EPARSE, "step message: invalid in '%s'",
+			    line);
 	if (num(ps, "step number", f[0], PT_LS_TRACE_MAX_STEPS, &k) < 0)
 		return PT_EPARSE;
 	if (k != i + 1)
@@ -282,6 +341,10 @@ static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 	t->steps[i].idx = (uint32_t)idx;
 	t->steps[i].op = (uint16_t)op;
 	t->steps[i].arg = (int32_t)arg;
+	t->steps[i].has_msg = nf == 8;
+	t->steps[i].mtype = (int32_t)mt;
+	t->steps[i].ma = ma;
+	t->steps[i].mb = mb;
 	return 0;
 }
 
@@ -320,6 +383,34 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 			r = set_text(ps, key, &t->strategy, val);
 		} else if (!strcmp(key, "reason")) {
 			r = set_text(ps, key, &t->reason, val);
+		} else if (!strcmp(key, "actor")) {
+			char *nm = strchr(val, ' ');
+
+			if (!nm || !nm[1] || strchr(nm + 1, ' '))
+				return perr(ps, PT_EPARSE,
+					    "actor: expected 'INDEX NAME', "
+					    "got '%s'",
+					    val);
+			*nm++ = '\0';
+			if (num(ps, "actor index", val, IDX_MAX, &v) < 0)
+				return PT_EPARSE;
+			if (v == 0 || v > 4096)
+				return perr(ps, PT_EPARSE,
+					    "actor index: must be 1..4096");
+			if (pt__ls_trace_name(t, (uint32_t)v))
+				return perr(ps, PT_EPARSE,
+					    "actor %" PRIu64 ": given twice",
+					    v);
+			if (strlen(nm) > PT_LS_NAME_MAX)
+				return perr(ps, PT_ETOOBIG,
+					    "actor: name longer than %d bytes",
+					    PT_LS_NAME_MAX);
+			for (const char *c = nm; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					return perr(ps, PT_EPARSE,
+						    "actor: control character "
+						    "in name");
+			r = set_name(t, (uint32_t)v, nm);
 		} else if (!strcmp(key, "strategy")) {
 			size_t s;
 
@@ -491,41 +582,62 @@ int pt_ls_trace_load(const char *path, struct pt_ls_trace **ret, char *err,
 
 /* ---- show --------------------------------------------------------------- */
 
+static int who(const struct pt_ls_trace *t, uint32_t idx, char *buf, size_t len)
+{
+	const char *n = pt__ls_trace_name(t, idx);
+
+	return n ? snprintf(buf, len, "P%u (%s)", idx, n)
+		 : snprintf(buf, len, "P%u", idx);
+}
+
 /* "P2 send -> P3", "P1 sleep 10ms": one step, readable. */
-int pt__ls_step_label(const struct pt__ls_step *s, char *buf, size_t len)
+int pt__ls_step_label(const struct pt_ls_trace *t, const struct pt__ls_step *s,
+		      char *buf, size_t len)
 {
 	const char *op = s->op < PT_LS_OP__N ? pt__ls_op_names[s->op] : "?";
+	char a[64], b[64], m[96] = "";
+	int k;
 
+	who(t, s->idx, a, sizeof(a));
+	who(t, s->arg > 0 ? (uint32_t)s->arg : 0, b, sizeof(b));
+	if (s->has_msg)
+		snprintf(m, sizeof(m),
+			 " {type %d, a %" PRId64 ", b %" PRId64 "}", s->mtype,
+			 s->ma, s->mb);
 	switch (s->op) {
 	case PT_LS_OP_SEND:
 	case PT_LS_OP_CALL:
 	case PT_LS_OP_CAST:
 	case PT_LS_OP_REPLY:
 	case PT_LS_OP_SEND_AFTER:
-		return snprintf(buf, len, "P%u %s -> P%d", s->idx, op, s->arg);
+		k = snprintf(buf, len, "%s %s -> %s%s", a, op, b, m);
+		break;
 	case PT_LS_OP_WAKE:
-		return snprintf(buf, len, "P%u recv (woken by P%d)", s->idx,
-				s->arg);
+		k = snprintf(buf, len, "%s recv (woken by %s)%s", a, b, m);
+		break;
 	case PT_LS_OP_MONITOR:
 	case PT_LS_OP_LINK:
 	case PT_LS_OP_UNLINK:
 	case PT_LS_OP_KILL:
 	case PT_LS_OP_ALIVE:
-		return snprintf(buf, len, "P%u %s P%d", s->idx, op, s->arg);
+		k = snprintf(buf, len, "%s %s %s", a, op, b);
+		break;
 	case PT_LS_OP_SLEEP:
-		return snprintf(buf, len, "P%u sleep %dms", s->idx, s->arg);
+		k = snprintf(buf, len, "%s sleep %dms", a, s->arg);
+		break;
 	case PT_LS_OP_EXIT:
-		return snprintf(buf, len, "P%u exit (reason %d)", s->idx,
-				s->arg);
+		k = snprintf(buf, len, "%s exit (reason %d)", a, s->arg);
+		break;
 	default:
-		return snprintf(buf, len, "P%u %s", s->idx, op);
+		k = snprintf(buf, len, "%s %s", a, op);
 	}
+	return k;
 }
 
 int pt_ls_trace_show(const struct pt_ls_trace *t, char **ret)
 {
 	struct pt_buf b = PT_BUF_INIT;
-	char label[96];
+	char label[256];
 
 	if (!t || !ret)
 		return -EINVAL;
@@ -543,7 +655,7 @@ int pt_ls_trace_show(const struct pt_ls_trace *t, char **ret)
 		pt__buf_addf(&b, "reason:     %s\n", t->reason);
 	pt__buf_addf(&b, "schedule:   %zu steps\n", t->nsteps);
 	for (size_t i = 0; i < t->nsteps; i++) {
-		pt__ls_step_label(&t->steps[i], label, sizeof(label));
+		pt__ls_step_label(t, &t->steps[i], label, sizeof(label));
 		pt__buf_addf(&b, "  step %-4zu %s%s\n", i + 1, label,
 			     i + 1 == t->fail_step ? "   <-- FAILED HERE" : "");
 	}

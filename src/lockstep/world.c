@@ -16,45 +16,6 @@
 #include "lockstep/ctl.h"
 #include "os/clock.h"
 
-const char *const pt__ls_op_names[PT_LS_OP__N] = {
-	[PT_LS_OP_START] = "start",
-	[PT_LS_OP_SPAWN] = "spawn",
-	[PT_LS_OP_SPAWN_LINK] = "spawn_link",
-	[PT_LS_OP_SEND] = "send",
-	[PT_LS_OP_RECV] = "recv",
-	[PT_LS_OP_WAKE] = "wake",
-	[PT_LS_OP_TIMEOUT] = "timeout",
-	[PT_LS_OP_YIELD] = "yield",
-	[PT_LS_OP_SLEEP] = "sleep",
-	[PT_LS_OP_SEND_AFTER] = "send_after",
-	[PT_LS_OP_CANCEL_TIMER] = "cancel_timer",
-	[PT_LS_OP_MONITOR] = "monitor",
-	[PT_LS_OP_DEMONITOR] = "demonitor",
-	[PT_LS_OP_LINK] = "link",
-	[PT_LS_OP_UNLINK] = "unlink",
-	[PT_LS_OP_KILL] = "kill",
-	[PT_LS_OP_ALIVE] = "alive",
-	[PT_LS_OP_EXIT] = "exit",
-	[PT_LS_OP_CALL] = "call",
-	[PT_LS_OP_CAST] = "cast",
-	[PT_LS_OP_REPLY] = "reply",
-	[PT_LS_OP_REGISTER] = "register",
-	[PT_LS_OP_UNREGISTER] = "unregister",
-	[PT_LS_OP_LOOKUP] = "lookup",
-	[PT_LS_OP_DISPATCH] = "dispatch",
-	[PT_LS_OP_COUNT] = "count",
-	[PT_LS_OP_TRAP] = "trap_exit",
-};
-
-int pt__ls_op_find(const char *name, size_t len)
-{
-	for (int i = 0; i < PT_LS_OP__N; i++)
-		if (strlen(pt__ls_op_names[i]) == len &&
-		    !memcmp(pt__ls_op_names[i], name, len))
-			return i;
-	return -1;
-}
-
 enum { WAIT_NONE = 0, WAIT_RECV, WAIT_SLEEP };
 
 /* An actor: a controller task plus a mailbox, links and the rest. */
@@ -69,6 +30,7 @@ struct ls_actor {
 	bool (*match)(const struct pt__ls_node *, void *);
 	void *match_ctx;
 	uint64_t timer; /* wake-up timer of a receive timeout or a sleep */
+	char name[PT_LS_NAME_MAX + 1];
 };
 
 enum { TM_SEND = 0, TM_WAKE };
@@ -207,6 +169,10 @@ static void deliver(struct pt__ls_world *w, struct ls_actor *a,
 		a->wait = WAIT_NONE;
 		a->t.op = PT_LS_OP_WAKE;
 		a->t.arg = n->m.from;
+		a->t.has_msg = n->m.type >= 0;
+		a->t.mtype = n->m.type;
+		a->t.ma = n->m.a;
+		a->t.mb = n->m.b;
 		if (pt__ls_ctl_ready(&w->ctl, &a->t) < 0)
 			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
 				       "out of memory");
@@ -243,6 +209,7 @@ static void fire_timer(struct pt__ls_world *w)
 		a->wait = WAIT_NONE;
 		a->t.op = PT_LS_OP_TIMEOUT;
 		a->t.arg = 0;
+		a->t.has_msg = false;
 		if (pt__ls_ctl_ready(&w->ctl, &a->t) < 0)
 			pt__ls_ctl_end(&w->ctl, PT_LS_FAIL_CRASH,
 				       "out of memory");
@@ -275,6 +242,18 @@ static struct pt__ls_world *enter(int op, int32_t arg)
 	if (!w || !w->ctl.cur)
 		return NULL;
 	pt__ls_ctl_sync(&w->ctl, (uint16_t)op, arg);
+	return w;
+}
+
+/* A sync point carrying message m (shown in reports). */
+static struct pt__ls_world *enter_msg(int op, int32_t arg,
+				      const struct pt_ls_msg *m)
+{
+	struct pt__ls_world *w = cur_world;
+
+	if (!w || !w->ctl.cur)
+		return NULL;
+	pt__ls_ctl_sync_msg(&w->ctl, (uint16_t)op, arg, m->type, m->a, m->b);
 	return w;
 }
 
@@ -440,6 +419,8 @@ static int new_actor(struct pt__ls_world *w, void (*fn)(void *), void *arg,
 	a->mb_tail = &a->mb_head;
 	a->match = NULL;
 	a->timer = 0;
+	a->name[0] = '\0';
+	a->t.name = a->name;
 	if ((r = pt__ls_ctl_add(&w->ctl, &a->t, actor_main, a)) < 0) {
 		w->nlive--;
 		return r;
@@ -448,7 +429,7 @@ static int new_actor(struct pt__ls_world *w, void (*fn)(void *), void *arg,
 	return 0;
 }
 
-static int do_spawn(void (*fn)(void *), void *arg, bool link)
+static int do_spawn(const char *name, void (*fn)(void *), void *arg, bool link)
 {
 	struct pt__ls_world *w;
 	struct ls_actor *a;
@@ -462,6 +443,8 @@ static int do_spawn(void (*fn)(void *), void *arg, bool link)
 		return PT_ESTATE;
 	if ((r = new_actor(w, fn, arg, &a)) < 0)
 		return r;
+	if (name)
+		snprintf(a->name, sizeof(a->name), "%s", name);
 	if (link) {
 		struct ls_link l = { (int)CUR(w)->t.idx, (int)a->t.idx };
 		if (pt_vec_push(&w->links, l) < 0)
@@ -472,12 +455,38 @@ static int do_spawn(void (*fn)(void *), void *arg, bool link)
 
 int pt_ls_spawn(void (*fn)(void *arg), void *arg)
 {
-	return do_spawn(fn, arg, false);
+	return do_spawn(NULL, fn, arg, false);
 }
 
 int pt_ls_spawn_link(void (*fn)(void *arg), void *arg)
 {
-	return do_spawn(fn, arg, true);
+	return do_spawn(NULL, fn, arg, true);
+}
+
+int pt_ls_spawn_named(const char *name, bool link, void (*fn)(void *arg),
+		      void *arg)
+{
+	return do_spawn(name, fn, arg, link);
+}
+
+int pt_ls_set_name(const char *name)
+{
+	struct pt__ls_world *w = cur_world;
+
+	if (!w || !CUR(w))
+		return PT_ESTATE;
+	snprintf(CUR(w)->name, sizeof(CUR(w)->name), "%s", name ? name : "");
+	return 0;
+}
+
+void pt__ls_wait_for(int pid, int op)
+{
+	struct pt__ls_world *w = cur_world;
+
+	if (!w || !CUR(w))
+		return;
+	CUR(w)->t.wait_for = pid > 0 ? (uint32_t)pid : 0;
+	CUR(w)->t.wait_op = (uint16_t)op;
 }
 
 int pt_ls_self(void)
@@ -505,7 +514,7 @@ int pt__ls_send_sys(int pid, int sys, const struct pt_ls_msg *m)
 
 	if (!m)
 		return -EINVAL;
-	if (!(w = enter(ops[sys], pid)))
+	if (!(w = enter_msg(ops[sys], pid, m)))
 		return PT_ESTATE;
 	if (!(n = node_new(w)))
 		return -ENOMEM;
@@ -513,6 +522,57 @@ int pt__ls_send_sys(int pid, int sys, const struct pt_ls_msg *m)
 	n->m = *m;
 	n->m.from = (int)CUR(w)->t.idx;
 	deliver(w, actor_of(w, pid), n);
+	return 0;
+}
+
+static int lookup(struct pt_ls_registry *r, const char *key,
+		  struct pt_ls_entry *out, size_t max);
+
+int pt__ls_send_via(struct pt_ls_registry *reg, const char *key, int sys,
+		    const struct pt_ls_msg *m, bool monitor, int *ret_pid,
+		    uint64_t *ret_ref)
+{
+	static const uint16_t ops[] = {
+		[PT_LS_SYS_USER] = PT_LS_OP_SEND,
+		[PT_LS_SYS_CALL] = PT_LS_OP_CALL,
+		[PT_LS_SYS_CAST] = PT_LS_OP_CAST,
+		[PT_LS_SYS_REPLY] = PT_LS_OP_REPLY,
+		[PT_LS_SYS_ACK] = PT_LS_OP_REPLY,
+		[PT_LS_SYS_STOP] = PT_LS_OP_CALL,
+	};
+	struct pt__ls_world *w;
+	struct pt__ls_node *n;
+	struct pt_ls_entry e;
+	struct ls_mon mon;
+	int pid;
+
+	if (!m || !reg || !key)
+		return -EINVAL;
+	/* One sync point: the name is resolved when the message leaves. */
+	if (!(w = enter_msg(ops[sys], 0, m)))
+		return PT_ESTATE;
+	pid = lookup(reg, key, &e, 1) > 0 ? e.pid : 0;
+	if (!alive(w, pid))
+		return -ENOENT;
+	if (monitor) {
+		mon.ref = ++w->next_ref;
+		mon.watcher = (int)CUR(w)->t.idx;
+		mon.target = pid;
+		if (pt_vec_push(&w->mons, mon) < 0)
+			return -ENOMEM;
+		*ret_ref = mon.ref;
+	}
+	if (!(n = node_new(w)))
+		return -ENOMEM;
+	n->sys = sys;
+	n->m = *m;
+	if (monitor)
+		n->m.ref = mon.ref;
+	n->m.from = (int)CUR(w)->t.idx;
+	/* The step shows the resolved target. */
+	w->ctl.steps.v[w->ctl.steps.n - 1].arg = pid;
+	deliver(w, actor_of(w, pid), n);
+	*ret_pid = pid;
 	return 0;
 }
 
@@ -640,7 +700,7 @@ int pt_ls_send_after(int pid, const struct pt_ls_msg *m, int64_t ms,
 
 	if (!m)
 		return -EINVAL;
-	if (!(w = enter(PT_LS_OP_SEND_AFTER, pid)))
+	if (!(w = enter_msg(PT_LS_OP_SEND_AFTER, pid, m)))
 		return PT_ESTATE;
 	if (!(n = node_new(w)))
 		return -ENOMEM;
@@ -1145,6 +1205,18 @@ int pt__ls_world_run(struct pt__ls_world *w, struct pt__ls_strat *s,
 	pt__ls_ctl_run(&w->ctl);
 	cur_world = NULL;
 	return 0;
+}
+
+const char *pt__ls_world_name(struct pt__ls_world *w, uint32_t idx)
+{
+	struct ls_actor *a = actor_of(w, (int)idx);
+
+	return a && a->name[0] ? a->name : NULL;
+}
+
+size_t pt__ls_world_nactors(const struct pt__ls_world *w)
+{
+	return w->ctl.tasks.n;
 }
 
 enum pt_ls_kind pt__ls_world_result(const struct pt__ls_world *w,

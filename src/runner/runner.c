@@ -1256,6 +1256,7 @@ static int finish(struct pt_runner *r, struct slot *s)
 	d->d.port_count = s->port_base ? r->ports.count : 0;
 	d->d.out_bytes = s->bytes[0];
 	d->d.err_bytes = s->bytes[1];
+	d->d.lane = (unsigned)(s - r->slots);
 	res->attempt = s->q->req.attempt;
 	res->started_ns = s->wall_ns;
 	res->duration = (double)(s->exit_ns - s->start_ns) / 1e9;

@@ -225,12 +225,14 @@ void pt_session_set_fake_resources(struct pt_session *s, bool on)
 
 /*
  * Compiles the template-filter of tpl into *ret. When it does not
- * compile, *ret = NULL, and (once per template) a
- * PT_PROBLEM_RESOURCE_PROGRAM joins the session's problems. 0 or -ENOMEM.
+ * compile, *ret = NULL, *ret_err (may be NULL) says why, and (once per
+ * template) a PT_PROBLEM_RESOURCE_PROGRAM joins the session's problems.
+ * 0 or -ENOMEM.
  */
 static int filter_compile(struct pt_session *s, const struct pt_unit *tpl,
 			  const struct pt_template_info *info,
-			  struct pt_expr_prog **ret)
+			  struct pt_expr_prog **ret,
+			  struct pt_expr_error *ret_err)
 {
 	struct pt_problem p = { .kind = PT_PROBLEM_RESOURCE_PROGRAM,
 				.job = PT_SESSION_NO_JOB };
@@ -247,6 +249,8 @@ static int filter_compile(struct pt_session *s, const struct pt_unit *tpl,
 		return r;
 	if (r == 0)
 		return 0;
+	if (ret_err)
+		*ret_err = err;
 	pt_vec_foreach(&s->filter_tpls, i)
 		if (s->filter_tpls.v[i] == tpl)
 			return 0;
@@ -288,12 +292,30 @@ int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
 		if (tpl->type != PT_UNIT_TEMPLATE ||
 		    pt_template_info(u, tpl, &info) < 0 || !info.filter)
 			continue;
-		r = filter_compile(s, tpl, &info, &filter);
+		r = filter_compile(s, tpl, &info, &filter, NULL);
 		pt__expr_prog_free(filter);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+/* A template-filter that does not compile: an error naming it. */
+static int filter_error(struct pt_session *s, const struct pt_unit *tpl,
+			const struct pt_expr_error *err)
+{
+	if (!s->unit_diags)
+		return 0;
+	return pt__diags_add(s->unit_diags, PT_SEV_ERROR, err->code, tpl->file,
+			     pt_unit_field_line(tpl, "template-filter") +
+				     (err->line ? err->line - 1 : 0),
+			     "template-filter",
+			     "template '%s': %s%s (nothing generated)",
+			     tpl->id ? tpl->id : "?",
+			     err->kind == PT_EXPR_ERR_NO_RESOURCES
+				     ? "NoResourcesReferenced: "
+				     : "",
+			     err->message);
 }
 
 /*
@@ -336,32 +358,38 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 		recs[i].n = l->recs[i].n;
 		recs[i].fields = fields + nfields;
 		for (size_t k = 0; k < l->recs[i].n; k++)
-			fields[nfields++] = (struct pt_rfc822_field){
-				l->recs[i].keys[k], l->recs[i].values[k], 0
-			};
+			fields[nfields++] =
+				(struct pt_rfc822_field){ l->recs[i].keys[k],
+							  l->recs[i].values[k],
+							  0, NULL };
 	}
 	before = pt_units_job_count(s->units);
 	for (size_t t = 0; t < pt_units_count(s->units) && r >= 0; t++) {
 		const struct pt_unit *tpl = pt_units_get(s->units, t);
 		struct pt_template_info info;
 		struct pt_expr_prog *filter = NULL;
+		struct pt_expr_error err;
 		size_t np = 0;
 
 		if (tpl->type != PT_UNIT_TEMPLATE ||
 		    pt_template_info(s->units, tpl, &info) < 0 ||
 		    !info.resource || strcmp(info.resource, id))
 			continue;
-		if (info.filter) {
+		if (info.filter && !s->fake_resources) {
 			/* A filter that does not compile instantiates
-			 * nothing (fake resources too) and says why. */
-			r = filter_compile(s, tpl, &info, &filter);
+			 * nothing (a problem since attach) and says why. */
+			r = filter_compile(s, tpl, &info, &filter, &err);
 			if (r < 0)
 				break;
-			if (!filter)
+			if (!filter) {
+				/*
+				 * Upstream raises (NoResourcesReferenced,
+				 * ResourceSyntaxError...) and the session
+				 * stops; here the template makes nothing and
+				 * the error names it.
+				 */
+				r = filter_error(s, tpl, &err);
 				continue;
-			if (s->fake_resources) {
-				pt__expr_prog_free(filter);
-				filter = NULL;
 			}
 		}
 		for (size_t i = 0; i < l->n; i++) {

@@ -63,6 +63,8 @@ struct pt_envelope {
 	size_t n_results;
 	struct pt_store_resource *res;
 	size_t n_res;
+	struct pt_store_handle *handles;
+	size_t n_handles;
 	struct env_iolog *iologs;
 	size_t n_iologs;
 	struct env_attachment *atts;
@@ -480,6 +482,47 @@ static int read_results(struct ctx *c, json_t *arr)
 			return bad(c, PT_ECORRUPT,
 				   "'duration' is not a number");
 		x->r.duration = json_number_value(dur);
+		/* Optional (sessions of schema 2): lane, flaky. */
+		if (json_object_get(j, "lane")) {
+			if ((r = get_int(c, j, "lane", 0, 65535, &v)))
+				return r;
+			x->r.lane = (unsigned)v;
+		}
+		dur = json_object_get(j, "flaky");
+		if (dur && !json_is_boolean(dur))
+			return bad(c, PT_ECORRUPT, "'flaky' is not a boolean");
+		x->r.flaky = dur && json_is_true(dur);
+	}
+	return 0;
+}
+
+/* Optional: the executors' handles of a session of schema 2. */
+static int read_handles(struct ctx *c, json_t *arr)
+{
+	struct pt_envelope *e = c->e;
+
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr))
+		return bad(c, PT_ECORRUPT, "'handles' is not an array");
+	e->n_handles = json_array_size(arr);
+	e->handles = alloc_n(c, e->n_handles, sizeof(*e->handles));
+	if (!e->handles)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->n_handles; i++) {
+		json_t *j = json_array_get(arr, i);
+		struct pt_store_handle *x = &e->handles[i];
+		int64_t v;
+		int r;
+
+		at(c, "handles[%zu]", i);
+		if (!json_is_object(j))
+			return bad(c, PT_ECORRUPT, "not an object");
+		if ((r = get_id(c, j, "job", false, &x->job_id)) ||
+		    (r = get_int(c, j, "attempt", 0, UINT_MAX, &v)) ||
+		    (r = get_str(c, j, "handle", false, 4096, &x->handle)))
+			return r;
+		x->attempt = (unsigned)v;
 	}
 	return 0;
 }
@@ -634,6 +677,9 @@ static int read_body(struct ctx *c, json_t *b)
 	c->path[0] = 0;
 	if ((r = get_array(c, b, "resources", &arr)) ||
 	    (r = read_resources(c, arr)))
+		return r;
+	c->path[0] = 0;
+	if ((r = read_handles(c, json_object_get(b, "handles"))))
 		return r;
 	c->path[0] = 0;
 	if ((r = get_array(c, b, "io_logs", &arr)) || (r = read_iologs(c, arr)))
@@ -1232,17 +1278,35 @@ static int body_json(struct pt_store *s, const struct pt_store_state *st,
 	arr = json_array();
 	for (size_t i = 0; arr && i < st->n_results; i++) {
 		const struct pt_store_result *x = &st->results[i];
-		push(arr,
-		     json_pack("{ss ss si sf so* so* sI sI}", "job", x->job_id,
-			       "outcome", pt_outcome_name(x->r.outcome),
-			       "return_code", x->r.return_code, "duration",
-			       finite_or(x->r.duration, -1), "comments",
-			       jstr(x->r.comments), "io_log", jstr(x->r.io_log),
-			       "attempt", (json_int_t)x->r.attempt,
-			       "started_ns", (json_int_t)x->r.started_ns),
-		     &oom);
+		json_t *o = json_pack(
+			"{ss ss si sf so* so* sI sI}", "job", x->job_id,
+			"outcome", pt_outcome_name(x->r.outcome), "return_code",
+			x->r.return_code, "duration",
+			finite_or(x->r.duration, -1), "comments",
+			jstr(x->r.comments), "io_log", jstr(x->r.io_log),
+			"attempt", (json_int_t)x->r.attempt, "started_ns",
+			(json_int_t)x->r.started_ns);
+
+		/* Written only when set: older readers take the rest. */
+		if (o && x->r.lane)
+			put(o, "lane", json_integer(x->r.lane), &oom);
+		if (o && x->r.flaky)
+			put(o, "flaky", json_true(), &oom);
+		push(arr, o, &oom);
 	}
 	put(b, "results", arr, &oom);
+	if (st->n_handles) {
+		arr = json_array();
+		for (size_t i = 0; arr && i < st->n_handles; i++) {
+			const struct pt_store_handle *h = &st->handles[i];
+			push(arr,
+			     json_pack("{ss sI ss}", "job", h->job_id,
+				       "attempt", (json_int_t)h->attempt,
+				       "handle", h->handle),
+			     &oom);
+		}
+		put(b, "handles", arr, &oom);
+	}
 	arr = json_array();
 	for (size_t i = 0; arr && i < st->n_resources; i++) {
 		const struct pt_store_resource *x = &st->resources[i];
@@ -1439,6 +1503,10 @@ static int import_into(struct pt_store *s, const struct pt_envelope *e)
 		r = pt_store_put_resource(s, e->res[i].job_id,
 					  e->res[i].records,
 					  e->res[i].n_records);
+	for (size_t i = 0; r == 0 && i < e->n_handles; i++)
+		r = pt_store_set_handle(s, e->handles[i].job_id,
+					e->handles[i].attempt,
+					e->handles[i].handle, PT_SYNC_NORMAL);
 	/* Last: committing results clears the running mark. */
 	if (r == 0)
 		r = pt_store_set_meta(s, &e->meta);

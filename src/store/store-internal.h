@@ -14,7 +14,10 @@
 #include <sqlite3.h>
 
 /* Schema version kept in PRAGMA user_version; application_id "PTOR". */
-#define PT_STORE_SCHEMA_VERSION 1
+#define PT_STORE_SCHEMA_VERSION 2
+/* The oldest schema still read (migrated to the current one when a
+ * writer opens it; readers read it as it is). */
+#define PT_STORE_SCHEMA_OLDEST 1
 #define PT_STORE_APP_ID		0x50544f52
 
 /* Length of a session id: 16 lowercase hex digits (64 random bits). */
@@ -35,6 +38,8 @@ enum stmt_id {
 	ST_SET_FLAG,
 	ST_DEL_FLAG,
 	ST_SET_TOTAL,
+	ST_SET_HANDLE,
+	ST_DEL_HANDLE,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -48,6 +53,7 @@ struct pt_store {
 	sqlite3 *db;
 	int lock_fd; /* -1 for readers */
 	bool writer;
+	int schema; /* PRAGMA user_version of session.db */
 	bool in_tx; /* inside pt_store_begin/commit */
 	bool running_set; /* running_job may be set (false: known NULL) */
 	/* Results waiting in the group (pt_store_group_add), in order; their

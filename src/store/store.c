@@ -13,7 +13,12 @@
  *   plan(pos, key, value)            desired(pos, job)
  *   jobs(pos, id UNIQUE, checksum, flags, origin)   job_text(id, text)
  *   results(seq, job, outcome, return_code, duration, comments, io_log,
- *           attempt, started_ns)     + index on job
+ *           attempt, started_ns, lane, flaky)
+ *   handles(job, attempt, handle)    (version 2: executors' external ids)
+ *
+ * Version 1 (no lane, flaky, handles) is migrated by the first writer
+ * that opens it (ALTER TABLE, one transaction); readers read it as it
+ * is, with lane 0, flaky false and no handles.
  *   resources(job, rec, pos, key, value)
  *
  * Durability: the connection runs in WAL mode. pt_store_commit_result is
@@ -93,7 +98,10 @@ static const char schema_sql[] =
 	"CREATE TABLE results(seq INTEGER PRIMARY KEY, job TEXT NOT NULL,"
 	" outcome TEXT NOT NULL, return_code INTEGER NOT NULL,"
 	" duration REAL NOT NULL, comments TEXT, io_log TEXT,"
-	" attempt INTEGER NOT NULL, started_ns INTEGER NOT NULL);"
+	" attempt INTEGER NOT NULL, started_ns INTEGER NOT NULL,"
+	" lane INTEGER NOT NULL DEFAULT 0, flaky INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE handles(job TEXT NOT NULL, attempt INTEGER NOT NULL,"
+	" handle TEXT NOT NULL, PRIMARY KEY (job, attempt)) WITHOUT ROWID;"
 	/*
 	 * No index on results(job): it would cost every committed result a
 	 * second B-tree insert (~40% of the commit); only pt_store_peek's
@@ -113,8 +121,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_CLEAR_RUNNING] = "UPDATE session SET running_job = NULL,"
 			     " running_attempt = 0 WHERE running_job = ?1",
 	[ST_ADD_RESULT] = "INSERT INTO results(job, outcome, return_code,"
-			  " duration, comments, io_log, attempt, started_ns)"
-			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			  " duration, comments, io_log, attempt, started_ns,"
+			  " lane, flaky)"
+			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_PUT_JOB] = "INSERT INTO jobs(id, checksum, flags, origin)"
 		       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE"
 		       " SET checksum = ?2, flags = ?3, origin = ?4",
@@ -125,6 +134,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_SET_FLAG] = "INSERT OR IGNORE INTO flags(name) VALUES (?)",
 	[ST_DEL_FLAG] = "DELETE FROM flags WHERE name = ?",
 	[ST_SET_TOTAL] = "UPDATE session SET total_jobs = ?",
+	[ST_SET_HANDLE] = "INSERT OR REPLACE INTO handles(job, attempt, handle)"
+			  " VALUES (?, ?, ?)",
+	[ST_DEL_HANDLE] = "DELETE FROM handles WHERE job = ? AND attempt = ?",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -253,7 +265,8 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *ret)
 }
 
 /* Checks application_id and schema version of an open database. */
-static int check_schema(sqlite3 *db, const char *path, struct pt_diags *d)
+static int check_schema(sqlite3 *db, const char *path, struct pt_diags *d,
+			int *ret_ver)
 {
 	int64_t app = 0, ver = 0;
 	int r;
@@ -274,19 +287,21 @@ static int check_schema(sqlite3 *db, const char *path, struct pt_diags *d)
 			       app);
 		return PT_ECORRUPT;
 	}
-	if (ver != PT_STORE_SCHEMA_VERSION) {
-		pt__store_diag(d, PT_SEV_ERROR, PT_EINCOMPAT, path, 0,
-			       "user_version",
-			       "session schema version %" PRId64
-			       " is not supported (this proctor reads %d)",
-			       ver, PT_STORE_SCHEMA_VERSION);
+	if (ver < PT_STORE_SCHEMA_OLDEST || ver > PT_STORE_SCHEMA_VERSION) {
+		pt__store_diag(
+			d, PT_SEV_ERROR, PT_EINCOMPAT, path, 0, "user_version",
+			"session schema version %" PRId64
+			" is not supported (this proctor reads %d to "
+			"%d)",
+			ver, PT_STORE_SCHEMA_OLDEST, PT_STORE_SCHEMA_VERSION);
 		return PT_EINCOMPAT;
 	}
+	*ret_ver = (int)ver;
 	return 0;
 }
 
 static int open_conn(const char *dir, bool write, bool create,
-		     struct pt_diags *d, sqlite3 **ret)
+		     struct pt_diags *d, sqlite3 **ret, int *ret_ver)
 {
 	struct pt_buf path = PT_BUF_INIT;
 	sqlite3 *db = NULL;
@@ -315,8 +330,9 @@ static int open_conn(const char *dir, bool write, bool create,
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
+	*ret_ver = PT_STORE_SCHEMA_VERSION;
 	if (!create) {
-		r = check_schema(db, path.s, d);
+		r = check_schema(db, path.s, d, ret_ver);
 		if (r < 0)
 			goto out;
 	}
@@ -351,11 +367,46 @@ static int sync_wal(struct pt_store *s)
 	return pt__store_sqlite_err(rc);
 }
 
+/*
+ * Version 1 -> 2: lane and flaky of each result, the handles table. One
+ * transaction, synced: a crash leaves version 1 or version 2.
+ */
+static int migrate(struct pt_store *s, struct pt_diags *d)
+{
+	int r = pt__store_exec(s, "BEGIN IMMEDIATE");
+
+	if (r == 0)
+		r = pt__store_exec(
+			s, "ALTER TABLE results ADD COLUMN lane INTEGER NOT "
+			   "NULL DEFAULT 0;"
+			   "ALTER TABLE results ADD COLUMN flaky INTEGER NOT "
+			   "NULL DEFAULT 0;"
+			   "CREATE TABLE handles(job TEXT NOT NULL, attempt "
+			   "INTEGER NOT NULL, handle TEXT NOT NULL, PRIMARY "
+			   "KEY (job, attempt)) WITHOUT ROWID;"
+			   "PRAGMA user_version = 2");
+	if (r == 0)
+		r = pt__store_exec(s, "COMMIT");
+	else
+		(void)!pt__store_exec(s, "ROLLBACK");
+	if (r == 0)
+		r = sync_wal(s);
+	if (r < 0) {
+		pt__store_diag(d, PT_SEV_ERROR, r, s->dir, 0, "user_version",
+			       "cannot migrate session.db from schema "
+			       "version %d: %s",
+			       s->schema, sqlite3_errmsg(s->db));
+		return r;
+	}
+	s->schema = PT_STORE_SCHEMA_VERSION;
+	return 0;
+}
+
 int pt__store_open_db(struct pt_store *s, bool create, struct pt_diags *d)
 {
 	int r;
 
-	r = open_conn(s->dir, s->writer, create, d, &s->db);
+	r = open_conn(s->dir, s->writer, create, d, &s->db, &s->schema);
 	if (r < 0)
 		return r;
 	if (!s->writer)
@@ -394,6 +445,8 @@ int pt__store_open_db(struct pt_store *s, bool create, struct pt_diags *d)
 		}
 	} else {
 		r = pt__store_exec(s, "PRAGMA journal_mode = WAL");
+		if (r == 0 && s->schema < PT_STORE_SCHEMA_VERSION)
+			r = migrate(s, d);
 		if (r < 0)
 			return r;
 	}
@@ -688,6 +741,28 @@ int pt_store_set_total(struct pt_store *s, size_t total)
 	return step_done(st);
 }
 
+int pt_store_set_handle(struct pt_store *s, const char *job_id,
+			unsigned attempt, const char *handle, enum pt_sync sync)
+{
+	sqlite3_stmt *st = NULL;
+	bool own;
+	int r;
+
+	if (!id_ok(job_id) || (handle && (!*handle || strlen(handle) > 4096)))
+		return -EINVAL;
+	r = tx_enter(s, &own);
+	if (r == 0)
+		r = stmt(s, handle ? ST_SET_HANDLE : ST_DEL_HANDLE, &st);
+	if (r == 0) {
+		bind_text(st, 1, job_id);
+		sqlite3_bind_int64(st, 2, attempt);
+		if (handle)
+			bind_text(st, 3, handle);
+		r = step_done(st);
+	}
+	return tx_leave(s, own, r, sync);
+}
+
 static int put_jobs(struct pt_store *s, const struct pt_store_job *jobs,
 		    size_t n)
 {
@@ -891,6 +966,8 @@ static int add_result(struct pt_store *s, const char *job_id,
 	bind_text(st, 6, res->io_log);
 	sqlite3_bind_int64(st, 7, res->attempt);
 	sqlite3_bind_int64(st, 8, res->started_ns);
+	sqlite3_bind_int64(st, 9, res->lane);
+	sqlite3_bind_int(st, 10, res->flaky ? 1 : 0);
 	r = step_done(st);
 	if (r < 0 || !s->running_set)
 		return r; /* at -jN no running job is recorded: no UPDATE */
@@ -1091,8 +1168,7 @@ static int read_strv(sqlite3 *db, const char *count_sql, const char *sql,
 	return r;
 }
 
-static bool fill_kv(sqlite3_stmt *st, void *elem, struct pt_arena *a,
-		    bool *oom)
+static bool fill_kv(sqlite3_stmt *st, void *elem, struct pt_arena *a, bool *oom)
 {
 	struct pt_store_kv *kv = elem;
 
@@ -1224,24 +1300,60 @@ static bool fill_result(sqlite3_stmt *st, void *elem, struct pt_arena *a,
 	x->r.io_log = col_str(st, 5, a, oom);
 	x->r.attempt = (unsigned)sqlite3_column_int64(st, 6);
 	x->r.started_ns = sqlite3_column_int64(st, 7);
+	x->r.lane = (unsigned)sqlite3_column_int64(st, 8);
+	x->r.flaky = sqlite3_column_int(st, 9) != 0;
 	return true;
 }
 
-static int load_results(sqlite3 *db, struct pt_arena *a,
+static int load_results(sqlite3 *db, int schema, struct pt_arena *a,
 			struct pt_store_state *s)
 {
 	void *v;
 	size_t n;
 	int r = read_rows(db, "SELECT coalesce(max(seq), 0) FROM results",
-			  "SELECT job, outcome, return_code, duration,"
-			  " comments, io_log, attempt, started_ns"
-			  " FROM results ORDER BY seq",
+			  schema >= 2 ? "SELECT job, outcome, return_code,"
+					" duration, comments, io_log, attempt,"
+					" started_ns, lane, flaky"
+					" FROM results ORDER BY seq"
+				      : "SELECT job, outcome, return_code,"
+					" duration, comments, io_log, attempt,"
+					" started_ns, 0, 0"
+					" FROM results ORDER BY seq",
 			  sizeof(struct pt_store_result), fill_result, a, &v,
 			  &n);
 
 	if (r == 0) {
 		s->results = v;
 		s->n_results = n;
+	}
+	return r;
+}
+
+static bool fill_handle(sqlite3_stmt *st, void *elem, struct pt_arena *a,
+			bool *oom)
+{
+	struct pt_store_handle *h = elem;
+
+	h->job_id = col_str(st, 0, a, oom);
+	h->attempt = (unsigned)sqlite3_column_int64(st, 1);
+	h->handle = col_str(st, 2, a, oom);
+	return h->job_id && h->handle;
+}
+
+static int load_handles(sqlite3 *db, struct pt_arena *a,
+			struct pt_store_state *s)
+{
+	void *v;
+	size_t n;
+	int r = read_rows(db, "SELECT count(*) FROM handles",
+			  "SELECT job, attempt, handle FROM handles"
+			  " ORDER BY job, attempt",
+			  sizeof(struct pt_store_handle), fill_handle, a, &v,
+			  &n);
+
+	if (r == 0) {
+		s->handles = v;
+		s->n_handles = n;
 	}
 	return r;
 }
@@ -1339,7 +1451,9 @@ int pt_store_load(struct pt_store *s, struct pt_store_state **ret)
 			      "SELECT job FROM desired ORDER BY pos", &si->a,
 			      &si->pub.desired, &si->pub.n_desired);
 	if (r == 0)
-		r = load_results(s->db, &si->a, &si->pub);
+		r = load_results(s->db, s->schema, &si->a, &si->pub);
+	if (r == 0 && s->schema >= 2)
+		r = load_handles(s->db, &si->a, &si->pub);
 	if (r == 0)
 		r = load_resources(s->db, &si->a, &si->pub);
 out:
@@ -1502,6 +1616,10 @@ int pt_store_create_with_state(const char *repo,
 		r = pt_store_put_resource(s, st->resources[i].job_id,
 					  st->resources[i].records,
 					  st->resources[i].n_records);
+	for (size_t i = 0; r == 0 && i < st->n_handles; i++)
+		r = pt_store_set_handle(s, st->handles[i].job_id,
+					st->handles[i].attempt,
+					st->handles[i].handle, PT_SYNC_NORMAL);
 	/* Last: committing results clears the running mark. */
 	if (r == 0)
 		r = pt_store_set_meta(s, &st->meta);
@@ -1674,6 +1792,7 @@ int pt_store_peek(const char *repo, const char *name, struct pt_diags *d,
 	struct pt_buf dir = PT_BUF_INIT;
 	char *path = NULL, *id = NULL;
 	sqlite3 *db = NULL;
+	int ver;
 	int r;
 
 	if (!ret)
@@ -1695,7 +1814,7 @@ int pt_store_peek(const char *repo, const char *name, struct pt_diags *d,
 		r = -ENOMEM;
 		goto out;
 	}
-	r = open_conn(dir.s, false, false, d, &db);
+	r = open_conn(dir.s, false, false, d, &db, &ver);
 	if (r == 0)
 		r = pt__store_peek_db(db, id, &ii->a, &ii->pub);
 	if (r < 0)

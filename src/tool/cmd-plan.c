@@ -269,26 +269,6 @@ static void print_text(FILE *out, const struct pt_session *s)
 		fprintf(out, "  %s\n", pt_session_problem(s, i)->message);
 }
 
-/* A test plan by qualified id, or by partial id when unique. */
-static const struct pt_unit *find_plan(const struct pt_units *u, const char *id)
-{
-	const struct pt_unit *found = pt_units_find(u, PT_UNIT_TEST_PLAN, id);
-
-	if (found || strstr(id, "::"))
-		return found;
-	for (size_t i = 0; i < pt_units_count(u); i++) {
-		const struct pt_unit *x = pt_units_get(u, i);
-
-		if (x->type != PT_UNIT_TEST_PLAN || !x->partial_id ||
-		    strcmp(x->partial_id, id))
-			continue;
-		if (found)
-			return NULL; /* ambiguous */
-		found = x;
-	}
-	return found;
-}
-
 /*
  * Bootstrap with fake resources (spec §2.5, like checkbox-cli tp-export):
  * solve the plan's bootstrap jobs, give each a passing result, and give
@@ -494,7 +474,7 @@ int pt_cmd_plan(int argc, char **argv)
 	    pt_session_attach_units(s, u, d) < 0)
 		goto nomem;
 	if (plan) {
-		const struct pt_unit *tp = find_plan(u, plan);
+		const struct pt_unit *tp = pt_units_find_plan(u, plan);
 
 		if (!tp) {
 			pt_tool_err("plan", "no test plan '%s'", plan);

@@ -1925,13 +1925,21 @@ int pt_cmd_run(int argc, char **argv)
 	if ((rc = prepare(&c)))
 		goto out;
 	rc = PT_EXIT_FAILURES;
-	if ((r = load_units(&c)) < 0 || (r = make_session(&c)) < 0)
+	if ((r = load_units(&c)) < 0)
 		goto fail;
-	if (o.plan && !pt_units_find(c.u, PT_UNIT_TEST_PLAN, o.plan)) {
-		pt_tool_err("run", "no test plan '%s'", o.plan);
-		rc = PT_EXIT_INVALID;
-		goto out;
+	if (o.plan) {
+		/* a partial id names the plan when only one plan has it */
+		const struct pt_unit *tp = pt_units_find_plan(c.u, o.plan);
+
+		if (!tp) {
+			pt_tool_err("run", "no test plan '%s'", o.plan);
+			rc = PT_EXIT_INVALID;
+			goto out;
+		}
+		o.plan = tp->id;
 	}
+	if ((r = make_session(&c)) < 0)
+		goto fail;
 	/* The plan of the session: what resume needs to rebuild it. */
 	plan = calloc(o.paths.n + o.include.n + o.exclude.n + 8, sizeof(*plan));
 	if (!plan) {

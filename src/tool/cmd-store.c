@@ -14,8 +14,12 @@
 
 #include "cmd.h"
 
-static const struct option repo_opt = { "repository", required_argument, NULL,
-					'R' };
+/* A macro, not a const object: an object is not a constant expression in
+ * C11, and clang rejects it in the static option tables below. */
+#define REPO_OPT                             \
+ {                                           \
+  "repository", required_argument, NULL, 'R' \
+ }
 
 /* Exit code for a library error: storage problems are 4. */
 static int exit_for(int r)
@@ -83,7 +87,7 @@ static bool want_help(int argc, char **argv)
 
 int pt_cmd_sessions(int argc, char **argv)
 {
-	static const struct option opts[] = { repo_opt, { 0, 0, 0, 0 } };
+	static const struct option opts[] = { REPO_OPT, { 0, 0, 0, 0 } };
 	struct pt_store_list *l = NULL;
 	const char *repo = NULL;
 	int c, r;
@@ -276,7 +280,7 @@ static int show_job(struct pt_store *s, const struct pt_store_state *st,
 
 int pt_cmd_show(int argc, char **argv)
 {
-	static const struct option opts[] = { repo_opt,
+	static const struct option opts[] = { REPO_OPT,
 					      { "job", required_argument, NULL,
 						'j' },
 					      { "log", no_argument, NULL, 'l' },
@@ -348,7 +352,7 @@ out:
 static int one_session_args(const char *cmd, int argc, char **argv,
 			    const char **repo, char **id)
 {
-	static const struct option opts[] = { repo_opt, { 0, 0, 0, 0 } };
+	static const struct option opts[] = { REPO_OPT, { 0, 0, 0, 0 } };
 	int c, r;
 
 	optind = 1;
@@ -440,7 +444,7 @@ int pt_cmd_break_lock(int argc, char **argv)
 
 int pt_cmd_export(int argc, char **argv)
 {
-	static const struct option opts[] = { repo_opt,
+	static const struct option opts[] = { REPO_OPT,
 					      { "output", required_argument,
 						NULL, 'o' },
 					      { 0, 0, 0, 0 } };
@@ -489,7 +493,7 @@ int pt_cmd_export(int argc, char **argv)
 
 int pt_cmd_import(int argc, char **argv)
 {
-	static const struct option opts[] = { repo_opt, { 0, 0, 0, 0 } };
+	static const struct option opts[] = { REPO_OPT, { 0, 0, 0, 0 } };
 	const char *repo = NULL;
 	struct pt_diags *d = NULL;
 	char *id = NULL;

@@ -72,7 +72,35 @@ int pt__render_record(struct pt_units *u, const struct pt_rfc822_record *raw,
 		      struct pt_rfc822_record **ret, const char **ret_field,
 		      struct pt_buf *err);
 
-/* Splits a WordList (whitespace/comma separated, "quoted" words). */
+/*
+ * Appends s as Python's json.dumps(ensure_ascii=True) writes a string.
+ * 0 or -ENOMEM.
+ */
+int pt__py_json_str(struct pt_buf *b, const char *s);
+
+/* A YAML null field (None upstream): present for the checksum only. */
+static inline bool pt__field_null(const struct pt_rfc822_field *f)
+{
+	return f->json && f->json[0] == 'n';
+}
+
+/*
+ * Parses YAML unit text (unit/yaml.c): one record per document, in u's
+ * arena, to *ret / *ret_n. An error is one diagnostic (file:line) and
+ * PT_EPARSE: nothing of the file is kept. -ENOMEM.
+ */
+int pt__yaml_records(struct pt_units *u, const char *text, size_t len,
+		     const char *file, const struct pt_rfc822_limits *lim,
+		     struct pt_diags *d, const struct pt_rfc822_record **ret,
+		     size_t *ret_n);
+
+/*
+ * Splits a list of words (whitespace/comma separated, "quoted" words).
+ * With qualify (id lists: upstream's WordList), the words are qualified
+ * with ns, '#' starts a comment that runs to the end of the line, '='
+ * separates, and an unterminated quote ends the list; without (flags,
+ * environ: re.split), every other character belongs to a word.
+ */
 int pt__wordlist(struct pt_units *u, const char *text, const char *ns,
 		 bool qualify, struct pt_strlist *ret);
 

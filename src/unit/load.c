@@ -119,13 +119,13 @@ static int add_other(struct pt_units *u, const struct pt_rfc822_record *rec,
 	return 1;
 }
 
-static int load_records(struct pt_units *u, struct pt_records *r,
-			const char *ns, struct pt_diags *d)
+static int load_records(struct pt_units *u, const struct pt_rfc822_record *recs,
+			size_t n, const char *ns, struct pt_diags *d)
 {
 	int added = 0, rc;
 
-	for (size_t i = 0; i < pt_records_count(r); i++) {
-		const struct pt_rfc822_record *rec = pt_records_get(r, i);
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_rfc822_record *rec = &recs[i];
 		const char *type = pt_rfc822_value(rec, "unit");
 		enum pt_unit_type t = PT_UNIT_JOB;
 
@@ -175,6 +175,19 @@ static int load_text(struct pt_units *u, const char *text, size_t len,
 			return -ENOMEM;
 		return 0;
 	}
+	if (pt__ends_with(file, ".yaml") || pt__ends_with(file, ".yml")) {
+		const struct pt_rfc822_record *recs;
+		size_t n;
+
+		rc = pt__yaml_records(u, text, len, file,
+				      opt ? &opt->limits : NULL, d, &recs, &n);
+		if (rc < 0)
+			return rc == -ENOMEM ? rc : 0;
+		ns = intern_ns(u, ns);
+		if (!ns)
+			return -ENOMEM;
+		return load_records(u, recs, n, ns, d);
+	}
 	rc = pt_rfc822_parse(text, len, file, opt ? &opt->limits : NULL, NULL,
 			     &r);
 	if (rc < 0)
@@ -197,7 +210,8 @@ static int load_text(struct pt_units *u, const char *text, size_t len,
 	ns = intern_ns(u, ns);
 	if (!ns)
 		return -ENOMEM;
-	return load_records(u, r, ns, d);
+	return load_records(u, pt_records_get(r, 0), pt_records_count(r), ns,
+			    d);
 }
 
 int pt_units_load_buffer(struct pt_units *u, const char *text, size_t len,
@@ -217,14 +231,6 @@ static int load_file(struct pt_units *u, const char *path, const char *ns,
 	size_t len = 0, limit = opt && opt->max_file ? opt->max_file : MAX_FILE;
 	int rc;
 
-	if (pt__ends_with(path, ".yaml") || pt__ends_with(path, ".yml")) {
-		rc = d ? pt__diags_add(d, PT_SEV_WARNING, PT_ENOTSUP, path, 0,
-				       NULL,
-				       "YAML units are not supported (file "
-				       "skipped)")
-		       : 0;
-		return rc < 0 ? rc : 0;
-	}
 	rc = pt__read_file(path, limit, &text, &len);
 	if (rc < 0) {
 		if (rc == -ENOMEM)
@@ -239,20 +245,39 @@ static int load_file(struct pt_units *u, const char *path, const char *ns,
 	return rc;
 }
 
-/* namespace= of manage.py's setup(), else name= up to ':'; NULL if none. */
+/* Where the setup( call of manage.py starts (the text if none). */
+static const char *setup_call(const char *text)
+{
+	const char *found = NULL;
+
+	for (const char *p = text; (p = strstr(p, "setup(")); p += 6)
+		if (p == text || !(isalnum((unsigned char)p[-1]) ||
+				   p[-1] == '_' || p[-1] == '.'))
+			found = p;
+	return found ? found : text;
+}
+
+/*
+ * namespace= of manage.py's setup(), else name= up to ':'; NULL if none.
+ * The built-in providers of checkbox-ng (categories, exporters,
+ * manifest) take their definition from plainbox.impl.providers.special:
+ * namespace com.canonical.plainbox.
+ */
 static char *manage_py_namespace(const char *dir)
 {
 	struct pt_buf path = PT_BUF_INIT;
 	char *text = NULL, *r = NULL;
+	const char *from;
 	size_t len;
 	static const char *const keys[] = { "namespace", "name" };
 
 	if (pt__buf_addf(&path, "%s/manage.py", dir) < 0 ||
 	    pt__read_file(path.s, 1 << 20, &text, &len) < 0)
 		goto out;
+	from = setup_call(text);
 	for (size_t k = 0; k < 2 && !r; k++) {
 		size_t kl = strlen(keys[k]);
-		for (const char *p = text; (p = strstr(p, keys[k])); p += kl) {
+		for (const char *p = from; (p = strstr(p, keys[k])); p += kl) {
 			const char *q = p + kl, *e;
 			char quote;
 			if (p > text && (isalnum((unsigned char)p[-1]) ||
@@ -280,6 +305,8 @@ static char *manage_py_namespace(const char *dir)
 			break;
 		}
 	}
+	if (!r && strstr(text, "plainbox.impl.providers.special"))
+		r = pt__strdup("com.canonical.plainbox");
 out:
 	pt__free(text);
 	pt__buf_release(&path);

@@ -869,3 +869,26 @@ const char *pt_plan_effective(const struct pt_plan_selection *p,
 	}
 	return v;
 }
+
+const struct pt_unit *pt_units_find_plan(const struct pt_units *u,
+					 const char *id)
+{
+	const struct pt_unit *found;
+
+	if (!u || !id)
+		return NULL;
+	found = pt_units_find(u, PT_UNIT_TEST_PLAN, id);
+	if (found || strstr(id, "::"))
+		return found;
+	for (size_t i = 0; i < u->units.n; i++) {
+		const struct pt_unit *x = u->units.v[i];
+
+		if (x->type != PT_UNIT_TEST_PLAN || !x->partial_id ||
+		    strcmp(x->partial_id, id) || x == found)
+			continue;
+		if (found && strcmp(found->id, x->id))
+			return NULL; /* ambiguous */
+		found = x;
+	}
+	return found;
+}

@@ -233,6 +233,7 @@ static int commit_record(struct pt_rfc822_parser *p)
 		f[i].key = k;
 		f[i].value = v;
 		f[i].line = rf->line;
+		f[i].json = NULL;
 	}
 	rec.file = r->file;
 	rec.line_start = p->line_start;
@@ -530,7 +531,9 @@ const struct pt_rfc822_field *pt_rfc822_field(const struct pt_rfc822_record *rec
 {
 	for (size_t i = 0; rec && i < rec->n; i++)
 		if (strcmp(rec->fields[i].key, key) == 0)
-			return &rec->fields[i];
+			return pt__field_null(&rec->fields[i])
+				       ? NULL
+				       : &rec->fields[i];
 	return NULL;
 }
 
@@ -541,6 +544,8 @@ const char *pt_rfc822_value(const struct pt_rfc822_record *rec,
 
 	for (size_t i = 0; rec && i < rec->n; i++) {
 		const char *k = rec->fields[i].key;
+		if (pt__field_null(&rec->fields[i]))
+			continue;
 		if (k[0] == '_' && strcmp(k + 1, name) == 0)
 			return rec->fields[i].value;
 		if (!f && strcmp(k, name) == 0)

@@ -474,11 +474,12 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 		}
 	}
 	rf[nraw++] = (struct pt_rfc822_field){ "template-engine", info.engine,
-					       tpl->line };
+					       tpl->line, NULL };
 	rf[nraw++] =
 		(struct pt_rfc822_field){ "template-id", info.id ? info.id : "",
-					  tpl->line };
-	rf[nraw++] = (struct pt_rfc822_field){ "unit", info.unit, tpl->line };
+					  tpl->line, NULL };
+	rf[nraw++] =
+		(struct pt_rfc822_field){ "unit", info.unit, tpl->line, NULL };
 	raw->n = nraw;
 	if (names.err) {
 		rc = names.err;

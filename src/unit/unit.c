@@ -221,20 +221,31 @@ int pt__wordlist(struct pt_units *u, const char *text, const char *ns,
 	for (const char *p = text; *p;) {
 		const char *b, *e, *w;
 
-		while (*p && is_sep((unsigned char)*p))
+		while (*p &&
+		       (is_sep((unsigned char)*p) || (qualify && *p == '=')))
 			p++;
 		if (!*p)
 			break;
+		if (qualify && *p == '#') {
+			/* WordScanner: a comment runs to the end of the line */
+			while (*p && *p != '\n')
+				p++;
+			continue;
+		}
 		if (*p == '"') {
 			b = ++p;
 			while (*p && *p != '"')
 				p++;
+			if (qualify && !*p)
+				break; /* "Missing end of word": the rest is
+					  lost */
 			e = p;
 			if (*p)
 				p++;
 		} else {
 			b = p;
-			while (*p && !is_sep((unsigned char)*p))
+			while (*p && !is_sep((unsigned char)*p) &&
+			       !(qualify && (*p == '#' || *p == '=')))
 				p++;
 			e = p;
 		}
@@ -361,15 +372,26 @@ static const struct {
 /* ------------------------------------------------------------------ */
 /* Checksum (§2.3)                                                     */
 
+/* JSON text goes to a SHA-256 (the checksum) or to out when set. */
 struct jsonw {
 	struct pt_sha256 sha;
+	struct pt_buf *out;
+	int err;
 	char buf[512];
 	size_t n;
 };
 
+static void jw_sink(struct jsonw *w, const char *s, size_t n)
+{
+	if (!w->out)
+		pt__sha256_update(&w->sha, s, n);
+	else if (pt__buf_add(w->out, s, n) < 0)
+		w->err = -ENOMEM;
+}
+
 static void jw_flush(struct jsonw *w)
 {
-	pt__sha256_update(&w->sha, w->buf, w->n);
+	jw_sink(w, w->buf, w->n);
 	w->n = 0;
 }
 
@@ -378,7 +400,7 @@ static void jw_put(struct jsonw *w, const char *s, size_t n)
 	if (w->n + n > sizeof(w->buf)) {
 		jw_flush(w);
 		if (n > sizeof(w->buf)) {
-			pt__sha256_update(&w->sha, s, n);
+			jw_sink(w, s, n);
 			return;
 		}
 	}
@@ -461,6 +483,18 @@ static void jw_str(struct jsonw *w, const char *s)
 	jw_put(w, "\"", 1);
 }
 
+int pt__py_json_str(struct pt_buf *b, const char *s)
+{
+	struct jsonw w;
+
+	w.out = b;
+	w.err = 0;
+	w.n = 0;
+	jw_str(&w, s);
+	jw_flush(&w);
+	return w.err;
+}
+
 static int cmp_field_key(const void *a, const void *b)
 {
 	const struct pt_rfc822_field *const *x = a, *const *y = b;
@@ -491,6 +525,8 @@ static int jw_record(struct jsonw *w, const struct pt_rfc822_record *rec,
 		jw_put(w, ":", 1);
 		if (index_number && strcmp(v[i]->key, "__index__") == 0)
 			jw_put(w, v[i]->value, strlen(v[i]->value));
+		else if (v[i]->json)
+			jw_put(w, v[i]->json, strlen(v[i]->json));
 		else
 			jw_str(w, v[i]->value);
 	}
@@ -515,6 +551,7 @@ int pt_unit_checksum(const struct pt_unit *u, char out[65])
 	if (!u || !out)
 		return -EINVAL;
 	pt__sha256_init(&w.sha);
+	w.out = NULL;
 	w.n = 0;
 	rc = jw_record(&w, u->raw_data ? u->raw_data : u->record, u->ns && *u->ns ? "namespace" : NULL,
 		       u->ns, false);
@@ -729,7 +766,7 @@ static void job_values(const struct pt_rfc822_record *rec,
 		bool t = k[0] == '_';
 		int f = field_slot(k + t);
 
-		if (f < 0 || (tr[f] && !t))
+		if (f < 0 || (tr[f] && !t) || pt__field_null(&rec->fields[i]))
 			continue;
 		v[f] = rec->fields[i].value;
 		tr[f] = t;
@@ -917,11 +954,13 @@ static void rec_set(struct pt_rfc822_record *r, struct pt_rfc822_field *f,
 	for (size_t i = 0; i < r->n; i++)
 		if (strcmp(f[i].key, key) == 0) {
 			f[i].value = value;
+			f[i].json = NULL;
 			return;
 		}
 	f[r->n].key = key;
 	f[r->n].value = value;
 	f[r->n].line = line;
+	f[r->n].json = NULL;
 	r->n++;
 }
 

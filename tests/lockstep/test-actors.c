@@ -521,6 +521,259 @@ PT_TEST(server_start_by_name)
 	all_pass(body_named, 20);
 }
 
+/* ---- by name, ignore, names in reports (issue 18) -------------------------
+ */
+
+/* init: arg is what init returns (0, PT_LS_IGNORE or an error). */
+static int id_init(void *arg, void **ret_state)
+{
+	*ret_state = NULL;
+	return (int)(intptr_t)arg;
+}
+
+/* Replies with its own pid in a and the request's a in b. */
+static int id_call(void *state, const struct pt_ls_msg *req,
+		   struct pt_ls_from from, struct pt_ls_msg *reply)
+{
+	(void)state;
+	(void)from;
+	reply->a = pt_ls_self();
+	reply->b = req->a;
+	return PT_LS_REPLY;
+}
+
+static int id_cast(void *state, const struct pt_ls_msg *msg)
+{
+	(void)state;
+	/* A cast forwards its a to the pid in b. */
+	pt_ls_send((int)msg->b, &(struct pt_ls_msg){ .type = A, .a = msg->a });
+	return 0;
+}
+
+static const struct pt_ls_server_ops id_ops = {
+	.init = id_init,
+	.handle_call = id_call,
+	.handle_cast = id_cast,
+	.name = "idsrv",
+};
+
+static void body_by_name(void *p)
+{
+	struct pt_ls_registry *reg = pt_ls_registry_new(PT_LS_UNIQUE);
+	struct pt_ls_msg r;
+	int s1, s2 = -5;
+
+	(void)p;
+	PT_LS_ASSERT(pt_ls_server_start_named(reg, "svc", false, &id_ops, NULL,
+					      &s1) == 0);
+	PT_LS_ASSERT(pt_ls_call_name(reg, "svc", &(struct pt_ls_msg){ .a = 9 },
+				     &r) == 0);
+	PT_LS_ASSERT_INT_EQ(r.a, s1);
+	PT_LS_ASSERT_INT_EQ(r.b, 9);
+	PT_LS_ASSERT(pt_ls_cast_name(reg, "svc",
+				     &(struct pt_ls_msg){
+					     .a = 4, .b = pt_ls_self() }) == 0);
+	PT_LS_ASSERT(pt_ls_recv(&r) == 0);
+	PT_LS_ASSERT_INT_EQ(r.a, 4);
+	/* stop by name: the holder goes, and with it the name. */
+	PT_LS_ASSERT(pt_ls_server_stop_name(reg, "svc", PT_LS_NORMAL) == 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_alive(s1), 0);
+	/* Nobody under the name: call and stop are noproc, cast dropped. */
+	PT_LS_ASSERT_INT_EQ(pt_ls_call_name(reg, "svc", NULL, &r), PT_EWORKER);
+	PT_LS_ASSERT_INT_EQ(pt_ls_server_stop_name(reg, "svc", PT_LS_NORMAL),
+			    PT_EWORKER);
+	PT_LS_ASSERT_INT_EQ(pt_ls_cast_name(reg, "svc", NULL), 0);
+	PT_LS_ASSERT_INT_EQ(pt_ls_call_name(NULL, "svc", NULL, &r), -EINVAL);
+	PT_LS_ASSERT_INT_EQ(pt_ls_cast_name(reg, NULL, NULL), -EINVAL);
+	/* The name now resolves to the new holder. */
+	PT_LS_ASSERT(pt_ls_server_start_named(reg, "svc", false, &id_ops, NULL,
+					      &s2) == 0);
+	PT_LS_ASSERT(s2 != s1);
+	PT_LS_ASSERT(pt_ls_call_name(reg, "svc", NULL, &r) == 0);
+	PT_LS_ASSERT_INT_EQ(r.a, s2);
+	/* No DOWN of the calls' monitors is left behind. */
+	PT_LS_ASSERT_INT_EQ(pt_ls_recv_timeout(0, &r), -ETIMEDOUT);
+}
+
+PT_TEST(server_call_cast_stop_by_name)
+{
+	all_pass(body_by_name, 30);
+}
+
+/* The lookup and the send are one step: nothing runs between them. */
+static void body_by_name_one_step(void *p)
+{
+	struct pt_ls_registry *reg = pt_ls_registry_new(PT_LS_UNIQUE);
+	struct pt_ls_msg r;
+	int s;
+
+	(void)p;
+	PT_LS_ASSERT(pt_ls_server_start_named(reg, "svc", false, &id_ops, NULL,
+					      &s) == 0);
+	PT_LS_ASSERT(pt_ls_call_name(reg, "svc",
+				     &(struct pt_ls_msg){ .type = 3, .a = 8 },
+				     &r) == 0);
+	PT_LS_ASSERT(0); /* end here: the report shows the schedule */
+}
+
+PT_TEST(call_by_name_is_one_sync_point)
+{
+	struct pt_ls_report *rep = one(body_by_name_one_step);
+	size_t n = pt_ls_trace_steps(rep->trace), calls = 0;
+	char *text = ls_text(rep->trace);
+
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_ASSERT);
+	/* Exactly one call step of P1, naming the resolved server. */
+	PT_ASSERT(strstr(text, " 1 call 2 msg 3 8 0\n"));
+	for (size_t i = 0; i < n; i++)
+		calls += pt_ls_trace_choice(rep->trace, i) == 1;
+	PT_ASSERT(
+		strstr(rep->text, "P1 call -> P2 (idsrv) {type 3, a 8, b 0}"));
+	PT_ASSERT(
+		strstr(rep->text, "P2 (idsrv) reply -> P1 {type 0, a 2, b 8}"));
+	PT_ASSERT(!strstr(text, " 1 lookup "));
+	PT_ASSERT(calls > 0);
+	pt_free(text);
+	pt_ls_report_free(rep);
+}
+
+static void body_ignore(void *p)
+{
+	struct pt_ls_registry *reg = pt_ls_registry_new(PT_LS_UNIQUE);
+	int s = -5;
+	uint64_t ref;
+	struct pt_ls_msg r;
+
+	(void)p;
+	/* Declining is not failing: its own return, no pid, no name. */
+	PT_LS_ASSERT_INT_EQ(
+		pt_ls_server_start_named(reg, "svc", true, &id_ops,
+					 (void *)(intptr_t)PT_LS_IGNORE, &s),
+		PT_LS_IGNORE);
+	PT_LS_ASSERT_INT_EQ(s, -5);
+	PT_LS_ASSERT_INT_EQ(pt_ls_whereis(reg, "svc"), 0);
+	/* The declining server ended normally (pid 2): noproc now. */
+	PT_LS_ASSERT(pt_ls_monitor(2, &ref) == 0);
+	PT_LS_ASSERT(pt_ls_recv(&r) == 0);
+	PT_LS_ASSERT_INT_EQ(r.type, PT_LS_DOWN);
+	PT_LS_ASSERT_INT_EQ(r.a, PT_LS_NOPROC);
+	PT_LS_ASSERT_INT_EQ(
+		pt_ls_server_start(&id_ops, (void *)(intptr_t)-EIO, &s), -EIO);
+	PT_LS_ASSERT_INT_EQ(s, -5);
+	PT_LS_ASSERT_INT_EQ(pt_ls_server_start(&id_ops, NULL, &s), 0);
+	PT_LS_ASSERT(s > 0);
+}
+
+PT_TEST(server_init_ignore_is_not_a_failure)
+{
+	all_pass(body_ignore, 20);
+}
+
+static void named_worker(void *p)
+{
+	(void)p;
+	pt_ls_send(1, &(struct pt_ls_msg){ .type = 5, .a = 17, .b = -2 });
+}
+
+static void body_names(void *p)
+{
+	struct pt_ls_msg r;
+
+	(void)p;
+	PT_LS_ASSERT_INT_EQ(pt_ls_set_name("main"), 0);
+	PT_LS_ASSERT_INT_EQ(
+		pt_ls_spawn_named("worker", false, named_worker, NULL), 2);
+	PT_LS_ASSERT(pt_ls_recv(&r) == 0);
+	PT_LS_ASSERT(0);
+}
+
+PT_TEST(reports_name_actors_and_show_messages)
+{
+	struct pt_ls_report *rep = ls_run(
+		"names", (struct pt_ls_opts){ .iterations = 1, .seed = 3 },
+		body_names, NULL);
+	char *text = ls_text(rep->trace);
+
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_ASSERT);
+	PT_ASSERT(strstr(rep->text, "P1 (main) spawn\n"));
+	PT_ASSERT(strstr(rep->text, "P2 (worker) start\n"));
+	PT_ASSERT(strstr(rep->text, "P2 (worker) send -> P1 (main) "
+				    "{type 5, a 17, b -2}\n"));
+	/* The trace keeps the names and payloads. */
+	PT_ASSERT(strstr(text, "\nactor 1 main\nactor 2 worker\nsteps "));
+	PT_ASSERT(strstr(text, " 2 send 1 msg 5 17 -2\n"));
+	pt_free(text);
+	pt_ls_report_free(rep);
+	PT_ASSERT_ERR(pt_ls_set_name("x"), PT_ESTATE);
+}
+
+/* Two named servers calling each other: the cycle is named. */
+static int ring_call(void *state, const struct pt_ls_msg *req,
+		     struct pt_ls_from from, struct pt_ls_msg *reply)
+{
+	(void)from;
+	(void)req;
+	/* state: the registry; call the other one by name. */
+	pt_ls_call_name(state, pt_ls_self() == 2 ? "bob" : "alice", NULL,
+			reply);
+	return PT_LS_REPLY;
+}
+
+static int ring_init(void *arg, void **ret_state)
+{
+	*ret_state = arg;
+	return 0;
+}
+
+static const struct pt_ls_server_ops ring_ops = {
+	.init = ring_init,
+	.handle_call = ring_call,
+};
+
+static void ring_client(void *p)
+{
+	struct pt_ls_msg r;
+
+	pt_ls_call_name(p, "alice", NULL, &r);
+}
+
+static void body_ring(void *p)
+{
+	struct pt_ls_registry *reg = pt_ls_registry_new(PT_LS_UNIQUE);
+	struct pt_ls_msg r;
+	int a, b;
+
+	(void)p;
+	PT_LS_ASSERT(pt_ls_server_start_named(reg, "alice", false, &ring_ops,
+					      reg, &a) == 0);
+	PT_LS_ASSERT(pt_ls_server_start_named(reg, "bob", false, &ring_ops, reg,
+					      &b) == 0);
+	pt_ls_spawn_named("client", false, ring_client, reg);
+	pt_ls_call_name(reg, "bob", NULL, &r);
+}
+
+PT_TEST(deadlock_report_shows_the_wait_for_cycle)
+{
+	struct pt_ls_report *rep =
+		ls_run("ring",
+		       (struct pt_ls_opts){ .iterations = 50,
+					    .strategy = PT_LS_RANDOM },
+		       body_ring, NULL);
+
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_DEADLOCK);
+	PT_ASSERT_STR_EQ(
+		strstr(rep->reason, "; wait-for cycle:"),
+		"; wait-for cycle: P2 (alice) waits in call for P3 (bob), "
+		"P3 (bob) waits in call for P2 (alice)");
+	PT_ASSERT(!strncmp(rep->reason,
+			   "no actor ready; blocked: P1 (recv) P2 (alice) "
+			   "(recv) P3 (bob) (recv) P4 (client) (recv)",
+			   strlen("no actor ready; blocked: P1 (recv) P2 "
+				  "(alice) (recv) P3 (bob) (recv) P4 (client) "
+				  "(recv)")));
+	pt_ls_report_free(rep);
+}
+
 /* ---- registry ---------------------------------------------------------------
  */
 

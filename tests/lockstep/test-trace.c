@@ -77,6 +77,52 @@ PT_TEST(trace_parse_format_round_trip)
 	}
 }
 
+/* Actor names and message payloads survive format and parse, and show. */
+PT_TEST(trace_names_and_messages_round_trip)
+{
+	static const char named[] = "lockstep-trace 1\n"
+				    "test t2\n"
+				    "seed 0\n"
+				    "iterations 1\n"
+				    "iteration 1\n"
+				    "iter-seed 5\n"
+				    "strategy random\n"
+				    "strategy-desc random max_steps=1000\n"
+				    "max-steps 1000\n"
+				    "kind deadlock\n"
+				    "fail-step 3\n"
+				    "actor 2 cache\n"
+				    "steps 3\n"
+				    "1 1 spawn 0\n"
+				    "2 2 start 0\n"
+				    "3 1 call 2 msg 7 -3 40\n"
+				    "end\n";
+	struct pt_ls_trace *t;
+	char err[128], *s;
+	size_t n;
+
+	PT_ASSERT_OK(
+		pt_ls_trace_parse(named, strlen(named), &t, err, sizeof(err)));
+	PT_ASSERT_OK(pt_ls_trace_format(t, &s, &n));
+	PT_ASSERT_STR_EQ(s, named);
+	pt_free(s);
+	PT_ASSERT_OK(pt_ls_trace_show(t, &s));
+	PT_ASSERT_STR_EQ(s,
+			 "test:       t2\n"
+			 "seed:       0\n"
+			 "iteration:  1 of 1\n"
+			 "iter seed:  5\n"
+			 "strategy:   random max_steps=1000\n"
+			 "kind:       deadlock\n"
+			 "schedule:   3 steps\n"
+			 "  step 1    P1 spawn\n"
+			 "  step 2    P2 (cache) start\n"
+			 "  step 3    P1 call -> P2 (cache) {type 7, a -3, b "
+			 "40}   <-- FAILED HERE\n");
+	pt_free(s);
+	pt_ls_trace_free(t);
+}
+
 PT_TEST(trace_of_a_run_round_trips)
 {
 	struct pt_ls_report *rep = ls_run(
@@ -131,8 +177,8 @@ PT_TEST(trace_parse_errors_name_the_line)
 	    "line 4: unknown key 'color'");
 	bad("seed 7\n", "seed\n", PT_EPARSE,
 	    "line 4: expected 'KEY VALUE', got 'seed'");
-	bad("strategy pos\n", "strategy dfs\n", PT_EPARSE,
-	    "line 8: strategy: unknown 'dfs'");
+	bad("strategy pos\n", "strategy bfs\n", PT_EPARSE,
+	    "line 8: strategy: unknown 'bfs'");
 	bad("kind assert\n", "kind oops\n", PT_EPARSE,
 	    "line 11: kind: unknown 'oops'");
 	bad("fail-step 4\n", "fail-step 5\n", PT_EPARSE,
@@ -144,9 +190,28 @@ PT_TEST(trace_parse_errors_name_the_line)
 	bad("3 2 start 0\n", "3 2 fly 0\n", PT_EPARSE,
 	    "line 17: step: unknown operation 'fly'");
 	bad("3 2 start 0\n", "3 2 start\n", PT_EPARSE,
-	    "line 17: step: expected 'K INDEX OP ARG', got '3 2 start'");
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B]', got "
+	    "'3 2 start'");
 	bad("3 2 start 0\n", "3 2 start 0 9\n", PT_EPARSE,
-	    "line 17: step: expected 'K INDEX OP ARG', got '3 2 start 0 9'");
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B]', got "
+	    "'3 2 start 0 9'");
+	bad("3 2 start 0\n", "3 2 start 0 mst 1 2 3\n", PT_EPARSE,
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B]', got "
+	    "'3 2 start 0 mst 1 2 3'");
+	bad("3 2 start 0\n", "3 2 send 1 msg x 2 3\n", PT_EPARSE,
+	    "line 17: step message: invalid in '3 2 send 1 msg x 2 3'");
+	bad("seed 7\n", "actor 2\n", PT_EPARSE,
+	    "line 4: actor: expected 'INDEX NAME', got '2'");
+	bad("seed 7\n", "actor 0 w\n", PT_EPARSE,
+	    "line 4: actor index: must be 1..4096");
+	bad("seed 7\n", "actor 2 w\nactor 2 v\n", PT_EPARSE,
+	    "line 5: actor 2: given twice");
+	bad("seed 7\n", "actor 2 a b\n", PT_EPARSE,
+	    "line 4: actor: expected 'INDEX NAME', got '2 a b'");
+	bad("seed 7\n", "actor 2 a\tb\n", PT_EPARSE,
+	    "line 4: actor: control character in name");
+	bad("seed 7\n", "actor 2 0123456789abcdef0123456789abcdef\n",
+	    PT_ETOOBIG, "line 4: actor: name longer than 31 bytes");
 	bad("3 2 start 0\n", "3 2 start 99999999999\n", PT_EPARSE,
 	    "line 17: step argument: invalid '99999999999'");
 	bad("3 2 start 0\n", "3 1000001 start 0\n", PT_EPARSE,

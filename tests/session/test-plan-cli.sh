@@ -142,8 +142,9 @@ check "plan_fake_resources" 0 "$tmp/want5" \
 	"$proctor" plan -n ns -p tp --fake-resources "$tmp/t.pxu"
 
 # A requires / template-filter that does not compile: a problem (exit 3);
-# the job stays on the run list with an inhibitor saying why, the template
-# (fake resources too) instantiates nothing.
+# the job stays on the run list with an inhibitor saying why; the template
+# is a problem too (fake resources do not apply filters, as upstream's
+# tp-export, so it instantiates there).
 cat >"$tmp/bad.pxu" <<'PXU'
 id: devices
 plugin: resource
@@ -172,8 +173,9 @@ include:
  q
 PXU
 cat >"$tmp/want6" <<OUT
-run list: 1 jobs
-    1  ns::q  [resource program does not compile: $tmp/bad.pxu:17: invalid syntax: expected ')', found end of expression (column 21)]
+run list: 2 jobs
+    1  ns::audio/NAME
+    2  ns::q  [resource program does not compile: $tmp/bad.pxu:17: invalid syntax: expected ')', found end of expression (column 21)]
 problems: 2
   template-filter of template 'ns::audio/{name}' does not compile: $tmp/bad.pxu:7: unterminated string literal (column 21)
   requires of job 'ns::q' does not compile: $tmp/bad.pxu:17: invalid syntax: expected ')', found end of expression (column 21)

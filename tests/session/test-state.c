@@ -398,6 +398,61 @@ PT_TEST(state_template_instantiation)
 	pt_diags_free(d);
 }
 
+/*
+ * A template-filter that references no resource: upstream raises
+ * NoResourcesReferenced; here nothing is generated and an error names the
+ * template and the line (with fake resources the filter is not read, as
+ * upstream's should_instantiate returns before compiling it).
+ */
+PT_TEST(state_template_filter_no_resources)
+{
+	static const char pxu[] =
+		"id: res\nplugin: resource\ncommand: echo\n\n"
+		"unit: template\ntemplate-resource: res\n"
+		"template-filter:\n res.kind == 'a'\n 1 == 1\n"
+		"id: gen-{name}\nplugin: shell\ncommand: echo {name}\n";
+	struct pt_units *u = NULL;
+	struct pt_diags *d = NULL;
+	struct pt_session *s = NULL;
+	const struct pt_job *jobs[8];
+	const char *k[] = { "kind", "name" };
+	const char *v1[] = { "a", "x" };
+	struct pt_resource_record recs[] = { { 2, k, v1 } };
+	struct pt_result pass = { .outcome = PT_OUTCOME_PASS };
+	const struct pt_diag *g;
+
+	for (int fake = 0; fake < 2; fake++) {
+		PT_ASSERT_OK(pt_units_new(&u));
+		PT_ASSERT_OK(pt_diags_new(&d));
+		PT_ASSERT_OK(pt_units_load_buffer(u, pxu, sizeof(pxu) - 1,
+						  "t.pxu", NULL, d));
+		jobs[0] = pt_units_job(u, 0);
+		PT_ASSERT_OK(pt_session_new(jobs, 1, &s));
+		PT_ASSERT_OK(pt_session_attach_units(s, u, d));
+		pt_session_set_fake_resources(s, fake);
+		PT_ASSERT_OK(pt_session_set_result(s, 0, &pass, recs, 1));
+		if (fake) {
+			PT_ASSERT_UINT_EQ(pt_session_job_count(s), 2);
+			PT_ASSERT_UINT_EQ(pt_diags_count(d), 0);
+		} else {
+			PT_ASSERT_UINT_EQ(pt_session_job_count(s), 1);
+			PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
+			g = pt_diags_get(d, 0);
+			PT_ASSERT_INT_EQ(g->severity, PT_SEV_ERROR);
+			PT_ASSERT_STR_EQ(g->file, "t.pxu");
+			PT_ASSERT_UINT_EQ(g->line, 9);
+			PT_ASSERT_STR_EQ(g->message,
+					 "template 'gen-{name}': "
+					 "NoResourcesReferenced: expression "
+					 "did not reference any resources "
+					 "(nothing generated)");
+		}
+		pt_session_free(s);
+		pt_units_free(u);
+		pt_diags_free(d);
+	}
+}
+
 /* A resource job's stdout, parsed: records before a syntax error stay. */
 PT_TEST(state_result_from_output)
 {

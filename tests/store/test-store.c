@@ -1017,7 +1017,7 @@ PT_TEST(foreign_and_future_databases_are_refused)
 	PT_ASSERT_ERR(pt_store_open(repo(), id, PT_STORE_READ, d, &t),
 		      PT_EINCOMPAT);
 	PT_ASSERT_STR_EQ(diag_msg(d), "session schema version 99 is not "
-				      "supported (this proctor reads 1)");
+				      "supported (this proctor reads 1 to 2)");
 	PT_ASSERT_OK(pt__buf_addf(&p, "%s/%s/session.db", repo(), id));
 	PT_ASSERT_OK(unlink(p.s));
 	PT_ASSERT_OK(pt__write_file_atomic(p.s, "garbage garbage garbage", 23,
@@ -1026,6 +1026,88 @@ PT_TEST(foreign_and_future_databases_are_refused)
 		      PT_ECORRUPT);
 	pt__buf_release(&p);
 	pt_diags_free(d);
+	pt__free(id);
+}
+
+/*
+ * A session of schema version 1 (before lanes, flaky marks and executor
+ * handles): readers read it as it is, the first writer migrates it.
+ */
+PT_TEST(schema_1_session_is_read_then_migrated_by_a_writer)
+{
+	struct pt_store *s = create("old"), *t = NULL;
+	char *id = pt__strdup(pt_store_id(s));
+	struct pt_result x = res(PT_OUTCOME_PASS, 1);
+	struct pt_store_state *st = NULL;
+	char dst[4096];
+
+	PT_ASSERT_OK(pt_store_commit_result(s, "a", &x, PT_SYNC_NORMAL));
+	/* Back to version 1's tables. */
+	PT_ASSERT_OK(pt__store_exec(s, "DROP TABLE handles;"
+				       "ALTER TABLE results DROP COLUMN lane;"
+				       "ALTER TABLE results DROP COLUMN flaky;"
+				       "PRAGMA user_version = 1"));
+	pt_store_free(s);
+
+	PT_ASSERT_OK(pt_store_open(repo(), id, PT_STORE_READ, NULL, &t));
+	PT_ASSERT_OK(pt_store_load(t, &st));
+	PT_ASSERT_UINT_EQ(st->n_results, 1);
+	PT_ASSERT_UINT_EQ(st->results[0].r.lane, 0);
+	PT_ASSERT(!st->results[0].r.flaky);
+	PT_ASSERT_UINT_EQ(st->n_handles, 0);
+	pt_store_state_free(st);
+	PT_ASSERT_INT_EQ(t->schema, 1);
+	pt_store_free(t);
+
+	PT_ASSERT_OK(pt_store_open(repo(), id, PT_STORE_WRITE, NULL, &t));
+	PT_ASSERT_INT_EQ(t->schema, 2);
+	x = res(PT_OUTCOME_PASS, 2);
+	x.lane = 3;
+	x.flaky = true;
+	PT_ASSERT_OK(pt_store_commit_result(t, "b", &x, PT_SYNC_NORMAL));
+	PT_ASSERT_OK(
+		pt_store_set_handle(t, "b", 2, "slurm:4711", PT_SYNC_FULL));
+	PT_ASSERT_OK(
+		pt_store_set_handle(t, "c", 1, "slurm:4712", PT_SYNC_NORMAL));
+	PT_ASSERT_OK(pt_store_set_handle(t, "c", 1, NULL, PT_SYNC_NORMAL));
+	PT_ASSERT_ERR(pt_store_set_handle(t, "c", 1, "", PT_SYNC_NORMAL),
+		      -EINVAL);
+	pt_store_free(t);
+
+	PT_ASSERT_OK(pt_store_open(repo(), id, PT_STORE_READ, NULL, &t));
+	PT_ASSERT_OK(pt_store_load(t, &st));
+	PT_ASSERT_UINT_EQ(st->n_results, 2);
+	PT_ASSERT_STR_EQ(st->results[0].job_id, "a");
+	PT_ASSERT_UINT_EQ(st->results[0].r.lane, 0);
+	PT_ASSERT_UINT_EQ(st->results[1].r.lane, 3);
+	PT_ASSERT(st->results[1].r.flaky);
+	PT_ASSERT_UINT_EQ(st->n_handles, 1);
+	PT_ASSERT_STR_EQ(st->handles[0].job_id, "b");
+	PT_ASSERT_UINT_EQ(st->handles[0].attempt, 2);
+	PT_ASSERT_STR_EQ(st->handles[0].handle, "slurm:4711");
+	pt_store_state_free(st);
+
+	/* Lanes, flaky marks and handles travel in an export. */
+	snprintf(dst, sizeof(dst), "%s/old.proctor.gz", pt_test_tmpdir());
+	PT_ASSERT_OK(pt_store_export(t, dst, NULL));
+	pt_store_free(t);
+	{
+		char *nid = NULL;
+		const char *r2 = pt_test_path("repo2");
+
+		PT_ASSERT_OK(pt_store_import(r2, dst, NULL, &nid));
+		PT_ASSERT_OK(pt_store_open(r2, nid, PT_STORE_READ, NULL, &t));
+		PT_ASSERT_OK(pt_store_load(t, &st));
+		PT_ASSERT_UINT_EQ(st->n_results, 2);
+		PT_ASSERT_UINT_EQ(st->results[1].r.lane, 3);
+		PT_ASSERT(st->results[1].r.flaky);
+		PT_ASSERT(!st->results[0].r.flaky);
+		PT_ASSERT_UINT_EQ(st->n_handles, 1);
+		PT_ASSERT_STR_EQ(st->handles[0].handle, "slurm:4711");
+		pt_store_state_free(st);
+		pt_store_free(t);
+		pt_free(nid);
+	}
 	pt__free(id);
 }
 

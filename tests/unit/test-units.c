@@ -275,7 +275,7 @@ PT_TEST(provider_directory_and_namespace)
 	snprintf(p, sizeof(p), "%s/prov/units/sub/a.pxu", root);
 	write(p, "id: a\nplugin: shell\n");
 	snprintf(p, sizeof(p), "%s/prov/units/c.yaml", root);
-	write(p, "id: c\n");
+	write(p, "id: c\nplugin: shell\n");
 	snprintf(p, sizeof(p), "%s/prov/units/ignored.md", root);
 	write(p, "id: c\n");
 	snprintf(p, sizeof(p), "%s/prov/units/bad.pxu", root);
@@ -286,36 +286,47 @@ PT_TEST(provider_directory_and_namespace)
 	PT_ASSERT_OK(pt_units_new(&u));
 	PT_ASSERT_OK(pt_diags_new(&d));
 	snprintf(p, sizeof(p), "%s/prov", root);
-	PT_ASSERT_INT_EQ(pt_units_load_path(u, p, NULL, d), 3);
-	PT_ASSERT_UINT_EQ(pt_units_job_count(u), 3);
+	PT_ASSERT_INT_EQ(pt_units_load_path(u, p, NULL, d), 4);
+	PT_ASSERT_UINT_EQ(pt_units_job_count(u), 4);
 	PT_ASSERT_STR_EQ(pt_units_job(u, 0)->id, "com.example::b");
-	PT_ASSERT_STR_EQ(pt_units_job(u, 1)->id, "com.example::a");
-	PT_ASSERT_STR_EQ(pt_units_job(u, 2)->id, "com.example::r");
+	PT_ASSERT_STR_EQ(pt_units_job(u, 1)->id, "com.example::c");
+	PT_ASSERT_STR_EQ(pt_units_job(u, 2)->id, "com.example::a");
+	PT_ASSERT_STR_EQ(pt_units_job(u, 3)->id, "com.example::r");
 	assert_list(pt_units_job(u, 0)->depends, "com.example::a");
-	PT_ASSERT_UINT_EQ(pt_diags_count(d), 2);
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
 	g = pt_diags_get(d, 0);
 	PT_ASSERT(pt__ends_with(g->file, "/prov/units/bad.pxu"));
 	PT_ASSERT_INT_EQ(g->line, 3);
 	PT_ASSERT_STR_EQ(g->message,
 			 "Unexpected non-empty line: 'foo' (file skipped)");
-	g = pt_diags_get(d, 1);
-	PT_ASSERT(pt__ends_with(g->file, "/prov/units/c.yaml"));
-	PT_ASSERT_INT_EQ(g->severity, PT_SEV_WARNING);
-	PT_ASSERT_STR_EQ(g->message,
-			 "YAML units are not supported (file skipped)");
 	pt_units_free(u);
 
 	/* An explicit namespace wins; a name= gives the part before ':'. */
 	PT_ASSERT_OK(pt_units_new(&u));
-	PT_ASSERT_INT_EQ(pt_units_load_path(u, p, &opt, NULL), 3);
+	PT_ASSERT_INT_EQ(pt_units_load_path(u, p, &opt, NULL), 4);
 	PT_ASSERT_NOT_NULL(pt_units_find_job(u, "explicit::a"));
 	pt_units_free(u);
 	snprintf(p, sizeof(p), "%s/prov/manage.py", root);
 	write(p, "setup(name='2013.com.example:prov')\n");
 	snprintf(p, sizeof(p), "%s/prov", root);
 	PT_ASSERT_OK(pt_units_new(&u));
-	PT_ASSERT_INT_EQ(pt_units_load_path(u, p, NULL, NULL), 3);
+	PT_ASSERT_INT_EQ(pt_units_load_path(u, p, NULL, NULL), 4);
 	PT_ASSERT_NOT_NULL(pt_units_find_job(u, "2013.com.example::a"));
+	pt_units_free(u);
+
+	/*
+	 * checkbox-ng's built-in providers: the definition comes from
+	 * plainbox.impl.providers.special; a name= outside setup() (a
+	 * command class's) is not the provider's.
+	 */
+	snprintf(p, sizeof(p), "%s/prov/manage.py", root);
+	write(p, "from plainbox.impl.providers.special import get_x_def\n"
+		 "class C:\n    name = \"develop\"\n"
+		 "setup(name=x_def.name)\n");
+	snprintf(p, sizeof(p), "%s/prov", root);
+	PT_ASSERT_OK(pt_units_new(&u));
+	PT_ASSERT_INT_EQ(pt_units_load_path(u, p, NULL, NULL), 4);
+	PT_ASSERT_NOT_NULL(pt_units_find_job(u, "com.canonical.plainbox::a"));
 	pt_units_free(u);
 
 	/* A missing path is a diagnostic, not a failure. */
