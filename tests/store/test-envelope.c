@@ -577,3 +577,28 @@ PT_TEST_TIMEOUT(gzip_bombs_are_refused_within_bounds, 120)
 		PT_ASSERT_INT_LE(res[0], (int64_t)BOMB_SLACK * 2000000000);
 	}
 }
+
+/* JSON nested 20,000 deep: jansson stops at its own limit (2048), a
+ * clear error, not a stack overflow. */
+PT_TEST(deep_json_is_refused)
+{
+	struct pt_buf t = PT_BUF_INIT, z = PT_BUF_INIT;
+	struct pt_envelope *e = NULL;
+	struct pt_diags *d = NULL;
+
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt__buf_adds(&t, HDR("1") "{\"jobs\":"));
+	for (int i = 0; i < 20000; i++)
+		PT_ASSERT_OK(pt__buf_addch(&t, '['));
+	for (int i = 0; i < 20000; i++)
+		PT_ASSERT_OK(pt__buf_addch(&t, ']'));
+	PT_ASSERT_OK(pt__buf_adds(&t, "}\n"));
+	gz(t.s, t.len, &z);
+	PT_ASSERT_ERR(pt__envelope_parse(z.s, z.len, false, d, &e),
+		      PT_ECORRUPT);
+	PT_ASSERT_STR_EQ(last_msg(d), "envelope: body line, byte 2056: "
+				      "maximum parsing depth reached near '['");
+	pt__buf_release(&t);
+	pt__buf_release(&z);
+	pt_diags_free(d);
+}
