@@ -3,6 +3,7 @@
 #include "os/file.h"
 #include "base/buf.h"
 #include "base/common.h"
+#include "base/vec.h"
 #include "os/fd.h"
 
 #include <dirent.h>
@@ -232,45 +233,96 @@ int pt__mkdir_p(const char *path, mode_t mode)
 	return r;
 }
 
-static int rm_at(int dfd, const char *name)
-{
-	struct stat st;
-	int r = 0;
-
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (S_ISDIR(st.st_mode)) {
-		int fd =
-			openat(dfd, name,
-			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR *d;
-		struct dirent *e;
-
-		if (fd < 0)
-			return -errno;
-		d = fdopendir(fd);
-		if (!d) {
-			close(fd);
-			return -errno;
-		}
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			r = rm_at(dirfd(d), e->d_name);
-			if (r < 0)
-				break;
-		}
-		closedir(d);
-		if (r == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0)
-			r = errno == ENOENT ? 0 : -errno;
-		return r;
-	}
-	if (unlinkat(dfd, name, 0) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	return 0;
-}
+/*
+ * rm -rf without recursion: a directory tree as deep as a job cares to
+ * make it must not exhaust the stack. One open directory per level (the
+ * fd limit bounds the depth: -EMFILE past it, nothing crashes).
+ */
+struct rm_level {
+	DIR *d;
+	char *name; /* in the parent level's directory */
+};
 
 int pt__rm_rf(const char *path)
 {
-	return rm_at(AT_FDCWD, path);
+	PT_VEC(struct rm_level) st = PT_VEC_INIT;
+	struct stat sb;
+	int r = 0, fd;
+
+	if (lstat(path, &sb) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	{
+		struct rm_level top = { fdopendir(fd), NULL };
+		if (!top.d) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		if (pt_vec_push(&st, top) < 0) {
+			closedir(top.d);
+			return -ENOMEM;
+		}
+	}
+	while (st.n) {
+		struct rm_level *lv = &st.v[st.n - 1];
+		struct dirent *e;
+		int dfd = dirfd(lv->d);
+
+		errno = 0;
+		e = r ? NULL : readdir(lv->d);
+		if (!e) {
+			struct rm_level done = *lv;
+
+			if (!r && errno)
+				r = -errno;
+			closedir(done.d);
+			st.n--;
+			if (!r && done.name &&
+			    unlinkat(dirfd(st.v[st.n - 1].d), done.name,
+				     AT_REMOVEDIR) < 0 &&
+			    errno != ENOENT)
+				r = -errno;
+			pt__free(done.name);
+			continue;
+		}
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				r = -errno;
+			continue;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			if (unlinkat(dfd, e->d_name, 0) < 0 && errno != ENOENT)
+				r = -errno;
+			continue;
+		}
+		fd = openat(dfd, e->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			continue;
+		}
+		{
+			struct rm_level sub = { fdopendir(fd),
+						pt__strdup(e->d_name) };
+			if (!sub.d || !sub.name || pt_vec_push(&st, sub) < 0) {
+				r = sub.d ? -ENOMEM : -errno;
+				if (sub.d)
+					closedir(sub.d);
+				else
+					close(fd);
+				pt__free(sub.name);
+			}
+		}
+	}
+	pt_vec_release(&st);
+	if (!r && rmdir(path) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
 }

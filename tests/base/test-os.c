@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -151,6 +152,52 @@ PT_TEST(atomic_write_concurrent_writers_do_not_corrupt)
 	PT_ASSERT_UINT_EQ(count_entries(dir), 1);
 	pt__free(a);
 	pt__free(b);
+}
+
+/* rm -rf of a tree 4,000 directories deep (a job can make one in its
+ * temporary directory) with a 256 KiB stack: no recursion, no crash. */
+PT_TEST(rm_rf_deep_tree_without_recursion)
+{
+	const char *top = pt_test_path("deep");
+	struct rlimit nofile;
+	int st = 0;
+	pid_t pid;
+
+	PT_ASSERT_OK(mkdir(top, 0700));
+	{
+		int fd = open(top, O_RDONLY | O_DIRECTORY);
+
+		PT_ASSERT_INT_GE(fd, 0);
+		for (int i = 0; i < 4000; i++) {
+			int sub;
+
+			PT_ASSERT_OK(mkdirat(fd, "d", 0700));
+			sub = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+			PT_ASSERT_INT_GE(sub, 0);
+			close(fd);
+			fd = sub;
+		}
+		PT_ASSERT_INT_GE(openat(fd, "f", O_CREAT | O_WRONLY, 0600), 0);
+		close(fd);
+	}
+	PT_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &nofile));
+	if (nofile.rlim_max != RLIM_INFINITY && nofile.rlim_max < 4100)
+		pt_test_skip("needs 4100 open files");
+	pid = fork();
+	PT_ASSERT_INT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit stack = { 256 << 10, 256 << 10 };
+
+		nofile.rlim_cur = 4100;
+		if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
+		    setrlimit(RLIMIT_STACK, &stack) < 0)
+			_exit(2);
+		_exit(pt__rm_rf(top) == 0 ? 0 : 1);
+	}
+	PT_ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
+	PT_ASSERT(WIFEXITED(st));
+	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 0);
+	PT_ASSERT_INT_EQ(access(top, F_OK), -1);
 }
 
 PT_TEST(mkdir_p_and_rm_rf)
