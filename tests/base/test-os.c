@@ -119,12 +119,15 @@ PT_TEST(atomic_write_concurrent_writers_do_not_corrupt)
 		pid[w] = fork();
 		PT_ASSERT_INT_GE(pid[w], 0);
 		if (pid[w] == 0) {
-			for (int i = 0; i < ROUNDS; i++)
-				if (pt__write_file_atomic(path, w ? b : a,
-							  w ? LEN_B : LEN_A,
-							  0644) != 0)
-					_exit(1);
-			_exit(0);
+			int bad = 0;
+
+			for (int i = 0; i < ROUNDS && !bad; i++)
+				bad = pt__write_file_atomic(path, w ? b : a,
+							    w ? LEN_B : LEN_A,
+							    0644) != 0;
+			pt__free(a);
+			pt__free(b);
+			_exit(bad);
 		}
 	}
 	while (done < 2) {
@@ -156,7 +159,7 @@ PT_TEST(atomic_write_concurrent_writers_do_not_corrupt)
 
 /* rm -rf of a tree 4,000 directories deep (a job can make one in its
  * temporary directory) with a 256 KiB stack: no recursion, no crash. */
-PT_TEST(rm_rf_deep_tree_without_recursion)
+PT_TEST_TIMEOUT(rm_rf_deep_tree_without_recursion, 30)
 {
 	const char *top = pt_test_path("deep");
 	struct rlimit nofile;
