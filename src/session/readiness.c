@@ -67,7 +67,8 @@ static int compute(const struct pt_session *s, uint32_t j, struct ibvec *out,
 		   char **ret_text)
 {
 	const struct pt__jobst *js = &s->jobs.v[j];
-	const struct pt__edge *e = s->edges.v + js->edge_off;
+	const struct pt__edge *e =
+		js->edge_n ? s->edges.v + js->edge_off : NULL;
 	int r = 0;
 
 	out->n = 0;

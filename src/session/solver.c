@@ -175,7 +175,9 @@ int pt__graph_build(struct pt_session *s)
 	/* Sort and de-duplicate each list (a dependency set, as upstream). */
 	total = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct pt__edge *e = s->edges.v + (fill[i] - count[i]);
+		/* No edges at all: edges.v is NULL, and NULL + 0 is UB. */
+		struct pt__edge *e =
+			count[i] ? s->edges.v + (fill[i] - count[i]) : NULL;
 		size_t m = count[i], w = 0;
 
 		sort_edges(e, m);
