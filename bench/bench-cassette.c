@@ -21,6 +21,7 @@
 
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +173,106 @@ static double two_procs(enum kind k, const char *shm_file,
 	return 2.0 * N_ADVANCE / secs(t1 - t0);
 }
 
+/* ---- recording ------------------------------------------------------- */
+
+#define REC_BODY 4000
+
+static int rec_fwd(void *ctx, const struct pt_http_request *req,
+		   struct pt_http_response *resp)
+{
+	static char body[REC_BODY + 1];
+
+	(void)ctx;
+	(void)req;
+	if (!body[0])
+		memset(body, 'x', REC_BODY);
+	resp->status = 200;
+	pt_http_response_add_header(resp, "content-type", "text/plain");
+	return pt_http_response_set_body(resp, body, REC_BODY);
+}
+
+/*
+ * Milliseconds per recorded interaction (a 4 kB response), best of
+ * `count` records, into a cassette that already holds `prior`
+ * interactions of the same size (written once beforehand).
+ */
+static double bench_record(const char *dir, int prior, int count,
+			   size_t *ret_size)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_http_request req = { .method = "GET" };
+	struct pt_http_response *resp;
+	struct pt_cassette *c;
+	char path[128], url[64];
+	double best = 1e30;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/rec-%d.json", dir, prior);
+	o.max_bytes = (size_t)1 << 30;
+	if (prior) {
+		struct pt_buf b = PT_BUF_INIT;
+		char *body = pt__malloc(REC_BODY + 1);
+
+		memset(body, 'x', REC_BODY);
+		body[REC_BODY] = '\0';
+		pt__buf_adds(&b, "{\"interactions\": [");
+		for (int i = 0; i < prior; i++)
+			pt__buf_addf(
+				&b,
+				"%s{\"recorded_at\": \"x\", \"request\": "
+				"{\"body\": \"\", \"body_type\": \"text\", "
+				"\"headers\": {}, \"method\": \"GET\", "
+				"\"query_string\": \"\", \"uri\": "
+				"\"http://old.test/%d\"}, \"response\": "
+				"{\"body\": \"%s\", \"body_type\": \"text\", "
+				"\"headers\": {}, \"status\": 200}}",
+				i ? ", " : "", i, body);
+		pt__buf_adds(&b, "], \"version\": \"2.0\"}\n");
+		pt__write_file_atomic(path, b.s, b.len, 0644);
+		pt__buf_release(&b);
+		pt__free(body);
+	}
+	if (pt_cassette_open(path, &o, NULL, &c) < 0)
+		return -1;
+	for (int i = 0; i < count; i++) {
+		int64_t t0;
+		double ms;
+
+		snprintf(url, sizeof(url), "http://new.test/%d", i);
+		req.url = url;
+		t0 = pt__now_ns();
+		if (pt_cassette_play(c, &req, rec_fwd, NULL, NULL, &resp) < 0)
+			return -1;
+		ms = (double)(pt__now_ns() - t0) / 1e6;
+		best = ms < best ? ms : best;
+		pt_http_response_free(resp);
+	}
+	pt_cassette_free(c);
+	*ret_size = stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+	return best;
+}
+
+static int main_record(void)
+{
+	char dir[] = "/tmp/bench-cassette-XXXXXX";
+	size_t small_size, big_size;
+	double small, big;
+
+	if (!mkdtemp(dir))
+		return 1;
+	small = bench_record(dir, 0, 10, &small_size);
+	big = bench_record(dir, 10000, 10, &big_size);
+	pt__rm_rf(dir);
+	if (small < 0 || big < 0)
+		return 1;
+	printf("metric record_ms_small_cassette %.3f ms (%zu bytes)\n", small,
+	       small_size);
+	printf("metric record_ms_big_cassette %.3f ms (%zu bytes)\n", big,
+	       big_size);
+	printf("metric record_big_vs_small %.2f ratio\n", big / small);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/bench-cassette-XXXXXX", file[64];
@@ -179,6 +280,8 @@ int main(int argc, char **argv)
 	struct pt_cassette_session *s;
 	double lk, lkc, b, key, slot;
 
+	if (argc > 1 && strcmp(argv[1], "--record") == 0)
+		return main_record();
 	/* best of three rounds */
 	lk = lkc = 0;
 	for (int round = 0; round < 3; round++) {

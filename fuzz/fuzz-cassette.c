@@ -1,7 +1,8 @@
 /*
  * fuzz/fuzz-cassette.c - the cassette loader: JSON, structure checks,
  * migration, canonical forms, then a lookup, the summaries and a dump of
- * whatever loaded. Must never crash, leak or hang.
+ * whatever loaded; and the undo record of an append (the lock file)
+ * applied to a file's text. Must never crash, leak or hang.
  */
 #include "base/common.h"
 #include "cassette/internal.h"
@@ -24,6 +25,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pt_cassette *c;
 	char *text;
 
+	/* the lock file's undo record against a file text: the input split
+	 * at its first NUL (record, then text) */
+	const uint8_t *nul = memchr(data, 0, size);
+	if (nul) {
+		size_t rn = (size_t)(nul - data), tn = size - rn - 1;
+		char *t = pt__malloc(tn + 1);
+
+		if (t) {
+			memcpy(t, nul + 1, tn);
+			t[tn] = '\0';
+			(void)pt__undo_apply((const char *)data, rn, &t, &tn);
+			pt__free(t);
+		}
+	}
 	if (pt_diags_new(&d) < 0)
 		return 0;
 	o.mode = PT_CASSETTE_REPLAY;

@@ -33,7 +33,7 @@ mk() {
 	mkdir -p "$tmp/t/$(dirname "$1")" && printf '%s\n' "$2" >"$tmp/t/$1"
 }
 
-echo "1..4"
+echo "1..5"
 
 # A clean tree: citations of docs/, the allowed corpus path, and seed data
 # under fuzz/corpus (not checked) that looks like a reference.
@@ -41,6 +41,8 @@ mk src/unit/a.c '/* unit/a.c - templates (docs/plainbox.md §2.5) */'
 mk meson_options.txt "option('corpus', description : 'default: ../shared/corpus/checkbox')"
 mk fuzz/corpus/fuzz-x/seed 'spec §2.5 ../shared/DESIGN.md'
 mk docs/x.md 'The behaviour of docs/peers.md §4.3; FIPS 180-4 §6.2.'
+mk docs/plainbox.md '### §2.5 Templates'
+mk docs/peers.md '### §4.3 Test surface'
 expect "a clean tree passes" 0 "refs ok"
 
 # References outside the repository, one per pattern; a "*" in a line must
@@ -69,6 +71,19 @@ refs: 2 references to documents outside the repository; state the behaviour in d
 mk tests/refs-sweep.pending '# nothing enforced yet'
 expect "pending: other files are counted, not failed" 0 \
 "refs ok in the files of tests/refs-sweep.pending; 5 references elsewhere wait for the sweep"
+
+# Citations must name sections that exist.
+rm -rf "$tmp/t"
+mk docs/plainbox.md '# Title
+## §2 Units
+### §2.5 Templates'
+mk docs/peers.md '## §P2 Deterministic testing'
+mk src/unit/c.c '/* templates (docs/plainbox.md §2.5), units (docs/plainbox.md §2.), peers §P2 */
+/* docs/plainbox.md §2.6 and `docs/peers.md` §4.3 */'
+expect "citations of missing sections are reported" 1 \
+"src/unit/c.c:2:docs/plainbox.md §2.6: no such section in docs/plainbox.md
+src/unit/c.c:2:\`docs/peers.md\` §4.3: no such section in docs/peers.md
+refs: 2 citations of sections that do not exist"
 
 if [ -n "${PT_TALLY:-}" ]; then
 	echo "$pass $fail" >>"$PT_TALLY"

@@ -67,9 +67,33 @@ done
 set +f
 IFS=$oldifs
 
+# Every citation "docs/plainbox.md §N" or "docs/peers.md §N" names a
+# section that exists (a heading "## §N ..." or "### §N ..." of that note).
+cites=$(files | tr '\n' '\0' |
+	xargs -0 grep -noIE '`?docs/(plainbox|peers)\.md`? §P?[0-9]+(\.[0-9]+)*' \
+	/dev/null)
+missing=0
+IFS=$nl
+set -f
+for c in $cites; do
+	doc=$(printf '%s\n' "$c" |
+		sed 's/^[^:]*:[0-9]*:`\{0,1\}\(docs\/[a-z]*\.md\).*/\1/')
+	sec=$(printf '%s\n' "$c" | sed 's/.*§//')
+	if ! grep -qE "^#+ §$sec( |\$)" "$doc" 2>/dev/null; then
+		echo "$c: no such section in $doc"
+		missing=$((missing + 1))
+	fi
+done
+set +f
+IFS=$oldifs
 if [ $bad -gt 0 ]; then
 	echo "refs: $bad references to documents outside the repository;" \
 	     "state the behaviour in docs/ and cite it (docs/plainbox.md §2.5)"
+fi
+if [ $missing -gt 0 ]; then
+	echo "refs: $missing citations of sections that do not exist"
+fi
+if [ $bad -gt 0 ] || [ $missing -gt 0 ]; then
 	status=1
 elif [ -f "$pending" ]; then
 	echo "refs ok in the files of $pending; $waiting references" \

@@ -52,6 +52,14 @@ enum {
 			   PT_MATCH_HEADERS | PT_MATCH_BODY,
 };
 
+/*
+ * Headers that every HTTP client sets its own way (user-agent, accept,
+ * accept-encoding, connection, host, content-length): the proxy's default
+ * opts.match_ignore_headers, so that a cassette recorded with one client
+ * replays for another. NULL-terminated.
+ */
+PT_API extern const char *const pt_cassette_client_headers[];
+
 /* Default limits (0 in the options means these). */
 #define PT_CASSETTE_MAX_BYTES	     (64u << 20)
 #define PT_CASSETTE_MAX_INTERACTIONS 100000u
@@ -152,27 +160,42 @@ struct pt_cassette_template {
 /*
  * Sessions: the interaction index of sequential matching, per cassette
  * path. A local session lives in this process; a shared session lives in
- * a small file mapped by every process that opens it, and its
- * get-and-advance is one atomic fetch-add (linearisable across threads
- * and processes). Nesting a cassette that is already active keeps the
- * index; ending the outermost use resets it for the next use.
+ * a file mapped by every process that opens it, and its get-and-advance
+ * is one atomic fetch-add (linearisable across threads and processes).
+ * Nesting a cassette that is already active keeps the index; ending the
+ * outermost use forgets the key (its slot is freed), so the next use
+ * starts at 0. Sequential cassettes opened without a session share the
+ * process's default local session, so nested uses of one path in one
+ * process share one index. Keys are compared in full (at most 3967
+ * bytes: -ENAMETOOLONG); a session holds 256 active keys (PT_EFULL).
+ * Waiting for the shared file's lock ends after 10 s with PT_ELOCKED.
  */
 struct pt_cassette_session;
 
 PT_API int pt_cassette_session_new(struct pt_cassette_session **ret);
-/* Creates the file if needed (mode 0600). */
+/* Creates the file if needed (mode 0600). Not a symbolic link, owned by
+ * this user; a file of another layout is PT_EINCOMPAT. */
 PT_API int pt_cassette_session_open_shared(const char *file,
 					   struct pt_cassette_session **ret);
 PT_API struct pt_cassette_session *
 pt_cassette_session_free(struct pt_cassette_session *s);
-/* Begin/end one (possibly nested) use of key (a cassette path). */
-PT_API int pt_cassette_session_start(struct pt_cassette_session *s,
-				     const char *key);
+/* The session's id (> 0): the same in every process that opens the same
+ * shared file, unique for a local session. */
+PT_API uint64_t pt_cassette_session_id(const struct pt_cassette_session *s);
+/* Begins one (possibly nested) use of key (a cassette path); returns the
+ * session's id (> 0) or an error. */
+PT_API int64_t pt_cassette_session_start(struct pt_cassette_session *s,
+					 const char *key);
+/* Ends one use; the outermost forgets the key. No-op for an unknown key. */
 PT_API int pt_cassette_session_end(struct pt_cassette_session *s,
 				   const char *key);
 /* Index, then advance: returns the index (>= 0) or an error. */
 PT_API int64_t pt_cassette_session_next(struct pt_cassette_session *s,
 					const char *key);
+/* Advances without reading: 0 or an error. */
+PT_API int pt_cassette_session_advance(struct pt_cassette_session *s,
+				       const char *key);
+/* The index (0 for an unknown key). */
 PT_API int64_t pt_cassette_session_current(struct pt_cassette_session *s,
 					   const char *key);
 
@@ -180,12 +203,21 @@ struct pt_cassette_opts {
 	enum pt_cassette_mode mode;
 	unsigned match;	 /* PT_MATCH_* bits; 0: PT_MATCH_DEFAULT */
 	bool sequential; /* strict per index (see the session) */
-	/* Session for sequential matching; NULL: a private local one. */
+	/* With sequential: one index per (method, uri) stream instead of one
+	 * for the cassette, so concurrent clients that interleave their
+	 * requests differently from the recording still replay in order
+	 * within each stream. Kept in the cassette object (not a session);
+	 * templated interactions are not part of any stream. */
+	bool per_path;
+	/* Session for sequential matching; NULL: the process's default. */
 	struct pt_cassette_session *session;
 	/* Regex replacements on request uri, query and body, and on the
 	 * recorded response body. */
 	const struct pt_cassette_filter *filters;
 	size_t n_filters;
+	/* NULL-terminated header names not compared by PT_MATCH_HEADERS
+	 * (still recorded); e.g. pt_cassette_client_headers. */
+	const char *const *match_ignore_headers;
 	/* NULL-terminated header names removed (case-insensitive). */
 	const char *const *filter_request_headers;
 	const char *const *filter_response_headers;
@@ -227,9 +259,9 @@ PT_API struct pt_cassette *pt_cassette_free(struct pt_cassette *c);
 /*
  * Serves one request according to the mode: replays the matching
  * interaction, or forwards with fwd (record, bypass) and, in record
- * mode, appends the interaction and saves the file (under a lock, after
- * re-reading it, so concurrent recorders lose nothing). *ret_resp is the
- * caller's. A replay miss is PT_ENOMATCH, explained in diags.
+ * mode, appends the interaction to the file in place (under a lock,
+ * after catching up with other recorders, so none loses anything). *ret_resp is
+ * the caller's. A replay miss is PT_ENOMATCH, explained in diags.
  */
 PT_API int pt_cassette_play(struct pt_cassette *c,
 			    const struct pt_http_request *req,
@@ -278,13 +310,31 @@ PT_API int pt_cassette_save_as(struct pt_cassette *c, const char *path);
 /*
  * The HTTP proxy: a server on 127.0.0.1 that answers every request from
  * the cassette (sequential unless first_match), forwarding to upstream
- * with libcurl when the mode needs it. A replay miss answers 500 with
- * the explanation as text and the header X-Proctor-Cassette: no-match.
+ * with libcurl when the mode needs it. A request whose target is not a
+ * path ("/path?query") answers 400. A replay miss answers miss_status
+ * (default 599) with the explanation as text and the header
+ * X-Proctor-Cassette: no-match; an upstream failure 502 (tag "error");
+ * a limit 413 (request body), 431 (header count), 507 (cassette file or
+ * interaction count) or 502 (upstream response body), tag "limit".
  */
+#define PT_CASSETTE_PROXY_MAX_BODY	   (64u << 20)
+#define PT_CASSETTE_PROXY_MAX_HEADERS	   256u
+#define PT_CASSETTE_PROXY_MAX_HEADER_BYTES (64u << 10)
+#define PT_CASSETTE_PROXY_MAX_CONNECTIONS  256u
+#define PT_CASSETTE_PROXY_IDLE_TIMEOUT	   60u
+#define PT_CASSETTE_PROXY_MISS_STATUS	   599
+
 struct pt_cassette_proxy_opts {
-	const char *upstream; /* "http://127.0.0.1:8080" (no path) */
+	const char *upstream; /* "http://127.0.0.1:8080[/prefix]" */
 	const char *listen;   /* "127.0.0.1:PORT"; NULL or port 0: any port */
 	long timeout_ms;      /* upstream timeout; 0: 30 s */
+	/* Limits; 0 means the PT_CASSETTE_PROXY_* default. */
+	size_t max_body;	  /* request and upstream response bodies */
+	unsigned max_headers;	  /* request header count */
+	size_t max_header_bytes;  /* per connection: request line+headers */
+	unsigned max_connections; /* clients served at once */
+	unsigned idle_timeout_s;  /* an idle client connection is closed */
+	int miss_status;	  /* status of a replay miss (100..999) */
 };
 
 struct pt_cassette_proxy;

@@ -26,6 +26,9 @@
 #if __has_include(<proctor/report.h>)
 # include <proctor/report.h>
 #endif
+#if __has_include(<proctor/run.h>)
+# include <proctor/run.h>
+#endif
 #if __has_include(<proctor/mux.h>)
 # include <proctor/mux.h>
 #endif

@@ -14,6 +14,13 @@
  * the same document with a "TAP version 13" line, for harnesses that do
  * not know 14 yet (prove 3.44 of Debian 12 rejects "version 14").
  *
+ * HTML is one page with nothing to fetch (inline style, no script, a
+ * Content-Security-Policy that forbids any load): the summary, a timeline
+ * (an SVG with one row per lane, each job that ran a bar from its start
+ * for its duration, failures in red and marked), and per job its outcome,
+ * duration, attempt, lane, reason (comments or inhibitors), output
+ * excerpts and attachments.
+ *
  * JSON carries every field: session (id, title, seed, start, duration,
  * hostname), counts per outcome, and per job id, summary, outcome, class,
  * return code, duration, attempt, comments, start, io log path, and the
@@ -38,9 +45,10 @@ enum pt_report_format {
 	PT_REPORT_TAP,	 /* TAP version 14 */
 	PT_REPORT_TAP13, /* the same with "TAP version 13" */
 	PT_REPORT_JSON,
+	PT_REPORT_HTML, /* one self-contained page (docs/run.md) */
 };
 
-/* "junit", "tap", "tap13", "json" -> format; PT_EPARSE otherwise. */
+/* "junit", "tap", "tap13", "json", "html" -> format; PT_EPARSE otherwise. */
 PT_API int pt_report_format_parse(const char *name, enum pt_report_format *ret);
 PT_API const char *pt_report_format_name(enum pt_report_format f);
 
@@ -54,12 +62,21 @@ struct pt_report_session {
 	const char *hostname;
 };
 
+/* A file a job attached (HTML shows its first excerpt_limit bytes). */
+struct pt_report_attachment {
+	const char *name; /* "stdout" */
+	const char *path; /* the file */
+};
+
 /* One job. Strings are borrowed for the call. */
 struct pt_report_job {
 	const char *id;		 /* qualified id ("ns::partial") */
 	const char *summary;	 /* NULL when none */
 	struct pt_result result; /* outcome NONE: did not run */
 	const char *io_log_path; /* file to read excerpts from; NULL: none */
+	const struct pt_report_attachment *attachments; /* may be NULL */
+	size_t n_attachments;
+	const char *category; /* category id; NULL when none */
 };
 
 /* Default bytes kept per stream and job. */

@@ -452,6 +452,13 @@ PT_API int pt_store_iolog_read(struct pt_store *s, const char *path,
 PT_API int pt_store_attach(struct pt_store *s, const char *job_id,
 			   const char *name, const void *data, size_t len,
 			   char **ret_path);
+/*
+ * The path (relative to the session) where pt_store_attach puts the
+ * attachment name of job_id, whether it exists or not (pt_free).
+ */
+PT_API int pt_store_attachment_path(const struct pt_store *s,
+				    const char *job_id, const char *name,
+				    char **ret);
 
 /* ---- learned durations (per repository) -----------------------------------
  */

@@ -7,11 +7,9 @@
  * of the key the match set includes), then check the full match set on
  * the interactions of one bucket, in file order.
  *
- * Recording appends under an exclusive lock on "<path>.lock" (a mutex for
- * the threads of this process, fcntl for other processes): re-read the
- * file, append, write a new file and rename it over the old one. Several
- * processes recording into one cassette therefore lose nothing, which
- * ReqCassette's load-modify-save does not guarantee.
+ * Recording forwards, then appends the interaction to the file in place
+ * (disk.c): several processes recording into one cassette lose nothing,
+ * which ReqCassette's load-modify-save does not guarantee.
  */
 #include "base/common.h"
 #include "base/diag.h"
@@ -22,16 +20,20 @@
 
 #include <fcntl.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Serialises recording among the threads of this process (fcntl locks
- * only separate processes). */
-static pthread_mutex_t save_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct bucket {
 	char *key;
 	PT_VEC(uint32_t) ix;
+};
+
+/* One (method, uri) stream of per-path sequential matching. */
+struct stream {
+	char *key;
+	PT_VEC(uint32_t) ix; /* its interactions, in file order */
+	size_t next;	     /* the next request's position in ix */
 };
 
 /* ---- responses ---------------------------------------------------------- */
@@ -108,46 +110,27 @@ int pt_http_response_set_body(struct pt_http_response *r, const void *body,
 }
 
 /* The response the client gets from a stored one: JSON compact, text as
- * is, blob decoded; multi-valued headers joined with ", ". */
+ * is, blob decoded; a header with several values comes out once per value,
+ * in the recorded order (two Set-Cookie stay two). */
 static int response_from_msg(const struct pt_cassette_msg *m,
 			     struct pt_http_response **ret)
 {
 	struct pt_http_response *r;
-	struct pt_buf v = PT_BUF_INIT;
 	int e;
 
 	e = pt_http_response_new(&r);
 	if (e < 0)
 		return e;
 	r->status = m->status;
-	for (size_t i = 0; i < m->headers.n; i++) {
-		bool seen = false;
-
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = strcmp(m->headers.v[k].name,
-				      m->headers.v[i].name) == 0;
-		if (seen)
-			continue;
-		pt__buf_reset(&v);
-		for (size_t k = i; k < m->headers.n; k++) {
-			if (strcmp(m->headers.v[k].name,
-				   m->headers.v[i].name) != 0)
-				continue;
-			if ((v.len && pt__buf_adds(&v, ", ") < 0) ||
-			    pt__buf_adds(&v, m->headers.v[k].value) < 0)
-				goto nomem;
-		}
-		if (pt_http_response_add_header(r, m->headers.v[i].name, v.s) <
-		    0)
+	for (size_t i = 0; i < m->headers.n; i++)
+		if (pt_http_response_add_header(r, m->headers.v[i].name,
+						m->headers.v[i].value) < 0)
 			goto nomem;
-	}
 	if (pt_http_response_set_body(r, m->body, m->body_len) < 0)
 		goto nomem;
-	pt__buf_release(&v);
 	*ret = r;
 	return 0;
 nomem:
-	pt__buf_release(&v);
 	pt_http_response_free(r);
 	return -ENOMEM;
 }
@@ -189,6 +172,48 @@ static void entries_clear(struct pt_cassette *c)
 		pt__free(b);
 	}
 	pt__map_release(&c->index);
+	pt_map_foreach(&c->streams, slot)
+	{
+		struct stream *st = slot->value;
+
+		st->ix.n = 0;
+	}
+}
+
+static void streams_free(struct pt_cassette *c)
+{
+	pt_map_foreach(&c->streams, slot)
+	{
+		struct stream *st = slot->value;
+
+		pt__free(st->key);
+		pt_vec_release(&st->ix);
+		pt__free(st);
+	}
+	pt__map_release(&c->streams);
+}
+
+/* The stream of method and uri (canonical), created when missing. */
+static struct stream *stream_get(struct pt_cassette *c, const char *method,
+				 const char *uri)
+{
+	struct pt_buf k = PT_BUF_INIT;
+	struct stream *st;
+
+	if (pt__buf_addf(&k, "%s %s", method, uri) < 0)
+		return NULL;
+	st = pt__map_gets(&c->streams, k.s);
+	if (!st) {
+		st = pt__calloc(1, sizeof(*st));
+		if (!st || pt__map_put(&c->streams, k.s, k.len, st, NULL) < 0) {
+			pt__free(st);
+			pt__buf_release(&k);
+			return NULL;
+		}
+		st->key = pt__buf_detach(&k, NULL);
+	}
+	pt__buf_release(&k);
+	return st;
 }
 
 static int index_add(struct pt_map *index, const char *key, uint32_t i)
@@ -210,12 +235,82 @@ static int index_add(struct pt_map *index, const char *key, uint32_t i)
 	return pt_vec_push(&b->ix, i);
 }
 
+/* Validates interaction ia (number i) and adds its entry to the table
+ * (c->e must have room). */
+int pt__entry_add(struct pt_cassette *c, json_t *ia, size_t i,
+		  struct pt_diags *diags)
+{
+	struct pt_buf err = PT_BUF_INIT;
+	struct pt_cassette_msg req, resp;
+	struct entry e = { .ia = ia };
+	const char *part = "request";
+	int r;
+
+	if (!json_is_object(ia)) {
+		r = PT_EPARSE;
+		pt__buf_adds(&err, ": expected an object");
+		part = "";
+		goto bad;
+	}
+	r = pt__msg_from_json(&req, json_object_get(ia, "request"), false,
+			      &err);
+	if (r == 0)
+		r = pt__canon_build(&e.c, &req, c->match,
+				    c->o.match_ignore_headers, true);
+	pt__msg_clear(&req);
+	if (r < 0)
+		goto bad;
+	part = "response";
+	r = pt__msg_from_json(&resp, json_object_get(ia, "response"), true,
+			      &err);
+	pt__msg_clear(&resp);
+	if (r == 0) {
+		part = "";
+		r = pt__tpl_from_json(json_object_get(ia, "template"), &err,
+				      &e.tpl);
+		if (r == PT_EPARSE) {
+			struct pt_buf m2 = PT_BUF_INIT;
+
+			pt__buf_addf(&m2, ".%s", err.s);
+			pt__buf_reset(&err);
+			pt__buf_add(&err, m2.s, m2.len);
+			pt__buf_release(&m2);
+		}
+	}
+	if (r < 0) {
+		pt__canon_clear(&e.c);
+		goto bad;
+	}
+	c->e.v[c->e.n++] = e;
+	/* templated requests are compared after templating the incoming
+	 * one: they cannot be indexed by their uri */
+	r = e.tpl ? pt_vec_push(&c->tpl_ix, (uint32_t)i)
+		  : index_add(&c->index, e.c.keys.s, (uint32_t)i);
+	if (r == 0 && c->o.per_path && !e.tpl) {
+		struct stream *st = stream_get(c, e.c.method, e.c.uri);
+
+		r = st ? pt_vec_push(&st->ix, (uint32_t)i) : -ENOMEM;
+	}
+	pt__buf_release(&err);
+	return r;
+bad:
+	if (r == PT_EPARSE && diags) {
+		char field[64];
+
+		snprintf(field, sizeof(field), "interactions[%zu]%s%s", i,
+			 *part ? "." : "", part);
+		pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE, c->path, 0, field,
+			      "%s%s%s", field, *part ? "." : "", err.s);
+	}
+	pt__buf_release(&err);
+	return r;
+}
+
 /* Validates every interaction of doc and builds entries + index. */
-static int entries_build(struct pt_cassette *c, json_t *doc,
-			 struct pt_diags *diags)
+int pt__entries_build(struct pt_cassette *c, json_t *doc,
+		      struct pt_diags *diags)
 {
 	json_t *list = json_object_get(doc, "interactions"), *ia;
-	struct pt_buf err = PT_BUF_INIT;
 	size_t i;
 	int r = 0;
 
@@ -227,68 +322,10 @@ static int entries_build(struct pt_cassette *c, json_t *doc,
 		return -ENOMEM;
 	json_array_foreach(list, i, ia)
 	{
-		struct pt_cassette_msg req, resp;
-		struct entry e = { .ia = ia };
-		const char *part = "request";
-
-		if (!json_is_object(ia)) {
-			r = PT_EPARSE;
-			pt__buf_reset(&err);
-			pt__buf_adds(&err, ": expected an object");
-			part = "";
-			goto bad;
-		}
-		r = pt__msg_from_json(&req, json_object_get(ia, "request"),
-				      false, &err);
-		if (r == 0) {
-			r = pt__canon_build(&e.c, &req, c->match, true);
-		}
-		pt__msg_clear(&req);
+		r = pt__entry_add(c, ia, i, diags);
 		if (r < 0)
-			goto bad;
-		part = "response";
-		r = pt__msg_from_json(&resp, json_object_get(ia, "response"),
-				      true, &err);
-		pt__msg_clear(&resp);
-		if (r == 0) {
-			part = "";
-			r = pt__tpl_from_json(json_object_get(ia, "template"),
-					      &err, &e.tpl);
-			if (r == PT_EPARSE) {
-				struct pt_buf m2 = PT_BUF_INIT;
-
-				pt__buf_addf(&m2, ".%s", err.s);
-				pt__buf_reset(&err);
-				pt__buf_add(&err, m2.s, m2.len);
-				pt__buf_release(&m2);
-			}
-		}
-		if (r < 0) {
-			pt__canon_clear(&e.c);
-			goto bad;
-		}
-		c->e.v[c->e.n++] = e;
-		/* templated requests are compared after templating the
-		 * incoming one: they cannot be indexed by their uri */
-		r = e.tpl ? pt_vec_push(&c->tpl_ix, (uint32_t)i)
-			  : index_add(&c->index, e.c.keys.s, (uint32_t)i);
-		if (r < 0)
-			goto out;
-		continue;
-bad:
-		if (r == PT_EPARSE && diags) {
-			char field[64];
-
-			snprintf(field, sizeof(field), "interactions[%zu]%s%s",
-				 i, *part ? "." : "", part);
-			pt__diags_add(diags, PT_SEV_ERROR, PT_EPARSE, c->path,
-				      0, field, "%s%s%s", field,
-				      *part ? "." : "", err.s);
-		}
-		goto out;
+			break;
 	}
-out:
-	pt__buf_release(&err);
 	if (r < 0)
 		entries_clear(c);
 	return r;
@@ -309,14 +346,16 @@ static int new_doc(json_t **ret)
 	return 0;
 }
 
-/* Reads and parses path. -ENOENT when missing. */
+/* Reads and parses the file (between appends) and learns where an
+ * append goes. -ENOENT when missing. */
 static int load_doc(struct pt_cassette *c, struct pt_diags *diags, json_t **ret)
 {
 	char *text = NULL;
 	size_t len = 0;
+	struct stat st;
 	int r;
 
-	r = pt__read_file(c->path, c->o.max_bytes, &text, &len);
+	r = pt__disk_read(c, &text, &len, &st);
 	if (r == PT_ETOOBIG) {
 		if (diags)
 			pt__diags_add(diags, PT_SEV_ERROR, r, c->path, 0, NULL,
@@ -334,6 +373,11 @@ static int load_doc(struct pt_cassette *c, struct pt_diags *diags, json_t **ret)
 	}
 	r = pt__cassette_parse(c->path, text, len, c->o.max_interactions, diags,
 			       ret);
+	if (r == 0 && c->o.mode == PT_CASSETTE_RECORD) {
+		r = pt__disk_know(c, *ret, text, len, &st);
+		if (r < 0)
+			json_decref(*ret);
+	}
 	pt__free(text);
 	return r;
 }
@@ -450,16 +494,17 @@ int pt_cassette_open(const char *path, const struct pt_cassette_opts *opts,
 	}
 	if (r < 0)
 		goto fail;
-	r = entries_build(c, c->doc, diags);
+	r = pt__entries_build(c, c->doc, diags);
 	if (r < 0)
 		goto fail;
-	if (c->o.sequential) {
+	if (c->o.per_path)
+		c->o.sequential = true;
+	if (c->o.sequential && !c->o.per_path) {
 		c->session = c->o.session;
 		if (!c->session) {
-			r = pt_cassette_session_new(&c->own_session);
+			r = pt__session_default(&c->session);
 			if (r < 0)
 				goto fail;
-			c->session = c->own_session;
 		}
 		r = pt__session_acquire(c->session, c->key, &c->slot);
 		if (r < 0)
@@ -480,8 +525,8 @@ struct pt_cassette *pt_cassette_free(struct pt_cassette *c)
 	if (c->slot)
 		pt__session_release(c->session, c->slot);
 	pt__tpl_free(c->tpl);
-	pt_cassette_session_free(c->own_session);
 	entries_clear(c);
+	streams_free(c);
 	if (c->doc)
 		json_decref(c->doc);
 	for (size_t i = 0; c->re && i < c->o.n_filters; i++)
@@ -490,6 +535,7 @@ struct pt_cassette *pt_cassette_free(struct pt_cassette *c)
 	pt__free(c->path);
 	pt__free(c->key);
 	pt__free(c->lockpath);
+	pt__disk_clear(&c->disk);
 	pthread_mutex_destroy(&c->mu);
 	pt__free(c);
 	return NULL;
@@ -806,7 +852,8 @@ static int incoming(struct pt_cassette *c, const struct pt_http_request *req,
 		return r;
 	r = filter_request(c, m);
 	if (r == 0)
-		r = pt__canon_build(in, m, c->match, steal);
+		r = pt__canon_build(in, m, c->match, c->o.match_ignore_headers,
+				    steal);
 	if (r < 0)
 		pt__msg_clear(m);
 	return r;
@@ -837,16 +884,6 @@ int pt_cassette_find(struct pt_cassette *c, const struct pt_http_request *req)
 /* ---- recording --------------------------------------------------------------
  */
 
-static int file_lock(int fd, short type)
-{
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
-
-	while (fcntl(fd, F_SETLKW, &fl) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
-}
-
 static int timestamp(char *buf, size_t size)
 {
 	int64_t ns = pt__wall_ns();
@@ -859,109 +896,6 @@ static int timestamp(char *buf, size_t size)
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, (long)(ns % 1000000000 / 1000));
 	return 0;
-}
-
-static int dir_of(const char *path, char **ret)
-{
-	const char *s = strrchr(path, '/');
-
-	*ret = s && s > path ? pt__strndup(path, (size_t)(s - path)) : NULL;
-	return s && s > path && !*ret ? -ENOMEM : 0;
-}
-
-/*
- * Appends ia to the file under the lock, after re-reading it, and makes
- * the merged document this cassette's. Takes ownership of ia.
- */
-static int append_locked_file(struct pt_cassette *c, json_t *ia,
-			      struct pt_diags *diags)
-{
-	json_t *doc = NULL;
-	char *text = NULL, *dir = NULL;
-	int fd = -1, r;
-
-	pthread_mutex_lock(&save_mu);
-	r = dir_of(c->path, &dir);
-	if (r == 0 && dir)
-		r = pt__mkdir_p(dir, 0755);
-	if (r < 0)
-		goto out;
-	fd = open(c->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = file_lock(fd, F_WRLCK);
-	if (r < 0)
-		goto out;
-	r = load_doc(c, diags, &doc);
-	if (r == -ENOENT)
-		r = new_doc(&doc);
-	if (r < 0)
-		goto out;
-	if (json_array_size(json_object_get(doc, "interactions")) >=
-	    c->o.max_interactions) {
-		if (diags)
-			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
-				      0, "interactions",
-				      "recording would exceed the limit of "
-				      "%zu interactions",
-				      c->o.max_interactions);
-		r = PT_ETOOBIG;
-		goto out;
-	}
-	if (json_array_append(json_object_get(doc, "interactions"), ia) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
-	text = pt__cassette_dump(doc);
-	if (!text) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (strlen(text) > c->o.max_bytes) {
-		if (diags)
-			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
-				      0, NULL,
-				      "recording would exceed the limit of "
-				      "%zu bytes",
-				      c->o.max_bytes);
-		r = PT_ETOOBIG;
-		goto out;
-	}
-	r = pt__write_file_atomic(c->path, text, strlen(text), 0644);
-	if (r < 0)
-		goto out;
-	/* Keep in memory exactly what is on disk (sorted keys), so a replay
-	 * gives the same bytes now and after a reload. */
-	json_decref(doc);
-	doc = NULL;
-	r = pt__cassette_parse(c->path, text, strlen(text), SIZE_MAX, diags,
-			       &doc);
-	if (r < 0)
-		goto out;
-	pthread_mutex_lock(&c->mu);
-	r = entries_build(c, doc, diags);
-	if (r == 0) {
-		json_decref(c->doc);
-		c->doc = doc;
-		doc = NULL;
-	} else {
-		entries_build(c, c->doc, NULL);
-	}
-	pthread_mutex_unlock(&c->mu);
-out:
-	if (fd >= 0) {
-		file_lock(fd, F_UNLCK);
-		pt__close(fd);
-	}
-	pthread_mutex_unlock(&save_mu);
-	if (doc)
-		json_decref(doc);
-	json_decref(ia);
-	pt__free(text);
-	pt__free(dir);
-	return r;
 }
 
 static int msg_from_response(struct pt_cassette_msg *m,
@@ -979,9 +913,12 @@ static int msg_from_response(struct pt_cassette_msg *m,
 	if (r == 0)
 		r = pt__msg_set_body(m, resp->body ? resp->body : "",
 				     resp->body_len, BODY_TEXT);
-	if (r == 0)
-		r = pt__msg_set_body(m, m->body, m->body_len,
-				     pt__body_detect(m));
+	/* A JSON response is stored as body_json only when replaying it
+	 * gives the same bytes; else its bytes are kept as text (or a blob):
+	 * key order, number text, duplicate keys and white space survive. */
+	if (r == 0 && pt__body_detect(m) == BODY_JSON &&
+	    pt__json_canonical(m->body, m->body_len))
+		r = pt__msg_set_body(m, m->body, m->body_len, BODY_JSON);
 	if (r < 0)
 		pt__msg_clear(m);
 	return r;
@@ -1017,31 +954,12 @@ static int record(struct pt_cassette *c, struct pt_cassette_msg *req,
 		r = -ENOMEM;
 		goto out;
 	}
-	r = append_locked_file(c, ia, diags);
+	r = pt__disk_append(c, ia, diags);
 out:
 	json_decref(block);
 	json_decref(jq);
 	json_decref(jr);
 	pt__msg_clear(&rm);
-	return r;
-}
-
-/* Re-reads the file (other processes may have recorded). */
-static int reload_locked(struct pt_cassette *c)
-{
-	json_t *doc;
-	int r = load_doc(c, NULL, &doc);
-
-	if (r < 0)
-		return r == -ENOENT ? 0 : r;
-	r = entries_build(c, doc, NULL);
-	if (r == 0) {
-		json_decref(c->doc);
-		c->doc = doc;
-	} else {
-		json_decref(doc);
-		entries_build(c, c->doc, NULL);
-	}
 	return r;
 }
 
@@ -1066,6 +984,45 @@ static int forward(pt_cassette_forward_fn fwd, void *ctx,
 	return 0;
 }
 
+/*
+ * The limits a record can be known to break before the request reaches
+ * the upstream (which may act on it): the interaction count, and the file
+ * size with the request's body alone. What the response adds is only
+ * known after; see append_locked_file.
+ */
+static int check_limits(struct pt_cassette *c,
+			const struct pt_http_request *req,
+			struct pt_diags *diags)
+{
+	struct stat st;
+	size_t n, size = 0;
+
+	pthread_mutex_lock(&c->mu);
+	n = c->e.n;
+	pthread_mutex_unlock(&c->mu);
+	if (n >= c->o.max_interactions) {
+		if (diags)
+			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
+				      0, "interactions",
+				      "recording would exceed the limit of "
+				      "%zu interactions (request not sent)",
+				      c->o.max_interactions);
+		return PT_ETOOBIG;
+	}
+	if (stat(c->path, &st) == 0)
+		size = (size_t)st.st_size;
+	if (size + req->body_len > c->o.max_bytes) {
+		if (diags)
+			pt__diags_add(diags, PT_SEV_ERROR, PT_ETOOBIG, c->path,
+				      0, NULL,
+				      "recording would exceed the limit of "
+				      "%zu bytes (request not sent)",
+				      c->o.max_bytes);
+		return PT_ETOOBIG;
+	}
+	return 0;
+}
+
 int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		     pt_cassette_forward_fn fwd, void *fwd_ctx,
 		     struct pt_diags *diags, struct pt_http_response **ret_resp)
@@ -1087,12 +1044,35 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 	pthread_mutex_lock(&c->mu);
 	if (!c->o.sequential) {
 		hit = find_locked(c, &in, &m, &mm);
+	} else if (c->o.per_path) {
+		struct stream *st = stream_get(c, in.method, in.uri);
+
+		if (!st) {
+			pthread_mutex_unlock(&c->mu);
+			r = -ENOMEM;
+			goto out;
+		}
+		size_t k = st->next++;
+
+		if (k >= st->ix.n && c->o.mode == PT_CASSETTE_RECORD) {
+			/* another process may have recorded it */
+			pthread_mutex_unlock(&c->mu);
+			pt__disk_refresh(c, NULL);
+			pthread_mutex_lock(&c->mu);
+		}
+		seq = k < st->ix.n ? (long)st->ix.v[k] : (long)c->e.n;
+		if ((size_t)seq < c->e.n &&
+		    entry_match(c, &c->e.v[seq], &in, &m, &mm))
+			hit = seq;
 	} else {
 		int64_t i = pt__slot_next(c->slot);
 
 		seq = i > LONG_MAX ? LONG_MAX : (long)i;
-		if ((size_t)seq >= c->e.n && c->o.mode == PT_CASSETTE_RECORD)
-			reload_locked(c);
+		if ((size_t)seq >= c->e.n && c->o.mode == PT_CASSETTE_RECORD) {
+			pthread_mutex_unlock(&c->mu);
+			pt__disk_refresh(c, NULL);
+			pthread_mutex_lock(&c->mu);
+		}
 		if ((size_t)seq < c->e.n &&
 		    entry_match(c, &c->e.v[seq], &in, &m, &mm))
 			hit = seq;
@@ -1108,6 +1088,9 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		goto out;
 	}
 	pthread_mutex_unlock(&c->mu);
+	r = check_limits(c, req, diags);
+	if (r < 0)
+		goto out;
 	r = forward(fwd, fwd_ctx, req, &resp);
 	if (r < 0)
 		goto out;
@@ -1212,7 +1195,7 @@ int pt__cassette_from_text(const char *name, const char *text, size_t len,
 	if (r == 0) {
 		json_decref(c->doc);
 		c->doc = doc;
-		r = entries_build(c, doc, diags);
+		r = pt__entries_build(c, doc, diags);
 	}
 	if (r < 0) {
 		pt_cassette_free(c);

@@ -178,6 +178,21 @@ enum body_kind pt__body_detect(const struct pt_cassette_msg *m)
 	return printable(b, m->body_len) ? BODY_TEXT : BODY_BLOB;
 }
 
+bool pt__json_canonical(const char *p, size_t n)
+{
+	json_t *j = parse_json_body(p, n);
+	char *s;
+	bool same;
+
+	if (!j)
+		return false;
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_decref(j);
+	same = s && strlen(s) == n && memcmp(s, p, n) == 0;
+	pt__json_free(s);
+	return same;
+}
+
 int pt__msg_set_body(struct pt_cassette_msg *m, const void *p, size_t n,
 		     enum body_kind kind)
 {
@@ -344,8 +359,10 @@ static int body_from_json(struct pt_cassette_msg *m, json_t *o,
 		m->kind = BODY_BLOB;
 		return m->body ? 0 : -ENOMEM;
 	}
-	if (strcmp(type, "text") == 0 || strcmp(type, "json") == 0) {
-		/* "json" without body_json: ReqCassette's fallback to text */
+	if (strcmp(type, "json") == 0)
+		return fail(err, "body_json",
+			    "missing (body_type is \"json\")");
+	if (strcmp(type, "text") == 0) {
 		if (bt && !json_is_string(bt))
 			return fail(err, "body", "expected a string");
 		pt__free(m->body);
@@ -685,6 +702,13 @@ fail:
 	return NULL;
 }
 
+/* Major versions 1 and 2 share the layout; another major is a format
+ * this reader does not know. */
+static bool known_version(const char *v)
+{
+	return (v[0] == '1' || v[0] == '2') && (v[1] == '\0' || v[1] == '.');
+}
+
 int pt__cassette_parse(const char *path, const char *text, size_t len,
 		       size_t max_interactions, struct pt_diags *diags,
 		       json_t **ret)
@@ -717,7 +741,14 @@ int pt__cassette_parse(const char *path, const char *text, size_t len,
 	if (v && !json_is_string(v)) {
 		json_decref(doc);
 		return diag(diags, PT_EPARSE, path, 0, "version",
-			    "expected a string such as \"2.0\"");
+			    "version: expected a string such as \"2.0\"");
+	}
+	if (v && !known_version(json_string_value(v))) {
+		diag(diags, PT_EPARSE, path, 0, "version",
+		     "version: \"%s\" is not a known version (1.x or 2.x)",
+		     json_string_value(v));
+		json_decref(doc);
+		return PT_EPARSE;
 	}
 	if (!json_is_array(list)) {
 		json_decref(doc);
@@ -732,7 +763,7 @@ int pt__cassette_parse(const char *path, const char *text, size_t len,
 			    "%zu interactions, more than the limit of %zu", n,
 			    max_interactions);
 	}
-	/* "1.0" and "2.0" share the layout; anything else is taken as-is. */
+	/* "1.x" and "2.x" share the layout */
 	if (json_object_set_new(doc, "version", json_string("2.0")) < 0) {
 		json_decref(doc);
 		return -ENOMEM;
@@ -787,6 +818,17 @@ out:
 	return r;
 }
 
+int pt__ia_normalize(json_t *ia)
+{
+	json_t *t = json_object_get(ia, "template");
+
+	if (pt__sort_query(json_object_get(ia, "request")) < 0)
+		return -ENOMEM;
+	if (json_is_object(t))
+		json_object_del(t, "compiled_patterns");
+	return 0;
+}
+
 char *pt__cassette_dump(json_t *doc)
 {
 	json_t *list = json_object_get(doc, "interactions"), *ia;
@@ -797,12 +839,8 @@ char *pt__cassette_dump(json_t *doc)
 	json_object_set_new(doc, "version", json_string("2.0"));
 	json_array_foreach(list, i, ia)
 	{
-		json_t *t = json_object_get(ia, "template");
-
-		if (pt__sort_query(json_object_get(ia, "request")) < 0)
+		if (pt__ia_normalize(ia) < 0)
 			return NULL;
-		if (json_is_object(t))
-			json_object_del(t, "compiled_patterns");
 	}
 	s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!s)

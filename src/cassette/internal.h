@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include <proctor/cassette.h>
 
@@ -50,6 +51,9 @@ struct pt_cassette_msg {
 void pt__msg_clear(struct pt_cassette_msg *m);
 /* Body kind by ReqCassette's rules (content type, then content). */
 enum body_kind pt__body_detect(const struct pt_cassette_msg *m);
+/* The bytes are JSON exactly as stored and replayed (compact, keys
+ * sorted, jansson's number text): storing them as body_json loses nothing. */
+bool pt__json_canonical(const char *p, size_t n);
 /* Sets body bytes and kind; JSON that does not parse becomes text. */
 int pt__msg_set_body(struct pt_cassette_msg *m, const void *p, size_t n,
 		     enum body_kind kind);
@@ -80,9 +84,10 @@ struct canon {
 	bool jvalid; /* jkey holds canonical JSON */
 };
 
-/* steal: take the method, uri and query strings from m (left NULL). */
+/* steal: take the method, uri and query strings from m (left NULL).
+ * Headers named in ignore_headers (NULL-terminated) are not compared. */
 int pt__canon_build(struct canon *c, struct pt_cassette_msg *m, unsigned match,
-		    bool steal);
+		    const char *const *ignore_headers, bool steal);
 void pt__canon_clear(struct canon *c);
 /* Bit set of PT_MATCH_* fields that differ (0: match). */
 unsigned pt__canon_diff(const struct canon *a, const struct canon *b,
@@ -103,6 +108,10 @@ int pt__session_acquire(struct pt_cassette_session *s, const char *key,
 int64_t pt__slot_next(struct pt__slot *slot);
 int64_t pt__slot_current(struct pt__slot *slot);
 int pt__session_release(struct pt_cassette_session *s, struct pt__slot *slot);
+/* Deadline of the waits for a shared session's lock (0: 10 s). */
+void pt__session_set_lock_timeout(int ms);
+/* The process's default local session (never freed). */
+int pt__session_default(struct pt_cassette_session **ret);
 
 /* Templates (template.c). */
 struct pt__tpl;
@@ -122,6 +131,17 @@ int pt__tpl_compare(const struct pt__tpl *t, unsigned match,
 int pt__tpl_apply(const struct pt__tpl_match *mm, struct pt_cassette_msg *resp);
 void pt__tpl_match_free(struct pt__tpl_match *m);
 
+/* What is known of the file on disk (disk.c). */
+struct pt__disk {
+	bool valid; /* the fields below describe the file */
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	uint64_t arr_end; /* where the tail starts */
+	char *tail;	  /* the text after the last interaction */
+	size_t tail_len;
+};
+
 struct entry {
 	json_t *ia; /* borrowed from the interactions array */
 	struct canon c;
@@ -138,14 +158,40 @@ struct pt_cassette {
 	pcre2_code **re;
 	json_t *doc; /* {"version": "2.0", "interactions": [...]} */
 	PT_VEC(struct entry) e;
-	struct pt_map index;	 /* canon.key -> struct bucket * */
+	struct pt_map index; /* canon.key -> struct bucket * */
+	/* per-path sequential: "METHOD uri" -> struct stream * (kept across
+	 * rebuilds of the table: the counters live on) */
+	struct pt_map streams;
 	PT_VEC(uint32_t) tpl_ix; /* templated entries: not in the index */
 	struct pt__tpl *tpl;	 /* template for recording, or NULL */
-	struct pt_cassette_session *own_session;
 	struct pt_cassette_session *session;
 	struct pt__slot *slot;
 	struct pt_cassette_info info_cache;
+	struct pt__disk disk; /* under the file lock (disk.c) */
 };
+
+/* cassette.c: the interaction table. */
+int pt__entry_add(struct pt_cassette *c, json_t *ia, size_t i,
+		  struct pt_diags *diags);
+int pt__entries_build(struct pt_cassette *c, json_t *doc,
+		      struct pt_diags *diags);
+
+/* disk.c: the file. */
+struct stat;
+void pt__disk_clear(struct pt__disk *d);
+/* Reads the whole file between appends; *st its identity and size. */
+int pt__disk_read(struct pt_cassette *c, char **ret, size_t *ret_len,
+		  struct stat *st);
+/* Records what the text read says about the file (for in-place appends). */
+int pt__disk_know(struct pt_cassette *c, json_t *doc, const char *text,
+		  size_t len, const struct stat *st);
+/* Applies an undo record (the lock file's text) to the file's text: a
+ * torn append is replaced by the old tail. 0 when there is none. */
+int pt__undo_apply(const char *rec, size_t rn, char **text, size_t *len);
+/* Under the file lock: catches up with the file (other recorders). */
+int pt__disk_refresh(struct pt_cassette *c, struct pt_diags *diags);
+/* Appends interaction ia (taken) to the file and the cassette. */
+int pt__disk_append(struct pt_cassette *c, json_t *ia, struct pt_diags *diags);
 
 /* Parses a cassette document (with migration); the root on success. */
 int pt__cassette_parse(const char *path, const char *text, size_t len,
@@ -156,6 +202,9 @@ int pt__cassette_parse(const char *path, const char *text, size_t len,
 int pt__cassette_from_text(const char *name, const char *text, size_t len,
 			   const struct pt_cassette_opts *opts,
 			   struct pt_diags *diags, struct pt_cassette **ret);
+/* An interaction as saved: query segments sorted, runtime-only template
+ * fields dropped. */
+int pt__ia_normalize(json_t *ia);
 /* Sorted keys, indent 2, query segments sorted; heap string. */
 char *pt__cassette_dump(json_t *doc);
 /* Applies regex filters to a string in place (reallocating). */

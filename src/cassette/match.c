@@ -153,20 +153,38 @@ static int hv_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->value, y->value);
 }
 
-/* Names lowercased, each name's values sorted. */
-static int headers_key(const struct pt_cassette_msg *m, struct pt_buf *out)
+const char *const pt_cassette_client_headers[] = {
+	"user-agent",	  "accept", "accept-encoding", "connection", "host",
+	"content-length", NULL,
+};
+
+static bool ignored(const char *const *names, const char *name)
+{
+	for (; names && *names; names++)
+		if (strcasecmp(*names, name) == 0)
+			return true;
+	return false;
+}
+
+/* Names lowercased, each name's values sorted; the ignored names left
+ * out. */
+static int headers_key(const struct pt_cassette_msg *m,
+		       const char *const *ignore, struct pt_buf *out)
 {
 	struct hv small[16], *hv = small;
-	size_t n = m->headers.n;
+	size_t n = 0;
 
-	if (n > PT_ARRAY_SIZE(small)) {
-		hv = pt__malloc_array(n, sizeof(*hv));
+	if (m->headers.n > PT_ARRAY_SIZE(small)) {
+		hv = pt__malloc_array(m->headers.n, sizeof(*hv));
 		if (!hv)
 			return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		hv[i].name = m->headers.v[i].name;
-		hv[i].value = m->headers.v[i].value;
+	pt_vec_foreach(&m->headers, i) {
+		if (ignored(ignore, m->headers.v[i].name))
+			continue;
+		hv[n].name = m->headers.v[i].name;
+		hv[n].value = m->headers.v[i].value;
+		n++;
 	}
 	qsort(hv, n, sizeof(*hv), hv_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -202,7 +220,7 @@ static int json_key(json_t *j, struct pt_buf *out)
 }
 
 int pt__canon_build(struct canon *c, struct pt_cassette_msg *m, unsigned match,
-		    bool steal)
+		    const char *const *ignore_headers, bool steal)
 {
 	size_t need;
 	int r = -ENOMEM;
@@ -245,7 +263,8 @@ int pt__canon_build(struct canon *c, struct pt_cassette_msg *m, unsigned match,
 		goto fail;
 	c->q_len = c->keys.len - c->q_off;
 	c->h_off = c->keys.len;
-	if ((match & PT_MATCH_HEADERS) && headers_key(m, &c->keys) < 0)
+	if ((match & PT_MATCH_HEADERS) &&
+	    headers_key(m, ignore_headers, &c->keys) < 0)
 		goto fail;
 	c->h_len = c->keys.len - c->h_off;
 	c->kind = m->kind;

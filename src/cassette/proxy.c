@@ -21,14 +21,21 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define PROXY_MAX_BODY (64u << 20)
-#define PROXY_MAX_HDRS 256
+/* Forwarding settings: the proxy's, or the public function's defaults. */
+struct fwd_opts {
+	long timeout_ms;
+	size_t max_body; /* of the upstream's response */
+};
 
 struct pt_cassette_proxy {
 	struct MHD_Daemon *d;
 	struct pt_cassette *c;
-	char *upstream;
-	long timeout_ms;
+	CURLU *base;  /* the upstream, parsed once: scheme, host, port */
+	char *prefix; /* the upstream's path without a final '/' */
+	struct fwd_opts fwd;
+	size_t max_body;
+	unsigned max_headers;
+	unsigned miss_status;
 	int port;
 };
 
@@ -76,6 +83,7 @@ static void curl_init(void)
 struct fetch {
 	struct pt_buf body;
 	struct pt_buf hdrs; /* name \0 value \0 ... of the last response */
+	size_t max;
 	bool too_big;
 };
 
@@ -84,7 +92,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	struct fetch *f = ctx;
 	size_t len = size * n;
 
-	if (f->body.len + len > PROXY_MAX_BODY) {
+	if (f->body.len + len > f->max) {
 		f->too_big = true;
 		return 0;
 	}
@@ -108,8 +116,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	name = pt__slice_strip(pt__slice(p, (size_t)(colon - p)));
 	value = pt__slice_strip(
 		pt__slice(colon + 1, len - (size_t)(colon + 1 - p)));
-	if (f->hdrs.len + len > PROXY_MAX_BODY)
+	if (f->hdrs.len + len > f->max) {
+		f->too_big = true;
 		return 0;
+	}
 	if (pt__buf_add(&f->hdrs, name.p, name.len) < 0 ||
 	    pt__buf_addch(&f->hdrs, '\0') < 0 ||
 	    pt__buf_add(&f->hdrs, value.p, value.len) < 0 ||
@@ -147,11 +157,12 @@ static int curl_err(CURLcode rc)
 	}
 }
 
-int pt_cassette_forward_curl(void *ctx, const struct pt_http_request *req,
-			     struct pt_http_response *resp)
+static int forward_curl(const struct fwd_opts *o,
+			const struct pt_http_request *req,
+			struct pt_http_response *resp)
 {
-	long timeout = ctx ? *(const long *)ctx : 0;
-	struct fetch f = { PT_BUF_INIT, PT_BUF_INIT, false };
+	long timeout = o->timeout_ms;
+	struct fetch f = { PT_BUF_INIT, PT_BUF_INIT, o->max_body, false };
 	struct curl_slist *hl = NULL, *t;
 	struct pt_buf line = PT_BUF_INIT;
 	CURL *h;
@@ -223,7 +234,9 @@ int pt_cassette_forward_curl(void *ctx, const struct pt_http_request *req,
 		const char *value = name + strlen(name) + 1;
 
 		at = (size_t)(value - f.hdrs.s) + strlen(value) + 1;
-		if (hop_by_hop(name))
+		/* Content-Length is kept: a HEAD response has no body to
+		 * compute it from on replay */
+		if (hop_by_hop(name) && strcasecmp(name, "content-length"))
 			continue;
 		if (pt_http_response_add_header(resp, name, value) < 0)
 			goto out;
@@ -236,6 +249,21 @@ out:
 	pt__buf_release(&f.body);
 	pt__buf_release(&f.hdrs);
 	return r;
+}
+
+int pt_cassette_forward_curl(void *ctx, const struct pt_http_request *req,
+			     struct pt_http_response *resp)
+{
+	struct fwd_opts o = { .timeout_ms = ctx ? *(const long *)ctx : 0,
+			      .max_body = PT_CASSETTE_PROXY_MAX_BODY };
+
+	return forward_curl(&o, req, resp);
+}
+
+static int proxy_forward(void *ctx, const struct pt_http_request *req,
+			 struct pt_http_response *resp)
+{
+	return forward_curl(ctx, req, resp);
 }
 
 /* ---- server side (libmicrohttpd) ----------------------------------------- */
@@ -270,8 +298,9 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
 }
 
 struct hdr_list {
-	struct pt_http_header h[PROXY_MAX_HDRS];
-	size_t n;
+	struct pt_http_header *h;
+	size_t n, max;
+	bool too_many;
 };
 
 static enum MHD_Result on_header_in(void *cls, enum MHD_ValueKind kind,
@@ -282,8 +311,10 @@ static enum MHD_Result on_header_in(void *cls, enum MHD_ValueKind kind,
 	(void)kind;
 	if (hop_by_hop(key))
 		return MHD_YES;
-	if (l->n == PROXY_MAX_HDRS)
+	if (l->n == l->max) {
+		l->too_many = true;
 		return MHD_NO;
+	}
 	l->h[l->n].name = key;
 	l->h[l->n].value = value ? value : "";
 	l->n++;
@@ -307,6 +338,78 @@ static enum MHD_Result send_text(struct MHD_Connection *con, unsigned status,
 	return ret;
 }
 
+/*
+ * The URL to forward to: the upstream's scheme, host and port, never the
+ * client's. The request target must be in origin form ("/path?query"):
+ * anything else ("@host:port/x", "http://other/", "*") could otherwise
+ * change the authority when glued to the upstream. -EINVAL for those.
+ */
+static int upstream_url(const struct pt_cassette_proxy *p, const char *target,
+			struct pt_buf *ret)
+{
+	const char *q = strchr(target, '?');
+	struct pt_buf path = PT_BUF_INIT;
+	CURLU *u = NULL;
+	char *s = NULL;
+	int r = -EINVAL;
+
+	if (target[0] != '/')
+		return -EINVAL;
+	for (const char *c = target; *c; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '#')
+			return -EINVAL;
+	if (pt__buf_adds(&path, p->prefix) < 0 ||
+	    pt__buf_add(&path, target,
+			q ? (size_t)(q - target) : strlen(target)) < 0)
+		goto nomem;
+	u = curl_url_dup(p->base);
+	if (!u)
+		goto nomem;
+	if (curl_url_set(u, CURLUPART_PATH, path.s, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, q && q[1] ? q + 1 : NULL, 0) !=
+		    CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &s, CURLU_PATH_AS_IS) != CURLUE_OK)
+		goto out;
+	r = pt__buf_adds(ret, s) < 0 ? -ENOMEM : 0;
+out:
+	curl_free(s);
+	curl_url_cleanup(u);
+	pt__buf_release(&path);
+	return r;
+nomem:
+	r = -ENOMEM;
+	goto out;
+}
+
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/*
+ * A HEAD response announces the length of the body it does not send:
+ * the recorded Content-Length, which libmicrohttpd takes from the size of
+ * a response whose body is never read. NULL when not HEAD or none.
+ */
+static struct MHD_Response *head_response(const char *method,
+					  const struct pt_http_response *resp)
+{
+	uint64_t len;
+
+	if (strcmp(method, "HEAD") != 0 || resp->body_len)
+		return NULL;
+	for (size_t i = 0; i < resp->n_headers; i++)
+		if (!strcasecmp(resp->headers[i].name, "content-length") &&
+		    pt__parse_u64(resp->headers[i].value, &len) == 0)
+			return MHD_create_response_from_callback(
+				len, 4096, no_body, NULL, NULL);
+	return NULL;
+}
+
 static enum MHD_Result serve(struct pt_cassette_proxy *p,
 			     struct MHD_Connection *con, const char *method,
 			     struct req_state *s)
@@ -320,31 +423,55 @@ static enum MHD_Result serve(struct pt_cassette_proxy *p,
 	enum MHD_Result ret = MHD_NO;
 	int r;
 
-	if (!hl || pt_diags_new(&diags) < 0 ||
-	    pt__buf_addf(&url, "%s%s", p->upstream, s->uri) < 0)
+	if (!hl || pt_diags_new(&diags) < 0)
 		goto out;
-	if (MHD_get_connection_values(con, MHD_HEADER_KIND, on_header_in, hl) <
-	    0)
+	r = upstream_url(p, s->uri, &url);
+	if (r == -EINVAL) {
+		ret = send_text(con, 400,
+				"proctor cassette: the request target must be "
+				"a path (origin form: /path?query)\n",
+				"error");
 		goto out;
+	}
+	if (r < 0)
+		goto out;
+	hl->max = p->max_headers;
+	hl->h = pt__calloc(hl->max, sizeof(*hl->h));
+	if (!hl->h || MHD_get_connection_values(con, MHD_HEADER_KIND,
+						on_header_in, hl) < 0)
+		goto out;
+	if (hl->too_many) {
+		pt__buf_addf(&msg,
+			     "proctor cassette: more than %u request headers "
+			     "(--max-headers)\n",
+			     p->max_headers);
+		ret = send_text(con, 431, msg.s, "limit");
+		goto out;
+	}
 	req = (struct pt_http_request){ .method = method,
 					.url = url.s,
 					.headers = hl->h,
 					.n_headers = hl->n,
 					.body = s->body.s,
 					.body_len = s->body.len };
-	r = pt_cassette_play(p->c, &req, pt_cassette_forward_curl,
-			     &p->timeout_ms, diags, &resp);
+	r = pt_cassette_play(p->c, &req, proxy_forward, &p->fwd, diags, &resp);
 	if (r < 0) {
 		pt__buf_addf(&msg, "proctor cassette: %s\n", pt_strerror(r));
 		for (size_t i = 0; i < pt_diags_count(diags); i++)
 			pt__buf_addf(&msg, "%s\n",
 				     pt_diags_get(diags, i)->message);
-		ret = send_text(con, r == PT_ENOMATCH ? 500 : 502, msg.s,
-				r == PT_ENOMATCH ? "no-match" : "error");
+		ret = r == PT_ENOMATCH ? send_text(con, p->miss_status, msg.s,
+						   "no-match")
+		      : r == PT_ETOOBIG && !pt_diags_count(diags)
+			      ? send_text(con, 502, msg.s, "limit")
+		      : r == PT_ETOOBIG ? send_text(con, 507, msg.s, "limit")
+					: send_text(con, 502, msg.s, "error");
 		goto out;
 	}
-	mr = MHD_create_response_from_buffer(resp->body_len, resp->body,
-					     MHD_RESPMEM_MUST_COPY);
+	mr = head_response(method, resp);
+	if (!mr)
+		mr = MHD_create_response_from_buffer(resp->body_len, resp->body,
+						     MHD_RESPMEM_MUST_COPY);
 	if (!mr)
 		goto out;
 	for (size_t i = 0; i < resp->n_headers; i++)
@@ -358,6 +485,8 @@ out:
 	pt_diags_free(diags);
 	pt__buf_release(&url);
 	pt__buf_release(&msg);
+	if (hl)
+		pt__free(hl->h);
 	pt__free(hl);
 	return ret;
 }
@@ -379,7 +508,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (s->body.len + *upload_size > PROXY_MAX_BODY)
+		if (s->body.len + *upload_size > p->max_body)
 			s->too_big = true;
 		else if (pt__buf_add(&s->body, upload, *upload_size) < 0)
 			return MHD_NO;
@@ -387,8 +516,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 		return MHD_YES;
 	}
 	if (s->too_big)
-		return send_text(con, 413, "proctor cassette: body too large\n",
-				 "error");
+		return send_text(
+			con, 413,
+			"proctor cassette: request body over the limit "
+			"(--max-body)\n",
+			"limit");
 	return serve(p, con, method, s);
 }
 
@@ -411,6 +543,50 @@ static int parse_listen(const char *l, uint16_t *ret)
 	return 0;
 }
 
+/*
+ * The upstream, parsed once: http or https, a host, no user info, query
+ * or fragment; its path (without a final '/') prefixes every request's.
+ */
+static int parse_upstream(const char *up, CURLU **ret, char **ret_prefix)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *path = NULL, *x = NULL;
+	size_t n;
+	int r = -EINVAL;
+
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, up, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") && strcmp(scheme, "https")) ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
+		goto out;
+	if (curl_url_get(u, CURLUPART_USER, &x, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_QUERY, &x, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &x, 0) == CURLUE_OK)
+		goto out;
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto out;
+	n = strlen(path);
+	while (n > 0 && path[n - 1] == '/')
+		n--;
+	*ret_prefix = pt__strndup(path, n);
+	if (!*ret_prefix) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret = u;
+	u = NULL;
+	r = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(path);
+	curl_free(x);
+	curl_url_cleanup(u);
+	return r;
+}
+
 int pt_cassette_proxy_start(struct pt_cassette *c,
 			    const struct pt_cassette_proxy_opts *o,
 			    struct pt_cassette_proxy **ret)
@@ -419,14 +595,12 @@ int pt_cassette_proxy_start(struct pt_cassette *c,
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	const union MHD_DaemonInfo *info;
 	uint16_t port;
-	size_t n;
+	int r;
 
 	if (!c || !o || !o->upstream || !ret)
 		return -EINVAL;
-	if (!pt__starts_with(o->upstream, "http://") &&
-	    !pt__starts_with(o->upstream, "https://"))
-		return -EINVAL;
-	if (parse_listen(o->listen, &port) < 0)
+	if (parse_listen(o->listen, &port) < 0 ||
+	    (o->miss_status && (o->miss_status < 100 || o->miss_status > 999)))
 		return -EINVAL;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK)
@@ -435,15 +609,18 @@ int pt_cassette_proxy_start(struct pt_cassette *c,
 	if (!p)
 		return -ENOMEM;
 	p->c = c;
-	p->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
-	p->upstream = pt__strdup(o->upstream);
-	if (!p->upstream) {
+	p->fwd.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	p->max_body = o->max_body ? o->max_body : PT_CASSETTE_PROXY_MAX_BODY;
+	p->fwd.max_body = p->max_body;
+	p->max_headers =
+		o->max_headers ? o->max_headers : PT_CASSETTE_PROXY_MAX_HEADERS;
+	p->miss_status = o->miss_status ? (unsigned)o->miss_status
+					: PT_CASSETTE_PROXY_MISS_STATUS;
+	r = parse_upstream(o->upstream, &p->base, &p->prefix);
+	if (r < 0) {
 		pt__free(p);
-		return -ENOMEM;
+		return r;
 	}
-	n = strlen(p->upstream);
-	while (n > 0 && p->upstream[n - 1] == '/')
-		p->upstream[--n] = '\0';
 	sa.sin_port = htons(port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	p->d = MHD_start_daemon(
@@ -451,9 +628,20 @@ int pt_cassette_proxy_start(struct pt_cassette *c,
 		port, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR, &sa,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		o->idle_timeout_s ? o->idle_timeout_s
+				  : PT_CASSETTE_PROXY_IDLE_TIMEOUT,
+		MHD_OPTION_CONNECTION_LIMIT,
+		o->max_connections ? o->max_connections
+				   : PT_CASSETTE_PROXY_MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		o->max_header_bytes
+			? o->max_header_bytes
+			: (size_t)PT_CASSETTE_PROXY_MAX_HEADER_BYTES,
+		MHD_OPTION_END);
 	if (!p->d) {
-		pt__free(p->upstream);
+		curl_url_cleanup(p->base);
+		pt__free(p->prefix);
 		pt__free(p);
 		return -EADDRINUSE;
 	}
@@ -473,7 +661,8 @@ struct pt_cassette_proxy *pt_cassette_proxy_stop(struct pt_cassette_proxy *p)
 	if (!p)
 		return NULL;
 	MHD_stop_daemon(p->d);
-	pt__free(p->upstream);
+	curl_url_cleanup(p->base);
+	pt__free(p->prefix);
 	pt__free(p);
 	return NULL;
 }

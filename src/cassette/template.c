@@ -1,5 +1,5 @@
 /*
- * cassette/template.c - ReqCassette templates (spec §2.7): values matched
+ * cassette/template.c - ReqCassette's templates: values matched
  * by named patterns in the request (uri, then query, then body) become
  * markers {{name.i}} in the stored request and, where the same text occurs
  * in it, in the stored response. On replay the incoming request is

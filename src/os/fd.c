@@ -1,9 +1,11 @@
 /* os/fd.c - fd helpers and the I/O fault seam (see fd.h). */
 #define _GNU_SOURCE 1
-#include "base/common.h"
 #include "os/fd.h"
+#include "base/common.h"
+#include "os/clock.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct pt_io_faults faults;
@@ -119,4 +121,30 @@ int pt__close(int fd)
 		errno = saved;
 	}
 	return -1;
+}
+
+int pt__fd_lock(int fd, short type, int timeout_ms)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+	int64_t deadline = pt__now_ns() + (int64_t)timeout_ms * 1000000;
+	long wait_us = 100;
+
+	for (;;) {
+		struct timespec ts;
+
+		fl.l_pid = 0; /* required by OFD locks */
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EACCES)
+			return -errno;
+		if (pt__now_ns() >= deadline)
+			return PT_ELOCKED;
+		ts.tv_sec = 0;
+		ts.tv_nsec = wait_us * 1000;
+		nanosleep(&ts, NULL);
+		if (wait_us < 16000)
+			wait_us *= 2;
+	}
 }

@@ -42,6 +42,15 @@ int pt__fd_set_nonblock(int fd, bool on);
 int pt__fd_set_cloexec(int fd, bool on);
 /* pipe2(O_CLOEXEC | extra_flags); 0 or -errno. */
 int pt__pipe(int fds[2], int extra_flags);
+/*
+ * Locks (type F_RDLCK or F_WRLCK) or unlocks (F_UNLCK) the whole file with
+ * an open-file-description lock: it belongs to this open of the file, so
+ * it also excludes other opens in the same process, and closing another
+ * fd of the file does not drop it; the kernel drops it when the last fd
+ * of this open is closed (a dead process holds nothing). Waits at most
+ * timeout_ms (retrying with a backoff of 0.1 to 16 ms): PT_ELOCKED then.
+ */
+int pt__fd_lock(int fd, short type, int timeout_ms);
 /* Closes fd if >= 0, preserving errno; returns -1 for "fd = pt__close(fd)". */
 int pt__close(int fd);
 

@@ -164,42 +164,6 @@ int pt__dirwatch_read(int fd, void (*fn)(void *ctx, int wd), void *ctx)
 	}
 }
 
-int pt__flock_open(const char *path)
-{
-	int fd = open(path,
-		      O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-		      0644);
-	struct stat st;
-	int r;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EBADFD;
-	}
-	r = pt__flock_try(fd);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-int pt__flock_try(int fd)
-{
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
-int pt__flock_release(int fd)
-{
-	return flock(fd, LOCK_UN) < 0 ? -errno : 0;
-}
-
 int pt__mkdtemp(char *tmpl)
 {
 	return mkdtemp(tmpl) ? 0 : -errno;
@@ -335,8 +299,9 @@ int pt__rmdir(const char *path)
 int pt__open_wr(const char *path)
 {
 	int fd = open(path,
-		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		      0644);
+		      O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC |
+			      O_NOFOLLOW,
+		      0600);
 
 	return fd < 0 ? -errno : fd;
 }

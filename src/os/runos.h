@@ -77,15 +77,6 @@ int pt__port_probe(unsigned port);
 int pt__tcp_census(int *fd, char *buf, size_t size);
 
 /*
- * Opens path read-only (creating it, mode 0644, so that other users can
- * lock it too; never following a symlink, never blocking on a FIFO) and
- * takes an exclusive flock without waiting. Returns the fd (close-on-exec),
- * -EWOULDBLOCK when another open file holds it, -EBADFD when path is not
- * a regular file, or -errno (-EACCES: another user's file we cannot read).
- */
-int pt__flock_open(const char *path);
-
-/*
  * Whether path is a directory other users cannot tamper with: a real
  * directory (not a symlink), owned by root or by us, and sticky when
  * others may write it (so that nobody removes another's files). 0;
@@ -96,9 +87,6 @@ int pt__dir_check_safe(const char *path, unsigned *ret_uid, unsigned *ret_mode);
 /* mkdir(path) then chmod to exactly mode (umask aside) when it was made
  * by this call: 0, or -errno (-EEXIST when it exists). */
 int pt__mkdir_exact(const char *path, unsigned mode);
-/* flock(fd, LOCK_EX | LOCK_NB) / flock(fd, LOCK_UN): 0 or -errno. */
-int pt__flock_try(int fd);
-int pt__flock_release(int fd);
 
 /* mkdtemp(3) on a template ending in "XXXXXX"; 0 or -errno. */
 int pt__mkdtemp(char *tmpl);
@@ -113,7 +101,11 @@ int pt__dir_make_empty(const char *path);
 int pt__mkdir(const char *path, unsigned mode);
 /* rmdir(2); 0 or -errno. */
 int pt__rmdir(const char *path);
-/* open(path, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644): the fd or -errno. */
+/*
+ * A log file to append to: open(path, O_WRONLY|O_CREAT|O_TRUNC|O_APPEND|
+ * O_CLOEXEC|O_NOFOLLOW, 0600) (a planted symlink is refused: -ELOOP). The
+ * fd or -errno.
+ */
 int pt__open_wr(const char *path);
 /* open(path, O_RDONLY|O_CLOEXEC): the fd or -errno. */
 int pt__open_rd(const char *path);

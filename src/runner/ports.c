@@ -45,6 +45,7 @@
 #include "os/clock.h"
 #include "os/fd.h"
 #include "os/file.h"
+#include "os/lock.h"
 #include "os/runos.h"
 
 /* Why dir is not safe, for a notice (r from pt__dir_check_safe). */
@@ -175,16 +176,16 @@ static int lock_block(struct pt_ports *p, unsigned b)
 	int r;
 
 	if (p->lock_fd[b] >= 0)
-		return pt__flock_try(p->lock_fd[b]);
+		return pt__lock(p->lock_fd[b], PT_LOCK_EX | PT_LOCK_NB);
 	r = pt__buf_addf(&path, "%s/block-%u.lock", p->lock_dir,
 			 p->min + b * p->count);
 	if (r < 0)
 		return r;
-	r = pt__flock_open(path.s);
+	r = pt__lock_take_shared(path.s);
 	if (r == -ENOENT) {
 		r = pt__mkdir_p(p->lock_dir, 0700);
 		if (r == 0)
-			r = pt__flock_open(path.s);
+			r = pt__lock_take_shared(path.s);
 	}
 	pt__buf_release(&path);
 	/* Another user's file we may not read, a symlink, or not a file:
@@ -223,7 +224,7 @@ static uint64_t census_now(struct pt_ports *p, int64_t now)
 static void untrust(struct pt_ports *p, unsigned b)
 {
 	if (p->trusted[b])
-		pt__flock_release(p->lock_fd[b]);
+		(void)!pt__lock(p->lock_fd[b], PT_LOCK_UN);
 	p->trusted[b] = 0;
 }
 
@@ -258,7 +259,7 @@ int pt__ports_lease(struct pt_ports *p, unsigned *ret_base)
 		}
 		if (i < p->count) {
 			/* some program uses a port of it */
-			pt__flock_release(p->lock_fd[b]);
+			(void)!pt__lock(p->lock_fd[b], PT_LOCK_UN);
 			p->trusted[b] = 0;
 			continue;
 		}

@@ -14,13 +14,14 @@
 #include <proctor/report.h>
 
 #include "base/buf.h"
+#include "os/fd.h"
 #include "os/file.h"
+#include "os/runos.h"
 
 static const char *const format_names[] = {
-	[PT_REPORT_JUNIT] = "junit",
-	[PT_REPORT_TAP] = "tap",
-	[PT_REPORT_TAP13] = "tap13",
-	[PT_REPORT_JSON] = "json",
+	[PT_REPORT_JUNIT] = "junit", [PT_REPORT_TAP] = "tap",
+	[PT_REPORT_TAP13] = "tap13", [PT_REPORT_JSON] = "json",
+	[PT_REPORT_HTML] = "html",
 };
 
 PT_API int pt_report_format_parse(const char *name, enum pt_report_format *ret)
@@ -210,7 +211,7 @@ static void excerpt_free(struct excerpt *e)
 }
 
 struct counts {
-	size_t n, pass, fail, error, skipped;
+	size_t n, pass, fail, error, skipped, flaky;
 	double time;
 };
 
@@ -229,6 +230,8 @@ static void count(const struct pt_report_job *jobs, size_t n, struct counts *c)
 			c->error++;
 		else
 			c->skipped++;
+		if (jobs[i].result.flaky)
+			c->flaky++;
 		if (jobs[i].result.duration > 0)
 			c->time += jobs[i].result.duration;
 	}
@@ -323,8 +326,15 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 	r = r ? r
 	      : pt__buf_addf(b,
 			     "\"/>\n      <property name=\"seed\" "
-			     "value=\"%" PRIu64 "\"/>\n    </properties>\n",
+			     "value=\"%" PRIu64 "\"/>\n",
 			     s->seed);
+	/* Passes that came after failed attempts (--retries). */
+	if (!r && c.flaky)
+		r = pt__buf_addf(b,
+				 "      <property name=\"flaky\" "
+				 "value=\"%zu\"/>\n",
+				 c.flaky);
+	r = r ? r : pt__buf_adds(b, "    </properties>\n");
 	for (size_t i = 0; i < n && !r; i++) {
 		const struct pt_report_job *j = &jobs[i];
 		const struct pt_result *res = &j->result;
@@ -339,8 +349,9 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 		r = r ? r : pt__buf_adds(b, "\" classname=\"");
 		r = r ? r : adds_esc(b, ns.s, ESC_XML_ATTR);
 		r = r ? r
-		      : pt__buf_addf(b, "\" time=\"%.3f\">\n",
-				     res->duration > 0 ? res->duration : 0);
+		      : pt__buf_addf(b, "\" time=\"%.3f\"%s>\n",
+				     res->duration > 0 ? res->duration : 0,
+				     res->flaky ? " status=\"flaky\"" : "");
 		if (r)
 			break;
 		outcome_message(res, &msg);
@@ -430,6 +441,13 @@ static int tap(struct pt_buf *b, const struct pt_report_session *s,
 		if (!strcmp(cls, "pass")) {
 			r = pt__buf_addf(b, "ok %zu - ", i + 1);
 			r = r ? r : adds_esc(b, j->id, ESC_TAP_DESC);
+			/* flaky: a comment (no directive) and a YAML block */
+			if (!r && res->flaky)
+				r = pt__buf_addf(b,
+						 " # flaky: passed on attempt "
+						 "%u\n  ---\n  flaky: true\n"
+						 "  attempt: %u\n  ...",
+						 res->attempt, res->attempt);
 			r = r ? r : pt__buf_addch(b, '\n');
 			continue;
 		}
@@ -516,6 +534,7 @@ static int json(struct pt_buf *b, const struct pt_report_session *s,
 	for (int o = 0; o < PT_OUTCOME_COUNT_ && !r; o++)
 		r = pt__buf_addf(b, ",\n    \"%s\": %zu",
 				 pt_outcome_name((enum pt_outcome)o), per[o]);
+	r = r ? r : pt__buf_addf(b, ",\n    \"flaky\": %zu", c.flaky);
 	r = r ? r : pt__buf_adds(b, "\n  },\n  \"jobs\": [");
 	for (size_t i = 0; i < n && !r; i++) {
 		const struct pt_report_job *j = &jobs[i];
@@ -536,12 +555,15 @@ static int json(struct pt_buf *b, const struct pt_report_session *s,
 				     "      \"return_code\": %d,\n"
 				     "      \"duration\": %.6f,\n"
 				     "      \"attempt\": %u,\n"
+				     "      \"flaky\": %s,\n"
+				     "      \"lane\": %u,\n"
 				     "      \"started\": ",
 				     pt_outcome_name(res->outcome),
 				     pt_outcome_class(res->outcome),
 				     res->return_code,
 				     res->duration > 0 ? res->duration : 0,
-				     res->attempt);
+				     res->attempt,
+				     res->flaky ? "true" : "false", res->lane);
 		if (!r && res->started_ns > 0)
 			r = pt__buf_addf(b, "\"%sZ\"", ts);
 		else if (!r)
@@ -569,6 +591,328 @@ static int json(struct pt_buf *b, const struct pt_report_session *s,
 		excerpt_free(&err);
 	}
 	r = r ? r : pt__buf_adds(b, n ? "\n  ]\n}\n" : "]\n}\n");
+	return r;
+}
+
+/* ---- HTML */
+
+/* Colours of the timeline's bars (used nowhere else on the page). */
+#define BAR_PASS    "#2e7d32"
+#define BAR_FAIL    "#d32f2f"
+#define BAR_CRASH   "#8e24aa"
+#define BAR_TIMEOUT "#ef6c00"
+
+static const char html_head[] =
+	"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+	"'none'; style-src 'unsafe-inline'; img-src data:\">\n"
+	"<link rel=\"icon\" href=\"data:,\">\n"
+	"<style>\n"
+	"body{font:14px/1.4 sans-serif;margin:16px;color:#222}\n"
+	"h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:20px 0 "
+	"8px}\n"
+	".meta{color:#555}\n"
+	"table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+	"padding:2px 8px;text-align:left;vertical-align:top}\n"
+	".o-pass{background:#e8f5e9}.o-fail{background:#ffebee}"
+	".o-skip{background:#f5f5f5}.o-none{background:#fff8e1}\n"
+	".flaky{background:#fff3e0;color:#e65100;padding:0 4px;"
+	"border-radius:3px;font-size:12px}\n"
+	"pre{background:#fafafa;border:1px solid #ddd;padding:6px;"
+	"max-height:300px;overflow:auto;white-space:pre-wrap}\n"
+	"svg text{font:11px sans-serif;fill:#333}\n"
+	".track{fill:#f3f3f3}.bar-pass{fill:" BAR_PASS
+	"}.bar-fail{fill:" BAR_FAIL "}.bar-crash{fill:" BAR_CRASH
+	"}.bar-timeout{fill:" BAR_TIMEOUT "}\n"
+	".mark{fill:" BAR_FAIL "}\n"
+	"</style>\n";
+
+/* Whether a job ran in a lane (a bar of the timeline). */
+static bool on_timeline(const struct pt_result *res)
+{
+	return res->started_ns > 0 && res->duration >= 0 &&
+	       (res->outcome == PT_OUTCOME_PASS ||
+		res->outcome == PT_OUTCOME_FAIL ||
+		res->outcome == PT_OUTCOME_CRASH ||
+		res->outcome == PT_OUTCOME_TIMEOUT);
+}
+
+static const char *bar_class(enum pt_outcome o)
+{
+	return o == PT_OUTCOME_PASS	 ? "bar-pass"
+	       : o == PT_OUTCOME_CRASH	 ? "bar-crash"
+	       : o == PT_OUTCOME_TIMEOUT ? "bar-timeout"
+					 : "bar-fail";
+}
+
+#define TL_LEFT	 64  /* lane labels */
+#define TL_WIDTH 900 /* the plot */
+#define TL_ROW	 24
+#define TL_BAR	 16
+#define TL_TOP	 22 /* the time axis */
+
+/* One row per lane, each job that ran a bar; failures marked. */
+static int timeline(struct pt_buf *b, const struct pt_report_job *jobs,
+		    size_t n)
+{
+	int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+	unsigned lanes = 1;
+	double span;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_result *res = &jobs[i].result;
+		int64_t end;
+
+		if (!on_timeline(res))
+			continue;
+		end = res->started_ns + (int64_t)(res->duration * 1e9);
+		t0 = res->started_ns < t0 ? res->started_ns : t0;
+		t1 = end > t1 ? end : t1;
+		if (res->lane + 1 > lanes && res->lane < 4096)
+			lanes = res->lane + 1;
+	}
+	if (t0 == INT64_MAX) {
+		t0 = 0;
+		t1 = 0;
+	}
+	span = (double)(t1 - t0) / 1e9;
+	if (span < 1e-3)
+		span = 1e-3;
+	r = pt__buf_addf(b,
+			 "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/"
+			 "svg\" width=\"%d\" height=\"%u\" role=\"img\" "
+			 "aria-label=\"timeline: %u lanes, %.3f s\">\n"
+			 "<text x=\"%d\" y=\"12\">0 s</text>"
+			 "<text x=\"%d\" y=\"12\" text-anchor=\"end\">%.3f "
+			 "s</text>\n",
+			 TL_LEFT + TL_WIDTH + 8, TL_TOP + lanes * TL_ROW + 8,
+			 lanes, span, TL_LEFT, TL_LEFT + TL_WIDTH, span);
+	for (unsigned l = 0; l < lanes && !r; l++) {
+		unsigned y = TL_TOP + l * TL_ROW;
+
+		r = pt__buf_addf(b,
+				 "<g class=\"lane\" id=\"lane-%u\">"
+				 "<text x=\"4\" y=\"%u\">lane %u</text>"
+				 "<rect class=\"track\" x=\"%d\" y=\"%u\" "
+				 "width=\"%d\" height=\"%d\"/>\n",
+				 l, y + 12, l + 1, TL_LEFT, y, TL_WIDTH,
+				 TL_BAR);
+		for (size_t i = 0; i < n && !r; i++) {
+			const struct pt_result *res = &jobs[i].result;
+			double x, w;
+
+			if (!on_timeline(res) || res->lane != l)
+				continue;
+			x = (double)(res->started_ns - t0) / 1e9 / span *
+			    TL_WIDTH;
+			w = res->duration / span * TL_WIDTH;
+			if (w < 2)
+				w = 2;
+			if (x + w > TL_WIDTH)
+				x = TL_WIDTH - w;
+			r = pt__buf_addf(b,
+					 "<rect class=\"bar %s\" "
+					 "data-job=\"%zu\" x=\"%.1f\" y=\"%u\" "
+					 "width=\"%.1f\" height=\"%d\"><title>",
+					 bar_class(res->outcome), i + 1,
+					 TL_LEFT + x, y, w, TL_BAR);
+			r = r ? r : adds_esc(b, jobs[i].id, ESC_XML_TEXT);
+			r = r ? r
+			      : pt__buf_addf(b, ": %s, %.3f s</title></rect>",
+					     pt_outcome_name(res->outcome),
+					     res->duration);
+			/* A failure is marked below its bar too. */
+			if (!r && res->outcome != PT_OUTCOME_PASS)
+				r = pt__buf_addf(
+					b,
+					"<rect class=\"mark\" x=\"%.1f\" "
+					"y=\"%u\" width=\"%.1f\" "
+					"height=\"3\"/>",
+					TL_LEFT + x, y + TL_BAR + 1, w);
+			r = r ? r : pt__buf_addch(b, '\n');
+		}
+		r = r ? r : pt__buf_adds(b, "</g>\n");
+	}
+	return r ? r : pt__buf_adds(b, "</svg>\n");
+}
+
+/* At most limit bytes of the start of a file (an attachment). */
+static int file_head(const char *path, size_t limit, struct excerpt *e)
+{
+	ssize_t n;
+	int fd;
+
+	memset(e, 0, sizeof(*e));
+	e->s = pt__malloc(limit + 1);
+	if (!e->s)
+		return -ENOMEM;
+	fd = pt__open_rd(path);
+	if (fd < 0) {
+		excerpt_free(e);
+		return fd;
+	}
+	n = pt__read_full(fd, e->s, limit + 1);
+	pt__close(fd);
+	if (n < 0) {
+		excerpt_free(e);
+		return (int)n;
+	}
+	e->truncated = (size_t)n > limit;
+	e->len = e->truncated ? limit : (size_t)n;
+	return 0;
+}
+
+static int pre(struct pt_buf *b, const char *title, const struct excerpt *e)
+{
+	int r = pt__buf_adds(b, "<h4>");
+
+	r = r ? r : adds_esc(b, title, ESC_XML_TEXT);
+	r = r ? r
+	      : pt__buf_addf(b, "%s</h4><pre>", e->truncated ? " (cut)" : "");
+	r = r ? r : add_escaped(b, e->s, e->len, ESC_XML_TEXT);
+	return r ? r : pt__buf_adds(b, "</pre>\n");
+}
+
+static int html(struct pt_buf *b, const struct pt_report_session *s,
+		const struct pt_report_job *jobs, size_t n, size_t limit)
+{
+	size_t per[PT_OUTCOME_COUNT_] = { 0 };
+	struct pt_buf msg = PT_BUF_INIT;
+	const char *title = s->title ? s->title : s->id ? s->id : "proctor";
+	struct counts c;
+	char ts[32];
+	int r;
+
+	count(jobs, n, &c);
+	for (size_t i = 0; i < n; i++) {
+		unsigned o = (unsigned)jobs[i].result.outcome;
+		per[o < PT_OUTCOME_COUNT_ ? o : 0]++;
+	}
+	iso_time(s->started_ns, ts, sizeof(ts));
+	r = pt__buf_adds(b, html_head);
+	r = r ? r : pt__buf_adds(b, "<title>proctor report: ");
+	r = r ? r : adds_esc(b, title, ESC_XML_TEXT);
+	r = r ? r : pt__buf_adds(b, "</title>\n</head>\n<body>\n<h1>");
+	r = r ? r : adds_esc(b, title, ESC_XML_TEXT);
+	r = r ? r : pt__buf_adds(b, "</h1>\n<p class=\"meta\">session <code>");
+	r = r ? r : adds_esc(b, s->id ? s->id : "", ESC_XML_TEXT);
+	r = r ? r
+	      : pt__buf_addf(b,
+			     "</code> &middot; seed %" PRIu64
+			     " &middot; started %sZ &middot; %.3f s",
+			     s->seed, ts, session_time(s, &c));
+	if (!r && s->hostname) {
+		r = pt__buf_adds(b, " &middot; host ");
+		r = r ? r : adds_esc(b, s->hostname, ESC_XML_TEXT);
+	}
+	r = r ? r
+	      : pt__buf_addf(b,
+			     "</p>\n<h2>Summary</h2>\n<table id=\"summary\">"
+			     "<tr><th>jobs</th><td>%zu</td></tr>",
+			     n);
+	for (int o = 1; o < PT_OUTCOME_COUNT_ && !r; o++)
+		if (per[o])
+			r = pt__buf_addf(b,
+					 "<tr class=\"o-%s\"><th>%s</th>"
+					 "<td>%zu</td></tr>",
+					 pt_outcome_class((enum pt_outcome)o),
+					 pt_outcome_name((enum pt_outcome)o),
+					 per[o]);
+	if (!r && per[PT_OUTCOME_NONE])
+		r = pt__buf_addf(b,
+				 "<tr class=\"o-none\"><th>not run</th>"
+				 "<td>%zu</td></tr>",
+				 per[PT_OUTCOME_NONE]);
+	if (!r && c.flaky)
+		r = pt__buf_addf(b,
+				 "<tr><th><span class=\"flaky\">flaky</span>"
+				 "</th><td>%zu</td></tr>",
+				 c.flaky);
+	r = r ? r : pt__buf_adds(b, "</table>\n<h2>Timeline</h2>\n");
+	r = r ? r : timeline(b, jobs, n);
+	r = r ? r
+	      : pt__buf_adds(b, "<h2>Jobs</h2>\n<table id=\"jobs\"><tr>"
+				"<th>#</th><th>job</th><th>outcome</th>"
+				"<th>duration</th><th>attempt</th>"
+				"<th>lane</th><th>reason</th></tr>\n");
+	for (size_t i = 0; i < n && !r; i++) {
+		const struct pt_report_job *j = &jobs[i];
+		const struct pt_result *res = &j->result;
+
+		r = pt__buf_addf(b,
+				 "<tr class=\"o-%s\" id=\"job-%zu\"><td>%zu"
+				 "</td><td><a href=\"#out-%zu\">",
+				 pt_outcome_class(res->outcome), i + 1, i + 1,
+				 i + 1);
+		r = r ? r : adds_esc(b, j->id, ESC_XML_TEXT);
+		r = r ? r : pt__buf_adds(b, "</a>");
+		if (!r && j->summary) {
+			r = pt__buf_adds(b, "<br><small>");
+			r = r ? r : adds_esc(b, j->summary, ESC_XML_TEXT);
+			r = r ? r : pt__buf_adds(b, "</small>");
+		}
+		r = r ? r
+		      : pt__buf_addf(b, "</td><td>%s%s</td>",
+				     res->outcome
+					     ? pt_outcome_name(res->outcome)
+					     : "not run",
+				     res->flaky ? " <span class=\"flaky\">"
+						  "flaky</span>"
+						: "");
+		if (!r && on_timeline(res))
+			r = pt__buf_addf(b,
+					 "<td>%.3f s</td><td>%u</td>"
+					 "<td>%u</td><td>",
+					 res->duration, res->attempt,
+					 res->lane + 1);
+		else if (!r)
+			r = pt__buf_adds(b, "<td></td><td></td><td></td><td>");
+		pt__buf_reset(&msg);
+		if (res->outcome != PT_OUTCOME_PASS)
+			outcome_message(res, &msg);
+		if (!r && res->comments)
+			r = adds_esc(b, res->comments, ESC_XML_TEXT);
+		else if (!r && msg.len)
+			r = adds_esc(b, msg.s, ESC_XML_TEXT);
+		r = r ? r : pt__buf_adds(b, "</td></tr>\n");
+	}
+	r = r ? r : pt__buf_adds(b, "</table>\n<h2>Output</h2>\n");
+	for (size_t i = 0; i < n && !r; i++) {
+		const struct pt_report_job *j = &jobs[i];
+		struct excerpt out, err;
+
+		excerpt_read(j, PT_STREAM_STDOUT, limit, &out);
+		excerpt_read(j, PT_STREAM_STDERR, limit, &err);
+		if (out.len || err.len || j->n_attachments) {
+			r = pt__buf_addf(b, "<details id=\"out-%zu\"><summary>",
+					 i + 1);
+			r = r ? r : adds_esc(b, j->id, ESC_XML_TEXT);
+			r = r ? r : pt__buf_adds(b, "</summary>\n");
+			if (!r && out.len)
+				r = pre(b, "stdout", &out);
+			if (!r && err.len)
+				r = pre(b, "stderr", &err);
+			for (size_t k = 0; k < j->n_attachments && !r; k++) {
+				const struct pt_report_attachment *a =
+					&j->attachments[k];
+				struct excerpt at;
+
+				pt__buf_reset(&msg);
+				(void)!pt__buf_addf(&msg, "attachment %s",
+						    a->name ? a->name : "");
+				if (file_head(a->path, limit, &at) == 0) {
+					r = pre(b, msg.s, &at);
+					excerpt_free(&at);
+				}
+			}
+			r = r ? r : pt__buf_adds(b, "</details>\n");
+		}
+		excerpt_free(&out);
+		excerpt_free(&err);
+	}
+	r = r ? r : pt__buf_adds(b, "</body>\n</html>\n");
+	pt__buf_release(&msg);
 	return r;
 }
 
@@ -603,6 +947,9 @@ PT_API int pt_report_render(enum pt_report_format f,
 		break;
 	case PT_REPORT_JSON:
 		r = json(&b, s, jobs, n, excerpt_limit);
+		break;
+	case PT_REPORT_HTML:
+		r = html(&b, s, jobs, n, excerpt_limit);
 		break;
 	default:
 		return -EINVAL;

@@ -9,10 +9,7 @@
 
 #include <proctor/runner.h>
 
-#define PT_IOLOG_MAGIC	 "PTIOLOG1"
-#define PT_IOLOG_HDR	 16	     /* stream, 0, 0, 0, u32 len, i64 off */
-#define PT_IOLOG_TAIL	 4	     /* CRC-32 of header and bytes */
-#define PT_IOLOG_MAX_REC (16u << 20) /* the reader's limit per record */
+#include "store/iolog.h" /* the format and its codec */
 
 /*
  * An io log being written. The file is created on the first record, so a

@@ -24,11 +24,11 @@
 #include "base/vec.h"
 #include "os/clock.h"
 #include "os/file.h"
+#include "os/lock.h"
 #include "store/store-internal.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #define DUR_FILE  "durations"
@@ -336,16 +336,13 @@ int pt_store_durations_record(const char *repo,
 	if (r == 0)
 		r = pt__mkdir_p(rp, 0700);
 	if (r == 0) {
-		fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			  0600);
+		fd = pt__lock_open(lock, true);
 		if (fd < 0)
-			r = -errno;
+			r = fd;
 	}
 	/* Short critical section: read, merge, write. */
-	while (r == 0 && flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR)
-			r = -errno;
-	}
+	if (r == 0)
+		r = pt__lock(fd, PT_LOCK_EX);
 	if (r == 0) {
 		r = load_path(path, diags, &d);
 		if (r == PT_ECORRUPT || r == PT_ETOOBIG) {
@@ -361,8 +358,7 @@ int pt_store_durations_record(const char *repo,
 			to_ns(v[i].duration), now);
 	if (r == 0)
 		r = write_set(path, d);
-	if (fd >= 0)
-		close(fd); /* releases the flock */
+	pt__close(fd); /* releases the lock */
 	pt_store_durations_free(d);
 	pt__free(rp);
 	pt__free(path);

@@ -20,9 +20,9 @@
 #include "base/map.h"
 #include "base/vec.h"
 #include "os/file.h"
+#include "os/path.h"
 #include "store/store-internal.h"
 
-#include <dirent.h>
 #include <jansson.h>
 #include <zlib.h>
 
@@ -1171,35 +1171,38 @@ static int iolog_rec_json(void *ctx, const struct pt_iolog_record *rec)
 }
 
 /* Sorted names of the regular files of dir (for a stable export). */
+struct names {
+	PT_VEC(const char *) v;
+	struct pt_arena *a;
+};
+
+static int add_name(void *ctx, const char *name)
+{
+	struct names *x = ctx;
+	const char *n;
+
+	if (strstr(name, ".next"))
+		return 0;
+	n = pt__arena_strdup(x->a, name);
+	return n && pt_vec_push(&x->v, n) == 0 ? 0 : -ENOMEM;
+}
+
 static int list_dir(const char *dir, struct pt_arena *a, const char ***ret,
 		    size_t *ret_n)
 {
-	PT_VEC(const char *) v = PT_VEC_INIT;
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int r = 0;
+	struct names x = { PT_VEC_INIT, a };
+	int r = pt__dir_each(dir, add_name, &x);
 
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((e = readdir(d))) {
-		const char *name;
-		if (e->d_name[0] == '.' || strstr(e->d_name, ".next"))
-			continue;
-		name = pt__arena_strdup(a, e->d_name);
-		if (!name || pt_vec_push(&v, name) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	closedir(d);
-	if (r == 0 && v.n) {
-		const char **c = pt__arena_alloc(a, v.n * sizeof(*c));
+	if (r == -ENOENT)
+		r = 0;
+	if (r == 0 && x.v.n) {
+		const char **c = pt__arena_alloc(a, x.v.n * sizeof(*c));
 		if (!c) {
 			r = -ENOMEM;
 		} else {
-			for (size_t i = 0; i < v.n; i++)
-				c[i] = v.v[i];
-			for (size_t i = 1; i < v.n; i++)
+			for (size_t i = 0; i < x.v.n; i++)
+				c[i] = x.v.v[i];
+			for (size_t i = 1; i < x.v.n; i++)
 				for (size_t k = i;
 				     k > 0 && strcmp(c[k - 1], c[k]) > 0; k--) {
 					const char *t = c[k];
@@ -1207,10 +1210,10 @@ static int list_dir(const char *dir, struct pt_arena *a, const char ***ret,
 					c[k - 1] = t;
 				}
 			*ret = c;
-			*ret_n = v.n;
+			*ret_n = x.v.n;
 		}
 	}
-	pt_vec_release(&v);
+	pt_vec_release(&x.v);
 	return r;
 }
 

@@ -1,29 +1,28 @@
 /*
  * store/iolog.c - io logs and attachments of a session.
  *
- * An io log is io-logs/<slug>.<crc>.<attempt>.log: the magic "PTIOLOG1"
- * then records, each a 16-byte little-endian header (stream u8, three zero
- * bytes, length u32, offset_ns i64), the bytes, and a CRC-32 of header and
- * bytes. Records are appended with one write(2) each, so a crash can only
- * tear the last record; the reader stops silently at a torn tail and
- * reports damage anywhere else with its byte offset. (PlainBox keeps gzip
- * JSON lines per record; the JSON form is what export writes.)
+ * An io log is io-logs/<slug>.<crc>.<attempt>.log in the format of
+ * store/iolog.h, whose codec (record encoding, the streaming reader) is
+ * here and is the only one: the runner's writer and its reader by path
+ * use it too. (PlainBox keeps gzip JSON lines per record; the JSON form
+ * is what export writes.)
  */
+#include "store/iolog.h"
 #include "base/buf.h"
 #include "base/common.h"
 #include "base/diag.h"
 #include "os/fd.h"
 #include "os/file.h"
+#include "os/runos.h"
 #include "store/store-internal.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#define IOLOG_MAGIC	 "PTIOLOG1"
-#define IOLOG_HDR	 16
-#define IOLOG_MAX_RECORD (16u << 20)
-#define IOLOG_MAX_FILE	 (1024u << 20)
+#define IOLOG_MAGIC	 PT_IOLOG_MAGIC
+#define IOLOG_HDR	 PT_IOLOG_HDR
+#define IOLOG_MAX_RECORD PT_IOLOG_MAX_REC
 
 struct pt_iolog {
 	int fd;
@@ -44,6 +43,138 @@ static uint64_t get_le(const unsigned char *p, int n)
 	for (int i = n - 1; i >= 0; i--)
 		v = (v << 8) | p[i];
 	return v;
+}
+
+/* ---- the codec */
+
+void pt__iolog_encode(unsigned char *hdr, enum pt_stream stream,
+		      int64_t offset_ns, const void *data, size_t len,
+		      unsigned char *tail)
+{
+	uLong c;
+
+	memset(hdr, 0, PT_IOLOG_HDR);
+	hdr[0] = (unsigned char)stream;
+	put_le(hdr + 4, len, 4);
+	put_le(hdr + 8, (uint64_t)(offset_ns < 0 ? 0 : offset_ns), 8);
+	c = crc32(0L, hdr, PT_IOLOG_HDR);
+	c = crc32(c, data ? data : (const void *)"", (uInt)len);
+	put_le(tail, c, 4);
+}
+
+int pt__iolog_reader_open(struct pt__iolog_reader *r, const char *path)
+{
+	unsigned char magic[8];
+	ssize_t n;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	fd = pt__open_rd(path);
+	if (fd < 0)
+		return fd;
+	n = pt__read_full(fd, magic, 8);
+	if (n < 0) {
+		pt__close(fd);
+		return (int)n;
+	}
+	if (n == 8 && memcmp(magic, PT_IOLOG_MAGIC, 8)) {
+		pt__close(fd);
+		r->why = "bad magic";
+		return PT_ECORRUPT;
+	}
+	r->fd = fd;
+	r->off = 8;
+	r->eof = n < 8; /* torn at creation: an empty log */
+	r->cap = 64 * 1024;
+	r->buf = pt__malloc(r->cap);
+	if (!r->buf) {
+		pt__iolog_reader_close(r);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Makes at least need bytes available at buf[pos]; 0 at EOF first. */
+static int fill(struct pt__iolog_reader *r, size_t need)
+{
+	if (r->len - r->pos >= need)
+		return 1;
+	if (r->pos > 0) {
+		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+		r->off += r->pos;
+		r->len -= r->pos;
+		r->pos = 0;
+	}
+	if (need > r->cap) {
+		unsigned char *nb = pt__realloc(r->buf, need);
+		if (!nb)
+			return -ENOMEM;
+		r->buf = nb;
+		r->cap = need;
+	}
+	while (r->len < need && !r->eof) {
+		ssize_t n =
+			pt__read_some(r->fd, r->buf + r->len, r->cap - r->len);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			r->eof = true;
+		r->len += (size_t)n;
+	}
+	return r->len >= need;
+}
+
+int pt__iolog_reader_next(struct pt__iolog_reader *r,
+			  struct pt_iolog_record *rec)
+{
+	const unsigned char *h;
+	size_t len, whole;
+	int f;
+
+	f = fill(r, PT_IOLOG_HDR);
+	if (f <= 0)
+		return f; /* end, or a torn header */
+	h = r->buf + r->pos;
+	len = (size_t)get_le(h + 4, 4);
+	if ((h[0] != PT_STREAM_STDOUT && h[0] != PT_STREAM_STDERR) || h[1] ||
+	    h[2] || h[3] || len > PT_IOLOG_MAX_REC ||
+	    get_le(h + 8, 8) > INT64_MAX) {
+		r->why = "bad record header";
+		return PT_ECORRUPT;
+	}
+	whole = PT_IOLOG_HDR + len + PT_IOLOG_TAIL;
+	f = fill(r, whole);
+	if (f <= 0)
+		return f; /* a torn last record: what a crash leaves */
+	h = r->buf + r->pos;
+	if (crc32(0L, h, (uInt)(PT_IOLOG_HDR + len)) !=
+	    get_le(h + PT_IOLOG_HDR + len, 4)) {
+		/* The last record torn in place is the end. */
+		f = fill(r, whole + 1);
+		if (f < 0)
+			return f;
+		r->why = "record checksum mismatch";
+		return f == 0 ? 0 : PT_ECORRUPT;
+	}
+	h = r->buf + r->pos;
+	rec->stream = (enum pt_stream)h[0];
+	rec->offset_ns = (int64_t)get_le(h + 8, 8);
+	rec->data = h + PT_IOLOG_HDR;
+	rec->len = len;
+	r->pos += whole;
+	return 1;
+}
+
+uint64_t pt__iolog_reader_offset(const struct pt__iolog_reader *r)
+{
+	return r->off + r->pos;
+}
+
+void pt__iolog_reader_close(struct pt__iolog_reader *r)
+{
+	r->fd = pt__close(r->fd);
+	pt__freep(&r->buf);
 }
 
 /* "<slug>.<crc32 of id>": unique per id even when slugs collide. */
@@ -67,12 +198,10 @@ int pt__store_iolog_create_at(struct pt_store *s, const char *rel,
 	r = pt__buf_addf(&abs, "%s/%s", s->dir, rel);
 	if (r < 0)
 		goto out;
-	fd = open(abs.s,
-		  O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC |
-			  O_NOFOLLOW,
-		  0600);
+	fd = pt__open_wr(abs.s);
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
+		fd = -1;
 		goto out;
 	}
 	r = pt__write_all(fd, IOLOG_MAGIC, 8);
@@ -125,25 +254,19 @@ int pt_store_iolog_open(struct pt_store *s, const char *job_id,
 int pt_iolog_append(struct pt_iolog *w, int64_t offset_ns,
 		    enum pt_stream stream, const void *data, size_t len)
 {
-	unsigned char hdr[IOLOG_HDR] = { 0 }, tail[4];
-	uLong c;
+	unsigned char hdr[PT_IOLOG_HDR], tail[PT_IOLOG_TAIL];
 	int r;
 
 	if (!w || (len && !data) || len > IOLOG_MAX_RECORD ||
 	    (stream != PT_STREAM_STDOUT && stream != PT_STREAM_STDERR))
 		return -EINVAL;
-	hdr[0] = (unsigned char)stream;
-	put_le(hdr + 4, len, 4);
-	put_le(hdr + 8, (uint64_t)offset_ns, 8);
-	c = crc32(0L, hdr, IOLOG_HDR);
-	c = crc32(c, data ? data : (const void *)"", (uInt)len);
-	put_le(tail, c, 4);
+	pt__iolog_encode(hdr, stream, offset_ns, data, len, tail);
 	pt__buf_reset(&w->rec);
-	r = pt__buf_add(&w->rec, hdr, IOLOG_HDR);
+	r = pt__buf_add(&w->rec, hdr, PT_IOLOG_HDR);
 	if (r == 0)
 		r = pt__buf_add(&w->rec, data ? data : "", len);
 	if (r == 0)
-		r = pt__buf_add(&w->rec, tail, 4);
+		r = pt__buf_add(&w->rec, tail, PT_IOLOG_TAIL);
 	if (r == 0)
 		r = pt__write_all(w->fd, w->rec.s, w->rec.len);
 	return r;
@@ -189,9 +312,9 @@ int pt_store_iolog_read(struct pt_store *s, const char *path,
 			int (*fn)(void *ctx, const struct pt_iolog_record *rec),
 			void *ctx, struct pt_diags *d)
 {
+	struct pt__iolog_reader rd;
 	struct pt_buf abs = PT_BUF_INIT;
-	char *data = NULL;
-	size_t len = 0, off;
+	struct pt_iolog_record rec;
 	int r;
 
 	if (!s || !fn)
@@ -203,57 +326,58 @@ int pt_store_iolog_read(struct pt_store *s, const char *path,
 	}
 	r = pt__buf_addf(&abs, "%s/%s", s->dir, path);
 	if (r == 0)
-		r = pt__read_file(abs.s, IOLOG_MAX_FILE, &data, &len);
+		r = pt__iolog_reader_open(&rd, abs.s);
+	pt__buf_release(&abs);
+	if (r == PT_ECORRUPT) {
+		pt__store_diag(d, PT_SEV_ERROR, r, path, 0, NULL, "byte 0: %s",
+			       rd.why);
+		return r;
+	}
 	if (r < 0) {
 		pt__store_diag(d, PT_SEV_ERROR, r, path, 0, NULL, "%s",
 			       pt_strerror(r));
-		goto out;
+		return r;
 	}
-	if (len < 8 || memcmp(data, IOLOG_MAGIC, 8) != 0) {
-		r = len < 8 ? 0 : PT_ECORRUPT; /* torn at creation: empty */
-		if (r < 0)
-			pt__store_diag(d, PT_SEV_ERROR, r, path, 0, NULL,
-				       "byte 0: bad magic");
-		goto out;
-	}
-	for (off = 8; off + IOLOG_HDR + 4 <= len;) {
-		const unsigned char *h = (const unsigned char *)data + off;
-		uint64_t n = get_le(h + 4, 4);
-		struct pt_iolog_record rec;
-		uLong c;
-
-		if ((h[0] != PT_STREAM_STDOUT && h[0] != PT_STREAM_STDERR) ||
-		    h[1] || h[2] || h[3] || n > IOLOG_MAX_RECORD) {
-			r = PT_ECORRUPT;
-			pt__store_diag(d, PT_SEV_ERROR, r, path, 0, NULL,
-				       "byte %zu: bad record header", off);
-			goto out;
-		}
-		if (off + IOLOG_HDR + n + 4 > len)
-			break; /* torn tail */
-		c = crc32(0L, h, (uInt)(IOLOG_HDR + n));
-		if (c != get_le(h + IOLOG_HDR + n, 4)) {
-			if (off + IOLOG_HDR + n + 4 == len)
-				break; /* the last record, torn in place */
-			r = PT_ECORRUPT;
-			pt__store_diag(d, PT_SEV_ERROR, r, path, 0, NULL,
-				       "byte %zu: record checksum mismatch",
-				       off);
-			goto out;
-		}
-		rec.stream = (enum pt_stream)h[0];
-		rec.len = (size_t)n;
-		rec.offset_ns = (int64_t)get_le(h + 8, 8);
-		rec.data = h + IOLOG_HDR;
+	while ((r = pt__iolog_reader_next(&rd, &rec)) > 0) {
 		r = fn(ctx, &rec);
 		if (r != 0)
-			goto out;
-		off += IOLOG_HDR + (size_t)n + 4;
+			break;
 	}
-	r = 0;
-out:
-	pt__free(data);
-	pt__buf_release(&abs);
+	if (r == PT_ECORRUPT)
+		pt__store_diag(d, PT_SEV_ERROR, r, path, 0, NULL,
+			       "byte %" PRIu64 ": %s",
+			       pt__iolog_reader_offset(&rd), rd.why);
+	pt__iolog_reader_close(&rd);
+	return r; /* 0, an error, or what fn returned to stop */
+}
+
+/* "attachments/<job stem>.<name slug>" */
+static int attachment_rel(struct pt_buf *rel, const char *job_id,
+			  const char *name)
+{
+	int r = pt__buf_adds(rel, "attachments/");
+
+	if (r == 0)
+		r = job_file_stem(rel, job_id);
+	if (r == 0)
+		r = pt__buf_addch(rel, '.');
+	if (r == 0)
+		r = pt__store_slug(rel, name);
+	return r;
+}
+
+int pt_store_attachment_path(const struct pt_store *s, const char *job_id,
+			     const char *name, char **ret)
+{
+	struct pt_buf rel = PT_BUF_INIT;
+	int r;
+
+	if (!s || !job_id || !*job_id || !name || !*name || !ret)
+		return -EINVAL;
+	r = attachment_rel(&rel, job_id, name);
+	if (r == 0 && !(*ret = pt__buf_detach(&rel, NULL)))
+		r = -ENOMEM;
+	pt__buf_release(&rel);
 	return r;
 }
 
@@ -267,13 +391,7 @@ int pt_store_attach(struct pt_store *s, const char *job_id, const char *name,
 		return -EINVAL;
 	if (!s->writer)
 		return PT_ESTATE;
-	r = pt__buf_adds(&rel, "attachments/");
-	if (r == 0)
-		r = job_file_stem(&rel, job_id);
-	if (r == 0)
-		r = pt__buf_addch(&rel, '.');
-	if (r == 0)
-		r = pt__store_slug(&rel, name);
+	r = attachment_rel(&rel, job_id, name);
 	if (r == 0)
 		r = pt__buf_addf(&abs, "%s/%s", s->dir, rel.s);
 	if (r == 0)

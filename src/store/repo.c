@@ -15,13 +15,11 @@
 #include "base/diag.h"
 #include "base/vec.h"
 #include "os/file.h"
+#include "os/lock.h"
+#include "os/path.h"
 #include "store/store-internal.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,40 +72,16 @@ int pt__store_new_id(char ret[PT_STORE_ID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char raw[PT_STORE_ID_LEN / 2];
-	size_t got = 0;
+	int r = pt__random_bytes(raw, sizeof(raw));
 
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		got += (size_t)n;
-	}
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < sizeof(raw); i++) {
 		ret[2 * i] = hex[raw[i] >> 4];
 		ret[2 * i + 1] = hex[raw[i] & 15];
 	}
 	ret[PT_STORE_ID_LEN] = '\0';
 	return 0;
-}
-
-static int read_pid(int fd)
-{
-	char buf[32];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	long v = 0;
-
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) {
-		v = v * 10 + (buf[i] - '0');
-		if (v > INT_MAX)
-			return 0;
-	}
-	return (int)v;
 }
 
 static int lock_path(const char *dir, struct pt_buf *b)
@@ -118,24 +92,25 @@ static int lock_path(const char *dir, struct pt_buf *b)
 int pt__store_lock(const char *dir, struct pt_diags *diags, int *ret_fd)
 {
 	struct pt_buf p = PT_BUF_INIT;
-	char pid[32];
 	int fd = -1, r;
 
 	r = lock_path(dir, &p);
 	if (r < 0)
 		goto out;
-	fd = open(p.s, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = pt__lock_open(p.s, true);
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
+		fd = -1;
 		pt__store_diag(diags, PT_SEV_ERROR, r, p.s, 0, NULL,
 			       "cannot open the session lock: %s",
 			       strerror(-r));
 		goto out;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		r = errno == EWOULDBLOCK ? PT_ELOCKED : -errno;
+	r = pt__lock(fd, PT_LOCK_EX | PT_LOCK_NB);
+	if (r < 0) {
+		r = r == -EWOULDBLOCK ? PT_ELOCKED : r;
 		if (r == PT_ELOCKED) {
-			int owner = read_pid(fd);
+			int owner = pt__lock_owner(fd);
 			if (owner)
 				pt__store_diag(
 					diags, PT_SEV_ERROR, r, dir, 0, NULL,
@@ -148,11 +123,9 @@ int pt__store_lock(const char *dir, struct pt_diags *diags, int *ret_fd)
 		}
 		goto out;
 	}
-	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
-		r = -errno;
+	r = pt__lock_set_owner(fd);
+	if (r < 0)
 		goto out;
-	}
 	*ret_fd = fd;
 	fd = -1;
 	r = 0;
@@ -169,17 +142,17 @@ int pt__store_lock_owner(const char *dir)
 
 	if (lock_path(dir, &p) < 0)
 		return 0;
-	fd = open(p.s, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = pt__lock_open(p.s, false);
 	pt__buf_release(&p);
 	if (fd < 0)
 		return 0;
 	/* A shared probe: fails only while a writer holds LOCK_EX. */
-	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
-		owner = read_pid(fd);
+	if (pt__lock(fd, PT_LOCK_SH | PT_LOCK_NB) < 0) {
+		owner = pt__lock_owner(fd);
 		if (!owner)
 			owner = -1;
 	} else {
-		flock(fd, LOCK_UN);
+		(void)!pt__lock(fd, PT_LOCK_UN);
 	}
 	pt__close(fd);
 	return owner;
@@ -195,12 +168,8 @@ int pt__store_set_last(const char *repo, const char *id)
 		r = pt__buf_addf(&link, "%s/last-session", repo);
 	if (r < 0)
 		goto out;
-	unlink(tmp.s);
 	/* symlink + rename: the link is replaced atomically. */
-	if (symlink(id, tmp.s) < 0 || rename(tmp.s, link.s) < 0) {
-		r = -errno;
-		unlink(tmp.s);
-	}
+	r = pt__symlink_replace(id, tmp.s, link.s);
 out:
 	pt__buf_release(&tmp);
 	pt__buf_release(&link);
@@ -222,12 +191,11 @@ int pt_store_last(const char *repo, char **ret_id)
 	r = pt__buf_addf(&link, "%s/last-session", path);
 	if (r < 0)
 		goto out;
-	n = readlink(link.s, target, sizeof(target) - 1);
+	n = pt__readlink(link.s, target, sizeof(target));
 	if (n < 0) {
-		r = errno == ENOENT ? PT_ENOTFOUND : -errno;
+		r = n == -ENOENT ? PT_ENOTFOUND : (int)n;
 		goto out;
 	}
-	target[n] = '\0';
 	if (!pt__store_id_valid(target)) {
 		r = PT_ENOTFOUND;
 		goto out;
@@ -244,7 +212,6 @@ int pt_store_resolve(const char *repo, const char *name, char **ret_id)
 {
 	struct pt_buf p = PT_BUF_INIT;
 	char *path = NULL;
-	struct stat st;
 	int r;
 
 	if (!ret_id)
@@ -256,8 +223,10 @@ int pt_store_resolve(const char *repo, const char *name, char **ret_id)
 	r = pt__store_repo_path(repo, &path);
 	if (r == 0)
 		r = pt__buf_addf(&p, "%s/%s/session.db", path, name);
-	if (r == 0 && stat(p.s, &st) < 0)
-		r = errno == ENOENT || errno == ENOTDIR ? PT_ENOTFOUND : -errno;
+	if (r == 0) {
+		r = pt__path_kind(p.s);
+		r = r == PT_PATH_NONE ? PT_ENOTFOUND : r < 0 ? r : 0;
+	}
 	if (r == 0) {
 		*ret_id = pt__strdup(name);
 		r = *ret_id ? 0 : -ENOMEM;
@@ -299,12 +268,45 @@ struct pt_store_list *pt_store_list_free(struct pt_store_list *l)
 	return NULL;
 }
 
+/* One entry of the repository (pt__dir_each): a session, or not. */
+struct list_walk {
+	struct list_impl *li;
+	const char *path;
+};
+
+static int list_one(void *ctx, const char *name)
+{
+	struct list_walk *w = ctx;
+	struct list_impl *li = w->li;
+	struct pt_store_info info = { 0 }, *pi = NULL;
+	int r;
+
+	if (!pt__store_id_valid(name))
+		return 0;
+	r = pt_store_peek(w->path, name, NULL, &pi);
+	if (r == PT_ENOTFOUND)
+		return 0; /* a directory being created or removed */
+	if (r < 0) {
+		info.id = pt__arena_strdup(&li->arena, name);
+		info.error = r;
+		if (!info.id)
+			return -ENOMEM;
+	} else {
+		info = *pi;
+		r = pt_vec_push(&li->own, pi);
+		if (r < 0) {
+			pt_store_info_free(pi);
+			return r;
+		}
+	}
+	return pt_vec_push(&li->v, info);
+}
+
 int pt_store_list(const char *repo, struct pt_store_list **ret)
 {
 	struct list_impl *li = NULL;
+	struct list_walk w;
 	char *path = NULL;
-	DIR *d = NULL;
-	struct dirent *e;
 	int r;
 
 	if (!ret)
@@ -317,38 +319,12 @@ int pt_store_list(const char *repo, struct pt_store_list **ret)
 		r = -ENOMEM;
 		goto out;
 	}
-	d = opendir(path);
-	if (!d && errno != ENOENT) {
-		r = -errno;
+	w = (struct list_walk){ li, path };
+	r = pt__dir_each(path, list_one, &w);
+	if (r == -ENOENT)
+		r = 0; /* no repository yet: no session */
+	if (r < 0)
 		goto out;
-	}
-	while (d && (e = readdir(d))) {
-		struct pt_store_info info = { 0 }, *pi = NULL;
-
-		if (!pt__store_id_valid(e->d_name))
-			continue;
-		r = pt_store_peek(path, e->d_name, NULL, &pi);
-		if (r == PT_ENOTFOUND)
-			continue; /* a directory being created or removed */
-		if (r < 0) {
-			info.id = pt__arena_strdup(&li->arena, e->d_name);
-			info.error = r;
-			if (!info.id) {
-				r = -ENOMEM;
-				goto out;
-			}
-		} else {
-			info = *pi;
-			r = pt_vec_push(&li->own, pi);
-			if (r < 0) {
-				pt_store_info_free(pi);
-				goto out;
-			}
-		}
-		r = pt_vec_push(&li->v, info);
-		if (r < 0)
-			goto out;
-	}
 	if (li->v.n)
 		qsort(li->v.v, li->v.n, sizeof(li->v.v[0]), cmp_info);
 	li->pub.n = li->v.n;
@@ -357,8 +333,6 @@ int pt_store_list(const char *repo, struct pt_store_list **ret)
 	li = NULL;
 	r = 0;
 out:
-	if (d)
-		closedir(d);
 	if (li)
 		pt_store_list_free(&li->pub);
 	pt__free(path);
@@ -378,7 +352,7 @@ int pt_store_remove(const char *repo, const char *id, struct pt_diags *diags)
 		r = pt__buf_addf(&dir, "%s/%s", path, id);
 	if (r < 0)
 		goto out;
-	if (access(dir.s, F_OK) < 0) {
+	if (pt__path_kind(dir.s) == PT_PATH_NONE) {
 		r = PT_ENOTFOUND;
 		goto out;
 	}
@@ -389,7 +363,7 @@ int pt_store_remove(const char *repo, const char *id, struct pt_diags *diags)
 		r = pt__buf_addf(&link, "%s/last-session", path);
 		if (r < 0)
 			goto out;
-		unlink(link.s);
+		(void)pt__unlink(link.s);
 	}
 	/* Removed while locked: no writer can start in between. */
 	r = pt__rm_rf(dir.s);
@@ -418,21 +392,22 @@ int pt_store_break_lock(const char *repo, const char *id,
 		r = lock_path(dir.s, &lp);
 	if (r < 0)
 		goto out;
-	if (access(dir.s, F_OK) < 0) {
+	if (pt__path_kind(dir.s) == PT_PATH_NONE) {
 		r = PT_ENOTFOUND;
 		goto out;
 	}
-	fd = open(lp.s, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = pt__lock_open(lp.s, false);
 	if (fd < 0) {
-		r = errno == ENOENT ? 0 : -errno;
+		r = fd == -ENOENT ? 0 : fd;
+		fd = -1;
 		goto out;
 	}
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+	if (pt__lock(fd, PT_LOCK_SH | PT_LOCK_NB) == 0) {
 		r = 0; /* not locked: nothing to break */
 		goto out;
 	}
-	owner = read_pid(fd);
-	if (owner <= 0 || kill(owner, 0) == 0 || errno == EPERM) {
+	owner = pt__lock_owner(fd);
+	if (owner <= 0 || pt__pid_alive(owner)) {
 		if (owner > 0)
 			pt__store_diag(diags, PT_SEV_ERROR, PT_ELOCKED, dir.s,
 				       0, NULL,
@@ -447,10 +422,9 @@ int pt_store_break_lock(const char *repo, const char *id,
 		r = PT_ELOCKED;
 		goto out;
 	}
-	if (unlink(lp.s) < 0) {
-		r = -errno;
+	r = pt__unlink(lp.s);
+	if (r < 0)
 		goto out;
-	}
 	r = 1;
 out:
 	pt__close(fd);

@@ -34,6 +34,8 @@
 #include "base/map.h"
 #include "os/clock.h"
 #include "os/file.h"
+#include "os/path.h"
+#include "os/runos.h"
 #include "store/store-internal.h"
 
 #include <sys/stat.h>
@@ -306,7 +308,6 @@ static int open_conn(const char *dir, bool write, bool create,
 	struct pt_buf path = PT_BUF_INIT;
 	sqlite3 *db = NULL;
 	int flags, rc, r;
-	struct stat st;
 
 	r = pt__store_vfs_register();
 	if (r < 0)
@@ -314,8 +315,8 @@ static int open_conn(const char *dir, bool write, bool create,
 	r = pt__buf_addf(&path, "%s/session.db", dir);
 	if (r < 0)
 		return r;
-	if (!create && stat(path.s, &st) < 0) {
-		r = errno == ENOENT || errno == ENOTDIR ? PT_ENOTFOUND : -errno;
+	if (!create && (r = pt__path_kind(path.s)) <= 0) {
+		r = r == PT_PATH_NONE ? PT_ENOTFOUND : r;
 		goto out;
 	}
 	flags = (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
@@ -1537,12 +1538,11 @@ int pt__store_create_id(const char *repo, const char *want_id,
 		r = pt__buf_addf(&sub, "%s/%s", path, id);
 		if (r < 0)
 			goto out;
-		if (mkdir(sub.s, 0700) == 0)
+		r = pt__mkdir(sub.s, 0700);
+		if (r == 0)
 			break;
-		if (errno != EEXIST || tries > 100 || want_id) {
-			r = -errno;
+		if (r != -EEXIST || tries > 100 || want_id)
 			goto out;
-		}
 	}
 	r = pt__store_new_handle(path, id, &s);
 	if (r < 0)
@@ -1553,13 +1553,13 @@ int pt__store_create_id(const char *repo, const char *want_id,
 		goto out_rmdir;
 	pt__buf_reset(&sub);
 	r = pt__buf_addf(&sub, "%s/io-logs", s->dir);
-	if (r == 0 && mkdir(sub.s, 0700) < 0)
-		r = -errno;
+	if (r == 0)
+		r = pt__mkdir(sub.s, 0700);
 	pt__buf_reset(&sub);
 	if (r == 0)
 		r = pt__buf_addf(&sub, "%s/attachments", s->dir);
-	if (r == 0 && mkdir(sub.s, 0700) < 0)
-		r = -errno;
+	if (r == 0)
+		r = pt__mkdir(sub.s, 0700);
 	if (r < 0)
 		goto out_rmdir;
 	r = pt__store_open_db(s, true, d);

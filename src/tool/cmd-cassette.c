@@ -72,6 +72,19 @@ static int parse_match(const char *s, unsigned *ret)
 	return m ? 0 : -1;
 }
 
+/* A whole number in [lo, hi]; -1 when not. */
+static int parse_num(const char *s, unsigned long long lo,
+		     unsigned long long hi, unsigned long long *ret)
+{
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	*ret = strtoull(s, &end, 10);
+	return errno || *end || *ret < lo || *ret > hi ? -1 : 0;
+}
+
 static void serve_usage(FILE *f)
 {
 	fprintf(f,
@@ -86,17 +99,43 @@ static void serve_usage(FILE *f)
 		"Options:\n"
 		"  --first-match          match any recorded interaction "
 		"(default: sequential)\n"
+		"  --per-path             sequential per (method, path) "
+		"stream, so concurrent\n"
+		"                         clients may interleave differently "
+		"from the recording\n"
 		"  --session FILE         shared session file for the "
 		"sequential index\n"
 		"  --match LIST           fields compared: method,uri,query,"
 		"headers,body,json\n"
 		"                         (default "
 		"method,uri,query,headers,body)\n"
+		"  --ignore-headers LIST  request headers not compared "
+		"(comma-separated;\n"
+		"                         default user-agent,accept,"
+		"accept-encoding,connection,\n"
+		"                         host,content-length; '' compares "
+		"all)\n"
 		"  --filter-header NAME   drop a request header before "
 		"matching and saving\n"
 		"  --filter REGEX=TEXT    replace in uri, query and bodies "
 		"(PCRE2, $1 groups)\n"
 		"  --timeout MS           upstream timeout (default 30000)\n"
+		"  --miss-status CODE     status of a replay miss (default "
+		"599)\n"
+		"Limits (checked before forwarding where the request shows "
+		"them):\n"
+		"  --max-body BYTES       request and upstream response body "
+		"(default 64 MiB)\n"
+		"  --max-headers N        request headers (default 256)\n"
+		"  --max-header-bytes B   request line and headers (default "
+		"65536)\n"
+		"  --max-connections N    clients at once (default 256)\n"
+		"  --idle-timeout S       close idle client connections "
+		"(default 60)\n"
+		"  --max-bytes BYTES      cassette file size (default 64 "
+		"MiB)\n"
+		"  --max-interactions N   interactions in the cassette "
+		"(default 100000)\n"
 		"  --template-preset P    templates: anthropic, openai, llm, "
 		"common\n"
 		"  --template-pattern N=REGEX\n"
@@ -113,11 +152,21 @@ static int cmd_serve(int argc, char **argv)
 		{ "upstream", required_argument, NULL, 'u' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "first-match", no_argument, NULL, 'f' },
+		{ "per-path", no_argument, NULL, 'p' },
 		{ "session", required_argument, NULL, 's' },
 		{ "match", required_argument, NULL, 'M' },
 		{ "filter-header", required_argument, NULL, 'H' },
+		{ "ignore-headers", required_argument, NULL, 'I' },
 		{ "filter", required_argument, NULL, 'F' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "miss-status", required_argument, NULL, 1000 },
+		{ "max-body", required_argument, NULL, 1001 },
+		{ "max-headers", required_argument, NULL, 1002 },
+		{ "max-header-bytes", required_argument, NULL, 1003 },
+		{ "max-connections", required_argument, NULL, 1004 },
+		{ "idle-timeout", required_argument, NULL, 1005 },
+		{ "max-bytes", required_argument, NULL, 1006 },
+		{ "max-interactions", required_argument, NULL, 1007 },
 		{ "template-preset", required_argument, NULL, 'P' },
 		{ "template-pattern", required_argument, NULL, 'T' },
 		{ "template-keys", no_argument, NULL, 'K' },
@@ -131,6 +180,8 @@ static int cmd_serve(int argc, char **argv)
 	struct pt_cassette_template tmpl = { 0 };
 	bool use_tmpl = false;
 	const char *headers[MAX_LIST + 1] = { NULL };
+	const char *ignore[MAX_LIST + 1] = { NULL };
+	size_t ni = 0;
 	const char *path = NULL, *mode = NULL, *session = NULL;
 	struct pt_cassette_session *s = NULL;
 	struct pt_cassette_proxy *p = NULL;
@@ -138,11 +189,13 @@ static int cmd_serve(int argc, char **argv)
 	struct pt_diags *d = NULL;
 	size_t nh = 0, nf = 0;
 	sigset_t set;
-	int opt, r, sig, ret = PT_EXIT_FAILURES;
+	int opt, r, sig, ret = PT_EXIT_FAILURES, option_index = 0;
 
 	o.sequential = true;
+	o.match_ignore_headers = pt_cassette_client_headers;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", longopts, &option_index)) !=
+	       -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -158,6 +211,9 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case 'f':
 			o.sequential = false;
+			break;
+		case 'p':
+			o.per_path = true;
 			break;
 		case 's':
 			session = optarg;
@@ -175,6 +231,24 @@ static int cmd_serve(int argc, char **argv)
 					"cassette serve",
 					"too many --filter-header");
 			headers[nh++] = optarg;
+			break;
+		case 'I':
+			ni = 0;
+			for (char *t = optarg, *next; *t; t = next) {
+				size_t n = strcspn(t, ",");
+
+				next = t + n + (t[n] == ',');
+				t[n] = '\0';
+				if (n == 0)
+					continue;
+				if (ni == MAX_LIST)
+					return pt_tool_usage_err(
+						"cassette serve",
+						"--ignore-headers: too many");
+				ignore[ni++] = t;
+			}
+			ignore[ni] = NULL;
+			o.match_ignore_headers = ignore;
 			break;
 		case 'F': {
 			char *eq = strchr(optarg, '=');
@@ -196,6 +270,44 @@ static int cmd_serve(int argc, char **argv)
 					"cassette serve",
 					"--timeout wants milliseconds > 0");
 			break;
+		case 1000:
+		case 1001:
+		case 1002:
+		case 1003:
+		case 1004:
+		case 1005:
+		case 1006:
+		case 1007: {
+			static const unsigned long long hi[] = {
+				999,	  SIZE_MAX, 1u << 20, 1u << 30,
+				1u << 20, 86400,    SIZE_MAX, 1u << 30,
+			};
+			unsigned long long v;
+
+			if (parse_num(optarg, opt == 1000 ? 100 : 1,
+				      hi[opt - 1000], &v) < 0)
+				return pt_tool_usage_err(
+					"cassette serve",
+					"%s: '%s' is not a number in range",
+					longopts[option_index].name, optarg);
+			if (opt == 1000)
+				po.miss_status = (int)v;
+			else if (opt == 1001)
+				po.max_body = (size_t)v;
+			else if (opt == 1002)
+				po.max_headers = (unsigned)v;
+			else if (opt == 1003)
+				po.max_header_bytes = (size_t)v;
+			else if (opt == 1004)
+				po.max_connections = (unsigned)v;
+			else if (opt == 1005)
+				po.idle_timeout_s = (unsigned)v;
+			else if (opt == 1006)
+				o.max_bytes = (size_t)v;
+			else
+				o.max_interactions = (size_t)v;
+			break;
+		}
 		case 'P':
 			tmpl.preset = optarg;
 			use_tmpl = true;
@@ -229,6 +341,10 @@ static int cmd_serve(int argc, char **argv)
 		return pt_tool_usage_err("cassette serve",
 					 "unexpected argument '%s'",
 					 argv[optind]);
+	if (o.per_path && !o.sequential)
+		return pt_tool_usage_err("cassette serve",
+					 "--per-path and --first-match exclude "
+					 "each other");
 	if (!path || !mode || !po.upstream)
 		return pt_tool_usage_err("cassette serve",
 					 "--cassette, --mode and --upstream "

@@ -6,11 +6,10 @@
 #include "base/diag.h"
 #include "base/str.h"
 #include "os/file.h"
+#include "os/path.h"
 #include "unit/internal.h"
 
 #include <ctype.h>
-#include <dirent.h>
-#include <sys/stat.h>
 
 #define MAX_FILE   ((size_t)64 << 20)
 #define MAX_DEPTH  32
@@ -330,6 +329,26 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The entries of a directory, as paths (pt__dir_each). */
+struct dir_names {
+	PT_VEC(char *) names;
+	const char *dir;
+};
+
+static int add_dir_name(void *ctx, const char *name)
+{
+	struct dir_names *x = ctx;
+	size_t len = strlen(x->dir) + strlen(name) + 2;
+	char *n = pt__malloc(len);
+
+	if (!n || pt_vec_push(&x->names, n) < 0) {
+		pt__free(n);
+		return -ENOMEM;
+	}
+	snprintf(n, len, "%s/%s", x->dir, name);
+	return 0;
+}
+
 /*
  * Calls visit(path, is_dir, ctx) for each entry of dir (hidden ones
  * skipped), in sorted path order, and sums what it returns; stops at the
@@ -340,50 +359,38 @@ static int walk_dir(const char *dir, struct pt_diags *d,
 		    int (*visit)(const char *path, bool is_dir, void *ctx),
 		    void *ctx)
 {
-	PT_VEC(char *) names = PT_VEC_INIT;
-	DIR *dp;
-	struct dirent *e;
+	struct dir_names x = { PT_VEC_INIT, dir };
 	int rc = 0, added = 0;
 
-	dp = opendir(dir);
-	if (!dp) {
-		rc = d ? pt__diags_add(d, PT_SEV_ERROR, -errno, dir, 0, NULL,
+	rc = pt__dir_each(dir, add_dir_name, &x);
+	if (rc < 0 && rc != -ENOMEM) {
+		int e = rc;
+
+		rc = d ? pt__diags_add(d, PT_SEV_ERROR, e, dir, 0, NULL,
 				       "cannot open directory: %s",
-				       pt_strerror(-errno))
+				       pt_strerror(e))
 		       : 0;
+		pt_vec_foreach(&x.names, i) pt__free(x.names.v[i]);
+		pt_vec_release(&x.names);
 		return rc < 0 ? rc : 0;
 	}
-	while ((e = readdir(dp))) {
-		size_t len = strlen(dir) + strlen(e->d_name) + 2;
-		char *n;
+	if (rc < 0)
+		goto out;
+	qsort(x.names.v, x.names.n, sizeof(*x.names.v), cmp_str);
+	pt_vec_foreach(&x.names, i) {
+		int kind = pt__path_kind(x.names.v[i]);
 
-		if (e->d_name[0] == '.')
+		if (kind != PT_PATH_DIR && kind != PT_PATH_FILE)
 			continue;
-		n = pt__malloc(len);
-		if (!n || pt_vec_push(&names, n) < 0) {
-			pt__free(n);
-			rc = -ENOMEM;
-			goto out;
-		}
-		snprintf(n, len, "%s/%s", dir, e->d_name);
-	}
-	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
-	pt_vec_foreach(&names, i) {
-		struct stat st;
-
-		if (stat(names.v[i], &st) < 0 ||
-		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
-			continue;
-		rc = visit(names.v[i], S_ISDIR(st.st_mode), ctx);
+		rc = visit(x.names.v[i], kind == PT_PATH_DIR, ctx);
 		if (rc < 0)
 			goto out;
 		added += rc;
 	}
 	rc = added;
 out:
-	closedir(dp);
-	pt_vec_foreach(&names, i) pt__free(names.v[i]);
-	pt_vec_release(&names);
+	pt_vec_foreach(&x.names, i) pt__free(x.names.v[i]);
+	pt_vec_release(&x.names);
 	return rc;
 }
 
@@ -426,8 +433,7 @@ static int load_tree(struct pt_units *u, const char *dir, bool legacy,
 
 static bool is_dir(const char *p)
 {
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	return pt__path_kind(p) == PT_PATH_DIR;
 }
 
 static int load_provider(struct pt_units *u, const char *dir,

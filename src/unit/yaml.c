@@ -956,9 +956,13 @@ int pt__yaml_records(struct pt_units *u, const char *text, size_t len,
 		       : 0;
 		rc = rc < 0 ? rc : PT_EPARSE;
 	} else if (rc == 0) {
-		struct pt_rfc822_record *v = pt__arena_memdup(
-			&u->arena, recs.v.v,
-			(recs.v.n ? recs.v.n : 1) * sizeof(*recs.v.v));
+		/* An empty stream has no records (and a NULL vector):
+		 * one zeroed slot keeps the pointer valid. */
+		struct pt_rfc822_record *v =
+			recs.v.n
+				? pt__arena_memdup(&u->arena, recs.v.v,
+						   recs.v.n * sizeof(*recs.v.v))
+				: pt__arena_zalloc(&u->arena, sizeof(*v));
 
 		if (!v) {
 			rc = -ENOMEM;

@@ -4,6 +4,7 @@
 #include "os/clock.h"
 #include "os/fd.h"
 #include "os/file.h"
+#include "os/lock.h"
 #include "os/proc.h"
 #include "os/runos.h"
 
@@ -409,4 +410,39 @@ PT_TEST(wait_times_out_then_group_kill_reaps)
 	PT_ASSERT_STR_EQ(pt__proc_status_str(status, buf, sizeof(buf)),
 			 "signal 9 (Killed)");
 	close(pidfd);
+}
+
+/* The one lock-file helper: exclusive, shared, owner, no symlinks. */
+PT_TEST(lock_files_exclude_record_their_owner_and_refuse_symlinks)
+{
+	const char *path = pt_test_path("x.lock");
+	int a, b, c;
+
+	a = pt__lock_take(path);
+	PT_ASSERT_INT_GE(a, 0);
+	/* another open file description of the same file is excluded */
+	PT_ASSERT_ERR(pt__lock_take(path), -EWOULDBLOCK);
+	b = pt__lock_open(path, false);
+	PT_ASSERT_INT_GE(b, 0);
+	PT_ASSERT_ERR(pt__lock(b, PT_LOCK_SH | PT_LOCK_NB), -EWOULDBLOCK);
+	PT_ASSERT_INT_EQ(pt__lock_owner(b), 0);
+	PT_ASSERT_OK(pt__lock_set_owner(a));
+	PT_ASSERT_INT_EQ(pt__lock_owner(b), (int)getpid());
+	PT_ASSERT(pt__pid_alive(pt__lock_owner(b)));
+	PT_ASSERT(!pt__pid_alive(0));
+	PT_ASSERT_OK(pt__lock(a, PT_LOCK_UN));
+	PT_ASSERT_OK(pt__lock(b, PT_LOCK_SH | PT_LOCK_NB));
+	c = pt__lock_take(path); /* a shared holder excludes it too */
+	PT_ASSERT_ERR(c, -EWOULDBLOCK);
+	PT_ASSERT_OK(pt__lock(b, PT_LOCK_UN));
+	c = pt__lock_take(path);
+	PT_ASSERT_INT_GE(c, 0);
+	pt__close(a);
+	pt__close(b);
+	pt__close(c);
+	/* a planted symlink is not followed */
+	PT_ASSERT_INT_EQ(symlink(path, pt_test_path("planted.lock")), 0);
+	PT_ASSERT_ERR(pt__lock_take(pt_test_path("planted.lock")), -ELOOP);
+	PT_ASSERT_ERR(pt__lock_open(pt_test_path("planted.lock"), false),
+		      -ELOOP);
 }

@@ -11,6 +11,8 @@
 
 #include <proctor/cassette.h>
 
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -95,6 +97,39 @@ static inline const struct pt_diag *last_diag(struct pt_diags *d)
 	size_t n = pt_diags_count(d);
 
 	return n ? pt_diags_get(d, n - 1) : NULL;
+}
+
+/* Runs a program (search: found in PATH); returns its exit status
+ * (128 + signal), its stdout into out. 10 s deadlines. */
+static inline int run_capture(const char *const *argv, bool search, char *out,
+			      size_t outsz)
+{
+	struct pt_spawn s = {
+		.argv = argv, .fd_in = -1, .fd_err = -2, .search = search
+	};
+	int p[2], pidfd, st = -1;
+	pid_t pid;
+	size_t n = 0;
+
+	PT_ASSERT_OK(pipe(p));
+	s.fd_out = p[1];
+	PT_ASSERT_OK(pt__spawn(&s, &pid, &pidfd));
+	close(p[1]);
+	for (;;) {
+		ssize_t k;
+
+		PT_ASSERT(pt_test_wait_fd(p[0], POLLIN, 10000));
+		k = read(p[0], out + n, outsz - 1 - n);
+		PT_ASSERT_INT_GE(k, 0);
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	out[n] = '\0';
+	close(p[0]);
+	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));
+	close(pidfd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 #endif

@@ -34,30 +34,7 @@ static const char *tool(void)
 /* Runs the tool; returns its exit status, stdout into out. */
 static int run(const char *const *argv, char *out, size_t outsz)
 {
-	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_err = -2 };
-	int p[2], pidfd, st = -1;
-	pid_t pid;
-	size_t n = 0;
-
-	PT_ASSERT_OK(pipe(p));
-	s.fd_out = p[1];
-	PT_ASSERT_OK(pt__spawn(&s, &pid, &pidfd));
-	close(p[1]);
-	for (;;) {
-		ssize_t k;
-
-		PT_ASSERT(pt_test_wait_fd(p[0], POLLIN, 10000));
-		k = read(p[0], out + n, outsz - 1 - n);
-		PT_ASSERT_INT_GE(k, 0);
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	out[n] = '\0';
-	close(p[0]);
-	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));
-	close(pidfd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return run_capture(argv, false, out, outsz);
 }
 
 PT_TEST(show_lists_interactions)
@@ -111,8 +88,27 @@ PT_TEST(usage_errors_exit_2)
 			     "--filter",
 			     "a(b=x",
 			     NULL };
+	const char *a6[] = { tool(),
+			     "cassette",
+			     "serve",
+			     "--cassette",
+			     pt_test_path("t.json"),
+			     "--mode",
+			     "record",
+			     "--upstream",
+			     "http://127.0.0.1:9",
+			     "--miss-status",
+			     "99",
+			     NULL };
 	char out[4096];
 
+	PT_ASSERT_INT_EQ(run(a6, out, sizeof(out)), 2);
+	a6[9] = "--max-body";
+	a6[10] = "0";
+	PT_ASSERT_INT_EQ(run(a6, out, sizeof(out)), 2);
+	a6[9] = "--max-headers";
+	a6[10] = "12x";
+	PT_ASSERT_INT_EQ(run(a6, out, sizeof(out)), 2);
 	PT_ASSERT_INT_EQ(run(a4, out, sizeof(out)), 2);
 	PT_ASSERT_INT_EQ(run(a5, out, sizeof(out)), 2);
 
@@ -156,6 +152,8 @@ static long get(int port, const char *path, char *body)
 	return status;
 }
 
+/* The defaults, then --per-path with --miss-status 404: the same
+ * sequence, a miss answering the status asked for. */
 PT_TEST(serve_replays_sequentially_and_stops_on_sigterm)
 {
 	const char *cp = pt_test_path("c.json");
@@ -170,38 +168,51 @@ PT_TEST(serve_replays_sequentially_and_stops_on_sigterm)
 			       "http://127.0.0.1:9",
 			       "--listen",
 			       "127.0.0.1:0",
+			       NULL,
+			       NULL,
+			       NULL,
 			       NULL };
-	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_err = -2 };
-	char line[256] = "", body[256];
-	int p[2], pidfd, st, port = 0;
-	size_t n = 0;
-	pid_t pid;
+	static const int miss[] = { 599, 404 };
 
 	spit(cp, cassette_doc);
-	PT_ASSERT_OK(pipe(p));
-	s.fd_out = p[1];
-	PT_ASSERT_OK(pt__spawn(&s, &pid, &pidfd));
-	close(p[1]);
-	while (!strchr(line, '\n')) {
-		ssize_t k;
+	for (int round = 0; round < 2; round++) {
+		struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_err = -2 };
+		char line[256] = "", body[256];
+		int p[2], pidfd, st, port = 0;
+		size_t n = 0;
+		pid_t pid;
 
-		PT_ASSERT(pt_test_wait_fd(p[0], POLLIN, 10000));
-		k = read(p[0], line + n, sizeof(line) - 1 - n);
-		PT_ASSERT_INT_GT(k, 0);
-		n += (size_t)k;
-		line[n] = '\0';
+		if (round == 1) {
+			argv[11] = "--per-path";
+			argv[12] = "--miss-status";
+			argv[13] = "404";
+		}
+		PT_ASSERT_OK(pipe(p));
+		s.fd_out = p[1];
+		PT_ASSERT_OK(pt__spawn(&s, &pid, &pidfd));
+		close(p[1]);
+		while (!strchr(line, '\n')) {
+			ssize_t k;
+
+			PT_ASSERT(pt_test_wait_fd(p[0], POLLIN, 10000));
+			k = read(p[0], line + n, sizeof(line) - 1 - n);
+			PT_ASSERT_INT_GT(k, 0);
+			n += (size_t)k;
+			line[n] = '\0';
+		}
+		PT_ASSERT_INT_EQ(
+			sscanf(line, "listening on http://127.0.0.1:%d", &port),
+			1);
+		PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 200);
+		PT_ASSERT_STR_EQ(body, "first");
+		PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 202);
+		PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), miss[round]);
+		PT_ASSERT(strstr(body, "past the end") != NULL);
+		PT_ASSERT_OK(kill(pid, SIGTERM));
+		PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));
+		PT_ASSERT(WIFEXITED(st));
+		PT_ASSERT_INT_EQ(WEXITSTATUS(st), 0);
+		close(pidfd);
+		close(p[0]);
 	}
-	PT_ASSERT_INT_EQ(
-		sscanf(line, "listening on http://127.0.0.1:%d", &port), 1);
-	PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 200);
-	PT_ASSERT_STR_EQ(body, "first");
-	PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 202);
-	PT_ASSERT_INT_EQ(get(port, "/a?x=1", body), 500);
-	PT_ASSERT(strstr(body, "past the end") != NULL);
-	PT_ASSERT_OK(kill(pid, SIGTERM));
-	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &st));
-	PT_ASSERT(WIFEXITED(st));
-	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 0);
-	close(pidfd);
-	close(p[0]);
 }

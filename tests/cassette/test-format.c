@@ -41,9 +41,12 @@ PT_TEST(replays_json_blob_and_text_bodies)
 	PT_ASSERT_INT_EQ(resp->status, 200);
 	/* JSON is re-encoded compactly, in the stored key order */
 	PT_ASSERT_STR_EQ((char *)resp->body, "{\"z\":1,\"a\":[1,2]}");
-	PT_ASSERT_UINT_EQ(resp->n_headers, 2);
+	/* a repeated header comes out once per value, in order */
+	PT_ASSERT_UINT_EQ(resp->n_headers, 3);
 	PT_ASSERT_STR_EQ(resp->headers[1].name, "set-cookie");
-	PT_ASSERT_STR_EQ(resp->headers[1].value, "a=1, b=2");
+	PT_ASSERT_STR_EQ(resp->headers[1].value, "a=1");
+	PT_ASSERT_STR_EQ(resp->headers[2].name, "set-cookie");
+	PT_ASSERT_STR_EQ(resp->headers[2].value, "b=2");
 	pt_http_response_free(resp);
 
 	req.url = "http://api.test/img";
@@ -122,7 +125,9 @@ PT_TEST(record_writes_canonical_stable_text)
 {
 	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
 	struct pt_http_header h[] = { { "Accept", "application/json" } };
-	struct fake f = { 0 };
+	/* compact with sorted keys: the form body_json replays exactly */
+	struct fake f = { .body = "{\"method\":\"GET\",\"n\":1,\"url\":"
+				  "\"http://api.test/users?b=2&a=1\"}" };
 	struct pt_cassette *c;
 	const char *p = pt_test_path("sub/dir/rec.json");
 	char *text, body[256];
@@ -142,6 +147,50 @@ PT_TEST(record_writes_canonical_stable_text)
 	text = slurp(pt_test_path("again.json"));
 	PT_ASSERT_STR_EQ(text, expected_record);
 	pt__free(text);
+	pt_cassette_free(c);
+}
+
+/* JSON that body_json cannot give back byte for byte is kept as text. */
+PT_TEST(json_responses_replay_the_recorded_bytes)
+{
+	static const char *const bodies[] = {
+		"{\"z\":1,\"a\":2}",	     /* key order */
+		"{\"a\":1.50,\"b\":1e3}",    /* number text */
+		"{\"a\":1,\"a\":2}",	     /* duplicate keys */
+		"{\"a\":1}\n",		     /* trailing newline */
+		"{\n  \"a\": [1, 2]\n}",     /* white space */
+		"{\"a\":\"\\u00e9\"}",	     /* escapes */
+		"{\"a\":[1,2],\"b\":\"x\"}", /* canonical: body_json */
+	};
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	const char *p = pt_test_path("raw.json");
+	char url[64], b[256], *text;
+
+	for (size_t i = 0; i < PT_ARRAY_SIZE(bodies); i++) {
+		struct fake f = { .body = bodies[i] };
+
+		o.mode = PT_CASSETTE_RECORD;
+		PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+		snprintf(url, sizeof(url), "http://a.test/%zu", i);
+		PT_ASSERT_OK(play_req(c, &f, "GET", url, NULL, 0, NULL, NULL, b,
+				      sizeof(b)));
+		PT_ASSERT_STR_EQ(b, bodies[i]);
+		pt_cassette_free(c);
+	}
+	text = slurp(p);
+	PT_ASSERT(strstr(text, "\"body\": \"{\\\"z\\\":1,\\\"a\\\":2}\"") !=
+		  NULL);
+	PT_ASSERT(strstr(text, "\"body_json\": {\n          \"a\": [") != NULL);
+	pt__free(text);
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	for (size_t i = 0; i < PT_ARRAY_SIZE(bodies); i++) {
+		snprintf(url, sizeof(url), "http://a.test/%zu", i);
+		PT_ASSERT_OK(play_req(c, NULL, "GET", url, NULL, 0, NULL, NULL,
+				      b, sizeof(b)));
+		PT_ASSERT_STR_EQ(b, bodies[i]);
+	}
 	pt_cassette_free(c);
 }
 
@@ -270,6 +319,45 @@ PT_TEST(bad_structure_names_the_field)
 	PT_ASSERT_ERR(pt_cassette_open(p, &o, NULL, &c), PT_EPARSE);
 }
 
+/* Loading is strict where the format is: a "json" body without body_json
+ * and an unknown major version are errors naming the field. */
+PT_TEST(strict_loading_names_json_body_and_version)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_diags *d;
+	struct pt_cassette *c = NULL;
+	const char *p = pt_test_path("strict.json");
+
+	spit(p, "{\"version\": \"2.0\", \"interactions\": [{\"request\": "
+		"{\"method\": \"GET\", \"uri\": \"http://a/\"}, \"response\": "
+		"{\"status\": 200, \"body_type\": \"json\", \"body\": "
+		"\"{}\"}}]}");
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_ERR(pt_cassette_open(p, &o, d, &c), PT_EPARSE);
+	PT_ASSERT_STR_EQ(last_diag(d)->field, "interactions[0].response");
+	PT_ASSERT_STR_EQ(last_diag(d)->message,
+			 "interactions[0].response.body_json: missing "
+			 "(body_type is \"json\")");
+	pt_diags_free(d);
+
+	spit(p, "{\"version\": \"3.0\", \"interactions\": []}");
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_ERR(pt_cassette_open(p, &o, d, &c), PT_EPARSE);
+	PT_ASSERT_STR_EQ(last_diag(d)->field, "version");
+	PT_ASSERT_STR_EQ(
+		last_diag(d)->message,
+		"version: \"3.0\" is not a known version (1.x or 2.x)");
+	pt_diags_free(d);
+
+	/* minor versions of the known majors load */
+	spit(p, "{\"version\": \"2.1\", \"interactions\": []}");
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	pt_cassette_free(c);
+	spit(p, "{\"version\": \"1\", \"interactions\": []}");
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	pt_cassette_free(c);
+}
+
 PT_TEST(limits_on_size_and_count)
 {
 	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
@@ -293,8 +381,28 @@ PT_TEST(limits_on_size_and_count)
 	PT_ASSERT_ERR(play_req(c, &f, "GET", "http://api.test/new", NULL, 0,
 			       NULL, d, NULL, 0),
 		      PT_ETOOBIG);
+	/* known before forwarding: the upstream never saw the request */
+	PT_ASSERT_INT_EQ(f.calls, 0);
+	PT_ASSERT_STR_EQ(last_diag(d)->message,
+			 "recording would exceed the limit of 3 interactions "
+			 "(request not sent)");
 	pt_cassette_free(c);
+	/* a request body that alone exceeds the file limit: not sent */
 	o.max_interactions = 0;
+	o.max_bytes = strlen(v2_doc) + 10;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, d, &c));
+	PT_ASSERT_ERR(play_req(c, &f, "POST", "http://api.test/new", NULL, 0,
+			       "0123456789abcdef", d, NULL, 0),
+		      PT_ETOOBIG);
+	PT_ASSERT_INT_EQ(f.calls, 0);
+	/* a response that makes the file too big is only known after */
+	f.body = "0123456789abcdef";
+	PT_ASSERT_ERR(play_req(c, &f, "GET", "http://api.test/new", NULL, 0,
+			       NULL, d, NULL, 0),
+		      PT_ETOOBIG);
+	PT_ASSERT_INT_EQ(f.calls, 1);
+	pt_cassette_free(c);
+	o.max_bytes = 0;
 	o.mode = PT_CASSETTE_REPLAY;
 	PT_ASSERT_OK(pt_cassette_open(p, &o, d, &c));
 	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 3);

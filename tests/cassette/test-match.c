@@ -232,12 +232,10 @@ PT_TEST(record_replays_hits_and_appends_misses)
 	PT_ASSERT_OK(play_req(c, &f, "GET", "http://a.test/1", NULL, 0, NULL,
 			      NULL, b2, sizeof(b2)));
 	PT_ASSERT_INT_EQ(f.calls, 1);
-	/* the replayed body is the compact re-encoding of what was sent */
+	/* replayed: the bytes the upstream sent (key order kept) */
 	PT_ASSERT_STR_EQ(
 		b1, "{\"url\":\"http://a.test/1\",\"n\":1,\"method\":\"GET\"}");
-	/* replayed: compact, keys sorted as stored */
-	PT_ASSERT_STR_EQ(
-		b2, "{\"method\":\"GET\",\"n\":1,\"url\":\"http://a.test/1\"}");
+	PT_ASSERT_STR_EQ(b2, b1);
 	pt_cassette_free(c);
 
 	/* a second run appends what is missing, keeps what is there */
@@ -349,7 +347,8 @@ PT_TEST(filters_keep_secrets_off_disk_and_still_match)
 	PT_ASSERT(strstr(text, "\"abc\"") == NULL);
 	PT_ASSERT(strstr(text, "\"uri\": \"http://a.test/users/ID\"") != NULL);
 	PT_ASSERT(strstr(text, "api_key=<REDACTED>") != NULL);
-	PT_ASSERT(strstr(text, "\"token\": \"<T>\"") != NULL);
+	PT_ASSERT(strstr(text, "\"body\": \"{\\\"token\\\":\\\"<T>\\\",") !=
+		  NULL);
 	PT_ASSERT(strstr(text, "authorization") == NULL);
 	PT_ASSERT(strstr(text, "\"x-recorded\"") != NULL);
 	pt__free(text);
@@ -361,7 +360,7 @@ PT_TEST(filters_keep_secrets_off_disk_and_still_match)
 	PT_ASSERT_OK(play_req(
 		c, NULL, "POST", "http://a.test/users/7?api_key=OTHER", h2, 2,
 		"{\"n\":1,\"token\":\"tok-2\"}", NULL, b, sizeof(b)));
-	PT_ASSERT_STR_EQ(b, "{\"ok\":true,\"token\":\"<T>\"}");
+	PT_ASSERT_STR_EQ(b, "{\"token\":\"<T>\",\"ok\":true}");
 	PT_ASSERT_INT_EQ(nresp, 1);
 	PT_ASSERT_ERR(play_req(c, NULL, "POST",
 			       "http://a.test/users/7?api_key=OTHER", h2, 2,
@@ -444,7 +443,7 @@ PT_TEST(sequential_identical_requests_get_different_responses)
 				      0, NULL, NULL, b, sizeof(b)));
 		snprintf(
 			want, sizeof(want),
-			"{\"method\":\"GET\",\"n\":%d,\"url\":\"http://a.test/job\"}",
+			"{\"url\":\"http://a.test/job\",\"n\":%d,\"method\":\"GET\"}",
 			i);
 		PT_ASSERT_STR_EQ(b, want);
 	}

@@ -4,15 +4,18 @@
  */
 #include "base/buf.h"
 #include "common.h"
+#include "os/proc.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 /* ---- the upstream -------------------------------------------------------- */
 
@@ -63,6 +66,21 @@ static enum MHD_Result up_handler(void *cls, struct MHD_Connection *con,
 		poll(&pfd, 1, 10000);
 	}
 	n = atomic_fetch_add(&u->hits, 1) + 1;
+	if (strcmp(url, "/cookies") == 0) {
+		/* two Set-Cookie and JSON that re-encoding would change */
+		static const char j[] = "{\"z\": 1, \"a\": 1.50}\n";
+
+		resp = MHD_create_response_from_buffer(strlen(j),
+						       (void *)(uintptr_t)j,
+						       MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(resp, "Content-Type",
+					"application/json");
+		MHD_add_response_header(resp, "Set-Cookie", "a=1; Path=/");
+		MHD_add_response_header(resp, "Set-Cookie", "b=2");
+		ret = MHD_queue_response(con, 200, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	q = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "id");
 	snprintf(body, sizeof(body),
 		 "{\"n\":%d,\"method\":\"%s\",\"path\":\"%s\",\"id\":\"%s\","
@@ -230,8 +248,7 @@ PT_TEST(record_then_replay_through_the_proxy)
 	/* recorded: a repeat is replayed, not forwarded */
 	http(pt_cassette_proxy_port(p), "GET", "/items?id=7", NULL, &g);
 	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 2);
-	PT_ASSERT_STR_EQ(g.body, "{\"body_len\":0,\"id\":\"7\",\"method\":"
-				 "\"GET\",\"n\":1,\"path\":\"/items\"}");
+	PT_ASSERT_STR_EQ(g.body, g1.body);
 	pt_cassette_proxy_stop(p);
 	pt_cassette_free(c);
 	text = slurp(cp);
@@ -249,8 +266,7 @@ PT_TEST(record_then_replay_through_the_proxy)
 	http(pt_cassette_proxy_port(p), "GET", "/items?id=7", NULL, &g);
 	PT_ASSERT_INT_EQ(g.status, 200);
 	PT_ASSERT_STR_EQ(g.upstream, "yes");
-	PT_ASSERT_STR_EQ(g.body, "{\"body_len\":0,\"id\":\"7\",\"method\":"
-				 "\"GET\",\"n\":1,\"path\":\"/items\"}");
+	PT_ASSERT_STR_EQ(g.body, g1.body);
 	/* same JSON, other key order: matches */
 	http(pt_cassette_proxy_port(p), "POST", "/created",
 	     "{\"a\":1, \"b\":2}", &g);
@@ -258,7 +274,7 @@ PT_TEST(record_then_replay_through_the_proxy)
 	PT_ASSERT(strstr(g.body, "\"n\":2") != NULL);
 	/* a miss explains itself */
 	http(pt_cassette_proxy_port(p), "GET", "/items?id=8", NULL, &g);
-	PT_ASSERT_INT_EQ(g.status, 500);
+	PT_ASSERT_INT_EQ(g.status, 599);
 	PT_ASSERT_STR_EQ(g.tag, "no-match");
 	PT_ASSERT(strstr(g.body, "closest is interaction #0") != NULL);
 	PT_ASSERT(strstr(g.body, "query differs") != NULL);
@@ -296,7 +312,7 @@ PT_TEST(sequential_through_the_proxy)
 		PT_ASSERT(strstr(g.body, want) != NULL);
 	}
 	http(pt_cassette_proxy_port(p), "GET", "/job", NULL, &g);
-	PT_ASSERT_INT_EQ(g.status, 500);
+	PT_ASSERT_INT_EQ(g.status, 599);
 	PT_ASSERT(strstr(g.body, "past the end") != NULL);
 	pt_cassette_proxy_stop(p);
 	pt_cassette_free(c);
@@ -383,4 +399,490 @@ PT_TEST(upstream_timeout_is_reported_and_nothing_recorded)
 	upstream_stop(&u);
 	close(rel[0]);
 	close(rel[1]);
+}
+
+/* Sends raw bytes to 127.0.0.1:port and reads the answer until the server
+ * closes (10 s deadline); the answer's first line goes to out. */
+static void raw_http(int port, const char *text, char *out, size_t outsz)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char buf[4096];
+	size_t len = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	PT_ASSERT_INT_GE(fd, 0);
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	PT_ASSERT_OK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	PT_ASSERT_INT_EQ(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	for (;;) {
+		ssize_t n;
+
+		PT_ASSERT(pt_test_wait_fd(fd, POLLIN, 10000));
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		PT_ASSERT_INT_GE(n, 0);
+		if (n == 0 || len + (size_t)n == sizeof(buf) - 1)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	snprintf(out, outsz, "%.*s", (int)strcspn(buf, "\r\n"), buf);
+	close(fd);
+}
+
+PT_TEST(proxy_refuses_targets_that_are_not_a_path)
+{
+	static struct upstream u, evil;
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	char req[256], line[128];
+	const char *targets[] = { "@127.0.0.1:%d/x", "http://127.0.0.1:%d/x",
+				  "*", "x" };
+
+	upstream_start(&u);
+	upstream_start(&evil);
+	c = open_mode(pt_test_path("at.json"), PT_CASSETTE_RECORD, false);
+	p = proxy(c, u.base);
+	for (size_t i = 0; i < PT_ARRAY_SIZE(targets); i++) {
+		char t[64];
+
+		snprintf(t, sizeof(t), targets[i], evil.port);
+		snprintf(req, sizeof(req),
+			 "GET %s HTTP/1.1\r\nHost: a\r\n"
+			 "Connection: close\r\n\r\n",
+			 t);
+		raw_http(pt_cassette_proxy_port(p), req, line, sizeof(line));
+		PT_ASSERT_STR_EQ(line, "HTTP/1.1 400 Bad Request");
+	}
+	PT_ASSERT_INT_EQ(atomic_load(&evil.hits), 0);
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 0);
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 0);
+	/* a path is forwarded to the upstream, whatever it looks like */
+	raw_http(pt_cassette_proxy_port(p),
+		 "GET //127.0.0.1/y?q=1 HTTP/1.1\r\nHost: a\r\n"
+		 "Connection: close\r\n\r\n",
+		 line, sizeof(line));
+	PT_ASSERT_STR_EQ(line, "HTTP/1.1 200 OK");
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 1);
+	PT_ASSERT_INT_EQ(atomic_load(&evil.hits), 0);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+	upstream_stop(&evil);
+}
+
+PT_TEST(proxy_upstream_is_parsed_once_with_its_path_prefix)
+{
+	static struct upstream u;
+	struct pt_cassette_proxy_opts po = { .listen = "127.0.0.1:0" };
+	const char *bad[] = { "ftp://127.0.0.1/", "http://u:p@127.0.0.1/",
+			      "http://127.0.0.1/?q", "http://127.0.0.1/#f",
+			      "not a url" };
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	char base[128];
+	struct got g;
+
+	c = open_mode(pt_test_path("pre.json"), PT_CASSETTE_RECORD, false);
+	for (size_t i = 0; i < PT_ARRAY_SIZE(bad); i++) {
+		po.upstream = bad[i];
+		PT_ASSERT_ERR(pt_cassette_proxy_start(c, &po, &p), -EINVAL);
+	}
+	upstream_start(&u);
+	snprintf(base, sizeof(base), "%s/api/", u.base);
+	p = proxy(c, base);
+	http(pt_cassette_proxy_port(p), "GET", "/v1?id=3", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 200);
+	PT_ASSERT(strstr(g.body, "\"path\":\"/api/v1\",\"id\":\"3\"") != NULL);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+}
+
+/* Runs a program found in PATH that must succeed; stdout into out. */
+static void run_client(const char *const *argv, char *out, size_t outsz)
+{
+	PT_ASSERT_INT_EQ(run_capture(argv, true, out, outsz), 0);
+}
+
+/* What curl and Python see of GET /cookies and HEAD /items, reduced to
+ * the lines that must be replayed as recorded. */
+static void curl_client(int port, char *out, size_t outsz)
+{
+	char u1[64], u2[64], a[2048], b[1024];
+	const char *get[] = { "curl", "-s", "-i", u1, NULL };
+	const char *head[] = { "curl", "-s", "-I", u2, NULL };
+	struct pt_buf keep = PT_BUF_INIT;
+
+	snprintf(u1, sizeof(u1), "http://127.0.0.1:%d/cookies", port);
+	snprintf(u2, sizeof(u2), "http://127.0.0.1:%d/items", port);
+	run_client(get, a, sizeof(a));
+	run_client(head, b, sizeof(b));
+	/* status line, Content-Length, Set-Cookie (in their order), body,
+	 * whatever the order of the header names; not Date */
+	static const char *const kinds[] = { "HTTP/", "content-length",
+					     "set-cookie", "{" };
+	for (size_t k = 0; k < PT_ARRAY_SIZE(kinds); k++)
+		for (char *l = a, *e; *l; l = e + (*e != '\0')) {
+			e = l + strcspn(l, "\n");
+			if (!strncasecmp(l, kinds[k], strlen(kinds[k])))
+				pt__buf_addf(&keep, "%.*s\n",
+					     (int)strcspn(l, "\r\n"), l);
+		}
+	for (size_t k = 0; k < 2; k++)
+		for (char *l = b, *e; *l; l = e + (*e != '\0')) {
+			e = l + strcspn(l, "\n");
+			if (!strncasecmp(l, kinds[k], strlen(kinds[k])))
+				pt__buf_addf(&keep, "HEAD %.*s\n",
+					     (int)strcspn(l, "\r\n"), l);
+		}
+	snprintf(out, outsz, "%s", keep.s ? keep.s : "");
+	pt__buf_release(&keep);
+}
+
+static const char py_client_src[] =
+	"import http.client, sys, urllib.request\n"
+	"port = int(sys.argv[1])\n"
+	"r = urllib.request.urlopen('http://127.0.0.1:%d/cookies' % port)\n"
+	"print(r.status, r.headers.get_all('Set-Cookie'))\n"
+	"print(repr(r.read()))\n"
+	"c = http.client.HTTPConnection('127.0.0.1', port)\n"
+	"c.request('HEAD', '/items')\n"
+	"h = c.getresponse()\n"
+	"print('HEAD', h.status, h.getheader('Content-Length'), h.read())\n";
+
+static void py_client(int port, char *out, size_t outsz)
+{
+	char ps[16];
+	const char *argv[] = { "python3", "-c", py_client_src, ps, NULL };
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	run_client(argv, out, outsz);
+}
+
+/* Clients of other languages record and replay through the proxy: two
+ * Set-Cookie stay two, a HEAD keeps its Content-Length, JSON its bytes. */
+PT_TEST(curl_and_python_record_and_replay_through_the_proxy)
+{
+	static const char want_curl[] = "HTTP/1.1 200 OK\n"
+					"Content-Length: 20\n"
+					"Set-Cookie: a=1; Path=/\n"
+					"Set-Cookie: b=2\n"
+					"{\"z\": 1, \"a\": 1.50}\n"
+					"HEAD HTTP/1.1 200 OK\n"
+					"HEAD Content-Length: 60\n";
+	static const char want_py[] = "200 ['a=1; Path=/', 'b=2']\n"
+				      "b'{\"z\": 1, \"a\": 1.50}\\n'\n"
+				      "HEAD 200 60 b''\n";
+	void (*clients[])(int, char *, size_t) = { curl_client, py_client };
+	const char *wants[] = { want_curl, want_py };
+
+	for (size_t k = 0; k < 2; k++) {
+		static struct upstream u;
+		const char *cp = pt_test_path(k ? "py.json" : "curl.json");
+		struct pt_cassette *c;
+		struct pt_cassette_proxy *p;
+		char got[2048];
+
+		upstream_start(&u);
+		c = open_mode(cp, PT_CASSETTE_RECORD, false);
+		p = proxy(c, u.base);
+		clients[k](pt_cassette_proxy_port(p), got, sizeof(got));
+		PT_ASSERT_STR_EQ(got, wants[k]);
+		PT_ASSERT_INT_EQ(atomic_load(&u.hits), 2);
+		pt_cassette_proxy_stop(p);
+		pt_cassette_free(c);
+		upstream_stop(&u);
+
+		c = open_mode(cp, PT_CASSETTE_REPLAY, false);
+		p = proxy(c, u.base);
+		clients[k](pt_cassette_proxy_port(p), got, sizeof(got));
+		PT_ASSERT_STR_EQ(got, wants[k]);
+		pt_cassette_proxy_stop(p);
+		pt_cassette_free(c);
+	}
+}
+
+/* With the client headers left out of the match (the CLI's default), a
+ * cassette recorded with curl replays for Python; comparing every header,
+ * it does not. */
+PT_TEST(a_cassette_recorded_with_curl_replays_for_python)
+{
+	static struct upstream u;
+	const char *cp = pt_test_path("cross.json");
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	char got[2048];
+
+	upstream_start(&u);
+	o.match_ignore_headers = pt_cassette_client_headers;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	p = proxy(c, u.base);
+	curl_client(pt_cassette_proxy_port(p), got, sizeof(got));
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 2);
+
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	p = proxy(c, u.base);
+	py_client(pt_cassette_proxy_port(p), got, sizeof(got));
+	PT_ASSERT_STR_EQ(got, "200 ['a=1; Path=/', 'b=2']\n"
+			      "b'{\"z\": 1, \"a\": 1.50}\\n'\n"
+			      "HEAD 200 60 b''\n");
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+
+	/* every header compared: User-Agent differs */
+	o.match_ignore_headers = NULL;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	{
+		struct pt_http_header h[] = { { "User-Agent", "Python" } };
+		char url[128];
+
+		snprintf(url, sizeof(url), "%s/cookies", u.base);
+		PT_ASSERT_ERR(play_req(c, NULL, "GET", url, h, 1, NULL, NULL,
+				       NULL, 0),
+			      PT_ENOMATCH);
+		PT_ASSERT_ERR(play_req(c, NULL, "GET", url, NULL, 0, NULL, NULL,
+				       NULL, 0),
+			      PT_ENOMATCH);
+	}
+	pt_cassette_free(c);
+}
+
+/* A replay miss answers the configured status (599 by default, never
+ * mistaken for a recorded 500); limits answer before the upstream sees
+ * the request. */
+PT_TEST(proxy_miss_status_and_limits)
+{
+	static struct upstream u;
+	struct pt_cassette_proxy_opts po = { .listen = "127.0.0.1:0" };
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	const char *cp = pt_test_path("lim.json");
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	static char req[8192];
+	char line[128];
+	struct got g;
+	size_t n;
+
+	upstream_start(&u);
+	po.upstream = u.base;
+	o.max_interactions = 1;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	po.max_headers = 4;
+	po.max_body = 8;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	/* curl sends Host, User-Agent, Content-Type and more: 5 > 4 */
+	n = (size_t)snprintf(req, sizeof(req),
+			     "GET /h HTTP/1.1\r\nHost: a\r\nConnection: close"
+			     "\r\n");
+	for (int i = 0; i < 5; i++)
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "X-%d: v\r\n",
+				      i);
+	snprintf(req + n, sizeof(req) - n, "\r\n");
+	raw_http(pt_cassette_proxy_port(p), req, line, sizeof(line));
+	PT_ASSERT_STR_EQ(line, "HTTP/1.1 431 Request Header Fields Too Large");
+	raw_http(pt_cassette_proxy_port(p),
+		 "POST /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+		 "Content-Length: 9\r\n\r\n123456789",
+		 line, sizeof(line));
+	PT_ASSERT_STR_EQ(line, "HTTP/1.1 413 Content Too Large");
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 0);
+	/* the request line and headers over --max-header-bytes */
+	pt_cassette_proxy_stop(p);
+	po.max_header_bytes = 4096;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	n = (size_t)snprintf(req, sizeof(req),
+			     "GET /hb HTTP/1.1\r\nHost: a\r\nConnection: "
+			     "close\r\nX-Big: ");
+	memset(req + n, 'b', 5000);
+	snprintf(req + n + 5000, sizeof(req) - n - 5000, "\r\n\r\n");
+	raw_http(pt_cassette_proxy_port(p), req, line, sizeof(line));
+	PT_ASSERT_STR_EQ(line, "HTTP/1.1 431 Request Header Fields Too Large");
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 0);
+	/* an upstream response over the body limit: 502 */
+	http(pt_cassette_proxy_port(p), "GET", "/big", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 502);
+	PT_ASSERT_STR_EQ(g.tag, "limit");
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 0);
+	pt_cassette_proxy_stop(p);
+	po.max_body = 0;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	/* one interaction recorded, the next would be over the limit */
+	http(pt_cassette_proxy_port(p), "GET", "/one", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 200);
+	http(pt_cassette_proxy_port(p), "GET", "/two", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 507);
+	PT_ASSERT_STR_EQ(g.tag, "limit");
+	PT_ASSERT(strstr(g.body, "request not sent") != NULL);
+	PT_ASSERT_INT_EQ(atomic_load(&u.hits), 2);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+
+	/* misses: 599 by default, or the status asked for */
+	o = (struct pt_cassette_opts)PT_CASSETTE_OPTS_INIT;
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	po = (struct pt_cassette_proxy_opts){ .upstream = u.base };
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	http(pt_cassette_proxy_port(p), "GET", "/nope", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 599);
+	PT_ASSERT_STR_EQ(g.tag, "no-match");
+	pt_cassette_proxy_stop(p);
+	po.miss_status = 404;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	http(pt_cassette_proxy_port(p), "GET", "/nope", NULL, &g);
+	PT_ASSERT_INT_EQ(g.status, 404);
+	PT_ASSERT_STR_EQ(g.tag, "no-match");
+	pt_cassette_proxy_stop(p);
+	po.miss_status = 1000;
+	PT_ASSERT_ERR(pt_cassette_proxy_start(c, &po, &p), -EINVAL);
+	/* one connection at a time: a second client waits for the first */
+	po.miss_status = 0;
+	po.max_connections = 1;
+	PT_ASSERT_OK(pt_cassette_proxy_start(c, &po, &p));
+	{
+		static const char get[] = "GET /nope HTTP/1.1\r\nHost: a\r\n"
+					  "Connection: close\r\n\r\n";
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		int fd[2];
+		char buf[64];
+
+		sa.sin_port = htons((uint16_t)pt_cassette_proxy_port(p));
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		for (int i = 0; i < 2; i++) {
+			fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			PT_ASSERT_OK(connect(fd[i], (struct sockaddr *)&sa,
+					     sizeof(sa)));
+		}
+		PT_ASSERT_INT_EQ(write(fd[1], get, strlen(get)),
+				 (ssize_t)strlen(get));
+		/* not served while the first holds the only connection */
+		PT_ASSERT(!pt_test_wait_fd(fd[1], POLLIN, 300));
+		close(fd[0]);
+		PT_ASSERT(pt_test_wait_fd(fd[1], POLLIN, 10000));
+		PT_ASSERT_INT_GT(read(fd[1], buf, sizeof(buf) - 1), 12);
+		PT_ASSERT_MEM_EQ(buf, "HTTP/1.1 599", 12);
+		close(fd[1]);
+	}
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+}
+
+struct conc {
+	int port;
+	int i;
+	pthread_barrier_t *go;
+	struct got g;
+};
+
+static void *conc_main(void *arg)
+{
+	struct conc *k = arg;
+	char path[32];
+
+	snprintf(path, sizeof(path), "/r/%d?id=%d", k->i, k->i);
+	pthread_barrier_wait(k->go);
+	http(k->port, "GET", path, NULL, &k->g);
+	return NULL;
+}
+
+/* Recorded one request after the other, replayed by 100 concurrent
+ * clients: with per-path streams every request finds its interaction
+ * (the order within each stream is kept; between streams it is free). */
+PT_TEST(per_path_sequential_replays_100_concurrent_clients)
+{
+	static struct upstream u;
+	static struct conc k[100];
+	const char *cp = pt_test_path("conc.json");
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct pt_cassette_proxy *p;
+	pthread_barrier_t go;
+	pthread_t t[100];
+	char path[32], want[64];
+	struct got g;
+
+	upstream_start(&u);
+	o.per_path = true;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	p = proxy(c, u.base);
+	for (int i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "/r/%d?id=%d", i, i);
+		http(pt_cassette_proxy_port(p), "GET", path, NULL, &g);
+		PT_ASSERT_INT_EQ(g.status, 200);
+	}
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+	upstream_stop(&u);
+
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(cp, &o, NULL, &c));
+	p = proxy(c, u.base);
+	/* all at once, started in the reverse order of the recording */
+	PT_ASSERT_OK(pthread_barrier_init(&go, NULL, 100));
+	for (int i = 0; i < 100; i++) {
+		k[i] = (struct conc){ .port = pt_cassette_proxy_port(p),
+				      .i = 99 - i,
+				      .go = &go };
+		PT_ASSERT_OK(pthread_create(&t[i], NULL, conc_main, &k[i]));
+	}
+	for (int i = 0; i < 100; i++) {
+		PT_ASSERT_OK(pthread_join(t[i], NULL));
+		PT_ASSERT_INT_EQ(k[i].g.status, 200);
+		snprintf(want, sizeof(want), "\"path\":\"/r/%d\",\"id\":\"%d\"",
+			 k[i].i, k[i].i);
+		PT_ASSERT(strstr(k[i].g.body, want) != NULL);
+	}
+	pthread_barrier_destroy(&go);
+	pt_cassette_proxy_stop(p);
+	pt_cassette_free(c);
+}
+
+/* The same recording replayed in another interleaving: one global index
+ * misses at once; per-path streams replay each path in its order. */
+PT_TEST(per_path_streams_keep_their_own_order)
+{
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	const char *p = pt_test_path("streams.json");
+	struct fake f = { 0 };
+	struct pt_cassette *c;
+	char b[256];
+
+	o.sequential = true;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	/* a1 b2 a3 b4: n is the upstream's call count */
+	for (int i = 0; i < 4; i++)
+		PT_ASSERT_OK(play_req(c, &f, "GET",
+				      i % 2 ? "http://t/b" : "http://t/a", NULL,
+				      0, NULL, NULL, NULL, 0));
+	pt_cassette_free(c);
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://t/b", NULL, 0, NULL,
+			       NULL, NULL, 0),
+		      PT_ENOMATCH);
+	pt_cassette_free(c);
+	o.per_path = true;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	static const char *const order[][2] = {
+		{ "http://t/b", "\"n\":2," },
+		{ "http://t/b", "\"n\":4," },
+		{ "http://t/a", "\"n\":1," },
+		{ "http://t/a", "\"n\":3," },
+	};
+	for (size_t i = 0; i < PT_ARRAY_SIZE(order); i++) {
+		PT_ASSERT_OK(play_req(c, NULL, "GET", order[i][0], NULL, 0,
+				      NULL, NULL, b, sizeof(b)));
+		PT_ASSERT(strstr(b, order[i][1]) != NULL);
+	}
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://t/a", NULL, 0, NULL,
+			       NULL, NULL, 0),
+		      PT_ENOMATCH);
+	pt_cassette_free(c);
 }

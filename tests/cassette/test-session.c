@@ -1,11 +1,14 @@
 /* Sessions: local and shared (threads, processes), nesting, and
  * concurrent recording from several processes. */
 #include "common.h"
+#include "os/fd.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 PT_TEST(local_session_index_sequence)
@@ -104,16 +107,27 @@ PT_TEST(nested_cassette_keeps_counter_monotonic)
 	pt_cassette_session_free(s);
 }
 
-PT_TEST(without_session_each_cassette_has_its_own_index)
+/* Without a session, nested uses of one path in one process share the
+ * process's default index (ReqCassette's local mode); another path has
+ * its own, and the next outermost use starts again at 0. */
+PT_TEST(without_session_nested_uses_share_the_process_index)
 {
-	const char *p = write_numbered("n.json", 3);
+	const char *p = write_numbered("n.json", 4);
+	const char *q = write_numbered("m.json", 2);
 	struct pt_cassette *a = open_seq(p, NULL), *b = open_seq(p, NULL);
+	struct pt_cassette *other = open_seq(q, NULL);
 
 	PT_ASSERT_INT_EQ(next_body(a), 0);
-	PT_ASSERT_INT_EQ(next_body(b), 0);
-	PT_ASSERT_INT_EQ(next_body(a), 1);
-	pt_cassette_free(a);
+	PT_ASSERT_INT_EQ(next_body(b), 1);
+	PT_ASSERT_INT_EQ(next_body(other), 0);
+	PT_ASSERT_INT_EQ(next_body(a), 2);
 	pt_cassette_free(b);
+	PT_ASSERT_INT_EQ(next_body(a), 3);
+	pt_cassette_free(a);
+	a = open_seq(p, NULL);
+	PT_ASSERT_INT_EQ(next_body(a), 0);
+	pt_cassette_free(a);
+	pt_cassette_free(other);
 }
 
 struct thr {
@@ -344,10 +358,32 @@ PT_TEST_TIMEOUT(concurrent_recording_from_processes_loses_nothing, 60)
 		pidfd[i] = pt__pidfd_open(pid[i]);
 	close(go[0]);
 	close(go[1]);
-	wait_children(pid, pidfd, RPROC);
+	/* readers meanwhile never see an append in progress */
 	o.mode = PT_CASSETTE_REPLAY;
+	for (size_t k = 0, last = 0; k < 200; k++) {
+		struct pt_diags *d;
+		int r;
+
+		PT_ASSERT_OK(pt_diags_new(&d));
+		r = pt_cassette_open(p, &o, d, &c);
+		if (r == 0) {
+			PT_ASSERT(pt_cassette_count(c) >= last);
+			last = pt_cassette_count(c);
+			pt_cassette_free(c);
+		} else {
+			PT_ASSERT_ERR(r, PT_ENOTFOUND); /* not yet created */
+		}
+		pt_diags_free(d);
+	}
+	wait_children(pid, pidfd, RPROC);
 	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
 	PT_ASSERT_UINT_EQ(pt_cassette_count(c), RPROC * RPER);
+	/* appended in place, the file is still the canonical text */
+	PT_ASSERT_OK(pt_cassette_save_as(c, pt_test_path("canon.json")));
+	char *t1 = slurp(p), *t2 = slurp(pt_test_path("canon.json"));
+	PT_ASSERT_STR_EQ(t1, t2);
+	pt__free(t1);
+	pt__free(t2);
 	for (int i = 0; i < RPROC; i++)
 		for (int k = 0; k < RPER; k++) {
 			snprintf(url, sizeof(url), "http://a.test/p%d/%d", i,
@@ -474,4 +510,353 @@ PT_TEST(sequential_recorders_sharing_a_session)
 		PT_ASSERT(strstr(out, url) != NULL);
 	}
 	pt_cassette_free(a);
+}
+
+/* Open-file-description locks: two opens of one file in one process
+ * exclude each other, and closing a third fd of the file does not drop
+ * the holder's lock (both were wrong with fcntl's process locks). A wait
+ * ends at its deadline. */
+PT_TEST(file_locks_exclude_opens_of_one_process_with_a_deadline)
+{
+	const char *p = pt_test_path("lk");
+	int a = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int b = open(p, O_RDWR | O_CLOEXEC);
+	int c = open(p, O_RDWR | O_CLOEXEC);
+	int64_t t0;
+
+	PT_ASSERT_INT_GE(a, 0);
+	PT_ASSERT_OK(pt__fd_lock(a, F_WRLCK, 1000));
+	t0 = pt__now_ns();
+	PT_ASSERT_ERR(pt__fd_lock(b, F_WRLCK, 50), PT_ELOCKED);
+	PT_ASSERT_INT_GE(pt__now_ns() - t0, 50 * 1000000);
+	close(c);
+	PT_ASSERT_ERR(pt__fd_lock(b, F_RDLCK, 10), PT_ELOCKED);
+	PT_ASSERT_OK(pt__fd_lock(a, F_UNLCK, 10));
+	PT_ASSERT_OK(pt__fd_lock(b, F_WRLCK, 10));
+	close(a);
+	close(b);
+}
+
+/* A shared session whose lock another open holds: start gives up at the
+ * deadline with PT_ELOCKED instead of waiting forever. */
+PT_TEST(shared_session_lock_wait_has_a_deadline)
+{
+	const char *f = pt_test_path("s.session");
+	struct pt_cassette_session *s;
+	int fd;
+
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &s));
+	fd = open(f, O_RDWR | O_CLOEXEC);
+	PT_ASSERT_OK(pt__fd_lock(fd, F_WRLCK, 1000));
+	pt__session_set_lock_timeout(50);
+	PT_ASSERT_ERR(pt_cassette_session_start(s, "/k"), PT_ELOCKED);
+	close(fd);
+	PT_ASSERT_INT_GT(pt_cassette_session_start(s, "/k"), 0);
+	pt__session_set_lock_timeout(0);
+	pt_cassette_session_free(s);
+}
+
+/* Slots are freed when the outermost use ends: far more keys than slots
+ * come and go; 256 held at once is the limit. */
+PT_TEST(session_slots_are_freed_and_reused)
+{
+	struct pt_cassette_session *s;
+	char key[64];
+
+	PT_ASSERT_OK(pt_cassette_session_new(&s));
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "/c/%d.json", i);
+		PT_ASSERT_INT_GT(pt_cassette_session_start(s, key), 0);
+		PT_ASSERT_INT_EQ(pt_cassette_session_next(s, key), 0);
+		PT_ASSERT_OK(pt_cassette_session_end(s, key));
+		PT_ASSERT_INT_EQ(pt_cassette_session_current(s, key), 0);
+	}
+	for (int i = 0; i < 256; i++) {
+		snprintf(key, sizeof(key), "/held/%d", i);
+		PT_ASSERT_INT_GT(pt_cassette_session_start(s, key), 0);
+	}
+	PT_ASSERT_ERR(pt_cassette_session_start(s, "/one-more"), PT_EFULL);
+	PT_ASSERT_OK(pt_cassette_session_end(s, "/held/7"));
+	PT_ASSERT_INT_GT(pt_cassette_session_start(s, "/one-more"), 0);
+	pt_cassette_session_free(s);
+	/* keys are stored and compared in full: up to 3967 bytes */
+	PT_ASSERT_OK(pt_cassette_session_new(&s));
+	char *lk = pt__malloc(5000);
+	PT_ASSERT_NOT_NULL(lk);
+	memset(lk, 'x', 4999);
+	lk[4999] = '\0';
+	PT_ASSERT_ERR(pt_cassette_session_start(s, lk), -ENAMETOOLONG);
+	lk[3968] = '\0';
+	PT_ASSERT_ERR(pt_cassette_session_start(s, lk), -ENAMETOOLONG);
+	lk[3967] = '\0';
+	PT_ASSERT_INT_GT(pt_cassette_session_start(s, lk), 0);
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, lk), 0);
+	lk[3966] = '\0'; /* a prefix is another key */
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(s, lk), 0);
+	pt__free(lk);
+	pt_cassette_session_free(s);
+}
+
+/* start returns the session's id (the same through every open of a
+ * shared file); advance moves the index without reading it. */
+PT_TEST(start_returns_the_session_id_and_advance_skips)
+{
+	const char *f = pt_test_path("id.session");
+	struct pt_cassette_session *a, *b, *l;
+	int64_t id;
+
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &a));
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &b));
+	PT_ASSERT_OK(pt_cassette_session_new(&l));
+	id = pt_cassette_session_start(a, "/k");
+	PT_ASSERT_INT_GT(id, 0);
+	PT_ASSERT_UINT_EQ((uint64_t)id, pt_cassette_session_id(a));
+	PT_ASSERT_UINT_EQ(pt_cassette_session_id(b), pt_cassette_session_id(a));
+	PT_ASSERT(pt_cassette_session_id(l) != pt_cassette_session_id(a));
+	PT_ASSERT_INT_EQ(pt_cassette_session_start(b, "/k"), id);
+	PT_ASSERT_OK(pt_cassette_session_advance(a, "/k"));
+	PT_ASSERT_OK(pt_cassette_session_advance(b, "/k"));
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(a, "/k"), 2);
+	PT_ASSERT_INT_EQ(pt_cassette_session_next(b, "/k"), 2);
+	/* advance on an unknown key creates it: index 1, as ReqCassette */
+	PT_ASSERT_OK(pt_cassette_session_advance(l, "/new"));
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(l, "/new"), 1);
+	PT_ASSERT_ERR(pt_cassette_session_advance(NULL, "/k"), -EINVAL);
+	pt_cassette_session_free(a);
+	pt_cassette_session_free(b);
+	pt_cassette_session_free(l);
+}
+
+struct churn {
+	struct pt_cassette_session *s;
+	int id;
+	int bad;
+};
+
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	char key[64];
+
+	for (int j = 0; j < 3000; j++) {
+		snprintf(key, sizeof(key), "/t%d/%d", c->id, j % 8);
+		if (pt_cassette_session_start(c->s, key) <= 0 ||
+		    pt_cassette_session_next(c->s, key) != 0 ||
+		    pt_cassette_session_next(c->s, key) != 1 ||
+		    pt_cassette_session_end(c->s, key) != 0)
+			c->bad++;
+	}
+	return NULL;
+}
+
+/* Two objects for one shared file in one process, used by 4 threads:
+ * every key's start, advances and end stay its own. */
+PT_TEST(one_shared_file_opened_twice_in_one_process)
+{
+	const char *f = pt_test_path("twice.session");
+	struct pt_cassette_session *s[2];
+	struct churn c[4];
+	pthread_t t[4];
+
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &s[0]));
+	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &s[1]));
+	for (int i = 0; i < 4; i++) {
+		c[i] = (struct churn){ .s = s[i % 2], .id = i };
+		PT_ASSERT_OK(pthread_create(&t[i], NULL, churn_main, &c[i]));
+	}
+	for (int i = 0; i < 4; i++) {
+		PT_ASSERT_OK(pthread_join(t[i], NULL));
+		PT_ASSERT_INT_EQ(c[i].bad, 0);
+	}
+	/* every slot was freed */
+	PT_ASSERT_INT_EQ(pt_cassette_session_current(s[0], "/t0/0"), 0);
+	pt_cassette_session_free(s[0]);
+	pt_cassette_session_free(s[1]);
+}
+
+/* A record appends in place (the file keeps its inode: nothing is
+ * rewritten) and the text stays what a full save writes; two cassette
+ * objects recording alternately each pick up what the other added. */
+PT_TEST(records_append_in_place_and_catch_up)
+{
+	const char *p = pt_test_path("app/a.json");
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *a, *b;
+	struct fake fa = { 0 }, fb = { 0 };
+	struct stat s1, s2;
+	char url[64], *t1, *t2;
+
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &a));
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &b));
+	PT_ASSERT_OK(play_req(a, &fa, "GET", "http://t/first", NULL, 0, NULL,
+			      NULL, NULL, 0));
+	PT_ASSERT_OK(stat(p, &s1));
+	for (int i = 0; i < 10; i++) {
+		snprintf(url, sizeof(url), "http://t/%d", i);
+		PT_ASSERT_OK(play_req(i % 2 ? a : b, i % 2 ? &fa : &fb, "POST",
+				      url, NULL, 0, "{\"k\": [1, 2]}", NULL,
+				      NULL, 0));
+	}
+	PT_ASSERT_OK(stat(p, &s2));
+	PT_ASSERT_UINT_EQ(s2.st_ino, s1.st_ino);
+	/* the next record into a catches up with b's five */
+	PT_ASSERT_OK(play_req(a, &fa, "GET", "http://t/last", NULL, 0, NULL,
+			      NULL, NULL, 0));
+	PT_ASSERT_UINT_EQ(pt_cassette_count(a), 12);
+	/* ...and replays them without forwarding */
+	PT_ASSERT_OK(play_req(a, &fa, "POST", "http://t/0", NULL, 0,
+			      "{\"k\": [1, 2]}", NULL, NULL, 0));
+	PT_ASSERT_INT_EQ(fa.calls, 7);
+	PT_ASSERT_INT_EQ(fb.calls, 5);
+	PT_ASSERT_OK(pt_cassette_save_as(a, pt_test_path("app/full.json")));
+	t1 = slurp(p);
+	t2 = slurp(pt_test_path("app/full.json"));
+	PT_ASSERT_STR_EQ(t1, t2);
+	pt__free(t1);
+	pt__free(t2);
+	pt_cassette_free(a);
+	pt_cassette_free(b);
+}
+
+/* A file written by another tool (not our canonical text) is rewritten
+ * once in canonical form, then appended to. */
+PT_TEST(a_foreign_file_is_rewritten_once_then_appended)
+{
+	const char *p = pt_test_path("foreign.json");
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct fake f = { 0 };
+	struct stat s1, s2, s3;
+	char *t1, *t2;
+
+	spit(p, "{\"version\":\"1.0\",\"interactions\":[{\"request\":{"
+		"\"method\":\"GET\",\"uri\":\"http://t/x\"},\"response\":{"
+		"\"status\":204}}],\"zz\":[1]}");
+	PT_ASSERT_OK(stat(p, &s1));
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_OK(play_req(c, &f, "GET", "http://t/1", NULL, 0, NULL, NULL,
+			      NULL, 0));
+	PT_ASSERT_OK(stat(p, &s2));
+	PT_ASSERT(s2.st_ino != s1.st_ino);
+	PT_ASSERT_OK(play_req(c, &f, "GET", "http://t/2", NULL, 0, NULL, NULL,
+			      NULL, 0));
+	PT_ASSERT_OK(stat(p, &s3));
+	PT_ASSERT_UINT_EQ(s3.st_ino, s2.st_ino);
+	PT_ASSERT_OK(pt_cassette_save_as(c, pt_test_path("f2.json")));
+	t1 = slurp(p);
+	t2 = slurp(pt_test_path("f2.json"));
+	PT_ASSERT_STR_EQ(t1, t2);
+	PT_ASSERT(strstr(t1, "\"zz\": [\n    1\n  ]") != NULL);
+	pt__free(t1);
+	pt__free(t2);
+	pt_cassette_free(c);
+}
+
+/* A recorder that died in the middle of an append left its undo record
+ * in the lock file and a torn file: readers see the file as before the
+ * append, and the next recorder puts it back before appending. */
+PT_TEST(a_torn_append_is_undone)
+{
+	const char *p = pt_test_path("torn.json");
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct fake f = { 0 };
+	char lock[4096], rec[256], *before, *after;
+	size_t nb, na, tail;
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s.lock", p);
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_OK(play_req(c, &f, "GET", "http://t/1", NULL, 0, NULL, NULL,
+			      NULL, 0));
+	before = slurp(p);
+	PT_ASSERT_OK(play_req(c, &f, "GET", "http://t/2", NULL, 0, NULL, NULL,
+			      NULL, 0));
+	pt_cassette_free(c);
+	after = slurp(p);
+	nb = strlen(before);
+	na = strlen(after);
+	tail = strlen(strstr(before, "\n  ],\n  \"version\""));
+	PT_ASSERT_UINT_EQ(tail, strlen("\n  ],\n  \"version\": \"2.0\"\n}\n"));
+	/* the state after a crash half-way through the second append */
+	fd = open(lock, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	PT_ASSERT_INT_GE(fd, 0);
+	snprintf(rec, sizeof(rec), "PTUNDO1 %zu %zu %" PRIx64 " %zu\n",
+		 nb - tail, na,
+		 pt__hash_bytes(after + nb - tail, na - (nb - tail)), tail);
+	PT_ASSERT_OK(pt__write_all(fd, rec, strlen(rec)));
+	PT_ASSERT_OK(pt__write_all(fd, before + nb - tail, tail));
+	close(fd);
+	fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	PT_ASSERT_OK(pt__write_all(fd, after, nb + 40)); /* torn */
+	close(fd);
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 1);
+	pt_cassette_free(c);
+	o.mode = PT_CASSETTE_RECORD;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_OK(play_req(c, &f, "GET", "http://t/3", NULL, 0, NULL, NULL,
+			      NULL, 0));
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 2);
+	pt_cassette_free(c);
+	pt__free(after);
+	after = slurp(p);
+	PT_ASSERT(strncmp(after, before, nb - tail) == 0);
+	PT_ASSERT(strstr(after, "http://t/3") != NULL);
+	PT_ASSERT(strstr(after, "http://t/2") == NULL);
+	struct stat ls;
+	PT_ASSERT_OK(stat(lock, &ls));
+	PT_ASSERT_INT_EQ(ls.st_size, 0);
+	pt__free(before);
+	pt__free(after);
+}
+
+static int n_writes, fail_write;
+
+static int fail_nth_write(void *ctx, int fd, size_t len)
+{
+	(void)ctx;
+	(void)fd;
+	(void)len;
+	return ++n_writes == fail_write ? -ENOSPC : 0;
+}
+
+/* A write that fails in the middle of an append (a full disk) leaves the
+ * file as it was, and the next record works. */
+PT_TEST(a_failed_append_leaves_the_file_intact)
+{
+	const char *p = pt_test_path("nospc.json");
+	struct pt_io_faults fl = { .before_write = fail_nth_write };
+	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
+	struct pt_cassette *c;
+	struct fake f = { 0 };
+	char *before, *after;
+
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_OK(play_req(c, &f, "GET", "http://t/1", NULL, 0, NULL, NULL,
+			      NULL, 0));
+	before = slurp(p);
+	for (fail_write = 1; fail_write <= 2; fail_write++) {
+		n_writes = 0;
+		pt__io_set_faults(&fl);
+		/* 1: the undo record, 2: the interaction and tail */
+		PT_ASSERT_ERR(play_req(c, &f, "GET", "http://t/2", NULL, 0,
+				       NULL, NULL, NULL, 0),
+			      -ENOSPC);
+		pt__io_set_faults(NULL);
+		after = slurp(p);
+		PT_ASSERT_STR_EQ(after, before);
+		pt__free(after);
+		PT_ASSERT_UINT_EQ(pt_cassette_count(c), 1);
+	}
+	PT_ASSERT_OK(play_req(c, &f, "GET", "http://t/3", NULL, 0, NULL, NULL,
+			      NULL, 0));
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 2);
+	pt_cassette_free(c);
+	o.mode = PT_CASSETTE_REPLAY;
+	PT_ASSERT_OK(pt_cassette_open(p, &o, NULL, &c));
+	PT_ASSERT_UINT_EQ(pt_cassette_count(c), 2);
+	pt_cassette_free(c);
+	pt__free(before);
 }

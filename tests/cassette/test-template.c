@@ -78,7 +78,9 @@ PT_TEST(anthropic_preset_replays_with_new_ids)
 	/* the value is a marker in the request and where it occurs in the
 	 * response; msg_NEW is only in the response and stays literal */
 	PT_ASSERT(strstr(text, "\"prev\": \"{{msg_id.0}}\"") != NULL);
-	PT_ASSERT(strstr(text, "\"id\": \"msg_NEW\"") != NULL);
+	PT_ASSERT(strstr(text,
+			 "{\\\"prev\\\":\\\"{{msg_id.0}}\\\",\\\"n\\\":1},"
+			 "\\\"id\\\":\\\"msg_NEW\\\"}") != NULL);
 	PT_ASSERT(strstr(text, "\"msg_A1\"") != NULL); /* recorded_values */
 	PT_ASSERT(strstr(text, "\"recorded_values\": {\n") != NULL);
 	PT_ASSERT(strstr(text, "\"source\": \"msg_[a-zA-Z0-9]+\"") != NULL);
@@ -89,7 +91,8 @@ PT_TEST(anthropic_preset_replays_with_new_ids)
 	PT_ASSERT_OK(send(c, "POST", "https://api.test/v1/messages",
 			  "{\"n\":1,\"prev\":\"msg_B2\"}", out, sizeof(out),
 			  NULL));
-	PT_ASSERT_STR_EQ(out, "{\"echo\":{\"n\":1,\"prev\":\"msg_B2\"},"
+	/* the recorded bytes, with the new value */
+	PT_ASSERT_STR_EQ(out, "{\"echo\":{\"prev\":\"msg_B2\",\"n\":1},"
 			      "\"id\":\"msg_NEW\"}");
 	/* other structure: no match */
 	PT_ASSERT_ERR(send(c, "POST", "https://api.test/v1/messages",

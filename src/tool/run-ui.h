@@ -1,0 +1,34 @@
+/*
+ * tool/run-ui.h - what `proctor run`, `resume`, `report` and `why` share:
+ * the printing side of a session run (struct pt_run_events), the exit
+ * code its messages imply, opening a session, writing a report.
+ */
+#ifndef PT_TOOL_RUN_UI_H
+#define PT_TOOL_RUN_UI_H
+
+#include <proctor/proctor.h>
+
+#include "cmd.h"
+
+struct pt_ui {
+	const char *cmd;
+	bool tty;	     /* status line on stderr */
+	int64_t progress_ns; /* when the status line was last drawn */
+	int exit;	     /* from the worst message so far; 0: none */
+	int sfd;	     /* signalfd; -1: none */
+};
+
+/* Events that print as proctor does; ctx is ui. */
+void pt_ui_events(struct pt_ui *ui, struct pt_run_events *ev);
+
+/*
+ * Opens a session by name (NULL: the last one): 0 and *ret, or an exit
+ * code with the message printed.
+ */
+int pt_ui_open_store(struct pt_ui *ui, const char *name, bool write,
+		     struct pt_store **ret);
+
+/* Writes a report "FORMAT:PATH" (PATH "-": stdout). */
+int pt_ui_write_report(const struct pt_run *run, const char *spec);
+
+#endif
