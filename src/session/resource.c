@@ -55,12 +55,8 @@ static unsigned field_line(const struct pt_unit *unit, unsigned fallback,
 	return l ? l : fallback;
 }
 
-/*
- * "FILE:LINE: MESSAGE (column C)" for a program of a unit that does not
- * compile, in arena a (NULL: out of memory). The line is the field's
- * line plus the bad expression's line within the program.
- */
-/* The file line of the bad expression; line 0 (unknown): the program's. */
+/* The file line of the bad expression (line: its field's, 0 when unknown:
+ * then the expression's line within the program). */
 static unsigned err_line(unsigned line, const struct pt_expr_error *err)
 {
 	if (!line)
@@ -78,6 +74,10 @@ static void err_text(char *buf, size_t size, const struct pt_expr_error *err)
 			 err->column);
 }
 
+/*
+ * "FILE:LINE: MESSAGE (column C)" for a program of a unit that does not
+ * compile, in arena a (NULL: out of memory).
+ */
 static const char *describe(struct pt_arena *a, const char *file, unsigned line,
 			    const struct pt_expr_error *err)
 {
