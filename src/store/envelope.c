@@ -1026,6 +1026,7 @@ int pt__envelope_parse(const void *data, size_t len, bool header_only,
 		goto out;
 	/* The body line, streamed into jansson behind the scanner. */
 	b.g = g;
+	b.budget -= hs.charged; /* one budget for both trees */
 	b.pending = (const unsigned char *)nl + 1;
 	b.npending = hdr.len - hlen - 1;
 	c.e->body =
