@@ -955,7 +955,7 @@ static int over_budget(struct ctx *c, const struct body_src *b,
 		   "%s line, byte %zu: the JSON needs more than %zu MiB of "
 		   "memory, the limit for a %zu-byte input (%zu MiB per "
 		   "started %zu MiB)",
-		   which, b->offset, b->budget >> 20, len,
+		   which, b->offset, budget_for(len) >> 20, len,
 		   ENV_BUDGET_UNIT >> 20, ENV_BUDGET_INPUT >> 20);
 }
 
