@@ -135,7 +135,9 @@ int pt__graph_build(struct pt_session *s)
 		total += count[i];
 	}
 	s->edges.n = 0;
-	if (pt_vec_reserve(&s->edges, total) < 0)
+	/* At least one slot: readers index edges.v + edge_off even when a
+	 * graph has no edge at all, and arithmetic on NULL is undefined. */
+	if (pt_vec_reserve(&s->edges, total ? total : 1) < 0)
 		goto out;
 	s->edges.n = total;
 	for (size_t i = 0; i < n; i++) {

@@ -505,11 +505,20 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 		}
 		for (size_t i = 0; res && i < res->n; i++) {
 			bool used = false;
-			pt_vec_foreach(&names.v, k)
-				used |= strcmp(names.v.v[k],
-					       res->fields[i].key) == 0;
-			if (used && strcmp(res->fields[i].key, "__index__"))
-				pf[np++] = res->fields[i];
+			pt_vec_foreach(&names.v, k) used |= strcmp(
+				names.v.v[k], res->fields[i].key) == 0;
+			if (!used || !strcmp(res->fields[i].key, "__index__"))
+				continue;
+			/* Copied into u: the caller's records may go away
+			 * before u (the checksum reads the parameters). */
+			pf[np] = res->fields[i];
+			pf[np].key = pt__arena_strdup(&u->arena, pf[np].key);
+			pf[np].value =
+				pt__arena_strdup(&u->arena, pf[np].value);
+			if (!pf[np].key || !pf[np++].value) {
+				rc = -ENOMEM;
+				goto out;
+			}
 		}
 		pf[np].key = "__index__";
 		pf[np].value = pt__arena_strdup(&u->arena, idx);

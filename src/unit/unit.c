@@ -889,7 +889,11 @@ struct pt_rfc822_record *pt__units_new_record(struct pt_units *u,
 	if (!r || !f)
 		return NULL;
 	if (like) {
-		r->file = like->file;
+		/* The file name is copied: like may belong to the caller. */
+		r->file = like->file ? pt__arena_strdup(&u->arena, like->file)
+				     : NULL;
+		if (like->file && !r->file)
+			return NULL;
 		r->line_start = like->line_start;
 		r->line_end = like->line_end;
 	}
