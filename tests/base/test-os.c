@@ -99,6 +99,46 @@ static size_t count_entries(const char *dir)
 	return n;
 }
 
+/* Without privileges (linkat through /proc, not AT_EMPTY_PATH), as the
+ * tests run as root: a child that became nobody. */
+PT_TEST(atomic_write_as_an_unprivileged_user)
+{
+	const char *dir = pt_test_path("unpriv");
+	char path[PATH_MAX], *s = NULL;
+	size_t n = 0;
+	int st = 0;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		pt_test_skip("needs root to become another user");
+	PT_ASSERT_OK(pt__mkdir_p(dir, 0700));
+	PT_ASSERT_OK(chmod(dir, 0777));
+	PT_ASSERT_OK(chmod(pt_test_tmpdir(), 0755));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	pid = fork();
+	PT_ASSERT_INT_GE(pid, 0);
+	if (pid == 0) {
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		if (access(dir, W_OK | X_OK) < 0)
+			_exit(3); /* a parent of TMPDIR is closed to nobody */
+		_exit(pt__write_file_atomic(path, "hi\n", 3, 0644) == 0 &&
+				      pt__write_file_atomic(path, "new\n", 4,
+							    0644) == 0
+			      ? 0
+			      : 1);
+	}
+	PT_ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
+	PT_ASSERT(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 3)
+		pt_test_skip("the test directory is not reachable by nobody");
+	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 0);
+	PT_ASSERT_OK(pt__read_file(path, 100, &s, &n));
+	PT_ASSERT_STR_EQ(s, "new\n");
+	pt__free(s);
+	PT_ASSERT_UINT_EQ(count_entries(dir), 1);
+}
+
 /* Two processes replacing one file: every read sees one writer's whole
  * content, every write succeeds and no temporary file is left behind. */
 PT_TEST(atomic_write_concurrent_writers_do_not_corrupt)
