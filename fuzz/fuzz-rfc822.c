@@ -10,6 +10,8 @@
 
 #include <proctor/unit.h>
 
+#include "fuzz-units.h"
+
 static void check_same(const struct pt_records *a, const struct pt_records *b)
 {
 	if (pt_records_count(a) != pt_records_count(b) ||
@@ -64,30 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pt_units_new(&u) == 0 && pt_diags_new(&d) == 0) {
 		struct pt_load_options opt = { .ns = "fz", .limits = lim };
 		pt_units_load_buffer(u, text, len, "fuzz.pxu", &opt, d);
-		size_t nu = pt_units_count(u);
 		/* Templates: one fake record with every referenced name. */
-		for (size_t i = 0; i < nu; i++) {
-			const struct pt_unit *t = pt_units_get(u, i);
-			struct pt_strlist names;
-			struct pt_records *r = NULL;
-			const struct pt_rfc822_record *rec;
-			char buf[4096];
-			size_t o = 0;
-
-			if (t->type != PT_UNIT_TEMPLATE ||
-			    pt_template_params(u, t, &names) < 0)
-				continue;
-			for (size_t k = 0; k < names.n && o < 3000; k++)
-				o += (size_t)snprintf(buf + o, sizeof(buf) - o,
-						      "%.100s: v%zu\n",
-						      names.v[k], k);
-			if (pt_rfc822_parse(buf, o, "fake", NULL, NULL, &r) < 0)
-				continue;
-			rec = pt_records_get(r, 0);
-			pt_template_instantiate(u, t, rec ? &rec : NULL, NULL,
-						rec ? 1 : 0, d);
-			pt_records_free(r);
-		}
+		fuzz_instantiate_templates(u, d);
 		for (size_t i = 0; i < pt_units_job_count(u); i++)
 			if (strlen(pt_units_job(u, i)->checksum) != 64)
 				abort();

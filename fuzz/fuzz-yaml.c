@@ -12,6 +12,8 @@
 
 #include <proctor/unit.h>
 
+#include "fuzz-units.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -40,27 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (pt_plan_select(u, x->id, NULL, 0, d, &sel) == 0)
 				pt_plan_selection_free(sel);
 		}
-		if (x->type == PT_UNIT_TEMPLATE) {
-			struct pt_strlist names;
-			struct pt_records *r = NULL;
-			const struct pt_rfc822_record *rec;
-			char buf[4096];
-			size_t o = 0;
-
-			if (pt_template_params(u, x, &names) < 0)
-				continue;
-			for (size_t k = 0; k < names.n && o < 3000; k++)
-				o += (size_t)snprintf(buf + o, sizeof(buf) - o,
-						      "%.60s: v%zu\n",
-						      names.v[k], k);
-			if (pt_rfc822_parse(buf, o, "fake", NULL, NULL, &r) < 0)
-				continue;
-			rec = pt_records_get(r, 0);
-			pt_template_instantiate(u, x, rec ? &rec : NULL, NULL,
-						rec ? 1 : 0, d);
-			pt_records_free(r);
-		}
 	}
+	fuzz_instantiate_templates(u, d);
 out:
 	pt_units_free(u);
 	pt_diags_free(d);

@@ -115,7 +115,11 @@ struct pt_inhibitor {
 	const char *related_id;		/* its id; NULL for UNDESIRED */
 	const char *related_expression; /* *_RESOURCE: the expression text;
 					 * BAD_RESOURCE_PROGRAM: the error */
-	const char *related_manifests;	/* REQUIRED_MANIFEST: "a, b" */
+	/*
+	 * REQUIRED_MANIFEST: "a, b"; FAILED_RESOURCE: the manifest entries
+	 * the expression reads (`manifest.X`, qualified), or NULL.
+	 */
+	const char *related_manifests;
 };
 
 /*
@@ -125,6 +129,17 @@ struct pt_inhibitor {
  */
 PT_API int pt_inhibitor_format(const struct pt_inhibitor *ib, char *buf,
 			       size_t size);
+
+/*
+ * Upstream's pretty_skip_reason for a job that cannot start, into buf
+ * (snprintf contract; 0 and "" when the inhibitors give no reason):
+ * "Job cannot be started because of unmet manifest:\n- ns::has_x" (a
+ * REQUIRED_MANIFEST, or a false expression that reads `manifest.X`),
+ * else "...of failed dependency:\n- ID..." (not counting dependencies
+ * skipped by the operator), else "...of unmet resource:\n- EXPRESSION".
+ */
+PT_API int pt_session_skip_reason(const struct pt_session *s, size_t job,
+				  char *buf, size_t size);
 
 /* ------------------------------------------------------------------ */
 /* Resource records                                                    */
@@ -321,6 +336,20 @@ pt_session_resource(const struct pt_session *s, const char *id, size_t i);
 
 /* --- manifest (setup jobs, REQUIRED_MANIFEST) --- */
 
+/* The id of the built-in manifest resource job. */
+#define PT_MANIFEST_JOB "com.canonical.plainbox::manifest"
+
+/*
+ * Gives the manifest resource job (PT_MANIFEST_JOB), when the session has
+ * it, its result without running it: pass, with the records of
+ * pt_manifest_resource() for the attached units (pt_session_attach_units)
+ * and the answers m (NULL: every entry unset). Call it where the job would
+ * run. Returns 0 (also when the session has no such job), -EINVAL (no
+ * units attached) or -ENOMEM.
+ */
+PT_API int pt_session_run_manifest(struct pt_session *s,
+				   const struct pt_manifest *m);
+
 /* Job requires manifest entry id to be expected. 0 / -ENOMEM / -EINVAL. */
 PT_API int pt_session_require_manifest(struct pt_session *s, size_t job,
 				       const char *manifest_id, bool expected);
@@ -335,6 +364,51 @@ PT_API int pt_session_override(struct pt_session *s, size_t job,
 			       const char *field, const char *value);
 PT_API const char *pt_session_effective(const struct pt_session *s, size_t job,
 					const char *field);
+
+/* --- planning a test plan (checkbox-cli's session assistant) --- */
+
+/* How pt_session_plan bootstraps (runs the plan's bootstrap_include). */
+enum pt_bootstrap_mode {
+	PT_BOOTSTRAP_NONE = 0, /* no bootstrap: templates stay templates */
+	/*
+	 * Fake resources, as checkbox-cli tp-export: each bootstrap resource
+	 * job that can start gives the record "a: b" (two for graphics_card)
+	 * and every template of it instantiates once per record with its
+	 * parameters named after themselves; other jobs pass.
+	 */
+	PT_BOOTSTRAP_FAKE,
+	/* Real: ops->run runs each bootstrap job (list-bootstrapped). */
+	PT_BOOTSTRAP_RUN,
+};
+
+struct pt_bootstrap_ops {
+	/*
+	 * Runs bootstrap job `job`, which can start, and records its result
+	 * (pt_session_set_result_output with its stdout for a resource job).
+	 * Returns 0, or a negative error that stops the planning.
+	 */
+	int (*run)(void *ctx, struct pt_session *s, size_t job);
+	void *ctx;
+};
+
+/*
+ * Plans test plan plan_id (qualified, or a partial id that one plan has)
+ * of the units attached to s (pt_session_attach_units) as checkbox-cli
+ * does: select_test_plan (mandatory list, test-plan overrides),
+ * bootstrap (the plan's bootstrap jobs solved and run in run-list order;
+ * a job that cannot start gets its blocked outcome), then
+ * finish_bootstrap: the plan selected again among all jobs, generated
+ * ones included, minus com.canonical.plainbox::collect-manifest, and
+ * solved with the mandatory jobs first. The run list, problems and
+ * inhibitors are then the session's. *ret (may be NULL) receives the
+ * final selection (free with pt_plan_selection_free). Returns 0,
+ * PT_ENOTFOUND (no such plan), -EINVAL (no units attached, or RUN without
+ * ops), -ENOMEM, or the error of ops->run.
+ */
+PT_API int pt_session_plan(struct pt_session *s, const char *plan_id,
+			   enum pt_bootstrap_mode mode,
+			   const struct pt_bootstrap_ops *ops,
+			   struct pt_plan_selection **ret);
 
 /* --- metadata (spec §3.7) --- */
 

@@ -47,7 +47,14 @@ struct pt__recset {
 struct pt_run {
 	struct pt_run_options o; /* strings point into the fields below */
 	struct pt__strv paths, include, exclude, exec_opts;
-	char *plan, *ns, *repo, *no_operator;
+	bool xo_given; /* the caller chose the executor */
+	char *plan, *ns, *repo, *no_operator, *manifest_path;
+	struct pt_manifest *manifest; /* the answers (NULL: none given) */
+	/* Checkbox: who runs each job, the provider environment. */
+	char *normal_user, *launcher;
+	struct pt__strv job_env, manifest_answers;
+	struct pt_users *users;
+	struct pt_jobenv *jenv;
 	struct pt_run_events ev;
 	struct pt_units *u;
 	struct pt_diags *diags;
@@ -104,11 +111,17 @@ int pt__run_make_session(struct pt_run *run);
 int pt__run_grow_js(struct pt_run *run);
 bool pt__run_is_fail(enum pt_outcome o);
 
+/* Sets up users and the provider environment (sess_dir known). */
+int pt__run_checkbox_setup(struct pt_run *run);
+
 /* session.c */
 char *pt__run_abs_path(const struct pt_run *run, const char *rel);
 int pt__run_parse_records(struct pt_run *run, const char *id,
 			  const char *io_log, struct pt__recset *x);
 void pt__recset_free(struct pt__recset *x);
+/* The same from the output text itself. */
+int pt__run_parse_text(const char *id, const char *out, size_t len,
+		       struct pt__recset *x);
 /* The unit snapshot from job index `from` on, with the jobs' texts. */
 int pt__run_put_jobs(struct pt_run *run, size_t from);
 

@@ -17,6 +17,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/str.h"
+#include "base/utf8.h"
 #include "session/expr.h"
 
 /* ------------------------------------------------------------------ */
@@ -270,34 +271,6 @@ static int hexval(int c)
 	return -1;
 }
 
-/* Appends code point cp as UTF-8 (surrogates as their 3-byte form). */
-static int put_utf8(struct pt_buf *b, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return pt__buf_add(b, u, n);
-}
-
 /*
  * Lexes a string literal at s[*i] (the opening quote); prefix flags
  * already consumed. Appends the decoded value to b. Returns 0 or -1.
@@ -384,7 +357,7 @@ static int lex_string(struct parser *ps, size_t *i, bool raw, struct pt_buf *b)
 			     k < 2 && j < ps->n && s[j] >= '0' && s[j] <= '7';
 			     k++)
 				v = v * 8 + (uint32_t)(s[j++] - '0');
-			r = put_utf8(b, v);
+			r = pt__utf8_put(b, v);
 			break;
 		}
 		case 'x':
@@ -409,7 +382,7 @@ static int lex_string(struct parser *ps, size_t *i, bool raw, struct pt_buf *b)
 					ps, PT_EXPR_ERR_SYNTAX,
 					(unsigned)(j - (size_t)nd - 2) + 1,
 					"illegal Unicode character in \\U escape");
-			r = put_utf8(b, v);
+			r = pt__utf8_put(b, v);
 			break;
 		}
 		case 'N':
@@ -2168,7 +2141,64 @@ struct item {
 	struct split *root;
 	size_t n_ids;
 	const char **ids;
+	size_t n_manifest; /* `manifest.X` entries, qualified */
+	const char **manifest;
+	const char *manifest_text; /* "a, b", or NULL */
 };
+
+/*
+ * PlainBox's _analyze_manifest: the X of every `manifest.X` attribute,
+ * pre-order, call arguments not visited (its visit_Call does not
+ * recurse), each once, qualified with the implicit namespace.
+ */
+static int manifest_walk(struct pt_arena *a, const struct node *nd,
+			 const char *ns, struct item *it)
+{
+	if (nd->kind == N_CALL)
+		return 0;
+	if (nd->kind == N_ATTR && nd->n && nd->kids[0]->kind == N_NAME &&
+	    nd->kids[0]->name_len == 8 &&
+	    memcmp(nd->kids[0]->name, "manifest", 8) == 0) {
+		char *id;
+		const char **v;
+
+		for (size_t k = 0; k < it->n_manifest; k++) {
+			const char *m = it->manifest[k];
+			const char *x = ns && *ns ? m + strlen(ns) + 2 : m;
+			if (strlen(x) == nd->name_len &&
+			    memcmp(x, nd->name, nd->name_len) == 0)
+				return 0;
+		}
+		if (ns && *ns) {
+			size_t nl = strlen(ns);
+			id = pt__arena_alloc(a, nl + 2 + nd->name_len + 1);
+			if (!id)
+				return -ENOMEM;
+			memcpy(id, ns, nl);
+			memcpy(id + nl, "::", 2);
+			memcpy(id + nl + 2, nd->name, nd->name_len);
+			id[nl + 2 + nd->name_len] = 0;
+		} else {
+			id = pt__arena_strndup(a, nd->name, nd->name_len);
+			if (!id)
+				return -ENOMEM;
+		}
+		v = pt__arena_alloc(a, (it->n_manifest + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		if (it->n_manifest)
+			memcpy(v, it->manifest, it->n_manifest * sizeof(*v));
+		v[it->n_manifest++] = id;
+		it->manifest = v;
+		return 0;
+	}
+	for (uint32_t k = 0; k < nd->n; k++) {
+		int r = manifest_walk(a, nd->kids[k], ns, it);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
 
 struct pt_expr_prog {
 	struct pt_arena arena;
@@ -2608,6 +2638,22 @@ int pt__expr_prog_new(const char *text, const struct pt_expr_opts *opts,
 		item->n_ids = whole.n_alias;
 		item->ids = whole.ids;
 		item->may_differ = whole.callnames;
+		if (manifest_walk(&p->arena, whole.root, o->ns, item) < 0)
+			goto nomem;
+		if (item->n_manifest) {
+			struct pt_buf mb = PT_BUF_INIT;
+			for (size_t k = 0; k < item->n_manifest; k++)
+				if ((k && pt__buf_adds(&mb, ", ") < 0) ||
+				    pt__buf_adds(&mb, item->manifest[k]) < 0)
+					break;
+			item->manifest_text =
+				mb.len ? pt__arena_strndup(&p->arena, mb.s,
+							   mb.len)
+				       : NULL;
+			pt__buf_release(&mb);
+			if (!item->manifest_text)
+				goto nomem;
+		}
 		if (item->splits) {
 			/* Reparsing halves is quadratic: bound it first. */
 			size_t cuts = 0;
@@ -2702,6 +2748,23 @@ const char *const *pt__expr_prog_ids(const struct pt_expr_prog *prog, size_t i,
 	}
 	*ret_n = prog->items[i].n_ids;
 	return prog->items[i].ids;
+}
+
+const char *const *pt__expr_prog_manifest_ids(const struct pt_expr_prog *prog,
+					      size_t i, size_t *ret_n)
+{
+	if (!prog || i >= prog->n) {
+		*ret_n = 0;
+		return NULL;
+	}
+	*ret_n = prog->items[i].n_manifest;
+	return prog->items[i].manifest;
+}
+
+const char *pt__expr_prog_manifest_text(const struct pt_expr_prog *prog,
+					size_t i)
+{
+	return prog && i < prog->n ? prog->items[i].manifest_text : NULL;
 }
 
 const char *const *pt__expr_prog_all_ids(const struct pt_expr_prog *prog,

@@ -186,6 +186,16 @@ unsigned pt__expr_prog_line(const struct pt_expr_prog *prog, size_t i);
 const char *const *pt__expr_prog_ids(const struct pt_expr_prog *prog, size_t i,
 				     size_t *ret_n);
 /*
+ * Manifest entries expression i reads (`manifest.X`, as PlainBox's
+ * manifest_id_list: X qualified with the implicit namespace, each once,
+ * not inside call arguments). Borrowed; *ret_n receives the count.
+ */
+const char *const *pt__expr_prog_manifest_ids(const struct pt_expr_prog *prog,
+					      size_t i, size_t *ret_n);
+/* The same joined with ", " (borrowed), or NULL when none. */
+const char *pt__expr_prog_manifest_text(const struct pt_expr_prog *prog,
+					size_t i);
+/*
  * All resource ids of the program, without duplicates, in first-seen
  * order (the solver's resource dependencies). Borrowed.
  */

@@ -186,6 +186,9 @@ enum pt_outcome pt_session_blocked_outcome(const struct pt_session *s,
 			break;
 		case PT_INHIBIT_FAILED_RESOURCE:
 			failed_res = true;
+			/* an expression that reads the manifest */
+			if (ib->related_manifests)
+				manifest = true;
 			break;
 		default:
 			break;
@@ -203,4 +206,76 @@ enum pt_outcome pt_session_blocked_outcome(const struct pt_session *s,
 			       : PT_OUTCOME_SKIPPED_RESOURCE;
 	}
 	return PT_OUTCOME_NONE;
+}
+
+/* Appends "\n- " and each of the ", "-separated ids of list. */
+static size_t add_items(char *buf, size_t size, size_t used, const char *list)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		const char *e = strstr(p, ", ");
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		int k = snprintf(used < size ? buf + used : NULL,
+				 used < size ? size - used : 0, "\n- %.*s",
+				 (int)n, p);
+
+		used += k > 0 ? (size_t)k : 0;
+		p = e ? e + 2 : NULL;
+	}
+	return used;
+}
+
+int pt_session_skip_reason(const struct pt_session *s, size_t job, char *buf,
+			   size_t size)
+{
+	static const char *const head[] = {
+		"Job cannot be started because of unmet manifest:",
+		"Job cannot be started because of failed dependency:",
+		"Job cannot be started because of unmet resource:",
+	};
+	size_t n = pt_session_inhibitor_count(s, job), used = 0;
+	int kind = -1;
+
+	if (size)
+		buf[0] = 0;
+	/* upstream's precedence: manifest, dependency, resource */
+	for (int want = 0; want < 3 && kind < 0; want++)
+		for (size_t i = 0; i < n && kind < 0; i++) {
+			const struct pt_inhibitor *ib =
+				pt_session_inhibitor(s, job, i);
+			bool m = ib->cause == PT_INHIBIT_REQUIRED_MANIFEST ||
+				 (ib->cause == PT_INHIBIT_FAILED_RESOURCE &&
+				  ib->related_manifests);
+
+			if ((want == 0 && m) ||
+			    (want == 1 && ib->cause == PT_INHIBIT_FAILED_DEP &&
+			     pt_session_result(s, ib->related_job)->outcome !=
+				     PT_OUTCOME_SKIP) ||
+			    (want == 2 && !m &&
+			     ib->cause == PT_INHIBIT_FAILED_RESOURCE))
+				kind = want;
+		}
+	if (kind < 0)
+		return 0;
+	used = (size_t)snprintf(buf, size, "%s", head[kind]);
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_inhibitor *ib = pt_session_inhibitor(s, job, i);
+		bool m = ib->cause == PT_INHIBIT_REQUIRED_MANIFEST ||
+			 (ib->cause == PT_INHIBIT_FAILED_RESOURCE &&
+			  ib->related_manifests);
+
+		if (kind == 0 && m)
+			used = add_items(buf, size, used,
+					 ib->related_manifests);
+		else if (kind == 1 && ib->cause == PT_INHIBIT_FAILED_DEP &&
+			 pt_session_result(s, ib->related_job)->outcome !=
+				 PT_OUTCOME_SKIP)
+			used = add_items(buf, size, used, ib->related_id);
+		else if (kind == 2 && !m &&
+			 ib->cause == PT_INHIBIT_FAILED_RESOURCE)
+			used = add_items(buf, size, used,
+					 ib->related_expression);
+	}
+	return (int)used;
 }

@@ -129,6 +129,10 @@ static int compute(const struct pt_session *s, uint32_t j, struct ibvec *out,
 					rj, x.ids[k], x.text);
 				if (r < 0)
 					return r;
+				/* an unmet manifest (skipped-manifest) */
+				if (st != PT__REQ_PENDING)
+					out->v[out->n - 1].related_manifests =
+						x.manifests;
 			}
 		}
 	}

@@ -156,6 +156,7 @@ static void req_expr(const void *h, size_t i, struct pt__req_expr *ret)
 
 	ret->text = pt__expr_prog_text(prog, i);
 	ret->ids = pt__expr_prog_ids(prog, i, &ret->n_ids);
+	ret->manifests = pt__expr_prog_manifest_text(prog, i);
 }
 
 static const struct pt_expr_records *lookup(void *ctx, const char *id)
@@ -319,11 +320,85 @@ static int filter_error(struct pt_session *s, const struct pt_unit *tpl,
 }
 
 /*
+ * Fake resources (checkbox-cli tp-export): the records' contents do not
+ * matter; each of the n records instantiates the template with every
+ * parameter it references set to the name in upper case (a *_slug name
+ * without _slug), "index" to the record's index, as upstream's
+ * instantiate_one does with fake_resources.
+ */
+static int fake_instances(struct pt_session *s, const struct pt_unit *tpl,
+			  size_t n)
+{
+	struct pt_strlist names;
+	struct pt_rfc822_record *recs = NULL;
+	struct pt_rfc822_field *f = NULL;
+	const struct pt_rfc822_record **pass = NULL;
+	unsigned *idx = NULL;
+	char *text = NULL, *p;
+	size_t tlen = 0, nf = 0;
+	int r = pt_template_params(s->units, tpl, &names);
+
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < names.n; k++)
+		tlen += strlen(names.v[k]) + 1;
+	recs = pt__calloc(n ? n : 1, sizeof(*recs));
+	f = pt__calloc(n * names.n + 1, sizeof(*f));
+	pass = pt__calloc(n ? n : 1, sizeof(*pass));
+	idx = pt__calloc(n ? n : 1, sizeof(*idx));
+	text = pt__malloc(n * (tlen + 24) + 1);
+	if (!recs || !f || !pass || !idx || !text) {
+		r = -ENOMEM;
+		goto out;
+	}
+	p = text;
+	for (size_t i = 0; i < n; i++) {
+		recs[i].file = "fake";
+		recs[i].fields = f + nf;
+		for (size_t k = 0; k < names.n; k++) {
+			const char *nm = names.v[k];
+			size_t len = strlen(nm);
+
+			if (!strcmp(nm, "__index__"))
+				continue;
+			f[nf].key = nm;
+			f[nf].value = p;
+			if (!strcmp(nm, "index")) {
+				p += snprintf(p, 24, "%zu", i + 1) + 1;
+			} else {
+				if (len > 5 && !strcmp(nm + len - 5, "_slug"))
+					len -= 5;
+				for (size_t c = 0; c < len; c++)
+					*p++ = (char)(nm[c] >= 'a' && nm[c] <=
+									      'z'
+							      ? nm[c] - 'a' +
+									'A'
+							      : nm[c]);
+				*p++ = 0;
+			}
+			nf++;
+			recs[i].n++;
+		}
+		pass[i] = &recs[i];
+		idx[i] = (unsigned)i + 1;
+	}
+	r = pt_template_instantiate(s->units, tpl, pass, idx, n, s->unit_diags);
+out:
+	pt__free(recs);
+	pt__free(f);
+	pt__free(pass);
+	pt__free(idx);
+	pt__free(text);
+	return r < 0 ? r : 0;
+}
+
+/*
  * After a resource job's result: every template whose template-resource
  * is that job gets one instance per record passing its template-filter
- * (__index__ = the record's position, from 1); the new jobs join the
- * session (UNDESIRED until the next solve), as upstream's add_unit with
- * recompute=False. Nothing happens for a single empty record
+ * (__index__ counts the records that pass, from 1, as upstream's
+ * instantiate_all); the new jobs join the session (UNDESIRED until the next
+ * solve), as upstream's add_unit with recompute=False. Nothing happens for a
+ * single empty record
  * ([Resource({})]).
  */
 int pt__session_instantiate(struct pt_session *s, uint32_t job)
@@ -392,6 +467,10 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 				continue;
 			}
 		}
+		if (s->fake_resources) {
+			r = fake_instances(s, tpl, l->n);
+			continue;
+		}
 		for (size_t i = 0; i < l->n; i++) {
 			struct pt_expr_result er = { .status = PT_EXPR_PASS };
 
@@ -401,7 +480,9 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 			if (er.status != PT_EXPR_PASS)
 				continue;
 			pass[np] = &recs[i];
-			idx[np++] = (unsigned)i + 1;
+			idx[np] = (unsigned)np +
+				  1; /* upstream counts the records that pass */
+			np++;
 		}
 		pt__expr_prog_free(filter);
 		if (np)

@@ -42,6 +42,8 @@ struct pt__req_expr {
 	const char *text; /* the expression as written */
 	size_t n_ids;	  /* resource job ids it references */
 	const char *const *ids;
+	/* manifest entries it reads ("ns::a, ns::b"), or NULL */
+	const char *manifests;
 };
 
 enum pt__req_status {

@@ -270,99 +270,81 @@ static void print_text(FILE *out, const struct pt_session *s)
 }
 
 /*
- * Bootstrap with fake resources (spec §2.5, like checkbox-cli tp-export):
- * solve the plan's bootstrap jobs, give each a passing result, and give
- * each resource job one record mapping every parameter its templates use
- * to the parameter's name in upper case (`x_slug` -> `X`), so that every
- * template instantiates once (twice for graphics_card, as upstream).
- * Returns 0 or a negative error.
+ * --bootstrap: the bootstrap jobs run for real, one at a time, their
+ * stdout kept in memory (what a resource job prints feeds the session).
  */
-static int bootstrap_fake(struct pt_session *s, struct pt_units *u,
-			  const struct pt_plan_selection *sel)
+#define BOOT_STDOUT_LIMIT ((size_t)64 << 20)
+
+struct boot {
+	struct pt_runner *r;
+	struct pt_diags *d;
+	char *out;
+	size_t len;
+	bool truncated;
+};
+
+static int boot_open(void *ctx, const struct pt_job *job, unsigned attempt,
+		     void **ret, const char **ret_path)
 {
-	struct pt_result pass = { .outcome = PT_OUTCOME_PASS, .duration = -1 };
+	(void)job;
+	(void)attempt;
+	*ret = ctx;
+	*ret_path = "memory";
+	return 0;
+}
+
+static int boot_append(void *ctx, void *log, int64_t offset_ns,
+		       enum pt_stream stream, const void *data, size_t len)
+{
+	struct boot *b = ctx;
+	char *n;
+
+	(void)log;
+	(void)offset_ns;
+	if (stream != PT_STREAM_STDOUT || !len)
+		return 0;
+	if (b->len + len > BOOT_STDOUT_LIMIT) {
+		b->truncated = true;
+		return 0;
+	}
+	n = realloc(b->out, b->len + len + 1);
+	if (!n)
+		return -ENOMEM;
+	memcpy(n + b->len, data, len);
+	b->out = n;
+	b->len += len;
+	n[b->len] = 0;
+	return 0;
+}
+
+static int boot_close(void *ctx, void *log)
+{
+	(void)ctx;
+	(void)log;
+	return 0;
+}
+
+static int boot_run(void *ctx, struct pt_session *s, size_t j)
+{
+	struct boot *b = ctx;
+	const struct pt_job *job = pt_session_job(s, j);
+	struct pt_run_request q = { .job = job, .estimate = -1, .attempt = 1 };
+	struct pt_run_done done;
 	int r;
 
-	pt_session_set_fake_resources(s, true);
-	r = pt_session_set_desired(s, sel->bootstrap.v, sel->bootstrap.n,
-				   false);
+	b->len = 0;
+	b->truncated = false;
+	r = pt_runner_submit(b->r, &q);
+	while (r >= 0 && (r = pt_runner_step(b->r, -1, &done)) == 0)
+		;
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < pt_session_run_list_count(s); i++) {
-		size_t j = pt_session_run_list_get(s, i);
-		const struct pt_job *job = pt_session_job(s, j);
-		const char **keys = NULL, **vals = NULL;
-		char **owned = NULL;
-		size_t n = 0;
-		struct pt_resource_record rec;
-
-		for (size_t t = 0;
-		     job->plugin == PT_PLUGIN_RESOURCE && t < pt_units_count(u);
-		     t++) {
-			const struct pt_unit *tpl = pt_units_get(u, t);
-			struct pt_template_info info;
-			struct pt_strlist params;
-
-			if (tpl->type != PT_UNIT_TEMPLATE ||
-			    pt_template_info(u, tpl, &info) < 0 ||
-			    !info.resource || strcmp(info.resource, job->id) ||
-			    pt_template_params(u, tpl, &params) < 0)
-				continue;
-			for (size_t k = 0; k < params.n; k++) {
-				const char *p = params.v[k];
-				size_t len = strlen(p);
-				bool dup = false;
-				char *v;
-
-				for (size_t q = 0; q < n && !dup; q++)
-					dup = !strcmp(keys[q], p);
-				if (dup)
-					continue;
-				if (len > 5 && !strcmp(p + len - 5, "_slug"))
-					len -= 5;
-				keys = realloc(keys, (n + 1) * sizeof(*keys));
-				vals = realloc(vals, (n + 1) * sizeof(*vals));
-				owned = realloc(owned,
-						(n + 1) * sizeof(*owned));
-				v = malloc(len + 1);
-				if (!keys || !vals || !owned || !v)
-					return -ENOMEM;
-				for (size_t c = 0; c < len; c++)
-					v[c] = (char)(p[c] >= 'a' && p[c] <= 'z'
-							      ? p[c] - 'a' + 'A'
-							      : p[c]);
-				v[len] = 0;
-				keys[n] = p;
-				vals[n] = v;
-				owned[n++] = v;
-			}
-		}
-		rec = (struct pt_resource_record){ n, keys, vals };
-		if (job->plugin == PT_PLUGIN_RESOURCE && !n) {
-			/* No template: upstream's single record "a: b". */
-			static const char *const a[] = { "a" }, *const b[] = {
-				"b"
-			};
-
-			rec = (struct pt_resource_record){ 1, a, b };
-		}
-		{
-			/* Upstream's fake graphics_card gives two records. */
-			struct pt_resource_record two[2] = { rec, rec };
-			bool gc = job->partial_id &&
-				  !strcmp(job->partial_id, "graphics_card");
-
-			r = pt_session_set_result(s, j, &pass, two, gc ? 2 : 1);
-		}
-		for (size_t q = 0; q < n; q++)
-			free(owned[q]);
-		free(owned);
-		free(keys);
-		free(vals);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	fprintf(stderr, "bootstrap: %s %s%s\n",
+		pt_outcome_name(done.result.outcome), job->id,
+		b->truncated ? " (output truncated)" : "");
+	done.result.io_log = NULL;
+	return pt_session_set_result_output(s, j, &done.result,
+					    b->out ? b->out : "", b->len, b->d);
 }
 
 static void usage(void)
@@ -385,7 +367,14 @@ static void usage(void)
 	       "fake resources\n"
 	       "                        so that templates instantiate "
 	       "(as checkbox-cli tp-export)\n"
-	       "  -n, --namespace NS    namespace of units given as files\n");
+	       "  -n, --namespace NS    namespace of units given as files\n"
+	       "  -b, --bootstrap       with -p: run the bootstrap jobs for "
+	       "real (as checkbox-cli\n"
+	       "                        list-bootstrapped), one at a time\n"
+	       "  -m, --manifest FILE   manifest answers (JSON, as checkbox-cli "
+	       "writes them):\n"
+	       "                        com.canonical.plainbox::manifest gets "
+	       "its result\n");
 }
 
 int pt_cmd_plan(int argc, char **argv)
@@ -397,6 +386,8 @@ int pt_cmd_plan(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "fake-resources", no_argument, NULL, 'f' },
 		{ "namespace", required_argument, NULL, 'n' },
+		{ "manifest", required_argument, NULL, 'm' },
+		{ "bootstrap", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -408,13 +399,17 @@ int pt_cmd_plan(int argc, char **argv)
 	struct pt_plan_selection *sel = NULL;
 	const struct pt_job **jobs = NULL;
 	const char **desired = NULL;
-	const char *plan = NULL;
+	const char *plan = NULL, *manifest_path = NULL;
+	struct pt_manifest *manifest = NULL;
 	size_t nj, nd = 0;
-	bool json = false, fake = false;
+	bool json = false, fake = false, boot_real = false;
+	struct boot boot = { 0 };
+	struct pt_runner_iolog_ops io = { boot_open, boot_append, boot_close,
+					  &boot };
 	int c, rc = PT_EXIT_FAILURES, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:x:fn:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "p:i:x:fn:m:bh", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'p':
@@ -439,6 +434,12 @@ int pt_cmd_plan(int argc, char **argv)
 		case 'n':
 			opt.ns = optarg;
 			break;
+		case 'm':
+			manifest_path = optarg;
+			break;
+		case 'b':
+			boot_real = true;
+			break;
 		case 'h':
 			usage();
 			rc = PT_EXIT_OK;
@@ -452,8 +453,15 @@ int pt_cmd_plan(int argc, char **argv)
 		rc = pt_tool_usage_err("plan", "no PATH given");
 		goto out;
 	}
-	if (fake && !plan) {
-		rc = pt_tool_usage_err("plan", "--fake-resources needs -p");
+	if ((fake || boot_real) && !plan) {
+		rc = pt_tool_usage_err("plan", "--%s needs -p",
+				       fake ? "fake-resources" : "bootstrap");
+		goto out;
+	}
+	if (fake && boot_real) {
+		rc = pt_tool_usage_err("plan",
+				       "--fake-resources and "
+				       "--bootstrap exclude each other");
 		goto out;
 	}
 	if (pt_units_new(&u) < 0 || pt_diags_new(&d) < 0)
@@ -463,6 +471,20 @@ int pt_cmd_plan(int argc, char **argv)
 	if (r < 0) {
 		pt_tool_err("plan", "%s", pt_strerror(r));
 		goto out;
+	}
+	if (manifest_path) {
+		size_t nd0 = pt_diags_count(d);
+
+		if (pt_manifest_new(&manifest) < 0)
+			goto nomem;
+		r = pt_manifest_load(manifest, manifest_path, d);
+		if (r == -ENOMEM)
+			goto nomem;
+		if (r < 0) {
+			pt_tool_print_diags(stderr, d, nd0);
+			rc = PT_EXIT_USAGE;
+			goto out;
+		}
 	}
 	nj = pt_units_job_count(u);
 	jobs = calloc(nj + 1, sizeof(*jobs));
@@ -474,73 +496,52 @@ int pt_cmd_plan(int argc, char **argv)
 	    pt_session_attach_units(s, u, d) < 0)
 		goto nomem;
 	if (plan) {
-		const struct pt_unit *tp = pt_units_find_plan(u, plan);
+		struct pt_bootstrap_ops ops = { boot_run, &boot };
 
-		if (!tp) {
-			pt_tool_err("plan", "no test plan '%s'", plan);
-			rc = PT_EXIT_INVALID;
-			goto out;
-		}
-		plan = tp->id;
-		r = pt_plan_select(u, plan, NULL, 0, d, &sel);
-		if (r < 0) {
-			pt_tool_err("plan", "test plan '%s': %s", plan,
-				    pt_strerror(r));
-			rc = PT_EXIT_INVALID;
-			goto out;
-		}
-		if (fake) {
-			/* Bootstrap, then select again among all jobs, the
-			 * generated ones included (finish_bootstrap). */
-			r = bootstrap_fake(s, u, sel);
+		if (boot_real) {
+			struct pt_runner_config rc0;
+
+			pt_runner_config_init(&rc0);
+			rc0.jobs = 1;
+			rc0.port_count = 0;
+			rc0.iolog = &io;
+			boot.d = d;
+			r = pt_runner_new(&rc0, &boot.r);
 			if (r < 0) {
 				pt_tool_err("plan", "bootstrap: %s",
 					    pt_strerror(r));
 				goto out;
 			}
-			pt_plan_selection_free(sel);
-			sel = NULL;
-			nj = pt_units_job_count(u);
-			free(jobs);
-			jobs = calloc(nj + 1, sizeof(*jobs));
-			if (!jobs)
-				goto nomem;
-			for (size_t i = 0; i < nj; i++)
-				jobs[i] = pt_units_job(u, i);
-			r = pt_plan_select(u, plan, NULL, 0, d, &sel);
-			if (r < 0) {
-				pt_tool_err("plan", "test plan '%s': %s", plan,
-					    pt_strerror(r));
-				rc = PT_EXIT_INVALID;
-				goto out;
-			}
 		}
-		if (pt_session_set_mandatory(s, sel->mandatory.v,
-					     sel->mandatory.n) < 0)
+		r = pt_session_plan(s, plan,
+				    fake	? PT_BOOTSTRAP_FAKE
+				    : boot_real ? PT_BOOTSTRAP_RUN
+						: PT_BOOTSTRAP_NONE,
+				    &ops, &sel);
+		if (r == PT_ENOTFOUND) {
+			pt_tool_err("plan", "no test plan '%s'", plan);
+			rc = PT_EXIT_INVALID;
+			goto out;
+		}
+		if (r < 0) {
+			pt_tool_err("plan", "test plan '%s': %s", plan,
+				    pt_strerror(r));
+			goto out;
+		}
+		plan = pt_units_find_plan(u, plan)->id;
+		nj = pt_units_job_count(u);
+		free(jobs);
+		jobs = calloc(nj + 1, sizeof(*jobs));
+		desired = calloc(nj + 1, sizeof(*desired));
+		if (!jobs || !desired)
 			goto nomem;
-		desired = calloc(nj + sel->desired.n + 1, sizeof(*desired));
-		if (!desired)
-			goto nomem;
+		for (size_t i = 0; i < nj; i++)
+			jobs[i] = pt_units_job(u, i);
+		/* what the plan desired (collect-manifest never is) */
 		for (size_t i = 0; i < sel->desired.n; i++)
-			desired[nd++] = sel->desired.v[i];
-		/* Test-plan overrides of the effective fields. */
-		for (size_t i = 0; i < nj; i++) {
-			static const char *const f[] = { "category_id",
-							 "certification_status",
-							 "auto_retry" };
-
-			for (size_t k = 0; k < 3; k++) {
-				const char *v =
-					pt_plan_effective(sel, jobs[i], f[k]);
-
-				if (v &&
-				    pt_session_override(s,
-							pt_session_job_index(
-								s, jobs[i]->id),
-							f[k], v) < 0)
-					goto nomem;
-			}
-		}
+			if (strcmp(sel->desired.v[i],
+				   "com.canonical.plainbox::collect-manifest"))
+				desired[nd++] = sel->desired.v[i];
 	}
 	if (!desired && !(desired = calloc(nj + 1, sizeof(*desired))))
 		goto nomem;
@@ -573,8 +574,11 @@ int pt_cmd_plan(int argc, char **argv)
 		}
 		nd = w;
 	}
-	r = pt_session_set_desired(s, desired, nd, true);
-	if (r < 0)
+	if ((!plan || inc.n || exc.n) &&
+	    pt_session_set_desired(s, desired, nd, true) < 0)
+		goto nomem;
+	/* The manifest resource needs no run: its records are the answers. */
+	if (manifest && pt_session_run_manifest(s, manifest) < 0)
 		goto nomem;
 	pt_tool_print_diags(stderr, d, 0);
 	if (json) {
@@ -603,7 +607,10 @@ nomem:
 out:
 	pt_session_free(s);
 	pt_plan_selection_free(sel);
+	pt_runner_free(boot.r);
+	free(boot.out);
 	pt_units_free(u);
+	pt_manifest_free(manifest);
 	pt_diags_free(d);
 	free(jobs);
 	free(desired);

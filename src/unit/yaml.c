@@ -248,9 +248,9 @@ static int build(struct yctx *c, yaml_event_t *ev, int depth,
 	}
 	if (rc == 0) {
 		n->n = n->kind == Y_MAP ? kids.n / 2 : kids.n;
-		n->kids = pt__arena_memdup(&c->tmp, kids.v,
-					   (kids.n ? kids.n : 1) *
-						   sizeof(*kids.v));
+		n->kids = kids.n ? pt__arena_memdup(&c->tmp, kids.v,
+						    kids.n * sizeof(*kids.v))
+				 : pt__arena_zalloc(&c->tmp, sizeof(*kids.v));
 		if (!n->kids)
 			rc = nomem(c);
 	}
@@ -534,6 +534,7 @@ static void pairs_release(struct pairs *p)
 static int add_pairs(struct yctx *c, const struct ynode *m, struct pairs *out,
 		     int depth, bool *dup, unsigned *dup_line,
 		     const char **dup_key);
+static int count(struct yctx *c, const struct ynode *n);
 
 static int merge_from(struct yctx *c, const struct ynode *v, struct pairs *out,
 		      int depth, bool *dup, unsigned *dup_line,
@@ -571,6 +572,9 @@ static int add_pairs(struct yctx *c, const struct ynode *m, struct pairs *out,
 	if (depth > MAX_DEPTH)
 		return fail(c, m->line, "YAML: nested deeper than %d levels",
 			    MAX_DEPTH);
+	/* merged mappings count as expanded values (no merge-key bomb) */
+	if ((rc = count(c, m)) < 0)
+		return rc;
 	/* merge keys first */
 	for (size_t i = 0; i < m->n; i++) {
 		const struct ynode *k = m->kids[2 * i];

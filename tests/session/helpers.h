@@ -242,6 +242,7 @@ static void tj_expr(const void *prog, size_t i, struct pt__req_expr *ret)
 	ret->text = x->text;
 	ret->n_ids = x->n_ids;
 	ret->ids = x->ids;
+	ret->manifests = NULL;
 }
 
 static bool tj_alt_true(const struct pt_session *s, const struct tj_alt *a)

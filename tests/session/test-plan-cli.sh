@@ -39,22 +39,7 @@ include:
   c
 PXU
 
-check() { # name, expected exit status, expected output file, command...
-	name=$1 want_rc=$2 want=$3
-	shift 3
-	n=$((n + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ "$rc" = "$want_rc" ] && cmp -s "$tmp/out" "$want"; then
-		echo "ok $n - $name"
-		pass=$((pass + 1))
-	else
-		echo "not ok $n - $name (exit $rc, expected $want_rc)"
-		diff "$want" "$tmp/out" | sed 's/^/# /'
-		sed 's/^/# stderr: /' "$tmp/err"
-		fail=$((fail + 1))
-	fi
-}
+. "${PT_SRCDIR:-.}/tests/session/cli-lib.sh"
 
 echo "TAP version 14"
 echo "1..8"

@@ -280,6 +280,25 @@ PT_TEST(limits_depth_and_alias_bomb)
 			 "expanded (file skipped)");
 	pt_units_free(u);
 	pt_diags_free(d);
+
+	/* the same through merge keys */
+	pt__buf_reset(&b);
+	pt__buf_adds(&b, "a0: &a0 {x: y}\n");
+	for (int i = 1; i < 10; i++) {
+		pt__buf_addf(&b, "a%d: &a%d {<<: [", i, i);
+		for (int k = 0; k < 10; k++)
+			pt__buf_addf(&b, "%s*a%d", k ? ", " : "", i - 1);
+		pt__buf_adds(&b, "]}\n");
+	}
+	pt__buf_adds(&b, "id: bomb\n");
+	u = load(b.s, "merge.yaml", &d);
+	PT_ASSERT_UINT_EQ(pt_units_count(u), 0);
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
+	PT_ASSERT_STR_EQ(pt_diags_get(d, 0)->message,
+			 "YAML: more than 1000000 values once aliases are "
+			 "expanded (file skipped)");
+	pt_units_free(u);
+	pt_diags_free(d);
 	pt__buf_release(&b);
 }
 
