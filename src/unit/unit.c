@@ -83,8 +83,7 @@ struct pt_units *pt_units_free(struct pt_units *u)
 {
 	if (!u)
 		return NULL;
-	pt_vec_foreach(&u->files, i)
-		pt_records_free(u->files.v[i]);
+	pt_vec_foreach(&u->files, i) pt_records_free(u->files.v[i]);
 	pt_vec_release(&u->files);
 	pt_vec_release(&u->units);
 	pt_vec_release(&u->jobs);
@@ -118,7 +117,8 @@ const struct pt_job *pt_units_job(const struct pt_units *u, size_t i)
 	return u && i < u->jobs.n ? u->jobs.v[i] : NULL;
 }
 
-const struct pt_job *pt_units_find_job(const struct pt_units *u, const char *id)
+const struct pt_job *pt_units_find_job(const struct pt_units *u,
+				       const char *id)
 {
 	return u && id ? pt__map_gets(&u->job_by_id, id) : NULL;
 }
@@ -162,8 +162,8 @@ const char *pt__units_intern(struct pt_units *u, const char *s, size_t n)
 	return copy;
 }
 
-static const char *qualify_n(struct pt_units *u, const char *ns, const char *id,
-			     size_t n)
+static const char *qualify_n(struct pt_units *u, const char *ns,
+			     const char *id, size_t n)
 {
 	struct pt_buf b = PT_BUF_INIT;
 	const char *r;
@@ -193,7 +193,8 @@ static const char *qualify_n(struct pt_units *u, const char *ns, const char *id,
 	return r;
 }
 
-const char *pt_units_qualify(struct pt_units *u, const char *ns, const char *id)
+const char *pt_units_qualify(struct pt_units *u, const char *ns,
+			     const char *id)
 {
 	return id ? qualify_n(u, ns, id, strlen(id)) : NULL;
 }
@@ -437,36 +438,14 @@ static void jw_str(struct jsonw *w, const char *s)
 			break;
 		c = *p;
 		switch (c) {
-		case '"':
-			jw_put(w, "\\\"", 2);
-			p++;
-			continue;
-		case '\\':
-			jw_put(w, "\\\\", 2);
-			p++;
-			continue;
-		case '\n':
-			jw_put(w, "\\n", 2);
-			p++;
-			continue;
-		case '\r':
-			jw_put(w, "\\r", 2);
-			p++;
-			continue;
-		case '\t':
-			jw_put(w, "\\t", 2);
-			p++;
-			continue;
-		case '\b':
-			jw_put(w, "\\b", 2);
-			p++;
-			continue;
-		case '\f':
-			jw_put(w, "\\f", 2);
-			p++;
-			continue;
-		default:
-			break;
+		case '"': jw_put(w, "\\\"", 2); p++; continue;
+		case '\\': jw_put(w, "\\\\", 2); p++; continue;
+		case '\n': jw_put(w, "\\n", 2); p++; continue;
+		case '\r': jw_put(w, "\\r", 2); p++; continue;
+		case '\t': jw_put(w, "\\t", 2); p++; continue;
+		case '\b': jw_put(w, "\\b", 2); p++; continue;
+		case '\f': jw_put(w, "\\f", 2); p++; continue;
+		default: break;
 		}
 		if (c < 0x80) {
 			jw_u16(w, c);
@@ -479,8 +458,7 @@ static void jw_str(struct jsonw *w, const char *s)
 			if ((c & 0xe0) == 0xc0 && (p[1] & 0xc0) == 0x80) {
 				cp = (c & 0x1fu) << 6 | (p[1] & 0x3fu);
 				len = 2;
-			} else if ((c & 0xf0) == 0xe0 &&
-				   (p[1] & 0xc0) == 0x80 &&
+			} else if ((c & 0xf0) == 0xe0 && (p[1] & 0xc0) == 0x80 &&
 				   (p[2] & 0xc0) == 0x80) {
 				cp = (c & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 |
 				     (p[2] & 0x3fu);
@@ -576,8 +554,8 @@ int pt_unit_checksum(const struct pt_unit *u, char out[65])
 	pt__sha256_init(&w.sha);
 	w.out = NULL;
 	w.n = 0;
-	rc = jw_record(&w, u->raw_data ? u->raw_data : u->record,
-		       u->ns && *u->ns ? "namespace" : NULL, u->ns, false);
+	rc = jw_record(&w, u->raw_data ? u->raw_data : u->record, u->ns && *u->ns ? "namespace" : NULL,
+		       u->ns, false);
 	if (rc == 0 && u->params)
 		rc = jw_record(&w, u->params, NULL, NULL, true);
 	if (rc < 0)
@@ -613,64 +591,20 @@ static int diag(struct pt_diags *d, enum pt_severity sev, int code,
 
 /* The job fields, looked up once per record (one pass, no strcmp chains). */
 enum {
-	F_SUMMARY,
-	F_DESCRIPTION,
-	F_PURPOSE,
-	F_STEPS,
-	F_VERIFICATION,
-	F_COMMAND,
-	F_SHELL,
-	F_USER,
-	F_FLAGS,
-	F_PLUGIN,
-	F_DEPENDS,
-	F_AFTER,
-	F_BEFORE,
-	F_SALVAGES,
-	F_ENVIRON,
-	F_LOCKS,
-	F_REQUIRES,
-	F_IMPORTS,
-	F_GROUP,
-	F_CATEGORY_ID,
-	F_CERT,
-	F_CERT2,
-	F_RETRY,
-	F_RETRY2,
-	F_DURATION,
-	F_TIMEOUT,
-	F_TEMPLATE_ID,
-	F_N
+	F_SUMMARY, F_DESCRIPTION, F_PURPOSE, F_STEPS, F_VERIFICATION,
+	F_COMMAND, F_SHELL, F_USER, F_FLAGS, F_PLUGIN, F_DEPENDS, F_AFTER,
+	F_BEFORE, F_SALVAGES, F_ENVIRON, F_LOCKS, F_REQUIRES, F_IMPORTS,
+	F_GROUP, F_CATEGORY_ID, F_CERT, F_CERT2, F_RETRY, F_RETRY2,
+	F_DURATION, F_TIMEOUT, F_TEMPLATE_ID, F_N
 };
 
 static const char *const field_names[F_N] = {
-	"summary",
-	"description",
-	"purpose",
-	"steps",
-	"verification",
-	"command",
-	"shell",
-	"user",
-	"flags",
-	"plugin",
-	"depends",
-	"after",
-	"before",
-	"salvages",
-	"environ",
-	"locks",
-	"requires",
-	"imports",
-	"group",
-	"category_id",
-	"certification_status",
-	"certification-status",
-	"auto_retry",
-	"auto-retry",
-	"estimated_duration",
-	"timeout",
-	"template-id",
+	"summary", "description", "purpose", "steps", "verification",
+	"command", "shell", "user", "flags", "plugin", "depends", "after",
+	"before", "salvages", "environ", "locks", "requires", "imports",
+	"group", "category_id", "certification_status",
+	"certification-status", "auto_retry", "auto-retry",
+	"estimated_duration", "timeout", "template-id",
 };
 
 static int field_slot(const char *k)
@@ -731,7 +665,8 @@ static const char *job_description(struct pt_units *u, const char *const *fv)
 	return r;
 }
 
-static int parse_flags(struct pt_units *u, struct pt_job *j, const char *text)
+static int parse_flags(struct pt_units *u, struct pt_job *j,
+		       const char *text)
 {
 	int rc = pt__wordlist(u, text, NULL, false, &j->flag_list);
 
@@ -770,18 +705,19 @@ static int check_imports(const struct pt_unit *unit, const char *field,
 					 (int)(i - b), p + b);
 			ntok++;
 		}
-		if (ntok &&
-		    ((ntok != 4 && ntok != 6) || strcmp(tok[0], "from") != 0 ||
-		     strcmp(tok[2], "import") != 0 ||
-		     (ntok == 6 && strcmp(tok[4], "as") != 0))) {
-			if (d && pt__diags_add(
-					 d, PT_SEV_ERROR, PT_EPARSE, unit->file,
-					 pt_unit_field_line(unit, field) + off,
-					 field,
-					 "field '%s', expected 'from "
-					 "<namespace> import <id> [as "
-					 "<alias>]'",
-					 field) < 0)
+		if (ntok && ((ntok != 4 && ntok != 6) ||
+			     strcmp(tok[0], "from") != 0 ||
+			     strcmp(tok[2], "import") != 0 ||
+			     (ntok == 6 && strcmp(tok[4], "as") != 0))) {
+			if (d && pt__diags_add(d, PT_SEV_ERROR, PT_EPARSE,
+					       unit->file,
+					       pt_unit_field_line(unit, field) +
+						       off,
+					       field,
+					       "field '%s', expected 'from "
+					       "<namespace> import <id> [as "
+					       "<alias>]'",
+					       field) < 0)
 				return -ENOMEM;
 		}
 		off++;
@@ -791,7 +727,8 @@ static int check_imports(const struct pt_unit *unit, const char *field,
 }
 
 /* Adds id to the end of a list (a new array in the arena). */
-static int list_append(struct pt_units *u, struct pt_strlist *l, const char *id)
+static int list_append(struct pt_units *u, struct pt_strlist *l,
+		       const char *id)
 {
 	const char **v;
 
@@ -818,7 +755,8 @@ static bool list_has(const struct pt_strlist *l, const char *id)
 }
 
 /* get_record_value for every job field: "_name" wins over "name". */
-static void job_values(const struct pt_rfc822_record *rec, const char *v[F_N])
+static void job_values(const struct pt_rfc822_record *rec,
+		       const char *v[F_N])
 {
 	bool tr[F_N] = { false };
 
@@ -881,18 +819,22 @@ static int fill_job(struct pt_units *u, struct pt_job *j,
 		if (k < PT_ARRAY_SIZE(plugins))
 			j->plugin = plugins[k].plugin;
 		else if ((rc = diag(d, PT_SEV_ERROR, PT_EPARSE, unit, "plugin",
-				    "field 'plugin', unknown plugin '%s'", v)) <
-			 0)
+				    "field 'plugin', unknown plugin '%s'",
+				    v)) < 0)
 			return rc;
 	}
-	if ((rc = pt__wordlist(u, fv[F_DEPENDS], ns, true, &j->depends)) < 0 ||
-	    (rc = pt__wordlist(u, fv[F_AFTER], ns, true, &j->after)) < 0 ||
-	    (rc = pt__wordlist(u, fv[F_BEFORE], ns, true, &j->before)) < 0 ||
-	    (rc = pt__wordlist(u, fv[F_SALVAGES], ns, true, &j->salvages)) <
-		    0 ||
-	    (rc = pt__wordlist(u, fv[F_ENVIRON], NULL, false, &j->environ)) <
-		    0 ||
-	    (rc = pt__wordlist(u, fv[F_LOCKS], NULL, false, &j->locks)) < 0)
+	if ((rc = pt__wordlist(u, fv[F_DEPENDS], ns, true,
+			       &j->depends)) < 0 ||
+	    (rc = pt__wordlist(u, fv[F_AFTER], ns, true,
+			       &j->after)) < 0 ||
+	    (rc = pt__wordlist(u, fv[F_BEFORE], ns, true,
+			       &j->before)) < 0 ||
+	    (rc = pt__wordlist(u, fv[F_SALVAGES], ns, true,
+			       &j->salvages)) < 0 ||
+	    (rc = pt__wordlist(u, fv[F_ENVIRON], NULL, false,
+			       &j->environ)) < 0 ||
+	    (rc = pt__wordlist(u, fv[F_LOCKS], NULL, false,
+			       &j->locks)) < 0)
 		return rc;
 	j->requires = fv[F_REQUIRES];
 	j->imports = fv[F_IMPORTS];
@@ -917,8 +859,10 @@ static int fill_job(struct pt_units *u, struct pt_job *j,
 	v = fv[F_DURATION];
 	j->estimated_duration = pt_parse_duration(v);
 	if (v && j->estimated_duration < 0 &&
-	    (rc = diag(d, PT_SEV_WARNING, PT_EPARSE, unit, "estimated_duration",
-		       "field 'estimated_duration', cannot parse '%s'", v)) < 0)
+	    (rc = diag(d, PT_SEV_WARNING, PT_EPARSE, unit,
+		       "estimated_duration",
+		       "field 'estimated_duration', cannot parse '%s'",
+		       v)) < 0)
 		return rc;
 	v = fv[F_TIMEOUT];
 	j->timeout = pt_parse_duration(v);
@@ -934,9 +878,10 @@ static int fill_job(struct pt_units *u, struct pt_job *j,
 	return pt_unit_checksum(unit, j->checksum);
 }
 
-struct pt_rfc822_record *
-pt__units_new_record(struct pt_units *u, const struct pt_rfc822_record *like,
-		     size_t n, struct pt_rfc822_field **ret_f)
+struct pt_rfc822_record *pt__units_new_record(struct pt_units *u,
+					      const struct pt_rfc822_record *like,
+					      size_t n,
+					      struct pt_rfc822_field **ret_f)
 {
 	struct pt_rfc822_record *r = pt__arena_zalloc(&u->arena, sizeof(*r));
 	struct pt_rfc822_field *f =
@@ -1096,8 +1041,7 @@ static int add_siblings(struct pt_units *u, struct pt_job *j,
 				return rc;
 			goto flags;
 		}
-		json_array_foreach(a, i, o)
-		{
+		json_array_foreach(a, i, o) {
 			struct pt_rfc822_record *r;
 			struct pt_rfc822_field *rf;
 			const char *k;
@@ -1116,10 +1060,9 @@ static int add_siblings(struct pt_units *u, struct pt_job *j,
 			r = sibling_base(u, rec, json_object_size(o), &rf);
 			if (!r)
 				goto json_nomem;
-			json_object_foreach(o, k, v)
-			{
-				const char *key =
-					pt__units_intern(u, k, strlen(k));
+			json_object_foreach(o, k, v) {
+				const char *key = pt__units_intern(u, k,
+								   strlen(k));
 				const char *val;
 				char num[64];
 				if (json_is_integer(v)) {
@@ -1142,13 +1085,12 @@ static int add_siblings(struct pt_units *u, struct pt_job *j,
 					continue;
 				} else {
 					val = pt__arena_strdup(
-						&u->arena,
-						json_string_value(v));
+						&u->arena, json_string_value(v));
 				}
 				if (!key || !val)
 					goto json_nomem;
-				rec_set(r, rf, key, val,
-					pt_unit_field_line(unit, "siblings"));
+				rec_set(r, rf, key, val, pt_unit_field_line(
+							     unit, "siblings"));
 			}
 			rc = add_sibling(u, j, r, d);
 			if (rc < 0)
@@ -1201,8 +1143,8 @@ flags:
 		pt__buf_reset(&b);
 		pt__buf_addf(&b, "%s after suspend (S3)",
 			     j->summary ? j->summary : "None");
-		rec_set(r, rf, "_summary",
-			pt__arena_strndup(&u->arena, b.s, b.len), unit->line);
+		rec_set(r, rf, "_summary", pt__arena_strndup(&u->arena, b.s, b.len),
+			unit->line);
 		pt__buf_reset(&b);
 		dep = pt_rfc822_value(rec, "depends");
 		if (dep)
@@ -1210,8 +1152,7 @@ flags:
 		else
 			pt__buf_adds(&b, j->id);
 		pt__buf_addf(&b, " %s", suspend[manual]);
-		rec_set(r, rf, "depends",
-			pt__arena_strndup(&u->arena, b.s, b.len),
+		rec_set(r, rf, "depends", pt__arena_strndup(&u->arena, b.s, b.len),
 			pt_unit_field_line(unit, "depends"));
 		grp = j->group;
 		if (grp) {
@@ -1247,8 +1188,7 @@ static int add_before_suspend(struct pt_units *u, struct pt_job *parent,
 		for (size_t i = 0; i < lists[k]->n; i++) {
 			const char *id = lists[k]->v[i];
 			int rc;
-			if (!pt__ends_with(id,
-					   "suspend/suspend_advanced_auto") &&
+			if (!pt__ends_with(id, "suspend/suspend_advanced_auto") &&
 			    !pt__ends_with(id, "suspend/suspend_advanced"))
 				continue;
 			if (list_has(&parent->depends, id) ||
@@ -1305,7 +1245,7 @@ static int add_job(struct pt_units *u, const struct pt_rfc822_record *rec,
 	}
 	pid = pt_rfc822_value(rec, "unit");
 	unit->type = pid && strcmp(pid, "setup job") == 0 ? PT_UNIT_SETUP_JOB
-							  : PT_UNIT_JOB;
+							   : PT_UNIT_JOB;
 	unit->ns = ns;
 	unit->file = rec->file;
 	unit->line = rec->line_start;

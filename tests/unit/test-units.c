@@ -21,8 +21,8 @@ static struct pt_units *load(const char *text, const char *ns,
 
 	PT_ASSERT_OK(pt_units_new(&u));
 	PT_ASSERT_OK(pt_diags_new(&d));
-	PT_ASSERT_OK(
-		pt_units_load_buffer(u, text, strlen(text), "t.pxu", &opt, d));
+	PT_ASSERT_OK(pt_units_load_buffer(u, text, strlen(text), "t.pxu", &opt,
+					  d));
 	if (ret_d)
 		*ret_d = d;
 	else
@@ -57,18 +57,16 @@ PT_TEST(checksum_measured_example)
 
 PT_TEST(checksum_namespace_and_non_ascii)
 {
-	struct pt_units *u = load("id: a\nplugin: shell\ncommand: true\n",
-				  "com.example", NULL);
+	struct pt_units *u = load("id: a\nplugin: shell\ncommand: true\n", "com.example", NULL);
 	const struct pt_job *j = pt_units_find_job(u, "com.example::a");
 
 	PT_ASSERT_NOT_NULL(j);
 	PT_ASSERT_STR_EQ(j->checksum, "8f1dc542f9bd0233e8afc71054633b4f677dba"
 				      "5800a1ae11bbbba60998fa6012");
 	pt_units_free(u);
-	u = load(
-		"id: u\nplugin: shell\n_summary: caf\xc3\xa9 \xe2\x98\x83 "
-		"\xf0\x9f\x98\x80 \"q\" \\ tab\there\ncommand: echo \x01\x7f\n",
-		NULL, NULL);
+	u = load("id: u\nplugin: shell\n_summary: caf\xc3\xa9 \xe2\x98\x83 "
+		 "\xf0\x9f\x98\x80 \"q\" \\ tab\there\ncommand: echo \x01\x7f\n",
+		 NULL, NULL);
 	j = pt_units_find_job(u, "u");
 	PT_ASSERT_NOT_NULL(j);
 	PT_ASSERT_STR_EQ(j->checksum, "3ddd83e6dfa65b10279ebcbc7537f5fe17ca29"
@@ -130,8 +128,8 @@ PT_TEST(job_fields_parsed)
 
 PT_TEST(job_defaults)
 {
-	struct pt_units *u =
-		load("name: legacy\nflags: simple\ncommand: x\n", NULL, NULL);
+	struct pt_units *u = load("name: legacy\nflags: simple\ncommand: x\n",
+				  NULL, NULL);
 	const struct pt_job *j = pt_units_find_job(u, "legacy");
 
 	PT_ASSERT_NOT_NULL(j);
@@ -155,11 +153,11 @@ PT_TEST(estimated_duration_forms)
 		const char *in;
 		double out;
 	} cases[] = {
-		{ "1h 2m 3s", 3723 }, { "3m 30s", 210 },  { "90", 90 },
-		{ "1:30", -1 },	      { "2.5", 2.5 },	  { "1h", 3600 },
-		{ "5s", 5 },	      { "1h:30m", 5400 }, { " 7 ", 7 },
-		{ "abc", -1 },	      { "", -1 },	  { "1m 1h", -1 },
-		{ "0x10", -1 },	      { "10m", 600 },
+		{ "1h 2m 3s", 3723 }, { "3m 30s", 210 }, { "90", 90 },
+		{ "1:30", -1 },       { "2.5", 2.5 },    { "1h", 3600 },
+		{ "5s", 5 },          { "1h:30m", 5400 }, { " 7 ", 7 },
+		{ "abc", -1 },        { "", -1 },        { "1m 1h", -1 },
+		{ "0x10", -1 },       { "10m", 600 },
 	};
 
 	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++)
@@ -171,14 +169,14 @@ PT_TEST(estimated_duration_forms)
 PT_TEST(siblings_json_and_after_suspend)
 {
 	struct pt_diags *d = NULL;
-	struct pt_units *u =
-		load("id: j\nplugin: shell\n_summary: S\ncommand: true\n"
-		     "flags: also-after-suspend preserve-locale\ndepends: x\n"
-		     "group: g\n\n"
-		     "id: k\nplugin: shell\n_summary: S\ncommand: true\n"
-		     "depends: x\ngroup: g\n"
-		     "siblings: [{\"id\": \"j2\", \"_summary\": \"S2\"}]\n",
-		     "ns", &d);
+	struct pt_units *u = load(
+		"id: j\nplugin: shell\n_summary: S\ncommand: true\n"
+		"flags: also-after-suspend preserve-locale\ndepends: x\n"
+		"group: g\n\n"
+		"id: k\nplugin: shell\n_summary: S\ncommand: true\n"
+		"depends: x\ngroup: g\n"
+		"siblings: [{\"id\": \"j2\", \"_summary\": \"S2\"}]\n",
+		"ns", &d);
 	const struct pt_job *j, *s, *k, *k2;
 
 	PT_ASSERT_UINT_EQ(pt_diags_count(d), 0);
@@ -215,17 +213,17 @@ PT_TEST(siblings_json_and_after_suspend)
 PT_TEST(duplicates_and_bad_units_are_diagnostics)
 {
 	struct pt_diags *d = NULL;
-	struct pt_units *u =
-		load("id: a\nplugin: shell\n\n"
-		     "id: a\nplugin: shell\n\n"	    /* identical: dropped */
-		     "id: a\nplugin: manual\n\n"    /* clash: error */
-		     "unit: frobnicator\nid: f\n\n" /* unknown type */
-		     "unit: test plan\n_name: no id\n\n"
-		     "id: b\nplugin: nope\nestimated_duration: soon\n"
-		     "siblings: [1\n\n"
-		     "unit: packaging meta-data\nDepends: x\n\n"
-		     "unit: category\nid: c\n_name: C\n",
-		     NULL, &d);
+	struct pt_units *u = load(
+		"id: a\nplugin: shell\n\n"
+		"id: a\nplugin: shell\n\n"     /* identical: dropped */
+		"id: a\nplugin: manual\n\n"    /* clash: error */
+		"unit: frobnicator\nid: f\n\n" /* unknown type */
+		"unit: test plan\n_name: no id\n\n"
+		"id: b\nplugin: nope\nestimated_duration: soon\n"
+		"siblings: [1\n\n"
+		"unit: packaging meta-data\nDepends: x\n\n"
+		"unit: category\nid: c\n_name: C\n",
+		NULL, &d);
 	static const char *const want[] = {
 		"7:duplicate job id 'a' (first defined at t.pxu:1)",
 		"10:unknown unit type 'frobnicator' (unit skipped)",
@@ -270,9 +268,8 @@ PT_TEST(provider_directory_and_namespace)
 	snprintf(p, sizeof(p), "%s/prov/jobs", root);
 	PT_ASSERT_OK(pt__mkdir_p(p, 0755));
 	snprintf(p, sizeof(p), "%s/prov/manage.py", root);
-	write(p,
-	      "from x import setup\nsetup(\n    name='2013.com.example:prov',"
-	      "\n    namespace = \"com.example\",\n)\n");
+	write(p, "from x import setup\nsetup(\n    name='2013.com.example:prov',"
+		 "\n    namespace = \"com.example\",\n)\n");
 	snprintf(p, sizeof(p), "%s/prov/units/b.pxu", root);
 	write(p, "id: b\nplugin: shell\ndepends: a\n");
 	snprintf(p, sizeof(p), "%s/prov/units/sub/a.pxu", root);
@@ -346,8 +343,8 @@ PT_TEST(provider_directory_and_namespace)
 PT_TEST(invalid_utf8_rejects_the_file)
 {
 	struct pt_diags *d = NULL;
-	struct pt_units *u =
-		load("id: a\nplugin: shell\n_summary: \xff\n", NULL, &d);
+	struct pt_units *u = load("id: a\nplugin: shell\n_summary: \xff\n",
+				  NULL, &d);
 
 	PT_ASSERT_UINT_EQ(pt_units_job_count(u), 0);
 	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
@@ -419,8 +416,7 @@ PT_TEST_TIMEOUT(allocation_failures_are_clean, 120)
 		}
 		for (size_t i = 0; i < pt_units_count(u); i++) {
 			const struct pt_unit *t = pt_units_get(u, i);
-			const struct pt_rfc822_record *rec =
-				pt_records_get(r, 0);
+			const struct pt_rfc822_record *rec = pt_records_get(r, 0);
 			if (t->type != PT_UNIT_TEMPLATE || !rec)
 				continue;
 			rc = pt_template_instantiate(u, t, &rec, NULL, 1, d);
