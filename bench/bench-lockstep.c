@@ -15,6 +15,7 @@
  *
  * Prints "metric NAME VALUE UNIT" lines.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include <proctor/lockstep.h>
 
 #include "lockstep/fiber.h"
+#include "os/fd.h"
+#include "os/proc.h"
 
 static double now_s(void)
 {
@@ -271,11 +274,107 @@ static double run_iters(void (*body)(void *), unsigned n, enum pt_ls_strategy s,
 	return t;
 }
 
+/* ---- lockstep exec: real programs ------------------------------------- */
+
+/* Runs argv natively n times, one after the other; seconds. */
+static double native_runs(const char *const *argv, unsigned n)
+{
+	double t0 = now_s();
+
+	for (unsigned i = 0; i < n; i++) {
+		struct pt_spawn sp = {
+			.argv = argv, .fd_in = -1, .fd_out = -1, .fd_err = -2
+		};
+		pid_t pid;
+		int pidfd = -1, st;
+
+		if (pt__spawn(&sp, &pid, &pidfd) < 0)
+			return -1;
+		pt__proc_wait(pid, pidfd, -1, &st);
+		if (pidfd >= 0)
+			pt__close(pidfd);
+	}
+	return now_s() - t0;
+}
+
+/* Seconds for o under exec; total steps in *steps. */
+static double exec_run(struct pt_ls_exec_opts o, uint64_t *steps)
+{
+	struct pt_ls_report *rep = NULL;
+	char err[256] = "";
+	double t0 = now_s(), t;
+
+	o.runtime = LS_RT;
+	o.no_trace_file = true;
+	o.err = err;
+	o.errlen = sizeof(err);
+	if (pt_ls_exec(&o, &rep) < 0) {
+		fprintf(stderr, "bench-lockstep: exec: %s\n", err);
+		return -1;
+	}
+	t = now_s() - t0;
+	if (rep->kind != PT_LS_PASS)
+		fprintf(stderr, "bench-lockstep: unexpected %s: %s\n",
+			pt_ls_kind_name(rep->kind), rep->reason);
+	*steps = rep->total_steps;
+	pt_ls_report_free(rep);
+	return t;
+}
+
+static void bench_exec(void)
+{
+	const char *small[] = { LS_SMALL, NULL };
+	uint64_t steps;
+	double t, tn;
+	unsigned n = 1000;
+
+	t = exec_run((struct pt_ls_exec_opts){ .argv = small,
+					       .iterations = n,
+					       .strategy = PT_LS_RANDOM },
+		     &steps);
+	tn = native_runs(small, n);
+	printf("metric lockstep_exec_iterations_per_s %.0f iterations/s\n",
+	       n / t);
+	printf("metric lockstep_exec_native_runs_per_s %.0f runs/s\n", n / tn);
+	printf("metric lockstep_exec_vs_native_runs_ratio %.2f x\n", tn / t);
+	printf("metric lockstep_exec_small_steps_per_iteration %.1f steps\n",
+	       (double)steps / n);
+#ifdef LS_POINTS
+	{
+		const char *pts[] = { LS_POINTS, "200000", NULL };
+		static const enum pt_ls_strategy ss[] = { PT_LS_PCT,
+							  PT_LS_RANDOM };
+
+		for (size_t i = 0; i < 2; i++) {
+			t = exec_run(
+				(struct pt_ls_exec_opts){ .argv = pts,
+							  .iterations = 1,
+							  .max_steps = 1000000,
+							  .strategy = ss[i] },
+				&steps);
+			printf("metric lockstep_exec_points_per_s_%s %.0f "
+			       "points/s\n",
+			       pt_ls_strategy_name(ss[i]), steps / t);
+		}
+		printf("metric lockstep_exec_points_per_run %" PRIu64
+		       " points\n",
+		       steps);
+		tn = native_runs(pts, 1);
+		printf("metric lockstep_exec_points_native_run_s %.4f s\n", tn);
+		printf("metric lockstep_exec_points_exec_run_s %.4f s\n", t);
+	}
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1000000;
 	double sw, uc, th, pct, t, spi;
 
+	if (argc > 2 && !strcmp(argv[2], "exec")) {
+		bench_exec();
+		return 0;
+	}
 	sw = pingpong(n, false, PT_LS_RANDOM);
 	pct = pingpong(n, false, PT_LS_PCT);
 	uc = pingpong(n / 4, true, PT_LS_RANDOM);
@@ -332,5 +431,6 @@ int main(int argc, char **argv)
 		       "ratio\n",
 		       pct3 / (4 * k * k));
 	}
+	bench_exec();
 	return 0;
 }

@@ -5,7 +5,7 @@
 set -eu
 pkgs="meson ninja-build pkg-config gcc make libsqlite3-dev libjansson-dev
 libmsgpack-dev zlib1g-dev libpcre2-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
-libxml2-utils perl chromium curl python3"
+libxml2-utils perl chromium curl python3 binutils"
 [ "${PROCTOR_BENCH_DEPS:-0}" = 1 ] && pkgs="$pkgs parallel valgrind"
 missing=""
 for p in $pkgs; do

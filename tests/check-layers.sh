@@ -8,8 +8,7 @@
 # 2. Calls (with BUILD, the build directory): no module but src/os calls
 #    an OS function. The undefined symbols of each module's objects
 #    (nm -u) are compared with the list of OS functions below. Modules
-#    that other work is changing now are listed in EXCLUDED with why;
-#    they are reported, not failed.
+#    listed in EXCLUDED would be reported, not failed (none are).
 #
 # usage: check-layers.sh [TOP [BUILD]]; one pass of grep/awk and one nm
 # per module (well under a second).
@@ -61,10 +60,10 @@ time nanosleep usleep sleep getrandom getcwd chdir fchdir realpath mkstemp
 mkostemp mkdtemp tmpfile fopen fopen64 fdopen fclose sigprocmask
 pthread_sigmask sigaction signal alarm timerfd_create prctl syscall sysconf
 getuid geteuid getrlimit setrlimit'
-# Modules other work is changing now (their OS calls move to src/os
-# there): reported, not failed. tool: a program, not a module of the
-# library (it opens report files, blocks signals).
-EXCLUDED='cassette mux lockstep'
+# Modules whose OS calls may be reported but not failed (none left: every
+# module calls the OS through src/os). tool: a program, not a module of
+# the library (it opens report files, blocks signals).
+EXCLUDED=''
 if [ -n "$build" ]; then
 	if ! command -v nm >/dev/null 2>&1; then
 		echo "nm not found: calls not checked"

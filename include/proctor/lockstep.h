@@ -238,7 +238,7 @@ PT_API int pt_ls_server_start_named(struct pt_ls_registry *reg, const char *key,
  */
 PT_API int pt_ls_call(int pid, const struct pt_ls_msg *req,
 		      struct pt_ls_msg *ret_reply);
-/* Same; the timeout is ignored under the controller (spec §4.3). */
+/* Same; the timeout is ignored under the controller (as upstream). */
 PT_API int pt_ls_call_timeout(int pid, const struct pt_ls_msg *req,
 			      int64_t timeout_ms, struct pt_ls_msg *ret_reply);
 PT_API int pt_ls_cast(int pid, const struct pt_ls_msg *msg);
@@ -341,6 +341,14 @@ struct pt_ls_opts {
 	unsigned d_min, d_max; /* IDPCT: default 2 and 6 */
 	unsigned timeout_ms;   /* wall time per iteration, default 10000 */
 	size_t stack_size;     /* per actor, default 256 KiB */
+	/*
+	 * Each iteration in a forked child: an actor that calls abort() or
+	 * assert(), or crashes, fails the iteration (kind "crash", with the
+	 * schedule up to its last step) instead of killing the run, and
+	 * global state the actors change does not leak into the next
+	 * iteration. Costs a fork per iteration (about 0.1 ms).
+	 */
+	bool fork;
 	const char *trace_dir; /* default $PT_LOCKSTEP_TRACE_DIR or "traces" */
 	bool no_trace_file;    /* do not write a trace file on failure */
 	const char *binary;    /* recorded in the trace (the replay command) */
@@ -367,6 +375,8 @@ struct pt_ls_report {
 	struct pt_ls_trace *trace; /* failing iteration's trace, or NULL */
 	char *trace_path;	   /* written trace file, or NULL */
 	char *text;		   /* the whole human report, or NULL */
+	/* lockstep exec, PT_LS_DFS: every schedule within the bound ran */
+	bool exhausted;
 };
 
 PT_API struct pt_ls_report *pt_ls_report_free(struct pt_ls_report *r);
@@ -417,6 +427,71 @@ PT_API unsigned pt_ls_trace_choice(const struct pt_ls_trace *t, size_t i);
 PT_API const char *pt_ls_trace_test(const struct pt_ls_trace *t);
 PT_API const char *pt_ls_trace_binary(const struct pt_ls_trace *t);
 PT_API enum pt_ls_kind pt_ls_trace_kind(const struct pt_ls_trace *t);
+
+/* ---- real C programs: proctor lockstep exec ---------------------------- */
+
+/*
+ * Runs an unmodified pthread program many times, each iteration in a
+ * fresh process forked from a prepared one, under one controlled schedule
+ * (docs/lockstep.md, "Real C programs"): the runtime library
+ * (libproctor-lockstep-rt.so) is preloaded and interposes threads, locks,
+ * condition variables, semaphores, barriers, once, sleeps and clocks; a
+ * program compiled with -fsanitize=thread and linked against that library
+ * also schedules at every load, store and atomic. An iteration fails when
+ * the program exits with a status other than 0, dies of a signal (assert,
+ * abort, a crash), deadlocks, exceeds the step, virtual-time or wall-time
+ * budget. On a failure the report carries the trace (written to
+ * <trace_dir>/<program>-iter<N>-seed<S>.lockstep unless no_trace_file).
+ */
+struct pt_ls_exec_opts {
+	const char *const *argv; /* the program (a path) and its arguments */
+	/*
+	 * The runtime library; NULL: $PROCTOR_LOCKSTEP_RT, then next to the
+	 * running binary, then the build tree's src/lockstep/, then the
+	 * installed LIBDIR/proctor/.
+	 */
+	const char *runtime;
+	uint64_t seed;
+	unsigned iterations;	      /* default 1000 */
+	unsigned max_steps;	      /* per iteration, default 100000 */
+	enum pt_ls_strategy strategy; /* default PT_LS_PCT; or PT_LS_DFS */
+	unsigned depth;		      /* PCT, default 3 */
+	double resample_prob;	      /* POS, when resample_set */
+	bool resample_set;
+	unsigned bound;	       /* DFS: preemptions (or delays) allowed */
+	bool delay_bounding;   /* DFS: bound delays, not preemptions */
+	unsigned spurious;     /* spurious wake-ups per thread (default 0) */
+	unsigned timeout_ms;   /* wall time per iteration, default 10000 */
+	unsigned vtime_ms;     /* virtual time per iteration, default 1 h */
+	const char *trace_dir; /* default $PT_LOCKSTEP_TRACE_DIR or traces */
+	bool no_trace_file;
+	bool show_output; /* the program's stdout/stderr go to ours */
+	/* Replay: run the trace's schedule once (strict: ops must match). */
+	const struct pt_ls_trace *replay;
+	/* On an error return: a message (when err is not NULL). */
+	char *err;
+	size_t errlen;
+};
+
+PT_API int pt_ls_exec(const struct pt_ls_exec_opts *o,
+		      struct pt_ls_report **ret);
+/*
+ * Shrinks an exec trace: fewer preemptions first (each preemption
+ * replaced by the non-preemptive choice while the failure kind stays),
+ * then the shortest prefix followed by non-preemptive scheduling. *ret is
+ * a new trace; PT_EFAILED when the trace does not reproduce.
+ */
+PT_API int pt_ls_exec_shrink(const struct pt_ls_exec_opts *o,
+			     const struct pt_ls_trace *t,
+			     struct pt_ls_trace **ret);
+/* The program of an exec trace (NULL for an actor trace). */
+PT_API const char *pt_ls_trace_program(const struct pt_ls_trace *t);
+/* Argument i (0-based, after the program) of an exec trace, or NULL. */
+PT_API const char *pt_ls_trace_arg(const struct pt_ls_trace *t, size_t i);
+/* Spurious wake-ups an exec trace allowed per thread (its replay does). */
+PT_API unsigned pt_ls_trace_spurious(const struct pt_ls_trace *t);
+/* Preemptions in a trace: a switch away from a task that could go on. */
+PT_API unsigned pt_ls_trace_preemptions(const struct pt_ls_trace *t);
 
 /* ---- test macro and runner for test binaries --------------------------- */
 

@@ -17,6 +17,7 @@
 #include "os/clock.h"
 #include "os/fd.h"
 #include "os/file.h"
+#include "os/path.h"
 
 #include <fcntl.h>
 #include <strings.h>
@@ -388,7 +389,7 @@ static char *abs_path(const char *p)
 	char cwd[4096];
 
 	if (p[0] != '/') {
-		if (!getcwd(cwd, sizeof(cwd)))
+		if (pt__getcwd(cwd, sizeof(cwd)) < 0)
 			return NULL;
 		if (pt__buf_adds(&b, cwd) < 0 || pt__buf_addch(&b, '/') < 0)
 			goto fail;
@@ -1009,7 +1010,7 @@ static int check_limits(struct pt_cassette *c,
 				      c->o.max_interactions);
 		return PT_ETOOBIG;
 	}
-	if (stat(c->path, &st) == 0)
+	if (pt__stat(c->path, &st) == 0)
 		size = (size_t)st.st_size;
 	if (size + req->body_len > c->o.max_bytes) {
 		if (diags)
@@ -1032,6 +1033,7 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 	struct pt__tpl_match *mm = NULL;
 	struct canon in;
 	long hit = -1, seq = -1;
+	size_t sk = SIZE_MAX, sn = 0; /* per-path: position, stream length */
 	int r;
 
 	if (!c || !req || !ret_resp)
@@ -1061,6 +1063,8 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 			pthread_mutex_lock(&c->mu);
 		}
 		seq = k < st->ix.n ? (long)st->ix.v[k] : (long)c->e.n;
+		sk = k;
+		sn = st->ix.n;
 		if ((size_t)seq < c->e.n &&
 		    entry_match(c, &c->e.v[seq], &in, &m, &mm))
 			hit = seq;
@@ -1083,7 +1087,21 @@ int pt_cassette_play(struct pt_cassette *c, const struct pt_http_request *req,
 		goto out;
 	}
 	if (c->o.mode == PT_CASSETTE_REPLAY) {
-		r = explain(c, &in, seq, diags);
+		if (sk != SIZE_MAX && sk >= sn) {
+			r = PT_ENOMATCH;
+			if (diags)
+				pt__diags_add(diags, PT_SEV_ERROR, r, c->path,
+					      0, NULL,
+					      "no matching interaction for %s "
+					      "%s%s%s: request %zu of its "
+					      "(method, uri) stream, which has "
+					      "%zu recorded",
+					      in.method, in.uri,
+					      *in.query ? "?" : "", in.query,
+					      sk + 1, sn);
+		} else {
+			r = explain(c, &in, seq, diags);
+		}
 		pthread_mutex_unlock(&c->mu);
 		goto out;
 	}

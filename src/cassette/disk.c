@@ -33,6 +33,8 @@
 #include "base/map.h"
 #include "cassette/internal.h"
 #include "os/fd.h"
+#include "os/lock.h"
+#include "os/path.h"
 #include "os/file.h"
 
 #include <fcntl.h>
@@ -88,7 +90,7 @@ static bool undo_complete(const struct undo *u, const char *text, size_t len)
 
 static int read_lockfile(int lfd, char **ret, size_t *ret_len)
 {
-	if (lseek(lfd, 0, SEEK_SET) < 0)
+	if (pt__seek(lfd, 0) < 0)
 		return -errno;
 	return pt__read_fd(lfd, 1u << 24, ret, ret_len);
 }
@@ -128,7 +130,7 @@ static int undo_in_memory(int lfd, char **text, size_t *len)
 
 static int read_all(int fd, size_t limit, char **ret, size_t *ret_len)
 {
-	if (lseek(fd, 0, SEEK_SET) < 0)
+	if (pt__seek(fd, 0) < 0)
 		return -errno;
 	return pt__read_fd(fd, limit, ret, ret_len);
 }
@@ -143,12 +145,12 @@ int pt__disk_read(struct pt_cassette *c, char **ret, size_t *ret_len,
 		  struct stat *st)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+		int fd = pt__open(c->path, O_RDONLY, 0);
 		int lfd = -1, r;
 
 		if (fd < 0)
 			return -errno;
-		if (fstat(fd, st) < 0) {
+		if (pt__fstat(fd, st) < 0) {
 			r = -errno;
 			pt__close(fd);
 			return r;
@@ -157,9 +159,9 @@ int pt__disk_read(struct pt_cassette *c, char **ret, size_t *ret_len,
 			pt__close(fd);
 			return PT_ETOOBIG;
 		}
-		lfd = open(c->lockpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		lfd = pt__open(c->lockpath, O_RDONLY | O_NOFOLLOW, 0);
 		if (lfd >= 0) {
-			r = pt__fd_lock(lfd, F_RDLCK, LOCK_TIMEOUT_MS);
+			r = pt__lock_wait(lfd, PT_LOCK_SH, LOCK_TIMEOUT_MS);
 			if (r == 0)
 				r = read_all(fd, c->o.max_bytes, ret, ret_len);
 			if (r == 0) {
@@ -167,9 +169,9 @@ int pt__disk_read(struct pt_cassette *c, char **ret, size_t *ret_len,
 				if (r < 0)
 					pt__free(*ret);
 			}
-			if (r == 0 && fstat(fd, st) < 0)
+			if (r == 0 && pt__fstat(fd, st) < 0)
 				r = -errno;
-			pt__fd_lock(lfd, F_UNLCK, LOCK_TIMEOUT_MS);
+			pt__lock_wait(lfd, PT_LOCK_UN, LOCK_TIMEOUT_MS);
 			pt__close(lfd);
 			pt__close(fd);
 			return r;
@@ -180,7 +182,7 @@ int pt__disk_read(struct pt_cassette *c, char **ret, size_t *ret_len,
 
 		r = read_all(fd, c->o.max_bytes, ret, ret_len);
 		pt__close(fd);
-		if (r < 0 || !absent || access(c->lockpath, F_OK) != 0)
+		if (r < 0 || !absent || !pt__exists(c->lockpath))
 			return r;
 		pt__free(*ret); /* a recorder started meanwhile: again */
 		*ret = NULL;
@@ -295,18 +297,18 @@ static int recover(int lfd, int cfd)
 	if (cfd >= 0 && undo_parse(rec, rn, &u)) {
 		r = read_all(cfd, SIZE_MAX, &text, &len);
 		if (r == 0 && !undo_complete(&u, text, len)) {
-			if (lseek(cfd, (off_t)u.off, SEEK_SET) < 0)
+			if (pt__seek(cfd, (off_t)u.off) < 0)
 				r = -errno;
 			if (r == 0)
 				r = pt__write_all(cfd, u.tail, u.tail_len);
 			if (r == 0 &&
-			    ftruncate(cfd, (off_t)(u.off + u.tail_len)) < 0)
+			    pt__ftruncate(cfd, (off_t)(u.off + u.tail_len)) < 0)
 				r = -errno;
 			if (r == 0)
 				r = pt__io_fdatasync(cfd);
 		}
 	}
-	if (r == 0 && ftruncate(lfd, 0) < 0)
+	if (r == 0 && pt__ftruncate(lfd, 0) < 0)
 		r = -errno;
 out:
 	pt__free(rec);
@@ -324,7 +326,7 @@ static int load_full(struct pt_cassette *c, int cfd, struct pt_diags *diags)
 	json_t *doc = NULL;
 	int r;
 
-	r = fstat(cfd, &st) < 0 ? -errno : 0;
+	r = pt__fstat(cfd, &st) < 0 ? -errno : 0;
 	if (r == 0 && (uint64_t)st.st_size > c->o.max_bytes)
 		r = PT_ETOOBIG;
 	if (r == 0)
@@ -364,10 +366,12 @@ static int catch_up(struct pt_cassette *c, int cfd, uint64_t size,
 	size_t i;
 	int r;
 
+	if (size > c->o.max_bytes)
+		return PT_ETOOBIG;
 	if (pt__buf_grow(&b, n + 2) < 0)
 		return -ENOMEM;
 	b.s[0] = '[';
-	if (lseek(cfd, (off_t)d->arr_end, SEEK_SET) < 0 ||
+	if (pt__seek(cfd, (off_t)d->arr_end) < 0 ||
 	    pt__read_full(cfd, b.s + 1, n) != (ssize_t)n) {
 		pt__buf_release(&b);
 		return 0;
@@ -419,7 +423,7 @@ static int sync_locked(struct pt_cassette *c, int lfd, int *ret_cfd,
 	int cfd, r;
 
 	*ret_cfd = -1;
-	cfd = open(c->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	cfd = pt__open(c->path, O_RDWR | O_NOFOLLOW, 0);
 	if (cfd < 0 && errno != ENOENT)
 		return -errno;
 	r = recover(lfd, cfd);
@@ -429,7 +433,7 @@ static int sync_locked(struct pt_cassette *c, int lfd, int *ret_cfd,
 			pt__disk_clear(&c->disk);
 		return r;
 	}
-	r = fstat(cfd, &st) < 0 ? -errno : 0;
+	r = pt__fstat(cfd, &st) < 0 ? -errno : 0;
 	if (r == 0 && !(c->disk.valid && c->disk.dev == st.st_dev &&
 			c->disk.ino == st.st_ino &&
 			c->disk.size == (uint64_t)st.st_size)) {
@@ -471,10 +475,10 @@ static int lock_file(struct pt_cassette *c, int *ret)
 	pt__free(dir);
 	if (r < 0)
 		return r;
-	fd = open(c->lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = pt__open(c->lockpath, O_RDWR | O_CREAT | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
-	r = pt__fd_lock(fd, F_WRLCK, LOCK_TIMEOUT_MS);
+	r = pt__lock_wait(fd, PT_LOCK_EX, LOCK_TIMEOUT_MS);
 	if (r < 0) {
 		pt__close(fd);
 		return r;
@@ -485,7 +489,7 @@ static int lock_file(struct pt_cassette *c, int *ret)
 
 static void unlock_file(int fd)
 {
-	pt__fd_lock(fd, F_UNLCK, LOCK_TIMEOUT_MS);
+	pt__lock_wait(fd, PT_LOCK_UN, LOCK_TIMEOUT_MS);
 	pt__close(fd);
 }
 
@@ -543,7 +547,7 @@ static int write_full(struct pt_cassette *c, json_t *ia2,
 				  diags);
 	if (r < 0 && json_array_size(all) > c->e.n)
 		json_array_remove(all, json_array_size(all) - 1);
-	if (r == 0 && stat(c->path, &st) == 0)
+	if (r == 0 && pt__stat(c->path, &st) == 0)
 		r = know_text(c, c->doc, text, len, &st);
 	pthread_mutex_unlock(&c->mu);
 	pt__free(text);
@@ -573,7 +577,7 @@ static int write_append(struct pt_cassette *c, int lfd, int cfd,
 	if (r == 0 && pt__buf_add(&rec, d->tail, d->tail_len) < 0)
 		r = -ENOMEM;
 	/* the undo record first, durably */
-	if (r == 0 && (ftruncate(lfd, 0) < 0 || lseek(lfd, 0, SEEK_SET) < 0))
+	if (r == 0 && (pt__ftruncate(lfd, 0) < 0 || pt__seek(lfd, 0) < 0))
 		r = -errno;
 	if (r == 0)
 		r = pt__write_all(lfd, rec.s, rec.len);
@@ -581,7 +585,7 @@ static int write_append(struct pt_cassette *c, int lfd, int cfd,
 		r = pt__io_fdatasync(lfd);
 	if (r < 0)
 		goto out;
-	r = lseek(cfd, (off_t)d->arr_end, SEEK_SET) < 0 ? -errno : 0;
+	r = pt__seek(cfd, (off_t)d->arr_end) < 0 ? -errno : 0;
 	if (r == 0)
 		r = pt__write_all(cfd, out.s, out.len);
 	if (r == 0)
@@ -593,7 +597,7 @@ static int write_append(struct pt_cassette *c, int lfd, int cfd,
 	}
 	/* the append is whole: should clearing the record fail, the next
 	 * holder's recovery keeps the append */
-	if (ftruncate(lfd, 0) < 0)
+	if (pt__ftruncate(lfd, 0) < 0)
 		r = 0;
 	d->size = size;
 	d->arr_end += el->len;

@@ -17,23 +17,26 @@
  * A slot is found by the hash of its key and then the full key, compared
  * under the slot's generation (a sequence count: odd while the slot
  * changes). A slot is freed when the outermost use of its key ends, and
- * reused for another key later. A lookup by key that does not hold the
- * lock announces itself in the slot's refs before it checks the slot
- * again and advances; a freed slot is only reused while no lookup is
- * announced, so an advance never lands on another key's index.
+ * reused for another key later. The index word carries a tag of the
+ * slot's generation in its top 24 bits (the index is the low 40): an
+ * advance by key that does not hold the lock is a compare-and-swap that
+ * only succeeds while the tag is the one of the generation it found the
+ * key under, so an advance never lands on another key's index, and a
+ * freed slot can be reused at once.
  */
 #include "base/common.h"
 #include "cassette/internal.h"
 #include "os/clock.h"
 #include "os/fd.h"
+#include "os/lock.h"
+#include "os/proc.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define SESSION_MAGIC	UINT64_C(0x3173736163747000) /* "\0ptcass1" */
-#define SESSION_VERSION 2u
+#define SESSION_VERSION 3u
 #define SESSION_SLOTS	256u
 #define SLOT_KEY_MAX	3968u /* a slot is one page */
 
@@ -47,12 +50,21 @@ void pt__session_set_lock_timeout(int ms)
 
 enum { SLOT_EMPTY = 0, SLOT_READY = 1, SLOT_FREED = 2 };
 
+#define IDX_BITS 40
+#define IDX_MASK ((UINT64_C(1) << IDX_BITS) - 1)
+
+/* The index word's tag for a slot generation (even). */
+static uint64_t tag_word(uint64_t gen)
+{
+	return ((gen >> 1) & 0xffffff) << IDX_BITS;
+}
+
 struct pt__slot {
 	/* one cache line: what a lookup by key and an advance touch */
-	_Atomic uint64_t index;
+	_Atomic uint64_t index; /* tag << IDX_BITS | index */
 	_Atomic uint32_t state; /* SLOT_* */
-	_Atomic uint32_t refs;	/* lookups by key in progress */
-	_Atomic uint64_t gen;	/* odd while the slot changes */
+	uint32_t pad_;
+	_Atomic uint64_t gen; /* odd while the slot changes */
 	char pad0[40];
 	uint64_t hash;	/* of the key; under the lock */
 	uint32_t depth; /* nesting depth; under the lock */
@@ -83,7 +95,7 @@ static _Atomic uint64_t next_oid = 1;
 
 /*
  * Per-thread cache of the last key looked up by key: a repeated key costs
- * a string compare and the refs protocol instead of a hash and a probe.
+ * a string compare instead of a hash and a probe.
  */
 static _Thread_local struct {
 	uint64_t oid, gen;
@@ -93,7 +105,7 @@ static _Thread_local struct {
 
 static uint64_t new_id(void)
 {
-	uint64_t seed[3] = { (uint64_t)pt__wall_ns(), (uint64_t)getpid(),
+	uint64_t seed[3] = { (uint64_t)pt__wall_ns(), (uint64_t)pt__getpid(),
 			     atomic_fetch_add(&next_oid, 1) };
 
 	/* positive as an int64_t, never 0 */
@@ -106,7 +118,7 @@ static int lock(struct pt_cassette_session *s)
 
 	pthread_mutex_lock(&s->mu);
 	if (s->fd >= 0) {
-		r = pt__fd_lock(s->fd, F_WRLCK, atomic_load(&lock_timeout_ms));
+		r = pt__lock_wait(s->fd, PT_LOCK_EX, atomic_load(&lock_timeout_ms));
 		if (r < 0) {
 			pthread_mutex_unlock(&s->mu);
 			return r;
@@ -118,7 +130,7 @@ static int lock(struct pt_cassette_session *s)
 static void unlock(struct pt_cassette_session *s)
 {
 	if (s->fd >= 0)
-		pt__fd_lock(s->fd, F_UNLCK, atomic_load(&lock_timeout_ms));
+		pt__lock_wait(s->fd, PT_LOCK_UN, atomic_load(&lock_timeout_ms));
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -169,7 +181,7 @@ static struct pt__slot *claim(struct table *t, uint64_t h)
 		struct pt__slot *sl = &t->slots[(h + p) % t->nslots];
 		uint32_t st = atomic_load(&sl->state);
 
-		if (st == SLOT_READY || atomic_load(&sl->refs) != 0)
+		if (st == SLOT_READY)
 			continue;
 		return sl;
 	}
@@ -198,19 +210,19 @@ static int get_slot(struct pt_cassette_session *s, const char *key, bool start,
 			unlock(s);
 			return PT_EFULL;
 		}
-		atomic_fetch_add(&sl->gen, 1); /* odd: changing */
+		g = atomic_fetch_add(&sl->gen, 1) + 2; /* odd: changing */
 		sl->hash = h;
 		sl->depth = 0;
 		sl->klen = (uint32_t)n;
 		memcpy(sl->key, key, n + 1);
-		atomic_store(&sl->index, 0);
+		atomic_store(&sl->index, tag_word(g));
 		atomic_store(&sl->state, SLOT_READY);
 		atomic_fetch_add(&sl->gen, 1);
 	}
 	if (start) {
 		/* Outermost use starts at 0; nested uses keep the index. */
 		if (sl->depth == 0)
-			atomic_store(&sl->index, 0);
+			atomic_store(&sl->index, tag_word(g));
 		sl->depth++;
 	}
 	unlock(s);
@@ -225,9 +237,12 @@ static void end_locked(struct pt__slot *sl)
 		sl->depth--;
 		return;
 	}
-	atomic_fetch_add(&sl->gen, 1);
+	uint64_t g = atomic_fetch_add(&sl->gen, 1) + 2;
+
 	sl->depth = 0;
 	atomic_store(&sl->state, SLOT_FREED);
+	/* a new tag: advances begun under the old one fail */
+	atomic_store(&sl->index, tag_word(g));
 	atomic_fetch_add(&sl->gen, 1);
 }
 
@@ -278,27 +293,27 @@ int pt_cassette_session_open_shared(const char *file,
 	struct pt_cassette_session *s;
 	struct table *t;
 	struct stat st;
-	void *map = MAP_FAILED;
+	void *map = NULL;
 	int fd, r;
 
 	if (!file || !ret)
 		return -EINVAL;
-	fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = pt__open(file, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	r = pt__fd_lock(fd, F_WRLCK, atomic_load(&lock_timeout_ms));
+	r = pt__lock_wait(fd, PT_LOCK_EX, atomic_load(&lock_timeout_ms));
 	if (r < 0)
 		goto fail;
-	if (fstat(fd, &st) < 0) {
+	if (pt__fstat(fd, &st) < 0) {
 		r = -errno;
 		goto fail;
 	}
 	/* another user's file is not ours to share state through */
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+	if (!S_ISREG(st.st_mode) || st.st_uid != pt__geteuid()) {
 		r = PT_EINCOMPAT;
 		goto fail;
 	}
-	if (st.st_size == 0 && ftruncate(fd, sizeof(struct table)) < 0) {
+	if (st.st_size == 0 && pt__ftruncate(fd, sizeof(struct table)) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -306,12 +321,9 @@ int pt_cassette_session_open_shared(const char *file,
 		r = PT_EINCOMPAT;
 		goto fail;
 	}
-	map = mmap(NULL, sizeof(struct table), PROT_READ | PROT_WRITE,
-		   MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		r = -errno;
+	r = pt__map_shared(fd, sizeof(struct table), &map);
+	if (r < 0)
 		goto fail;
-	}
 	t = map;
 	if (st.st_size == 0)
 		table_init(t, new_id());
@@ -325,12 +337,11 @@ int pt_cassette_session_open_shared(const char *file,
 		r = -ENOMEM;
 		goto fail;
 	}
-	pt__fd_lock(fd, F_UNLCK, atomic_load(&lock_timeout_ms));
+	pt__lock_wait(fd, PT_LOCK_UN, atomic_load(&lock_timeout_ms));
 	*ret = s;
 	return 0;
 fail:
-	if (map != MAP_FAILED)
-		munmap(map, sizeof(struct table));
+	pt__unmap(map, sizeof(struct table));
 	pt__close(fd);
 	return r;
 }
@@ -343,7 +354,7 @@ pt_cassette_session_free(struct pt_cassette_session *s)
 	if (cache.oid == s->oid)
 		cache.oid = 0;
 	if (s->fd >= 0) {
-		munmap(s->t, sizeof(*s->t));
+		pt__unmap(s->t, sizeof(*s->t));
 		pt__close(s->fd);
 	} else {
 		pt__free(s->t);
@@ -377,13 +388,16 @@ int pt__session_release(struct pt_cassette_session *s, struct pt__slot *sl)
 
 int64_t pt__slot_next(struct pt__slot *sl)
 {
-	return (int64_t)atomic_fetch_add_explicit(&sl->index, 1,
-						  memory_order_acq_rel);
+	return (int64_t)(atomic_fetch_add_explicit(&sl->index, 1,
+						   memory_order_acq_rel) &
+			 IDX_MASK);
 }
 
 int64_t pt__slot_current(struct pt__slot *sl)
 {
-	return (int64_t)atomic_load_explicit(&sl->index, memory_order_acquire);
+	return (int64_t)(atomic_load_explicit(&sl->index,
+					      memory_order_acquire) &
+			 IDX_MASK);
 }
 
 int64_t pt_cassette_session_start(struct pt_cassette_session *s,
@@ -420,8 +434,9 @@ int pt_cassette_session_end(struct pt_cassette_session *s, const char *key)
 
 /*
  * Adds delta to key's index and returns the index before. Lock-free when
- * the slot exists: announce the lookup (refs), check that the slot is
- * still key's (generation unchanged), advance. Else under the lock.
+ * the slot exists: a compare-and-swap that holds only while the index
+ * word has the tag of the generation the key was found under. Else under
+ * the lock.
  */
 static int64_t advance(struct pt_cassette_session *s, const char *key,
 		       uint64_t delta)
@@ -439,20 +454,20 @@ static int64_t advance(struct pt_cassette_session *s, const char *key,
 		sl = find(s->t, key, n, key_hash(key, n), &g);
 	}
 	if (sl) {
-		atomic_fetch_add(&sl->refs, 1);
-		if (atomic_load(&sl->state) == SLOT_READY &&
-		    atomic_load(&sl->gen) == g) {
-			v = (int64_t)atomic_fetch_add(&sl->index, delta);
-			atomic_fetch_sub(&sl->refs, 1);
+		uint64_t w = atomic_load(&sl->index);
+
+		while ((w & ~IDX_MASK) == tag_word(g)) {
+			if (!atomic_compare_exchange_weak(&sl->index, &w,
+							  w + delta))
+				continue;
 			if (n < sizeof(cache.key)) {
 				cache.oid = s->oid;
 				cache.gen = g;
 				cache.slot = sl;
 				memcpy(cache.key, key, n + 1);
 			}
-			return v;
+			return (int64_t)(w & IDX_MASK);
 		}
-		atomic_fetch_sub(&sl->refs, 1);
 	}
 	/* missing or changed: create it and advance under the lock */
 	r = get_slot(s, key, false, &sl);
@@ -462,7 +477,7 @@ static int64_t advance(struct pt_cassette_session *s, const char *key,
 	if (r < 0)
 		return r;
 	sl = find(s->t, key, n, key_hash(key, n), &g);
-	v = sl ? (int64_t)atomic_fetch_add(&sl->index, delta) : 0;
+	v = sl ? (int64_t)(atomic_fetch_add(&sl->index, delta) & IDX_MASK) : 0;
 	unlock(s);
 	return v;
 }

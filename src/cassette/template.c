@@ -537,6 +537,12 @@ struct repl {
 	size_t order;
 };
 
+struct repl_vec {
+	struct repl *v;
+	size_t n;
+	size_t cap;
+};
+
 static int repl_cmp(const void *a, const void *b)
 {
 	const struct repl *x = a, *y = b;
@@ -544,6 +550,58 @@ static int repl_cmp(const void *a, const void *b)
 	if (x->len != y->len)
 		return x->len > y->len ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Placeholder of value k: 0xFF, k in base 6 as bytes 0xF8-0xFD, 0xFE. */
+static size_t placeholder(size_t k, char ph[16])
+{
+	char d[12];
+	size_t n = 0, o = 0;
+
+	do {
+		d[n++] = (char)(0xF8 + k % 6);
+		k /= 6;
+	} while (k && n < sizeof(d));
+	ph[o++] = (char)0xFF;
+	while (n)
+		ph[o++] = d[--n];
+	ph[o++] = (char)0xFE;
+	return o;
+}
+
+static bool has_high_bytes(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0xF8)
+			return true;
+	return false;
+}
+
+/* s with each placeholder replaced by its value's marker, into out. */
+static int expand_placeholders(const char *s, size_t n,
+			       const struct repl_vec *rl, struct pt_buf *out)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *p = memchr(s + i, 0xFF, n - i);
+		size_t k = 0, j;
+
+		if (!p)
+			break;
+		if (pt__buf_add(out, s + i, (size_t)(p - (s + i))) < 0)
+			return -ENOMEM;
+		j = (size_t)(p - s) + 1;
+		while (j < n && (unsigned char)s[j] >= 0xF8 &&
+		       (unsigned char)s[j] <= 0xFD)
+			k = k * 6 + (unsigned char)s[j++] - 0xF8;
+		if (j >= n || (unsigned char)s[j] != 0xFE || k >= rl->n)
+			return -EINVAL; /* not ours: cannot happen */
+		if (pt__buf_adds(out, rl->v[k].marker) < 0)
+			return -ENOMEM;
+		i = j + 1;
+	}
+	return pt__buf_add(out, s + i, n - i);
 }
 
 /*
@@ -554,7 +612,7 @@ static int replace_in(const struct pt__tpl *t, const struct tpl_vars *v,
 		      const bool *scope, const char *s, size_t n,
 		      struct pt_buf *out)
 {
-	PT_VEC(struct repl) rl = PT_VEC_INIT;
+	struct repl_vec rl = PT_VEC_INIT;
 	struct pt_buf cur = PT_BUF_INIT, tmp = PT_BUF_INIT;
 	size_t flat = 0;
 	int r = -ENOMEM;
@@ -577,17 +635,30 @@ static int replace_in(const struct pt__tpl *t, const struct tpl_vars *v,
 		qsort(rl.v, rl.n, sizeof(*rl.v), repl_cmp);
 	if (pt__buf_add(&cur, s, n) < 0)
 		goto out;
+	/*
+	 * Each value becomes a placeholder made of bytes 0xF8-0xFF, which
+	 * UTF-8 text never holds, so a later value can never match inside
+	 * an earlier replacement (a value "0" would otherwise rewrite the
+	 * ".0" of a marker "{{k.0}}", and each pass could multiply the
+	 * text: memory exponential in the number of values). The
+	 * placeholders become markers at the end: the output is at most
+	 * n * sizeof(marker) bytes.
+	 */
 	for (size_t k = 0; k < rl.n; k++) {
+		char ph[16];
+		size_t pl = placeholder(k, ph);
+
+		if (has_high_bytes(rl.v[k].value, rl.v[k].len))
+			continue; /* cannot occur in the text */
 		if (replace_all(cur.s, cur.len, rl.v[k].value, rl.v[k].len,
-				rl.v[k].marker, strlen(rl.v[k].marker),
-				&tmp) < 0)
+				ph, pl, &tmp) < 0)
 			goto out;
 		pt__buf_reset(&cur);
 		if (pt__buf_add(&cur, tmp.s, tmp.len) < 0)
 			goto out;
 	}
 	pt__buf_reset(out);
-	r = pt__buf_add(out, cur.s, cur.len);
+	r = expand_placeholders(cur.s, cur.len, &rl, out);
 out:
 	pt_vec_release(&rl);
 	pt__buf_release(&cur);

@@ -309,13 +309,18 @@ void pt__ls_ctl_schedule(struct pt__ls_ctl *c)
 		}
 		if (pt__ls_strat_pick(c->strat, c->ready.v, c->ready.n,
 				      c->steps.n + 1, &idx) < 0) {
-			pt__ls_ctl_end(
-				c, PT_LS_FAIL_DIVERGED,
-				"replay diverged at step %zu: %s",
-				c->steps.n + 1,
-				c->steps.n + 1 > c->strat->nchoices
-					? "the trace ran out"
-					: "the recorded actor is not ready");
+			pt__ls_ctl_end(c, PT_LS_FAIL_DIVERGED,
+				       "replay diverged at step %zu: %s%s%s",
+				       c->steps.n + 1,
+				       c->steps.n + 1 > c->strat->nchoices
+					       ? "the trace ran out"
+					       : "the recorded ",
+				       c->steps.n + 1 > c->strat->nchoices
+					       ? ""
+					       : (c->noun ? c->noun : "actor"),
+				       c->steps.n + 1 > c->strat->nchoices
+					       ? ""
+					       : " is not ready");
 			break;
 		}
 		next = c->tasks.v[idx - 1];

@@ -4,11 +4,11 @@
 #define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS, MAP_STACK */
 #include "base/common.h"
 
-#include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include "lockstep/fiber.h"
+#include "os/lsos.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 # define PT_ASAN 1
@@ -104,40 +104,18 @@ void pt__fiber_force_ucontext(bool on)
 
 int pt__fiber_stack_alloc(size_t size, void **ret_stack, size_t *ret_size)
 {
-	long pg = sysconf(_SC_PAGESIZE);
-	size_t page = pg > 0 ? (size_t)pg : 4096, total;
-	char *p;
-
-	size = (size + page - 1) / page * page;
-	if (!pt__add_ok(size, page, &total))
-		return -ENOMEM;
-	p = mmap(NULL, total, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	/* The guard page is at the low end: stacks grow down. */
-	if (mprotect(p, page, PROT_NONE) < 0) {
-		int e = -errno;
-		munmap(p, total);
-		return e;
-	}
-	*ret_stack = p + page;
-	*ret_size = size;
-	return 0;
+	return pt__lsos_stack_alloc(size, ret_stack, ret_size);
 }
 
 void pt__fiber_stack_free(void *stack, size_t size)
 {
-	long pg = sysconf(_SC_PAGESIZE);
-	size_t page = pg > 0 ? (size_t)pg : 4096;
-
 	if (!stack)
 		return;
 #if PT_ASAN
 	/* A fiber abandoned mid-call leaves poisoned frames behind. */
 	__asan_unpoison_memory_region(stack, size);
 #endif
-	munmap((char *)stack - page, size + page);
+	pt__lsos_stack_free(stack, size);
 }
 
 int pt__fiber_main(struct pt__fiber *f)

@@ -66,6 +66,10 @@ enum pt__ls_op {
 	PT_LS_OP__N
 };
 extern const char *const pt__ls_op_names[PT_LS_OP__N];
+#define PT_LS_KIND__N	  (PT_LS_FAIL_EXIT + 1)
+#define PT_LS_STRATEGY__N (PT_LS_DFS + 1)
+extern const char *const pt__ls_kind_names[PT_LS_KIND__N];
+extern const char *const pt__ls_strategy_names[PT_LS_STRATEGY__N];
 /* Index of an op name, or -1. */
 int pt__ls_op_find(const char *name, size_t len);
 
@@ -131,7 +135,16 @@ struct pt_ls_trace {
 	struct pt__ls_step *steps; /* nsteps, with ops */
 	char **names;		   /* by index - 1 (NULL: unnamed), nnames */
 	size_t nnames;
+	/* lockstep exec: the program, its arguments, each step's source */
+	char *program;
+	char **args;
+	size_t nargs;
+	char **locs;	      /* nsteps entries (NULL: unknown) or NULL */
+	unsigned preemptions; /* exec: switches away from a ready task */
+	unsigned spurious;    /* exec: spurious wake-ups allowed per thread */
 };
+
+#define PT_LS_TRACE_MAX_ARGS 256
 
 /* Sets the name of idx in t (a copy, at most PT_LS_NAME_MAX bytes). */
 int pt__ls_trace_set_name(struct pt_ls_trace *t, uint32_t idx,
@@ -144,6 +157,21 @@ const char *pt__ls_trace_name(const struct pt_ls_trace *t, uint32_t idx);
  */
 int pt__ls_step_label(const struct pt_ls_trace *t, const struct pt__ls_step *s,
 		      char *buf, size_t len);
+
+/*
+ * The schedule of t for a report: at most the last 200 steps, one a line,
+ * mark_step (1-based) marked "<-- mark".
+ */
+struct pt_buf;
+void pt__ls_add_schedule(struct pt_buf *b, const struct pt_ls_trace *t,
+			 size_t mark_step, const char *mark);
+
+/*
+ * Writes r->trace to <trace_dir>/<test>-iter<N>-seed<S>.lockstep
+ * (trace_dir NULL: $PT_LOCKSTEP_TRACE_DIR, else "traces") and sets
+ * r->trace_path.
+ */
+int pt__ls_write_trace(struct pt_ls_report *r, const char *trace_dir);
 
 /* A reusable world: one per run, reset between iterations. */
 struct pt__ls_world;
@@ -162,6 +190,13 @@ enum pt_ls_kind pt__ls_world_result(const struct pt__ls_world *w,
 				    const char **ret_reason,
 				    const struct pt__ls_step **ret_steps,
 				    size_t *ret_nsteps);
+/* Sees every step of the next iterations as it is recorded (fork mode). */
+struct pt__ls_ctl;
+struct pt__ls_task;
+void pt__ls_world_hook_steps(struct pt__ls_world *w,
+			     void (*fn)(struct pt__ls_ctl *c,
+					const struct pt__ls_step *st,
+					struct pt__ls_task *next));
 /* Name of actor idx in the last iteration, or NULL. */
 const char *pt__ls_world_name(struct pt__ls_world *w, uint32_t idx);
 /* Number of actors of the last iteration. */

@@ -65,3 +65,31 @@ int pt__ls_op_find(const char *name, size_t len)
 			return i;
 	return -1;
 }
+
+const char *const pt__ls_kind_names[PT_LS_KIND__N] = {
+	[PT_LS_PASS] = "pass",
+	[PT_LS_FAIL_ASSERT] = "assert",
+	[PT_LS_FAIL_CRASH] = "crash",
+	[PT_LS_FAIL_DEADLOCK] = "deadlock",
+	[PT_LS_FAIL_STEPS] = "max_steps",
+	[PT_LS_FAIL_TIMEOUT] = "timeout",
+	[PT_LS_FAIL_DIVERGED] = "diverged",
+	[PT_LS_FAIL_EXIT] = "exit",
+};
+
+const char *const pt__ls_strategy_names[PT_LS_STRATEGY__N] = {
+	[PT_LS_PCT] = "pct",	       [PT_LS_RANDOM] = "random",
+	[PT_LS_FAIR_PCT] = "fair_pct", [PT_LS_POS] = "pos",
+	[PT_LS_IDPCT] = "idpct",       [PT_LS_REPLAY] = "replay",
+	[PT_LS_DFS] = "dfs",
+};
+
+const char *pt_ls_kind_name(enum pt_ls_kind k)
+{
+	return (unsigned)k < PT_LS_KIND__N ? pt__ls_kind_names[k] : "?";
+}
+
+const char *pt_ls_strategy_name(enum pt_ls_strategy s)
+{
+	return (unsigned)s < PT_LS_STRATEGY__N ? pt__ls_strategy_names[s] : "?";
+}

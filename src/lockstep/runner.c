@@ -5,13 +5,16 @@
  * Per-iteration seeds: splitmix64 over the top seed, one draw per
  * iteration, so iteration i's seed depends only on (seed, i).
  */
-#define _DEFAULT_SOURCE 1 /* realpath */
 #include "base/common.h"
 
 #include "base/buf.h"
 #include "base/str.h"
+#include "lockstep/ctl.h"
 #include "lockstep/internal.h"
+#include "os/clock.h"
 #include "os/file.h"
+#include "os/lsos.h"
+#include "os/proc.h"
 
 #define DEFAULT_ITERATIONS 100
 #define DEFAULT_TIMEOUT_MS 10000
@@ -73,12 +76,29 @@ static int trace_from_run(const char *name, const struct pt_ls_opts *o,
 	return 0;
 }
 
+void pt__ls_add_schedule(struct pt_buf *b, const struct pt_ls_trace *t,
+			 size_t mark_step, const char *mark)
+{
+	char label[512];
+	size_t first = 0;
+
+	if (t->nsteps > REPORT_MAX_STEPS) {
+		first = t->nsteps - REPORT_MAX_STEPS;
+		pt__buf_addf(b, "  ... %zu earlier steps (the trace has all)\n",
+			     first);
+	}
+	for (size_t i = first; i < t->nsteps; i++) {
+		pt__ls_step_label(t, &t->steps[i], label, sizeof(label));
+		pt__buf_addf(b, "  step %-4zu %s%s%s\n", i + 1, label,
+			     i + 1 == mark_step ? "   <-- " : "",
+			     i + 1 == mark_step ? mark : "");
+	}
+}
+
 static int format_report(struct pt_ls_report *r)
 {
 	struct pt_buf b = PT_BUF_INIT;
 	const struct pt_ls_trace *t = r->trace;
-	char label[256];
-	size_t first = 0;
 
 	pt__buf_addf(&b,
 		     "Lockstep found a concurrency bug on iteration %u.\n"
@@ -91,17 +111,7 @@ static int format_report(struct pt_ls_report *r)
 		     r->iteration, r->test, r->seed, r->iter_seed, r->strategy,
 		     r->trace_path ? r->trace_path : "(not written)",
 		     pt_ls_kind_name(r->kind), r->reason);
-	if (t->nsteps > REPORT_MAX_STEPS) {
-		first = t->nsteps - REPORT_MAX_STEPS;
-		pt__buf_addf(&b,
-			     "  ... %zu earlier steps (the trace has all)\n",
-			     first);
-	}
-	for (size_t i = first; i < t->nsteps; i++) {
-		pt__ls_step_label(t, &t->steps[i], label, sizeof(label));
-		pt__buf_addf(&b, "  step %-4zu %s%s\n", i + 1, label,
-			     i + 1 == r->fail_step ? "   <-- FAILED HERE" : "");
-	}
+	pt__ls_add_schedule(&b, t, r->fail_step, "FAILED HERE");
 	if (r->trace_path && t->binary)
 		pt__buf_addf(&b,
 			     "\nReplay: proctor lockstep replay %s\n"
@@ -118,9 +128,9 @@ static int format_report(struct pt_ls_report *r)
 	return r->text ? 0 : -ENOMEM;
 }
 
-static int write_trace(struct pt_ls_report *r, const struct pt_ls_opts *o)
+int pt__ls_write_trace(struct pt_ls_report *r, const char *trace_dir)
 {
-	const char *dir = o->trace_dir;
+	const char *dir = trace_dir;
 	struct pt_buf path = PT_BUF_INIT;
 	int ret;
 
@@ -141,6 +151,96 @@ static int write_trace(struct pt_ls_report *r, const struct pt_ls_opts *o)
 	return r->trace_path ? 0 : -ENOMEM;
 }
 
+/* ---- fork per iteration ------------------------------------------------- */
+
+#define FORK_NAMES 256
+
+/* What a forked iteration hands back, in shared memory. */
+struct fork_out {
+	uint32_t kind, done, nsteps, nnames;
+	char reason[512];
+	char names[FORK_NAMES][PT_LS_NAME_MAX + 1];
+	struct pt__ls_step steps[]; /* max_steps */
+};
+
+static _Thread_local struct fork_out *fork_out;
+
+static void fork_step(struct pt__ls_ctl *c, const struct pt__ls_step *st,
+		      struct pt__ls_task *next)
+{
+	(void)c;
+	fork_out->steps[fork_out->nsteps++] = *st;
+	/* Names as they appear: a child that dies leaves them too. */
+	if (st->idx <= FORK_NAMES && next->name && next->name[0] &&
+	    !fork_out->names[st->idx - 1][0])
+		snprintf(fork_out->names[st->idx - 1],
+			 sizeof(fork_out->names[0]), "%s", next->name);
+	if (st->idx <= FORK_NAMES && st->idx > fork_out->nnames)
+		fork_out->nnames = st->idx;
+}
+
+/*
+ * One iteration in a child. The outcome (and the schedule up to the last
+ * step, whatever happens to the child) comes back through out.
+ */
+static int run_forked(struct pt__ls_world *w, struct pt__ls_strat *s,
+		      unsigned iter, uint64_t iter_seed, int64_t timeout_ns,
+		      void (*body)(void *), void *arg, struct fork_out *out)
+{
+	pid_t pid;
+	int status = 0, r, how, code;
+
+	memset(out, 0, sizeof(*out));
+	fflush(NULL);
+	if ((pid = pt__lsos_fork()) < 0)
+		return pid;
+	if (pid == 0) {
+		const char *reason;
+
+		fork_out = out;
+		pt__ls_world_hook_steps(w, fork_step);
+		r = pt__ls_world_run(w, s, iter, iter_seed, s->max_steps,
+				     timeout_ns, body, arg);
+		if (r < 0)
+			pt__lsos_exit(2);
+		out->kind = pt__ls_world_result(w, &reason, NULL, NULL);
+		snprintf(out->reason, sizeof(out->reason), "%s", reason);
+		for (size_t a = 1;
+		     a <= pt__ls_world_nactors(w) && a <= FORK_NAMES; a++) {
+			const char *nm = pt__ls_world_name(w, (uint32_t)a);
+
+			if (nm)
+				snprintf(out->names[a - 1],
+					 sizeof(out->names[0]), "%s", nm);
+			out->nnames = (uint32_t)a;
+		}
+		out->done = 1;
+		pt__lsos_exit(0);
+	}
+	r = pt__proc_wait(pid, -1, (int)(timeout_ns / 1000000) + 1000, &status);
+	if (r == -ETIMEDOUT) {
+		pt__lsos_kill(pid);
+		pt__proc_wait(pid, -1, -1, &status);
+		out->kind = PT_LS_FAIL_TIMEOUT;
+		snprintf(out->reason, sizeof(out->reason),
+			 "iteration exceeded its wall-time budget (the forked "
+			 "child was killed)");
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	how = pt__lsos_status(status, &code);
+	if (!out->done || how != 1 || code != 0) {
+		char st[128];
+
+		pt__proc_status_str(status, st, sizeof(st));
+		out->kind = PT_LS_FAIL_CRASH;
+		snprintf(out->reason, sizeof(out->reason),
+			 "the iteration's process ended with %s", st);
+	}
+	return 0;
+}
+
 int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 	      void (*body)(void *arg), void *arg, struct pt_ls_report **ret)
 {
@@ -149,6 +249,9 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 	struct pt__ls_world *w = NULL;
 	struct pt__ls_strat s;
 	struct pt_ls_report *rep;
+	struct fork_out *fo = NULL;
+	size_t fo_size = 0;
+	int fo_fd = -1;
 	uint64_t state, iter_seed = 0;
 	unsigned n, i;
 	int r;
@@ -176,6 +279,13 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 	}
 	if ((r = pt__ls_world_new(o.stack_size, &w)) < 0)
 		goto fail;
+	if (o.fork) {
+		fo_size = sizeof(*fo) +
+			  (size_t)s.max_steps * sizeof(fo->steps[0]);
+		if ((r = pt__lsos_shm_new("lockstep-iter", fo_size, &fo_fd,
+					  (void **)&fo)) < 0)
+			goto fail;
+	}
 	state = o.seed;
 	rep->seed = o.seed;
 	for (i = 1; i <= n; i++) {
@@ -186,15 +296,30 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 		unsigned iter = rt ? rt->iteration : i;
 
 		iter_seed = rt ? rt->iter_seed : pt__splitmix64(&state);
-		r = pt__ls_world_run(w, &s, iter, iter_seed, s.max_steps,
-				     (int64_t)(o.timeout_ms
-						       ? o.timeout_ms
+		if (o.fork) {
+			r = run_forked(w, &s, iter, iter_seed,
+				       (int64_t)(o.timeout_ms
+							 ? o.timeout_ms
+							 : DEFAULT_TIMEOUT_MS) *
+					       1000000,
+				       body, arg, fo);
+			if (r < 0)
+				goto fail;
+			kind = (enum pt_ls_kind)fo->kind;
+			reason = fo->reason;
+			steps = fo->steps;
+			nsteps = PT_MIN(fo->nsteps, s.max_steps);
+		} else {
+			r = pt__ls_world_run(
+				w, &s, iter, iter_seed, s.max_steps,
+				(int64_t)(o.timeout_ms ? o.timeout_ms
 						       : DEFAULT_TIMEOUT_MS) *
-					     1000000,
-				     body, arg);
-		if (r < 0)
-			goto fail;
-		kind = pt__ls_world_result(w, &reason, &steps, &nsteps);
+					1000000,
+				body, arg);
+			if (r < 0)
+				goto fail;
+			kind = pt__ls_world_result(w, &reason, &steps, &nsteps);
+		}
 		rep->iterations = i;
 		rep->total_steps += nsteps;
 		if (nsteps > s.horizon)
@@ -210,8 +335,13 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 				   &rep->trace);
 		if (r < 0)
 			goto fail;
-		for (size_t a = 1; a <= pt__ls_world_nactors(w); a++) {
-			const char *nm = pt__ls_world_name(w, (uint32_t)a);
+		for (size_t a = 1;
+		     a <= (o.fork ? fo->nnames : pt__ls_world_nactors(w));
+		     a++) {
+			const char *nm =
+				o.fork ? (fo->names[a - 1][0] ? fo->names[a - 1]
+							      : NULL)
+				       : pt__ls_world_name(w, (uint32_t)a);
 
 			if (nm && (r = pt__ls_trace_set_name(
 					   rep->trace, (uint32_t)a, nm)) < 0)
@@ -231,7 +361,8 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 			r = -ENOMEM;
 			goto fail;
 		}
-		if (!o.no_trace_file && (r = write_trace(rep, &o)) < 0)
+		if (!o.no_trace_file &&
+		    (r = pt__ls_write_trace(rep, o.trace_dir)) < 0)
 			goto fail;
 		if ((r = format_report(rep)) < 0)
 			goto fail;
@@ -248,11 +379,15 @@ int pt_ls_run(const char *name, const struct pt_ls_opts *opts,
 	}
 	pt__ls_world_free(w);
 	pt__ls_strat_release(&s);
+	if (fo)
+		pt__lsos_shm_free(fo_fd, fo, fo_size);
 	*ret = rep;
 	return 0;
 fail:
 	pt__ls_world_free(w);
 	pt__ls_strat_release(&s);
+	if (fo)
+		pt__lsos_shm_free(fo_fd, fo, fo_size);
 	pt_ls_report_free(rep);
 	return r;
 }
@@ -433,6 +568,8 @@ static int main_trace(const char *mode, const char *path, struct pt_ls_opts *ov,
 	}
 	o = test->opts;
 	o.binary = binary;
+	if (ov->fork)
+		o.fork = true;
 	o.timeout_ms = ov->timeout_ms ? ov->timeout_ms : o.timeout_ms;
 	if (!strcmp(mode, "replay")) {
 		o.replay = t;
@@ -521,7 +658,7 @@ int pt_ls_main(int argc, char **argv)
 	uint64_t u;
 	unsigned ntests = 0, k = 0, failed = 0;
 
-	if (argc < 1 || !argv[0] || !realpath(argv[0], binary))
+	if (argc < 1 || !argv[0] || pt__lsos_realpath(argv[0], binary, sizeof(binary)) < 0)
 		snprintf(binary, sizeof(binary), "%s",
 			 argc > 0 && argv[0] ? argv[0] : "test");
 	for (int i = 1; i < argc; i++) {
@@ -534,7 +671,8 @@ int pt_ls_main(int argc, char **argv)
 			       "[--iterations=N]\n"
 			       "          [--strategy=pct|random|fair_pct|"
 			       "pos|idpct] [--max-steps=N]\n"
-			       "          [--trace-dir=DIR] [--timeout-ms=N]\n"
+			       "          [--trace-dir=DIR] [--timeout-ms=N] "
+			       "[--fork]\n"
 			       "       %s --lockstep-replay=TRACE "
 			       "[--fallback-random=SEED]\n"
 			       "       %s --lockstep-shrink=TRACE\n"
@@ -563,6 +701,8 @@ int pt_ls_main(int argc, char **argv)
 			if (parse_strategy(v, &ov.strategy) < 0)
 				goto bad;
 			strat_set = true;
+		} else if (!strcmp(a, "--fork")) {
+			ov.fork = true;
 		} else if ((v = opt_val(a, "--trace-dir"))) {
 			dir = v;
 		} else if ((v = opt_val(a, "--fallback-random"))) {
@@ -618,6 +758,8 @@ bad:
 			o.strategy = ov.strategy;
 		if (dir)
 			o.trace_dir = dir;
+		if (ov.fork)
+			o.fork = true;
 		o.binary = binary;
 		fflush(stdout);
 		r = pt_ls_run(t->name, &o, t->body, NULL, &rep);

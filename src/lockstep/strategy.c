@@ -80,6 +80,9 @@ void pt__ls_strat_begin(struct pt__ls_strat *s, unsigned iteration,
 	s->demotions = 0;
 	s->diverged = false;
 	s->last = 0;
+	s->run = 0;
+	s->yield_idx = 0;
+	s->last_yielded = false;
 	s->yield_floor = PRIO_DEMOTED;
 	s->cur_depth = s->depth;
 	if (s->kind == PT_LS_IDPCT)
@@ -163,16 +166,20 @@ static uint32_t pick_pct(struct pt__ls_strat *s, const uint32_t *ready,
 
 void pt__ls_strat_yield(struct pt__ls_strat *s, uint32_t idx)
 {
+	s->yield_idx = idx;
 	if ((s->kind == PT_LS_PCT || s->kind == PT_LS_FAIR_PCT ||
 	     s->kind == PT_LS_IDPCT) &&
 	    idx < s->nprio)
 		s->prio[idx] = --s->yield_floor;
 }
 
-uint32_t pt__ls_strat_default(uint32_t last, const uint32_t *ready, size_t n)
+uint32_t pt__ls_strat_default(uint32_t last, bool gives_way,
+			      const uint32_t *ready, size_t n)
 {
+	uint32_t from = gives_way ? last + 1 : last;
+
 	for (size_t i = 0; i < n; i++)
-		if (ready[i] >= last)
+		if (ready[i] >= from)
 			return ready[i];
 	return ready[0];
 }
@@ -183,10 +190,31 @@ static int pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
 int pt__ls_strat_pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
 		      uint64_t step, uint32_t *ret_idx)
 {
-	int r = pick(s, ready, n, step, ret_idx);
+	int r;
 
-	if (r == 0)
+	/*
+	 * A task that ran PT_LS_DFS_FAIR steps in a row while others were
+	 * ready spins: under the priority strategies it gives way as if it
+	 * had yielded (a spin loop would otherwise starve the task it
+	 * waits for, a false max_steps).
+	 */
+	if (s->run >= PT_LS_DFS_FAIR && n > 1 && s->kind != PT_LS_DFS &&
+	    s->kind != PT_LS_REPLAY) {
+		uint64_t saved = s->yield_idx;
+
+		pt__ls_strat_yield(s, s->last);
+		s->yield_idx = (uint32_t)saved;
+		s->run = 0;
+	}
+	r = pick(s, ready, n, step, ret_idx);
+
+	if (r == 0) {
+		s->run = *ret_idx == s->last ? s->run + 1 : 1;
 		s->last = *ret_idx;
+		s->last_yielded = s->yield_idx && *ret_idx == s->yield_idx;
+		if (s->last_yielded)
+			s->yield_idx = 0;
+	}
 	return r;
 }
 
@@ -207,7 +235,9 @@ static int pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
 			if (!s->lenient)
 				return PT_EDIVERGED;
 		}
-		*ret_idx = pt__ls_strat_default(s->last, ready, n);
+		*ret_idx = pt__ls_strat_default(
+			s->last, s->last_yielded || s->run >= PT_LS_DFS_FAIR,
+			ready, n);
 		return 0;
 	case PT_LS_RANDOM:
 		*ret_idx = ready[pt__rng_below(&s->rng, n)];

@@ -42,6 +42,9 @@ struct pt__ls_strat {
 	bool fallback, diverged;
 	bool lenient;  /* DFS: a prefix choice not ready takes the default */
 	uint32_t last; /* the task picked at the previous step */
+	unsigned run;  /* steps in a row of last */
+	uint32_t yield_idx; /* a task that announced a yield */
+	bool last_yielded;  /* the previous step was last's yield */
 	uint64_t fallback_seed;
 };
 
@@ -66,10 +69,15 @@ int pt__ls_strat_pick(struct pt__ls_strat *s, const uint32_t *ready, size_t n,
  */
 void pt__ls_strat_yield(struct pt__ls_strat *s, uint32_t idx);
 /*
- * The non-preemptive choice: the task of the previous step when it is
- * ready, else the next ready index after it (wrapping).
+ * The non-preemptive choice of DFS: the task of the previous step when it
+ * is ready, else the next ready index after it (wrapping). A task that
+ * has just yielded, or has run PT_LS_DFS_FAIR steps in a row (a spin
+ * loop), gives way: the next ready index after it. Giving way is not a
+ * preemption.
  */
-uint32_t pt__ls_strat_default(uint32_t last, const uint32_t *ready, size_t n);
+#define PT_LS_DFS_FAIR 200
+uint32_t pt__ls_strat_default(uint32_t last, bool gives_way,
+			      const uint32_t *ready, size_t n);
 /* Description, e.g. "pct depth=3 max_steps=1000". */
 int pt__ls_strat_describe(const struct pt__ls_strat *s, char *buf, size_t len);
 

@@ -37,6 +37,14 @@ struct pt_ls_trace *pt_ls_trace_free(struct pt_ls_trace *t)
 	for (size_t i = 0; i < t->nnames; i++)
 		pt__free(t->names[i]);
 	pt__free(t->names);
+	pt__free(t->program);
+	for (size_t i = 0; i < t->nargs; i++)
+		pt__free(t->args[i]);
+	pt__free(t->args);
+	if (t->locs)
+		for (size_t i = 0; i < t->nsteps; i++)
+			pt__free(t->locs[i]);
+	pt__free(t->locs);
 	pt__free(t);
 	return NULL;
 }
@@ -61,7 +69,7 @@ static int set_name(struct pt_ls_trace *t, uint32_t idx, const char *name)
 		t->nnames = idx;
 	}
 	pt__free(t->names[idx - 1]);
-	t->names[idx - 1] = pt__strndup(name, PT_LS_NAME_MAX);
+	t->names[idx - 1] = pt__strndup(name, strnlen(name, PT_LS_NAME_MAX));
 	return t->names[idx - 1] ? 0 : -ENOMEM;
 }
 
@@ -90,38 +98,29 @@ const char *pt_ls_trace_binary(const struct pt_ls_trace *t)
 	return t ? t->binary : NULL;
 }
 
+const char *pt_ls_trace_program(const struct pt_ls_trace *t)
+{
+	return t ? t->program : NULL;
+}
+
+const char *pt_ls_trace_arg(const struct pt_ls_trace *t, size_t i)
+{
+	return t && i < t->nargs ? t->args[i] : NULL;
+}
+
+unsigned pt_ls_trace_spurious(const struct pt_ls_trace *t)
+{
+	return t ? t->spurious : 0;
+}
+
+unsigned pt_ls_trace_preemptions(const struct pt_ls_trace *t)
+{
+	return t ? t->preemptions : 0;
+}
+
 enum pt_ls_kind pt_ls_trace_kind(const struct pt_ls_trace *t)
 {
 	return t ? t->kind : PT_LS_PASS;
-}
-
-static const char *const kind_names[] = {
-	[PT_LS_PASS] = "pass",
-	[PT_LS_FAIL_ASSERT] = "assert",
-	[PT_LS_FAIL_CRASH] = "crash",
-	[PT_LS_FAIL_DEADLOCK] = "deadlock",
-	[PT_LS_FAIL_STEPS] = "max_steps",
-	[PT_LS_FAIL_TIMEOUT] = "timeout",
-	[PT_LS_FAIL_DIVERGED] = "diverged",
-	[PT_LS_FAIL_EXIT] = "exit",
-};
-
-static const char *const strategy_names[] = {
-	[PT_LS_PCT] = "pct",	       [PT_LS_RANDOM] = "random",
-	[PT_LS_FAIR_PCT] = "fair_pct", [PT_LS_POS] = "pos",
-	[PT_LS_IDPCT] = "idpct",       [PT_LS_REPLAY] = "replay",
-	[PT_LS_DFS] = "dfs",
-};
-
-const char *pt_ls_kind_name(enum pt_ls_kind k)
-{
-	return (unsigned)k < PT_ARRAY_SIZE(kind_names) ? kind_names[k] : "?";
-}
-
-const char *pt_ls_strategy_name(enum pt_ls_strategy s)
-{
-	return (unsigned)s < PT_ARRAY_SIZE(strategy_names) ? strategy_names[s]
-							   : "?";
 }
 
 /* ---- format ------------------------------------------------------------- */
@@ -151,6 +150,7 @@ int pt_ls_trace_format(const struct pt_ls_trace *t, char **ret, size_t *ret_len)
 	if (pt__buf_adds(&b, "lockstep-trace 1\n") < 0 ||
 	    add_text(&b, "test", t->test) < 0 ||
 	    add_text(&b, "binary", t->binary) < 0 ||
+	    add_text(&b, "program", t->program) < 0 ||
 	    pt__buf_addf(&b,
 			 "seed %" PRIu64 "\niterations %u\niteration %u\n"
 			 "iter-seed %" PRIu64 "\nstrategy %s\n",
@@ -160,8 +160,15 @@ int pt_ls_trace_format(const struct pt_ls_trace *t, char **ret, size_t *ret_len)
 	    pt__buf_addf(&b, "max-steps %u\nkind %s\nfail-step %zu\n",
 			 t->max_steps, pt_ls_kind_name(t->kind),
 			 t->fail_step) < 0 ||
+	    (t->program &&
+	     pt__buf_addf(&b, "preemptions %u\n", t->preemptions) < 0) ||
+	    (t->spurious &&
+	     pt__buf_addf(&b, "spurious %u\n", t->spurious) < 0) ||
 	    add_text(&b, "reason", t->reason) < 0)
 		goto out;
+	for (size_t i = 0; i < t->nargs; i++)
+		if (add_text(&b, "arg", t->args[i]) < 0)
+			goto out;
 	for (size_t i = 0; i < t->nnames; i++) {
 		if (!t->names[i])
 			continue;
@@ -187,6 +194,8 @@ int pt_ls_trace_format(const struct pt_ls_trace *t, char **ret, size_t *ret_len)
 		    (s->has_msg &&
 		     pt__buf_addf(&b, " msg %d %" PRId64 " %" PRId64, s->mtype,
 				  s->ma, s->mb) < 0) ||
+		    (t->locs && t->locs[i] &&
+		     pt__buf_addf(&b, " at %s", t->locs[i]) < 0) ||
 		    pt__buf_addch(&b, '\n') < 0)
 			goto out;
 	}
@@ -261,6 +270,13 @@ static int next_line(struct parser *ps)
 	memcpy(ps->buf, ps->p, n);
 	if (n && ps->buf[n - 1] == '\r')
 		n--;
+	/* One CR of a CRLF line end is dropped above; any other control
+	 * byte could not survive a round trip through the text form. */
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)ps->buf[k] < 0x20 && ps->buf[k] != '\t')
+			return perr(ps, PT_EPARSE,
+				    "control character 0x%02x in line",
+				    (unsigned char)ps->buf[k]);
 	ps->buf[n] = '\0';
 	ps->p = nl ? nl + 1 : ps->end;
 	return 1;
@@ -294,15 +310,15 @@ static int set_text(struct parser *ps, const char *field, char **dst,
 
 static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 {
-	char *f[9];
-	int nf = 0, op;
+	char *f[11];
+	int nf = 0, op, at = 0;
 	uint64_t k = 0, idx = 0;
 	int64_t arg = 0, mt = 0, ma = 0, mb = 0;
 	char line[LINE_MAX_LEN + 1], *s = ps->buf;
 
 	memcpy(line, ps->buf, strlen(ps->buf) + 1);
 
-	while (*s && nf < 9) {
+	while (*s && nf < 11) {
 		while (*s == ' ')
 			*s++ = '\0';
 		if (!*s)
@@ -313,10 +329,14 @@ static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 	}
 	while (*s == ' ')
 		*s++ = '\0';
+	if ((nf == 6 || nf == 10) && !strcmp(f[nf - 2], "at")) {
+		at = nf - 1;
+		nf -= 2;
+	}
 	if ((nf != 4 && (nf != 8 || strcmp(f[4], "msg"))) || *s)
 		return perr(ps, PT_EPARSE,
-			    "step: expected 'K INDEX OP ARG [msg TYPE A B]', "
-			    "got '%s'",
+			    "step: expected 'K INDEX OP ARG [msg TYPE A B] "
+			    "[at PLACE]', got '%s'",
 			    line);
 	if (nf == 8 &&
 	    (pt__parse_i64(f[5], &mt) < 0 || mt < INT32_MIN || mt > INT32_MAX ||
@@ -341,6 +361,13 @@ static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 	t->steps[i].idx = (uint32_t)idx;
 	t->steps[i].op = (uint16_t)op;
 	t->steps[i].arg = (int32_t)arg;
+	if (at) {
+		if (!t->locs &&
+		    !(t->locs = pt__calloc(t->nsteps, sizeof(*t->locs))))
+			return -ENOMEM;
+		if (!(t->locs[i] = pt__strdup(f[at])))
+			return -ENOMEM;
+	}
 	t->steps[i].has_msg = nf == 8;
 	t->steps[i].mtype = (int32_t)mt;
 	t->steps[i].ma = ma;
@@ -350,7 +377,7 @@ static int parse_step(struct parser *ps, struct pt_ls_trace *t, size_t i)
 
 static int parse(struct parser *ps, struct pt_ls_trace *t)
 {
-	bool seen_steps = false, seen_num[8] = { false };
+	bool seen_steps = false, seen_num[9] = { false };
 	uint64_t v = 0;
 	int r;
 
@@ -379,6 +406,22 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 			r = set_text(ps, key, &t->test, val);
 		} else if (!strcmp(key, "binary")) {
 			r = set_text(ps, key, &t->binary, val);
+		} else if (!strcmp(key, "program")) {
+			r = set_text(ps, key, &t->program, val);
+		} else if (!strcmp(key, "arg")) {
+			char **av;
+
+			if (t->nargs >= PT_LS_TRACE_MAX_ARGS)
+				return perr(ps, PT_ETOOBIG, "arg: more than %d",
+					    PT_LS_TRACE_MAX_ARGS);
+			if (!(av = pt__realloc_array(t->args, t->nargs + 1,
+						     sizeof(*av))))
+				return -ENOMEM;
+			t->args = av;
+			t->args[t->nargs] = NULL;
+			r = set_text(ps, key, &t->args[t->nargs], val);
+			if (r == 0)
+				t->nargs++;
 		} else if (!strcmp(key, "strategy-desc")) {
 			r = set_text(ps, key, &t->strategy, val);
 		} else if (!strcmp(key, "reason")) {
@@ -414,28 +457,28 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 		} else if (!strcmp(key, "strategy")) {
 			size_t s;
 
-			for (s = 0; s < PT_ARRAY_SIZE(strategy_names); s++)
-				if (!strcmp(val, strategy_names[s]))
+			for (s = 0; s < PT_LS_STRATEGY__N; s++)
+				if (!strcmp(val, pt__ls_strategy_names[s]))
 					break;
-			if (s == PT_ARRAY_SIZE(strategy_names))
+			if (s == PT_LS_STRATEGY__N)
 				return perr(ps, PT_EPARSE,
 					    "strategy: unknown '%s'", val);
 			t->strat = (enum pt_ls_strategy)s;
 		} else if (!strcmp(key, "kind")) {
 			size_t s;
 
-			for (s = 0; s < PT_ARRAY_SIZE(kind_names); s++)
-				if (!strcmp(val, kind_names[s]))
+			for (s = 0; s < PT_LS_KIND__N; s++)
+				if (!strcmp(val, pt__ls_kind_names[s]))
 					break;
-			if (s == PT_ARRAY_SIZE(kind_names))
+			if (s == PT_LS_KIND__N)
 				return perr(ps, PT_EPARSE, "kind: unknown '%s'",
 					    val);
 			t->kind = (enum pt_ls_kind)s;
 		} else {
 			static const char *const nums[] = {
-				"seed",	     "iterations", "iteration",
-				"iter-seed", "max-steps",  "fail-step",
-				"steps",
+				"seed",	     "iterations",  "iteration",
+				"iter-seed", "max-steps",   "fail-step",
+				"steps",     "preemptions", "spurious",
 			};
 			size_t k;
 
@@ -450,9 +493,8 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 					    key);
 			seen_num[k] = true;
 			if (num(ps, key, val,
-				k == 0 || k == 3 ? UINT64_MAX
-				: k == 6	 ? UINT64_MAX
-						 : UINT32_MAX,
+				k == 0 || k == 3 || k == 6 ? UINT64_MAX
+							   : UINT32_MAX,
 				&v) < 0)
 				return PT_EPARSE;
 			switch (k) {
@@ -473,6 +515,12 @@ static int parse(struct parser *ps, struct pt_ls_trace *t)
 				break;
 			case 5:
 				t->fail_step = (size_t)v;
+				break;
+			case 7:
+				t->preemptions = (unsigned)v;
+				break;
+			case 8:
+				t->spurious = (unsigned)v;
 				break;
 			default:
 				if (v > PT_LS_TRACE_MAX_STEPS)
@@ -585,9 +633,10 @@ int pt_ls_trace_load(const char *path, struct pt_ls_trace **ret, char *err,
 static int who(const struct pt_ls_trace *t, uint32_t idx, char *buf, size_t len)
 {
 	const char *n = pt__ls_trace_name(t, idx);
+	char p = t && t->program ? 'T' : 'P';
 
-	return n ? snprintf(buf, len, "P%u (%s)", idx, n)
-		 : snprintf(buf, len, "P%u", idx);
+	return n ? snprintf(buf, len, "%c%u (%s)", p, idx, n)
+		 : snprintf(buf, len, "%c%u", p, idx);
 }
 
 /* "P2 send -> P3", "P1 sleep 10ms": one step, readable. */
@@ -600,6 +649,20 @@ int pt__ls_step_label(const struct pt_ls_trace *t, const struct pt__ls_step *s,
 
 	who(t, s->idx, a, sizeof(a));
 	who(t, s->arg > 0 ? (uint32_t)s->arg : 0, b, sizeof(b));
+	if (t && t->program) {
+		size_t i = (size_t)(s - t->steps);
+		const char *loc = t->locs && s >= t->steps && i < t->nsteps
+					  ? t->locs[i]
+					  : NULL;
+
+		if (s->op == PT_LS_OP_WAKE)
+			k = snprintf(buf, len, "%s woken by %s", a, b);
+		else
+			k = snprintf(buf, len, "%s %s", a, op);
+		if (loc && k >= 0 && (size_t)k < len)
+			k += snprintf(buf + k, len - (size_t)k, " at %s", loc);
+		return k;
+	}
 	if (s->has_msg)
 		snprintf(m, sizeof(m),
 			 " {type %d, a %" PRId64 ", b %" PRId64 "}", s->mtype,

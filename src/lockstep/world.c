@@ -1214,6 +1214,14 @@ const char *pt__ls_world_name(struct pt__ls_world *w, uint32_t idx)
 	return a && a->name[0] ? a->name : NULL;
 }
 
+void pt__ls_world_hook_steps(struct pt__ls_world *w,
+			     void (*fn)(struct pt__ls_ctl *c,
+					const struct pt__ls_step *st,
+					struct pt__ls_task *next))
+{
+	w->ctl.on_step = fn;
+}
+
 size_t pt__ls_world_nactors(const struct pt__ls_world *w)
 {
 	return w->ctl.tasks.n;

@@ -5,6 +5,7 @@
 #include "os/clock.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,28 +124,40 @@ int pt__close(int fd)
 	return -1;
 }
 
-int pt__fd_lock(int fd, short type, int timeout_ms)
+int pt__open(const char *path, int flags, mode_t mode)
 {
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
-	int64_t deadline = pt__now_ns() + (int64_t)timeout_ms * 1000000;
-	long wait_us = 100;
+	int fd = open(path, flags | O_CLOEXEC, mode);
 
-	for (;;) {
-		struct timespec ts;
+	return fd < 0 ? -errno : fd;
+}
 
-		fl.l_pid = 0; /* required by OFD locks */
-		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EACCES)
-			return -errno;
-		if (pt__now_ns() >= deadline)
-			return PT_ELOCKED;
-		ts.tv_sec = 0;
-		ts.tv_nsec = wait_us * 1000;
-		nanosleep(&ts, NULL);
-		if (wait_us < 16000)
-			wait_us *= 2;
-	}
+int pt__fstat(int fd, struct stat *st)
+{
+	return fstat(fd, st) < 0 ? -errno : 0;
+}
+
+int pt__seek(int fd, off_t off)
+{
+	return lseek(fd, off, SEEK_SET) < 0 ? -errno : 0;
+}
+
+int pt__ftruncate(int fd, off_t len)
+{
+	return ftruncate(fd, len) < 0 ? -errno : 0;
+}
+
+int pt__map_shared(int fd, size_t len, void **ret)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	*ret = p;
+	return 0;
+}
+
+void pt__unmap(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
 }

@@ -11,6 +11,7 @@
 #define PT_OS_FD_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -42,16 +43,21 @@ int pt__fd_set_nonblock(int fd, bool on);
 int pt__fd_set_cloexec(int fd, bool on);
 /* pipe2(O_CLOEXEC | extra_flags); 0 or -errno. */
 int pt__pipe(int fds[2], int extra_flags);
-/*
- * Locks (type F_RDLCK or F_WRLCK) or unlocks (F_UNLCK) the whole file with
- * an open-file-description lock: it belongs to this open of the file, so
- * it also excludes other opens in the same process, and closing another
- * fd of the file does not drop it; the kernel drops it when the last fd
- * of this open is closed (a dead process holds nothing). Waits at most
- * timeout_ms (retrying with a backoff of 0.1 to 16 ms): PT_ELOCKED then.
- */
-int pt__fd_lock(int fd, short type, int timeout_ms);
 /* Closes fd if >= 0, preserving errno; returns -1 for "fd = pt__close(fd)". */
 int pt__close(int fd);
+
+/*
+ * Thin file calls. Each returns 0 (or the fd) or -errno, and leaves errno
+ * as the call set it, so "if (pt__x(...) < 0) r = -errno;" also holds.
+ */
+/* open(2) with O_CLOEXEC added. */
+int pt__open(const char *path, int flags, mode_t mode);
+int pt__fstat(int fd, struct stat *st);
+/* lseek(fd, off, SEEK_SET). */
+int pt__seek(int fd, off_t off);
+int pt__ftruncate(int fd, off_t len);
+/* A shared read-write mapping of the first len bytes of fd into *ret. */
+int pt__map_shared(int fd, size_t len, void **ret);
+void pt__unmap(void *p, size_t len);
 
 #endif

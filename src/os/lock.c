@@ -5,6 +5,7 @@
 #include "os/lock.h"
 
 #include "base/common.h"
+#include "os/clock.h"
 #include "os/fd.h"
 
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 int pt__lock_open(const char *path, bool create)
@@ -36,6 +38,30 @@ int pt__lock(int fd, int how)
 			return errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
 	}
 	return 0;
+}
+
+int pt__lock_wait(int fd, int how, int timeout_ms)
+{
+	int64_t deadline = pt__now_ns() + (int64_t)timeout_ms * 1000000;
+	long wait_us = 100;
+
+	if ((how & 0xf) == PT_LOCK_UN)
+		return pt__lock(fd, PT_LOCK_UN);
+	for (;;) {
+		struct timespec ts;
+		int r = pt__lock(fd, (how & 0xf) | PT_LOCK_NB);
+
+		if (r != -EWOULDBLOCK)
+			return r;
+		if (pt__now_ns() >= deadline)
+			return PT_ELOCKED;
+		/* flock(2) has no timed wait: back off from 0.1 to 16 ms. */
+		ts.tv_sec = 0;
+		ts.tv_nsec = wait_us * 1000;
+		nanosleep(&ts, NULL);
+		if (wait_us < 16000)
+			wait_us *= 2;
+	}
 }
 
 int pt__lock_take(const char *path)

@@ -26,6 +26,13 @@ int pt__lock_open(const char *path, bool create);
  * another holds it, or -errno.
  */
 int pt__lock(int fd, int how);
+/*
+ * pt__lock with a deadline: waits at most timeout_ms for PT_LOCK_SH or
+ * PT_LOCK_EX (PT_ELOCKED then); PT_LOCK_UN releases. flock(2) locks belong
+ * to one open of the file, so two opens in one process exclude each other
+ * and closing another fd of the file drops nothing.
+ */
+int pt__lock_wait(int fd, int how, int timeout_ms);
 /* Opens (creating) path and takes it exclusively without waiting. */
 int pt__lock_take(const char *path);
 /* Records this process's pid in the lock file (for messages, break). */

@@ -86,3 +86,18 @@ int pt__random_bytes(void *buf, size_t n)
 	}
 	return 0;
 }
+
+int pt__stat(const char *path, struct stat *st)
+{
+	return stat(path, st) < 0 ? -errno : 0;
+}
+
+int pt__getcwd(char *buf, size_t size)
+{
+	return getcwd(buf, size) ? 0 : -errno;
+}
+
+bool pt__exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}

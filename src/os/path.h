@@ -7,6 +7,8 @@
 #ifndef PT_OS_PATH_H
 #define PT_OS_PATH_H
 
+#include <sys/stat.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -38,5 +40,12 @@ int pt__symlink_replace(const char *target, const char *tmp, const char *link);
 ssize_t pt__readlink(const char *path, char *buf, size_t size);
 /* n bytes from the kernel's random source (getrandom): 0 or -errno. */
 int pt__random_bytes(void *buf, size_t n);
+
+/* stat(2): 0 or -errno (errno left as set). */
+int pt__stat(const char *path, struct stat *st);
+/* The working directory into buf: 0 or -errno (-ERANGE: too small). */
+int pt__getcwd(char *buf, size_t size);
+/* Whether path exists (access(2) F_OK, following symlinks). */
+bool pt__exists(const char *path);
 
 #endif

@@ -280,3 +280,13 @@ const char *pt__proc_status_str(int status, char *buf, size_t size)
 		snprintf(buf, size, "status 0x%x", (unsigned)status);
 	return buf;
 }
+
+pid_t pt__getpid(void)
+{
+	return getpid();
+}
+
+uid_t pt__geteuid(void)
+{
+	return geteuid();
+}

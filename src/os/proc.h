@@ -71,4 +71,8 @@ int pt__proc_kill_group(pid_t pgid, int sig);
 /* "exit 3", "signal 9 (Killed)"-style text of a wait status into buf. */
 const char *pt__proc_status_str(int status, char *buf, size_t size);
 
+/* This process's id and effective user id. */
+pid_t pt__getpid(void);
+uid_t pt__geteuid(void);
+
 #endif

@@ -80,6 +80,14 @@ struct pt_run {
 		struct pt_result res; /* comments, io_log owned */
 	} * wait;
 	size_t n_wait;
+	/* resume: jobs a persistent executor may still run (their handles,
+	 * recorded, and no result for that attempt): given to attach(). */
+	struct pt__pending {
+		size_t k;
+		unsigned attempt;
+		char *handle;
+	} *pending;
+	size_t n_pending;
 };
 
 /* events.message with a printf format. */

@@ -249,6 +249,17 @@ int pt__run_grow_js(struct pt_run *c)
 
 /* ---- selection */
 
+/* -i/-x: id goes to the desired list, the rejected list, or neither. */
+static int filter(struct pt_run *c, const char *id, struct pt__strv *desired,
+		  struct pt__strv *rejected)
+{
+	if (c->ninc && !matches_any(c->inc, c->ninc, id))
+		return 0;
+	if (matches_any(c->exc, c->nexc, id))
+		return pt__strv_add(rejected, id);
+	return pt__strv_add(desired, id);
+}
+
 /*
  * The desired list: the plan's (bootstrap first), or every job. The jobs
  * an -x pattern removed are the session's rejected jobs.
@@ -272,33 +283,19 @@ static int select_desired(struct pt_run *c, struct pt__strv *desired,
 			r = pt__strv_add(desired, sel->bootstrap.v[i]);
 		for (size_t i = 0; i < sel->desired.n && !r; i++) {
 			const char *id = sel->desired.v[i];
+
 			/* asks questions; checkbox-cli leaves it out too */
-			if (!strcmp(id,
-				    "com.canonical.plainbox::collect-manifest"))
-				continue;
-			if (c->ninc && !matches_any(c->inc, c->ninc, id))
-				continue;
-			if (matches_any(c->exc, c->nexc, id)) {
-				r = pt__strv_add(rejected, id);
-				continue;
-			}
-			r = pt__strv_add(desired, id);
+			if (strcmp(id,
+				   "com.canonical.plainbox::collect-manifest"))
+				r = filter(c, id, desired, rejected);
 		}
 		for (size_t i = 0; i < sel->mandatory.n && !r; i++)
 			r = pt__strv_add(mandatory, sel->mandatory.v[i]);
 		pt_plan_selection_free(sel);
 		return r;
 	}
-	for (size_t i = 0; i < n && !r; i++) {
-		const char *id = pt_units_job(c->u, i)->id;
-		if (c->ninc && !matches_any(c->inc, c->ninc, id))
-			continue;
-		if (matches_any(c->exc, c->nexc, id)) {
-			r = pt__strv_add(rejected, id);
-			continue;
-		}
-		r = pt__strv_add(desired, id);
-	}
+	for (size_t i = 0; i < n && !r; i++)
+		r = filter(c, pt_units_job(c->u, i)->id, desired, rejected);
 	return r;
 }
 
@@ -1091,6 +1088,41 @@ static int make_executor(struct pt_run *c)
 	return c->xo->bind(&cfg, &host, &c->ex);
 }
 
+/*
+ * resume with a persistent executor: the jobs it may still run are
+ * adopted (attach) instead of run again; one that is gone runs again.
+ */
+static int attach_pending(struct pt_run *c)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < c->n_pending && c->ex && r == 0; i++) {
+		struct pt__pending *p = &c->pending[i];
+		const struct pt_job *j = pt_session_job(c->s, p->k);
+		struct pt_exec_spec q = {
+			.job = j,
+			.order = c->js[p->k].order,
+			.estimate = estimate(c, j),
+			.attempt = p->attempt,
+			.udata = (void *)(uintptr_t)p->k,
+		};
+
+		r = c->xo->attach(c->ex, &q, p->handle);
+		if (r == 0) {
+			c->js[p->k].submitted = true;
+			c->js[p->k].attempt = p->attempt;
+		} else if (r == PT_ENOTFOUND) {
+			r = 0; /* gone: it runs again */
+		}
+	}
+	for (size_t i = 0; i < c->n_pending; i++)
+		pt__free(c->pending[i].handle);
+	pt__free(c->pending);
+	c->pending = NULL;
+	c->n_pending = 0;
+	return r;
+}
+
 int pt_run_drive(struct pt_run *c)
 {
 	int r, r2;
@@ -1098,6 +1130,8 @@ int pt_run_drive(struct pt_run *c)
 	if (!c || c->readonly)
 		return -EINVAL;
 	if (!c->ex && !c->interrupted && (r = make_executor(c)) < 0)
+		return r;
+	if ((r = attach_pending(c)) < 0)
 		return r;
 	if (c->st && c->o.jobs != 1 && !c->wait) {
 		c->wait = pt__calloc(PT_STORE_GROUP_MAX, sizeof(*c->wait));
@@ -1514,6 +1548,9 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__free(c->look);
 	pt__free(c->sess_dir);
 	pt__free(c->wait);
+	for (size_t i = 0; i < c->n_pending; i++)
+		pt__free(c->pending[i].handle);
+	pt__free(c->pending);
 	pt__strv_free(&c->paths);
 	pt__strv_free(&c->include);
 	pt__strv_free(&c->exclude);

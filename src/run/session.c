@@ -378,6 +378,12 @@ static int running_rule(struct pt_run *c, const struct pt_store_state *st)
 	struct pt_result res;
 	int r = pt_store_running_rule(st, -1, &id, &res);
 
+	/* A persistent executor may still run it: attach decides. */
+	for (size_t i = 0; r == 1 && i < st->n_handles; i++)
+		if ((c->xo->flags & PT_EXEC_PERSISTENT) && c->xo->attach &&
+		    !strcmp(st->handles[i].job_id, id) &&
+		    st->handles[i].attempt == res.attempt)
+			r = 0;
 	if (r == 1) {
 		size_t k = pt_session_job_index(c->s, id);
 		r = pt_store_commit_result(c->st, id, &res, PT_SYNC_NORMAL);
@@ -427,10 +433,14 @@ static int attach_store(struct pt_run *c, struct pt_store *st,
 	return r;
 }
 
-int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
-		  const struct pt_run_events *ev, struct pt_run **ret)
+/*
+ * A run for the session of store (owned from now on, also on failure)
+ * with its state loaded; errors are reported through events.message.
+ */
+static int open_store(struct pt_store *store, const struct pt_run_options *o,
+		      const struct pt_run_events *ev, struct pt_run **ret,
+		      struct pt_store_state **ret_st)
 {
-	struct pt_store_state *st = NULL;
 	struct pt_run *c;
 	int r;
 
@@ -443,9 +453,60 @@ int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
 		pt_store_free(store);
 		return -ENOMEM;
 	}
-	if ((r = attach_store(c, store, &st)) < 0 ||
-	    (r = pt__run_set_options(c, o)) < 0 ||
-	    (r = rebuild(c, st, true)) < 0 || (r = running_rule(c, st)) < 0) {
+	if ((r = attach_store(c, store, ret_st)) < 0 ||
+	    (r = pt__run_set_options(c, o)) < 0) {
+		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
+		pt_store_state_free(*ret_st);
+		*ret_st = NULL;
+		pt_run_free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+/*
+ * The attempts a persistent executor may still be running: a handle was
+ * recorded and the job has no result for that attempt (the run died
+ * before it came back). drive() gives them to attach().
+ */
+static int pending_handles(struct pt_run *c, const struct pt_store_state *st)
+{
+	if (!(c->xo->flags & PT_EXEC_PERSISTENT) || !c->xo->attach ||
+	    !st->n_handles)
+		return 0;
+	c->pending = pt__calloc(st->n_handles, sizeof(*c->pending));
+	if (!c->pending)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n_handles; i++) {
+		const struct pt_store_handle *h = &st->handles[i];
+		size_t k = pt_session_job_index(c->s, h->job_id);
+		struct pt__pending *p;
+
+		if (k == PT_SESSION_NO_JOB || k >= c->njs || c->js[k].done ||
+		    pt_session_result_history_count(c->s, k) >= h->attempt)
+			continue;
+		p = &c->pending[c->n_pending];
+		p->k = k;
+		p->attempt = h->attempt;
+		p->handle = pt__strdup(h->handle);
+		if (!p->handle)
+			return -ENOMEM;
+		c->n_pending++;
+	}
+	return 0;
+}
+
+int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
+		  const struct pt_run_events *ev, struct pt_run **ret)
+{
+	struct pt_store_state *st = NULL;
+	struct pt_run *c = NULL;
+	int r = open_store(store, o, ev, &c, &st);
+
+	if (r < 0)
+		return r;
+	if ((r = rebuild(c, st, true)) < 0 || (r = running_rule(c, st)) < 0) {
 		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}
@@ -486,6 +547,10 @@ int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
 				c->n_fail++;
 		}
 	}
+	if ((r = pending_handles(c, st)) < 0) {
+		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
+		goto fail;
+	}
 	pt_store_state_free(st);
 	*ret = c;
 	return 0;
@@ -500,24 +565,16 @@ int pt_run_open(struct pt_store *store, const struct pt_run_events *ev,
 {
 	struct pt_store_state *st = NULL;
 	struct pt_run_options o;
-	struct pt_run *c;
+	struct pt_run *c = NULL;
 	size_t lost = 0;
 	int r;
 
-	if (!store || !ret) {
-		pt_store_free(store);
-		return -EINVAL;
-	}
-	c = pt__run_alloc(ev);
-	if (!c) {
-		pt_store_free(store);
-		return -ENOMEM;
-	}
 	pt_run_options_init(&o);
+	r = open_store(store, &o, ev, &c, &st);
+	if (r < 0)
+		return r;
 	c->readonly = true;
-	if ((r = attach_store(c, store, &st)) < 0 ||
-	    (r = pt__run_set_options(c, &o)) < 0 ||
-	    (r = rebuild(c, st, false)) < 0) {
+	if ((r = rebuild(c, st, false)) < 0) {
 		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}

@@ -122,6 +122,12 @@ static void serve_usage(FILE *f)
 		"  --timeout MS           upstream timeout (default 30000)\n"
 		"  --miss-status CODE     status of a replay miss (default "
 		"599)\n"
+		"  --template-preset P    templates: anthropic, openai, llm, "
+		"common\n"
+		"  --template-pattern N=REGEX\n"
+		"                         a named template pattern "
+		"(repeatable)\n"
+		"  --template-keys        also template JSON object keys\n"
 		"Limits (checked before forwarding where the request shows "
 		"them):\n"
 		"  --max-body BYTES       request and upstream response body "
@@ -136,12 +142,8 @@ static void serve_usage(FILE *f)
 		"MiB)\n"
 		"  --max-interactions N   interactions in the cassette "
 		"(default 100000)\n"
-		"  --template-preset P    templates: anthropic, openai, llm, "
-		"common\n"
-		"  --template-pattern N=REGEX\n"
-		"                         a named template pattern "
-		"(repeatable)\n"
-		"  --template-keys        also template JSON object keys\n");
+		"\nExit: 0 stopped by SIGINT/SIGTERM, 2 usage, 4 corrupt or "
+		"oversized cassette,\n1 other errors.\n");
 }
 
 static int cmd_serve(int argc, char **argv)

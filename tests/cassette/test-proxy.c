@@ -850,6 +850,7 @@ PT_TEST(per_path_streams_keep_their_own_order)
 {
 	struct pt_cassette_opts o = PT_CASSETTE_OPTS_INIT;
 	const char *p = pt_test_path("streams.json");
+	struct pt_diags *d;
 	struct fake f = { 0 };
 	struct pt_cassette *c;
 	char b[256];
@@ -881,8 +882,13 @@ PT_TEST(per_path_streams_keep_their_own_order)
 				      NULL, NULL, b, sizeof(b)));
 		PT_ASSERT(strstr(b, order[i][1]) != NULL);
 	}
-	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://t/a", NULL, 0, NULL,
-			       NULL, NULL, 0),
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_ERR(play_req(c, NULL, "GET", "http://t/a", NULL, 0, NULL, d,
+			       NULL, 0),
 		      PT_ENOMATCH);
+	PT_ASSERT_STR_EQ(last_diag(d)->message,
+			 "no matching interaction for GET http://t/a: request "
+			 "3 of its (method, uri) stream, which has 2 recorded");
+	pt_diags_free(d);
 	pt_cassette_free(c);
 }

@@ -2,6 +2,7 @@
  * concurrent recording from several processes. */
 #include "common.h"
 #include "os/fd.h"
+#include "os/lock.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -525,14 +526,14 @@ PT_TEST(file_locks_exclude_opens_of_one_process_with_a_deadline)
 	int64_t t0;
 
 	PT_ASSERT_INT_GE(a, 0);
-	PT_ASSERT_OK(pt__fd_lock(a, F_WRLCK, 1000));
+	PT_ASSERT_OK(pt__lock_wait(a, PT_LOCK_EX, 1000));
 	t0 = pt__now_ns();
-	PT_ASSERT_ERR(pt__fd_lock(b, F_WRLCK, 50), PT_ELOCKED);
+	PT_ASSERT_ERR(pt__lock_wait(b, PT_LOCK_EX, 50), PT_ELOCKED);
 	PT_ASSERT_INT_GE(pt__now_ns() - t0, 50 * 1000000);
 	close(c);
-	PT_ASSERT_ERR(pt__fd_lock(b, F_RDLCK, 10), PT_ELOCKED);
-	PT_ASSERT_OK(pt__fd_lock(a, F_UNLCK, 10));
-	PT_ASSERT_OK(pt__fd_lock(b, F_WRLCK, 10));
+	PT_ASSERT_ERR(pt__lock_wait(b, PT_LOCK_SH, 10), PT_ELOCKED);
+	PT_ASSERT_OK(pt__lock_wait(a, PT_LOCK_UN, 10));
+	PT_ASSERT_OK(pt__lock_wait(b, PT_LOCK_EX, 10));
 	close(a);
 	close(b);
 }
@@ -547,7 +548,7 @@ PT_TEST(shared_session_lock_wait_has_a_deadline)
 
 	PT_ASSERT_OK(pt_cassette_session_open_shared(f, &s));
 	fd = open(f, O_RDWR | O_CLOEXEC);
-	PT_ASSERT_OK(pt__fd_lock(fd, F_WRLCK, 1000));
+	PT_ASSERT_OK(pt__lock_wait(fd, PT_LOCK_EX, 1000));
 	pt__session_set_lock_timeout(50);
 	PT_ASSERT_ERR(pt_cassette_session_start(s, "/k"), PT_ELOCKED);
 	close(fd);

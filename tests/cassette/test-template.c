@@ -195,6 +195,26 @@ PT_TEST(overlaps_longest_wins_and_duplicates_share_a_marker)
 	pt__free(text);
 }
 
+PT_TEST(a_value_never_matches_inside_an_earlier_marker)
+{
+	static const struct pt_cassette_pattern pats[] = {
+		{ "n", "[0-9]" },
+	};
+	struct pt_cassette_template t = { .patterns = pats, .n_patterns = 1 };
+	const char *p = pt_test_path("inner.json");
+	struct pt_cassette *c;
+	char *text;
+
+	c = open_t(p, PT_CASSETTE_RECORD, &t);
+	PT_ASSERT_OK(send(c, "POST", "http://a.test/o", "1 0", NULL, 0, NULL));
+	pt_cassette_free(c);
+	text = slurp(p);
+	/* "1" becomes {{n.0}} first; the value "0" must not rewrite the
+	 * ".0" of that marker ({{n.{{n.1}}}} before the fix) */
+	PT_ASSERT(strstr(text, "\"body\": \"{{n.0}} {{n.1}}\"") != NULL);
+	pt__free(text);
+}
+
 PT_TEST(template_configuration_errors)
 {
 	struct pt_cassette_template t = { 0 };

@@ -774,6 +774,64 @@ PT_TEST(deadlock_report_shows_the_wait_for_cycle)
 	pt_ls_report_free(rep);
 }
 
+/* ---- fork per iteration (issue 15) --------------------------------------- */
+
+static int leaked; /* changed by every iteration's body */
+
+static void abort_worker(void *p)
+{
+	int *counter = p, v = *counter;
+
+	pt_ls_yield();
+	*counter = v + 1;
+	pt_ls_send(1, &(struct pt_ls_msg){ .type = A });
+}
+
+/* A lost update detected with abort(): only survivable in a child. */
+static void body_abort(void *p)
+{
+	int *counter = pt_ls_alloc(sizeof(*counter));
+	struct pt_ls_msg m;
+
+	(void)p;
+	leaked++;
+	pt_ls_spawn_named("w", false, abort_worker, counter);
+	pt_ls_spawn_named("w", false, abort_worker, counter);
+	pt_ls_recv(&m);
+	pt_ls_recv(&m);
+	if (*counter != 2)
+		abort();
+}
+
+PT_TEST(fork_per_iteration_survives_abort_and_replays)
+{
+	struct pt_ls_opts o = { .seed = 1,
+				.iterations = 50,
+				.strategy = PT_LS_RANDOM,
+				.fork = true };
+	struct pt_ls_report *rep = ls_run("abort", o, body_abort, NULL), *again;
+
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_FAIL_CRASH);
+	PT_ASSERT_STR_EQ(rep->reason, "the iteration's process ended with "
+				      "signal 6 (Aborted)");
+	PT_ASSERT(strstr(rep->text, "P2 (w) start\n"));
+	PT_ASSERT(pt_ls_trace_steps(rep->trace) > 5);
+	/* Nothing an iteration changed reached this process. */
+	PT_ASSERT_INT_EQ(leaked, 0);
+	o.replay = rep->trace;
+	again = ls_run("abort", o, body_abort, NULL);
+	PT_ASSERT_INT_EQ(again->kind, PT_LS_FAIL_CRASH);
+	PT_ASSERT_INT_EQ(pt_ls_trace_steps(again->trace),
+			 pt_ls_trace_steps(rep->trace));
+	pt_ls_report_free(again);
+	pt_ls_report_free(rep);
+	/* Forked and not: the same schedules, the same first failure. */
+	o = (struct pt_ls_opts){ .seed = 4, .iterations = 100, .fork = true };
+	rep = ls_run("c", o, body_ping_pong, NULL);
+	PT_ASSERT_INT_EQ(rep->kind, PT_LS_PASS);
+	pt_ls_report_free(rep);
+}
+
 /* ---- registry ---------------------------------------------------------------
  */
 

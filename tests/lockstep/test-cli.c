@@ -302,3 +302,130 @@ PT_TEST(cli_demo_passes_correct_test_and_lists)
 	free(out);
 	free(err);
 }
+
+/* proctor lockstep exec: exit codes, report, trace, replay, shrink. */
+PT_TEST(cli_exec_finds_replays_shrinks)
+{
+	char prog[4096], fixed[4096], dir[4096], trace[4096], shrunk[4096];
+	char tdopt[4200], *out, *err;
+	const char *b;
+
+	paths();
+	b = getenv("PT_BUILDDIR");
+	snprintf(prog, sizeof(prog), "%s/tests/lockstep/pt-split-update", b);
+	snprintf(fixed, sizeof(fixed),
+		 "%s/tests/lockstep/pt-split-update-fixed", b);
+	snprintf(dir, sizeof(dir), "%s", pt_test_tmpdir());
+	snprintf(tdopt, sizeof(tdopt), "--trace-dir=%s", dir);
+	{
+		const char *argv[] = { tool,
+				       "lockstep",
+				       "exec",
+				       "--seed=1",
+				       "--strategy=random",
+				       tdopt,
+				       "--",
+				       prog,
+				       NULL };
+
+		PT_ASSERT_INT_EQ(run(argv, &out, &err), 1);
+		PT_ASSERT(!strncmp(out,
+				   "Lockstep found a concurrency bug on "
+				   "iteration 3.\n",
+				   strlen("Lockstep found a concurrency bug on "
+					  "iteration 3.\n")));
+		PT_ASSERT(strstr(out, "Reason: assert: signal 6 (Aborted): "));
+		PT_ASSERT(strstr(out, "T2 (worker) mutex_lock at "
+				      "split-update.c:17\n"));
+		PT_ASSERT_STR_EQ(err, "");
+		free(out);
+		free(err);
+	}
+	find_trace(dir, "pt-split-update-iter3-seed1", trace, sizeof(trace));
+	{
+		const char *argv[] = { tool, "lockstep", "replay", trace,
+				       NULL };
+
+		PT_ASSERT_INT_EQ(run(argv, &out, &err), 1);
+		PT_ASSERT(strstr(out, ": reproduced (assert)\n"));
+		free(out);
+		free(err);
+	}
+	{
+		const char *argv[] = { tool, "lockstep", "shrink", trace,
+				       NULL };
+
+		PT_ASSERT_INT_EQ(run(argv, &out, &err), 0);
+		PT_ASSERT(strstr(out, " preemptions, written to "));
+		PT_ASSERT(strstr(out, "-> 1 preemptions"));
+		free(out);
+		free(err);
+	}
+	snprintf(shrunk, sizeof(shrunk), "%.*s.shrunk.lockstep",
+		 (int)(strlen(trace) - strlen(".lockstep")), trace);
+	{
+		const char *argv[] = { tool, "lockstep", "replay", shrunk,
+				       NULL };
+
+		PT_ASSERT_INT_EQ(run(argv, &out, &err), 1);
+		free(out);
+		free(err);
+	}
+	{
+		const char *argv[] = { tool,   "lockstep",
+				       "exec", "--iterations=50",
+				       "--",   fixed,
+				       NULL };
+
+		PT_ASSERT_INT_EQ(run(argv, &out, &err), 0);
+		PT_ASSERT(!strncmp(out, "lockstep: no bug in 50 iterations (",
+				   35));
+		free(out);
+		free(err);
+	}
+	{
+		const char *argv[] = { tool,	    "lockstep",
+				       "exec",	    "--strategy=dfs",
+				       "--bound=1", "--",
+				       fixed,	    NULL };
+
+		PT_ASSERT_INT_EQ(run(argv, &out, &err), 0);
+		PT_ASSERT(!strncmp(out,
+				   "lockstep: all schedules up to "
+				   "preemption bound 1 explored (",
+				   strlen("lockstep: all schedules up to "
+					  "preemption bound 1 explored (")));
+		PT_ASSERT(strstr(out, "), no bug\n"));
+		free(out);
+		free(err);
+	}
+	/* Usage errors: exit 2 with a message. */
+	{
+		const char *a1[] = { tool, "lockstep", "exec", NULL };
+		const char *a2[] = { tool, "lockstep", "exec", "--strategy=bfs",
+				     "--", fixed,      NULL };
+		const char *a3[] = { tool, "lockstep", "exec", "--iterations=0",
+				     "--", fixed,      NULL };
+		const char *a4[] = { tool, "lockstep",	   "exec",
+				     "--", "/nonexistent", NULL };
+
+		PT_ASSERT_INT_EQ(run(a1, &out, &err), 2);
+		PT_ASSERT(strstr(err, "exec needs a PROGRAM (after --)"));
+		free(out);
+		free(err);
+		PT_ASSERT_INT_EQ(run(a2, &out, &err), 2);
+		PT_ASSERT(strstr(err, "unknown strategy 'bfs'"));
+		free(out);
+		free(err);
+		PT_ASSERT_INT_EQ(run(a3, &out, &err), 2);
+		PT_ASSERT(strstr(err, "--iterations: expected a number above "
+				      "0, got '0'"));
+		free(out);
+		free(err);
+		PT_ASSERT_INT_EQ(run(a4, &out, &err), 2);
+		PT_ASSERT(strstr(err, "/nonexistent: No such file or "
+				      "directory"));
+		free(out);
+		free(err);
+	}
+}

@@ -190,13 +190,16 @@ PT_TEST(trace_parse_errors_name_the_line)
 	bad("3 2 start 0\n", "3 2 fly 0\n", PT_EPARSE,
 	    "line 17: step: unknown operation 'fly'");
 	bad("3 2 start 0\n", "3 2 start\n", PT_EPARSE,
-	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B]', got "
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B] [at PLACE]', "
+	    "got "
 	    "'3 2 start'");
 	bad("3 2 start 0\n", "3 2 start 0 9\n", PT_EPARSE,
-	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B]', got "
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B] [at PLACE]', "
+	    "got "
 	    "'3 2 start 0 9'");
 	bad("3 2 start 0\n", "3 2 start 0 mst 1 2 3\n", PT_EPARSE,
-	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B]', got "
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B] [at PLACE]', "
+	    "got "
 	    "'3 2 start 0 mst 1 2 3'");
 	bad("3 2 start 0\n", "3 2 send 1 msg x 2 3\n", PT_EPARSE,
 	    "line 17: step message: invalid in '3 2 send 1 msg x 2 3'");
@@ -210,6 +213,27 @@ PT_TEST(trace_parse_errors_name_the_line)
 	    "line 4: actor: expected 'INDEX NAME', got '2 a b'");
 	bad("seed 7\n", "actor 2 a\tb\n", PT_EPARSE,
 	    "line 4: actor: control character in name");
+	bad("seed 7\n", "program /a\nprogram /b\n", PT_EPARSE,
+	    "line 5: program: given twice");
+	bad("seed 7\n", "spurious x\n", PT_EPARSE,
+	    "line 4: spurious: expected a number up to 4294967295, got 'x'");
+	bad("3 2 start 0\n", "3 2 start 0 at\n", PT_EPARSE,
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B] [at "
+	    "PLACE]', got '3 2 start 0 at'");
+	bad("3 2 start 0\n", "3 2 start 0 on x.c:1\n", PT_EPARSE,
+	    "line 17: step: expected 'K INDEX OP ARG [msg TYPE A B] [at "
+	    "PLACE]', got '3 2 start 0 on x.c:1'");
+	{
+		char many[300 * 8 + 16];
+		size_t k = 0;
+
+		for (int i = 0; i < 257; i++)
+			k += (size_t)snprintf(many + k, sizeof(many) - k,
+					      "arg a\n");
+		snprintf(many + k, sizeof(many) - k, "seed 7\n");
+		bad("seed 7\n", many, PT_ETOOBIG,
+		    "line 260: arg: more than 256");
+	}
 	bad("seed 7\n", "actor 2 0123456789abcdef0123456789abcdef\n",
 	    PT_ETOOBIG, "line 4: actor: name longer than 31 bytes");
 	bad("3 2 start 0\n", "3 2 start 99999999999\n", PT_EPARSE,

@@ -120,6 +120,28 @@ static int f_step(void *ex, int timeout_ms, struct pt_exec_done *d)
 	return 1;
 }
 
+/* Re-adopts a job after a crash of the run: it ends (passes) at once. */
+static unsigned attached;
+static char attached_handles[128];
+
+static int f_attach(void *ex, const struct pt_exec_spec *spec,
+		    const char *handle)
+{
+	struct fake *f = ex;
+	size_t n = strlen(attached_handles);
+
+	if (!strcmp(handle, "fake:gone"))
+		return PT_ENOTFOUND;
+	attached++;
+	snprintf(attached_handles + n, sizeof(attached_handles) - n, "%s%s",
+		 n ? " " : "", handle);
+	/* queued as if started: f_step ends it (no new launch counted) */
+	if (f->nq == PT_ARRAY_SIZE(f->q))
+		return -ENOMEM;
+	f->q[f->nq++] = *spec;
+	return 0;
+}
+
 static int f_fd(void *ex)
 {
 	(void)ex;
@@ -162,6 +184,7 @@ static const struct pt_executor_ops fake_ops = {
 	.flags = PT_EXEC_PERSISTENT,
 	.bind = f_bind,
 	.start = f_start,
+	.attach = f_attach,
 	.step = f_step,
 	.fd = f_fd,
 	.timeout = f_timeout,
@@ -353,4 +376,68 @@ PT_TEST(the_wake_fd_cancels_a_run_and_running_jobs_stay_without_result)
 	pt_run_free(run);
 	close(fds[0]);
 	close(fds[1]);
+}
+
+/*
+ * The run dies while a persistent executor runs two jobs (their ids
+ * recorded); resume adopts them (attach) instead of running them again,
+ * and the job that depended on one of them runs once it passed.
+ */
+PT_TEST(resume_reattaches_what_a_persistent_executor_still_runs)
+{
+	struct seen s = { .wake_fd = -1 };
+	struct pt_run_events ev = { .job_started = on_started,
+				    .job_finished = on_finished,
+				    .message = on_message,
+				    .wake_fd = -1,
+				    .ctx = &s };
+	struct pt_run_options o;
+	struct pt_run *run;
+	struct pt_store *st = NULL;
+	struct pt_store_state *state;
+	int fds[2];
+
+	/* 1: a and flaky start, then the run is cancelled and freed
+	 * without their results, as a crash would leave it */
+	PT_ASSERT_OK(pipe(fds));
+	s.wake_fd = fds[0];
+	fake_hold = true;
+	run = new_run(&s, 0, plan);
+	ev.wake_fd = fds[0];
+	ev.wake = cancel_on_wake;
+	pt_run_set_events(run, &ev);
+	PT_ASSERT_INT_EQ(write(fds[1], "x", 1), 1);
+	PT_ASSERT_OK(pt_run_drive(run));
+	fake_hold = false;
+	pt_run_free(run);
+	close(fds[0]);
+	close(fds[1]);
+	PT_ASSERT_UINT_EQ(s.started, 2);
+	/* 2: resume with the same executor */
+	memset(&s, 0, sizeof(s));
+	s.wake_fd = -1;
+	ev.wake_fd = -1;
+	ev.wake = NULL;
+	attached = 0;
+	attached_handles[0] = 0;
+	PT_ASSERT_OK(pt_store_open(pt_test_path("repo"), NULL, PT_STORE_WRITE,
+				   NULL, &st));
+	pt_run_options_init(&o);
+	o.executor = &fake_ops;
+	o.no_operator = "test";
+	PT_ASSERT_OK(pt_run_resume(st, &o, &ev, &run));
+	PT_ASSERT_OK(pt_run_drive(run));
+	PT_ASSERT_UINT_EQ(attached, 2);
+	PT_ASSERT_STR_EQ(attached_handles, "fake:1 fake:2");
+	/* b started anew; a and flaky came back through attach */
+	PT_ASSERT_UINT_EQ(s.finished, 3);
+	PT_ASSERT_NOT_NULL(strstr(s.order, "b:pass"));
+	PT_ASSERT_NOT_NULL(strstr(s.order, "a:pass"));
+	PT_ASSERT_NOT_NULL(strstr(s.order, "flaky:fail"));
+	PT_ASSERT_OK(pt_store_load(pt_run_store(run), &state));
+	PT_ASSERT_UINT_EQ(state->n_results, 3);
+	for (size_t i = 0; i < state->n_results; i++)
+		PT_ASSERT_UINT_EQ(state->results[i].r.attempt, 1);
+	pt_store_state_free(state);
+	pt_run_free(run);
 }

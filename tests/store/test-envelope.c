@@ -292,6 +292,25 @@ PT_TEST(bad_fields_are_named)
 		   "data");
 }
 
+/* The fields of sessions of schema 2: optional, checked when present. */
+PT_TEST(lane_flaky_and_handles_are_checked)
+{
+	expect_bad(HDR("1") BODY("[{\"job\":\"j\",\"outcome\":\"pass\","
+				 "\"return_code\":0,\"duration\":1,"
+				 "\"attempt\":2,\"started_ns\":0,"
+				 "\"flaky\":\"yes\"}]"),
+		   PT_ECORRUPT, "results[0]: 'flaky' is not a boolean");
+	expect_bad(HDR("1") BODY("[{\"job\":\"j\",\"outcome\":\"pass\","
+				 "\"return_code\":0,\"duration\":1,"
+				 "\"attempt\":2,\"started_ns\":0,"
+				 "\"lane\":-1}]"),
+		   PT_ECORRUPT, "results[0]: 'lane' out of range");
+	expect_bad(HDR("1") "{\"jobs\":[],\"desired\":[],\"results\":[],"
+			    "\"resources\":[],\"handles\":[{\"job\":\"j\","
+			    "\"attempt\":1}]}\n",
+		   PT_ECORRUPT, "handles[0]: missing string 'handle'");
+}
+
 PT_TEST(not_gzip_and_trailing_garbage)
 {
 	struct pt_envelope *e = NULL;
