@@ -4,8 +4,8 @@
 # chromium: the HTML report is loaded in a real headless browser by the tests.
 set -eu
 pkgs="meson ninja-build pkg-config gcc make libsqlite3-dev libjansson-dev
-libmsgpack-dev zlib1g-dev libpcre2-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
-libxml2-utils perl chromium curl python3 binutils"
+libmsgpack-dev zlib1g-dev liblzma-dev libpcre2-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
+libxml2-utils perl chromium curl python3 binutils slurm-wlm munge"
 [ "${PROCTOR_BENCH_DEPS:-0}" = 1 ] && pkgs="$pkgs parallel valgrind"
 missing=""
 for p in $pkgs; do

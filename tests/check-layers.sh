@@ -1,6 +1,6 @@
 #!/bin/sh
 # The layering of src/ (docs/architecture.md): base <- os <- {unit, store,
-# cassette, lockstep, mux} <- session <- runner <- run <- tool.
+# cassette, lockstep, mux} <- session <- runner <- slurm <- run <- tool.
 #
 # 1. Includes: a module includes no header of a module above it. Public
 #    headers (<proctor/...>) are open to everyone; the tool may include
@@ -26,7 +26,8 @@ function allowed(m) {
 		return " base os " m " ";
 	if (m == "session") return " base os unit store session ";
 	if (m == "runner") return " base os unit store session mux cassette runner ";
-	if (m == "run") return " base os unit store session runner run ";
+	if (m == "slurm") return " base os unit store session runner slurm ";
+	if (m == "run") return " base os unit store session runner slurm run ";
 	return " ";
 }
 {

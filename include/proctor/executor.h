@@ -78,6 +78,8 @@ struct pt_exec_iolog_ops {
 	void *ctx;
 };
 
+struct pt_run_as;
+
 /* A job to execute. Strings and arrays are borrowed until it completes. */
 struct pt_exec_spec {
 	const struct pt_job *job; /* command, shell, environ, locks, flags */
@@ -91,6 +93,10 @@ struct pt_exec_spec {
 	uint64_t order;		  /* run-list position: tie-break */
 	double estimate;	  /* expected seconds; < 0 unknown */
 	void *udata;		  /* returned with the completion */
+	/* Another user to run the job as (<proctor/runner.h>); NULL: the
+	 * executor's own. An executor that cannot switch users refuses a
+	 * spec with one (-ENOTSUP). */
+	const struct pt_run_as *run_as;
 };
 
 /* How a job ended. Strings are valid until the next step()/release(). */

@@ -11,6 +11,9 @@
 #if __has_include(<proctor/unit.h>)
 # include <proctor/unit.h>
 #endif
+#if __has_include(<proctor/launcher.h>)
+# include <proctor/launcher.h>
+#endif
 #if __has_include(<proctor/session.h>)
 # include <proctor/session.h>
 #endif
@@ -22,6 +25,12 @@
 #endif
 #if __has_include(<proctor/executor.h>)
 # include <proctor/executor.h>
+#endif
+#if __has_include(<proctor/submission.h>)
+# include <proctor/submission.h>
+#endif
+#if __has_include(<proctor/slurm.h>)
+# include <proctor/slurm.h>
 #endif
 #if __has_include(<proctor/report.h>)
 # include <proctor/report.h>

@@ -79,6 +79,26 @@ struct pt_run_options {
 	const char *manifest;
 	const struct pt_executor_ops *executor; /* NULL: pt_executor_local() */
 	const char *const *executor_options; /* NULL-terminated; may be NULL */
+	/*
+	 * Checkbox (docs/checkbox.md). As root, jobs without `user: root`
+	 * run as normal_user (NULL: none; a user that does not exist is
+	 * PT_RUN_MSG_USAGE and no session is made). job_env: "NAME=value"
+	 * set for every job whose environment lacks NAME (a launcher's
+	 * [environment]; NULL-terminated, may be NULL). launcher_text: the
+	 * launcher of the session, kept with it for its submission. With
+	 * jobs 0, a run of Checkbox providers is serial (-j1), any other
+	 * runs one job per CPU. Kept by resume.
+	 */
+	const char *normal_user;
+	const char *const *job_env;
+	const char *launcher_text;
+	/*
+	 * Manifest answers "ID=VALUE" (a launcher's [manifest]), set after
+	 * the manifest file's (pt_manifest_set: true/yes/on, false/no/off or
+	 * a number); a bad value is PT_RUN_MSG_USAGE. NULL-terminated, may
+	 * be NULL. Kept by resume.
+	 */
+	const char *const *manifest_answers;
 };
 
 /* Zeroes o, then ports = -1. */
@@ -228,6 +248,15 @@ PT_API struct pt_store *pt_run_store(const struct pt_run *run);
 /* A report of the session (free with pt_free). */
 PT_API int pt_run_report(const struct pt_run *run, enum pt_report_format f,
 			 char **ret, size_t *ret_len);
+
+/*
+ * Checkbox's submission artefacts of the session (proctor/submission.h):
+ * kind "tar" writes the tarball to path (atomically); "json", "junit"
+ * and "html" render the document into *ret (free with pt_free()), path
+ * unused. 0, -EINVAL (unknown kind) or an error of reading or writing.
+ */
+PT_API int pt_run_submission(const struct pt_run *run, const char *kind,
+			     const char *path, char **ret, size_t *ret_len);
 
 PT_API struct pt_run *pt_run_free(struct pt_run *run);
 

@@ -130,6 +130,92 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
  */
 PT_API struct pt_runner *pt_runner_free(struct pt_runner *r);
 
+/*
+ * Running a job as another user (the job's `user:` field and the normal
+ * user, pt_users_run_as()). From root to another user: the command runs
+ * under `setpriv --reuid --regid --init-groups` with HOME, USER and
+ * LOGNAME of that user, and the job's temporary directory is given to
+ * it. From a normal user to root: `sudo -n -u root -- env NAME=value...
+ * <shell> -c <command>` with the job's environment (sudo resets its
+ * own; HOME, USER, LOGNAME, SHELL and MAIL are sudo's). refused: the job
+ * does not start and fails with this message (sudo -n is not allowed).
+ */
+struct pt_run_as {
+	const char *user; /* user name */
+	unsigned uid, gid;
+	const char *home;
+	bool sudo;	     /* through sudo -n; else setpriv */
+	const char *refused; /* non-NULL: fail with this, do not start */
+};
+
+/*
+ * Who runs each job. normal_user (NULL or "": none) is the user of jobs
+ * without `user:` when proctor runs as root (--normal-user, default
+ * $SUDO_USER). Fails with PT_ENOTFOUND when that user does not exist
+ * (*ret_error, if not NULL, gets a static message).
+ */
+struct pt_users;
+
+PT_API int pt_users_new(const char *normal_user, struct pt_users **ret,
+			const char **ret_error);
+PT_API struct pt_users *pt_users_free(struct pt_users *u);
+/*
+ * How job runs: *ret NULL (as this process: the target, job->user or
+ * else the normal user, is none or this process's user) or an entry
+ * owned by u. The first job that needs sudo checks once whether
+ * `sudo -n true` works; if not, the entries that need it carry a
+ * refusal. 0 or -ENOMEM.
+ */
+PT_API int pt_users_run_as(struct pt_users *u, const struct pt_job *job,
+			   const struct pt_run_as **ret);
+/* The NORMAL_USER of jobs: the normal user, else this process's user. */
+PT_API const char *pt_users_normal(const struct pt_users *u);
+/*
+ * Whether jobs run as a normal user other than this process's (root with
+ * a normal user): what they share must then be reachable by that user.
+ */
+PT_API bool pt_users_switch(const struct pt_users *u);
+
+/*
+ * The provider environment of Checkbox jobs (docs/runner.md): per job,
+ * "NAME=value" entries for pt_run_request.env.
+ *  - PATH: the nest, a directory of symlinks to the executables of every
+ *    provider of the job's namespace (first name wins), then $PATH;
+ *    unchanged when no provider has that namespace.
+ *  - PLAINBOX_SESSION_SHARE: session_share: made with mode 0777, or
+ *    used if it is a directory of this user (anything else there, a
+ *    symlink say, is -EPERM); its parent must exist.
+ *  - from the job's provider (pt_units_job_provider), when known:
+ *    PLAINBOX_PROVIDER_DATA, PLAINBOX_PROVIDER_UNITS, CHECKBOX_SHARE (its
+ *    location), and unless the job has reset-locale, TEXTDOMAIN and
+ *    PLAINBOX_PROVIDER_GETTEXT_DOMAIN, TEXTDOMAINDIR and
+ *    PLAINBOX_PROVIDER_LOCALE_DIR; a directory that does not exist is not
+ *    set.
+ *  - NORMAL_USER (when given), SYSTEMD_IGNORE_CHROOT=1.
+ *  - launcher_env ("NAME=value", a launcher's [environment]) for the
+ *    names neither the process environment nor the above set.
+ * Everything else (PYTHONPATH, CHECKBOX_RUNTIME, ...) passes from the
+ * environment as the user gives it.
+ */
+struct pt_jobenv;
+
+struct pt_jobenv_config {
+	const struct pt_units *units;	 /* borrowed for the jobenv's life */
+	const char *session_share;	 /* PLAINBOX_SESSION_SHARE */
+	const char *const *launcher_env; /* NULL-terminated; may be NULL */
+	const char *normal_user;	 /* NORMAL_USER; NULL: not set */
+};
+
+/* -EINVAL (no share, a launcher entry without '='), -errno, -ENOMEM. */
+PT_API int pt_jobenv_new(const struct pt_jobenv_config *c,
+			 struct pt_jobenv **ret);
+/* Removes the nests. NULL-safe. */
+PT_API struct pt_jobenv *pt_jobenv_free(struct pt_jobenv *e);
+/* The entries for job (NULL-terminated, owned by e; stable until free). */
+PT_API int pt_jobenv_get(struct pt_jobenv *e, const struct pt_job *job,
+			 const char *const **ret);
+PT_API const char *pt_jobenv_share(const struct pt_jobenv *e);
+
 /* A job to run. */
 struct pt_run_request {
 	const struct pt_job *job; /* borrowed until its completion is
@@ -142,6 +228,13 @@ struct pt_run_request {
 	const char *io_log;	  /* io log path; NULL: derived from
 				     io_log_dir, the job id and attempt */
 	void *udata;		  /* returned with the completion */
+	/* "NAME=value" for this job only, replacing the same names of the
+	 * runner's environment (the provider environment, pt_jobenv_get);
+	 * NULL-terminated; NULL: none. Borrowed until the completion. */
+	const char *const *env;
+	/* Another user to run the command as; NULL: the runner's own.
+	 * Borrowed until the completion. */
+	const struct pt_run_as *run_as;
 };
 
 /*

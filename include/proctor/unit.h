@@ -442,6 +442,65 @@ PT_API const char *pt_template_format(struct pt_units *u, const char *text,
 				      const struct pt_rfc822_record *params,
 				      unsigned index, const char **ret_error);
 /* ------------------------------------------------------------------ */
+/* Providers                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A provider the loader met: a directory with units/ or jobs/ (its
+ * manage.py gives name, namespace and gettext domain), or a definition
+ * file "*.provider" (INI, section [PlainBox Provider]: name, namespace,
+ * version, gettext_domain, location, units_dir, jobs_dir, data_dir,
+ * bin_dir, locale_dir, relocatable). Directories are absolute; one that
+ * does not exist is NULL (as PlainBox's effective_*_dir). Owned by the
+ * struct pt_units.
+ */
+struct pt_provider {
+	const char *name;	    /* as written; NULL when manage.py has none */
+	const char *ns;		    /* namespace, "" when none */
+	const char *version;	    /* NULL when not given */
+	const char *gettext_domain; /* NULL when not given */
+	const char *base_dir;	    /* location (CHECKBOX_SHARE); NULL */
+	const char *units_dir;
+	const char *jobs_dir;
+	const char *data_dir;
+	const char *bin_dir;
+	const char *locale_dir; /* locale/, else build/mo/ */
+	const char *definition; /* the .provider file; NULL for a directory */
+	bool manage_py;		/* the directory has a manage.py */
+};
+
+/* Providers in load order (a directory loaded twice counts once). */
+PT_API size_t pt_units_provider_count(const struct pt_units *u);
+PT_API const struct pt_provider *pt_units_provider(const struct pt_units *u,
+						   size_t i);
+/*
+ * The provider whose units_dir or jobs_dir holds the job's file (jobs
+ * generated from a template: the template's); NULL when none.
+ */
+PT_API const struct pt_provider *
+pt_units_job_provider(const struct pt_units *u, const struct pt_job *job);
+
+/*
+ * Whether u holds Checkbox providers (a provider with a manage.py, or
+ * one from a .provider file): their jobs were written to run one at a
+ * time, so a run of them is serial unless asked otherwise.
+ */
+PT_API bool pt_units_have_checkbox_providers(const struct pt_units *u);
+
+/*
+ * The directories PlainBox searches for *.provider files: the entries of
+ * providerpath (the value of $PROVIDERPATH, ':'-separated, empty entries
+ * skipped) when it is not NULL; else /usr/local/share/plainbox-providers-1,
+ * /usr/share/plainbox-providers-1, $XDG_DATA_HOME/plainbox-providers-1
+ * (xdg_data_home NULL or "": home + "/.local/share") and
+ * /var/tmp/checkbox-providers-develop. *ret is one heap block (free with
+ * pt_free()) holding *ret_n strings and a NULL. 0 or -ENOMEM.
+ */
+PT_API int pt_providerpath_dirs(const char *providerpath,
+				const char *xdg_data_home, const char *home,
+				char ***ret, size_t *ret_n);
+
+/* ------------------------------------------------------------------ */
 /* Manifest (manifest entry units, the manifest resource)              */
 /* ------------------------------------------------------------------ */
 

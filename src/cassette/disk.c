@@ -614,8 +614,10 @@ int pt__disk_append(struct pt_cassette *c, json_t *ia, struct pt_diags *diags)
 	int lfd, cfd = -1, r;
 
 	r = lock_file(c, &lfd);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(ia); /* taken, whatever happens */
 		return r;
+	}
 	r = sync_locked(c, lfd, &cfd, diags);
 	if (r == 0 && c->e.n >= c->o.max_interactions)
 		r = too_big(c, diags, "interactions", c->o.max_interactions);

@@ -198,3 +198,15 @@ int pt__rm_rf(const char *path)
 {
 	return rm_at(AT_FDCWD, path);
 }
+
+int pt__open_excl(const char *path, unsigned mode)
+{
+	int fd;
+
+	do
+		fd = open(path,
+			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  (mode_t)mode);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
+}

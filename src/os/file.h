@@ -32,4 +32,10 @@ int pt__mkdir_p(const char *path, mode_t mode);
 /* rm -rf; 0 when path does not exist. Does not follow symlinks. */
 int pt__rm_rf(const char *path);
 
+/*
+ * Creates path exclusively for writing (O_EXCL: -EEXIST when it is there,
+ * a planted symlink included; close-on-exec) with mode; the fd or -errno.
+ */
+int pt__open_excl(const char *path, unsigned mode);
+
 #endif

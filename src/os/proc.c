@@ -281,6 +281,164 @@ const char *pt__proc_status_str(int status, char *buf, size_t size)
 	return buf;
 }
 
+struct capture_stream {
+	int fd;
+	char *buf;
+	size_t len, cap;
+	bool truncated;
+};
+
+static int capture_read(struct capture_stream *c, size_t limit)
+{
+	char tmp[4096];
+	ssize_t n;
+
+	do
+		n = read(c->fd, tmp, sizeof(tmp));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN ? 1 : -errno;
+	if (n == 0)
+		return 0;
+	if (c->len + (size_t)n > limit) {
+		c->truncated = true;
+		n = (ssize_t)(limit - c->len);
+	}
+	if (c->len + (size_t)n + 1 > c->cap) {
+		size_t cap = c->cap ? c->cap : 256;
+		char *p;
+
+		while (cap < c->len + (size_t)n + 1)
+			cap *= 2;
+		p = pt__realloc(c->buf, cap);
+		if (!p)
+			return -ENOMEM;
+		c->buf = p;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, tmp, (size_t)n);
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	return 1;
+}
+
+int pt__run_capture(const char *const *argv, const char *const *envp,
+		    size_t limit, int timeout_ms, int *ret_status,
+		    char **ret_out, char **ret_err, bool *ret_truncated)
+{
+	struct capture_stream cs[2] = { { .fd = -1 }, { .fd = -1 } };
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+	int64_t deadline =
+		timeout_ms < 0 ? -1
+			       : pt__now_ns() + (int64_t)timeout_ms * 1000000;
+	pid_t pid = -1;
+	int pidfd = -1, status = 0, r;
+
+	r = pt__pipe(po, O_NONBLOCK);
+	if (r == 0)
+		r = pt__pipe(pe, O_NONBLOCK);
+	if (r < 0)
+		goto out;
+	/* the child's ends block: a program may not expect O_NONBLOCK */
+	r = pt__fd_set_nonblock(po[1], false);
+	if (r == 0)
+		r = pt__fd_set_nonblock(pe[1], false);
+	if (r < 0)
+		goto out;
+	{
+		struct pt_spawn sp = { .argv = argv,
+				       .envp = envp,
+				       .fd_in = -1,
+				       .fd_out = po[1],
+				       .fd_err = pe[1],
+				       .search = true,
+				       .close_fds = true };
+		r = pt__spawn(&sp, &pid, &pidfd);
+	}
+	po[1] = pt__close(po[1]);
+	pe[1] = pt__close(pe[1]);
+	if (r < 0)
+		goto out;
+	cs[0].fd = po[0];
+	cs[1].fd = pe[0];
+	while (cs[0].fd >= 0 || cs[1].fd >= 0) {
+		struct pollfd p[2];
+		int n = 0, wait_ms = -1, k;
+
+		for (int i = 0; i < 2; i++) {
+			if (cs[i].fd >= 0)
+				p[n++] = (struct pollfd){ .fd = cs[i].fd,
+							  .events = POLLIN };
+		}
+		if (deadline >= 0) {
+			int64_t left = deadline - pt__now_ns();
+			if (left <= 0) {
+				r = -ETIMEDOUT;
+				break;
+			}
+			wait_ms = (int)((left + 999999) / 1000000);
+		}
+		k = poll(p, (nfds_t)n, wait_ms);
+		if (k < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		for (int i = 0, j = 0; k > 0 && i < 2; i++) {
+			if (cs[i].fd < 0)
+				continue;
+			if (p[j++].revents) {
+				int e = capture_read(&cs[i], limit);
+				if (e < 0) {
+					r = e;
+					break;
+				}
+				if (e == 0)
+					cs[i].fd = -1; /* closed below */
+			}
+		}
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		(void)pt__proc_wait(pid, pidfd, -1, NULL);
+		goto out;
+	}
+	r = pt__proc_wait(
+		pid, pidfd,
+		deadline < 0 ? -1
+			     : (int)((deadline - pt__now_ns()) / 1000000 + 1),
+		&status);
+	if (r == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		(void)pt__proc_wait(pid, pidfd, -1, NULL);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (!cs[0].buf && !(cs[0].buf = pt__strdup("")))
+		r = -ENOMEM;
+	if (!cs[1].buf && !(cs[1].buf = pt__strdup("")))
+		r = -ENOMEM;
+	if (r < 0)
+		goto out;
+	*ret_status = status;
+	*ret_out = cs[0].buf;
+	*ret_err = cs[1].buf;
+	if (ret_truncated)
+		*ret_truncated = cs[0].truncated || cs[1].truncated;
+	cs[0].buf = cs[1].buf = NULL;
+out:
+	pt__close(po[0]);
+	pt__close(po[1]);
+	pt__close(pe[0]);
+	pt__close(pe[1]);
+	pt__close(pidfd);
+	pt__free(cs[0].buf);
+	pt__free(cs[1].buf);
+	return r;
+}
+
 pid_t pt__getpid(void)
 {
 	return getpid();

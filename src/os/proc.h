@@ -71,6 +71,20 @@ int pt__proc_kill_group(pid_t pgid, int sig);
 /* "exit 3", "signal 9 (Killed)"-style text of a wait status into buf. */
 const char *pt__proc_status_str(int status, char *buf, size_t size);
 
+/*
+ * Runs a program to its end and captures what it prints (a cluster
+ * client: sbatch, squeue, scancel). stdin is /dev/null, every other fd is
+ * closed in the child. Each stream keeps at most `limit` bytes (the rest
+ * is read and dropped; *ret_truncated says so) and is NUL-terminated.
+ * After timeout_ms (-1: none) the child gets SIGKILL and the call fails
+ * with -ETIMEDOUT. On success (0) *ret_out and *ret_err are heap strings
+ * (pt__free) and *ret_status the wait status; -errno otherwise (ENOENT:
+ * no such program in PATH).
+ */
+int pt__run_capture(const char *const *argv, const char *const *envp,
+		    size_t limit, int timeout_ms, int *ret_status,
+		    char **ret_out, char **ret_err, bool *ret_truncated);
+
 /* This process's id and effective user id. */
 pid_t pt__getpid(void);
 uid_t pt__geteuid(void);

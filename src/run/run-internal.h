@@ -47,8 +47,14 @@ struct pt__recset {
 struct pt_run {
 	struct pt_run_options o; /* strings point into the fields below */
 	struct pt__strv paths, include, exclude, exec_opts;
+	bool xo_given; /* the caller chose the executor */
 	char *plan, *ns, *repo, *no_operator, *manifest_path;
 	struct pt_manifest *manifest; /* the answers (NULL: none given) */
+	/* Checkbox: who runs each job, the provider environment. */
+	char *normal_user, *launcher;
+	struct pt__strv job_env, manifest_answers;
+	struct pt_users *users;
+	struct pt_jobenv *jenv;
 	struct pt_run_events ev;
 	struct pt_units *u;
 	struct pt_diags *diags;
@@ -104,6 +110,9 @@ int pt__run_load_units(struct pt_run *run);
 int pt__run_make_session(struct pt_run *run);
 int pt__run_grow_js(struct pt_run *run);
 bool pt__run_is_fail(enum pt_outcome o);
+
+/* Sets up users and the provider environment (sess_dir known). */
+int pt__run_checkbox_setup(struct pt_run *run);
 
 /* session.c */
 char *pt__run_abs_path(const struct pt_run *run, const char *rel);

@@ -282,12 +282,11 @@ static int select_desired(struct pt_run *c, struct pt__strv *desired,
 		for (size_t i = 0; i < sel->bootstrap.n && !r; i++)
 			r = pt__strv_add(desired, sel->bootstrap.v[i]);
 		for (size_t i = 0; i < sel->desired.n && !r; i++) {
-			const char *id = sel->desired.v[i];
-
 			/* asks questions; checkbox-cli leaves it out too */
-			if (strcmp(id,
-				   "com.canonical.plainbox::collect-manifest"))
-				r = filter(c, id, desired, rejected);
+			if (!strcmp(sel->desired.v[i],
+				    "com.canonical.plainbox::collect-manifest"))
+				continue;
+			r = filter(c, sel->desired.v[i], desired, rejected);
 		}
 		for (size_t i = 0; i < sel->mandatory.n && !r; i++)
 			r = pt__strv_add(mandatory, sel->mandatory.v[i]);
@@ -631,7 +630,17 @@ static int submit(struct pt_run *c, size_t k, unsigned attempt)
 		.attempt = attempt,
 		.udata = (void *)(uintptr_t)k,
 	};
-	int r = c->xo->start(c->ex, &q);
+	int r = 0;
+
+	/* The provider environment and the user (docs/runner.md). */
+	if (c->jenv)
+		r = pt_jobenv_get(c->jenv, j, &q.env);
+	/* only the local runner switches users; a cluster job runs as
+	 * its submitter (docs/run.md) */
+	if (r == 0 && c->users && c->xo == pt_executor_local())
+		r = pt_users_run_as(c->users, j, &q.run_as);
+	if (r == 0)
+		r = c->xo->start(c->ex, &q);
 
 	if (r == 0) {
 		c->js[k].submitted = true;
@@ -711,7 +720,10 @@ static int schedule(struct pt_run *c)
 		if (!c->o.shuffle)
 			js->order = i + 1;
 		if (pt_session_can_start(c->s, k)) {
-			if (is_manual(j) && !can_ask(c)) {
+			/* Without an operator, a user-verify job runs and
+			 * stays undecided: checkbox-cli's silent mode. */
+			if (is_manual(j) && !can_ask(c) &&
+			    j->plugin != PT_PLUGIN_USER_VERIFY) {
 				char why[128];
 				struct pt_result res = {
 					.outcome = PT_OUTCOME_SKIP,
@@ -839,6 +851,18 @@ static int on_done(struct pt_run *c, const struct pt_exec_done *d)
 		pt__free(path);
 	} else if (needs_verdict(j) && can_ask(c)) {
 		verdict(c, j, &d->result, &res, comment, sizeof(comment));
+	} else if (j->plugin == PT_PLUGIN_USER_VERIFY &&
+		   res.outcome != PT_OUTCOME_TIMEOUT &&
+		   res.outcome != PT_OUTCOME_CRASH) {
+		/* checkbox-cli's silent mode: the operator decides, and
+		 * there is none */
+		snprintf(comment, sizeof(comment),
+			 "needs an operator to decide (%s); its command ended "
+			 "with exit code %d",
+			 c->o.no_operator ? c->o.no_operator : "no operator",
+			 res.return_code);
+		res.outcome = PT_OUTCOME_UNDECIDED;
+		res.comments = comment;
 	}
 	/* --repeat / --until-fail, then --retries */
 	js->runs++;
@@ -1085,6 +1109,34 @@ static int make_executor(struct pt_run *c)
 	cfg.options = c->exec_opts.n ? strv_v(&c->exec_opts) : NULL;
 	if (c->st)
 		host.iolog = &ops; /* copied by bind */
+	/* a persistent executor keeps its files in the session */
+	if (c->st && (c->xo->flags & PT_EXEC_PERSISTENT)) {
+		struct pt__strv o = { 0 };
+		char *dir = NULL;
+		bool has_dir = false;
+		int r = 0;
+
+		for (size_t i = 0; i < c->exec_opts.n; i++) {
+			has_dir |= !strncmp(c->exec_opts.v[i], "dir=", 4);
+			r = r ? r : pt__strv_add(&o, c->exec_opts.v[i]);
+		}
+		if (!has_dir && r == 0) {
+			dir = pt__malloc(strlen(pt_store_dir(c->st)) + 16);
+			if (!dir)
+				r = -ENOMEM;
+			else {
+				snprintf(dir, strlen(pt_store_dir(c->st)) + 16,
+					 "dir=%s/executor", pt_store_dir(c->st));
+				r = pt__strv_add(&o, dir);
+			}
+		}
+		cfg.options = o.n ? strv_v(&o) : NULL;
+		if (r == 0)
+			r = c->xo->bind(&cfg, &host, &c->ex);
+		pt__free(dir);
+		pt__strv_free(&o);
+		return r;
+	}
 	return c->xo->bind(&cfg, &host, &c->ex);
 }
 
@@ -1251,21 +1303,36 @@ int pt__run_set_options(struct pt_run *run, const struct pt_run_options *o)
 	    (r = dup_opt(&run->ns, o->ns)) ||
 	    (r = dup_opt(&run->repo, o->repo)) ||
 	    (r = dup_opt(&run->no_operator, o->no_operator)) ||
+	    (r = dup_opt(&run->normal_user, o->normal_user)) ||
+	    (r = dup_opt(&run->launcher, o->launcher_text)) ||
 	    (r = dup_opt(&run->manifest_path, o->manifest)) ||
 	    (r = copy_strv(&run->paths, o->paths, o->n_paths)) ||
 	    (r = copy_strv(&run->include, o->include, o->n_include)) ||
 	    (r = copy_strv(&run->exclude, o->exclude, o->n_exclude)) ||
 	    (r = copy_strv(&run->exec_opts, o->executor_options, nx)))
 		return r;
+	for (size_t i = 0; o->job_env && o->job_env[i]; i++)
+		if ((r = pt__strv_add(&run->job_env, o->job_env[i])) < 0)
+			return r;
+	for (size_t i = 0; o->manifest_answers && o->manifest_answers[i]; i++)
+		if ((r = pt__strv_add(&run->manifest_answers,
+				      o->manifest_answers[i])) < 0)
+			return r;
 	run->o.plan = run->plan;
 	run->o.ns = run->ns;
 	run->o.repo = run->repo;
 	run->o.no_operator = run->no_operator;
+	run->o.normal_user = run->normal_user;
+	run->o.launcher_text = run->launcher;
+	run->o.job_env = run->job_env.n ? strv_v(&run->job_env) : NULL;
+	run->o.manifest_answers =
+		run->manifest_answers.n ? strv_v(&run->manifest_answers) : NULL;
 	run->o.manifest = run->manifest_path;
 	run->o.paths = strv_v(&run->paths);
 	run->o.include = strv_v(&run->include);
 	run->o.exclude = strv_v(&run->exclude);
 	run->o.executor_options = strv_v(&run->exec_opts);
+	run->xo_given = o->executor != NULL;
 	run->xo = o->executor ? o->executor : pt_executor_local();
 	run->o.executor = run->xo;
 	return 0;
@@ -1282,13 +1349,30 @@ int pt__run_load_units(struct pt_run *c)
 	r = pt_units_load_paths(c->u, c->paths.n, strv_v(&c->paths),
 				c->o.ns ? &lo : NULL, c->diags);
 	pt__run_diags(c, 0);
-	if (r >= 0 && c->o.manifest) {
+	if (r >= 0 && (c->o.manifest || c->manifest_answers.n)) {
 		size_t nd = pt_diags_count(c->diags);
 
 		r = pt_manifest_new(&c->manifest);
-		if (r == 0)
+		if (r == 0 && c->o.manifest)
 			r = pt_manifest_load(c->manifest, c->o.manifest,
 					     c->diags);
+		/* a launcher's answers, over the file's */
+		for (size_t i = 0; r >= 0 && i < c->manifest_answers.n; i++) {
+			char *kv = c->manifest_answers.v[i];
+			char *eq = strchr(kv, '=');
+			if (!eq)
+				continue;
+			*eq = '\0';
+			r = pt_manifest_set(c->manifest, kv, eq + 1);
+			if (r < 0 && r != -ENOMEM)
+				pt__run_msg(c, PT_RUN_MSG_USAGE,
+					    "manifest answer %s: '%s' is not "
+					    "true, false or a number",
+					    kv, eq + 1);
+			*eq = '=';
+			if (r < 0)
+				return r;
+		}
 		if (r < 0 && r != -ENOMEM) {
 			/* the diagnostic names the file and the problem */
 			const struct pt_diag *g =
@@ -1386,7 +1470,9 @@ static int create_store(struct pt_run *c)
 	size_t np = 0;
 	int r;
 
-	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude + 9,
+	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude +
+				  c->job_env.n + c->manifest_answers.n +
+				  c->exec_opts.n + 12,
 			  sizeof(*plan));
 	if (!plan || pt_diags_new(&sd) < 0) {
 		pt__free(plan);
@@ -1404,6 +1490,17 @@ static int create_store(struct pt_run *c)
 		plan[np++] = (struct pt_store_kv){ "include", o->include[i] };
 	for (size_t i = 0; i < o->n_exclude; i++)
 		plan[np++] = (struct pt_store_kv){ "exclude", o->exclude[i] };
+	if (o->normal_user)
+		plan[np++] =
+			(struct pt_store_kv){ "normal-user", o->normal_user };
+	for (size_t i = 0; i < c->job_env.n; i++)
+		plan[np++] = (struct pt_store_kv){ "job-env", c->job_env.v[i] };
+	for (size_t i = 0; i < c->manifest_answers.n; i++)
+		plan[np++] = (struct pt_store_kv){ "manifest-answer",
+						   c->manifest_answers.v[i] };
+	if (o->launcher_text)
+		plan[np++] =
+			(struct pt_store_kv){ "launcher", o->launcher_text };
 	snprintf(seedbuf, sizeof(seedbuf), "%llu", (unsigned long long)o->seed);
 	snprintf(jobsbuf, sizeof(jobsbuf), "%u", o->jobs);
 	snprintf(tbuf, sizeof(tbuf), "%g", o->timeout);
@@ -1414,6 +1511,11 @@ static int create_store(struct pt_run *c)
 	plan[np++] = (struct pt_store_kv){ "retries", rbuf };
 	snprintf(pbuf, sizeof(pbuf), "%d", o->ports);
 	plan[np++] = (struct pt_store_kv){ "ports", pbuf };
+	/* resume uses the same executor (a persistent one re-attaches) */
+	plan[np++] = (struct pt_store_kv){ "executor", c->xo->name };
+	for (size_t i = 0; i < c->exec_opts.n; i++)
+		plan[np++] = (struct pt_store_kv){ "executor-option",
+						   c->exec_opts.v[i] };
 	meta.title = o->plan;
 	meta.plan = plan;
 	meta.n_plan = np;
@@ -1425,6 +1527,63 @@ static int create_store(struct pt_run *c)
 		storage(c, r, sd);
 	pt__free(plan);
 	pt_diags_free(sd);
+	return r;
+}
+
+/* Who runs each job; a normal user that does not exist is refused. */
+static int make_users(struct pt_run *c)
+{
+	const char *why = NULL;
+	int r;
+
+	if (c->users)
+		return 0;
+	r = pt_users_new(c->o.normal_user, &c->users, &why);
+	if (r < 0)
+		pt__run_msg(c,
+			    r == -ENOMEM ? PT_RUN_MSG_ERROR : PT_RUN_MSG_USAGE,
+			    "normal user '%s': %s",
+			    c->o.normal_user ? c->o.normal_user : "",
+			    why ? why : pt_strerror(r));
+	return r;
+}
+
+int pt__run_checkbox_setup(struct pt_run *c)
+{
+	struct pt_jobenv_config jc = { 0 };
+	char *share;
+	int r;
+
+	if ((r = make_users(c)) < 0)
+		return r;
+	/*
+	 * The session's directory, unless jobs run as a normal user who
+	 * cannot reach it (the repository of root is under /root): then
+	 * /var/tmp, which survives a reboot as the session does.
+	 */
+	if (pt_users_switch(c->users)) {
+		struct pt_buf b = PT_BUF_INIT;
+		share = pt__buf_addf(&b, "/var/tmp/proctor-share-%s",
+				     pt_store_id(c->st)) < 0
+				? NULL
+				: pt__buf_detach(&b, NULL);
+		pt__buf_release(&b);
+	} else {
+		share = pt__run_abs_path(c, "session-share");
+	}
+	if (!share)
+		return -ENOMEM;
+	jc.units = c->u;
+	jc.session_share = share;
+	jc.launcher_env = c->o.job_env;
+	jc.normal_user = pt_users_normal(c->users);
+	r = pt_jobenv_new(&jc, &c->jenv);
+	if (r < 0)
+		pt__run_msg(
+			c, r == -ENOMEM ? PT_RUN_MSG_ERROR : PT_RUN_MSG_STORAGE,
+			"cannot make the session share %s: %s", share,
+			pt_strerror(r));
+	pt__free(share);
 	return r;
 }
 
@@ -1441,8 +1600,6 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 		return -ENOMEM;
 	if ((r = pt__run_set_options(c, o)) < 0)
 		goto fail;
-	if (!c->o.jobs)
-		c->o.jobs = pt__cpu_count();
 	if ((r = pt__run_prepare(c)) < 0)
 		goto fail;
 	if ((r = pt__run_load_units(c)) < 0) {
@@ -1450,6 +1607,13 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 			pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}
+	/* Checkbox providers' jobs were written to run one at a time. */
+	if (!c->o.jobs)
+		c->o.jobs = pt_units_have_checkbox_providers(c->u)
+				    ? 1
+				    : pt__cpu_count();
+	if ((r = make_users(c)) < 0)
+		goto fail;
 	if (o->plan) {
 		/* a partial id names the plan when only one plan has it */
 		const struct pt_unit *tp = pt_units_find_plan(c->u, o->plan);
@@ -1475,6 +1639,8 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 		r = -ENOMEM;
 		goto fail;
 	}
+	if ((r = pt__run_checkbox_setup(c)) < 0)
+		goto fail;
 	if ((r = pt__run_put_jobs(c, 0)) < 0 || (r = resolve(c)) < 0) {
 		storage(c, r, NULL);
 		goto fail;
@@ -1559,6 +1725,12 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__free(c->ns);
 	pt__free(c->repo);
 	pt__free(c->no_operator);
+	pt__free(c->normal_user);
+	pt__free(c->launcher);
+	pt__strv_free(&c->job_env);
+	pt__strv_free(&c->manifest_answers);
+	pt_jobenv_free(c->jenv);
+	pt_users_free(c->users);
 	pt__free(c);
 	return NULL;
 }

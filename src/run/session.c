@@ -6,7 +6,12 @@
  */
 #include "run/run-internal.h"
 
+#include <proctor/slurm.h>
+
 #include "base/buf.h"
+#include "os/clock.h"
+
+#include <proctor/submission.h>
 
 /* ---- paths and resource records */
 
@@ -288,6 +293,20 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 	if (r == 0 && (v = plan_get(st, "namespace")) &&
 	    !(c->ns = pt__strdup(v)))
 		r = -ENOMEM;
+	if (r == 0 && !c->normal_user && (v = plan_get(st, "normal-user")) &&
+	    !(c->normal_user = pt__strdup(v)))
+		r = -ENOMEM;
+	if (r == 0 && !c->launcher && (v = plan_get(st, "launcher")) &&
+	    !(c->launcher = pt__strdup(v)))
+		r = -ENOMEM;
+	for (size_t i = 0; i < st->meta.n_plan && r == 0 && !c->o.job_env; i++)
+		if (!strcmp(st->meta.plan[i].key, "job-env"))
+			r = pt__strv_add(&c->job_env, st->meta.plan[i].value);
+	for (size_t i = 0;
+	     i < st->meta.n_plan && r == 0 && !c->o.manifest_answers; i++)
+		if (!strcmp(st->meta.plan[i].key, "manifest-answer"))
+			r = pt__strv_add(&c->manifest_answers,
+					 st->meta.plan[i].value);
 	if (r == 0 && (v = plan_get(st, "manifest")) &&
 	    !(c->manifest_path = pt__strdup(v)))
 		r = -ENOMEM;
@@ -295,6 +314,13 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 		return r;
 	c->o.plan = c->plan;
 	c->o.ns = c->ns;
+	c->o.normal_user = c->normal_user;
+	c->o.launcher_text = c->launcher;
+	c->o.job_env = c->job_env.n ? (const char *const *)c->job_env.v : NULL;
+	c->o.manifest_answers =
+		c->manifest_answers.n
+			? (const char *const *)c->manifest_answers.v
+			: NULL;
 	c->o.manifest = c->manifest_path;
 	c->o.paths = (const char *const *)c->paths.v;
 	c->o.n_paths = c->paths.n;
@@ -312,6 +338,32 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 		c->o.timeout = strtod(v, NULL);
 	if (!c->o.retries && (v = plan_get(st, "retries")))
 		c->o.retries = (unsigned)strtoul(v, NULL, 10);
+	if (!c->xo_given && (v = plan_get(st, "executor"))) {
+		/* the executor the session ran with, and its options */
+		if (!strcmp(v, "slurm"))
+			c->xo = pt_executor_slurm();
+		else if (!strcmp(v, "local"))
+			c->xo = pt_executor_local();
+		else {
+			pt__run_msg(c, PT_RUN_MSG_INVALID,
+				    "the session ran with executor '%s', which "
+				    "this proctor does not have",
+				    v);
+			return PT_ENOTSUP;
+		}
+		c->o.executor = c->xo;
+		if (!c->exec_opts.n) {
+			for (size_t i = 0; i < st->meta.n_plan && r == 0; i++)
+				if (!strcmp(st->meta.plan[i].key,
+					    "executor-option"))
+					r = pt__strv_add(&c->exec_opts,
+							 st->meta.plan[i].value);
+			if (r < 0)
+				return r;
+			c->o.executor_options =
+				(const char *const *)c->exec_opts.v;
+		}
+	}
 	if (c->o.ports < 0 && (v = plan_get(st, "ports")))
 		c->o.ports = (int)strtol(v, NULL, 10);
 	return 0;
@@ -510,6 +562,8 @@ int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
 		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}
+	if ((r = pt__run_checkbox_setup(c)) < 0)
+		goto fail;
 	r = check_changed(c, st);
 	if (r > 0 && !o->accept_changed) {
 		pt__run_msg(c, PT_RUN_MSG_INVALID,
@@ -667,5 +721,69 @@ out:
 	pt__free(atts);
 	pt__free(jobs);
 	pt_store_info_free(info);
+	return r;
+}
+
+/* ---- Checkbox's submission */
+
+/*
+ * The category units: those of the run's units, else (a session read
+ * back from the store keeps only job definitions) of its providers when
+ * they are still there; none otherwise (names are then empty).
+ */
+static int category_units(const struct pt_run *c, struct pt_units **own,
+			  const struct pt_units **ret)
+{
+	bool any = false;
+
+	*ret = c->u;
+	for (size_t i = 0; c->u && i < pt_units_count(c->u) && !any; i++)
+		any = pt_units_get(c->u, i)->type == PT_UNIT_CATEGORY;
+	if (any || !c->paths.n)
+		return 0;
+	if (pt_units_new(own) < 0)
+		return -ENOMEM;
+	/* best effort: problems of providers changed since are not ours */
+	if (pt_units_load_paths(*own, c->paths.n,
+				(const char *const *)c->paths.v, NULL,
+				NULL) == -ENOMEM) {
+		*own = pt_units_free(*own);
+		return -ENOMEM;
+	}
+	*ret = *own;
+	return 0;
+}
+
+int pt_run_submission(const struct pt_run *c, const char *kind,
+		      const char *path, char **ret, size_t *ret_len)
+{
+	struct pt_submission s = { 0 };
+	struct pt_units *own = NULL;
+	int r;
+
+	if (!c || !kind)
+		return -EINVAL;
+	if (strcmp(kind, "tar") && strcmp(kind, "json") &&
+	    strcmp(kind, "junit") && strcmp(kind, "html"))
+		return -EINVAL;
+	if ((!strcmp(kind, "tar") && !path) || (strcmp(kind, "tar") && !ret))
+		return -EINVAL;
+	r = category_units(c, &own, &s.units);
+	if (r < 0)
+		return r;
+	s.session = c->s;
+	s.session_dir = c->sess_dir;
+	s.testplan_id = c->o.plan;
+	s.launcher_text = c->launcher;
+	s.mtime = pt__wall_ns() / 1000000000;
+	if (!strcmp(kind, "tar"))
+		r = pt_submission_write(&s, path);
+	else if (!strcmp(kind, "json"))
+		r = pt_submission_json(&s, ret, ret_len);
+	else if (!strcmp(kind, "junit"))
+		r = pt_submission_junit(&s, ret, ret_len);
+	else
+		r = pt_submission_html(&s, ret, ret_len);
+	pt_units_free(own);
 	return r;
 }

@@ -103,9 +103,9 @@ static int l_start(void *ex, const struct pt_exec_spec *spec)
 	struct local *l = ex;
 	struct pt_run_request q;
 
-	/* The runner derives command, environment and directory from the
-	 * job itself (docs/runner.md). */
-	if (!spec || spec->argv || spec->env || spec->cwd)
+	/* The runner derives command and directory from the job itself
+	 * (docs/runner.md); extra variables and the user come with it. */
+	if (!spec || spec->argv || spec->cwd)
 		return -EINVAL;
 	q = (struct pt_run_request){
 		.job = spec->job,
@@ -114,6 +114,8 @@ static int l_start(void *ex, const struct pt_exec_spec *spec)
 		.attempt = spec->attempt,
 		.timeout = spec->timeout,
 		.udata = spec->udata,
+		.env = spec->env,
+		.run_as = spec->run_as,
 	};
 	return pt_runner_submit(l->r, &q);
 }

@@ -14,6 +14,7 @@
 #include <proctor/report.h>
 
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "os/fd.h"
 #include "os/runos.h"
 
@@ -42,45 +43,6 @@ PT_API const char *pt_report_format_name(enum pt_report_format f)
 
 /* ---- text hygiene */
 
-/*
- * Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid
- * (overlong forms, surrogates and values above U+10FFFF are invalid).
- */
-static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 enum esc { ESC_XML_TEXT, ESC_XML_ATTR, ESC_JSON, ESC_TAP_DESC };
 
 /* Appends s[0..n) escaped for its destination. */
@@ -92,7 +54,7 @@ static int add_escaped(struct pt_buf *b, const char *str, size_t n,
 
 	for (size_t i = 0; i < n && !r;) {
 		uint32_t c = 0;
-		size_t l = utf8_len(s + i, n - i, &c);
+		size_t l = pt__utf8_len(s + i, n - i, &c);
 
 		if (!l) {
 			r = pt__buf_adds(b, "\xef\xbf\xbd"); /* U+FFFD */

@@ -87,4 +87,11 @@ int pt__ports_lease(struct pt_ports *p, unsigned *ret_base);
  */
 void pt__ports_return(struct pt_ports *p, unsigned base, bool clean);
 
+/*
+ * A variable the runner sets for each job (PROCTOR_SESSION_ID, ...,
+ * TMPDIR): a value inherited from a parent proctor is stale. Shared with
+ * the Slurm executor, which builds the same environment.
+ */
+bool pt__runner_env_is_ours(const char *kv);
+
 #endif

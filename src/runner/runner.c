@@ -32,6 +32,7 @@
 #include "os/fd.h"
 #include "os/file.h"
 #include "os/proc.h"
+#include "os/provos.h"
 #include "os/runos.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -157,6 +158,11 @@ static bool env_is_ours(const char *kv)
 			return true;
 	}
 	return false;
+}
+
+bool pt__runner_env_is_ours(const char *kv)
+{
+	return env_is_ours(kv);
 }
 
 static bool env_is_basic(const char *kv)
@@ -674,13 +680,27 @@ static const char *utoa(uint64_t v, char *buf)
 	return p;
 }
 
+/* Variables that name the user (set for the target of setpriv; sudo sets
+ * them itself). */
+static bool identity_var(const char *kv)
+{
+	return env_name_is(kv, "HOME") || env_name_is(kv, "USER") ||
+	       env_name_is(kv, "LOGNAME");
+}
+
 static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
 		     struct cstrvec *envp)
 {
 	const struct pt_job *j = s->q->req.job;
+	const char *const *jenv = s->q->req.env;
+	const struct pt_run_as *as = s->q->req.run_as;
 	bool reset_locale = (j->flags & PT_JOB_RESET_LOCALE) != 0;
-	size_t offs[16], nv = 0;
+	bool setpriv = as && !as->sudo && !as->refused;
+	size_t offs[16], nv = 0, nj = 0;
 	int err = 0;
+
+	while (jenv && jenv[nj])
+		nj++;
 
 	/*
 	 * No printf here: these are built for every job, and vsnprintf was
@@ -708,17 +728,30 @@ static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
 	ADDNUM("PROCTOR_ATTEMPT", s->q->req.attempt);
 	if (reset_locale)
 		ADDSTR("LANG", "C.UTF-8");
+	if (setpriv) {
+		ADDSTR("HOME", as->home ? as->home : "/");
+		ADDSTR("USER", as->user);
+		ADDSTR("LOGNAME", as->user);
+	}
 #undef ADDNUM
 #undef ADDSTR
 	if (err)
 		return err;
-	if (pt_vec_reserve(envp, r->base_env.n + nv + j->environ.n + 1) < 0)
+	if (pt_vec_reserve(envp, r->base_env.n + nv + nj + j->environ.n + 1) <
+	    0)
 		return -ENOMEM;
 	pt_vec_foreach(&r->base_env, i) {
-		if (reset_locale && locale_var(r->base_env.v[i]))
+		const char *kv = r->base_env.v[i];
+		if (reset_locale && locale_var(kv))
 			continue;
-		envp->v[envp->n++] = r->base_env.v[i];
+		if (nj && env_overridden(jenv, kv))
+			continue;
+		if (setpriv && identity_var(kv))
+			continue;
+		envp->v[envp->n++] = kv;
 	}
+	for (size_t i = 0; i < nj; i++)
+		envp->v[envp->n++] = jenv[i];
 	if (r->cfg.clean_env) {
 		char **env = pt__environ();
 		for (size_t k = 0; k < j->environ.n; k++) {
@@ -736,6 +769,88 @@ static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
 	for (size_t i = 0; i < nv; i++)
 		envp->v[envp->n++] = vars->s + offs[i];
 	envp->v[envp->n] = NULL;
+	return 0;
+}
+
+static bool sudo_resets(const char *kv)
+{
+	return identity_var(kv) || env_name_is(kv, "SHELL") ||
+	       env_name_is(kv, "MAIL");
+}
+
+/*
+ * argv of a job: <shell> -c <command>, behind setpriv or sudo when it
+ * runs as another user (struct pt_run_as). Returns 0, a negative error,
+ * or 1 with the reason the job cannot start in msg.
+ */
+static int build_argv(struct pt_runner *r, const struct qent *q,
+		      const char *shell_path, const struct cstrvec *envp,
+		      const char *tmpdir, struct cstrvec *argv,
+		      struct pt_buf *ids, struct pt_buf *msg)
+{
+	const struct pt_run_as *as = q->req.run_as;
+	const char *tool = NULL, *envtool = NULL;
+	int e;
+
+	if (pt_vec_reserve(argv, 16 + (as && as->sudo ? envp->n : 0)) < 0)
+		return -ENOMEM;
+	if (as && as->refused)
+		return pt__buf_adds(msg, as->refused) < 0 ? -ENOMEM : 1;
+	if (as) {
+		tool = resolve_shell(r, as->sudo ? "sudo" : "setpriv");
+		envtool = as->sudo ? resolve_shell(r, "env") : "";
+		if (!tool || !envtool)
+			return pt__buf_addf(msg,
+					    "cannot run as %s: '%s' not found",
+					    as->user,
+					    !tool ? (as->sudo ? "sudo"
+							      : "setpriv")
+						  : "env") < 0
+				       ? -ENOMEM
+				       : 1;
+	}
+	if (as && !as->sudo) {
+		/* both options in ids: "--reuid=U\0--regid=G" */
+		size_t at;
+		e = pt__buf_addf(ids, "--reuid=%u", as->uid);
+		at = ids->len + 1;
+		if (!e)
+			e = pt__buf_addch(ids, '\0');
+		if (!e)
+			e = pt__buf_addf(ids, "--regid=%u", as->gid);
+		if (e)
+			return -ENOMEM;
+		/* the job reaches its directory by its path ($TMPDIR) too */
+		e = pt__lchown(tmpdir, as->uid, as->gid);
+		if (e == 0 && r->work_dir && pt__starts_with(tmpdir, r->work_dir))
+			e = pt__chmod(r->work_dir, 0711);
+		if (e < 0) {
+			return pt__buf_addf(msg,
+					    "cannot give %s to %s: %s", tmpdir,
+					    as->user, pt_strerror(e)) < 0
+				       ? -ENOMEM
+				       : 1;
+		}
+		argv->v[argv->n++] = tool;
+		argv->v[argv->n++] = ids->s;
+		argv->v[argv->n++] = ids->s + at;
+		argv->v[argv->n++] = "--init-groups";
+		argv->v[argv->n++] = "--";
+	} else if (as) {
+		argv->v[argv->n++] = tool;
+		argv->v[argv->n++] = "-n";
+		argv->v[argv->n++] = "-u";
+		argv->v[argv->n++] = as->user;
+		argv->v[argv->n++] = "--";
+		argv->v[argv->n++] = envtool;
+		for (size_t i = 0; i < envp->n; i++)
+			if (!sudo_resets(envp->v[i]))
+				argv->v[argv->n++] = envp->v[i];
+	}
+	argv->v[argv->n++] = shell_path;
+	argv->v[argv->n++] = "-c";
+	argv->v[argv->n++] = q->req.job->command;
+	argv->v[argv->n] = NULL;
 	return 0;
 }
 
@@ -911,8 +1026,10 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 {
 	const struct pt_job *j = q->req.job;
 	const char *shell = j->shell && *j->shell ? j->shell : "bash";
-	const char *shell_path, *argv[4];
+	const char *shell_path;
+	struct cstrvec argv = PT_VEC_INIT;
 	struct pt_buf tmp = PT_BUF_INIT, vars = PT_BUF_INIT, msg = PT_BUF_INIT;
+	struct pt_buf ids = PT_BUF_INIT;
 	struct cstrvec envp = PT_VEC_INIT;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, e;
 	size_t idx = (size_t)(s - r->slots);
@@ -967,12 +1084,13 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 		e = pt__pipe(err, 0);
 	if (e < 0)
 		goto fail_sys;
-	argv[0] = shell_path;
-	argv[1] = "-c";
-	argv[2] = j->command;
-	argv[3] = NULL;
+	e = build_argv(r, q, shell_path, &envp, s->tmpdir, &argv, &ids, &msg);
+	if (e < 0)
+		goto fail_sys;
+	if (e > 0)
+		goto fail_msg;
 	sp = (struct pt_spawn){
-		.argv = argv,
+		.argv = argv.v,
 		.envp = envp.v,
 		.cwd = (j->flags & PT_JOB_PRESERVE_CWD) ? r->cwd : s->tmpdir,
 		.fd_in = -1,
@@ -1024,6 +1142,8 @@ static int start_job(struct pt_runner *r, struct slot *s, struct qent *q)
 	s->used = true;
 	r->running++;
 	pt_vec_release(&envp);
+	pt_vec_release(&argv);
+	pt__buf_release(&ids);
 	pt__buf_release(&vars);
 	return 0;
 
@@ -1036,6 +1156,8 @@ fail_msg:
 	pt__close(err[1]);
 	unstart(r, s);
 	pt_vec_release(&envp);
+	pt_vec_release(&argv);
+	pt__buf_release(&ids);
 	pt__buf_release(&vars);
 	pt__buf_release(&tmp);
 	e = done_unstarted(r, q, true, PT_OUTCOME_FAIL, msg.s);

@@ -17,6 +17,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/str.h"
+#include "base/utf8.h"
 #include "session/expr.h"
 
 /* ------------------------------------------------------------------ */
@@ -270,34 +271,6 @@ static int hexval(int c)
 	return -1;
 }
 
-/* Appends code point cp as UTF-8 (surrogates as their 3-byte form). */
-static int put_utf8(struct pt_buf *b, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return pt__buf_add(b, u, n);
-}
-
 /*
  * Lexes a string literal at s[*i] (the opening quote); prefix flags
  * already consumed. Appends the decoded value to b. Returns 0 or -1.
@@ -384,7 +357,7 @@ static int lex_string(struct parser *ps, size_t *i, bool raw, struct pt_buf *b)
 			     k < 2 && j < ps->n && s[j] >= '0' && s[j] <= '7';
 			     k++)
 				v = v * 8 + (uint32_t)(s[j++] - '0');
-			r = put_utf8(b, v);
+			r = pt__utf8_put(b, v);
 			break;
 		}
 		case 'x':
@@ -409,7 +382,7 @@ static int lex_string(struct parser *ps, size_t *i, bool raw, struct pt_buf *b)
 					ps, PT_EXPR_ERR_SYNTAX,
 					(unsigned)(j - (size_t)nd - 2) + 1,
 					"illegal Unicode character in \\U escape");
-			r = put_utf8(b, v);
+			r = pt__utf8_put(b, v);
 			break;
 		}
 		case 'N':

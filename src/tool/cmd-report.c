@@ -50,9 +50,16 @@ int pt_cmd_report(int argc, char **argv)
 		switch (ch) {
 		case 'h':
 			printf("usage: proctor report [SESSION] --format "
-			       "junit|tap|tap13|json|html [-o FILE]\n\n"
+			       "junit|tap|tap13|json|html|checkbox [-o "
+			       "FILE]\n\n"
 			       "Writes a report of a session (default: the "
-			       "last one) on stdout or FILE.\n");
+			       "last one) on stdout or FILE.\n"
+			       "checkbox: the submission tarball checkbox-cli "
+			       "writes (.tar.xz: submission.json,\n"
+			       "submission.junit, submission.html, "
+			       "test_output/, attachment_files/); -o FILE\n"
+			       "is required. checkbox-json, checkbox-junit, "
+			       "checkbox-html: one of its documents.\n");
 			return PT_EXIT_OK;
 		case 'f':
 			fmt = optarg;
@@ -77,11 +84,17 @@ int pt_cmd_report(int argc, char **argv)
 					 argv[optind]);
 	if (!fmt)
 		return pt_tool_usage_err("report", "--format is required");
-	if (pt_report_format_parse(fmt, &f) < 0)
+	if (strcmp(fmt, "checkbox") && strcmp(fmt, "checkbox-json") &&
+	    strcmp(fmt, "checkbox-junit") && strcmp(fmt, "checkbox-html") &&
+	    pt_report_format_parse(fmt, &f) < 0)
 		return pt_tool_usage_err("report",
 					 "unknown format '%s' (junit, tap, "
-					 "tap13, json, html)",
+					 "tap13, json, html, checkbox)",
 					 fmt);
+	if (!strcmp(fmt, "checkbox") && !strcmp(outp, "-"))
+		return pt_tool_usage_err("report",
+					 "--format checkbox writes a .tar.xz: "
+					 "give -o FILE");
 	rc = open_run(&ui, name, &run);
 	if (rc)
 		goto out;

@@ -70,8 +70,17 @@ struct opts {
 	struct strv reports; /* "FORMAT:PATH" */
 	bool rerun_failed;
 	bool accept_changed;
-	int ports;	      /* TCP ports per job; -1: the runner's default */
-	const char *manifest; /* --manifest FILE */
+	int ports; /* TCP ports per job; -1: the runner's default */
+	const char *launcher_path;    /* --launcher FILE */
+	const char *normal_user;      /* --normal-user USER */
+	struct pt_launcher *launcher; /* parsed; owned */
+	struct strv job_env;	      /* the launcher's [environment] */
+	struct strv manifest_answers; /* the launcher's [manifest] */
+	bool silent;		      /* the launcher's [ui] type = silent */
+	const char *manifest;	      /* --manifest FILE */
+	const struct pt_executor_ops *executor; /* NULL: the default */
+	char exec_opt[300];			/* "partition=NAME" */
+	const char *exec_opts[2];
 };
 
 static uint64_t random_seed(void)
@@ -99,7 +108,10 @@ enum {
 	OPT_ACCEPT_CHANGED,
 	OPT_SEED,
 	OPT_PORTS,
+	OPT_LAUNCHER,
+	OPT_NORMAL_USER,
 	OPT_MANIFEST,
+	OPT_EXECUTOR,
 };
 
 static int parse_uint(const char *cmd, const char *opt, const char *s,
@@ -137,7 +149,7 @@ static void usage_run(FILE *f)
 		"                   [--timeout S] [--keep-tmp] [--repeat N] "
 		"[--until-fail]\n"
 		"                   [--shuffle[=SEED]] [--fail-fast] "
-		"[--retries N]\n"
+		"[--retries N] [--executor E]\n"
 		"                   [--non-interactive] [--report "
 		"FORMAT:PATH]...\n\n"
 		"Runs the jobs of unit files and providers (PATH...) as a "
@@ -167,13 +179,33 @@ static void usage_run(FILE *f)
 		"times (a later\n"
 		"                         pass is marked flaky)\n"
 		"      --non-interactive  skip jobs that need an operator\n"
+		"      --launcher FILE    a Checkbox launcher: its test plan, "
+		"exclude and match\n"
+		"                         patterns, [environment], "
+		"[ui] type, [agent] normal_user\n"
+		"                         and reports\n"
+		"      --normal-user USER as root, run jobs without 'user: "
+		"root' as USER\n"
+		"                         (default: $SUDO_USER)\n"
+		"      --executor E       where jobs run: local (default), "
+		"slurm or\n"
+		"                         slurm:PARTITION (sbatch; -j is "
+		"jobs in Slurm at once)\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
 		"json, html;\n"
+		"                         checkbox: the submission .tar.xz; "
+		"checkbox-json,\n"
+		"                         checkbox-junit, checkbox-html: its "
+		"documents;\n"
 		"                         PATH - is stdout)\n"
 		"      --manifest FILE    manifest answers (JSON, as "
 		"checkbox-cli writes them)\n"
 		"                         for com.canonical.plainbox::manifest "
 		"(default: all unset)\n\n"
+		"Without PATH, the providers of $PROVIDERPATH (else "
+		"PlainBox's provider\ndirectories) run. Checkbox providers "
+		"(with manage.py or a .provider file)\nrun one job at a time "
+		"unless -j is given.\n\n"
 		"Exit: 0 all passed, 1 failures, 2 usage, 3 invalid plan, 4 "
 		"storage locked\nor corrupt, 130 interrupted.\n");
 }
@@ -192,7 +224,11 @@ static void usage_resume(FILE *f)
 		"  --rerun-failed    run failed, crashed and timed-out jobs "
 		"again\n"
 		"  --accept-changed  resume even though job definitions "
-		"changed\n");
+		"changed\n"
+		"  --executor E      override the session's executor (local, "
+		"slurm[:PARTITION]);\n"
+		"                    a Slurm session re-attaches to its jobs "
+		"still in Slurm\n");
 }
 
 /* Parses the options shared by run and resume. */
@@ -218,7 +254,10 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "rerun-failed", no_argument, NULL, OPT_RERUN_FAILED },
 		{ "accept-changed", no_argument, NULL, OPT_ACCEPT_CHANGED },
 		{ "ports", required_argument, NULL, OPT_PORTS },
+		{ "launcher", required_argument, NULL, OPT_LAUNCHER },
+		{ "normal-user", required_argument, NULL, OPT_NORMAL_USER },
 		{ "manifest", required_argument, NULL, OPT_MANIFEST },
+		{ "executor", required_argument, NULL, OPT_EXECUTOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -302,8 +341,38 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			o->ports = (int)n;
 			break;
 		}
+		case OPT_EXECUTOR:
+			if (!strcmp(optarg, "local")) {
+				o->executor = pt_executor_local();
+			} else if (!strcmp(optarg, "slurm")) {
+				o->executor = pt_executor_slurm();
+			} else if (!strncmp(optarg, "slurm:", 6) && optarg[6] &&
+				   strlen(optarg) < 256) {
+				o->executor = pt_executor_slurm();
+				snprintf(o->exec_opt, sizeof(o->exec_opt),
+					 "partition=%s", optarg + 6);
+				o->exec_opts[0] = o->exec_opt;
+			} else {
+				return pt_tool_usage_err(
+					cmd,
+					"--executor: '%s' (local, slurm or "
+					"slurm:PARTITION)",
+					optarg);
+			}
+			break;
 		case OPT_FAIL_FAST:
 			o->fail_fast = true;
+			break;
+		case OPT_LAUNCHER:
+			if (resume)
+				goto bad;
+			o->launcher_path = optarg;
+			break;
+		case OPT_NORMAL_USER:
+			if (!*optarg)
+				return pt_tool_usage_err(
+					cmd, "--normal-user: empty user name");
+			o->normal_user = optarg;
 			break;
 		case OPT_RETRIES:
 			if ((r = parse_uint(cmd, "--retries", optarg, 1000,
@@ -327,12 +396,22 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 					optarg);
 			memcpy(f, optarg, (size_t)(colon - optarg));
 			f[colon - optarg] = 0;
-			if (pt_report_format_parse(f, &fmt) < 0)
+			if (strcmp(f, "checkbox") &&
+			    strcmp(f, "checkbox-json") &&
+			    strcmp(f, "checkbox-junit") &&
+			    strcmp(f, "checkbox-html") &&
+			    pt_report_format_parse(f, &fmt) < 0)
 				return pt_tool_usage_err(
 					cmd,
 					"--report: unknown format '%s' "
-					"(junit, tap, tap13, json, html)",
+					"(junit, tap, tap13, json, html, "
+					"checkbox, checkbox-json, "
+					"checkbox-junit, checkbox-html)",
 					f);
+			if (!strcmp(f, "checkbox") && !strcmp(colon + 1, "-"))
+				return pt_tool_usage_err(
+					cmd, "--report: the checkbox tarball "
+					     "needs a file, not '-'");
 			if (strv_add(&o->reports, optarg) < 0)
 				return PT_EXIT_FAILURES;
 			break;
@@ -390,6 +469,9 @@ static void opts_free(struct opts *o)
 	strv_free(&o->include);
 	strv_free(&o->exclude);
 	strv_free(&o->reports);
+	strv_free(&o->job_env);
+	strv_free(&o->manifest_answers);
+	pt_launcher_free(o->launcher);
 }
 
 static int block_signals(struct pt_ui *ui)
@@ -428,13 +510,26 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->fail_fast = o->fail_fast;
 	ro->retries = o->retries;
 	ro->ports = o->ports;
+	ro->executor = o->executor;
+	ro->executor_options = o->exec_opts[0] ? o->exec_opts : NULL;
 	ro->rerun_failed = o->rerun_failed;
 	ro->accept_changed = o->accept_changed;
 	ro->manifest = o->manifest;
 	ro->no_operator = o->non_interactive	     ? "--non-interactive"
+			  : o->silent		     ? "silent launcher"
 			  : !isatty(0) || !isatty(2) ? "no terminal"
 						     : NULL;
+	ro->normal_user = o->normal_user;
+	ro->job_env = o->job_env.n ? (const char *const *)o->job_env.v : NULL;
+	ro->manifest_answers =
+		o->manifest_answers.n
+			? (const char *const *)o->manifest_answers.v
+			: NULL;
+	ro->launcher_text = o->launcher ? o->launcher->text : NULL;
 }
+
+static int launcher_reports(struct pt_ui *ui, const struct pt_run *run,
+			    const struct pt_launcher *l);
 
 /* Drives the run, then the summary, the end in the store, the reports. */
 static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
@@ -471,6 +566,8 @@ static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 			rc = PT_EXIT_FAILURES;
 		}
 	}
+	if (!p.storage_error && launcher_reports(ui, run, o->launcher))
+		rc = PT_EXIT_FAILURES;
 	if (p.storage_error)
 		rc = PT_EXIT_STORAGE;
 	else if (p.interrupted)
@@ -486,6 +583,194 @@ static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 		       pt_store_id(pt_run_store(run)));
 	fflush(stdout);
 	return rc;
+}
+
+/*
+ * A launcher's settings (docs/checkbox.md): -p, -x, -i, --normal-user
+ * given on the command line win; a plan given both ways must agree.
+ */
+static int apply_launcher(struct opts *o)
+{
+	struct pt_diags *d = NULL;
+	struct pt_launcher *l = NULL;
+	int r;
+
+	if (!o->launcher_path)
+		return 0;
+	if (pt_diags_new(&d) < 0)
+		return PT_EXIT_FAILURES;
+	r = pt_launcher_load(o->launcher_path, d, &l);
+	pt_tool_print_diags(stderr, d, 0);
+	pt_diags_free(d);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			return PT_EXIT_FAILURES;
+		return pt_tool_usage_err("run",
+					 "%s: the launcher cannot be "
+					 "used",
+					 o->launcher_path);
+	}
+	o->launcher = l;
+	if (l->test_plan && o->plan && strcmp(o->plan, l->test_plan))
+		return pt_tool_usage_err("run",
+					 "-p %s and the launcher's test plan "
+					 "%s differ",
+					 o->plan, l->test_plan);
+	if (!o->plan)
+		o->plan = l->test_plan;
+	/* Python re.match: anchored at the start only */
+	for (size_t i = 0; i < l->exclude.n + l->match.n; i++) {
+		bool ex = i < l->exclude.n;
+		const char *p =
+			ex ? l->exclude.v[i] : l->match.v[i - l->exclude.n];
+		char *x = NULL;
+		if (asprintf(&x, "(%s).*", p) < 0 ||
+		    strv_add(ex ? &o->exclude : &o->include, x) < 0) {
+			free(x);
+			return PT_EXIT_FAILURES;
+		}
+		free(x);
+	}
+	if (l->ui == PT_LAUNCHER_UI_SILENT)
+		o->silent = true;
+	if (!o->normal_user)
+		o->normal_user = l->normal_user;
+	for (size_t i = 0; i < l->n_manifest; i++) {
+		char *kv = NULL;
+		if (asprintf(&kv, "%s=%s", l->manifest[i].key,
+			     l->manifest[i].value) < 0 ||
+		    strv_add(&o->manifest_answers, kv) < 0) {
+			free(kv);
+			return PT_EXIT_FAILURES;
+		}
+		free(kv);
+	}
+	for (size_t i = 0; i < l->n_environment; i++) {
+		char *kv = NULL;
+		if (asprintf(&kv, "%s=%s", l->environment[i].key,
+			     l->environment[i].value) < 0 ||
+		    strv_add(&o->job_env, kv) < 0) {
+			free(kv);
+			return PT_EXIT_FAILURES;
+		}
+		free(kv);
+	}
+	return 0;
+}
+
+/* Writes one document of the submission to a file or a stream. */
+static int write_doc(const struct pt_run *run, const char *kind,
+		     const char *path, FILE *stream)
+{
+	char *doc = NULL;
+	size_t len = 0;
+	FILE *out;
+	int r = pt_run_submission(run, kind, NULL, &doc, &len);
+
+	if (r < 0)
+		return r;
+	out = stream ? stream : fopen(path, "w");
+	if (!out) {
+		r = -errno;
+	} else {
+		if (fwrite(doc, 1, len, out) != len)
+			r = -EIO;
+		if (!stream && fclose(out) != 0 && !r)
+			r = -errno;
+	}
+	pt_free(doc);
+	return r;
+}
+
+/*
+ * The launcher's reports, then its stock submission_files (the
+ * tarball and its documents next to the session, where checkbox-cli
+ * puts them under ~/.local/share/checkbox-ng). 0 or PT_EXIT_FAILURES.
+ */
+static int launcher_reports(struct pt_ui *ui, const struct pt_run *run,
+			    const struct pt_launcher *l)
+{
+	static const char *const kinds[] = { "tar", "json", "junit", "html" };
+	static const char *const names[] = { "submission.tar.xz",
+					     "submission.json",
+					     "submission.junit.xml",
+					     "submission.html" };
+	int rc = 0;
+
+	for (size_t i = 0; l && i < l->n_reports; i++) {
+		const struct pt_launcher_report *rp = &l->reports[i];
+		const char *kind = strstr(rp->exporter, "::") + 2;
+		bool file = !strcmp(rp->transport_type, "file");
+		int r;
+
+		if (!strcmp(kind, "text"))
+			continue; /* proctor's own lines say it */
+		if (!strcmp(kind, "tar"))
+			r = pt_run_submission(run, "tar", rp->path, NULL, NULL);
+		else
+			r = write_doc(run, kind, rp->path,
+				      file			      ? NULL
+				      : !strcmp(rp->stream, "stderr") ? stderr
+								      : stdout);
+		if (r < 0) {
+			pt_tool_err(ui->cmd, "report '%s': %s: %s", rp->name,
+				    file ? rp->path : rp->stream,
+				    pt_strerror(r));
+			rc = PT_EXIT_FAILURES;
+		} else if (file) {
+			printf("report %s: %s\n", rp->name, rp->path);
+		}
+	}
+	for (size_t i = 0; l && i < l->stock_reports.n; i++) {
+		const char *dir = pt_store_dir(pt_run_store(run));
+
+		if (strcmp(l->stock_reports.v[i], "submission_files"))
+			continue;
+		for (size_t k = 0; k < 4; k++) {
+			char *path = NULL;
+			int r;
+			if (asprintf(&path, "%s/%s", dir, names[k]) < 0)
+				return PT_EXIT_FAILURES;
+			r = k ? write_doc(run, kinds[k], path, NULL)
+			      : pt_run_submission(run, "tar", path, NULL, NULL);
+			if (r < 0) {
+				pt_tool_err(ui->cmd, "%s: %s", path,
+					    pt_strerror(r));
+				rc = PT_EXIT_FAILURES;
+			} else {
+				printf("submission: %s\n", path);
+			}
+			free(path);
+		}
+	}
+	fflush(stdout);
+	return rc;
+}
+
+/*
+ * No PATH: the providers of $PROVIDERPATH, else of PlainBox's provider
+ * directories, that exist.
+ */
+static int default_paths(struct opts *o)
+{
+	char **dirs = NULL;
+	size_t n = 0;
+
+	if (pt_providerpath_dirs(getenv("PROVIDERPATH"),
+				 getenv("XDG_DATA_HOME"), getenv("HOME"), &dirs,
+				 &n) < 0)
+		return PT_EXIT_FAILURES;
+	for (size_t i = 0; i < n; i++) {
+		char *abs = realpath(dirs[i], NULL);
+		int r = abs ? strv_add(&o->paths, abs) : 0;
+		free(abs);
+		if (r < 0) {
+			pt_free(dirs);
+			return PT_EXIT_FAILURES;
+		}
+	}
+	pt_free(dirs);
+	return 0;
 }
 
 int pt_cmd_run(int argc, char **argv)
@@ -518,10 +803,24 @@ int pt_cmd_run(int argc, char **argv)
 			return PT_EXIT_FAILURES;
 		}
 	}
+	if (!o.paths.n && (rc = default_paths(&o))) {
+		opts_free(&o);
+		return rc;
+	}
 	if (!o.paths.n) {
 		opts_free(&o);
-		return pt_tool_usage_err("run", "no PATH given");
+		return pt_tool_usage_err("run",
+					 "no PATH given, and no provider "
+					 "directory in $PROVIDERPATH");
 	}
+	if ((rc = apply_launcher(&o))) {
+		opts_free(&o);
+		return rc;
+	}
+	/* as root, the user of jobs without user: root */
+	if (!o.normal_user && geteuid() == 0 && getenv("SUDO_USER") &&
+	    *getenv("SUDO_USER"))
+		o.normal_user = getenv("SUDO_USER");
 	if (!o.seed_given)
 		o.seed = random_seed();
 	ui.tty = pt_tool_isatty(2) && pt_tool_isatty(1);
@@ -590,6 +889,11 @@ int pt_cmd_resume(int argc, char **argv)
 		goto out;
 	}
 	eff = pt_run_get_options(run);
+	/* the session's launcher: its reports at the end, as after run */
+	if (eff->launcher_text &&
+	    pt_launcher_parse(eff->launcher_text, strlen(eff->launcher_text),
+			      "launcher", NULL, &o.launcher) < 0)
+		o.launcher = NULL;
 	pt_run_progress(run, &p);
 	printf("session %s, seed %llu, %zu jobs, %zu done, -j%u\n",
 	       pt_store_id(pt_run_store(run)), (unsigned long long)eff->seed,

@@ -209,8 +209,14 @@ static void show_session(const struct pt_store_state *st, int lock_pid)
 	printf("running   %s\n", m->running_job ? m->running_job : "-");
 	printf("app id    %s\n", m->app_id ? m->app_id : "-");
 	printf("plan     ");
-	for (size_t i = 0; i < m->n_plan; i++)
-		printf(" %s=%s", m->plan[i].key, m->plan[i].value);
+	for (size_t i = 0; i < m->n_plan; i++) {
+		const char *v = m->plan[i].value;
+		/* one line: a launcher's text is shown by its size */
+		if (strchr(v, '\n'))
+			printf(" %s=(%zu bytes)", m->plan[i].key, strlen(v));
+		else
+			printf(" %s=%s", m->plan[i].key, v);
+	}
 	printf("%s\n", m->n_plan ? "" : " -");
 	if (lock_pid > 0)
 		printf("writer    pid %d\n", lock_pid);

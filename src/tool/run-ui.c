@@ -272,9 +272,19 @@ int pt_ui_write_report(const struct pt_run *run, const char *spec)
 		return PT_EPARSE;
 	memcpy(fmtname, spec, (size_t)(colon - spec));
 	fmtname[colon - spec] = 0;
-	if (pt_report_format_parse(fmtname, &f) < 0)
+	/* Checkbox's submission tarball (docs/checkbox.md) */
+	if (!strcmp(fmtname, "checkbox"))
+		return strcmp(colon + 1, "-")
+			       ? pt_run_submission(run, "tar", colon + 1, NULL,
+						   NULL)
+			       : -EINVAL;
+	/* one document of it: checkbox-json, checkbox-junit, checkbox-html */
+	if (!strncmp(fmtname, "checkbox-", 9))
+		r = pt_run_submission(run, fmtname + 9, NULL, &text, &len);
+	else if (pt_report_format_parse(fmtname, &f) < 0)
 		return PT_EPARSE;
-	r = pt_run_report(run, f, &text, &len);
+	else
+		r = pt_run_report(run, f, &text, &len);
 	if (r < 0)
 		return r;
 	out = !strcmp(colon + 1, "-") ? stdout : fopen(colon + 1, "w");

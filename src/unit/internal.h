@@ -27,6 +27,7 @@ struct pt_units {
 	struct pt_map intern;            /* string -> the same string */
 	size_t max_units;
 	struct pt_jinja_env jenv;        /* for jinja2 fields */
+	PT_VEC(struct pt__provider *) providers; /* unit/provider.c */
 };
 
 /*
@@ -71,6 +72,39 @@ int pt__render_record(struct pt_units *u, const struct pt_rfc822_record *raw,
 		      const struct pt_rfc822_record *params,
 		      struct pt_rfc822_record **ret, const char **ret_field,
 		      struct pt_buf *err);
+
+/* A provider and the directory prefixes its unit files are loaded with. */
+struct pt__provider {
+	struct pt_provider pub;
+	const char *match[2]; /* units and jobs dirs as loaded; NULL: none */
+};
+
+/*
+ * Records the provider of source directory dir (as given to the loader)
+ * with namespace ns. 0 or -ENOMEM.
+ */
+int pt__units_add_provider(struct pt_units *u, const char *dir,
+			   const char *ns);
+/*
+ * Reads a unit or definition file (at most limit bytes): 1 and the text,
+ * 0 when it cannot be read (a diagnostic "cannot read: ..." in d), or
+ * -ENOMEM.
+ */
+int pt__units_read(const char *path, size_t limit, struct pt_diags *d,
+		   char **ret, size_t *ret_len);
+/* manage.py's setup() keyword key (a quoted string) in dir; NULL if none. */
+char *pt__manage_py_value(const char *dir, const char *key);
+/* Loads a *.provider definition file and the units it names. */
+int pt__units_load_provider_file(struct pt_units *u, const char *path,
+				 const struct pt_load_options *opt,
+				 struct pt_diags *d);
+/*
+ * Loads the unit trees units_dir (modern) and jobs_dir (legacy); NULLs
+ * are skipped. The number of units added or -ENOMEM.
+ */
+int pt__units_load_trees(struct pt_units *u, const char *units_dir,
+			 const char *jobs_dir, const char *ns,
+			 const struct pt_load_options *opt, struct pt_diags *d);
 
 /*
  * Appends s as Python's json.dumps(ensure_ascii=True) writes a string.

@@ -5,6 +5,7 @@
 #include "base/common.h"
 #include "base/diag.h"
 #include "base/str.h"
+#include "base/utf8.h"
 #include "os/file.h"
 #include "os/path.h"
 #include "unit/internal.h"
@@ -13,42 +14,6 @@
 
 #define MAX_FILE   ((size_t)64 << 20)
 #define MAX_DEPTH  32
-
-/* Offset of the first invalid UTF-8 sequence, or (size_t)-1. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			len = 2, cp = c & 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			len = 3, cp = c & 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			len = 4, cp = c & 0x07;
-		else
-			return i;
-		if (i + len > n)
-			return i;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + k] & 0x3fu);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += len;
-	}
-	return (size_t)-1;
-}
 
 static unsigned line_of(const char *s, size_t off)
 {
@@ -162,7 +127,7 @@ static int load_text(struct pt_units *u, const char *text, size_t len,
 		     const struct pt_load_options *opt, struct pt_diags *d)
 {
 	struct pt_records *r = NULL;
-	size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+	size_t bad = pt__utf8_invalid_at((const unsigned char *)text, len);
 	int rc;
 
 	if (bad != (size_t)-1) {
@@ -223,6 +188,21 @@ int pt_units_load_buffer(struct pt_units *u, const char *text, size_t len,
 			 opt ? opt->ns : NULL, opt, diags);
 }
 
+int pt__units_read(const char *path, size_t limit, struct pt_diags *d,
+		   char **ret, size_t *ret_len)
+{
+	int rc = pt__read_file(path, limit, ret, ret_len);
+
+	if (rc >= 0)
+		return 1;
+	if (rc == -ENOMEM)
+		return rc;
+	rc = d ? pt__diags_add(d, PT_SEV_ERROR, rc, path, 0, NULL,
+			       "cannot read: %s", pt_strerror(rc))
+	       : 0;
+	return rc < 0 ? rc : 0;
+}
+
 static int load_file(struct pt_units *u, const char *path, const char *ns,
 		     const struct pt_load_options *opt, struct pt_diags *d)
 {
@@ -230,15 +210,9 @@ static int load_file(struct pt_units *u, const char *path, const char *ns,
 	size_t len = 0, limit = opt && opt->max_file ? opt->max_file : MAX_FILE;
 	int rc;
 
-	rc = pt__read_file(path, limit, &text, &len);
-	if (rc < 0) {
-		if (rc == -ENOMEM)
-			return rc;
-		rc = d ? pt__diags_add(d, PT_SEV_ERROR, rc, path, 0, NULL,
-				       "cannot read: %s", pt_strerror(rc))
-		       : 0;
-		return rc < 0 ? rc : 0;
-	}
+	rc = pt__units_read(path, limit, d, &text, &len);
+	if (rc <= 0)
+		return rc;
 	rc = load_text(u, text, len, path, ns, opt, d);
 	pt__free(text);
 	return rc;
@@ -256,6 +230,43 @@ static const char *setup_call(const char *text)
 	return found ? found : text;
 }
 
+char *pt__manage_py_value(const char *dir, const char *key)
+{
+	struct pt_buf path = PT_BUF_INIT;
+	char *text = NULL, *r = NULL;
+	size_t len, kl = strlen(key);
+
+	if (pt__buf_addf(&path, "%s/manage.py", dir) < 0 ||
+	    pt__read_file(path.s, 1 << 20, &text, &len) < 0)
+		goto out;
+	for (const char *p = setup_call(text); (p = strstr(p, key)); p += kl) {
+		const char *q = p + kl, *e;
+		char quote;
+
+		if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q != '=' || q[1] == '=')
+			continue;
+		q++;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q != '"' && *q != '\'')
+			continue;
+		quote = *q++;
+		e = strchr(q, quote);
+		if (!e)
+			continue;
+		r = pt__strndup(q, (size_t)(e - q));
+		break;
+	}
+out:
+	pt__free(text);
+	pt__buf_release(&path);
+	return r;
+}
+
 /*
  * namespace= of manage.py's setup(), else name= up to ':'; NULL if none.
  * The built-in providers of checkbox-ng (categories, exporters,
@@ -264,47 +275,19 @@ static const char *setup_call(const char *text)
  */
 static char *manage_py_namespace(const char *dir)
 {
+	char *r = pt__manage_py_value(dir, "namespace"), *c, *text = NULL;
 	struct pt_buf path = PT_BUF_INIT;
-	char *text = NULL, *r = NULL;
-	const char *from;
 	size_t len;
-	static const char *const keys[] = { "namespace", "name" };
 
-	if (pt__buf_addf(&path, "%s/manage.py", dir) < 0 ||
+	if (r)
+		return r;
+	r = pt__manage_py_value(dir, "name");
+	if (r && (c = strchr(r, ':')))
+		*c = '\0';
+	if (r || pt__buf_addf(&path, "%s/manage.py", dir) < 0 ||
 	    pt__read_file(path.s, 1 << 20, &text, &len) < 0)
 		goto out;
-	from = setup_call(text);
-	for (size_t k = 0; k < 2 && !r; k++) {
-		size_t kl = strlen(keys[k]);
-		for (const char *p = from; (p = strstr(p, keys[k])); p += kl) {
-			const char *q = p + kl, *e;
-			char quote;
-			if (p > text && (isalnum((unsigned char)p[-1]) ||
-					 p[-1] == '_'))
-				continue;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (*q != '=' || q[1] == '=')
-				continue;
-			q++;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (*q != '"' && *q != '\'')
-				continue;
-			quote = *q++;
-			e = strchr(q, quote);
-			if (!e)
-				continue;
-			if (k == 1) {
-				const char *c = memchr(q, ':', (size_t)(e - q));
-				if (c)
-					e = c;
-			}
-			r = pt__strndup(q, (size_t)(e - q));
-			break;
-		}
-	}
-	if (!r && strstr(text, "plainbox.impl.providers.special"))
+	if (strstr(text, "plainbox.impl.providers.special"))
 		r = pt__strdup("com.canonical.plainbox");
 out:
 	pt__free(text);
@@ -446,6 +429,8 @@ static int visit_plain(const char *path, bool is_dir, void *ctx)
 
 	if (is_dir)
 		return load_provider(w->u, path, w->opt, w->d, w->depth + 1);
+	if (pt__ends_with(path, ".provider"))
+		return pt__units_load_provider_file(w->u, path, w->opt, w->d);
 	return wanted(path, false) ? load_file(w->u, path,
 					       w->opt ? w->opt->ns : NULL,
 					       w->opt, w->d)
@@ -498,7 +483,7 @@ static int load_provider(struct pt_units *u, const char *dir,
 	}
 	if (!any) /* not a provider: look inside */
 		rc = load_plain_dir(u, dir, opt, d, depth);
-	else
+	else if ((rc = pt__units_add_provider(u, dir, use ? use : "")) == 0)
 		rc = added;
 out:
 	pt__free(ns);
@@ -513,7 +498,30 @@ int pt_units_load_path(struct pt_units *u, const char *path,
 		return -EINVAL;
 	if (is_dir(path))
 		return load_provider(u, path, opt, diags, 0);
+	if (pt__ends_with(path, ".provider"))
+		return pt__units_load_provider_file(u, path, opt, diags);
 	return load_file(u, path, opt ? opt->ns : NULL, opt, diags);
+}
+
+int pt__units_load_trees(struct pt_units *u, const char *units_dir,
+			 const char *jobs_dir, const char *ns,
+			 const struct pt_load_options *opt, struct pt_diags *d)
+{
+	int rc, added = 0;
+
+	if (units_dir) {
+		rc = load_tree(u, units_dir, false, ns, opt, d, 0);
+		if (rc < 0)
+			return rc;
+		added += rc;
+	}
+	if (jobs_dir) {
+		rc = load_tree(u, jobs_dir, true, ns, opt, d, 0);
+		if (rc < 0)
+			return rc;
+		added += rc;
+	}
+	return added;
 }
 
 int pt_units_load_paths(struct pt_units *u, size_t n,

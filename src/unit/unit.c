@@ -91,6 +91,7 @@ struct pt_units *pt_units_free(struct pt_units *u)
 	pt__map_release(&u->plan_by_id);
 	pt__map_release(&u->template_by_id);
 	pt__map_release(&u->intern);
+	pt_vec_release(&u->providers);
 	pt__arena_release(&u->arena);
 	pt__free(u);
 	return NULL;

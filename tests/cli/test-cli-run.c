@@ -443,7 +443,10 @@ struct bad {
 PT_TEST(bad_command_line_use)
 {
 	const struct bad cases[] = {
-		{ { "run", NULL }, 2, "proctor run: no PATH given" },
+		{ { "run", NULL },
+		  2,
+		  "proctor run: no PATH given, and no provider directory in "
+		  "$PROVIDERPATH" },
 		{ { "run", "--bogus", NULL },
 		  2,
 		  "proctor run: unknown option '--bogus'" },
@@ -459,7 +462,8 @@ PT_TEST(bad_command_line_use)
 		{ { "run", ".", "--report", "xml:f", NULL },
 		  2,
 		  "proctor run: --report: unknown format 'xml' (junit, tap, "
-		  "tap13, json, html)" },
+		  "tap13, json, html, checkbox, checkbox-json, checkbox-junit, "
+		  "checkbox-html)" },
 		{ { "run", ".", "--report", "junit", NULL },
 		  2,
 		  "proctor run: --report: expected FORMAT:PATH, got 'junit'" },
@@ -482,7 +486,7 @@ PT_TEST(bad_command_line_use)
 		{ { "report", "--format", "xml", NULL },
 		  2,
 		  "proctor report: unknown format 'xml' (junit, tap, tap13, "
-		  "json, html)" },
+		  "json, html, checkbox)" },
 		{ { "why", NULL }, 2, "proctor why: no JOB given" },
 		{ { "resume", "-n", "x", NULL },
 		  2,
@@ -492,6 +496,8 @@ PT_TEST(bad_command_line_use)
 		  "proctor run: option '--rerun-failed' is not accepted here" },
 	};
 
+	/* no PATH: no provider directory to fall back on */
+	PT_ASSERT_INT_EQ(setenv("PROVIDERPATH", "", 1), 0);
 	for (size_t i = 0; i < PT_ARRAY_SIZE(cases); i++) {
 		const char *args[8];
 		char *out, *err;
@@ -941,7 +947,11 @@ PT_TEST(user_interact_and_verify_jobs_on_a_terminal)
 	PT_ASSERT_INT_EQ(converse(argv, t, PT_ARRAY_SIZE(t)), 0);
 }
 
-/* Without a terminal, or with --non-interactive, they are skipped. */
+/*
+ * Without a terminal, or with --non-interactive, they are skipped, but
+ * for user-verify jobs: as in checkbox-cli's silent mode, their command
+ * runs and the outcome stays undecided.
+ */
 PT_TEST(operator_jobs_are_skipped_without_an_operator)
 {
 	const char *plain[] = { "run", fixture(),  "-i", "t::u.*|t::ask",
@@ -956,9 +966,10 @@ PT_TEST(operator_jobs_are_skipped_without_an_operator)
 		out, "session ID, seed 8, 4 jobs, -j1\n"
 		     "skip t::ask: needs an operator: skipped (no terminal)\n"
 		     "skip t::uint: needs an operator: skipped (no terminal)\n"
-		     "skip t::uver: needs an operator: skipped (no terminal)\n"
+		     "undecided t::uver: needs an operator to decide (no "
+		     "terminal); its command ended with exit code 2\n"
 		     "skip t::uiv: needs an operator: skipped (no terminal)\n"
-		     "4 jobs: 4 skip, seed 8\n");
+		     "4 jobs: 3 skip, 1 undecided, seed 8\n");
 	pt__free(out);
 	pt__free(err);
 	PT_ASSERT_INT_EQ(run(nonint, &out, &err), 0);

@@ -138,9 +138,18 @@ void pt_test_fail(const char *file, int line, const char *fmt, ...)
 
 void pt_test_skip(const char *why)
 {
+	char path[4200];
+	FILE *f;
+
 	fflush(stdout);
 	fprintf(stderr, "skip: %s\n", why);
 	fflush(stderr);
+	/* the reason for the TAP line, read by the parent (run_one) */
+	snprintf(path, sizeof(path), "%s/.skip-reason", cur_tmpdir);
+	if (cur_tmpdir[0] && (f = fopen(path, "w"))) {
+		fputs(why, f);
+		fclose(f);
+	}
 	_exit(EXIT_SKIP);
 }
 
@@ -272,6 +281,17 @@ static int run_one(struct pt_test *t, char *why, size_t whysize)
 	waitpid(pid, &status, 0);
 	/* Whatever the test left running in its group goes too. */
 	kill(-pid, SIGKILL);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SKIP) {
+		char path[4200];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/.skip-reason", tmpl);
+		if ((f = fopen(path, "r"))) {
+			if (!fgets(why, (int)whysize, f))
+				why[0] = 0;
+			fclose(f);
+		}
+	}
 	rm_tree(tmpl);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
@@ -385,7 +405,8 @@ int main(int argc, char **argv)
 				printf("ok %zu - %s\n", idx, v[i]->name);
 			} else if (res == 2) {
 				passed++;
-				printf("ok %zu - %s # SKIP\n", idx, v[i]->name);
+				printf("ok %zu - %s # SKIP%s%s\n", idx,
+				       v[i]->name, why[0] ? " " : "", why);
 			} else {
 				failed++;
 				printf("not ok %zu - %s\n", idx, v[i]->name);

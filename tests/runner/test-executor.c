@@ -7,6 +7,7 @@
 #include "base/common.h"
 
 #include <proctor/executor.h>
+#include <proctor/runner.h>
 
 #include "tap.h"
 
@@ -202,5 +203,32 @@ PT_TEST(local_executor_refuses_what_it_cannot_do)
 	PT_ASSERT_ERR(ops->start(ex, &s), -EINVAL);
 	PT_ASSERT_UINT_EQ(ops->queued(ex), 0);
 	ops->release(ex);
+	pt__free(j);
+}
+
+PT_TEST(local_executor_passes_env_and_user)
+{
+	const struct pt_executor_ops *ops = pt_executor_local();
+	struct host h = { .out = PT_BUF_INIT };
+	struct pt_exec_iolog_ops log = { h_open, h_append, h_close, &h };
+	struct pt_job *j = mkjob("e", "printf \"$EXTRA\"");
+	static const char *const env[] = { "EXTRA=given", NULL };
+	struct pt_run_as refused = { .user = "x", .refused = "no way" };
+	struct pt_exec_spec s = { .job = j, .attempt = 1, .env = env };
+	struct pt_exec_done d;
+	void *ex = bind(&h, 1, &log);
+
+	PT_ASSERT_OK(ops->start(ex, &s));
+	PT_ASSERT_INT_EQ(ops->step(ex, 20000, &d), 1);
+	PT_ASSERT_INT_EQ(d.result.outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_STR_EQ(h.out.s, "e:1:given");
+	/* the user goes to the runner: a refusal fails the job unstarted */
+	s.run_as = &refused;
+	PT_ASSERT_OK(ops->start(ex, &s));
+	PT_ASSERT_INT_EQ(ops->step(ex, 20000, &d), 1);
+	PT_ASSERT_INT_EQ(d.result.outcome, PT_OUTCOME_FAIL);
+	PT_ASSERT_STR_EQ(d.result.comments, "no way");
+	ops->release(ex);
+	pt__buf_release(&h.out);
 	pt__free(j);
 }

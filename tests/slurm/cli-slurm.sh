@@ -1,0 +1,148 @@
+#!/bin/sh
+# proctor run/resume --executor slurm against the one-node cluster
+# (scripts/slurm-cluster.sh): the same results as the local executor, a
+# kill -9 of proctor while a job is in Slurm then resume (no job runs
+# twice: the jobs' own marks and Slurm's records), a partition that does
+# not exist. Usage: cli-slurm.sh PROCTOR. Output: TAP. Every test skips,
+# saying why, when no cluster answers.
+proctor=$1
+data=$(dirname "$0")/data
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [ -z "${SLURM_CONF:-}" ] && [ -f /var/tmp/proctor-slurm/slurm.conf ]; then
+	SLURM_CONF=/var/tmp/proctor-slurm/slurm.conf
+	export SLURM_CONF
+fi
+n=0 fail=0
+echo "TAP version 13"
+echo "1..6"
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() {
+	n=$((n + 1)); fail=$((fail + 1))
+	echo "not ok $n - $1"
+	[ -f "$tmp/out" ] && sed 's/^/# /' "$tmp/out"
+}
+if ! timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'; then
+	for t in same-as-local kill9-resume slurm-records bad-partition nothing-lost ctrl-c; do
+		n=$((n + 1))
+		echo "ok $n - $t # SKIP no Slurm cluster answers scontrol ping (start one: sh scripts/slurm-cluster.sh start)"
+	done
+	exit 0
+fi
+
+# outcomes and return codes, one line per job, sorted
+outcomes() {
+	"$proctor" report --format json |
+		perl -MJSON::PP -0 -ne 'my $d = decode_json($_);
+			printf "%s %s %s\n", $_->{id}, $_->{outcome}, $_->{return_code}
+				for sort { $a->{id} cmp $b->{id} } @{$d->{jobs}}'
+}
+
+# 1. the plan with dependencies: same results as the local executor
+export PT_MARK="$tmp/m1"
+export PROCTOR_SESSION_REPOSITORY="$tmp/repo-local"
+"$proctor" run "$data" -p deps -j2 --non-interactive >"$tmp/out" 2>&1
+st_local=$?
+outcomes >"$tmp/local" 2>>"$tmp/out"
+sort "$PT_MARK.ran" >"$tmp/ran-local"
+rm -f "$PT_MARK.ran"
+export PROCTOR_SESSION_REPOSITORY="$tmp/repo-slurm"
+"$proctor" run "$data" -p deps -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1
+st_slurm=$?
+outcomes >"$tmp/slurm" 2>>"$tmp/out"
+sort "$PT_MARK.ran" >"$tmp/ran-slurm"
+if [ "$st_local" = 1 ] && [ "$st_slurm" = 1 ] &&
+	cmp -s "$tmp/local" "$tmp/slurm" && cmp -s "$tmp/ran-local" "$tmp/ran-slurm" &&
+	grep -qx "slow timeout -15" "$tmp/slurm" && grep -qx "c fail 4" "$tmp/slurm" &&
+	grep -qx "e crash -15" "$tmp/slurm" && grep -qx "d skipped-dependency 0" "$tmp/slurm"; then
+	ok "same-as-local"
+else
+	{ echo "exit $st_local / $st_slurm"; diff "$tmp/local" "$tmp/slurm"; cat "$tmp/slurm"; } >>"$tmp/out"
+	notok "same-as-local"
+fi
+
+# 2. kill -9 of proctor while "hold" is in Slurm, then resume
+export PT_MARK="$tmp/m2"
+export PROCTOR_SESSION_REPOSITORY="$tmp/repo-crash"
+mkfifo "$PT_MARK.started" "$PT_MARK.gate"
+"$proctor" run "$data" -p crash -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1 &
+pid=$!
+# "hold" runs once it writes this FIFO (no polling: the read blocks)
+read -r line <"$PT_MARK.started"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+echo go >"$PT_MARK.gate" # "hold" ends, with nobody watching
+sid=$(basename "$(readlink "$PROCTOR_SESSION_REPOSITORY/last-session")")
+"$proctor" resume --non-interactive >"$tmp/out" 2>&1
+st=$?
+sort "$PT_MARK.ran" >"$tmp/ran"
+printf 'first\nhold\nlast\n' >"$tmp/want"
+if [ "$st" = 0 ] && cmp -s "$tmp/ran" "$tmp/want" &&
+	outcomes | grep -qx "hold pass 0"; then
+	ok "kill9-resume"
+else
+	{ echo "resume exit $st; ran:"; cat "$tmp/ran"; } >>"$tmp/out"
+	notok "kill9-resume"
+fi
+
+# 3. Slurm's own records: one Slurm job per proctor job of the session
+squeue -h -t all -n "pt-$sid" -o '%k' | sed 's/-a1-.*//' | sort >"$tmp/sq"
+printf 'first\nhold\nlast\n' >"$tmp/want"
+if cmp -s "$tmp/sq" "$tmp/want"; then
+	ok "slurm-records"
+else
+	{ echo "squeue of pt-$sid:"; cat "$tmp/sq"; } >"$tmp/out"
+	notok "slurm-records"
+fi
+
+# 4. a partition that does not exist: a clear outcome and message
+export PT_MARK="$tmp/m4"
+export PROCTOR_SESSION_REPOSITORY="$tmp/repo-bad"
+"$proctor" run "$data" -p crash -j1 --non-interactive --executor slurm:no-such-part >"$tmp/out" 2>&1
+st=$?
+if [ "$st" = 1 ] && grep -q "^fail .*first: cannot start: Slurm refused the job: sbatch: error: invalid partition specified: no-such-part" "$tmp/out"; then
+	ok "bad-partition"
+else
+	notok "bad-partition"
+fi
+
+# 5. nothing lost: every job of the plan has a result in the session
+"$proctor" report --format json >"$tmp/r.json" 2>"$tmp/out"
+if [ "$(perl -MJSON::PP -0 -ne 'print scalar @{decode_json($_)->{jobs}}' "$tmp/r.json")" = 3 ] &&
+	[ ! -e "$PT_MARK.ran" ]; then
+	ok "nothing-lost"
+else
+	cat "$tmp/r.json" >>"$tmp/out"
+	notok "nothing-lost"
+fi
+
+# 6. Ctrl-C: proctor scancels its jobs, exits 130, the session resumes
+export PT_MARK="$tmp/m6"
+export PROCTOR_SESSION_REPOSITORY="$tmp/repo-int"
+mkfifo "$PT_MARK.started" "$PT_MARK.gate"
+"$proctor" run "$data" -p crash -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1 &
+pid=$!
+read -r line <"$PT_MARK.started"
+kill -INT "$pid"
+wait "$pid"
+st=$?
+sid=$(basename "$(readlink "$PROCTOR_SESSION_REPOSITORY/last-session")")
+hold=$(squeue -h -t all -n "pt-$sid" -o '%i %k' | sed -n 's/ hold-.*//p')
+# wait through Slurm for its end: a job that depends on it (afterany)
+srun --quiet --time=1 --dependency="afterany:$hold" true
+state=$(squeue -h -t all -j "$hold" -o '%T')
+# the job runs again: it says so and waits for the gate
+( cat "$PT_MARK.started" >/dev/null; echo go >"$PT_MARK.gate" ) &
+gate=$!
+"$proctor" resume --non-interactive >>"$tmp/out" 2>&1
+st2=$?
+wait "$gate"
+if [ "$st" = 130 ] && [ "$state" = CANCELLED ] && [ "$st2" = 0 ] &&
+	[ "$(grep -c '^hold$' "$PT_MARK.ran")" = 2 ] &&
+	[ "$(grep -c '^first$' "$PT_MARK.ran")" = 1 ]; then
+	ok "ctrl-c"
+else
+	echo "exit $st, Slurm job $hold $state, resume exit $st2" >>"$tmp/out"
+	notok "ctrl-c"
+fi
+[ "$fail" = 0 ]
