@@ -10,21 +10,8 @@
 #include <proctor/runner.h>
 
 #include "tap.h"
+#include "testjob.h"
 
-static struct pt_job *mkjob(const char *id, const char *cmd)
-{
-	struct pt_job *j = pt__calloc(1, sizeof(*j));
-
-	j->id = id;
-	j->partial_id = id;
-	j->ns = "";
-	j->command = cmd;
-	j->shell = "bash";
-	j->plugin = PT_PLUGIN_SHELL;
-	j->estimated_duration = -1;
-	j->timeout = -1;
-	return j;
-}
 
 /* The host side: counts starts, keeps output in memory. */
 struct host {
