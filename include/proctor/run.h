@@ -231,6 +231,9 @@ struct pt_run_progress {
 	size_t running; /* in the executor */
 	size_t per_outcome[PT_OUTCOME_COUNT_]; /* run list, NONE: not run */
 	size_t flaky; /* passes after failed attempts */
+	/* requires/template-filter programs that do not compile (problems
+	 * of kind PT_PROBLEM_RESOURCE_PROGRAM): the run has failures */
+	size_t program_errors;
 	bool interrupted, failed_fast, storage_error;
 };
 

@@ -574,7 +574,8 @@ static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 		rc = PT_EXIT_INTERRUPTED;
 	else if (r < 0)
 		rc = PT_EXIT_FAILURES;
-	else if (p.failed || p.per_outcome[PT_OUTCOME_FAIL] ||
+	else if (p.failed || p.program_errors ||
+		 p.per_outcome[PT_OUTCOME_FAIL] ||
 		 p.per_outcome[PT_OUTCOME_CRASH] ||
 		 p.per_outcome[PT_OUTCOME_TIMEOUT] || rc)
 		rc = PT_EXIT_FAILURES;

@@ -1339,6 +1339,36 @@ PT_TEST(kill_9_at_j2_reruns_only_what_has_no_result)
  * report, why and resume read the session (its resource result committed)
  * without crashing.
  */
+PT_TEST(template_filter_that_does_not_compile_fails_the_run)
+{
+	char file[4096];
+	const char *args[] = { "run", file, "-j1", "--seed=1", NULL };
+	char *out, *err;
+
+	snprintf(file, sizeof(file), "%s", pt_test_path("badfilter.pxu"));
+	PT_ASSERT_OK(pt__write_file_atomic(
+		file,
+		"id: res\nplugin: resource\ncommand: echo a: 1\n\n"
+		"unit: template\ntemplate-resource: res\n"
+		"template-filter: res.a == '1\nid: gen-{a}\n"
+		"plugin: shell\ncommand: true\n",
+		strlen("id: res\nplugin: resource\ncommand: echo a: 1\n\n"
+		       "unit: template\ntemplate-resource: res\n"
+		       "template-filter: res.a == '1\nid: gen-{a}\n"
+		       "plugin: shell\ncommand: true\n"),
+		0644));
+	/* the resource job passes, the template generates nothing, and the
+	 * run says why and does not end as if all passed */
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass res\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	PT_ASSERT(strstr(err, "template-filter of template 'gen-{a}' does "
+			      "not compile: ") != NULL);
+	pt__free(out);
+	pt__free(err);
+}
+
 PT_TEST(hostile_programs_do_not_crash_or_run)
 {
 	char file[4096], ran[4096];
