@@ -93,6 +93,14 @@ PT_API int pt_report_render(enum pt_report_format f,
 			    const struct pt_report_job *jobs, size_t n,
 			    size_t excerpt_limit, char **ret, size_t *ret_len);
 
+/*
+ * Writes a rendered report to path (mode 0644 before the umask),
+ * atomically: a reader sees the old file or the whole new one, and a
+ * symlink planted at path or beside it is replaced, never followed.
+ * Returns 0 or -errno.
+ */
+PT_API int pt_report_write(const char *path, const char *text, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -242,6 +242,9 @@ struct pt_run_progress {
 	size_t flaky; /* passes after failed attempts */
 	size_t over_budget; /* jobs with an attempt over its budget */
 	size_t slow;	    /* jobs with an attempt > 3x its history's median */
+	/* requires/template-filter programs that do not compile (problems
+	 * of kind PT_PROBLEM_RESOURCE_PROGRAM): the run has failures */
+	size_t program_errors;
 	bool interrupted, failed_fast, storage_error;
 };
 

@@ -94,8 +94,7 @@ struct pt_runner_config {
 	unsigned port_max;	   /* (default 20000-32000, below the
 				      kernel's ephemeral range) */
 	const char *port_lock_dir; /* lock files shared by proctor processes;
-				      NULL: $XDG_RUNTIME_DIR or /tmp +
-				      /proctor-ports-<uid> */
+				      NULL: pt_runner_port_lock_dir's */
 	/* The process faults of `proctor run --chaos` ("kill@T",
 	 * "pause@T:D"; call faults in it are the preloaded runtime's):
 	 * done to each job's process group at seeded times; a job's
@@ -122,8 +121,24 @@ struct pt_runner_config {
 PT_API void pt_runner_config_init(struct pt_runner_config *c);
 
 /*
+ * The directory of the port lease locks: one per machine, the same for
+ * every user and environment (XDG_RUNTIME_DIR, TMPDIR do not matter):
+ * /tmp/proctor-ports, made mode 1777 when missing, used only when other
+ * users cannot tamper with it (a real directory owned by root or by us,
+ * sticky if others may write it); else /tmp/proctor-ports-<uid> (made
+ * 0700, same check), and *ret_notice says why and that leases are not
+ * shared with other users. With dir not NULL, only dir is considered.
+ * *ret and *ret_notice (may be set either way) are heap strings (free
+ * with pt_free). Returns 0, -EPERM when no safe directory exists
+ * (*ret_notice says why), -EINVAL or -ENOMEM.
+ */
+PT_API int pt_runner_port_lock_dir(const char *dir, char **ret,
+				   char **ret_notice);
+
+/*
  * Creates a runner. The config's strings are copied. Fails with -EINVAL
- * for an inconsistent config (for example fewer port blocks than jobs).
+ * for an inconsistent config (for example fewer port blocks than jobs),
+ * -EPERM when no safe port lock directory exists (see above).
  */
 PT_API int pt_runner_new(const struct pt_runner_config *c,
 			 struct pt_runner **ret);

@@ -57,6 +57,15 @@ enum pt_problem_kind {
 	PT_PROBLEM_MISSING,   /* DependencyMissingError */
 	PT_PROBLEM_UNKNOWN,   /* DependencyUnknownError */
 	PT_PROBLEM_DUPLICATE, /* DependencyDuplicateError */
+	/*
+	 * A job's requires (or a template's template-filter) does not
+	 * compile. Not upstream's (which treats it as no requirement): the
+	 * job stays on the run list with a BAD_RESOURCE_PROGRAM inhibitor
+	 * and never runs; the template instantiates nothing. job_id is the
+	 * job's (or the template's) id; job is PT_SESSION_NO_JOB for a
+	 * template.
+	 */
+	PT_PROBLEM_RESOURCE_PROGRAM,
 };
 
 /* A problem found while solving (or adding a clashing job). */
@@ -90,6 +99,9 @@ enum pt_inhibitor_cause {
 	PT_INHIBIT_FAILED_RESOURCE = 4,
 	PT_INHIBIT_NOT_FAILED_DEP = 5,
 	PT_INHIBIT_REQUIRED_MANIFEST = 6,
+	/* Not upstream's: the job's requires does not compile;
+	 * related_expression is "FILE:LINE: MESSAGE (column C)". */
+	PT_INHIBIT_BAD_RESOURCE_PROGRAM = 7,
 };
 
 /* "UNDESIRED", "PENDING_DEP", ... (the InhibitionCause names). */
@@ -101,7 +113,8 @@ struct pt_inhibitor {
 	 * salvages target that is not a job of the session). */
 	size_t related_job;
 	const char *related_id;		/* its id; NULL for UNDESIRED */
-	const char *related_expression; /* *_RESOURCE: the expression text */
+	const char *related_expression; /* *_RESOURCE: the expression text;
+					 * BAD_RESOURCE_PROGRAM: the error */
 	/*
 	 * REQUIRED_MANIFEST: "a, b"; FAILED_RESOURCE: the manifest entries
 	 * the expression reads (`manifest.X`, qualified), or NULL.
@@ -230,8 +243,10 @@ PT_API void pt_session_set_attempts(struct pt_session *s, size_t job,
 /*
  * The outcome a job that cannot start gets (result_utils
  * determine_outcome_and_skip_reason, §3.9): skip, skipped-manifest,
- * skipped-dependency, skipped-resource / fail (fail-on-resource), or
- * PT_OUTCOME_NONE when the inhibitors give no outcome.
+ * skipped-dependency, skipped-resource / fail (fail-on-resource), fail
+ * for a requires that does not compile (BAD_RESOURCE_PROGRAM, whatever
+ * the other inhibitors), or PT_OUTCOME_NONE when the inhibitors give no
+ * outcome.
  */
 PT_API enum pt_outcome pt_session_blocked_outcome(const struct pt_session *s,
 						  size_t job);
@@ -252,6 +267,19 @@ PT_API int pt_session_set_result(struct pt_session *s, size_t job,
 				 const struct pt_resource_record *records,
 				 size_t n_records);
 /*
+ * Compiles every job's requires and every template's template-filter of
+ * u as a session would (compat mode, the unit's namespace and imports),
+ * adding an error to diags (may be NULL) per program that does not
+ * compile, at the file and line of the bad expression, field "requires"
+ * or "template-filter" ("imports" / "template-imports" when that field is
+ * the bad one): "job 'ID': requires does not compile: MESSAGE (column C)".
+ * Jobs generated from templates are not checked (the template is).
+ * diags is then sorted by file and line. Returns the number of such programs,
+ * -EINVAL or -ENOMEM.
+ */
+PT_API int pt_session_check_units(struct pt_units *u, struct pt_diags *diags);
+
+/*
  * Templates (spec §2.5): once units are attached, a resource job's result
  * with records instantiates every template of u whose template-resource
  * is that job, one instance per record passing its template-filter. The
@@ -259,14 +287,17 @@ PT_API int pt_session_set_result(struct pt_session *s, size_t job,
  * pt_session_set_desired). Problems rendering an instance go to diags
  * (may be NULL). u and diags are borrowed. pt_session_set_result returns
  * -ENOMEM if instantiation runs out of memory; the result itself is
- * recorded by then.
+ * recorded by then. A template whose template-filter does not compile
+ * instantiates nothing and is a PT_PROBLEM_RESOURCE_PROGRAM from attach
+ * on. Returns 0 or -ENOMEM.
  */
 PT_API int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
 				   struct pt_diags *diags);
 
 /*
  * "Fake resources" (spec §2.5, checkbox-cli tp-export): template-filter is
- * not applied, so every record given to a resource job instantiates every
+ * not applied (one that does not compile is still a problem), so
+ * every record given to a resource job instantiates every
  * template of it. Off by default.
  */
 PT_API void pt_session_set_fake_resources(struct pt_session *s, bool on);

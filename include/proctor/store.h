@@ -612,7 +612,9 @@ PT_API int pt_store_history_flakes(const struct pt_store_history *h, bool all,
 /*
  * Writes the whole session (metadata, snapshot with texts, desired list,
  * results, resources, io logs, attachments) as a gzip-JSON envelope at
- * path, atomically (path.next, fsync, rename, fsync of the directory).
+ * path, atomically (an exclusively created temporary file, fsync, rename
+ * over path, fsync of the directory; a symlink at or beside path is never
+ * followed).
  */
 PT_API int pt_store_export(struct pt_store *s, const char *path,
 			   struct pt_diags *diags);

@@ -18,9 +18,14 @@ int pt__read_file(const char *path, size_t limit, char **ret, size_t *ret_len);
 int pt__read_fd(int fd, size_t limit, char **ret, size_t *ret_len);
 
 /*
- * Replaces path atomically with data: writes "<path>.next", fsyncs it,
- * renames it over path and fsyncs the directory. On failure path is
- * untouched and the .next file removed.
+ * Replaces path atomically with data: writes an unnamed file in path's
+ * directory (O_TMPFILE), fsyncs it, links it as "<path>.next.<16 random
+ * hex digits>" and renames that over path, then fsyncs the directory.
+ * Where O_TMPFILE is not supported the temporary name is created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW before writing. Either way no existing file or
+ * planted symlink is ever opened, and concurrent writers of one path each
+ * rename a complete file (the last rename wins). On failure path is
+ * untouched and the temporary file removed.
  */
 int pt__write_file_atomic(const char *path, const void *data, size_t len,
 			  mode_t mode);

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +71,28 @@ int pt__lock_take(const char *path)
 
 	if (fd < 0)
 		return fd;
+	r = pt__lock(fd, PT_LOCK_EX | PT_LOCK_NB);
+	if (r < 0) {
+		pt__close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int pt__lock_take_shared(const char *path)
+{
+	int fd = open(path,
+		      O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		      0644);
+	struct stat st;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		pt__close(fd);
+		return -EBADFD;
+	}
 	r = pt__lock(fd, PT_LOCK_EX | PT_LOCK_NB);
 	if (r < 0) {
 		pt__close(fd);

@@ -35,6 +35,15 @@ int pt__lock(int fd, int how);
 int pt__lock_wait(int fd, int how, int timeout_ms);
 /* Opens (creating) path and takes it exclusively without waiting. */
 int pt__lock_take(const char *path);
+/*
+ * The same for a lock file shared by every user of the machine (the TCP
+ * port blocks): opened read-only (flock needs no more), created mode 0644
+ * so that other users can open it too, never through a symlink and never
+ * blocking on a FIFO. The fd, -EWOULDBLOCK when another holds it, -EBADFD
+ * when path is not a regular file, or -errno (-EACCES: another user's
+ * file we cannot read, -ELOOP: a symlink).
+ */
+int pt__lock_take_shared(const char *path);
 /* Records this process's pid in the lock file (for messages, break). */
 int pt__lock_set_owner(int fd);
 /* The pid recorded in the lock file; 0 when none. */

@@ -263,6 +263,35 @@ int pt__dir_make_empty(const char *path)
 	return r;
 }
 
+int pt__dir_check_safe(const char *path, unsigned *ret_uid, unsigned *ret_mode)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (ret_uid)
+		*ret_uid = (unsigned)st.st_uid;
+	if (ret_mode)
+		*ret_mode = (unsigned)st.st_mode & 07777;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return -EPERM;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return -EPERM;
+	return 0;
+}
+
+int pt__mkdir_exact(const char *path, unsigned mode)
+{
+	if (mkdir(path, 0700) < 0)
+		return -errno;
+	/* Made by us just now: set the mode the umask may have cut. */
+	if (chmod(path, (mode_t)mode) < 0)
+		return -errno;
+	return 0;
+}
+
 int pt__rmdir(const char *path)
 {
 	return rmdir(path) < 0 ? -errno : 0;

@@ -76,6 +76,18 @@ int pt__port_probe(unsigned port);
  */
 int pt__tcp_census(int *fd, char *buf, size_t size);
 
+/*
+ * Whether path is a directory other users cannot tamper with: a real
+ * directory (not a symlink), owned by root or by us, and sticky when
+ * others may write it (so that nobody removes another's files). 0;
+ * -ENOENT; -ENOTDIR (a symlink or not a directory); -EPERM (owner or
+ * mode), with *ret_uid and *ret_mode (may be NULL) telling which.
+ */
+int pt__dir_check_safe(const char *path, unsigned *ret_uid, unsigned *ret_mode);
+/* mkdir(path) then chmod to exactly mode (umask aside) when it was made
+ * by this call: 0, or -errno (-EEXIST when it exists). */
+int pt__mkdir_exact(const char *path, unsigned mode);
+
 /* mkdtemp(3) on a template ending in "XXXXXX"; 0 or -errno. */
 int pt__mkdtemp(char *tmpl);
 /*

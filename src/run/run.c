@@ -1565,6 +1565,13 @@ void pt_run_progress(const struct pt_run *c, struct pt_run_progress *p)
 	p->interrupted = c->interrupted;
 	p->failed_fast = c->failed_fast;
 	p->storage_error = c->storage_error;
+	/* A requires or template-filter that does not compile is a problem
+	 * of the plan that no result shows (a template then generates
+	 * nothing): the run must not end as if all passed. */
+	for (size_t i = 0; i < pt_session_problem_count(c->s); i++)
+		if (pt_session_problem(c->s, i)->kind ==
+		    PT_PROBLEM_RESOURCE_PROGRAM)
+			p->program_errors++;
 }
 
 /* ---- creation */

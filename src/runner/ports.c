@@ -25,6 +25,18 @@
  * Lock files are opened once and kept; blocks are tried lowest first, so
  * a run uses about as many files as it runs jobs at once. They are never
  * deleted: deleting a lock file races with another process locking it.
+ *
+ * One lease namespace per machine: the lock directory is
+ * PT_PORTS_SHARED_DIR for every user and run (whatever XDG_RUNTIME_DIR
+ * or TMPDIR say), made mode 1777 by whoever comes first. It is used only
+ * when other users cannot tamper with it (pt__dir_check_safe: a real
+ * directory owned by root or by us, sticky when others may write). Lock
+ * files are made mode 0644 and locked through read-only fds, so every
+ * user can lock every file. When the shared directory is not safe (made
+ * by another user, say: an administrator can make it root's with a
+ * tmpfiles.d line), runs fall back to a private directory per user, with
+ * a notice saying that leases are then not shared with other users; when
+ * that one is not safe either, the runner refuses (-EPERM) and says why.
  */
 #include "runner/runner-internal.h"
 
@@ -35,6 +47,83 @@
 #include "os/file.h"
 #include "os/lock.h"
 #include "os/runos.h"
+
+/* Why dir is not safe, for a notice (r from pt__dir_check_safe). */
+static int why_unsafe(struct pt_buf *b, const char *dir, int r, unsigned uid,
+		      unsigned mode)
+{
+	if (r == -ENOTDIR)
+		return pt__buf_addf(b, "%s is a symlink or not a directory",
+				    dir);
+	if (r == -EPERM && uid != 0 && uid != pt__uid())
+		return pt__buf_addf(b, "%s is owned by uid %u", dir, uid);
+	if (r == -EPERM)
+		return pt__buf_addf(b,
+				    "%s is writable by others without the "
+				    "sticky bit (mode %04o)",
+				    dir, mode);
+	return pt__buf_addf(b, "%s: %s", dir, pt_strerror(r));
+}
+
+/* Makes dir (mode) when missing and checks it; 0 or as pt__dir_check_safe
+ * (uid and mode for why_unsafe). */
+static int safe_dir(const char *dir, unsigned mode, unsigned *uid, unsigned *m)
+{
+	int r = pt__dir_check_safe(dir, uid, m);
+
+	if (r == -ENOENT) {
+		r = pt__mkdir_exact(dir, mode);
+		if (r < 0 && r != -EEXIST)
+			return r;
+		r = pt__dir_check_safe(dir, uid, m);
+	}
+	return r;
+}
+
+int pt__ports_lock_dir(const char *shared, const char *private_dir, char **ret,
+		       char **ret_notice)
+{
+	struct pt_buf note = PT_BUF_INIT;
+	unsigned uid = 0, mode = 0;
+	const char *chosen = NULL;
+	int r, e = 0;
+
+	*ret = NULL;
+	*ret_notice = NULL;
+	r = safe_dir(shared, private_dir ? 01777 : 0700, &uid, &mode);
+	if (r == 0) {
+		chosen = shared;
+	} else {
+		e |= pt__buf_adds(&note, "port leases: ");
+		e |= why_unsafe(&note, shared, r, uid, mode);
+		if (private_dir) {
+			r = safe_dir(private_dir, 0700, &uid, &mode);
+			if (r == 0) {
+				chosen = private_dir;
+				e |= pt__buf_addf(&note,
+						  "; using %s, not shared with "
+						  "other users' runs",
+						  private_dir);
+			} else {
+				e |= pt__buf_adds(&note, ", and ");
+				e |= why_unsafe(&note, private_dir, r, uid,
+						mode);
+			}
+		}
+		if (!chosen)
+			e |= pt__buf_adds(&note, ": refusing to lease ports "
+						 "(remove it, or run with "
+						 "--ports 0)");
+	}
+	if (e || (chosen && !(*ret = pt__strdup(chosen)))) {
+		pt__buf_release(&note);
+		return -ENOMEM;
+	}
+	if (note.len)
+		*ret_notice = pt__buf_detach(&note, NULL);
+	pt__buf_release(&note);
+	return chosen ? 0 : -EPERM;
+}
 
 int pt__ports_init(struct pt_ports *p, unsigned min, unsigned max,
 		   unsigned count, const char *lock_dir)
@@ -92,13 +181,17 @@ static int lock_block(struct pt_ports *p, unsigned b)
 			 p->min + b * p->count);
 	if (r < 0)
 		return r;
-	r = pt__lock_take(path.s);
+	r = pt__lock_take_shared(path.s);
 	if (r == -ENOENT) {
 		r = pt__mkdir_p(p->lock_dir, 0700);
 		if (r == 0)
-			r = pt__lock_take(path.s);
+			r = pt__lock_take_shared(path.s);
 	}
 	pt__buf_release(&path);
+	/* Another user's file we may not read, a symlink, or not a file:
+	 * never followed nor waited on; the block is skipped. */
+	if (r == -EACCES || r == -EBADFD || r == -ELOOP)
+		return -EWOULDBLOCK;
 	if (r < 0)
 		return r;
 	p->lock_fd[b] = r;

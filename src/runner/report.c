@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/utf8.h"
 #include "os/fd.h"
+#include "os/file.h"
 #include "os/runos.h"
 
 static const char *const format_names[] = {
@@ -923,4 +924,11 @@ PT_API int pt_report_render(enum pt_report_format f,
 		*ret_len = b.len;
 	*ret = pt__buf_detach(&b, NULL);
 	return *ret ? 0 : -ENOMEM;
+}
+
+int pt_report_write(const char *path, const char *text, size_t len)
+{
+	if (!path || (!text && len))
+		return -EINVAL;
+	return pt__write_file_atomic(path, text ? text : "", len, 0644);
 }

@@ -59,16 +59,30 @@ struct pt_ports {
 	unsigned char *leased; /* per block */
 	/* per block: flock held by us and ports known free as of checked */
 	unsigned char *trusted;
-	int *lock_fd;	      /* per block; cached open fds, -1 if none */
-	int64_t *checked_ns;  /* per block: time of the last bind check */
-	uint64_t *census;     /* per block: census hash then; 0 unknown */
-	unsigned nopen;	      /* open lock fds */
-	int census_fd;	      /* /proc/net/sockstat, -1 if not open */
-	uint64_t census_last; /* the census read last, 0 if none */
-	int64_t census_ns;    /* when */
+	int *lock_fd;	       /* per block; cached open fds, -1 if none */
+	int64_t *checked_ns;   /* per block: time of the last bind check */
+	uint64_t *census;      /* per block: census hash then; 0 unknown */
+	unsigned nopen;	       /* open lock fds */
+	int census_fd;	       /* /proc/net/sockstat, -1 if not open */
+	uint64_t census_last;  /* the census read last, 0 if none */
+	int64_t census_ns;     /* when */
 	uint64_t census_reads; /* (for tests) */
-	uint64_t probes;      /* blocks bind-checked (for tests) */
+	uint64_t probes;       /* blocks bind-checked (for tests) */
 };
+
+/* The machine's shared lock directory, and the per-user fallback. */
+#define PT_PORTS_SHARED_DIR  "/tmp/proctor-ports"
+#define PT_PORTS_PRIVATE_FMT "/tmp/proctor-ports-%u"
+
+/*
+ * Chooses the lock directory (ports.c, top comment): shared when it is
+ * safe (made mode 1777 when missing), else private_dir (made 0700; NULL:
+ * no fallback). *ret (heap) is the choice; *ret_notice (heap or NULL)
+ * says why shared was not used. 0, -EPERM (no safe directory; *ret NULL,
+ * *ret_notice says why) or -ENOMEM.
+ */
+int pt__ports_lock_dir(const char *shared, const char *private_dir, char **ret,
+		       char **ret_notice);
 
 int pt__ports_init(struct pt_ports *p, unsigned min, unsigned max,
 		   unsigned count, const char *lock_dir);

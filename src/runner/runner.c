@@ -79,9 +79,9 @@ struct slot {
 
 /* What a slot keeps from one job to the next (struct slot is reset). */
 struct slot_keep {
-	unsigned gen;		    /* generation of its temp dir name */
-	bool clean;		    /* its dir exists and is empty */
-	int wd;			    /* its dir's watch (dirwatch); -1 none */
+	unsigned gen; /* generation of its temp dir name */
+	bool clean;   /* its dir exists and is empty */
+	int wd;	      /* its dir's watch (dirwatch); -1 none */
 	bool touched; /* an event came for wd since it was emptied */
 	struct pt_spawn_prep spawn; /* the last spawn's file actions */
 };
@@ -116,11 +116,11 @@ struct pt_runner {
 	uint64_t seq;
 	unsigned char *rbuf; /* PT_IOLOG_HDR + READ_CHUNK + PT_IOLOG_TAIL */
 	struct pt_runner_iolog_ops ops; /* cfg.iolog, or all NULL */
-	char *work_dir;	    /* <tmp_root>/proctor-<session>-XXXXXX, lazily */
+	char *work_dir; /* <tmp_root>/proctor-<session>-XXXXXX, lazily */
 	struct slot_keep *keep; /* per slot */
-	int dirwatch; /* inotify fd on the slot dirs; -1 none yet, -2 none */
-	int work_wd;  /* watch of work_dir's names; -1 none */
-	uint64_t kept;		/* kept temp dirs made (their names) */
+	int dirwatch;  /* inotify fd on the slot dirs; -1 none yet, -2 none */
+	int work_wd;   /* watch of work_dir's names; -1 none */
+	uint64_t kept; /* kept temp dirs made (their names) */
 };
 
 PT_API void pt_runner_config_init(struct pt_runner_config *c)
@@ -239,11 +239,22 @@ static int dupopt(const char *s, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-PT_API int pt_runner_new(const struct pt_runner_config *c,
-			 struct pt_runner **ret)
+PT_API int pt_runner_port_lock_dir(const char *dir, char **ret,
+				   char **ret_notice)
+{
+	char priv[64];
+
+	if (!ret || !ret_notice)
+		return -EINVAL;
+	if (dir)
+		return pt__ports_lock_dir(dir, NULL, ret, ret_notice);
+	snprintf(priv, sizeof(priv), PT_PORTS_PRIVATE_FMT, pt__uid());
+	return pt__ports_lock_dir(PT_PORTS_SHARED_DIR, priv, ret, ret_notice);
+}
+
+int pt_runner_new(const struct pt_runner_config *c, struct pt_runner **ret)
 {
 	struct pt_runner *r;
-	struct pt_buf lockdir = PT_BUF_INIT;
 	int err;
 
 	if (!c || !ret || c->grace < 0 || c->timeout != c->timeout)
@@ -282,18 +293,14 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 	}
 	r->cfg.env = NULL;
 	if (c->port_count) {
-		const char *rt = getenv("XDG_RUNTIME_DIR");
+		char *dir = NULL, *notice = NULL;
 
-		if (c->port_lock_dir)
-			err = pt__buf_adds(&lockdir, c->port_lock_dir);
-		else
-			err = pt__buf_addf(&lockdir, "%s/proctor-ports-%u",
-					   rt && rt[0] == '/' ? rt : "/tmp",
-					   pt__uid());
+		err = pt_runner_port_lock_dir(c->port_lock_dir, &dir, &notice);
+		pt__free(notice);
 		if (!err)
 			err = pt__ports_init(&r->ports, c->port_min,
-					     c->port_max, c->port_count,
-					     lockdir.s);
+					     c->port_max, c->port_count, dir);
+		pt__free(dir);
 		if (!err && r->ports.nblocks < r->jobs)
 			err = -EINVAL; /* cannot give every job a block */
 		if (err)
@@ -326,11 +333,9 @@ PT_API int pt_runner_new(const struct pt_runner_config *c,
 		err = r->ep;
 		goto fail;
 	}
-	pt__buf_release(&lockdir);
 	*ret = r;
 	return 0;
 fail:
-	pt__buf_release(&lockdir);
 	pt_runner_free(r);
 	return err;
 }
@@ -723,16 +728,16 @@ static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
 	 * No printf here: these are built for every job, and vsnprintf was
 	 * a third of the runner's own instructions per job.
 	 */
-#define ADDSTR(name, val)                              \
- do {                                                  \
-  offs[nv++] = vars->len;                              \
-  err = err ? err : pt__buf_adds(vars, name "=");      \
+#define ADDSTR(name, val)                                    \
+ do {                                                        \
+  offs[nv++] = vars->len;                                    \
+  err = err ? err : pt__buf_adds(vars, name "=");            \
   err = err ? err : pt__buf_add(vars, val, strlen(val) + 1); \
  } while (0)
-#define ADDNUM(name, val)                              \
- do {                                                  \
-  char num_[24];                                       \
-  ADDSTR(name, utoa((uint64_t)(val), num_));           \
+#define ADDNUM(name, val)                    \
+ do {                                        \
+  char num_[24];                             \
+  ADDSTR(name, utoa((uint64_t)(val), num_)); \
  } while (0)
 
 	ADDSTR("PROCTOR_SESSION_ID", r->session_id);

@@ -26,9 +26,9 @@ const char *pt_dep_type_name(enum pt_dep_type t)
 const char *pt_inhibitor_cause_name(enum pt_inhibitor_cause c)
 {
 	static const char *const names[] = {
-		"UNDESIRED",	     "PENDING_DEP",	"FAILED_DEP",
-		"PENDING_RESOURCE",  "FAILED_RESOURCE", "NOT_FAILED_DEP",
-		"REQUIRED_MANIFEST",
+		"UNDESIRED",	     "PENDING_DEP",	     "FAILED_DEP",
+		"PENDING_RESOURCE",  "FAILED_RESOURCE",	     "NOT_FAILED_DEP",
+		"REQUIRED_MANIFEST", "BAD_RESOURCE_PROGRAM",
 	};
 
 	if ((unsigned)c < PT_ARRAY_SIZE(names))
@@ -153,6 +153,10 @@ int pt_inhibitor_format(const struct pt_inhibitor *ib, char *buf, size_t size)
 		return snprintf(buf, size, "manifest(s): %s unmet",
 				ib->related_manifests ? ib->related_manifests
 						      : "");
+	case PT_INHIBIT_BAD_RESOURCE_PROGRAM:
+		return snprintf(
+			buf, size, "resource program does not compile: %s",
+			ib->related_expression ? ib->related_expression : "?");
 	}
 	return snprintf(buf, size, "?");
 }
@@ -167,6 +171,9 @@ enum pt_outcome pt_session_blocked_outcome(const struct pt_session *s,
 		const struct pt_inhibitor *ib = pt_session_inhibitor(s, job, i);
 
 		switch (ib->cause) {
+		case PT_INHIBIT_BAD_RESOURCE_PROGRAM:
+			/* A provider error: it fails, whatever else. */
+			return PT_OUTCOME_FAIL;
 		case PT_INHIBIT_FAILED_DEP:
 			if (ib->related_job != PT_SESSION_NO_JOB &&
 			    pt_session_result(s, ib->related_job)->outcome ==

@@ -7,7 +7,9 @@
  * evaluated, skipping resource jobs that passed; or FAILED_RESOURCE per
  * resource id of the first false expression), then `depends` in sorted id
  * order (PENDING_DEP / FAILED_DEP), `after` (PENDING_DEP), `salvages`
- * (NOT_FAILED_DEP unless the target failed). A job named in both depends
+ * (NOT_FAILED_DEP unless the target failed). A job whose requires does not
+ * compile gets BAD_RESOURCE_PROGRAM where the resource inhibitors go (not
+ * upstream's). A job named in both depends
  * and after gets two PENDING_DEP, as upstream.
  *
  * Upstream recomputes every job after every result. We keep reverse edges
@@ -65,7 +67,8 @@ static int compute(const struct pt_session *s, uint32_t j, struct ibvec *out,
 		   char **ret_text)
 {
 	const struct pt__jobst *js = &s->jobs.v[j];
-	const struct pt__edge *e = s->edges.v + js->edge_off;
+	const struct pt__edge *e =
+		js->edge_n ? s->edges.v + js->edge_off : NULL;
 	int r = 0;
 
 	out->n = 0;
@@ -97,6 +100,13 @@ static int compute(const struct pt_session *s, uint32_t j, struct ibvec *out,
 		pt__buf_release(&b);
 		if (r)
 			return -ENOMEM;
+	}
+	if (js->prog_err) {
+		/* requires does not compile: the job can never run. */
+		r = add(out, PT_INHIBIT_BAD_RESOURCE_PROGRAM, PT__NONE,
+			js->job->id, js->prog_err);
+		if (r < 0)
+			return r;
 	}
 	if (js->prog && s->req) {
 		size_t idx = 0;

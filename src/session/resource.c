@@ -23,12 +23,78 @@ struct prog_entry {
 	char key[]; /* ns \x1f imports \x1f requires */
 };
 
-static int req_compile(void *ctx, const struct pt_job *job, void **ret)
+/*
+ * Compiles a requires or template-filter text as the session does
+ * (compat mode, the unit's namespace and imports). 0 with *ret, or
+ * PT_EEXPR / PT_ETOOBIG with *err (a bad imports field included), or
+ * -ENOMEM.
+ */
+static int compile_text(const char *text, const char *ns, const char *imports,
+			struct pt_expr_prog **ret, struct pt_expr_error *err)
+{
+	struct pt_expr_imports *imps = NULL;
+	struct pt_expr_opts o = { .mode = PT_EXPR_COMPAT };
+	int r;
+
+	r = pt__expr_imports_parse(imports, &imps, err);
+	if (r < 0)
+		return r;
+	o.ns = ns && *ns ? ns : NULL;
+	o.imports = imps;
+	r = pt__expr_prog_new(text, &o, ret, err);
+	pt__expr_imports_free(imps);
+	return r;
+}
+
+/* The file line of the unit's field (a job or a template). */
+static unsigned field_line(const struct pt_unit *unit, unsigned fallback,
+			   const char *field)
+{
+	unsigned l = unit ? pt_unit_field_line(unit, field) : 0;
+
+	return l ? l : fallback;
+}
+
+/* The file line of the bad expression (line: its field's, 0 when unknown:
+ * then the expression's line within the program). */
+static unsigned err_line(unsigned line, const struct pt_expr_error *err)
+{
+	if (!line)
+		return err->line;
+	return line + (err->line ? err->line - 1 : 0);
+}
+
+static void err_text(char *buf, size_t size, const struct pt_expr_error *err)
+{
+	bool imports = err->kind == PT_EXPR_ERR_IMPORTS;
+
+	snprintf(buf, size, "%s%s", imports ? "imports: " : "", err->message);
+	if (err->column && !imports)
+		snprintf(buf + strlen(buf), size - strlen(buf), " (column %u)",
+			 err->column);
+}
+
+/*
+ * "FILE:LINE: MESSAGE (column C)" for a program of a unit that does not
+ * compile, in arena a (NULL: out of memory).
+ */
+static const char *describe(struct pt_arena *a, const char *file, unsigned line,
+			    const struct pt_expr_error *err)
+{
+	char text[256], buf[4096 + 300];
+
+	err_text(text, sizeof(text), err);
+	snprintf(buf, sizeof(buf), "%s:%u: %s", file ? file : "<input>",
+		 err_line(line, err), text);
+	return pt__arena_strdup(a, buf);
+}
+
+static int req_compile(void *ctx, const struct pt_job *job, void **ret,
+		       const char **ret_err)
 {
 	struct pt_session *s = ctx;
-	struct pt_expr_imports *imps = NULL;
 	struct pt_expr_prog *prog = NULL;
-	struct pt_expr_opts o = { .mode = PT_EXPR_COMPAT };
+	struct pt_expr_error err;
 	const char *ns = job->ns ? job->ns : "";
 	const char *im = job->imports ? job->imports : "";
 	size_t ln = strlen(ns), li = strlen(im), lr;
@@ -55,15 +121,17 @@ static int req_compile(void *ctx, const struct pt_job *job, void **ret)
 		*ret = found;
 		return 0;
 	}
-	r = pt__expr_imports_parse(job->imports, &imps, NULL);
-	if (r < 0)
+	r = compile_text(job->requires, ns, job->imports, &prog, &err);
+	if (r < 0) {
+		if (r != -ENOMEM) {
+			unsigned l = field_line(job->unit, job->line,
+						err.kind == PT_EXPR_ERR_IMPORTS
+							? "imports"
+							: "requires");
+			*ret_err = describe(&s->arena, job->file, l, &err);
+		}
 		goto fail;
-	o.ns = *ns ? ns : NULL;
-	o.imports = imps;
-	r = pt__expr_prog_new(job->requires, &o, &prog, NULL);
-	pt__expr_imports_free(imps);
-	if (r < 0)
-		goto fail;
+	}
 	e->prog = prog;
 	e->refs = 1;
 	r = pt__map_put(&s->prog_cache, e->key, e->key_len, e, NULL);
@@ -156,11 +224,80 @@ void pt_session_set_fake_resources(struct pt_session *s, bool on)
 	s->fake_resources = on;
 }
 
+/*
+ * Compiles the template-filter of tpl into *ret. When it does not
+ * compile, *ret = NULL, *ret_err (may be NULL) says why, and (once per
+ * template) a PT_PROBLEM_RESOURCE_PROGRAM joins the session's problems.
+ * 0 or -ENOMEM.
+ */
+static int filter_compile(struct pt_session *s, const struct pt_unit *tpl,
+			  const struct pt_template_info *info,
+			  struct pt_expr_prog **ret,
+			  struct pt_expr_error *ret_err)
+{
+	struct pt_problem p = { .kind = PT_PROBLEM_RESOURCE_PROGRAM,
+				.job = PT_SESSION_NO_JOB };
+	struct pt_expr_error err;
+	const char *why, *id = tpl->id ? tpl->id : "?";
+	char *q = NULL, *msg;
+	size_t len;
+	unsigned line;
+	int r;
+
+	*ret = NULL;
+	r = compile_text(info->filter, tpl->ns, info->imports, ret, &err);
+	if (r == -ENOMEM)
+		return r;
+	if (r == 0)
+		return 0;
+	if (ret_err)
+		*ret_err = err;
+	pt_vec_foreach(&s->filter_tpls, i)
+		if (s->filter_tpls.v[i] == tpl)
+			return 0;
+	line = field_line(tpl, tpl->line,
+			  err.kind == PT_EXPR_ERR_IMPORTS ? "template-imports"
+							  : "template-filter");
+	why = describe(&s->arena, tpl->file, line, &err);
+	if (!why || pt__pyrepr(&s->arena, id, false, &q) < 0)
+		return -ENOMEM;
+	len = strlen(q) + strlen(why) + 64;
+	msg = pt__arena_alloc(&s->arena, len);
+	if (!msg)
+		return -ENOMEM;
+	snprintf(msg, len,
+		 "template-filter of template %s does not compile: %s", q, why);
+	p.job_id = id;
+	p.message = msg;
+	if (pt_vec_reserve(&s->filter_tpls, s->filter_tpls.n + 1) < 0 ||
+	    pt_vec_reserve(&s->filter_problems, s->filter_problems.n + 1) < 0)
+		return -ENOMEM;
+	s->filter_tpls.v[s->filter_tpls.n++] = tpl;
+	s->filter_problems.v[s->filter_problems.n++] = p;
+	return 0;
+}
+
 int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
 			    struct pt_diags *diags)
 {
 	s->units = u;
 	s->unit_diags = diags;
+	/* Templates whose filter does not compile are problems from the
+	 * first solve on (plan shows them without instantiating). */
+	for (size_t t = 0; u && t < pt_units_count(u); t++) {
+		const struct pt_unit *tpl = pt_units_get(u, t);
+		struct pt_template_info info;
+		struct pt_expr_prog *filter = NULL;
+		int r;
+
+		if (tpl->type != PT_UNIT_TEMPLATE ||
+		    pt_template_info(u, tpl, &info) < 0 || !info.filter)
+			continue;
+		r = filter_compile(s, tpl, &info, &filter, NULL);
+		pt__expr_prog_free(filter);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -314,19 +451,11 @@ int pt__session_instantiate(struct pt_session *s, uint32_t job)
 		    !info.resource || strcmp(info.resource, id))
 			continue;
 		if (info.filter && !s->fake_resources) {
-			struct pt_expr_imports *imps = NULL;
-			struct pt_expr_opts o = { .mode = PT_EXPR_COMPAT };
-
-			if (pt__expr_imports_parse(info.imports, &imps, NULL) <
-			    0)
-				continue;
-			o.ns = tpl->ns && *tpl->ns ? tpl->ns : NULL;
-			o.imports = imps;
-			r = pt__expr_prog_new(info.filter, &o, &filter, &err);
-			pt__expr_imports_free(imps);
-			if (r == -ENOMEM)
+			/* A filter that does not compile instantiates
+			 * nothing (a problem since attach) and says why. */
+			r = filter_compile(s, tpl, &info, &filter, &err);
+			if (r < 0)
 				break;
-			r = 0;
 			if (!filter) {
 				/*
 				 * Upstream raises (NoResourcesReferenced,
@@ -373,6 +502,73 @@ out:
 	pt__free(pass);
 	pt__free(idx);
 	return r < 0 ? r : 0;
+}
+
+/* One program of a unit for pt_session_check_units: 1 when it does not
+ * compile (diagnostic added), 0, or -ENOMEM. */
+static int check_one(const struct pt_unit *unit, const char *file,
+		     unsigned line0, bool tpl, const char *id, const char *text,
+		     const char *ns, const char *imports, struct pt_diags *d)
+{
+	struct pt_expr_prog *prog = NULL;
+	struct pt_expr_error err;
+	const char *field = tpl ? "template-filter" : "requires";
+	char msg[256];
+	int r = compile_text(text, ns, imports, &prog, &err);
+
+	pt__expr_prog_free(prog);
+	if (r == 0 || r == -ENOMEM)
+		return r;
+	err_text(msg, sizeof(msg), &err);
+	if (err.kind == PT_EXPR_ERR_IMPORTS)
+		field = tpl ? "template-imports" : "imports";
+	if (d && pt__diags_add(d, PT_SEV_ERROR, r, file,
+			       err_line(field_line(unit, line0, field), &err),
+			       field, "%s '%s': %s does not compile: %s",
+			       tpl ? "template" : "job", id ? id : "?",
+			       tpl ? "template-filter" : "requires", msg) < 0)
+		return -ENOMEM;
+	return 1;
+}
+
+int pt_session_check_units(struct pt_units *u, struct pt_diags *diags)
+{
+	int n = 0, r;
+
+	if (!u)
+		return -EINVAL;
+	for (size_t i = 0; i < pt_units_job_count(u); i++) {
+		const struct pt_job *j = pt_units_job(u, i);
+
+		if (!j->requires || j->template_id)
+			continue;
+		r = check_one(j->unit, j->file, j->line, false, j->id,
+			      j->requires, j->ns, j->imports, diags);
+		if (r < 0)
+			return r;
+		n += r;
+	}
+	for (size_t i = 0; i < pt_units_count(u); i++) {
+		const struct pt_unit *t = pt_units_get(u, i);
+		struct pt_template_info info;
+
+		if (t->type != PT_UNIT_TEMPLATE)
+			continue;
+		r = pt_template_info(u, t, &info);
+		if (r < 0)
+			return r;
+		if (!info.filter)
+			continue;
+		r = check_one(t, t->file, t->line, true, t->id, info.filter,
+			      t->ns, info.imports, diags);
+		if (r < 0)
+			return r;
+		n += r;
+	}
+	/* In file order, with what loading found. */
+	if (n && diags && pt__diags_sort(diags) < 0)
+		return -ENOMEM;
+	return n;
 }
 
 /* ------------------------------------------------------------------ */

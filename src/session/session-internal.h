@@ -55,10 +55,14 @@ enum pt__req_status {
 struct pt__req_ops {
 	/*
 	 * Compiles job's requires into *ret (opaque). 0 and *ret = NULL when
-	 * the job has none; < 0 when it cannot be parsed (treated as no
-	 * requirement, as upstream's get_dependency_set does).
+	 * the job has none; < 0 when it cannot be parsed: no resource edges
+	 * (as upstream's get_dependency_set), and, unless -ENOMEM, *ret_err
+	 * names the problem ("FILE:LINE: MESSAGE (column C)", owned by the
+	 * ops' context for the session's life): the job gets the
+	 * BAD_RESOURCE_PROGRAM inhibitor and a problem, and never runs.
 	 */
-	int (*compile)(void *ctx, const struct pt_job *job, void **ret);
+	int (*compile)(void *ctx, const struct pt_job *job, void **ret,
+		       const char **ret_err);
 	size_t (*count)(const void *prog);
 	void (*expr)(const void *prog, size_t i, struct pt__req_expr *ret);
 	/* Evaluates (§5.2); *ret_index = the pending / failing expression. */
@@ -100,7 +104,8 @@ struct pt__jobst {
 	/* Static edges sorted by (id, type name): offset/count into s->edges.
 	 */
 	uint32_t edge_off, edge_n;
-	void *prog; /* compiled requires, or NULL */
+	void *prog;	      /* compiled requires, or NULL */
+	const char *prog_err; /* requires does not compile: why (arena) */
 	/* Readiness. */
 	struct pt_inhibitor *ib; /* NULL: the shared [UNDESIRED] */
 	uint32_t n_ib;
@@ -140,6 +145,9 @@ struct pt_session {
 	PT_VEC(char *) desired;
 	struct pt__u32vec run_list;
 	struct pt__problemvec dup_problems;
+	/* Templates whose template-filter does not compile (resource.c). */
+	struct pt__problemvec filter_problems;
+	PT_VEC(const struct pt_unit *) filter_tpls; /* their templates */
 	struct pt__problemvec problems;
 	struct pt_arena solve_arena; /* problem strings of the last solve */
 

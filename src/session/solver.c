@@ -105,9 +105,10 @@ int pt__graph_build(struct pt_session *s)
 	for (size_t i = 0; i < n; i++) {
 		struct pt__jobst *js = &s->jobs.v[i];
 
-		if (js->prog || !s->req || !js->job->requires)
+		if (js->prog || js->prog_err || !s->req || !js->job->requires)
 			continue;
-		if (s->req->compile(s->req->ctx, js->job, &js->prog) < 0)
+		if (s->req->compile(s->req->ctx, js->job, &js->prog,
+				    &js->prog_err) < 0)
 			js->prog = NULL;
 	}
 	count = pt__calloc(n + 1, sizeof(*count));
@@ -176,7 +177,9 @@ int pt__graph_build(struct pt_session *s)
 	/* Sort and de-duplicate each list (a dependency set, as upstream). */
 	total = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct pt__edge *e = s->edges.v + (fill[i] - count[i]);
+		/* No edges at all: edges.v is NULL, and NULL + 0 is UB. */
+		struct pt__edge *e =
+			count[i] ? s->edges.v + (fill[i] - count[i]) : NULL;
 		size_t m = count[i], w = 0;
 
 		sort_edges(e, m);

@@ -161,6 +161,8 @@ struct pt_session *pt_session_free(struct pt_session *s)
 	pt_vec_release(&s->desired);
 	pt_vec_release(&s->run_list);
 	pt_vec_release(&s->dup_problems);
+	pt_vec_release(&s->filter_problems);
+	pt_vec_release(&s->filter_tpls);
 	pt_vec_release(&s->problems);
 	pt__arena_release(&s->solve_arena);
 	resources_release(s);
@@ -265,6 +267,37 @@ int pt_session_set_mandatory(struct pt_session *s, const char *const *ids,
 	return 0;
 }
 
+/* A RESOURCE_PROGRAM problem per run-list job whose requires does not
+ * compile (in run-list order). 0 or -ENOMEM. */
+static int program_problems(const struct pt_session *s,
+			    const struct pt__u32vec *run,
+			    struct pt__problemvec *problems, struct pt_arena *a)
+{
+	for (size_t k = 0; k < run->n; k++) {
+		const struct pt__jobst *js = &s->jobs.v[run->v[k]];
+		struct pt_problem p = { .kind = PT_PROBLEM_RESOURCE_PROGRAM };
+		char *q = NULL, *msg;
+		size_t len;
+
+		if (!js->prog_err)
+			continue;
+		if (pt__pyrepr(a, js->job->id, false, &q) < 0)
+			return -ENOMEM;
+		len = strlen(q) + strlen(js->prog_err) + 64;
+		msg = pt__arena_alloc(a, len);
+		if (!msg)
+			return -ENOMEM;
+		snprintf(msg, len, "requires of job %s does not compile: %s", q,
+			 js->prog_err);
+		p.job = run->v[k];
+		p.job_id = js->job->id;
+		p.message = msg;
+		if (pt_vec_push(problems, p) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int pt_session_set_desired(struct pt_session *s, const char *const *ids,
 			   size_t n, bool include_mandatory)
 {
@@ -285,6 +318,9 @@ int pt_session_set_desired(struct pt_session *s, const char *const *ids,
 	for (size_t i = 0; i < n; i++)
 		all[nm + i] = ids[i] ? ids[i] : "";
 	r = pt__solve(s, all, nd, &run, &problems, &arena, kept);
+	if (r < 0)
+		goto out;
+	r = program_problems(s, &run, &problems, &arena);
 	if (r < 0)
 		goto out;
 	r = pt__readiness_prepare_full(s, &run, &batch);
@@ -368,7 +404,7 @@ bool pt_session_in_run_list(const struct pt_session *s, size_t job)
 
 size_t pt_session_problem_count(const struct pt_session *s)
 {
-	return s->dup_problems.n + s->problems.n;
+	return s->dup_problems.n + s->filter_problems.n + s->problems.n;
 }
 
 const struct pt_problem *pt_session_problem(const struct pt_session *s,
@@ -377,6 +413,9 @@ const struct pt_problem *pt_session_problem(const struct pt_session *s,
 	if (i < s->dup_problems.n)
 		return &s->dup_problems.v[i];
 	i -= s->dup_problems.n;
+	if (i < s->filter_problems.n)
+		return &s->filter_problems.v[i];
+	i -= s->filter_problems.n;
 	return i < s->problems.n ? &s->problems.v[i] : NULL;
 }
 

@@ -692,65 +692,222 @@ static int read_body(struct ctx *c, json_t *b)
 }
 
 /*
- * Inflates a gzip stream into out, up to limit bytes; with stop_at_nl,
- * stops once the output holds a '\n'. Damage is reported at the byte
- * offset of the compressed input.
+ * The gzip stream, inflated a chunk at a time. Damage is reported at the
+ * byte offset of the compressed input.
  */
-static int inflate_gz(struct ctx *c, const void *in, size_t len, size_t limit,
-		      bool stop_at_nl, struct pt_buf *out)
-{
+struct gz {
+	struct ctx *c;
 	z_stream z;
-	int zr, r = 0;
-	bool end = false;
+	bool init, end;
+	int err;		/* sticky: an error was reported */
+	size_t out_total;	/* bytes inflated so far */
+	size_t limit;		/* on out_total */
+	const char *limit_note; /* why that limit, for the message */
+	unsigned char chunk[65536];
+};
 
-	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, 15 + 16) != Z_OK)
+static int gz_open(struct gz *g, struct ctx *c, const void *in, size_t len,
+		   size_t limit)
+{
+	memset(&g->z, 0, sizeof(g->z));
+	g->c = c;
+	g->end = false;
+	g->err = 0;
+	g->out_total = 0;
+	g->limit = limit;
+	if (inflateInit2(&g->z, 15 + 16) != Z_OK)
 		return -ENOMEM;
-	z.next_in = (Bytef *)(uintptr_t)in;
-	z.avail_in = (uInt)len;
-	while (!end) {
-		size_t before = out->len;
-		unsigned char chunk[65536];
+	g->init = true;
+	g->z.next_in = (Bytef *)(uintptr_t)in;
+	g->z.avail_in = (uInt)len;
+	return 0;
+}
 
-		z.next_out = chunk;
-		z.avail_out = sizeof(chunk);
-		zr = inflate(&z, Z_NO_FLUSH);
-		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-			r = bad(c, PT_ECORRUPT,
-				"byte %lu of the compressed input: %s",
-				(unsigned long)z.total_in,
-				z.msg ? z.msg : "not gzip data");
-			break;
-		}
-		if (out->len + (sizeof(chunk) - z.avail_out) > limit) {
-			r = bad(c, PT_ETOOBIG,
-				"decompresses to more than %zu bytes", limit);
-			break;
-		}
-		r = pt__buf_add(out, chunk, sizeof(chunk) - z.avail_out);
-		if (r < 0)
-			break;
-		if (stop_at_nl &&
-		    memchr(out->s + before, '\n', out->len - before))
-			break;
+static void gz_close(struct gz *g)
+{
+	if (g->init)
+		inflateEnd(&g->z);
+	g->init = false;
+}
+
+/* The next inflated bytes into g->chunk: their count, 0 at the end of
+ * the stream, or an error (reported). */
+static ssize_t gz_next(struct gz *g)
+{
+	size_t n;
+	int zr;
+
+	if (g->err)
+		return g->err;
+	if (g->end)
+		return 0;
+	for (;;) {
+		g->z.next_out = g->chunk;
+		g->z.avail_out = sizeof(g->chunk);
+		zr = inflate(&g->z, Z_NO_FLUSH);
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+			return g->err = bad(g->c, PT_ECORRUPT,
+					    "byte %lu of the compressed "
+					    "input: %s",
+					    (unsigned long)g->z.total_in,
+					    g->z.msg ? g->z.msg
+						     : "not gzip data");
+		n = sizeof(g->chunk) - g->z.avail_out;
+		if (g->out_total + n > g->limit)
+			return g->err = bad(g->c, PT_ETOOBIG,
+					    "decompresses to more than %zu "
+					    "bytes%s",
+					    g->limit,
+					    g->limit_note ? g->limit_note : "");
+		g->out_total += n;
 		if (zr == Z_STREAM_END) {
-			end = true;
-			if (z.avail_in)
-				r = bad(c, PT_ECORRUPT,
-					"byte %lu: data after the end of the "
-					"gzip stream",
-					(unsigned long)z.total_in);
+			g->end = true;
+			if (g->z.avail_in)
+				return g->err = bad(
+					       g->c, PT_ECORRUPT,
+					       "byte %lu: data after the end "
+					       "of the gzip stream",
+					       (unsigned long)g->z.total_in);
 		} else if (zr == Z_BUF_ERROR ||
-			   (z.avail_in == 0 && z.avail_out != 0)) {
-			r = bad(c, PT_ECORRUPT,
-				"truncated: the gzip stream ends early at byte "
-				"%lu",
-				(unsigned long)z.total_in);
+			   (g->z.avail_in == 0 && g->z.avail_out != 0)) {
+			return g->err = bad(g->c, PT_ECORRUPT,
+					    "truncated: the gzip stream ends "
+					    "early at byte %lu",
+					    (unsigned long)g->z.total_in);
+		}
+		if (n || g->end)
+			return (ssize_t)n;
+	}
+}
+
+/*
+ * The body line goes to jansson through a callback, a chunk at a time, so
+ * its text is never held whole; a scanner in front of jansson bounds the
+ * memory of the tree it builds. jansson's tree costs far more than the
+ * text for small values (measured: 40 bytes per integer, 88 per string,
+ * 136 per array, 232 per object; "{}," is 3 bytes of text), so a gzip
+ * bomb of tiny values would reach gigabytes. The scanner charges every
+ * byte 1, and every '{' ENV_COST_OBJECT, '[' ENV_COST_ARRAY, ',' and ':'
+ * ENV_COST_VALUE (the next value or member), upper bounds of what jansson
+ * allocates for them, and stops the parse when the charge passes the
+ * budget: ENV_BUDGET_UNIT per started ENV_BUDGET_INPUT bytes of
+ * compressed input. jansson only ever holds what the scanner has already
+ * charged (it reads behind the scanner).
+ */
+#define ENV_COST_OBJECT	 352
+#define ENV_COST_ARRAY	 256
+#define ENV_COST_VALUE	 96
+#define ENV_BUDGET_UNIT	 ((size_t)144 << 20)
+#define ENV_BUDGET_INPUT ((size_t)10 << 20)
+/* Inflated bytes per started ENV_BUDGET_INPUT: bounds the time (jansson
+ * lexes 35-70 MB/s on the test machine, inflate is ten times faster). */
+#define ENV_TEXT_UNIT ((size_t)64 << 20)
+/* The longest string text (jansson doubles its buffer, then copies): the
+ * base64 of the largest field read (PT_STORE_MAX_STR / a 16 MiB record). */
+#define ENV_MAX_STRING ((size_t)24 << 20)
+
+struct body_src {
+	struct gz *g;
+	const unsigned char *pending; /* bytes before the first chunk */
+	size_t npending;
+	size_t budget, charged, offset; /* offset: body bytes scanned */
+	size_t str_len;			/* of the string being scanned */
+	bool long_str;			/* over: a string too long */
+	unsigned depth;
+	bool in_str, esc, done, nl, over;
+	bool trailing; /* bytes after the value's '\n', or a '\n' inside */
+};
+
+/* Charges p[0..n), and notes whether the body is one value, then "\n". */
+static void body_scan(struct body_src *b, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && !b->over; i++) {
+		unsigned char ch = p[i];
+
+		b->charged++;
+		b->offset++;
+		if (b->done) {
+			/* After the value: exactly one '\n', the end. */
+			if (ch == '\n' && !b->nl)
+				b->nl = true;
+			else
+				b->trailing = true;
+			continue;
+		}
+		if (b->in_str) {
+			if (++b->str_len > ENV_MAX_STRING)
+				b->over = b->long_str = true;
+			if (b->esc)
+				b->esc = false;
+			else if (ch == '\\')
+				b->esc = true;
+			else if (ch == '"')
+				b->in_str = false;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			b->in_str = true;
+			b->str_len = 0;
 			break;
+		case '{':
+			b->depth++;
+			b->charged += ENV_COST_OBJECT;
+			break;
+		case '[':
+			b->depth++;
+			b->charged += ENV_COST_ARRAY;
+			break;
+		case ',':
+		case ':':
+			b->charged += ENV_COST_VALUE;
+			break;
+		case '}':
+		case ']':
+			if (b->depth && !--b->depth)
+				b->done = true;
+			break;
+		case '\n':
+			b->trailing = true; /* the line ends inside the value */
+			break;
+		default:
+			break;
+		}
+		if (b->charged > b->budget)
+			b->over = true;
+	}
+}
+
+static size_t body_read(void *buf, size_t len, void *data)
+{
+	struct body_src *b = data;
+	const unsigned char *p;
+	ssize_t n;
+
+	if (b->over)
+		return (size_t)-1;
+	if (b->npending) {
+		p = b->pending;
+		n = (ssize_t)PT_MIN(b->npending, len);
+		b->pending += n;
+		b->npending -= (size_t)n;
+	} else {
+		n = gz_next(b->g);
+		if (n <= 0)
+			return n < 0 ? (size_t)-1 : 0;
+		p = b->g->chunk;
+		if ((size_t)n > len) {
+			/* Keep the rest for the next calls. */
+			b->pending = p + len;
+			b->npending = (size_t)n - len;
+			n = (ssize_t)len;
 		}
 	}
-	inflateEnd(&z);
-	return r;
+	body_scan(b, p, (size_t)n);
+	if (b->over)
+		return (size_t)-1;
+	memcpy(buf, p, (size_t)n);
+	return (size_t)n;
 }
 
 static int parse_line(struct ctx *c, const char *s, size_t n, const char *which,
@@ -780,12 +937,39 @@ void pt__envelope_free(struct pt_envelope *e)
 	pt__free(e);
 }
 
+/* The memory budget of the JSON trees for a compressed input of len. */
+static size_t budget_for(size_t len)
+{
+	return ENV_BUDGET_UNIT * (len / ENV_BUDGET_INPUT + 1);
+}
+
+static int over_budget(struct ctx *c, const struct body_src *b,
+		       const char *which, size_t len)
+{
+	c->path[0] = 0;
+	if (b->long_str)
+		return bad(c, PT_ETOOBIG,
+			   "%s line, byte %zu: a string longer than %zu MiB",
+			   which, b->offset, ENV_MAX_STRING >> 20);
+	return bad(c, PT_ETOOBIG,
+		   "%s line, byte %zu: the JSON needs more than %zu MiB of "
+		   "memory, the limit for a %zu-byte input (%zu MiB per "
+		   "started %zu MiB)",
+		   which, b->offset, budget_for(len) >> 20, len,
+		   ENV_BUDGET_UNIT >> 20, ENV_BUDGET_INPUT >> 20);
+}
+
 int pt__envelope_parse(const void *data, size_t len, bool header_only,
 		       struct pt_diags *d, struct pt_envelope **ret)
 {
-	struct pt_buf out = PT_BUF_INIT;
+	struct pt_buf hdr = PT_BUF_INIT;
 	struct ctx c = { .d = d };
-	const char *nl, *end;
+	struct body_src b = { .budget = budget_for(len) };
+	struct body_src hs = { .budget = budget_for(len) };
+	struct gz *g = NULL;
+	json_error_t err;
+	const char *nl = NULL;
+	size_t hlen;
 	int r;
 
 	if (len > PT_STORE_ENVELOPE_MAX_IN) {
@@ -795,38 +979,79 @@ int pt__envelope_parse(const void *data, size_t len, bool header_only,
 		return PT_ETOOBIG;
 	}
 	c.e = pt__calloc(1, sizeof(*c.e));
-	if (!c.e)
-		return -ENOMEM;
-	r = inflate_gz(&c, data, len,
-		       header_only ? ENVELOPE_HEADER_MAX
-				   : PT_STORE_ENVELOPE_MAX_OUT,
-		       header_only, &out);
-	if (r < 0)
-		goto out;
-	nl = memchr(out.s, '\n', out.len);
-	if (!nl) {
-		c.path[0] = 0;
-		r = bad(&c, PT_ECORRUPT, "no header line");
+	g = pt__calloc(1, sizeof(*g));
+	if (!c.e || !g) {
+		r = -ENOMEM;
 		goto out;
 	}
-	r = parse_line(&c, out.s, (size_t)(nl - out.s), "header", &c.e->hdr);
+	r = gz_open(g, &c, data, len,
+		    header_only ? ENVELOPE_HEADER_MAX
+				: PT_MIN(PT_STORE_ENVELOPE_MAX_OUT,
+					 ENV_TEXT_UNIT *
+						 (len / ENV_BUDGET_INPUT + 1)));
+	if (r < 0)
+		goto out;
+	if (!header_only)
+		g->limit_note = " (64 MiB per started 10 MiB of input)";
+	/* The header line: inflated until its '\n' (at most 4 MiB). */
+	while (!nl) {
+		ssize_t n = gz_next(g);
+		size_t before = hdr.len;
+
+		if (n < 0) {
+			r = (int)n;
+			goto out;
+		}
+		if (n == 0 ||
+		    hdr.len + (size_t)n > ENVELOPE_HEADER_MAX + 65536) {
+			c.path[0] = 0;
+			r = bad(&c, PT_ECORRUPT, "no header line");
+			goto out;
+		}
+		r = pt__buf_add(&hdr, g->chunk, (size_t)n);
+		if (r < 0)
+			goto out;
+		nl = memchr(hdr.s + before, '\n', hdr.len - before);
+	}
+	hlen = (size_t)(nl - hdr.s);
+	body_scan(&hs, (const unsigned char *)hdr.s, hlen);
+	if (hs.over) {
+		r = over_budget(&c, &hs, "header", len);
+		goto out;
+	}
+	r = parse_line(&c, hdr.s, hlen, "header", &c.e->hdr);
 	if (r == 0)
 		r = read_header(&c, c.e->hdr);
 	if (r < 0 || header_only)
 		goto out;
-	end = memchr(nl + 1, '\n', out.len - (size_t)(nl + 1 - out.s));
-	if (!end || end + 1 != out.s + out.len) {
+	/* The body line, streamed into jansson behind the scanner. */
+	b.g = g;
+	b.budget -= hs.charged; /* one budget for both trees */
+	b.pending = (const unsigned char *)nl + 1;
+	b.npending = hdr.len - hlen - 1;
+	c.e->body =
+		json_load_callback(body_read, &b, JSON_REJECT_DUPLICATES, &err);
+	if (g->err) {
+		r = g->err; /* reported */
+	} else if (b.over) {
+		r = over_budget(&c, &b, "body", len);
+	} else if (c.e->body ? b.trailing || !b.nl : b.done) {
+		/* Anything but one '\n' after the value (or inside it). */
 		c.path[0] = 0;
 		r = bad(&c, PT_ECORRUPT,
 			"byte %zu: expected one body line ending the data",
-			(size_t)(nl + 1 - out.s));
-		goto out;
-	}
-	r = parse_line(&c, nl + 1, (size_t)(end - nl - 1), "body", &c.e->body);
-	if (r == 0)
+			hlen + 1);
+	} else if (!c.e->body) {
+		c.path[0] = 0;
+		r = bad(&c, PT_ECORRUPT, "body line, byte %d: %s", err.position,
+			err.text);
+	} else {
 		r = read_body(&c, c.e->body);
+	}
 out:
-	pt__buf_release(&out);
+	gz_close(g);
+	pt__free(g);
+	pt__buf_release(&hdr);
 	if (r < 0) {
 		pt__envelope_free(c.e);
 		return r;

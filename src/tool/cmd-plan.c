@@ -157,6 +157,8 @@ static const char *problem_kind(enum pt_problem_kind k)
 		return "unknown";
 	case PT_PROBLEM_DUPLICATE:
 		return "duplicate";
+	case PT_PROBLEM_RESOURCE_PROGRAM:
+		return "program";
 	}
 	return "?";
 }

@@ -636,7 +636,8 @@ static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 		rc = PT_EXIT_INTERRUPTED;
 	else if (r < 0)
 		rc = PT_EXIT_FAILURES;
-	else if (p.failed || p.per_outcome[PT_OUTCOME_FAIL] ||
+	else if (p.failed || p.program_errors ||
+		 p.per_outcome[PT_OUTCOME_FAIL] ||
 		 p.per_outcome[PT_OUTCOME_CRASH] ||
 		 p.per_outcome[PT_OUTCOME_TIMEOUT] || rc)
 		rc = PT_EXIT_FAILURES;
@@ -645,6 +646,28 @@ static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 		       pt_store_id(pt_run_store(run)));
 	fflush(stdout);
 	return rc;
+}
+
+/*
+ * The port lease directory (pt_runner_port_lock_dir): a warning when the
+ * machine's shared one cannot be used, an error when no safe one exists.
+ * 0 or the exit status.
+ */
+static int check_port_dir(const char *cmd, const struct opts *o)
+{
+	char *dir = NULL, *notice = NULL;
+	int r;
+
+	if (o->ports == 0)
+		return 0;
+	r = pt_runner_port_lock_dir(NULL, &dir, &notice);
+	if (notice)
+		pt_tool_err(cmd, "%s%s", r < 0 ? "" : "warning: ", notice);
+	pt_free(dir);
+	pt_free(notice);
+	if (r < 0 && !notice)
+		pt_tool_err(cmd, "port leases: %s", pt_strerror(r));
+	return r < 0 ? PT_EXIT_FAILURES : 0;
 }
 
 /*
@@ -886,6 +909,10 @@ int pt_cmd_run(int argc, char **argv)
 	if (!o.seed_given)
 		o.seed = random_seed();
 	ui.tty = pt_tool_isatty(2) && pt_tool_isatty(1);
+	if ((rc = check_port_dir("run", &o))) {
+		opts_free(&o);
+		return rc;
+	}
 	lib_opts(&o, &ro);
 	pt_ui_events(&ui, &ev);
 	r = pt_run_new(&ro, &ev, &run);
@@ -943,6 +970,8 @@ int pt_cmd_resume(int argc, char **argv)
 	if (rc)
 		goto out;
 	ui.tty = pt_tool_isatty(2) && pt_tool_isatty(1);
+	if ((rc = check_port_dir("resume", &o)))
+		goto out;
 	lib_opts(&o, &ro);
 	pt_ui_events(&ui, &ev);
 	r = pt_run_resume(st, &ro, &ev, &run);

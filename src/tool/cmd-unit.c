@@ -71,6 +71,10 @@ int pt_cmd_validate(int argc, char **argv)
 		}
 	}
 	rc = load_args("validate", argc, argv, ns, &u, &d);
+	if (rc == PT_EXIT_OK && pt_session_check_units(u, d) < 0) {
+		pt_tool_err("validate", "out of memory");
+		rc = PT_EXIT_FAILURES;
+	}
 	if (rc == PT_EXIT_OK) {
 		pt_tool_print_diags(stdout, d, 0);
 		warnings = pt_diags_count(d) - pt_diags_errors(d);

@@ -265,7 +265,6 @@ int pt_ui_write_report(const struct pt_run *run, const char *spec)
 	enum pt_report_format f;
 	char *text = NULL;
 	size_t len = 0;
-	FILE *out;
 	int r;
 
 	if (!colon || (size_t)(colon - spec) >= sizeof(fmtname))
@@ -287,15 +286,11 @@ int pt_ui_write_report(const struct pt_run *run, const char *spec)
 		r = pt_run_report(run, f, &text, &len);
 	if (r < 0)
 		return r;
-	out = !strcmp(colon + 1, "-") ? stdout : fopen(colon + 1, "w");
-	if (!out) {
-		r = -errno;
-	} else {
-		if (fwrite(text, 1, len, out) != len)
-			r = -EIO;
-		if (out != stdout && fclose(out) != 0 && !r)
-			r = -errno;
-	}
+	/* A file is replaced atomically, never through a symlink. */
+	if (strcmp(colon + 1, "-") != 0)
+		r = pt_report_write(colon + 1, text, len);
+	else if (fwrite(text, 1, len, stdout) != len)
+		r = -EIO;
 	pt_free(text);
 	return r;
 }

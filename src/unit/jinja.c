@@ -24,8 +24,12 @@ struct val {
 	const struct pt_rfc822_record *dict;
 };
 
-#define MAX_VARS 32
+#define MAX_VARS  32
 #define MAX_DEPTH 32
+/* Expression nesting: ( [ call arguments, 'not'; the parser recurses. */
+#define MAX_EXPR_DEPTH 64
+/* Bytes of input quoted in a message. */
+#define SHOWN_MAX 80
 
 struct jctx {
 	struct pt_units *u;
@@ -43,6 +47,7 @@ struct jctx {
 		struct val v;
 	} vars[MAX_VARS];
 	size_t nvars;
+	unsigned depth; /* expression nesting, up to MAX_EXPR_DEPTH */
 	int failed;
 };
 
@@ -92,11 +97,16 @@ static bool truthy(const struct val *v)
 {
 	switch (v->t) {
 	case V_BOOL:
-	case V_INT: return v->i != 0;
-	case V_STR: return v->n != 0;
-	case V_DICT: return v->dict && v->dict->n;
-	case V_LIST: return true;
-	default: return false;
+	case V_INT:
+		return v->i != 0;
+	case V_STR:
+		return v->n != 0;
+	case V_DICT:
+		return v->dict && v->dict->n;
+	case V_LIST:
+		return true;
+	default:
+		return false;
 	}
 }
 
@@ -146,6 +156,7 @@ static struct val lookup(struct jctx *c, const char *name, size_t n)
 }
 
 static int expr(struct jctx *c, struct val *ret);
+static int or_expr(struct jctx *c, struct val *ret);
 
 /* Python str.split: item i (negative from the end) into *ret. */
 static int list_item(struct jctx *c, const struct val *l, long long i,
@@ -211,8 +222,9 @@ static int primary(struct jctx *c, struct val *ret)
 		return fail(c, "expression expected");
 	if (*c->p == '\'' || *c->p == '"')
 		return string_lit(c, ret);
-	if (isdigit((unsigned char)*c->p) || (*c->p == '-' && c->p + 1 < c->end &&
-					      isdigit((unsigned char)c->p[1]))) {
+	if (isdigit((unsigned char)*c->p) ||
+	    (*c->p == '-' && c->p + 1 < c->end &&
+	     isdigit((unsigned char)c->p[1]))) {
 		char *e;
 		ret->t = V_INT;
 		ret->i = strtoll(c->p, &e, 10);
@@ -282,13 +294,14 @@ static int postfix(struct jctx *c, struct val *v)
 					*v = v_str(s, strlen(s));
 				else
 					*v = (struct val){ .t = V_UNDEF,
-							   .s = k.s, .n = k.n };
+							   .s = k.s,
+							   .n = k.n };
 			} else if (v->t == V_LIST && k.t == V_INT) {
 				if (list_item(c, v, k.i, v) < 0)
 					return -1;
 			} else if (v->t == V_STR && k.t == V_INT) {
-				long long i = k.i < 0 ? k.i + (long long)v->n
-						      : k.i;
+				long long i =
+					k.i < 0 ? k.i + (long long)v->n : k.i;
 				if (i < 0 || i >= (long long)v->n)
 					return fail(c, "string index out of "
 						       "range");
@@ -311,8 +324,9 @@ static int postfix(struct jctx *c, struct val *v)
 			if (!n)
 				return fail(c, "attribute name expected");
 			if (!accept(c, "("))
-				return fail(c, "attribute '%.*s' is not "
-					       "supported (only method calls)",
+				return fail(c,
+					    "attribute '%.*s' is not "
+					    "supported (only method calls)",
 					    (int)n, b);
 			if (call_args(c, a, &na) < 0)
 				return -1;
@@ -320,7 +334,8 @@ static int postfix(struct jctx *c, struct val *v)
 				continue;
 			if (v->t == V_DICT && n == 3 && !memcmp(b, "get", 3) &&
 			    na >= 1 && a[0].t == V_STR) {
-				const char *s = dict_get(v->dict, a[0].s, a[0].n);
+				const char *s =
+					dict_get(v->dict, a[0].s, a[0].n);
 				if (s)
 					*v = v_str(s, strlen(s));
 				else if (na == 2)
@@ -336,18 +351,20 @@ static int postfix(struct jctx *c, struct val *v)
 					return fail(c, "out of memory");
 				for (char *q = s; *q; q++)
 					*q = (char)(b[0] == 'u'
-							    ? toupper((unsigned char)*q)
-							    : tolower((unsigned char)*q));
+							    ? toupper((
+								      unsigned char)*q)
+							    : tolower((
+								      unsigned char)*q));
 				*v = v_str(s, v->n);
 			} else if (v->t == V_STR && na == 0 && n == 5 &&
 				   !memcmp(b, "strip", 5)) {
-				struct pt_slice s = pt__slice_strip(
-					pt__slice(v->s, v->n));
+				struct pt_slice s =
+					pt__slice_strip(pt__slice(v->s, v->n));
 				*v = v_str(s.p, s.len);
 			} else if (v->t == V_STR && n == 5 &&
 				   !memcmp(b, "split", 5) &&
-				   (na == 0 || (na == 1 && a[0].t == V_STR &&
-						a[0].n))) {
+				   (na == 0 ||
+				    (na == 1 && a[0].t == V_STR && a[0].n))) {
 				v->t = V_LIST;
 				v->sep = na ? pt__arena_strndup(&c->u->arena,
 								a[0].s, a[0].n)
@@ -355,8 +372,8 @@ static int postfix(struct jctx *c, struct val *v)
 				if (na && !v->sep)
 					return fail(c, "out of memory");
 			} else if (v->t == V_UNDEF) {
-				return fail(c, "'%.*s' is undefined",
-					    (int)v->n, v->s);
+				return fail(c, "'%.*s' is undefined", (int)v->n,
+					    v->s);
 			} else {
 				return fail(c, "method '%.*s' is not supported",
 					    (int)n, b);
@@ -381,11 +398,12 @@ static int cmp_vals(struct jctx *c, const struct val *a, const struct val *b,
 		return fail(c, "'%.*s' is undefined", (int)u->n, u->s);
 	}
 	if (!strcmp(op, "==") || !strcmp(op, "!=")) {
-		bool eq = a->t == b->t &&
-			  ((a->t == V_STR && a->n == b->n &&
-			    !memcmp(a->s, b->s, a->n)) ||
-			   ((a->t == V_INT || a->t == V_BOOL) && a->i == b->i) ||
-			   a->t == V_NONE);
+		bool eq =
+			a->t == b->t &&
+			((a->t == V_STR && a->n == b->n &&
+			  !memcmp(a->s, b->s, a->n)) ||
+			 ((a->t == V_INT || a->t == V_BOOL) && a->i == b->i) ||
+			 a->t == V_NONE);
 		*ret = eq == !strcmp(op, "==");
 		return 0;
 	}
@@ -398,7 +416,7 @@ static int cmp_vals(struct jctx *c, const struct val *a, const struct val *b,
 	} else {
 		return fail(c, "'%s' not supported between these types", op);
 	}
-	*ret = !strcmp(op, "<")    ? r < 0
+	*ret = !strcmp(op, "<")	   ? r < 0
 	       : !strcmp(op, "<=") ? r <= 0
 	       : !strcmp(op, ">")  ? r > 0
 				   : r >= 0;
@@ -460,15 +478,31 @@ static int comparison(struct jctx *c, struct val *v)
 	}
 }
 
+/* Enters one level of expression nesting; false (and an error) past the
+ * limit, so that no input can exhaust the stack. */
+static bool enter(struct jctx *c)
+{
+	if (++c->depth > MAX_EXPR_DEPTH) {
+		fail(c, "expression nested deeper than %d", MAX_EXPR_DEPTH);
+		return false;
+	}
+	return true;
+}
+
 static int not_expr(struct jctx *c, struct val *v)
 {
-	if (accept(c, "not")) {
-		if (not_expr(c, v) < 0)
-			return -1;
-		*v = (struct val){ .t = V_BOOL, .i = !truthy(v) };
-		return 0;
-	}
-	return comparison(c, v);
+	int rc;
+
+	if (!accept(c, "not"))
+		return comparison(c, v);
+	if (!enter(c))
+		return -1;
+	rc = not_expr(c, v);
+	c->depth--;
+	if (rc < 0)
+		return -1;
+	*v = (struct val){ .t = V_BOOL, .i = !truthy(v) };
+	return 0;
 }
 
 static int and_expr(struct jctx *c, struct val *v)
@@ -491,6 +525,16 @@ static int and_expr(struct jctx *c, struct val *v)
 
 static int expr(struct jctx *c, struct val *v)
 {
+	if (!enter(c))
+		return -1;
+	if (or_expr(c, v) < 0)
+		return -1;
+	c->depth--;
+	return 0;
+}
+
+static int or_expr(struct jctx *c, struct val *v)
+{
 	if (and_expr(c, v) < 0)
 		return -1;
 	while (accept(c, "or")) {
@@ -510,26 +554,34 @@ static int expr(struct jctx *c, struct val *v)
 static int print_val(struct jctx *c, const struct val *v, struct pt_buf *out)
 {
 	switch (v->t) {
-	case V_UNDEF: return 0;
-	case V_NONE: return pt__buf_adds(out, "None");
-	case V_BOOL: return pt__buf_adds(out, v->i ? "True" : "False");
-	case V_INT: return pt__buf_addf(out, "%lld", v->i);
-	case V_STR: return pt__buf_add(out, v->s, v->n);
-	default: return fail(c, "cannot print this value");
+	case V_UNDEF:
+		return 0;
+	case V_NONE:
+		return pt__buf_adds(out, "None");
+	case V_BOOL:
+		return pt__buf_adds(out, v->i ? "True" : "False");
+	case V_INT:
+		return pt__buf_addf(out, "%lld", v->i);
+	case V_STR:
+		return pt__buf_add(out, v->s, v->n);
+	default:
+		return fail(c, "cannot print this value");
 	}
 }
 
 /* Evaluates the whole of [b, e) as one expression. */
-static int eval_at(struct jctx *c, const char *b, const char *e,
-		   struct val *v)
+static int eval_at(struct jctx *c, const char *b, const char *e, struct val *v)
 {
 	c->p = b;
 	c->end = e;
+	c->depth = 0;
 	if (expr(c, v) < 0)
 		return -1;
 	skip_ws(c);
 	if (c->p != c->end)
-		return fail(c, "unexpected '%.*s'", (int)(c->end - c->p), c->p);
+		return fail(c, "unexpected '%.*s%s'",
+			    (int)PT_MIN(c->end - c->p, SHOWN_MAX), c->p,
+			    c->end - c->p > SHOWN_MAX ? "..." : "");
 	return 0;
 }
 
@@ -558,9 +610,14 @@ int pt__jinja_render(struct pt_units *u, const char *text,
 		     void (*name_cb)(void *, const char *, size_t),
 		     void *cb_ctx)
 {
-	struct jctx c = { .u = u, .env = env, .params = params,
-			  .index = index, .err = err, .exec = out != NULL,
-			  .name_cb = name_cb, .cb_ctx = cb_ctx };
+	struct jctx c = { .u = u,
+			  .env = env,
+			  .params = params,
+			  .index = index,
+			  .err = err,
+			  .exec = out != NULL,
+			  .name_cb = name_cb,
+			  .cb_ctx = cb_ctx };
 	/* if-stack: active (render), taken (a branch was chosen), outer. */
 	struct {
 		bool active, taken, outer;
@@ -631,7 +688,8 @@ int pt__jinja_render(struct pt_units *u, const char *text,
 		} else if (accept(&c, "elif")) {
 			struct val v;
 			if (!depth)
-				return fail(&c, "elif without if"), PT_ETEMPLATE;
+				return fail(&c, "elif without if"),
+				       PT_ETEMPLATE;
 			c.exec = st[depth - 1].outer && !st[depth - 1].taken &&
 				 out;
 			if (eval_at(&c, c.p, e, &v) < 0)
@@ -640,7 +698,8 @@ int pt__jinja_render(struct pt_units *u, const char *text,
 			st[depth - 1].taken |= active;
 		} else if (accept(&c, "else")) {
 			if (!depth)
-				return fail(&c, "else without if"), PT_ETEMPLATE;
+				return fail(&c, "else without if"),
+				       PT_ETEMPLATE;
 			active = st[depth - 1].outer && !st[depth - 1].taken;
 			st[depth - 1].taken = true;
 		} else if (accept(&c, "endif")) {
@@ -655,8 +714,8 @@ int pt__jinja_render(struct pt_units *u, const char *text,
 
 			skip_ws(&c);
 			nb = c.p;
-			while (c.p < e && (isalnum((unsigned char)*c.p) ||
-					   *c.p == '_'))
+			while (c.p < e &&
+			       (isalnum((unsigned char)*c.p) || *c.p == '_'))
 				c.p++;
 			n = (size_t)(c.p - nb);
 			if (!n || !accept(&c, "="))
@@ -675,8 +734,10 @@ int pt__jinja_render(struct pt_units *u, const char *text,
 		} else {
 			struct pt_slice sl =
 				pt__slice_strip(pt__slice(b, (size_t)(e - b)));
-			return fail(&c, "unsupported statement '{%% %.*s %%}'",
-				    (int)sl.len, sl.p),
+			return fail(&c,
+				    "unsupported statement '{%% %.*s%s %%}'",
+				    (int)PT_MIN(sl.len, (size_t)SHOWN_MAX),
+				    sl.p, sl.len > SHOWN_MAX ? "..." : ""),
 			       PT_ETEMPLATE;
 		}
 		if (!out)

@@ -155,13 +155,15 @@ static int format(const char *text, const struct pt_rfc822_record *params,
 			size_t cl = (size_t)((spec ? spec : e) - conv - 1);
 			if (cl == 1 && conv[1] == 's') {
 				pt__buf_adds(out, v);
-			} else if (cl == 1 && (conv[1] == 'r' || conv[1] == 'a')) {
+			} else if (cl == 1 &&
+				   (conv[1] == 'r' || conv[1] == 'a')) {
 				add_repr(out, v);
 			} else {
 				pt__buf_addf(errb,
 					     "unknown conversion '!%.*s' in "
 					     "'{%.*s}'",
-					     (int)cl, conv + 1, (int)(e - f), f);
+					     (int)cl, conv + 1, (int)(e - f),
+					     f);
 				return PT_ETEMPLATE;
 			}
 		} else {
@@ -192,7 +194,8 @@ static int render(struct pt_units *u, bool jinja, const char *text,
 void pt_units_set_jinja_env(struct pt_units *u, const struct pt_jinja_env *env)
 {
 	if (u)
-		u->jenv = env ? *env : (struct pt_jinja_env){ NULL, NULL, false };
+		u->jenv =
+			env ? *env : (struct pt_jinja_env){ NULL, NULL, false };
 }
 
 /* Renders every field of raw with params ("__index__" among them). */
@@ -343,7 +346,9 @@ static void add_name(void *ctx, const char *s, size_t n)
 		nm->err = -ENOMEM;
 		return;
 	}
-	pt_vec_foreach(&nm->v, i) if (nm->v.v[i] == x) return;
+	pt_vec_foreach(&nm->v, i)
+		if (nm->v.v[i] == x)
+			return;
 	if (pt_vec_push(&nm->v, x) < 0)
 		nm->err = -ENOMEM;
 }
@@ -372,8 +377,8 @@ int pt_template_params(struct pt_units *u, const struct pt_unit *tpl,
 			continue;
 		pt__buf_reset(&err);
 		if (strcmp(info.engine, "jinja2") == 0)
-			pt__jinja_render(u, f->value, &u->jenv, NULL, NULL, NULL,
-					 &err, add_name, &names);
+			pt__jinja_render(u, f->value, &u->jenv, NULL, NULL,
+					 NULL, &err, add_name, &names);
 		else
 			format(f->value, NULL, NULL, NULL, &err, add_name,
 			       &names);
@@ -395,6 +400,13 @@ int pt_template_params(struct pt_units *u, const struct pt_unit *tpl,
 	pt_vec_release(&names.v);
 	return rc;
 }
+
+/* A template's id in a message: its first 200 bytes, then "...". */
+#define ID_MAX 200
+#define ID_SHOWN(tpl)                                              \
+ (int)PT_MIN(strlen((tpl)->id ? (tpl)->id : "?"), (size_t)ID_MAX), \
+	 (tpl)->id ? (tpl)->id : "?",                              \
+	 (tpl)->id &&strlen((tpl)->id) > ID_MAX ? "..." : ""
 
 int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 			    const struct pt_rfc822_record *const *recs,
@@ -419,15 +431,15 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 	if ((!jinja && strcmp(info.engine, "default") != 0) ||
 	    strcmp(info.unit, "job") != 0) {
 		bool eng = !jinja && strcmp(info.engine, "default") != 0;
-		if (d && pt__diags_add(d, PT_SEV_ERROR, PT_ENOTSUP, tpl->file,
-				       pt_unit_field_line(
-					       tpl, eng ? "template-engine"
+		if (d &&
+		    pt__diags_add(
+			    d, PT_SEV_ERROR, PT_ENOTSUP, tpl->file,
+			    pt_unit_field_line(tpl, eng ? "template-engine"
 							: "template-unit"),
-				       NULL,
-				       "template '%s': %s '%s' is not supported",
-				       tpl->id ? tpl->id : "?",
-				       eng ? "template-engine" : "template-unit",
-				       eng ? info.engine : info.unit) < 0)
+			    NULL, "template '%.*s%s': %s '%s' is not supported",
+			    ID_SHOWN(tpl),
+			    eng ? "template-engine" : "template-unit",
+			    eng ? info.engine : info.unit) < 0)
 			return -ENOMEM;
 		return 0; /* one bad template must not stop the others */
 	}
@@ -450,11 +462,11 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 				    &names);
 		if (rc == PT_ETEMPLATE && jinja) {
 			/* A syntax error: no record can be rendered. */
-			rc = d ? pt__diags_add(d, PT_SEV_ERROR, PT_ETEMPLATE,
-					       tpl->file, f->line, f->key,
-					       "template '%s': field '%s': %s",
-					       tpl->id ? tpl->id : "?", f->key,
-					       err.s)
+			rc = d ? pt__diags_add(
+					 d, PT_SEV_ERROR, PT_ETEMPLATE,
+					 tpl->file, f->line, f->key,
+					 "template '%.*s%s': field '%s': %s",
+					 ID_SHOWN(tpl), f->key, err.s)
 			       : 0;
 			pt_vec_release(&names.v);
 			pt__buf_release(&err);
@@ -523,22 +535,22 @@ int pt_template_instantiate(struct pt_units *u, const struct pt_unit *tpl,
 			if (render(u, jinja, rf[i].value, params, idx, &out,
 				   &err) < 0) {
 				ok = false;
-				if (d && pt__diags_add(
-						 d, PT_SEV_ERROR, PT_ETEMPLATE,
-						 tpl->file, rf[i].line,
-						 rf[i].key,
-						 "template '%s', resource "
-						 "record %u: field '%s': %s "
-						 "(unit not generated)",
-						 tpl->id ? tpl->id : "?", index,
-						 rf[i].key, err.s) < 0) {
+				if (d &&
+				    pt__diags_add(d, PT_SEV_ERROR, PT_ETEMPLATE,
+						  tpl->file, rf[i].line,
+						  rf[i].key,
+						  "template '%.*s%s', resource "
+						  "record %u: field '%s': %s "
+						  "(unit not generated)",
+						  ID_SHOWN(tpl), index,
+						  rf[i].key, err.s) < 0) {
 					rc = -ENOMEM;
 					goto out;
 				}
 				break;
 			}
-			df[i].value = pt__arena_strndup(&u->arena, out.s,
-							out.len);
+			df[i].value =
+				pt__arena_strndup(&u->arena, out.s, out.len);
 			if (!df[i].value) {
 				rc = -ENOMEM;
 				goto out;

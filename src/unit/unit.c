@@ -1116,7 +1116,14 @@ static int add_siblings(struct pt_units *u, struct pt_job *j,
 		unit->raw_data ? unit->raw_data : unit->record;
 	/* The JSON is read rendered (tr_siblings), as upstream. */
 	const char *sib = pt_unit_value(unit, "siblings");
-	int rc, added = 0;
+	int rc, added = 0, depth = 0;
+
+	/* A JSON sibling may be also-after-suspend (depth 2); nothing is
+	 * deeper upstream, and nothing here may recurse without end. */
+	for (const struct pt_job *p = j->sibling_of; p; p = p->sibling_of)
+		depth++;
+	if (depth >= 2)
+		return 0;
 
 	if (sib) {
 		json_error_t err;
@@ -1224,6 +1231,12 @@ flags:
 		if (!s || !(s = replace_all(u, s, "also-after-suspend-manual")))
 			return -ENOMEM;
 		rec_set(r, rf, "flags", s, pt_unit_field_line(unit, "flags"));
+		/* Lookups take "_flags" first: it must lose the flag too, or
+		 * the sibling has a sibling, and so on without end. */
+		for (size_t i = 0; i < r->n; i++)
+			if (!strcmp(rf[i].key, "_flags"))
+				rec_set(r, rf, "_flags", s,
+					pt_unit_field_line(unit, "_flags"));
 		pt__buf_addf(&b, "%s%s", prefix[manual], j->partial_id);
 		rec_set(r, rf, "id", pt__arena_strndup(&u->arena, b.s, b.len),
 			unit->line);

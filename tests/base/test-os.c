@@ -8,11 +8,14 @@
 #include "os/proc.h"
 #include "os/runos.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +62,188 @@ PT_TEST(atomic_write_keeps_old_content_on_fsync_error)
 	pt__free(s);
 }
 
+/* A symlink planted where the old code put its temporary file (and the
+ * file it points to) is left alone. */
+PT_TEST(atomic_write_ignores_planted_symlink)
+{
+	const char *p = pt_test_path("h"), *victim = pt_test_path("victim");
+	char *s = NULL, link[PATH_MAX];
+	size_t n;
+	ssize_t ln;
+
+	PT_ASSERT_OK(pt__write_file_atomic(victim, "secret", 6, 0600));
+	PT_ASSERT_OK(symlink(victim, pt_test_path("h.next")));
+	PT_ASSERT_OK(pt__write_file_atomic(p, "new", 3, 0644));
+	PT_ASSERT_OK(pt__read_file(victim, 100, &s, &n));
+	PT_ASSERT_STR_EQ(s, "secret");
+	pt__free(s);
+	PT_ASSERT_OK(pt__read_file(p, 100, &s, &n));
+	PT_ASSERT_STR_EQ(s, "new");
+	pt__free(s);
+	ln = readlink(pt_test_path("h.next"), link, sizeof(link) - 1);
+	PT_ASSERT_INT_EQ(ln, (long)strlen(victim));
+	link[ln] = '\0';
+	PT_ASSERT_STR_EQ(link, victim);
+}
+
+static size_t count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	PT_ASSERT(d != NULL);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/* Without privileges (linkat through /proc, not AT_EMPTY_PATH), as the
+ * tests run as root: a child that became nobody. */
+PT_TEST(atomic_write_as_an_unprivileged_user)
+{
+	const char *dir = pt_test_path("unpriv");
+	char path[PATH_MAX], *s = NULL;
+	size_t n = 0;
+	int st = 0;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		pt_test_skip("needs root to become another user");
+	PT_ASSERT_OK(pt__mkdir_p(dir, 0700));
+	PT_ASSERT_OK(chmod(dir, 0777));
+	PT_ASSERT_OK(chmod(pt_test_tmpdir(), 0755));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	pid = fork();
+	PT_ASSERT_INT_GE(pid, 0);
+	if (pid == 0) {
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		if (access(dir, W_OK | X_OK) < 0)
+			_exit(3); /* a parent of TMPDIR is closed to nobody */
+		_exit(pt__write_file_atomic(path, "hi\n", 3, 0644) == 0 &&
+				      pt__write_file_atomic(path, "new\n", 4,
+							    0644) == 0
+			      ? 0
+			      : 1);
+	}
+	PT_ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
+	PT_ASSERT(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 3)
+		pt_test_skip("the test directory is not reachable by nobody");
+	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 0);
+	PT_ASSERT_OK(pt__read_file(path, 100, &s, &n));
+	PT_ASSERT_STR_EQ(s, "new\n");
+	pt__free(s);
+	PT_ASSERT_UINT_EQ(count_entries(dir), 1);
+}
+
+/* Two processes replacing one file: every read sees one writer's whole
+ * content, every write succeeds and no temporary file is left behind. */
+PT_TEST(atomic_write_concurrent_writers_do_not_corrupt)
+{
+	enum { LEN_A = 256 << 10, LEN_B = 96 << 10, ROUNDS = 60 };
+	const char *dir = pt_test_path("cw");
+	char path[PATH_MAX], *a = pt__malloc(LEN_A), *b = pt__malloc(LEN_B);
+	pid_t pid[2];
+	size_t reads = 0;
+	int done = 0;
+
+	PT_ASSERT(a && b);
+	memset(a, 'a', LEN_A);
+	memset(b, 'b', LEN_B);
+	PT_ASSERT_OK(pt__mkdir_p(dir, 0700));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	PT_ASSERT_OK(pt__write_file_atomic(path, a, LEN_A, 0644));
+	for (int w = 0; w < 2; w++) {
+		pid[w] = fork();
+		PT_ASSERT_INT_GE(pid[w], 0);
+		if (pid[w] == 0) {
+			int bad = 0;
+
+			for (int i = 0; i < ROUNDS && !bad; i++)
+				bad = pt__write_file_atomic(path, w ? b : a,
+							    w ? LEN_B : LEN_A,
+							    0644) != 0;
+			pt__free(a);
+			pt__free(b);
+			_exit(bad);
+		}
+	}
+	while (done < 2) {
+		char *s = NULL;
+		size_t n = 0;
+		int st;
+		pid_t r;
+
+		PT_ASSERT_OK(pt__read_file(path, LEN_A, &s, &n));
+		if (n == LEN_A)
+			PT_ASSERT(memcmp(s, a, n) == 0);
+		else if (n == LEN_B)
+			PT_ASSERT(memcmp(s, b, n) == 0);
+		else
+			PT_FAIL("read %zu bytes, neither writer's content", n);
+		pt__free(s);
+		reads++;
+		while ((r = waitpid(-1, &st, WNOHANG)) > 0) {
+			PT_ASSERT(WIFEXITED(st));
+			PT_ASSERT_INT_EQ(WEXITSTATUS(st), 0);
+			done++;
+		}
+	}
+	PT_ASSERT_INT_GT(reads, 0);
+	PT_ASSERT_UINT_EQ(count_entries(dir), 1);
+	pt__free(a);
+	pt__free(b);
+}
+
+/* rm -rf of a tree 4,000 directories deep (a job can make one in its
+ * temporary directory) with a 256 KiB stack: no recursion, no crash. */
+PT_TEST_TIMEOUT(rm_rf_deep_tree_without_recursion, 30)
+{
+	const char *top = pt_test_path("deep");
+	struct rlimit nofile;
+	int st = 0;
+	pid_t pid;
+
+	PT_ASSERT_OK(mkdir(top, 0700));
+	{
+		int fd = open(top, O_RDONLY | O_DIRECTORY);
+
+		PT_ASSERT_INT_GE(fd, 0);
+		for (int i = 0; i < 4000; i++) {
+			int sub;
+
+			PT_ASSERT_OK(mkdirat(fd, "d", 0700));
+			sub = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+			PT_ASSERT_INT_GE(sub, 0);
+			close(fd);
+			fd = sub;
+		}
+		PT_ASSERT_INT_GE(openat(fd, "f", O_CREAT | O_WRONLY, 0600), 0);
+		close(fd);
+	}
+	PT_ASSERT_OK(getrlimit(RLIMIT_NOFILE, &nofile));
+	if (nofile.rlim_max != RLIM_INFINITY && nofile.rlim_max < 4100)
+		pt_test_skip("needs 4100 open files");
+	pid = fork();
+	PT_ASSERT_INT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit stack = { 256 << 10, 256 << 10 };
+
+		nofile.rlim_cur = 4100;
+		if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 ||
+		    setrlimit(RLIMIT_STACK, &stack) < 0)
+			_exit(2);
+		_exit(pt__rm_rf(top) == 0 ? 0 : 1);
+	}
+	PT_ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
+	PT_ASSERT(WIFEXITED(st));
+	PT_ASSERT_INT_EQ(WEXITSTATUS(st), 0);
+	PT_ASSERT_INT_EQ(access(top, F_OK), -1);
+}
+
 PT_TEST(mkdir_p_and_rm_rf)
 {
 	const char *d = pt_test_path("a/b/c");
@@ -79,8 +264,11 @@ PT_TEST(spawn_captures_output_and_status)
 {
 	int p[2], pidfd = -1, status = 0;
 	const char *argv[] = { "sh", "-c", "echo out; exit 3", NULL };
-	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_err = -1,
-			      .search = true, .new_session = true };
+	struct pt_spawn s = { .argv = argv,
+			      .fd_in = -1,
+			      .fd_err = -1,
+			      .search = true,
+			      .new_session = true };
 	char buf[64];
 	ssize_t n;
 	pid_t pid;
@@ -218,8 +406,9 @@ PT_TEST(dir_make_empty_repairs_what_a_job_did)
 PT_TEST(spawn_missing_program_fails_cleanly)
 {
 	const char *argv[] = { "/nonexistent/prog", NULL };
-	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_out = -1,
-			      .fd_err = -1 };
+	struct pt_spawn s = {
+		.argv = argv, .fd_in = -1, .fd_out = -1, .fd_err = -1
+	};
 	int r, status;
 	pid_t pid;
 
@@ -240,8 +429,11 @@ PT_TEST(spawn_missing_program_fails_cleanly)
 PT_TEST(wait_times_out_then_group_kill_reaps)
 {
 	const char *argv[] = { "sh", "-c", "sleep 30 & sleep 30", NULL };
-	struct pt_spawn s = { .argv = argv, .fd_in = -1, .fd_out = -1,
-			      .fd_err = -1, .search = true,
+	struct pt_spawn s = { .argv = argv,
+			      .fd_in = -1,
+			      .fd_out = -1,
+			      .fd_err = -1,
+			      .search = true,
 			      .new_session = true };
 	int pidfd, status;
 	int64_t t0;

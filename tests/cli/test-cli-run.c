@@ -1776,6 +1776,133 @@ PT_TEST(kill_9_at_j2_reruns_only_what_has_no_result)
 	pt_store_state_free(st);
 }
 
+/*
+ * A Jinja expression 20,000 parentheses deep in a template fed by a
+ * resource job, and a requires that does not compile: run finishes (the
+ * template is an error, the job fails without running and says why), and
+ * report, why and resume read the session (its resource result committed)
+ * without crashing.
+ */
+PT_TEST(template_filter_that_does_not_compile_fails_the_run)
+{
+	char file[4096];
+	const char *args[] = { "run", file, "-j1", "--seed=1", NULL };
+	char *out, *err;
+
+	snprintf(file, sizeof(file), "%s", pt_test_path("badfilter.pxu"));
+	PT_ASSERT_OK(pt__write_file_atomic(
+		file,
+		"id: res\nplugin: resource\ncommand: echo a: 1\n\n"
+		"unit: template\ntemplate-resource: res\n"
+		"template-filter: res.a == '1\nid: gen-{a}\n"
+		"plugin: shell\ncommand: true\n",
+		strlen("id: res\nplugin: resource\ncommand: echo a: 1\n\n"
+		       "unit: template\ntemplate-resource: res\n"
+		       "template-filter: res.a == '1\nid: gen-{a}\n"
+		       "plugin: shell\ncommand: true\n"),
+		0644));
+	/* the resource job passes, the template generates nothing, and the
+	 * run says why and does not end as if all passed */
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass res\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	PT_ASSERT(strstr(err, "template-filter of template 'gen-{a}' does "
+			      "not compile: ") != NULL);
+	pt__free(out);
+	pt__free(err);
+}
+
+PT_TEST(hostile_programs_do_not_crash_or_run)
+{
+	char file[4096], ran[4096];
+	const char *args[] = { "run", file, "-j1", "--seed=1", NULL };
+	const char *rep[] = { "report", "--format", "tap", NULL };
+	const char *why[] = { "why", "bad", NULL };
+	const char *resume[] = { "resume", NULL };
+	struct pt_buf b = PT_BUF_INIT, want = PT_BUF_INIT;
+	char *out, *err, *why_msg;
+
+	/* pt_test_path's buffers are reused: keep copies. */
+	snprintf(file, sizeof(file), "%s", pt_test_path("deep.pxu"));
+	snprintf(ran, sizeof(ran), "%s", pt_test_path("ran"));
+
+	PT_ASSERT_OK(pt__buf_adds(&b, "id: res\nplugin: resource\n"
+				      "command: echo a: 1\n\n"
+				      "unit: template\ntemplate-resource: res\n"
+				      "template-engine: jinja2\nid: gen-{{ "));
+	for (int i = 0; i < 20000; i++)
+		PT_ASSERT_OK(pt__buf_addch(&b, '('));
+	PT_ASSERT_OK(pt__buf_adds(&b, "a"));
+	for (int i = 0; i < 20000; i++)
+		PT_ASSERT_OK(pt__buf_addch(&b, ')'));
+	PT_ASSERT_OK(pt__buf_addf(&b,
+				  " }}\nplugin: shell\ncommand: true\n\n"
+				  "id: bad\nplugin: shell\n"
+				  "command: touch %s\n"
+				  "requires: res.a == '1\n",
+				  ran));
+	PT_ASSERT_OK(pt__write_file_atomic(file, b.s, b.len, 0644));
+	pt__buf_release(&b);
+	PT_ASSERT_OK(pt__buf_addf(&want,
+				  "resource program does not compile: %s:15: "
+				  "unterminated string literal (column 10)",
+				  file));
+	why_msg = want.s;
+
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	PT_ASSERT_OK(pt__buf_addf(&b,
+				  "session ID, seed 1, 2 jobs, -j1\n"
+				  "pass res\nfail bad: %s\n"
+				  "2 jobs: 1 pass, 1 fail, seed 1\n",
+				  why_msg));
+	PT_ASSERT_STR_EQ(out, b.s);
+	pt__buf_reset(&b);
+	PT_ASSERT(strstr(err, "field 'id': expression nested deeper than 64") !=
+		  NULL);
+	PT_ASSERT_INT_EQ(access(ran, F_OK), -1);
+	pt__free(out);
+	pt__free(err);
+
+	PT_ASSERT_INT_EQ(run(rep, &out, &err), 0);
+	PT_ASSERT_OK(pt__buf_addf(&b, "  comments: \"%s\"\n", why_msg));
+	PT_ASSERT(strstr(out, "ok 1 - res\nnot ok 2 - bad\n") != NULL);
+	PT_ASSERT(strstr(out, b.s) != NULL);
+	pt__buf_reset(&b);
+	pt__free(out);
+	pt__free(err);
+
+	PT_ASSERT_INT_EQ(run(why, &out, &err), 0);
+	/* The result as recorded; the problem from the session rebuilt from
+	 * the store, whose job texts give other line numbers. */
+	PT_ASSERT_OK(pt__buf_addf(&b,
+				  "bad: fail: %s\n  problem: requires of "
+				  "job 'bad' does not compile: %s:",
+				  why_msg, file));
+	PT_ASSERT(pt__starts_with(out, b.s));
+	PT_ASSERT(pt__ends_with(out, ": unterminated string literal (column "
+				     "10)\n"));
+	{
+		size_t nl = 0;
+
+		for (const char *p = out; *p; p++)
+			nl += *p == '\n';
+		PT_ASSERT_UINT_EQ(nl, 2); /* the result and the problem */
+	}
+	pt__buf_reset(&b);
+	pt__free(out);
+	pt__free(err);
+
+	PT_ASSERT_INT_EQ(run(resume, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 2 jobs, 2 done, -j1\n"
+			      "2 jobs: 1 pass, 1 fail, seed 1\n");
+	PT_ASSERT_INT_EQ(access(ran, F_OK), -1);
+	pt__free(out);
+	pt__free(err);
+	pt__buf_release(&b);
+	pt__buf_release(&want);
+}
+
 /* ---- a session is self-contained (issue 13) */
 
 /* Runs `proctor report --format FMT [SESSION]`: exit code, output. */

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <proctor/report.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -460,6 +461,29 @@ PT_TEST(format_names_and_errors)
 				       0, &s, NULL),
 		      -EINVAL);
 	PT_ASSERT_NULL(s);
+}
+
+/* A report written over a symlink replaces the link; its target stays. */
+PT_TEST(report_write_replaces_planted_symlink)
+{
+	const char *out = pt_test_path("report.tap");
+	const char *victim = pt_test_path("victim");
+	char buf[16] = { 0 };
+	struct stat st;
+	int fd;
+
+	PT_ASSERT_OK(pt_report_write(victim, "keep", 4));
+	PT_ASSERT_OK(symlink(victim, out));
+	PT_ASSERT_OK(pt_report_write(out, "TAP version 14\n", 15));
+	fd = open(victim, O_RDONLY);
+	PT_ASSERT_INT_GE(fd, 0);
+	PT_ASSERT_INT_EQ(read(fd, buf, sizeof(buf) - 1), 4);
+	close(fd);
+	PT_ASSERT_STR_EQ(buf, "keep");
+	PT_ASSERT_OK(lstat(out, &st));
+	PT_ASSERT(S_ISREG(st.st_mode));
+	PT_ASSERT_INT_EQ(st.st_size, 15);
+	PT_ASSERT_ERR(pt_report_write(NULL, "x", 1), -EINVAL);
 }
 
 /* A pass after failed attempts (--retries) is marked in every format. */

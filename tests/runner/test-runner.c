@@ -1057,3 +1057,145 @@ PT_TEST(next_job_gets_an_empty_dir_whatever_the_last_did)
 	for (size_t i = 0; i < PT_ARRAY_SIZE(spoil); i++)
 		pt__free(j[i]);
 }
+
+/* One lease namespace per machine: the same lock directory with and
+ * without XDG_RUNTIME_DIR, whatever TMPDIR says. */
+PT_TEST(port_lock_dir_is_one_per_machine)
+{
+	char *a = NULL, *b = NULL, *na = NULL, *nb = NULL;
+	const char *tmpdir = getenv("TMPDIR");
+	char saved[4096] = "";
+	int ra, rb;
+
+	if (tmpdir)
+		snprintf(saved, sizeof(saved), "%s", tmpdir);
+	setenv("XDG_RUNTIME_DIR", pt_test_tmpdir(), 1);
+	setenv("TMPDIR", pt_test_tmpdir(), 1);
+	ra = pt_runner_port_lock_dir(NULL, &a, &na);
+	unsetenv("XDG_RUNTIME_DIR");
+	unsetenv("TMPDIR");
+	rb = pt_runner_port_lock_dir(NULL, &b, &nb);
+	if (saved[0])
+		setenv("TMPDIR", saved, 1);
+	PT_ASSERT_INT_EQ(ra, rb);
+	if (ra == 0) {
+		PT_ASSERT_STR_EQ(a, b);
+		PT_ASSERT(!pt__starts_with(a, pt_test_tmpdir()));
+	}
+	PT_ASSERT((na == NULL) == (nb == NULL));
+	if (na && nb)
+		PT_ASSERT_STR_EQ(na, nb);
+	pt_free(a);
+	pt_free(b);
+	pt_free(na);
+	pt_free(nb);
+}
+
+/* pt__ports_lock_dir on test paths: made 1777, or refused with a notice
+ * when another user owns it, it is a symlink or writable without the
+ * sticky bit; the private fallback is checked the same way. */
+PT_TEST(port_lock_dir_checks_owner_and_mode)
+{
+	char shared[1024], priv[1024], want[4096];
+	char *dir = NULL, *note = NULL;
+	struct stat st;
+
+	if (geteuid() != 0)
+		pt_test_skip("needs root to chown to another uid");
+	snprintf(shared, sizeof(shared), "%s", pt_test_path("shared"));
+	snprintf(priv, sizeof(priv), "%s", pt_test_path("private"));
+	/* Missing: made, mode 1777 whatever the umask. */
+	umask(077);
+	PT_ASSERT_OK(pt__ports_lock_dir(shared, priv, &dir, &note));
+	umask(022);
+	PT_ASSERT_STR_EQ(dir, shared);
+	PT_ASSERT(note == NULL);
+	PT_ASSERT_OK(lstat(shared, &st));
+	PT_ASSERT_INT_EQ(st.st_mode & 07777, 01777);
+	pt__free(dir);
+	/* Another user's: the private directory, with a notice. */
+	PT_ASSERT_OK(chown(shared, 4321, 4321));
+	PT_ASSERT_OK(pt__ports_lock_dir(shared, priv, &dir, &note));
+	PT_ASSERT_STR_EQ(dir, priv);
+	snprintf(want, sizeof(want),
+		 "port leases: %s is owned by uid 4321; using %s, not shared "
+		 "with other users' runs",
+		 shared, priv);
+	PT_ASSERT_STR_EQ(note, want);
+	PT_ASSERT_OK(lstat(priv, &st));
+	PT_ASSERT_INT_EQ(st.st_mode & 07777, 0700);
+	pt__free(dir);
+	pt__free(note);
+	/* Ours but writable by everyone without the sticky bit. */
+	PT_ASSERT_OK(chown(shared, 0, 0));
+	PT_ASSERT_OK(chmod(shared, 0777));
+	PT_ASSERT_OK(pt__ports_lock_dir(shared, priv, &dir, &note));
+	PT_ASSERT_STR_EQ(dir, priv);
+	snprintf(want, sizeof(want),
+		 "port leases: %s is writable by others without the sticky "
+		 "bit (mode 0777); using %s, not shared with other users' runs",
+		 shared, priv);
+	PT_ASSERT_STR_EQ(note, want);
+	pt__free(dir);
+	pt__free(note);
+	/* A symlink (to a good directory) is not followed. */
+	PT_ASSERT_OK(rmdir(shared));
+	PT_ASSERT_OK(symlink(priv, shared));
+	PT_ASSERT_OK(pt__ports_lock_dir(shared, priv, &dir, &note));
+	PT_ASSERT_STR_EQ(dir, priv);
+	PT_ASSERT(strstr(note, " is a symlink or not a directory; ") != NULL);
+	pt__free(dir);
+	pt__free(note);
+	/* Neither is safe: refused, and said why. */
+	PT_ASSERT_OK(chown(priv, 4321, 4321));
+	PT_ASSERT_ERR(pt__ports_lock_dir(shared, priv, &dir, &note), -EPERM);
+	PT_ASSERT(dir == NULL);
+	snprintf(want, sizeof(want),
+		 "port leases: %s is a symlink or not a directory, and %s is "
+		 "owned by uid 4321: refusing to lease ports (remove it, or "
+		 "run with --ports 0)",
+		 shared, priv);
+	PT_ASSERT_STR_EQ(note, want);
+	pt__free(note);
+	/* A runner refuses the same way. */
+	{
+		struct pt_runner_config c;
+		struct pt_runner *r = NULL;
+
+		pt_runner_config_init(&c);
+		c.jobs = 1;
+		c.port_lock_dir = priv;
+		PT_ASSERT_ERR(pt_runner_new(&c, &r), -EPERM);
+	}
+}
+
+/* A lock file that is a FIFO, a symlink or another user's is skipped,
+ * never followed nor waited on. */
+PT_TEST(port_lock_files_planted_are_skipped)
+{
+	struct pt_ports p;
+	unsigned a = 0, b = 0, c = 0;
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("pf"), 0700));
+	snprintf(path, sizeof(path), "%s/block-21300.lock", pt_test_path("pf"));
+	PT_ASSERT_OK(mkfifo(path, 0600));
+	snprintf(path, sizeof(path), "%s/block-21304.lock", pt_test_path("pf"));
+	PT_ASSERT_OK(symlink(pt_test_path("victim"), path));
+	snprintf(path, sizeof(path), "%s/block-21308.lock", pt_test_path("pf"));
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	PT_ASSERT_INT_GE(fd, 0);
+	close(fd);
+	if (geteuid() == 0)
+		PT_ASSERT_OK(chown(path, 4321, 4321));
+	PT_ASSERT_OK(pt__ports_init(&p, 21300, 21316, 4, pt_test_path("pf")));
+	PT_ASSERT_OK(pt__ports_lease(&p, &a));
+	PT_ASSERT_INT_EQ(a, 21308); /* another user's 0644 file: lockable */
+	PT_ASSERT_OK(pt__ports_lease(&p, &b));
+	PT_ASSERT_INT_EQ(b, 21312);
+	PT_ASSERT_ERR(pt__ports_lease(&p, &c), PT_EFULL);
+	PT_ASSERT_INT_EQ(lstat(pt_test_path("victim"), &st), -1);
+	pt__ports_release_all(&p);
+}

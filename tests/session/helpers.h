@@ -184,12 +184,14 @@ struct tj_prog {
 	struct tj_expr ex[8];
 };
 
-static int tj_compile(void *ctx, const struct pt_job *job, void **ret)
+static int tj_compile(void *ctx, const struct pt_job *job, void **ret,
+		      const char **ret_err)
 {
 	struct tj_prog *p;
 	const char *s = job->requires;
 
 	(void)ctx;
+	(void)ret_err;
 	*ret = NULL;
 	if (!s || !*s)
 		return 0;

@@ -42,7 +42,7 @@ PXU
 . "${PT_SRCDIR:-.}/tests/session/cli-lib.sh"
 
 echo "TAP version 14"
-echo "1..6"
+echo "1..8"
 
 cat >"$tmp/want1" <<'OUT'
 run list: 3 jobs
@@ -125,6 +125,56 @@ problems: 0
 OUT
 check "plan_fake_resources" 0 "$tmp/want5" \
 	"$proctor" plan -n ns -p tp --fake-resources "$tmp/t.pxu"
+
+# A requires / template-filter that does not compile: a problem (exit 3);
+# the job stays on the run list with an inhibitor saying why; the template
+# is a problem too (fake resources do not apply filters, as upstream's
+# tp-export, so it instantiates there).
+cat >"$tmp/bad.pxu" <<'PXU'
+id: devices
+plugin: resource
+command: echo
+
+unit: template
+template-resource: devices
+template-filter: devices.category == 'AUDIO
+id: audio/{name}
+plugin: shell
+command: true
+
+id: q
+plugin: shell
+command: true
+requires:
+ devices.a == '1'
+ (((devices.a == '1')
+
+unit: test plan
+id: tp
+name: TP
+bootstrap_include: devices
+include:
+ audio/.*
+ q
+PXU
+cat >"$tmp/want6" <<OUT
+run list: 2 jobs
+    1  ns::audio/NAME
+    2  ns::q  [resource program does not compile: $tmp/bad.pxu:17: invalid syntax: expected ')', found end of expression (column 21)]
+problems: 2
+  template-filter of template 'ns::audio/{name}' does not compile: $tmp/bad.pxu:7: unterminated string literal (column 21)
+  requires of job 'ns::q' does not compile: $tmp/bad.pxu:17: invalid syntax: expected ')', found end of expression (column 21)
+OUT
+check "plan_programs_that_do_not_compile" 3 "$tmp/want6" \
+	"$proctor" plan -n ns -p tp --fake-resources "$tmp/bad.pxu"
+"$proctor" plan -n ns -p tp --json "$tmp/bad.pxu" >"$tmp/json" 2>/dev/null
+if grep -q '"kind": "program", "job": "ns::q"' "$tmp/json" &&
+	grep -q '{"cause": "BAD_RESOURCE_PROGRAM", "related_job": "ns::q", "related_expression": "'"$tmp"'/bad.pxu:17: invalid syntax' "$tmp/json"; then
+	n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - plan_json_program_problem"
+else
+	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - plan_json_program_problem"
+	sed 's/^/# /' "$tmp/json"
+fi
 
 echo "# $pass passed, $fail failed"
 [ -n "${PT_TALLY:-}" ] && echo "$pass $fail" >>"$PT_TALLY"

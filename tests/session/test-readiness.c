@@ -5,6 +5,7 @@
  */
 #include "helpers.h"
 
+#include "base/buf.h"
 #include "base/rng.h"
 
 static struct tj_set *jobs(const char *const *specs, size_t n)
@@ -584,5 +585,76 @@ PT_TEST(readiness_shared_programs)
 	PT_ASSERT_STR_EQ(tj_inhibitors(s, "C"), "");
 	pt_session_free(s);
 	a->requires = b->requires = c->requires = NULL; /* literals */
+	tj_free(set);
+}
+
+/*
+ * A requires that does not compile (a missing quote, nesting past the
+ * limit, 20,000 parentheses) is not "no requirement": the job stays on
+ * the run list, blocked for good by BAD_RESOURCE_PROGRAM (whatever else
+ * holds it), its blocked outcome is fail, and the solve reports a
+ * problem per such job.
+ */
+PT_TEST(readiness_bad_resource_program)
+{
+	struct tj_set *set = tj_set_new();
+	struct pt_session *s;
+	struct pt_job *a = tj_make(set, "A"), *b = tj_make(set, "B depends=R");
+	struct pt_job *c = tj_make(set, "C");
+	struct pt_buf deep = PT_BUF_INIT;
+	size_t ia, ib, ic;
+
+	for (int i = 0; i < 20000; i++)
+		PT_ASSERT_OK(pt__buf_addch(&deep, '('));
+	PT_ASSERT_OK(pt__buf_adds(&deep, "R.k"));
+	for (int i = 0; i < 20000; i++)
+		PT_ASSERT_OK(pt__buf_addch(&deep, ')'));
+	a->requires = "R.k == 'v";
+	b->requires = "R.k == 'v'\n((((((((((((((((((((((((((((((((((((((((((("
+		      "((((((((((((((((((((((((R.k))))))))))))))))))))))))"
+		      ")))))))))))))))))))))))))))))))))))))))))))";
+	c->requires = deep.s;
+	tj_make(set, "R plugin=resource");
+	PT_ASSERT_OK(pt_session_new((const struct pt_job *const *)set->jobs,
+				    set->n, &s));
+	PT_ASSERT_INT_EQ(tj_desire(s, "A B C"), 3);
+	ia = pt_session_job_index(s, "A");
+	ib = pt_session_job_index(s, "B");
+	ic = pt_session_job_index(s, "C");
+	PT_ASSERT_STR_EQ(tj_run_list(s), "A R B C");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "A"),
+			 "resource program does not compile: <test>:1: "
+			 "unterminated string literal (column 8)");
+	PT_ASSERT_STR_EQ(
+		pt_inhibitor_cause_name(pt_session_inhibitor(s, ia, 0)->cause),
+		"BAD_RESOURCE_PROGRAM");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "B"),
+			 "resource program does not compile: <test>:2: "
+			 "expression nested deeper than 64 (column 65) | "
+			 "required dependency 'R' did not run yet");
+	PT_ASSERT_STR_EQ(tj_inhibitors(s, "C"),
+			 "resource program does not compile: <test>:1: "
+			 "expression longer than 4096 bytes");
+	PT_ASSERT_STR_EQ(
+		tj_problems(s),
+		"requires of job 'A' does not compile: <test>:1: "
+		"unterminated string literal (column 8) | "
+		"requires of job 'B' does not compile: <test>:2: expression "
+		"nested deeper than 64 (column 65) | "
+		"requires of job 'C' does not compile: <test>:1: expression "
+		"longer than 4096 bytes");
+	PT_ASSERT_INT_EQ(pt_session_problem(s, 0)->kind,
+			 PT_PROBLEM_RESOURCE_PROGRAM);
+	PT_ASSERT_UINT_EQ(pt_session_problem(s, 0)->job, ia);
+	PT_ASSERT(!pt_session_can_start(s, ia));
+	PT_ASSERT_INT_EQ(pt_session_blocked_outcome(s, ia), PT_OUTCOME_FAIL);
+	/* Blocked by a pending dependency too: still fail, not "wait". */
+	PT_ASSERT_INT_EQ(pt_session_blocked_outcome(s, ib), PT_OUTCOME_FAIL);
+	resource_result(s, "R", PT_OUTCOME_PASS, "k=v");
+	PT_ASSERT(!pt_session_can_start(s, ib));
+	PT_ASSERT(!pt_session_can_start(s, ic));
+	pt_session_free(s);
+	a->requires = b->requires = c->requires = NULL;
+	pt__buf_release(&deep);
 	tj_free(set);
 }

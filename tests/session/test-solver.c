@@ -692,7 +692,7 @@ PT_TEST_TIMEOUT(solver_equals_restart_loop_on_random_graphs, 120)
 		R->n = set->n;
 		for (size_t i = 0; i < set->n; i++) {
 			R->job[i] = set->jobs[i];
-			tj_compile(NULL, set->jobs[i], &R->prog[i]);
+			tj_compile(NULL, set->jobs[i], &R->prog[i], NULL);
 		}
 		/* Two solves on the same session: before_references persist
 		 * upstream; stale ones must stay harmless. */
@@ -804,7 +804,7 @@ static void run_case(const struct solver_case *c)
 		R->n = set->n;
 		for (size_t i = 0; i < set->n; i++) {
 			R->job[i] = set->jobs[i];
-			tj_compile(NULL, set->jobs[i], &R->prog[i]);
+			tj_compile(NULL, set->jobs[i], &R->prog[i], NULL);
 		}
 		ref_update(R, ids, (int)nd, run_ref, prob_ref,
 			   sizeof(prob_ref));

@@ -6,6 +6,11 @@
 #include "os/file.h"
 #include "store/store-internal.h"
 
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -109,6 +114,39 @@ static int cat_rec(void *ctx, const struct pt_iolog_record *rec)
 	pt__buf_add(ctx, rec->data, rec->len);
 	pt__buf_addch(ctx, '|');
 	return 0;
+}
+
+/* export -o over a symlink planted at the old temporary name (and at
+ * the output name): neither link target is written. */
+PT_TEST(export_does_not_follow_planted_symlinks)
+{
+	char *id = make_session(), *text = NULL;
+	const char *file = pt_test_path("out.gz");
+	const char *victim = pt_test_path("victim");
+	struct pt_store *s = NULL;
+	struct pt_diags *d = NULL;
+	struct stat st;
+	size_t n;
+
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt__write_file_atomic(victim, "keep", 4, 0600));
+	PT_ASSERT_OK(symlink(victim, pt_test_path("out.gz.next")));
+	PT_ASSERT_OK(pt_store_open(repo(), id, PT_STORE_READ, d, &s));
+	PT_ASSERT_OK(pt_store_export(s, file, d));
+	PT_ASSERT_OK(pt__read_file(victim, 100, &text, &n));
+	PT_ASSERT_STR_EQ(text, "keep");
+	pt__free(text);
+	PT_ASSERT_OK(unlink(file));
+	PT_ASSERT_OK(symlink(victim, file));
+	PT_ASSERT_OK(pt_store_export(s, file, d));
+	PT_ASSERT_OK(pt__read_file(victim, 100, &text, &n));
+	PT_ASSERT_STR_EQ(text, "keep");
+	pt__free(text);
+	PT_ASSERT_OK(lstat(file, &st));
+	PT_ASSERT(S_ISREG(st.st_mode));
+	pt_store_free(s);
+	pt_diags_free(d);
+	pt__free(id);
 }
 
 PT_TEST(export_import_roundtrip)
@@ -411,4 +449,179 @@ PT_TEST(seed_corpus_full_envelope_parses)
 	pt_free(text);
 	pt__buf_release(&z);
 	pt__buf_release(&p);
+}
+
+/*
+ * Gzip bombs: a valid header, then a body that inflates to 12-70 MB (each
+ * past the point where it must be refused) of tiny JSON values (whose
+ * jansson trees cost 10-80 times their text), of white space, or of one
+ * long string. Each import (in a child) must be
+ * refused within 256 MiB more than the child used before, and 2 s of CPU
+ * (the bounds for an input under 10 MB; relaxed under ASan, whose redzones
+ * and quarantine cost memory and time of their own).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+# define BOMB_SLACK 4
+#else
+# define BOMB_SLACK 1
+#endif
+
+/* gzip of head + n times unit + tail, streamed (the text is never whole). */
+static void gz_bomb(const char *head, const char *unit, size_t n,
+		    const char *tail, struct pt_buf *out)
+{
+	unsigned char chunk[65536], rep[65536];
+	size_t ul = strlen(unit), per = sizeof(rep) / ul;
+	z_stream z;
+	int zr;
+
+	memset(&z, 0, sizeof(z));
+	PT_ASSERT_INT_EQ(
+		deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY),
+		Z_OK);
+	for (size_t i = 0; i < per; i++)
+		memcpy(rep + i * ul, unit, ul);
+	for (int part = 0; part < 3; part++) {
+		size_t left = part == 1 ? n : 1;
+
+		while (left) {
+			size_t k = part == 1 ? PT_MIN(left, per) : 1;
+
+			z.next_in = part == 1
+					    ? rep
+					    : (Bytef *)(uintptr_t)(part ? tail
+									: head);
+			z.avail_in =
+				(uInt)(part == 1 ? k * ul
+						 : strlen(part ? tail : head));
+			left -= k;
+			do {
+				z.next_out = chunk;
+				z.avail_out = sizeof(chunk);
+				zr = deflate(&z,
+					     part == 2 ? Z_FINISH : Z_NO_FLUSH);
+				PT_ASSERT_OK(pt__buf_add(out, chunk,
+							 sizeof(chunk) -
+								 z.avail_out));
+			} while (z.avail_out == 0 ||
+				 (part == 2 && zr != Z_STREAM_END));
+		}
+	}
+	deflateEnd(&z);
+}
+
+/* CPU time (user + system): the cost, whatever the machine's load. */
+static int64_t cpu_ns(const struct rusage *ru)
+{
+	return ((int64_t)ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) *
+		       1000000000 +
+	       ((int64_t)ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1000;
+}
+
+PT_TEST_TIMEOUT(gzip_bombs_are_refused_within_bounds, 120)
+{
+	static const struct {
+		const char *unit, *tail, *want;
+		size_t n;
+	} bombs[] = {
+		{ "{},", "{}]}\n", "the JSON needs more than 144 MiB",
+		  4000000 },
+		{ "0,", "0]}\n", "the JSON needs more than 144 MiB", 8000000 },
+		{ "[[[]]],", "[]]}\n", "the JSON needs more than 144 MiB",
+		  2000000 },
+		{ "          ", "]}\n",
+		  "decompresses to more than 67108864 bytes (64 MiB per "
+		  "started 10 MiB of input)",
+		  7000000 },
+		{ "AAAAAAAAAA", "\"]}\n", "a string longer than 24 MiB",
+		  3000000 },
+		{ "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",",
+		  "\"\"]}\n", "decompresses to more than 67108864 bytes",
+		  600000 },
+	};
+	const char *file = pt_test_path("bomb.ptz");
+	const char *pre = getenv("LD_PRELOAD");
+
+	if (pre && strstr(pre, "vgpreload"))
+		pt_test_skip("under valgrind: time and RSS are not native");
+	for (size_t i = 0; i < PT_ARRAY_SIZE(bombs); i++) {
+		struct pt_buf z = PT_BUF_INIT;
+		int p[2], st = 0;
+		int64_t res[3] = { 0, 0, 0 };
+		pid_t pid;
+
+		gz_bomb(HDR("1") "{\"jobs\":[", bombs[i].unit, bombs[i].n,
+			bombs[i].tail, &z);
+		if (i == 4) {
+			/* the string: {"jobs":["AAAA..."]} */
+			pt__buf_reset(&z);
+			gz_bomb(HDR("1") "{\"jobs\":[\"", bombs[i].unit,
+				bombs[i].n, bombs[i].tail, &z);
+		}
+		PT_ASSERT_INT_LT(z.len, 1 << 20); /* a small input */
+		PT_ASSERT_OK(pt__write_file_atomic(file, z.s, z.len, 0600));
+		pt__buf_release(&z);
+		PT_ASSERT_OK(pipe(p));
+		pid = fork();
+		PT_ASSERT_INT_GE(pid, 0);
+		if (pid == 0) {
+			struct rusage ru;
+			struct pt_diags *d = NULL;
+			int64_t t0, before;
+			int r;
+
+			close(p[0]);
+			getrusage(RUSAGE_SELF, &ru);
+			before = ru.ru_maxrss;
+			t0 = cpu_ns(&ru);
+			if (pt_diags_new(&d) < 0)
+				_exit(2);
+			r = pt_store_import(repo(), file, d, NULL);
+			getrusage(RUSAGE_SELF, &ru);
+			res[0] = cpu_ns(&ru) - t0;
+			res[1] = (ru.ru_maxrss - before) * 1024;
+			res[2] = r == PT_ETOOBIG &&
+				 strstr(last_msg(d), bombs[i].want) != NULL;
+			if (write(p[1], res, sizeof(res)) != sizeof(res))
+				_exit(3);
+			_exit(0);
+		}
+		close(p[1]);
+		PT_ASSERT_INT_EQ(read(p[0], res, sizeof(res)),
+				 (long)sizeof(res));
+		close(p[0]);
+		PT_ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
+		PT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		printf("# bomb %zu: %.2f s CPU, %.1f MiB more RSS\n", i,
+		       (double)res[0] / 1e9, (double)res[1] / 1048576.0);
+		PT_ASSERT_INT_EQ(res[2], 1);
+		PT_ASSERT_INT_LE(res[1], (int64_t)BOMB_SLACK * (256 << 20));
+		PT_ASSERT_INT_LE(res[0], (int64_t)BOMB_SLACK * 2000000000);
+	}
+}
+
+/* JSON nested 20,000 deep: jansson stops at its own limit (2048), a
+ * clear error, not a stack overflow. */
+PT_TEST(deep_json_is_refused)
+{
+	struct pt_buf t = PT_BUF_INIT, z = PT_BUF_INIT;
+	struct pt_envelope *e = NULL;
+	struct pt_diags *d = NULL;
+
+	PT_ASSERT_OK(pt_diags_new(&d));
+	PT_ASSERT_OK(pt__buf_adds(&t, HDR("1") "{\"jobs\":"));
+	for (int i = 0; i < 20000; i++)
+		PT_ASSERT_OK(pt__buf_addch(&t, '['));
+	for (int i = 0; i < 20000; i++)
+		PT_ASSERT_OK(pt__buf_addch(&t, ']'));
+	PT_ASSERT_OK(pt__buf_adds(&t, "}\n"));
+	gz(t.s, t.len, &z);
+	PT_ASSERT_ERR(pt__envelope_parse(z.s, z.len, false, d, &e),
+		      PT_ECORRUPT);
+	PT_ASSERT_STR_EQ(last_msg(d), "envelope: body line, byte 2056: "
+				      "maximum parsing depth reached near '['");
+	pt__buf_release(&t);
+	pt__buf_release(&z);
+	pt_diags_free(d);
 }

@@ -26,14 +26,23 @@ printf 'id: a\nplugin: shell\ncommand: true\n\nunit: test plan\nid: p\n_name: P\
 printf 'id: a\nplugin: nope\n\nid: b\nplugin: shell\nplugin: shell\n' >"$T/bad.pxu"
 printf 'id: x\nplugin: shell\n\nunit: frob\nid: y\n' >"$T/type.pxu"
 : >"$T/empty"
+# requires / template-filter that do not compile (a missing quote, nesting
+# past the limit, 20,000 parentheses deep): errors at the expression's line.
+deep=$(awk 'BEGIN { for (i = 0; i < 20000; i++) printf "("; printf "r.a"; for (i = 0; i < 20000; i++) printf ")" }')
+nest=$(awk 'BEGIN { for (i = 0; i < 65; i++) printf "("; printf "r.a"; for (i = 0; i < 65; i++) printf ")" }')
+printf 'id: r\nplugin: resource\ncommand: true\n\nid: q\nplugin: shell\nrequires:\n r.a == "1"\n r.a == "1\n\nunit: template\ntemplate-resource: r\ntemplate-filter: %s\nid: t-{a}\nplugin: shell\n\nid: d\nplugin: shell\nrequires: %s\n\nid: fine\nplugin: shell\nrequires: r.a == "1"\n' "$nest" "$deep" >"$T/prog.pxu"
 
 echo "TAP version 14"
-echo "1..8"
+echo "1..9"
 check "validate good file" 0 "$T/empty" "$P" validate "$T/good.pxu"
 printf '%s\n' "$T/bad.pxu:6: Job has a duplicate key 'plugin' with old value 'shell\\n' and new value 'shell' (file skipped)" >"$T/exp"
 check "validate syntax error" 1 "$T/exp" "$P" validate "$T/good.pxu" "$T/bad.pxu"
 printf '%s\n' "$T/type.pxu:4: unknown unit type 'frob' (unit skipped)" >"$T/exp"
 check "validate unknown type" 1 "$T/exp" "$P" validate "$T/type.pxu"
+printf '%s\n' "$T/prog.pxu:9: job 'q': requires does not compile: unterminated string literal (column 8)" \
+	"$T/prog.pxu:13: template 't-{a}': template-filter does not compile: expression nested deeper than 64 (column 65)" \
+	"$T/prog.pxu:19: job 'd': requires does not compile: expression longer than 4096 bytes" >"$T/exp"
+check "validate programs that do not compile" 1 "$T/exp" "$P" validate "$T/prog.pxu"
 printf 'ns::a\tjob\t%s:1\nns::p\ttest plan\t%s:5\n' "$T/good.pxu" "$T/good.pxu" >"$T/exp"
 check "units with namespace" 0 "$T/exp" "$P" units --namespace ns "$T/good.pxu"
 printf 'p\ttest plan\t%s:5\n' "$T/good.pxu" >"$T/exp"

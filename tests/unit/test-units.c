@@ -476,3 +476,34 @@ next:
 	}
 	PT_ASSERT(completed);
 }
+
+/*
+ * "_flags: also-after-suspend" (lookups take "_flags" first): the sibling
+ * loses the flag there too, so it has no sibling of its own. This used to
+ * make after-suspend-after-suspend-... without end (found by
+ * fuzz-template). And a JSON sibling that is also-after-suspend gets its
+ * after-suspend sibling, and no deeper.
+ */
+PT_TEST(siblings_underscore_flags_do_not_recurse)
+{
+	struct pt_diags *d = NULL;
+	struct pt_units *u = load(
+		"id: x\nplugin: shell\ncommand: true\n"
+		"_flags: also-after-suspend preserve-locale\n\n"
+		"id: k\nplugin: shell\ncommand: true\n"
+		"siblings: [{\"id\": \"k2\", \"_flags\": \"also-after-suspend\"}]"
+		"\n",
+		"ns", &d);
+
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 0);
+	PT_ASSERT_UINT_EQ(pt_units_job_count(u), 5);
+	PT_ASSERT_STR_EQ(pt_units_job(u, 0)->id, "ns::x");
+	PT_ASSERT_STR_EQ(pt_units_job(u, 1)->id, "ns::after-suspend-x");
+	PT_ASSERT_UINT_EQ(pt_units_job(u, 1)->flags, PT_JOB_PRESERVE_LOCALE);
+	PT_ASSERT_STR_EQ(pt_units_job(u, 2)->id, "ns::k");
+	PT_ASSERT_STR_EQ(pt_units_job(u, 3)->id, "ns::k2");
+	PT_ASSERT_STR_EQ(pt_units_job(u, 4)->id, "ns::after-suspend-k2");
+	PT_ASSERT_UINT_EQ(pt_units_job(u, 4)->flags, 0);
+	pt_diags_free(d);
+	pt_units_free(u);
+}

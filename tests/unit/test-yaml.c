@@ -241,11 +241,39 @@ PT_TEST(errors_name_file_and_line)
 	}
 }
 
+/* text loads as nothing but one error with message msg. */
+static void assert_rejected(const char *text, const char *file, const char *msg)
+{
+	struct pt_diags *d = NULL;
+	struct pt_units *u = load(text, file, &d);
+
+	PT_ASSERT_UINT_EQ(pt_units_count(u), 0);
+	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
+	PT_ASSERT_STR_EQ(pt_diags_get(d, 0)->message, msg);
+	pt_units_free(u);
+	pt_diags_free(d);
+}
+
+/* Ten levels of ten references each: 10^9 values once expanded. */
+static void bomb(struct pt_buf *b, const char *first, const char *open,
+		 const char *close)
+{
+	pt__buf_reset(b);
+	pt__buf_adds(b, first);
+	for (int i = 1; i < 10; i++) {
+		pt__buf_addf(b, "a%d: &a%d %s", i, i, open);
+		for (int k = 0; k < 10; k++)
+			pt__buf_addf(b, "%s*a%d", k ? ", " : "", i - 1);
+		pt__buf_addf(b, "%s\n", close);
+	}
+	pt__buf_adds(b, "id: bomb\n");
+}
+
 PT_TEST(limits_depth_and_alias_bomb)
 {
+	static const char expanded[] = "YAML: more than 1000000 values once "
+				       "aliases are expanded (file skipped)";
 	struct pt_buf b = PT_BUF_INIT;
-	struct pt_diags *d = NULL;
-	struct pt_units *u;
 
 	/* 100 nested lists */
 	pt__buf_adds(&b, "id: a\nv: ");
@@ -254,51 +282,14 @@ PT_TEST(limits_depth_and_alias_bomb)
 	for (int i = 0; i < 100; i++)
 		pt__buf_addch(&b, ']');
 	pt__buf_addch(&b, '\n');
-	u = load(b.s, "deep.yaml", &d);
-	PT_ASSERT_UINT_EQ(pt_units_count(u), 0);
-	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
-	PT_ASSERT_STR_EQ(pt_diags_get(d, 0)->message,
-			 "YAML: nested deeper than 64 levels (file skipped)");
-	pt_units_free(u);
-	pt_diags_free(d);
-
-	/* "billion laughs": 10^9 values once expanded */
-	pt__buf_reset(&b);
-	pt__buf_adds(&b, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-	for (int i = 1; i < 10; i++) {
-		pt__buf_addf(&b, "a%d: &a%d [", i, i);
-		for (int k = 0; k < 10; k++)
-			pt__buf_addf(&b, "%s*a%d", k ? ", " : "", i - 1);
-		pt__buf_adds(&b, "]\n");
-	}
-	pt__buf_adds(&b, "id: bomb\n");
-	u = load(b.s, "bomb.yaml", &d);
-	PT_ASSERT_UINT_EQ(pt_units_count(u), 0);
-	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
-	PT_ASSERT_STR_EQ(pt_diags_get(d, 0)->message,
-			 "YAML: more than 1000000 values once aliases are "
-			 "expanded (file skipped)");
-	pt_units_free(u);
-	pt_diags_free(d);
-
+	assert_rejected(b.s, "deep.yaml",
+			"YAML: nested deeper than 64 levels (file skipped)");
+	/* "billion laughs" */
+	bomb(&b, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n", "[", "]");
+	assert_rejected(b.s, "bomb.yaml", expanded);
 	/* the same through merge keys */
-	pt__buf_reset(&b);
-	pt__buf_adds(&b, "a0: &a0 {x: y}\n");
-	for (int i = 1; i < 10; i++) {
-		pt__buf_addf(&b, "a%d: &a%d {<<: [", i, i);
-		for (int k = 0; k < 10; k++)
-			pt__buf_addf(&b, "%s*a%d", k ? ", " : "", i - 1);
-		pt__buf_adds(&b, "]}\n");
-	}
-	pt__buf_adds(&b, "id: bomb\n");
-	u = load(b.s, "merge.yaml", &d);
-	PT_ASSERT_UINT_EQ(pt_units_count(u), 0);
-	PT_ASSERT_UINT_EQ(pt_diags_count(d), 1);
-	PT_ASSERT_STR_EQ(pt_diags_get(d, 0)->message,
-			 "YAML: more than 1000000 values once aliases are "
-			 "expanded (file skipped)");
-	pt_units_free(u);
-	pt_diags_free(d);
+	bomb(&b, "a0: &a0 {x: y}\n", "{<<: [", "]}");
+	assert_rejected(b.s, "merge.yaml", expanded);
 	pt__buf_release(&b);
 }
 
