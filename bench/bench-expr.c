@@ -6,7 +6,7 @@
  * Peer: PlainBox's strategy in CPython, measured in the same run when
  * python3 is present: a Resource class whose missing attributes read as
  * "", the expression compiled once as a lambda and called per record
- * (spec/plainbox.md §5.2), with the textual and/or split for compat.
+ * (docs/plainbox.md §5.2), with the textual and/or split for compat.
  * Prints "metric NAME VALUE UNIT" lines.
  */
 #include <stdbool.h>

@@ -11,7 +11,7 @@
  *   - wall time of 10,000 iterations of a 100-step test (target < 2 s);
  *   - bug-finding power on the lost-update counter: mean iterations to
  *     the first failure over 100 seeds per strategy, against the PCT
- *     bound n * k^(d-1) (peers-and-limits.md §2: report measured / bound).
+ *     bound n * k^(d-1) (docs/peers.md §P2: report measured / bound).
  *
  * Prints "metric NAME VALUE UNIT" lines.
  */

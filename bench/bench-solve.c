@@ -3,7 +3,7 @@
  * solve (+ readiness) and per-result readiness update, at 1k, 10k and
  * 100k jobs; bytes allocated per job.
  *
- * The generator follows the PlainBox driver's synthetic mode (spec §8.1):
+ * The generator follows the PlainBox driver's synthetic mode (§8.1):
  * job i draws 0..3 predecessors j < i among the previous `locality` jobs;
  * each edge is `i depends j` (55%), `i after j` (25%) or `j before i`
  * (20%); 5% of the jobs are resource jobs `res_NNNNN`, and an edge to one
@@ -17,7 +17,7 @@
  * determined outcome; resource jobs produce 2 records.
  *
  * Peer: PlainBox, figures measured on this machine and quoted by
- * spec/plainbox.md §0, §4.5, §8.2 (python 3.11, 50% desired): it cannot
+ * docs/plainbox.md §0, §4.5, §8.2 (python 3.11, 50% desired): it cannot
  * run here (it needs its own checkout and driver), so the ratio is
  * against those figures.
  *
@@ -463,7 +463,7 @@ static void measure(size_t n, int reps, struct figures *f)
 
 int main(int argc, char **argv)
 {
-	/* PlainBox (spec §8.2, 50% desired, python 3.11, this machine). */
+	/* PlainBox (§8.2, 50% desired, python 3.11, this machine). */
 	static const struct {
 		size_t n;
 		double state_s, update_desired_s, solve_s, result_ms;

@@ -9,7 +9,7 @@
  *    PT_SYNC_FULL (fsync each), and FULL with group commit of 64.
  * 2. Resumes sessions of 10k and 100k jobs (open + load of metadata,
  *    snapshot, desired list, results, resources) and peeks them.
- * 3. The peer: PlainBox. Figures from spec/plainbox.md §0/§6/§8.2 (353 ms
+ * 3. The peer: PlainBox. Figures from docs/plainbox.md §0/§6/§8.2 (353 ms
  *    per result of bookkeeping at 10k, a 67 ms suspend of which a job does
  *    three, 14.0 s resume at 10k), and, measured in this run unless
  *    --no-peer, a Python model of its checkpoint write (§6.2/§6.4: the
@@ -247,7 +247,7 @@ static off_t dir_bytes(const char *repo, const char *id)
 }
 
 /*
- * The Python model of PlainBox's checkpoint (spec §6.2, §6.4): prints the
+ * The Python model of PlainBox's checkpoint (§6.2, §6.4): prints the
  * median ms of one save at n jobs with n/2 results.
  */
 static const char peer_py[] =
@@ -396,11 +396,14 @@ int main(int argc, char **argv)
 	printf("metric session_%zuk_bytes %lld bytes\n", n_resume / 1000,
 	       (long long)dir_bytes(repo.s, id100k));
 
-	/* The peer. Figures from spec/plainbox.md, then measured ratios. */
-	printf("metric plainbox_result_bookkeeping_10k_ms 353 ms (spec §0)\n");
-	printf("metric plainbox_checkpoints_per_job_10k_ms 201 ms (spec §6.6: "
+	/* The peer. Figures from docs/plainbox.md, then measured ratios. */
+	printf("metric plainbox_result_bookkeeping_10k_ms 353 ms "
+	       "(docs/plainbox.md §0)\n");
+	printf("metric plainbox_checkpoints_per_job_10k_ms 201 ms "
+	       "(docs/plainbox.md §6.6: "
 	       "3 x 67 ms suspend)\n");
-	printf("metric plainbox_resume_10k_ms 14000 ms (spec §6.5)\n");
+	printf("metric plainbox_resume_10k_ms 14000 ms "
+	       "(docs/plainbox.md §6.5)\n");
 	printf("metric ratio_result_vs_plainbox_bookkeeping %.0f x\n",
 	       353e3 / normal.us_per_job);
 	printf("metric ratio_result_vs_plainbox_checkpoints %.0f x\n",

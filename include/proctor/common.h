@@ -2,7 +2,7 @@
  * proctor/common.h - what every part of libproctor shares: export macro,
  * error codes, the allocator seam, diagnostics and limits.
  *
- * Conventions (DESIGN.md, HACKING.md):
+ * Conventions (docs/architecture.md, HACKING.md):
  *  - a fallible function returns int: 0 (or a count) on success, -errno for
  *    system errors, or a PT_E* code (all below -1000) for our own errors;
  *  - out-parameters are named ret_* and are written only on success;

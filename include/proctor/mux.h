@@ -1,7 +1,7 @@
 /*
  * proctor/mux.h - the session pool: many logical sessions multiplexed over
  * long-lived worker processes, and the serve side with which a C program
- * becomes such a worker. Semantics: spec/elixir-libraries.md §1 (Plushie
+ * becomes such a worker. Semantics: docs/peers.md §1 (Plushie
  * Test.SessionPool and the renderer wire protocol); docs/mux.md lists the
  * decisions and deviations.
  *

@@ -1,6 +1,6 @@
 /*
  * proctor/result.h - job outcomes and results, shared by the session
- * engine, the store and the runner (spec/plainbox.md §3.9).
+ * engine, the store and the runner (docs/plainbox.md §3.9).
  */
 #ifndef PROCTOR_RESULT_H
 #define PROCTOR_RESULT_H

@@ -1,7 +1,7 @@
 /*
  * proctor/session.h - the session state engine: job states, the dependency
  * solver (run list and problems), readiness inhibitors, results, the
- * resource map and session metadata. Semantics: spec/plainbox.md §3, §4;
+ * resource map and session metadata. Semantics: docs/plainbox.md §3, §4;
  * deviations in docs/session.md.
  *
  * The engine is pure: no I/O, no clock, no threads. Events come in
@@ -34,7 +34,7 @@ struct pt_session;
 #define PT_SESSION_NO_JOB ((size_t)-1)
 
 /* ------------------------------------------------------------------ */
-/* Dependencies and problems (spec §4)                                 */
+/* Dependencies and problems (docs/plainbox.md §4)                     */
 /* ------------------------------------------------------------------ */
 
 /*
@@ -88,7 +88,7 @@ struct pt_problem {
 };
 
 /* ------------------------------------------------------------------ */
-/* Readiness inhibitors (spec §3.3, §3.5)                              */
+/* Readiness inhibitors (docs/plainbox.md §3.3, §3.5)                  */
 /* ------------------------------------------------------------------ */
 
 enum pt_inhibitor_cause {
@@ -200,7 +200,7 @@ PT_API int pt_session_set_mandatory(struct pt_session *s,
 
 /*
  * Sets the desired list (ids, copied), prepending the mandatory list when
- * include_mandatory, and solves (spec §3.4 with the deviations of
+ * include_mandatory, and solves (docs/plainbox.md §3.4 with the deviations of
  * docs/session.md): computes the run list, the problems and every job's
  * inhibitors. Returns the number of problems, or -ENOMEM (the previous
  * state is then kept). Invalidates earlier run list, problem and
@@ -251,7 +251,7 @@ PT_API void pt_session_set_attempts(struct pt_session *s, size_t job,
 PT_API enum pt_outcome pt_session_blocked_outcome(const struct pt_session *s,
 						  size_t job);
 
-/* --- results (spec §3.6) --- */
+/* --- results (docs/plainbox.md §3.6) --- */
 
 /*
  * Records a result for job: it becomes the current result and, unless it
@@ -280,7 +280,7 @@ PT_API int pt_session_set_result(struct pt_session *s, size_t job,
 PT_API int pt_session_check_units(struct pt_units *u, struct pt_diags *diags);
 
 /*
- * Templates (spec §2.5): once units are attached, a resource job's result
+ * Templates (§2.5): once units are attached, a resource job's result
  * with records instantiates every template of u whose template-resource
  * is that job, one instance per record passing its template-filter. The
  * new jobs are added to u and to the session (UNDESIRED until the next
@@ -295,7 +295,7 @@ PT_API int pt_session_attach_units(struct pt_session *s, struct pt_units *u,
 				   struct pt_diags *diags);
 
 /*
- * "Fake resources" (spec §2.5, checkbox-cli tp-export): template-filter is
+ * "Fake resources" (§2.5, checkbox-cli tp-export): template-filter is
  * not applied (one that does not compile is still a problem), so
  * every record given to a resource job instantiates every
  * template of it. Off by default.
@@ -410,7 +410,7 @@ PT_API int pt_session_plan(struct pt_session *s, const char *plan_id,
 			   const struct pt_bootstrap_ops *ops,
 			   struct pt_plan_selection **ret);
 
-/* --- metadata (spec §3.7) --- */
+/* --- metadata (docs/plainbox.md §3.7) --- */
 
 struct pt_session_metadata {
 	const char *title;	 /* NULL when unset */

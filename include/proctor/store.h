@@ -1,7 +1,7 @@
 /*
  * proctor/store.h - durable sessions: the repository of sessions, the
  * storage of one session (SQLite in WAL mode), checkpoints, peek, resume
- * data, io logs, attachments, export/import. Semantics: spec/plainbox.md
+ * data, io logs, attachments, export/import. Semantics: docs/plainbox.md
  * §6 and §3.7; design and durability argument: docs/store.md.
  *
  * The store deals in plain data (ids, checksums, results, key/value
@@ -49,7 +49,7 @@ struct pt_store_kv {
 };
 
 /*
- * Session metadata (spec §3.7) plus the "plan": how the session was built
+ * Session metadata (§3.7) plus the "plan": how the session was built
  * (unit paths, test plan, options) so that resume can reload the units.
  * The plan is an ordered list of key/value pairs whose keys the runner
  * chooses (e.g. "path", "test-plan", "include", "option"); keys repeat.
@@ -371,7 +371,7 @@ PT_API struct pt_store_info *pt_store_info_free(struct pt_store_info *info);
 /* ---- resume helpers (pure) ---------------------------------------------- */
 
 /*
- * The running-job rule (spec §6.7): the outcome the job recorded as running
+ * The running-job rule (§6.7): the outcome the job recorded as running
  * gets on resume. already_done: it has a result for its running attempt
  * (the process died after the commit) -> PT_OUTCOME_NONE (keep it);
  * noreturn -> PT_OUTCOME_PASS; otherwise PT_OUTCOME_CRASH.

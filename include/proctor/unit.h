@@ -1,7 +1,7 @@
 /*
  * proctor/unit.h - unit files (RFC822 "pxu"): jobs, templates, test plans,
  * categories, manifest entries; providers; template instantiation and
- * test-plan selection. Semantics: spec/plainbox.md §2.
+ * test-plan selection. Semantics: docs/plainbox.md §2.
  *
  * CONTRACT NOTE (shared by src/unit and src/session): struct pt_job is a
  * plain, read-only view that the session engine consumes. Its fields are
@@ -87,7 +87,7 @@ struct pt_job {
 	const char *template_id; /* the template it came from, or NULL */
 	const char *file;        /* origin file */
 	unsigned line;           /* origin line of the unit's first field */
-	char checksum[65];       /* sha256 hex, as upstream (spec §2.3) */
+	char checksum[65];       /* sha256 hex, as upstream (§2.3) */
 	const struct pt_unit *unit; /* the raw unit; NULL for hand-built jobs */
 	/* --- fields added by src/unit (after the contract fields) --- */
 	const struct pt_job *sibling_of; /* parent of a sibling / after-suspend
@@ -102,7 +102,7 @@ struct pt_job {
 };
 
 /* ------------------------------------------------------------------ */
-/* RFC822 records (spec §2.1)                                          */
+/* RFC822 records (docs/plainbox.md §2.1)                              */
 /* ------------------------------------------------------------------ */
 
 /* One "key: value" of a record. Strings are owned by the record list. */
@@ -194,7 +194,7 @@ PT_API const char *pt_rfc822_value(const struct pt_rfc822_record *rec,
 				   const char *name);
 
 /* ------------------------------------------------------------------ */
-/* Units and providers (spec §2.1-2.7)                                 */
+/* Units and providers (docs/plainbox.md §2.1-2.7)                     */
 /* ------------------------------------------------------------------ */
 
 enum pt_unit_type {
@@ -322,7 +322,7 @@ PT_API double pt_parse_duration(const char *text);
 PT_API int pt_parse_budget(const char *text, double *secs, uint64_t *bytes);
 
 /* ------------------------------------------------------------------ */
-/* Test plans (spec §2.6)                                              */
+/* Test plans (docs/plainbox.md §2.6)                                  */
 /* ------------------------------------------------------------------ */
 
 /* An override of a job field for the jobs a pattern matches. */
@@ -390,7 +390,7 @@ PT_API int pt_include_parse(struct pt_units *u, const char *line,
 			    const char **ret_error);
 
 /* ------------------------------------------------------------------ */
-/* Templates (spec §2.5)                                               */
+/* Templates (docs/plainbox.md §2.5)                                   */
 /* ------------------------------------------------------------------ */
 
 /* The template-* fields of a template unit (qualified where ids). */
@@ -415,7 +415,7 @@ PT_API int pt_template_params(struct pt_units *u, const struct pt_unit *tpl,
 			      struct pt_strlist *ret);
 
 /*
- * What jinja2 fields see besides the parameters (spec §2.5):
+ * What jinja2 fields see besides the parameters (docs/plainbox.md §2.5):
  * __checkbox_env__ (launcher environment section), __system_env__
  * (os.environ) and __on_ubuntucore__. The library reads no environment
  * itself: by default both are empty and __on_ubuntucore__ is false.

@@ -1,6 +1,6 @@
 /*
  * base/sha256.h - SHA-256 (FIPS 180-4), incremental. Used for unit
- * checksums (spec/plainbox.md §2.3), which must equal upstream's
+ * checksums (docs/plainbox.md §2.3), which must equal upstream's
  * hashlib.sha256(...).hexdigest().
  */
 #ifndef PT_BASE_SHA256_H

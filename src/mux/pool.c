@@ -1,5 +1,5 @@
 /*
- * mux/pool.c - the host side of the session pool (spec §1.1-§1.10).
+ * mux/pool.c - the host side of the session pool (docs/peers.md §1.1-§1.10).
  *
  * Threads and locks. One mutex (p->lock) guards the session table, the
  * pending-request table, the pending-close set, the counters and the
@@ -627,7 +627,7 @@ static void pool_diag(struct pt_mux_pool *p, const char *code, const char *text)
 	json_decref(m);
 }
 
-/* ---- Routing (spec §1.5, both dispatchers in one) ---------------------- */
+/* ---- Routing (docs/peers.md §1.5, both dispatchers in one) ------------- */
 
 /*
  * A reply to a request that expected another type: the request failed
@@ -1585,7 +1585,7 @@ static int unregister(struct pt_mux_pool *p, const char *id, bool wait)
 		pthread_mutex_unlock(&p->lock);
 		return 0;
 	}
-	/* The slot is free from now on (spec §1.12, kept on purpose). */
+	/* The slot is free from now on (§1.12, kept on purpose). */
 	pt__map_del(&p->sessions, s->id, strlen(s->id), NULL);
 	if (!s->dead)
 		p->live--;

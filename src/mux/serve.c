@@ -1,6 +1,6 @@
 /*
  * mux/serve.c - the worker side: a program that hosts many sessions over
- * one input and one output stream (spec §1.11 "Multiplexing").
+ * one input and one output stream (docs/peers.md §1.11 "Multiplexing").
  *
  * Threads: the caller of pt_mux_serve() reads and decodes frames and
  * routes each message to its session, creating sessions lazily. Each
@@ -455,7 +455,7 @@ static struct pt_mux_sctx *route(struct srv *s, json_t *msg)
 	}
 	r = sess_push(c, msg, reset ? SIZE_MAX : s->queue_cap);
 	if (r < 0) {
-		/* Backpressure: the session is ejected (spec §1.11). */
+		/* Backpressure: the session is ejected (§1.11). */
 		pt__map_del(&s->live, c->id, strlen(c->id), NULL);
 		pt__map_put(&s->closing, c->id, strlen(c->id), c, NULL);
 		c->ejected = true;

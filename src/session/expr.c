@@ -1,5 +1,5 @@
 /*
- * session/expr.c - resource programs (spec/plainbox.md §5): a tokenizer and
+ * session/expr.c - resource programs (docs/plainbox.md §5): a tokenizer and
  * recursive-descent parser for the whitelisted Python subset, and an
  * evaluator over string-valued records with Python's comparison rules.
  *

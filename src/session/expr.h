@@ -1,6 +1,6 @@
 /*
  * session/expr.h - resource programs: the `requires` and `template-filter`
- * fields (spec/plainbox.md §5, design note docs/expr.md).
+ * fields (docs/plainbox.md §5, design note docs/expr.md).
  *
  * A program is one expression per non-empty line; every expression must
  * hold. An expression is a small, whitelisted subset of Python: names,
@@ -62,7 +62,7 @@
  * PT_EXPR_COMPAT (default) reproduces PlainBox: an expression whose text
  * has no "(" and contains " or " (else " and ") is cut textually at the
  * last occurrence and each half is evaluated on its own, each over ANY
- * record (spec §5.3); names used only inside call arguments are not
+ * record (docs/plainbox.md §5.3); names used only inside call arguments are not
  * resources (so `int(cpuinfo.count) > 1` alone is NoResourcesReferenced).
  * A half that does not parse (`p.name == 'this or that'`) makes the
  * evaluation return PT_EXPR_ERROR, as PlainBox raises at that point.
@@ -255,7 +255,7 @@ void pt__expr_prog_eval(const struct pt_expr_prog *prog,
 			struct pt_expr_result *ret);
 
 /*
- * template-filter (spec §2.5): evaluates with a resource map that holds
+ * template-filter (§2.5): evaluates with a resource map that holds
  * only id -> [rec], as PlainBox does per record of the template's
  * resource. PT_EXPR_PASS means "instantiate"; anything else means skip
  * the record (a filter naming another resource is CANNOT_EVALUATE).

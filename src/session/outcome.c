@@ -1,8 +1,8 @@
 /*
  * session/outcome.c - texts and small tables of the session engine:
  * dependency type and inhibitor cause names, upstream's str() of an
- * inhibitor (§3.3), Python repr()/ascii() quoting for problem messages,
- * and determine_outcome_and_skip_reason (§3.9).
+ * inhibitor (docs/plainbox.md §3.3), Python repr()/ascii() quoting for problem
+ * messages, and determine_outcome_and_skip_reason (§3.9).
  */
 #include "base/buf.h"
 #include "base/common.h"

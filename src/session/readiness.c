@@ -1,5 +1,5 @@
 /*
- * session/readiness.c - readiness inhibitors (spec §3.5).
+ * session/readiness.c - readiness inhibitors (docs/plainbox.md §3.5).
  *
  * A job off the run list has [UNDESIRED]. A run-list job's list is built
  * in upstream's order: REQUIRED_MANIFEST, then the resource program

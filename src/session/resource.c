@@ -2,8 +2,8 @@
  * session/resource.c - the default resource-program seam of the session
  * (session-internal.h, struct pt__req_ops) on top of the expression
  * module (expr.h): `requires` is compiled once per job, in compat mode
- * (PlainBox's textual and/or split, spec §5.3), with the job's namespace
- * and `imports`; it is evaluated against the session's resource map
+ * (PlainBox's textual and/or split, docs/plainbox.md §5.3), with the job's
+ * namespace and `imports`; it is evaluated against the session's resource map
  * through a lookup callback, without allocation.
  */
 #include "base/common.h"
@@ -216,7 +216,7 @@ void pt__req_expr_install(struct pt_session *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* Template instantiation (spec §2.5, §3.6)                            */
+/* Template instantiation (docs/plainbox.md §2.5, §3.6)                */
 /* ------------------------------------------------------------------ */
 
 void pt_session_set_fake_resources(struct pt_session *s, bool on)

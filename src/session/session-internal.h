@@ -65,7 +65,8 @@ struct pt__req_ops {
 		       const char **ret_err);
 	size_t (*count)(const void *prog);
 	void (*expr)(const void *prog, size_t i, struct pt__req_expr *ret);
-	/* Evaluates (§5.2); *ret_index = the pending / failing expression. */
+	/* Evaluates (docs/plainbox.md §5.2); *ret_index = the pending / failing
+	 * expression. */
 	enum pt__req_status (*eval)(void *ctx, const void *prog,
 				    const struct pt_session *s,
 				    size_t *ret_index);

@@ -1,6 +1,7 @@
 /*
  * session/solver.c - the dependency graph of a session and the solver that
- * turns a desired list into a run list plus problems (spec §3.4, §4).
+ * turns a desired list into a run list plus problems (docs/plainbox.md §3.4,
+ * §4).
  *
  * What upstream does: resolve_dependencies() is a two-pass recursive DFS
  * (pass 1 pulls jobs through depends/after/resource, pass 2 orders the

@@ -1,8 +1,8 @@
 /*
- * session/state.c - the session object (spec §3.1, §3.2, §3.6, §3.7): the
- * job list with its id index, job states (results, history, effective
- * fields, attempts), the mandatory / desired / run lists, problems, the
- * resource map, the manifest and the metadata. Solving is in solver.c,
+ * session/state.c - the session object (docs/plainbox.md §3.1, §3.2, §3.6,
+ * §3.7): the job list with its id index, job states (results, history,
+ * effective fields, attempts), the mandatory / desired / run lists, problems,
+ * the resource map, the manifest and the metadata. Solving is in solver.c,
  * inhibitors in readiness.c.
  */
 #include "base/common.h"

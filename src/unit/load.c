@@ -1,5 +1,5 @@
 /*
- * unit/load.c - loading unit files and providers (spec/plainbox.md §2.1):
+ * unit/load.c - loading unit files and providers (docs/plainbox.md §2.1):
  * which files are read, the namespace from manage.py, unit types.
  */
 #include "base/common.h"

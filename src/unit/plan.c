@@ -1,5 +1,5 @@
 /*
- * unit/plan.c - test plans (spec/plainbox.md §2.6): the include-line
+ * unit/plan.c - test plans (docs/plainbox.md §2.6): the include-line
  * grammar, qualifiers, select_units' vote order, nested parts and the
  * field overrides.
  */

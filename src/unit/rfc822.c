@@ -1,5 +1,5 @@
 /*
- * unit/rfc822.c - the "pxu" RFC822 grammar of spec/plainbox.md §2.1
+ * unit/rfc822.c - the "pxu" RFC822 grammar of docs/plainbox.md §2.1
  * (upstream secure/rfc822.py::gen_rfc822_records), as an incremental
  * line-by-line state machine that works across arbitrary chunk
  * boundaries. Line terminators are "\n", "\r\n" and "\r" (Python's

@@ -1,5 +1,5 @@
 /*
- * unit/template.c - template units (spec/plainbox.md §2.5): the default
+ * unit/template.c - template units (docs/plainbox.md §2.5): the default
  * engine (Python str.format with named fields), the template-* fields,
  * instantiation into jobs with parameters and checksums as upstream.
  */

@@ -1,5 +1,5 @@
 /*
- * unit/unit.c - units and jobs from RFC822 records (spec/plainbox.md
+ * unit/unit.c - units and jobs from RFC822 records (docs/plainbox.md
  * §2.2-2.4): typed views, job field parsing, the upstream checksum,
  * siblings and after-suspend jobs, the unit collection.
  */

@@ -1,5 +1,5 @@
 /*
- * tests/lockstep/test-conformance.c - the checklist of spec §4.6, one
+ * tests/lockstep/test-conformance.c - the checklist of docs/peers.md §4.6, one
  * test (or more) per item, numbered as there.
  */
 #include <errno.h>

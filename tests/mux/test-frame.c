@@ -1,8 +1,8 @@
 /*
  * Framing: JSON lines and length-prefixed msgpack (src/mux/frame.c).
  * The cases of upstream's framing_test.exs and bridge_msgpack_test.exs
- * (spec §1.13) plus the limits of DESIGN.md; msgpack-c is used as an
- * independent encoder and decoder to cross-check ours.
+ * (docs/peers.md §1.13) plus the limits of docs/architecture.md; msgpack-c is
+ * used as an independent encoder and decoder to cross-check ours.
  */
 #include <msgpack.h> /* before banned.h: its inline functions call malloc */
 

@@ -1,9 +1,9 @@
 /*
  * The pool, over real worker processes (the mock renderer): the pool-side
- * checklist of spec §1.13 (session_pool_test.exs, multiplexed_test.exs,
- * windowed_test.exs) and issue 5's proof list: isolation across threads,
- * id routing, interact streaming, reset, limits, worker death and
- * restart, per-session mode, both formats, bad frames from the worker.
+ * checklist of docs/peers.md §1.13 (session_pool_test.exs,
+ * multiplexed_test.exs, windowed_test.exs) and issue 5's proof list: isolation
+ * across threads, id routing, interact streaming, reset, limits, worker death
+ * and restart, per-session mode, both formats, bad frames from the worker.
  */
 #define _GNU_SOURCE 1
 #include "base/base64.h"

@@ -1,7 +1,7 @@
 /*
  * The serve side, through the mock renderer, spoken to in raw frames: the
- * renderer-side checklist of spec §1.13 (session_multiplexing.rs) and the
- * session errors of §1.11.
+ * renderer-side checklist of docs/peers.md §1.13 (session_multiplexing.rs) and
+ * the session errors of §1.11.
  */
 #include "base/buf.h"
 #include "base/common.h"
@@ -284,7 +284,7 @@ static void max_sessions(enum pt_mux_format f)
 		   "\"id\":\"2\",\"target\":\"tree\",\"data\":null}");
 	w_send(&w, "{\"type\":\"query\",\"session\":\"c\",\"id\":\"3\"}");
 	m = w_recv(&w);
-	/* The value payload, and no "data" key (spec §1.11). */
+	/* The value payload, and no "data" key (docs/peers.md §1.11). */
 	PT_ASSERT_STR_EQ(D(m), "{\"family\":\"session_error\",\"id\":\"\","
 			       "\"session\":\"c\",\"type\":\"event\","
 			       "\"value\":{\"code\":\"max_sessions_reached\","

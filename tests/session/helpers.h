@@ -12,8 +12,9 @@
  * expression is "ID.KEY=VALUE" or alternatives "a.k=v|b.k=w"; it is true
  * when some record of the named resource has KEY equal to VALUE (a missing
  * key reads as ""). Its resource ids are the IDs, in first-seen order.
- * Evaluation follows §5.2: first any expression with a resource missing
- * from the map -> PENDING, else the first false expression -> FALSE.
+ * Evaluation follows docs/plainbox.md §5.2: first any expression with a
+ * resource missing from the map -> PENDING, else the first false expression ->
+ * FALSE.
  */
 #ifndef PT_TESTS_SESSION_HELPERS_H
 #define PT_TESTS_SESSION_HELPERS_H

@@ -1,5 +1,5 @@
 /*
- * Tests of session/expr: resource programs (spec/plainbox.md §5).
+ * Tests of session/expr: resource programs (docs/plainbox.md §5).
  *
  * Most cases are rows of a table: a program, a resource map written as
  * text, and the exact expected result in compat and in strict mode. The
@@ -221,7 +221,7 @@ static void run_cases(const struct ecase *cs, size_t n, const char *ns,
 }
 
 /* ------------------------------------------------------------------ */
-/* Spec §5.3: the quirk table, every row, both modes                   */
+/* docs/plainbox.md §5.3: the quirk table, every row, both modes       */
 /* ------------------------------------------------------------------ */
 
 static const struct ecase quirk_cases[] = {
@@ -280,7 +280,7 @@ PT_TEST(expr_quirk_table)
 }
 
 /* ------------------------------------------------------------------ */
-/* Upstream-style cases (spec §10, test_resource.py), our own data      */
+/* Upstream-style cases (§10, test_resource.py), our own data           */
 /* ------------------------------------------------------------------ */
 
 static const struct ecase upstream_cases[] = {
@@ -1629,7 +1629,7 @@ PT_TEST(expr_corpus_requires_and_template_filter)
 			st.failed_plain[f], st.strict_only[f]);
 	/*
 	 * Measured on the corpus of canonical/checkbox bda305fa5; the same
-	 * figures as spec/plainbox.md §5.3 (1,486 requires lines = 1,479 in
+	 * figures as docs/plainbox.md §5.3 (1,486 requires lines = 1,479 in
 	 * .pxu files + 7 in YAML units; 143 split; 66 with 2+ resources; 25
 	 * parse only after template expansion; 239 template-filter lines, 116
 	 * split).

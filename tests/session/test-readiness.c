@@ -1,6 +1,6 @@
 /*
- * Tests of readiness inhibitors (spec §3.3, §3.5), the outcome of blocked
- * jobs (§3.9), and incremental updates against a full recompute.
+ * Tests of readiness inhibitors (docs/plainbox.md §3.3, §3.5), the outcome of
+ * blocked jobs (§3.9), and incremental updates against a full recompute.
  * Ports upstream's get_inhibitor_list_* and ReactionToJobResult cases.
  */
 #include "helpers.h"

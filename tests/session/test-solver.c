@@ -1,5 +1,5 @@
 /*
- * Tests of the dependency solver (spec §3.4, §4): upstream's
+ * Tests of the dependency solver (docs/plainbox.md §3.4, §4): upstream's
  * TestDependencySolver behaviours as data-driven cases, cascades and
  * problem texts, a 100k-deep chain, and equivalence with a literal
  * implementation of upstream's restart-from-scratch loop on random graphs.

@@ -1,6 +1,6 @@
 /*
- * Tests of the session state (spec §3.1, §3.2, §3.6, §3.7): job lookup,
- * results and their history, callbacks, effective fields, metadata,
+ * Tests of the session state (docs/plainbox.md §3.1, §3.2, §3.6, §3.7): job
+ * lookup, results and their history, callbacks, effective fields, metadata,
  * mandatory jobs, jobs added after a solve, and allocation failures.
  */
 #include "helpers.h"

@@ -100,8 +100,9 @@ PT_TEST_TIMEOUT(corpus_providers_exact_counts, 60)
 	}
 	PT_ASSERT_UINT_EQ(tot[3], 832);	      /* upstream's test plans */
 	PT_ASSERT_UINT_EQ(tot[2], 359);	      /* upstream's templates */
-	PT_ASSERT_UINT_EQ(tot[5], 125);       /* spec §9 manifest entries */
-	PT_ASSERT_UINT_EQ(tot[6], 45);        /* spec §9 packaging */
+	/* docs/plainbox.md §9 manifest entries */
+	PT_ASSERT_UINT_EQ(tot[5], 125);
+	PT_ASSERT_UINT_EQ(tot[6], 45);        /* §9 packaging */
 	PT_ASSERT_UINT_EQ(total_jobs, 1972);
 	PT_ASSERT_UINT_EQ(warnings, 0);
 }

@@ -1,6 +1,6 @@
 /*
- * Test plans (spec §2.6): include-line grammar and select_units order,
- * written as data: each case is a unit file, a plan id and the expected
+ * Test plans (docs/plainbox.md §2.6): include-line grammar and select_units
+ * order, written as data: each case is a unit file, a plan id and the expected
  * desired / mandatory / bootstrap lists.
  */
 #include "base/common.h"

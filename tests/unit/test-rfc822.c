@@ -1,6 +1,6 @@
 /*
- * RFC822 grammar (spec §2.1), data-driven: each case is input text and
- * the expected records "[start-end] key@line="value";" (values as JSON),
+ * RFC822 grammar (docs/plainbox.md §2.1), data-driven: each case is input text
+ * and the expected records "[start-end] key@line="value";" (values as JSON),
  * then "error@LINE" when the input has a syntax error. The expectations
  * were produced by upstream's algorithm (gen_rfc822_records +
  * normalize_rfc822_value); every case also runs split at random chunk

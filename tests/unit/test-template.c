@@ -1,6 +1,6 @@
 /*
- * Templates (spec §2.5): the default engine (str.format semantics, as
- * data), template-* fields, instantiation with parameters, checksums
+ * Templates (docs/plainbox.md §2.5): the default engine (str.format semantics,
+ * as data), template-* fields, instantiation with parameters, checksums
  * (expected values from upstream's recipe computed in Python).
  */
 #include "base/common.h"

@@ -1,6 +1,6 @@
 /*
- * Units and jobs (spec §2.2-2.4): field parsing, checksums (expected
- * values computed with upstream's recipe in Python), siblings and
+ * Units and jobs (docs/plainbox.md §2.2-2.4): field parsing, checksums
+ * (expected values computed with upstream's recipe in Python), siblings and
  * after-suspend jobs, providers and diagnostics.
  */
 #include "base/common.h"
@@ -43,7 +43,7 @@ static void assert_list(struct pt_strlist l, const char *joined)
 
 PT_TEST(checksum_measured_example)
 {
-	/* spec §2.3 (measured): no provider, so no "namespace" key. */
+	/* §2.3 (measured): no provider, so no "namespace" key. */
 	struct pt_units *u = load("id: a\nplugin: shell\ncommand: true\n"
 				  "requires: res_pkg.name == 'x'\n",
 				  NULL, NULL);

@@ -2,7 +2,7 @@
 """
 Reference evaluator for the differential test of src/session/expr.c.
 
-PlainBox's resource-expression semantics (spec/plainbox.md §5) rebuilt on
+PlainBox's resource-expression semantics (docs/plainbox.md §5) rebuilt on
 CPython's own ast.parse and eval: every line is parsed with ast, checked
 against the whitelist, its Names collected in first-seen order, compiled
 as "lambda ALIASES: TEXT" and called per tuple of itertools.product, an
