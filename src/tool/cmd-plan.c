@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <proctor/proctor.h>
 
@@ -277,6 +278,8 @@ static void print_text(FILE *out, const struct pt_session *s)
 
 struct boot {
 	struct pt_runner *r;
+	struct pt_jobenv *jenv; /* the provider environment, as a run's */
+	char share[4096];	/* PLAINBOX_SESSION_SHARE of the bootstrap */
 	struct pt_diags *d;
 	char *out;
 	size_t len;
@@ -324,6 +327,26 @@ static int boot_close(void *ctx, void *log)
 	return 0;
 }
 
+/*
+ * The bootstrap jobs' provider environment (pt_jobenv), with a session
+ * share of their own in the temporary directory.
+ */
+static int boot_env(struct boot *b, const struct pt_units *u)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct pt_jobenv_config jc = { 0 };
+
+	snprintf(b->share, sizeof(b->share), "%s/proctor-plan-share-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(b->share)) {
+		b->share[0] = 0;
+		return -errno;
+	}
+	jc.units = u;
+	jc.session_share = b->share;
+	return pt_jobenv_new(&jc, &b->jenv);
+}
+
 static int boot_run(void *ctx, struct pt_session *s, size_t j)
 {
 	struct boot *b = ctx;
@@ -334,7 +357,10 @@ static int boot_run(void *ctx, struct pt_session *s, size_t j)
 
 	b->len = 0;
 	b->truncated = false;
-	r = pt_runner_submit(b->r, &q);
+	/* the provider's scripts on PATH and its variables, as in a run */
+	r = b->jenv ? pt_jobenv_get(b->jenv, job, &q.env) : 0;
+	if (r == 0)
+		r = pt_runner_submit(b->r, &q);
 	while (r >= 0 && (r = pt_runner_step(b->r, -1, &done)) == 0)
 		;
 	if (r < 0)
@@ -507,6 +533,8 @@ int pt_cmd_plan(int argc, char **argv)
 			rc0.iolog = &io;
 			boot.d = d;
 			r = pt_runner_new(&rc0, &boot.r);
+			if (r == 0)
+				r = boot_env(&boot, u);
 			if (r < 0) {
 				pt_tool_err("plan", "bootstrap: %s",
 					    pt_strerror(r));
@@ -608,6 +636,9 @@ out:
 	pt_session_free(s);
 	pt_plan_selection_free(sel);
 	pt_runner_free(boot.r);
+	pt_jobenv_free(boot.jenv);
+	if (boot.share[0])
+		rmdir(boot.share); /* left when a job wrote to it */
 	free(boot.out);
 	pt_units_free(u);
 	pt_manifest_free(manifest);

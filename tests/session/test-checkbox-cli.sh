@@ -187,6 +187,46 @@ printf '' >"$tmp/want12"
 check "plan_bootstrap_needs_plan" 2 "$tmp/want12" \
 	"$proctor" plan -n ns --bootstrap "$tmp/boot.pxu"
 
+# --bootstrap gives the resource jobs the provider environment of a run:
+# the provider's bin/ on PATH (a missing script used to exit 127 and the
+# plan lost the generated jobs) and its variables.
+mkdir -p "$tmp/bprov/units" "$tmp/bprov/bin"
+cat >"$tmp/bprov/manage.py" <<'PY'
+from plainbox.provider_manager import setup
+setup(name="bprov", namespace="com.example.bprov", version="1.0")
+PY
+cat >"$tmp/bprov/bin/boot-res" <<'SH'
+#!/bin/sh
+[ -d "$PLAINBOX_SESSION_SHARE" ] || exit 3
+printf 'name: a\n\nname: %s\n' "$(basename "$PLAINBOX_PROVIDER_UNITS")"
+SH
+chmod +x "$tmp/bprov/bin/boot-res"
+cat >"$tmp/bprov/units/u.pxu" <<'PXU'
+id: res
+plugin: resource
+command: boot-res
+
+unit: template
+template-resource: res
+id: gen-{name}
+plugin: shell
+command: true
+
+unit: test plan
+id: tp
+name: TP
+bootstrap_include: res
+include: gen-.*
+PXU
+cat >"$tmp/want13" <<'OUT'
+run list: 2 jobs
+    1  com.example.bprov::gen-a
+    2  com.example.bprov::gen-units
+problems: 0
+OUT
+check "plan_bootstrap_has_the_provider_environment" 0 "$tmp/want13" \
+	"$proctor" plan -p tp --bootstrap "$tmp/bprov"
+
 # Real plans, compared with PlainBox (checkbox-cli tp-export).
 C=${PT_CORPUS:-}
 if [ -n "$C" ] && [ -d "$C/providers" ]; then
