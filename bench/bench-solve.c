@@ -16,16 +16,21 @@
  * a job that can start gets pass (90%) or fail, a blocked one gets its
  * determined outcome; resource jobs produce 2 records.
  *
- * Peer: PlainBox, figures measured on this machine and quoted by
- * docs/plainbox.md §0, §4.5, §8.2 (python 3.11, 50% desired): it cannot
- * run here (it needs its own checkout and driver), so the ratio is
- * against those figures.
+ * Peer: PlainBox itself, run in the same process tree on the same plan:
+ * with PROCTOR_PLAINBOX_SRC set to a checkbox-ng source directory (the
+ * one holding the plainbox package; PROCTOR_PLAINBOX_PYTHON, default
+ * python3, must import it), the generated pxu text and desired list are
+ * written to a temporary directory and bench/plainbox-solve.py times
+ * PlainBox's SessionState, update_desired_job_list, DependencySolver and
+ * update_job_result on them; the ratios are against those measurements.
+ * Without it, no peer figure is printed (none is copied from a document).
  *
  * Usage: bench-solve [--quick]   (--quick: 1k and 10k only)
  */
 #include <proctor/proctor.h>
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +339,65 @@ struct figures {
 	double prog_bytes;
 };
 
+/* PlainBox's figures for the plan of n jobs (the one measure uses). */
+struct peer {
+	bool ok;
+	double state_ms, update_desired_ms, solve_ms, result_update_us;
+	size_t run_list;
+};
+
+static void run_peer(size_t n, struct peer *pe)
+{
+	const char *src = getenv("PROCTOR_PLAINBOX_SRC");
+	const char *py = getenv("PROCTOR_PLAINBOX_PYTHON");
+	const char *here = getenv("PROCTOR_BENCH_DIR");
+	struct plan *p;
+	char dir[] = "/tmp/bench-solve-XXXXXX", path[4200], cmd[8192];
+	char line[256];
+	FILE *f;
+
+	memset(pe, 0, sizeof(*pe));
+	if (!src || !*src || !mkdtemp(dir))
+		return;
+	p = generate(n, 42 + n);
+	snprintf(path, sizeof(path), "%s/plan.pxu", dir);
+	if ((f = fopen(path, "w"))) {
+		fwrite(p->pxu, 1, p->pxu_len, f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/desired.txt", dir);
+	if ((f = fopen(path, "w"))) {
+		for (size_t i = 0; i < p->n_desired; i++)
+			fprintf(f, "%s\n", p->desired[i]);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "PYTHONPATH='%s' '%s' '%s/plainbox-solve.py' '%s/plan.pxu' "
+		 "'%s/desired.txt' %d; rm -rf '%s'",
+		 src, py && *py ? py : "python3", here && *here ? here : "bench",
+		 dir, dir, n >= 100000 ? 1 : 3, dir);
+	if (!(f = popen(cmd, "r")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		double v;
+		char name[64];
+
+		if (sscanf(line, "%63s %lf", name, &v) != 2)
+			continue;
+		if (!strcmp(name, "state_ms"))
+			pe->state_ms = v;
+		else if (!strcmp(name, "update_desired_ms"))
+			pe->update_desired_ms = v;
+		else if (!strcmp(name, "solve_ms"))
+			pe->solve_ms = v;
+		else if (!strcmp(name, "result_update_us"))
+			pe->result_update_us = v;
+		else if (!strcmp(name, "run_list"))
+			pe->run_list = (size_t)v;
+	}
+	pe->ok = pclose(f) == 0 && pe->solve_ms > 0;
+}
+
 static void measure(size_t n, int reps, struct figures *f)
 {
 	struct plan *p = generate(n, 42 + n);
@@ -463,14 +527,6 @@ static void measure(size_t n, int reps, struct figures *f)
 
 int main(int argc, char **argv)
 {
-	/* PlainBox (§8.2, 50% desired, python 3.11, this machine). */
-	static const struct {
-		size_t n;
-		double state_s, update_desired_s, solve_s, result_ms;
-	} peer[] = {
-		{ 1000, 0.0315, 0.105, 0.086, 29.8 },
-		{ 10000, 0.43, 1.165, 0.87, 353.0 },
-	};
 	size_t sizes[] = { 1000, 10000, 100000 };
 	size_t nsizes = argc > 1 && !strcmp(argv[1], "--quick") ? 2 : 3;
 	struct figures f[3];
@@ -512,24 +568,31 @@ int main(int argc, char **argv)
 		       tag,
 		       f[k].retained_per_job -
 			       f[k].prog_bytes / (double)sizes[k]);
-		for (size_t q = 0; q < sizeof(peer) / sizeof(peer[0]); q++) {
-			if (peer[q].n != sizes[k])
+		if (sizes[k] <= 10000) {
+			struct peer pe;
+
+			run_peer(sizes[k], &pe);
+			if (!pe.ok) {
+				printf("# PlainBox peer not run (set "
+				       "PROCTOR_PLAINBOX_SRC, bench/README.md)"
+				       "\n");
 				continue;
+			}
+			printf("# PlainBox, same plan: run list %zu\n",
+			       pe.run_list);
 			printf("metric plainbox_solve_%s_ms %.1f ms\n", tag,
-			       peer[q].solve_s * 1e3);
+			       pe.solve_ms);
 			printf("metric plainbox_load_solve_%s_ms %.1f ms\n",
-			       tag,
-			       (peer[q].state_s + peer[q].update_desired_s) *
-				       1e3);
+			       tag, pe.state_ms + pe.update_desired_ms);
 			printf("metric plainbox_result_update_%s_us %.0f us\n",
-			       tag, peer[q].result_ms * 1e3);
+			       tag, pe.result_update_us);
 			printf("metric ratio_solve_%s %.0f x\n", tag,
-			       peer[q].solve_s * 1e3 / f[k].solve_ms);
+			       pe.solve_ms / f[k].solve_ms);
 			printf("metric ratio_load_solve_%s %.0f x\n", tag,
-			       (peer[q].state_s + peer[q].update_desired_s) *
-				       1e3 / (f[k].load_ms + f[k].solve_ms));
+			       (pe.state_ms + pe.update_desired_ms) /
+				       (f[k].load_ms + f[k].solve_ms));
 			printf("metric ratio_result_update_%s %.0f x\n", tag,
-			       peer[q].result_ms * 1e3 / f[k].update_us);
+			       pe.result_update_us / f[k].update_us);
 		}
 	}
 	if (nsizes == 3) {
