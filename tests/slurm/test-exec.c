@@ -216,6 +216,11 @@ PT_TEST_TIMEOUT(slurm_executor_outcomes_and_output, 90)
 	PT_ASSERT_UINT_EQ(h.saves, 8); /* 4 submitted jobs, twice each */
 	PT_ASSERT_UINT_EQ(h.starts, 5);
 	ops->release(ex);
+	pt__free(a);
+	pt__free(b);
+	pt__free(c);
+	pt__free(d);
+	pt__free(e);
 	pt__buf_release(&h.out);
 }
 
@@ -237,6 +242,8 @@ PT_TEST_TIMEOUT(slurm_executor_refused_job_is_a_clear_failure, 60)
 			 "cannot start: Slurm refused the job: sbatch: error: "
 			 "invalid partition specified: no-such-part");
 	ops->release(ex);
+	pt__free(a);
+	pt__buf_release(&h.out);
 }
 
 static uint64_t handle_id(const char *h)
@@ -318,6 +325,8 @@ PT_TEST_TIMEOUT(slurm_executor_job_cancelled_outside_is_a_crash, 60)
 	PT_ASSERT(strstr(s[1].comments, "(cancelled outside proctor)") != NULL);
 	PT_ASSERT(strstr(h.out.s, "a:1:waiting\n") != NULL);
 	ops->release(ex);
+	pt__free(a);
+	pt__buf_release(&h.out);
 }
 
 static unsigned count_lines(const char *path)
@@ -372,6 +381,8 @@ PT_TEST_TIMEOUT(slurm_executor_reattaches_after_release_no_job_twice, 90)
 	PT_ASSERT_UINT_EQ(count_lines(log), 2); /* each ran once */
 	PT_ASSERT_UINT_EQ(h2.starts, 0);	/* nothing submitted again */
 	ops->release(ex);
+	pt__free(a);
+	pt__free(b);
 	pt__buf_release(&h.out);
 	pt__buf_release(&h2.out);
 }
@@ -408,6 +419,8 @@ PT_TEST_TIMEOUT(slurm_executor_cancel_scancels_and_resume_reruns, 60)
 	ex = bind_opts(&h2, 1, NULL);
 	PT_ASSERT_INT_EQ(ops->attach(ex, &sa, h.handles[1]), PT_ENOTFOUND);
 	ops->release(ex);
+	pt__free(a);
+	pt__free(q);
 	pt__buf_release(&h.out);
 	pt__buf_release(&h2.out);
 }
@@ -443,6 +456,9 @@ PT_TEST_TIMEOUT(slurm_executor_many_short_jobs, 120)
 	}
 	PT_ASSERT_UINT_EQ(pass, N);
 	ops->release(ex);
+	for (unsigned i = 0; i < N; i++)
+		pt__free(j[i]);
+	pt__buf_release(&h.out);
 }
 
 PT_TEST_TIMEOUT(slurm_executor_crash_between_sbatch_and_save, 60)
@@ -474,6 +490,8 @@ PT_TEST_TIMEOUT(slurm_executor_crash_between_sbatch_and_save, 60)
 	PT_ASSERT_UINT_EQ(count_lines(log), 1);
 	PT_ASSERT_UINT_EQ(h2.starts, 0);
 	ops->release(ex);
+	pt__free(a);
+	pt__buf_release(&h.out);
 }
 
 PT_TEST_TIMEOUT(slurm_executor_unsaved_id_cancels_the_job, 60)
@@ -493,4 +511,6 @@ PT_TEST_TIMEOUT(slurm_executor_unsaved_id_cancels_the_job, 60)
 			 "cannot start: its Slurm job id could not be recorded "
 			 "(No space left on device); cancelled");
 	ops->release(ex);
+	pt__free(a);
+	pt__buf_release(&h.out);
 }
