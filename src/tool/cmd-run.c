@@ -149,111 +149,6 @@ static int parse_seed(const char *cmd, const char *s, uint64_t *ret)
 	return 0;
 }
 
-static void usage_run(FILE *f)
-{
-	fprintf(f,
-		"usage: proctor run PATH... [-p PLAN] [-i RE]... [-x RE]... "
-		"[-j N]\n"
-		"                   [--timeout S] [--keep-tmp] [--repeat N] "
-		"[--until-fail]\n"
-		"                   [--shuffle[=SEED]] [--fail-fast] "
-		"[--retries N] [--executor E]\n"
-		"                   [--budget SPEC] [--budget-fail] [--chaos "
-		"SPEC]\n                   "
-		"[--non-interactive]\n"
-		"                   [--report FORMAT:PATH]...\n\n"
-		"Runs the jobs of unit files and providers (PATH...) as a "
-		"new session:\nthe test plan PLAN, or every job, filtered by "
-		"-i/-x (regular expressions\nmatching whole job ids). Each "
-		"result is stored durably before dependents\nstart; "
-		"`proctor resume` continues an interrupted session.\n\n"
-		"  -p, --plan PLAN        the test plan to run\n"
-		"  -i, --include RE       only jobs whose id matches RE\n"
-		"  -x, --exclude RE       not jobs whose id matches RE\n"
-		"  -n, --namespace NS     namespace of unit files given "
-		"directly\n"
-		"  -j, --jobs N           jobs at once (default: CPUs)\n"
-		"      --timeout S        default job timeout in seconds\n"
-		"      --keep-tmp         keep every job's temp directory\n"
-		"      --ports N          TCP ports leased to each job "
-		"(default 4; 0: none)\n"
-		"      --repeat N         run every job N times (flaky "
-		"detection)\n"
-		"      --until-fail       with --repeat: stop a job at its "
-		"first failure\n"
-		"      --shuffle[=SEED]   shuffle the order of independent "
-		"jobs\n"
-		"      --fail-fast        stop starting jobs after the first "
-		"failure\n"
-		"      --retries N        run a failed job again, up to N "
-		"times (a later\n"
-		"                         pass is marked flaky)\n"
-		"      --budget SPEC      default budget of jobs without a "
-		"budget field:\n"
-		"                         a duration and/or peak memory "
-		"('2s 64M');\n"
-		"                         over it, a note in the result\n"
-		"      --budget-fail      a pass over its budget is a fail\n"
-		"      --chaos SPEC       seeded call faults in every job's "
-		"programs:\n"
-		"                         CALL:ERROR[:RATE][@FILTER],... "
-		"and exe=NAME;\n"
-		"                         kill@T, pause@T:D; e.g.\n"
-		"                         write:EIO:0.2,read:short,kill@5\n"
-		"      --non-interactive  skip jobs that need an operator\n"
-		"      --launcher FILE    a Checkbox launcher: its test plan, "
-		"exclude and match\n"
-		"                         patterns, [environment], "
-		"[ui] type, [agent] normal_user\n"
-		"                         and reports\n"
-		"      --normal-user USER as root, run jobs without 'user: "
-		"root' as USER\n"
-		"                         (default: $SUDO_USER)\n"
-		"      --executor E       where jobs run: local (default), "
-		"slurm or\n"
-		"                         slurm:PARTITION (sbatch; -j is "
-		"jobs in Slurm at once)\n"
-		"      --report FMT:PATH  write a report (junit, tap, tap13, "
-		"json, html;\n"
-		"                         checkbox: the submission .tar.xz; "
-		"checkbox-json,\n"
-		"                         checkbox-junit, checkbox-html: its "
-		"documents;\n"
-		"                         PATH - is stdout)\n"
-		"      --manifest FILE    manifest answers (JSON, as "
-		"checkbox-cli writes them)\n"
-		"                         for com.canonical.plainbox::manifest "
-		"(default: all unset)\n\n"
-		"Without PATH, the providers of $PROVIDERPATH (else "
-		"PlainBox's provider\ndirectories) run. Checkbox providers "
-		"(with manage.py or a .provider file)\nrun one job at a time "
-		"unless -j is given.\n\n"
-		"Exit: 0 all passed, 1 failures, 2 usage, 3 invalid plan, 4 "
-		"storage locked\nor corrupt, 130 interrupted.\n");
-}
-
-static void usage_resume(FILE *f)
-{
-	fprintf(f,
-		"usage: proctor resume [SESSION] [--rerun-failed] "
-		"[--accept-changed] [-j N]\n"
-		"                      [--timeout S] [--ports N] "
-		"[--non-interactive]\n"
-		"                      [--report FORMAT:PATH]...\n\n"
-		"Continues a session (default: the last one) after an "
-		"interruption, a kill\nor a reboot. The job that was running "
-		"gets crash (pass for noreturn jobs).\n\n"
-		"  --rerun-failed    run failed, crashed and timed-out jobs "
-		"again\n"
-		"  --accept-changed  resume even though job definitions "
-		"changed\n"
-		"  --executor E      override the session's executor (local, "
-		"slurm[:PARTITION]);\n"
-		"                    a Slurm session re-attaches to its jobs "
-		"still in Slurm\n");
-}
-
-/* Parses the options shared by run and resume. */
 static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		      bool resume)
 {
@@ -294,7 +189,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 	       -1) {
 		switch (ch) {
 		case 'h':
-			(resume ? usage_resume : usage_run)(stdout);
+			(resume ? pt_ui_usage_resume : pt_ui_usage_run)(stdout);
 			return -1;
 		case 'p':
 			if (resume)
@@ -581,9 +476,6 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->launcher_text = o->launcher ? o->launcher->text : NULL;
 }
 
-static int launcher_reports(struct pt_ui *ui, const struct pt_run *run,
-			    const struct pt_launcher *l);
-
 /* Drives the run, then the summary, the end in the store, the reports. */
 static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 {
@@ -628,7 +520,7 @@ static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 			rc = PT_EXIT_FAILURES;
 		}
 	}
-	if (!p.storage_error && launcher_reports(ui, run, o->launcher))
+	if (!p.storage_error && pt_ui_launcher_reports(ui, run, o->launcher))
 		rc = PT_EXIT_FAILURES;
 	if (p.storage_error)
 		rc = PT_EXIT_STORAGE;
@@ -646,28 +538,6 @@ static int drive(struct pt_ui *ui, struct pt_run *run, const struct opts *o)
 		       pt_store_id(pt_run_store(run)));
 	fflush(stdout);
 	return rc;
-}
-
-/*
- * The port lease directory (pt_runner_port_lock_dir): a warning when the
- * machine's shared one cannot be used, an error when no safe one exists.
- * 0 or the exit status.
- */
-static int check_port_dir(const char *cmd, const struct opts *o)
-{
-	char *dir = NULL, *notice = NULL;
-	int r;
-
-	if (o->ports == 0)
-		return 0;
-	r = pt_runner_port_lock_dir(NULL, &dir, &notice);
-	if (notice)
-		pt_tool_err(cmd, "%s%s", r < 0 ? "" : "warning: ", notice);
-	pt_free(dir);
-	pt_free(notice);
-	if (r < 0 && !notice)
-		pt_tool_err(cmd, "port leases: %s", pt_strerror(r));
-	return r < 0 ? PT_EXIT_FAILURES : 0;
 }
 
 /*
@@ -741,95 +611,6 @@ static int apply_launcher(struct opts *o)
 		free(kv);
 	}
 	return 0;
-}
-
-/* Writes one document of the submission to a file or a stream. */
-static int write_doc(const struct pt_run *run, const char *kind,
-		     const char *path, FILE *stream)
-{
-	char *doc = NULL;
-	size_t len = 0;
-	FILE *out;
-	int r = pt_run_submission(run, kind, NULL, &doc, &len);
-
-	if (r < 0)
-		return r;
-	out = stream ? stream : fopen(path, "w");
-	if (!out) {
-		r = -errno;
-	} else {
-		if (fwrite(doc, 1, len, out) != len)
-			r = -EIO;
-		if (!stream && fclose(out) != 0 && !r)
-			r = -errno;
-	}
-	pt_free(doc);
-	return r;
-}
-
-/*
- * The launcher's reports, then its stock submission_files (the
- * tarball and its documents next to the session, where checkbox-cli
- * puts them under ~/.local/share/checkbox-ng). 0 or PT_EXIT_FAILURES.
- */
-static int launcher_reports(struct pt_ui *ui, const struct pt_run *run,
-			    const struct pt_launcher *l)
-{
-	static const char *const kinds[] = { "tar", "json", "junit", "html" };
-	static const char *const names[] = { "submission.tar.xz",
-					     "submission.json",
-					     "submission.junit.xml",
-					     "submission.html" };
-	int rc = 0;
-
-	for (size_t i = 0; l && i < l->n_reports; i++) {
-		const struct pt_launcher_report *rp = &l->reports[i];
-		const char *kind = strstr(rp->exporter, "::") + 2;
-		bool file = !strcmp(rp->transport_type, "file");
-		int r;
-
-		if (!strcmp(kind, "text"))
-			continue; /* proctor's own lines say it */
-		if (!strcmp(kind, "tar"))
-			r = pt_run_submission(run, "tar", rp->path, NULL, NULL);
-		else
-			r = write_doc(run, kind, rp->path,
-				      file			      ? NULL
-				      : !strcmp(rp->stream, "stderr") ? stderr
-								      : stdout);
-		if (r < 0) {
-			pt_tool_err(ui->cmd, "report '%s': %s: %s", rp->name,
-				    file ? rp->path : rp->stream,
-				    pt_strerror(r));
-			rc = PT_EXIT_FAILURES;
-		} else if (file) {
-			printf("report %s: %s\n", rp->name, rp->path);
-		}
-	}
-	for (size_t i = 0; l && i < l->stock_reports.n; i++) {
-		const char *dir = pt_store_dir(pt_run_store(run));
-
-		if (strcmp(l->stock_reports.v[i], "submission_files"))
-			continue;
-		for (size_t k = 0; k < 4; k++) {
-			char *path = NULL;
-			int r;
-			if (asprintf(&path, "%s/%s", dir, names[k]) < 0)
-				return PT_EXIT_FAILURES;
-			r = k ? write_doc(run, kinds[k], path, NULL)
-			      : pt_run_submission(run, "tar", path, NULL, NULL);
-			if (r < 0) {
-				pt_tool_err(ui->cmd, "%s: %s", path,
-					    pt_strerror(r));
-				rc = PT_EXIT_FAILURES;
-			} else {
-				printf("submission: %s\n", path);
-			}
-			free(path);
-		}
-	}
-	fflush(stdout);
-	return rc;
 }
 
 /*
@@ -909,7 +690,7 @@ int pt_cmd_run(int argc, char **argv)
 	if (!o.seed_given)
 		o.seed = random_seed();
 	ui.tty = pt_tool_isatty(2) && pt_tool_isatty(1);
-	if ((rc = check_port_dir("run", &o))) {
+	if ((rc = pt_ui_check_port_dir("run", o.ports))) {
 		opts_free(&o);
 		return rc;
 	}
@@ -970,7 +751,7 @@ int pt_cmd_resume(int argc, char **argv)
 	if (rc)
 		goto out;
 	ui.tty = pt_tool_isatty(2) && pt_tool_isatty(1);
-	if ((rc = check_port_dir("resume", &o)))
+	if ((rc = pt_ui_check_port_dir("resume", o.ports)))
 		goto out;
 	lib_opts(&o, &ro);
 	pt_ui_events(&ui, &ev);

@@ -294,3 +294,25 @@ int pt_ui_write_report(const struct pt_run *run, const char *spec)
 	pt_free(text);
 	return r;
 }
+
+/*
+ * The port lease directory (pt_runner_port_lock_dir): a warning when the
+ * machine's shared one cannot be used, an error when no safe one exists.
+ * 0 or the exit status.
+ */
+int pt_ui_check_port_dir(const char *cmd, int ports)
+{
+	char *dir = NULL, *notice = NULL;
+	int r;
+
+	if (ports == 0)
+		return 0;
+	r = pt_runner_port_lock_dir(NULL, &dir, &notice);
+	if (notice)
+		pt_tool_err(cmd, "%s%s", r < 0 ? "" : "warning: ", notice);
+	pt_free(dir);
+	pt_free(notice);
+	if (r < 0 && !notice)
+		pt_tool_err(cmd, "port leases: %s", pt_strerror(r));
+	return r < 0 ? PT_EXIT_FAILURES : 0;
+}

@@ -31,4 +31,17 @@ int pt_ui_open_store(struct pt_ui *ui, const char *name, bool write,
 /* Writes a report "FORMAT:PATH" (PATH "-": stdout). */
 int pt_ui_write_report(const struct pt_run *run, const char *spec);
 
+/* --help of `proctor run` / `proctor resume` (run-help.c). */
+void pt_ui_usage_run(FILE *f);
+void pt_ui_usage_resume(FILE *f);
+/* The reports launcher l asks for (run-launcher.c): 0, or 1 when one
+ * failed (said on stderr). */
+int pt_ui_launcher_reports(struct pt_ui *ui, const struct pt_run *run,
+			   const struct pt_launcher *l);
+
+/* The port lease directory: a warning when the machine's shared one
+ * cannot be used, an error when no safe one exists (ports 0: none
+ * leased). 0 or the exit status. */
+int pt_ui_check_port_dir(const char *cmd, int ports);
+
 #endif
