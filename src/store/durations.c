@@ -268,22 +268,30 @@ int pt__store_repo_lock(const char *repo, const char *file,
 	return fd;
 }
 
+int pt__store_read_repo_file(const char *path, unsigned max,
+			     struct pt_diags *diags, char **data, size_t *len)
+{
+	int r = pt__read_file(path, max, data, len);
+
+	if (r == PT_ETOOBIG)
+		pt__store_diag(diags, PT_SEV_ERROR, r, path, 0, NULL,
+			       "larger than %u bytes", max);
+	return r;
+}
+
 /* Reads path into a set; an absent file is an empty set. */
 static int load_path(const char *path, struct pt_diags *diags,
 		     struct pt_store_durations **ret)
 {
 	char *data = NULL;
 	size_t len = 0;
-	int r = pt__read_file(path, PT_STORE_DURATIONS_MAX_BYTES, &data, &len);
+	int r = pt__store_read_repo_file(path, PT_STORE_DURATIONS_MAX_BYTES,
+					 diags, &data, &len);
 
 	if (r == -ENOENT) {
 		*ret = pt__calloc(1, sizeof(**ret));
 		return *ret ? 0 : -ENOMEM;
 	}
-	if (r == PT_ETOOBIG)
-		pt__store_diag(diags, PT_SEV_ERROR, r, path, 0, NULL,
-			       "larger than %u bytes",
-			       PT_STORE_DURATIONS_MAX_BYTES);
 	if (r < 0)
 		return r;
 	r = pt__store_durations_parse(data, len, path, diags, ret);

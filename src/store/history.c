@@ -260,16 +260,13 @@ static int load_path(const char *path, struct pt_diags *diags,
 {
 	char *data = NULL;
 	size_t len = 0;
-	int r = pt__read_file(path, PT_STORE_HISTORY_MAX_BYTES, &data, &len);
+	int r = pt__store_read_repo_file(path, PT_STORE_HISTORY_MAX_BYTES,
+					 diags, &data, &len);
 
 	if (r == -ENOENT) {
 		*ret = pt__calloc(1, sizeof(**ret));
 		return *ret ? 0 : -ENOMEM;
 	}
-	if (r == PT_ETOOBIG)
-		pt__store_diag(diags, PT_SEV_ERROR, r, path, 0, NULL,
-			       "larger than %u bytes",
-			       PT_STORE_HISTORY_MAX_BYTES);
 	if (r < 0)
 		return r;
 	r = pt__store_history_parse(data, len, path, diags, ret);

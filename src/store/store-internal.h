@@ -129,6 +129,11 @@ int pt__store_repo_file(const char *repo, const char *name, char **ret_repo,
  * returns its fd (closing it releases the lock) and "<repo>/<file>". */
 int pt__store_repo_lock(const char *repo, const char *file,
 			const char *lockname, char **ret_path);
+/* Reads a repository file of at most max bytes into *data (heap):
+ * -ENOENT when absent (no diagnostic), PT_ETOOBIG with an error naming
+ * the limit, -errno. */
+int pt__store_read_repo_file(const char *path, unsigned max,
+			     struct pt_diags *diags, char **data, size_t *len);
 /* A decimal integer >= 0 ending at a space before end; *p moves past
  * it: 0 or -EINVAL. */
 int pt__store_field_i64(const char **p, const char *end, int64_t *ret);
