@@ -7,7 +7,12 @@ status=0
 # What meson's test environment would set (tests/meson.build).
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PT_SRCDIR="$top" PT_BUILDDIR="$top/$build"
-export PT_CORPUS="${PT_CORPUS:-$top/../shared/corpus/checkbox}"
+# The corpus meson's tests get (meson.build decides its default).
+corpus=$(meson introspect --tests "$build" 2>/dev/null | python3 -c '
+import json, sys
+print(next((t["env"]["PT_CORPUS"] for t in json.load(sys.stdin)
+            if "PT_CORPUS" in t["env"]), ""))' 2>/dev/null)
+export PT_CORPUS="${PT_CORPUS:-$corpus}"
 export PT_CRASH_WRITER="$top/$build/tests/store/crash-writer"
 for t in "$build"/tests/*/test-*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
