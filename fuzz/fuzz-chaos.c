@@ -22,9 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(spec, data, size);
 	spec[size] = 0;
 	if (pt__chaos_parse(spec, &c, err, sizeof(err)) == 0) {
-		if ((!c.n && !c.kill_max && !c.pause_max) ||
+		if ((!c.n && !c.kill_max && !c.pause_max && !c.kill_one_max) ||
 		    c.n > PT_CHAOS_MAX_RULES || c.kill_max < 0 ||
-		    c.pause_max < 0 || (c.pause_max > 0 && !(c.pause_len > 0)))
+		    c.kill_one_max < 0 || c.pause_max < 0 ||
+		    (c.pause_max > 0 && !(c.pause_len > 0)))
 			abort();
 		for (unsigned i = 0; i < c.n; i++)
 			if (!(c.rules[i].rate > 0 && c.rules[i].rate <= 1) ||

@@ -131,9 +131,11 @@ struct pt_exec_config {
 	/* Extra "NAME=value" for every job (overriding the run's own
 	 * environment), NULL-terminated; NULL: none. */
 	const char *const *env;
-	/* `--chaos`: its process faults (kill@T, pause@T:D) are the
-	 * executor's to do; NULL: none. */
+	/* `--chaos`: its process faults (kill@T, kill-one@T, pause@T:D)
+	 * are the executor's to do; NULL: none. chaos_log: the file that
+	 * records them, a line each (docs/chaos.md); NULL: not recorded. */
 	const char *chaos;
+	const char *chaos_log;
 };
 
 /* The run's side of the seam. Every callback may be NULL. */

@@ -44,13 +44,15 @@ struct pt_chaos {
 	char exe[64]; /* only processes of this program name; "": not shells */
 	/* Process faults (done by the runner): "kill@T" SIGKILL to the job's
 	 * process group at a seeded time in (0, T] s; "pause@T:D" SIGSTOP to
-	 * it at a seeded time in (0, T] s, SIGCONT D s later. 0: none. */
-	double kill_max, pause_max, pause_len;
+	 * it at a seeded time in (0, T] s, SIGCONT D s later;
+	 * "kill-one@T" SIGKILL to one process of the group, chosen by the
+	 * seed, at a seeded time in (0, T] s. 0: none. */
+	double kill_max, pause_max, pause_len, kill_one_max;
 };
 
 /*
- * Parses "ELEM[,ELEM...]" (',' or ';' separate): "CALL:ERR[:RATE][@FILTER]"
- * or "exe=NAME". 0, or -EINVAL with a message in err.
+ * Parses "ELEM[,ELEM...]" (',' or ';' separate): "CALL:ERR[:RATE][@FILTER]",
+ * "exe=NAME", "kill@T", "kill-one@T" or "pause@T:D". 0, or -EINVAL with a message in err.
  */
 int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 		    size_t errlen);

@@ -53,6 +53,7 @@ struct pt_run {
 	bool xo_given; /* the caller chose the executor */
 	char *plan, *ns, *repo, *no_operator, *manifest_path, *chaos,
 		*chaos_rt;
+	char *chaos_logp; /* <session>/chaos.log, for the executor */
 	struct pt__strv chaos_env; /* LD_PRELOAD, PROCTOR_PRELOAD... */
 	struct pt_manifest *manifest; /* the answers (NULL: none given) */
 	/* Checkbox: who runs each job, the provider environment. */

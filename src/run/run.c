@@ -1305,6 +1305,13 @@ static int chaos_env(struct pt_run *c)
 	return r;
 }
 
+/* A process fault's line of the chaos log (the runner's). */
+static bool is_process_fault(const char *fault)
+{
+	return !strcmp(fault, "kill") || !strcmp(fault, "kill-one") ||
+	       !strcmp(fault, "pause");
+}
+
 /*
  * The faults injected into an attempt, from the session's chaos log
  * ("<job>\t<attempt>\t<pid>\t<call>\t<n>\t<error>"): "chaos: 2 faults:
@@ -1337,8 +1344,10 @@ static void chaos_note(struct pt_run *c, const struct pt_job *j,
 					break;
 				*q++ = 0;
 			}
+			/* process faults are in the runner's comment */
 			if (k == 5 && (size_t)(f[1] - f[0] - 1) == idlen &&
-			    !memcmp(f[0], j->id, idlen) && !strcmp(f[1], att)) {
+			    !memcmp(f[0], j->id, idlen) && !strcmp(f[1], att) &&
+			    !is_process_fault(f[3])) {
 				if (n < 5)
 					(void)pt__buf_addf(&list,
 							   "%s%s %s at call %s "
@@ -1402,6 +1411,11 @@ static int make_executor(struct pt_run *c)
 				    c->xo->name);
 		cfg.env = strv_v(&c->chaos_env);
 		cfg.chaos = c->o.chaos;
+		pt__free(c->chaos_logp);
+		c->chaos_logp = pt__run_abs_path(c, CHAOS_LOG);
+		if (!c->chaos_logp)
+			return -ENOMEM;
+		cfg.chaos_log = c->chaos_logp;
 	}
 	if (c->st)
 		host.iolog = &ops; /* copied by bind */
@@ -2071,6 +2085,7 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__free(c->sess_dir);
 	pt__free(c->chaos);
 	pt__free(c->chaos_rt);
+	pt__free(c->chaos_logp);
 	pt__strv_free(&c->chaos_env);
 	pt__free(c->wait);
 	for (size_t i = 0; i < c->n_pending; i++)

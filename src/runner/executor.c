@@ -79,6 +79,7 @@ static int l_bind(const struct pt_exec_config *cfg,
 	rc.cwd = cfg->cwd;
 	rc.env = cfg->env;
 	rc.chaos = cfg->chaos;
+	rc.chaos_log = cfg->chaos_log;
 	if (cfg->ports >= 0)
 		rc.port_count = (unsigned)cfg->ports;
 	if (l->host.on_start) {

@@ -10,6 +10,7 @@
 #include "base/str.h"
 #include "os/file.h"
 #include "os/proc.h"
+#include "os/runos.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -957,6 +958,99 @@ PT_TEST(chaos_process_faults_pause_then_kill_the_group)
 			      "2 jobs: 1 pass, 1 crash, seed 1\n");
 	pt__free(out);
 	pt__free(err);
+	/* The session's chaos log has both, with the group's id. */
+	{
+		char log[1024], want[256], *text;
+		int pg;
+
+		snprintf(log, sizeof(log), "%s/last-session/chaos.log",
+			 pt_test_path("repo"));
+		text = slurp(log);
+		PT_ASSERT(pt__starts_with(text, "t::long\t1\t"));
+		pg = (int)strtol(text + 10, NULL, 10);
+		text = mask_times(text);
+		snprintf(want, sizeof(want),
+			 "t::long\t1\t%d\tpause\tT\tSIGSTOP to the group\n"
+			 "t::long\t1\t%d\tkill\tT\tSIGKILL to the group\n",
+			 pg, pg);
+		PT_ASSERT_STR_EQ(text, want);
+		pt__free(text);
+	}
+}
+
+/*
+ * kill-one: a job starts two children, alpha and beta (cat under two
+ * names, blocked reading a FIFO the job holds open), and waits for the
+ * first to end; then it closes the FIFOs so that the other ends too, and
+ * reports both. The seed picks the victim among the two (and the time,
+ * about 0.2 s in, long after both started): seed 7 alpha, seed 13 beta.
+ * The job itself survives and passes.
+ */
+PT_TEST(chaos_kill_one_kills_the_seeded_child_and_the_job_goes_on)
+{
+	char path[1024], units[4096], seed[2][16] = { "--seed=7", "--seed=13" };
+	const char *victim[2] = { "alpha", "beta" };
+	const char *report[2] = { "alpha 137, then beta 0\n",
+				  "beta 137, then alpha 0\n" };
+	char cat[1024];
+	struct pt_buf b = PT_BUF_INIT;
+
+	PT_ASSERT_OK(pt__which("cat", &b));
+	snprintf(cat, sizeof(cat), "%s", b.s);
+	pt__buf_release(&b);
+	PT_ASSERT_INT_EQ(symlink(cat, pt_test_path("alpha")), 0);
+	PT_ASSERT_INT_EQ(symlink(cat, pt_test_path("beta")), 0);
+	PT_ASSERT_INT_EQ(mkfifo(pt_test_path("a"), 0600), 0);
+	PT_ASSERT_INT_EQ(mkfifo(pt_test_path("b"), 0600), 0);
+	snprintf(path, sizeof(path), "%s", pt_test_path("k1.pxu"));
+	snprintf(units, sizeof(units),
+		 "id: pair\nplugin: shell\ncommand:\n"
+		 " cd '%s'\n"
+		 " ./alpha < a > /dev/null & a=$!\n"
+		 " ./beta < b > /dev/null & b=$!\n"
+		 " exec 3> a 4> b\n"
+		 " wait -n -p who $a $b; st=$?\n"
+		 " exec 3>&- 4>&-\n"
+		 " if [ $who = $a ]; then o=$b n=alpha m=beta;\n"
+		 " else o=$a n=beta m=alpha; fi\n"
+		 " wait $o; echo \"$n $st, then $m $?\" > report\n",
+		 pt_test_path(""));
+	put_file(path, units);
+	for (int i = 0; i < 2; i++) {
+		const char *args[] = { "run",	  path,		  "-n",
+				       "t",	  "-j1",	  seed[i],
+				       "--chaos", "kill-one@0.4", NULL };
+		char log[1024], want[512], *out, *err, *text, *l;
+		int pid;
+
+		PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+		snprintf(log, sizeof(log), "%s/last-session/chaos.log",
+			 pt_test_path("repo"));
+		text = slurp(log);
+		/* one line: the victim's pid, its name */
+		PT_ASSERT(pt__starts_with(text, "t::pair\t1\t"));
+		pid = (int)strtol(text + 10, NULL, 10);
+		PT_ASSERT_INT_GT(pid, 0);
+		l = mask_times(text);
+		snprintf(want, sizeof(want),
+			 "t::pair\t1\t%d\tkill-one\tT\tSIGKILL to %s\n", pid,
+			 victim[i]);
+		PT_ASSERT_STR_EQ(l, want);
+		pt__free(l);
+		out = mask_times(out);
+		snprintf(want, sizeof(want),
+			 "session ID, seed %s, 1 jobs, -j1\n"
+			 "pass t::pair: chaos: SIGKILL to pid %d (%s) of its "
+			 "group at T s\n"
+			 "1 jobs: 1 pass, seed %s\n",
+			 seed[i] + 7, pid, victim[i], seed[i] + 7);
+		PT_ASSERT_STR_EQ(out, want);
+		pt__free(out);
+		pt__free(err);
+		text = slurp(pt_test_path("report"));
+		PT_ASSERT_STR_EQ(text, report[i]);
+		pt__free(text);
+	}
 }
 
 /* The fault lines of the last session's chaos log, pids dropped, sorted. */
