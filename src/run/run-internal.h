@@ -127,6 +127,11 @@ int pt__run_checkbox_setup(struct pt_run *run);
 
 /* session.c */
 char *pt__run_abs_path(const struct pt_run *run, const char *rel);
+/*
+ * The run's --chaos plan: "off" is none; a plan that does not parse, or
+ * one without a fault runtime, is PT_RUN_MSG_USAGE and -EINVAL.
+ */
+int pt__run_check_chaos(struct pt_run *run);
 int pt__run_parse_records(struct pt_run *run, const char *id,
 			  const char *io_log, struct pt__recset *x);
 void pt__recset_free(struct pt__recset *x);

@@ -1816,7 +1816,7 @@ static int create_store(struct pt_run *c)
 
 	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude +
 				  c->job_env.n + c->manifest_answers.n +
-				  c->exec_opts.n + 13,
+				  c->exec_opts.n + 14,
 			  sizeof(*plan));
 	if (!plan || pt_diags_new(&sd) < 0) {
 		pt__free(plan);
@@ -1850,6 +1850,9 @@ static int create_store(struct pt_run *c)
 	snprintf(tbuf, sizeof(tbuf), "%g", o->timeout);
 	snprintf(rbuf, sizeof(rbuf), "%u", o->retries);
 	plan[np++] = (struct pt_store_kv){ "seed", seedbuf };
+	/* resume injects the same faults (docs/chaos.md) */
+	if (o->chaos)
+		plan[np++] = (struct pt_store_kv){ "chaos", o->chaos };
 	plan[np++] = (struct pt_store_kv){ "jobs", jobsbuf };
 	plan[np++] = (struct pt_store_kv){ "timeout", tbuf };
 	plan[np++] = (struct pt_store_kv){ "retries", rbuf };
@@ -1937,6 +1940,30 @@ int pt__run_checkbox_setup(struct pt_run *c)
 	return r;
 }
 
+int pt__run_check_chaos(struct pt_run *c)
+{
+	struct pt_chaos plan;
+	char err[256];
+
+	if (c->o.chaos && !strcmp(c->o.chaos, "off"))
+		c->o.chaos = NULL;
+	if (!c->o.chaos)
+		return 0;
+	if (pt__chaos_parse(c->o.chaos, &plan, err, sizeof(err)) < 0) {
+		pt__run_msg(c, PT_RUN_MSG_USAGE, "--chaos: %s", err);
+		return -EINVAL;
+	}
+	if (!c->o.chaos_runtime || strchr(c->o.chaos_runtime, ':')) {
+		pt__run_msg(c, PT_RUN_MSG_USAGE,
+			    "--chaos: no fault runtime for '%s'%s", c->o.chaos,
+			    c->st ? " (the session's plan; --chaos off "
+				    "resumes without faults)"
+				  : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 	       struct pt_run **ret)
 {
@@ -1950,22 +1977,8 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 		return -ENOMEM;
 	if ((r = pt__run_set_options(c, o)) < 0)
 		goto fail;
-	if (c->o.chaos) {
-		struct pt_chaos plan;
-		char err[256];
-
-		if (pt__chaos_parse(c->o.chaos, &plan, err, sizeof(err)) < 0) {
-			pt__run_msg(c, PT_RUN_MSG_USAGE, "--chaos: %s", err);
-			r = -EINVAL;
-			goto fail;
-		}
-		if (!c->o.chaos_runtime || strchr(c->o.chaos_runtime, ':')) {
-			pt__run_msg(c, PT_RUN_MSG_USAGE,
-				    "--chaos: no fault runtime");
-			r = -EINVAL;
-			goto fail;
-		}
-	}
+	if ((r = pt__run_check_chaos(c)) < 0)
+		goto fail;
 	if ((r = pt__run_prepare(c)) < 0)
 		goto fail;
 	if ((r = pt__run_load_units(c)) < 0) {

@@ -101,7 +101,8 @@ void pt_ui_usage_resume(FILE *f)
 		"[--accept-changed] [-j N]\n"
 		"                      [--timeout S] [--ports N] "
 		"[--non-interactive]\n"
-		"                      [--report FORMAT:PATH]...\n\n"
+		"                      [--chaos SPEC|off] [--report "
+		"FORMAT:PATH]...\n\n"
 		"Continues a session (default: the last one) after an "
 		"interruption, a kill\nor a reboot. The job that was running "
 		"gets crash (pass for noreturn jobs).\n\n"
@@ -112,7 +113,11 @@ void pt_ui_usage_resume(FILE *f)
 		"  --executor E      override the session's executor (local, "
 		"slurm[:PARTITION]);\n"
 		"                    a Slurm session re-attaches to its jobs "
-		"still in Slurm\n");
+		"still in Slurm\n"
+		"  --chaos SPEC|off  inject SPEC instead of the session's "
+		"--chaos plan (kept\n"
+		"                    with its seed and injected again by "
+		"default), or none\n");
 }
 
 /* Parses the options shared by run and resume. */

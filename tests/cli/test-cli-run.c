@@ -718,7 +718,9 @@ PT_TEST(budgets_are_noted_and_fail_with_budget_fail)
 				       "seed 1\n"));
 	pt__free(out);
 	pt__free(err);
+	/* a bad plan is refused before anything changes */
 	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
 	PT_ASSERT_STR_EQ(out, "");
 	PT_ASSERT(pt__starts_with(err, "proctor run: --budget: bad budget "
 				       "'2s 3s'"));
@@ -858,7 +860,9 @@ PT_TEST(chaos_every_call_kind_is_injected)
 		PT_ASSERT_NOT_NULL(strstr(text, "\tconnect\t1\tETIMEDOUT\n"));
 		pt__free(text);
 	}
+	/* a bad plan is refused before anything changes */
 	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
 	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: 'write:EWHAT': "
 				       "unknown or impossible error"));
 	pt__free(out);
@@ -1086,6 +1090,141 @@ static char *faults_of_last(void)
 	}
 	pt__free(text);
 	return pt__buf_detach(&b, NULL);
+}
+
+/*
+ * Units for the resume tests: "wait" blocks until the test kills the run
+ * (its first time; it passes once its mark exists), "probe" runs under
+ * the run's plan, "doomed" (with_doomed) has a plan of its own that
+ * kills it.
+ */
+static void chaos_resume_units(const char *path, bool with_doomed)
+{
+	char units[4096];
+
+	snprintf(units, sizeof(units),
+		 "id: wait\nplugin: shell\nchaos: off\ncommand:\n"
+		 " if [ -e \"$PT_CLI_MARK\" ]; then exit 0; fi\n"
+		 " touch \"$PT_CLI_MARK\"\n"
+		 " echo $$ > \"$PT_CLI_PGID\"\n"
+		 " echo started > \"$PT_CLI_FIFO\"\n"
+		 " exec sleep 1000\n\n"
+		 "id: probe\nplugin: shell\nafter: wait\n"
+		 "command: exec '%s' > '%s'\n\n%s",
+		 built("chaos-probe"), pt_test_path("probe"),
+		 with_doomed ? "id: doomed\nplugin: shell\nafter: probe\n"
+			       "chaos: kill@0.05\ncommand: exec sleep 1000\n"
+			     : "");
+	put_file(path, units);
+}
+
+/*
+ * The session keeps its --chaos plan: after kill -9, resume injects the
+ * same faults into the jobs it runs (call faults and the process fault
+ * of a job's own plan) as a run that was not interrupted.
+ */
+PT_TEST(chaos_resume_injects_the_sessions_plan)
+{
+	char path[1024];
+	const char *args[] = { "run",
+			       path,
+			       "-n",
+			       "t",
+			       "-j1",
+			       "--seed=3",
+			       "--chaos",
+			       "write:ENOSPC:1@/dev/null,open:"
+			       "EACCES:1@/dev/zero,exe=chaos-probe",
+			       NULL };
+	const char *res[] = { "resume", NULL };
+	const char *want_out =
+		"session ID, seed 3, 3 jobs, 1 done, -j1\n"
+		"pass t::probe: chaos: 2 faults: write ENOSPC at call 1 (pid "
+		"P), open EACCES at call 1 (pid P)\n"
+		"crash t::doomed: killed by signal 9 (Killed); chaos: SIGKILL "
+		"to its process group at T s\n"
+		"3 jobs: 1 pass, 2 crash, seed 3\n";
+	const char *want_faults = "t::doomed 1 kill T SIGKILL to the group\n"
+				  "t::probe 1 open 1 EACCES\n"
+				  "t::probe 1 write 1 ENOSPC\n";
+	char *out, *err, *resumed, *whole;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("r.pxu"));
+	chaos_resume_units(path, true);
+	run_then_kill_9(args);
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 1);
+	out = mask_times(mask_pids(out));
+	PT_ASSERT(pt__starts_with(out, "crash t::wait: Crashed after "
+				       "resuming execution\n"));
+	PT_ASSERT_STR_EQ(strchr(out, '\n') + 1, want_out);
+	PT_ASSERT_STR_EQ(err, "");
+	pt__free(out);
+	pt__free(err);
+	resumed = mask_times(faults_of_last());
+	PT_ASSERT_STR_EQ(resumed, want_faults);
+	/* The same run, not interrupted ("wait" passes now): the same. */
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	pt__free(out);
+	pt__free(err);
+	whole = mask_times(faults_of_last());
+	PT_ASSERT_STR_EQ(whole, resumed);
+	pt__free(whole);
+	pt__free(resumed);
+}
+
+/* resume --chaos SPEC replaces the session's plan, --chaos off drops it. */
+PT_TEST(chaos_resume_with_another_plan_or_off)
+{
+	char path[1024], *out, *err, *text;
+	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
+			       "--seed=3", "--chaos", "fsync:EIO:1", NULL };
+	const char *other[] = { "resume", "--chaos", "write:EIO:1@/dev/null",
+				NULL };
+	const char *off[] = { "resume", "--chaos", "off", NULL };
+	const char *bad[] = { "resume", "--chaos", "write:EWHAT", NULL };
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("o.pxu"));
+	chaos_resume_units(path, false);
+	run_then_kill_9(args);
+	/* a bad plan is refused before anything changes */
+	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
+	PT_ASSERT_STR_EQ(err, "proctor resume: --chaos: 'write:EWHAT': "
+			      "unknown or impossible error\n"
+			      "Try 'proctor resume --help' for more "
+			      "information.\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(other, &out, &err), 1);
+	out = mask_pids(out);
+	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
+			      "execution\n"
+			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
+			      "pass t::probe: chaos: 1 fault: write EIO at "
+			      "call 1 (pid P)\n"
+			      "2 jobs: 1 pass, 1 crash, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+	text = slurp(pt_test_path("probe"));
+	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null -1 EIO\n"));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
+	/* again, with the faults off */
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark")), 0);
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("fifo")), 0);
+	run_then_kill_9(args);
+	PT_ASSERT_INT_EQ(run(off, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
+			      "execution\n"
+			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
+			      "pass t::probe\n"
+			      "2 jobs: 1 pass, 1 crash, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+	text = slurp(pt_test_path("probe"));
+	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null 4 ok\n"));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
 }
 
 PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)
