@@ -184,6 +184,11 @@ int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 	return 0;
 }
 
+bool pt__chaos_has_process_faults(const struct pt_chaos *c)
+{
+	return c->kill_max > 0 || c->kill_one_max > 0 || c->pause_max > 0;
+}
+
 double pt__chaos_frac(uint64_t seed, uint64_t a, uint64_t b)
 {
 	uint64_t z = seed ^ ((a + 1) * 0x9e3779b97f4a7c15ULL) ^

@@ -57,6 +57,9 @@ struct pt_chaos {
 int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 		    size_t errlen);
 
+/* Whether c has process faults (kill@, kill-one@, pause@). */
+bool pt__chaos_has_process_faults(const struct pt_chaos *c);
+
 /* A uniform fraction in [0, 1) of (seed, a, b): the seeded times. */
 double pt__chaos_frac(uint64_t seed, uint64_t a, uint64_t b);
 

@@ -26,6 +26,8 @@
 #include "os/muxos.h"
 #include "os/runos.h"
 
+#include <proctor/slurm.h>
+
 #include <stdarg.h>
 
 /* ---- small helpers */
@@ -635,10 +637,25 @@ static int chaos_job_env(struct pt_run *c, size_t k, const char *const **env)
 	size_t n = 0;
 	int r;
 
-	if (!js->chaos_block &&
-	    (r = chaos_block(c, strcmp(j->chaos, "off") ? j->chaos : NULL,
-			     &js->chaos_block)) < 0)
-		return r;
+	if (!js->chaos_block) {
+		struct pt_chaos plan;
+		char err[256];
+
+		if ((r = chaos_block(c,
+				     strcmp(j->chaos, "off") ? j->chaos : NULL,
+				     &js->chaos_block)) < 0)
+			return r;
+		/* said once per job: the executor cannot do them */
+		if (!(c->xo->flags & PT_EXEC_PROCESS_FAULTS) &&
+		    pt__chaos_parse(j->chaos, &plan, err, sizeof(err)) == 0 &&
+		    pt__chaos_has_process_faults(&plan))
+			pt__run_msg(
+				c, PT_RUN_MSG_WARNING,
+				"%s: its chaos field's process faults "
+				"(kill@, kill-one@, pause@) are not done by "
+				"executor '%s'",
+				j->id, c->xo->name);
+	}
 	while (*env && (*env)[n])
 		n++;
 	pt__free(js->chaos_envv);
@@ -1404,10 +1421,11 @@ static int make_executor(struct pt_run *c)
 		int e = chaos_env(c);
 		if (e < 0)
 			return e;
-		if (c->xo != pt_executor_local())
+		if (c->xo != pt_executor_local() &&
+		    c->xo != pt_executor_slurm())
 			pt__run_msg(c, PT_RUN_MSG_WARNING,
 				    "--chaos: executor '%s' may not inject "
-				    "the faults (the local one does)",
+				    "the faults (local and slurm do)",
 				    c->xo->name);
 		cfg.env = strv_v(&c->chaos_env);
 		cfg.chaos = c->o.chaos;
@@ -1952,6 +1970,15 @@ int pt__run_check_chaos(struct pt_run *c)
 	if (pt__chaos_parse(c->o.chaos, &plan, err, sizeof(err)) < 0) {
 		pt__run_msg(c, PT_RUN_MSG_USAGE, "--chaos: %s", err);
 		return -EINVAL;
+	}
+	if (!(c->xo->flags & PT_EXEC_PROCESS_FAULTS) &&
+	    pt__chaos_has_process_faults(&plan)) {
+		pt__run_msg(c, PT_RUN_MSG_USAGE,
+			    "--chaos: executor '%s' does not do process faults "
+			    "(kill@, kill-one@, pause@); its jobs get the call "
+			    "faults only",
+			    c->xo->name);
+		return -ENOTSUP;
 	}
 	if (!c->o.chaos_runtime || strchr(c->o.chaos_runtime, ':')) {
 		pt__run_msg(c, PT_RUN_MSG_USAGE,

@@ -172,7 +172,7 @@ static void l_cancel(void *ex, bool terminate)
 
 static const struct pt_executor_ops local_ops = {
 	.name = "local",
-	.flags = 0,
+	.flags = PT_EXEC_PROCESS_FAULTS,
 	.bind = l_bind,
 	.start = l_start,
 	.attach = NULL,
