@@ -939,6 +939,16 @@ static char *mask_times(char *s)
 	return pt__buf_detach(&b, NULL);
 }
 
+/* The last session's chaos log (pt__free it). */
+static char *last_chaos_log(void)
+{
+	char log[1024];
+
+	snprintf(log, sizeof(log), "%s/last-session/chaos.log",
+		 pt_test_path("repo"));
+	return slurp(log);
+}
+
 PT_TEST(chaos_process_faults_pause_then_kill_the_group)
 {
 	char path[1024];
@@ -964,12 +974,9 @@ PT_TEST(chaos_process_faults_pause_then_kill_the_group)
 	pt__free(err);
 	/* The session's chaos log has both, with the group's id. */
 	{
-		char log[1024], want[256], *text;
+		char want[256], *text = last_chaos_log();
 		int pg;
 
-		snprintf(log, sizeof(log), "%s/last-session/chaos.log",
-			 pt_test_path("repo"));
-		text = slurp(log);
 		PT_ASSERT(pt__starts_with(text, "t::long\t1\t"));
 		pg = (int)strtol(text + 10, NULL, 10);
 		text = mask_times(text);
@@ -1024,13 +1031,11 @@ PT_TEST(chaos_kill_one_kills_the_seeded_child_and_the_job_goes_on)
 		const char *args[] = { "run",	  path,		  "-n",
 				       "t",	  "-j1",	  seed[i],
 				       "--chaos", "kill-one@0.4", NULL };
-		char log[1024], want[512], *out, *err, *text, *l;
+		char want[512], *out, *err, *text, *l;
 		int pid;
 
 		PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
-		snprintf(log, sizeof(log), "%s/last-session/chaos.log",
-			 pt_test_path("repo"));
-		text = slurp(log);
+		text = last_chaos_log();
 		/* one line: the victim's pid, its name */
 		PT_ASSERT(pt__starts_with(text, "t::pair\t1\t"));
 		pid = (int)strtol(text + 10, NULL, 10);
@@ -1055,6 +1060,39 @@ PT_TEST(chaos_kill_one_kills_the_seeded_child_and_the_job_goes_on)
 		PT_ASSERT_STR_EQ(text, report[i]);
 		pt__free(text);
 	}
+}
+
+/*
+ * kill-one with no process but the main one: it looks again until the
+ * job ends (here by the kill@ of seed 1, at 0.28 s, long after the
+ * kill-one time, at most 0.05 s) and says that it found none.
+ */
+PT_TEST(chaos_kill_one_without_children_says_so)
+{
+	char path[1024], *out, *err, *text;
+	const char *args[] = { "run",	  path,
+			       "-n",	  "t",
+			       "-j1",	  "--seed=1",
+			       "--chaos", "kill-one@0.05,kill@0.3",
+			       NULL };
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("a.pxu"));
+	put_file(path, "id: alone\nplugin: shell\ncommand: exec sleep 60\n");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	out = mask_times(out);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "crash t::alone: killed by signal 9 (Killed); "
+			      "chaos: SIGKILL to its process group at T s; "
+			      "chaos: kill-one found no process of its group "
+			      "besides the main one\n"
+			      "1 jobs: 1 crash, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	text = mask_times(last_chaos_log());
+	PT_ASSERT(pt__starts_with(text, "t::alone\t1\t"));
+	PT_ASSERT(pt__ends_with(text, "\tkill\tT\tSIGKILL to the group\n"));
+	PT_ASSERT(strchr(text, '\n') + 1 == text + strlen(text)); /* one line */
+	pt__free(text);
 }
 
 /* The fault lines of the last session's chaos log, pids dropped, sorted. */
