@@ -178,14 +178,20 @@ else
 fi
 
 # 8. process faults are the local runner's: refused with exit 2, nothing
-# submitted
+# submitted; in a job's own chaos field, a warning naming the job
 "$proctor" run "$tmp/chaos.pxu" -n t --non-interactive --executor slurm \
 	--chaos "write:EIO,kill-one@1" >"$tmp/out" 2>&1
 st=$?
-if [ "$st" = 2 ] && grep -qx "proctor run: --chaos: executor 'slurm' does not do process faults (kill@, kill-one@, pause@); its jobs get the call faults only" "$tmp/out"; then
+printf 'id: k\nplugin: shell\nchaos: kill@1,write:EIO\ncommand: true\n' >"$tmp/own.pxu"
+"$proctor" run "$tmp/own.pxu" -n t --non-interactive --executor slurm \
+	--chaos "write:EIO" >"$tmp/out2" 2>"$tmp/err2"
+st2=$?
+if [ "$st" = 2 ] && grep -qx "proctor run: --chaos: executor 'slurm' does not do process faults (kill@, kill-one@, pause@); its jobs get the call faults only" "$tmp/out" &&
+	[ "$st2" = 0 ] && grep -qx "pass t::k" "$tmp/out2" &&
+	grep -qx "proctor run: warning: t::k: its chaos field's process faults (kill@, kill-one@, pause@) are not done by executor 'slurm'" "$tmp/err2"; then
 	ok "chaos-process-faults-refused"
 else
-	echo "exit $st" >>"$tmp/out"
+	{ echo "exit $st / $st2"; cat "$tmp/out2" "$tmp/err2"; } >>"$tmp/out"
 	notok "chaos-process-faults-refused"
 fi
 [ "$fail" = 0 ]
