@@ -65,6 +65,7 @@ struct slot {
 	pid_t cone_pid;	    /* kill-one: its victim (0: none yet) */
 	char cone_name[16]; /* and the victim's program name */
 	bool cone_none;	    /* kill-one: only the main process so far */
+	int64_t cone_wait;  /* kill-one: the next look, after none */
 	int64_t kill_ns;    /* SIGKILL after the grace period */
 	int64_t drain_ns;   /* stop reading pipes after the exit */
 	double timeout_s;
@@ -1374,7 +1375,9 @@ static void chaos_log(struct pt_runner *r, const struct slot *s, pid_t pid,
 /*
  * kill-one: SIGKILL to one live process of the job's group other than
  * its main one, the seeded pick among them in creation order. With none
- * yet, the runner looks again every 10 ms while the job runs.
+ * yet, the runner looks again while the job runs: after 10 ms, then
+ * twice as long each time up to 0.64 s (a scan of /proc costs about
+ * 8 us per process on the machine).
  */
 static void chaos_kill_one(struct pt_runner *r, struct slot *s, int64_t now)
 {
@@ -1395,7 +1398,10 @@ static void chaos_kill_one(struct pt_runner *r, struct slot *s, int64_t now)
 	}
 	if (!n) {
 		s->cone_none = true;
-		s->cone_ns = now + 10000000;
+		s->cone_wait = s->cone_wait ? PT_MIN(s->cone_wait * 2,
+						     INT64_C(640000000))
+					    : INT64_C(10000000);
+		s->cone_ns = now + s->cone_wait;
 		return;
 	}
 	s->cone_ns = NEVER_NS;
