@@ -129,7 +129,8 @@ bad:
 static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 		size_t errlen)
 {
-	char buf[PT_CHAOS_MAX_FILTER + 64], *p, *at, *f[3];
+	char buf[PT_CHAOS_MAX_FILTER + 64], *p, *at,
+		*f[3] = { NULL, NULL, NULL };
 	struct pt_chaos_rule *r;
 	unsigned nf = 0, k;
 	size_t e;
