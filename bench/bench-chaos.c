@@ -63,15 +63,18 @@ int main(void)
 		{ "none", NULL, 0 },
 		{ "inert", NULL, 1 },
 		{ "chaos_no_rule", "mode=chaos,seed=1,spec=fsync:EIO:1e-9", 1 },
-		{ "chaos_rule", "mode=chaos,seed=1,spec=malloc:ENOMEM:1e-9;"
-				"write:EIO:1e-9;clock:fast:1", 1 },
+		{ "chaos_rule",
+		  "mode=chaos,seed=1,spec=malloc:ENOMEM:1e-9;"
+		  "write:EIO:1e-9;clock:fast:1",
+		  1 },
 	};
 	double base[3] = { 0, 0, 0 };
 
 	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
 		double v[3];
 
-		if (measure(cfg[i].preload ? LS_RT : NULL, cfg[i].block, v) < 0) {
+		if (measure(cfg[i].preload ? LS_RT : NULL, cfg[i].block, v) <
+		    0) {
 			fprintf(stderr, "bench-chaos: %s: the program failed\n",
 				cfg[i].name);
 			return 1;
