@@ -869,28 +869,44 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-PT_TEST(chaos_field_opts_a_job_out_or_gives_its_own_plan)
+/*
+ * Writes to path one shell job per name running the probe (with its mode,
+ * "" for none) into out[i] = <probe>.<name>, with a chaos field when
+ * fields[i] is not "".
+ */
+static void probe_units(const char *path, int n, const char *const *names,
+			const char *const *fields, const char *const *modes,
+			char (*o)[1024])
 {
-	char path[1024], units[8192], o[3][1024];
-	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
-			       "--seed=1", "--chaos", "fsync:EIO:1", NULL };
-	const char *names[3] = { "plain", "quiet", "own" };
-	const char *fields[3] = { "", "chaos: off\n",
-				  "chaos: write:ENOSPC:1@/dev/null\n" };
-	char *out, *err, *text;
+	char units[8192];
 	size_t len = 0;
 
-	snprintf(path, sizeof(path), "%s", pt_test_path("c.pxu"));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < n; i++) {
 		snprintf(o[i], sizeof(o[i]), "%s.%s", pt_test_path("probe"),
 			 names[i]);
 		len += (size_t)snprintf(units + len, sizeof(units) - len,
-					"id: %s\nplugin: shell\n%s"
-					"command: exec '%s' > '%s'\n\n",
-					names[i], fields[i],
-					built("chaos-probe"), o[i]);
+					"id: %s\nplugin: shell\n%s%s%s"
+					"command: exec '%s' %s > '%s'\n\n",
+					names[i], *fields[i] ? "chaos: " : "",
+					fields[i], *fields[i] ? "\n" : "",
+					built("chaos-probe"), modes[i], o[i]);
+		PT_ASSERT(len < sizeof(units));
 	}
 	put_file(path, units);
+}
+
+PT_TEST(chaos_field_opts_a_job_out_or_gives_its_own_plan)
+{
+	char path[1024], o[3][1024];
+	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
+			       "--seed=1", "--chaos", "fsync:EIO:1", NULL };
+	const char *names[3] = { "plain", "quiet", "own" };
+	const char *fields[3] = { "", "off", "write:ENOSPC:1@/dev/null" };
+	const char *modes[3] = { "", "", "" };
+	char *out, *err, *text;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("c.pxu"));
+	probe_units(path, 3, names, fields, modes, o);
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
 	pt__free(out);
 	pt__free(err);
@@ -1043,23 +1059,19 @@ PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)
 static char *probe_run(const char *mode, const char *spec, const char *seed,
 		       int *rc, char **out)
 {
-	char path[1024], units[4096], probe_out[1024], seedopt[32];
+	char path[1024], o[1][1024], seedopt[32];
 	const char *args[] = { "run",	path,	   "-n", "t", "-j1",
 			       seedopt, "--chaos", spec, NULL };
+	const char *names[1] = { "probe" }, *fields[1] = { "" };
 	char *err;
 
 	snprintf(path, sizeof(path), "%s", pt_test_path("m.pxu"));
-	snprintf(probe_out, sizeof(probe_out), "%s", pt_test_path("probe"));
 	snprintf(seedopt, sizeof(seedopt), "--seed=%s", seed);
-	snprintf(units, sizeof(units),
-		 "id: probe\nplugin: shell\n"
-		 "command: exec '%s' %s > '%s'\n",
-		 built("chaos-probe"), mode, probe_out);
-	put_file(path, units);
+	probe_units(path, 1, names, fields, &mode, o);
 	*rc = run(args, out, &err);
 	*out = mask_pids(*out);
 	pt__free(err);
-	return slurp(probe_out);
+	return slurp(o[0]);
 }
 
 PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
@@ -1134,7 +1146,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 
 PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
 {
-	char path[1024], units[8192], o[4][1024];
+	char path[1024], o[4][1024];
 	const char *args[] = { "run",	  path,		  "-n",
 			       "t",	  "-j1",	  "--seed=1",
 			       "--chaos", "clock:fast:2", NULL };
@@ -1143,19 +1155,9 @@ PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
 	const char *fields[4] = { "clock:jump:3600@1", "clock:jump:-3600@1",
 				  "clock:fast:10", "clock:jump:60@50" };
 	char *out, *err, *text;
-	size_t len = 0;
 
 	snprintf(path, sizeof(path), "%s", pt_test_path("k.pxu"));
-	for (int i = 0; i < 4; i++) {
-		snprintf(o[i], sizeof(o[i]), "%s.%s", pt_test_path("probe"),
-			 names[i]);
-		len += (size_t)snprintf(units + len, sizeof(units) - len,
-					"id: %s\nplugin: shell\nchaos: %s\n"
-					"command: exec '%s' %s > '%s'\n\n",
-					names[i], fields[i],
-					built("chaos-probe"), modes[i], o[i]);
-	}
-	put_file(path, units);
+	probe_units(path, 4, names, fields, modes, o);
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
 	out = mask_pids(out);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 4 jobs, -j1\n"
