@@ -61,7 +61,10 @@ static void allocs(void)
 	/* a failed realloc keeps the block: '!' if it was lost */
 	printf("\nrealloc ");
 	for (int i = 0; i < 4; i++) {
-		small = malloc(100);
+		if (!(small = malloc(100))) {
+			mark(errno);
+			continue;
+		}
 		memset(small, 'a', 100);
 		errno = 0;
 		p = realloc(small, m);

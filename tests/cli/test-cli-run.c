@@ -1142,6 +1142,34 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 				       "pass t::probe: chaos: 18 faults: "));
 	pt__free(out);
 	pt__free(text);
+	/* Every allocation of the program fails (stdio's too: its output is
+	 * unbuffered then), but not the job's shell, which runs the probe. */
+	text = probe_run("malloc", "malloc:ENOMEM:1", "1", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(text, "malloc xxxxxxxx\n"
+			       "calloc xxxx\n"
+			       "realloc xxxx\n"
+			       "posix_memalign x\n"
+			       "aligned_alloc x\n"
+			       "small NULL\n");
+	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
+				       "pass t::probe: chaos: "));
+	pt__free(out);
+	pt__free(text);
+	/* exe= names another program: nothing fails. */
+	text = probe_run("malloc", "malloc:ENOMEM:1,exe=other", "1", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(text, "malloc ........\n"
+			       "calloc ....\n"
+			       "realloc ....\n"
+			       "posix_memalign .\n"
+			       "aligned_alloc .\n"
+			       "small ok\n");
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::probe\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	pt__free(out);
+	pt__free(text);
 }
 
 PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
