@@ -1174,10 +1174,11 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 
 PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
 {
-	char path[1024], o[4][1024];
-	const char *args[] = { "run",	  path,		  "-n",
-			       "t",	  "-j1",	  "--seed=1",
-			       "--chaos", "clock:fast:2", NULL };
+	char path[1024], o[4][1024], json[1024];
+	const char *args[] = {
+		"run",	   path,	   "-n",       "t",  "-j1", "--seed=1",
+		"--chaos", "clock:fast:2", "--report", json, NULL
+	};
 	const char *names[4] = { "ahead", "back", "fast", "when" };
 	const char *modes[4] = { "offsets", "offsets", "rates", "reads" };
 	const char *fields[4] = { "clock:jump:3600@1", "clock:jump:-3600@1",
@@ -1185,9 +1186,15 @@ PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
 	char *out, *err, *text;
 
 	snprintf(path, sizeof(path), "%s", pt_test_path("k.pxu"));
+	snprintf(json, sizeof(json), "json:%s", pt_test_path("r.json"));
 	probe_units(path, 4, names, fields, modes, o);
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
 	out = mask_pids(out);
+	/* The reports have them too (JSON: the comments). */
+	text = mask_pids(slurp(pt_test_path("r.json")));
+	PT_ASSERT_NOT_NULL(strstr(text, "\"comments\": \"chaos: 1 fault: "
+					"clock fast x10 at call 1 (pid P)\""));
+	pt__free(text);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 4 jobs, -j1\n"
 			      "pass t::ahead: chaos: 1 fault: clock jump "
 			      "+3600 s at call 1 (pid P)\n"
