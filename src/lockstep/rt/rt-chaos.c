@@ -235,7 +235,7 @@ static int fresh(int fd)
 static void log_fault(const char *call, uint64_t n, const char *what)
 {
 	char line[700];
-	int len;
+	int len, saved = errno;
 
 	if (cx.log < 0)
 		return;
@@ -246,6 +246,7 @@ static void log_fault(const char *call, uint64_t n, const char *what)
 	if (len > 0 && (size_t)len < sizeof(line))
 		(void)!get_write()(cx.log, line, (size_t)len);
 	in_rt = false;
+	errno = saved;
 }
 
 static int decide(unsigned call, int fd, const char *what)
