@@ -1244,6 +1244,21 @@ PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
 	text = slurp(o[3]);
 	PT_ASSERT_STR_EQ(text, "monotonic jumped at read 21\n");
 	pt__free(text);
+	/* A bad clock or malloc fault: refused before anything runs. */
+	args[7] = "clock:jump:0";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: 'clock:jump:0': "
+				       "expected clock:jump:SECONDS[@READS] "
+				       "or clock:fast:FACTOR"));
+	pt__free(out);
+	pt__free(err);
+	args[7] = "malloc:ENOMEM@>=1X";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: '@>=1X': a "
+				       "malloc filter is >=SIZE (bytes, or K, "
+				       "M, G; at most 1T)\n"));
+	pt__free(out);
+	pt__free(err);
 }
 
 PT_TEST(fail_fast_stops_starting_jobs)
