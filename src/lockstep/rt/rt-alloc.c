@@ -66,24 +66,27 @@ static void *boot_alloc(size_t n, size_t align)
  * (the caller then uses the arena). */
 static bool resolve(void)
 {
-	void *p;
+	/* malloc last: its pointer says that all are known */
+	static const struct {
+		const char *name;
+		void *slot;
+	} next[] = {
+		{ "free", &next_free },
+		{ "calloc", &next_calloc },
+		{ "realloc", &next_realloc },
+		{ "memalign", &next_memalign },
+		{ "posix_memalign", &next_posix_memalign },
+		{ "aligned_alloc", &next_aligned_alloc },
+		{ "malloc", &next_malloc },
+	};
 
 	if (atomic_exchange(&resolving, 1))
 		return false;
-	p = pt__rt_next("free");
-	memcpy(&next_free, &p, sizeof(p));
-	p = pt__rt_next("calloc");
-	memcpy(&next_calloc, &p, sizeof(p));
-	p = pt__rt_next("realloc");
-	memcpy(&next_realloc, &p, sizeof(p));
-	p = pt__rt_next("memalign");
-	memcpy(&next_memalign, &p, sizeof(p));
-	p = pt__rt_next("posix_memalign");
-	memcpy(&next_posix_memalign, &p, sizeof(p));
-	p = pt__rt_next("aligned_alloc");
-	memcpy(&next_aligned_alloc, &p, sizeof(p));
-	p = pt__rt_next("malloc");
-	memcpy(&next_malloc, &p, sizeof(p));
+	for (size_t i = 0; i < sizeof(next) / sizeof(next[0]); i++) {
+		void *p = pt__rt_next(next[i].name);
+
+		memcpy(next[i].slot, &p, sizeof(p));
+	}
 	atomic_store(&resolving, 0);
 	return true;
 }
