@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <proctor/store.h>
@@ -321,6 +322,43 @@ static struct proc start_until_a_job_runs(const char *const *args, int *fifo)
 	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
 	wait_started(*fifo);
 	return p;
+}
+
+/*
+ * Runs proctor to completion (exit code, masked stdout and stderr) while
+ * one of its jobs is held for a known time, without a sleep in the job:
+ * the job reports on the FIFO that it started, then reads a line from the
+ * FIFO $PT_CLI_MARK.hold, which the test writes hold_ms after the report
+ * (proctor must still run then). *held: the seconds from the report to the
+ * release, measured here; the job ran at least that long.
+ */
+static int run_held(const char *const *args, int hold_ms, double *held,
+		    char **out, char **err)
+{
+	struct timespec t0, t1;
+	struct proc p;
+	int fifo, gate, rc;
+
+	(void)unlink(pt_test_path("fifo"));
+	(void)unlink(pt_test_path("mark.hold"));
+	PT_ASSERT_INT_EQ(mkfifo(pt_test_path("mark.hold"), 0600), 0);
+	p = start_until_a_job_runs(args, &fifo);
+	close(fifo);
+	PT_ASSERT_INT_EQ(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
+	PT_ASSERT(!pt_test_wait_fd(p.pidfd, POLLIN, hold_ms));
+	/* The job opens the FIFO for reading right after its report. */
+	gate = open(pt_test_path("mark.hold"), O_WRONLY | O_CLOEXEC);
+	PT_ASSERT_INT_GE(gate, 0);
+	PT_ASSERT_INT_EQ(clock_gettime(CLOCK_MONOTONIC, &t1), 0);
+	PT_ASSERT_INT_EQ(write(gate, "go\n", 3), 3);
+	close(gate);
+	*held = (double)(t1.tv_sec - t0.tv_sec) +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	PT_ASSERT(*held * 1000 >= hold_ms);
+	rc = wait_exit(p);
+	*out = mask(slurp(pt_test_path("out1")));
+	*err = slurp(pt_test_path("err1"));
+	return rc;
 }
 
 /*
@@ -732,27 +770,30 @@ PT_TEST(slower_than_its_history_is_flagged)
 		"run", path, "-n", "t", "-j1", "--seed=1", NULL
 	};
 	char *out, *err;
+	double held;
 
 	snprintf(path, sizeof(path), "%s", pt_test_path("s.pxu"));
-	put_file(path, "id: s\nplugin: shell\ncommand: sleep 0.05\n");
+	/* The job is held 60 ms (3x the median and 40 ms more: over 43). */
+	put_file(path, "id: s\nplugin: shell\ncommand: echo started > "
+		       "\"$PT_CLI_FIFO\"; read x < \"$PT_CLI_MARK.hold\"\n");
 	/* Two earlier attempts are not enough to judge. */
 	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("repo"), 0700));
 	snprintf(hist, sizeof(hist), "%s/history", pt_test_path("repo"));
 	put_file(hist, "proctor-history 1\n"
 		       "3 pass 1 1000000 0 1 a t::s\n"
 		       "2 fail 1 1000000 0 1 b t::s\n");
-	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
 			      "pass t::s\n1 jobs: 1 pass, seed 1\n");
 	pt__free(out);
 	pt__free(err);
-	/* Three of 1 ms each (the run above added a fourth, ~50 ms: the
-	 * median of 1, 1, 1, 50 is 1 ms). */
+	/* Three of 1 ms each (the run above added a fourth, over 60 ms: the
+	 * median of 1, 1, 1, 60 is 1 ms). */
 	put_file(hist, "proctor-history 1\n"
 		       "3 pass 1 1000000 0 1 a t::s\n"
 		       "2 fail 1 1000000 0 1 b t::s\n"
 		       "1 pass 1 1000000 0 1 c t::s\n");
-	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
 	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
 				       "pass t::s: slower than its history: "
 				       "ran "));
@@ -941,8 +982,8 @@ static char *mask_times(char *s)
 			PT_ASSERT_OK(pt__buf_adds(&b, "T"));
 			p = q;
 		} else {
-			PT_ASSERT_OK(pt__buf_add(&b, p, q > p ? (size_t)(q - p)
-							     : 1));
+			PT_ASSERT_OK(pt__buf_add(&b, p,
+						 q > p ? (size_t)(q - p) : 1));
 			p = q > p ? q : p + 1;
 		}
 	}
@@ -953,9 +994,11 @@ static char *mask_times(char *s)
 PT_TEST(chaos_process_faults_pause_then_kill_the_group)
 {
 	char path[1024];
-	const char *args[] = { "run",	  path,	      "-n",	 "t",
-			       "-j1",	  "--seed=1", "--chaos",
-			       "pause@0.05:0.05,kill@0.3", NULL };
+	const char *args[] = { "run",	  path,
+			       "-n",	  "t",
+			       "-j1",	  "--seed=1",
+			       "--chaos", "pause@0.05:0.05,kill@0.3",
+			       NULL };
 	char *out, *err;
 
 	snprintf(path, sizeof(path), "%s", pt_test_path("k.pxu"));
@@ -1706,10 +1749,12 @@ PT_TEST(learned_durations_come_from_earlier_sessions)
 	const char *args[] = { "run", fixture(),  "-p", "t::lpt",
 			       "-j1", "--seed=1", NULL };
 	struct pt_store_durations *d = NULL;
+	const struct pt_store_duration *lx;
 	struct pt_store_state *st;
 	char *out, *err;
+	double held;
 
-	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_INT_EQ(run_held(args, 50, &held, &out, &err), 0);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 2 jobs, -j1\n"
 			      "pass t::lpt-short\n"
 			      "pass t::lpt-long\n"
@@ -1733,16 +1778,20 @@ PT_TEST(learned_durations_come_from_earlier_sessions)
 			PT_FAIL("%s: learned %.17g, measured %.17g", id,
 				x->duration, r->duration);
 	}
-	/* The job sleeps 0.3 s; the other one only echoes. */
-	PT_ASSERT(pt_store_durations_find(d, "t::lpt-long")->duration >= 0.3);
+	/* The long job ran at least as long as the test held it. */
+	lx = pt_store_durations_find(d, "t::lpt-long");
+	if (!(lx->duration >= held))
+		PT_FAIL("learned %.17g s, held %.17g s", lx->duration, held);
 	pt_store_durations_free(d);
 	pt_store_state_free(st);
 }
 
 PT_TEST(learned_durations_start_the_longest_first_at_j2_only)
 {
-	const char *learn[] = { "run", fixture(),  "-p", "t::lpt",
-				"-j1", "--seed=1", NULL };
+	const struct pt_store_duration learned[] = {
+		{ .job_id = "t::lpt-short", .duration = 0.001 },
+		{ .job_id = "t::lpt-long", .duration = 0.3 },
+	};
 	const char *j2[] = { "run", fixture(),	"-p", "t::lpt",
 			     "-j2", "--seed=2", NULL };
 	const char *j1[] = { "run", fixture(),	"-p", "t::lpt",
@@ -1759,10 +1808,10 @@ PT_TEST(learned_durations_start_the_longest_first_at_j2_only)
 			 started(st, "t::lpt-long"));
 	pt_store_state_free(st);
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("repo/durations")), 0);
-	/* An earlier session measures them... */
-	PT_ASSERT_INT_EQ(run(learn, &out, &err), 0);
-	pt__free(out);
-	pt__free(err);
+	/* Durations as an earlier session learns them (measuring them:
+	 * learned_durations_come_from_earlier_sessions)... */
+	PT_ASSERT_OK(pt_store_durations_record(pt_test_path("repo"), learned,
+					       PT_ARRAY_SIZE(learned), NULL));
 	/* ... then -j2 starts the long one first, */
 	PT_ASSERT_INT_EQ(run(j2, &out, &err), 0);
 	pt__free(out);

@@ -27,7 +27,6 @@
 #include "tap.h"
 #include "testjob.h"
 
-
 static struct pt_runner_config cfg(unsigned jobs)
 {
 	struct pt_runner_config c;
@@ -36,7 +35,11 @@ static struct pt_runner_config cfg(unsigned jobs)
 	c.jobs = jobs;
 	c.tmp_root = pt_test_tmpdir();
 	c.io_log_dir = pt_test_tmpdir();
-	c.port_lock_dir = pt_test_path("ports");
+	/* The machine's lease namespace (pt_runner_port_lock_dir): ports are
+	 * a machine-wide resource, and other test programs and proctor
+	 * processes lease from the same range at the same time; a private
+	 * lock directory would let them hand out the same block. */
+	c.port_lock_dir = NULL;
 	c.session_id = "sess-1";
 	c.seed = 42;
 	c.grace = 0.3;
@@ -540,7 +543,10 @@ PT_TEST(port_leases_are_never_shared)
 	PT_ASSERT_OK(pt_runner_new(&c, &r[0]));
 	PT_ASSERT_OK(pt_runner_new(&c, &r[1]));
 	for (k = 0; k < 24; k++) {
-		jobs[k] = mkjob("bind", cmd);
+		static char ids[24][16]; /* each job its own io log */
+
+		snprintf(ids[k], sizeof(ids[k]), "bind%d", k);
+		jobs[k] = mkjob(ids[k], cmd);
 		submit(r[k % 2], jobs[k], (uint64_t)k, -1);
 	}
 	while (ndone < 24) {
@@ -556,9 +562,14 @@ PT_TEST(port_leases_are_never_shared)
 							? d.result.io_log
 							: "",
 						PT_STREAM_STDERR, NULL);
-					PT_FAIL("job failed: %s %s",
+					PT_FAIL("job failed: %s (code %d, %s) "
+						"%s",
 						pt_outcome_name(
 							d.result.outcome),
+						d.result.return_code,
+						d.result.comments
+							? d.result.comments
+							: "",
 						e);
 				}
 				PT_ASSERT_INT_GE(d.port_base, 20000);
