@@ -1297,9 +1297,10 @@ PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
 	pt__free(err);
 	args[7] = "malloc:ENOMEM@>=1X";
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
-	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: '@>=1X': a "
-				       "malloc filter is >=SIZE (bytes, or K, "
-				       "M, G; at most 1T)\n"));
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: "
+				       "'malloc:ENOMEM@>=1X': a malloc filter "
+				       "is @>=SIZE (bytes, or K, M, G; at most "
+				       "1T)\n"));
 	pt__free(out);
 	pt__free(err);
 }
