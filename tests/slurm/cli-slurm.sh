@@ -15,7 +15,7 @@ if [ -z "${SLURM_CONF:-}" ] && [ -f /var/tmp/proctor-slurm/slurm.conf ]; then
 fi
 n=0 fail=0
 echo "TAP version 13"
-echo "1..6"
+echo "1..8"
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() {
 	n=$((n + 1)); fail=$((fail + 1))
@@ -23,7 +23,7 @@ notok() {
 	[ -f "$tmp/out" ] && sed 's/^/# /' "$tmp/out"
 }
 if ! timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'; then
-	for t in same-as-local kill9-resume slurm-records bad-partition nothing-lost ctrl-c; do
+	for t in same-as-local kill9-resume slurm-records bad-partition nothing-lost ctrl-c chaos-call-faults chaos-process-faults-refused; do
 		n=$((n + 1))
 		echo "ok $n - $t # SKIP no Slurm cluster answers scontrol ping (start one: sh scripts/slurm-cluster.sh start)"
 	done
@@ -144,5 +144,54 @@ if [ "$st" = 130 ] && [ "$state" = CANCELLED ] && [ "$st2" = 0 ] &&
 else
 	echo "exit $st, Slurm job $hold $state, resume exit $st2" >>"$tmp/out"
 	notok "ctrl-c"
+fi
+# 7. --chaos call faults on the node: the preload environment travels in
+# the job's spec, the runtime logs into the session's chaos.log (same
+# file system); a job's "chaos: off" wins. Exact fault list.
+export PROCTOR_SESSION_REPOSITORY="$tmp/repo-chaos"
+echo hello >"$tmp/in"
+cat >"$tmp/chaos.pxu" <<EOF
+id: a
+plugin: shell
+command: cat '$tmp/in' >/dev/null
+
+id: b
+plugin: shell
+chaos: off
+command: cat '$tmp/in' >/dev/null
+EOF
+"$proctor" run "$tmp/chaos.pxu" -n t -j1 --seed=1 --non-interactive --executor slurm \
+	--chaos "open:EACCES:1@$tmp/in,exe=cat" >"$tmp/out" 2>&1
+st=$?
+log="$PROCTOR_SESSION_REPOSITORY/last-session/chaos.log"
+pid=$(cut -f3 "$log" 2>/dev/null | head -n1)
+printf 't::a\t1\t%s\topen\t1\tEACCES\n' "$pid" >"$tmp/want-log"
+sed 1d "$tmp/out" >"$tmp/got"
+printf '%s\n' "fail t::a: chaos: 1 fault: open EACCES at call 1 (pid $pid)" \
+	"pass t::b" "2 jobs: 1 pass, 1 fail, seed 1" >"$tmp/want"
+if [ "$st" = 1 ] && [ -n "$pid" ] && cmp -s "$log" "$tmp/want-log" &&
+	cmp -s "$tmp/got" "$tmp/want"; then
+	ok "chaos-call-faults"
+else
+	{ echo "exit $st; chaos.log:"; cat "$log"; } >>"$tmp/out"
+	notok "chaos-call-faults"
+fi
+
+# 8. process faults are the local runner's: refused with exit 2, nothing
+# submitted; in a job's own chaos field, a warning naming the job
+"$proctor" run "$tmp/chaos.pxu" -n t --non-interactive --executor slurm \
+	--chaos "write:EIO,kill-one@1" >"$tmp/out" 2>&1
+st=$?
+printf 'id: k\nplugin: shell\nchaos: kill@1,write:EIO\ncommand: true\n' >"$tmp/own.pxu"
+"$proctor" run "$tmp/own.pxu" -n t --non-interactive --executor slurm \
+	--chaos "write:EIO" >"$tmp/out2" 2>"$tmp/err2"
+st2=$?
+if [ "$st" = 2 ] && grep -qx "proctor run: --chaos: executor 'slurm' does not do process faults (kill@, kill-one@, pause@); its jobs get the call faults only" "$tmp/out" &&
+	[ "$st2" = 0 ] && grep -qx "pass t::k" "$tmp/out2" &&
+	grep -qx "proctor run: warning: t::k: its chaos field's process faults (kill@, kill-one@, pause@) are not done by executor 'slurm'" "$tmp/err2"; then
+	ok "chaos-process-faults-refused"
+else
+	{ echo "exit $st / $st2"; cat "$tmp/out2" "$tmp/err2"; } >>"$tmp/out"
+	notok "chaos-process-faults-refused"
 fi
 [ "$fail" = 0 ]
