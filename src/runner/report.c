@@ -403,13 +403,26 @@ static int tap(struct pt_buf *b, const struct pt_report_session *s,
 		if (!strcmp(cls, "pass")) {
 			r = pt__buf_addf(b, "ok %zu - ", i + 1);
 			r = r ? r : adds_esc(b, j->id, ESC_TAP_DESC);
-			/* flaky: a comment (no directive) and a YAML block */
+			/* flaky: a comment (no directive); flaky, and the
+			 * comments (chaos faults, over budget) in a YAML
+			 * block, so a passing job's notes are in TAP too */
 			if (!r && res->flaky)
 				r = pt__buf_addf(b,
 						 " # flaky: passed on attempt "
-						 "%u\n  ---\n  flaky: true\n"
-						 "  attempt: %u\n  ...",
-						 res->attempt, res->attempt);
+						 "%u",
+						 res->attempt);
+			if (!r && (res->flaky || res->comments))
+				r = pt__buf_adds(b, "\n  ---\n");
+			if (!r && res->flaky)
+				r = pt__buf_addf(b,
+						 "  flaky: true\n"
+						 "  attempt: %u\n",
+						 res->attempt);
+			if (!r && res->comments)
+				r = yaml_str(b, "comments", res->comments,
+					     strlen(res->comments));
+			if (!r && (res->flaky || res->comments))
+				r = pt__buf_adds(b, "  ...");
 			r = r ? r : pt__buf_addch(b, '\n');
 			continue;
 		}

@@ -255,7 +255,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			o->manifest = optarg;
 			break;
 		case OPT_PORTS: {
-			unsigned n;
+			unsigned n = 0;
 			if ((r = parse_uint(cmd, "--ports", optarg, 1000, &n)))
 				return r;
 			o->ports = (int)n;

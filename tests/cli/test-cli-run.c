@@ -910,28 +910,44 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-PT_TEST(chaos_field_opts_a_job_out_or_gives_its_own_plan)
+/*
+ * Writes to path one shell job per name running the probe (with its mode,
+ * "" for none) into out[i] = <probe>.<name>, with a chaos field when
+ * fields[i] is not "".
+ */
+static void probe_units(const char *path, int n, const char *const *names,
+			const char *const *fields, const char *const *modes,
+			char (*o)[1024])
 {
-	char path[1024], units[8192], o[3][1024];
-	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
-			       "--seed=1", "--chaos", "fsync:EIO:1", NULL };
-	const char *names[3] = { "plain", "quiet", "own" };
-	const char *fields[3] = { "", "chaos: off\n",
-				  "chaos: write:ENOSPC:1@/dev/null\n" };
-	char *out, *err, *text;
+	char units[8192];
 	size_t len = 0;
 
-	snprintf(path, sizeof(path), "%s", pt_test_path("c.pxu"));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < n; i++) {
 		snprintf(o[i], sizeof(o[i]), "%s.%s", pt_test_path("probe"),
 			 names[i]);
 		len += (size_t)snprintf(units + len, sizeof(units) - len,
-					"id: %s\nplugin: shell\n%s"
-					"command: exec '%s' > '%s'\n\n",
-					names[i], fields[i],
-					built("chaos-probe"), o[i]);
+					"id: %s\nplugin: shell\n%s%s%s"
+					"command: exec '%s' %s > '%s'\n\n",
+					names[i], *fields[i] ? "chaos: " : "",
+					fields[i], *fields[i] ? "\n" : "",
+					built("chaos-probe"), modes[i], o[i]);
+		PT_ASSERT(len < sizeof(units));
 	}
 	put_file(path, units);
+}
+
+PT_TEST(chaos_field_opts_a_job_out_or_gives_its_own_plan)
+{
+	char path[1024], o[3][1024];
+	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
+			       "--seed=1", "--chaos", "fsync:EIO:1", NULL };
+	const char *names[3] = { "plain", "quiet", "own" };
+	const char *fields[3] = { "", "off", "write:ENOSPC:1@/dev/null" };
+	const char *modes[3] = { "", "", "" };
+	char *out, *err, *text;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("c.pxu"));
+	probe_units(path, 3, names, fields, modes, o);
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
 	pt__free(out);
 	pt__free(err);
@@ -1079,6 +1095,198 @@ PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)
 	pt__free(second);
 	pt__free(first);
 	unsetenv("ECHO_PAIR");
+}
+
+/* The probe's report of one job under --chaos SPEC --seed SEED; the
+ * run's output in *out (pids masked). */
+static char *probe_run(const char *mode, const char *spec, const char *seed,
+		       int *rc, char **out)
+{
+	char path[1024], o[1][1024], seedopt[32];
+	const char *args[] = { "run",	path,	   "-n", "t", "-j1",
+			       seedopt, "--chaos", spec, NULL };
+	const char *names[1] = { "probe" }, *fields[1] = { "" };
+	char *err;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("m.pxu"));
+	snprintf(seedopt, sizeof(seedopt), "--seed=%s", seed);
+	probe_units(path, 1, names, fields, &mode, o);
+	*rc = run(args, out, &err);
+	*out = mask_pids(*out);
+	pt__free(err);
+	return slurp(o[0]);
+}
+
+PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
+{
+	const char *spec = "malloc:ENOMEM:0.5@>=1M";
+	char *out, *text, *first;
+	int rc;
+
+	/* 1 MiB allocations by each entry point, in call order 1-18; the
+	 * program's smaller ones (stdio's buffer, 1000 of 16 bytes) are
+	 * below the rule's size and never fail. */
+	text = probe_run("malloc", spec, "1", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::probe: chaos: 11 faults: malloc "
+			      "ENOMEM at call 1 (pid P), malloc ENOMEM at "
+			      "call 2 (pid P), malloc ENOMEM at call 4 (pid "
+			      "P), malloc ENOMEM at call 5 (pid P), malloc "
+			      "ENOMEM at call 8 (pid P), ...\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	PT_ASSERT_STR_EQ(text, "malloc xx.xx..x\n"
+			       "calloc xxx.\n"
+			       "realloc xx.x\n"
+			       "posix_memalign .\n"
+			       "aligned_alloc .\n"
+			       "small ok\n");
+	pt__free(out);
+	pt__free(text);
+	first = faults_of_last();
+	PT_ASSERT_STR_EQ(first, "t::probe 1 malloc 1 ENOMEM\n"
+				"t::probe 1 malloc 10 ENOMEM\n"
+				"t::probe 1 malloc 11 ENOMEM\n"
+				"t::probe 1 malloc 13 ENOMEM\n"
+				"t::probe 1 malloc 14 ENOMEM\n"
+				"t::probe 1 malloc 16 ENOMEM\n"
+				"t::probe 1 malloc 2 ENOMEM\n"
+				"t::probe 1 malloc 4 ENOMEM\n"
+				"t::probe 1 malloc 5 ENOMEM\n"
+				"t::probe 1 malloc 8 ENOMEM\n"
+				"t::probe 1 malloc 9 ENOMEM\n");
+	/* The same seed again: the same calls. */
+	text = probe_run("malloc", spec, "1", &rc, &out);
+	pt__free(out);
+	pt__free(text);
+	text = faults_of_last();
+	PT_ASSERT_STR_EQ(text, first);
+	pt__free(text);
+	pt__free(first);
+	/* Another seed, other calls; every call with rate 1. */
+	text = probe_run("malloc", spec, "2", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(text, "malloc xxx.xx.x\n"
+			       "calloc .xxx\n"
+			       "realloc .xxx\n"
+			       "posix_memalign x\n"
+			       "aligned_alloc .\n"
+			       "small ok\n");
+	pt__free(out);
+	pt__free(text);
+	text = probe_run("malloc", "malloc:ENOMEM:1@>=1M", "2", &rc, &out);
+	PT_ASSERT_STR_EQ(text, "malloc xxxxxxxx\n"
+			       "calloc xxxx\n"
+			       "realloc xxxx\n"
+			       "posix_memalign x\n"
+			       "aligned_alloc x\n"
+			       "small ok\n");
+	PT_ASSERT(pt__starts_with(out, "session ID, seed 2, 1 jobs, -j1\n"
+				       "pass t::probe: chaos: 18 faults: "));
+	pt__free(out);
+	pt__free(text);
+	/* Every allocation of the program fails (stdio's too: its output is
+	 * unbuffered then), but not the job's shell, which runs the probe. */
+	text = probe_run("malloc", "malloc:ENOMEM:1", "1", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(text, "malloc xxxxxxxx\n"
+			       "calloc xxxx\n"
+			       "realloc xxxx\n"
+			       "posix_memalign x\n"
+			       "aligned_alloc x\n"
+			       "small NULL\n");
+	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
+				       "pass t::probe: chaos: "));
+	pt__free(out);
+	pt__free(text);
+	/* exe= names another program: nothing fails. */
+	text = probe_run("malloc", "malloc:ENOMEM:1,exe=other", "1", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(text, "malloc ........\n"
+			       "calloc ....\n"
+			       "realloc ....\n"
+			       "posix_memalign .\n"
+			       "aligned_alloc .\n"
+			       "small ok\n");
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::probe\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	pt__free(out);
+	pt__free(text);
+}
+
+PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
+{
+	char path[1024], o[4][1024], json[1024];
+	const char *args[] = {
+		"run",	   path,	   "-n",       "t",  "-j1", "--seed=1",
+		"--chaos", "clock:fast:2", "--report", json, NULL
+	};
+	const char *names[4] = { "ahead", "back", "fast", "when" };
+	const char *modes[4] = { "offsets", "offsets", "rates", "reads" };
+	const char *fields[4] = { "clock:jump:3600@1", "clock:jump:-3600@1",
+				  "clock:fast:10", "clock:jump:60@50" };
+	char *out, *err, *text;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("k.pxu"));
+	snprintf(json, sizeof(json), "json:%s", pt_test_path("r.json"));
+	probe_units(path, 4, names, fields, modes, o);
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	out = mask_pids(out);
+	/* The reports have them too (JSON: the comments). */
+	text = mask_pids(slurp(pt_test_path("r.json")));
+	PT_ASSERT_NOT_NULL(strstr(text, "\"comments\": \"chaos: 1 fault: "
+					"clock fast x10 at call 1 (pid P)\""));
+	pt__free(text);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 4 jobs, -j1\n"
+			      "pass t::ahead: chaos: 1 fault: clock jump "
+			      "+3600 s at call 1 (pid P)\n"
+			      "pass t::back: chaos: 1 fault: clock jump -3600 "
+			      "s at call 1 (pid P)\n"
+			      "pass t::fast: chaos: 1 fault: clock fast x10 "
+			      "at call 1 (pid P)\n"
+			      "pass t::when: chaos: 1 fault: clock jump +60 s "
+			      "at call 21 (pid P)\n"
+			      "4 jobs: 4 pass, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	/* Every clock jumps forward, from the first read; each value is
+	 * bracketed by two kernel readings (the probe), so exact. */
+	text = slurp(o[0]);
+	PT_ASSERT_STR_EQ(text, "realtime +3600.00 s, never backwards\n"
+			       "realtime_coarse +3600.00 s, never backwards\n"
+			       "monotonic +3600.00 s, never backwards\n"
+			       "monotonic_coarse +3600.00 s, never "
+			       "backwards\n"
+			       "monotonic_raw +3600.00 s, never backwards\n"
+			       "boottime +3600.00 s, never backwards\n"
+			       "gettimeofday +3600.00 s, never backwards\n"
+			       "time +3600.00 s, never backwards\n");
+	pt__free(text);
+	/* Backwards: the realtime clock only; the others stay monotonic. */
+	text = slurp(o[1]);
+	PT_ASSERT_STR_EQ(text, "realtime -3600.00 s, never backwards\n"
+			       "realtime_coarse -3600.00 s, never backwards\n"
+			       "monotonic +0.00 s, never backwards\n"
+			       "monotonic_coarse +0.00 s, never backwards\n"
+			       "monotonic_raw +0.00 s, never backwards\n"
+			       "boottime +0.00 s, never backwards\n"
+			       "gettimeofday -3600.00 s, never backwards\n"
+			       "time -3600.00 s, never backwards\n");
+	pt__free(text);
+	/* Ten times as fast, over 20 ms of busy kernel time: within 0.5%
+	 * (printed to 0.1; the brackets' error is at most 0.2%). */
+	text = slurp(o[2]);
+	PT_ASSERT_STR_EQ(text, "realtime x10.0, never backwards\n"
+			       "monotonic x10.0, never backwards\n"
+			       "monotonic_raw x10.0, never backwards\n"
+			       "boottime x10.0, never backwards\n"
+			       "gettimeofday x10.0, never backwards\n");
+	pt__free(text);
+	/* The seeded read in [1, 50]: the same as the log's count. */
+	text = slurp(o[3]);
+	PT_ASSERT_STR_EQ(text, "monotonic jumped at read 21\n");
+	pt__free(text);
 }
 
 PT_TEST(fail_fast_stops_starting_jobs)

@@ -37,7 +37,11 @@ static struct pt_runner_config cfg(unsigned jobs)
 	c.jobs = jobs;
 	c.tmp_root = pt_test_tmpdir();
 	c.io_log_dir = pt_test_tmpdir();
-	c.port_lock_dir = pt_test_path("ports");
+	/* The machine's lease namespace (pt_runner_port_lock_dir): ports are
+	 * a machine-wide resource, and other test programs and proctor
+	 * processes lease from the same range at the same time; a private
+	 * lock directory would let them hand out the same block. */
+	c.port_lock_dir = NULL;
 	c.session_id = "sess-1";
 	c.seed = 42;
 	c.grace = 0.3;
@@ -640,8 +644,10 @@ static void check_bind_job(const struct pt_run_done *d)
 	if (d->result.outcome != PT_OUTCOME_PASS) {
 		char *e = stream_of(d->result.io_log ? d->result.io_log : "",
 				    PT_STREAM_STDERR, NULL);
-		PT_FAIL("job failed: %s %s", pt_outcome_name(d->result.outcome),
-			e);
+		PT_FAIL("job failed: %s (code %d, %s) %s",
+			pt_outcome_name(d->result.outcome),
+			d->result.return_code,
+			d->result.comments ? d->result.comments : "", e);
 	}
 	PT_ASSERT_INT_GE(d->port_base, 20000);
 }
@@ -674,10 +680,9 @@ static void wait_line_or_fail(int fd, struct pt_runner *const *r)
 
 /*
  * Two runners (as two proctor processes would) share the machine's lock
- * dir (so does this test when it runs twice at once); 24 jobs
- * bind every port of their lease (tests/runner/bindports.c) and hold them
- * until the test lets one go. Each time, every running job holds its
- * ports (8 at once), their bases all differ, and no bind fails.
+ * dir; 24 jobs bind every port of their lease (tests/runner/bindports.c)
+ * and hold them until the test lets one go. Each time, every running job
+ * holds its ports (8 at once), their bases all differ, no bind fails.
  */
 PT_TEST(port_leases_are_never_shared)
 {
@@ -703,11 +708,13 @@ PT_TEST(port_leases_are_never_shared)
 	PT_ASSERT(sfd >= 0 && gfd >= 0);
 	snprintf(cmd, sizeof(cmd), "exec %s %s %s", bp, started, gate);
 	c.port_count = 4;
-	c.port_lock_dir = NULL;
 	PT_ASSERT_OK(pt_runner_new(&c, &r[0]));
 	PT_ASSERT_OK(pt_runner_new(&c, &r[1]));
 	for (k = 0; k < 24; k++) {
-		jobs[k] = mkjob("bind", cmd);
+		static char ids[24][16]; /* each job its own io log */
+
+		snprintf(ids[k], sizeof(ids[k]), "bind%d", k);
+		jobs[k] = mkjob(ids[k], cmd);
 		submit(r[k % 2], jobs[k], (uint64_t)k, -1);
 	}
 	while (ndone < 24) {
@@ -724,7 +731,6 @@ PT_TEST(port_leases_are_never_shared)
 				check_bind_job(&d);
 			running += pt_runner_running(r[i]);
 		}
-		/* Every running job binds its ports and says so. */
 		/* Every running job binds its ports and says so. */
 		while (nheld < running) {
 			long b;
