@@ -93,7 +93,8 @@ bad:
 }
 
 /* A malloc rule's filter ">=SIZE" (bytes, or with K, M or G: 1024^k). */
-static int size_filter(struct pt_chaos_rule *r, char *err, size_t errlen)
+static int size_filter(struct pt_chaos_rule *r, const char *s, size_t len,
+		       char *err, size_t errlen)
 {
 	unsigned long long v;
 	char *end;
@@ -120,9 +121,9 @@ static int size_filter(struct pt_chaos_rule *r, char *err, size_t errlen)
 	return 0;
 bad:
 	snprintf(err, errlen,
-		 "'@%s': a malloc filter is >=SIZE (bytes, or K, M, G; at "
+		 "'%.*s': a malloc filter is @>=SIZE (bytes, or K, M, G; at "
 		 "most 1T)",
-		 r->filter);
+		 (int)len, s);
 	return -EINVAL;
 }
 
@@ -238,7 +239,7 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 		}
 	}
 	if (k == PT_CHAOS_MALLOC && r->filter[0] &&
-	    size_filter(r, err, errlen) < 0)
+	    size_filter(r, s, len, err, errlen) < 0)
 		return -EINVAL;
 	c->n++;
 	return 0;

@@ -215,8 +215,8 @@ PT_TEST(chaos_plan_malloc_and_clock_faults)
 	PT_ASSERT_ERR(
 		pt__chaos_parse("malloc:ENOMEM@4096", &c, err, sizeof(err)),
 		-EINVAL);
-	PT_ASSERT_STR_EQ(err, "'@4096': a malloc filter is >=SIZE (bytes, or "
-			      "K, M, G; at most 1T)");
+	PT_ASSERT_STR_EQ(err, "'malloc:ENOMEM@4096': a malloc filter is "
+			      "@>=SIZE (bytes, or K, M, G; at most 1T)");
 	PT_ASSERT_ERR(
 		pt__chaos_parse("malloc:ENOMEM@>=2T", &c, err, sizeof(err)),
 		-EINVAL);

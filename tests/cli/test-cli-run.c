@@ -1394,13 +1394,13 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 	char *out, *text, *first;
 	int rc;
 
-	/* 1 MiB allocations by each entry point, in call order 1-18; the
+	/* 1 MiB allocations by each entry point, in call order 1-19; the
 	 * program's smaller ones (stdio's buffer, 1000 of 16 bytes) are
 	 * below the rule's size and never fail. */
 	text = probe_run("malloc", spec, "1", &rc, &out);
 	PT_ASSERT_INT_EQ(rc, 0);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
-			      "pass t::probe: chaos: 11 faults: malloc "
+			      "pass t::probe: chaos: 12 faults: malloc "
 			      "ENOMEM at call 1 (pid P), malloc ENOMEM at "
 			      "call 2 (pid P), malloc ENOMEM at call 4 (pid "
 			      "P), malloc ENOMEM at call 5 (pid P), malloc "
@@ -1411,6 +1411,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc xx.x\n"
 			       "posix_memalign .\n"
 			       "aligned_alloc .\n"
+			       "valloc x\n"
 			       "small ok\n");
 	pt__free(out);
 	pt__free(text);
@@ -1421,6 +1422,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 				"t::probe 1 malloc 13 ENOMEM\n"
 				"t::probe 1 malloc 14 ENOMEM\n"
 				"t::probe 1 malloc 16 ENOMEM\n"
+				"t::probe 1 malloc 19 ENOMEM\n"
 				"t::probe 1 malloc 2 ENOMEM\n"
 				"t::probe 1 malloc 4 ENOMEM\n"
 				"t::probe 1 malloc 5 ENOMEM\n"
@@ -1442,6 +1444,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc .xxx\n"
 			       "posix_memalign x\n"
 			       "aligned_alloc .\n"
+			       "valloc .\n"
 			       "small ok\n");
 	pt__free(out);
 	pt__free(text);
@@ -1451,9 +1454,10 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc xxxx\n"
 			       "posix_memalign x\n"
 			       "aligned_alloc x\n"
+			       "valloc x\n"
 			       "small ok\n");
 	PT_ASSERT(pt__starts_with(out, "session ID, seed 2, 1 jobs, -j1\n"
-				       "pass t::probe: chaos: 18 faults: "));
+				       "pass t::probe: chaos: 19 faults: "));
 	pt__free(out);
 	pt__free(text);
 	/* Every allocation of the program fails (stdio's too: its output is
@@ -1465,6 +1469,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc xxxx\n"
 			       "posix_memalign x\n"
 			       "aligned_alloc x\n"
+			       "valloc x\n"
 			       "small NULL\n");
 	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
 				       "pass t::probe: chaos: "));
@@ -1478,6 +1483,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc ....\n"
 			       "posix_memalign .\n"
 			       "aligned_alloc .\n"
+			       "valloc .\n"
 			       "small ok\n");
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
 			      "pass t::probe\n"
@@ -1558,6 +1564,22 @@ PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
 	text = slurp(o[3]);
 	PT_ASSERT_STR_EQ(text, "monotonic jumped at read 21\n");
 	pt__free(text);
+	/* A bad clock or malloc fault: refused before anything runs. */
+	args[7] = "clock:jump:0";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: 'clock:jump:0': "
+				       "expected clock:jump:SECONDS[@READS] "
+				       "or clock:fast:FACTOR"));
+	pt__free(out);
+	pt__free(err);
+	args[7] = "malloc:ENOMEM@>=1X";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: "
+				       "'malloc:ENOMEM@>=1X': a malloc filter "
+				       "is @>=SIZE (bytes, or K, M, G; at most "
+				       "1T)\n"));
+	pt__free(out);
+	pt__free(err);
 }
 
 PT_TEST(fail_fast_stops_starting_jobs)
