@@ -102,6 +102,7 @@ struct done {
 struct pt_runner {
 	struct pt_runner_config cfg; /* strings point into the copies below */
 	struct pt_chaos chaos;	     /* cfg.chaos parsed: its process faults */
+	bool chaos_on;		     /* cfg.chaos given: the jobs' fields too */
 	char *session_id, *tmp_root, *io_log_dir, *cwd, *chaos_log;
 	unsigned jobs;
 	int64_t grace_ns;
@@ -298,6 +299,7 @@ int pt_runner_new(const struct pt_runner_config *c, struct pt_runner **ret)
 			err = -EINVAL;
 			goto fail;
 		}
+		r->chaos_on = true;
 	}
 	r->cfg.env = NULL;
 	if (c->port_count) {
@@ -1313,43 +1315,22 @@ static void on_exit_ready(struct slot *s)
 static void chaos_times(struct pt_runner *r, struct slot *s)
 {
 	const struct pt_job *j = s->q->req.job;
-	struct pt_chaos own;
-	const struct pt_chaos *p = &r->chaos;
-	uint64_t h = 1469598103934665603ULL, att = s->q->req.attempt;
-	char err[64];
+	struct pt_chaos_times t;
 
 	s->ckill_ns = s->cstop_ns = s->ccont_ns = s->cone_ns = NEVER_NS;
-	if (!p->kill_max && !p->pause_max && !p->kill_one_max && !j->chaos)
-		return;
-	if (j->chaos && (!strcmp(j->chaos, "off") ||
-			 pt__chaos_parse(j->chaos, &own, err, sizeof(err)) < 0))
-		return;
-	if (j->chaos)
-		p = &own;
-	for (const char *c = j->id; *c; c++)
-		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-	if (p->kill_max > 0)
-		s->ckill_ns =
-			s->start_ns + 1000000 +
-			(int64_t)(pt__chaos_frac(r->cfg.seed, h, att * 2) *
-				  p->kill_max * 1e9);
-	if (p->pause_max > 0) {
-		s->cstop_ns =
-			s->start_ns + 1000000 +
-			(int64_t)(pt__chaos_frac(r->cfg.seed, h, att * 2 + 1) *
-				  p->pause_max * 1e9);
-		s->cstop_len = p->pause_len;
+	if (!r->chaos_on)
+		return; /* a job's chaos field only counts under --chaos */
+	pt__chaos_times(&r->chaos, j->chaos, r->cfg.seed, j->id,
+			s->q->req.attempt, &t);
+	if (t.kill > 0)
+		s->ckill_ns = s->start_ns + (int64_t)(t.kill * 1e9);
+	if (t.stop > 0) {
+		s->cstop_ns = s->start_ns + (int64_t)(t.stop * 1e9);
+		s->cstop_len = t.stop_len;
 	}
-	if (p->kill_one_max > 0) {
-		/* its own stream (h + 1): the same times for kill and pause
-		 * as without it */
-		s->cone_ns =
-			s->start_ns + 1000000 +
-			(int64_t)(pt__chaos_frac(r->cfg.seed, h + 1, att * 2) *
-				  p->kill_one_max * 1e9);
-		s->cone_pick = (uint64_t)(pt__chaos_frac(r->cfg.seed, h + 1,
-							 att * 2 + 1) *
-					  0x1p53);
+	if (t.kill_one > 0) {
+		s->cone_ns = s->start_ns + (int64_t)(t.kill_one * 1e9);
+		s->cone_pick = t.pick;
 	}
 }
 
