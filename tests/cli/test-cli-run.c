@@ -1269,10 +1269,35 @@ PT_TEST(chaos_resume_injects_the_sessions_plan)
 	pt__free(resumed);
 }
 
+/*
+ * Resumes the session "wait" left (its crash, then "probe"): probe's
+ * result line and what its write did (fsync is EINVAL by itself).
+ */
+static void resume_probe(const char *const *res, const char *probe_line,
+			 const char *write_did)
+{
+	char *out, *err, *text, want[512];
+
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 1);
+	out = mask_pids(out);
+	snprintf(want, sizeof(want),
+		 "crash t::wait: Crashed after resuming execution\n"
+		 "session ID, seed 3, 2 jobs, 1 done, -j1\n%s"
+		 "2 jobs: 1 pass, 1 crash, seed 3\n",
+		 probe_line);
+	PT_ASSERT_STR_EQ(out, want);
+	pt__free(out);
+	pt__free(err);
+	text = slurp(pt_test_path("probe"));
+	PT_ASSERT_NOT_NULL(strstr(text, write_did));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
+}
+
 /* resume --chaos SPEC replaces the session's plan, --chaos off drops it. */
 PT_TEST(chaos_resume_with_another_plan_or_off)
 {
-	char path[1024], *out, *err, *text;
+	char path[1024], *out, *err;
 	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
 			       "--seed=3", "--chaos", "fsync:EIO:1", NULL };
 	const char *other[] = { "resume", "--chaos", "write:EIO:1@/dev/null",
@@ -1292,36 +1317,15 @@ PT_TEST(chaos_resume_with_another_plan_or_off)
 			      "information.\n");
 	pt__free(out);
 	pt__free(err);
-	PT_ASSERT_INT_EQ(run(other, &out, &err), 1);
-	out = mask_pids(out);
-	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
-			      "execution\n"
-			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
-			      "pass t::probe: chaos: 1 fault: write EIO at "
-			      "call 1 (pid P)\n"
-			      "2 jobs: 1 pass, 1 crash, seed 3\n");
-	pt__free(out);
-	pt__free(err);
-	text = slurp(pt_test_path("probe"));
-	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null -1 EIO\n"));
-	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
-	pt__free(text);
+	resume_probe(other,
+		     "pass t::probe: chaos: 1 fault: write EIO at call 1 (pid "
+		     "P)\n",
+		     "write /dev/null -1 EIO\n");
 	/* again, with the faults off */
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark")), 0);
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("fifo")), 0);
 	run_then_kill_9(args);
-	PT_ASSERT_INT_EQ(run(off, &out, &err), 1);
-	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
-			      "execution\n"
-			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
-			      "pass t::probe\n"
-			      "2 jobs: 1 pass, 1 crash, seed 3\n");
-	pt__free(out);
-	pt__free(err);
-	text = slurp(pt_test_path("probe"));
-	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null 4 ok\n"));
-	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
-	pt__free(text);
+	resume_probe(off, "pass t::probe\n", "write /dev/null 4 ok\n");
 }
 
 PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)
