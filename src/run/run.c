@@ -954,17 +954,20 @@ static const char *notes(struct pt_run *c, const struct pt_job *j,
 	/* Slow: > 3x the median of at least 3 earlier attempts, and 40 ms
 	 * more (below that, the noise of starting a process on a loaded
 	 * machine: a 4 ms job took 22 ms under a load of 20). */
-	if (pt_store_history_job(c->past, j->id, &first) >= 3 &&
+	double sf = c->o.slow_factor ? c->o.slow_factor : 3;
+
+	if (sf > 0 && pt_store_history_job(c->past, j->id, &first) >= 3 &&
 	    (res->outcome == PT_OUTCOME_PASS ||
 	     res->outcome == PT_OUTCOME_FAIL) &&
 	    (med = pt_store_history_median(c->past, j->id)) > 0 &&
-	    res->duration > 3 * med && res->duration > med + 0.04 && o < size) {
+	    res->duration > sf * med && res->duration > med + 0.04 &&
+	    o < size) {
 		fmt_secs(a, sizeof(a), res->duration);
 		fmt_secs(b, sizeof(b), med);
 		o += (size_t)snprintf(buf + o, size - o,
 				      "%sslower than its history: ran %s, "
-				      "more than 3x its median %s",
-				      o ? "; " : "", a, b);
+				      "more than %gx its median %s",
+				      o ? "; " : "", a, sf, b);
 		js->slow = true;
 	}
 	if (over) {
