@@ -735,10 +735,10 @@ static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
 	while (jenv && jenv[nj])
 		nj++;
 
-	/*
-	 * No printf here: these are built for every job, and vsnprintf was
-	 * a third of the runner's own instructions per job.
-	 */
+		/*
+		 * No printf here: these are built for every job, and vsnprintf
+		 * was a third of the runner's own instructions per job.
+		 */
 #define ADDSTR(name, val)                                    \
  do {                                                        \
   offs[nv++] = vars->len;                                    \
@@ -833,12 +833,11 @@ static int build_argv(struct pt_runner *r, const struct qent *q,
 		tool = resolve_shell(r, as->sudo ? "sudo" : "setpriv");
 		envtool = as->sudo ? resolve_shell(r, "env") : "";
 		if (!tool || !envtool)
-			return pt__buf_addf(msg,
-					    "cannot run as %s: '%s' not found",
-					    as->user,
-					    !tool ? (as->sudo ? "sudo"
-							      : "setpriv")
-						  : "env") < 0
+			return pt__buf_addf(
+				       msg, "cannot run as %s: '%s' not found",
+				       as->user,
+				       !tool ? (as->sudo ? "sudo" : "setpriv")
+					     : "env") < 0
 				       ? -ENOMEM
 				       : 1;
 	}
@@ -855,12 +854,13 @@ static int build_argv(struct pt_runner *r, const struct qent *q,
 			return -ENOMEM;
 		/* the job reaches its directory by its path ($TMPDIR) too */
 		e = pt__lchown(tmpdir, as->uid, as->gid);
-		if (e == 0 && r->work_dir && pt__starts_with(tmpdir, r->work_dir))
+		if (e == 0 && r->work_dir &&
+		    pt__starts_with(tmpdir, r->work_dir))
 			e = pt__chmod(r->work_dir, 0711);
 		if (e < 0) {
-			return pt__buf_addf(msg,
-					    "cannot give %s to %s: %s", tmpdir,
-					    as->user, pt_strerror(e)) < 0
+			return pt__buf_addf(msg, "cannot give %s to %s: %s",
+					    tmpdir, as->user,
+					    pt_strerror(e)) < 0
 				       ? -ENOMEM
 				       : 1;
 		}
@@ -1336,7 +1336,8 @@ static void chaos_times(struct pt_runner *r, struct slot *s)
 
 /*
  * A process fault done, as a line of the session's chaos log (docs/
- * chaos.md): "<job>\t<attempt>\t<pid>\t<fault>\t<seconds>\t<what>".
+ * chaos.md): "<job>\t<attempt>\t<pid>\t<fault>\t<seconds>\t<what>\t<time>"
+ * (time: the wall clock, seconds since the epoch).
  */
 static void chaos_log(struct pt_runner *r, const struct slot *s, pid_t pid,
 		      const char *fault, double at, const char *what)
@@ -1345,8 +1346,12 @@ static void chaos_log(struct pt_runner *r, const struct slot *s, pid_t pid,
 
 	if (!r->cfg.chaos_log)
 		return;
-	if (pt__buf_addf(&b, "%s\t%u\t%d\t%s\t%.3f\t%s\n", s->q->req.job->id,
-			 s->q->req.attempt, (int)pid, fault, at, what) == 0)
+	int64_t now = pt__wall_ns();
+
+	if (pt__buf_addf(&b, "%s\t%u\t%d\t%s\t%.3f\t%s\t%lld.%06lld\n",
+			 s->q->req.job->id, s->q->req.attempt, (int)pid, fault,
+			 at, what, (long long)(now / 1000000000),
+			 (long long)(now % 1000000000 / 1000)) == 0)
 		(void)pt__append(r->cfg.chaos_log, b.s, b.len);
 	pt__buf_release(&b);
 }
