@@ -31,7 +31,7 @@ example: build
 # The whole suite; ends with the line "N passed, N failed". Tests run two
 # per CPU (CHECK_JOBS): the long ones mostly wait (Slurm, timeouts, a
 # browser). Their files go to a RAM file system when there is one
-# (scripts/test-tmpdir.sh). docs/testing.md has the figures.
+# (scripts/test-tmpdir.sh). docs/harness.md has the figures.
 CHECK_JOBS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
 check: build
