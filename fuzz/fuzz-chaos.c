@@ -23,10 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(spec, data, size);
 	spec[size] = 0;
 	if (pt__chaos_parse(spec, &c, err, sizeof(err)) == 0) {
-		if ((!c.n && !c.kill_max && !c.pause_max && !c.clock_jump &&
-		     !c.clock_fast) ||
+		if ((!c.n && !c.kill_max && !c.pause_max && !c.kill_one_max &&
+		     !c.clock_jump && !c.clock_fast) ||
 		    c.n > PT_CHAOS_MAX_RULES || c.kill_max < 0 ||
-		    c.pause_max < 0 || (c.pause_max > 0 && !(c.pause_len > 0)))
+		    c.kill_one_max < 0 || c.pause_max < 0 ||
+		    (c.pause_max > 0 && !(c.pause_len > 0)))
 			abort();
 		if (c.clock_jump &&
 		    (!(c.clock_jump >= -PT_CHAOS_MAX_JUMP &&

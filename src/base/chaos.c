@@ -93,7 +93,8 @@ bad:
 }
 
 /* A malloc rule's filter ">=SIZE" (bytes, or with K, M or G: 1024^k). */
-static int size_filter(struct pt_chaos_rule *r, char *err, size_t errlen)
+static int size_filter(struct pt_chaos_rule *r, const char *s, size_t len,
+		       char *err, size_t errlen)
 {
 	unsigned long long v;
 	char *end;
@@ -120,9 +121,9 @@ static int size_filter(struct pt_chaos_rule *r, char *err, size_t errlen)
 	return 0;
 bad:
 	snprintf(err, errlen,
-		 "'@%s': a malloc filter is >=SIZE (bytes, or K, M, G; at "
+		 "'%.*s': a malloc filter is @>=SIZE (bytes, or K, M, G; at "
 		 "most 1T)",
-		 r->filter);
+		 (int)len, s);
 	return -EINVAL;
 }
 
@@ -141,9 +142,10 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 	}
 	memcpy(buf, s, len);
 	buf[len] = 0;
-	if (!strncmp(buf, "kill@", 5) || !strncmp(buf, "pause@", 6)) {
-		bool is_kill = buf[0] == 'k';
-		char *end, *q = buf + (is_kill ? 5 : 6);
+	if (!strncmp(buf, "kill@", 5) || !strncmp(buf, "kill-one@", 9) ||
+	    !strncmp(buf, "pause@", 6)) {
+		bool is_kill = buf[0] == 'k', one = buf[4] == '-';
+		char *end, *q = strchr(buf, '@') + 1;
 		double t = strtod(q, &end), d = 0;
 
 		if (!is_kill && *end == ':')
@@ -151,12 +153,14 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 		if (*end || !(t > 0) || t > 86400 || (!is_kill && !(d > 0)) ||
 		    d > 86400) {
 			snprintf(err, errlen,
-				 "'%s': expected kill@SECONDS or "
-				 "pause@SECONDS:SECONDS",
+				 "'%s': expected kill@SECONDS, "
+				 "kill-one@SECONDS or pause@SECONDS:SECONDS",
 				 buf);
 			return -EINVAL;
 		}
-		if (is_kill)
+		if (one)
+			c->kill_one_max = t;
+		else if (is_kill)
 			c->kill_max = t;
 		else {
 			c->pause_max = t;
@@ -235,7 +239,7 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 		}
 	}
 	if (k == PT_CHAOS_MALLOC && r->filter[0] &&
-	    size_filter(r, err, errlen) < 0)
+	    size_filter(r, s, len, err, errlen) < 0)
 		return -EINVAL;
 	c->n++;
 	return 0;
@@ -259,12 +263,17 @@ int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 		if (*p)
 			p++;
 	}
-	if (!c->n && !c->kill_max && !c->pause_max && !c->clock_jump &&
-	    !c->clock_fast) {
+	if (!c->n && !c->kill_max && !c->pause_max && !c->kill_one_max &&
+	    !c->clock_jump && !c->clock_fast) {
 		snprintf(err, errlen, "no fault rule");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool pt__chaos_has_process_faults(const struct pt_chaos *c)
+{
+	return c->kill_max > 0 || c->kill_one_max > 0 || c->pause_max > 0;
 }
 
 double pt__chaos_frac(uint64_t seed, uint64_t a, uint64_t b)

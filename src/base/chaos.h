@@ -53,8 +53,10 @@ struct pt_chaos {
 	char exe[64]; /* only processes of this program name; "": not shells */
 	/* Process faults (done by the runner): "kill@T" SIGKILL to the job's
 	 * process group at a seeded time in (0, T] s; "pause@T:D" SIGSTOP to
-	 * it at a seeded time in (0, T] s, SIGCONT D s later. 0: none. */
-	double kill_max, pause_max, pause_len;
+	 * it at a seeded time in (0, T] s, SIGCONT D s later;
+	 * "kill-one@T" SIGKILL to one process of the group, chosen by the
+	 * seed, at a seeded time in (0, T] s. 0: none. */
+	double kill_max, pause_max, pause_len, kill_one_max;
 	/* Clock faults (done by the runtime, docs/chaos.md): "clock:jump:S[@N]"
 	 * the clocks jump by S s (realtime only when S < 0) at a seeded read
 	 * in [1, N] of each process (N: 100 by default); "clock:fast:F" the
@@ -66,11 +68,15 @@ struct pt_chaos {
 
 /*
  * Parses "ELEM[,ELEM...]" (',' or ';' separate): "CALL:ERR[:RATE][@FILTER]"
- * (for malloc the filter is ">=SIZE"), "clock:jump:S[@N]", "clock:fast:F"
- * or "exe=NAME". 0, or -EINVAL with a message in err.
+ * (for malloc the filter is ">=SIZE"), "clock:jump:S[@N]", "clock:fast:F",
+ * "exe=NAME", "kill@T", "kill-one@T" or "pause@T:D". 0, or -EINVAL with a
+ * message in err.
  */
 int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 		    size_t errlen);
+
+/* Whether c has process faults (kill@, kill-one@, pause@). */
+bool pt__chaos_has_process_faults(const struct pt_chaos *c);
 
 /* A uniform fraction in [0, 1) of (seed, a, b): the seeded times. */
 double pt__chaos_frac(uint64_t seed, uint64_t a, uint64_t b);

@@ -157,8 +157,14 @@ PT_TEST(chaos_plan_parse_and_seeded_decisions)
 		  c.pause_len == 0.25);
 	PT_ASSERT_ERR(pt__chaos_parse("pause@1", &c, err, sizeof(err)),
 		      -EINVAL);
-	PT_ASSERT_STR_EQ(err, "'pause@1': expected kill@SECONDS or "
-			      "pause@SECONDS:SECONDS");
+	PT_ASSERT_STR_EQ(err, "'pause@1': expected kill@SECONDS, "
+			      "kill-one@SECONDS or pause@SECONDS:SECONDS");
+	PT_ASSERT_OK(pt__chaos_parse("kill-one@1.5", &c, err, sizeof(err)));
+	PT_ASSERT(c.kill_one_max == 1.5 && c.kill_max == 0);
+	PT_ASSERT_ERR(pt__chaos_parse("kill-one@0", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_STR_EQ(err, "'kill-one@0': expected kill@SECONDS, "
+			      "kill-one@SECONDS or pause@SECONDS:SECONDS");
 	/* The same (seed, rule, count) always decides the same; the rate
 	 * holds over many calls. */
 	for (uint64_t n = 1; n <= 100000; n++) {
@@ -209,8 +215,8 @@ PT_TEST(chaos_plan_malloc_and_clock_faults)
 	PT_ASSERT_ERR(
 		pt__chaos_parse("malloc:ENOMEM@4096", &c, err, sizeof(err)),
 		-EINVAL);
-	PT_ASSERT_STR_EQ(err, "'@4096': a malloc filter is >=SIZE (bytes, or "
-			      "K, M, G; at most 1T)");
+	PT_ASSERT_STR_EQ(err, "'malloc:ENOMEM@4096': a malloc filter is "
+			      "@>=SIZE (bytes, or K, M, G; at most 1T)");
 	PT_ASSERT_ERR(
 		pt__chaos_parse("malloc:ENOMEM@>=2T", &c, err, sizeof(err)),
 		-EINVAL);

@@ -78,6 +78,10 @@ static void allocs(void)
 	errno = 0;
 	mark((p = aligned_alloc(64, m)) ? 0 : errno);
 	free(p);
+	printf("\nvalloc ");
+	errno = 0;
+	mark((p = valloc(m)) ? 0 : errno);
+	free(p);
 	/* below the size of the rules of the tests */
 	for (int i = 0; i < 1000; i++) {
 		if (!(p = malloc(16))) {

@@ -10,6 +10,7 @@
 #include "base/str.h"
 #include "os/file.h"
 #include "os/proc.h"
+#include "os/runos.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -772,7 +773,9 @@ PT_TEST(budgets_are_noted_and_fail_with_budget_fail)
 				       "seed 1\n"));
 	pt__free(out);
 	pt__free(err);
+	/* a bad plan is refused before anything changes */
 	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
 	PT_ASSERT_STR_EQ(out, "");
 	PT_ASSERT(pt__starts_with(err, "proctor run: --budget: bad budget "
 				       "'2s 3s'"));
@@ -916,7 +919,9 @@ PT_TEST(chaos_every_call_kind_is_injected)
 		PT_ASSERT_NOT_NULL(strstr(text, "\tconnect\t1\tETIMEDOUT\n"));
 		pt__free(text);
 	}
+	/* a bad plan is refused before anything changes */
 	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
 	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: 'write:EWHAT': "
 				       "unknown or impossible error"));
 	pt__free(out);
@@ -1009,6 +1014,16 @@ static char *mask_times(char *s)
 	return pt__buf_detach(&b, NULL);
 }
 
+/* The last session's chaos log (pt__free it). */
+static char *last_chaos_log(void)
+{
+	char log[1024];
+
+	snprintf(log, sizeof(log), "%s/last-session/chaos.log",
+		 pt_test_path("repo"));
+	return slurp(log);
+}
+
 PT_TEST(chaos_process_faults_pause_then_kill_the_group)
 {
 	char path[1024];
@@ -1034,6 +1049,127 @@ PT_TEST(chaos_process_faults_pause_then_kill_the_group)
 			      "2 jobs: 1 pass, 1 crash, seed 1\n");
 	pt__free(out);
 	pt__free(err);
+	/* The session's chaos log has both, with the group's id. */
+	{
+		char want[256], *text = last_chaos_log();
+		int pg;
+
+		PT_ASSERT(pt__starts_with(text, "t::long\t1\t"));
+		pg = (int)strtol(text + 10, NULL, 10);
+		text = mask_times(text);
+		snprintf(want, sizeof(want),
+			 "t::long\t1\t%d\tpause\tT\tSIGSTOP to the group\n"
+			 "t::long\t1\t%d\tkill\tT\tSIGKILL to the group\n",
+			 pg, pg);
+		PT_ASSERT_STR_EQ(text, want);
+		pt__free(text);
+	}
+}
+
+/*
+ * kill-one: a job starts two children, alpha and beta (cat under two
+ * names, blocked reading a FIFO the job holds open), and waits for the
+ * first to end; then it closes the FIFOs so that the other ends too, and
+ * reports both. The seed picks the victim among the two (and the time,
+ * about 0.2 s in, long after both started): seed 7 alpha, seed 13 beta.
+ * The job itself survives and passes.
+ */
+PT_TEST(chaos_kill_one_kills_the_seeded_child_and_the_job_goes_on)
+{
+	char path[1024], units[4096], seed[2][16] = { "--seed=7", "--seed=13" };
+	const char *victim[2] = { "alpha", "beta" };
+	const char *report[2] = { "alpha 137, then beta 0\n",
+				  "beta 137, then alpha 0\n" };
+	char cat[1024];
+	struct pt_buf b = PT_BUF_INIT;
+
+	PT_ASSERT_OK(pt__which("cat", &b));
+	snprintf(cat, sizeof(cat), "%s", b.s);
+	pt__buf_release(&b);
+	PT_ASSERT_INT_EQ(symlink(cat, pt_test_path("alpha")), 0);
+	PT_ASSERT_INT_EQ(symlink(cat, pt_test_path("beta")), 0);
+	PT_ASSERT_INT_EQ(mkfifo(pt_test_path("a"), 0600), 0);
+	PT_ASSERT_INT_EQ(mkfifo(pt_test_path("b"), 0600), 0);
+	snprintf(path, sizeof(path), "%s", pt_test_path("k1.pxu"));
+	snprintf(units, sizeof(units),
+		 "id: pair\nplugin: shell\ncommand:\n"
+		 " cd '%s'\n"
+		 " ./alpha < a > /dev/null & a=$!\n"
+		 " ./beta < b > /dev/null & b=$!\n"
+		 " exec 3> a 4> b\n"
+		 " wait -n -p who $a $b; st=$?\n"
+		 " exec 3>&- 4>&-\n"
+		 " if [ $who = $a ]; then o=$b n=alpha m=beta;\n"
+		 " else o=$a n=beta m=alpha; fi\n"
+		 " wait $o; echo \"$n $st, then $m $?\" > report\n",
+		 pt_test_path(""));
+	put_file(path, units);
+	for (int i = 0; i < 2; i++) {
+		const char *args[] = { "run",	  path,		  "-n",
+				       "t",	  "-j1",	  seed[i],
+				       "--chaos", "kill-one@0.4", NULL };
+		char want[512], *out, *err, *text, *l;
+		int pid;
+
+		PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+		text = last_chaos_log();
+		/* one line: the victim's pid, its name */
+		PT_ASSERT(pt__starts_with(text, "t::pair\t1\t"));
+		pid = (int)strtol(text + 10, NULL, 10);
+		PT_ASSERT_INT_GT(pid, 0);
+		l = mask_times(text);
+		snprintf(want, sizeof(want),
+			 "t::pair\t1\t%d\tkill-one\tT\tSIGKILL to %s\n", pid,
+			 victim[i]);
+		PT_ASSERT_STR_EQ(l, want);
+		pt__free(l);
+		out = mask_times(out);
+		snprintf(want, sizeof(want),
+			 "session ID, seed %s, 1 jobs, -j1\n"
+			 "pass t::pair: chaos: SIGKILL to pid %d (%s) of its "
+			 "group at T s\n"
+			 "1 jobs: 1 pass, seed %s\n",
+			 seed[i] + 7, pid, victim[i], seed[i] + 7);
+		PT_ASSERT_STR_EQ(out, want);
+		pt__free(out);
+		pt__free(err);
+		text = slurp(pt_test_path("report"));
+		PT_ASSERT_STR_EQ(text, report[i]);
+		pt__free(text);
+	}
+}
+
+/*
+ * kill-one with no process but the main one: it looks again until the
+ * job ends (here by the kill@ of seed 1, at 0.28 s, long after the
+ * kill-one time, at most 0.05 s) and says that it found none.
+ */
+PT_TEST(chaos_kill_one_without_children_says_so)
+{
+	char path[1024], *out, *err, *text;
+	const char *args[] = { "run",	  path,
+			       "-n",	  "t",
+			       "-j1",	  "--seed=1",
+			       "--chaos", "kill-one@0.05,kill@0.3",
+			       NULL };
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("a.pxu"));
+	put_file(path, "id: alone\nplugin: shell\ncommand: exec sleep 60\n");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	out = mask_times(out);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "crash t::alone: killed by signal 9 (Killed); "
+			      "chaos: SIGKILL to its process group at T s; "
+			      "chaos: kill-one found no process of its group "
+			      "besides the main one\n"
+			      "1 jobs: 1 crash, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	text = mask_times(last_chaos_log());
+	PT_ASSERT(pt__starts_with(text, "t::alone\t1\t"));
+	PT_ASSERT(pt__ends_with(text, "\tkill\tT\tSIGKILL to the group\n"));
+	PT_ASSERT(strchr(text, '\n') + 1 == text + strlen(text)); /* one line */
+	pt__free(text);
 }
 
 /* The fault lines of the last session's chaos log, pids dropped, sorted. */
@@ -1069,6 +1205,141 @@ static char *faults_of_last(void)
 	}
 	pt__free(text);
 	return pt__buf_detach(&b, NULL);
+}
+
+/*
+ * Units for the resume tests: "wait" blocks until the test kills the run
+ * (its first time; it passes once its mark exists), "probe" runs under
+ * the run's plan, "doomed" (with_doomed) has a plan of its own that
+ * kills it.
+ */
+static void chaos_resume_units(const char *path, bool with_doomed)
+{
+	char units[4096];
+
+	snprintf(units, sizeof(units),
+		 "id: wait\nplugin: shell\nchaos: off\ncommand:\n"
+		 " if [ -e \"$PT_CLI_MARK\" ]; then exit 0; fi\n"
+		 " touch \"$PT_CLI_MARK\"\n"
+		 " echo $$ > \"$PT_CLI_PGID\"\n"
+		 " echo started > \"$PT_CLI_FIFO\"\n"
+		 " exec sleep 1000\n\n"
+		 "id: probe\nplugin: shell\nafter: wait\n"
+		 "command: exec '%s' > '%s'\n\n%s",
+		 built("chaos-probe"), pt_test_path("probe"),
+		 with_doomed ? "id: doomed\nplugin: shell\nafter: probe\n"
+			       "chaos: kill@0.05\ncommand: exec sleep 1000\n"
+			     : "");
+	put_file(path, units);
+}
+
+/*
+ * The session keeps its --chaos plan: after kill -9, resume injects the
+ * same faults into the jobs it runs (call faults and the process fault
+ * of a job's own plan) as a run that was not interrupted.
+ */
+PT_TEST(chaos_resume_injects_the_sessions_plan)
+{
+	char path[1024];
+	const char *args[] = { "run",
+			       path,
+			       "-n",
+			       "t",
+			       "-j1",
+			       "--seed=3",
+			       "--chaos",
+			       "write:ENOSPC:1@/dev/null,open:"
+			       "EACCES:1@/dev/zero,exe=chaos-probe",
+			       NULL };
+	const char *res[] = { "resume", NULL };
+	const char *want_out =
+		"session ID, seed 3, 3 jobs, 1 done, -j1\n"
+		"pass t::probe: chaos: 2 faults: write ENOSPC at call 1 (pid "
+		"P), open EACCES at call 1 (pid P)\n"
+		"crash t::doomed: killed by signal 9 (Killed); chaos: SIGKILL "
+		"to its process group at T s\n"
+		"3 jobs: 1 pass, 2 crash, seed 3\n";
+	const char *want_faults = "t::doomed 1 kill T SIGKILL to the group\n"
+				  "t::probe 1 open 1 EACCES\n"
+				  "t::probe 1 write 1 ENOSPC\n";
+	char *out, *err, *resumed, *whole;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("r.pxu"));
+	chaos_resume_units(path, true);
+	run_then_kill_9(args);
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 1);
+	out = mask_times(mask_pids(out));
+	PT_ASSERT(pt__starts_with(out, "crash t::wait: Crashed after "
+				       "resuming execution\n"));
+	PT_ASSERT_STR_EQ(strchr(out, '\n') + 1, want_out);
+	PT_ASSERT_STR_EQ(err, "");
+	pt__free(out);
+	pt__free(err);
+	resumed = mask_times(faults_of_last());
+	PT_ASSERT_STR_EQ(resumed, want_faults);
+	/* The same run, not interrupted ("wait" passes now): the same. */
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	pt__free(out);
+	pt__free(err);
+	whole = mask_times(faults_of_last());
+	PT_ASSERT_STR_EQ(whole, resumed);
+	pt__free(whole);
+	pt__free(resumed);
+}
+
+/* resume --chaos SPEC replaces the session's plan, --chaos off drops it. */
+PT_TEST(chaos_resume_with_another_plan_or_off)
+{
+	char path[1024], *out, *err, *text;
+	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
+			       "--seed=3", "--chaos", "fsync:EIO:1", NULL };
+	const char *other[] = { "resume", "--chaos", "write:EIO:1@/dev/null",
+				NULL };
+	const char *off[] = { "resume", "--chaos", "off", NULL };
+	const char *bad[] = { "resume", "--chaos", "write:EWHAT", NULL };
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("o.pxu"));
+	chaos_resume_units(path, false);
+	run_then_kill_9(args);
+	/* a bad plan is refused before anything changes */
+	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
+	PT_ASSERT_STR_EQ(err, "proctor resume: --chaos: 'write:EWHAT': "
+			      "unknown or impossible error\n"
+			      "Try 'proctor resume --help' for more "
+			      "information.\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(other, &out, &err), 1);
+	out = mask_pids(out);
+	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
+			      "execution\n"
+			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
+			      "pass t::probe: chaos: 1 fault: write EIO at "
+			      "call 1 (pid P)\n"
+			      "2 jobs: 1 pass, 1 crash, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+	text = slurp(pt_test_path("probe"));
+	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null -1 EIO\n"));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
+	/* again, with the faults off */
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark")), 0);
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("fifo")), 0);
+	run_then_kill_9(args);
+	PT_ASSERT_INT_EQ(run(off, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
+			      "execution\n"
+			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
+			      "pass t::probe\n"
+			      "2 jobs: 1 pass, 1 crash, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+	text = slurp(pt_test_path("probe"));
+	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null 4 ok\n"));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
 }
 
 PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)
@@ -1141,13 +1412,13 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 	char *out, *text, *first;
 	int rc;
 
-	/* 1 MiB allocations by each entry point, in call order 1-18; the
+	/* 1 MiB allocations by each entry point, in call order 1-19; the
 	 * program's smaller ones (stdio's buffer, 1000 of 16 bytes) are
 	 * below the rule's size and never fail. */
 	text = probe_run("malloc", spec, "1", &rc, &out);
 	PT_ASSERT_INT_EQ(rc, 0);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
-			      "pass t::probe: chaos: 11 faults: malloc "
+			      "pass t::probe: chaos: 12 faults: malloc "
 			      "ENOMEM at call 1 (pid P), malloc ENOMEM at "
 			      "call 2 (pid P), malloc ENOMEM at call 4 (pid "
 			      "P), malloc ENOMEM at call 5 (pid P), malloc "
@@ -1158,6 +1429,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc xx.x\n"
 			       "posix_memalign .\n"
 			       "aligned_alloc .\n"
+			       "valloc x\n"
 			       "small ok\n");
 	pt__free(out);
 	pt__free(text);
@@ -1168,6 +1440,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 				"t::probe 1 malloc 13 ENOMEM\n"
 				"t::probe 1 malloc 14 ENOMEM\n"
 				"t::probe 1 malloc 16 ENOMEM\n"
+				"t::probe 1 malloc 19 ENOMEM\n"
 				"t::probe 1 malloc 2 ENOMEM\n"
 				"t::probe 1 malloc 4 ENOMEM\n"
 				"t::probe 1 malloc 5 ENOMEM\n"
@@ -1189,6 +1462,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc .xxx\n"
 			       "posix_memalign x\n"
 			       "aligned_alloc .\n"
+			       "valloc .\n"
 			       "small ok\n");
 	pt__free(out);
 	pt__free(text);
@@ -1198,9 +1472,10 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc xxxx\n"
 			       "posix_memalign x\n"
 			       "aligned_alloc x\n"
+			       "valloc x\n"
 			       "small ok\n");
 	PT_ASSERT(pt__starts_with(out, "session ID, seed 2, 1 jobs, -j1\n"
-				       "pass t::probe: chaos: 18 faults: "));
+				       "pass t::probe: chaos: 19 faults: "));
 	pt__free(out);
 	pt__free(text);
 	/* Every allocation of the program fails (stdio's too: its output is
@@ -1212,6 +1487,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc xxxx\n"
 			       "posix_memalign x\n"
 			       "aligned_alloc x\n"
+			       "valloc x\n"
 			       "small NULL\n");
 	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
 				       "pass t::probe: chaos: "));
@@ -1225,6 +1501,7 @@ PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
 			       "realloc ....\n"
 			       "posix_memalign .\n"
 			       "aligned_alloc .\n"
+			       "valloc .\n"
 			       "small ok\n");
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
 			      "pass t::probe\n"
@@ -1305,6 +1582,22 @@ PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
 	text = slurp(o[3]);
 	PT_ASSERT_STR_EQ(text, "monotonic jumped at read 21\n");
 	pt__free(text);
+	/* A bad clock or malloc fault: refused before anything runs. */
+	args[7] = "clock:jump:0";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: 'clock:jump:0': "
+				       "expected clock:jump:SECONDS[@READS] "
+				       "or clock:fast:FACTOR"));
+	pt__free(out);
+	pt__free(err);
+	args[7] = "malloc:ENOMEM@>=1X";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: "
+				       "'malloc:ENOMEM@>=1X': a malloc filter "
+				       "is @>=SIZE (bytes, or K, M, G; at most "
+				       "1T)\n"));
+	pt__free(out);
+	pt__free(err);
 }
 
 PT_TEST(fail_fast_stops_starting_jobs)

@@ -5,7 +5,7 @@
 # twice: the jobs' own marks and Slurm's records), a partition that does
 # not exist. Usage: cli-slurm.sh PROCTOR [--shard=I/N]. Output: TAP;
 # appends "PASSED FAILED" to $PT_TALLY like the C tests. Every test skips,
-# saying why, when no cluster answers. The tests come in 4 groups (a group's
+# saying why, when no cluster answers. The tests come in 5 groups (a group's
 # tests share a session); --shard=I/N (or $PT_TEST_SHARD) runs the groups
 # whose index is I modulo N, as the C harness does with its tests.
 proctor=$1
@@ -17,7 +17,7 @@ case "$si/$sn" in
 esac
 [ "$si" -lt "$sn" ] || { echo "cli-slurm.sh: bad shard '$shard'" >&2; exit 2; }
 # group index -> its tests; mine GROUP: is the group in this shard
-groups="same-as-local|kill9-resume slurm-records|bad-partition nothing-lost|ctrl-c"
+groups="same-as-local|kill9-resume slurm-records|bad-partition nothing-lost|ctrl-c|chaos-call-faults chaos-process-faults-refused"
 mine() { [ $(($1 % sn)) = "$si" ]; }
 data=$(dirname "$0")/data
 tmp=$(mktemp -d)
@@ -179,6 +179,58 @@ if [ "$st" = 130 ] && [ "$state" = CANCELLED ] && [ "$st2" = 0 ] &&
 else
 	echo "exit $st, Slurm job $hold $state, resume exit $st2" >>"$tmp/out"
 	notok "ctrl-c"
+fi
+fi
+
+if mine 4; then
+# 7. --chaos call faults on the node: the preload environment travels in
+# the job's spec, the runtime logs into the session's chaos.log (same
+# file system); a job's "chaos: off" wins. Exact fault list.
+export PROCTOR_SESSION_REPOSITORY="$tmp/repo-chaos"
+echo hello >"$tmp/in"
+cat >"$tmp/chaos.pxu" <<EOF
+id: a
+plugin: shell
+command: cat '$tmp/in' >/dev/null
+
+id: b
+plugin: shell
+chaos: off
+command: cat '$tmp/in' >/dev/null
+EOF
+"$proctor" run "$tmp/chaos.pxu" -n t -j1 --seed=1 --non-interactive --executor slurm \
+	--chaos "open:EACCES:1@$tmp/in,exe=cat" >"$tmp/out" 2>&1
+st=$?
+log="$PROCTOR_SESSION_REPOSITORY/last-session/chaos.log"
+pid=$(cut -f3 "$log" 2>/dev/null | head -n1)
+printf 't::a\t1\t%s\topen\t1\tEACCES\n' "$pid" >"$tmp/want-log"
+sed 1d "$tmp/out" >"$tmp/got"
+printf '%s\n' "fail t::a: chaos: 1 fault: open EACCES at call 1 (pid $pid)" \
+	"pass t::b" "2 jobs: 1 pass, 1 fail, seed 1" >"$tmp/want"
+if [ "$st" = 1 ] && [ -n "$pid" ] && cmp -s "$log" "$tmp/want-log" &&
+	cmp -s "$tmp/got" "$tmp/want"; then
+	ok "chaos-call-faults"
+else
+	{ echo "exit $st; chaos.log:"; cat "$log"; } >>"$tmp/out"
+	notok "chaos-call-faults"
+fi
+
+# 8. process faults are the local runner's: refused with exit 2, nothing
+# submitted; in a job's own chaos field, a warning naming the job
+"$proctor" run "$tmp/chaos.pxu" -n t --non-interactive --executor slurm \
+	--chaos "write:EIO,kill-one@1" >"$tmp/out" 2>&1
+st=$?
+printf 'id: k\nplugin: shell\nchaos: kill@1,write:EIO\ncommand: true\n' >"$tmp/own.pxu"
+"$proctor" run "$tmp/own.pxu" -n t --non-interactive --executor slurm \
+	--chaos "write:EIO" >"$tmp/out2" 2>"$tmp/err2"
+st2=$?
+if [ "$st" = 2 ] && grep -qx "proctor run: --chaos: executor 'slurm' does not do process faults (kill@, kill-one@, pause@); its jobs get the call faults only" "$tmp/out" &&
+	[ "$st2" = 0 ] && grep -qx "pass t::k" "$tmp/out2" &&
+	grep -qx "proctor run: warning: t::k: its chaos field's process faults (kill@, kill-one@, pause@) are not done by executor 'slurm'" "$tmp/err2"; then
+	ok "chaos-process-faults-refused"
+else
+	{ echo "exit $st / $st2"; cat "$tmp/out2" "$tmp/err2"; } >>"$tmp/out"
+	notok "chaos-process-faults-refused"
 fi
 fi
 tally

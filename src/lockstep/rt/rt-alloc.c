@@ -21,6 +21,8 @@
 #include "lockstep/rt/rt.h"
 
 void *memalign(size_t align, size_t n);
+void *valloc(size_t n);
+void *pvalloc(size_t n);
 
 static void *(*next_malloc)(size_t);
 static void *(*next_calloc)(size_t, size_t);
@@ -29,6 +31,8 @@ static void (*next_free)(void *);
 static void *(*next_memalign)(size_t, size_t);
 static int (*next_posix_memalign)(void **, size_t, size_t);
 static void *(*next_aligned_alloc)(size_t, size_t);
+static void *(*next_valloc)(size_t);
+static void *(*next_pvalloc)(size_t);
 
 /* The bootstrap arena: what dlsym allocates while the allocator is found
  * (a few hundred bytes at most with glibc). Each block has a 16-byte
@@ -66,24 +70,29 @@ static void *boot_alloc(size_t n, size_t align)
  * (the caller then uses the arena). */
 static bool resolve(void)
 {
-	void *p;
+	/* malloc last: its pointer says that all are known */
+	static const struct {
+		const char *name;
+		void *slot;
+	} next[] = {
+		{ "free", &next_free },
+		{ "calloc", &next_calloc },
+		{ "realloc", &next_realloc },
+		{ "memalign", &next_memalign },
+		{ "posix_memalign", &next_posix_memalign },
+		{ "aligned_alloc", &next_aligned_alloc },
+		{ "valloc", &next_valloc },
+		{ "pvalloc", &next_pvalloc },
+		{ "malloc", &next_malloc },
+	};
 
 	if (atomic_exchange(&resolving, 1))
 		return false;
-	p = pt__rt_next("free");
-	memcpy(&next_free, &p, sizeof(p));
-	p = pt__rt_next("calloc");
-	memcpy(&next_calloc, &p, sizeof(p));
-	p = pt__rt_next("realloc");
-	memcpy(&next_realloc, &p, sizeof(p));
-	p = pt__rt_next("memalign");
-	memcpy(&next_memalign, &p, sizeof(p));
-	p = pt__rt_next("posix_memalign");
-	memcpy(&next_posix_memalign, &p, sizeof(p));
-	p = pt__rt_next("aligned_alloc");
-	memcpy(&next_aligned_alloc, &p, sizeof(p));
-	p = pt__rt_next("malloc");
-	memcpy(&next_malloc, &p, sizeof(p));
+	for (size_t i = 0; i < sizeof(next) / sizeof(next[0]); i++) {
+		void *p = pt__rt_next(next[i].name);
+
+		memcpy(next[i].slot, &p, sizeof(p));
+	}
 	atomic_store(&resolving, 0);
 	return true;
 }
@@ -180,4 +189,24 @@ RT_API int posix_memalign(void **ret, size_t align, size_t n)
 	if (!(*ret = boot_alloc(n, align)))
 		return ENOMEM;
 	return 0;
+}
+
+/* The obsolete page-aligned ones (pvalloc rounds the size up to pages). */
+RT_API void *valloc(size_t n)
+{
+	if (fail(n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return ready() ? next_valloc(n) : boot_alloc(n, 4096);
+}
+
+RT_API void *pvalloc(size_t n)
+{
+	if (fail(n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return ready() ? next_pvalloc(n)
+		       : boot_alloc((n + 4095) & ~(size_t)4095, 4096);
 }
