@@ -7,8 +7,8 @@
 #
 #   sh scripts/repeat-suite.sh [--keep-going] N [BUILD]
 #
-# A failing run's log: BUILD/repeat-suite/run-K.log (and meson's own log
-# of the last run in BUILD/meson-logs). Reproduce a failure with
+# A failing run's logs: BUILD/repeat-suite/run-K.log (make's output) and
+# run-K.testlog.txt (meson's, with every test's output). Reproduce with
 #   PT_TEST_SEED=SEED make check
 # or the one program: BUILD/tests/.../PROG --seed=SEED [--shard=I/N].
 # Exit: 0 all passed, 1 a run failed, 2 usage.
@@ -41,7 +41,8 @@ while [ "$runs" -lt "$n" ]; do
 		continue
 	fi
 	failures=$((failures + 1))
-	echo "run $runs: seed $seed: FAILED: $(tail -n 1 "$log") ($(($(date +%s) - t0)) s, log $log)"
+	cp "$build/meson-logs/testlog.txt" "$logs/run-$runs.testlog.txt" 2>/dev/null
+	echo "run $runs: seed $seed: FAILED: $(tail -n 1 "$log") ($(($(date +%s) - t0)) s, logs $log, $logs/run-$runs.testlog.txt)"
 	# the failing meson tests, and the failing tests inside them
 	awk '/^test: / { t = $0; sub(/^test: +/, "", t) }
 	     /^not ok / { print "  " t ": " $0 }
