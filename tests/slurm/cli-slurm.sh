@@ -150,8 +150,8 @@ if mine 3; then
 export PT_MARK="$tmp/m6"
 export PROCTOR_SESSION_REPOSITORY="$tmp/repo-int"
 mkfifo "$PT_MARK.started" "$PT_MARK.gate"
-# timeout passes the SIGINT on (and ends a proctor that would not stop)
-timeout -s KILL 120 "$proctor" run "$data" -p crash -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1 &
+# SIGINT to proctor alone, not its group (its sbatch would get it too)
+"$proctor" run "$data" -p crash -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1 &
 pid=$!
 fifo_get "$PT_MARK.started"
 kill -INT "$pid"
