@@ -56,6 +56,9 @@ struct sx {
 	bool keep_tmp;
 	char *session, *root, *wrapper, *cwd, *partition, *jobname;
 	char **env; /* cfg->env copied (the --chaos preload); NULL: none */
+	struct pt_chaos chaos; /* cfg->chaos parsed: its process faults */
+	bool chaos_on;	       /* cfg->chaos given: the jobs' fields too */
+	char *chaos_log;       /* cfg->chaos_log; NULL: none */
 	int poll_ms;
 	struct sjob **queue; /* given, not submitted */
 	size_t nq;
@@ -365,6 +368,9 @@ static int end_from_status(struct sx *x, size_t i)
 			(void)pt__buf_addf(&msg,
 					   " (Slurm job %" PRIu64 " on %s)",
 					   j->id, st.host);
+		if (st.chaos[0])
+			(void)pt__buf_addf(&msg, "%s%s", msg.len ? "; " : "",
+					   st.chaos);
 	}
 	{
 		char *log = collect_output(x, j, &msg);
@@ -620,6 +626,7 @@ static void submit_one(struct sx *x, struct sjob *j)
 	double to = job_timeout(x, j);
 	const char *cwd = j->spec.cwd;
 	struct pt_slurm_spec sp;
+	struct pt_chaos_times ct = { 0 };
 	struct pt_slurm_submit sub;
 	uint64_t id = 0;
 	int r;
@@ -648,6 +655,10 @@ static void submit_one(struct sx *x, struct sjob *j)
 	r = make_dir(x, j);
 	if (r == 0)
 		r = job_env(x, j, &vars, &env);
+	/* the job's own chaos field only counts under --chaos */
+	if (x->chaos_on)
+		pt__chaos_times(&x->chaos, job->chaos, x->seed, job->id,
+				j->spec.attempt ? j->spec.attempt : 1, &ct);
 	if (r == 0) {
 		sp = (struct pt_slurm_spec){
 			.shell = job->shell ? job->shell : "bash",
@@ -658,6 +669,8 @@ static void submit_one(struct sx *x, struct sjob *j)
 			.cwd = cwd,
 			.keep_tmp = x->keep_tmp,
 			.env = env,
+			.chaos = &ct,
+			.chaos_log = x->chaos_log,
 		};
 		snprintf(p, sizeof(p), "%s/spec", j->dir);
 		r = pt__slurm_write_spec(p, &sp);
@@ -775,27 +788,29 @@ static void s_release(void *ex)
 	for (size_t i = 0; x->env && x->env[i]; i++)
 		pt__free(x->env[i]);
 	pt__free(x->env);
+	pt__free(x->chaos_log);
 	pt__free(x);
 }
 
 /*
  * The run's extra variables (cfg->env: LD_PRELOAD and PROCTOR_PRELOAD
- * of --chaos), copied; a plan with process faults is refused: the
- * wrapper does not do them (docs/slurm.md).
+ * of --chaos), copied; its process faults, for the wrapper to do at the
+ * times the local runner would (docs/slurm.md).
  */
 static int copy_env(struct sx *x, const struct pt_exec_config *cfg)
 {
 	size_t n = 0;
 
 	if (cfg->chaos) {
-		struct pt_chaos plan;
 		char err[256];
 
-		if (pt__chaos_parse(cfg->chaos, &plan, err, sizeof(err)) < 0)
+		if (pt__chaos_parse(cfg->chaos, &x->chaos, err, sizeof(err)) <
+		    0)
 			return -EINVAL;
-		if (pt__chaos_has_process_faults(&plan))
-			return -ENOTSUP;
+		x->chaos_on = true;
 	}
+	if (cfg->chaos_log && !(x->chaos_log = pt__strdup(cfg->chaos_log)))
+		return -ENOMEM;
 	while (cfg->env && cfg->env[n])
 		n++;
 	if (!n)
@@ -1176,7 +1191,7 @@ static void s_cancel(void *ex, bool terminate)
 
 static const struct pt_executor_ops slurm_ops = {
 	.name = "slurm",
-	.flags = PT_EXEC_PERSISTENT,
+	.flags = PT_EXEC_PERSISTENT | PT_EXEC_PROCESS_FAULTS,
 	.bind = s_bind,
 	.start = s_start,
 	.attach = s_attach,

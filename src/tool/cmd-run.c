@@ -74,6 +74,7 @@ struct opts {
 	double budget_time;
 	uint64_t budget_memory;
 	bool budget_fail;
+	double slow_factor; /* --slow-factor; 0: the default */
 	const char *chaos;
 	char chaos_rt[4096];
 	const char *launcher_path;    /* --launcher FILE */
@@ -116,6 +117,7 @@ enum {
 	OPT_BUDGET,
 	OPT_CHAOS,
 	OPT_BUDGET_FAIL,
+	OPT_SLOW_FACTOR,
 	OPT_LAUNCHER,
 	OPT_NORMAL_USER,
 	OPT_MANIFEST,
@@ -173,6 +175,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "ports", required_argument, NULL, OPT_PORTS },
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "budget-fail", no_argument, NULL, OPT_BUDGET_FAIL },
+		{ "slow-factor", required_argument, NULL, OPT_SLOW_FACTOR },
 		{ "chaos", required_argument, NULL, OPT_CHAOS },
 		{ "launcher", required_argument, NULL, OPT_LAUNCHER },
 		{ "normal-user", required_argument, NULL, OPT_NORMAL_USER },
@@ -295,6 +298,24 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		case OPT_BUDGET_FAIL:
 			o->budget_fail = true;
 			break;
+		case OPT_SLOW_FACTOR: {
+			char *end;
+			double f = strtod(optarg, &end);
+			if (end == optarg || *end || !(f >= 0) || f > 1e6)
+				return pt_tool_usage_err(
+					cmd,
+					"--slow-factor: bad factor '%s' (a "
+					"number >= 1, or 0 for never)",
+					optarg);
+			if (f > 0 && f < 1)
+				return pt_tool_usage_err(
+					cmd,
+					"--slow-factor: %s is below 1: every "
+					"attempt would be 'slower'",
+					optarg);
+			o->slow_factor = f > 0 ? f : -1;
+			break;
+		}
 		case OPT_CHAOS:
 			o->chaos = optarg;
 			if (strcmp(optarg, "off") &&
@@ -457,6 +478,7 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->budget_time = o->budget_time;
 	ro->budget_memory = o->budget_memory;
 	ro->budget_fail = o->budget_fail;
+	ro->slow_factor = o->slow_factor;
 	ro->chaos = o->chaos;
 	ro->chaos_runtime = o->chaos_rt[0] ? o->chaos_rt : NULL;
 	ro->executor = o->executor;

@@ -553,8 +553,9 @@ PT_TEST(flaky_pass_is_marked_in_every_format)
 }
 
 /* A passing job's notes (chaos faults, over budget) are in TAP too, in
- * the YAML block TAP allows after any test line; prove still passes. */
-PT_TEST(tap_passing_job_comments_in_yaml_block)
+ * the YAML block TAP allows after any test line (prove still passes),
+ * and in JUnit at the start of its <system-out> (the schema holds). */
+PT_TEST(passing_job_comments_in_tap_and_junit)
 {
 	struct pt_report_job j[2] = {
 		{ .id = "ex::robust",
@@ -588,6 +589,18 @@ PT_TEST(tap_passing_job_comments_in_yaml_block)
 			 "  ---\n  flaky: true\n  attempt: 2\n"
 			 "  comments: \"over budget: ran 250.0 ms, budget 100 "
 			 "ms\"\n  ...\n");
+	pt__free(s);
+	s = render(PT_REPORT_JUNIT, j, 2);
+	PT_ASSERT_NOT_NULL(strstr(
+		s, "    <testcase name=\"robust\" classname=\"ex\" "
+		   "time=\"0.500\">\n      <system-out>[proctor] chaos: 2 "
+		   "faults: write ENOSPC at call 1 (pid 12), read EINTR at "
+		   "call 4 (pid 12)\n</system-out>\n    </testcase>\n"));
+	PT_ASSERT_NOT_NULL(strstr(
+		s, "<system-out>[proctor] over budget: ran 250.0 ms, budget "
+		   "100 ms\n</system-out>\n"));
+	need("xmllint");
+	check_schema(s);
 	pt__free(s);
 	need("prove");
 	s = render(PT_REPORT_TAP13, j, 2);

@@ -538,10 +538,10 @@ PT_TEST_TIMEOUT(slurm_executor_unsaved_id_cancels_the_job, 60)
 
 /*
  * The run's extra variables (cfg->env: the --chaos preload) reach the job
- * on the node, a job's own (spec env) win over them; a --chaos plan with
- * process faults is refused at bind (the wrapper does not do them).
+ * on the node, a job's own (spec env) win over them; a --chaos process
+ * fault is done by the wrapper, said in the comments and the chaos log.
  */
-PT_TEST_TIMEOUT(slurm_executor_honours_env_and_refuses_process_faults, 60)
+PT_TEST_TIMEOUT(slurm_executor_honours_env_and_does_process_faults, 60)
 {
 	const struct pt_executor_ops *ops = pt_executor_slurm();
 	const char *opts[] = { dir_opt(), "poll_ms=200", NULL };
@@ -559,7 +559,10 @@ PT_TEST_TIMEOUT(slurm_executor_honours_env_and_refuses_process_faults, 60)
 				     .iolog = &logops,
 				     .ctx = &h };
 	struct pt_job *a = mkjob("a", "printf '%s|%s' \"$PT_EXTRA\" "
-				      "\"$PT_MINE\"");
+				      "\"$PT_MINE\""),
+		      *k = mkjob("k", "exec sleep 60");
+	char logp[600], *text = NULL;
+	size_t len = 0;
 	struct pt_exec_spec sp = { .job = a,
 				   .attempt = 1,
 				   .estimate = -1,
@@ -570,15 +573,37 @@ PT_TEST_TIMEOUT(slurm_executor_honours_env_and_refuses_process_faults, 60)
 
 	need_cluster();
 	logops.ctx = &h;
-	cfg.chaos = "write:EIO,pause@1:1";
-	PT_ASSERT_ERR(ops->bind(&cfg, &host, &ex), -ENOTSUP);
-	cfg.chaos = "write:EIO";
+	snprintf(logp, sizeof(logp), "%s/chaos.log", pt_test_tmpdir());
+	cfg.chaos_log = logp;
+	/* a's own plan: none; k gets the run's kill */
+	a->chaos = "off";
+	cfg.chaos = "write:EIO,kill@0.05";
 	PT_ASSERT_OK(ops->bind(&cfg, &host, &ex));
+	PT_ASSERT(ops->flags & PT_EXEC_PROCESS_FAULTS);
 	PT_ASSERT_OK(ops->start(ex, &sp));
-	run_until(ex, 1, s);
+	sp.job = k;
+	sp.env = NULL;
+	sp.udata = (void *)(uintptr_t)2;
+	PT_ASSERT_OK(ops->start(ex, &sp));
+	run_until(ex, 2, s);
 	PT_ASSERT_INT_EQ(s[1].outcome, PT_OUTCOME_PASS);
 	PT_ASSERT_STR_EQ(h.out.s, "a:1:a,b|the job's");
+	PT_ASSERT_INT_EQ(s[2].outcome, PT_OUTCOME_CRASH);
+	PT_ASSERT_INT_EQ(s[2].rc, -9);
+	PT_ASSERT(pt__starts_with(s[2].comments,
+				  "killed by signal 9 (Killed) (Slurm job "));
+	PT_ASSERT_NOT_NULL(strstr(s[2].comments,
+				  "; chaos: SIGKILL to its process group "
+				  "at 0.0"));
+	PT_ASSERT_OK(pt__read_file(logp, 4096, &text, &len));
+	PT_ASSERT(pt__starts_with(text, "k\t1\t"));
+	/* one line: k's kill within its first 0.05 s */
+	PT_ASSERT_NOT_NULL(strstr(text, "\tkill\t0.0"));
+	PT_ASSERT_NOT_NULL(strstr(text, "\tSIGKILL to the group\t"));
+	PT_ASSERT(strchr(text, '\n') + 1 == text + len);
+	pt__free(text);
 	ops->release(ex);
 	pt__free(a);
+	pt__free(k);
 	pt__buf_release(&h.out);
 }
