@@ -270,6 +270,32 @@ static void first_err_line(const struct sjob *j, char *buf, size_t size)
 	}
 }
 
+/*
+ * Ended by the scancel of proctor's own cancel (Ctrl-C): marked
+ * "cancelled", and its status says SIGTERM or SIGKILL ended it. Slurm
+ * signals every process of the job at once, so the wrapper can write that
+ * status before proctor looks: the job was interrupted, not crashed, and
+ * a resume runs it again.
+ */
+static bool killed_by_our_cancel(const struct sjob *j)
+{
+	struct pt_slurm_status st;
+	char p[4096], err[64];
+	char *t = NULL;
+	size_t n = 0;
+	bool ours = false;
+
+	if (!has_file(j, "cancelled"))
+		return false;
+	snprintf(p, sizeof(p), "%s/status", j->dir);
+	if (pt__read_file(p, PT_SLURM_STATUS_MAX, &t, &n) == 0 &&
+	    pt__slurm_parse_status(t, n, &st, err, sizeof(err)) == 0)
+		ours = st.how == PT_SLURM_HOW_SIGNAL &&
+		       (st.code == 15 || st.code == 9);
+	pt__free(t);
+	return ours;
+}
+
 /* Ends job i of flight from its status file; 1 done, 0 no status yet. */
 static int end_from_status(struct sx *x, size_t i)
 {
@@ -952,8 +978,10 @@ static int s_attach(void *ex, const struct pt_exec_spec *spec,
 		sjob_free(j);
 		return -ENOMEM;
 	}
-	/* cancelled by proctor (Ctrl-C) and never finished: run it again */
-	if (has_file(j, "cancelled") && !has_file(j, "status")) {
+	/* cancelled by proctor (Ctrl-C) and never finished, or ended by that
+	 * cancel: run it again */
+	if (has_file(j, "cancelled") &&
+	    (!has_file(j, "status") || killed_by_our_cancel(j))) {
 		sjob_free(j);
 		return PT_ENOTFOUND;
 	}
@@ -1138,9 +1166,10 @@ static void s_cancel(void *ex, bool terminate)
 		(void)pt__slurm_cancel(&x->client, ids, n, NULL, 0);
 	pt__free(ids);
 	/* they come back now, not run; one that finished meanwhile keeps
-	 * its status, which a resume collects */
+	 * its status, which a resume collects (unless the scancel ended it) */
 	while (x->nf) {
-		if (end_from_status(x, 0) == 0) {
+		if (killed_by_our_cancel(x->flight[0]) ||
+		    end_from_status(x, 0) == 0) {
 			struct sjob *j = x->flight[0];
 			char m[128];
 

@@ -38,7 +38,12 @@ notok() {
 	n=$((n + 1)); fail=$((fail + 1))
 	echo "not ok $n - $1"
 	[ -f "$tmp/out" ] && sed 's/^/# /' "$tmp/out"
+	[ -f "$tmp/steps" ] && sed 's/^/# /' "$tmp/steps"
 }
+# Bounded waits (a lost wakeup fails the test, saying where, instead of
+# hanging the suite): a line from FIFO $1, a line into FIFO $1.
+fifo_get() { timeout 60 head -n 1 "$1" >/dev/null || echo "no line from $1 in 60 s" >>"$tmp/steps"; }
+fifo_put() { timeout 60 sh -c 'echo go >"$1"' _ "$1" || echo "nobody read $1 in 60 s" >>"$tmp/steps"; }
 if ! timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'; then
 	for t in $tests; do
 		n=$((n + 1))
@@ -89,12 +94,12 @@ mkfifo "$PT_MARK.started" "$PT_MARK.gate"
 "$proctor" run "$data" -p crash -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1 &
 pid=$!
 # "hold" runs once it writes this FIFO (no polling: the read blocks)
-read -r line <"$PT_MARK.started"
+fifo_get "$PT_MARK.started"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
-echo go >"$PT_MARK.gate" # "hold" ends, with nobody watching
+fifo_put "$PT_MARK.gate" # "hold" ends, with nobody watching
 sid=$(basename "$(readlink "$PROCTOR_SESSION_REPOSITORY/last-session")")
-"$proctor" resume --non-interactive >"$tmp/out" 2>&1
+timeout 120 "$proctor" resume --non-interactive >"$tmp/out" 2>&1
 st=$?
 sort "$PT_MARK.ran" >"$tmp/ran"
 printf 'first\nhold\nlast\n' >"$tmp/want"
@@ -145,22 +150,27 @@ if mine 3; then
 export PT_MARK="$tmp/m6"
 export PROCTOR_SESSION_REPOSITORY="$tmp/repo-int"
 mkfifo "$PT_MARK.started" "$PT_MARK.gate"
+# SIGINT to proctor alone, not its group (its sbatch would get it too)
 "$proctor" run "$data" -p crash -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1 &
 pid=$!
-read -r line <"$PT_MARK.started"
+fifo_get "$PT_MARK.started"
 kill -INT "$pid"
 wait "$pid"
 st=$?
+echo "run: exit $st" >>"$tmp/steps"
 sid=$(basename "$(readlink "$PROCTOR_SESSION_REPOSITORY/last-session")")
 hold=$(squeue -h -t all -n "pt-$sid" -o '%i %k' | sed -n 's/ hold-.*//p')
 # wait through Slurm for its end: a job that depends on it (afterany)
-srun --quiet --time=1 --dependency="afterany:$hold" true
+timeout 60 srun --quiet --time=1 --dependency="afterany:$hold" true ||
+	echo "srun --dependency=afterany:$hold failed" >>"$tmp/steps"
 state=$(squeue -h -t all -j "$hold" -o '%T')
+echo "Slurm job $hold: $state" >>"$tmp/steps"
 # the job runs again: it says so and waits for the gate
-( cat "$PT_MARK.started" >/dev/null; echo go >"$PT_MARK.gate" ) &
+( fifo_get "$PT_MARK.started"; fifo_put "$PT_MARK.gate" ) &
 gate=$!
-"$proctor" resume --non-interactive >>"$tmp/out" 2>&1
+timeout 120 "$proctor" resume --non-interactive >>"$tmp/out" 2>&1
 st2=$?
+echo "resume: exit $st2" >>"$tmp/steps"
 wait "$gate"
 if [ "$st" = 130 ] && [ "$state" = CANCELLED ] && [ "$st2" = 0 ] &&
 	[ "$(grep -c '^hold$' "$PT_MARK.ran")" = 2 ] &&
