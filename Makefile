@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_TEST_ARGS ?=
 
-.PHONY: all deps build example check check-asan valgrind bench fuzz install clean format
+.PHONY: all deps build build-release example check check-asan valgrind bench fuzz install clean format
 
 all: build
 
@@ -17,6 +17,12 @@ $(BUILD)/build.ninja:
 
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+# An optimised build (-O3, as a distribution would package it).
+build-release:
+	@sh scripts/install-deps.sh
+	@[ -f build-release/build.ninja ] || meson setup build-release -Dbuildtype=release
+	ninja -C build-release
 
 # Runs proctor's main job on the bundled example provider.
 example: build

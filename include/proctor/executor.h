@@ -56,6 +56,10 @@ enum pt_exec_flag {
 	/* Jobs outlive the process that started them (a cluster job):
 	 * save_handle is called and attach() must be set. */
 	PT_EXEC_PERSISTENT = 1u << 0,
+	/* It does the process faults of --chaos (kill@T, kill-one@T,
+	 * pause@T:D: cfg->chaos); without it a run refuses a plan that has
+	 * them. Call faults need only cfg->env honoured. */
+	PT_EXEC_PROCESS_FAULTS = 1u << 1,
 };
 
 /* Streams of a job's output (the store's enum pt_stream values). */
@@ -131,9 +135,13 @@ struct pt_exec_config {
 	/* Extra "NAME=value" for every job (overriding the run's own
 	 * environment), NULL-terminated; NULL: none. */
 	const char *const *env;
-	/* `--chaos`: its process faults (kill@T, pause@T:D) are the
-	 * executor's to do; NULL: none. */
+	/* `--chaos`: its process faults (kill@T, kill-one@T, pause@T:D)
+	 * are the executor's to do (PT_EXEC_PROCESS_FAULTS; an executor
+	 * without it may refuse a plan with them: -ENOTSUP); NULL: none.
+	 * chaos_log: the file that records them, a line each (docs/chaos.md);
+	 * NULL: not recorded. */
 	const char *chaos;
+	const char *chaos_log;
 };
 
 /* The run's side of the seam. Every callback may be NULL. */

@@ -65,8 +65,11 @@ struct pt_run_options {
 	double budget_time;	/* seconds */
 	uint64_t budget_memory; /* bytes of peak resident memory */
 	bool budget_fail;
-	/* Seeded call faults (docs/chaos.md): "CALL:ERR[:RATE][@FILTER],..."
-	 * injected by the preloaded runtime at chaos_runtime; NULL: none. */
+	/* Seeded faults (docs/chaos.md): "CALL:ERR[:RATE][@FILTER],...",
+	 * process faults "kill@T", "kill-one@T", "pause@T:D", injected by
+	 * the preloaded runtime at chaos_runtime and by the executor; NULL
+	 * or "off": none. Kept in the session: resume injects the same
+	 * plan unless given another one or "off". */
 	const char *chaos;
 	const char *chaos_runtime;
 	bool rerun_failed;   /* resume: run failed jobs again */
@@ -193,7 +196,9 @@ PT_API int pt_run_new(const struct pt_run_options *o,
  * applies the running-job rule, refuses changed definitions unless
  * accept_changed (PT_ECHANGED), clears failed results with rerun_failed.
  * Of o, only jobs, timeout, ports, rerun_failed, accept_changed,
- * no_operator and executor are used (0 / <= 0 / < 0: the session's).
+ * no_operator, executor, chaos and chaos_runtime are used (0 / <= 0 /
+ * < 0 / NULL: the session's; chaos "off": no faults this time; a session
+ * with a chaos plan needs chaos_runtime, or PT_RUN_MSG_USAGE).
  */
 PT_API int pt_run_resume(struct pt_store *st, const struct pt_run_options *o,
 			 const struct pt_run_events *ev, struct pt_run **ret);

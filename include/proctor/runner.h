@@ -98,8 +98,12 @@ struct pt_runner_config {
 	/* The process faults of `proctor run --chaos` ("kill@T",
 	 * "pause@T:D"; call faults in it are the preloaded runtime's):
 	 * done to each job's process group at seeded times; a job's
-	 * chaos field "off" or a plan of its own wins. NULL: none. */
+	 * chaos field "off" or a plan of its own wins. NULL: none.
+	 * "kill-one@T" kills one process of the group (docs/chaos.md). */
 	const char *chaos;
+	/* Where the process faults done are logged, a line each (the
+	 * session's chaos.log); NULL: not logged. */
+	const char *chaos_log;
 	bool clean_env;		   /* pass only PATH, HOME, USER, LOGNAME,
 				      SHELL, LANG, LC_*, TZ, TERM and the
 				      job's environ: names */

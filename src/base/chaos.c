@@ -13,7 +13,8 @@
 #include "base/banned.h"
 
 static const char *const call_names[PT_CHAOS_NCALLS] = {
-	"write", "read", "fsync", "open", "connect", "send", "recv", "accept",
+	"write", "read", "fsync",  "open",   "connect",
+	"send",	 "recv", "accept", "malloc",
 };
 
 static const struct {
@@ -24,7 +25,8 @@ static const struct {
 	{ "EINTR", EINTR },	      { "ECONNREFUSED", ECONNREFUSED },
 	{ "ECONNRESET", ECONNRESET }, { "ETIMEDOUT", ETIMEDOUT },
 	{ "EAGAIN", EAGAIN },	      { "EMFILE", EMFILE },
-	{ "EACCES", EACCES },	      { "short", PT_CHAOS_SHORT },
+	{ "EACCES", EACCES },	      { "ENOMEM", ENOMEM },
+	{ "short", PT_CHAOS_SHORT },
 };
 
 const char *pt__chaos_call_name(unsigned call)
@@ -47,10 +49,89 @@ static bool can_short(unsigned call)
 	       call == PT_CHAOS_SEND || call == PT_CHAOS_RECV;
 }
 
+/*
+ * "clock:jump:S[@N]" or "clock:fast:F" (buf, NUL-terminated, modified).
+ * A second jump or fast is an error: one of each per plan.
+ */
+static int clock_elem(char *buf, struct pt_chaos *c, char *err, size_t errlen)
+{
+	bool jump = !strncmp(buf, "clock:jump:", 11);
+	char *end, *at = strchr(buf, '@');
+	double v;
+
+	if (!jump && strncmp(buf, "clock:fast:", 11))
+		goto bad;
+	v = strtod(buf + 11, &end);
+	if (jump) {
+		unsigned long long within = 100;
+
+		if (*end == '@' && end == at && at[1] >= '0' && at[1] <= '9') {
+			within = strtoull(at + 1, &end, 10);
+			if (*end || !within || within > PT_CHAOS_MAX_READS)
+				goto bad;
+		}
+		if (*end ||
+		    !(v >= -PT_CHAOS_MAX_JUMP && v <= PT_CHAOS_MAX_JUMP) ||
+		    v == 0 || c->clock_jump)
+			goto bad;
+		c->clock_jump = v;
+		c->clock_jump_within = (uint32_t)within;
+		return 0;
+	}
+	if (*end || !(v > 0 && v <= PT_CHAOS_MAX_FACTOR) || c->clock_fast)
+		goto bad;
+	c->clock_fast = v;
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "'%s': expected clock:jump:SECONDS[@READS] or "
+		 "clock:fast:FACTOR (one of each; SECONDS non-zero, at most "
+		 "%.0f; READS 1..%u; FACTOR in (0, %.0f])",
+		 buf, PT_CHAOS_MAX_JUMP, PT_CHAOS_MAX_READS,
+		 PT_CHAOS_MAX_FACTOR);
+	return -EINVAL;
+}
+
+/* A malloc rule's filter ">=SIZE" (bytes, or with K, M or G: 1024^k). */
+static int size_filter(struct pt_chaos_rule *r, const char *s, size_t len,
+		       char *err, size_t errlen)
+{
+	unsigned long long v;
+	char *end;
+	const char *p = r->filter + 2;
+
+	if (strncmp(r->filter, ">=", 2) || *p < '0' || *p > '9')
+		goto bad;
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (errno)
+		goto bad;
+	for (const char *u = "KMG"; *u && *end; u++) {
+		if (*end == *u) {
+			for (const char *k = "KMG"; k <= u; k++)
+				v = v > PT_CHAOS_MAX_SIZE ? v : v * 1024;
+			end++;
+			break;
+		}
+	}
+	if (*end || v > PT_CHAOS_MAX_SIZE)
+		goto bad;
+	r->min_size = v;
+	r->filter[0] = 0;
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "'%.*s': a malloc filter is @>=SIZE (bytes, or K, M, G; at "
+		 "most 1T)",
+		 (int)len, s);
+	return -EINVAL;
+}
+
 static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 		size_t errlen)
 {
-	char buf[PT_CHAOS_MAX_FILTER + 64], *p, *at, *f[3];
+	char buf[PT_CHAOS_MAX_FILTER + 64], *p, *at,
+		*f[3] = { NULL, NULL, NULL };
 	struct pt_chaos_rule *r;
 	unsigned nf = 0, k;
 	size_t e;
@@ -61,9 +142,10 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 	}
 	memcpy(buf, s, len);
 	buf[len] = 0;
-	if (!strncmp(buf, "kill@", 5) || !strncmp(buf, "pause@", 6)) {
-		bool is_kill = buf[0] == 'k';
-		char *end, *q = buf + (is_kill ? 5 : 6);
+	if (!strncmp(buf, "kill@", 5) || !strncmp(buf, "kill-one@", 9) ||
+	    !strncmp(buf, "pause@", 6)) {
+		bool is_kill = buf[0] == 'k', one = buf[4] == '-';
+		char *end, *q = strchr(buf, '@') + 1;
 		double t = strtod(q, &end), d = 0;
 
 		if (!is_kill && *end == ':')
@@ -71,12 +153,14 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 		if (*end || !(t > 0) || t > 86400 || (!is_kill && !(d > 0)) ||
 		    d > 86400) {
 			snprintf(err, errlen,
-				 "'%s': expected kill@SECONDS or "
-				 "pause@SECONDS:SECONDS",
+				 "'%s': expected kill@SECONDS, "
+				 "kill-one@SECONDS or pause@SECONDS:SECONDS",
 				 buf);
 			return -EINVAL;
 		}
-		if (is_kill)
+		if (one)
+			c->kill_one_max = t;
+		else if (is_kill)
 			c->kill_max = t;
 		else {
 			c->pause_max = t;
@@ -84,6 +168,8 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 		}
 		return 0;
 	}
+	if (!strncmp(buf, "clock:", 6))
+		return clock_elem(buf, c, err, errlen);
 	if (!strncmp(buf, "exe=", 4)) {
 		if (!buf[4] || strlen(buf + 4) >= sizeof(c->exe)) {
 			snprintf(err, errlen, "'%s': bad program name", buf);
@@ -126,7 +212,7 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 	if (k == PT_CHAOS_NCALLS) {
 		snprintf(err, errlen,
 			 "'%s': unknown call (write, read, fsync, open, "
-			 "connect, send, recv, accept)",
+			 "connect, send, recv, accept, malloc, clock)",
 			 f[0]);
 		return -EINVAL;
 	}
@@ -135,7 +221,8 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 		if (!strcmp(f[1], errs[e].name))
 			break;
 	if (e == sizeof(errs) / sizeof(errs[0]) ||
-	    (errs[e].err == PT_CHAOS_SHORT && !can_short(k))) {
+	    (errs[e].err == PT_CHAOS_SHORT && !can_short(k)) ||
+	    (k == PT_CHAOS_MALLOC && errs[e].err != ENOMEM)) {
 		snprintf(err, errlen, "'%s:%s': unknown or impossible error",
 			 f[0], f[1]);
 		return -EINVAL;
@@ -151,6 +238,9 @@ static int elem(const char *s, size_t len, struct pt_chaos *c, char *err,
 			return -EINVAL;
 		}
 	}
+	if (k == PT_CHAOS_MALLOC && r->filter[0] &&
+	    size_filter(r, s, len, err, errlen) < 0)
+		return -EINVAL;
 	c->n++;
 	return 0;
 }
@@ -173,11 +263,17 @@ int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 		if (*p)
 			p++;
 	}
-	if (!c->n && !c->kill_max && !c->pause_max) {
+	if (!c->n && !c->kill_max && !c->pause_max && !c->kill_one_max &&
+	    !c->clock_jump && !c->clock_fast) {
 		snprintf(err, errlen, "no fault rule");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool pt__chaos_has_process_faults(const struct pt_chaos *c)
+{
+	return c->kill_max > 0 || c->kill_one_max > 0 || c->pause_max > 0;
 }
 
 double pt__chaos_frac(uint64_t seed, uint64_t a, uint64_t b)
@@ -194,4 +290,11 @@ double pt__chaos_frac(uint64_t seed, uint64_t a, uint64_t b)
 bool pt__chaos_hit(uint64_t seed, unsigned i, uint64_t n, double rate)
 {
 	return pt__chaos_frac(seed, i, n) < rate;
+}
+
+uint64_t pt__chaos_jump_read(const struct pt_chaos *c, uint64_t seed)
+{
+	/* a stream of its own: "rule" PT_CHAOS_MAX_RULES, call 0 */
+	return 1 + (uint64_t)(pt__chaos_frac(seed, PT_CHAOS_MAX_RULES, 0) *
+			      c->clock_jump_within);
 }

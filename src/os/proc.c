@@ -3,11 +3,16 @@
 #include "base/common.h"
 #include "os/proc.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -267,6 +272,113 @@ int pt__proc_kill_group(pid_t pgid, int sig)
 	if (kill(-pgid, sig) < 0 && errno != ESRCH)
 		return -errno;
 	return 0;
+}
+
+/*
+ * /proc/PID/stat of pid: its state, process group, start time and name.
+ * 0, or -ESRCH (gone, or unreadable).
+ */
+static int proc_stat(pid_t pid, char *state, pid_t *pgrp,
+		     struct pt_proc_member *m)
+{
+	char path[64], buf[1024], *open_p, *close_p, *p;
+	unsigned long long v = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = pt__read_full(fd, buf, sizeof(buf) - 1);
+	pt__close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = 0;
+	/* "pid (comm) state ppid pgrp ...": comm may hold ')' and spaces */
+	open_p = strchr(buf, '(');
+	close_p = strrchr(buf, ')');
+	if (!open_p || !close_p || close_p < open_p || close_p[1] != ' ')
+		return -ESRCH;
+	*close_p = 0;
+	snprintf(m->name, sizeof(m->name), "%s", open_p + 1);
+	m->pid = pid;
+	p = close_p + 2;
+	*state = *p;
+	/* fields 3 (state) .. 22 (starttime): 5 is the group */
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			break;
+		p++;
+		if (field + 1 == 5)
+			*pgrp = (pid_t)strtol(p, NULL, 10);
+		if (field + 1 == 22)
+			v = strtoull(p, NULL, 10);
+	}
+	if (!p)
+		return -ESRCH;
+	m->start = v;
+	return 0;
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	const struct pt_proc_member *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+int pt__proc_group(pid_t pgid, struct pt_proc_member *out, size_t max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		struct pt_proc_member m;
+		char *end, state = 0;
+		long pid = strtol(e->d_name, &end, 10);
+		pid_t pg = 0;
+
+		if (*end || pid <= 0 || e->d_name[0] < '0' ||
+		    e->d_name[0] > '9')
+			continue;
+		if (proc_stat((pid_t)pid, &state, &pg, &m) < 0 || pg != pgid ||
+		    state == 'Z' || state == 'X')
+			continue;
+		if (n < max)
+			out[n] = m;
+		n++;
+	}
+	closedir(d);
+	qsort(out, PT_MIN(n, max), sizeof(*out), member_cmp);
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+int pt__proc_kill_member(pid_t pgid, pid_t pid, int sig)
+{
+	struct pt_proc_member m;
+	pid_t pg = 0;
+	char state = 0;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0), r = 0;
+
+	/* the pidfd pins the process: the check below is about it */
+	if (fd < 0 && errno != ENOSYS)
+		return -ESRCH;
+	if (proc_stat(pid, &state, &pg, &m) < 0 || pg != pgid || state == 'Z' ||
+	    state == 'X')
+		r = -ESRCH;
+	else if (fd >= 0 ? syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0
+			 : kill(pid, sig) < 0)
+		r = -errno;
+	if (fd >= 0)
+		pt__close(fd);
+	return r;
 }
 
 const char *pt__proc_status_str(int status, char *buf, size_t size)

@@ -68,6 +68,32 @@ int pt__proc_wait(pid_t pid, int pidfd, int timeout_ms, int *ret_status);
 /* kill(-pgid, sig); 0 also when the group is already gone. */
 int pt__proc_kill_group(pid_t pgid, int sig);
 
+/*
+ * A live member of a process group (pt__proc_group): its pid, start time
+ * (clock ticks after boot, /proc/PID/stat field 22) and program name
+ * (the kernel's comm, at most 15 bytes).
+ */
+struct pt_proc_member {
+	pid_t pid;
+	unsigned long long start;
+	char name[16];
+};
+
+/*
+ * The live processes (zombies left out) of process group pgid, read
+ * from /proc, in creation order: by start time, then pid. At most max
+ * go to out; returns how many there are (more than max when out was too
+ * small) or -errno (no /proc).
+ */
+int pt__proc_group(pid_t pgid, struct pt_proc_member *out, size_t max);
+
+/*
+ * Sends sig to process pid only if it is still a member of process
+ * group pgid (checked through a pidfd, so a pid reused in between is
+ * never signalled). 0; -ESRCH when it is gone or left the group.
+ */
+int pt__proc_kill_member(pid_t pgid, pid_t pid, int sig);
+
 /* "exit 3", "signal 9 (Killed)"-style text of a wait status into buf. */
 const char *pt__proc_status_str(int status, char *buf, size_t size);
 

@@ -307,6 +307,27 @@ int pt__open_wr(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+int pt__append(const char *path, const void *data, size_t len)
+{
+	int fd = open(path,
+		      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	ssize_t n;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	do
+		n = write(fd, data, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != len)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
 int pt__open_rd(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

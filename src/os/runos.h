@@ -107,6 +107,12 @@ int pt__rmdir(const char *path);
  * fd or -errno.
  */
 int pt__open_wr(const char *path);
+/*
+ * Appends len bytes to the file at path with a single write
+ * (O_WRONLY|O_CREAT|O_APPEND|O_NOFOLLOW, mode 0600), so that lines of
+ * concurrent writers do not mix. 0 or -errno (-ELOOP: a symlink).
+ */
+int pt__append(const char *path, const void *data, size_t len);
 /* open(path, O_RDONLY|O_CLOEXEC): the fd or -errno. */
 int pt__open_rd(const char *path);
 /* read(2) once (EINTR retried): the count, 0 at EOF, or -errno (-EAGAIN). */

@@ -53,6 +53,7 @@ struct pt_run {
 	bool xo_given; /* the caller chose the executor */
 	char *plan, *ns, *repo, *no_operator, *manifest_path, *chaos,
 		*chaos_rt;
+	char *chaos_logp; /* <session>/chaos.log, for the executor */
 	struct pt__strv chaos_env; /* LD_PRELOAD, PROCTOR_PRELOAD... */
 	struct pt_manifest *manifest; /* the answers (NULL: none given) */
 	/* Checkbox: who runs each job, the provider environment. */
@@ -126,6 +127,11 @@ int pt__run_checkbox_setup(struct pt_run *run);
 
 /* session.c */
 char *pt__run_abs_path(const struct pt_run *run, const char *rel);
+/*
+ * The run's --chaos plan: "off" is none; a plan that does not parse, or
+ * one without a fault runtime, is PT_RUN_MSG_USAGE and -EINVAL.
+ */
+int pt__run_check_chaos(struct pt_run *run);
 int pt__run_parse_records(struct pt_run *run, const char *id,
 			  const char *io_log, struct pt__recset *x);
 void pt__recset_free(struct pt__recset *x);

@@ -26,6 +26,8 @@
 #include "os/muxos.h"
 #include "os/runos.h"
 
+#include <proctor/slurm.h>
+
 #include <stdarg.h>
 
 /* ---- small helpers */
@@ -635,10 +637,25 @@ static int chaos_job_env(struct pt_run *c, size_t k, const char *const **env)
 	size_t n = 0;
 	int r;
 
-	if (!js->chaos_block &&
-	    (r = chaos_block(c, strcmp(j->chaos, "off") ? j->chaos : NULL,
-			     &js->chaos_block)) < 0)
-		return r;
+	if (!js->chaos_block) {
+		struct pt_chaos plan;
+		char err[256];
+
+		if ((r = chaos_block(c,
+				     strcmp(j->chaos, "off") ? j->chaos : NULL,
+				     &js->chaos_block)) < 0)
+			return r;
+		/* said once per job: the executor cannot do them */
+		if (!(c->xo->flags & PT_EXEC_PROCESS_FAULTS) &&
+		    pt__chaos_parse(j->chaos, &plan, err, sizeof(err)) == 0 &&
+		    pt__chaos_has_process_faults(&plan))
+			pt__run_msg(
+				c, PT_RUN_MSG_WARNING,
+				"%s: its chaos field's process faults "
+				"(kill@, kill-one@, pause@) are not done by "
+				"executor '%s'",
+				j->id, c->xo->name);
+	}
 	while (*env && (*env)[n])
 		n++;
 	pt__free(js->chaos_envv);
@@ -1305,6 +1322,13 @@ static int chaos_env(struct pt_run *c)
 	return r;
 }
 
+/* A process fault's line of the chaos log (the runner's). */
+static bool is_process_fault(const char *fault)
+{
+	return !strcmp(fault, "kill") || !strcmp(fault, "kill-one") ||
+	       !strcmp(fault, "pause");
+}
+
 /*
  * The faults injected into an attempt, from the session's chaos log
  * ("<job>\t<attempt>\t<pid>\t<call>\t<n>\t<error>"): "chaos: 2 faults:
@@ -1337,8 +1361,10 @@ static void chaos_note(struct pt_run *c, const struct pt_job *j,
 					break;
 				*q++ = 0;
 			}
+			/* process faults are in the runner's comment */
 			if (k == 5 && (size_t)(f[1] - f[0] - 1) == idlen &&
-			    !memcmp(f[0], j->id, idlen) && !strcmp(f[1], att)) {
+			    !memcmp(f[0], j->id, idlen) && !strcmp(f[1], att) &&
+			    !is_process_fault(f[3])) {
 				if (n < 5)
 					(void)pt__buf_addf(&list,
 							   "%s%s %s at call %s "
@@ -1395,13 +1421,19 @@ static int make_executor(struct pt_run *c)
 		int e = chaos_env(c);
 		if (e < 0)
 			return e;
-		if (c->xo != pt_executor_local())
+		if (c->xo != pt_executor_local() &&
+		    c->xo != pt_executor_slurm())
 			pt__run_msg(c, PT_RUN_MSG_WARNING,
 				    "--chaos: executor '%s' may not inject "
-				    "the faults (the local one does)",
+				    "the faults (local and slurm do)",
 				    c->xo->name);
 		cfg.env = strv_v(&c->chaos_env);
 		cfg.chaos = c->o.chaos;
+		pt__free(c->chaos_logp);
+		c->chaos_logp = pt__run_abs_path(c, CHAOS_LOG);
+		if (!c->chaos_logp)
+			return -ENOMEM;
+		cfg.chaos_log = c->chaos_logp;
 	}
 	if (c->st)
 		host.iolog = &ops; /* copied by bind */
@@ -1802,7 +1834,7 @@ static int create_store(struct pt_run *c)
 
 	plan = pt__calloc(o->n_paths + o->n_include + o->n_exclude +
 				  c->job_env.n + c->manifest_answers.n +
-				  c->exec_opts.n + 13,
+				  c->exec_opts.n + 14,
 			  sizeof(*plan));
 	if (!plan || pt_diags_new(&sd) < 0) {
 		pt__free(plan);
@@ -1836,6 +1868,9 @@ static int create_store(struct pt_run *c)
 	snprintf(tbuf, sizeof(tbuf), "%g", o->timeout);
 	snprintf(rbuf, sizeof(rbuf), "%u", o->retries);
 	plan[np++] = (struct pt_store_kv){ "seed", seedbuf };
+	/* resume injects the same faults (docs/chaos.md) */
+	if (o->chaos)
+		plan[np++] = (struct pt_store_kv){ "chaos", o->chaos };
 	plan[np++] = (struct pt_store_kv){ "jobs", jobsbuf };
 	plan[np++] = (struct pt_store_kv){ "timeout", tbuf };
 	plan[np++] = (struct pt_store_kv){ "retries", rbuf };
@@ -1923,6 +1958,39 @@ int pt__run_checkbox_setup(struct pt_run *c)
 	return r;
 }
 
+int pt__run_check_chaos(struct pt_run *c)
+{
+	struct pt_chaos plan;
+	char err[256];
+
+	if (c->o.chaos && !strcmp(c->o.chaos, "off"))
+		c->o.chaos = NULL;
+	if (!c->o.chaos)
+		return 0;
+	if (pt__chaos_parse(c->o.chaos, &plan, err, sizeof(err)) < 0) {
+		pt__run_msg(c, PT_RUN_MSG_USAGE, "--chaos: %s", err);
+		return -EINVAL;
+	}
+	if (!(c->xo->flags & PT_EXEC_PROCESS_FAULTS) &&
+	    pt__chaos_has_process_faults(&plan)) {
+		pt__run_msg(c, PT_RUN_MSG_USAGE,
+			    "--chaos: executor '%s' does not do process faults "
+			    "(kill@, kill-one@, pause@); its jobs get the call "
+			    "faults only",
+			    c->xo->name);
+		return -ENOTSUP;
+	}
+	if (!c->o.chaos_runtime || strchr(c->o.chaos_runtime, ':')) {
+		pt__run_msg(c, PT_RUN_MSG_USAGE,
+			    "--chaos: no fault runtime for '%s'%s", c->o.chaos,
+			    c->st ? " (the session's plan; --chaos off "
+				    "resumes without faults)"
+				  : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 	       struct pt_run **ret)
 {
@@ -1936,22 +2004,8 @@ int pt_run_new(const struct pt_run_options *o, const struct pt_run_events *ev,
 		return -ENOMEM;
 	if ((r = pt__run_set_options(c, o)) < 0)
 		goto fail;
-	if (c->o.chaos) {
-		struct pt_chaos plan;
-		char err[256];
-
-		if (pt__chaos_parse(c->o.chaos, &plan, err, sizeof(err)) < 0) {
-			pt__run_msg(c, PT_RUN_MSG_USAGE, "--chaos: %s", err);
-			r = -EINVAL;
-			goto fail;
-		}
-		if (!c->o.chaos_runtime || strchr(c->o.chaos_runtime, ':')) {
-			pt__run_msg(c, PT_RUN_MSG_USAGE,
-				    "--chaos: no fault runtime");
-			r = -EINVAL;
-			goto fail;
-		}
-	}
+	if ((r = pt__run_check_chaos(c)) < 0)
+		goto fail;
 	if ((r = pt__run_prepare(c)) < 0)
 		goto fail;
 	if ((r = pt__run_load_units(c)) < 0) {
@@ -2071,6 +2125,7 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__free(c->sess_dir);
 	pt__free(c->chaos);
 	pt__free(c->chaos_rt);
+	pt__free(c->chaos_logp);
 	pt__strv_free(&c->chaos_env);
 	pt__free(c->wait);
 	for (size_t i = 0; i < c->n_pending; i++)

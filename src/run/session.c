@@ -310,6 +310,10 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 	if (r == 0 && (v = plan_get(st, "manifest")) &&
 	    !(c->manifest_path = pt__strdup(v)))
 		r = -ENOMEM;
+	/* the session's chaos plan, unless the caller gives one or "off" */
+	if (r == 0 && !c->chaos && (v = plan_get(st, "chaos")) &&
+	    !(c->chaos = pt__strdup(v)))
+		r = -ENOMEM;
 	if (r < 0)
 		return r;
 	c->o.plan = c->plan;
@@ -322,6 +326,7 @@ static int plan_options(struct pt_run *c, const struct pt_store_state *st)
 			? (const char *const *)c->manifest_answers.v
 			: NULL;
 	c->o.manifest = c->manifest_path;
+	c->o.chaos = c->chaos;
 	c->o.paths = (const char *const *)c->paths.v;
 	c->o.n_paths = c->paths.n;
 	c->o.include = (const char *const *)c->include.v;
@@ -567,7 +572,14 @@ int pt_run_resume(struct pt_store *store, const struct pt_run_options *o,
 
 	if (r < 0)
 		return r;
-	if ((r = rebuild(c, st, true)) < 0 || (r = running_rule(c, st)) < 0) {
+	if ((r = rebuild(c, st, true)) < 0) {
+		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
+		goto fail;
+	}
+	/* a bad --chaos changes nothing in the session */
+	if ((r = pt__run_check_chaos(c)) < 0)
+		goto fail;
+	if ((r = running_rule(c, st)) < 0) {
 		pt__run_msg(c, PT_RUN_MSG_ERROR, "%s", pt_strerror(r));
 		goto fail;
 	}

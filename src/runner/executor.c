@@ -79,6 +79,7 @@ static int l_bind(const struct pt_exec_config *cfg,
 	rc.cwd = cfg->cwd;
 	rc.env = cfg->env;
 	rc.chaos = cfg->chaos;
+	rc.chaos_log = cfg->chaos_log;
 	if (cfg->ports >= 0)
 		rc.port_count = (unsigned)cfg->ports;
 	if (l->host.on_start) {
@@ -171,7 +172,7 @@ static void l_cancel(void *ex, bool terminate)
 
 static const struct pt_executor_ops local_ops = {
 	.name = "local",
-	.flags = 0,
+	.flags = PT_EXEC_PROCESS_FAULTS,
 	.bind = l_bind,
 	.start = l_start,
 	.attach = NULL,

@@ -351,8 +351,19 @@ static int junit(struct pt_buf *b, const struct pt_report_session *s,
 		}
 		excerpt_read(j, PT_STREAM_STDOUT, limit, &out);
 		excerpt_read(j, PT_STREAM_STDERR, limit, &err);
-		if (!r && out.len) {
+		/* A pass has no element for its notes (chaos faults, over
+		 * budget): they open its one <system-out> (CI tools read the
+		 * first only), marked as proctor's, before the job's output. */
+		bool notes = !strcmp(cls, "pass") && res->comments;
+		if (!r && (out.len || notes)) {
 			r = pt__buf_adds(b, "      <system-out>");
+			if (!r && notes) {
+				r = pt__buf_adds(b, "[proctor] ");
+				r = r ? r
+				      : adds_esc(b, res->comments,
+						 ESC_XML_TEXT);
+				r = r ? r : pt__buf_addch(b, '\n');
+			}
 			r = r ? r
 			      : add_escaped(b, out.s, out.len, ESC_XML_TEXT);
 			r = r ? r : pt__buf_adds(b, "</system-out>\n");
@@ -403,13 +414,26 @@ static int tap(struct pt_buf *b, const struct pt_report_session *s,
 		if (!strcmp(cls, "pass")) {
 			r = pt__buf_addf(b, "ok %zu - ", i + 1);
 			r = r ? r : adds_esc(b, j->id, ESC_TAP_DESC);
-			/* flaky: a comment (no directive) and a YAML block */
+			/* flaky: a comment (no directive); flaky, and the
+			 * comments (chaos faults, over budget) in a YAML
+			 * block, so a passing job's notes are in TAP too */
 			if (!r && res->flaky)
 				r = pt__buf_addf(b,
 						 " # flaky: passed on attempt "
-						 "%u\n  ---\n  flaky: true\n"
-						 "  attempt: %u\n  ...",
-						 res->attempt, res->attempt);
+						 "%u",
+						 res->attempt);
+			if (!r && (res->flaky || res->comments))
+				r = pt__buf_adds(b, "\n  ---\n");
+			if (!r && res->flaky)
+				r = pt__buf_addf(b,
+						 "  flaky: true\n"
+						 "  attempt: %u\n",
+						 res->attempt);
+			if (!r && res->comments)
+				r = yaml_str(b, "comments", res->comments,
+					     strlen(res->comments));
+			if (!r && (res->flaky || res->comments))
+				r = pt__buf_adds(b, "  ...");
 			r = r ? r : pt__buf_addch(b, '\n');
 			continue;
 		}

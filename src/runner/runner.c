@@ -59,10 +59,15 @@ struct slot {
 	int64_t deadline_ns; /* timeout: SIGTERM */
 	/* --chaos process faults: when to kill, stop, continue the group;
 	 * what was done (s from the start; 0: not done). */
-	int64_t ckill_ns, cstop_ns, ccont_ns;
-	double ckill_at, cstop_at, cstop_len;
-	int64_t kill_ns;     /* SIGKILL after the grace period */
-	int64_t drain_ns;    /* stop reading pipes after the exit */
+	int64_t ckill_ns, cstop_ns, ccont_ns, cone_ns;
+	double ckill_at, cstop_at, cstop_len, cone_at;
+	uint64_t cone_pick; /* kill-one: the seeded choice */
+	pid_t cone_pid;	    /* kill-one: its victim (0: none yet) */
+	char cone_name[16]; /* and the victim's program name */
+	bool cone_none;	    /* kill-one: only the main process so far */
+	int64_t cone_wait;  /* kill-one: the next look, after none */
+	int64_t kill_ns;    /* SIGKILL after the grace period */
+	int64_t drain_ns;   /* stop reading pipes after the exit */
 	double timeout_s;
 	bool exited, timed_out, cancelled, killed, drained;
 	int status;
@@ -96,8 +101,8 @@ struct done {
 
 struct pt_runner {
 	struct pt_runner_config cfg; /* strings point into the copies below */
-	struct pt_chaos chaos; /* cfg.chaos parsed: its process faults */
-	char *session_id, *tmp_root, *io_log_dir, *cwd;
+	struct pt_chaos chaos;	     /* cfg.chaos parsed: its process faults */
+	char *session_id, *tmp_root, *io_log_dir, *cwd, *chaos_log;
 	unsigned jobs;
 	int64_t grace_ns;
 	int ep;
@@ -274,12 +279,15 @@ int pt_runner_new(const struct pt_runner_config *c, struct pt_runner **ret)
 		err = dupopt(c->io_log_dir, &r->io_log_dir);
 	if (!err)
 		err = dupopt(c->cwd, &r->cwd);
+	if (!err)
+		err = dupopt(c->chaos_log, &r->chaos_log);
 	if (err)
 		goto fail;
 	r->cfg.session_id = r->session_id;
 	r->cfg.tmp_root = r->tmp_root;
 	r->cfg.io_log_dir = r->io_log_dir;
 	r->cfg.cwd = r->cwd;
+	r->cfg.chaos_log = r->chaos_log;
 	r->cfg.port_lock_dir = NULL;
 	r->cfg.chaos = NULL;
 	if (c->chaos) {
@@ -413,6 +421,7 @@ PT_API struct pt_runner *pt_runner_free(struct pt_runner *r)
 	pt__free(r->tmp_root);
 	pt__free(r->io_log_dir);
 	pt__free(r->cwd);
+	pt__free(r->chaos_log);
 	pt__free(r);
 	return NULL;
 }
@@ -1309,8 +1318,8 @@ static void chaos_times(struct pt_runner *r, struct slot *s)
 	uint64_t h = 1469598103934665603ULL, att = s->q->req.attempt;
 	char err[64];
 
-	s->ckill_ns = s->cstop_ns = s->ccont_ns = NEVER_NS;
-	if (!p->kill_max && !p->pause_max && !j->chaos)
+	s->ckill_ns = s->cstop_ns = s->ccont_ns = s->cone_ns = NEVER_NS;
+	if (!p->kill_max && !p->pause_max && !p->kill_one_max && !j->chaos)
 		return;
 	if (j->chaos && (!strcmp(j->chaos, "off") ||
 			 pt__chaos_parse(j->chaos, &own, err, sizeof(err)) < 0))
@@ -1331,6 +1340,77 @@ static void chaos_times(struct pt_runner *r, struct slot *s)
 				  p->pause_max * 1e9);
 		s->cstop_len = p->pause_len;
 	}
+	if (p->kill_one_max > 0) {
+		/* its own stream (h + 1): the same times for kill and pause
+		 * as without it */
+		s->cone_ns =
+			s->start_ns + 1000000 +
+			(int64_t)(pt__chaos_frac(r->cfg.seed, h + 1, att * 2) *
+				  p->kill_one_max * 1e9);
+		s->cone_pick = (uint64_t)(pt__chaos_frac(r->cfg.seed, h + 1,
+							 att * 2 + 1) *
+					  0x1p53);
+	}
+}
+
+/*
+ * A process fault done, as a line of the session's chaos log (docs/
+ * chaos.md): "<job>\t<attempt>\t<pid>\t<fault>\t<seconds>\t<what>".
+ */
+static void chaos_log(struct pt_runner *r, const struct slot *s, pid_t pid,
+		      const char *fault, double at, const char *what)
+{
+	struct pt_buf b = PT_BUF_INIT;
+
+	if (!r->cfg.chaos_log)
+		return;
+	if (pt__buf_addf(&b, "%s\t%u\t%d\t%s\t%.3f\t%s\n", s->q->req.job->id,
+			 s->q->req.attempt, (int)pid, fault, at, what) == 0)
+		(void)pt__append(r->cfg.chaos_log, b.s, b.len);
+	pt__buf_release(&b);
+}
+
+#define CHAOS_GROUP_MAX 256
+
+/*
+ * kill-one: SIGKILL to one live process of the job's group other than
+ * its main one, the seeded pick among them in creation order. With none
+ * yet, the runner looks again while the job runs: after 10 ms, then
+ * twice as long each time up to 0.64 s (a scan of /proc costs about
+ * 8 us per process on the machine).
+ */
+static void chaos_kill_one(struct pt_runner *r, struct slot *s, int64_t now)
+{
+	struct pt_proc_member m[CHAOS_GROUP_MAX];
+	size_t n = 0, k = 0;
+	int got = pt__proc_group(s->pid, m, CHAOS_GROUP_MAX);
+	char what[64];
+
+	for (int i = 0; i < PT_MIN(got, CHAOS_GROUP_MAX); i++)
+		if (m[i].pid != s->pid)
+			m[n++] = m[i];
+	for (; n; n--) {
+		k = (size_t)(s->cone_pick % n);
+		if (pt__proc_kill_member(s->pid, m[k].pid, SIGKILL) == 0)
+			break;
+		/* gone in between: the pick among the others */
+		memmove(&m[k], &m[k + 1], (n - k - 1) * sizeof(m[0]));
+	}
+	if (!n) {
+		s->cone_none = true;
+		s->cone_wait = s->cone_wait ? PT_MIN(s->cone_wait * 2,
+						     INT64_C(640000000))
+					    : INT64_C(10000000);
+		s->cone_ns = now + s->cone_wait;
+		return;
+	}
+	s->cone_ns = NEVER_NS;
+	s->cone_none = false;
+	s->cone_pid = m[k].pid;
+	s->cone_at = (double)(now - s->start_ns) / 1e9;
+	snprintf(s->cone_name, sizeof(s->cone_name), "%s", m[k].name);
+	snprintf(what, sizeof(what), "SIGKILL to %s", m[k].name);
+	chaos_log(r, s, m[k].pid, "kill-one", s->cone_at, what);
 }
 
 static void handle_deadlines(struct pt_runner *r, int64_t now)
@@ -1346,6 +1426,8 @@ static void handle_deadlines(struct pt_runner *r, int64_t now)
 			s->cstop_at = (double)(now - s->start_ns) / 1e9;
 			pt__proc_kill_group(s->pid, SIGSTOP);
 			s->ccont_ns = now + (int64_t)(s->cstop_len * 1e9);
+			chaos_log(r, s, s->pid, "pause", s->cstop_at,
+				  "SIGSTOP to the group");
 		}
 		if (!s->exited && s->ccont_ns <= now) {
 			s->ccont_ns = NEVER_NS;
@@ -1355,7 +1437,11 @@ static void handle_deadlines(struct pt_runner *r, int64_t now)
 			s->ckill_ns = NEVER_NS;
 			s->ckill_at = (double)(now - s->start_ns) / 1e9;
 			pt__proc_kill_group(s->pid, SIGKILL);
+			chaos_log(r, s, s->pid, "kill", s->ckill_at,
+				  "SIGKILL to the group");
 		}
+		if (!s->exited && s->cone_ns <= now)
+			chaos_kill_one(r, s, now);
 		if (!s->exited && s->deadline_ns <= now) {
 			s->timed_out = !s->cancelled;
 			s->deadline_ns = NEVER_NS;
@@ -1391,6 +1477,7 @@ static int64_t next_deadline(const struct pt_runner *r)
 			t = PT_MIN(t, s->ckill_ns);
 			t = PT_MIN(t, s->cstop_ns);
 			t = PT_MIN(t, s->ccont_ns);
+			t = PT_MIN(t, s->cone_ns);
 		} else {
 			t = PT_MIN(t, s->drain_ns);
 		}
@@ -1510,6 +1597,17 @@ static int finish(struct pt_runner *r, struct slot *s)
 				    "%schaos: SIGKILL to its process group at "
 				    "%.3f s",
 				    c.len ? "; " : "", s->ckill_at);
+	if (s->cone_pid)
+		(void)!pt__buf_addf(&c,
+				    "%schaos: SIGKILL to pid %d (%s) of its "
+				    "group at %.3f s",
+				    c.len ? "; " : "", (int)s->cone_pid,
+				    s->cone_name, s->cone_at);
+	else if (s->cone_none)
+		(void)!pt__buf_addf(&c,
+				    "%schaos: kill-one found no process of its "
+				    "group besides the main one",
+				    c.len ? "; " : "");
 	if (c.len) {
 		d->comments = pt__buf_detach(&c, NULL);
 		res->comments = d->comments;

@@ -17,6 +17,7 @@
 #include <proctor/slurm.h>
 
 #include "base/buf.h"
+#include "base/chaos.h"
 #include "base/str.h"
 #include "os/clock.h"
 #include "os/fd.h"
@@ -54,6 +55,7 @@ struct sx {
 	int ports;
 	bool keep_tmp;
 	char *session, *root, *wrapper, *cwd, *partition, *jobname;
+	char **env; /* cfg->env copied (the --chaos preload); NULL: none */
 	int poll_ms;
 	struct sjob **queue; /* given, not submitted */
 	size_t nq;
@@ -450,6 +452,8 @@ static int job_env(struct sx *x, const struct sjob *j, struct pt_buf *vars,
 
 	for (size_t i = 0; env && env[i]; i++)
 		cnt++;
+	for (size_t i = 0; x->env && x->env[i]; i++)
+		cnt++;
 	for (const char *const *e = j->spec.env; e && *e; e++)
 		cnt++;
 	v = pt__malloc_array(cnt + 1, sizeof(*v));
@@ -478,6 +482,9 @@ static int job_env(struct sx *x, const struct sjob *j, struct pt_buf *vars,
 			continue;
 		v[n++] = env[i];
 	}
+	/* later wins in the wrapper: the run's, then the job's own */
+	for (size_t i = 0; x->env && x->env[i]; i++)
+		v[n++] = x->env[i];
 	for (const char *const *e = j->spec.env; e && *e; e++)
 		v[n++] = *e;
 	for (size_t i = 0; i < no; i++)
@@ -739,7 +746,41 @@ static void s_release(void *ex)
 	pt__free(x->cwd);
 	pt__free(x->partition);
 	pt__free(x->jobname);
+	for (size_t i = 0; x->env && x->env[i]; i++)
+		pt__free(x->env[i]);
+	pt__free(x->env);
 	pt__free(x);
+}
+
+/*
+ * The run's extra variables (cfg->env: LD_PRELOAD and PROCTOR_PRELOAD
+ * of --chaos), copied; a plan with process faults is refused: the
+ * wrapper does not do them (docs/slurm.md).
+ */
+static int copy_env(struct sx *x, const struct pt_exec_config *cfg)
+{
+	size_t n = 0;
+
+	if (cfg->chaos) {
+		struct pt_chaos plan;
+		char err[256];
+
+		if (pt__chaos_parse(cfg->chaos, &plan, err, sizeof(err)) < 0)
+			return -EINVAL;
+		if (pt__chaos_has_process_faults(&plan))
+			return -ENOTSUP;
+	}
+	while (cfg->env && cfg->env[n])
+		n++;
+	if (!n)
+		return 0;
+	x->env = pt__calloc(n + 1, sizeof(*x->env));
+	if (!x->env)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(x->env[i] = pt__strdup(cfg->env[i])))
+			return -ENOMEM;
+	return 0;
 }
 
 static int s_bind(const struct pt_exec_config *cfg,
@@ -781,6 +822,8 @@ static int s_bind(const struct pt_exec_config *cfg,
 		x->log = *x->host.iolog;
 		x->host.iolog = &x->log;
 	}
+	if (r == 0)
+		r = copy_env(x, cfg);
 	x->jobs = cfg->jobs;
 	x->timeout = cfg->timeout;
 	x->seed = cfg->seed;

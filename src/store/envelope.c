@@ -416,7 +416,7 @@ static int read_jobs(struct ctx *c, json_t *arr)
 	for (size_t i = 0; i < e->n_jobs; i++) {
 		json_t *j = json_array_get(arr, i);
 		struct pt_store_job *x = &e->jobs[i];
-		int64_t f;
+		int64_t f = 0;
 		int r;
 
 		at(c, "jobs[%zu]", i);
@@ -447,7 +447,7 @@ static int read_results(struct ctx *c, json_t *arr)
 		json_t *j = json_array_get(arr, i), *dur;
 		struct pt_store_result *x = &e->results[i];
 		const char *o;
-		int64_t v;
+		int64_t v = 0;
 		int r;
 
 		at(c, "results[%zu]", i);
@@ -512,7 +512,7 @@ static int read_handles(struct ctx *c, json_t *arr)
 	for (size_t i = 0; i < e->n_handles; i++) {
 		json_t *j = json_array_get(arr, i);
 		struct pt_store_handle *x = &e->handles[i];
-		int64_t v;
+		int64_t v = 0;
 		int r;
 
 		at(c, "handles[%zu]", i);

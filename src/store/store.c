@@ -1157,8 +1157,8 @@ static bool fill_str(sqlite3_stmt *st, void *elem, struct pt_arena *a,
 static int read_strv(sqlite3 *db, const char *count_sql, const char *sql,
 		     struct pt_arena *a, const char *const **ret, size_t *ret_n)
 {
-	void *v;
-	size_t n;
+	void *v = NULL;
+	size_t n = 0;
 	int r = read_rows(db, count_sql, sql, sizeof(const char *), fill_str, a,
 			  &v, &n);
 
@@ -1271,8 +1271,8 @@ static bool fill_job(sqlite3_stmt *st, void *elem, struct pt_arena *a,
 
 static int load_jobs(sqlite3 *db, struct pt_arena *a, struct pt_store_state *s)
 {
-	void *v;
-	size_t n;
+	void *v = NULL;
+	size_t n = 0;
 	int r = read_rows(db, "SELECT coalesce(max(pos), 0) FROM jobs",
 			  "SELECT id, checksum, flags, origin FROM jobs"
 			  " ORDER BY pos",
@@ -1309,8 +1309,8 @@ static bool fill_result(sqlite3_stmt *st, void *elem, struct pt_arena *a,
 static int load_results(sqlite3 *db, int schema, struct pt_arena *a,
 			struct pt_store_state *s)
 {
-	void *v;
-	size_t n;
+	void *v = NULL;
+	size_t n = 0;
 	int r = read_rows(db, "SELECT coalesce(max(seq), 0) FROM results",
 			  schema >= 2 ? "SELECT job, outcome, return_code,"
 					" duration, comments, io_log, attempt,"
@@ -1344,8 +1344,8 @@ static bool fill_handle(sqlite3_stmt *st, void *elem, struct pt_arena *a,
 static int load_handles(sqlite3 *db, struct pt_arena *a,
 			struct pt_store_state *s)
 {
-	void *v;
-	size_t n;
+	void *v = NULL;
+	size_t n = 0;
 	int r = read_rows(db, "SELECT count(*) FROM handles",
 			  "SELECT job, attempt, handle FROM handles"
 			  " ORDER BY job, attempt",

@@ -255,7 +255,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			o->manifest = optarg;
 			break;
 		case OPT_PORTS: {
-			unsigned n;
+			unsigned n = 0;
 			if ((r = parse_uint(cmd, "--ports", optarg, 1000, &n)))
 				return r;
 			o->ports = (int)n;
@@ -297,7 +297,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			break;
 		case OPT_CHAOS:
 			o->chaos = optarg;
-			if (pt_ls_runtime_path(NULL, o->chaos_rt,
+			if (strcmp(optarg, "off") &&
+			    pt_ls_runtime_path(NULL, o->chaos_rt,
 					       sizeof(o->chaos_rt)) < 0) {
 				pt_tool_err(cmd,
 					    "--chaos: the fault runtime "
@@ -457,7 +458,7 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->budget_memory = o->budget_memory;
 	ro->budget_fail = o->budget_fail;
 	ro->chaos = o->chaos;
-	ro->chaos_runtime = o->chaos ? o->chaos_rt : NULL;
+	ro->chaos_runtime = o->chaos_rt[0] ? o->chaos_rt : NULL;
 	ro->executor = o->executor;
 	ro->executor_options = o->exec_opts[0] ? o->exec_opts : NULL;
 	ro->rerun_failed = o->rerun_failed;
@@ -753,6 +754,10 @@ int pt_cmd_resume(int argc, char **argv)
 	ui.tty = pt_tool_isatty(2) && pt_tool_isatty(1);
 	if ((rc = pt_ui_check_port_dir("resume", o.ports)))
 		goto out;
+	/* the session's --chaos plan, if it has one, needs the runtime */
+	if (!o.chaos &&
+	    pt_ls_runtime_path(NULL, o.chaos_rt, sizeof(o.chaos_rt)) < 0)
+		o.chaos_rt[0] = 0;
 	lib_opts(&o, &ro);
 	pt_ui_events(&ui, &ev);
 	r = pt_run_resume(st, &ro, &ev, &run);

@@ -59,8 +59,12 @@ void pt_ui_usage_run(FILE *f)
 		"programs:\n"
 		"                         CALL:ERROR[:RATE][@FILTER],... "
 		"and exe=NAME;\n"
-		"                         kill@T, pause@T:D; e.g.\n"
-		"                         write:EIO:0.2,read:short,kill@5\n"
+		"                         malloc:ENOMEM[:RATE][@>=SIZE]; "
+		"clock:jump:S[@N],\n"
+		"                         clock:fast:F; kill@T, kill-one@T, "
+		"pause@T:D;\n"
+		"                         e.g. "
+		"write:EIO:0.2,read:short,kill@5\n"
 		"      --non-interactive  skip jobs that need an operator\n"
 		"      --launcher FILE    a Checkbox launcher: its test plan, "
 		"exclude and match\n"
@@ -73,7 +77,8 @@ void pt_ui_usage_run(FILE *f)
 		"      --executor E       where jobs run: local (default), "
 		"slurm or\n"
 		"                         slurm:PARTITION (sbatch; -j is "
-		"jobs in Slurm at once)\n"
+		"jobs in Slurm at once;\n"
+		"                         --chaos: call faults only)\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
 		"json, html;\n"
 		"                         checkbox: the submission .tar.xz; "
@@ -100,7 +105,8 @@ void pt_ui_usage_resume(FILE *f)
 		"[--accept-changed] [-j N]\n"
 		"                      [--timeout S] [--ports N] "
 		"[--non-interactive]\n"
-		"                      [--report FORMAT:PATH]...\n\n"
+		"                      [--chaos SPEC|off] [--report "
+		"FORMAT:PATH]...\n\n"
 		"Continues a session (default: the last one) after an "
 		"interruption, a kill\nor a reboot. The job that was running "
 		"gets crash (pass for noreturn jobs).\n\n"
@@ -111,7 +117,11 @@ void pt_ui_usage_resume(FILE *f)
 		"  --executor E      override the session's executor (local, "
 		"slurm[:PARTITION]);\n"
 		"                    a Slurm session re-attaches to its jobs "
-		"still in Slurm\n");
+		"still in Slurm\n"
+		"  --chaos SPEC|off  inject SPEC instead of the session's "
+		"--chaos plan (kept\n"
+		"                    with its seed and injected again by "
+		"default), or none\n");
 }
 
 /* Parses the options shared by run and resume. */

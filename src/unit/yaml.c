@@ -228,7 +228,7 @@ static int build(struct yctx *c, yaml_event_t *ev, int depth,
 			    MAX_DEPTH);
 	for (;;) {
 		yaml_event_t e;
-		struct ynode *k;
+		struct ynode *k = NULL;
 
 		rc = next_event(c, &e);
 		if (rc < 0)

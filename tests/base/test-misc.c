@@ -157,8 +157,14 @@ PT_TEST(chaos_plan_parse_and_seeded_decisions)
 		  c.pause_len == 0.25);
 	PT_ASSERT_ERR(pt__chaos_parse("pause@1", &c, err, sizeof(err)),
 		      -EINVAL);
-	PT_ASSERT_STR_EQ(err, "'pause@1': expected kill@SECONDS or "
-			      "pause@SECONDS:SECONDS");
+	PT_ASSERT_STR_EQ(err, "'pause@1': expected kill@SECONDS, "
+			      "kill-one@SECONDS or pause@SECONDS:SECONDS");
+	PT_ASSERT_OK(pt__chaos_parse("kill-one@1.5", &c, err, sizeof(err)));
+	PT_ASSERT(c.kill_one_max == 1.5 && c.kill_max == 0);
+	PT_ASSERT_ERR(pt__chaos_parse("kill-one@0", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_STR_EQ(err, "'kill-one@0': expected kill@SECONDS, "
+			      "kill-one@SECONDS or pause@SECONDS:SECONDS");
 	/* The same (seed, rule, count) always decides the same; the rate
 	 * holds over many calls. */
 	for (uint64_t n = 1; n <= 100000; n++) {
@@ -169,4 +175,70 @@ PT_TEST(chaos_plan_parse_and_seeded_decisions)
 	PT_ASSERT_UINT_EQ(same, 100000);
 	PT_ASSERT(hits > 24000 && hits < 26000);
 	PT_ASSERT(pt__chaos_hit(1, 0, 1, 1.0));
+}
+
+PT_TEST(chaos_plan_malloc_and_clock_faults)
+{
+	struct pt_chaos c;
+	char err[256];
+	uint64_t k, lo = 100, hi = 0;
+
+	PT_ASSERT_OK(pt__chaos_parse("malloc:ENOMEM:0.5@>=4K,malloc:ENOMEM,"
+				     "clock:jump:-3600@10,clock:fast:2.5",
+				     &c, err, sizeof(err)));
+	PT_ASSERT_UINT_EQ(c.n, 2);
+	PT_ASSERT_INT_EQ(c.rules[0].call, PT_CHAOS_MALLOC);
+	PT_ASSERT_INT_EQ(c.rules[0].err, ENOMEM);
+	PT_ASSERT(c.rules[0].rate == 0.5);
+	PT_ASSERT_UINT_EQ(c.rules[0].min_size, 4096);
+	PT_ASSERT_STR_EQ(c.rules[0].filter, "");
+	PT_ASSERT_UINT_EQ(c.rules[1].min_size, 0);
+	PT_ASSERT(c.clock_jump == -3600 && c.clock_fast == 2.5);
+	PT_ASSERT_UINT_EQ(c.clock_jump_within, 10);
+	PT_ASSERT_OK(pt__chaos_parse("clock:jump:1.5", &c, err, sizeof(err)));
+	PT_ASSERT_UINT_EQ(c.n, 0);
+	PT_ASSERT_UINT_EQ(c.clock_jump_within, 100);
+	/* The read of the jump: seeded, in [1, N]. */
+	for (uint64_t seed = 0; seed < 1000; seed++) {
+		k = pt__chaos_jump_read(&c, seed);
+		lo = k < lo ? k : lo;
+		hi = k > hi ? k : hi;
+		PT_ASSERT_UINT_EQ(k, pt__chaos_jump_read(&c, seed));
+	}
+	PT_ASSERT(lo == 1 && hi == 100);
+	PT_ASSERT_OK(
+		pt__chaos_parse("malloc:ENOMEM:1@>=2M", &c, err, sizeof(err)));
+	PT_ASSERT_UINT_EQ(c.rules[0].min_size, 2u << 20);
+	PT_ASSERT_ERR(pt__chaos_parse("malloc:EIO", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_STR_EQ(err, "'malloc:EIO': unknown or impossible error");
+	PT_ASSERT_ERR(
+		pt__chaos_parse("malloc:ENOMEM@4096", &c, err, sizeof(err)),
+		-EINVAL);
+	PT_ASSERT_STR_EQ(err, "'malloc:ENOMEM@4096': a malloc filter is "
+			      "@>=SIZE (bytes, or K, M, G; at most 1T)");
+	PT_ASSERT_ERR(
+		pt__chaos_parse("malloc:ENOMEM@>=2T", &c, err, sizeof(err)),
+		-EINVAL);
+	PT_ASSERT_ERR(pt__chaos_parse("malloc:ENOMEM@>=99999999999999999999",
+				      &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_ERR(pt__chaos_parse("clock:jump:0", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_STR_EQ(err, "'clock:jump:0': expected clock:jump:SECONDS"
+			      "[@READS] or clock:fast:FACTOR (one of each; "
+			      "SECONDS non-zero, at most 3153600000; READS "
+			      "1..1000000000; FACTOR in (0, 1000])");
+	PT_ASSERT_ERR(pt__chaos_parse("clock:fast:2,clock:fast:3", &c, err,
+				      sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_ERR(pt__chaos_parse("clock:fast:0", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_ERR(pt__chaos_parse("clock:fast:nan", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_ERR(pt__chaos_parse("clock:jump:5@0", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_ERR(pt__chaos_parse("clock:slow:2", &c, err, sizeof(err)),
+		      -EINVAL);
+	PT_ASSERT_ERR(pt__chaos_parse("clock:", &c, err, sizeof(err)), -EINVAL);
 }

@@ -288,6 +288,72 @@ PT_TEST(spawn_captures_output_and_status)
 	close(pidfd);
 }
 
+/*
+ * The members of a process group, in creation order, and a signal to one
+ * of them only while it still belongs to the group (--chaos kill-one).
+ */
+PT_TEST(proc_group_lists_members_and_kills_one)
+{
+	const char *argv[] = { "sh", "-c",
+			       "exec 3<&0; cat <&3 & echo $!; wait $!", NULL };
+	struct pt_spawn s = {
+		.argv = argv, .fd_err = -1, .search = true, .new_session = true
+	};
+	struct pt_proc_member m[4];
+	int in[2], out[2], pidfd = -1, status = 0;
+	char buf[32];
+	ssize_t n;
+	pid_t pid, child;
+
+	PT_ASSERT_OK(pt__pipe(in, 0));
+	PT_ASSERT_OK(pt__pipe(out, 0));
+	s.fd_in = in[0];
+	s.fd_out = out[1];
+	PT_ASSERT_OK(pt__spawn(&s, &pid, &pidfd));
+	close(in[0]);
+	close(out[1]);
+	PT_ASSERT(pt_test_wait_fd(out[0], POLLIN, 20000));
+	n = read(out[0], buf, sizeof(buf) - 1);
+	PT_ASSERT_INT_GT(n, 1);
+	buf[n] = 0;
+	child = (pid_t)strtol(buf, NULL, 10);
+	PT_ASSERT_INT_EQ(pt__proc_group(pid, m, 4), 2);
+	PT_ASSERT_INT_EQ(m[0].pid, pid);
+	PT_ASSERT_STR_EQ(m[0].name, "sh");
+	PT_ASSERT_INT_EQ(m[1].pid, child);
+	PT_ASSERT(m[0].start <= m[1].start);
+	/* a room for one: the count says two */
+	PT_ASSERT_INT_EQ(pt__proc_group(pid, m, 1), 2);
+	PT_ASSERT_INT_EQ(m[0].pid, pid);
+	/* not of that group: refused */
+	PT_ASSERT_ERR(pt__proc_kill_member(pid, pt__getpid(), SIGKILL), -ESRCH);
+	PT_ASSERT_OK(pt__proc_kill_member(pid, child, SIGKILL));
+	/* the shell's wait ends with its child: it exits 137 */
+	PT_ASSERT_OK(pt__proc_wait(pid, pidfd, 10000, &status));
+	PT_ASSERT(WIFEXITED(status));
+	PT_ASSERT_INT_EQ(WEXITSTATUS(status), 137);
+	PT_ASSERT_INT_EQ(pt__proc_group(pid, m, 4), 0);
+	PT_ASSERT_ERR(pt__proc_kill_member(pid, pid, 0), -ESRCH);
+	close(in[1]);
+	close(out[0]);
+	close(pidfd);
+}
+
+/* pt__append: lines add up; a planted symlink is refused. */
+PT_TEST(append_adds_lines_and_refuses_a_symlink)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	PT_ASSERT_OK(pt__append(pt_test_path("log"), "a\n", 2));
+	PT_ASSERT_OK(pt__append(pt_test_path("log"), "b\n", 2));
+	PT_ASSERT_OK(pt__read_file(pt_test_path("log"), 64, &text, &len));
+	PT_ASSERT_STR_EQ(text, "a\nb\n");
+	pt__free(text);
+	PT_ASSERT_INT_EQ(symlink(pt_test_path("log"), pt_test_path("ln")), 0);
+	PT_ASSERT_ERR(pt__append(pt_test_path("ln"), "c\n", 2), -ELOOP);
+}
+
 /* Runs argv with a prepared spawn, stdout to a pipe; returns its output. */
 static void spawn_prep_output(struct pt_spawn_prep *p, const char *cwd,
 			      const char *script, char *buf, size_t size)

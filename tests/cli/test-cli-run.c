@@ -10,6 +10,7 @@
 #include "base/str.h"
 #include "os/file.h"
 #include "os/proc.h"
+#include "os/runos.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <proctor/store.h>
@@ -321,6 +323,43 @@ static struct proc start_until_a_job_runs(const char *const *args, int *fifo)
 	p = start(args, pt_test_path("out1"), pt_test_path("err1"));
 	wait_started(*fifo);
 	return p;
+}
+
+/*
+ * Runs proctor to completion (exit code, masked stdout and stderr) while
+ * one of its jobs is held for a known time, without a sleep in the job:
+ * the job reports on the FIFO that it started, then reads a line from the
+ * FIFO $PT_CLI_MARK.hold, which the test writes hold_ms after the report
+ * (proctor must still run then). *held: the seconds from the report to the
+ * release, measured here; the job ran at least that long.
+ */
+static int run_held(const char *const *args, int hold_ms, double *held,
+		    char **out, char **err)
+{
+	struct timespec t0, t1;
+	struct proc p;
+	int fifo, gate, rc;
+
+	(void)unlink(pt_test_path("fifo"));
+	(void)unlink(pt_test_path("mark.hold"));
+	PT_ASSERT_INT_EQ(mkfifo(pt_test_path("mark.hold"), 0600), 0);
+	p = start_until_a_job_runs(args, &fifo);
+	close(fifo);
+	PT_ASSERT_INT_EQ(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
+	PT_ASSERT(!pt_test_wait_fd(p.pidfd, POLLIN, hold_ms));
+	/* The job opens the FIFO for reading right after its report. */
+	gate = open(pt_test_path("mark.hold"), O_WRONLY | O_CLOEXEC);
+	PT_ASSERT_INT_GE(gate, 0);
+	PT_ASSERT_INT_EQ(clock_gettime(CLOCK_MONOTONIC, &t1), 0);
+	PT_ASSERT_INT_EQ(write(gate, "go\n", 3), 3);
+	close(gate);
+	*held = (double)(t1.tv_sec - t0.tv_sec) +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	PT_ASSERT(*held * 1000 >= hold_ms);
+	rc = wait_exit(p);
+	*out = mask(slurp(pt_test_path("out1")));
+	*err = slurp(pt_test_path("err1"));
+	return rc;
 }
 
 /*
@@ -717,7 +756,9 @@ PT_TEST(budgets_are_noted_and_fail_with_budget_fail)
 				       "seed 1\n"));
 	pt__free(out);
 	pt__free(err);
+	/* a bad plan is refused before anything changes */
 	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
 	PT_ASSERT_STR_EQ(out, "");
 	PT_ASSERT(pt__starts_with(err, "proctor run: --budget: bad budget "
 				       "'2s 3s'"));
@@ -732,27 +773,30 @@ PT_TEST(slower_than_its_history_is_flagged)
 		"run", path, "-n", "t", "-j1", "--seed=1", NULL
 	};
 	char *out, *err;
+	double held;
 
 	snprintf(path, sizeof(path), "%s", pt_test_path("s.pxu"));
-	put_file(path, "id: s\nplugin: shell\ncommand: sleep 0.05\n");
+	/* The job is held 60 ms (3x the median and 40 ms more: over 43). */
+	put_file(path, "id: s\nplugin: shell\ncommand: echo started > "
+		       "\"$PT_CLI_FIFO\"; read x < \"$PT_CLI_MARK.hold\"\n");
 	/* Two earlier attempts are not enough to judge. */
 	PT_ASSERT_OK(pt__mkdir_p(pt_test_path("repo"), 0700));
 	snprintf(hist, sizeof(hist), "%s/history", pt_test_path("repo"));
 	put_file(hist, "proctor-history 1\n"
 		       "3 pass 1 1000000 0 1 a t::s\n"
 		       "2 fail 1 1000000 0 1 b t::s\n");
-	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
 			      "pass t::s\n1 jobs: 1 pass, seed 1\n");
 	pt__free(out);
 	pt__free(err);
-	/* Three of 1 ms each (the run above added a fourth, ~50 ms: the
-	 * median of 1, 1, 1, 50 is 1 ms). */
+	/* Three of 1 ms each (the run above added a fourth, over 60 ms: the
+	 * median of 1, 1, 1, 60 is 1 ms). */
 	put_file(hist, "proctor-history 1\n"
 		       "3 pass 1 1000000 0 1 a t::s\n"
 		       "2 fail 1 1000000 0 1 b t::s\n"
 		       "1 pass 1 1000000 0 1 c t::s\n");
-	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
 	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
 				       "pass t::s: slower than its history: "
 				       "ran "));
@@ -857,7 +901,9 @@ PT_TEST(chaos_every_call_kind_is_injected)
 		PT_ASSERT_NOT_NULL(strstr(text, "\tconnect\t1\tETIMEDOUT\n"));
 		pt__free(text);
 	}
+	/* a bad plan is refused before anything changes */
 	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
 	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: 'write:EWHAT': "
 				       "unknown or impossible error"));
 	pt__free(out);
@@ -869,28 +915,44 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-PT_TEST(chaos_field_opts_a_job_out_or_gives_its_own_plan)
+/*
+ * Writes to path one shell job per name running the probe (with its mode,
+ * "" for none) into out[i] = <probe>.<name>, with a chaos field when
+ * fields[i] is not "".
+ */
+static void probe_units(const char *path, int n, const char *const *names,
+			const char *const *fields, const char *const *modes,
+			char (*o)[1024])
 {
-	char path[1024], units[8192], o[3][1024];
-	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
-			       "--seed=1", "--chaos", "fsync:EIO:1", NULL };
-	const char *names[3] = { "plain", "quiet", "own" };
-	const char *fields[3] = { "", "chaos: off\n",
-				  "chaos: write:ENOSPC:1@/dev/null\n" };
-	char *out, *err, *text;
+	char units[8192];
 	size_t len = 0;
 
-	snprintf(path, sizeof(path), "%s", pt_test_path("c.pxu"));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < n; i++) {
 		snprintf(o[i], sizeof(o[i]), "%s.%s", pt_test_path("probe"),
 			 names[i]);
 		len += (size_t)snprintf(units + len, sizeof(units) - len,
-					"id: %s\nplugin: shell\n%s"
-					"command: exec '%s' > '%s'\n\n",
-					names[i], fields[i],
-					built("chaos-probe"), o[i]);
+					"id: %s\nplugin: shell\n%s%s%s"
+					"command: exec '%s' %s > '%s'\n\n",
+					names[i], *fields[i] ? "chaos: " : "",
+					fields[i], *fields[i] ? "\n" : "",
+					built("chaos-probe"), modes[i], o[i]);
+		PT_ASSERT(len < sizeof(units));
 	}
 	put_file(path, units);
+}
+
+PT_TEST(chaos_field_opts_a_job_out_or_gives_its_own_plan)
+{
+	char path[1024], o[3][1024];
+	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
+			       "--seed=1", "--chaos", "fsync:EIO:1", NULL };
+	const char *names[3] = { "plain", "quiet", "own" };
+	const char *fields[3] = { "", "off", "write:ENOSPC:1@/dev/null" };
+	const char *modes[3] = { "", "", "" };
+	char *out, *err, *text;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("c.pxu"));
+	probe_units(path, 3, names, fields, modes, o);
 	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
 	pt__free(out);
 	pt__free(err);
@@ -925,8 +987,8 @@ static char *mask_times(char *s)
 			PT_ASSERT_OK(pt__buf_adds(&b, "T"));
 			p = q;
 		} else {
-			PT_ASSERT_OK(pt__buf_add(&b, p, q > p ? (size_t)(q - p)
-							     : 1));
+			PT_ASSERT_OK(pt__buf_add(&b, p,
+						 q > p ? (size_t)(q - p) : 1));
 			p = q > p ? q : p + 1;
 		}
 	}
@@ -934,12 +996,24 @@ static char *mask_times(char *s)
 	return pt__buf_detach(&b, NULL);
 }
 
+/* The last session's chaos log (pt__free it). */
+static char *last_chaos_log(void)
+{
+	char log[1024];
+
+	snprintf(log, sizeof(log), "%s/last-session/chaos.log",
+		 pt_test_path("repo"));
+	return slurp(log);
+}
+
 PT_TEST(chaos_process_faults_pause_then_kill_the_group)
 {
 	char path[1024];
-	const char *args[] = { "run",	  path,	      "-n",	 "t",
-			       "-j1",	  "--seed=1", "--chaos",
-			       "pause@0.05:0.05,kill@0.3", NULL };
+	const char *args[] = { "run",	  path,
+			       "-n",	  "t",
+			       "-j1",	  "--seed=1",
+			       "--chaos", "pause@0.05:0.05,kill@0.3",
+			       NULL };
 	char *out, *err;
 
 	snprintf(path, sizeof(path), "%s", pt_test_path("k.pxu"));
@@ -957,6 +1031,127 @@ PT_TEST(chaos_process_faults_pause_then_kill_the_group)
 			      "2 jobs: 1 pass, 1 crash, seed 1\n");
 	pt__free(out);
 	pt__free(err);
+	/* The session's chaos log has both, with the group's id. */
+	{
+		char want[256], *text = last_chaos_log();
+		int pg;
+
+		PT_ASSERT(pt__starts_with(text, "t::long\t1\t"));
+		pg = (int)strtol(text + 10, NULL, 10);
+		text = mask_times(text);
+		snprintf(want, sizeof(want),
+			 "t::long\t1\t%d\tpause\tT\tSIGSTOP to the group\n"
+			 "t::long\t1\t%d\tkill\tT\tSIGKILL to the group\n",
+			 pg, pg);
+		PT_ASSERT_STR_EQ(text, want);
+		pt__free(text);
+	}
+}
+
+/*
+ * kill-one: a job starts two children, alpha and beta (cat under two
+ * names, blocked reading a FIFO the job holds open), and waits for the
+ * first to end; then it closes the FIFOs so that the other ends too, and
+ * reports both. The seed picks the victim among the two (and the time,
+ * about 0.2 s in, long after both started): seed 7 alpha, seed 13 beta.
+ * The job itself survives and passes.
+ */
+PT_TEST(chaos_kill_one_kills_the_seeded_child_and_the_job_goes_on)
+{
+	char path[1024], units[4096], seed[2][16] = { "--seed=7", "--seed=13" };
+	const char *victim[2] = { "alpha", "beta" };
+	const char *report[2] = { "alpha 137, then beta 0\n",
+				  "beta 137, then alpha 0\n" };
+	char cat[1024];
+	struct pt_buf b = PT_BUF_INIT;
+
+	PT_ASSERT_OK(pt__which("cat", &b));
+	snprintf(cat, sizeof(cat), "%s", b.s);
+	pt__buf_release(&b);
+	PT_ASSERT_INT_EQ(symlink(cat, pt_test_path("alpha")), 0);
+	PT_ASSERT_INT_EQ(symlink(cat, pt_test_path("beta")), 0);
+	PT_ASSERT_INT_EQ(mkfifo(pt_test_path("a"), 0600), 0);
+	PT_ASSERT_INT_EQ(mkfifo(pt_test_path("b"), 0600), 0);
+	snprintf(path, sizeof(path), "%s", pt_test_path("k1.pxu"));
+	snprintf(units, sizeof(units),
+		 "id: pair\nplugin: shell\ncommand:\n"
+		 " cd '%s'\n"
+		 " ./alpha < a > /dev/null & a=$!\n"
+		 " ./beta < b > /dev/null & b=$!\n"
+		 " exec 3> a 4> b\n"
+		 " wait -n -p who $a $b; st=$?\n"
+		 " exec 3>&- 4>&-\n"
+		 " if [ $who = $a ]; then o=$b n=alpha m=beta;\n"
+		 " else o=$a n=beta m=alpha; fi\n"
+		 " wait $o; echo \"$n $st, then $m $?\" > report\n",
+		 pt_test_path(""));
+	put_file(path, units);
+	for (int i = 0; i < 2; i++) {
+		const char *args[] = { "run",	  path,		  "-n",
+				       "t",	  "-j1",	  seed[i],
+				       "--chaos", "kill-one@0.4", NULL };
+		char want[512], *out, *err, *text, *l;
+		int pid;
+
+		PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+		text = last_chaos_log();
+		/* one line: the victim's pid, its name */
+		PT_ASSERT(pt__starts_with(text, "t::pair\t1\t"));
+		pid = (int)strtol(text + 10, NULL, 10);
+		PT_ASSERT_INT_GT(pid, 0);
+		l = mask_times(text);
+		snprintf(want, sizeof(want),
+			 "t::pair\t1\t%d\tkill-one\tT\tSIGKILL to %s\n", pid,
+			 victim[i]);
+		PT_ASSERT_STR_EQ(l, want);
+		pt__free(l);
+		out = mask_times(out);
+		snprintf(want, sizeof(want),
+			 "session ID, seed %s, 1 jobs, -j1\n"
+			 "pass t::pair: chaos: SIGKILL to pid %d (%s) of its "
+			 "group at T s\n"
+			 "1 jobs: 1 pass, seed %s\n",
+			 seed[i] + 7, pid, victim[i], seed[i] + 7);
+		PT_ASSERT_STR_EQ(out, want);
+		pt__free(out);
+		pt__free(err);
+		text = slurp(pt_test_path("report"));
+		PT_ASSERT_STR_EQ(text, report[i]);
+		pt__free(text);
+	}
+}
+
+/*
+ * kill-one with no process but the main one: it looks again until the
+ * job ends (here by the kill@ of seed 1, at 0.28 s, long after the
+ * kill-one time, at most 0.05 s) and says that it found none.
+ */
+PT_TEST(chaos_kill_one_without_children_says_so)
+{
+	char path[1024], *out, *err, *text;
+	const char *args[] = { "run",	  path,
+			       "-n",	  "t",
+			       "-j1",	  "--seed=1",
+			       "--chaos", "kill-one@0.05,kill@0.3",
+			       NULL };
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("a.pxu"));
+	put_file(path, "id: alone\nplugin: shell\ncommand: exec sleep 60\n");
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	out = mask_times(out);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "crash t::alone: killed by signal 9 (Killed); "
+			      "chaos: SIGKILL to its process group at T s; "
+			      "chaos: kill-one found no process of its group "
+			      "besides the main one\n"
+			      "1 jobs: 1 crash, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	text = mask_times(last_chaos_log());
+	PT_ASSERT(pt__starts_with(text, "t::alone\t1\t"));
+	PT_ASSERT(pt__ends_with(text, "\tkill\tT\tSIGKILL to the group\n"));
+	PT_ASSERT(strchr(text, '\n') + 1 == text + strlen(text)); /* one line */
+	pt__free(text);
 }
 
 /* The fault lines of the last session's chaos log, pids dropped, sorted. */
@@ -992,6 +1187,141 @@ static char *faults_of_last(void)
 	}
 	pt__free(text);
 	return pt__buf_detach(&b, NULL);
+}
+
+/*
+ * Units for the resume tests: "wait" blocks until the test kills the run
+ * (its first time; it passes once its mark exists), "probe" runs under
+ * the run's plan, "doomed" (with_doomed) has a plan of its own that
+ * kills it.
+ */
+static void chaos_resume_units(const char *path, bool with_doomed)
+{
+	char units[4096];
+
+	snprintf(units, sizeof(units),
+		 "id: wait\nplugin: shell\nchaos: off\ncommand:\n"
+		 " if [ -e \"$PT_CLI_MARK\" ]; then exit 0; fi\n"
+		 " touch \"$PT_CLI_MARK\"\n"
+		 " echo $$ > \"$PT_CLI_PGID\"\n"
+		 " echo started > \"$PT_CLI_FIFO\"\n"
+		 " exec sleep 1000\n\n"
+		 "id: probe\nplugin: shell\nafter: wait\n"
+		 "command: exec '%s' > '%s'\n\n%s",
+		 built("chaos-probe"), pt_test_path("probe"),
+		 with_doomed ? "id: doomed\nplugin: shell\nafter: probe\n"
+			       "chaos: kill@0.05\ncommand: exec sleep 1000\n"
+			     : "");
+	put_file(path, units);
+}
+
+/*
+ * The session keeps its --chaos plan: after kill -9, resume injects the
+ * same faults into the jobs it runs (call faults and the process fault
+ * of a job's own plan) as a run that was not interrupted.
+ */
+PT_TEST(chaos_resume_injects_the_sessions_plan)
+{
+	char path[1024];
+	const char *args[] = { "run",
+			       path,
+			       "-n",
+			       "t",
+			       "-j1",
+			       "--seed=3",
+			       "--chaos",
+			       "write:ENOSPC:1@/dev/null,open:"
+			       "EACCES:1@/dev/zero,exe=chaos-probe",
+			       NULL };
+	const char *res[] = { "resume", NULL };
+	const char *want_out =
+		"session ID, seed 3, 3 jobs, 1 done, -j1\n"
+		"pass t::probe: chaos: 2 faults: write ENOSPC at call 1 (pid "
+		"P), open EACCES at call 1 (pid P)\n"
+		"crash t::doomed: killed by signal 9 (Killed); chaos: SIGKILL "
+		"to its process group at T s\n"
+		"3 jobs: 1 pass, 2 crash, seed 3\n";
+	const char *want_faults = "t::doomed 1 kill T SIGKILL to the group\n"
+				  "t::probe 1 open 1 EACCES\n"
+				  "t::probe 1 write 1 ENOSPC\n";
+	char *out, *err, *resumed, *whole;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("r.pxu"));
+	chaos_resume_units(path, true);
+	run_then_kill_9(args);
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 1);
+	out = mask_times(mask_pids(out));
+	PT_ASSERT(pt__starts_with(out, "crash t::wait: Crashed after "
+				       "resuming execution\n"));
+	PT_ASSERT_STR_EQ(strchr(out, '\n') + 1, want_out);
+	PT_ASSERT_STR_EQ(err, "");
+	pt__free(out);
+	pt__free(err);
+	resumed = mask_times(faults_of_last());
+	PT_ASSERT_STR_EQ(resumed, want_faults);
+	/* The same run, not interrupted ("wait" passes now): the same. */
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 1);
+	pt__free(out);
+	pt__free(err);
+	whole = mask_times(faults_of_last());
+	PT_ASSERT_STR_EQ(whole, resumed);
+	pt__free(whole);
+	pt__free(resumed);
+}
+
+/* resume --chaos SPEC replaces the session's plan, --chaos off drops it. */
+PT_TEST(chaos_resume_with_another_plan_or_off)
+{
+	char path[1024], *out, *err, *text;
+	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
+			       "--seed=3", "--chaos", "fsync:EIO:1", NULL };
+	const char *other[] = { "resume", "--chaos", "write:EIO:1@/dev/null",
+				NULL };
+	const char *off[] = { "resume", "--chaos", "off", NULL };
+	const char *bad[] = { "resume", "--chaos", "write:EWHAT", NULL };
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("o.pxu"));
+	chaos_resume_units(path, false);
+	run_then_kill_9(args);
+	/* a bad plan is refused before anything changes */
+	PT_ASSERT_INT_EQ(run(bad, &out, &err), 2);
+	PT_ASSERT_STR_EQ(out, "");
+	PT_ASSERT_STR_EQ(err, "proctor resume: --chaos: 'write:EWHAT': "
+			      "unknown or impossible error\n"
+			      "Try 'proctor resume --help' for more "
+			      "information.\n");
+	pt__free(out);
+	pt__free(err);
+	PT_ASSERT_INT_EQ(run(other, &out, &err), 1);
+	out = mask_pids(out);
+	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
+			      "execution\n"
+			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
+			      "pass t::probe: chaos: 1 fault: write EIO at "
+			      "call 1 (pid P)\n"
+			      "2 jobs: 1 pass, 1 crash, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+	text = slurp(pt_test_path("probe"));
+	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null -1 EIO\n"));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
+	/* again, with the faults off */
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark")), 0);
+	PT_ASSERT_INT_EQ(unlink(pt_test_path("fifo")), 0);
+	run_then_kill_9(args);
+	PT_ASSERT_INT_EQ(run(off, &out, &err), 1);
+	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
+			      "execution\n"
+			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
+			      "pass t::probe\n"
+			      "2 jobs: 1 pass, 1 crash, seed 3\n");
+	pt__free(out);
+	pt__free(err);
+	text = slurp(pt_test_path("probe"));
+	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null 4 ok\n"));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
 }
 
 PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)
@@ -1036,6 +1366,220 @@ PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)
 	pt__free(second);
 	pt__free(first);
 	unsetenv("ECHO_PAIR");
+}
+
+/* The probe's report of one job under --chaos SPEC --seed SEED; the
+ * run's output in *out (pids masked). */
+static char *probe_run(const char *mode, const char *spec, const char *seed,
+		       int *rc, char **out)
+{
+	char path[1024], o[1][1024], seedopt[32];
+	const char *args[] = { "run",	path,	   "-n", "t", "-j1",
+			       seedopt, "--chaos", spec, NULL };
+	const char *names[1] = { "probe" }, *fields[1] = { "" };
+	char *err;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("m.pxu"));
+	snprintf(seedopt, sizeof(seedopt), "--seed=%s", seed);
+	probe_units(path, 1, names, fields, &mode, o);
+	*rc = run(args, out, &err);
+	*out = mask_pids(*out);
+	pt__free(err);
+	return slurp(o[0]);
+}
+
+PT_TEST(chaos_malloc_returns_null_at_the_same_calls_per_seed)
+{
+	const char *spec = "malloc:ENOMEM:0.5@>=1M";
+	char *out, *text, *first;
+	int rc;
+
+	/* 1 MiB allocations by each entry point, in call order 1-19; the
+	 * program's smaller ones (stdio's buffer, 1000 of 16 bytes) are
+	 * below the rule's size and never fail. */
+	text = probe_run("malloc", spec, "1", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::probe: chaos: 12 faults: malloc "
+			      "ENOMEM at call 1 (pid P), malloc ENOMEM at "
+			      "call 2 (pid P), malloc ENOMEM at call 4 (pid "
+			      "P), malloc ENOMEM at call 5 (pid P), malloc "
+			      "ENOMEM at call 8 (pid P), ...\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	PT_ASSERT_STR_EQ(text, "malloc xx.xx..x\n"
+			       "calloc xxx.\n"
+			       "realloc xx.x\n"
+			       "posix_memalign .\n"
+			       "aligned_alloc .\n"
+			       "valloc x\n"
+			       "small ok\n");
+	pt__free(out);
+	pt__free(text);
+	first = faults_of_last();
+	PT_ASSERT_STR_EQ(first, "t::probe 1 malloc 1 ENOMEM\n"
+				"t::probe 1 malloc 10 ENOMEM\n"
+				"t::probe 1 malloc 11 ENOMEM\n"
+				"t::probe 1 malloc 13 ENOMEM\n"
+				"t::probe 1 malloc 14 ENOMEM\n"
+				"t::probe 1 malloc 16 ENOMEM\n"
+				"t::probe 1 malloc 19 ENOMEM\n"
+				"t::probe 1 malloc 2 ENOMEM\n"
+				"t::probe 1 malloc 4 ENOMEM\n"
+				"t::probe 1 malloc 5 ENOMEM\n"
+				"t::probe 1 malloc 8 ENOMEM\n"
+				"t::probe 1 malloc 9 ENOMEM\n");
+	/* The same seed again: the same calls. */
+	text = probe_run("malloc", spec, "1", &rc, &out);
+	pt__free(out);
+	pt__free(text);
+	text = faults_of_last();
+	PT_ASSERT_STR_EQ(text, first);
+	pt__free(text);
+	pt__free(first);
+	/* Another seed, other calls; every call with rate 1. */
+	text = probe_run("malloc", spec, "2", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(text, "malloc xxx.xx.x\n"
+			       "calloc .xxx\n"
+			       "realloc .xxx\n"
+			       "posix_memalign x\n"
+			       "aligned_alloc .\n"
+			       "valloc .\n"
+			       "small ok\n");
+	pt__free(out);
+	pt__free(text);
+	text = probe_run("malloc", "malloc:ENOMEM:1@>=1M", "2", &rc, &out);
+	PT_ASSERT_STR_EQ(text, "malloc xxxxxxxx\n"
+			       "calloc xxxx\n"
+			       "realloc xxxx\n"
+			       "posix_memalign x\n"
+			       "aligned_alloc x\n"
+			       "valloc x\n"
+			       "small ok\n");
+	PT_ASSERT(pt__starts_with(out, "session ID, seed 2, 1 jobs, -j1\n"
+				       "pass t::probe: chaos: 19 faults: "));
+	pt__free(out);
+	pt__free(text);
+	/* Every allocation of the program fails (stdio's too: its output is
+	 * unbuffered then), but not the job's shell, which runs the probe. */
+	text = probe_run("malloc", "malloc:ENOMEM:1", "1", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(text, "malloc xxxxxxxx\n"
+			       "calloc xxxx\n"
+			       "realloc xxxx\n"
+			       "posix_memalign x\n"
+			       "aligned_alloc x\n"
+			       "valloc x\n"
+			       "small NULL\n");
+	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
+				       "pass t::probe: chaos: "));
+	pt__free(out);
+	pt__free(text);
+	/* exe= names another program: nothing fails. */
+	text = probe_run("malloc", "malloc:ENOMEM:1,exe=other", "1", &rc, &out);
+	PT_ASSERT_INT_EQ(rc, 0);
+	PT_ASSERT_STR_EQ(text, "malloc ........\n"
+			       "calloc ....\n"
+			       "realloc ....\n"
+			       "posix_memalign .\n"
+			       "aligned_alloc .\n"
+			       "valloc .\n"
+			       "small ok\n");
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::probe\n"
+			      "1 jobs: 1 pass, seed 1\n");
+	pt__free(out);
+	pt__free(text);
+}
+
+PT_TEST(chaos_clock_jumps_and_runs_fast_as_the_program_sees_it)
+{
+	char path[1024], o[4][1024], json[1024];
+	const char *args[] = {
+		"run",	   path,	   "-n",       "t",  "-j1", "--seed=1",
+		"--chaos", "clock:fast:2", "--report", json, NULL
+	};
+	const char *names[4] = { "ahead", "back", "fast", "when" };
+	const char *modes[4] = { "offsets", "offsets", "rates", "reads" };
+	const char *fields[4] = { "clock:jump:3600@1", "clock:jump:-3600@1",
+				  "clock:fast:10", "clock:jump:60@50" };
+	char *out, *err, *text;
+
+	snprintf(path, sizeof(path), "%s", pt_test_path("k.pxu"));
+	snprintf(json, sizeof(json), "json:%s", pt_test_path("r.json"));
+	probe_units(path, 4, names, fields, modes, o);
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	out = mask_pids(out);
+	/* The reports have them too (JSON: the comments). */
+	text = mask_pids(slurp(pt_test_path("r.json")));
+	PT_ASSERT_NOT_NULL(strstr(text, "\"comments\": \"chaos: 1 fault: "
+					"clock fast x10 at call 1 (pid P)\""));
+	pt__free(text);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 4 jobs, -j1\n"
+			      "pass t::ahead: chaos: 1 fault: clock jump "
+			      "+3600 s at call 1 (pid P)\n"
+			      "pass t::back: chaos: 1 fault: clock jump -3600 "
+			      "s at call 1 (pid P)\n"
+			      "pass t::fast: chaos: 1 fault: clock fast x10 "
+			      "at call 1 (pid P)\n"
+			      "pass t::when: chaos: 1 fault: clock jump +60 s "
+			      "at call 21 (pid P)\n"
+			      "4 jobs: 4 pass, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	/* Every clock jumps forward, from the first read; each value is
+	 * bracketed by two kernel readings (the probe), so exact. */
+	text = slurp(o[0]);
+	PT_ASSERT_STR_EQ(text, "realtime +3600.00 s, never backwards\n"
+			       "realtime_coarse +3600.00 s, never backwards\n"
+			       "monotonic +3600.00 s, never backwards\n"
+			       "monotonic_coarse +3600.00 s, never "
+			       "backwards\n"
+			       "monotonic_raw +3600.00 s, never backwards\n"
+			       "boottime +3600.00 s, never backwards\n"
+			       "gettimeofday +3600.00 s, never backwards\n"
+			       "time +3600.00 s, never backwards\n");
+	pt__free(text);
+	/* Backwards: the realtime clock only; the others stay monotonic. */
+	text = slurp(o[1]);
+	PT_ASSERT_STR_EQ(text, "realtime -3600.00 s, never backwards\n"
+			       "realtime_coarse -3600.00 s, never backwards\n"
+			       "monotonic +0.00 s, never backwards\n"
+			       "monotonic_coarse +0.00 s, never backwards\n"
+			       "monotonic_raw +0.00 s, never backwards\n"
+			       "boottime +0.00 s, never backwards\n"
+			       "gettimeofday -3600.00 s, never backwards\n"
+			       "time -3600.00 s, never backwards\n");
+	pt__free(text);
+	/* Ten times as fast, over 20 ms of busy kernel time: within 0.5%
+	 * (printed to 0.1; the brackets' error is at most 0.2%). */
+	text = slurp(o[2]);
+	PT_ASSERT_STR_EQ(text, "realtime x10.0, never backwards\n"
+			       "monotonic x10.0, never backwards\n"
+			       "monotonic_raw x10.0, never backwards\n"
+			       "boottime x10.0, never backwards\n"
+			       "gettimeofday x10.0, never backwards\n");
+	pt__free(text);
+	/* The seeded read in [1, 50]: the same as the log's count. */
+	text = slurp(o[3]);
+	PT_ASSERT_STR_EQ(text, "monotonic jumped at read 21\n");
+	pt__free(text);
+	/* A bad clock or malloc fault: refused before anything runs. */
+	args[7] = "clock:jump:0";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: 'clock:jump:0': "
+				       "expected clock:jump:SECONDS[@READS] "
+				       "or clock:fast:FACTOR"));
+	pt__free(out);
+	pt__free(err);
+	args[7] = "malloc:ENOMEM@>=1X";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT(pt__starts_with(err, "proctor run: --chaos: "
+				       "'malloc:ENOMEM@>=1X': a malloc filter "
+				       "is @>=SIZE (bytes, or K, M, G; at most "
+				       "1T)\n"));
+	pt__free(out);
+	pt__free(err);
 }
 
 PT_TEST(fail_fast_stops_starting_jobs)
@@ -1483,10 +2027,12 @@ PT_TEST(learned_durations_come_from_earlier_sessions)
 	const char *args[] = { "run", fixture(),  "-p", "t::lpt",
 			       "-j1", "--seed=1", NULL };
 	struct pt_store_durations *d = NULL;
+	const struct pt_store_duration *lx;
 	struct pt_store_state *st;
 	char *out, *err;
+	double held;
 
-	PT_ASSERT_INT_EQ(run(args, &out, &err), 0);
+	PT_ASSERT_INT_EQ(run_held(args, 50, &held, &out, &err), 0);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 2 jobs, -j1\n"
 			      "pass t::lpt-short\n"
 			      "pass t::lpt-long\n"
@@ -1510,16 +2056,20 @@ PT_TEST(learned_durations_come_from_earlier_sessions)
 			PT_FAIL("%s: learned %.17g, measured %.17g", id,
 				x->duration, r->duration);
 	}
-	/* The job sleeps 0.3 s; the other one only echoes. */
-	PT_ASSERT(pt_store_durations_find(d, "t::lpt-long")->duration >= 0.3);
+	/* The long job ran at least as long as the test held it. */
+	lx = pt_store_durations_find(d, "t::lpt-long");
+	if (!(lx->duration >= held))
+		PT_FAIL("learned %.17g s, held %.17g s", lx->duration, held);
 	pt_store_durations_free(d);
 	pt_store_state_free(st);
 }
 
 PT_TEST(learned_durations_start_the_longest_first_at_j2_only)
 {
-	const char *learn[] = { "run", fixture(),  "-p", "t::lpt",
-				"-j1", "--seed=1", NULL };
+	const struct pt_store_duration learned[] = {
+		{ .job_id = "t::lpt-short", .duration = 0.001 },
+		{ .job_id = "t::lpt-long", .duration = 0.3 },
+	};
 	const char *j2[] = { "run", fixture(),	"-p", "t::lpt",
 			     "-j2", "--seed=2", NULL };
 	const char *j1[] = { "run", fixture(),	"-p", "t::lpt",
@@ -1536,10 +2086,10 @@ PT_TEST(learned_durations_start_the_longest_first_at_j2_only)
 			 started(st, "t::lpt-long"));
 	pt_store_state_free(st);
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("repo/durations")), 0);
-	/* An earlier session measures them... */
-	PT_ASSERT_INT_EQ(run(learn, &out, &err), 0);
-	pt__free(out);
-	pt__free(err);
+	/* Durations as an earlier session learns them (measuring them:
+	 * learned_durations_come_from_earlier_sessions)... */
+	PT_ASSERT_OK(pt_store_durations_record(pt_test_path("repo"), learned,
+					       PT_ARRAY_SIZE(learned), NULL));
 	/* ... then -j2 starts the long one first, */
 	PT_ASSERT_INT_EQ(run(j2, &out, &err), 0);
 	pt__free(out);

@@ -27,7 +27,7 @@
 #include <proctor/common.h>
 
 #define DEFAULT_TIMEOUT_S 30
-#define EXIT_SKIP         77
+#define EXIT_SKIP	  77
 
 static struct pt_test *tests;
 static size_t ntests;
@@ -235,7 +235,8 @@ static int run_one(struct pt_test *t, char *why, size_t whysize)
 	pid_t pid;
 
 	if (env_to && atoi(env_to) > 0)
-		timeout_s = atoi(env_to) * (t->timeout_s > 0 ? t->timeout_s : 1);
+		timeout_s =
+			atoi(env_to) * (t->timeout_s > 0 ? t->timeout_s : 1);
 	/* The parent makes the directory so it can remove it afterwards. */
 	snprintf(tmpl, sizeof(tmpl), "%s/pt-test-XXXXXX",
 		 base && *base ? base : "/tmp");
@@ -273,7 +274,8 @@ static int run_one(struct pt_test *t, char *why, size_t whysize)
 			waitpid(pid, &status, 0);
 			close(pidfd);
 			rm_tree(tmpl);
-			snprintf(why, whysize, "timed out after %d s", timeout_s);
+			snprintf(why, whysize, "timed out after %d s",
+				 timeout_s);
 			return 1;
 		}
 		close(pidfd);
@@ -314,14 +316,38 @@ static int cmp_name(const void *a, const void *b)
 
 static void usage(const char *argv0)
 {
-	printf("usage: %s [--list] [--run=GLOB] [--seed=N] [--repeat=N]\n"
-	       "          [--timeout=SECONDS] [--no-fork]\n",
+	printf("usage: %s [--list] [--run=GLOB] [--shard=I/N] [--seed=N]\n"
+	       "          [--repeat=N] [--timeout=SECONDS] [--no-fork]\n",
 	       argv0);
+}
+
+/*
+ * "I/N" (0 <= I < N <= 1000): this program runs the tests whose index in
+ * the name-sorted list (after --run) is I modulo N, so that N processes
+ * run every test exactly once. Returns false on a malformed value.
+ */
+static bool parse_shard(const char *s, unsigned *i, unsigned *n)
+{
+	char *end;
+	unsigned long a, b;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	a = strtoul(s, &end, 10);
+	if (*end != '/' || end[1] < '0' || end[1] > '9')
+		return false;
+	b = strtoul(end + 1, &end, 10);
+	if (*end || b < 1 || b > 1000 || a >= b)
+		return false;
+	*i = (unsigned)a;
+	*n = (unsigned)b;
+	return true;
 }
 
 int main(int argc, char **argv)
 {
-	const char *glob = NULL, *s;
+	const char *glob = NULL, *shard = getenv("PT_TEST_SHARD"), *s;
+	unsigned shard_i = 0, shard_n = 1;
 	bool list = false, have_seed = false;
 	long repeat = 1;
 	size_t n = 0, passed = 0, failed = 0, idx = 0;
@@ -333,6 +359,8 @@ int main(int argc, char **argv)
 			list = true;
 		else if (!strncmp(argv[i], "--run=", 6))
 			glob = argv[i] + 6;
+		else if (!strncmp(argv[i], "--shard=", 8))
+			shard = argv[i] + 8;
 		else if (!strncmp(argv[i], "--seed=", 7)) {
 			run_seed = strtoull(argv[i] + 7, NULL, 0);
 			have_seed = true;
@@ -354,6 +382,12 @@ int main(int argc, char **argv)
 	}
 	if (repeat < 1)
 		repeat = 1;
+	if (shard && *shard && !parse_shard(shard, &shard_i, &shard_n)) {
+		fprintf(stderr,
+			"%s: bad shard '%s' (expected I/N, 0 <= I < N)\n",
+			argv[0], shard);
+		return 2;
+	}
 	if (!have_seed && (s = getenv("PT_TEST_SEED")) && *s) {
 		run_seed = strtoull(s, NULL, 0);
 		have_seed = true;
@@ -373,6 +407,14 @@ int main(int argc, char **argv)
 			v[n++] = t;
 	}
 	qsort(v, n, sizeof(*v), cmp_name);
+	if (shard_n > 1) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (i % shard_n == shard_i)
+				v[k++] = v[i];
+		n = k;
+	}
 	if (list) {
 		for (size_t i = 0; i < n; i++)
 			printf("%s\n", v[i]->name);
@@ -382,8 +424,15 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 14\n1..%zu\n", n * (size_t)repeat);
-	printf("# seed %" PRIu64 " (rerun: %s --seed=%" PRIu64 ")\n", run_seed,
-	       argv[0], run_seed);
+	if (shard_n > 1)
+		printf("# seed %" PRIu64
+		       ", shard %u/%u (rerun: %s --shard=%u/%u"
+		       " --seed=%" PRIu64 ")\n",
+		       run_seed, shard_i, shard_n, argv[0], shard_i, shard_n,
+		       run_seed);
+	else
+		printf("# seed %" PRIu64 " (rerun: %s --seed=%" PRIu64 ")\n",
+		       run_seed, argv[0], run_seed);
 	sm = run_seed;
 	for (long r = 0; r < repeat; r++) {
 		/* A new random order on each repetition, from the seed. */
@@ -410,8 +459,10 @@ int main(int argc, char **argv)
 			} else {
 				failed++;
 				printf("not ok %zu - %s\n", idx, v[i]->name);
-				printf("# %s (%s:%d), seed %" PRIu64 "\n", why,
-				       v[i]->file, v[i]->line, run_seed);
+				printf("# %s (%s:%d), seed %" PRIu64 "%s%s\n",
+				       why, v[i]->file, v[i]->line, run_seed,
+				       shard_n > 1 ? ", shard " : "",
+				       shard_n > 1 ? shard : "");
 			}
 		}
 	}

@@ -14,6 +14,8 @@
  * Tests run in an order shuffled by the seed (printed first; --seed=N or
  * $PT_TEST_SEED reproduces it). The output is TAP 14 on stdout; what tests
  * print goes to stderr. Options: --list, --run=GLOB (fnmatch), --seed=N, --repeat=N,
+ * --shard=I/N or $PT_TEST_SHARD (only the tests whose index in the
+ * name-sorted list is I modulo N: N processes run every test once),
  * --timeout=SECONDS (multiplies nothing, replaces the default), --no-fork
  * (debugging: first failure ends the process).
  *

@@ -552,6 +552,66 @@ PT_TEST(flaky_pass_is_marked_in_every_format)
 	PT_ASSERT_INT_EQ(st, 0);
 }
 
+/* A passing job's notes (chaos faults, over budget) are in TAP too, in
+ * the YAML block TAP allows after any test line (prove still passes),
+ * and in JUnit at the start of its <system-out> (the schema holds). */
+PT_TEST(passing_job_comments_in_tap_and_junit)
+{
+	struct pt_report_job j[2] = {
+		{ .id = "ex::robust",
+		  .result = { .outcome = PT_OUTCOME_PASS,
+			      .duration = 0.5,
+			      .attempt = 1,
+			      .comments = "chaos: 2 faults: write ENOSPC at "
+					  "call 1 (pid 12), read EINTR at call "
+					  "4 (pid 12)" } },
+		{ .id = "ex::flaky",
+		  .result = { .outcome = PT_OUTCOME_PASS,
+			      .duration = 0.25,
+			      .attempt = 2,
+			      .flaky = true,
+			      .comments = "over budget: ran 250.0 ms, budget "
+					  "100 ms" } },
+	};
+	const char *argv[] = { "prove", "-e", "cat", pt_test_path("c.tap"),
+			       NULL };
+	char *s;
+	int st;
+
+	s = render(PT_REPORT_TAP, j, 2);
+	PT_ASSERT_STR_EQ(s,
+			 "TAP version 14\n1..2\n# proctor session s-123 "
+			 "seed 7\nok 1 - ex::robust\n"
+			 "  ---\n  comments: \"chaos: 2 faults: write ENOSPC "
+			 "at call 1 (pid 12), read EINTR at call 4 (pid 12)\"\n"
+			 "  ...\n"
+			 "ok 2 - ex::flaky # flaky: passed on attempt 2\n"
+			 "  ---\n  flaky: true\n  attempt: 2\n"
+			 "  comments: \"over budget: ran 250.0 ms, budget 100 "
+			 "ms\"\n  ...\n");
+	pt__free(s);
+	s = render(PT_REPORT_JUNIT, j, 2);
+	PT_ASSERT_NOT_NULL(strstr(
+		s, "    <testcase name=\"robust\" classname=\"ex\" "
+		   "time=\"0.500\">\n      <system-out>[proctor] chaos: 2 "
+		   "faults: write ENOSPC at call 1 (pid 12), read EINTR at "
+		   "call 4 (pid 12)\n</system-out>\n    </testcase>\n"));
+	PT_ASSERT_NOT_NULL(strstr(
+		s, "<system-out>[proctor] over budget: ran 250.0 ms, budget "
+		   "100 ms\n</system-out>\n"));
+	need("xmllint");
+	check_schema(s);
+	pt__free(s);
+	need("prove");
+	s = render(PT_REPORT_TAP13, j, 2);
+	write_str(pt_test_path("c.tap"), s);
+	pt__free(s);
+	st = run(argv, pt_test_path("prove.out"));
+	if (st)
+		show(pt_test_path("prove.out"));
+	PT_ASSERT_INT_EQ(st, 0);
+}
+
 /* ---- HTML */
 
 /* Two lanes: a pass and a fail in lane 1, a flaky pass in lane 2. */

@@ -2,7 +2,8 @@
  * Tests of the runner with real processes: output capture, outcomes,
  * timeouts that kill whole process trees, port leases, locks, temp dirs,
  * the environment, scheduling order, cancellation, bounded memory.
- * Nothing here sleeps: every wait is on a pidfd or on the runner.
+ * Nothing here sleeps: every wait is on a pidfd, a FIFO or the runner; a
+ * job that must wait for the test reads a FIFO (gates, GATE_READ).
  */
 #define _GNU_SOURCE 1
 #include "base/buf.h"
@@ -22,11 +23,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
 #include "testjob.h"
-
 
 static struct pt_runner_config cfg(unsigned jobs)
 {
@@ -36,7 +37,11 @@ static struct pt_runner_config cfg(unsigned jobs)
 	c.jobs = jobs;
 	c.tmp_root = pt_test_tmpdir();
 	c.io_log_dir = pt_test_tmpdir();
-	c.port_lock_dir = pt_test_path("ports");
+	/* The machine's lease namespace (pt_runner_port_lock_dir): ports are
+	 * a machine-wide resource, and other test programs and proctor
+	 * processes lease from the same range at the same time; a private
+	 * lock directory would let them hand out the same block. */
+	c.port_lock_dir = NULL;
 	c.session_id = "sess-1";
 	c.seed = 42;
 	c.grace = 0.3;
@@ -122,6 +127,82 @@ static char *stream_of(const char *log, unsigned mask, size_t *len)
 	return s;
 }
 
+/*
+ * Gates: a job that must take a while, or wait for the test, reads a line
+ * from a FIFO instead of sleeping: GATE_READ (opening the FIFO read-write
+ * never blocks; the 60 s only bound a job that a failed test left behind).
+ * The test keeps the FIFO open from the start and writes the line.
+ */
+#define GATE_READ "read -t 60 x <> "
+
+static int gate_new(char *path, size_t size, const char *name)
+{
+	int fd;
+
+	snprintf(path, size, "%s", pt_test_path(name));
+	PT_ASSERT_INT_EQ(mkfifo(path, 0600), 0);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	PT_ASSERT_INT_GE(fd, 0);
+	return fd;
+}
+
+static void gate_release(int fd)
+{
+	PT_ASSERT_INT_EQ(write(fd, "go\n", 3), 3);
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+
+	PT_ASSERT_INT_EQ(clock_gettime(CLOCK_MONOTONIC, &t), 0);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Lines read from a FIFO, not yet taken (one FIFO per test). */
+static char line_buf[256];
+static size_t line_len;
+
+static bool line_ready(void)
+{
+	return memchr(line_buf, '\n', line_len) != NULL;
+}
+
+/* The next line of fd (a FIFO opened O_RDWR | O_NONBLOCK) as a number. */
+static long next_number(int fd)
+{
+	char *nl;
+	long v;
+
+	while (!(nl = memchr(line_buf, '\n', line_len))) {
+		ssize_t got;
+
+		PT_ASSERT(line_len < sizeof(line_buf));
+		PT_ASSERT(pt_test_wait_fd(fd, POLLIN, 20000));
+		got = read(fd, line_buf + line_len,
+			   sizeof(line_buf) - line_len);
+		PT_ASSERT_INT_GT(got, 0);
+		line_len += (size_t)got;
+	}
+	*nl = 0;
+	v = strtol(line_buf, NULL, 10);
+	line_len -= (size_t)(nl + 1 - line_buf);
+	memmove(line_buf, nl + 1, line_len);
+	return v;
+}
+
+/* Reads job numbers (lines) from fd into up[] until want jobs are up. */
+static void read_started(int fd, bool *up, size_t n, size_t *nup, size_t want)
+{
+	while (*nup < want) {
+		long id = next_number(fd);
+
+		PT_ASSERT(id >= 0 && (size_t)id < n && !up[id]);
+		up[id] = true;
+		++*nup;
+	}
+}
+
 PT_TEST(captures_exact_bytes_per_stream)
 {
 	struct pt_job *j = mkjob("cap", "printf 'a\\000b\\n'; printf err >&2; "
@@ -144,14 +225,46 @@ PT_TEST(captures_exact_bytes_per_stream)
 	pt__free(j);
 }
 
+/*
+ * The job prints "one", waits for the test, prints "two": the offsets of
+ * the two records are at least the time the test held the job apart.
+ */
 PT_TEST(records_have_increasing_offsets)
 {
-	struct pt_job *j = mkjob("rec", "echo one; sleep 0.05; echo two >&2");
-	struct res x = run1(j);
+	struct pt_runner *r = mkrunner(1);
+	char gate[512], cmd[700], log[600];
+	struct pt_job *j;
+	struct pt_run_done d;
+	struct res x;
 	struct pt_runner_iolog *rd = NULL;
 	struct pt_runner_iolog_rec rec;
-	int64_t last = -1;
-	int n = 0;
+	int64_t last = -1, first = -1, t0, t1;
+	int n = 0, fd = gate_new(gate, sizeof(gate), "gate");
+
+	snprintf(cmd, sizeof(cmd), "echo one; " GATE_READ "%s; echo two >&2",
+		 gate);
+	snprintf(log, sizeof(log), "%s", pt_test_path("rec.log"));
+	j = mkjob("rec", cmd);
+	PT_ASSERT_OK(
+		pt_runner_submit(r, &(struct pt_run_request){ .job = j,
+							      .attempt = 1,
+							      .estimate = -1,
+							      .io_log = log }));
+	/* The runner has read "one" once it opened the job's io log. */
+	while (access(log, F_OK) != 0) {
+		PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &d), 0);
+		if (access(log, F_OK) != 0)
+			PT_ASSERT(pt_test_wait_fd(pt_runner_fd(r), POLLIN,
+						  20000));
+	}
+	t0 = mono_ns();
+	/* The runner waits 30 ms with nothing to do: the job waits too. */
+	PT_ASSERT_INT_EQ(pt_runner_step(r, 30, &d), 0);
+	t1 = mono_ns();
+	gate_release(fd);
+	x = next(r);
+	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &d), 0);
 
 	PT_ASSERT_OK(pt_runner_iolog_open(x.io_log, &rd));
 	while (pt_runner_iolog_next(rd, &rec) > 0) {
@@ -161,16 +274,20 @@ PT_TEST(records_have_increasing_offsets)
 			PT_ASSERT_INT_EQ(rec.stream, PT_STREAM_STDOUT);
 			PT_ASSERT_UINT_EQ(rec.len, 4);
 			PT_ASSERT_MEM_EQ(rec.data, "one\n", 4);
+			first = rec.offset_ns;
 		} else {
 			PT_ASSERT_INT_EQ(rec.stream, PT_STREAM_STDERR);
 			PT_ASSERT_MEM_EQ(rec.data, "two\n", 4);
-			PT_ASSERT_INT_GE(rec.offset_ns, 50000000);
+			PT_ASSERT_INT_GE(rec.offset_ns - first, t1 - t0);
 		}
 		n++;
 	}
 	PT_ASSERT_INT_EQ(n, 2);
+	PT_ASSERT_INT_GE(t1 - t0, 30000000);
 	pt_runner_iolog_close(rd);
+	pt_runner_free(r);
 	pt__free(j);
+	close(fd);
 }
 
 PT_TEST(silent_job_writes_no_io_log)
@@ -521,51 +638,136 @@ PT_TEST(reset_locale_flag)
 	pt__free(j);
 }
 
+/* Fails the test with the job's stderr unless it passed. */
+static void check_bind_job(const struct pt_run_done *d)
+{
+	if (d->result.outcome != PT_OUTCOME_PASS) {
+		char *e = stream_of(d->result.io_log ? d->result.io_log : "",
+				    PT_STREAM_STDERR, NULL);
+		PT_FAIL("job failed: %s (code %d, %s) %s",
+			pt_outcome_name(d->result.outcome),
+			d->result.return_code,
+			d->result.comments ? d->result.comments : "", e);
+	}
+	PT_ASSERT_INT_GE(d->port_base, 20000);
+}
+
+/* Waits until fd is readable; a job that ends meanwhile fails the test. */
+static void wait_line_or_fail(int fd, struct pt_runner *const *r)
+{
+	while (!line_ready()) {
+		struct pollfd p[3] = {
+			{ .fd = fd, .events = POLLIN },
+			{ .fd = pt_runner_fd(r[0]), .events = POLLIN },
+			{ .fd = pt_runner_fd(r[1]), .events = POLLIN },
+		};
+
+		PT_ASSERT_INT_GT(poll(p, 3, 20000), 0);
+		if (p[0].revents)
+			return;
+		for (int i = 0; i < 2; i++) {
+			struct pt_run_done d;
+			int s = pt_runner_step(r[i], 0, &d);
+
+			PT_ASSERT_OK(s);
+			if (s == 1) {
+				check_bind_job(&d);
+				PT_FAIL("a job ended before the test let it go");
+			}
+		}
+	}
+}
+
+/*
+ * Two runners (as two proctor processes would) share the machine's lock
+ * dir; 24 jobs bind every port of their lease (tests/runner/bindports.c)
+ * and hold them until the test lets one go. Each time, every running job
+ * holds its ports (8 at once), their bases all differ, no bind fails.
+ */
 PT_TEST(port_leases_are_never_shared)
 {
-	/* Two runners (as two proctor processes would) share a lock dir. */
 	struct pt_runner_config c = cfg(4);
 	struct pt_runner *r[2] = { NULL, NULL };
 	struct pt_job *jobs[24];
-	char cmd[600];
-	char bp[512];
+	char cmd[1700], bp[512], started[512], gate[512];
+	long held[8];
+	size_t nheld = 0, most = 0;
 	ssize_t n = readlink("/proc/self/exe", bp, sizeof(bp) - 20);
-	int ndone = 0, k;
+	int ndone = 0, k, sfd, gfd;
 
 	PT_ASSERT_INT_GT(n, 0);
 	bp[n] = 0;
 	snprintf(strrchr(bp, '/'), 20, "/bindports");
-	snprintf(cmd, sizeof(cmd), "exec %s 150", bp);
+	snprintf(started, sizeof(started), "%s", pt_test_path("started"));
+	snprintf(gate, sizeof(gate), "%s", pt_test_path("gate"));
+	PT_ASSERT_INT_EQ(mkfifo(started, 0600), 0);
+	PT_ASSERT_INT_EQ(mkfifo(gate, 0600), 0);
+	/* read-write: the jobs' opens never block, nothing sees an EOF */
+	sfd = open(started, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	gfd = open(gate, O_RDWR | O_CLOEXEC);
+	PT_ASSERT(sfd >= 0 && gfd >= 0);
+	snprintf(cmd, sizeof(cmd), "exec %s %s %s", bp, started, gate);
 	c.port_count = 4;
 	PT_ASSERT_OK(pt_runner_new(&c, &r[0]));
 	PT_ASSERT_OK(pt_runner_new(&c, &r[1]));
 	for (k = 0; k < 24; k++) {
-		jobs[k] = mkjob("bind", cmd);
+		static char ids[24][16]; /* each job its own io log */
+
+		snprintf(ids[k], sizeof(ids[k]), "bind%d", k);
+		jobs[k] = mkjob(ids[k], cmd);
 		submit(r[k % 2], jobs[k], (uint64_t)k, -1);
 	}
 	while (ndone < 24) {
+		struct pt_run_done d;
+		size_t running = 0;
+		int got = 0;
+
+		/* Starts what may start; a job that ends now has failed. */
 		for (int i = 0; i < 2; i++) {
-			struct pt_run_done d;
-			int s = pt_runner_step(r[i], 5, &d);
+			int s = pt_runner_step(r[i], 0, &d);
 
 			PT_ASSERT_OK(s);
-			if (s == 1) {
-				if (d.result.outcome != PT_OUTCOME_PASS) {
-					char *e = stream_of(
-						d.result.io_log
-							? d.result.io_log
-							: "",
-						PT_STREAM_STDERR, NULL);
-					PT_FAIL("job failed: %s %s",
-						pt_outcome_name(
-							d.result.outcome),
-						e);
-				}
-				PT_ASSERT_INT_GE(d.port_base, 20000);
-				ndone++;
+			if (s == 1)
+				check_bind_job(&d);
+			running += pt_runner_running(r[i]);
+		}
+		/* Every running job binds its ports and says so. */
+		while (nheld < running) {
+			long b;
+
+			wait_line_or_fail(sfd, r);
+			b = next_number(sfd);
+			for (size_t i = 0; i < nheld; i++)
+				PT_ASSERT_INT_NE(held[i], b);
+			PT_ASSERT_UINT_EQ(nheld < 8, 1);
+			held[nheld++] = b;
+		}
+		PT_ASSERT_UINT_EQ(nheld, running);
+		most = PT_MAX(most, nheld);
+		/* One job (whichever reads the byte) lets its ports go. */
+		PT_ASSERT_INT_EQ(write(gfd, "x", 1), 1);
+		while (!got) {
+			struct pollfd p[2] = {
+				{ .fd = pt_runner_fd(r[0]), .events = POLLIN },
+				{ .fd = pt_runner_fd(r[1]), .events = POLLIN },
+			};
+
+			PT_ASSERT_INT_GT(poll(p, 2, 20000), 0);
+			for (int i = 0; i < 2 && !got; i++) {
+				got = pt_runner_step(r[i], 0, &d);
+				PT_ASSERT_OK(got);
 			}
 		}
+		check_bind_job(&d);
+		for (k = 0; k < (int)nheld && held[k] != (long)d.port_base; k++)
+			;
+		PT_ASSERT_INT_LT(k, (int)nheld);
+		held[k] = held[--nheld];
+		ndone++;
 	}
+	PT_ASSERT_UINT_EQ(most, 8);
+	close(sfd);
+	close(gfd);
 	for (int i = 0; i < 2; i++)
 		pt_runner_free(r[i]);
 	for (k = 0; k < 24; k++)
@@ -694,19 +896,39 @@ PT_TEST(port_block_is_rechecked_after_a_second)
 	pt__ports_release_all(&p);
 }
 
+/*
+ * Jobs holding the lock "device" never run at the same time. Each job (8
+ * locked, 2 free) says on a FIFO that it started, then waits on its own
+ * gate: at each point the test knows every running job, checks that at
+ * most one holds the lock, and releases them one at a time. An overlap
+ * cannot hide in a short window.
+ */
 PT_TEST(locks_never_overlap)
 {
 	struct pt_runner *r = mkrunner(4);
 	struct pt_job *jobs[10];
 	const char *lk[] = { "device" };
-	char cmds[10][400], *log = NULL;
-	size_t len;
-	int k, nfree = 0;
+	char cmds[10][2000], gates[10][512], started[512], *log = NULL;
+	int gfd[10];
+	bool up[10] = { false }, ended[10] = { false };
+	size_t len, nup = 0, most = 0;
+	int k, nfree = 0, sfd, ndone = 0;
 
+	snprintf(started, sizeof(started), "%s", pt_test_path("started"));
+	PT_ASSERT_INT_EQ(mkfifo(started, 0600), 0);
+	/* read-write: never blocks, never sees end of file */
+	sfd = open(started, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	PT_ASSERT_INT_GE(sfd, 0);
 	for (k = 0; k < 10; k++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "gate%d", k);
+		gfd[k] = gate_new(gates[k], sizeof(gates[k]), name);
 		snprintf(cmds[k], sizeof(cmds[k]),
-			 "echo start %d >> %s; sleep 0.03; echo end %d >> %s",
-			 k, pt_test_path("log"), k, pt_test_path("log"));
+			 "echo start %d >> %s; echo %d 1<> %s; " GATE_READ
+			 "%s; echo end %d >> %s",
+			 k, pt_test_path("log"), k, started, gates[k], k,
+			 pt_test_path("log"));
 		jobs[k] = mkjob("lock", cmds[k]);
 		if (k % 5 != 4) {
 			jobs[k]->locks.n = 1;
@@ -716,8 +938,38 @@ PT_TEST(locks_never_overlap)
 		}
 		submit(r, jobs[k], (uint64_t)k, -1);
 	}
+	while (ndone < 10) {
+		struct pt_run_done d;
+		int locked = 0, next_k = -1;
+		struct res x;
+
+		/* Starts what may start; every job then waits for the test. */
+		PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &d), 0);
+		read_started(sfd, up, 10, &nup, pt_runner_running(r));
+		PT_ASSERT_UINT_EQ(nup, pt_runner_running(r));
+		most = PT_MAX(most, nup);
+		for (k = 0; k < 10; k++) {
+			if (!up[k] || ended[k])
+				continue;
+			locked += k % 5 != 4;
+			if (next_k < 0)
+				next_k = k;
+		}
+		PT_ASSERT_INT_LE(locked, 1);
+		PT_ASSERT_INT_GE(next_k, 0);
+		gate_release(gfd[next_k]);
+		x = next(r);
+		PT_ASSERT(x.job == jobs[next_k]);
+		PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_PASS);
+		ended[next_k] = true;
+		nup--;
+		ndone++;
+	}
+	close(sfd);
 	for (k = 0; k < 10; k++)
-		PT_ASSERT_INT_EQ(next(r).outcome, PT_OUTCOME_PASS);
+		close(gfd[k]);
+	/* The free jobs ran next to a locked one: 3 jobs at once. */
+	PT_ASSERT_UINT_EQ(most, 3);
 	PT_ASSERT_OK(pt__read_file(pt_test_path("log"), 1 << 16, &log, &len));
 	/* Among locked jobs, every start is followed by its own end. */
 	{
@@ -853,17 +1105,23 @@ PT_TEST(cancel_terminates_running_and_returns_queued)
 PT_TEST(cancel_without_terminate_lets_jobs_finish)
 {
 	struct pt_runner *r = mkrunner(1);
-	struct pt_job *a = mkjob("a", "sleep 0.05; exit 4"),
-		      *b = mkjob("b", "true");
+	char gate[512], cmd[700];
+	struct pt_job *a, *b = mkjob("b", "true");
 	struct pt_run_done d;
 	struct res x, y;
+	/* a runs until the test lets it go, after the cancel */
+	int fd = gate_new(gate, sizeof(gate), "gate");
 
+	snprintf(cmd, sizeof(cmd), GATE_READ "%s; exit 4", gate);
+	a = mkjob("a", cmd);
 	submit(r, a, 0, -1);
 	submit(r, b, 1, -1);
 	PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &d), 0);
 	pt_runner_cancel(r, false);
 	x = next(r);
+	gate_release(fd);
 	y = next(r);
+	close(fd);
 	PT_ASSERT(x.job == b && !x.started);
 	PT_ASSERT(y.job == a && y.started);
 	PT_ASSERT_INT_EQ(y.outcome, PT_OUTCOME_FAIL);
@@ -1010,14 +1268,27 @@ PT_TEST(caller_iolog_ops_receive_the_output)
 
 PT_TEST(lost_exit_status_is_a_crash_not_a_pass)
 {
-	struct pt_job *j = mkjob("ign", "sleep 0.2; exit 0");
+	struct pt_runner *r = mkrunner(1);
+	char gate[512], cmd[700];
+	struct pt_job *j;
+	struct pt_run_done d;
 	struct res x;
+	/* The job ends once the runner watches it, released by the test. */
+	int fd = gate_new(gate, sizeof(gate), "gate");
 
+	snprintf(cmd, sizeof(cmd), GATE_READ "%s; exit 0", gate);
+	j = mkjob("ign", cmd);
 	/* With SIGCHLD ignored the kernel reaps children itself. */
 	PT_ASSERT(signal(SIGCHLD, SIG_IGN) != SIG_ERR);
-	x = run1(j);
+	submit(r, j, 0, -1);
+	PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &d), 0);
+	gate_release(fd);
+	x = next(r);
+	close(fd);
 	PT_ASSERT_INT_EQ(x.outcome, PT_OUTCOME_CRASH);
 	PT_ASSERT_STR_EQ(x.comments, "exit status lost: No child processes");
+	PT_ASSERT_INT_EQ(pt_runner_step(r, 0, &d), 0);
+	pt_runner_free(r);
 	pt__free(j);
 }
 

@@ -3,9 +3,22 @@
 # (scripts/slurm-cluster.sh): the same results as the local executor, a
 # kill -9 of proctor while a job is in Slurm then resume (no job runs
 # twice: the jobs' own marks and Slurm's records), a partition that does
-# not exist. Usage: cli-slurm.sh PROCTOR. Output: TAP. Every test skips,
-# saying why, when no cluster answers.
+# not exist. Usage: cli-slurm.sh PROCTOR [--shard=I/N]. Output: TAP;
+# appends "PASSED FAILED" to $PT_TALLY like the C tests. Every test skips,
+# saying why, when no cluster answers. The tests come in 5 groups (a group's
+# tests share a session); --shard=I/N (or $PT_TEST_SHARD) runs the groups
+# whose index is I modulo N, as the C harness does with its tests.
 proctor=$1
+shard=${PT_TEST_SHARD:-0/1}
+case "${2:-}" in --shard=*) shard=${2#--shard=} ;; esac
+si=${shard%/*} sn=${shard#*/}
+case "$si/$sn" in
+*[!0-9/]* | /* | */) echo "cli-slurm.sh: bad shard '$shard'" >&2; exit 2 ;;
+esac
+[ "$si" -lt "$sn" ] || { echo "cli-slurm.sh: bad shard '$shard'" >&2; exit 2; }
+# group index -> its tests; mine GROUP: is the group in this shard
+groups="same-as-local|kill9-resume slurm-records|bad-partition nothing-lost|ctrl-c|chaos-call-faults chaos-process-faults-refused"
+mine() { [ $(($1 % sn)) = "$si" ]; }
 data=$(dirname "$0")/data
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -14,8 +27,12 @@ if [ -z "${SLURM_CONF:-}" ] && [ -f /var/tmp/proctor-slurm/slurm.conf ]; then
 	export SLURM_CONF
 fi
 n=0 fail=0
+# the tests of this shard
+tests=$(echo "$groups" | tr '|' '\n' | awk -v i="$si" -v n="$sn" '(NR - 1) % n == i')
 echo "TAP version 13"
-echo "1..6"
+echo "1..$(echo $tests | wc -w)"
+if [ "$si/$sn" != 0/1 ]; then echo "# shard $si/$sn"; fi
+tally() { [ -n "${PT_TALLY:-}" ] && echo "$n $fail" | awk '{ print $1 - $2, $2 }' >>"$PT_TALLY"; }
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() {
 	n=$((n + 1)); fail=$((fail + 1))
@@ -23,10 +40,11 @@ notok() {
 	[ -f "$tmp/out" ] && sed 's/^/# /' "$tmp/out"
 }
 if ! timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'; then
-	for t in same-as-local kill9-resume slurm-records bad-partition nothing-lost ctrl-c; do
+	for t in $tests; do
 		n=$((n + 1))
 		echo "ok $n - $t # SKIP no Slurm cluster answers scontrol ping (start one: sh scripts/slurm-cluster.sh start)"
 	done
+	tally
 	exit 0
 fi
 
@@ -39,6 +57,7 @@ outcomes() {
 }
 
 # 1. the plan with dependencies: same results as the local executor
+if mine 0; then
 export PT_MARK="$tmp/m1"
 export PROCTOR_SESSION_REPOSITORY="$tmp/repo-local"
 "$proctor" run "$data" -p deps -j2 --non-interactive >"$tmp/out" 2>&1
@@ -60,8 +79,10 @@ else
 	{ echo "exit $st_local / $st_slurm"; diff "$tmp/local" "$tmp/slurm"; cat "$tmp/slurm"; } >>"$tmp/out"
 	notok "same-as-local"
 fi
+fi
 
 # 2. kill -9 of proctor while "hold" is in Slurm, then resume
+if mine 1; then
 export PT_MARK="$tmp/m2"
 export PROCTOR_SESSION_REPOSITORY="$tmp/repo-crash"
 mkfifo "$PT_MARK.started" "$PT_MARK.gate"
@@ -94,8 +115,10 @@ else
 	{ echo "squeue of pt-$sid:"; cat "$tmp/sq"; } >"$tmp/out"
 	notok "slurm-records"
 fi
+fi
 
 # 4. a partition that does not exist: a clear outcome and message
+if mine 2; then
 export PT_MARK="$tmp/m4"
 export PROCTOR_SESSION_REPOSITORY="$tmp/repo-bad"
 "$proctor" run "$data" -p crash -j1 --non-interactive --executor slurm:no-such-part >"$tmp/out" 2>&1
@@ -115,8 +138,10 @@ else
 	cat "$tmp/r.json" >>"$tmp/out"
 	notok "nothing-lost"
 fi
+fi
 
 # 6. Ctrl-C: proctor scancels its jobs, exits 130, the session resumes
+if mine 3; then
 export PT_MARK="$tmp/m6"
 export PROCTOR_SESSION_REPOSITORY="$tmp/repo-int"
 mkfifo "$PT_MARK.started" "$PT_MARK.gate"
@@ -145,4 +170,58 @@ else
 	echo "exit $st, Slurm job $hold $state, resume exit $st2" >>"$tmp/out"
 	notok "ctrl-c"
 fi
+fi
+
+if mine 4; then
+# 7. --chaos call faults on the node: the preload environment travels in
+# the job's spec, the runtime logs into the session's chaos.log (same
+# file system); a job's "chaos: off" wins. Exact fault list.
+export PROCTOR_SESSION_REPOSITORY="$tmp/repo-chaos"
+echo hello >"$tmp/in"
+cat >"$tmp/chaos.pxu" <<EOF
+id: a
+plugin: shell
+command: cat '$tmp/in' >/dev/null
+
+id: b
+plugin: shell
+chaos: off
+command: cat '$tmp/in' >/dev/null
+EOF
+"$proctor" run "$tmp/chaos.pxu" -n t -j1 --seed=1 --non-interactive --executor slurm \
+	--chaos "open:EACCES:1@$tmp/in,exe=cat" >"$tmp/out" 2>&1
+st=$?
+log="$PROCTOR_SESSION_REPOSITORY/last-session/chaos.log"
+pid=$(cut -f3 "$log" 2>/dev/null | head -n1)
+printf 't::a\t1\t%s\topen\t1\tEACCES\n' "$pid" >"$tmp/want-log"
+sed 1d "$tmp/out" >"$tmp/got"
+printf '%s\n' "fail t::a: chaos: 1 fault: open EACCES at call 1 (pid $pid)" \
+	"pass t::b" "2 jobs: 1 pass, 1 fail, seed 1" >"$tmp/want"
+if [ "$st" = 1 ] && [ -n "$pid" ] && cmp -s "$log" "$tmp/want-log" &&
+	cmp -s "$tmp/got" "$tmp/want"; then
+	ok "chaos-call-faults"
+else
+	{ echo "exit $st; chaos.log:"; cat "$log"; } >>"$tmp/out"
+	notok "chaos-call-faults"
+fi
+
+# 8. process faults are the local runner's: refused with exit 2, nothing
+# submitted; in a job's own chaos field, a warning naming the job
+"$proctor" run "$tmp/chaos.pxu" -n t --non-interactive --executor slurm \
+	--chaos "write:EIO,kill-one@1" >"$tmp/out" 2>&1
+st=$?
+printf 'id: k\nplugin: shell\nchaos: kill@1,write:EIO\ncommand: true\n' >"$tmp/own.pxu"
+"$proctor" run "$tmp/own.pxu" -n t --non-interactive --executor slurm \
+	--chaos "write:EIO" >"$tmp/out2" 2>"$tmp/err2"
+st2=$?
+if [ "$st" = 2 ] && grep -qx "proctor run: --chaos: executor 'slurm' does not do process faults (kill@, kill-one@, pause@); its jobs get the call faults only" "$tmp/out" &&
+	[ "$st2" = 0 ] && grep -qx "pass t::k" "$tmp/out2" &&
+	grep -qx "proctor run: warning: t::k: its chaos field's process faults (kill@, kill-one@, pause@) are not done by executor 'slurm'" "$tmp/err2"; then
+	ok "chaos-process-faults-refused"
+else
+	{ echo "exit $st / $st2"; cat "$tmp/out2" "$tmp/err2"; } >>"$tmp/out"
+	notok "chaos-process-faults-refused"
+fi
+fi
+tally
 [ "$fail" = 0 ]

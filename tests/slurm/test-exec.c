@@ -514,3 +514,50 @@ PT_TEST_TIMEOUT(slurm_executor_unsaved_id_cancels_the_job, 60)
 	pt__free(a);
 	pt__buf_release(&h.out);
 }
+
+/*
+ * The run's extra variables (cfg->env: the --chaos preload) reach the job
+ * on the node, a job's own (spec env) win over them; a --chaos plan with
+ * process faults is refused at bind (the wrapper does not do them).
+ */
+PT_TEST_TIMEOUT(slurm_executor_honours_env_and_refuses_process_faults, 60)
+{
+	const struct pt_executor_ops *ops = pt_executor_slurm();
+	const char *opts[] = { dir_opt(), "poll_ms=200", NULL };
+	const char *env[] = { "PT_EXTRA=a,b", "PT_MINE=run's", NULL };
+	const char *own[] = { "PT_MINE=the job's", NULL };
+	struct host h = { .out = PT_BUF_INIT };
+	struct pt_exec_config cfg = { .jobs = 2,
+				      .session_id = "t2",
+				      .seed = 7,
+				      .ports = 0,
+				      .options = opts,
+				      .env = env,
+				      .chaos = "write:EIO" };
+	struct pt_exec_host host = { .save_handle = h_save,
+				     .iolog = &logops,
+				     .ctx = &h };
+	struct pt_job *a = mkjob("a", "printf '%s|%s' \"$PT_EXTRA\" "
+				      "\"$PT_MINE\"");
+	struct pt_exec_spec sp = { .job = a,
+				   .attempt = 1,
+				   .estimate = -1,
+				   .env = own,
+				   .udata = (void *)(uintptr_t)1 };
+	struct seen s[4] = { 0 };
+	void *ex = NULL;
+
+	need_cluster();
+	logops.ctx = &h;
+	cfg.chaos = "write:EIO,pause@1:1";
+	PT_ASSERT_ERR(ops->bind(&cfg, &host, &ex), -ENOTSUP);
+	cfg.chaos = "write:EIO";
+	PT_ASSERT_OK(ops->bind(&cfg, &host, &ex));
+	PT_ASSERT_OK(ops->start(ex, &sp));
+	run_until(ex, 1, s);
+	PT_ASSERT_INT_EQ(s[1].outcome, PT_OUTCOME_PASS);
+	PT_ASSERT_STR_EQ(h.out.s, "a:1:a,b|the job's");
+	ops->release(ex);
+	pt__free(a);
+	pt__buf_release(&h.out);
+}

@@ -18,6 +18,11 @@
  * command's own shell would otherwise fail before the program starts.
  * The block is kept in the environment, so the job's child programs are
  * covered too (each with its own counts).
+ *
+ * malloc rules are decided here too (pt__rt_chaos_alloc, called by the
+ * allocator entry points of rt-alloc.c); only allocations of at least the
+ * rule's size count. The log line of a fault, like every allocation the
+ * runtime itself makes, is never faulted (a thread-local guard).
  */
 /* open and open64 are both defined here: no redirection of one to the
  * other by the headers. */
@@ -35,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -43,6 +49,7 @@ int open64(const char *path, int flags, ...);
 int openat64(int dir, const char *path, int flags, ...);
 int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags);
 int dup3(int fd, int to, int flags);
+long syscall(long nr, ...);
 
 RT_REAL(ssize_t, write, (int, const void *, size_t))
 RT_REAL(ssize_t, read, (int, void *, size_t))
@@ -82,7 +89,12 @@ static struct {
 	_Atomic uint64_t count[PT_CHAOS_MAX_RULES];
 } cx = { .log = -1 };
 
+/* The calling thread is inside the runtime (its allocations never fail). */
+static __thread bool in_rt __attribute__((tls_model("initial-exec")));
+
 extern char *program_invocation_short_name;
+
+static void clock_start(void);
 
 static const char *opt(const char *block, const char *key)
 {
@@ -136,6 +148,8 @@ __attribute__((constructor(102))) static void chaos_start(void)
 			cx.filtered[cx.plan.rules[i].call] = true;
 	}
 	cx.active = true;
+	pt__rt_chaos_malloc = cx.has_call[PT_CHAOS_MALLOC];
+	clock_start();
 }
 
 /* The path of fd (for filters), "" when unknown. */
@@ -213,6 +227,28 @@ static int fresh(int fd)
 	return fd;
 }
 
+/*
+ * One line of the log for a fault: call number n of a kind, what was done.
+ * Allocations made meanwhile (none with glibc's snprintf of these formats)
+ * are never faulted.
+ */
+static void log_fault(const char *call, uint64_t n, const char *what)
+{
+	char line[700];
+	int len, saved = errno;
+
+	if (cx.log < 0)
+		return;
+	in_rt = true;
+	len = snprintf(line, sizeof(line), "%s\t%s\t%d\t%s\t%llu\t%s\n", cx.job,
+		       cx.attempt, (int)getpid(), call, (unsigned long long)n,
+		       what);
+	if (len > 0 && (size_t)len < sizeof(line))
+		(void)!get_write()(cx.log, line, (size_t)len);
+	in_rt = false;
+	errno = saved;
+}
+
 static int decide(unsigned call, int fd, const char *what)
 {
 	uint32_t fdm = 0;
@@ -234,22 +270,129 @@ static int decide(unsigned call, int fd, const char *what)
 		n = atomic_fetch_add(&cx.count[i], 1) + 1;
 		if (!pt__chaos_hit(cx.seed, i, n, r->rate))
 			continue;
-		if (cx.log >= 0) {
-			char line[700];
-			int len = snprintf(line, sizeof(line),
-					   "%s\t%s\t%d\t%s\t%llu\t%s\n", cx.job,
-					   cx.attempt, (int)getpid(),
-					   pt__chaos_call_name(call),
-					   (unsigned long long)n,
-					   pt__chaos_err_name(r->err));
-			if (len > 0 && (size_t)len < sizeof(line))
-				(void)!get_write()(cx.log, line, (size_t)len);
-		}
+		log_fault(pt__chaos_call_name(call), n,
+			  pt__chaos_err_name(r->err));
 		errno = saved;
 		return r->err;
 	}
 	errno = saved;
 	return 0;
+}
+
+bool pt__rt_chaos_malloc;
+bool pt__rt_chaos_clock;
+
+/*
+ * Clock faults. Each clock class has the real time of the start of the
+ * process (the constructor) as its base: "fast" stretches the time since
+ * the base by the factor; "jump" adds its seconds from the seeded read on
+ * (to the realtime class only when negative: the others stay monotonic).
+ * The coarse clocks share the base of their precise twin.
+ */
+enum { CK_REAL, CK_MONO, CK_RAW, CK_BOOT, CK_N };
+
+static struct {
+	int64_t base[CK_N];
+	int64_t jump;	  /* ns */
+	uint64_t jump_at; /* the read that jumps */
+	_Atomic uint64_t reads;
+} ck;
+
+static int clock_class(clockid_t clk)
+{
+	switch (clk) {
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+		return CK_REAL;
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_COARSE:
+		return CK_MONO;
+	case CLOCK_MONOTONIC_RAW:
+		return CK_RAW;
+	case CLOCK_BOOTTIME:
+		return CK_BOOT;
+	default:
+		return -1;
+	}
+}
+
+static void clock_start(void)
+{
+	static const clockid_t ids[CK_N] = { CLOCK_REALTIME, CLOCK_MONOTONIC,
+					     CLOCK_MONOTONIC_RAW,
+					     CLOCK_BOOTTIME };
+
+	if (!cx.plan.clock_jump && !cx.plan.clock_fast)
+		return;
+	for (int i = 0; i < CK_N; i++) {
+		struct timespec ts = { 0, 0 };
+
+		/* the kernel's clock, not an interposed one */
+		syscall(SYS_clock_gettime, ids[i], &ts);
+		ck.base[i] = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	}
+	ck.jump = (int64_t)(cx.plan.clock_jump * 1e9);
+	ck.jump_at = cx.plan.clock_jump ? pt__chaos_jump_read(&cx.plan, cx.seed)
+					: UINT64_MAX;
+	pt__rt_chaos_clock = true;
+}
+
+int64_t pt__rt_chaos_time(clockid_t clk, int64_t ns)
+{
+	int k = clock_class(clk);
+	uint64_t n;
+
+	if (k < 0)
+		return ns;
+	n = atomic_fetch_add(&ck.reads, 1) + 1;
+	if (cx.plan.clock_fast) {
+		double d = (double)(ns - ck.base[k]) * cx.plan.clock_fast;
+
+		/* saturated far beyond any real use (292 years of ns) */
+		d = d > 4e18 ? 4e18 : d < -4e18 ? -4e18 : d;
+		ns = ck.base[k] + (int64_t)d;
+		if (n == 1) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "fast x%g",
+				 cx.plan.clock_fast);
+			log_fault("clock", n, what);
+		}
+	}
+	if (n >= ck.jump_at) {
+		if (ck.jump > 0 || k == CK_REAL)
+			ns += ck.jump;
+		if (n == ck.jump_at) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "jump %+g s",
+				 cx.plan.clock_jump);
+			log_fault("clock", n, what);
+		}
+	}
+	return ns;
+}
+
+bool pt__rt_chaos_alloc(size_t size)
+{
+	int saved = errno;
+
+	if (in_rt)
+		return false; /* the runtime's own (logging) */
+	for (unsigned i = 0; i < cx.plan.n; i++) {
+		const struct pt_chaos_rule *r = &cx.plan.rules[i];
+		uint64_t n;
+
+		if (r->call != PT_CHAOS_MALLOC || size < r->min_size)
+			continue;
+		n = atomic_fetch_add(&cx.count[i], 1) + 1;
+		if (!pt__chaos_hit(cx.seed, i, n, r->rate))
+			continue;
+		log_fault("malloc", n, "ENOMEM");
+		errno = saved;
+		return true;
+	}
+	return false;
 }
 
 /* A fault's return: -1 with errno, or the short count. */

@@ -658,12 +658,31 @@ RT_API unsigned sleep(unsigned s)
 	return 0;
 }
 
+/* Outside lockstep control: the time of the clock, or under chaos the
+ * time the program is to see (rt-chaos.c). */
+static int seen_time(clockid_t clk, struct timespec *ts)
+{
+	int64_t ns;
+	int r = get_clock_gettime()(clk, ts);
+
+	if (__builtin_expect(!pt__rt_chaos_clock, 1) || r < 0)
+		return r;
+	ns = pt__rt_chaos_time(clk, ts_ns(ts));
+	ts->tv_sec = (time_t)(ns / 1000000000);
+	ts->tv_nsec = ns % 1000000000;
+	if (ts->tv_nsec < 0) {
+		ts->tv_nsec += 1000000000;
+		ts->tv_sec--;
+	}
+	return 0;
+}
+
 RT_API int clock_gettime(clockid_t clk, struct timespec *ts)
 {
 	int64_t ns;
 
 	if (!pt__rt.active)
-		return get_clock_gettime()(clk, ts);
+		return seen_time(clk, ts);
 	switch (clk) {
 	case CLOCK_REALTIME:
 	case CLOCK_REALTIME_COARSE:
@@ -686,21 +705,34 @@ RT_API int clock_gettime(clockid_t clk, struct timespec *ts)
 RT_API int gettimeofday(struct timeval *tv, void *tz)
 {
 	int64_t ns = RT_REALTIME_BASE + pt__rt.now;
+	struct timespec ts;
 
-	if (!pt__rt.active)
+	if (!pt__rt.active && __builtin_expect(!pt__rt_chaos_clock, 1))
 		return get_gettimeofday()(tv, tz);
-	tv->tv_sec = ns / 1000000000;
-	tv->tv_usec = (ns % 1000000000) / 1000;
+	if (!pt__rt.active) {
+		if (tz)
+			get_gettimeofday()(NULL, tz);
+		seen_time(CLOCK_REALTIME, &ts);
+		ns = ts_ns(&ts);
+	}
+	tv->tv_sec = (time_t)(ns / 1000000000);
+	tv->tv_usec = (suseconds_t)((ns % 1000000000) / 1000);
 	return 0;
 }
 
 RT_API time_t time(time_t *ret)
 {
 	time_t t;
+	struct timespec ts;
 
-	if (!pt__rt.active)
+	if (!pt__rt.active && __builtin_expect(!pt__rt_chaos_clock, 1))
 		return get_time()(ret);
-	t = (time_t)((RT_REALTIME_BASE + pt__rt.now) / 1000000000);
+	if (!pt__rt.active) {
+		seen_time(CLOCK_REALTIME_COARSE, &ts);
+		t = ts.tv_sec;
+	} else {
+		t = (time_t)((RT_REALTIME_BASE + pt__rt.now) / 1000000000);
+	}
 	if (ret)
 		*ret = t;
 	return t;

@@ -105,6 +105,18 @@ void pt__rt_finish(struct rt_task *me);
 /* Runs the TSD destructors of the calling thread (rt-pthread.c). */
 void pt__rt_tsd_run(void);
 
+/* Chaos (rt-chaos.c) for the allocator (rt-alloc.c): set when the plan
+ * of this process has a malloc rule; then true when an allocation of n
+ * bytes is to fail (counted, decided, logged). */
+extern bool pt__rt_chaos_malloc;
+bool pt__rt_chaos_alloc(size_t n);
+/* Chaos for the time calls of rt-pthread.c (outside lockstep control):
+ * set when the plan of this process has a clock fault; then the time the
+ * program sees for the real time ns (nanoseconds) of clock clk, and the
+ * read counted (CLOCK_REALTIME for gettimeofday and time). */
+extern bool pt__rt_chaos_clock;
+int64_t pt__rt_chaos_time(clockid_t clk, int64_t ns);
+
 /* The next definition of a libc function (dlsym RTLD_NEXT), cached. */
 void *pt__rt_next(const char *name);
 #define RT_REAL(ret, name, params)           \
