@@ -38,6 +38,8 @@
 
 #include "base/rng.h"
 #include "os/clock.h"
+#include "os/file.h"
+#include "plainbox-peer.h"
 #include "session/expr.h"
 
 struct plan {
@@ -348,54 +350,39 @@ struct peer {
 
 static void run_peer(size_t n, struct peer *pe)
 {
-	const char *src = getenv("PROCTOR_PLAINBOX_SRC");
-	const char *py = getenv("PROCTOR_PLAINBOX_PYTHON");
-	const char *here = getenv("PROCTOR_BENCH_DIR");
 	struct plan *p;
-	char dir[] = "/tmp/bench-solve-XXXXXX", path[4200], cmd[8192];
-	char line[256];
+	char dir[] = "/tmp/bench-solve-XXXXXX", pxu[4200], desired[4200];
+	char reps[8];
+	const char *args[] = { pxu, desired, reps };
+	struct peer_figures pf;
 	FILE *f;
 
 	memset(pe, 0, sizeof(*pe));
-	if (!src || !*src || !mkdtemp(dir))
+	if (!getenv("PROCTOR_PLAINBOX_SRC") || !mkdtemp(dir))
 		return;
 	p = generate(n, 42 + n);
-	snprintf(path, sizeof(path), "%s/plan.pxu", dir);
-	if ((f = fopen(path, "w"))) {
+	snprintf(pxu, sizeof(pxu), "%s/plan.pxu", dir);
+	if ((f = fopen(pxu, "w"))) {
 		fwrite(p->pxu, 1, p->pxu_len, f);
 		fclose(f);
 	}
-	snprintf(path, sizeof(path), "%s/desired.txt", dir);
-	if ((f = fopen(path, "w"))) {
+	snprintf(desired, sizeof(desired), "%s/desired.txt", dir);
+	if ((f = fopen(desired, "w"))) {
 		for (size_t i = 0; i < p->n_desired; i++)
 			fprintf(f, "%s\n", p->desired[i]);
 		fclose(f);
 	}
-	snprintf(cmd, sizeof(cmd),
-		 "PYTHONPATH='%s' '%s' '%s/plainbox-solve.py' '%s/plan.pxu' "
-		 "'%s/desired.txt' %d; rm -rf '%s'",
-		 src, py && *py ? py : "python3", here && *here ? here : "bench",
-		 dir, dir, n >= 100000 ? 1 : 3, dir);
-	if (!(f = popen(cmd, "r")))
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		double v;
-		char name[64];
-
-		if (sscanf(line, "%63s %lf", name, &v) != 2)
-			continue;
-		if (!strcmp(name, "state_ms"))
-			pe->state_ms = v;
-		else if (!strcmp(name, "update_desired_ms"))
-			pe->update_desired_ms = v;
-		else if (!strcmp(name, "solve_ms"))
-			pe->solve_ms = v;
-		else if (!strcmp(name, "result_update_us"))
-			pe->result_update_us = v;
-		else if (!strcmp(name, "run_list"))
-			pe->run_list = (size_t)v;
-	}
-	pe->ok = pclose(f) == 0 && pe->solve_ms > 0;
+	snprintf(reps, sizeof(reps), "%d", n >= 100000 ? 1 : 3);
+	pe->ok = peer_run("plainbox-solve.py", args, 3, &pf);
+	(void)!pt__rm_rf(dir);
+	pe->state_ms = peer_get(&pf, "state_ms");
+	pe->update_desired_ms = peer_get(&pf, "update_desired_ms");
+	pe->solve_ms = peer_get(&pf, "solve_ms");
+	pe->result_update_us = peer_get(&pf, "result_update_us");
+	pe->run_list = peer_get(&pf, "run_list") > 0
+			       ? (size_t)peer_get(&pf, "run_list")
+			       : 0;
+	pe->ok = pe->ok && pe->solve_ms > 0;
 }
 
 static void measure(size_t n, int reps, struct figures *f)

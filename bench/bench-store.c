@@ -9,12 +9,12 @@
  *    PT_SYNC_FULL (fsync each), and FULL with group commit of 64.
  * 2. Resumes sessions of 10k and 100k jobs (open + load of metadata,
  *    snapshot, desired list, results, resources) and peeks them.
- * 3. The peer: PlainBox. Figures from docs/plainbox.md §0/§6/§8.2 (353 ms
- *    per result of bookkeeping at 10k, a 67 ms suspend of which a job does
- *    three, 14.0 s resume at 10k), and, measured in this run unless
- *    --no-peer, a Python model of its checkpoint write (§6.2/§6.4: the
- *    whole session as sorted compact JSON, gzip, session.next, fsync,
- *    rename, fsync dir) at the same size.
+ * 3. The peer: PlainBox itself, in the same run (bench/plainbox-store.py
+ *    through bench/plainbox-peer.h; PROCTOR_PLAINBOX_SRC etc., see
+ *    bench/README.md): per job, the three checkpoints and the result
+ *    update SessionAssistant does around a job, at the same N with N/2
+ *    results; resume and peek of a 10k-job session. Without PlainBox (or
+ *    with --no-peer) the peer is reported skipped; no figure is copied.
  * Bytes written are the bytes SQLite passes to write(2) (counted by the
  * store's VFS shim). DIR must be on a real disk for FULL to mean anything
  * (default: ./bench-store.tmp, removed afterwards).
@@ -23,14 +23,10 @@
 #include "base/common.h"
 #include "os/clock.h"
 #include "os/file.h"
+#include "plainbox-peer.h"
 #include "store/store-internal.h"
 
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char **environ;
 
 static uint64_t bytes_written;
 static uint64_t n_fsync;
@@ -247,86 +243,67 @@ static off_t dir_bytes(const char *repo, const char *id)
 }
 
 /*
- * The Python model of PlainBox's checkpoint (§6.2, §6.4): prints the
- * median ms of one save at n jobs with n/2 results.
+ * PlainBox on the same N, in this run; the figures side by side in the
+ * same units.
  */
-static const char peer_py[] =
-	"import gzip,json,os,sys,time\n"
-	"n=int(sys.argv[1]);d=sys.argv[2]\n"
-	"jobs={'com.canonical.certification::job-%06d'%i:'3f2a9c1e5b7d4f6a8c0e"
-	"2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a' for i in range(n)}\n"
-	"res={k:[{'outcome':'pass','comments':None,'return_code':0,"
-	"'execution_duration':0.5,'io_log_filename':'io-logs/x.record.gz'}]"
-	" for i,k in enumerate(jobs) if i%2==0}\n"
-	"meta={'title':'bench','flags':['incomplete'],'running_job_name':"
-	"'x','app_blob':None,'app_id':None,'custom_joblist':False,"
-	"'rejected_jobs':[],'last_job_start_time':1.0,"
-	"'remaining_todo_jobs':True}\n"
-	"obj={'version':11,'session':{'jobs':jobs,'results':res,"
-	"'desired_job_list':list(jobs),'mandatory_job_list':[],"
-	"'metadata':meta,'system_information':{}}}\n"
-	"def save():\n"
-	" data=gzip.compress(json.dumps(obj,ensure_ascii=False,sort_keys=True,"
-	"indent=None,separators=(',',':')).encode('UTF-8'))\n"
-	" dfd=os.open(d,os.O_DIRECTORY)\n"
-	" fd=os.open('session.next',os.O_WRONLY|os.O_CREAT|os.O_EXCL,0o644,"
-	"dir_fd=dfd)\n"
-	" os.write(fd,data);os.fsync(fd);os.close(fd)\n"
-	" os.rename('session.next','session',src_dir_fd=dfd,dst_dir_fd=dfd)\n"
-	" os.fsync(dfd);os.close(dfd)\n"
-	" return len(data)\n"
-	"t=[]\n"
-	"for k in range(7):\n"
-	" t0=time.perf_counter();sz=save();t.append(time.perf_counter()-t0)\n"
-	"t.sort();print('%.3f %d'%(t[3]*1000,sz))\n";
-
-static int run_peer(size_t n, const char *dir, double *ms, long *size)
+static void peer_side_by_side(const char *pdir, size_t n,
+			      const struct run *normal, const struct run *full,
+			      const struct run *group, double r10k, double p10k,
+			      off_t bytes10k)
 {
 	char nbuf[32];
-	char *argv[] = {
-		(char *)(uintptr_t) "python3", (char *)(uintptr_t) "-c",
-		(char *)(uintptr_t)peer_py,    nbuf,
-		(char *)(uintptr_t)dir,	       NULL
-	};
-	int fds[2], status;
-	char out[128] = { 0 };
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	ssize_t got;
+	const char *args[] = { pdir, nbuf, "10" };
+	struct peer_figures f;
+	double job, ckpt, susp, upd, res, peek;
 
 	snprintf(nbuf, sizeof(nbuf), "%zu", n);
-	if (pipe(fds) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	if (posix_spawnp(&pid, "python3", &fa, NULL, argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(fds[0]);
-		close(fds[1]);
-		return -ENOENT;
+	if (!peer_run("plainbox-store.py", args, 3, &f)) {
+		printf("# PlainBox peer skipped: %s\n", f.why);
+		return;
 	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	got = 0;
-	for (;;) {
-		ssize_t k =
-			read(fds[0], out + got, sizeof(out) - 1 - (size_t)got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		got += k;
-		if ((size_t)got == sizeof(out) - 1)
-			break;
+	job = peer_get(&f, "job_ms") * 1e3;
+	ckpt = peer_get(&f, "checkpoint_ms") * 1e3;
+	susp = peer_get(&f, "suspend_ms") * 1e3;
+	upd = peer_get(&f, "result_update_ms") * 1e3;
+	res = peer_get(&f, "resume_ms");
+	peek = peer_get(&f, "peek_ms");
+	if (job <= 0 || ckpt <= 0 || susp <= 0 || upd <= 0 || res <= 0 ||
+	    peek <= 0) {
+		printf("# PlainBox peer skipped: plainbox-store.py printed "
+		       "no figures\n");
+		return;
 	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    sscanf(out, "%lf %ld", ms, size) != 2)
-		return -EIO;
-	return 0;
+	printf("metric plainbox_us_per_job %.0f us (%zu jobs, %zu results; "
+	       "3 checkpoints + update_job_result)\n",
+	       job, n, n / 2);
+	printf("metric plainbox_checkpoint_us %.0f us\n", ckpt);
+	printf("metric plainbox_suspend_us %.0f us\n", susp);
+	printf("metric plainbox_result_update_us %.0f us\n", upd);
+	printf("metric plainbox_checkpoint_bytes %.0f bytes\n",
+	       peer_get(&f, "checkpoint_bytes"));
+	printf("metric plainbox_resume_10k_ms %.1f ms\n", res);
+	printf("metric plainbox_peek_10k_ms %.2f ms\n", peek);
+	printf("metric plainbox_session_10k_bytes %.0f bytes\n",
+	       peer_get(&f, "resume_bytes"));
+	printf("metric ratio_normal_vs_plainbox %.0f x\n",
+	       job / normal->us_per_job);
+	printf("metric ratio_full_vs_plainbox %.0f x\n",
+	       job / full->us_per_job);
+	printf("metric ratio_full_group64_vs_plainbox %.0f x\n",
+	       job / group->us_per_job);
+	printf("metric ratio_resume_10k_vs_plainbox %.0f x\n", res / r10k);
+	printf("metric ratio_peek_10k_vs_plainbox %.0f x\n", peek / p10k);
+	printf("# same run, N = %zu jobs      proctor NORMAL  proctor FULL  "
+	       "FULL+group64  PlainBox\n",
+	       n);
+	printf("#   per job (us)            %14.1f %13.1f %13.1f %9.0f\n",
+	       normal->us_per_job, full->us_per_job, group->us_per_job, job);
+	printf("#   resume 10k (ms)         %14.1f %13s %13s %9.0f\n", r10k, "",
+	       "", res);
+	printf("#   peek 10k (ms)           %14.2f %13s %13s %9.1f\n", p10k, "",
+	       "", peek);
+	printf("#   10k session (bytes)     %14lld %13s %13s %9.0f\n",
+	       (long long)bytes10k, "", "", peer_get(&f, "resume_bytes"));
 }
 
 int main(int argc, char **argv)
@@ -389,6 +366,7 @@ int main(int argc, char **argv)
 	r10k = resume_ms(repo.s, id10k, 10000, &p10k);
 	r100k = resume_ms(repo.s, id100k, n_resume, &p100k);
 	printf("metric resume_10k_ms %.1f ms\n", r10k);
+	printf("metric peek_10k_ms %.2f ms\n", p10k);
 	printf("metric resume_%zuk_ms %.1f ms\n", n_resume / 1000, r100k);
 	printf("metric peek_%zuk_ms %.2f ms\n", n_resume / 1000, p100k);
 	printf("metric session_10k_bytes %lld bytes\n",
@@ -396,41 +374,11 @@ int main(int argc, char **argv)
 	printf("metric session_%zuk_bytes %lld bytes\n", n_resume / 1000,
 	       (long long)dir_bytes(repo.s, id100k));
 
-	/* The peer. Figures from docs/plainbox.md, then measured ratios. */
-	printf("metric plainbox_result_bookkeeping_10k_ms 353 ms "
-	       "(docs/plainbox.md §0)\n");
-	printf("metric plainbox_checkpoints_per_job_10k_ms 201 ms "
-	       "(docs/plainbox.md §6.6: "
-	       "3 x 67 ms suspend)\n");
-	printf("metric plainbox_resume_10k_ms 14000 ms "
-	       "(docs/plainbox.md §6.5)\n");
-	printf("metric ratio_result_vs_plainbox_bookkeeping %.0f x\n",
-	       353e3 / normal.us_per_job);
-	printf("metric ratio_result_vs_plainbox_checkpoints %.0f x\n",
-	       201e3 / normal.us_per_job);
-	printf("metric ratio_full_vs_plainbox_checkpoints %.0f x\n",
-	       201e3 / full.us_per_job);
-	printf("metric ratio_resume_10k_vs_plainbox %.0f x\n", 14000 / r10k);
-	printf("metric ratio_resume_%zuk_vs_plainbox_10k %.0f x\n",
-	       n_resume / 1000, 14000 / r100k);
-	if (peer) {
-		double ms = 0;
-		long size = 0;
-		int r = run_peer(10000, pdir.s, &ms, &size);
-
-		if (r < 0) {
-			printf("# peer model not run: %s\n", pt_strerror(r));
-		} else {
-			printf("metric plainbox_model_checkpoint_10k_ms %.1f ms "
-			       "(measured, %ld bytes gz)\n",
-			       ms, size);
-			printf("metric ratio_result_vs_plainbox_model %.0f x "
-			       "(3 checkpoints per job)\n",
-			       3 * ms * 1e3 / normal.us_per_job);
-			printf("metric ratio_full_vs_plainbox_model %.0f x\n",
-			       3 * ms * 1e3 / full.us_per_job);
-		}
-	}
+	if (peer)
+		peer_side_by_side(pdir.s, n_commit, &normal, &full, &group,
+				  r10k, p10k, dir_bytes(repo.s, id10k));
+	else
+		printf("# PlainBox peer skipped (--no-peer)\n");
 	pt__free(id10k);
 	pt__free(id100k);
 	(void)!pt__rm_rf(dir);
