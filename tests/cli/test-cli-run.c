@@ -795,6 +795,12 @@ PT_TEST(budgets_are_noted_and_fail_with_budget_fail)
 	pt__free(err);
 }
 
+/* A history of three attempts of t::s, 1 ms each. */
+static const char three_of_1ms[] = "proctor-history 1\n"
+				   "3 pass 1 1000000 0 1 a t::s\n"
+				   "2 fail 1 1000000 0 1 b t::s\n"
+				   "1 pass 1 1000000 0 1 c t::s\n";
+
 PT_TEST(slower_than_its_history_is_flagged)
 {
 	char path[1024], hist[1024];
@@ -823,10 +829,7 @@ PT_TEST(slower_than_its_history_is_flagged)
 	pt__free(err);
 	/* Three of 1 ms each (the run above added a fourth, over 60 ms: the
 	 * median of 1, 1, 1, 60 is 1 ms). */
-	put_file(hist, "proctor-history 1\n"
-		       "3 pass 1 1000000 0 1 a t::s\n"
-		       "2 fail 1 1000000 0 1 b t::s\n"
-		       "1 pass 1 1000000 0 1 c t::s\n");
+	put_file(hist, three_of_1ms);
 	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
 	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
 				       "pass t::s: slower than its history: "
@@ -838,10 +841,7 @@ PT_TEST(slower_than_its_history_is_flagged)
 	pt__free(err);
 	/* --slow-factor 0: never noted, whatever the history. */
 	args[6] = "--slow-factor=0";
-	put_file(hist, "proctor-history 1\n"
-		       "3 pass 1 1000000 0 1 a t::s\n"
-		       "2 fail 1 1000000 0 1 b t::s\n"
-		       "1 pass 1 1000000 0 1 c t::s\n");
+	put_file(hist, three_of_1ms);
 	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
 			      "pass t::s\n1 jobs: 1 pass, seed 1\n");
@@ -849,10 +849,7 @@ PT_TEST(slower_than_its_history_is_flagged)
 	pt__free(err);
 	/* Another factor is named in the note; below 1 is refused. */
 	args[6] = "--slow-factor=2";
-	put_file(hist, "proctor-history 1\n"
-		       "3 pass 1 1000000 0 1 a t::s\n"
-		       "2 fail 1 1000000 0 1 b t::s\n"
-		       "1 pass 1 1000000 0 1 c t::s\n");
+	put_file(hist, three_of_1ms);
 	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
 	PT_ASSERT_NOT_NULL(strstr(out, " ms, more than 2x its median 1 ms\n"));
 	pt__free(out);
