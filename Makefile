@@ -28,11 +28,12 @@ build-release:
 example: build
 	sh examples/run-example.sh $(BUILD)
 
-# The whole suite; ends with the line "N passed, N failed". Tests run two
-# per CPU (CHECK_JOBS): the long ones mostly wait (Slurm, timeouts, a
-# browser). Their files go to a RAM file system when there is one
+# The whole suite; ends with the line "N passed, N failed". Tests run three
+# per CPU (CHECK_JOBS): the long ones mostly wait (11 Slurm shards, which
+# start first, timeouts, a browser), and the others need the CPU they
+# leave. Their files go to a RAM file system when there is one
 # (scripts/test-tmpdir.sh). docs/harness.md has the figures.
-CHECK_JOBS ?= $(shell echo $$(( $$(nproc) * 2 )))
+CHECK_JOBS ?= $(shell echo $$(( $$(nproc) * 3 )))
 
 check: build
 	@rm -f $(BUILD)/tally.txt
