@@ -28,10 +28,16 @@ build-release:
 example: build
 	sh examples/run-example.sh $(BUILD)
 
-# The whole suite; ends with the line "N passed, N failed".
+# The whole suite; ends with the line "N passed, N failed". Tests run two
+# per CPU (CHECK_JOBS): the long ones mostly wait (Slurm, timeouts, a
+# browser). Their files go to a RAM file system when there is one
+# (scripts/test-tmpdir.sh). docs/harness.md has the figures.
+CHECK_JOBS ?= $(shell echo $$(( $$(nproc) * 2 )))
+
 check: build
 	@rm -f $(BUILD)/tally.txt
-	@PT_TALLY=$(CURDIR)/$(BUILD)/tally.txt meson test -C $(BUILD) \
+	@PT_TALLY=$(CURDIR)/$(BUILD)/tally.txt TMPDIR=$$(sh scripts/test-tmpdir.sh) \
+		meson test -C $(BUILD) --num-processes $(CHECK_JOBS) \
 		--print-errorlogs $(MESON_TEST_ARGS); st=$$?; \
 	sh scripts/tally.sh $(BUILD)/tally.txt; t=$$?; \
 	[ $$st -eq 0 ] && [ $$t -eq 0 ]
@@ -44,7 +50,7 @@ $(ASAN_BUILD)/build.ninja:
 check-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	@rm -f $(ASAN_BUILD)/tally.txt
-	@PT_TALLY=$(CURDIR)/$(ASAN_BUILD)/tally.txt \
+	@PT_TALLY=$(CURDIR)/$(ASAN_BUILD)/tally.txt TMPDIR=$$(sh scripts/test-tmpdir.sh) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C $(ASAN_BUILD) --print-errorlogs $(MESON_TEST_ARGS); st=$$?; \

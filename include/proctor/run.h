@@ -50,21 +50,25 @@ struct pt_run_options {
 	size_t n_include;	    /* matching whole job ids */
 	const char *const *exclude;
 	size_t n_exclude;
-	unsigned jobs;	     /* jobs at once; 0: resume: the session's */
-	double timeout;	     /* default job timeout, s; <= 0: none */
-	bool keep_tmp;	     /* keep the jobs' temporary directories */
-	unsigned repeat;     /* run every job N times (flaky detection) */
-	bool until_fail;     /* with repeat: stop a job at its first fail */
-	bool shuffle;	     /* shuffle the order of independent jobs */
-	uint64_t seed;	     /* PROCTOR_SEED and the shuffle's seed */
-	bool fail_fast;	     /* stop starting jobs after the first failure */
-	unsigned retries;    /* run a failed job again, up to N times */
-	int ports;	     /* TCP ports per job; < 0: the default (4) */
+	unsigned jobs;	  /* jobs at once; 0: resume: the session's */
+	double timeout;	  /* default job timeout, s; <= 0: none */
+	bool keep_tmp;	  /* keep the jobs' temporary directories */
+	unsigned repeat;  /* run every job N times (flaky detection) */
+	bool until_fail;  /* with repeat: stop a job at its first fail */
+	bool shuffle;	  /* shuffle the order of independent jobs */
+	uint64_t seed;	  /* PROCTOR_SEED and the shuffle's seed */
+	bool fail_fast;	  /* stop starting jobs after the first failure */
+	unsigned retries; /* run a failed job again, up to N times */
+	int ports;	  /* TCP ports per job; < 0: the default (4) */
 	/* Default budget of jobs without a budget field (0: none); over
 	 * budget is a note in the result, a fail with budget_fail. */
 	double budget_time;	/* seconds */
 	uint64_t budget_memory; /* bytes of peak resident memory */
 	bool budget_fail;
+	/* An attempt more than slow_factor times its job's median duration
+	 * in the repository's history (and 40 ms more) gets a note; 0: 3,
+	 * the default; < 0: never (a noisy machine, exact-output tests). */
+	double slow_factor;
 	/* Seeded faults (docs/chaos.md): "CALL:ERR[:RATE][@FILTER],...",
 	 * process faults "kill@T", "kill-one@T", "pause@T:D", injected by
 	 * the preloaded runtime at chaos_runtime and by the executor; NULL
@@ -244,7 +248,7 @@ struct pt_run_progress {
 	size_t failed;	/* of them fail, crash or timeout */
 	size_t running; /* in the executor */
 	size_t per_outcome[PT_OUTCOME_COUNT_]; /* run list, NONE: not run */
-	size_t flaky; /* passes after failed attempts */
+	size_t flaky;	    /* passes after failed attempts */
 	size_t over_budget; /* jobs with an attempt over its budget */
 	size_t slow;	    /* jobs with an attempt > 3x its history's median */
 	/* requires/template-filter programs that do not compile (problems

@@ -271,6 +271,44 @@ int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 	return 0;
 }
 
+void pt__chaos_times(const struct pt_chaos *run, const char *field,
+		     uint64_t seed, const char *job_id, unsigned attempt,
+		     struct pt_chaos_times *t)
+{
+	struct pt_chaos own; /* about 2.4 KiB; not called by the runtime */
+	const struct pt_chaos *p = run;
+	uint64_t h = 1469598103934665603ULL, att = attempt;
+	char err[64];
+
+	memset(t, 0, sizeof(*t));
+	if (field)
+		p = strcmp(field, "off") && pt__chaos_parse(field, &own, err,
+							    sizeof(err)) == 0
+			    ? &own
+			    : NULL;
+	if (!p || !pt__chaos_has_process_faults(p))
+		return;
+	for (const char *c = job_id; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	/* 1 ms at least: after the start */
+	if (p->kill_max > 0)
+		t->kill =
+			0.001 + pt__chaos_frac(seed, h, att * 2) * p->kill_max;
+	if (p->pause_max > 0) {
+		t->stop = 0.001 +
+			  pt__chaos_frac(seed, h, att * 2 + 1) * p->pause_max;
+		t->stop_len = p->pause_len;
+	}
+	if (p->kill_one_max > 0) {
+		/* its own stream (h + 1): the same times for kill and pause
+		 * as without it */
+		t->kill_one = 0.001 + pt__chaos_frac(seed, h + 1, att * 2) *
+					      p->kill_one_max;
+		t->pick = (uint64_t)(pt__chaos_frac(seed, h + 1, att * 2 + 1) *
+				     0x1p53);
+	}
+}
+
 bool pt__chaos_has_process_faults(const struct pt_chaos *c)
 {
 	return c->kill_max > 0 || c->kill_one_max > 0 || c->pause_max > 0;

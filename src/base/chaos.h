@@ -75,6 +75,26 @@ struct pt_chaos {
 int pt__chaos_parse(const char *spec, struct pt_chaos *c, char *err,
 		    size_t errlen);
 
+/*
+ * When the process faults of a job happen, in seconds after its start
+ * (0: not at all), and kill-one's seeded pick (the victim is the one at
+ * pick % n among the n candidates): from the seed, the job id and the
+ * attempt only, so every executor schedules the same faults.
+ */
+struct pt_chaos_times {
+	double kill, stop, stop_len, kill_one;
+	uint64_t pick;
+};
+
+/*
+ * The process-fault plan of a job is run (the run's; NULL: none) unless
+ * field, its chaos field, is "off" (or unparsable): none, or a plan of
+ * its own. Its times go to *t (all 0 when it has no process faults).
+ */
+void pt__chaos_times(const struct pt_chaos *run, const char *field,
+		     uint64_t seed, const char *job_id, unsigned attempt,
+		     struct pt_chaos_times *t);
+
 /* Whether c has process faults (kill@, kill-one@, pause@). */
 bool pt__chaos_has_process_faults(const struct pt_chaos *c);
 

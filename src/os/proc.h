@@ -82,8 +82,8 @@ struct pt_proc_member {
 /*
  * The live processes (zombies left out) of process group pgid, read
  * from /proc, in creation order: by start time, then pid. At most max
- * go to out; returns how many there are (more than max when out was too
- * small) or -errno (no /proc).
+ * go to out (the first /proc lists: the lowest pids); returns how many
+ * there are (more than max when out was too small) or -errno (no /proc).
  */
 int pt__proc_group(pid_t pgid, struct pt_proc_member *out, size_t max);
 

@@ -6,6 +6,7 @@
 #ifndef PT_RUN_INTERNAL_H
 #define PT_RUN_INTERNAL_H
 
+#include "base/buf.h"
 #include "base/common.h"
 
 #include <proctor/run.h>
@@ -36,7 +37,7 @@ struct pt__jst {
 	bool over_budget, slow; /* an attempt was (notes in its result) */
 	char *chaos_block; /* the job's own PROCTOR_PRELOAD (chaos field) */
 	const char **chaos_envv; /* it and the provider environment */
-	uint64_t order;		/* shuffled order key */
+	uint64_t order;		 /* shuffled order key */
 };
 
 /* A resource job's records, for the session and for the store. */
@@ -47,14 +48,36 @@ struct pt__recset {
 	size_t n;
 };
 
+/*
+ * The call faults of each attempt from the session's chaos log, read
+ * incrementally (chaos-notes.c).
+ */
+struct pt__chaos_notes {
+	int fd;
+	bool open, skip, discard;
+	struct pt_buf tail; /* an incomplete last line */
+	struct pt__chaos_pending *v;
+	size_t n, cap;
+};
+
+/* Lines already in the log (earlier runs of the session) are not read
+ * into notes: their attempts have their results. */
+void pt__chaos_notes_skip_existing(struct pt__chaos_notes *cn,
+				   const char *path);
+/* "chaos: N faults: ..." for the attempt, or "" (and forgets it). */
+void pt__chaos_notes_get(struct pt__chaos_notes *cn, const char *path,
+			 const char *job, unsigned attempt, char *buf,
+			 size_t size);
+void pt__chaos_notes_release(struct pt__chaos_notes *cn);
+
 struct pt_run {
 	struct pt_run_options o; /* strings point into the fields below */
 	struct pt__strv paths, include, exclude, exec_opts;
 	bool xo_given; /* the caller chose the executor */
-	char *plan, *ns, *repo, *no_operator, *manifest_path, *chaos,
-		*chaos_rt;
+	char *plan, *ns, *repo, *no_operator, *manifest_path, *chaos, *chaos_rt;
 	char *chaos_logp; /* <session>/chaos.log, for the executor */
-	struct pt__strv chaos_env; /* LD_PRELOAD, PROCTOR_PRELOAD... */
+	struct pt__chaos_notes chaos_notes;
+	struct pt__strv chaos_env;    /* LD_PRELOAD, PROCTOR_PRELOAD... */
 	struct pt_manifest *manifest; /* the answers (NULL: none given) */
 	/* Checkbox: who runs each job, the provider environment. */
 	char *normal_user, *launcher;

@@ -954,17 +954,20 @@ static const char *notes(struct pt_run *c, const struct pt_job *j,
 	/* Slow: > 3x the median of at least 3 earlier attempts, and 40 ms
 	 * more (below that, the noise of starting a process on a loaded
 	 * machine: a 4 ms job took 22 ms under a load of 20). */
-	if (pt_store_history_job(c->past, j->id, &first) >= 3 &&
+	double sf = c->o.slow_factor ? c->o.slow_factor : 3;
+
+	if (sf > 0 && pt_store_history_job(c->past, j->id, &first) >= 3 &&
 	    (res->outcome == PT_OUTCOME_PASS ||
 	     res->outcome == PT_OUTCOME_FAIL) &&
 	    (med = pt_store_history_median(c->past, j->id)) > 0 &&
-	    res->duration > 3 * med && res->duration > med + 0.04 && o < size) {
+	    res->duration > sf * med && res->duration > med + 0.04 &&
+	    o < size) {
 		fmt_secs(a, sizeof(a), res->duration);
 		fmt_secs(b, sizeof(b), med);
 		o += (size_t)snprintf(buf + o, size - o,
 				      "%sslower than its history: ran %s, "
-				      "more than 3x its median %s",
-				      o ? "; " : "", a, b);
+				      "more than %gx its median %s",
+				      o ? "; " : "", a, sf, b);
 		js->slow = true;
 	}
 	if (over) {
@@ -1323,67 +1326,17 @@ static int chaos_env(struct pt_run *c)
 }
 
 /* A process fault's line of the chaos log (the runner's). */
-static bool is_process_fault(const char *fault)
-{
-	return !strcmp(fault, "kill") || !strcmp(fault, "kill-one") ||
-	       !strcmp(fault, "pause");
-}
-
 /*
- * The faults injected into an attempt, from the session's chaos log
- * ("<job>\t<attempt>\t<pid>\t<call>\t<n>\t<error>"): "chaos: 2 faults:
- * write EIO at call 3 (pid 12), ...", the first few listed.
+ * The faults injected into an attempt ("chaos: 2 faults: write EIO at
+ * call 3 (pid 12), ..."), from the session's chaos log (chaos-notes.c).
  */
 static void chaos_note(struct pt_run *c, const struct pt_job *j,
 		       unsigned attempt, char *buf, size_t size)
 {
-	char *path = NULL, *data = NULL, att[16];
-	size_t len = 0, idlen = strlen(j->id), o = 0;
-	unsigned n = 0;
-	struct pt_buf list = PT_BUF_INIT;
-
 	buf[0] = 0;
-	if (!c->o.chaos || !(path = pt__run_abs_path(c, CHAOS_LOG)))
-		return;
-	snprintf(att, sizeof(att), "%u", attempt);
-	if (pt__read_file(path, 16u << 20, &data, &len) == 0) {
-		for (char *p = data; p < data + len;) {
-			char *nl = memchr(p, '\n', (size_t)(data + len - p));
-			char *f[6];
-			unsigned k = 0;
-
-			if (!nl)
-				break;
-			*nl = 0;
-			for (char *q = p; k < 6; k++) {
-				f[k] = q;
-				if (!(q = strchr(q, '\t')))
-					break;
-				*q++ = 0;
-			}
-			/* process faults are in the runner's comment */
-			if (k == 5 && (size_t)(f[1] - f[0] - 1) == idlen &&
-			    !memcmp(f[0], j->id, idlen) && !strcmp(f[1], att) &&
-			    !is_process_fault(f[3])) {
-				if (n < 5)
-					(void)pt__buf_addf(&list,
-							   "%s%s %s at call %s "
-							   "(pid %s)",
-							   n ? ", " : "", f[3],
-							   f[5], f[4], f[2]);
-				n++;
-			}
-			p = nl + 1;
-		}
-	}
-	if (n)
-		o = (size_t)snprintf(buf, size, "chaos: %u fault%s: %s%s", n,
-				     n == 1 ? "" : "s", list.s ? list.s : "",
-				     n > 5 ? ", ..." : "");
-	(void)o;
-	pt__buf_release(&list);
-	pt__free(data);
-	pt__free(path);
+	if (c->o.chaos && c->chaos_logp)
+		pt__chaos_notes_get(&c->chaos_notes, c->chaos_logp, j->id,
+				    attempt, buf, size);
 }
 
 static int make_executor(struct pt_run *c)
@@ -1434,6 +1387,7 @@ static int make_executor(struct pt_run *c)
 		if (!c->chaos_logp)
 			return -ENOMEM;
 		cfg.chaos_log = c->chaos_logp;
+		pt__chaos_notes_skip_existing(&c->chaos_notes, c->chaos_logp);
 	}
 	if (c->st)
 		host.iolog = &ops; /* copied by bind */
@@ -1454,7 +1408,8 @@ static int make_executor(struct pt_run *c)
 				r = -ENOMEM;
 			else {
 				snprintf(dir, strlen(pt_store_dir(c->st)) + 16,
-					 "dir=%s/executor", pt_store_dir(c->st));
+					 "dir=%s/executor",
+					 pt_store_dir(c->st));
 				r = pt__strv_add(&o, dir);
 			}
 		}
@@ -2126,6 +2081,7 @@ struct pt_run *pt_run_free(struct pt_run *c)
 	pt__free(c->chaos);
 	pt__free(c->chaos_rt);
 	pt__free(c->chaos_logp);
+	pt__chaos_notes_release(&c->chaos_notes);
 	pt__strv_free(&c->chaos_env);
 	pt__free(c->wait);
 	for (size_t i = 0; i < c->n_pending; i++)

@@ -102,6 +102,7 @@ struct done {
 struct pt_runner {
 	struct pt_runner_config cfg; /* strings point into the copies below */
 	struct pt_chaos chaos;	     /* cfg.chaos parsed: its process faults */
+	bool chaos_on;		     /* cfg.chaos given: the jobs' fields too */
 	char *session_id, *tmp_root, *io_log_dir, *cwd, *chaos_log;
 	unsigned jobs;
 	int64_t grace_ns;
@@ -298,6 +299,7 @@ int pt_runner_new(const struct pt_runner_config *c, struct pt_runner **ret)
 			err = -EINVAL;
 			goto fail;
 		}
+		r->chaos_on = true;
 	}
 	r->cfg.env = NULL;
 	if (c->port_count) {
@@ -733,10 +735,10 @@ static int build_env(struct pt_runner *r, struct slot *s, struct pt_buf *vars,
 	while (jenv && jenv[nj])
 		nj++;
 
-	/*
-	 * No printf here: these are built for every job, and vsnprintf was
-	 * a third of the runner's own instructions per job.
-	 */
+		/*
+		 * No printf here: these are built for every job, and vsnprintf
+		 * was a third of the runner's own instructions per job.
+		 */
 #define ADDSTR(name, val)                                    \
  do {                                                        \
   offs[nv++] = vars->len;                                    \
@@ -831,12 +833,11 @@ static int build_argv(struct pt_runner *r, const struct qent *q,
 		tool = resolve_shell(r, as->sudo ? "sudo" : "setpriv");
 		envtool = as->sudo ? resolve_shell(r, "env") : "";
 		if (!tool || !envtool)
-			return pt__buf_addf(msg,
-					    "cannot run as %s: '%s' not found",
-					    as->user,
-					    !tool ? (as->sudo ? "sudo"
-							      : "setpriv")
-						  : "env") < 0
+			return pt__buf_addf(
+				       msg, "cannot run as %s: '%s' not found",
+				       as->user,
+				       !tool ? (as->sudo ? "sudo" : "setpriv")
+					     : "env") < 0
 				       ? -ENOMEM
 				       : 1;
 	}
@@ -853,12 +854,13 @@ static int build_argv(struct pt_runner *r, const struct qent *q,
 			return -ENOMEM;
 		/* the job reaches its directory by its path ($TMPDIR) too */
 		e = pt__lchown(tmpdir, as->uid, as->gid);
-		if (e == 0 && r->work_dir && pt__starts_with(tmpdir, r->work_dir))
+		if (e == 0 && r->work_dir &&
+		    pt__starts_with(tmpdir, r->work_dir))
 			e = pt__chmod(r->work_dir, 0711);
 		if (e < 0) {
-			return pt__buf_addf(msg,
-					    "cannot give %s to %s: %s", tmpdir,
-					    as->user, pt_strerror(e)) < 0
+			return pt__buf_addf(msg, "cannot give %s to %s: %s",
+					    tmpdir, as->user,
+					    pt_strerror(e)) < 0
 				       ? -ENOMEM
 				       : 1;
 		}
@@ -1313,49 +1315,29 @@ static void on_exit_ready(struct slot *s)
 static void chaos_times(struct pt_runner *r, struct slot *s)
 {
 	const struct pt_job *j = s->q->req.job;
-	struct pt_chaos own;
-	const struct pt_chaos *p = &r->chaos;
-	uint64_t h = 1469598103934665603ULL, att = s->q->req.attempt;
-	char err[64];
+	struct pt_chaos_times t;
 
 	s->ckill_ns = s->cstop_ns = s->ccont_ns = s->cone_ns = NEVER_NS;
-	if (!p->kill_max && !p->pause_max && !p->kill_one_max && !j->chaos)
-		return;
-	if (j->chaos && (!strcmp(j->chaos, "off") ||
-			 pt__chaos_parse(j->chaos, &own, err, sizeof(err)) < 0))
-		return;
-	if (j->chaos)
-		p = &own;
-	for (const char *c = j->id; *c; c++)
-		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-	if (p->kill_max > 0)
-		s->ckill_ns =
-			s->start_ns + 1000000 +
-			(int64_t)(pt__chaos_frac(r->cfg.seed, h, att * 2) *
-				  p->kill_max * 1e9);
-	if (p->pause_max > 0) {
-		s->cstop_ns =
-			s->start_ns + 1000000 +
-			(int64_t)(pt__chaos_frac(r->cfg.seed, h, att * 2 + 1) *
-				  p->pause_max * 1e9);
-		s->cstop_len = p->pause_len;
+	if (!r->chaos_on)
+		return; /* a job's chaos field only counts under --chaos */
+	pt__chaos_times(&r->chaos, j->chaos, r->cfg.seed, j->id,
+			s->q->req.attempt, &t);
+	if (t.kill > 0)
+		s->ckill_ns = s->start_ns + (int64_t)(t.kill * 1e9);
+	if (t.stop > 0) {
+		s->cstop_ns = s->start_ns + (int64_t)(t.stop * 1e9);
+		s->cstop_len = t.stop_len;
 	}
-	if (p->kill_one_max > 0) {
-		/* its own stream (h + 1): the same times for kill and pause
-		 * as without it */
-		s->cone_ns =
-			s->start_ns + 1000000 +
-			(int64_t)(pt__chaos_frac(r->cfg.seed, h + 1, att * 2) *
-				  p->kill_one_max * 1e9);
-		s->cone_pick = (uint64_t)(pt__chaos_frac(r->cfg.seed, h + 1,
-							 att * 2 + 1) *
-					  0x1p53);
+	if (t.kill_one > 0) {
+		s->cone_ns = s->start_ns + (int64_t)(t.kill_one * 1e9);
+		s->cone_pick = t.pick;
 	}
 }
 
 /*
  * A process fault done, as a line of the session's chaos log (docs/
- * chaos.md): "<job>\t<attempt>\t<pid>\t<fault>\t<seconds>\t<what>".
+ * chaos.md): "<job>\t<attempt>\t<pid>\t<fault>\t<seconds>\t<what>\t<time>"
+ * (time: the wall clock, seconds since the epoch).
  */
 static void chaos_log(struct pt_runner *r, const struct slot *s, pid_t pid,
 		      const char *fault, double at, const char *what)
@@ -1364,8 +1346,12 @@ static void chaos_log(struct pt_runner *r, const struct slot *s, pid_t pid,
 
 	if (!r->cfg.chaos_log)
 		return;
-	if (pt__buf_addf(&b, "%s\t%u\t%d\t%s\t%.3f\t%s\n", s->q->req.job->id,
-			 s->q->req.attempt, (int)pid, fault, at, what) == 0)
+	int64_t now = pt__wall_ns();
+
+	if (pt__buf_addf(&b, "%s\t%u\t%d\t%s\t%.3f\t%s\t%lld.%06lld\n",
+			 s->q->req.job->id, s->q->req.attempt, (int)pid, fault,
+			 at, what, (long long)(now / 1000000000),
+			 (long long)(now % 1000000000 / 1000)) == 0)
 		(void)pt__append(r->cfg.chaos_log, b.s, b.len);
 	pt__buf_release(&b);
 }

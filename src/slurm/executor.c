@@ -56,6 +56,9 @@ struct sx {
 	bool keep_tmp;
 	char *session, *root, *wrapper, *cwd, *partition, *jobname;
 	char **env; /* cfg->env copied (the --chaos preload); NULL: none */
+	struct pt_chaos chaos; /* cfg->chaos parsed: its process faults */
+	bool chaos_on;	       /* cfg->chaos given: the jobs' fields too */
+	char *chaos_log;       /* cfg->chaos_log; NULL: none */
 	int poll_ms;
 	struct sjob **queue; /* given, not submitted */
 	size_t nq;
@@ -267,6 +270,32 @@ static void first_err_line(const struct sjob *j, char *buf, size_t size)
 	}
 }
 
+/*
+ * Ended by the scancel of proctor's own cancel (Ctrl-C): marked
+ * "cancelled", and its status says SIGTERM or SIGKILL ended it. Slurm
+ * signals every process of the job at once, so the wrapper can write that
+ * status before proctor looks: the job was interrupted, not crashed, and
+ * a resume runs it again.
+ */
+static bool killed_by_our_cancel(const struct sjob *j)
+{
+	struct pt_slurm_status st;
+	char p[4096], err[64];
+	char *t = NULL;
+	size_t n = 0;
+	bool ours = false;
+
+	if (!has_file(j, "cancelled"))
+		return false;
+	snprintf(p, sizeof(p), "%s/status", j->dir);
+	if (pt__read_file(p, PT_SLURM_STATUS_MAX, &t, &n) == 0 &&
+	    pt__slurm_parse_status(t, n, &st, err, sizeof(err)) == 0)
+		ours = st.how == PT_SLURM_HOW_SIGNAL &&
+		       (st.code == 15 || st.code == 9);
+	pt__free(t);
+	return ours;
+}
+
 /* Ends job i of flight from its status file; 1 done, 0 no status yet. */
 static int end_from_status(struct sx *x, size_t i)
 {
@@ -339,6 +368,9 @@ static int end_from_status(struct sx *x, size_t i)
 			(void)pt__buf_addf(&msg,
 					   " (Slurm job %" PRIu64 " on %s)",
 					   j->id, st.host);
+		if (st.chaos[0])
+			(void)pt__buf_addf(&msg, "%s%s", msg.len ? "; " : "",
+					   st.chaos);
 	}
 	{
 		char *log = collect_output(x, j, &msg);
@@ -594,6 +626,7 @@ static void submit_one(struct sx *x, struct sjob *j)
 	double to = job_timeout(x, j);
 	const char *cwd = j->spec.cwd;
 	struct pt_slurm_spec sp;
+	struct pt_chaos_times ct = { 0 };
 	struct pt_slurm_submit sub;
 	uint64_t id = 0;
 	int r;
@@ -622,6 +655,10 @@ static void submit_one(struct sx *x, struct sjob *j)
 	r = make_dir(x, j);
 	if (r == 0)
 		r = job_env(x, j, &vars, &env);
+	/* the job's own chaos field only counts under --chaos */
+	if (x->chaos_on)
+		pt__chaos_times(&x->chaos, job->chaos, x->seed, job->id,
+				j->spec.attempt ? j->spec.attempt : 1, &ct);
 	if (r == 0) {
 		sp = (struct pt_slurm_spec){
 			.shell = job->shell ? job->shell : "bash",
@@ -632,6 +669,8 @@ static void submit_one(struct sx *x, struct sjob *j)
 			.cwd = cwd,
 			.keep_tmp = x->keep_tmp,
 			.env = env,
+			.chaos = &ct,
+			.chaos_log = x->chaos_log,
 		};
 		snprintf(p, sizeof(p), "%s/spec", j->dir);
 		r = pt__slurm_write_spec(p, &sp);
@@ -749,27 +788,29 @@ static void s_release(void *ex)
 	for (size_t i = 0; x->env && x->env[i]; i++)
 		pt__free(x->env[i]);
 	pt__free(x->env);
+	pt__free(x->chaos_log);
 	pt__free(x);
 }
 
 /*
  * The run's extra variables (cfg->env: LD_PRELOAD and PROCTOR_PRELOAD
- * of --chaos), copied; a plan with process faults is refused: the
- * wrapper does not do them (docs/slurm.md).
+ * of --chaos), copied; its process faults, for the wrapper to do at the
+ * times the local runner would (docs/slurm.md).
  */
 static int copy_env(struct sx *x, const struct pt_exec_config *cfg)
 {
 	size_t n = 0;
 
 	if (cfg->chaos) {
-		struct pt_chaos plan;
 		char err[256];
 
-		if (pt__chaos_parse(cfg->chaos, &plan, err, sizeof(err)) < 0)
+		if (pt__chaos_parse(cfg->chaos, &x->chaos, err, sizeof(err)) <
+		    0)
 			return -EINVAL;
-		if (pt__chaos_has_process_faults(&plan))
-			return -ENOTSUP;
+		x->chaos_on = true;
 	}
+	if (cfg->chaos_log && !(x->chaos_log = pt__strdup(cfg->chaos_log)))
+		return -ENOMEM;
 	while (cfg->env && cfg->env[n])
 		n++;
 	if (!n)
@@ -937,8 +978,10 @@ static int s_attach(void *ex, const struct pt_exec_spec *spec,
 		sjob_free(j);
 		return -ENOMEM;
 	}
-	/* cancelled by proctor (Ctrl-C) and never finished: run it again */
-	if (has_file(j, "cancelled") && !has_file(j, "status")) {
+	/* cancelled by proctor (Ctrl-C) and never finished, or ended by that
+	 * cancel: run it again */
+	if (has_file(j, "cancelled") &&
+	    (!has_file(j, "status") || killed_by_our_cancel(j))) {
 		sjob_free(j);
 		return PT_ENOTFOUND;
 	}
@@ -1123,9 +1166,10 @@ static void s_cancel(void *ex, bool terminate)
 		(void)pt__slurm_cancel(&x->client, ids, n, NULL, 0);
 	pt__free(ids);
 	/* they come back now, not run; one that finished meanwhile keeps
-	 * its status, which a resume collects */
+	 * its status, which a resume collects (unless the scancel ended it) */
 	while (x->nf) {
-		if (end_from_status(x, 0) == 0) {
+		if (killed_by_our_cancel(x->flight[0]) ||
+		    end_from_status(x, 0) == 0) {
 			struct sjob *j = x->flight[0];
 			char m[128];
 
@@ -1147,7 +1191,7 @@ static void s_cancel(void *ex, bool terminate)
 
 static const struct pt_executor_ops slurm_ops = {
 	.name = "slurm",
-	.flags = PT_EXEC_PERSISTENT,
+	.flags = PT_EXEC_PERSISTENT | PT_EXEC_PROCESS_FAULTS,
 	.bind = s_bind,
 	.start = s_start,
 	.attach = s_attach,

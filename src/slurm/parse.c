@@ -232,6 +232,8 @@ int pt__slurm_parse_status(const char *text, size_t len,
 			memcpy(st.host, val, strlen(val) + 1);
 		} else if (!strcmp(key, "message")) {
 			snprintf(st.message, sizeof(st.message), "%s", val);
+		} else if (!strcmp(key, "chaos")) {
+			snprintf(st.chaos, sizeof(st.chaos), "%s", val);
 		} else {
 			return fail(err, errsize, line, "unknown key '%.40s'",
 				    key);

@@ -18,6 +18,7 @@
 #ifndef PT_SLURM_SLURM_H
 #define PT_SLURM_SLURM_H
 
+#include "base/chaos.h"
 #include "base/common.h"
 
 /* Job states as squeue prints them (%T). */
@@ -126,6 +127,7 @@ struct pt_slurm_status {
 	unsigned port_base; /* 0: none */
 	char host[256];
 	char message[1024]; /* "" when none */
+	char chaos[1024];   /* the --chaos process faults done; "" none */
 };
 
 /*
@@ -156,6 +158,10 @@ struct pt_slurm_spec {
 	const char *cwd;	     /* NULL or "": the job's temp dir */
 	bool keep_tmp;
 	const char *const *env; /* "NAME=value", NULL-terminated */
+	/* --chaos process faults for the wrapper to do (NULL or all 0:
+	 * none), and the log they go to (NULL: none) */
+	const struct pt_chaos_times *chaos;
+	const char *chaos_log;
 };
 
 /* Creates the file exclusively; -EEXIST when it is there. */

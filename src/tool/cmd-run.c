@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +73,7 @@ struct opts {
 	double budget_time;
 	uint64_t budget_memory;
 	bool budget_fail;
+	double slow_factor; /* --slow-factor; 0: the default */
 	const char *chaos;
 	char chaos_rt[4096];
 	const char *launcher_path;    /* --launcher FILE */
@@ -87,15 +87,6 @@ struct opts {
 	char exec_opt[300];			/* "partition=NAME" */
 	const char *exec_opts[2];
 };
-
-static uint64_t random_seed(void)
-{
-	uint64_t x = 0;
-
-	if (getrandom(&x, sizeof(x), 0) != sizeof(x))
-		x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	return x % 1000000000000ull; /* short enough to retype */
-}
 
 /* ---- options */
 
@@ -116,38 +107,12 @@ enum {
 	OPT_BUDGET,
 	OPT_CHAOS,
 	OPT_BUDGET_FAIL,
+	OPT_SLOW_FACTOR,
 	OPT_LAUNCHER,
 	OPT_NORMAL_USER,
 	OPT_MANIFEST,
 	OPT_EXECUTOR,
 };
-
-static int parse_uint(const char *cmd, const char *opt, const char *s,
-		      unsigned max, unsigned *ret)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || !*s || *end || v > max || s[0] == '-')
-		return pt_tool_usage_err(cmd, "%s: bad number '%s'", opt, s);
-	*ret = (unsigned)v;
-	return 0;
-}
-
-static int parse_seed(const char *cmd, const char *s, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || !*s || *end || s[0] == '-')
-		return pt_tool_usage_err(cmd, "bad seed '%s'", s);
-	*ret = v;
-	return 0;
-}
 
 static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		      bool resume)
@@ -173,6 +138,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		{ "ports", required_argument, NULL, OPT_PORTS },
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "budget-fail", no_argument, NULL, OPT_BUDGET_FAIL },
+		{ "slow-factor", required_argument, NULL, OPT_SLOW_FACTOR },
 		{ "chaos", required_argument, NULL, OPT_CHAOS },
 		{ "launcher", required_argument, NULL, OPT_LAUNCHER },
 		{ "normal-user", required_argument, NULL, OPT_NORMAL_USER },
@@ -210,7 +176,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 				return PT_EXIT_FAILURES;
 			break;
 		case 'j':
-			if ((r = parse_uint(cmd, "-j", optarg, 4096, &o->jobs)))
+			if ((r = pt_ui_parse_uint(cmd, "-j", optarg, 4096,
+						  &o->jobs)))
 				return r;
 			if (!o->jobs)
 				return pt_tool_usage_err(
@@ -229,8 +196,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			o->keep_tmp = true;
 			break;
 		case OPT_REPEAT:
-			if ((r = parse_uint(cmd, "--repeat", optarg, 100000,
-					    &o->repeat)))
+			if ((r = pt_ui_parse_uint(cmd, "--repeat", optarg,
+						  100000, &o->repeat)))
 				return r;
 			break;
 		case OPT_UNTIL_FAIL:
@@ -239,13 +206,14 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		case OPT_SHUFFLE:
 			o->shuffle = true;
 			if (optarg) {
-				if ((r = parse_seed(cmd, optarg, &o->seed)))
+				if ((r = pt_ui_parse_seed(cmd, optarg,
+							  &o->seed)))
 					return r;
 				o->seed_given = true;
 			}
 			break;
 		case OPT_SEED:
-			if ((r = parse_seed(cmd, optarg, &o->seed)))
+			if ((r = pt_ui_parse_seed(cmd, optarg, &o->seed)))
 				return r;
 			o->seed_given = true;
 			break;
@@ -256,7 +224,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			break;
 		case OPT_PORTS: {
 			unsigned n = 0;
-			if ((r = parse_uint(cmd, "--ports", optarg, 1000, &n)))
+			if ((r = pt_ui_parse_uint(cmd, "--ports", optarg, 1000,
+						  &n)))
 				return r;
 			o->ports = (int)n;
 			break;
@@ -295,6 +264,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 		case OPT_BUDGET_FAIL:
 			o->budget_fail = true;
 			break;
+		case OPT_SLOW_FACTOR:
+			if ((r = pt_ui_parse_slow_factor(cmd, optarg,
+							 &o->slow_factor)))
+				return r;
+			break;
 		case OPT_CHAOS:
 			o->chaos = optarg;
 			if (strcmp(optarg, "off") &&
@@ -319,8 +293,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o,
 			o->normal_user = optarg;
 			break;
 		case OPT_RETRIES:
-			if ((r = parse_uint(cmd, "--retries", optarg, 1000,
-					    &o->retries)))
+			if ((r = pt_ui_parse_uint(cmd, "--retries", optarg,
+						  1000, &o->retries)))
 				return r;
 			break;
 		case OPT_NONINTERACTIVE:
@@ -457,6 +431,7 @@ static void lib_opts(const struct opts *o, struct pt_run_options *ro)
 	ro->budget_time = o->budget_time;
 	ro->budget_memory = o->budget_memory;
 	ro->budget_fail = o->budget_fail;
+	ro->slow_factor = o->slow_factor;
 	ro->chaos = o->chaos;
 	ro->chaos_runtime = o->chaos_rt[0] ? o->chaos_rt : NULL;
 	ro->executor = o->executor;
@@ -689,7 +664,7 @@ int pt_cmd_run(int argc, char **argv)
 	    *getenv("SUDO_USER"))
 		o.normal_user = getenv("SUDO_USER");
 	if (!o.seed_given)
-		o.seed = random_seed();
+		o.seed = pt_ui_random_seed();
 	ui.tty = pt_tool_isatty(2) && pt_tool_isatty(1);
 	if ((rc = pt_ui_check_port_dir("run", o.ports))) {
 		opts_free(&o);

@@ -20,7 +20,7 @@ void pt_ui_usage_run(FILE *f)
 		"                   [--shuffle[=SEED]] [--fail-fast] "
 		"[--retries N] [--executor E]\n"
 		"                   [--budget SPEC] [--budget-fail] [--chaos "
-		"SPEC]\n                   "
+		"SPEC]\n                   [--slow-factor F] "
 		"[--non-interactive]\n"
 		"                   [--report FORMAT:PATH]...\n\n"
 		"Runs the jobs of unit files and providers (PATH...) as a "
@@ -55,6 +55,9 @@ void pt_ui_usage_run(FILE *f)
 		"('2s 64M');\n"
 		"                         over it, a note in the result\n"
 		"      --budget-fail      a pass over its budget is a fail\n"
+		"      --slow-factor F    note an attempt slower than F times "
+		"its median in\n"
+		"                         the history (default 3; 0: never)\n"
 		"      --chaos SPEC       seeded call faults in every job's "
 		"programs:\n"
 		"                         CALL:ERROR[:RATE][@FILTER],... "
@@ -77,8 +80,7 @@ void pt_ui_usage_run(FILE *f)
 		"      --executor E       where jobs run: local (default), "
 		"slurm or\n"
 		"                         slurm:PARTITION (sbatch; -j is "
-		"jobs in Slurm at once;\n"
-		"                         --chaos: call faults only)\n"
+		"jobs in Slurm at once)\n"
 		"      --report FMT:PATH  write a report (junit, tap, tap13, "
 		"json, html;\n"
 		"                         checkbox: the submission .tar.xz; "
@@ -105,8 +107,8 @@ void pt_ui_usage_resume(FILE *f)
 		"[--accept-changed] [-j N]\n"
 		"                      [--timeout S] [--ports N] "
 		"[--non-interactive]\n"
-		"                      [--chaos SPEC|off] [--report "
-		"FORMAT:PATH]...\n\n"
+		"                      [--chaos SPEC|off] [--slow-factor F]\n"
+		"                      [--report FORMAT:PATH]...\n\n"
 		"Continues a session (default: the last one) after an "
 		"interruption, a kill\nor a reboot. The job that was running "
 		"gets crash (pass for noreturn jobs).\n\n"
@@ -121,7 +123,10 @@ void pt_ui_usage_resume(FILE *f)
 		"  --chaos SPEC|off  inject SPEC instead of the session's "
 		"--chaos plan (kept\n"
 		"                    with its seed and injected again by "
-		"default), or none\n");
+		"default), or none\n"
+		"  --slow-factor F   note an attempt slower than F times its "
+		"median in the\n"
+		"                    history (default 3; 0: never)\n");
 }
 
 /* Parses the options shared by run and resume. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -315,4 +316,61 @@ int pt_ui_check_port_dir(const char *cmd, int ports)
 	if (r < 0 && !notice)
 		pt_tool_err(cmd, "port leases: %s", pt_strerror(r));
 	return r < 0 ? PT_EXIT_FAILURES : 0;
+}
+
+/* ---- option values of run and resume */
+
+uint64_t pt_ui_random_seed(void)
+{
+	uint64_t x = 0;
+
+	if (getrandom(&x, sizeof(x), 0) != sizeof(x))
+		x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	return x % 1000000000000ull; /* short enough to retype */
+}
+
+int pt_ui_parse_uint(const char *cmd, const char *opt, const char *s,
+		     unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || v > max || s[0] == '-')
+		return pt_tool_usage_err(cmd, "%s: bad number '%s'", opt, s);
+	*ret = (unsigned)v;
+	return 0;
+}
+
+int pt_ui_parse_seed(const char *cmd, const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || !*s || *end || s[0] == '-')
+		return pt_tool_usage_err(cmd, "bad seed '%s'", s);
+	*ret = v;
+	return 0;
+}
+
+int pt_ui_parse_slow_factor(const char *cmd, const char *s, double *ret)
+{
+	char *end;
+	double f = strtod(s, &end);
+
+	if (end == s || *end || !(f >= 0) || f > 1e6)
+		return pt_tool_usage_err(cmd,
+					 "--slow-factor: bad factor '%s' (a "
+					 "number >= 1, or 0 for never)",
+					 s);
+	if (f > 0 && f < 1)
+		return pt_tool_usage_err(cmd,
+					 "--slow-factor: %s is below 1: every "
+					 "attempt would be 'slower'",
+					 s);
+	*ret = f > 0 ? f : -1; /* pt_run_options: < 0 is never */
+	return 0;
 }

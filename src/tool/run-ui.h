@@ -44,4 +44,14 @@ int pt_ui_launcher_reports(struct pt_ui *ui, const struct pt_run *run,
  * leased). 0 or the exit status. */
 int pt_ui_check_port_dir(const char *cmd, int ports);
 
+/* Option values of run and resume: 0, or the exit status of a usage
+ * error (printed). */
+int pt_ui_parse_uint(const char *cmd, const char *opt, const char *s,
+		     unsigned max, unsigned *ret);
+int pt_ui_parse_seed(const char *cmd, const char *s, uint64_t *ret);
+/* --slow-factor: F >= 1, or 0 (never: *ret < 0). */
+int pt_ui_parse_slow_factor(const char *cmd, const char *s, double *ret);
+/* A seed for a run that names none: short enough to retype. */
+uint64_t pt_ui_random_seed(void);
+
 #endif

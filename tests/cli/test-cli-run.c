@@ -45,6 +45,15 @@ static const char *fixture(void)
 	return path;
 }
 
+/*
+ * The job history (<repo>/history) is removed before each proctor a test
+ * starts, unless the test is about it (keep_history): with 3 earlier
+ * attempts of a job, an attempt that a loaded machine slows down by 40 ms
+ * gets "slower than its history" in its comments, and the exact outputs
+ * of tests that run a job again and again would depend on the load.
+ */
+static bool keep_history;
+
 /* The environment every proctor of a test gets. */
 static void setup_env(void)
 {
@@ -57,6 +66,13 @@ static void setup_env(void)
 	/* Job temp dirs inside the test's dir: a killed runner leaves one. */
 	(void)pt__mkdir_p(pt_test_path("tmp"), 0700);
 	setenv("TMPDIR", pt_test_path("tmp"), 1);
+	if (!keep_history) {
+		char h[4200]; /* not pt_test_path: the callers hold 2 of its 8
+			       */
+
+		snprintf(h, sizeof(h), "%s/repo/history", pt_test_tmpdir());
+		(void)unlink(h);
+	}
 }
 
 struct proc {
@@ -75,8 +91,15 @@ static struct proc start(const char *const *args, const char *out,
 
 	setup_env();
 	argv[n++] = proctor();
-	for (int i = 0; args[i]; i++)
+	for (int i = 0; args[i]; i++) {
 		argv[n++] = args[i];
+		/* No "slower than its history" note unless a test asks for
+		 * it (a later --slow-factor wins): it depends on the load,
+		 * and the tests compare outputs exactly. */
+		if (i == 0 &&
+		    (!strcmp(args[0], "run") || !strcmp(args[0], "resume")))
+			argv[n++] = "--slow-factor=0";
+	}
 	argv[n] = NULL;
 	fo = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	fe = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -150,6 +173,7 @@ static int report_of(const char *fmt, const char *session, char **out);
 static const struct pt_result *last_result(const struct pt_store_state *st,
 					   const char *id);
 static size_t count_lines(const char *s, const char *name);
+static char *last_chaos_log(void);
 
 static const char all_out[] =
 	"session ID, seed 7, 8 jobs, -j1\n"
@@ -618,6 +642,9 @@ PT_TEST(retries_repeat_until_fail)
 	PT_ASSERT_NOT_NULL(strstr(out, "\"flaky\": 1\n  },"));
 	pt__free(out);
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark.flaky")), 0);
+	/* Each run its own repository: no history, so no "slower than its
+	 * history" note when a loaded machine makes one attempt slow. */
+	setenv("PROCTOR_SESSION_REPOSITORY", pt_test_path("repo-repeat"), 1);
 	PT_ASSERT_INT_EQ(run(repeat, &out, &err), 1);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
 			      "fail t::flaky (attempt 3): flaky: failed 1 of "
@@ -629,6 +656,7 @@ PT_TEST(retries_repeat_until_fail)
 	pt__free(out);
 	pt__free(err);
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark.flaky")), 0);
+	setenv("PROCTOR_SESSION_REPOSITORY", pt_test_path("repo-until"), 1);
 	PT_ASSERT_INT_EQ(run(until, &out, &err), 1);
 	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
 			      "fail t::flaky: exit code 1\n"
@@ -674,6 +702,7 @@ PT_TEST(flakes_across_sessions_with_their_seeds)
 	const char *all[] = { "flakes", "--all", NULL };
 	char *out, *err;
 
+	keep_history = true;
 	/* Nothing yet: no flaky job, exit 0. */
 	PT_ASSERT_INT_EQ(run(flakes, &out, &err), 0);
 	PT_ASSERT_STR_EQ(out, " RATE  FAILS/RUNS   SESSIONS  JOB\n");
@@ -766,15 +795,23 @@ PT_TEST(budgets_are_noted_and_fail_with_budget_fail)
 	pt__free(err);
 }
 
+/* A history of three attempts of t::s, 1 ms each. */
+static const char three_of_1ms[] = "proctor-history 1\n"
+				   "3 pass 1 1000000 0 1 a t::s\n"
+				   "2 fail 1 1000000 0 1 b t::s\n"
+				   "1 pass 1 1000000 0 1 c t::s\n";
+
 PT_TEST(slower_than_its_history_is_flagged)
 {
 	char path[1024], hist[1024];
 	const char *args[] = {
-		"run", path, "-n", "t", "-j1", "--seed=1", NULL
+		"run", path, "-n", "t", "-j1", "--seed=1", "--slow-factor=3",
+		NULL
 	};
 	char *out, *err;
 	double held;
 
+	keep_history = true;
 	snprintf(path, sizeof(path), "%s", pt_test_path("s.pxu"));
 	/* The job is held 60 ms (3x the median and 40 ms more: over 43). */
 	put_file(path, "id: s\nplugin: shell\ncommand: echo started > "
@@ -792,10 +829,7 @@ PT_TEST(slower_than_its_history_is_flagged)
 	pt__free(err);
 	/* Three of 1 ms each (the run above added a fourth, over 60 ms: the
 	 * median of 1, 1, 1, 60 is 1 ms). */
-	put_file(hist, "proctor-history 1\n"
-		       "3 pass 1 1000000 0 1 a t::s\n"
-		       "2 fail 1 1000000 0 1 b t::s\n"
-		       "1 pass 1 1000000 0 1 c t::s\n");
+	put_file(hist, three_of_1ms);
 	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
 	PT_ASSERT(pt__starts_with(out, "session ID, seed 1, 1 jobs, -j1\n"
 				       "pass t::s: slower than its history: "
@@ -803,6 +837,29 @@ PT_TEST(slower_than_its_history_is_flagged)
 	PT_ASSERT_NOT_NULL(strstr(out, " ms, more than 3x its median 1 ms\n"
 				       "1 jobs: 1 pass, 1 slower than their "
 				       "history, seed 1\n"));
+	pt__free(out);
+	pt__free(err);
+	/* --slow-factor 0: never noted, whatever the history. */
+	args[6] = "--slow-factor=0";
+	put_file(hist, three_of_1ms);
+	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
+	PT_ASSERT_STR_EQ(out, "session ID, seed 1, 1 jobs, -j1\n"
+			      "pass t::s\n1 jobs: 1 pass, seed 1\n");
+	pt__free(out);
+	pt__free(err);
+	/* Another factor is named in the note; below 1 is refused. */
+	args[6] = "--slow-factor=2";
+	put_file(hist, three_of_1ms);
+	PT_ASSERT_INT_EQ(run_held(args, 60, &held, &out, &err), 0);
+	PT_ASSERT_NOT_NULL(strstr(out, " ms, more than 2x its median 1 ms\n"));
+	pt__free(out);
+	pt__free(err);
+	args[6] = "--slow-factor=0.5";
+	PT_ASSERT_INT_EQ(run(args, &out, &err), 2);
+	PT_ASSERT_STR_EQ(err, "proctor run: --slow-factor: 0.5 is below 1: "
+			      "every attempt would be 'slower'\n"
+			      "Try 'proctor run --help' for more "
+			      "information.\n");
 	pt__free(out);
 	pt__free(err);
 }
@@ -891,11 +948,7 @@ PT_TEST(chaos_every_call_kind_is_injected)
 	pt__free(text);
 	/* The session keeps every fault: its chaos log. */
 	{
-		char log[1024];
-
-		snprintf(log, sizeof(log), "%s/last-session/chaos.log",
-			 pt_test_path("repo"));
-		text = slurp(log);
+		text = last_chaos_log();
 		PT_ASSERT_INT_EQ((long)(strchr(text, '\t') - text), 8);
 		PT_ASSERT(pt__starts_with(text, "t::probe\t1\t"));
 		PT_ASSERT_NOT_NULL(strstr(text, "\tconnect\t1\tETIMEDOUT\n"));
@@ -996,14 +1049,40 @@ static char *mask_times(char *s)
 	return pt__buf_detach(&b, NULL);
 }
 
-/* The last session's chaos log (pt__free it). */
+/*
+ * The last session's chaos log (pt__free it), each line's last field,
+ * the time of the fault, checked and removed: the kernel's realtime
+ * clock to the microsecond, within the last ten minutes (so not the
+ * program's faulted clock, which a clock:jump moves by an hour).
+ */
 static char *last_chaos_log(void)
 {
-	char log[1024];
+	char log[1024], *text, *w;
+	time_t now = time(NULL);
 
 	snprintf(log, sizeof(log), "%s/last-session/chaos.log",
 		 pt_test_path("repo"));
-	return slurp(log);
+	text = slurp(log);
+	w = text;
+	for (char *l = text; *l;) {
+		char *nl = strchr(l, '\n'), *tab, *end;
+		double t;
+
+		PT_ASSERT_NOT_NULL(nl);
+		*nl = 0;
+		tab = strrchr(l, '\t');
+		PT_ASSERT_NOT_NULL(tab);
+		t = strtod(tab + 1, &end);
+		if (end != nl || nl - tab != 1 + 10 + 1 + 6 ||
+		    t < (double)now - 600 || t > (double)now + 5)
+			PT_FAIL("chaos log line without its time: '%s'", l);
+		memmove(w, l, (size_t)(tab - l));
+		w += tab - l;
+		*w++ = '\n';
+		l = nl + 1;
+	}
+	*w = 0;
+	return text;
 }
 
 PT_TEST(chaos_process_faults_pause_then_kill_the_group)
@@ -1157,13 +1236,11 @@ PT_TEST(chaos_kill_one_without_children_says_so)
 /* The fault lines of the last session's chaos log, pids dropped, sorted. */
 static char *faults_of_last(void)
 {
-	char log[1024], *text, *lines[4096], *save;
+	char *text, *lines[4096], *save;
 	size_t n = 0;
 	struct pt_buf b = PT_BUF_INIT;
 
-	snprintf(log, sizeof(log), "%s/last-session/chaos.log",
-		 pt_test_path("repo"));
-	text = slurp(log);
+	text = last_chaos_log();
 	for (char *l = strtok_r(text, "\n", &save); l && n < 4096;
 	     l = strtok_r(NULL, "\n", &save)) {
 		char *f[6];
@@ -1269,10 +1346,35 @@ PT_TEST(chaos_resume_injects_the_sessions_plan)
 	pt__free(resumed);
 }
 
+/*
+ * Resumes the session "wait" left (its crash, then "probe"): probe's
+ * result line and what its write did (fsync is EINVAL by itself).
+ */
+static void resume_probe(const char *const *res, const char *probe_line,
+			 const char *write_did)
+{
+	char *out, *err, *text, want[512];
+
+	PT_ASSERT_INT_EQ(run(res, &out, &err), 1);
+	out = mask_pids(out);
+	snprintf(want, sizeof(want),
+		 "crash t::wait: Crashed after resuming execution\n"
+		 "session ID, seed 3, 2 jobs, 1 done, -j1\n%s"
+		 "2 jobs: 1 pass, 1 crash, seed 3\n",
+		 probe_line);
+	PT_ASSERT_STR_EQ(out, want);
+	pt__free(out);
+	pt__free(err);
+	text = slurp(pt_test_path("probe"));
+	PT_ASSERT_NOT_NULL(strstr(text, write_did));
+	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
+	pt__free(text);
+}
+
 /* resume --chaos SPEC replaces the session's plan, --chaos off drops it. */
 PT_TEST(chaos_resume_with_another_plan_or_off)
 {
-	char path[1024], *out, *err, *text;
+	char path[1024], *out, *err;
 	const char *args[] = { "run",	   path,      "-n",	     "t", "-j1",
 			       "--seed=3", "--chaos", "fsync:EIO:1", NULL };
 	const char *other[] = { "resume", "--chaos", "write:EIO:1@/dev/null",
@@ -1292,36 +1394,15 @@ PT_TEST(chaos_resume_with_another_plan_or_off)
 			      "information.\n");
 	pt__free(out);
 	pt__free(err);
-	PT_ASSERT_INT_EQ(run(other, &out, &err), 1);
-	out = mask_pids(out);
-	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
-			      "execution\n"
-			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
-			      "pass t::probe: chaos: 1 fault: write EIO at "
-			      "call 1 (pid P)\n"
-			      "2 jobs: 1 pass, 1 crash, seed 3\n");
-	pt__free(out);
-	pt__free(err);
-	text = slurp(pt_test_path("probe"));
-	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null -1 EIO\n"));
-	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
-	pt__free(text);
+	resume_probe(other,
+		     "pass t::probe: chaos: 1 fault: write EIO at call 1 (pid "
+		     "P)\n",
+		     "write /dev/null -1 EIO\n");
 	/* again, with the faults off */
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("mark")), 0);
 	PT_ASSERT_INT_EQ(unlink(pt_test_path("fifo")), 0);
 	run_then_kill_9(args);
-	PT_ASSERT_INT_EQ(run(off, &out, &err), 1);
-	PT_ASSERT_STR_EQ(out, "crash t::wait: Crashed after resuming "
-			      "execution\n"
-			      "session ID, seed 3, 2 jobs, 1 done, -j1\n"
-			      "pass t::probe\n"
-			      "2 jobs: 1 pass, 1 crash, seed 3\n");
-	pt__free(out);
-	pt__free(err);
-	text = slurp(pt_test_path("probe"));
-	PT_ASSERT_NOT_NULL(strstr(text, "write /dev/null 4 ok\n"));
-	PT_ASSERT_NOT_NULL(strstr(text, "fsync -1 EINVAL\n"));
-	pt__free(text);
+	resume_probe(off, "pass t::probe\n", "write /dev/null 4 ok\n");
 }
 
 PT_TEST(chaos_finds_the_fragile_twin_with_the_same_faults_per_seed)

@@ -334,6 +334,22 @@ PT_TEST(hostile_output_stays_valid)
 	pt__free(s);
 }
 
+/* prove accepts the TAP 13 rendering of jobs and says PASS. */
+static void prove_passes(const struct pt_report_job *j, size_t n)
+{
+	const char *argv[] = { "prove", "-e", "cat", pt_test_path("p.tap"),
+			       NULL };
+	char *s = render(PT_REPORT_TAP13, j, n);
+	int st;
+
+	write_str(pt_test_path("p.tap"), s);
+	pt__free(s);
+	st = run(argv, pt_test_path("prove.out"));
+	if (st)
+		show(pt_test_path("prove.out"));
+	PT_ASSERT_INT_EQ(st, 0);
+}
+
 PT_TEST(prove_accepts_tap)
 {
 	struct pt_report_job j[6];
@@ -501,12 +517,9 @@ PT_TEST(flaky_pass_is_marked_in_every_format)
 			      .lane = 1,
 			      .flaky = true } },
 	};
-	const char *argv[] = { "prove", "-e", "cat", pt_test_path("f.tap"),
-			       NULL };
 	json_error_t je;
 	json_t *root, *jobs;
 	char *s;
-	int st;
 
 	need("xmllint");
 	need("prove");
@@ -543,13 +556,7 @@ PT_TEST(flaky_pass_is_marked_in_every_format)
 			 1);
 	json_decref(root);
 	pt__free(s);
-	s = render(PT_REPORT_TAP13, j, 2);
-	write_str(pt_test_path("f.tap"), s);
-	pt__free(s);
-	st = run(argv, pt_test_path("prove.out"));
-	if (st)
-		show(pt_test_path("prove.out"));
-	PT_ASSERT_INT_EQ(st, 0);
+	prove_passes(j, 2);
 }
 
 /* A passing job's notes (chaos faults, over budget) are in TAP too, in
@@ -573,10 +580,7 @@ PT_TEST(passing_job_comments_in_tap_and_junit)
 			      .comments = "over budget: ran 250.0 ms, budget "
 					  "100 ms" } },
 	};
-	const char *argv[] = { "prove", "-e", "cat", pt_test_path("c.tap"),
-			       NULL };
 	char *s;
-	int st;
 
 	s = render(PT_REPORT_TAP, j, 2);
 	PT_ASSERT_STR_EQ(s,
@@ -603,13 +607,7 @@ PT_TEST(passing_job_comments_in_tap_and_junit)
 	check_schema(s);
 	pt__free(s);
 	need("prove");
-	s = render(PT_REPORT_TAP13, j, 2);
-	write_str(pt_test_path("c.tap"), s);
-	pt__free(s);
-	st = run(argv, pt_test_path("prove.out"));
-	if (st)
-		show(pt_test_path("prove.out"));
-	PT_ASSERT_INT_EQ(st, 0);
+	prove_passes(j, 2);
 }
 
 /* ---- HTML */

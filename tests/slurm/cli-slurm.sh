@@ -17,7 +17,7 @@ case "$si/$sn" in
 esac
 [ "$si" -lt "$sn" ] || { echo "cli-slurm.sh: bad shard '$shard'" >&2; exit 2; }
 # group index -> its tests; mine GROUP: is the group in this shard
-groups="same-as-local|kill9-resume slurm-records|bad-partition nothing-lost|ctrl-c|chaos-call-faults chaos-process-faults-refused"
+groups="same-as-local|kill9-resume slurm-records|bad-partition nothing-lost|ctrl-c|chaos-call-faults chaos-process-faults"
 mine() { [ $(($1 % sn)) = "$si" ]; }
 data=$(dirname "$0")/data
 tmp=$(mktemp -d)
@@ -38,7 +38,12 @@ notok() {
 	n=$((n + 1)); fail=$((fail + 1))
 	echo "not ok $n - $1"
 	[ -f "$tmp/out" ] && sed 's/^/# /' "$tmp/out"
+	[ -f "$tmp/steps" ] && sed 's/^/# /' "$tmp/steps"
 }
+# Bounded waits (a lost wakeup fails the test, saying where, instead of
+# hanging the suite): a line from FIFO $1, a line into FIFO $1.
+fifo_get() { timeout 60 head -n 1 "$1" >/dev/null || echo "no line from $1 in 60 s" >>"$tmp/steps"; }
+fifo_put() { timeout 60 sh -c 'echo go >"$1"' _ "$1" || echo "nobody read $1 in 60 s" >>"$tmp/steps"; }
 if ! timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'; then
 	for t in $tests; do
 		n=$((n + 1))
@@ -89,12 +94,12 @@ mkfifo "$PT_MARK.started" "$PT_MARK.gate"
 "$proctor" run "$data" -p crash -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1 &
 pid=$!
 # "hold" runs once it writes this FIFO (no polling: the read blocks)
-read -r line <"$PT_MARK.started"
+fifo_get "$PT_MARK.started"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
-echo go >"$PT_MARK.gate" # "hold" ends, with nobody watching
+fifo_put "$PT_MARK.gate" # "hold" ends, with nobody watching
 sid=$(basename "$(readlink "$PROCTOR_SESSION_REPOSITORY/last-session")")
-"$proctor" resume --non-interactive >"$tmp/out" 2>&1
+timeout 120 "$proctor" resume --non-interactive >"$tmp/out" 2>&1
 st=$?
 sort "$PT_MARK.ran" >"$tmp/ran"
 printf 'first\nhold\nlast\n' >"$tmp/want"
@@ -145,22 +150,27 @@ if mine 3; then
 export PT_MARK="$tmp/m6"
 export PROCTOR_SESSION_REPOSITORY="$tmp/repo-int"
 mkfifo "$PT_MARK.started" "$PT_MARK.gate"
+# SIGINT to proctor alone, not its group (its sbatch would get it too)
 "$proctor" run "$data" -p crash -j2 --non-interactive --executor slurm >"$tmp/out" 2>&1 &
 pid=$!
-read -r line <"$PT_MARK.started"
+fifo_get "$PT_MARK.started"
 kill -INT "$pid"
 wait "$pid"
 st=$?
+echo "run: exit $st" >>"$tmp/steps"
 sid=$(basename "$(readlink "$PROCTOR_SESSION_REPOSITORY/last-session")")
 hold=$(squeue -h -t all -n "pt-$sid" -o '%i %k' | sed -n 's/ hold-.*//p')
 # wait through Slurm for its end: a job that depends on it (afterany)
-srun --quiet --time=1 --dependency="afterany:$hold" true
+timeout 60 srun --quiet --time=1 --dependency="afterany:$hold" true ||
+	echo "srun --dependency=afterany:$hold failed" >>"$tmp/steps"
 state=$(squeue -h -t all -j "$hold" -o '%T')
+echo "Slurm job $hold: $state" >>"$tmp/steps"
 # the job runs again: it says so and waits for the gate
-( cat "$PT_MARK.started" >/dev/null; echo go >"$PT_MARK.gate" ) &
+( fifo_get "$PT_MARK.started"; fifo_put "$PT_MARK.gate" ) &
 gate=$!
-"$proctor" resume --non-interactive >>"$tmp/out" 2>&1
+timeout 120 "$proctor" resume --non-interactive >>"$tmp/out" 2>&1
 st2=$?
+echo "resume: exit $st2" >>"$tmp/steps"
 wait "$gate"
 if [ "$st" = 130 ] && [ "$state" = CANCELLED ] && [ "$st2" = 0 ] &&
 	[ "$(grep -c '^hold$' "$PT_MARK.ran")" = 2 ] &&
@@ -194,10 +204,13 @@ st=$?
 log="$PROCTOR_SESSION_REPOSITORY/last-session/chaos.log"
 pid=$(cut -f3 "$log" 2>/dev/null | head -n1)
 printf 't::a\t1\t%s\topen\t1\tEACCES\n' "$pid" >"$tmp/want-log"
+# the last field is the time of the fault (checked: seconds.microseconds)
+awk -F'\t' 'NF != 7 || $7 !~ /^[0-9]+\.[0-9][0-9][0-9][0-9][0-9][0-9]$/ { bad = 1 }
+	END { exit bad }' "$log" 2>/dev/null && cut -f1-6 "$log" >"$tmp/log6" || : >"$tmp/log6"
 sed 1d "$tmp/out" >"$tmp/got"
 printf '%s\n' "fail t::a: chaos: 1 fault: open EACCES at call 1 (pid $pid)" \
 	"pass t::b" "2 jobs: 1 pass, 1 fail, seed 1" >"$tmp/want"
-if [ "$st" = 1 ] && [ -n "$pid" ] && cmp -s "$log" "$tmp/want-log" &&
+if [ "$st" = 1 ] && [ -n "$pid" ] && cmp -s "$tmp/log6" "$tmp/want-log" &&
 	cmp -s "$tmp/got" "$tmp/want"; then
 	ok "chaos-call-faults"
 else
@@ -205,22 +218,53 @@ else
 	notok "chaos-call-faults"
 fi
 
-# 8. process faults are the local runner's: refused with exit 2, nothing
-# submitted; in a job's own chaos field, a warning naming the job
-"$proctor" run "$tmp/chaos.pxu" -n t --non-interactive --executor slurm \
-	--chaos "write:EIO,kill-one@1" >"$tmp/out" 2>&1
+# 8. process faults under Slurm: the wrapper does them at the times and
+# with the pick of the local runner (seed 7: kill-one kills alpha, as in
+# tests/cli); a job's own plan pauses then kills its group. Exact lines.
+mkdir "$tmp/k"
+ln -s "$(command -v cat)" "$tmp/k/alpha"
+ln -s "$(command -v cat)" "$tmp/k/beta"
+mkfifo "$tmp/k/a" "$tmp/k/b"
+cat >"$tmp/proc.pxu" <<EOF
+id: pair
+plugin: shell
+command:
+ cd '$tmp/k'
+ ./alpha < a > /dev/null & a=\$!
+ ./beta < b > /dev/null & b=\$!
+ exec 3> a 4> b
+ wait -n -p who \$a \$b; st=\$?
+ exec 3>&- 4>&-
+ if [ \$who = \$a ]; then o=\$b n=alpha m=beta;
+ else o=\$a n=beta m=alpha; fi
+ wait \$o; echo "\$n \$st, then \$m \$?" > report
+
+id: long
+plugin: shell
+chaos: pause@0.05:0.05,kill@0.3
+command: exec sleep 60
+EOF
+"$proctor" run "$tmp/proc.pxu" -n t -j1 --seed=7 --non-interactive --executor slurm \
+	--chaos "kill-one@0.4" >"$tmp/out" 2>&1
 st=$?
-printf 'id: k\nplugin: shell\nchaos: kill@1,write:EIO\ncommand: true\n' >"$tmp/own.pxu"
-"$proctor" run "$tmp/own.pxu" -n t --non-interactive --executor slurm \
-	--chaos "write:EIO" >"$tmp/out2" 2>"$tmp/err2"
-st2=$?
-if [ "$st" = 2 ] && grep -qx "proctor run: --chaos: executor 'slurm' does not do process faults (kill@, kill-one@, pause@); its jobs get the call faults only" "$tmp/out" &&
-	[ "$st2" = 0 ] && grep -qx "pass t::k" "$tmp/out2" &&
-	grep -qx "proctor run: warning: t::k: its chaos field's process faults (kill@, kill-one@, pause@) are not done by executor 'slurm'" "$tmp/err2"; then
-	ok "chaos-process-faults-refused"
+mask() {
+	sed -e 's/[0-9][0-9]*\.[0-9][0-9]* s/T s/g' -e 's/pid [0-9][0-9]* (/pid P (/' \
+		-e 's/Slurm job [0-9]* on [^)]*/Slurm job J on H/' "$@"
+}
+mask "$tmp/out" | sed 1d >"$tmp/got"
+printf '%s\n' "pass t::pair: chaos: SIGKILL to pid P (alpha) of its group at T s" \
+	"crash t::long: killed by signal 9 (Killed) (Slurm job J on H); chaos: paused (SIGSTOP) at T s for T s; chaos: SIGKILL to its process group at T s" \
+	"2 jobs: 1 pass, 1 crash, seed 7" >"$tmp/want"
+log="$PROCTOR_SESSION_REPOSITORY/last-session/chaos.log"
+awk -F '\t' '{ printf "%s %s %s %s\n", $1, $2, $4, $6 }' "$log" 2>/dev/null | sort >"$tmp/got-log"
+printf '%s\n' "t::long 1 kill SIGKILL to the group" "t::long 1 pause SIGSTOP to the group" \
+	"t::pair 1 kill-one SIGKILL to alpha" >"$tmp/want-log"
+if [ "$st" = 1 ] && cmp -s "$tmp/got" "$tmp/want" && cmp -s "$tmp/got-log" "$tmp/want-log" &&
+	[ "$(cat "$tmp/k/report" 2>/dev/null)" = "alpha 137, then beta 0" ]; then
+	ok "chaos-process-faults"
 else
-	{ echo "exit $st / $st2"; cat "$tmp/out2" "$tmp/err2"; } >>"$tmp/out"
-	notok "chaos-process-faults-refused"
+	{ echo "exit $st; chaos.log:"; cat "$log"; } >>"$tmp/out"
+	notok "chaos-process-faults"
 fi
 fi
 tally

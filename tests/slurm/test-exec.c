@@ -20,7 +20,6 @@
 #include "cluster.h"
 #include "testjob.h"
 
-
 struct host {
 	unsigned starts, saves;
 	char handles[64][128]; /* by udata tag: the last saved */
@@ -270,22 +269,35 @@ static void scancel(uint64_t id)
 }
 
 /* A FIFO the jobs block on until the test writes it (no polling). */
-static const char *gate(void)
+/* A FIFO a job waits on (`read x < PATH`) until open_gate_named(name). */
+static const char *gate_named(const char *name)
 {
-	static char p[600];
+	static char p[2][600];
+	static unsigned k;
+	char *b = p[k++ % 2];
 
-	snprintf(p, sizeof(p), "%s/gate", pt_test_tmpdir());
-	(void)mkfifo(p, 0600);
-	return p;
+	snprintf(b, sizeof(p[0]), "%s/%s", pt_test_tmpdir(), name);
+	(void)mkfifo(b, 0600);
+	return b;
 }
 
-static void open_gate(void)
+static void open_gate_named(const char *name)
 {
-	int fd = open(gate(), O_WRONLY);
+	int fd = open(gate_named(name), O_WRONLY);
 
 	PT_ASSERT(fd >= 0);
 	PT_ASSERT_INT_EQ(write(fd, "go\n", 3), 3);
 	close(fd);
+}
+
+static const char *gate(void)
+{
+	return gate_named("gate");
+}
+
+static void open_gate(void)
+{
+	open_gate_named("gate");
 }
 
 /* Steps until the job with tag has a handle with a Slurm id. */
@@ -310,7 +322,13 @@ PT_TEST_TIMEOUT(slurm_executor_job_cancelled_outside_is_a_crash, 60)
 	void *ex;
 
 	need_cluster();
-	snprintf(cmd, sizeof(cmd), "echo waiting; read x < %s; exec sleep 60",
+	/* The job ignores SIGTERM, so the scancel's SIGTERM only reaches the
+	 * wrapper, which then writes no status, and Slurm's SIGKILL ends the
+	 * job (KillWait later): the end comes from Slurm's state. A job that
+	 * died of the SIGTERM first would leave a status "killed by signal
+	 * 15", depending on which process Slurm signalled first. */
+	snprintf(cmd, sizeof(cmd),
+		 "trap '' TERM; echo waiting; read x < %s; exec sleep 60",
 		 gate());
 	a = mkjob("a", cmd);
 	ex = bind_opts(&h, 2, NULL);
@@ -356,8 +374,10 @@ PT_TEST_TIMEOUT(slurm_executor_reattaches_after_release_no_job_twice, 90)
 
 	need_cluster();
 	snprintf(log, sizeof(log), "%s/ran", pt_test_tmpdir());
-	/* a finishes while no executor watches; b waits for the gate */
-	snprintf(cmd1, sizeof(cmd1), "echo a >> %s", log);
+	/* a and b wait for their gates, opened when no executor watches:
+	 * a could otherwise end while the test waits for b's submission */
+	snprintf(cmd1, sizeof(cmd1), "read x < %s; echo a >> %s",
+		 gate_named("gate-a"), log);
 	snprintf(cmd2, sizeof(cmd2), "read x < %s; echo b >> %s", gate(), log);
 	a = mkjob("a", cmd1);
 	b = mkjob("b", cmd2);
@@ -368,6 +388,7 @@ PT_TEST_TIMEOUT(slurm_executor_reattaches_after_release_no_job_twice, 90)
 	until_submitted(ex, &h, 2);
 	/* the run goes away (as after kill -9): its jobs go on in Slurm */
 	ops->release(ex);
+	open_gate_named("gate-a");
 	open_gate();
 	ex = bind_opts(&h2, 2, NULL);
 	sa.job = a;
@@ -517,10 +538,10 @@ PT_TEST_TIMEOUT(slurm_executor_unsaved_id_cancels_the_job, 60)
 
 /*
  * The run's extra variables (cfg->env: the --chaos preload) reach the job
- * on the node, a job's own (spec env) win over them; a --chaos plan with
- * process faults is refused at bind (the wrapper does not do them).
+ * on the node, a job's own (spec env) win over them; a --chaos process
+ * fault is done by the wrapper, said in the comments and the chaos log.
  */
-PT_TEST_TIMEOUT(slurm_executor_honours_env_and_refuses_process_faults, 60)
+PT_TEST_TIMEOUT(slurm_executor_honours_env_and_does_process_faults, 60)
 {
 	const struct pt_executor_ops *ops = pt_executor_slurm();
 	const char *opts[] = { dir_opt(), "poll_ms=200", NULL };
@@ -538,7 +559,10 @@ PT_TEST_TIMEOUT(slurm_executor_honours_env_and_refuses_process_faults, 60)
 				     .iolog = &logops,
 				     .ctx = &h };
 	struct pt_job *a = mkjob("a", "printf '%s|%s' \"$PT_EXTRA\" "
-				      "\"$PT_MINE\"");
+				      "\"$PT_MINE\""),
+		      *k = mkjob("k", "exec sleep 60");
+	char logp[600], *text = NULL;
+	size_t len = 0;
 	struct pt_exec_spec sp = { .job = a,
 				   .attempt = 1,
 				   .estimate = -1,
@@ -549,15 +573,37 @@ PT_TEST_TIMEOUT(slurm_executor_honours_env_and_refuses_process_faults, 60)
 
 	need_cluster();
 	logops.ctx = &h;
-	cfg.chaos = "write:EIO,pause@1:1";
-	PT_ASSERT_ERR(ops->bind(&cfg, &host, &ex), -ENOTSUP);
-	cfg.chaos = "write:EIO";
+	snprintf(logp, sizeof(logp), "%s/chaos.log", pt_test_tmpdir());
+	cfg.chaos_log = logp;
+	/* a's own plan: none; k gets the run's kill */
+	a->chaos = "off";
+	cfg.chaos = "write:EIO,kill@0.05";
 	PT_ASSERT_OK(ops->bind(&cfg, &host, &ex));
+	PT_ASSERT(ops->flags & PT_EXEC_PROCESS_FAULTS);
 	PT_ASSERT_OK(ops->start(ex, &sp));
-	run_until(ex, 1, s);
+	sp.job = k;
+	sp.env = NULL;
+	sp.udata = (void *)(uintptr_t)2;
+	PT_ASSERT_OK(ops->start(ex, &sp));
+	run_until(ex, 2, s);
 	PT_ASSERT_INT_EQ(s[1].outcome, PT_OUTCOME_PASS);
 	PT_ASSERT_STR_EQ(h.out.s, "a:1:a,b|the job's");
+	PT_ASSERT_INT_EQ(s[2].outcome, PT_OUTCOME_CRASH);
+	PT_ASSERT_INT_EQ(s[2].rc, -9);
+	PT_ASSERT(pt__starts_with(s[2].comments,
+				  "killed by signal 9 (Killed) (Slurm job "));
+	PT_ASSERT_NOT_NULL(strstr(s[2].comments,
+				  "; chaos: SIGKILL to its process group "
+				  "at 0.0"));
+	PT_ASSERT_OK(pt__read_file(logp, 4096, &text, &len));
+	PT_ASSERT(pt__starts_with(text, "k\t1\t"));
+	/* one line: k's kill within its first 0.05 s */
+	PT_ASSERT_NOT_NULL(strstr(text, "\tkill\t0.0"));
+	PT_ASSERT_NOT_NULL(strstr(text, "\tSIGKILL to the group\t"));
+	PT_ASSERT(strchr(text, '\n') + 1 == text + len);
+	pt__free(text);
 	ops->release(ex);
 	pt__free(a);
+	pt__free(k);
 	pt__buf_release(&h.out);
 }

@@ -114,7 +114,8 @@ PT_TEST(status_parses_exactly)
 	static const char in[] =
 		"proctor-slurm-status 1\nhow timeout\n"
 		"code 9\nhost node-1\nstart 100.5\nend 102.25\n"
-		"port_base 20004\nmessage 2 3\n";
+		"port_base 20004\nmessage 2 3\n"
+		"chaos chaos: SIGKILL to its process group at 0.103 s\n";
 	struct pt_slurm_status st;
 	char err[256] = "";
 
@@ -127,6 +128,8 @@ PT_TEST(status_parses_exactly)
 	PT_ASSERT(st.start == 100.5 && st.end == 102.25);
 	PT_ASSERT_UINT_EQ(st.port_base, 20004);
 	PT_ASSERT_STR_EQ(st.message, "2 3");
+	PT_ASSERT_STR_EQ(st.chaos,
+			 "chaos: SIGKILL to its process group at 0.103 s");
 }
 
 PT_TEST(status_bad_input_names_line_and_field)

@@ -12,7 +12,12 @@
  *	none      - never;
  *	write     - at the ARG-th write(2) SQLite makes (inside a commit);
  *	running   - right after the ARG-th running mark is committed;
- *	committed - right after the ARG-th result commit, before reporting.
+ *	committed - right after the ARG-th result commit, before reporting;
+ *	hold      - never, but after its ARG-th report it stops working and
+ *	            waits to be killed (the test's kill from outside lands
+ *	            at a point that depends on timing, yet the writer cannot
+ *	            run to the end first: the number of kills a run makes
+ *	            does not depend on the machine's load).
  * MODE "group-X" (X one of the above but running) runs like proctor run
  * at -jN instead: no running marks, results through the store's commit
  * group (pt_store_group_add), committed by five, reported only after
@@ -30,7 +35,10 @@
 
 extern char **environ;
 
-enum mode { M_NONE, M_WRITE, M_RUNNING, M_COMMITTED };
+enum mode { M_NONE, M_WRITE, M_RUNNING, M_COMMITTED, M_HOLD };
+
+static enum mode the_mode = M_NONE;
+static long reports;
 
 static long kill_at;
 static long writes;
@@ -52,6 +60,9 @@ static void report(const char *fmt, const char *a, const char *b)
 
 	if (n < 0 || write(3, line, (size_t)n) != n)
 		_exit(1);
+	if (line[0] == 'R' && the_mode == M_HOLD && ++reports >= kill_at)
+		for (;;)
+			pause(); /* until the test's SIGKILL */
 }
 
 static void die(const char *what, int r)
@@ -132,7 +143,10 @@ int main(int argc, char **argv)
 		mode = M_RUNNING;
 	else if (!strcmp(mname, "committed"))
 		mode = M_COMMITTED;
+	else if (!strcmp(mname, "hold"))
+		mode = M_HOLD;
 	kill_at = strtol(argv[5], NULL, 10);
+	the_mode = mode; /* for report() */
 	fcntl(3, F_SETFD, FD_CLOEXEC);
 
 	ids = pt__calloc((size_t)njobs, sizeof(*ids));

@@ -25,8 +25,9 @@
 #define MIN_KILLS 50
 
 enum { M_NONE, M_WRITE, M_RUNNING, M_COMMITTED, M_EXTERNAL, M_COUNT };
+/* M_EXTERNAL: the writer holds after a few more reports (run_writer) */
 static const char *const mode_names[] = { "none", "write", "running",
-					  "committed", "none" };
+					  "committed", "hold" };
 
 struct round {
 	char id[PT_STORE_ID_LEN + 1];
@@ -87,7 +88,10 @@ static int run_writer(const char *id, int mode, long arg, struct round *rd,
 
 	PT_ASSERT_NOT_NULL(exe);
 	snprintf(njobs, sizeof(njobs), "%d", NJOBS);
-	snprintf(karg, sizeof(karg), "%ld", arg);
+	/* external: killed after arg reports; the writer goes on for up to
+	 * 8 more (how far depends on timing), then waits for the kill */
+	snprintf(karg, sizeof(karg), "%ld",
+		 mode == M_EXTERNAL ? arg + 1 + arg % 8 : arg);
 	snprintf(mname, sizeof(mname), "%s%s", group ? "group-" : "",
 		 mode_names[mode]);
 	PT_ASSERT_OK(pipe(fds));

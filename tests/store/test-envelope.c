@@ -518,87 +518,115 @@ static int64_t cpu_ns(const struct rusage *ru)
 	       ((int64_t)ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1000;
 }
 
-PT_TEST_TIMEOUT(gzip_bombs_are_refused_within_bounds, 120)
+/*
+ * Small gzip inputs that expand past a limit: refused with the limit's
+ * message, within 256 MiB more RSS and 2 s of CPU (BOMB_SLACK times that
+ * under sanitizers). One test per bomb, so that they run in parallel.
+ */
+static const struct {
+	const char *unit, *tail, *want;
+	size_t n;
+} bombs[] = {
+	{ "{},", "{}]}\n", "the JSON needs more than 144 MiB", 4000000 },
+	{ "0,", "0]}\n", "the JSON needs more than 144 MiB", 8000000 },
+	{ "[[[]]],", "[]]}\n", "the JSON needs more than 144 MiB", 2000000 },
+	{ "          ", "]}\n",
+	  "decompresses to more than 67108864 bytes (64 MiB per "
+	  "started 10 MiB of input)",
+	  7000000 },
+	{ "AAAAAAAAAA", "\"]}\n", "a string longer than 24 MiB", 3000000 },
+	{ "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",",
+	  "\"\"]}\n", "decompresses to more than 67108864 bytes", 600000 },
+};
+
+static void gzip_bomb(size_t i)
 {
-	static const struct {
-		const char *unit, *tail, *want;
-		size_t n;
-	} bombs[] = {
-		{ "{},", "{}]}\n", "the JSON needs more than 144 MiB",
-		  4000000 },
-		{ "0,", "0]}\n", "the JSON needs more than 144 MiB", 8000000 },
-		{ "[[[]]],", "[]]}\n", "the JSON needs more than 144 MiB",
-		  2000000 },
-		{ "          ", "]}\n",
-		  "decompresses to more than 67108864 bytes (64 MiB per "
-		  "started 10 MiB of input)",
-		  7000000 },
-		{ "AAAAAAAAAA", "\"]}\n", "a string longer than 24 MiB",
-		  3000000 },
-		{ "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-		  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",",
-		  "\"\"]}\n", "decompresses to more than 67108864 bytes",
-		  600000 },
-	};
 	const char *file = pt_test_path("bomb.ptz");
 	const char *pre = getenv("LD_PRELOAD");
+	struct pt_buf z = PT_BUF_INIT;
+	int p[2], st = 0;
+	int64_t res[3] = { 0, 0, 0 };
+	pid_t pid;
 
 	if (pre && strstr(pre, "vgpreload"))
 		pt_test_skip("under valgrind: time and RSS are not native");
-	for (size_t i = 0; i < PT_ARRAY_SIZE(bombs); i++) {
-		struct pt_buf z = PT_BUF_INIT;
-		int p[2], st = 0;
-		int64_t res[3] = { 0, 0, 0 };
-		pid_t pid;
-
-		gz_bomb(HDR("1") "{\"jobs\":[", bombs[i].unit, bombs[i].n,
+	gz_bomb(HDR("1") "{\"jobs\":[", bombs[i].unit, bombs[i].n,
+		bombs[i].tail, &z);
+	if (i == 4) {
+		/* the string: {"jobs":["AAAA..."]} */
+		pt__buf_reset(&z);
+		gz_bomb(HDR("1") "{\"jobs\":[\"", bombs[i].unit, bombs[i].n,
 			bombs[i].tail, &z);
-		if (i == 4) {
-			/* the string: {"jobs":["AAAA..."]} */
-			pt__buf_reset(&z);
-			gz_bomb(HDR("1") "{\"jobs\":[\"", bombs[i].unit,
-				bombs[i].n, bombs[i].tail, &z);
-		}
-		PT_ASSERT_INT_LT(z.len, 1 << 20); /* a small input */
-		PT_ASSERT_OK(pt__write_file_atomic(file, z.s, z.len, 0600));
-		pt__buf_release(&z);
-		PT_ASSERT_OK(pipe(p));
-		pid = fork();
-		PT_ASSERT_INT_GE(pid, 0);
-		if (pid == 0) {
-			struct rusage ru;
-			struct pt_diags *d = NULL;
-			int64_t t0, before;
-			int r;
-
-			close(p[0]);
-			getrusage(RUSAGE_SELF, &ru);
-			before = ru.ru_maxrss;
-			t0 = cpu_ns(&ru);
-			if (pt_diags_new(&d) < 0)
-				_exit(2);
-			r = pt_store_import(repo(), file, d, NULL);
-			getrusage(RUSAGE_SELF, &ru);
-			res[0] = cpu_ns(&ru) - t0;
-			res[1] = (ru.ru_maxrss - before) * 1024;
-			res[2] = r == PT_ETOOBIG &&
-				 strstr(last_msg(d), bombs[i].want) != NULL;
-			if (write(p[1], res, sizeof(res)) != sizeof(res))
-				_exit(3);
-			_exit(0);
-		}
-		close(p[1]);
-		PT_ASSERT_INT_EQ(read(p[0], res, sizeof(res)),
-				 (long)sizeof(res));
-		close(p[0]);
-		PT_ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
-		PT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-		printf("# bomb %zu: %.2f s CPU, %.1f MiB more RSS\n", i,
-		       (double)res[0] / 1e9, (double)res[1] / 1048576.0);
-		PT_ASSERT_INT_EQ(res[2], 1);
-		PT_ASSERT_INT_LE(res[1], (int64_t)BOMB_SLACK * (256 << 20));
-		PT_ASSERT_INT_LE(res[0], (int64_t)BOMB_SLACK * 2000000000);
 	}
+	PT_ASSERT_INT_LT(z.len, 1 << 20); /* a small input */
+	PT_ASSERT_OK(pt__write_file_atomic(file, z.s, z.len, 0600));
+	pt__buf_release(&z);
+	PT_ASSERT_OK(pipe(p));
+	pid = fork();
+	PT_ASSERT_INT_GE(pid, 0);
+	if (pid == 0) {
+		struct rusage ru;
+		struct pt_diags *d = NULL;
+		int64_t t0, before;
+		int r;
+
+		close(p[0]);
+		getrusage(RUSAGE_SELF, &ru);
+		before = ru.ru_maxrss;
+		t0 = cpu_ns(&ru);
+		if (pt_diags_new(&d) < 0)
+			_exit(2);
+		r = pt_store_import(repo(), file, d, NULL);
+		getrusage(RUSAGE_SELF, &ru);
+		res[0] = cpu_ns(&ru) - t0;
+		res[1] = (ru.ru_maxrss - before) * 1024;
+		res[2] = r == PT_ETOOBIG &&
+			 strstr(last_msg(d), bombs[i].want) != NULL;
+		if (write(p[1], res, sizeof(res)) != sizeof(res))
+			_exit(3);
+		_exit(0);
+	}
+	close(p[1]);
+	PT_ASSERT_INT_EQ(read(p[0], res, sizeof(res)), (long)sizeof(res));
+	close(p[0]);
+	PT_ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
+	PT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	printf("# bomb %zu: %.2f s CPU, %.1f MiB more RSS\n", i,
+	       (double)res[0] / 1e9, (double)res[1] / 1048576.0);
+	PT_ASSERT_INT_EQ(res[2], 1);
+	PT_ASSERT_INT_LE(res[1], (int64_t)BOMB_SLACK * (256 << 20));
+	PT_ASSERT_INT_LE(res[0], (int64_t)BOMB_SLACK * 2000000000);
+}
+
+PT_TEST_TIMEOUT(gzip_bomb_0_empty_objects_are_refused_within_bounds, 120)
+{
+	gzip_bomb(0);
+}
+
+PT_TEST_TIMEOUT(gzip_bomb_1_zeros_are_refused_within_bounds, 120)
+{
+	gzip_bomb(1);
+}
+
+PT_TEST_TIMEOUT(gzip_bomb_2_nested_arrays_are_refused_within_bounds, 120)
+{
+	gzip_bomb(2);
+}
+
+PT_TEST_TIMEOUT(gzip_bomb_3_spaces_are_refused_within_bounds, 120)
+{
+	gzip_bomb(3);
+}
+
+PT_TEST_TIMEOUT(gzip_bomb_4_long_string_is_refused_within_bounds, 120)
+{
+	gzip_bomb(4);
+}
+
+PT_TEST_TIMEOUT(gzip_bomb_5_many_strings_are_refused_within_bounds, 120)
+{
+	gzip_bomb(5);
 }
 
 /* JSON nested 20,000 deep: jansson stops at its own limit (2048), a

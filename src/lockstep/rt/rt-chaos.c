@@ -12,7 +12,11 @@
  * counts. Every injected fault is appended to the log as one line
  * (O_APPEND, one write: lines of concurrent processes do not mix):
  *
- *	<job id> TAB <attempt> TAB <pid> TAB <call> TAB <n> TAB <error>
+ *	<job id> TAB <attempt> TAB <pid> TAB <call> TAB <n> TAB <error> TAB
+ *<time>
+ *
+ * (time: the kernel's realtime clock, seconds since the epoch, to the
+ * microsecond).
  *
  * Shells (bash, sh, dash) are left alone unless exe= names them: the job
  * command's own shell would otherwise fail before the program starts.
@@ -42,6 +46,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Not declared without _GNU_SOURCE / _LARGEFILE64_SOURCE. */
@@ -236,13 +241,18 @@ static void log_fault(const char *call, uint64_t n, const char *what)
 {
 	char line[700];
 	int len, saved = errno;
+	struct timespec ts;
 
 	if (cx.log < 0)
 		return;
 	in_rt = true;
-	len = snprintf(line, sizeof(line), "%s\t%s\t%d\t%s\t%llu\t%s\n", cx.job,
+	/* the kernel's clock: not the process's (faulted or virtual) one */
+	if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) < 0)
+		ts = (struct timespec){ 0 };
+	len = snprintf(line, sizeof(line),
+		       "%s\t%s\t%d\t%s\t%llu\t%s\t%lld.%06ld\n", cx.job,
 		       cx.attempt, (int)getpid(), call, (unsigned long long)n,
-		       what);
+		       what, (long long)ts.tv_sec, ts.tv_nsec / 1000);
 	if (len > 0 && (size_t)len < sizeof(line))
 		(void)!get_write()(cx.log, line, (size_t)len);
 	in_rt = false;

@@ -3,14 +3,23 @@
 # CPython's ast and eval (ref.py): random programs (gen.py) are evaluated
 # by both in compat and strict mode; any difference fails the test.
 # Usage: run.sh DRIVER [COUNT] [SEED]. Skips (exit 77) without python3.
+# Appends "1 0" (passed or skipped) or "0 1" to $PT_TALLY, like the C tests.
 set -eu
+tally() { # the exit status
+	st=$1
+	if [ -n "${PT_TALLY:-}" ]; then
+		if [ "$st" = 0 ] || [ "$st" = 77 ]; then echo "1 0"; else echo "0 1"; fi >>"$PT_TALLY"
+	fi
+	exit "$st"
+}
+trap 'tally $?' EXIT
 driver=$1
 count=${2:-3000}
 seed=${3:-${PT_TEST_SEED:-1}}
 here=$(dirname "$0")
 command -v python3 >/dev/null 2>&1 || { echo "skip: no python3"; exit 77; }
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'st=$?; rm -rf "$tmp"; tally $st' EXIT
 python3 "$here/gen.py" "$seed" "$count" "$tmp/in"
 ls "$tmp/in" | sed "s|^|$tmp/in/|" > "$tmp/files"
 xargs python3 -W ignore "$here/ref.py" < "$tmp/files" | sort > "$tmp/py"
