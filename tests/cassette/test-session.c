@@ -262,7 +262,7 @@ PT_TEST_TIMEOUT(shared_session_8_processes_x_1000_no_dup_no_skip, 60)
 	close(go[0]);
 	close(go[1]); /* go */
 	close(fds[1]);
-	read_all(fds[0], got, sizeof(got), 40000);
+	read_all(fds[0], got, sizeof(got), pt_test_scaled_ms(40000));
 	close(fds[0]);
 	wait_children(pid, pidfd, NPROC);
 	memset(seen, 0, sizeof(seen));

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -120,6 +121,16 @@ bool pt_test_wait_fd(int fd, short events, int timeout_ms)
 		if (left <= 0)
 			return false;
 	}
+}
+
+int pt_test_scaled_ms(int ms)
+{
+	const char *env = getenv("PT_TEST_TIMEOUT");
+	long k = env ? strtol(env, NULL, 10) : 0;
+
+	if (k <= 1 || ms <= 0)
+		return ms;
+	return k > INT_MAX / ms ? INT_MAX : (int)(k * ms);
 }
 
 void pt_test_fail(const char *file, int line, const char *fmt, ...)

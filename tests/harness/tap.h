@@ -70,6 +70,13 @@ const char *pt_test_srcdir(void);
  */
 bool pt_test_wait_fd(int fd, short events, int timeout_ms);
 
+/*
+ * ms scaled as the tests' deadlines are: times $PT_TEST_TIMEOUT when set
+ * (slow runs: sanitizers, valgrind), else ms. For a test's own deadline
+ * on an event that a slow run only delays.
+ */
+int pt_test_scaled_ms(int ms);
+
 /* Failure reporting: prints and ends the test. */
 __attribute__((noreturn)) void pt_test_fail(const char *file, int line,
 					    const char *fmt, ...)
