@@ -463,6 +463,7 @@ int pt__run_capture(const char *const *argv, const char *const *envp,
 				       .fd_in = -1,
 				       .fd_out = po[1],
 				       .fd_err = pe[1],
+				       .new_session = true, /* not the tty's */
 				       .search = true,
 				       .close_fds = true };
 		r = pt__spawn(&sp, &pid, &pidfd);

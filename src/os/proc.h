@@ -100,7 +100,10 @@ const char *pt__proc_status_str(int status, char *buf, size_t size);
 /*
  * Runs a program to its end and captures what it prints (a cluster
  * client: sbatch, squeue, scancel). stdin is /dev/null, every other fd is
- * closed in the child. Each stream keeps at most `limit` bytes (the rest
+ * closed in the child, which runs in a session of its own: a Ctrl-C at
+ * the terminal reaches the caller, who decides (an sbatch interrupted
+ * after Slurm took the job would lose its id, and the job would run
+ * unseen and uncancelled). Each stream keeps at most `limit` bytes (the rest
  * is read and dropped; *ret_truncated says so) and is NUL-terminated.
  * After timeout_ms (-1: none) the child gets SIGKILL and the call fails
  * with -ETIMEDOUT. On success (0) *ret_out and *ret_err are heap strings

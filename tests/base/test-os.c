@@ -552,3 +552,29 @@ PT_TEST(lock_files_exclude_record_their_owner_and_refuse_symlinks)
 	PT_ASSERT_ERR(pt__lock_open(pt_test_path("planted.lock"), false),
 		      -ELOOP);
 }
+
+/* A captured command (sbatch, squeue) runs in a session of its own, so a
+ * Ctrl-C at the terminal reaches proctor only: its pid is its process
+ * group and its session, neither is ours. */
+PT_TEST(run_capture_child_has_its_own_session)
+{
+	const char *argv[] = { "sh", "-c",
+			       "read -r a b c d pgid sid rest < /proc/$$/stat; "
+			       "echo $$ $pgid $sid",
+			       NULL };
+	char *out = NULL, *err = NULL, want[64];
+	long pid = 0, pgid = 0, sid = 0;
+	int st = 0;
+
+	PT_ASSERT_OK(pt__run_capture(argv, NULL, 4096, 20000, &st, &out, &err,
+				     NULL));
+	PT_ASSERT_INT_EQ(st, 0);
+	PT_ASSERT_STR_EQ(err, "");
+	PT_ASSERT_INT_EQ(sscanf(out, "%ld %ld %ld", &pid, &pgid, &sid), 3);
+	snprintf(want, sizeof(want), "%ld %ld %ld\n", pid, pid, pid);
+	PT_ASSERT_STR_EQ(out, want);
+	PT_ASSERT_INT_NE(pgid, (long)getpgrp());
+	PT_ASSERT_INT_NE(sid, (long)getsid(0));
+	pt__free(out);
+	pt__free(err);
+}
