@@ -91,15 +91,8 @@ static struct proc start(const char *const *args, const char *out,
 
 	setup_env();
 	argv[n++] = proctor();
-	for (int i = 0; args[i]; i++) {
+	for (int i = 0; args[i]; i++)
 		argv[n++] = args[i];
-		/* No "slower than its history" note unless a test asks for
-		 * it (a later --slow-factor wins): it depends on the load,
-		 * and the tests compare outputs exactly. */
-		if (i == 0 &&
-		    (!strcmp(args[0], "run") || !strcmp(args[0], "resume")))
-			argv[n++] = "--slow-factor=0";
-	}
 	argv[n] = NULL;
 	fo = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	fe = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
