@@ -38,7 +38,14 @@ class Resource:
         if len(v) == 0:
             return ''
         if len(v) == 1 and ord(v) < 256:
-            return chr(ord(v))  # CPython's single-character singleton
+            # CPython's one-character singleton. Whether a literal 'x' is
+            # that object depends on the version (3.10, 3.13: yes; 3.11,
+            # 3.12 intern a literal made of ASCII letters, digits or _ as
+            # another object); proctor follows 3.10/3.13 (docs/expr.md),
+            # and the interned string is the literal's on every version.
+            if v.isascii() and (v.isalnum() or v == '_'):
+                return sys.intern(chr(ord(v)))
+            return chr(ord(v))
         return S(v)
     def __iter__(s): return iter(object.__getattribute__(s, '_data'))
     def __eq__(s, o):
