@@ -297,7 +297,9 @@ void pt__chaos_times(const struct pt_chaos *run, const char *field,
 	if (p->pause_max > 0) {
 		t->stop = 0.001 +
 			  pt__chaos_frac(seed, h, att * 2 + 1) * p->pause_max;
-		t->stop_len = p->pause_len;
+		/* for a seeded time in (0, D]: its own stream (h + 2) */
+		t->stop_len =
+			(1 - pt__chaos_frac(seed, h + 2, att)) * p->pause_len;
 	}
 	if (p->kill_one_max > 0) {
 		/* its own stream (h + 1): the same times for kill and pause

@@ -150,11 +150,10 @@ PT_TEST(chaos_plan_parse_and_seeded_decisions)
 	PT_ASSERT_STR_EQ(err, "'0': rate must be in (0, 1]");
 	PT_ASSERT_ERR(pt__chaos_parse("", &c, err, sizeof(err)), -EINVAL);
 	PT_ASSERT_STR_EQ(err, "no fault rule");
-	PT_ASSERT_OK(pt__chaos_parse("kill@2,pause@0.5:0.25", &c, err,
-				     sizeof(err)));
+	PT_ASSERT_OK(
+		pt__chaos_parse("kill@2,pause@0.5:0.25", &c, err, sizeof(err)));
 	PT_ASSERT_UINT_EQ(c.n, 0);
-	PT_ASSERT(c.kill_max == 2 && c.pause_max == 0.5 &&
-		  c.pause_len == 0.25);
+	PT_ASSERT(c.kill_max == 2 && c.pause_max == 0.5 && c.pause_len == 0.25);
 	PT_ASSERT_ERR(pt__chaos_parse("pause@1", &c, err, sizeof(err)),
 		      -EINVAL);
 	PT_ASSERT_STR_EQ(err, "'pause@1': expected kill@SECONDS, "
@@ -241,4 +240,36 @@ PT_TEST(chaos_plan_malloc_and_clock_faults)
 	PT_ASSERT_ERR(pt__chaos_parse("clock:slow:2", &c, err, sizeof(err)),
 		      -EINVAL);
 	PT_ASSERT_ERR(pt__chaos_parse("clock:", &c, err, sizeof(err)), -EINVAL);
+}
+
+/* The process faults' times: seeded by (seed, job, attempt) only, each in
+ * its range; the pause lasts a seeded time in (0, D] too. */
+PT_TEST(chaos_process_fault_times_are_seeded_in_their_ranges)
+{
+	struct pt_chaos c;
+	struct pt_chaos_times a, b, other;
+	char err[128];
+	bool lens_differ = false;
+
+	PT_ASSERT_OK(pt__chaos_parse("kill@2,pause@0.5:0.25,kill-one@1", &c,
+				     err, sizeof(err)));
+	for (unsigned att = 1; att <= 50; att++) {
+		pt__chaos_times(&c, NULL, 7, "t::long", att, &a);
+		pt__chaos_times(&c, NULL, 7, "t::long", att, &b);
+		PT_ASSERT(memcmp(&a, &b, sizeof(a)) == 0);
+		PT_ASSERT(a.kill > 0 && a.kill <= 2.001);
+		PT_ASSERT(a.stop > 0 && a.stop <= 0.501);
+		PT_ASSERT(a.stop_len > 0 && a.stop_len <= 0.25);
+		PT_ASSERT(a.kill_one > 0 && a.kill_one <= 1.001);
+		pt__chaos_times(&c, NULL, 7, "t::long", att + 1, &other);
+		lens_differ |= other.stop_len != a.stop_len;
+	}
+	PT_ASSERT(lens_differ);
+	/* another seed, other times; "off" in the job's field: none */
+	pt__chaos_times(&c, NULL, 8, "t::long", 1, &b);
+	pt__chaos_times(&c, NULL, 7, "t::long", 1, &a);
+	PT_ASSERT(a.stop_len != b.stop_len && a.kill != b.kill);
+	pt__chaos_times(&c, "off", 7, "t::long", 1, &a);
+	PT_ASSERT(a.kill == 0 && a.stop == 0 && a.stop_len == 0 &&
+		  a.kill_one == 0);
 }
