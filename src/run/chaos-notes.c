@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PT_CHAOS_NOTES_LINE    4096
 #define PT_CHAOS_NOTES_PENDING 4096
@@ -145,7 +146,7 @@ static void catch_up(struct pt__chaos_notes *cn, const char *path)
 			}
 			if (!nl)
 				break;
-			if (!cn->skip && cn->tail.len && !cn->discard)
+			if (!cn->skip && cn->tail.len)
 				take_line(cn, cn->tail.s);
 			pt__buf_reset(&cn->tail);
 			cn->skip = false;
@@ -156,9 +157,16 @@ static void catch_up(struct pt__chaos_notes *cn, const char *path)
 
 void pt__chaos_notes_skip_existing(struct pt__chaos_notes *cn, const char *path)
 {
-	cn->discard = true;
-	catch_up(cn, path);
-	cn->discard = false;
+	struct stat st;
+	int fd;
+
+	/* Each line is one O_APPEND write: the size is a line's end. */
+	if (cn->open || (fd = pt__open_rd(path)) < 0)
+		return; /* no log yet: nothing to skip */
+	cn->fd = fd;
+	cn->open = true;
+	if (pt__fstat(fd, &st) == 0)
+		(void)pt__seek(fd, st.st_size);
 }
 
 void pt__chaos_notes_get(struct pt__chaos_notes *cn, const char *path,

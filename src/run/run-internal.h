@@ -54,7 +54,7 @@ struct pt__recset {
  */
 struct pt__chaos_notes {
 	int fd;
-	bool open, skip, discard;
+	bool open, skip;
 	struct pt_buf tail; /* an incomplete last line */
 	struct pt__chaos_pending *v;
 	size_t n, cap;
