@@ -136,6 +136,18 @@ int pt__fstat(int fd, struct stat *st)
 	return fstat(fd, st) < 0 ? -errno : 0;
 }
 
+ssize_t pt__read_once(int fd, void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 int pt__seek(int fd, off_t off)
 {
 	return lseek(fd, off, SEEK_SET) < 0 ? -errno : 0;

@@ -53,6 +53,9 @@ int pt__close(int fd);
 /* open(2) with O_CLOEXEC added. */
 int pt__open(const char *path, int flags, mode_t mode);
 int pt__fstat(int fd, struct stat *st);
+/* One read(2), retried on EINTR: the count, 0 at end of input, or -errno
+ * (-EAGAIN on a non-blocking fd with nothing to read). */
+ssize_t pt__read_once(int fd, void *buf, size_t len);
 /* lseek(fd, off, SEEK_SET). */
 int pt__seek(int fd, off_t off);
 int pt__ftruncate(int fd, off_t len);

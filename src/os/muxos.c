@@ -37,16 +37,6 @@ int pt__poll(struct pt_pollfd *fds, unsigned n, int timeout_ms)
 	return r;
 }
 
-ssize_t pt__read_once(int fd, void *buf, size_t len)
-{
-	ssize_t n;
-
-	do
-		n = read(fd, buf, len);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
-}
-
 int pt__wakefd_new(void)
 {
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -33,8 +33,6 @@ enum {
  */
 int pt__poll(struct pt_pollfd *fds, unsigned n, int timeout_ms);
 
-/* One read(2), retried on EINTR: the count, 0 at end of input, -errno. */
-ssize_t pt__read_once(int fd, void *buf, size_t len);
 
 /*
  * A wake-up fd (eventfd, non-blocking, close-on-exec): pt__wakefd_signal

@@ -335,18 +335,6 @@ int pt__open_rd(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-ssize_t pt__read_some(int fd, void *buf, size_t len)
-{
-	for (;;) {
-		ssize_t n = read(fd, buf, len);
-
-		if (n >= 0)
-			return n;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
 char **pt__environ(void)
 {
 	return environ;

@@ -115,8 +115,6 @@ int pt__open_wr(const char *path);
 int pt__append(const char *path, const void *data, size_t len);
 /* open(path, O_RDONLY|O_CLOEXEC): the fd or -errno. */
 int pt__open_rd(const char *path);
-/* read(2) once (EINTR retried): the count, 0 at EOF, or -errno (-EAGAIN). */
-ssize_t pt__read_some(int fd, void *buf, size_t len);
 
 /* The process environment (environ). Borrowed. */
 char **pt__environ(void);

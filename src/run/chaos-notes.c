@@ -125,7 +125,7 @@ static void catch_up(struct pt__chaos_notes *cn, const char *path)
 		cn->open = true;
 	}
 	for (;;) {
-		ssize_t got = pt__read_some(cn->fd, chunk, sizeof(chunk));
+		ssize_t got = pt__read_once(cn->fd, chunk, sizeof(chunk));
 		const char *p = chunk, *end;
 
 		if (got <= 0)

@@ -1269,7 +1269,7 @@ static void on_output(struct pt_runner *r, struct slot *s, int which,
 		s->fd[which] = pt__close(s->fd[which]); /* leaves the set */
 		return;
 	}
-	n = pt__read_some(s->fd[which], data, READ_CHUNK);
+	n = pt__read_once(s->fd[which], data, READ_CHUNK);
 
 	if (n == -EAGAIN)
 		return;

@@ -197,7 +197,7 @@ static int copy_output(struct sx *x, struct sjob *j, const char *file,
 		return -ENOMEM;
 	}
 	for (;;) {
-		ssize_t n = pt__read_some(fd, buf, IO_CHUNK);
+		ssize_t n = pt__read_once(fd, buf, IO_CHUNK);
 
 		if (n <= 0) {
 			r = (int)n;

@@ -115,7 +115,7 @@ static int fill(struct pt__iolog_reader *r, size_t need)
 	}
 	while (r->len < need && !r->eof) {
 		ssize_t n =
-			pt__read_some(r->fd, r->buf + r->len, r->cap - r->len);
+			pt__read_once(r->fd, r->buf + r->len, r->cap - r->len);
 		if (n < 0)
 			return (int)n;
 		if (n == 0)
